@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The model library is compiled into mcai.ko and into user space from one
+ * source.  This header is the only place where the two worlds differ:
+ * fixed-width integer types and little-endian loads.
+ */
+#ifndef MCAI_PORT_H
+#define MCAI_PORT_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/limits.h>
+#else /* user space */
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <stdbool.h>
+
+typedef uint8_t u8;
+typedef int8_t s8;
+typedef uint16_t u16;
+typedef int16_t s16;
+typedef uint32_t u32;
+typedef int32_t s32;
+typedef uint64_t u64;
+typedef int64_t s64;
+
+#define S32_MAX INT32_MAX
+#define S32_MIN INT32_MIN
+#define U32_MAX UINT32_MAX
+#endif
+
+/*
+ * Byte-wise loads: correct on any endianness and alignment, and compilers
+ * turn them into single loads where that is legal.  (Spelled out here
+ * rather than using <asm/unaligned.h>, which moved between 6.1 and 6.12.)
+ */
+static inline u32 mcai_le32(const void *p)
+{
+	const u8 *b = p;
+
+	return (u32)b[0] | (u32)b[1] << 8 | (u32)b[2] << 16 | (u32)b[3] << 24;
+}
+
+static inline s32 mcai_les32(const void *p)
+{
+	return (s32)mcai_le32(p);
+}
+
+static inline u16 mcai_le16(const void *p)
+{
+	const u8 *b = p;
+
+	return (u16)(b[0] | b[1] << 8);
+}
+
+#endif /* MCAI_PORT_H */

@@ -1,0 +1,147 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the mcai test guest (runs from a busybox initramfs built by
+# tests/vm/run.sh; busybox ash, not bash).
+#
+# It loads the virtio/9p modules the Debian kernel keeps out of vmlinuz,
+# mounts the host's root file system read-only over virtio-9p, gives the
+# chroot its writable and pseudo file systems, runs every test listed in
+# /mcai-vm/tests inside the chroot, scans the kernel log, prints one verdict
+# line and powers off.  The host reads everything from the serial console.
+#
+# The per-run parameters come in a second cpio archive appended to the
+# cached initramfs (the kernel unpacks concatenated archives), so the cached
+# part never changes between runs:
+#   /mcai-vm/root     repo root (absolute host path; the guest sees the same)
+#   /mcai-vm/kver     expected kernel release
+#   /mcai-vm/timeout  per-test timeout in seconds
+#   /mcai-vm/tests    one "guest path<TAB>name" per line
+#   /mcai-vm/shell    present: start a shell in the chroot after the tests
+
+export PATH=/bin
+R=/newroot
+# Host paths hidden by the tmpfs mounts below stay reachable under here
+# (the test may live in the host's /tmp, e.g. a throwaway test).
+HOSTROOT=/run/mcai-vm/hostroot
+# Lines from the kernel log that fail the run.  Lockdep splats start with
+# "WARNING:" too; "INFO: " covers hung tasks and RCU stalls.
+KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak'
+
+# A leading newline because the previous output (a test's, or a kernel
+# message) may not end with one and the host parses lines by prefix.
+say() { printf '\nmcai-vm: %s\n' "$*"; }
+
+finish() {
+	printf '\nMCAI-VM-VERDICT: %s\n' "$1"
+	if [ -e /mcai-vm/shell ]; then
+		say "shell in the chroot; exit it to power off"
+		chroot "$R" /usr/bin/env -i PATH="$GPATH" HOME=/tmp TERM=linux \
+			MCAI_ROOT="$ROOT" MCAI_KVER="$KVER" MCAI_VM=1 \
+			/usr/bin/setsid -c /bin/bash -i \
+			</dev/ttyS0 >/dev/ttyS0 2>&1
+	fi
+	sync
+	poweroff -f
+	# Not reached unless poweroff failed; sysrq never needs userspace.
+	echo o >/proc/sysrq-trigger
+	sleep 10
+}
+
+# Setup failures: no test can run, say why and stop.
+die() {
+	say "setup failed: $*"
+	finish FAIL
+}
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+ROOT=$(cat /mcai-vm/root) || die "no /mcai-vm/root in the initramfs"
+KVER=$(cat /mcai-vm/kver) || die "no /mcai-vm/kver"
+TMO=$(cat /mcai-vm/timeout) || die "no /mcai-vm/timeout"
+GPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# modules.order lists the modules dependencies first (run.sh resolved it
+# from modules.dep); busybox insmod does no dependency handling itself.
+while read -r m; do
+	insmod "/lib/mcai-vm/$m" || die "insmod $m"
+done </lib/mcai-vm/modules.order
+
+# The 9p device is probed synchronously when 9pnet_virtio registers, so one
+# try normally suffices; the loop only guards against a slow probe.
+mkdir -p "$R"
+i=0
+until mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose \
+	hostroot "$R" 2>/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 50 ] || die "cannot mount the host root over 9p"
+	sleep 0.1
+done
+
+mount -t tmpfs -o mode=0755 tmpfs "$R/run" || die "tmpfs /run"
+mkdir -p "$R$HOSTROOT"
+# Not --rbind: only the 9p mount, without the tmpfs stacked on it below.
+mount --bind "$R" "$R$HOSTROOT" || die "bind $HOSTROOT"
+mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || die "tmpfs /tmp"
+mount -t tmpfs -o mode=1777 tmpfs "$R/var/tmp" || die "tmpfs /var/tmp"
+mount -t proc proc "$R/proc" || die "proc"
+mount -t sysfs sysfs "$R/sys" || die "sysfs"
+mount -t devtmpfs devtmpfs "$R/dev" || die "devtmpfs"
+mkdir -p "$R/dev/pts" "$R/dev/shm"
+mount -t devpts -o mode=0620,ptmxmode=0666,gid=5 devpts "$R/dev/pts" || die "devpts"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm" || die "tmpfs /dev/shm"
+mount -t bpf -o mode=0700 bpf "$R/sys/fs/bpf" || die "bpffs"
+mount -t tracefs tracefs "$R/sys/kernel/tracing" || die "tracefs"
+mount -t debugfs debugfs "$R/sys/kernel/debug" || die "debugfs"
+mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" || die "cgroup2"
+# The network namespace is shared with the chroot: loopback for mcaid tests.
+ip link set lo up || die "ip link set lo up"
+
+say "booted $(uname -r) in $(cut -d' ' -f1 /proc/uptime)s"
+
+fail=0
+tab=$(printf '\t')
+while IFS="$tab" read -r path name; do
+	say "RUN $name"
+	# shellcheck disable=SC2016 # expanded by the chroot's sh
+	# env -i: the test sees a known environment, not init's.  coreutils
+	# timeout (from the host root) kills the test's whole process group.
+	chroot "$R" /usr/bin/env -i PATH="$GPATH" HOME=/tmp TMPDIR=/tmp \
+		LANG=C.UTF-8 MCAI_ROOT="$ROOT" MCAI_KVER="$KVER" MCAI_VM=1 \
+		MCAI_TEST_TIMEOUT="$TMO" \
+		/bin/sh -c 'cd "$MCAI_ROOT" 2>/dev/null || cd /; exec timeout -k 10 "$1" "$2"' \
+		sh "$TMO" "$path" </dev/null
+	rc=$?
+	case $rc in
+	0) say "PASS $name" ;;
+	77) say "SKIP $name" ;;
+	*)
+		[ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] &&
+			say "$name timed out after ${TMO}s"
+		say "FAIL $name (exit $rc)"
+		fail=1
+		;;
+	esac
+done </mcai-vm/tests
+
+# kmemleak only reports on a scan; Debian does not enable it, a debug
+# kernel may.
+if [ -w "$R/sys/kernel/debug/kmemleak" ]; then
+	echo scan >"$R/sys/kernel/debug/kmemleak"
+	if [ -s "$R/sys/kernel/debug/kmemleak" ]; then
+		say "kmemleak reports:"
+		cat "$R/sys/kernel/debug/kmemleak"
+		fail=1
+	fi
+fi
+
+hits=$(dmesg | grep -E "$KPAT")
+if [ -n "$hits" ]; then
+	say "kernel log has errors:"
+	printf '%s\n' "$hits" | sed 's/^/mcai-vm: kernel: /'
+	fail=1
+fi
+
+if [ "$fail" -eq 0 ]; then finish PASS; else finish FAIL; fi

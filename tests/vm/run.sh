@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a Debian kernel under QEMU (TCG) and run guest tests in it.
+#
+# The guest mounts this host's root file system read-only over virtio-9p and
+# chroots into it, so tests, the repo, built modules and host tools are all
+# reachable at their host paths.  Everything comes back on the serial
+# console; see tests/vm/README.md.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+CACHE=${MCAI_VM_CACHE:-/var/tmp/mcai-vm}
+
+# Modules the guest /init needs before it can mount the host root; their
+# dependencies are added from modules.dep.  Any that a kernel has built in
+# (modules.builtin) are skipped.
+ROOT_MODULES=(virtio_pci 9pnet_virtio 9p)
+
+# Kernel log lines (console lines carry a printk timestamp) that fail the
+# run even when the guest never printed a verdict.  Keep in sync with KPAT
+# in init.sh; "Kernel panic" can only be seen here.
+KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak|Kernel panic'
+
+usage() {
+	cat <<EOF
+usage: tests/vm/run.sh [--kernel KVER] [--smp N] [--mem MB] [--timeout SEC]
+                       [--log FILE] [--keep] [--shell] TEST...
+
+Boot /boot/vmlinuz-KVER under QEMU (TCG), mount the host root read-only in
+the guest and run each TEST (an executable path) there, in order.  A test
+passes with exit 0, is skipped with 77, fails otherwise.  The run fails on
+any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
+
+  --kernel KVER   kernel release (default: newest 6.1 in /lib/modules
+                  with a /boot/vmlinuz)
+  --smp N         guest CPUs (default 2)
+  --mem MB        guest memory (default 1024)
+  --timeout SEC   per-test timeout in the guest; the whole run gets
+                  SEC * number of tests + 120 s on the host (default 600)
+  --log FILE      also write the serial console to FILE
+  --keep          keep the per-run directory (initrd, console log) and
+                  print its path and the QEMU command
+  --shell         after the tests, open a shell in the guest chroot on
+                  the console (no host timeout)
+  --help          this text
+
+Environment: MCAI_VM_CACHE (default /var/tmp/mcai-vm) caches initramfs
+images, keyed by kernel release and a hash of the guest init.
+EOF
+}
+
+die() {
+	echo "vm: $*" >&2
+	exit 2
+}
+
+default_kver() {
+	local k best=
+	for k in /lib/modules/6.1.*; do
+		k=${k##*/}
+		[[ -e /boot/vmlinuz-$k ]] || continue
+		best+="$k"$'\n'
+	done
+	[[ -n $best ]] || return 1
+	printf '%s' "$best" | sort -V | tail -n 1
+}
+
+# Print the modules.dep paths of ROOT_MODULES and their dependencies,
+# dependencies first (depth-first post-order, each once).
+resolve_modules() {
+	local moddir=$1 line mod deps name
+	declare -A dep=() byname=() seen=()
+	while IFS= read -r line; do
+		mod=${line%%:*}
+		deps=${line#*:}
+		dep[$mod]=${deps# }
+		name=${mod##*/}
+		name=${name%%.ko*}
+		byname[${name//-/_}]=$mod
+	done <"$moddir/modules.dep"
+
+	visit() {
+		local m=$1 d
+		[[ -n ${seen[$m]:-} ]] && return
+		seen[$m]=1
+		for d in ${dep[$m]}; do
+			visit "$d"
+		done
+		printf '%s\n' "$m"
+	}
+	for name in "${ROOT_MODULES[@]}"; do
+		name=${name//-/_}
+		if [[ -n ${byname[$name]:-} ]]; then
+			visit "${byname[$name]}"
+		elif ! grep -Eq "/${name//_/[-_]}\.ko" "$moddir/modules.builtin"; then
+			die "$KVER: module $name neither in modules.dep nor built in"
+		fi
+	done
+}
+
+# Build the cached part of the initramfs: static busybox, /init and the
+# modules, decompressed (busybox insmod cannot read .ko.xz / .ko.zst).
+# Uncompressed cpio: gunzip under TCG costs more boot time than reading a
+# few more MB.
+build_initramfs() {
+	local out=$1 moddir=/lib/modules/$KVER tmp m base mods
+	# Not in a process substitution: a failure here must stop the build.
+	mods=$(resolve_modules "$moddir")
+	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
+	mkdir -p "$tmp"/{bin,dev,proc,sys,newroot,lib/mcai-vm}
+	cp /bin/busybox "$tmp/bin/busybox"
+	# Applet links made here, not by "busybox --install" at boot.
+	for m in $(/bin/busybox --list); do
+		[[ $m == busybox ]] || ln -s busybox "$tmp/bin/$m"
+	done
+	install -m 0755 "$HERE/init.sh" "$tmp/init"
+	: >"$tmp/lib/mcai-vm/modules.order"
+	while IFS= read -r m; do
+		base=${m##*/}
+		base=${base%%.ko*}.ko
+		case $m in
+		*.ko.xz) xz -dc "$moddir/$m" >"$tmp/lib/mcai-vm/$base" ;;
+		*.ko.zst) zstd -qdc "$moddir/$m" >"$tmp/lib/mcai-vm/$base" ;;
+		*.ko.gz) gzip -dc "$moddir/$m" >"$tmp/lib/mcai-vm/$base" ;;
+		*.ko) cp "$moddir/$m" "$tmp/lib/mcai-vm/$base" ;;
+		*) die "unexpected module file $m" ;;
+		esac
+		echo "$base" >>"$tmp/lib/mcai-vm/modules.order"
+	done <<<"$mods"
+	(cd "$tmp" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio --quiet -o -H newc -R 0:0) >"$tmp.cpio"
+	rm -rf "$tmp"
+	mv -f "$tmp.cpio" "$out" # atomic: concurrent runs never see half a file
+}
+
+# A path as the guest sees it: the same, except under the directories the
+# guest covers with tmpfs, whose host contents init.sh binds elsewhere.
+guest_path() {
+	case $1 in
+	/tmp/* | /var/tmp/* | /run/*) printf '/run/mcai-vm/hostroot%s' "$1" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+
+KVER='' SMP=2 MEM=1024 TMO=600 LOG='' KEEP=0 SHELL_AFTER=0
+while (($#)); do
+	case $1 in
+	--kernel) KVER=${2:?}; shift 2 ;;
+	--smp) SMP=${2:?}; shift 2 ;;
+	--mem) MEM=${2:?}; shift 2 ;;
+	--timeout) TMO=${2:?}; shift 2 ;;
+	--log) LOG=${2:?}; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	--shell) SHELL_AFTER=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; break ;;
+	-*) usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
+(($#)) || { usage >&2; exit 2; }
+[[ $SMP =~ ^[1-9][0-9]*$ && $MEM =~ ^[1-9][0-9]*$ && $TMO =~ ^[1-9][0-9]*$ ]] ||
+	die "--smp, --mem and --timeout take positive integers"
+
+if [[ -z $KVER ]]; then
+	KVER=$(default_kver) || die "no 6.1 kernel with /boot/vmlinuz in /lib/modules"
+fi
+VMLINUZ=/boot/vmlinuz-$KVER
+[[ -r $VMLINUZ ]] || die "$VMLINUZ missing or unreadable"
+[[ -r /lib/modules/$KVER/modules.dep ]] || die "/lib/modules/$KVER/modules.dep missing"
+
+# Tests: absolute host paths, mapped to guest paths; named relative to the
+# repo when inside it.
+TESTS=() NAMES=()
+for t in "$@"; do
+	[[ -f $t && -x $t ]] || die "$t: not an executable file"
+	t=$(realpath "$t")
+	[[ $t != *[$'\t\n']* ]] || die "$t: tab or newline in path"
+	TESTS+=("$t")
+	NAMES+=("${t#"$REPO"/}")
+done
+
+mkdir -p "$CACHE"
+KEY=$( {
+	cat "$HERE/init.sh"
+	declare -f resolve_modules build_initramfs
+	printf '%s\n' "${ROOT_MODULES[@]}"
+	/bin/busybox | head -n 1
+} | sha256sum | cut -c1-16)
+BASE=$CACHE/initramfs-$KVER-$KEY.cpio
+if [[ ! -s $BASE ]]; then
+	echo "vm: building $BASE"
+	build_initramfs "$BASE"
+fi
+
+RUN=$(mktemp -d "$CACHE/run.XXXXXX")
+cleanup() {
+	if ((KEEP)); then echo "vm: kept $RUN"; else rm -rf "$RUN"; fi
+}
+trap cleanup EXIT
+
+# Per-run parameters, appended to the cached image as a second archive.
+mkdir -p "$RUN/spec/mcai-vm"
+guest_path "$REPO" >"$RUN/spec/mcai-vm/root"
+echo "$KVER" >"$RUN/spec/mcai-vm/kver"
+echo "$TMO" >"$RUN/spec/mcai-vm/timeout"
+for i in "${!TESTS[@]}"; do
+	printf '%s\t%s\n' "$(guest_path "${TESTS[i]}")" "${NAMES[i]}"
+done >"$RUN/spec/mcai-vm/tests"
+((SHELL_AFTER)) && : >"$RUN/spec/mcai-vm/shell"
+(cd "$RUN/spec" && find mcai-vm | cpio --quiet -o -H newc -R 0:0) >"$RUN/spec.cpio"
+cat "$BASE" "$RUN/spec.cpio" >"$RUN/initrd"
+
+# loglevel=5 shows KERN_WARNING and worse (WARN splats, lockdep) on the
+# console, hiding the info chatter: the host can still judge a guest that
+# dies before its verdict.  No panic_on_warn/oops=panic: the run goes on
+# and the log collects every report.  A panic reboots at once (panic=-1),
+# which -no-reboot turns into QEMU exiting.  mitigations=off saves TCG
+# time; i8042.* skip probing a PS/2 controller nobody uses.
+APPEND="console=ttyS0 loglevel=5 printk.time=1 panic=-1 log_buf_len=4M"
+APPEND+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
+APPEND+=" random.trust_cpu=on rdinit=/init"
+
+# multidevs=remap: the host root spans several file systems; without it
+# inode numbers from different devices collide in the guest.
+VIRTFS=local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+# -cpu max: under TCG it has AVX2 & co., so host binaries built for this
+# machine run.  -cpu host fails (MSR 0x10a) and KVM hangs on this host.
+QEMU=(qemu-system-x86_64 -accel tcg -cpu max -machine pc -smp "$SMP" -m "$MEM"
+	-nodefaults -no-user-config -nographic -no-reboot -serial stdio
+	-kernel "$VMLINUZ" -initrd "$RUN/initrd" -append "$APPEND"
+	-virtfs "$VIRTFS")
+((KEEP)) && echo "vm: $(printf '%q ' "${QEMU[@]}")"
+
+# Host-side limit: every test may use its whole timeout, plus boot and
+# shutdown.  The guest enforces the per-test limit itself; this catches a
+# hung kernel.
+HOST_TMO=$((TMO * ${#TESTS[@]} + 120))
+CONSOLE=$RUN/console.log
+echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests)"
+start=$EPOCHREALTIME
+set +e
+if ((SHELL_AFTER)); then
+	"${QEMU[@]}" 2>&1 | tee "$CONSOLE"
+	qrc=${PIPESTATUS[0]}
+else
+	timeout -k 10 "$HOST_TMO" "${QEMU[@]}" </dev/null 2>&1 | tee "$CONSOLE"
+	qrc=${PIPESTATUS[0]}
+fi
+set -e
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+[[ -n $LOG ]] && cp "$CONSOLE" "$LOG"
+
+# Judge from the console log, carriage returns stripped.
+fail=0
+log=$(tr -d '\r' <"$CONSOLE")
+if ((qrc == 124 || qrc == 137)); then
+	echo "vm: FAIL: no power-off within ${HOST_TMO}s, QEMU killed"
+	fail=1
+elif ((qrc != 0)); then
+	echo "vm: FAIL: QEMU exited with $qrc"
+	fail=1
+fi
+if ! grep -qx 'MCAI-VM-VERDICT: PASS' <<<"$log"; then
+	grep -qx 'MCAI-VM-VERDICT: FAIL' <<<"$log" ||
+		echo "vm: FAIL: the guest printed no verdict"
+	fail=1
+fi
+if khits=$(grep -E "^\[ *[0-9]+\.[0-9]+\] .*($KPAT)" <<<"$log"); then
+	echo "vm: FAIL: kernel log errors on the console:"
+	while IFS= read -r l; do echo "vm:   $l"; done <<<"$khits"
+	fail=1
+fi
+
+pass=0 nfail=0 skip=0
+for n in "${NAMES[@]}"; do
+	if grep -qxF "mcai-vm: PASS $n" <<<"$log"; then
+		pass=$((pass + 1))
+	elif grep -qxF "mcai-vm: SKIP $n" <<<"$log"; then
+		skip=$((skip + 1))
+	else
+		grep -qF "mcai-vm: FAIL $n (exit " <<<"$log" ||
+			echo "vm: $n: no result (guest died or never ran it)"
+		nfail=$((nfail + 1))
+	fi
+done
+((nfail == 0)) || fail=1
+
+echo "vm: $KVER, wall time ${elapsed}s"
+echo "vm: $pass passed, $nfail failed, $skip skipped"
+if ((fail)); then
+	echo "vm: FAIL"
+	exit 1
+fi
+echo "vm: PASS"
