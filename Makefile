@@ -77,10 +77,48 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 
 -include tests/unit/unit.mk tests/fuzz/fuzz.mk
 
+# The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.
+KERNEL_LIKE := -O2 -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx \
+	       -mno-red-zone -fno-tree-vectorize
+$(B)/kflags/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) -c $< -o $@
+
+BENCH_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,models/engine.c)
+$(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
+		$(filter-out models/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
+	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
+
+bench: deps $(B)/engine-bench
+	$(B)/engine-bench models/fmnist-mlp.mcai
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 deps:
 	@tests/deps.sh
+
+# `make check` is what CI runs: unit tests (ASan+UBSan+LSan), a bounded
+# fuzz run, sparse + checkpatch, then the guest tests under QEMU.
+check: deps
+	$(MAKE) all
+	$(MAKE) check-unit
+	$(MAKE) check-fuzz
+	$(MAKE) check-static
+	$(MAKE) check-vm
+
+check-static:
+	KDIR=$(KDIR) tests/static.sh
+
+VM_TESTS ?= $(sort $(wildcard tests/vm/guest/*.sh))
+check-vm: all
+	tests/vm/run.sh --kernel $(KVER) $(VM_TESTS)
+
+demo: deps
+	$(MAKE) all
+	tests/vm/run.sh --kernel $(KVER) tests/demo.sh
+
+model: $(B)/mcai-train
+	$(B)/mcai-train --out models/fmnist-mlp.mcai --report models/fmnist-mlp.txt
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true

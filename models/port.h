@@ -12,23 +12,24 @@
 #include <linux/string.h>
 #include <linux/limits.h>
 #else /* user space */
-#include <stdint.h>
 #include <stddef.h>
 #include <string.h>
 #include <stdbool.h>
+#include <linux/types.h>
 
-typedef uint8_t u8;
-typedef int8_t s8;
-typedef uint16_t u16;
-typedef int16_t s16;
-typedef uint32_t u32;
-typedef int32_t s32;
-typedef uint64_t u64;
-typedef int64_t s64;
+/* The kernel's short names, over the uapi types user space also has. */
+typedef __u8 u8;
+typedef __s8 s8;
+typedef __u16 u16;
+typedef __s16 s16;
+typedef __u32 u32;
+typedef __s32 s32;
+typedef __u64 u64;
+typedef __s64 s64;
 
-#define S32_MAX INT32_MAX
-#define S32_MIN INT32_MIN
-#define U32_MAX UINT32_MAX
+#define S32_MAX ((s32)0x7fffffff)
+#define S32_MIN (-S32_MAX - 1)
+#define U32_MAX ((u32)~0U)
 #endif
 
 /*
