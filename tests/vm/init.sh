@@ -98,6 +98,7 @@ mount -t debugfs debugfs "$R/sys/kernel/debug" || die "debugfs"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" || die "cgroup2"
 # The network namespace is shared with the chroot: loopback for mcaid tests.
 ip link set lo up || die "ip link set lo up"
+hostname mcai-vm
 
 say "booted $(uname -r) in $(cut -d' ' -f1 /proc/uptime)s"
 

@@ -48,7 +48,9 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
   --help          this text
 
 Environment: MCAI_VM_CACHE (default /var/tmp/mcai-vm) caches initramfs
-images, keyed by kernel release and a hash of the guest init.
+images, keyed by kernel release and a hash of the guest init, and the
+vmlinux unpacked from each bzImage.  MCAI_VM_HOST_TIMEOUT (seconds)
+replaces the host-side limit on the whole run.
 EOF
 }
 
@@ -143,9 +145,10 @@ build_initramfs() {
 # found in the image until the output is an ELF with the PVH note
 # (XEN_ELFNOTE_PHYS32_ENTRY, type 0x12).
 extract_vmlinux() {
-	local img=$1 out=$2 spec magic off notes
+	local img=$1 out=$2 spec magic off notes tmp
 	local -a cmd
 	command -v readelf >/dev/null || return 1
+	tmp=$(mktemp "$out.XXXXXX")
 	for spec in '\xfd7zXZ\x00:xz -dc' '\x28\xb5\x2f\xfd:zstd -qdc' \
 		'\x1f\x8b\x08:gzip -dc'; do
 		magic=${spec%%:*}
@@ -153,15 +156,15 @@ extract_vmlinux() {
 		for off in $(LC_ALL=C grep -obUaP "$magic" "$img" | head -n 3 | cut -d: -f1); do
 			# Trailing data after the payload makes the decompressor
 			# complain; only the result counts.
-			tail -c +$((off + 1)) "$img" | "${cmd[@]}" >"$out.tmp" 2>/dev/null || true
-			notes=$(readelf -n "$out.tmp" 2>/dev/null) || continue
+			tail -c +$((off + 1)) "$img" | "${cmd[@]}" >"$tmp" 2>/dev/null || true
+			notes=$(readelf -n "$tmp" 2>/dev/null) || continue
 			if [[ $notes == *"note type: (0x00000012)"* ]]; then
-				mv -f "$out.tmp" "$out"
+				mv -f "$tmp" "$out"
 				return 0
 			fi
 		done
 	done
-	rm -f "$out.tmp"
+	rm -f "$tmp"
 	return 1
 }
 
@@ -223,12 +226,20 @@ BASE=$CACHE/initramfs-$KVER-$KEY.cpio
 if [[ ! -s $BASE ]]; then
 	echo "vm: building $BASE"
 	build_initramfs "$BASE"
+	# Images of older init versions for this kernel are dead weight.
+	for f in "$CACHE/initramfs-$KVER-"*.cpio; do
+		[[ $f == "$BASE" ]] || rm -f "$f"
+	done
 fi
 
 KERNEL=$CACHE/vmlinux-$KVER-$(stat -c %s-%Y "$VMLINUZ")
-if [[ ! -s $KERNEL ]] && ! extract_vmlinux "$VMLINUZ" "$KERNEL"; then
-	echo "vm: no PVH vmlinux in $VMLINUZ, booting the bzImage (slower)"
-	KERNEL=$VMLINUZ
+if [[ ! -s $KERNEL ]]; then
+	# A reinstalled kernel package leaves an outdated unpacked copy.
+	rm -f "$CACHE/vmlinux-$KVER-"*
+	if ! extract_vmlinux "$VMLINUZ" "$KERNEL"; then
+		echo "vm: no PVH vmlinux in $VMLINUZ, booting the bzImage (slower)"
+		KERNEL=$VMLINUZ
+	fi
 fi
 
 RUN=$(mktemp -d "$CACHE/run.XXXXXX")
@@ -273,7 +284,8 @@ QEMU=(qemu-system-x86_64 -accel tcg -cpu max -machine pc -smp "$SMP" -m "$MEM"
 # Host-side limit: every test may use its whole timeout, plus boot and
 # shutdown.  The guest enforces the per-test limit itself; this catches a
 # hung kernel.
-HOST_TMO=$((TMO * ${#TESTS[@]} + 120))
+# MCAI_VM_HOST_TIMEOUT overrides it (seconds).
+HOST_TMO=${MCAI_VM_HOST_TIMEOUT:-$((TMO * ${#TESTS[@]} + 120))}
 CONSOLE=$RUN/console.log
 echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests)"
 start=$EPOCHREALTIME
