@@ -33,6 +33,7 @@ TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
+.SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
 	check-vm bench demo clean help
 

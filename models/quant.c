@@ -32,6 +32,9 @@ s8 mcai_quantize(float x, float scale, s8 zp)
 {
 	double q = nearbyint((double)x / scale) + zp;
 
+	if (isnan(q))
+		return zp;
+
 	if (q < -128)
 		return -128;
 	if (q > 127)
@@ -78,12 +81,12 @@ void mcai_quantize_rows(const float *w, u32 rows, u32 cols, s8 *q,
 		float m = 0, s;
 
 		for (c = 0; c < cols; c++)
-			if (fabsf(wr[c]) > m)
+			if (isfinite(wr[c]) && fabsf(wr[c]) > m)
 				m = fabsf(wr[c]);
 		s = m > 0 ? m / 127.0f : 1.0f;
 		row_scale[r] = s;
 		for (c = 0; c < cols; c++) {
-			long v = lrintf(wr[c] / s);
+			long v = isfinite(wr[c]) ? lrintf(wr[c] / s) : 0;
 
 			q[(size_t)r * cols + c] = (s8)(v > 127 ? 127 : v < -127 ? -127 : v);
 		}

@@ -1,0 +1,1002 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcai-train: train a small float MLP on Fashion-MNIST, quantise it to
+ * int8 (TFLite conventions, exactly as models/engine.c runs it), write a
+ * format v1 blob and a key=value report.
+ *
+ * The int8 accuracy is measured by reading the written blob back, passing
+ * it through mcai_verify() with the default limits and running every test
+ * image through mcai_engine_run(): exactly what the kernel runs.
+ *
+ * Deterministic: one thread, one seeded PRNG (splitmix64), fixed order of
+ * every floating-point operation; the same arguments give the same blob.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataset.h"
+#include "engine.h"
+#include "quant.h"
+#include "sha256.h"
+#include "verify.h"
+#include "writer.h"
+
+#define MODEL_NAME	"fmnist-mlp"
+#define MODEL_VERSION	1
+#define N_CLASSES	10
+#define MAX_HIDDEN	2		/* hidden layers */
+#define MAX_LAYERS	(MAX_HIDDEN + 1)
+#define MAX_WIDTH	1024
+#define MAX_VECTORS	64
+
+struct opts {
+	u32 epochs;
+	u32 hidden[MAX_HIDDEN];
+	u32 n_hidden;
+	u64 seed;
+	const char *data;
+	const char *out;
+	const char *report;
+	const char *eval;
+	u32 train_limit;		/* 0: all */
+	u32 calib;
+	u32 batch;
+	float lr;
+	float momentum;
+	float weight_decay;
+	u32 vectors;
+	bool quiet;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Utilities                                                               */
+/* ---------------------------------------------------------------------- */
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mcai-train: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* splitmix64: tiny, good enough, and fully specified. */
+struct rng {
+	u64 s;
+};
+
+static u64 rng_next(struct rng *r)
+{
+	u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) with 24 bits. */
+static float rng_float(struct rng *r)
+{
+	return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* Uniform in [0, n), n > 0, without modulo bias. */
+static u32 rng_below(struct rng *r, u32 n)
+{
+	u64 limit = UINT64_MAX - UINT64_MAX % n, x;
+
+	do {
+		x = rng_next(r);
+	} while (x >= limit);
+	return (u32)(x % n);
+}
+
+static u8 *read_file(const char *path, u32 *size)
+{
+	FILE *f = fopen(path, "rb");
+	u8 *buf = NULL;
+	long n;
+
+	if (!f)
+		die("%s: cannot open: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET))
+		die("%s: cannot seek: %s", path, strerror(errno));
+	if (n == 0 || (unsigned long)n > MCAI_DEFAULT_MAX_BLOB)
+		die("%s: size %ld is not a plausible blob (1..%u bytes)", path,
+		    n, MCAI_DEFAULT_MAX_BLOB);
+	buf = xcalloc(1, (size_t)n);
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+		die("%s: short read", path);
+	fclose(f);
+	*size = (u32)n;
+	return buf;
+}
+
+/* Write via a temporary file and rename, so a reader never sees half. */
+static void write_file(const char *path, const void *data, size_t len)
+{
+	size_t plen = strlen(path) + 8;
+	char *tmp = xcalloc(1, plen);
+	FILE *f;
+
+	snprintf(tmp, plen, "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (!f)
+		die("%s: cannot create: %s", tmp, strerror(errno));
+	if (fwrite(data, 1, len, f) != len || fflush(f) || ferror(f)) {
+		fclose(f);
+		remove(tmp);
+		die("%s: write failed: %s", tmp, strerror(errno));
+	}
+	if (fclose(f)) {
+		remove(tmp);
+		die("%s: write failed: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, path)) {
+		remove(tmp);
+		die("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+	}
+	free(tmp);
+}
+
+static void hex(const u8 *d, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[d[i] >> 4];
+		out[2 * i + 1] = x[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* DIR/NAME.gz, or DIR/NAME when only the uncompressed file exists. */
+static char *data_path(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 8;
+	char *p = xcalloc(1, len);
+
+	snprintf(p, len, "%s/%s.gz", dir, name);
+	if (access(p, F_OK) == 0)
+		return p;
+	snprintf(p, len, "%s/%s", dir, name);
+	if (access(p, F_OK) == 0)
+		return p;
+	snprintf(p, len, "%s/%s.gz", dir, name);	/* report this one */
+	return p;
+}
+
+static void load_split(struct mcai_dataset *d, const char *dir,
+		       const char *split)
+{
+	char img[64], lab[64], err[512];
+	char *ip, *lp;
+	u32 i;
+
+	snprintf(img, sizeof(img), "%s-images-idx3-ubyte", split);
+	snprintf(lab, sizeof(lab), "%s-labels-idx1-ubyte", split);
+	ip = data_path(dir, img);
+	lp = data_path(dir, lab);
+	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
+		die("%s", err);
+	if (d->rows * d->cols != 28 * 28)
+		die("%s: images are %ux%u, expected 28x28", ip, d->rows, d->cols);
+	for (i = 0; i < d->count; i++)
+		if (d->labels[i] >= N_CLASSES)
+			die("%s: label %u of item %u is not a class 0..%u", lp,
+			    d->labels[i], i, N_CLASSES - 1);
+	free(ip);
+	free(lp);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Float MLP                                                               */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Weights are stored transposed, wt[l][i * out + o]: an input drives one
+ * contiguous row, so zero inputs (half the pixels, most ReLU outputs) are
+ * skipped in the forward pass and in the weight gradient.
+ */
+struct mlp {
+	u32 nl;
+	u32 dim[MAX_LAYERS + 1];
+	float *wt[MAX_LAYERS], *b[MAX_LAYERS];
+};
+
+struct trainer {
+	struct mlp net;
+	float *gw[MAX_LAYERS], *gb[MAX_LAYERS];	/* batch gradient sums */
+	float *vw[MAX_LAYERS], *vb[MAX_LAYERS];	/* momentum */
+	float *act[MAX_LAYERS + 1];		/* act[0] = input */
+	float *delta[MAX_LAYERS + 1];
+};
+
+static void mlp_init(struct mlp *n, const struct opts *o, struct rng *r)
+{
+	u32 l, i;
+
+	n->nl = o->n_hidden + 1;
+	n->dim[0] = 28 * 28;
+	for (l = 0; l < o->n_hidden; l++)
+		n->dim[l + 1] = o->hidden[l];
+	n->dim[n->nl] = N_CLASSES;
+	for (l = 0; l < n->nl; l++) {
+		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
+		/* He uniform for the ReLU layers, Glorot for the logits. */
+		float a = l + 1 < n->nl ?
+			sqrtf(6.0f / n->dim[l]) :
+			sqrtf(6.0f / (n->dim[l] + n->dim[l + 1]));
+
+		n->wt[l] = xcalloc(cnt, sizeof(float));
+		n->b[l] = xcalloc(n->dim[l + 1], sizeof(float));
+		for (i = 0; i < cnt; i++)
+			n->wt[l][i] = (2.0f * rng_float(r) - 1.0f) * a;
+	}
+}
+
+static void mlp_free(struct mlp *n)
+{
+	u32 l;
+
+	for (l = 0; l < n->nl; l++) {
+		free(n->wt[l]);
+		free(n->b[l]);
+	}
+}
+
+/* out[o] = b[o] + sum_i in[i] * wt[i][o], then ReLU if @relu. */
+static void fc_forward(const float *wt, const float *b, const float *in,
+		       u32 nin, u32 nout, float *out, bool relu)
+{
+	u32 i, o;
+
+	memcpy(out, b, nout * sizeof(float));
+	for (i = 0; i < nin; i++) {
+		const float x = in[i];
+		const float *w = wt + (size_t)i * nout;
+
+		if (x == 0.0f)
+			continue;
+		for (o = 0; o < nout; o++)
+			out[o] += x * w[o];
+	}
+	if (relu)
+		for (o = 0; o < nout; o++)
+			out[o] = out[o] > 0.0f ? out[o] : 0.0f;
+}
+
+/* Forward pass; act[0] must hold the input.  Returns the argmax class. */
+static int mlp_forward(const struct mlp *n, float *const *act)
+{
+	const float *z;
+	u32 l, o;
+	int best = 0;
+
+	for (l = 0; l < n->nl; l++)
+		fc_forward(n->wt[l], n->b[l], act[l], n->dim[l], n->dim[l + 1],
+			   act[l + 1], l + 1 < n->nl);
+	z = act[n->nl];
+	for (o = 1; o < N_CLASSES; o++)
+		if (z[o] > z[best])
+			best = (int)o;
+	return best;
+}
+
+static void pixels(const u8 *px, float *x)
+{
+	u32 i;
+
+	for (i = 0; i < 28 * 28; i++)
+		x[i] = px[i] / 255.0f;
+}
+
+static void trainer_init(struct trainer *t, const struct opts *o,
+			 struct rng *r)
+{
+	struct mlp *n = &t->net;
+	u32 l;
+
+	memset(t, 0, sizeof(*t));
+	mlp_init(n, o, r);
+	for (l = 0; l < n->nl; l++) {
+		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
+
+		t->gw[l] = xcalloc(cnt, sizeof(float));
+		t->vw[l] = xcalloc(cnt, sizeof(float));
+		t->gb[l] = xcalloc(n->dim[l + 1], sizeof(float));
+		t->vb[l] = xcalloc(n->dim[l + 1], sizeof(float));
+	}
+	for (l = 0; l <= n->nl; l++) {
+		t->act[l] = xcalloc(n->dim[l], sizeof(float));
+		t->delta[l] = xcalloc(n->dim[l], sizeof(float));
+	}
+}
+
+static void trainer_free(struct trainer *t)
+{
+	u32 l;
+
+	for (l = 0; l < t->net.nl; l++) {
+		free(t->gw[l]);
+		free(t->vw[l]);
+		free(t->gb[l]);
+		free(t->vb[l]);
+	}
+	for (l = 0; l <= t->net.nl; l++) {
+		free(t->act[l]);
+		free(t->delta[l]);
+	}
+	mlp_free(&t->net);
+}
+
+/*
+ * One sample: forward, softmax cross-entropy, backward; gradients are
+ * added to gw/gb.  Returns the loss; *correct is bumped on a hit.
+ */
+static double train_sample(struct trainer *t, const u8 *px, int label,
+			   u32 *correct)
+{
+	struct mlp *n = &t->net;
+	float *z = t->act[n->nl], *d = t->delta[n->nl];
+	float m, sum = 0;
+	double loss;
+	u32 l, i, o;
+	int pred;
+
+	pixels(px, t->act[0]);
+	pred = mlp_forward(n, t->act);
+	*correct += pred == label;
+
+	m = z[0];
+	for (o = 1; o < N_CLASSES; o++)
+		if (z[o] > m)
+			m = z[o];
+	for (o = 0; o < N_CLASSES; o++) {
+		d[o] = expf(z[o] - m);
+		sum += d[o];
+	}
+	loss = -(log((double)d[label] / sum));
+	for (o = 0; o < N_CLASSES; o++)
+		d[o] /= sum;
+	d[label] -= 1.0f;
+
+	for (l = n->nl; l-- > 0;) {
+		const u32 nin = n->dim[l], nout = n->dim[l + 1];
+		const float *a = t->act[l], *dl = t->delta[l + 1];
+		float *gw = t->gw[l], *gb = t->gb[l], *wt = n->wt[l];
+		float *dprev = t->delta[l];
+
+		for (o = 0; o < nout; o++)
+			gb[o] += dl[o];
+		for (i = 0; i < nin; i++) {
+			const float x = a[i];
+			float *g = gw + (size_t)i * nout;
+			const float *w = wt + (size_t)i * nout;
+			float s = 0;
+
+			if (x == 0.0f) {
+				/* ReLU: no gradient flows through a zero. */
+				if (l > 0)
+					dprev[i] = 0;
+				continue;
+			}
+			for (o = 0; o < nout; o++)
+				g[o] += x * dl[o];
+			if (l > 0) {
+				for (o = 0; o < nout; o++)
+					s += w[o] * dl[o];
+				dprev[i] = s;
+			}
+		}
+	}
+	return loss;
+}
+
+/* SGD with momentum and L2 weight decay on the weights (not the biases). */
+static void sgd_step(struct trainer *t, u32 batch, float lr,
+		     const struct opts *o)
+{
+	struct mlp *n = &t->net;
+	const float inv = 1.0f / batch, mu = o->momentum, wd = o->weight_decay;
+	u32 l;
+	size_t i;
+
+	for (l = 0; l < n->nl; l++) {
+		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
+		float *w = n->wt[l], *g = t->gw[l], *v = t->vw[l];
+
+		for (i = 0; i < cnt; i++) {
+			v[i] = mu * v[i] - lr * (g[i] * inv + wd * w[i]);
+			w[i] += v[i];
+			g[i] = 0;
+		}
+		w = n->b[l];
+		g = t->gb[l];
+		v = t->vb[l];
+		for (i = 0; i < n->dim[l + 1]; i++) {
+			v[i] = mu * v[i] - lr * g[i] * inv;
+			w[i] += v[i];
+			g[i] = 0;
+		}
+	}
+}
+
+static void train(struct trainer *t, const struct mcai_dataset *tr, u32 count,
+		  const struct opts *o, struct rng *r)
+{
+	const u32 pix = tr->rows * tr->cols;
+	const u32 steps_per_epoch = (count + o->batch - 1) / o->batch;
+	const u64 total_steps = (u64)steps_per_epoch * o->epochs;
+	u32 *order = xcalloc(count, sizeof(u32));
+	double t0 = now();
+	u64 step = 0;
+	u32 e, i;
+
+	for (i = 0; i < count; i++)
+		order[i] = i;
+	for (e = 0; e < o->epochs; e++) {
+		double loss = 0;
+		u32 correct = 0, start;
+
+		for (i = count; i > 1; i--) {		/* Fisher-Yates */
+			u32 j = rng_below(r, i), tmp = order[i - 1];
+
+			order[i - 1] = order[j];
+			order[j] = tmp;
+		}
+		for (start = 0; start < count; start += o->batch, step++) {
+			u32 end = start + o->batch < count ? start + o->batch : count;
+			/* Cosine decay from lr to 0 over the whole run. */
+			float lr = (float)(o->lr * 0.5 *
+					   (1.0 + cos(M_PI * (double)step / total_steps)));
+
+			for (i = start; i < end; i++) {
+				u32 k = order[i];
+
+				loss += train_sample(t, tr->images + (size_t)k * pix,
+						     tr->labels[k], &correct);
+			}
+			sgd_step(t, end - start, lr, o);
+		}
+		if (!o->quiet)
+			fprintf(stderr,
+				"epoch %2u/%u  loss %.4f  train acc %.4f  lr %.4f  %.1fs\n",
+				e + 1, o->epochs, loss / count,
+				(double)correct / count,
+				o->lr * 0.5 * (1.0 + cos(M_PI * (double)step / total_steps)),
+				now() - t0);
+	}
+	free(order);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Quantisation                                                            */
+/* ---------------------------------------------------------------------- */
+
+struct qmodel {
+	struct mcai_blob_spec spec;
+	s8 *w[MAX_LAYERS];
+	s32 *bias[MAX_LAYERS], *mult[MAX_LAYERS], *shift[MAX_LAYERS];
+	s8 *tv;
+	float scale[MAX_LAYERS + 1];	/* activation scales, [0] = input */
+	s8 zp[MAX_LAYERS + 1];
+	float lo[MAX_LAYERS + 1], hi[MAX_LAYERS + 1];	/* calibration */
+};
+
+/* The input quantisation the runtime uses must be q = pixel - 128. */
+#define IN_SCALE	(1.0f / 255.0f)
+#define IN_ZP		(-128)
+
+static void check_input_quant(void)
+{
+	int p;
+
+	for (p = 0; p < 256; p++)
+		if (mcai_quantize(p / 255.0f, IN_SCALE, IN_ZP) != p - 128)
+			die("mcai_quantize(%d/255) != %d: input quantisation is not exact",
+			    p, p - 128);
+}
+
+static s32 round_s32(double v)
+{
+	if (v >= 2147483647.0)
+		return S32_MAX;
+	if (v <= -2147483648.0)
+		return S32_MIN;
+	return (s32)lrint(v);
+}
+
+/* Activation ranges over the first @calib training images. */
+static void calibrate(struct trainer *t, struct qmodel *q,
+		      const struct mcai_dataset *tr, u32 calib)
+{
+	const struct mlp *n = &t->net;
+	u32 k, l, o;
+
+	for (l = 1; l <= n->nl; l++) {
+		q->lo[l] = INFINITY;
+		q->hi[l] = -INFINITY;
+	}
+	for (k = 0; k < calib; k++) {
+		pixels(tr->images + (size_t)k * 28 * 28, t->act[0]);
+		mlp_forward(n, t->act);
+		for (l = 1; l <= n->nl; l++)
+			for (o = 0; o < n->dim[l]; o++) {
+				float v = t->act[l][o];
+
+				if (v < q->lo[l])
+					q->lo[l] = v;
+				if (v > q->hi[l])
+					q->hi[l] = v;
+			}
+	}
+}
+
+static void quantise(const struct mlp *n, struct qmodel *q,
+		     const struct mcai_dataset *test, u32 vectors)
+{
+	struct mcai_blob_spec *s = &q->spec;
+	float wscale[MAX_WIDTH];
+	u32 l, i, o, k;
+
+	memset(s, 0, sizeof(*s));
+	s->name = MODEL_NAME;
+	s->version = MODEL_VERSION;
+	s->head = MCAI_HEAD_ARGMAX;
+	s->n_layers = n->nl;
+	q->scale[0] = IN_SCALE;
+	q->zp[0] = IN_ZP;
+	for (l = 1; l <= n->nl; l++)
+		mcai_qparams(q->lo[l], q->hi[l], &q->scale[l], &q->zp[l]);
+	s->input_scale = q->scale[0];
+	s->output_scale = q->scale[n->nl];
+
+	for (l = 0; l < n->nl; l++) {
+		const u32 nin = n->dim[l], nout = n->dim[l + 1];
+		struct mcai_layer_spec *ls = &s->layer[l];
+		float *w = xcalloc((size_t)nin * nout, sizeof(float));
+		const bool relu = l + 1 < n->nl;
+
+		for (o = 0; o < nout; o++)		/* [in][out] -> [out][in] */
+			for (i = 0; i < nin; i++)
+				w[(size_t)o * nin + i] = n->wt[l][(size_t)i * nout + o];
+		q->w[l] = xcalloc((size_t)nin * nout, 1);
+		q->bias[l] = xcalloc(nout, sizeof(s32));
+		q->mult[l] = xcalloc(nout, sizeof(s32));
+		q->shift[l] = xcalloc(nout, sizeof(s32));
+		mcai_quantize_rows(w, nout, nin, q->w[l], wscale);
+		free(w);
+		for (o = 0; o < nout; o++) {
+			double acc_scale = (double)q->scale[l] * wscale[o];
+
+			q->bias[l][o] = round_s32(n->b[l][o] / acc_scale);
+			mcai_quantize_multiplier(acc_scale / q->scale[l + 1],
+						 &q->mult[l][o], &q->shift[l][o]);
+		}
+		ls->type = MCAI_LAYER_FC;
+		ls->activation = relu ? MCAI_ACT_RELU : MCAI_ACT_NONE;
+		ls->in_zp = q->zp[l];
+		ls->out_zp = q->zp[l + 1];
+		ls->clamp_min = relu ? q->zp[l + 1] : -128;
+		ls->clamp_max = 127;
+		ls->in_len = nin;
+		ls->out_len = nout;
+		ls->weights = q->w[l];
+		ls->bias = q->bias[l];
+		ls->mult = q->mult[l];
+		ls->shift = q->shift[l];
+	}
+
+	/* Test vectors: the k-th is the (k / 10)-th test image of class k % 10. */
+	q->tv = xcalloc((size_t)vectors * 28 * 28, 1);
+	for (k = 0; k < vectors; k++) {
+		u32 want = k / N_CLASSES, seen = 0;
+
+		for (i = 0; i < test->count; i++)
+			if (test->labels[i] == k % N_CLASSES && seen++ == want)
+				break;
+		if (i == test->count)
+			die("not enough test images of class %u for %u vectors",
+			    k % N_CLASSES, vectors);
+		for (o = 0; o < 28 * 28; o++)
+			q->tv[(size_t)k * 28 * 28 + o] =
+				(s8)(test->images[(size_t)i * 28 * 28 + o] - 128);
+	}
+	s->tv_count = vectors;
+	s->tv_inputs = q->tv;
+}
+
+static void qmodel_free(struct qmodel *q)
+{
+	u32 l;
+
+	for (l = 0; l < MAX_LAYERS; l++) {
+		free(q->w[l]);
+		free(q->bias[l]);
+		free(q->mult[l]);
+		free(q->shift[l]);
+	}
+	free(q->tv);
+}
+
+/* ---------------------------------------------------------------------- */
+/* int8 evaluation through the verifier and the engine                    */
+/* ---------------------------------------------------------------------- */
+
+struct eval_result {
+	u32 correct;
+	u64 macs;
+	u32 tv_count;
+	u8 *pred;		/* per test image, when asked for */
+};
+
+/*
+ * Verify @blob with the default (kernel) limits, check its test vectors,
+ * then classify every test image; inputs are quantised with the blob's
+ * own input parameters, as the runtime does.
+ */
+static void eval_blob(const char *what, const u8 *blob, u32 size,
+		      const struct mcai_dataset *test, struct eval_result *res)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model m;
+	float in_scale;
+	s8 *in, *scores;
+	void *arena;
+	u32 i, j, failed;
+	s8 qpix[256];
+
+	mcai_limits_default(&lim);
+	if (mcai_verify(&m, blob, size, &lim, &v))
+		die("%s: rejected by the verifier: %s (offset %u)", what,
+		    v.reason, v.offset);
+	if (m.input_len != test->rows * test->cols)
+		die("%s: model input is %u values, images are %u pixels", what,
+		    m.input_len, test->rows * test->cols);
+	if (m.head != MCAI_HEAD_ARGMAX || m.output_len < 2)
+		die("%s: not an argmax classifier", what);
+	memcpy(&in_scale, &m.input_scale, sizeof(in_scale));
+	for (i = 0; i < 256; i++)
+		qpix[i] = mcai_quantize(i / 255.0f, in_scale, m.input_zp);
+
+	in = xcalloc(m.input_len, 1);
+	scores = xcalloc(m.output_len, 1);
+	arena = xcalloc(m.arena_size, 1);
+	if (mcai_engine_check_vectors(&m, arena, scores, &failed))
+		die("%s: test vector %u does not reproduce", what, failed);
+	res->correct = 0;
+	res->macs = m.macs;
+	res->tv_count = m.tv_count;
+	for (i = 0; i < test->count; i++) {
+		const u8 *px = test->images + (size_t)i * m.input_len;
+		int cls;
+
+		for (j = 0; j < m.input_len; j++)
+			in[j] = qpix[px[j]];
+		cls = mcai_engine_run(&m, in, scores, arena);
+		res->correct += cls == test->labels[i];
+		if (res->pred)
+			res->pred[i] = (u8)cls;
+	}
+	free(in);
+	free(scores);
+	free(arena);
+}
+
+static int do_eval(const struct opts *o)
+{
+	struct mcai_dataset test;
+	struct eval_result res = { 0 };
+	u8 digest[MCAI_SHA256_LEN];
+	char dhex[2 * MCAI_SHA256_LEN + 1];
+	u32 size;
+	u8 *blob = read_file(o->eval, &size);
+
+	load_split(&test, o->data, "t10k");
+	eval_blob(o->eval, blob, size, &test, &res);
+	mcai_sha256(blob, size, digest);
+	hex(digest, sizeof(digest), dhex);
+	printf("blob=%s\nblob_bytes=%u\nblob_sha256=%s\nmacs=%llu\n"
+	       "test_vectors=%u\ntest_images=%u\nint8_correct=%u\n"
+	       "int8_accuracy=%.4f\n",
+	       o->eval, size, dhex, (unsigned long long)res.macs, res.tv_count,
+	       test.count, res.correct, (double)res.correct / test.count);
+	mcai_dataset_free(&test);
+	free(blob);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Main                                                                    */
+/* ---------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: mcai-train [options]\n"
+"       mcai-train --eval FILE [--data DIR]\n"
+"\n"
+"Train a float MLP on Fashion-MNIST, quantise it to int8 and write an mcai\n"
+"blob plus a key=value report.  Deterministic for a given set of options.\n"
+"\n"
+"  --epochs N        training epochs (default 20)\n"
+"  --hidden H[,H2]   hidden layer width(s) (default 128)\n"
+"  --seed S          PRNG seed (default 1)\n"
+"  --data DIR        IDX files (default " MCAI_FMNIST_DIR ")\n"
+"  --out FILE        blob to write (default models/fmnist-mlp.mcai)\n"
+"  --report FILE     report to write (default models/fmnist-mlp.txt)\n"
+"  --train-limit N   train on the first N training images only\n"
+"  --calib N         calibration images from the training set (default 2000)\n"
+"  --batch N         mini-batch size (default 64)\n"
+"  --lr X            initial learning rate, cosine decay (default 0.05)\n"
+"  --momentum X      SGD momentum (default 0.9)\n"
+"  --weight-decay X  L2 weight decay (default 0.0001)\n"
+"  --vectors N       test vectors embedded in the blob (default 10)\n"
+"  --eval FILE       only report the int8 test accuracy of an existing blob\n"
+"  --quiet           no per-epoch progress\n"
+"  --help            this text\n");
+}
+
+static unsigned long long parse_uint(const char *opt, const char *s,
+				     unsigned long long lo,
+				     unsigned long long hi)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || *s == '-' || *s == 0)
+		die("%s needs a number", opt);
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < lo || v > hi)
+		die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
+	return v;
+}
+
+static float parse_float(const char *opt, const char *s, float lo, float hi)
+{
+	char *end;
+	float v;
+
+	if (!s || *s == 0)
+		die("%s needs a number", opt);
+	errno = 0;
+	v = strtof(s, &end);
+	if (errno || *end || !(v >= lo && v <= hi))
+		die("%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
+	return v;
+}
+
+static void parse_hidden(struct opts *o, const char *s)
+{
+	char buf[64], *tok, *save = NULL;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		die("--hidden needs a width, e.g. 128 or 128,32");
+	strcpy(buf, s);
+	o->n_hidden = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (o->n_hidden == MAX_HIDDEN)
+			die("--hidden: at most %u hidden layers", MAX_HIDDEN);
+		o->hidden[o->n_hidden++] =
+			(u32)parse_uint("--hidden", tok, 1, MAX_WIDTH);
+	}
+	if (!o->n_hidden)
+		die("--hidden needs a width, e.g. 128 or 128,32");
+}
+
+static void parse(struct opts *o, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+#define OPT(name) (!strcmp(a, name) && (v || (die("%s needs a value", name), 0)) && ++i)
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o->quiet = true;
+		} else if (OPT("--epochs")) {
+			o->epochs = (u32)parse_uint(a, v, 1, 1000);
+		} else if (OPT("--hidden")) {
+			parse_hidden(o, v);
+		} else if (OPT("--seed")) {
+			o->seed = parse_uint(a, v, 0, UINT64_MAX);
+		} else if (OPT("--data")) {
+			o->data = v;
+		} else if (OPT("--out")) {
+			o->out = v;
+		} else if (OPT("--report")) {
+			o->report = v;
+		} else if (OPT("--eval")) {
+			o->eval = v;
+		} else if (OPT("--train-limit")) {
+			o->train_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+		} else if (OPT("--calib")) {
+			o->calib = (u32)parse_uint(a, v, 1, U32_MAX);
+		} else if (OPT("--batch")) {
+			o->batch = (u32)parse_uint(a, v, 1, 65536);
+		} else if (OPT("--lr")) {
+			o->lr = parse_float(a, v, 1e-6f, 10.0f);
+		} else if (OPT("--momentum")) {
+			o->momentum = parse_float(a, v, 0.0f, 0.999f);
+		} else if (OPT("--weight-decay")) {
+			o->weight_decay = parse_float(a, v, 0.0f, 1.0f);
+		} else if (OPT("--vectors")) {
+			o->vectors = (u32)parse_uint(a, v, 0, MAX_VECTORS);
+		} else {
+			fprintf(stderr, "mcai-train: unknown argument '%s'\n", a);
+			usage(stderr);
+			exit(2);
+		}
+#undef OPT
+	}
+}
+
+static void layers_string(const struct mlp *n, char *buf, size_t len)
+{
+	size_t at = 0;
+	u32 l;
+
+	for (l = 0; l <= n->nl && at < len; l++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%u", l ? "-" : "",
+				       n->dim[l]);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {
+		.epochs = 20, .hidden = { 128 }, .n_hidden = 1, .seed = 1,
+		.data = MCAI_FMNIST_DIR, .out = "models/fmnist-mlp.mcai",
+		.report = "models/fmnist-mlp.txt", .calib = 2000, .batch = 64,
+		.lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-4f,
+		.vectors = 10,
+	};
+	struct mcai_dataset tr, test;
+	struct trainer t;
+	struct qmodel q;
+	struct rng rng;
+	struct eval_result res = { 0 };
+	u8 digest[MCAI_SHA256_LEN], *blob, *shipped;
+	char dhex[2 * MCAI_SHA256_LEN + 1], layers[64], err[256];
+	u32 size, shipped_size, count, i, float_correct = 0, agree = 0;
+	double t0;
+	FILE *f;
+
+	parse(&o, argc, argv);
+	if (o.eval)
+		return do_eval(&o);
+
+	check_input_quant();
+	t0 = now();
+	load_split(&tr, o.data, "train");
+	load_split(&test, o.data, "t10k");
+	count = o.train_limit && o.train_limit < tr.count ? o.train_limit : tr.count;
+	if (o.calib > tr.count)
+		die("--calib %u: the training set has %u images", o.calib, tr.count);
+	if (!o.quiet)
+		fprintf(stderr, "loaded %u training and %u test images (%.1fs)\n",
+			tr.count, test.count, now() - t0);
+
+	/* Derive independent streams from the seed. */
+	rng.s = o.seed;
+	rng.s = rng_next(&rng);
+	trainer_init(&t, &o, &rng);
+	layers_string(&t.net, layers, sizeof(layers));
+	if (!o.quiet)
+		fprintf(stderr, "training %s on %u images, %u epochs, batch %u, seed %llu\n",
+			layers, count, o.epochs, o.batch,
+			(unsigned long long)o.seed);
+	t0 = now();
+	train(&t, &tr, count, &o, &rng);
+	if (!o.quiet)
+		fprintf(stderr, "training took %.1fs\n", now() - t0);
+
+	/* Float accuracy, and predictions to compare with int8. */
+	res.pred = xcalloc(test.count, 1);
+	{
+		u8 *fpred = xcalloc(test.count, 1);
+
+		for (i = 0; i < test.count; i++) {
+			pixels(test.images + (size_t)i * 28 * 28, t.act[0]);
+			fpred[i] = (u8)mlp_forward(&t.net, t.act);
+			float_correct += fpred[i] == test.labels[i];
+		}
+
+		memset(&q, 0, sizeof(q));
+		calibrate(&t, &q, &tr, o.calib);
+		quantise(&t.net, &q, &test, o.vectors);
+		blob = mcai_blob_write(&q.spec, &size, err, sizeof(err));
+		if (!blob)
+			die("writing the blob: %s", err);
+		write_file(o.out, blob, size);
+
+		/* Measure what was shipped: the file, read back. */
+		shipped = read_file(o.out, &shipped_size);
+		if (shipped_size != size || memcmp(shipped, blob, size))
+			die("%s: read back differs from what was written", o.out);
+		eval_blob(o.out, shipped, shipped_size, &test, &res);
+		for (i = 0; i < test.count; i++)
+			agree += fpred[i] == res.pred[i];
+		free(fpred);
+	}
+	mcai_sha256(shipped, shipped_size, digest);
+	hex(digest, sizeof(digest), dhex);
+
+	f = fopen(o.report, "w");
+	if (!f)
+		die("%s: cannot create: %s", o.report, strerror(errno));
+	fprintf(f, "model=%s\nversion=%u\nlayers=%s\nmacs=%llu\nblob_bytes=%u\n"
+		"test_images=%u\nfloat_correct=%u\nfloat_accuracy=%.4f\n"
+		"int8_correct=%u\nint8_accuracy=%.4f\nagreement=%.4f\n"
+		"calibration_images=%u\nepochs=%u\nseed=%llu\nblob_sha256=%s\n",
+		MODEL_NAME, MODEL_VERSION, layers, (unsigned long long)res.macs,
+		shipped_size, test.count, float_correct,
+		(double)float_correct / test.count, res.correct,
+		(double)res.correct / test.count, (double)agree / test.count,
+		o.calib, o.epochs, (unsigned long long)o.seed, dhex);
+	fprintf(f, "train_images=%u\nbatch=%u\nlr=%g\nlr_schedule=cosine\n"
+		"momentum=%g\nweight_decay=%g\ntest_vectors=%u\n"
+		"input_scale=%.9g\ninput_zp=%d\n",
+		count, o.batch, o.lr, o.momentum, o.weight_decay, res.tv_count,
+		q.scale[0], q.zp[0]);
+	for (i = 1; i <= t.net.nl; i++)
+		fprintf(f, "act%u_range=%.6g..%.6g\nact%u_scale=%.9g\nact%u_zp=%d\n",
+			i, q.lo[i], q.hi[i], i, q.scale[i], i, q.zp[i]);
+	if (fflush(f) || ferror(f) || fclose(f))
+		die("%s: write failed", o.report);
+
+	if (!o.quiet)
+		fprintf(stderr,
+			"%s: %u bytes, %llu MACs; float %u/%u (%.4f), int8 %u/%u (%.4f), agreement %.4f\n",
+			o.out, shipped_size, (unsigned long long)res.macs,
+			float_correct, test.count,
+			(double)float_correct / test.count, res.correct,
+			test.count, (double)res.correct / test.count,
+			(double)agree / test.count);
+
+	free(res.pred);
+	free(blob);
+	free(shipped);
+	qmodel_free(&q);
+	trainer_free(&t);
+	mcai_dataset_free(&tr);
+	mcai_dataset_free(&test);
+	return 0;
+}

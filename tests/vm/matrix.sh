@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build the modules against each kernel of the matrix and run the guest
+# tests on that kernel.  Kernels: Debian's 6.1 (the reference gateway
+# kernel), 6.12 and 6.12 PREEMPT_RT.
+#
+# usage: tests/vm/matrix.sh [--kernels "6.1 6.12 6.12-rt"] TEST...
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+flavours=${MCAI_KERNELS:-"6.1 6.12 6.12-rt"}
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernels) flavours=$2; shift 2 ;;
+	--help)
+		sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0 ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || { echo "matrix: no tests given" >&2; exit 2; }
+
+# The newest installed release of a flavour, with its image and headers.
+kver_of() {
+	local pat k best=
+	case $1 in
+	6.1) pat='6.1.*-amd64' ;;
+	6.12) pat='6.12.*-amd64' ;;
+	6.12-rt) pat='6.12.*-rt-amd64' ;;
+	*) echo "matrix: unknown kernel flavour $1" >&2; return 1 ;;
+	esac
+	for k in /lib/modules/$pat; do
+		k=${k##*/}
+		[ "$1" != 6.12 ] || [[ $k != *-rt-* ]] || continue
+		if [ ! -e "/boot/vmlinuz-$k" ] || [ ! -d "/usr/src/linux-headers-$k" ]; then
+			continue
+		fi
+		best+="$k"$'\n'
+	done
+	[ -n "$best" ] || { echo "matrix: no $1 kernel with headers installed" >&2; return 1; }
+	printf '%s' "$best" | sort -V | tail -n 1
+}
+
+# Kbuild builds in the source tree, so each kernel gets its own copy.
+build_for() {
+	local kver=$1 dir=$REPO/build/kmod/$1
+	mkdir -p "$dir"
+	cp -a "$REPO/Kbuild" "$dir/"
+	for d in kmod models uapi; do
+		mkdir -p "$dir/$d"
+		cp -a "$REPO/$d"/*.[ch] "$dir/$d/"
+		[ ! -e "$REPO/$d/Kbuild" ] || cp -a "$REPO/$d/Kbuild" "$dir/$d/"
+	done
+	make -s -C "/usr/src/linux-headers-$kver" M="$dir" modules
+}
+
+fail=0
+summary=()
+for f in $flavours; do
+	kver=$(kver_of "$f")
+	echo "matrix: === $f ($kver) ==="
+	if ! build_for "$kver"; then
+		summary+=("$f: build FAILED")
+		fail=1
+		continue
+	fi
+	if "$HERE/run.sh" --kernel "$kver" "$@"; then
+		summary+=("$f: PASS")
+	else
+		summary+=("$f: FAIL")
+		fail=1
+	fi
+done
+printf 'matrix: %s\n' "${summary[@]}"
+exit $fail
