@@ -220,7 +220,7 @@ KEY=$( {
 	cat "$HERE/init.sh"
 	declare -f resolve_modules build_initramfs
 	printf '%s\n' "${ROOT_MODULES[@]}"
-	/bin/busybox | head -n 1
+	/bin/busybox 2>&1 | sed -n 1p || true
 } | sha256sum | cut -c1-16)
 BASE=$CACHE/initramfs-$KVER-$KEY.cpio
 if [[ ! -s $BASE ]]; then

@@ -5,7 +5,8 @@
 set -u
 R=${MCAI_ROOT:?}
 [ -e "$R/models/fmnist-mlp.mcai" ] || exit 77
-insmod "$R/kmod/mcai.ko" || exit 1
+. "$R/tests/vm/lib.sh"
+insmod "$MCAI_KO" || exit 1
 "$R/build/vm/fmnist_bitexact" "$R/models/fmnist-mlp.mcai" "$R/models/fmnist-mlp.txt"
 ret=$?
 rmmod mcai || ret=1

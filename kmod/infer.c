@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Synchronous inference.
+ *
+ * User memory is only touched while no model reference is held: the input
+ * is copied in before the lookup and the scores are copied out after the
+ * put, so a caller that stalls a copy (userfaultfd, a slow mapping) cannot
+ * pin a replaced version.  Scratch memory is allocated per call, which is
+ * what makes concurrent callers on one fd safe without any lock.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "infer.h"
+#include "registry.h"
+#include "models/engine.h"
+
+/*
+ * Run @req (already copied in and checked for reserved fields) and fill
+ * its out fields.  The model is selected by ref.model_id, or by ref.name
+ * when the id is 0.
+ */
+int mcai_infer(struct mcai_infer *req)
+{
+	const struct mcai_limits *lim = mcai_registry_limits();
+	struct mcai_version *v;
+	s8 *input, *scores = NULL;
+	void *arena;
+	u32 out_len = 0;
+	int cls = 0, ret = 0;
+
+	/* No model accepts more than max_dim inputs: bound the copy first. */
+	if (!req->input_len || req->input_len > lim->max_dim)
+		return -EINVAL;
+	input = memdup_user(u64_to_user_ptr(req->input_ptr), req->input_len);
+	if (IS_ERR(input))
+		return PTR_ERR(input);
+
+	v = mcai_version_get(req->ref.model_id, req->ref.name);
+	if (!v) {
+		ret = -ENOENT;
+		goto out_input;
+	}
+	out_len = v->m.output_len;
+	if (req->input_len != v->m.input_len ||
+	    (req->scores_ptr && req->scores_len < out_len)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	/* One buffer: the scores, then the engine's ping-pong arena. */
+	scores = kvmalloc((size_t)out_len + v->m.arena_size, GFP_KERNEL);
+	if (!scores) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	arena = scores + out_len;
+	cls = mcai_engine_run(&v->m, input, scores, arena);
+	req->version = v->m.version;
+	atomic64_inc(&v->slot->inferences);
+	atomic64_inc(&mcai_stats.inferences);
+out_put:
+	mcai_version_put(v);
+	if (!ret && req->scores_ptr &&
+	    copy_to_user(u64_to_user_ptr(req->scores_ptr), scores, out_len))
+		ret = -EFAULT;
+	if (!ret) {
+		req->class_id = cls;
+		req->scores_len = out_len;
+	}
+	kvfree(scores);
+out_input:
+	kfree(input);
+	return ret;
+}
+
+/*
+ * Run every test vector of a freshly verified model.  Returns 0, -EINVAL
+ * with the failing index in @failed, -ENOMEM, or -EINTR when the loader
+ * is killed.  The vectors are checked one at a time with the library's
+ * own checker, so the comparison is the one user space runs, and between
+ * two of them the task can be rescheduled: a blob of max_blob_size can
+ * carry enough vectors to keep a CPU busy for a long time.
+ */
+int mcai_infer_check_vectors(const struct mcai_model *m, u32 *failed)
+{
+	const size_t rec = (size_t)m->input_len + m->output_len;
+	struct mcai_model *one;
+	u32 t, ignored;
+	s8 *scores;
+	int ret = 0;
+
+	if (!m->tv_count)
+		return 0;
+	one = kmemdup(m, sizeof(*m), GFP_KERNEL);
+	if (!one)
+		return -ENOMEM;
+	scores = kvmalloc((size_t)m->output_len + m->arena_size, GFP_KERNEL);
+	if (!scores) {
+		ret = -ENOMEM;
+		goto out_one;
+	}
+	one->tv_count = 1;
+	for (t = 0; t < m->tv_count; t++) {
+		one->tv = m->tv + t * rec;
+		if (mcai_engine_check_vectors(one, scores + m->output_len,
+					      scores, &ignored)) {
+			*failed = t;
+			ret = -EINVAL;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	kvfree(scores);
+out_one:
+	kfree(one);
+	return ret;
+}

@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/mcai ioctls.
+ *
+ * Every structure starts with a __u32 size set by user space.  It is read
+ * once, bounded, and the structure is copied with copy_struct_from_user(),
+ * which zero-fills what an older caller did not pass and refuses (-E2BIG)
+ * a newer caller's tail unless it is zero.  Results go back with
+ * min(user size, kernel size) bytes.  Commands are matched on everything
+ * but their size bits, which change whenever a structure grows.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "infer.h"
+#include "ioctl.h"
+#include "registry.h"
+
+#define MCAI_IOC_BASE(cmd)	((cmd) & ~IOCSIZE_MASK)
+
+/* Larger structures are surely garbage; keeps check_zeroed_user() short. */
+#define MCAI_MAX_STRUCT_SIZE	PAGE_SIZE
+
+/*
+ * Copy the caller's structure into @k (@ksize bytes).  Every structure of
+ * ABI version 1 is complete, so a shorter one is refused.  *@usize returns
+ * the size the caller declared, for the copy back.
+ */
+static int mcai_copy_in(void *k, size_t ksize, void __user *u, u32 *usize)
+{
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)u))
+		return -EFAULT;
+	if (size < ksize)
+		return -EINVAL;
+	if (size > MCAI_MAX_STRUCT_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(k, ksize, u, size);
+	if (ret)
+		return ret;
+	/* The field may have changed since get_user(): keep the first read. */
+	*(u32 *)k = size;
+	*usize = size;
+	return 0;
+}
+
+static int mcai_copy_out(void __user *u, const void *k, size_t ksize,
+			 u32 usize)
+{
+	return copy_to_user(u, k, min_t(size_t, ksize, usize)) ? -EFAULT : 0;
+}
+
+/*
+ * A model is selected by id, or by name when the id is 0; the name is
+ * then NUL terminated and non-empty.  With an id the name is ignored,
+ * so that a structure MODEL_INFO filled in can be passed on unchanged.
+ */
+static int mcai_check_ref(const struct mcai_model_ref *ref)
+{
+	if (ref->pad)
+		return -EINVAL;
+	if (ref->model_id)
+		return 0;
+	if (!ref->name[0] || !memchr(ref->name, '\0', MCAI_NAME_LEN))
+		return -EINVAL;
+	return 0;
+}
+
+static long mcai_ioctl_get_info(void __user *u)
+{
+	const struct mcai_limits *lim = mcai_registry_limits();
+	struct mcai_info info;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&info, sizeof(info), u, &usize);
+	if (ret)
+		return ret;
+	if (info.pad)
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.abi_version = MCAI_ABI_VERSION;
+	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
+			MCAI_FEAT_TEST_VECTORS;
+	info.blob_format_version = MCAI_BLOB_VERSION;
+	info.max_blob_size = lim->max_blob_size;
+	info.max_models = mcai_registry_max_models();
+	info.max_layers = lim->max_layers;
+	info.max_dim = lim->max_dim;
+	info.max_arena = lim->max_arena;
+	info.nr_models = mcai_registry_count();
+	return mcai_copy_out(u, &info, sizeof(info), usize);
+}
+
+/*
+ * The structure goes back even when the load is refused, so that user
+ * space can read the reason; the out fields on input are ignored.
+ */
+static long mcai_ioctl_load(void __user *u)
+{
+	struct mcai_load_result res = { 0 };
+	struct mcai_model_load req;
+	u32 usize;
+	int ret, ret2;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags & ~MCAI_LOAD_FLAGS_ALL || req.pad)
+		return -EINVAL;
+
+	ret = mcai_registry_load(u64_to_user_ptr(req.blob_ptr), req.blob_size,
+				 req.flags, &res);
+	req.model_id = res.model_id;
+	req.version = res.version;
+	req.replaced_version = res.replaced_version;
+	req.err_offset = res.err_offset;
+	memcpy(req.reason, res.reason, sizeof(req.reason));
+	req.reason[sizeof(req.reason) - 1] = '\0';
+
+	ret2 = mcai_copy_out(u, &req, sizeof(req), usize);
+	return ret ? ret : ret2;
+}
+
+static long mcai_ioctl_unload(void __user *u)
+{
+	struct mcai_model_unload req;
+	u32 usize;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags)
+		return -EINVAL;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	return mcai_registry_unload(req.ref.model_id, req.ref.name);
+}
+
+static long mcai_ioctl_model_info(void __user *u)
+{
+	const struct mcai_model *m;
+	struct mcai_model_info req;
+	struct mcai_version *v;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags)
+		return -EINVAL;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+
+	v = mcai_version_get(req.ref.model_id, req.ref.name);
+	if (!v)
+		return -ENOENT;
+	m = &v->m;
+	req.ref.model_id = v->slot->id;
+	memcpy(req.ref.name, v->slot->name, MCAI_NAME_LEN);
+	req.version = m->version;
+	req.n_layers = m->n_layers;
+	req.input_len = m->input_len;
+	req.output_len = m->output_len;
+	req.macs = m->macs;
+	req.blob_size = m->blob_size;
+	req.arena_size = m->arena_size;
+	req.input_scale = m->input_scale;
+	req.output_scale = m->output_scale;
+	req.input_zp = m->input_zp;
+	req.output_zp = m->output_zp;
+	req.head = m->head;
+	req.head_threshold = m->head_threshold;
+	req.tv_count = m->tv_count;
+	req.inferences = atomic64_read(&v->slot->inferences);
+	memcpy(req.digest, m->digest, MCAI_DIGEST_LEN);
+	mcai_version_put(v);
+
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl_list(void __user *u)
+{
+	struct mcai_model_list req;
+	u32 usize, cap, n;
+	u32 *ids = NULL;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags)
+		return -EINVAL;
+
+	/* Never more than max_models ids exist: bound the buffer by that. */
+	cap = min(req.capacity, mcai_registry_max_models());
+	if (cap) {
+		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
+		if (!ids)
+			return -ENOMEM;
+	}
+	n = mcai_registry_list(ids, cap);
+	req.count = n;
+	/* Copied outside the registry lock: a fault may sleep for long. */
+	if (min(n, cap) &&
+	    copy_to_user(u64_to_user_ptr(req.ids_ptr), ids,
+			 min(n, cap) * sizeof(*ids)))
+		ret = -EFAULT;
+	kfree(ids);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl_infer(void __user *u)
+{
+	struct mcai_infer req;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags)
+		return -EINVAL;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	ret = mcai_infer(&req);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *u = (void __user *)arg;
+
+	switch (MCAI_IOC_BASE(cmd)) {
+	case MCAI_IOC_BASE(MCAI_IOC_GET_INFO):
+		return mcai_ioctl_get_info(u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LOAD):
+		return mcai_ioctl_load(u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_UNLOAD):
+		return mcai_ioctl_unload(u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_INFO):
+		return mcai_ioctl_model_info(u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LIST):
+		return mcai_ioctl_list(u);
+	case MCAI_IOC_BASE(MCAI_IOC_INFER):
+		return mcai_ioctl_infer(u);
+	}
+	return -ENOTTY;
+}
+
+static int mcai_open(struct inode *inode, struct file *file)
+{
+	return nonseekable_open(inode, file);
+}
+
+/*
+ * .owner pins the module while any fd is open, so rmmod is refused
+ * (-EBUSY) rather than pulling the code from under a caller.
+ */
+const struct file_operations mcai_fops = {
+	.owner = THIS_MODULE,
+	.open = mcai_open,
+	.unlocked_ioctl = mcai_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
