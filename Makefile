@@ -7,7 +7,6 @@
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 		[ -d $$d ] && echo $$d || \
 		ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
-KVER = $(shell $(MAKE) -s -C $(KDIR) kernelrelease 2>/dev/null)
 
 B := build
 CC ?= cc
@@ -110,13 +109,14 @@ check: deps
 check-static:
 	KDIR=$(KDIR) tests/static.sh
 
+# Guest tests on every kernel of the matrix (MCAI_KERNELS narrows it).
 VM_TESTS ?= $(sort $(wildcard tests/vm/guest/*.sh))
-check-vm: all
-	tests/vm/run.sh --kernel $(KVER) $(VM_TESTS)
+check-vm: tools
+	tests/vm/matrix.sh $(VM_TESTS)
 
 demo: deps
-	$(MAKE) all
-	tests/vm/run.sh --kernel $(KVER) tests/demo.sh
+	$(MAKE) tools
+	MCAI_KERNELS=6.1 tests/vm/matrix.sh tests/demo.sh
 
 model: $(B)/mcai-train
 	$(B)/mcai-train --out models/fmnist-mlp.mcai --report models/fmnist-mlp.txt
