@@ -198,6 +198,9 @@ static int mcai_registry_link(struct mcai_version *v, struct mcai_slot **fresh,
 	if (s) {
 		prev = rcu_dereference_protected(s->cur, mcai_locked());
 		cur = prev->m.version;
+		/* A refusal still says which id and version stay loaded. */
+		res->model_id = s->id;
+		res->version = cur;
 		if (ver == cur)
 			return mcai_refuse(res, -EEXIST, 0,
 					   "version %u already loaded", ver);

@@ -265,7 +265,6 @@ int mcai_dev_load(struct mcai_dev *d, const void *blob, u32 size, u32 flags,
 		  struct mcai_load_reply *r)
 {
 	struct mcai_model_load req;
-	struct mcai_model_info mi;
 	char name[MCAI_NAME_LEN];
 	u32 version;
 	int ret, err;
@@ -310,21 +309,12 @@ int mcai_dev_load(struct mcai_dev *d, const void *blob, u32 size, u32 flags,
 		return mcai_dev_fail(d, err,
 				     "version %u of %s is already loaded",
 				     version, name);
-	case ESTALE: {
-		struct mcai_sel sel = { .name = name };
-
-		/* The ABI does not return the loaded version: ask for it. */
-		if (mcai_name_valid(name) &&
-		    !mcai_dev_model_info(d, sel, &mi))
-			return mcai_dev_fail(d, err,
-				"%s version %u is older than the loaded "
-				"version %u (use --force)", name, version,
-				mi.version);
+	case ESTALE:
+		/* The kernel says which version stays loaded. */
 		return mcai_dev_fail(d, err,
 				     "%s version %u is older than the loaded "
-				     "version (%s; use --force)", name, version,
-				     req.reason[0] ? req.reason : "refused");
-	}
+				     "version %u (use --force)", name, version,
+				     req.version);
 	case ENOSPC:
 		return mcai_dev_fail(d, err,
 				     "no room for another model: %s (unload one "

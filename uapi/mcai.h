@@ -8,8 +8,11 @@
  *
  * Rules (Documentation/driver-api/ioctl.rst, botching-up-ioctls.rst):
  *  - every structure starts with a __u32 size that user space sets to
- *    sizeof(struct) as it knows it; the kernel accepts older (shorter)
- *    structures and newer (longer) ones whose unknown tail is zero;
+ *    sizeof(struct) as it knows it; the kernel refuses sizes below those
+ *    of ABI version 1 (-EINVAL), accepts newer (longer) structures whose
+ *    unknown tail is zero (-E2BIG otherwise), and copies results back in
+ *    min(user size, kernel size) bytes; fields added later come at the end
+ *    and a caller that does not know them gets them zero-filled;
  *  - pointers travel as __u64, all padding is explicit;
  *  - unknown flags and non-zero reserved fields are rejected with -EINVAL;
  *  - unknown commands get -ENOTTY.
@@ -149,7 +152,8 @@ struct mcai_info {
 /*
  * Load a blob.  A name not yet loaded gets a new model id; a newer version
  * of a loaded name replaces it atomically and keeps its id.  On -EINVAL the
- * kernel fills reason and err_offset (which byte of the blob was wrong).
+ * kernel fills reason and err_offset (which byte of the blob was wrong); on
+ * -EEXIST and -ESTALE, model_id and version name what stays loaded.
  */
 struct mcai_model_load {
 	__u32 size;
