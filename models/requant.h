@@ -20,7 +20,11 @@ static inline s32 mcai_sat32(s64 x)
 	return (s32)x;
 }
 
-/* round(a * b / 2^31), ties away from zero, saturating the one overflow. */
+/*
+ * round(a * b / 2^31), saturating the one overflow (S32_MIN * S32_MIN).
+ * gemmlowp's rounding: ties go up, i.e. away from zero for positive
+ * products but toward zero for negative ones (-0.5 -> 0, -1.5 -> -1).
+ */
 static inline s32 mcai_srdhm(s32 a, s32 b)
 {
 	s64 ab, nudged;

@@ -10,6 +10,17 @@
 
 #define HDR_OFF(f)	((u32)offsetof(struct mcai_blob_header, f))
 #define LAYER_OFF(f)	((u32)offsetof(struct mcai_blob_layer, f))
+#define HDR_SIZE	((u32)sizeof(struct mcai_blob_header))
+#define LAYER_SIZE	((u32)sizeof(struct mcai_blob_layer))
+#define HDR_RESERVED_LEN sizeof(((const struct mcai_blob_header *)0)->reserved)
+#define LAYER_RESERVED_LEN sizeof(((const struct mcai_blob_layer *)0)->reserved)
+
+/*
+ * Fields are read through byte pointers (h, bl) plus offsetof, never
+ * through a struct pointer: the blob may sit at any address.
+ */
+#define HF(f)		(h + HDR_OFF(f))
+#define LF(f)		(bl + LAYER_OFF(f))
 
 /* Every byte range the blob claims, so that overlaps can be refused. */
 #define MCAI_MAX_RANGES	(5 + 4 * MCAI_BLOB_MAX_LAYERS)
@@ -101,17 +112,17 @@ static int mcai_array(struct mcai_vctx *c, u64 data_off, u32 off, u64 count,
 }
 
 static int mcai_verify_fc(struct mcai_vctx *c, struct mcai_layer *l,
-			  const struct mcai_blob_layer *bl, u32 lo, u64 data_off)
+			  const u8 *bl, u32 lo, u64 data_off)
 {
-	u32 woff = mcai_le32(&bl->weights_off), boff = mcai_le32(&bl->bias_off);
-	u32 moff = mcai_le32(&bl->mult_off), soff = mcai_le32(&bl->shift_off);
+	u32 woff = mcai_le32(LF(weights_off)), boff = mcai_le32(LF(bias_off));
+	u32 moff = mcai_le32(LF(mult_off)), soff = mcai_le32(LF(shift_off));
 	u64 nw = (u64)l->in_len * l->out_len;
 	u32 i;
 
 	if (l->activation > MCAI_ACT_RELU6)
 		return mcai_fail(c, "bad activation for FC layer",
 				 lo + LAYER_OFF(activation));
-	if (mcai_le32(&bl->lut_off))
+	if (mcai_le32(LF(lut_off)))
 		return mcai_fail(c, "FC layer with a LUT", lo + LAYER_OFF(lut_off));
 	if (mcai_array(c, data_off, woff, nw, 1, lo + LAYER_OFF(weights_off),
 		       "weights out of bounds") ||
@@ -148,9 +159,9 @@ static int mcai_verify_fc(struct mcai_vctx *c, struct mcai_layer *l,
 }
 
 static int mcai_verify_lut(struct mcai_vctx *c, struct mcai_layer *l,
-			   const struct mcai_blob_layer *bl, u32 lo, u64 data_off)
+			   const u8 *bl, u32 lo, u64 data_off)
 {
-	u32 off = mcai_le32(&bl->lut_off);
+	u32 off = mcai_le32(LF(lut_off));
 
 	if (l->activation != MCAI_ACT_NONE &&
 	    l->activation != MCAI_ACT_SIGMOID && l->activation != MCAI_ACT_TANH)
@@ -159,8 +170,8 @@ static int mcai_verify_lut(struct mcai_vctx *c, struct mcai_layer *l,
 	if (l->in_len != l->out_len)
 		return mcai_fail(c, "LUT layer changes the width",
 				 lo + LAYER_OFF(out_len));
-	if (mcai_le32(&bl->weights_off) || mcai_le32(&bl->bias_off) ||
-	    mcai_le32(&bl->mult_off) || mcai_le32(&bl->shift_off))
+	if (mcai_le32(LF(weights_off)) || mcai_le32(LF(bias_off)) ||
+	    mcai_le32(LF(mult_off)) || mcai_le32(LF(shift_off)))
 		return mcai_fail(c, "LUT layer with FC arrays",
 				 lo + LAYER_OFF(weights_off));
 	if (mcai_array(c, data_off, off, 256, 1, lo + LAYER_OFF(lut_off),
@@ -177,25 +188,25 @@ static int mcai_verify_layers(struct mcai_vctx *c, struct mcai_model *m,
 	u32 i, widest = 0;
 
 	for (i = 0; i < m->n_layers; i++) {
-		u32 lo = layer_off + i * (u32)sizeof(struct mcai_blob_layer);
-		const struct mcai_blob_layer *bl =
-			(const struct mcai_blob_layer *)(c->blob + lo);
+		u32 lo = layer_off + i * LAYER_SIZE;
+		const u8 *bl = c->blob + lo;
 		struct mcai_layer *l = &m->layer[i];
 		u32 prev_len = i ? m->layer[i - 1].out_len : m->input_len;
 		s8 prev_zp = i ? m->layer[i - 1].out_zp : m->input_zp;
 		int ret;
 
 		memset(l, 0, sizeof(*l));
-		l->type = mcai_le16(&bl->type);
-		l->activation = bl->activation;
-		l->in_len = mcai_le32(&bl->in_len);
-		l->out_len = mcai_le32(&bl->out_len);
-		l->in_zp = bl->in_zp;
-		l->out_zp = bl->out_zp;
-		l->clamp_min = bl->clamp_min;
-		l->clamp_max = bl->clamp_max;
+		l->type = mcai_le16(LF(type));
+		l->activation = *LF(activation);
+		l->in_len = mcai_le32(LF(in_len));
+		l->out_len = mcai_le32(LF(out_len));
+		l->in_zp = (s8)*LF(in_zp);
+		l->out_zp = (s8)*LF(out_zp);
+		l->clamp_min = (s8)*LF(clamp_min);
+		l->clamp_max = (s8)*LF(clamp_max);
 
-		if (bl->pad0 || !mcai_zero(bl->reserved, sizeof(bl->reserved)))
+		if (*LF(pad0) ||
+		    !mcai_zero(LF(reserved), LAYER_RESERVED_LEN))
 			return mcai_fail(c, "reserved layer field not zero", lo);
 		if (l->in_len == 0 || l->in_len > lim->max_dim)
 			return mcai_fail(c, "layer input width out of range",
@@ -241,7 +252,7 @@ static int mcai_verify_layers(struct mcai_vctx *c, struct mcai_model *m,
 int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 		const struct mcai_limits *lim, struct mcai_verdict *v)
 {
-	const struct mcai_blob_header *h = blob;
+	const u8 *h = blob;
 	struct mcai_vctx c = { .blob = blob, .v = v };
 	u8 digest[MCAI_SHA256_LEN];
 	u32 hdr_size, layer_off, data_off, data_size, tv_off, arena;
@@ -253,17 +264,17 @@ int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 
 	if (size > lim->max_blob_size)
 		return mcai_fail(&c, "blob larger than max_blob_size", 0);
-	if (size < sizeof(*h) + MCAI_DIGEST_LEN)
+	if (size < HDR_SIZE + MCAI_DIGEST_LEN)
 		return mcai_fail(&c, "blob shorter than header and digest", 0);
-	if (mcai_le32(&h->magic) != MCAI_BLOB_MAGIC)
+	if (mcai_le32(HF(magic)) != MCAI_BLOB_MAGIC)
 		return mcai_fail(&c, "bad magic", HDR_OFF(magic));
-	if (mcai_le16(&h->format_version) != MCAI_BLOB_VERSION)
+	if (mcai_le16(HF(format_version)) != MCAI_BLOB_VERSION)
 		return mcai_fail(&c, "unsupported format version",
 				 HDR_OFF(format_version));
-	hdr_size = mcai_le16(&h->header_size);
-	if (hdr_size != sizeof(*h))
+	hdr_size = mcai_le16(HF(header_size));
+	if (hdr_size != HDR_SIZE)
 		return mcai_fail(&c, "bad header size", HDR_OFF(header_size));
-	if (mcai_le32(&h->total_size) != size)
+	if (mcai_le32(HF(total_size)) != size)
 		return mcai_fail(&c, "total_size does not match the blob length",
 				 HDR_OFF(total_size));
 
@@ -273,29 +284,29 @@ int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 	if (memcmp(digest, c.blob + c.size, MCAI_DIGEST_LEN))
 		return mcai_fail(&c, "SHA-256 digest mismatch", c.size);
 
-	if (mcai_le32(&h->flags))
+	if (mcai_le32(HF(flags)))
 		return mcai_fail(&c, "unknown flags", HDR_OFF(flags));
-	if (!mcai_zero(h->reserved, sizeof(h->reserved)))
+	if (!mcai_zero(HF(reserved), HDR_RESERVED_LEN))
 		return mcai_fail(&c, "reserved header field not zero",
 				 HDR_OFF(reserved));
-	if (mcai_check_name(&c, h->name))
+	if (mcai_check_name(&c, (const char *)HF(name)))
 		return -1;
-	memcpy(m->name, h->name, MCAI_NAME_LEN);
+	memcpy(m->name, HF(name), MCAI_NAME_LEN);
 
 	m->blob = blob;
 	m->blob_size = size;
 	m->digest = c.blob + c.size;
-	m->version = mcai_le32(&h->model_version);
-	m->n_layers = mcai_le32(&h->n_layers);
-	m->input_len = mcai_le32(&h->input_len);
-	m->output_len = mcai_le32(&h->output_len);
-	m->input_scale = mcai_le32(&h->input_scale);
-	m->output_scale = mcai_le32(&h->output_scale);
-	m->input_zp = h->input_zp;
-	m->output_zp = h->output_zp;
-	m->head = h->head;
-	m->head_threshold = h->head_threshold;
-	m->tv_count = mcai_le32(&h->tv_count);
+	m->version = mcai_le32(HF(model_version));
+	m->n_layers = mcai_le32(HF(n_layers));
+	m->input_len = mcai_le32(HF(input_len));
+	m->output_len = mcai_le32(HF(output_len));
+	m->input_scale = mcai_le32(HF(input_scale));
+	m->output_scale = mcai_le32(HF(output_scale));
+	m->input_zp = (s8)*HF(input_zp);
+	m->output_zp = (s8)*HF(output_zp);
+	m->head = *HF(head);
+	m->head_threshold = (s8)*HF(head_threshold);
+	m->tv_count = mcai_le32(HF(tv_count));
 
 	if (m->version == 0)
 		return mcai_fail(&c, "model version 0", HDR_OFF(model_version));
@@ -318,16 +329,16 @@ int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 	}
 
 	/* Sections: header, layer table, data, test vectors; no overlaps. */
-	layer_off = mcai_le32(&h->layer_off);
-	data_off = mcai_le32(&h->data_off);
-	data_size = mcai_le32(&h->data_size);
-	tv_off = mcai_le32(&h->tv_off);
-	if (mcai_claim(&c, 0, sizeof(*h), 0, "header out of bounds"))
+	layer_off = mcai_le32(HF(layer_off));
+	data_off = mcai_le32(HF(data_off));
+	data_size = mcai_le32(HF(data_size));
+	tv_off = mcai_le32(HF(tv_off));
+	if (mcai_claim(&c, 0, HDR_SIZE, 0, "header out of bounds"))
 		return -1;
 	if (layer_off % MCAI_BLOB_ALIGN || data_off % MCAI_BLOB_ALIGN)
 		return mcai_fail(&c, "misaligned section", HDR_OFF(layer_off));
 	if (mcai_claim(&c, layer_off,
-		       (u64)m->n_layers * sizeof(struct mcai_blob_layer),
+		       (u64)m->n_layers * LAYER_SIZE,
 		       HDR_OFF(layer_off), "layer table out of bounds"))
 		return -1;
 	/* The data section is one range; arrays inside it are claimed below. */
@@ -361,7 +372,7 @@ int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 			return ret;
 	}
 
-	arena = mcai_le32(&h->arena_size);
+	arena = mcai_le32(HF(arena_size));
 	if (arena < m->arena_size)
 		return mcai_fail(&c, "arena_size too small for the layers",
 				 HDR_OFF(arena_size));

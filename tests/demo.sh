@@ -27,7 +27,7 @@ step "the first 12 test images, classified in the kernel"
 "$CTL" infer fmnist-mlp "$IMAGES" --labels "$LABELS" -n 12 |
 	awk -v names="$(IFS=,; echo "${NAMES[*]}")" '
 		BEGIN { n = split(names, cls, ",") }
-		$1 ~ /^[0-9]+$/ {
+		NF == 4 && $1 ~ /^[0-9]+$/ {
 			printf "  image %2d: %-12s (label %-12s) %s\n", $1,
 			       cls[$2 + 1], cls[$3 + 1], $2 == $3 ? "ok" : "WRONG"
 			next
