@@ -35,6 +35,11 @@
 #define MCAI_FEAT_SYNC_INFER	(1ULL << 0)
 #define MCAI_FEAT_HOT_SWAP	(1ULL << 1)
 #define MCAI_FEAT_TEST_VECTORS	(1ULL << 2)
+#define MCAI_FEAT_SESSIONS	(1ULL << 3)	/* zero-copy rings, poll */
+#define MCAI_FEAT_POLICY	(1ULL << 4)	/* priority, deadline, energy */
+#define MCAI_FEAT_PIPELINES	(1ULL << 5)
+#define MCAI_FEAT_STATS		(1ULL << 6)	/* drift statistics */
+#define MCAI_FEAT_TRACEPOINTS	(1ULL << 7)	/* mcai:* trace events */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -238,5 +243,184 @@ struct mcai_infer {
 #define MCAI_IOC_MODEL_INFO	_IOWR(MCAI_IOC_MAGIC, 0x03, struct mcai_model_info)
 #define MCAI_IOC_MODEL_LIST	_IOWR(MCAI_IOC_MAGIC, 0x04, struct mcai_model_list)
 #define MCAI_IOC_INFER		_IOWR(MCAI_IOC_MAGIC, 0x05, struct mcai_infer)
+
+/* ---------------------------------------------------------------------- */
+/* Zero-copy sessions                                                     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A session binds an open /dev/mcai file to a model (or pipeline): one
+ * session per file, living as long as the file.  Its rings are mapped
+ * with two mmap() calls:
+ *
+ *   MCAI_MMAP_USER   read-write, written by user space:
+ *                    struct mcai_user_ctl (one page), then in_slots input
+ *                    slots of slot_size bytes each;
+ *   MCAI_MMAP_KERNEL read-only (PROT_WRITE is refused), written by the
+ *                    kernel: struct mcai_kernel_ctl (one page), then
+ *                    res_slots result records of res_size bytes each.
+ *
+ * Indices are free-running __u32 counters; slot = index & (slots - 1).
+ * Producer writes the slot, then publishes the index with a store-release;
+ * the consumer reads the index with a load-acquire before the slot.  The
+ * kernel keeps private copies of every index, never trusts one it reads
+ * back (a tail more than in_slots ahead of its head is clamped and
+ * counted as an overrun), and never reads a slot twice.
+ *
+ * Input:  user writes slots, advances in_tail, then rings the doorbell
+ *         (MCAI_IOC_SESSION_KICK or write() of any 8 bytes); the kernel
+ *         consumes in place and advances in_head.
+ * Result: the kernel writes records, advances res_tail and wakes poll();
+ *         user reads records and advances res_head.  When the result ring
+ *         is full the kernel stops consuming input (back-pressure): nothing
+ *         is lost.
+ */
+#define MCAI_MMAP_USER		0x00000000ULL
+#define MCAI_MMAP_KERNEL	0x10000000ULL
+
+struct mcai_user_ctl {
+	__u32 in_tail;			/* user: input samples published */
+	__u32 pad0[15];			/* own cache line */
+	__u32 res_head;			/* user: results consumed */
+	__u32 pad1[15];
+};
+
+struct mcai_kernel_ctl {
+	__u32 in_head;			/* kernel: input samples consumed */
+	__u32 pad0[15];
+	__u32 res_tail;			/* kernel: results published */
+	__u32 pad1[15];
+	/* Counters, monotonic; submitted = completed + dropped + shed + queued */
+	__u64 submitted;
+	__u64 completed;
+	__u64 dropped;			/* refused: input ring full (driver API) */
+	__u64 shed;			/* energy budget exceeded, low priority */
+	__u64 overruns;			/* user published an impossible index */
+	__u64 deadline_misses;
+	__u64 gated;			/* chain pipelines: stage 2 not needed */
+	__u64 escalated;
+};
+
+/* Result record flags */
+#define MCAI_RES_ESCALATE	(1U << 0)	/* the collective is unsure */
+#define MCAI_RES_GATED		(1U << 1)	/* chain stopped at stage 1 */
+#define MCAI_RES_DEADLINE_MISS	(1U << 2)
+#define MCAI_RES_SHED		(1U << 3)	/* not computed: over budget */
+
+/* One result record; scores follow, output_len of them, then padding. */
+struct mcai_result {
+	__u64 seq;			/* input sequence number (its index) */
+	__u64 latency_ns;		/* submit to result */
+	__u32 model_id;			/* the model (last stage) that answered */
+	__u32 version;
+	__s32 class_id;
+	__u32 flags;			/* MCAI_RES_* */
+	__u32 n_scores;
+	__u32 pad;
+	__s8 scores[];
+};
+
+/* MCAI_IOC_SESSION_CREATE flags */
+#define MCAI_SESSION_PIPELINE	(1U << 0)	/* ref names a pipeline */
+#define MCAI_SESSION_FLAGS_ALL	(MCAI_SESSION_PIPELINE)
+
+struct mcai_session_create {
+	__u32 size;
+	__u32 flags;			/* MCAI_SESSION_* */
+	struct mcai_model_ref ref;
+	__u32 in_slots;			/* in: 0 = default, else power of 2; out */
+	__u32 res_slots;		/* ditto */
+	__u32 slot_size;		/* out: bytes per input slot */
+	__u32 res_size;			/* out: bytes per result record */
+	__u32 input_len;		/* out: int8 values a sample holds */
+	__u32 output_len;		/* out: scores per result */
+	__u64 user_off;			/* out: mmap offset, MCAI_MMAP_USER */
+	__u64 user_len;			/* out: bytes to map there */
+	__u64 kernel_off;		/* out: MCAI_MMAP_KERNEL */
+	__u64 kernel_len;
+};
+
+/* ---------------------------------------------------------------------- */
+/* Scheduling, pipelines, statistics                                       */
+/* ---------------------------------------------------------------------- */
+
+#define MCAI_PRIO_LOW		0
+#define MCAI_PRIO_NORMAL	1
+#define MCAI_PRIO_HIGH		2	/* never shed; overruns counted */
+
+/*
+ * Per-model scheduling policy (by id or name).  energy_budget_uj: micro-
+ * joules per second the model may spend (0 = unlimited); an inference is
+ * charged macs * pj_per_mac / 10^6 µJ until measured figures replace it.
+ */
+struct mcai_model_policy {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	struct mcai_model_ref ref;
+	__u32 priority;			/* MCAI_PRIO_* */
+	__u32 deadline_us;		/* submit-to-result bound, 0 = none */
+	__u64 energy_budget_uj;		/* per second, 0 = unlimited */
+	__u32 pj_per_mac;		/* 0 = keep the module default */
+	__u32 pad;
+};
+
+#define MCAI_PIPE_CHAIN		1	/* stage 2 runs when stage 1 fires */
+#define MCAI_PIPE_ENSEMBLE_VOTE	2	/* majority vote of classes */
+#define MCAI_PIPE_ENSEMBLE_AVG	3	/* weighted average of scores */
+#define MCAI_PIPE_MAX_MODELS	8
+
+/*
+ * Pipelines live as long as the file that created them.  A chain has two
+ * models: stage 2 runs only when stage 1's class equals fire_class.  An
+ * ensemble's models must have the same input_len and output_len; weights
+ * (Q8, 256 = 1.0) apply to MCAI_PIPE_ENSEMBLE_AVG.  A result is flagged
+ * MCAI_RES_ESCALATE when ensemble members disagree or when the winning
+ * score is below escalate_below.
+ */
+struct mcai_pipeline_create {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	char name[MCAI_NAME_LEN];
+	__u32 type;			/* MCAI_PIPE_* */
+	__u32 n_models;
+	__u32 model_ids[MCAI_PIPE_MAX_MODELS];
+	__u16 weights[MCAI_PIPE_MAX_MODELS];
+	__s32 fire_class;		/* chains */
+	__s32 escalate_below;		/* score; -129 = never */
+	__u32 pipeline_id;		/* out */
+	__u32 pad;
+};
+
+/*
+ * Drift statistics of a model (all versions of its name since load):
+ * per input feature the running mean and variance (Q16.16 fixed point, in
+ * quantised input units), and the histogram of output classes.  User
+ * space passes arrays of capacity entries; n_features / n_classes return
+ * how many exist.
+ */
+struct mcai_model_stats {
+	__u32 size;
+	__u32 flags;			/* MCAI_STATS_RESET clears after reading */
+	struct mcai_model_ref ref;
+	__u64 mean_ptr;			/* __s32[features_cap] */
+	__u64 var_ptr;			/* __u32[features_cap] */
+	__u64 hist_ptr;			/* __u64[classes_cap] */
+	__u32 features_cap;
+	__u32 classes_cap;
+	__u32 n_features;		/* out */
+	__u32 n_classes;		/* out */
+	__u64 samples;			/* out */
+	__u64 shed;			/* out: scheduler counters of the model */
+	__u64 deadline_misses;
+	__u64 energy_uj;		/* out: charged so far */
+};
+
+#define MCAI_STATS_RESET	(1U << 0)
+
+#define MCAI_IOC_SESSION_CREATE	_IOWR(MCAI_IOC_MAGIC, 0x10, struct mcai_session_create)
+#define MCAI_IOC_SESSION_KICK	_IO(MCAI_IOC_MAGIC, 0x11)
+#define MCAI_IOC_MODEL_POLICY	_IOW(MCAI_IOC_MAGIC, 0x12, struct mcai_model_policy)
+#define MCAI_IOC_PIPELINE_CREATE _IOWR(MCAI_IOC_MAGIC, 0x13, struct mcai_pipeline_create)
+#define MCAI_IOC_MODEL_STATS	_IOWR(MCAI_IOC_MAGIC, 0x14, struct mcai_model_stats)
 
 #endif /* _UAPI_MCAI_H */

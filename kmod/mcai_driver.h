@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mcai in-kernel driver API: how a sensor driver feeds samples to a model
+ * (or pipeline) without copying them, and gets results back.
+ *
+ *	c = mcai_client_attach("vib-detector", &ops, priv, &opts);
+ *	...
+ *	slot = mcai_client_reserve(c, &seq);	// NULL: ring full, counted
+ *	fill slot with input_len int8 values;
+ *	mcai_client_commit(c, slot);		// inference runs in mcai's
+ *						// worker, not here
+ *	...
+ *	ops.result(c, res, priv) is called from the worker for each result;
+ *	mcai_client_detach(c);			// waits for work in flight
+ *
+ * Contexts: attach and detach sleep (process context only).  reserve and
+ * commit never sleep on a non-RT kernel and take only a spinlock_t: they
+ * may be called from process context, softirq (timers, tasklets, NAPI)
+ * and threaded interrupt handlers, not from hard interrupt context (they
+ * return NULL / do nothing and count a drop there: on PREEMPT_RT a
+ * spinlock_t sleeps).  A reserved slot must be committed before the next
+ * reserve on the same client: one producer per client, like a ring.
+ * The result callback runs in process context (mcai's worker) and may
+ * sleep briefly, but a slow callback delays that client's results.
+ */
+#ifndef MCAI_DRIVER_H
+#define MCAI_DRIVER_H
+
+#include <linux/types.h>
+#include "uapi/mcai.h"
+
+struct mcai_client;
+
+struct mcai_client_ops {
+	/* One result; @res->scores holds @res->n_scores values. */
+	void (*result)(struct mcai_client *c, const struct mcai_result *res,
+		       void *priv);
+};
+
+struct mcai_client_opts {
+	u32 in_slots;		/* power of two, 0 = default */
+	u32 flags;		/* MCAI_SESSION_PIPELINE: name is a pipeline */
+};
+
+/* Attach to a loaded model or pipeline by name; ERR_PTR on failure. */
+struct mcai_client *mcai_client_attach(const char *name,
+				       const struct mcai_client_ops *ops,
+				       void *priv,
+				       const struct mcai_client_opts *opts);
+void mcai_client_detach(struct mcai_client *c);
+
+/* Geometry of a sample: the model's input_len int8 values. */
+u32 mcai_client_input_len(const struct mcai_client *c);
+
+/* A slot to fill in place, or NULL when the ring is full (a drop). */
+s8 *mcai_client_reserve(struct mcai_client *c, u64 *seq);
+void mcai_client_commit(struct mcai_client *c, s8 *slot);
+
+/* The same counters a session's kernel_ctl page shows. */
+void mcai_client_counters(const struct mcai_client *c,
+			  struct mcai_kernel_ctl *out);
+
+#endif /* MCAI_DRIVER_H */
