@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Helpers shared by the suites of tests/unit. */
+#include <limits.h>
+#include <stdlib.h>
+
+#include "tests/unit/unit.h"
+#include "models/sha256.h"
+#include "models/verify.h"
+
+typedef __int128 i128;
+
+void unit_limits_wide(struct mcai_limits *lim)
+{
+	lim->max_blob_size = U32_MAX;
+	lim->max_layers = MCAI_BLOB_MAX_LAYERS;
+	lim->max_dim = MCAI_MAX_DIM;
+	lim->max_arena = U32_MAX;
+}
+
+void unit_model_build(struct unit_model *t, const struct mcai_blob_spec *s)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	char err[200];
+
+	t->blob = mcai_blob_write(s, &t->size, err, sizeof(err));
+	ck_assert_msg(t->blob != NULL, "mcai_blob_write: %s", err);
+	unit_limits_wide(&lim);
+	ck_assert_msg(mcai_verify(&t->m, t->blob, t->size, &lim, &v) == 0,
+		      "written blob refused: %s at %u", v.reason, v.offset);
+}
+
+void unit_model_free(struct unit_model *t)
+{
+	free(t->blob);
+	t->blob = NULL;
+}
+
+void unit_seal(u8 *blob, u32 size)
+{
+	mcai_sha256(blob, size - MCAI_DIGEST_LEN, blob + size - MCAI_DIGEST_LEN);
+}
+
+/* floor(n / 2^k) for any sign, without relying on >> of negatives. */
+static i128 floor_pot(i128 n, int k)
+{
+	i128 d = (i128)1 << k;
+	i128 q = n / d;
+
+	if (n % d != 0 && n < 0)
+		q--;
+	return q;
+}
+
+static s32 sat(i128 v)
+{
+	if (v > INT32_MAX)
+		return INT32_MAX;
+	if (v < INT32_MIN)
+		return INT32_MIN;
+	return (s32)v;
+}
+
+/* floor(a*b/2^31 + 1/2) = floor((2ab + 2^31) / 2^32), saturated. */
+s32 unit_ref_srdhm(s32 a, s32 b)
+{
+	return sat(floor_pot(2 * (i128)a * b + ((i128)1 << 31), 32));
+}
+
+/* x / 2^e, to nearest, ties away from zero. */
+s32 unit_ref_rdivpot(s32 x, int e)
+{
+	i128 mag = x < 0 ? -(i128)x : (i128)x;
+
+	if (e == 0)
+		return x;
+	mag = (mag + ((i128)1 << (e - 1))) >> e;
+	return (s32)(x < 0 ? -mag : mag);
+}
+
+s32 unit_ref_requant(s32 x, s32 mult, int shift)
+{
+	i128 scaled = (i128)x * ((i128)1 << (shift > 0 ? shift : 0));
+
+	return unit_ref_rdivpot(unit_ref_srdhm(sat(scaled), mult),
+				shift < 0 ? -shift : 0);
+}
+
+s8 unit_rnd_w(uint64_t *seed)
+{
+	return (s8)((int)(unit_rnd32(seed) % 255) - 127);
+}
+
+s8 unit_rnd_s8(uint64_t *seed)
+{
+	return (s8)(unit_rnd32(seed) & 0xff);
+}

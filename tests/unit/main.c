@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit test runner: every suite of tests/unit in one Check runner, built
+ * with ASan + UBSan (LeakSanitizer included).  Each test runs in a forked
+ * child (Check's default), so a crash or a leak fails that test alone.
+ * CK_RUN_SUITE=verify / CK_RUN_CASE=... select a part, as usual with Check.
+ */
+#include <stdlib.h>
+
+#include "tests/unit/unit.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(requant_suite());
+	int failed;
+
+	srunner_add_suite(sr, engine_suite());
+	srunner_add_suite(sr, verify_suite());
+	srunner_add_suite(sr, writer_suite());
+	srunner_add_suite(sr, sha256_suite());
+	srunner_add_suite(sr, quant_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The Check suites of tests/unit, one per concern; run by main.c. */
+#ifndef MCAI_UNIT_H
+#define MCAI_UNIT_H
+
+#include <check.h>
+#include <stdint.h>
+
+#include "models/model.h"
+#include "models/writer.h"
+
+Suite *requant_suite(void);
+Suite *engine_suite(void);
+Suite *verify_suite(void);
+Suite *writer_suite(void);
+Suite *sha256_suite(void);
+Suite *quant_suite(void);
+
+/*
+ * ck_assert_*() reports every passing check to the parent process: too slow
+ * for sweeps of 10^5 cases.  EXPECT() only speaks on failure.
+ */
+#define EXPECT(cond, ...) do {			\
+	if (!(cond))				\
+		ck_abort_msg(__VA_ARGS__);	\
+} while (0)
+
+/* A fixed-seed generator (xorshift64*), so every run sees the same cases. */
+static inline uint64_t unit_rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ULL;
+}
+
+static inline uint32_t unit_rnd32(uint64_t *s)
+{
+	return (uint32_t)(unit_rnd(s) >> 32);
+}
+
+/* helpers.c */
+
+/* A blob written by the writer and its verified view. */
+struct unit_model {
+	u8 *blob;
+	u32 size;
+	struct mcai_model m;
+};
+
+/* The widest limits the format allows (MCAI_MAX_DIM, no size caps). */
+void unit_limits_wide(struct mcai_limits *lim);
+/* Write @s and verify it with the wide limits; fails the test otherwise. */
+void unit_model_build(struct unit_model *t, const struct mcai_blob_spec *s);
+void unit_model_free(struct unit_model *t);
+/* Recompute the digest after editing a blob. */
+void unit_seal(u8 *blob, u32 size);
+
+/* Exact references for requant.h (128-bit arithmetic, see test_requant.c). */
+s32 unit_ref_srdhm(s32 a, s32 b);
+s32 unit_ref_rdivpot(s32 x, int e);
+s32 unit_ref_requant(s32 x, s32 mult, int shift);
+
+/* Random layer contents: weights -127..127, and so on. */
+s8 unit_rnd_w(uint64_t *seed);
+s8 unit_rnd_s8(uint64_t *seed);
+
+#endif /* MCAI_UNIT_H */

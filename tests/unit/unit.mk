@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Unit tests (included by the top-level Makefile): the Check suites of
+# tests/unit in one runner, built with $(SANFLAGS) (ASan, LeakSanitizer,
+# UBSan, no recovery).  `make check-unit` builds and runs it; any failed
+# test, sanitizer report or leak fails the target.
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/hostile.c
+# The model library minus the dataset loader, which the tests do not use.
+UNIT_LIB_SRCS := $(filter-out models/dataset.c,$(MODELS_USER))
+UNIT_CHECK_CFLAGS = $(shell pkg-config --cflags check)
+UNIT_CHECK_LIBS = $(shell pkg-config --libs check)
+
+$(call sobj,$(UNIT_SRCS)): CFLAGS += $(UNIT_CHECK_CFLAGS)
+
+$(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS))
+	$(if $(UNIT_CHECK_LIBS),,$(error Check not found: apt-get install check pkg-config, or make deps))
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) -lm
+
+check-unit: $(B)/unit-tests
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(B)/unit-tests

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hostile model blobs against mcai.ko: every blob mcai-hostile writes must
+# be refused with EINVAL and the manifest's reason (and the user-space
+# verifier's err_offset); afterwards the valid blob loads, infers exactly
+# like the user-space engine, survives a second round of hostile loads
+# under its own name, and unloads.  Exit 0 pass, 1 fail, 77 skip.
+set -u
+N=20-hostile
+[[ -n ${MCAI_VM:-} ]] || { echo "$N: SKIP: guest test (MCAI_VM unset)"; exit 77; }
+R=${MCAI_ROOT:?}
+KO=$R/kmod/mcai.ko
+GEN=$R/build/mcai-hostile
+T=$R/build/vm/hostile_load
+
+for f in "$KO" "$GEN" "$T"; do
+	[[ -e $f ]] || { echo "$N: FAIL: $f missing (make all first)"; exit 1; }
+done
+loaded() { grep -q '^mcai ' /proc/modules; }
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+"$GEN" "$dir" || { echo "$N: FAIL: mcai-hostile"; exit 1; }
+echo "$N: $(grep -c . "$dir/manifest.txt") hostile blobs"
+
+loaded && rmmod mcai
+insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
+rc=0
+"$T" "$dir" || rc=1
+rmmod mcai || { echo "$N: FAIL: rmmod"; rc=1; }
+loaded && { echo "$N: FAIL: mcai still loaded"; rc=1; }
+((rc)) || echo "$N: all checks passed"
+exit "$rc"
