@@ -56,4 +56,22 @@ static inline u16 mcai_le16(const void *p)
 	return (u16)(b[0] | b[1] << 8);
 }
 
+static inline void mcai_put_le32(void *p, u32 v)
+{
+	u8 *b = p;
+
+	b[0] = (u8)v;
+	b[1] = (u8)(v >> 8);
+	b[2] = (u8)(v >> 16);
+	b[3] = (u8)(v >> 24);
+}
+
+static inline void mcai_put_le16(void *p, u16 v)
+{
+	u8 *b = p;
+
+	b[0] = (u8)v;
+	b[1] = (u8)(v >> 8);
+}
+
 #endif /* MCAI_PORT_H */

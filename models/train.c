@@ -121,23 +121,12 @@ static u32 rng_below(struct rng *r, u32 n)
 
 static u8 *read_file(const char *path, u32 *size)
 {
-	FILE *f = fopen(path, "rb");
-	u8 *buf = NULL;
-	long n;
+	char err[256];
+	u8 *buf = mcai_blob_read(path, MCAI_DEFAULT_MAX_BLOB, size, err,
+				 sizeof(err));
 
-	if (!f)
-		die("%s: cannot open: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET))
-		die("%s: cannot seek: %s", path, strerror(errno));
-	if (n == 0 || (unsigned long)n > MCAI_DEFAULT_MAX_BLOB)
-		die("%s: size %ld is not a plausible blob (1..%u bytes)", path,
-		    n, MCAI_DEFAULT_MAX_BLOB);
-	buf = xcalloc(1, (size_t)n);
-	if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-		die("%s: short read", path);
-	fclose(f);
-	*size = (u32)n;
+	if (!buf)
+		die("%s", err);
 	return buf;
 }
 

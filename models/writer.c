@@ -3,6 +3,7 @@
  * Blob writer.  Layout: header, layer table, data (each array 4-byte
  * aligned), test vectors, digest.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,20 +11,6 @@
 #include "verify.h"
 #include "engine.h"
 #include "sha256.h"
-
-static void put32(u8 *p, u32 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-	p[2] = (u8)(v >> 16);
-	p[3] = (u8)(v >> 24);
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
 
 static u32 align4(u64 v)
 {
@@ -44,7 +31,7 @@ static u32 put_s32s(u8 *data, u32 *off, const s32 *v, u32 n)
 	u32 at = *off, i;
 
 	for (i = 0; i < n; i++)
-		put32(data + at + 4 * i, (u32)v[i]);
+		mcai_put_le32(data + at + 4 * i, (u32)v[i]);
 	*off = align4((u64)at + 4ULL * n);
 	return at;
 }
@@ -112,27 +99,27 @@ u8 *mcai_blob_write(const struct mcai_blob_spec *s, u32 *size, char *err,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	put32(blob + offsetof(struct mcai_blob_header, magic), MCAI_BLOB_MAGIC);
-	put16(blob + offsetof(struct mcai_blob_header, format_version),
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, magic), MCAI_BLOB_MAGIC);
+	mcai_put_le16(blob + offsetof(struct mcai_blob_header, format_version),
 	      MCAI_BLOB_VERSION);
-	put16(blob + offsetof(struct mcai_blob_header, header_size), hdr);
-	put32(blob + offsetof(struct mcai_blob_header, total_size), (u32)total);
+	mcai_put_le16(blob + offsetof(struct mcai_blob_header, header_size), hdr);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, total_size), (u32)total);
 	memcpy(blob + offsetof(struct mcai_blob_header, name), s->name,
 	       strlen(s->name));
-	put32(blob + offsetof(struct mcai_blob_header, model_version), s->version);
-	put32(blob + offsetof(struct mcai_blob_header, n_layers), s->n_layers);
-	put32(blob + offsetof(struct mcai_blob_header, layer_off), layer_off);
-	put32(blob + offsetof(struct mcai_blob_header, data_off), data_off);
-	put32(blob + offsetof(struct mcai_blob_header, data_size), (u32)data_size);
-	put32(blob + offsetof(struct mcai_blob_header, tv_off), tv_off);
-	put32(blob + offsetof(struct mcai_blob_header, tv_count), s->tv_count);
-	put32(blob + offsetof(struct mcai_blob_header, input_len), in_len);
-	put32(blob + offsetof(struct mcai_blob_header, output_len), out_len);
-	put32(blob + offsetof(struct mcai_blob_header, arena_size),
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, model_version), s->version);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, n_layers), s->n_layers);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, layer_off), layer_off);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, data_off), data_off);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, data_size), (u32)data_size);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, tv_off), tv_off);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, tv_count), s->tv_count);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, input_len), in_len);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, output_len), out_len);
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, arena_size),
 	      2 * align4(widest));
-	put32(blob + offsetof(struct mcai_blob_header, input_scale),
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, input_scale),
 	      fbits(s->input_scale));
-	put32(blob + offsetof(struct mcai_blob_header, output_scale),
+	mcai_put_le32(blob + offsetof(struct mcai_blob_header, output_scale),
 	      fbits(s->output_scale));
 	blob[offsetof(struct mcai_blob_header, input_zp)] = (u8)s->layer[0].in_zp;
 	blob[offsetof(struct mcai_blob_header, output_zp)] =
@@ -146,26 +133,26 @@ u8 *mcai_blob_write(const struct mcai_blob_spec *s, u32 *size, char *err,
 		const struct mcai_layer_spec *l = &s->layer[i];
 		u8 *bl = blob + layer_off + i * lsz;
 
-		put16(bl + offsetof(struct mcai_blob_layer, type), l->type);
+		mcai_put_le16(bl + offsetof(struct mcai_blob_layer, type), l->type);
 		bl[offsetof(struct mcai_blob_layer, activation)] = l->activation;
-		put32(bl + offsetof(struct mcai_blob_layer, in_len), l->in_len);
-		put32(bl + offsetof(struct mcai_blob_layer, out_len), l->out_len);
+		mcai_put_le32(bl + offsetof(struct mcai_blob_layer, in_len), l->in_len);
+		mcai_put_le32(bl + offsetof(struct mcai_blob_layer, out_len), l->out_len);
 		bl[offsetof(struct mcai_blob_layer, in_zp)] = (u8)l->in_zp;
 		bl[offsetof(struct mcai_blob_layer, out_zp)] = (u8)l->out_zp;
 		bl[offsetof(struct mcai_blob_layer, clamp_min)] = (u8)l->clamp_min;
 		bl[offsetof(struct mcai_blob_layer, clamp_max)] = (u8)l->clamp_max;
 		if (l->type == MCAI_LAYER_FC) {
-			put32(bl + offsetof(struct mcai_blob_layer, weights_off),
+			mcai_put_le32(bl + offsetof(struct mcai_blob_layer, weights_off),
 			      put_bytes(data, &off, l->weights,
 					(u64)l->in_len * l->out_len));
-			put32(bl + offsetof(struct mcai_blob_layer, bias_off),
+			mcai_put_le32(bl + offsetof(struct mcai_blob_layer, bias_off),
 			      put_s32s(data, &off, l->bias, l->out_len));
-			put32(bl + offsetof(struct mcai_blob_layer, mult_off),
+			mcai_put_le32(bl + offsetof(struct mcai_blob_layer, mult_off),
 			      put_s32s(data, &off, l->mult, l->out_len));
-			put32(bl + offsetof(struct mcai_blob_layer, shift_off),
+			mcai_put_le32(bl + offsetof(struct mcai_blob_layer, shift_off),
 			      put_s32s(data, &off, l->shift, l->out_len));
 		} else {
-			put32(bl + offsetof(struct mcai_blob_layer, lut_off),
+			mcai_put_le32(bl + offsetof(struct mcai_blob_layer, lut_off),
 			      put_bytes(data, &off, l->lut, 256));
 		}
 	}
@@ -206,4 +193,43 @@ u8 *mcai_blob_write(const struct mcai_blob_spec *s, u32 *size, char *err,
 fail:
 	free(blob);
 	return NULL;
+}
+
+u8 *mcai_blob_read(const char *path, u32 max, u32 *size, char *err,
+		   size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	u8 *buf = NULL;
+	long n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET)) {
+		snprintf(err, errlen, "%s: cannot seek: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	if (n == 0 || (unsigned long)n > max) {
+		snprintf(err, errlen, "%s: %ld bytes is not a plausible blob (1..%u)",
+			 path, n, max);
+		goto out;
+	}
+	buf = malloc((size_t)n);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		snprintf(err, errlen, "%s: short read", path);
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	*size = (u32)n;
+out:
+	fclose(f);
+	return buf;
 }

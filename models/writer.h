@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Blob writer (user space only): lays out a model described in memory as a
+ * Blob writer and file reader (user space only): lays out a model described in memory as a
  * format v1 blob, fills in the test vectors' expected scores with the
  * engine itself, seals it with its digest and checks it with the verifier.
  */
@@ -41,5 +41,13 @@ struct mcai_blob_spec {
  */
 u8 *mcai_blob_write(const struct mcai_blob_spec *s, u32 *size, char *err,
 		    size_t errlen);
+
+/*
+ * Read a whole blob file (at most @max bytes) into a malloc'd buffer.
+ * Returns NULL with a message naming the file in @err.  Reading is not
+ * verifying: pass the result to mcai_verify().
+ */
+u8 *mcai_blob_read(const char *path, u32 max, u32 *size, char *err,
+		   size_t errlen);
 
 #endif /* MCAI_WRITER_H */

@@ -29,20 +29,6 @@ static u32 get32(const u8 *p)
 	return mcai_le32(p);
 }
 
-static void put32(u8 *p, u32 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-	p[2] = (u8)(v >> 16);
-	p[3] = (u8)(v >> 24);
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
 void hostile_seal(u8 *blob, u32 size)
 {
 	mcai_sha256(blob, size - MCAI_DIGEST_LEN, blob + size - MCAI_DIGEST_LEN);
@@ -224,7 +210,7 @@ static void hdr32(struct builder *b, const char *name, const char *reason,
 	u8 *p = start(b);
 
 	if (p)
-		put32(p + field, val);
+		mcai_put_le32(p + field, val);
 	add(b, name, reason, b->size, SEAL);
 }
 
@@ -292,26 +278,26 @@ static void build_header(struct builder *b)
 	/* Truncated, total_size fixed up and re-sealed: the sections stick out. */
 	p = start(b);
 	if (p)
-		put32(p + H(total_size), b->data_off + 64 + 32);
+		mcai_put_le32(p + H(total_size), b->data_off + 64 + 32);
 	add(b, "truncated-resealed-data", R_DATAOOB, b->data_off + 64 + 32, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + H(total_size), b->tv_off + 20 + 32);
+		mcai_put_le32(p + H(total_size), b->tv_off + 20 + 32);
 	add(b, "truncated-resealed-tv", R_TVOOB, b->tv_off + 20 + 32, SEAL);
 
 	hdr32(b, "bad-magic", "bad magic", H(magic), 0x4d434149);
 	hdr32(b, "zero-magic", "bad magic", H(magic), 0);
 	p = start(b);
 	if (p)
-		put16(p + H(format_version), 2);
+		mcai_put_le16(p + H(format_version), 2);
 	add(b, "bad-version", "unsupported format version", b->size, SEAL);
 	p = start(b);
 	if (p)
-		put16(p + H(format_version), 0);
+		mcai_put_le16(p + H(format_version), 0);
 	add(b, "version-0", "unsupported format version", b->size, SEAL);
 	p = start(b);
 	if (p)
-		put16(p + H(header_size), 132);
+		mcai_put_le16(p + H(header_size), 132);
 	add(b, "bad-header-size", "bad header size", b->size, SEAL);
 	hdr32(b, "total-size-small", R_TOTAL, H(total_size), b->size - 4);
 	hdr32(b, "total-size-large", R_TOTAL, H(total_size), b->size + 4);
@@ -390,11 +376,11 @@ static void build_header(struct builder *b)
 	 */
 	p = start(b);
 	if (p) {
-		put32(p + H(tv_count), 0);
-		put32(p + H(tv_off), 0);
-		put32(p + H(input_len), 65536);
-		put32(p + lay(b, 0, LF(in_len)), 65536);
-		put32(p + lay(b, 0, LF(out_len)), 65536);
+		mcai_put_le32(p + H(tv_count), 0);
+		mcai_put_le32(p + H(tv_off), 0);
+		mcai_put_le32(p + H(input_len), 65536);
+		mcai_put_le32(p + lay(b, 0, LF(in_len)), 65536);
+		mcai_put_le32(p + lay(b, 0, LF(out_len)), 65536);
 	}
 	add(b, "fc-dims-mul-wrap", R_INLEN, b->size, SEAL);
 	hdr8(b, "input-zp-mismatch",
@@ -466,7 +452,7 @@ static void build_layers(struct builder *b)
 	lay32(b, "layer-type-0", R_TYPE, 0, LF(type), 0);
 	p = start(b);
 	if (p)
-		put16(p + lay(b, 1, LF(type)), 0xffff);
+		mcai_put_le16(p + lay(b, 1, LF(type)), 0xffff);
 	add(b, "layer-type-ffff", R_TYPE, b->size, SEAL);
 	lay8(b, "layer-pad", "reserved layer field not zero", 0, LF(pad0), 1);
 	lay32(b, "layer-reserved", "reserved layer field not zero", 1,
@@ -484,8 +470,8 @@ static void build_layers(struct builder *b)
 	      0, LF(in_len), HOSTILE_IN - 1);
 	p = start(b);
 	if (p) {	/* the LUT takes 9 where the layer before gives 8 */
-		put32(p + lay(b, 1, LF(in_len)), HOSTILE_HID + 1);
-		put32(p + lay(b, 1, LF(out_len)), HOSTILE_HID + 1);
+		mcai_put_le32(p + lay(b, 1, LF(in_len)), HOSTILE_HID + 1);
+		mcai_put_le32(p + lay(b, 1, LF(out_len)), HOSTILE_HID + 1);
 	}
 	add(b, "width-chain-lut", "layer input width does not match its source",
 	    b->size, SEAL);
@@ -535,30 +521,30 @@ static void build_layers(struct builder *b)
 	    b->size, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + b->data_off + arr(b, 0, LF(mult_off)) + 4 * 3, 0x80000000);
+		mcai_put_le32(p + b->data_off + arr(b, 0, LF(mult_off)) + 4 * 3, 0x80000000);
 	add(b, "mult-int-min", "negative multiplier", b->size, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + b->data_off + arr(b, 2, LF(mult_off)), 0xffffffff);
+		mcai_put_le32(p + b->data_off + arr(b, 2, LF(mult_off)), 0xffffffff);
 	add(b, "mult-minus-1", "negative multiplier", b->size, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + b->data_off + arr(b, 0, LF(shift_off)) + 4, 31);
+		mcai_put_le32(p + b->data_off + arr(b, 0, LF(shift_off)) + 4, 31);
 	add(b, "shift-31", R_SHIFT, b->size, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + b->data_off + arr(b, 0, LF(shift_off)), (u32)-32);
+		mcai_put_le32(p + b->data_off + arr(b, 0, LF(shift_off)), (u32)-32);
 	add(b, "shift-minus-32", R_SHIFT, b->size, SEAL);
 	p = start(b);
 	if (p)
-		put32(p + b->data_off + arr(b, 2, LF(shift_off)) + 12, 0x80000000);
+		mcai_put_le32(p + b->data_off + arr(b, 2, LF(shift_off)) + 12, 0x80000000);
 	add(b, "shift-int-min", R_SHIFT, b->size, SEAL);
 	lay8(b, "lut-activation-relu", "bad activation for LUT layer", 1,
 	     LF(activation), MCAI_ACT_RELU);
 	p = start(b);
 	if (p) {	/* the LUT widens, and the next layer follows */
-		put32(p + lay(b, 1, LF(out_len)), HOSTILE_HID + 1);
-		put32(p + lay(b, 2, LF(in_len)), HOSTILE_HID + 1);
+		mcai_put_le32(p + lay(b, 1, LF(out_len)), HOSTILE_HID + 1);
+		mcai_put_le32(p + lay(b, 2, LF(in_len)), HOSTILE_HID + 1);
 	}
 	add(b, "lut-changes-width", "LUT layer changes the width", b->size, SEAL);
 	lay32(b, "lut-with-weights", "LUT layer with FC arrays", 1,

@@ -49,26 +49,6 @@ static u32 rng(void)
 	return rng_state;
 }
 
-static u8 *read_file(const char *path, u32 *size)
-{
-	FILE *f = fopen(path, "rb");
-	u8 *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (!fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET)) {
-		buf = malloc((size_t)n);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*size = (u32)n;
-	}
-	fclose(f);
-	return buf;
-}
-
 /* A random in -> hidden -> out MLP with ReLU, like LinnOS's 31-256-2. */
 static u8 *make_mlp(u32 in, u32 hidden, u32 out, u32 *size)
 {
@@ -221,6 +201,7 @@ int main(int argc, char **argv)
 					 { .label = "linnos-31-256-2" } };
 	const char *fmnist = "models/fmnist-mlp.mcai";
 	double seconds = 2.0;
+	char err[256];
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	int i, ret = 0;
@@ -239,7 +220,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mcai_limits_default(&lim);
-	models[0].blob = read_file(fmnist, &models[0].blob_size);
+	models[0].blob = mcai_blob_read(fmnist, MCAI_DEFAULT_MAX_BLOB,
+					&models[0].blob_size, err, sizeof(err));
+	if (!models[0].blob)
+		fprintf(stderr, "bench: %s\n", err);
 	models[1].blob = make_mlp(31, 256, 2, &models[1].blob_size);
 	printf("engine: scalar C, -O2, no SIMD (kernel flags); XNNPACK: qs8 FC, batch 1, 1 thread\n");
 	for (i = 0; i < 2; i++) {

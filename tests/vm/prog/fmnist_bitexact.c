@@ -20,27 +20,7 @@
 #include "models/engine.h"
 #include "models/quant.h"
 #include "models/verify.h"
-
-static u8 *read_file(const char *path, u32 *size)
-{
-	FILE *f = fopen(path, "rb");
-	u8 *buf = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		}
-		*size = (u32)n;
-	}
-	fclose(f);
-	return buf;
-}
+#include "models/writer.h"
 
 /* The int8_correct= line of the trainer's report. */
 static long reported_correct(const char *path)
@@ -89,11 +69,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s BLOB REPORT [DATASET_DIR]\n", argv[0]);
 		return 1;
 	}
-	blob = read_file(argv[1], &blob_size);
+	blob = mcai_blob_read(argv[1], MCAI_DEFAULT_MAX_BLOB, &blob_size, err,
+			      sizeof(err));
+	if (!blob) {
+		fprintf(stderr, "%s\n", err);
+		goto cleanup;
+	}
 	want = reported_correct(argv[2]);
-	if (!blob || want < 0) {
-		fprintf(stderr, "cannot read %s or int8_correct in %s\n",
-			argv[1], argv[2]);
+	if (want < 0) {
+		fprintf(stderr, "no int8_correct= in %s\n", argv[2]);
 		goto cleanup;
 	}
 	snprintf(images, sizeof(images), "%s/t10k-images-idx3-ubyte.gz", dir);

@@ -33,6 +33,7 @@
 
 #include "models/engine.h"
 #include "models/verify.h"
+#include "models/writer.h"
 #include "uapi/mcai.h"
 
 static const char *prog = "hostile_load";
@@ -52,28 +53,13 @@ static void fail(const char *fmt, ...)
 
 static u8 *read_file(const char *dir, const char *name, u32 *size)
 {
-	char path[4096];
-	struct stat st;
+	char path[4096], err[4200];
 	u8 *p;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st) || st.st_size > (1 << 24)) {
-		fail("%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	p = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!p || read(fd, p, (size_t)st.st_size) != st.st_size) {
-		fail("%s: short read", path);
-		free(p);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*size = (u32)st.st_size;
+	p = mcai_blob_read(path, 1 << 24, size, err, sizeof(err));
+	if (!p)
+		fail("%s", err);
 	return p;
 }
 
