@@ -31,8 +31,13 @@ check-fuzz: $(B)/mcai-fuzz
 	rm -rf $(B)/fuzz-run
 	mkdir -p $(B)/fuzz-run/corpus $(B)/fuzz-run/artifacts
 	cp tests/fuzz/corpus/* $(B)/fuzz-run/corpus/
-	$(B)/mcai-fuzz $(FUZZ_ARGS) -artifact_prefix=$(B)/fuzz-run/artifacts/ \
-		$(B)/fuzz-run/corpus
+	@echo "fuzz: $(FUZZ_SECONDS) s from $$(ls tests/fuzz/corpus | wc -l) seeds (log: $(B)/fuzz-run/log)"
+	@if $(B)/mcai-fuzz $(FUZZ_ARGS) -artifact_prefix=$(B)/fuzz-run/artifacts/ \
+		$(B)/fuzz-run/corpus > $(B)/fuzz-run/log 2>&1; then \
+		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(B)/fuzz-run/log; \
+	else \
+		tail -n 80 $(B)/fuzz-run/log; echo "fuzz: FAILED"; exit 1; \
+	fi
 
 # The seed corpus generator (a normal build: writer + hostile variants).
 $(B)/mcai-fuzz-corpus: $(call obj,tests/fuzz/gen_corpus.c tests/hostile.c \
