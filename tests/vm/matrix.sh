@@ -51,7 +51,10 @@ build_for() {
 	cp -a "$REPO/Kbuild" "$dir/"
 	for d in kmod models uapi; do
 		mkdir -p "$dir/$d"
-		cp -a "$REPO/$d"/*.[ch] "$dir/$d/"
+		for f in "$REPO/$d"/*.[ch]; do
+			# kbuild's generated files belong to the other build
+			[[ $f == *.mod.c ]] || cp -a "$f" "$dir/$d/"
+		done
 		[ ! -e "$REPO/$d/Kbuild" ] || cp -a "$REPO/$d/Kbuild" "$dir/$d/"
 	done
 	make -s -C "/usr/src/linux-headers-$kver" M="$dir" modules
