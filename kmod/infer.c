@@ -19,6 +19,7 @@
 #include "compat.h"
 #include "infer.h"
 #include "registry.h"
+#include "stats.h"
 #include "models/engine.h"
 
 /*
@@ -64,6 +65,7 @@ int mcai_infer(struct mcai_infer *req)
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);
+	mcai_stats_update(v->slot, input, req->input_len, cls);
 out_put:
 	mcai_version_put(v);
 	if (!ret && req->scores_ptr &&

@@ -22,7 +22,9 @@
 #include "compat.h"
 #include "infer.h"
 #include "ioctl.h"
+#include "pipeline.h"
 #include "registry.h"
+#include "stats.h"
 
 #define MCAI_IOC_BASE(cmd)	((cmd) & ~IOCSIZE_MASK)
 
@@ -34,14 +36,15 @@
  * ABI version 1 is complete, so a shorter one is refused.  *@usize returns
  * the size the caller declared, for the copy back.
  */
-static int mcai_copy_in(void *k, size_t ksize, void __user *u, u32 *usize)
+static int mcai_copy_in_min(void *k, size_t ksize, size_t minsize,
+			    void __user *u, u32 *usize)
 {
 	u32 size;
 	int ret;
 
 	if (get_user(size, (u32 __user *)u))
 		return -EFAULT;
-	if (size < ksize)
+	if (size < minsize)
 		return -EINVAL;
 	if (size > MCAI_MAX_STRUCT_SIZE)
 		return -E2BIG;
@@ -52,6 +55,11 @@ static int mcai_copy_in(void *k, size_t ksize, void __user *u, u32 *usize)
 	*(u32 *)k = size;
 	*usize = size;
 	return 0;
+}
+
+static int mcai_copy_in(void *k, size_t ksize, void __user *u, u32 *usize)
+{
+	return mcai_copy_in_min(k, ksize, ksize, u, usize);
 }
 
 static int mcai_copy_out(void __user *u, const void *k, size_t ksize,
@@ -92,7 +100,8 @@ static long mcai_ioctl_get_info(void __user *u)
 	info.size = sizeof(info);
 	info.abi_version = MCAI_ABI_VERSION;
 	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
-			MCAI_FEAT_TEST_VECTORS;
+			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
+			MCAI_FEAT_STATS;
 	info.blob_format_version = MCAI_BLOB_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();
@@ -237,15 +246,57 @@ static long mcai_ioctl_infer(void __user *u)
 	u32 usize;
 	int ret;
 
-	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	/* Grew result_flags after ABI version 1: older callers still work. */
+	ret = mcai_copy_in_min(&req, sizeof(req), MCAI_INFER_SIZE_VER1, u,
+			       &usize);
 	if (ret)
 		return ret;
-	if (req.flags)
+	if (req.flags & ~MCAI_INFER_FLAGS_ALL || req.result_flags || req.pad)
 		return -EINVAL;
 	ret = mcai_check_ref(&req.ref);
 	if (ret)
 		return ret;
-	ret = mcai_infer(&req);
+	if (req.flags & MCAI_INFER_PIPELINE)
+		ret = mcai_pipeline_infer(&req);
+	else
+		ret = mcai_infer(&req);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl_pipeline_create(struct mcai_file *f, void __user *u)
+{
+	struct mcai_pipeline_create req;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	ret = mcai_pipeline_create(f, &req);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl_model_stats(void __user *u)
+{
+	struct mcai_model_stats req;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags & ~MCAI_STATS_RESET)
+		return -EINVAL;
+	if ((req.flags & MCAI_STATS_RESET) && !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	ret = mcai_stats_read(&req);
 	if (ret)
 		return ret;
 	return mcai_copy_out(u, &req, sizeof(req), usize);
@@ -268,13 +319,40 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_list(u);
 	case MCAI_IOC_BASE(MCAI_IOC_INFER):
 		return mcai_ioctl_infer(u);
+	case MCAI_IOC_BASE(MCAI_IOC_PIPELINE_CREATE):
+		return mcai_ioctl_pipeline_create(file->private_data, u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_STATS):
+		return mcai_ioctl_model_stats(u);
 	}
 	return -ENOTTY;
 }
 
 static int mcai_open(struct inode *inode, struct file *file)
 {
-	return nonseekable_open(inode, file);
+	struct mcai_file *f;
+	int ret;
+
+	ret = nonseekable_open(inode, file);
+	if (ret)
+		return ret;
+	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	if (!f)
+		return -ENOMEM;
+	mutex_init(&f->lock);
+	INIT_LIST_HEAD(&f->pipelines);
+	file->private_data = f;
+	return 0;
+}
+
+/* The last reference to the file: nothing else can use @f any more. */
+static int mcai_release(struct inode *inode, struct file *file)
+{
+	struct mcai_file *f = file->private_data;
+
+	mcai_pipeline_release_file(f);
+	mutex_destroy(&f->lock);
+	kfree(f);
+	return 0;
 }
 
 /*
@@ -284,6 +362,7 @@ static int mcai_open(struct inode *inode, struct file *file)
 const struct file_operations mcai_fops = {
 	.owner = THIS_MODULE,
 	.open = mcai_open,
+	.release = mcai_release,
 	.unlocked_ioctl = mcai_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };

@@ -70,10 +70,11 @@ static void mcai_slot_free(struct kref *ref)
 
 	atomic_dec(&mcai_stats.slots);
 	atomic_long_sub(sizeof(*s), &mcai_stats.bytes);
+	mcai_drift_destroy(&s->drift);
 	kfree_rcu(s, rcu);
 }
 
-static void mcai_slot_put(struct mcai_slot *s)
+void mcai_slot_put(struct mcai_slot *s)
 {
 	kref_put(&s->ref, mcai_slot_free);
 }
@@ -86,6 +87,7 @@ static struct mcai_slot *mcai_slot_alloc(const char *name)
 		return NULL;
 	kref_init(&s->ref);
 	atomic64_set(&s->inferences, 0);
+	mcai_drift_init(&s->drift);
 	memcpy(s->name, name, MCAI_NAME_LEN);
 	atomic_inc(&mcai_stats.slots);
 	atomic_long_add(sizeof(*s), &mcai_stats.bytes);
@@ -171,6 +173,32 @@ struct mcai_version *mcai_version_get(u32 id, const char *name)
 	return v;
 }
 
+/* The current version of a slot the caller holds, or NULL once unloaded. */
+struct mcai_version *mcai_slot_version_get(struct mcai_slot *s)
+{
+	struct mcai_version *v;
+
+	rcu_read_lock();
+	do {
+		v = rcu_dereference(s->cur);
+	} while (v && !kref_get_unless_zero(&v->ref));
+	rcu_read_unlock();
+	return v;
+}
+
+/* A reference to a loaded model's slot, or NULL. */
+struct mcai_slot *mcai_slot_get_by_id(u32 id)
+{
+	struct mcai_slot *s;
+
+	rcu_read_lock();
+	s = id ? xa_load(&mcai_slots, id) : NULL;
+	if (s && (!rcu_access_pointer(s->cur) || !kref_get_unless_zero(&s->ref)))
+		s = NULL;
+	rcu_read_unlock();
+	return s;
+}
+
 static __printf(4, 5)
 int mcai_refuse(struct mcai_load_result *res, int err, u32 offset,
 		const char *fmt, ...)
@@ -241,6 +269,7 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 		       struct mcai_load_result *res)
 {
 	struct mcai_version *v, *old = NULL;
+	struct mcai_drift *drift;
 	struct mcai_slot *fresh;
 	struct mcai_verdict verdict;
 	u32 failed = 0;
@@ -284,11 +313,21 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 		ret = -ENOMEM;
 		goto err_put;
 	}
+	/* Drift statistics of this version's shape, in case they are new. */
+	drift = mcai_drift_prep(&v->m);
+	if (!drift) {
+		mcai_slot_put(fresh);
+		ret = -ENOMEM;
+		goto err_put;
+	}
 
 	mutex_lock(&mcai_registry_lock);
 	ret = mcai_registry_link(v, &fresh, flags, &old, res);
+	if (!ret)
+		mcai_drift_install(&v->slot->drift, drift);
 	mutex_unlock(&mcai_registry_lock);
 
+	mcai_drift_prep_free(drift);
 	if (fresh)
 		mcai_slot_put(fresh);
 	if (ret)

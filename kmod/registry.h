@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "models/model.h"
+#include "stats.h"
 
 /*
  * A name in the table.  The id is allocated once and survives version
@@ -25,6 +26,7 @@ struct mcai_slot {
 	atomic64_t inferences;		/* all versions of this name */
 	u32 id;
 	char name[MCAI_NAME_LEN];
+	struct mcai_drift drift;	/* drift statistics, kmod/stats.c */
 };
 
 /*
@@ -73,5 +75,14 @@ u32 mcai_registry_list(u32 *ids, u32 capacity);
 
 struct mcai_version *mcai_version_get(u32 id, const char *name);
 void mcai_version_put(struct mcai_version *v);
+
+/*
+ * For holders of a slot (pipelines): the slot outlives an unload, its
+ * current version is then NULL.  mcai_slot_get_by_id() returns NULL when
+ * no such model is loaded.
+ */
+struct mcai_slot *mcai_slot_get_by_id(u32 id);
+void mcai_slot_put(struct mcai_slot *s);
+struct mcai_version *mcai_slot_version_get(struct mcai_slot *s);
 
 #endif /* MCAI_REGISTRY_H */

@@ -223,11 +223,18 @@ struct mcai_model_list {
 
 /*
  * Synchronous inference: input_len int8 values in, scores and class out.
- * scores_ptr may be 0 if only the class is wanted.
+ * scores_ptr may be 0 if only the class is wanted.  With
+ * MCAI_INFER_PIPELINE, ref names a pipeline (MCAI_IOC_PIPELINE_CREATE) by
+ * pipeline id or name: scores_len returns the result's n_scores (a chain
+ * gated at stage 1 returns stage 1's scores), version is that of the
+ * model that answered, and result_flags carries the MCAI_RES_* flags.
  */
+#define MCAI_INFER_PIPELINE	(1U << 0)	/* ref names a pipeline */
+#define MCAI_INFER_FLAGS_ALL	(MCAI_INFER_PIPELINE)
+
 struct mcai_infer {
 	__u32 size;
-	__u32 flags;			/* none defined: must be 0 */
+	__u32 flags;			/* MCAI_INFER_* */
 	struct mcai_model_ref ref;
 	__u64 input_ptr;
 	__u64 scores_ptr;
@@ -235,7 +242,12 @@ struct mcai_infer {
 	__u32 scores_len;		/* in: capacity; out: output_len */
 	__s32 class_id;			/* out */
 	__u32 version;			/* out: the version that computed it */
+	/* --- MCAI_INFER_SIZE_VER1 (80) bytes above --- */
+	__u32 result_flags;		/* out: MCAI_RES_*; in: must be 0 */
+	__u32 pad;			/* must be 0 */
 };
+
+#define MCAI_INFER_SIZE_VER1	80	/* first published size, still accepted */
 
 #define MCAI_IOC_GET_INFO	_IOWR(MCAI_IOC_MAGIC, 0x00, struct mcai_info)
 #define MCAI_IOC_MODEL_LOAD	_IOWR(MCAI_IOC_MAGIC, 0x01, struct mcai_model_load)

@@ -10,7 +10,8 @@ set -u
 N=20-hostile
 [[ -n ${MCAI_VM:-} ]] || { echo "$N: SKIP: guest test (MCAI_VM unset)"; exit 77; }
 R=${MCAI_ROOT:?}
-KO=$R/kmod/mcai.ko
+. "$R/tests/vm/lib.sh"
+KO=$MCAI_KO
 GEN=$R/build/mcai-hostile
 T=$R/build/vm/hostile_load
 

@@ -11,7 +11,8 @@ set -eu
 R=${MCAI_ROOT:?}
 N=30-mcaictl
 CTL=$R/build/mcaictl
-KO=$R/kmod/mcai.ko
+. "$R/tests/vm/lib.sh"
+KO=$MCAI_KO
 BLOB=$R/models/fmnist-mlp.mcai
 DS=/usr/share/datasets/fashion-mnist
 IMAGES=$DS/t10k-images-idx3-ubyte.gz

@@ -587,7 +587,7 @@ static void test_infer(int fd, const struct tmodel *t, u32 id)
 	r.scores_ptr = 16;
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_INFER, &r), EFAULT);
 	r.scores_ptr = (uintptr_t)ks;
-	r.flags = 1;
+	r.flags = 1U << 31;	/* bit 0 is MCAI_INFER_PIPELINE */
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_INFER, &r), EINVAL);
 	r.flags = 0;
 	r.ref.model_id = 0xfffffff0u;
