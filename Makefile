@@ -26,15 +26,17 @@ RUNTIME_LIB := runtime/device.c runtime/json.c
 MCAICTL_SRCS := runtime/mcaictl.c $(RUNTIME_LIB) $(MODELS_USER)
 TRAIN_SRCS := models/train.c $(MODELS_USER)
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
+VIBTRAIN_SRCS := models/vibtrain.c models/vibration.c models/features.c \
+		 $(MODELS_USER)
 
-TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile
+TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile $(B)/mcai-vibtrain
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm bench demo clean help
+	check-vm bench demo clean help model vib-models
 
 all: module tools
 
@@ -45,6 +47,7 @@ help:
 	@echo "make demo       boot a guest, load the shipped model, classify images"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
+	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -66,6 +69,9 @@ $(B)/mcai-train: $(call obj,$(TRAIN_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
 
 $(B)/mcai-hostile: $(call obj,$(HOSTILE_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+
+$(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
 
 # Guest test programs: one per tests/vm/prog/*.c, raw ABI + user engine.
@@ -102,6 +108,7 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
+	$(B)/mcai-vibtrain --selftest
 	$(MAKE) check-fuzz
 	$(MAKE) check-static
 	$(MAKE) check-vm
@@ -120,6 +127,13 @@ demo: deps
 
 model: $(B)/mcai-train
 	$(B)/mcai-train --out models/fmnist-mlp.mcai --report models/fmnist-mlp.txt
+
+# The vibration models of mcai_simsensor.ko, trained on simulated data.
+vib-models: $(B)/mcai-vibtrain
+	$(B)/mcai-vibtrain --selftest
+	$(B)/mcai-vibtrain --quiet --detector models/vib-detector.mcai \
+		--classifier models/vib-classifier.mcai \
+		--report models/vib-models.txt
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true

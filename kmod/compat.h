@@ -18,6 +18,38 @@
 #ifndef MCAI_COMPAT_H
 #define MCAI_COMPAT_H
 
-/* No shim is needed yet: every interface above is the same on all targets. */
+#include <linux/mm.h>
+
+/*
+ * vma->vm_flags became read-only in 6.3: vm_flags_set()/vm_flags_mod()
+ * replace direct writes (Debian's 6.1 has no backport of them).  kmod/Kbuild
+ * defines MCAI_HAVE_VM_FLAGS_SET when the kernel's <linux/mm.h> has them:
+ * a feature test, not a version test.
+ */
+#ifndef MCAI_HAVE_VM_FLAGS_SET
+static inline void mcai_vm_flags_set(struct vm_area_struct *vma,
+				     unsigned long set)
+{
+	vma->vm_flags |= set;
+}
+
+static inline void mcai_vm_flags_mod(struct vm_area_struct *vma,
+				     unsigned long set, unsigned long clear)
+{
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
+}
+#else
+static inline void mcai_vm_flags_set(struct vm_area_struct *vma,
+				     unsigned long set)
+{
+	vm_flags_set(vma, set);
+}
+
+static inline void mcai_vm_flags_mod(struct vm_area_struct *vma,
+				     unsigned long set, unsigned long clear)
+{
+	vm_flags_mod(vma, set, clear);
+}
+#endif
 
 #endif /* MCAI_COMPAT_H */

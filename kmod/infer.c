@@ -20,6 +20,7 @@
 #include "infer.h"
 #include "registry.h"
 #include "stats.h"
+#include "trace.h"
 #include "models/engine.h"
 
 /*
@@ -61,7 +62,10 @@ int mcai_infer(struct mcai_infer *req)
 		goto out_put;
 	}
 	arena = scores + out_len;
+	trace_mcai_infer_start(v->slot->id, v->m.version, 0, 0, v->m.macs,
+			       req->input_len);
 	cls = mcai_engine_run(&v->m, input, scores, arena);
+	trace_mcai_infer_end(v->slot->id, v->m.version, 0, 0, v->m.macs, cls, 0);
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);

@@ -24,6 +24,8 @@
 #include "ioctl.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "sched.h"
+#include "session.h"
 #include "stats.h"
 
 #define MCAI_IOC_BASE(cmd)	((cmd) & ~IOCSIZE_MASK)
@@ -101,7 +103,8 @@ static long mcai_ioctl_get_info(void __user *u)
 	info.abi_version = MCAI_ABI_VERSION;
 	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
-			MCAI_FEAT_STATS;
+			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
+			MCAI_FEAT_TRACEPOINTS;
 	info.blob_format_version = MCAI_BLOB_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();
@@ -302,6 +305,42 @@ static long mcai_ioctl_model_stats(void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
+/* The out fields on input are ignored, as for MODEL_LOAD. */
+static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
+{
+	struct mcai_session_create req;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	ret = mcai_session_ioctl_create(f, &req);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
+static long mcai_ioctl_model_policy(void __user *u)
+{
+	struct mcai_model_policy req;
+	u32 usize;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	return mcai_sched_set_policy(&req);
+}
+
 static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *u = (void __user *)arg;
@@ -321,6 +360,12 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_infer(u);
 	case MCAI_IOC_BASE(MCAI_IOC_PIPELINE_CREATE):
 		return mcai_ioctl_pipeline_create(file->private_data, u);
+	case MCAI_IOC_BASE(MCAI_IOC_SESSION_CREATE):
+		return mcai_ioctl_session_create(file->private_data, u);
+	case MCAI_IOC_BASE(MCAI_IOC_SESSION_KICK):
+		return mcai_session_ioctl_kick(file->private_data);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_POLICY):
+		return mcai_ioctl_model_policy(u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_STATS):
 		return mcai_ioctl_model_stats(u);
 	}
@@ -349,10 +394,28 @@ static int mcai_release(struct inode *inode, struct file *file)
 {
 	struct mcai_file *f = file->private_data;
 
+	mcai_session_release_file(f);
 	mcai_pipeline_release_file(f);
 	mutex_destroy(&f->lock);
 	kfree(f);
 	return 0;
+}
+
+static int mcai_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return mcai_session_mmap(file->private_data, vma);
+}
+
+static __poll_t mcai_poll(struct file *file, poll_table *wait)
+{
+	return mcai_session_poll(file->private_data, file, wait);
+}
+
+/* The doorbell: any 8 bytes. */
+static ssize_t mcai_write(struct file *file, const char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return mcai_session_write(file->private_data, count);
 }
 
 /*
@@ -365,4 +428,7 @@ const struct file_operations mcai_fops = {
 	.release = mcai_release,
 	.unlocked_ioctl = mcai_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = mcai_mmap,
+	.poll = mcai_poll,
+	.write = mcai_write,
 };

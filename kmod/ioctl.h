@@ -19,6 +19,8 @@ extern const struct file_operations mcai_fops;
 struct mcai_file {
 	struct mutex lock;		/* protects the lists below */
 	struct list_head pipelines;	/* struct mcai_pipeline, kmod/pipeline.c */
+	/* set once under lock (smp_store_release), freed at release */
+	struct mcai_session *session;	/* kmod/session.c */
 };
 
 #endif /* MCAI_IOCTL_H */

@@ -24,6 +24,7 @@
 #include "compat.h"
 #include "ioctl.h"
 #include "registry.h"
+#include "sched.h"
 
 /* Limits on untrusted blobs; read-only once the module is loaded. */
 static unsigned int max_blob_size = MCAI_DEFAULT_MAX_BLOB;
@@ -138,17 +139,22 @@ static int __init mcai_init(void)
 	if (ret)
 		goto err;
 	mcai_registry_init(&lim, max_models);
+	ret = mcai_sched_init_module();
+	if (ret)
+		goto err_registry;
 
 	ret = misc_register(&mcai_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MCAI_DEVICE_NAME, ret);
-		goto err_registry;
+		goto err_sched;
 	}
 	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u\n",
 		MCAI_ABI_VERSION, max_blob_size, max_models, max_dim,
 		max_arena);
 	return 0;
 
+err_sched:
+	mcai_sched_exit_module();
 err_registry:
 	mcai_registry_exit();
 err:
@@ -159,6 +165,8 @@ err:
 static void __exit mcai_exit(void)
 {
 	misc_deregister(&mcai_misc);
+	/* no session is left: each one waited for its work at release */
+	mcai_sched_exit_module();
 	mcai_registry_exit();
 }
 

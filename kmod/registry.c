@@ -30,6 +30,7 @@
 #include "compat.h"
 #include "infer.h"
 #include "registry.h"
+#include "trace.h"
 #include "models/verify.h"
 
 struct mcai_stats mcai_stats;
@@ -88,6 +89,7 @@ static struct mcai_slot *mcai_slot_alloc(const char *name)
 	kref_init(&s->ref);
 	atomic64_set(&s->inferences, 0);
 	mcai_drift_init(&s->drift);
+	mcai_sched_init(&s->sched);
 	memcpy(s->name, name, MCAI_NAME_LEN);
 	atomic_inc(&mcai_stats.slots);
 	atomic_long_add(sizeof(*s), &mcai_stats.bytes);
@@ -332,6 +334,7 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 		mcai_slot_put(fresh);
 	if (ret)
 		goto err_put;
+	trace_mcai_swap(res->model_id, res->replaced_version, res->version);
 	if (old)
 		mcai_version_put(old);
 	return 0;

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "models/model.h"
+#include "sched.h"
 #include "stats.h"
 
 /*
@@ -27,6 +28,7 @@ struct mcai_slot {
 	u32 id;
 	char name[MCAI_NAME_LEN];
 	struct mcai_drift drift;	/* drift statistics, kmod/stats.c */
+	struct mcai_sched sched;	/* policy and energy, kmod/sched.c */
 };
 
 /*

@@ -19,6 +19,11 @@ static const char *const mcai_features[] = {
 	"sync-infer",		/* MCAI_FEAT_SYNC_INFER */
 	"hot-swap",		/* MCAI_FEAT_HOT_SWAP */
 	"test-vectors",		/* MCAI_FEAT_TEST_VECTORS */
+	"sessions",		/* MCAI_FEAT_SESSIONS */
+	"policy",		/* MCAI_FEAT_POLICY */
+	"pipelines",		/* MCAI_FEAT_PIPELINES */
+	"stats",		/* MCAI_FEAT_STATS */
+	"tracepoints",		/* MCAI_FEAT_TRACEPOINTS */
 };
 
 const char *mcai_feature_name(unsigned int bit)
@@ -481,4 +486,159 @@ int mcai_dev_infer(struct mcai_dev *d, struct mcai_sel sel, const s8 *input,
 			"inputs)", what, input_len);
 	}
 	return mcai_dev_fail_common(d, -ret, "INFER", sizeof(req));
+}
+
+void mcai_stats_reply_free(struct mcai_stats_reply *r)
+{
+	free(r->mean);
+	free(r->var);
+	free(r->hist);
+	r->mean = NULL;
+	r->var = NULL;
+	r->hist = NULL;
+}
+
+/*
+ * The arrays are sized from the model's shape; if a swap changes it
+ * between the two calls the kernel says so (n_features > capacity) and
+ * the read is retried, without reset the first time round.
+ */
+int mcai_dev_model_stats(struct mcai_dev *d, struct mcai_sel sel, bool reset,
+			 struct mcai_stats_reply *r)
+{
+	struct mcai_model_info mi;
+	struct mcai_model_stats req;
+	u32 fcap, ccap;
+	int ret, tries;
+
+	memset(r, 0, sizeof(*r));
+	ret = mcai_dev_model_info(d, sel, &mi);
+	if (ret)
+		return ret;
+	fcap = mi.input_len;
+	ccap = mi.output_len < 2 ? 2 : mi.output_len;
+	for (tries = 0; tries < 4; tries++) {
+		mcai_stats_reply_free(r);
+		r->mean = calloc(fcap ? fcap : 1, sizeof(*r->mean));
+		r->var = calloc(fcap ? fcap : 1, sizeof(*r->var));
+		r->hist = calloc(ccap ? ccap : 1, sizeof(*r->hist));
+		if (!r->mean || !r->var || !r->hist) {
+			mcai_stats_reply_free(r);
+			return mcai_dev_fail(d, ENOMEM, "out of memory");
+		}
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.flags = reset ? MCAI_STATS_RESET : 0;
+		ret = mcai_dev_ref(d, sel, &req.ref);
+		if (ret)
+			break;
+		req.mean_ptr = (u64)(uintptr_t)r->mean;
+		req.var_ptr = (u64)(uintptr_t)r->var;
+		req.hist_ptr = (u64)(uintptr_t)r->hist;
+		req.features_cap = fcap;
+		req.classes_cap = ccap;
+		ret = mcai_dev_ioctl(d, MCAI_IOC_MODEL_STATS, &req);
+		if (ret)
+			break;
+		if (req.n_features <= fcap && req.n_classes <= ccap) {
+			r->n_features = req.n_features;
+			r->n_classes = req.n_classes;
+			r->samples = req.samples;
+			r->shed = req.shed;
+			r->deadline_misses = req.deadline_misses;
+			r->energy_uj = req.energy_uj;
+			return 0;
+		}
+		fcap = req.n_features;
+		ccap = req.n_classes;
+	}
+	mcai_stats_reply_free(r);
+	switch (-ret) {
+	case 0:
+		return mcai_dev_fail(d, EAGAIN,
+			"the model's shape kept changing while reading it");
+	case ENOENT:
+		return mcai_dev_no_model(d, sel);
+	case EPERM:
+		return mcai_dev_fail(d, EPERM,
+			"resetting statistics needs CAP_SYS_ADMIN");
+	case EINVAL:
+		return mcai_dev_fail(d, EINVAL,
+			"the kernel refused the MODEL_STATS request: the "
+			"module may be older than this program");
+	}
+	return mcai_dev_fail_common(d, -ret, "MODEL_STATS", sizeof(req));
+}
+
+int mcai_dev_pipeline_create(struct mcai_dev *d,
+			     struct mcai_pipeline_create *req)
+{
+	int ret;
+
+	req->size = sizeof(*req);
+	ret = mcai_dev_ioctl(d, MCAI_IOC_PIPELINE_CREATE, req);
+	switch (-ret) {
+	case 0:
+		return 0;
+	case ENOENT:
+		return mcai_dev_fail(d, ENOENT,
+			"a pipeline member is not loaded");
+	case EEXIST:
+		return mcai_dev_fail(d, EEXIST,
+			"a pipeline named %.*s already exists",
+			MCAI_NAME_LEN, req->name);
+	case ENOSPC:
+		return mcai_dev_fail(d, ENOSPC,
+			"too many pipelines on this file");
+	case EINVAL:
+		return mcai_dev_fail(d, EINVAL,
+			"the kernel refused the pipeline: bad name, type or "
+			"model count, members of different shapes, fire_class "
+			"or escalate_below out of range, or weights on a "
+			"pipeline that does not use them");
+	}
+	return mcai_dev_fail_common(d, -ret, "PIPELINE_CREATE", sizeof(*req));
+}
+
+int mcai_dev_infer_pipeline(struct mcai_dev *d, struct mcai_sel sel,
+			    const s8 *input, u32 input_len, s8 *scores,
+			    u32 scores_cap, struct mcai_infer_reply *r,
+			    u32 *flags)
+{
+	struct mcai_infer req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.flags = MCAI_INFER_PIPELINE;
+	ret = mcai_dev_ref(d, sel, &req.ref);
+	if (ret)
+		return ret;
+	req.input_ptr = (u64)(uintptr_t)input;
+	req.input_len = input_len;
+	if (scores) {
+		req.scores_ptr = (u64)(uintptr_t)scores;
+		req.scores_len = scores_cap;
+	}
+	ret = mcai_dev_ioctl(d, MCAI_IOC_INFER, &req);
+	switch (-ret) {
+	case 0:
+		r->class_id = req.class_id;
+		r->version = req.version;
+		r->scores_len = req.scores_len;
+		*flags = req.result_flags;
+		return 0;
+	case ENOENT:
+		return mcai_dev_fail(d, ENOENT,
+			"no such pipeline, or one of its models was unloaded");
+	case ESTALE:
+		return mcai_dev_fail(d, ESTALE,
+			"a pipeline member was replaced by a version of "
+			"another shape");
+	case EINVAL:
+		return mcai_dev_fail(d, EINVAL,
+			"the kernel refused the pipeline inference (input "
+			"length or score room wrong)");
+	}
+	return mcai_dev_fail_common(d, -ret, "INFER (pipeline)", sizeof(req));
 }

@@ -84,6 +84,47 @@ int mcai_dev_infer(struct mcai_dev *d, struct mcai_sel sel, const s8 *input,
 		   u32 input_len, s8 *scores, u32 scores_cap,
 		   struct mcai_infer_reply *r);
 
+/*
+ * Drift statistics of a model (MCAI_IOC_MODEL_STATS): means and variances
+ * in Q16.16 quantised input units, the class histogram, in malloc'd
+ * arrays of n_features / n_classes entries (free with
+ * mcai_stats_reply_free()).  @reset clears them after reading (needs
+ * CAP_SYS_ADMIN).
+ */
+struct mcai_stats_reply {
+	u32 n_features;
+	u32 n_classes;
+	u64 samples;
+	u64 shed;
+	u64 deadline_misses;
+	u64 energy_uj;
+	s32 *mean;
+	u32 *var;
+	u64 *hist;
+};
+
+int mcai_dev_model_stats(struct mcai_dev *d, struct mcai_sel sel, bool reset,
+			 struct mcai_stats_reply *r);
+void mcai_stats_reply_free(struct mcai_stats_reply *r);
+
+/*
+ * Create a pipeline owned by this handle's file (it lives until
+ * mcai_dev_close()).  @req is filled by the caller but for size; on
+ * success req->pipeline_id is set.
+ */
+int mcai_dev_pipeline_create(struct mcai_dev *d,
+			     struct mcai_pipeline_create *req);
+
+/*
+ * One synchronous inference through a pipeline (by id when sel.id != 0,
+ * else by name); *@flags gets the result's MCAI_RES_* flags.  @scores
+ * must hold the pipeline's widest output.
+ */
+int mcai_dev_infer_pipeline(struct mcai_dev *d, struct mcai_sel sel,
+			    const s8 *input, u32 input_len, s8 *scores,
+			    u32 scores_cap, struct mcai_infer_reply *r,
+			    u32 *flags);
+
 /* A valid model name: 1..31 bytes of [A-Za-z0-9_.-]. */
 bool mcai_name_valid(const char *name);
 

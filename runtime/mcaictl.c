@@ -1523,6 +1523,450 @@ out:
 }
 
 /* ---------------------------------------------------------------------- */
+/* pipeline                                                               */
+/* ---------------------------------------------------------------------- */
+
+static int parse_s32(const char *s, s32 *out)
+{
+	long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (!*s || errno || *end || v < INT32_MIN || v > INT32_MAX)
+		return -1;
+	*out = (s32)v;
+	return 0;
+}
+
+/*
+ * A pipeline lives as long as the file that created it, so this command
+ * creates one and runs samples through it in the same process.
+ */
+static int pipeline_main(int argc, char **argv)
+{
+	enum { OPT_FIRE = 0x300, OPT_WEIGHTS, OPT_ESCALATE, OPT_INPUT };
+	static const struct option longopts[] = {
+		COMMON_OPTIONS,
+		{ "fire-class", required_argument, NULL, OPT_FIRE },
+		{ "weights", required_argument, NULL, OPT_WEIGHTS },
+		{ "escalate-below", required_argument, NULL, OPT_ESCALATE },
+		{ "input", required_argument, NULL, OPT_INPUT },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ 0 }
+	};
+	const struct command *c = find_command("pipeline");
+	struct mcai_pipeline_create req;
+	struct mcai_dev dev = { .fd = -1 };
+	struct mcai_model_info mi[MCAI_PIPE_MAX_MODELS];
+	struct model_params mp = { 0 };
+	struct samples smp = { 0 };
+	struct mcai_infer_reply r;
+	const char *input = "-", *wlist = NULL;
+	enum input_format fmt = FMT_AUTO;
+	u32 n, i, flags, out_max = 0, gated = 0, escalated = 0;
+	s32 fire = 0, esc = -129;
+	bool quiet = false, fire_set = false;
+	double t0, elapsed;
+	s8 *scores = NULL;
+	char err[160];
+	int ch, ret = EXIT_FAILURE;
+
+	memset(&req, 0, sizeof(req));
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hjq", longopts)) != -1) {
+		switch (ch) {
+		case OPT_FIRE:
+			if (parse_s32(optarg, &fire) || fire < 0)
+				return usage_error(c, "bad --fire-class %s", optarg);
+			fire_set = true;
+			break;
+		case OPT_WEIGHTS:
+			wlist = optarg;
+			break;
+		case OPT_ESCALATE:
+			if (parse_s32(optarg, &esc) || esc < -129 || esc > 128)
+				return usage_error(c, "--escalate-below is -129..128, "
+						   "not \"%s\"", optarg);
+			break;
+		case OPT_INPUT:
+			input = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "auto"))
+				fmt = FMT_AUTO;
+			else if (!strcmp(optarg, "raw"))
+				fmt = FMT_RAW;
+			else if (!strcmp(optarg, "idx"))
+				fmt = FMT_IDX;
+			else
+				return usage_error(c, "--format is auto, raw or "
+						   "idx, not \"%s\"", optarg);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			if (ch <= OPT_DONE_BASE)
+				return OPT_DONE_BASE - ch;
+		}
+	}
+	if (argc - optind < 3)
+		return usage_error(c, "want a type and at least two models");
+	if (!strcmp(argv[optind], "chain"))
+		req.type = MCAI_PIPE_CHAIN;
+	else if (!strcmp(argv[optind], "vote"))
+		req.type = MCAI_PIPE_ENSEMBLE_VOTE;
+	else if (!strcmp(argv[optind], "avg"))
+		req.type = MCAI_PIPE_ENSEMBLE_AVG;
+	else
+		return usage_error(c, "type is chain, vote or avg, not \"%s\"",
+				   argv[optind]);
+	n = (u32)(argc - optind - 1);
+	if (n > MCAI_PIPE_MAX_MODELS)
+		return usage_error(c, "at most %d models", MCAI_PIPE_MAX_MODELS);
+	if (req.type == MCAI_PIPE_CHAIN && n != 2)
+		return usage_error(c, "a chain has two models");
+	if (req.type == MCAI_PIPE_CHAIN && !fire_set)
+		fire = 1;
+	if (req.type != MCAI_PIPE_CHAIN && fire_set)
+		return usage_error(c, "--fire-class is for chains");
+	if (wlist && req.type != MCAI_PIPE_ENSEMBLE_AVG)
+		return usage_error(c, "--weights is for avg");
+	for (i = 0; wlist && *wlist; i++) {
+		char *end;
+		unsigned long w = strtoul(wlist, &end, 10);
+
+		if (i >= n || end == wlist || w > 65535 ||
+		    (*end && *end != ','))
+			return usage_error(c, "--weights wants up to %u numbers "
+					   "0..65535 (Q8: 256 = 1.0), comma "
+					   "separated", n);
+		req.weights[i] = (u16)w;
+		wlist = *end ? end + 1 : end;
+	}
+	req.n_models = n;
+	req.fire_class = fire;
+	req.escalate_below = esc;
+	snprintf(req.name, sizeof(req.name), "mcaictl-%ld", (long)getpid());
+
+	if (open_device(&dev))
+		return EXIT_FAILURE;
+	for (i = 0; i < n; i++) {
+		struct mcai_sel sel;
+
+		if (mcai_sel_parse(&sel, argv[optind + 1 + i], err, sizeof(err))) {
+			ret = usage_error(c, "%s", err);
+			goto out;
+		}
+		if (mcai_dev_model_info(&dev, sel, &mi[i])) {
+			fail("%s", mcai_dev_error(&dev));
+			goto out;
+		}
+		req.model_ids[i] = mi[i].ref.model_id;
+		if (mi[i].output_len > out_max)
+			out_max = mi[i].output_len;
+	}
+	if (mcai_dev_pipeline_create(&dev, &req)) {
+		fail("%s", mcai_dev_error(&dev));
+		goto out;
+	}
+	memcpy(mp.name, mi[0].ref.name, MCAI_NAME_LEN);
+	mp.version = mi[0].version;
+	mp.input_len = mi[0].input_len;
+	mp.output_len = mi[0].output_len;
+	mp.input_scale = float_bits(mi[0].input_scale);
+	mp.input_zp = mi[0].input_zp;
+	mp.head = mi[0].head;
+	if (read_samples(&smp, input, fmt, &mp))
+		goto out;
+	scores = malloc(out_max);
+	if (!scores) {
+		fail("out of memory");
+		goto out;
+	}
+	if (opt_json) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_string(&json, "type", argv[optind]);
+		mcai_json_kv_uint(&json, "pipeline_id", req.pipeline_id);
+		mcai_json_key(&json, "results");
+		mcai_json_array_begin(&json);
+	}
+	t0 = now();
+	for (i = 0; i < smp.count; i++) {
+		struct mcai_sel psel = { .id = req.pipeline_id };
+
+		if (mcai_dev_infer_pipeline(&dev, psel,
+					    smp.in + (size_t)i * mp.input_len,
+					    mp.input_len, scores, out_max, &r,
+					    &flags)) {
+			if (opt_json)
+				mcai_json_close_all(&json);
+			fail("sample %u: %s", i, mcai_dev_error(&dev));
+			goto out;
+		}
+		gated += !!(flags & MCAI_RES_GATED);
+		escalated += !!(flags & MCAI_RES_ESCALATE);
+		if (quiet)
+			continue;
+		if (opt_json) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_uint(&json, "index", i);
+			mcai_json_kv_int(&json, "class", r.class_id);
+			mcai_json_kv_bool(&json, "gated", flags & MCAI_RES_GATED);
+			mcai_json_kv_bool(&json, "escalate",
+					  flags & MCAI_RES_ESCALATE);
+			mcai_json_object_end(&json);
+		} else {
+			printf("%u\tclass %d%s%s\n", i, r.class_id,
+			       flags & MCAI_RES_GATED ? "\tgated" : "",
+			       flags & MCAI_RES_ESCALATE ? "\tescalate" : "");
+		}
+	}
+	elapsed = now() - t0;
+	if (opt_json) {
+		mcai_json_array_end(&json);
+		mcai_json_kv_uint(&json, "samples", smp.count);
+		mcai_json_kv_uint(&json, "gated", gated);
+		mcai_json_kv_uint(&json, "escalated", escalated);
+		mcai_json_kv_double(&json, "per_second",
+				    elapsed > 0 ? smp.count / elapsed : 0);
+		mcai_json_object_end(&json);
+	} else {
+		printf("%u samples, %u gated (stage-2 runs saved), %u escalated, "
+		       "%.0f/s\n", smp.count, gated, escalated,
+		       elapsed > 0 ? smp.count / elapsed : 0.0);
+	}
+	ret = 0;
+out:
+	free(scores);
+	samples_free(&smp);
+	mcai_dev_close(&dev);
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* stats                                                                  */
+/* ---------------------------------------------------------------------- */
+
+#define STATS_DEFAULT_FEATURES	8
+#define STATS_SATURATED	120.0	/* |mean| this close to the int8 rails */
+#define STATS_DOMINANT		0.9	/* one class this often: suspicious */
+
+static double q16(double v)
+{
+	return v / 65536.0;
+}
+
+/*
+ * Hints from one snapshot (no baseline needed): inputs that stopped
+ * moving, inputs stuck at a rail, one class taking everything.  They say
+ * where to look, not that the model drifted.
+ */
+struct stats_hints {
+	u32 constant;
+	u32 saturated;
+	int dominant;			/* class, or -1 */
+	double dominant_share;
+};
+
+static void stats_hints(const struct mcai_stats_reply *r,
+			struct stats_hints *h)
+{
+	u32 i;
+
+	memset(h, 0, sizeof(*h));
+	h->dominant = -1;
+	if (!r->samples)
+		return;
+	for (i = 0; i < r->n_features; i++) {
+		if (r->samples > 1 && !r->var[i])
+			h->constant++;
+		if (fabs(q16(r->mean[i])) >= STATS_SATURATED)
+			h->saturated++;
+	}
+	for (i = 0; i < r->n_classes; i++) {
+		double share = (double)r->hist[i] / (double)r->samples;
+
+		if (share >= STATS_DOMINANT && r->n_classes > 1) {
+			h->dominant = (int)i;
+			h->dominant_share = share;
+		}
+	}
+}
+
+static int stats_main(int argc, char **argv)
+{
+	enum { OPT_FEATURES = 0x200, OPT_RESET };
+	static const struct option longopts[] = {
+		COMMON_OPTIONS,
+		{ "features", required_argument, NULL, OPT_FEATURES },
+		{ "reset", no_argument, NULL, OPT_RESET },
+		{ 0 }
+	};
+	const struct command *c = find_command("stats");
+	struct mcai_stats_reply r;
+	struct mcai_model_info mi;
+	struct stats_hints h;
+	struct mcai_dev dev;
+	struct mcai_sel sel;
+	double sum_mean = 0, sum_sd = 0, min_sd = 0, max_sd = 0;
+	u32 nshow = UINT32_MAX, i;
+	bool reset = false, nshow_set = false;
+	char err[160];
+	int ch;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1) {
+		if (ch <= OPT_DONE_BASE)
+			return OPT_DONE_BASE - ch;
+		if (ch == OPT_FEATURES) {
+			nshow_set = true;
+			if (!strcmp(optarg, "all"))
+				nshow = UINT32_MAX;
+			else if (parse_u32(optarg, &nshow))
+				return usage_error(c, "bad --features %s",
+						   optarg);
+		} else if (ch == OPT_RESET) {
+			reset = true;
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(c, argc == optind ? "no model name given" :
+					"stats takes one model name");
+	if (mcai_sel_parse(&sel, argv[optind], err, sizeof(err)))
+		return usage_error(c, "%s", err);
+	/* Text lists the first few unless told; JSON all unless told. */
+	if (!nshow_set && !opt_json)
+		nshow = STATS_DEFAULT_FEATURES;
+
+	if (open_device(&dev))
+		return EXIT_FAILURE;
+	if (mcai_dev_model_info(&dev, sel, &mi) ||
+	    mcai_dev_model_stats(&dev, sel, reset, &r)) {
+		fail("%s", mcai_dev_error(&dev));
+		mcai_dev_close(&dev);
+		return EXIT_FAILURE;
+	}
+	mcai_dev_close(&dev);
+
+	for (i = 0; i < r.n_features; i++) {
+		double sd = sqrt(q16(r.var[i]));
+
+		sum_mean += q16(r.mean[i]);
+		sum_sd += sd;
+		if (!i || sd < min_sd)
+			min_sd = sd;
+		if (!i || sd > max_sd)
+			max_sd = sd;
+	}
+	if (r.n_features) {
+		sum_mean /= r.n_features;
+		sum_sd /= r.n_features;
+	}
+	if (nshow > r.n_features)
+		nshow = r.n_features;
+	stats_hints(&r, &h);
+
+	if (opt_json) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_uint(&json, "id", mi.ref.model_id);
+		mcai_json_kv_string(&json, "name", mi.ref.name);
+		mcai_json_kv_uint(&json, "version", mi.version);
+		mcai_json_kv_uint(&json, "samples", r.samples);
+		mcai_json_kv_bool(&json, "reset", reset);
+		mcai_json_key(&json, "classes");
+		mcai_json_array_begin(&json);
+		for (i = 0; i < r.n_classes; i++) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_uint(&json, "class", i);
+			mcai_json_kv_uint(&json, "count", r.hist[i]);
+			mcai_json_kv_double(&json, "share", r.samples ?
+				(double)r.hist[i] / (double)r.samples : 0);
+			mcai_json_object_end(&json);
+		}
+		mcai_json_array_end(&json);
+		mcai_json_kv_uint(&json, "n_features", r.n_features);
+		mcai_json_kv_double(&json, "mean_of_means", sum_mean);
+		mcai_json_kv_double(&json, "mean_of_stddevs", sum_sd);
+		mcai_json_kv_double(&json, "min_stddev", min_sd);
+		mcai_json_kv_double(&json, "max_stddev", max_sd);
+		mcai_json_key(&json, "features");
+		mcai_json_array_begin(&json);
+		for (i = 0; i < nshow; i++) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_uint(&json, "index", i);
+			mcai_json_kv_int(&json, "mean_q16", r.mean[i]);
+			mcai_json_kv_uint(&json, "var_q16", r.var[i]);
+			mcai_json_kv_double(&json, "mean", q16(r.mean[i]));
+			mcai_json_kv_double(&json, "stddev",
+					    sqrt(q16(r.var[i])));
+			mcai_json_object_end(&json);
+		}
+		mcai_json_array_end(&json);
+		mcai_json_key(&json, "hints");
+		mcai_json_object_begin(&json);
+		mcai_json_kv_uint(&json, "constant_features", h.constant);
+		mcai_json_kv_uint(&json, "saturated_features", h.saturated);
+		mcai_json_kv_int(&json, "dominant_class", h.dominant);
+		mcai_json_object_end(&json);
+		mcai_json_key(&json, "scheduler");
+		mcai_json_object_begin(&json);
+		mcai_json_kv_uint(&json, "shed", r.shed);
+		mcai_json_kv_uint(&json, "deadline_misses", r.deadline_misses);
+		mcai_json_kv_uint(&json, "energy_uj", r.energy_uj);
+		mcai_json_object_end(&json);
+		mcai_json_object_end(&json);
+		mcai_stats_reply_free(&r);
+		return 0;
+	}
+
+	printf("model %s (id %u, version %u): %llu samples%s\n", mi.ref.name,
+	       mi.ref.model_id, mi.version, (unsigned long long)r.samples,
+	       reset ? " (now reset)" : "");
+	printf("classes:\n");
+	for (i = 0; i < r.n_classes; i++)
+		printf("  %5u %12llu  %5.1f%%\n", i,
+		       (unsigned long long)r.hist[i], r.samples ?
+		       100.0 * (double)r.hist[i] / (double)r.samples : 0.0);
+	printf("features: %u (quantised input units; real = %g * (q - %d))\n",
+	       r.n_features, float_bits(mi.input_scale), mi.input_zp);
+	for (i = 0; i < nshow; i++)
+		printf("  [%4u] mean %9.3f  stddev %8.3f\n", i, q16(r.mean[i]),
+		       sqrt(q16(r.var[i])));
+	if (nshow < r.n_features)
+		printf("  ... %u more (--features N or --features all)\n",
+		       r.n_features - nshow);
+	printf("  all:   mean of means %.3f, mean stddev %.3f (min %.3f, max %.3f)\n",
+	       sum_mean, sum_sd, min_sd, max_sd);
+	printf("scheduler: shed %llu, deadline misses %llu, energy %llu uJ\n",
+	       (unsigned long long)r.shed,
+	       (unsigned long long)r.deadline_misses,
+	       (unsigned long long)r.energy_uj);
+	printf("drift hint: ");
+	if (!r.samples)
+		printf("no samples yet\n");
+	else if (!h.constant && !h.saturated && h.dominant < 0)
+		printf("nothing unusual in this snapshot; compare with a "
+		       "baseline (--json) taken when the model was known good\n");
+	else {
+		if (h.constant)
+			printf("%u features never change (dead sensor "
+			       "channel?) ", h.constant);
+		if (h.saturated)
+			printf("%u features sit at the int8 rails (input "
+			       "scale too small?) ", h.saturated);
+		if (h.dominant >= 0)
+			printf("class %d takes %.1f%% of the results ",
+			       h.dominant, 100.0 * h.dominant_share);
+		printf("\n");
+	}
+	mcai_stats_reply_free(&r);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* help and the command table                                             */
 /* ---------------------------------------------------------------------- */
 
@@ -1568,6 +2012,34 @@ static const struct command commands[] = {
 	  "NAME is a model name, or id:N for the loaded model with id N.\n"
 	  "With --json: one object for one sample, else an object holding an\n"
 	  "array of results and a summary.\n" },
+	{ "pipeline", pipeline_main,
+	  "[OPTIONS] chain|vote|avg MODEL MODEL... [--input FILE]",
+	  "Run samples through a chain or ensemble of loaded models",
+	  "Creates the pipeline in the kernel (it lives as long as this command)\n"
+	  "and runs every sample of FILE (standard input by default; raw int8 or\n"
+	  "IDX3, as for infer) through it.  Prints, per sample, the class and the\n"
+	  "flags (gated: a chain stopped at stage 1; escalate: the collective is\n"
+	  "unsure), then how many stage-2 runs the gate saved.\n"
+	  "\n"
+	  "  --fire-class N        chain: stage 2 runs when stage 1 says N (1)\n"
+	  "  --weights W,W,...     avg: Q8 weights, 256 = 1.0 (default: equal)\n"
+	  "  --escalate-below S    flag results whose winning score is < S\n"
+	  "  --input FILE          the samples\n"
+	  "  --format FORMAT       auto (default), raw or idx\n"
+	  "  -q, --quiet           only the summary\n"
+	  "MODEL is a model name, or id:N.\n" },
+	{ "stats", stats_main, "[--features N|all] [--reset] NAME",
+	  "Show a model's drift statistics: inputs and classes seen",
+	  "Since the name was loaded (or last reset): samples, the class\n"
+	  "histogram with shares, per input feature the mean and standard\n"
+	  "deviation in quantised units (first 8 unless --features; all with\n"
+	  "--json), their averages, the scheduler's counters, and a hint at\n"
+	  "what looks unusual (constant or saturated inputs, one class taking\n"
+	  "90% or more).\n"
+	  "\n"
+	  "  --features N  list the first N features (\"all\": every one)\n"
+	  "  --reset       clear the statistics after reading (CAP_SYS_ADMIN)\n"
+	  "NAME is a model name, or id:N.\n" },
 	{ "unload", unload_main, "NAME",
 	  "Unload a model (in-flight inferences finish first)",
 	  "NAME is a model name, or id:N.  Unloading needs CAP_SYS_ADMIN.\n" },

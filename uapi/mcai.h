@@ -285,7 +285,17 @@ struct mcai_infer {
  * Result: the kernel writes records, advances res_tail and wakes poll();
  *         user reads records and advances res_head.  When the result ring
  *         is full the kernel stops consuming input (back-pressure): nothing
- *         is lost.
+ *         is lost; ring the doorbell again after consuming results.
+ *
+ * Each doorbell accepts at most in_slots samples past in_head: an in_tail
+ * further ahead counts an overrun and is treated as in_head + in_slots;
+ * one behind in_head (as a signed 32-bit difference) counts an overrun
+ * and adds nothing.  A res_head beyond res_tail counts an overrun and
+ * stalls the session until it is corrected.  Mappings must be MAP_SHARED
+ * with exactly the offsets and lengths SESSION_CREATE returned (-EINVAL);
+ * PROT_WRITE on MCAI_MMAP_KERNEL is refused (-EPERM) and mprotect()
+ * cannot add it.  poll(): EPOLLIN while res_tail != res_head, EPOLLOUT
+ * while the input ring has room; EPOLLERR on a file with no session.
  */
 #define MCAI_MMAP_USER		0x00000000ULL
 #define MCAI_MMAP_KERNEL	0x10000000ULL
@@ -305,7 +315,12 @@ struct mcai_kernel_ctl {
 	/* Counters, monotonic; submitted = completed + dropped + shed + queued */
 	__u64 submitted;
 	__u64 completed;
-	__u64 dropped;			/* refused: input ring full (driver API) */
+	/*
+	 * dropped: refused (input ring full, driver API), or not computed
+	 * (model unloaded or reshaped, pipeline failed: the record has
+	 * class_id -1 and no scores).
+	 */
+	__u64 dropped;
 	__u64 shed;			/* energy budget exceeded, low priority */
 	__u64 overruns;			/* user published an impossible index */
 	__u64 deadline_misses;
@@ -339,8 +354,8 @@ struct mcai_result {
 struct mcai_session_create {
 	__u32 size;
 	__u32 flags;			/* MCAI_SESSION_* */
-	struct mcai_model_ref ref;
-	__u32 in_slots;			/* in: 0 = default, else power of 2; out */
+	struct mcai_model_ref ref;	/* in; a model's id is filled in out */
+	__u32 in_slots;			/* in: 0 = 256, else 2^n <= 4096; out */
 	__u32 res_slots;		/* ditto */
 	__u32 slot_size;		/* out: bytes per input slot */
 	__u32 res_size;			/* out: bytes per result record */
@@ -388,6 +403,16 @@ struct mcai_model_policy {
  * (Q8, 256 = 1.0) apply to MCAI_PIPE_ENSEMBLE_AVG.  A result is flagged
  * MCAI_RES_ESCALATE when ensemble members disagree or when the winning
  * score is below escalate_below.
+ *
+ * Details (kmod/pipeline.c has the full rules): a chain result gated at
+ * stage 1 is stage 1's (its scores, class and model) with MCAI_RES_GATED;
+ * the winning score is scores[class] (argmax head) or scores[0]
+ * (threshold head) of what answered; a vote tie goes to the lowest class
+ * and its scores are the members' average; MCAI_PIPE_ENSEMBLE_AVG rounds
+ * sum(w * score) / sum(w) half away from zero, all weights 0 meaning
+ * equal weights.  Unused fields (weights outside AVG, fire_class outside
+ * chains, model_ids past n_models) must be 0.  A run whose member was
+ * unloaded fails with ENOENT, one whose member changed shape with ESTALE.
  */
 struct mcai_pipeline_create {
 	__u32 size;
@@ -408,7 +433,11 @@ struct mcai_pipeline_create {
  * per input feature the running mean and variance (Q16.16 fixed point, in
  * quantised input units), and the histogram of output classes.  User
  * space passes arrays of capacity entries; n_features / n_classes return
- * how many exist.
+ * how many exist.  With n samples, S1 = sum x and S2 = sum x^2 (exact):
+ *   mean = floor(2^16 * S1 / n), var = floor(2^16 * (n*S2 - S1^2) / n^2)
+ * (population variance; 0 when n = 0).  A version whose input_len or
+ * class count differs from the previous one resets them.  Reading needs
+ * only an open fd; MCAI_STATS_RESET needs CAP_SYS_ADMIN (EPERM).
  */
 struct mcai_model_stats {
 	__u32 size;

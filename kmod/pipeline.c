@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Pipelines: chains and ensembles of loaded models (MCAI_IOC_PIPELINE_CREATE).
+ *
+ * Creation rules (anything else is -EINVAL, an unknown or unloaded model
+ * -ENOENT, a name in use -EEXIST, too many pipelines on one file -ENOSPC):
+ *  - flags and pad 0; name 1..31 bytes of [A-Za-z0-9_.-], NUL padded,
+ *    unique among live pipelines; model_ids[] and weights[] 0 past
+ *    n_models; escalate_below in -129 (never) .. 128 (always);
+ *  - MCAI_PIPE_CHAIN: exactly 2 models, both take the same sample (equal
+ *    input_len); 0 <= fire_class < classes of stage 1; weights all 0;
+ *  - MCAI_PIPE_ENSEMBLE_VOTE / _AVG: 2..8 models with equal input_len,
+ *    output_len and head (and head_threshold for an AVG of threshold
+ *    heads); fire_class 0; weights only for AVG (all 0 means equal
+ *    weights), and then their sum is > 0.
+ *
+ * Running (one sample):
+ *  - chain: stage 1 runs; if its class != fire_class the result is stage
+ *    1's (scores, class, model) flagged MCAI_RES_GATED: the gate saved a
+ *    stage 2 inference.  Otherwise stage 2 runs and answers;
+ *  - vote: every member runs; the class with the most votes wins, a tie
+ *    goes to the lowest class; scores are the members' scores averaged
+ *    with equal weights (rounded as below);
+ *  - avg: scores[j] = round(sum_i w_i * s_ij / sum_i w_i), rounding half
+ *    away from zero, in integers; the class is the members' head applied
+ *    to those scores (argmax, first index on a tie; or score >= threshold);
+ *  - MCAI_RES_ESCALATE when ensemble members' classes disagree, or when the
+ *    winning score (scores[class] for an argmax head, scores[0] for a
+ *    threshold head) of whatever answered is below escalate_below;
+ *  - an ensemble result names its first member as model_id / version.
+ * Every member inference counts in its model's inferences and drift
+ * statistics, exactly like a synchronous one.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "compat.h"
+#include "ioctl.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "stats.h"
+#include "models/engine.h"
+
+#define MCAI_PIPE_MAX_PER_FILE	256
+#define MCAI_ESCALATE_NEVER	(-129)
+#define MCAI_ESCALATE_ALWAYS	128
+
+/* The shape a member had at creation; a run refuses anything else. */
+struct mcai_pipe_member {
+	struct mcai_slot *slot;		/* one reference */
+	u32 input_len;
+	u32 output_len;
+	u8 head;
+	s8 head_threshold;
+};
+
+struct mcai_pipeline {
+	struct kref ref;
+	struct rcu_head rcu;
+	struct list_head node;		/* on mcai_file.pipelines */
+	u32 id;
+	char name[MCAI_NAME_LEN];
+	u32 type;
+	u32 n;
+	struct mcai_pipe_member mb[MCAI_PIPE_MAX_MODELS];
+	u32 weight[MCAI_PIPE_MAX_MODELS];
+	u32 weight_sum;
+	s32 fire_class;
+	s32 escalate_below;
+	u32 input_len;
+	u32 output_len;			/* widest result */
+	u32 arena_cap;			/* the module's max_arena */
+	atomic64_t runs, gated, escalated;
+};
+
+static DEFINE_XARRAY_ALLOC1(mcai_pipes);	/* id -> pipeline, RCU readers */
+static DEFINE_MUTEX(mcai_pipes_lock);		/* creation and removal */
+static u32 mcai_pipes_next;
+
+static void mcai_pipeline_free(struct kref *ref)
+{
+	struct mcai_pipeline *p = container_of(ref, struct mcai_pipeline, ref);
+	u32 i;
+
+	for (i = 0; i < p->n; i++)
+		mcai_slot_put(p->mb[i].slot);
+	atomic_long_sub(sizeof(*p), &mcai_stats.bytes);
+	kfree_rcu(p, rcu);
+}
+
+/* Process context: the last put drops model slots, which may free memory. */
+void mcai_pipeline_put(struct mcai_pipeline *p)
+{
+	kref_put(&p->ref, mcai_pipeline_free);
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_put);
+
+struct mcai_pipeline *mcai_pipeline_get(u32 id, const char *name)
+{
+	struct mcai_pipeline *p = NULL, *it;
+	unsigned long i;
+
+	rcu_read_lock();
+	if (id) {
+		p = xa_load(&mcai_pipes, id);
+	} else if (name) {
+		xa_for_each(&mcai_pipes, i, it)
+			if (!strncmp(it->name, name, MCAI_NAME_LEN)) {
+				p = it;
+				break;
+			}
+	}
+	if (p && !kref_get_unless_zero(&p->ref))
+		p = NULL;
+	rcu_read_unlock();
+	return p;
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_get);
+
+u32 mcai_pipeline_input_len(const struct mcai_pipeline *p)
+{
+	return p->input_len;
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_input_len);
+
+u32 mcai_pipeline_output_len(const struct mcai_pipeline *p)
+{
+	return p->output_len;
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_output_len);
+
+/* Member scores, n * output_len, then the engine arena (8-aligned). */
+size_t mcai_pipeline_scratch_size(const struct mcai_pipeline *p)
+{
+	return ALIGN((size_t)p->n * p->output_len, 8) + p->arena_cap;
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_scratch_size);
+
+static u32 mcai_head_classes(u8 head, u32 output_len)
+{
+	return head == MCAI_HEAD_THRESHOLD ? 2 : output_len;
+}
+
+/* The class a head picks, as mcai_engine_head() does. */
+static int mcai_pipe_head(const struct mcai_pipe_member *mb, const s8 *sc)
+{
+	u32 i, best = 0;
+
+	if (mb->head == MCAI_HEAD_THRESHOLD)
+		return sc[0] >= mb->head_threshold;
+	for (i = 1; i < mb->output_len; i++)
+		if (sc[i] > sc[best])
+			best = i;
+	return (int)best;
+}
+
+static s8 mcai_pipe_win_score(const struct mcai_pipe_member *mb,
+			      const s8 *sc, int cls)
+{
+	return mb->head == MCAI_HEAD_THRESHOLD ? sc[0] : sc[cls];
+}
+
+/* round(num / den), half away from zero; den > 0 and |result| <= 128. */
+static s8 mcai_pipe_div_round(s32 num, u32 den)
+{
+	u32 a = num < 0 ? -(u32)num : (u32)num;
+	u32 q = (2 * a + den) / (2 * den);
+
+	return (s8)(num < 0 ? -(s32)q : (s32)q);
+}
+
+/*
+ * Run member @i on @input into @scores.  Returns its class, or -ENOENT /
+ * -ESTALE; *@ver gets the version that ran.
+ */
+static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
+			   s8 *scores, void *arena, u32 *ver)
+{
+	const struct mcai_pipe_member *mb = &p->mb[i];
+	struct mcai_version *v;
+	const struct mcai_model *m;
+	int cls;
+
+	v = mcai_slot_version_get(mb->slot);
+	if (!v)
+		return -ENOENT;
+	m = &v->m;
+	if (m->input_len != mb->input_len || m->output_len != mb->output_len ||
+	    m->head != mb->head || m->arena_size > p->arena_cap ||
+	    (m->head == MCAI_HEAD_THRESHOLD &&
+	     m->head_threshold != mb->head_threshold)) {
+		mcai_version_put(v);
+		return -ESTALE;
+	}
+	cls = mcai_engine_run(m, input, scores, arena);
+	*ver = m->version;
+	atomic64_inc(&v->slot->inferences);
+	atomic64_inc(&mcai_stats.inferences);
+	mcai_stats_update(v->slot, input, m->input_len, cls);
+	mcai_version_put(v);
+	return cls;
+}
+
+static int mcai_pipe_run_chain(struct mcai_pipeline *p, const s8 *input,
+			       struct mcai_result *res, s8 *sc, void *arena)
+{
+	u32 ver;
+	int cls, st = 0;
+
+	cls = mcai_pipe_stage(p, 0, input, sc, arena, &ver);
+	if (cls < 0)
+		return cls;
+	if (cls == p->fire_class) {
+		st = 1;
+		cls = mcai_pipe_stage(p, 1, input, sc, arena, &ver);
+		if (cls < 0)
+			return cls;
+	} else {
+		res->flags |= MCAI_RES_GATED;
+		atomic64_inc(&p->gated);
+	}
+	res->class_id = cls;
+	res->model_id = p->mb[st].slot->id;
+	res->version = ver;
+	res->n_scores = p->mb[st].output_len;
+	memcpy(res->scores, sc, res->n_scores);
+	if (mcai_pipe_win_score(&p->mb[st], sc, cls) < p->escalate_below)
+		res->flags |= MCAI_RES_ESCALATE;
+	return 0;
+}
+
+static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
+				  struct mcai_result *res, s8 *sc, void *arena)
+{
+	u32 votes[MCAI_PIPE_MAX_MODELS];
+	int cls[MCAI_PIPE_MAX_MODELS];
+	u32 out = p->mb[0].output_len, i, j, ver0 = 0, ver;
+	bool vote = p->type == MCAI_PIPE_ENSEMBLE_VOTE;
+	bool disagree = false;
+	int win;
+
+	for (i = 0; i < p->n; i++) {
+		cls[i] = mcai_pipe_stage(p, i, input, sc + i * out, arena, &ver);
+		if (cls[i] < 0)
+			return cls[i];
+		if (!i)
+			ver0 = ver;
+		if (cls[i] != cls[0])
+			disagree = true;
+	}
+	for (j = 0; j < out; j++) {
+		s32 num = 0;
+
+		for (i = 0; i < p->n; i++)
+			num += (s32)(vote ? 1 : p->weight[i]) * sc[i * out + j];
+		res->scores[j] = mcai_pipe_div_round(num, vote ? p->n :
+						     p->weight_sum);
+	}
+	if (vote) {
+		/* Tally: votes[k] counts the members that chose cls[k]. */
+		win = cls[0];
+		for (i = 0; i < p->n; i++) {
+			votes[i] = 0;
+			for (j = 0; j < p->n; j++)
+				votes[i] += cls[j] == cls[i];
+		}
+		for (i = 0, j = 0; i < p->n; i++)
+			if (votes[i] > j || (votes[i] == j && cls[i] < win)) {
+				j = votes[i];
+				win = cls[i];
+			}
+	} else {
+		win = mcai_pipe_head(&p->mb[0], res->scores);
+	}
+	res->class_id = win;
+	res->model_id = p->mb[0].slot->id;
+	res->version = ver0;
+	res->n_scores = out;
+	if (disagree ||
+	    mcai_pipe_win_score(&p->mb[0], res->scores, win) < p->escalate_below)
+		res->flags |= MCAI_RES_ESCALATE;
+	return 0;
+}
+
+int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
+		      struct mcai_result *res, void *scratch)
+{
+	s8 *sc = scratch;
+	void *arena = (u8 *)scratch + ALIGN((size_t)p->n * p->output_len, 8);
+	int ret;
+
+	res->flags = 0;
+	if (p->type == MCAI_PIPE_CHAIN)
+		ret = mcai_pipe_run_chain(p, input, res, sc, arena);
+	else
+		ret = mcai_pipe_run_ensemble(p, input, res, sc, arena);
+	atomic64_inc(&p->runs);
+	if (ret) {
+		res->class_id = -1;
+		res->flags = 0;
+		res->model_id = 0;
+		res->version = 0;
+		res->n_scores = 0;
+		return ret;
+	}
+	if (res->flags & MCAI_RES_ESCALATE)
+		atomic64_inc(&p->escalated);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(mcai_pipeline_run);
+
+static int mcai_pipe_check_name(const char *name)
+{
+	u32 i;
+
+	for (i = 0; i < MCAI_NAME_LEN && name[i]; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return -EINVAL;
+	}
+	if (!i || i == MCAI_NAME_LEN || memchr_inv(name + i, 0, MCAI_NAME_LEN - i))
+		return -EINVAL;
+	return 0;
+}
+
+/* Everything that can be checked without looking at a model. */
+static int mcai_pipe_check_req(const struct mcai_pipeline_create *req)
+{
+	bool chain = req->type == MCAI_PIPE_CHAIN;
+	bool avg = req->type == MCAI_PIPE_ENSEMBLE_AVG;
+	u32 i;
+
+	if (req->flags || req->pad || mcai_pipe_check_name(req->name))
+		return -EINVAL;
+	if (!chain && !avg && req->type != MCAI_PIPE_ENSEMBLE_VOTE)
+		return -EINVAL;
+	if (chain ? req->n_models != 2 :
+	    req->n_models < 2 || req->n_models > MCAI_PIPE_MAX_MODELS)
+		return -EINVAL;
+	if (req->escalate_below < MCAI_ESCALATE_NEVER ||
+	    req->escalate_below > MCAI_ESCALATE_ALWAYS)
+		return -EINVAL;
+	if (!chain && req->fire_class)
+		return -EINVAL;
+	if (chain && req->fire_class < 0)
+		return -EINVAL;
+	for (i = 0; i < MCAI_PIPE_MAX_MODELS; i++) {
+		if (i < req->n_models && !req->model_ids[i])
+			return -EINVAL;
+		if (i >= req->n_models && (req->model_ids[i] || req->weights[i]))
+			return -EINVAL;
+		if (!avg && req->weights[i])
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Member shapes against the pipeline type; the members are held. */
+static int mcai_pipe_check_shapes(struct mcai_pipeline *p)
+{
+	const struct mcai_pipe_member *a = &p->mb[0];
+	u32 i;
+
+	if (p->type == MCAI_PIPE_CHAIN) {
+		if (p->mb[1].input_len != a->input_len ||
+		    (u32)p->fire_class >= mcai_head_classes(a->head, a->output_len))
+			return -EINVAL;
+		return 0;
+	}
+	for (i = 1; i < p->n; i++) {
+		const struct mcai_pipe_member *b = &p->mb[i];
+
+		if (b->input_len != a->input_len ||
+		    b->output_len != a->output_len || b->head != a->head)
+			return -EINVAL;
+		if (p->type == MCAI_PIPE_ENSEMBLE_AVG &&
+		    a->head == MCAI_HEAD_THRESHOLD &&
+		    b->head_threshold != a->head_threshold)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int mcai_pipe_add_member(struct mcai_pipeline *p, u32 id)
+{
+	struct mcai_pipe_member *mb = &p->mb[p->n];
+	struct mcai_version *v;
+	struct mcai_slot *s;
+
+	s = mcai_slot_get_by_id(id);
+	if (!s)
+		return -ENOENT;
+	v = mcai_slot_version_get(s);
+	if (!v) {
+		mcai_slot_put(s);
+		return -ENOENT;
+	}
+	mb->slot = s;
+	mb->input_len = v->m.input_len;
+	mb->output_len = v->m.output_len;
+	mb->head = v->m.head;
+	mb->head_threshold = v->m.head_threshold;
+	mcai_version_put(v);
+	p->n++;			/* the pipeline owns the slot reference now */
+	return 0;
+}
+
+static bool mcai_pipe_name_used(const char *name)
+{
+	struct mcai_pipeline *it;
+	unsigned long i;
+
+	xa_for_each(&mcai_pipes, i, it)
+		if (!strncmp(it->name, name, MCAI_NAME_LEN))
+			return true;
+	return false;
+}
+
+int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req)
+{
+	struct mcai_pipeline *p, *it;
+	u32 i, count = 0;
+	int ret;
+
+	ret = mcai_pipe_check_req(req);
+	if (ret)
+		return ret;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	if (!p)
+		return -ENOMEM;
+	kref_init(&p->ref);
+	INIT_LIST_HEAD(&p->node);
+	atomic_long_add(sizeof(*p), &mcai_stats.bytes);
+	memcpy(p->name, req->name, MCAI_NAME_LEN);
+	p->type = req->type;
+	p->fire_class = req->fire_class;
+	p->escalate_below = req->escalate_below;
+	p->arena_cap = mcai_registry_limits()->max_arena;
+	for (i = 0; i < req->n_models; i++) {
+		ret = mcai_pipe_add_member(p, req->model_ids[i]);
+		if (ret)
+			goto err;
+		if (req->type == MCAI_PIPE_ENSEMBLE_AVG) {
+			p->weight[i] = req->weights[i];
+			p->weight_sum += req->weights[i];
+		}
+		p->output_len = max(p->output_len, p->mb[i].output_len);
+	}
+	p->input_len = p->mb[0].input_len;
+	ret = mcai_pipe_check_shapes(p);
+	if (ret)
+		goto err;
+	if (req->type == MCAI_PIPE_ENSEMBLE_AVG && !p->weight_sum) {
+		for (i = 0; i < p->n; i++)
+			p->weight[i] = 256;	/* all 0: equal weights */
+		p->weight_sum = 256 * p->n;
+	}
+
+	mutex_lock(&f->lock);
+	list_for_each_entry(it, &f->pipelines, node)
+		count++;
+	if (count >= MCAI_PIPE_MAX_PER_FILE) {
+		ret = -ENOSPC;
+		goto err_unlock_file;
+	}
+	mutex_lock(&mcai_pipes_lock);
+	if (mcai_pipe_name_used(p->name)) {
+		ret = -EEXIST;
+		goto err_unlock;
+	}
+	ret = xa_alloc_cyclic(&mcai_pipes, &p->id, p, XA_LIMIT(1, U32_MAX),
+			      &mcai_pipes_next, GFP_KERNEL_ACCOUNT);
+	if (ret < 0) {
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto err_unlock;
+	}
+	mutex_unlock(&mcai_pipes_lock);
+	list_add_tail(&p->node, &f->pipelines);	/* the file's reference */
+	mutex_unlock(&f->lock);
+	req->pipeline_id = p->id;
+	return 0;
+
+err_unlock:
+	mutex_unlock(&mcai_pipes_lock);
+err_unlock_file:
+	mutex_unlock(&f->lock);
+err:
+	mcai_pipeline_put(p);
+	return ret;
+}
+
+/*
+ * The file is going away: unpublish its pipelines.  Holders of a
+ * reference (sessions, driver clients) keep theirs until they put it.
+ */
+void mcai_pipeline_release_file(struct mcai_file *f)
+{
+	struct mcai_pipeline *p, *tmp;
+
+	list_for_each_entry_safe(p, tmp, &f->pipelines, node) {
+		mutex_lock(&mcai_pipes_lock);
+		xa_erase(&mcai_pipes, p->id);
+		mutex_unlock(&mcai_pipes_lock);
+		list_del_init(&p->node);
+		mcai_pipeline_put(p);
+	}
+}
+
+int mcai_pipeline_infer(struct mcai_infer *req)
+{
+	const struct mcai_limits *lim = mcai_registry_limits();
+	struct mcai_pipeline *p;
+	struct mcai_result *res = NULL;
+	void *scratch = NULL;
+	s8 *input;
+	int ret;
+
+	if (!req->input_len || req->input_len > lim->max_dim)
+		return -EINVAL;
+	input = memdup_user(u64_to_user_ptr(req->input_ptr), req->input_len);
+	if (IS_ERR(input))
+		return PTR_ERR(input);
+	p = mcai_pipeline_get(req->ref.model_id, req->ref.name);
+	if (!p) {
+		ret = -ENOENT;
+		goto out_input;
+	}
+	if (req->input_len != p->input_len ||
+	    (req->scores_ptr && req->scores_len < p->output_len)) {
+		ret = -EINVAL;
+		goto out_put;
+	}
+	res = kmalloc(sizeof(*res) + p->output_len, GFP_KERNEL);
+	scratch = kvmalloc(mcai_pipeline_scratch_size(p), GFP_KERNEL);
+	if (!res || !scratch) {
+		ret = -ENOMEM;
+		goto out_put;
+	}
+	ret = mcai_pipeline_run(p, input, res, scratch);
+out_put:
+	mcai_pipeline_put(p);
+	if (!ret && req->scores_ptr &&
+	    copy_to_user(u64_to_user_ptr(req->scores_ptr), res->scores,
+			 res->n_scores))
+		ret = -EFAULT;
+	if (!ret) {
+		req->class_id = res->class_id;
+		req->scores_len = res->n_scores;
+		req->version = res->version;
+		req->result_flags = res->flags;
+	}
+	kvfree(scratch);
+	kfree(res);
+out_input:
+	kfree(input);
+	return ret;
+}

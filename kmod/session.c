@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Zero-copy sessions (uapi/mcai.h, "Zero-copy sessions").
+ *
+ * Memory: two vmalloc_user() regions per session.  The user region holds
+ * struct mcai_user_ctl (one page) and the input slots, and is the only
+ * one user space may write.  The kernel region holds struct
+ * mcai_kernel_ctl (one page) and the result records; it is mapped
+ * read-only and without VM_MAYWRITE, so mprotect() cannot make it
+ * writable either.  Both must be mapped MAP_SHARED with the exact offset
+ * and length SESSION_CREATE returned.  A mapping holds a reference to the
+ * file, so the regions are freed only after the last munmap and close.
+ *
+ * Indices: the kernel never trusts a value it reads from the user page.
+ * Its private copies are head (consumed) and tail (accepted), with
+ * head <= tail <= head + in_slots; the doorbell reads in_tail once with
+ * smp_load_acquire() and clamps it into that window: an impossible value
+ * counts an overrun, one behind the head adds nothing, one more than
+ * in_slots ahead adds at most a ringful, one behind the accepted tail
+ * takes nothing back.  The worker consumes only [head, tail), each index
+ * once, and publishes in_head and res_tail with smp_store_release() after
+ * the slot has been read and the record written.  res_head is read with
+ * smp_load_acquire(); a value claiming more results consumed than were
+ * produced counts an overrun and stalls that session only.
+ *
+ * Samples are read in place: the engine runs directly on the slot in the
+ * user region.  User space can modify a slot while the engine reads it;
+ * that can only change that sample's own result, never the kernel's
+ * safety: the engine only reads the input, every int8 value is a valid
+ * input (a LUT index q + 128 is always in 0..255), and no length, offset
+ * or index is ever taken from the slot.
+ *
+ * Locking: s->lock (spinlock_t) covers the producer indices and counters
+ * for a few instructions at a time, never the engine run, an allocation
+ * or anything else that sleeps; correct on PREEMPT_RT.  It is taken with
+ * spin_lock_bh() everywhere, because a kernel client (kmod/client.c) may
+ * produce from softirq context on the CPU where the worker holds it.  The worker state
+ * needs no lock: a work item never runs concurrently with itself.
+ *
+ * A session holds a reference on the model slot, not on a version: the
+ * worker takes the current version once per batch (RCU lookup and
+ * reference), so a hot swap is picked up at the next batch, work in
+ * flight finishes on the old version, and each record carries the
+ * version that computed it.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/err.h>
+#include <linux/ktime.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "ioctl.h"
+#include "pipeline.h"
+#include "registry.h"
+#include "sched.h"
+#include "session.h"
+#include "stats.h"
+#include "trace.h"
+#include "models/engine.h"
+
+static atomic_t mcai_session_ids = ATOMIC_INIT(0);
+
+static u32 mcai_slot_bytes(u32 len)
+{
+	return ALIGN(len, 64);
+}
+
+/* Publish the counters the producer side owns; under s->lock. */
+void mcai_session_publish_locked(struct mcai_session *s)
+{
+	u64 irq = atomic64_read(&s->irq_drops);
+
+	WRITE_ONCE(s->kctl->submitted, s->submitted + irq);
+	WRITE_ONCE(s->kctl->overruns, s->overruns);
+	WRITE_ONCE(s->kctl->dropped, s->dropped + irq);
+}
+
+/* The worker's counters. */
+static void mcai_session_publish_worker(struct mcai_session *s)
+{
+	struct mcai_kernel_ctl *k = s->kctl;
+
+	WRITE_ONCE(k->completed, s->completed);
+	WRITE_ONCE(k->shed, s->shed);
+	WRITE_ONCE(k->deadline_misses, s->deadline_misses);
+	WRITE_ONCE(k->gated, s->gated);
+	WRITE_ONCE(k->escalated, s->escalated);
+	spin_lock_bh(&s->lock);
+	mcai_session_publish_locked(s);
+	spin_unlock_bh(&s->lock);
+}
+
+static struct workqueue_struct *mcai_session_wq(struct mcai_session *s)
+{
+	return mcai_sched_wq(s->slot ? mcai_sched_priority(s->slot) :
+			     MCAI_PRIO_NORMAL);
+}
+
+void mcai_session_queue(struct mcai_session *s)
+{
+	queue_work(mcai_session_wq(s), &s->work);
+}
+
+/* Make room for @need bytes of scratch; worker context. */
+static int mcai_session_scratch(struct mcai_session *s, size_t need)
+{
+	void *p;
+
+	if (need <= s->scratch_size)
+		return 0;
+	p = kvmalloc(need, GFP_KERNEL);
+	if (!p)
+		return -ENOMEM;
+	kvfree(s->scratch);
+	s->scratch = p;
+	s->scratch_size = need;
+	return 0;
+}
+
+/*
+ * A record for a sample that was not computed: the model was unloaded or
+ * replaced by a version of another shape, the pipeline failed, or scratch
+ * could not be allocated.  Counted in dropped.
+ */
+static void mcai_session_fail(struct mcai_session *s, struct mcai_result *r)
+{
+	r->model_id = 0;
+	r->version = 0;
+	r->class_id = -1;
+	r->flags = 0;
+	r->n_scores = 0;
+	spin_lock_bh(&s->lock);
+	s->dropped++;
+	spin_unlock_bh(&s->lock);
+	trace_mcai_drop(s->id, r->seq, 1);
+}
+
+/* One sample through a model; @v may be NULL (unloaded). */
+static void mcai_session_run_model(struct mcai_session *s,
+				   struct mcai_version *v, const s8 *in,
+				   struct mcai_result *r)
+{
+	const struct mcai_model *m;
+	int cls;
+
+	if (!v) {
+		mcai_session_fail(s, r);
+		return;
+	}
+	m = &v->m;
+	r->model_id = v->slot->id;
+	r->version = m->version;
+	r->flags = 0;
+	if (mcai_sched_admit(v->slot, m->macs) == MCAI_ADMIT_SHED) {
+		r->class_id = -1;
+		r->n_scores = 0;
+		r->flags = MCAI_RES_SHED;
+		s->shed++;
+		trace_mcai_shed(r->model_id, r->version, s->id, r->seq, m->macs);
+		return;
+	}
+	trace_mcai_infer_start(r->model_id, r->version, s->id, r->seq,
+			       m->macs, m->input_len);
+	/* In place: see the comment at the top about concurrent writers. */
+	cls = mcai_engine_run(m, in, r->scores, s->scratch);
+	r->class_id = cls;
+	r->n_scores = m->output_len;
+	atomic64_inc(&v->slot->inferences);
+	atomic64_inc(&mcai_stats.inferences);
+	mcai_stats_update(v->slot, in, m->input_len, cls);
+	s->completed++;
+	trace_mcai_infer_end(r->model_id, r->version, s->id, r->seq, m->macs,
+			     cls, r->flags);
+}
+
+static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
+				  struct mcai_result *r)
+{
+	trace_mcai_infer_start(0, 0, s->id, r->seq, 0, s->input_len);
+	if (mcai_pipeline_run(s->pipe, in, r, s->scratch)) {
+		mcai_session_fail(s, r);
+		return;
+	}
+	if (r->flags & MCAI_RES_GATED)
+		s->gated++;
+	if (r->flags & MCAI_RES_ESCALATE)
+		s->escalated++;
+	s->completed++;
+	trace_mcai_infer_end(r->model_id, r->version, s->id, r->seq, 0,
+			     r->class_id, r->flags);
+}
+
+/*
+ * The worker: consume at most MCAI_SESSION_BATCH samples, publish their
+ * results, wake poll(), requeue itself if there is more and room for it.
+ */
+static void mcai_session_work(struct work_struct *w)
+{
+	struct mcai_session *s = container_of(w, struct mcai_session, work);
+	struct mcai_version *v = NULL;
+	bool more = false, usable = true;
+	u32 n, head, tail, rhead, used;
+
+	if (s->slot) {
+		v = mcai_slot_version_get(s->slot);
+		if (v && (v->m.input_len != s->input_len ||
+			  v->m.output_len != s->output_len)) {
+			mcai_version_put(v);
+			v = NULL;
+		}
+		if (v && mcai_session_scratch(s, v->m.arena_size))
+			usable = false;
+	}
+
+	for (n = 0; n < MCAI_SESSION_BATCH; n++) {
+		struct mcai_result *r;
+		const s8 *in;
+		u64 lat;
+
+		spin_lock_bh(&s->lock);
+		head = s->head;
+		tail = s->tail;
+		spin_unlock_bh(&s->lock);
+		if (head == tail)
+			break;
+		/* Back-pressure: a full result ring stops consumption. */
+		/* pairs with user space's store-release of res_head */
+		rhead = smp_load_acquire(&s->uctl->res_head);
+		used = s->res_tail - rhead;
+		if (used >= s->res_slots) {
+			if (used > s->res_slots) {
+				spin_lock_bh(&s->lock);
+				s->overruns++;
+				spin_unlock_bh(&s->lock);
+			}
+			break;
+		}
+		r = (struct mcai_result *)(s->res +
+			(size_t)(s->res_tail & (s->res_slots - 1)) * s->res_size);
+		in = (const s8 *)(s->in +
+			(size_t)(head & (s->in_slots - 1)) * s->slot_size);
+		r->seq = s->seq;
+		r->pad = 0;
+		if (!usable)
+			mcai_session_fail(s, r);
+		else if (s->pipe)
+			mcai_session_run_pipe(s, in, r);
+		else
+			mcai_session_run_model(s, v, in, r);
+
+		lat = ktime_get_ns() - s->t_sub[head & (s->in_slots - 1)];
+		r->latency_ns = lat;
+		if (s->slot && mcai_sched_deadline(s->slot, lat)) {
+			r->flags |= MCAI_RES_DEADLINE_MISS;
+			s->deadline_misses++;
+		}
+		s->seq++;
+		s->res_tail++;
+		spin_lock_bh(&s->lock);
+		s->head = head + 1;
+		more = s->head != s->tail;
+		spin_unlock_bh(&s->lock);
+		/* The slot is read, the record written: publish both. */
+		/* pairs with user space's load-acquire of in_head */
+		smp_store_release(&s->kctl->in_head, head + 1);
+		/* ...ordered after the record's stores, for user space */
+		smp_store_release(&s->kctl->res_tail, s->res_tail);
+		if (s->cb) {
+			s->cb(s, r);
+			/* kernel clients: the record is consumed */
+			smp_store_release(&s->uctl->res_head, s->res_tail);
+		}
+	}
+	if (v)
+		mcai_version_put(v);
+	mcai_session_publish_worker(s);
+	if (n)
+		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM);
+	if (more && n == MCAI_SESSION_BATCH) {
+		spin_lock_bh(&s->lock);
+		if (!s->dead)
+			mcai_session_queue(s);
+		spin_unlock_bh(&s->lock);
+	}
+}
+
+void mcai_session_kick(struct mcai_session *s)
+{
+	u32 utail, d, newt, i;
+	u64 now;
+
+	spin_lock_bh(&s->lock);
+	if (s->dead) {
+		spin_unlock_bh(&s->lock);
+		return;
+	}
+	/* pairs with the producer's store-release: slots before the index */
+	utail = smp_load_acquire(&s->uctl->in_tail);
+	d = utail - s->head;
+	if ((s32)d < 0) {
+		/* behind the head: nothing new (and counted) */
+		s->overruns++;
+		d = 0;
+	} else if (d > s->in_slots) {
+		/* ahead of what the ring can hold: at most a ringful */
+		s->overruns++;
+		d = s->in_slots;
+	}
+	newt = s->head + d;
+	if ((s32)(newt - s->tail) > 0) {
+		now = ktime_get_ns();
+		for (i = s->tail; i != newt; i++)
+			s->t_sub[i & (s->in_slots - 1)] = now;
+		s->submitted += newt - s->tail;
+		s->accepted += newt - s->tail;
+		s->tail = newt;
+	} else if (newt != s->tail) {
+		/* taken back samples already accepted: they stay accepted */
+		s->overruns++;
+	}
+	mcai_session_publish_locked(s);
+	if (s->head != s->tail)
+		mcai_session_queue(s);
+	spin_unlock_bh(&s->lock);
+}
+
+static int mcai_session_shape(struct mcai_session *s,
+			      const struct mcai_model_ref *ref, u32 flags)
+{
+	struct mcai_version *v;
+
+	if (flags & MCAI_SESSION_PIPELINE) {
+		s->pipe = mcai_pipeline_get(ref->model_id, ref->name);
+		if (!s->pipe)
+			return -ENOENT;
+		s->input_len = mcai_pipeline_input_len(s->pipe);
+		s->output_len = mcai_pipeline_output_len(s->pipe);
+		return mcai_session_scratch(s,
+					    mcai_pipeline_scratch_size(s->pipe));
+	}
+	v = mcai_version_get(ref->model_id, ref->name);
+	if (!v)
+		return -ENOENT;
+	s->slot = mcai_slot_get_by_id(v->slot->id);
+	s->input_len = v->m.input_len;
+	s->output_len = v->m.output_len;
+	mcai_version_put(v);
+	return s->slot ? 0 : -ENOENT;
+}
+
+struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
+				      u32 flags, u32 in_slots, u32 res_slots)
+{
+	struct mcai_session *s;
+	size_t ubytes, kbytes;
+	int ret;
+
+	if (flags & ~MCAI_SESSION_FLAGS_ALL)
+		return ERR_PTR(-EINVAL);
+	in_slots = in_slots ? in_slots : MCAI_SESSION_DEF_SLOTS;
+	res_slots = res_slots ? res_slots : MCAI_SESSION_DEF_SLOTS;
+	if (!is_power_of_2(in_slots) || in_slots > MCAI_SESSION_MAX_SLOTS ||
+	    !is_power_of_2(res_slots) || res_slots > MCAI_SESSION_MAX_SLOTS)
+		return ERR_PTR(-EINVAL);
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&s->lock);
+	init_waitqueue_head(&s->wq);
+	INIT_WORK(&s->work, mcai_session_work);
+	s->id = (u32)atomic_inc_return(&mcai_session_ids);
+	s->in_slots = in_slots;
+	s->res_slots = res_slots;
+
+	ret = mcai_session_shape(s, ref, flags);
+	if (ret)
+		goto err;
+	/* input_len <= max_dim <= 65535: these products fit easily */
+	s->slot_size = mcai_slot_bytes(s->input_len);
+	s->res_size = mcai_slot_bytes(sizeof(struct mcai_result) +
+				      s->output_len);
+	ubytes = PAGE_ALIGN((size_t)in_slots * s->slot_size);
+	kbytes = PAGE_ALIGN((size_t)res_slots * s->res_size);
+	ret = -EINVAL;
+	if (ubytes > MCAI_SESSION_MAX_BYTES || kbytes > MCAI_SESSION_MAX_BYTES)
+		goto err;
+	s->ulen = PAGE_SIZE + ubytes;
+	s->klen = PAGE_SIZE + kbytes;
+	ret = -ENOMEM;
+	s->umem = vmalloc_user(s->ulen);
+	s->kmem = vmalloc_user(s->klen);
+	s->t_sub = kvcalloc(in_slots, sizeof(*s->t_sub), GFP_KERNEL_ACCOUNT);
+	if (!s->umem || !s->kmem || !s->t_sub)
+		goto err;
+	s->uctl = s->umem;
+	s->kctl = s->kmem;
+	s->in = (u8 *)s->umem + PAGE_SIZE;
+	s->res = (u8 *)s->kmem + PAGE_SIZE;
+	return s;
+err:
+	mcai_session_free(s);
+	return ERR_PTR(ret);
+}
+
+void mcai_session_free(struct mcai_session *s)
+{
+	spin_lock_bh(&s->lock);
+	s->dead = true;
+	spin_unlock_bh(&s->lock);
+	/* Works also while the work requeues itself. */
+	cancel_work_sync(&s->work);
+	if (s->slot)
+		mcai_slot_put(s->slot);
+	if (s->pipe)
+		mcai_pipeline_put(s->pipe);
+	kvfree(s->scratch);
+	kvfree(s->t_sub);
+	vfree(s->umem);
+	vfree(s->kmem);
+	kfree(s);
+}
+
+/* ---- /dev/mcai hooks ------------------------------------------------- */
+
+static struct mcai_session *mcai_file_session(struct mcai_file *f)
+{
+	/* pairs with the store-release in mcai_session_ioctl_create() */
+	return smp_load_acquire(&f->session);
+}
+
+int mcai_session_ioctl_create(struct mcai_file *f,
+			      struct mcai_session_create *req)
+{
+	struct mcai_session *s;
+
+	if (req->flags & ~MCAI_SESSION_FLAGS_ALL)
+		return -EINVAL;
+	if (req->flags & MCAI_SESSION_PIPELINE && req->ref.model_id == 0 &&
+	    !req->ref.name[0])
+		return -EINVAL;
+	/* Cheap check first; the one that counts is under the lock. */
+	if (mcai_file_session(f))
+		return -EBUSY;
+	s = mcai_session_new(&req->ref, req->flags, req->in_slots,
+			     req->res_slots);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	mutex_lock(&f->lock);
+	if (f->session) {
+		mutex_unlock(&f->lock);
+		mcai_session_free(s);
+		return -EBUSY;
+	}
+	/* the session is complete before another thread can see it */
+	smp_store_release(&f->session, s);
+	mutex_unlock(&f->lock);
+
+	if (s->slot)
+		req->ref.model_id = s->slot->id;
+	req->in_slots = s->in_slots;
+	req->res_slots = s->res_slots;
+	req->slot_size = s->slot_size;
+	req->res_size = s->res_size;
+	req->input_len = s->input_len;
+	req->output_len = s->output_len;
+	req->user_off = MCAI_MMAP_USER;
+	req->user_len = s->ulen;
+	req->kernel_off = MCAI_MMAP_KERNEL;
+	req->kernel_len = s->klen;
+	return 0;
+}
+
+int mcai_session_ioctl_kick(struct mcai_file *f)
+{
+	struct mcai_session *s = mcai_file_session(f);
+
+	if (!s)
+		return -EINVAL;
+	mcai_session_kick(s);
+	return 0;
+}
+
+ssize_t mcai_session_write(struct mcai_file *f, size_t count)
+{
+	struct mcai_session *s = mcai_file_session(f);
+
+	if (!s)
+		return -EINVAL;
+	if (count != 8)
+		return -EINVAL;
+	mcai_session_kick(s);
+	return 8;
+}
+
+int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma)
+{
+	struct mcai_session *s = mcai_file_session(f);
+	unsigned long len = vma->vm_end - vma->vm_start;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+
+	if (!s)
+		return -EINVAL;
+	/* A private mapping would see copies, not the rings. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (off == MCAI_MMAP_USER) {
+		if (len != s->ulen)
+			return -EINVAL;
+		return remap_vmalloc_range(vma, s->umem, 0);
+	}
+	if (off == MCAI_MMAP_KERNEL) {
+		if (len != s->klen)
+			return -EINVAL;
+		if (vma->vm_flags & VM_WRITE)
+			return -EPERM;
+		/* ...and mprotect(PROT_WRITE) cannot add it later */
+		mcai_vm_flags_mod(vma, 0, VM_MAYWRITE);
+		return remap_vmalloc_range(vma, s->kmem, 0);
+	}
+	return -EINVAL;
+}
+
+__poll_t mcai_session_poll(struct mcai_file *f, struct file *file,
+			   poll_table *wait)
+{
+	struct mcai_session *s = mcai_file_session(f);
+	__poll_t mask = 0;
+	u32 rtail, rhead;
+
+	if (!s)
+		return EPOLLERR;
+	poll_wait(file, &s->wq, wait);
+	/* a plain read would do: this only decides on a wake-up */
+	rtail = smp_load_acquire(&s->kctl->res_tail);
+	rhead = READ_ONCE(s->uctl->res_head);
+	if (rtail != rhead)
+		mask |= EPOLLIN | EPOLLRDNORM;
+	spin_lock_bh(&s->lock);
+	if (s->tail - s->head < s->in_slots)
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	spin_unlock_bh(&s->lock);
+	return mask;
+}
+
+/* The file is going away: nothing maps the rings any more. */
+void mcai_session_release_file(struct mcai_file *f)
+{
+	struct mcai_session *s = f->session;
+
+	if (s) {
+		f->session = NULL;
+		mcai_session_free(s);
+	}
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Zero-copy sessions: an input ring of sample slots and a result ring,
+ * consumed and produced by the module's worker (kmod/sched.c chooses the
+ * workqueue).  The same machinery serves user space (rings mmap'd through
+ * a /dev/mcai file, MCAI_IOC_SESSION_CREATE) and in-kernel drivers
+ * (kmod/client.c, a kernel-owned ring with a result callback).
+ */
+#ifndef MCAI_SESSION_H
+#define MCAI_SESSION_H
+
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+
+#include "uapi/mcai.h"
+
+struct mcai_file;
+struct mcai_slot;
+struct mcai_pipeline;
+struct mcai_session;
+
+#define MCAI_SESSION_DEF_SLOTS	256
+#define MCAI_SESSION_MAX_SLOTS	4096
+/* Largest ring region (vmalloc, not charged to a memory cgroup). */
+#define MCAI_SESSION_MAX_BYTES	(32UL << 20)
+/* Samples one worker pass consumes before it requeues itself (fairness). */
+#define MCAI_SESSION_BATCH	32
+
+typedef void (*mcai_session_cb)(struct mcai_session *s,
+				const struct mcai_result *res);
+
+struct mcai_session {
+	/* Constant after creation. */
+	struct mcai_slot *slot;		/* the model (a reference), or */
+	struct mcai_pipeline *pipe;	/* the pipeline (a reference) */
+	u32 id;				/* for tracepoints, never reused */
+	u32 input_len, output_len;
+	u32 in_slots, res_slots;
+	u32 slot_size, res_size;
+	void *umem, *kmem;		/* vmalloc_user() regions */
+	size_t ulen, klen;
+	struct mcai_user_ctl *uctl;	/* user-written: never trusted */
+	struct mcai_kernel_ctl *kctl;	/* kernel-written, mapped read-only */
+	u8 *in;				/* input slots, in umem */
+	u8 *res;			/* result records, in kmem */
+	u64 *t_sub;			/* [in_slots] submit time, private */
+	mcai_session_cb cb;		/* kernel clients: consume each result */
+	void *cb_priv;
+
+	/* Producer side: kick/commit and the worker, under lock. */
+	spinlock_t lock;
+	u32 head;			/* consumed (the worker's) */
+	u32 tail;			/* accepted: head <= tail <= head + in_slots */
+	bool dead;			/* no more queueing (detach, release) */
+	u64 accepted;			/* u64 copy of tail */
+	u64 submitted, overruns, dropped;	/* dropped: also failed runs */
+	atomic64_t irq_drops;		/* clients called in hard IRQ context */
+
+	/* Worker only: one work item never runs concurrently with itself. */
+	u64 seq;			/* u64 copy of head */
+	u32 res_tail;
+	u64 completed, shed, deadline_misses, gated, escalated;
+	void *scratch;
+	size_t scratch_size;
+
+	struct work_struct work;
+	wait_queue_head_t wq;
+};
+
+/*
+ * Create a session on @ref (model, or pipeline with MCAI_SESSION_PIPELINE).
+ * @in_slots / @res_slots: 0 = default, else a power of two.  Process
+ * context.  ERR_PTR on failure.
+ */
+struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
+				      u32 flags, u32 in_slots, u32 res_slots);
+/* Stop, wait for the worker, free.  Process context. */
+void mcai_session_free(struct mcai_session *s);
+
+/* Doorbell for user-space sessions: read in_tail, queue the worker. */
+void mcai_session_kick(struct mcai_session *s);
+/* Queue the worker when there is work (and it is not dead). */
+void mcai_session_queue(struct mcai_session *s);
+/* Publish the producer-side counters to kctl; under s->lock. */
+void mcai_session_publish_locked(struct mcai_session *s);
+
+/* /dev/mcai file hooks (kmod/ioctl.c). */
+int mcai_session_ioctl_create(struct mcai_file *f,
+			      struct mcai_session_create *req);
+int mcai_session_ioctl_kick(struct mcai_file *f);
+int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma);
+__poll_t mcai_session_poll(struct mcai_file *f, struct file *file,
+			   poll_table *wait);
+ssize_t mcai_session_write(struct mcai_file *f, size_t count);
+void mcai_session_release_file(struct mcai_file *f);
+
+#endif /* MCAI_SESSION_H */
