@@ -36,14 +36,15 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm bench demo clean help model vib-models
+	check-vm check-debug bench demo clean help model vib-models
 
 all: module tools
 
 help:
 	@echo "make            build kmod/mcai.ko (KDIR=$(KDIR)) and the tools in $(B)/"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      every test: unit, fuzz, static checks, QEMU guest"
+	@echo "make check      every test: unit, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
+	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
@@ -120,6 +121,11 @@ check-static:
 VM_TESTS ?= $(sort $(wildcard tests/vm/guest/*.sh))
 check-vm: tools
 	tests/vm/matrix.sh $(VM_TESTS)
+
+# Deep check, not in CI: the guest tests on a 6.1 debug kernel built once
+# in /var/tmp/mcai-debug-kernel (tests/vm/debug-kernel.sh).
+check-debug: tools
+	tests/vm/check-debug.sh $(VM_TESTS)
 
 demo: deps
 	$(MAKE) tools

@@ -25,9 +25,10 @@
 /* Every byte range the blob claims, so that overlaps can be refused. */
 #define MCAI_MAX_RANGES	(5 + 4 * MCAI_BLOB_MAX_LAYERS)
 
+/* 32-bit fields keep the table small: it lives on a kernel stack. */
 struct mcai_range {
-	u64 start;
-	u64 len;
+	u32 start;
+	u32 len;
 	u32 where;	/* offset of the field that claimed it */
 };
 
@@ -59,11 +60,12 @@ static int mcai_claim(struct mcai_vctx *c, u64 start, u64 len, u32 where,
 	for (i = 0; i < c->nr; i++) {
 		const struct mcai_range *o = &c->r[i];
 
-		if (start < o->start + o->len && o->start < start + len)
+		if (start < (u64)o->start + o->len && o->start < start + len)
 			return mcai_fail(c, "overlapping sections", where);
 	}
-	c->r[c->nr].start = start;
-	c->r[c->nr].len = len;
+	/* Both fit in 32 bits: checked against c->size above. */
+	c->r[c->nr].start = (u32)start;
+	c->r[c->nr].len = (u32)len;
 	c->r[c->nr].where = where;
 	c->nr++;
 	return 0;
@@ -362,7 +364,7 @@ int mcai_verify(struct mcai_model *m, const void *blob, u32 size,
 
 		for (i = 0; i < c.nr; i++)
 			if (c.r[i].start < (u64)data_off + data_size &&
-			    data_off < c.r[i].start + c.r[i].len)
+			    data_off < (u64)c.r[i].start + c.r[i].len)
 				return mcai_fail(&c, "overlapping sections",
 						 HDR_OFF(data_off));
 		c.size = data_off + data_size;

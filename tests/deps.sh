@@ -14,6 +14,7 @@ pkgs=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	qemu-system-x86 busybox-static cpio kmod xz-utils util-linux
+	flex bison bc libelf-dev
 	dataset-fashion-mnist
 )
 

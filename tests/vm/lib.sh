@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by guest tests: where this kernel's build of the modules is.
 #
@@ -7,7 +8,7 @@
 : "${MCAI_ROOT:?not in the mcai guest}"
 
 mcai_ko() {
-	local name=${1:-mcai}
+	local name="${1:-mcai}"
 	local per_kernel="$MCAI_ROOT/build/kmod/${MCAI_KVER:-$(uname -r)}/kmod/$name.ko"
 
 	if [ -e "$per_kernel" ]; then

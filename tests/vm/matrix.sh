@@ -9,7 +9,6 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
 flavours=${MCAI_KERNELS:-"6.1 6.12 6.12-rt"}
 
 while [ $# -gt 0 ]; do
@@ -44,20 +43,9 @@ kver_of() {
 	printf '%s' "$best" | sort -V | tail -n 1
 }
 
-# Kbuild builds in the source tree, so each kernel gets its own copy.
+# Each kernel gets its own copy of the sources under build/kmod/KVER.
 build_for() {
-	local kver=$1 dir=$REPO/build/kmod/$1
-	mkdir -p "$dir"
-	cp -a "$REPO/Kbuild" "$dir/"
-	for d in kmod models uapi; do
-		mkdir -p "$dir/$d"
-		for f in "$REPO/$d"/*.[ch]; do
-			# kbuild's generated files belong to the other build
-			[[ $f == *.mod.c ]] || cp -a "$f" "$dir/$d/"
-		done
-		[ ! -e "$REPO/$d/Kbuild" ] || cp -a "$REPO/$d/Kbuild" "$dir/$d/"
-	done
-	make -s -C "/usr/src/linux-headers-$kver" M="$dir" modules
+	"$HERE/build-module.sh" "$1"
 }
 
 fail=0

@@ -22,12 +22,13 @@ ROOT_MODULES=(virtio_pci 9pnet_virtio 9p)
 # Kernel log lines (console lines carry a printk timestamp) that fail the
 # run even when the guest never printed a verdict.  Keep in sync with KPAT
 # in init.sh; "Kernel panic" can only be seen here.
-KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak|Kernel panic'
+KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected|Kernel panic'
 
 usage() {
 	cat <<EOF
 usage: tests/vm/run.sh [--kernel KVER] [--smp N] [--mem MB] [--timeout SEC]
-                       [--log FILE] [--keep] [--shell] TEST...
+                       [--log FILE] [--keep] [--shell]
+                       [--kernel-image PATH --modules-dir DIR] TEST...
 
 Boot /boot/vmlinuz-KVER under QEMU (TCG), mount the host root read-only in
 the guest and run each TEST (an executable path) there, in order.  A test
@@ -45,6 +46,16 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
                   print its path and the QEMU command
   --shell         after the tests, open a shell in the guest chroot on
                   the console (no host timeout)
+  --kernel-image PATH
+                  boot PATH as is (no PVH vmlinux unpacked from it)
+                  instead of /boot/vmlinuz-KVER: a kernel that is not
+                  installed, e.g. the debug kernel of
+                  tests/vm/debug-kernel.sh
+  --modules-dir DIR
+                  that kernel's module directory (modules.dep,
+                  modules.builtin; INSTALL_MOD_PATH/lib/modules/KVER)
+                  instead of /lib/modules/KVER; KVER defaults to its
+                  last path component
   --help          this text
 
 Environment: MCAI_VM_CACHE (default /var/tmp/mcai-vm) caches initramfs
@@ -108,7 +119,7 @@ resolve_modules() {
 # Uncompressed cpio: gunzip under TCG costs more boot time than reading a
 # few more MB.
 build_initramfs() {
-	local out=$1 moddir=/lib/modules/$KVER tmp m base mods
+	local out=$1 moddir=$MODDIR tmp m base mods
 	# Not in a process substitution: a failure here must stop the build.
 	mods=$(resolve_modules "$moddir")
 	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
@@ -121,6 +132,7 @@ build_initramfs() {
 	install -m 0755 "$HERE/init.sh" "$tmp/init"
 	: >"$tmp/lib/mcai-vm/modules.order"
 	while IFS= read -r m; do
+		[[ -n $m ]] || continue # every root module built in
 		base=${m##*/}
 		base=${base%%.ko*}.ko
 		case $m in
@@ -177,7 +189,7 @@ guest_path() {
 	esac
 }
 
-KVER='' SMP=2 MEM=1024 TMO=600 LOG='' KEEP=0 SHELL_AFTER=0
+KVER='' SMP=2 MEM=1024 TMO=600 LOG='' KEEP=0 SHELL_AFTER=0 IMAGE='' MODDIR=''
 while (($#)); do
 	case $1 in
 	--kernel) KVER=${2:?}; shift 2 ;;
@@ -187,6 +199,8 @@ while (($#)); do
 	--log) LOG=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--shell) SHELL_AFTER=1; shift ;;
+	--kernel-image) IMAGE=${2:?}; shift 2 ;;
+	--modules-dir) MODDIR=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	-*) usage >&2; exit 2 ;;
@@ -197,12 +211,20 @@ done
 [[ $SMP =~ ^[1-9][0-9]*$ && $MEM =~ ^[1-9][0-9]*$ && $TMO =~ ^[1-9][0-9]*$ ]] ||
 	die "--smp, --mem and --timeout take positive integers"
 
+if [[ -n $IMAGE || -n $MODDIR ]]; then
+	# A kernel that is not installed: both, absolute (QEMU and the cache
+	# key see them).
+	[[ -n $IMAGE && -n $MODDIR ]] || die "--kernel-image and --modules-dir go together"
+	IMAGE=$(realpath "$IMAGE") MODDIR=$(realpath "$MODDIR")
+	[[ -n $KVER ]] || KVER=${MODDIR##*/}
+fi
 if [[ -z $KVER ]]; then
 	KVER=$(default_kver) || die "no 6.1 kernel with /boot/vmlinuz in /lib/modules"
 fi
-VMLINUZ=/boot/vmlinuz-$KVER
+VMLINUZ=${IMAGE:-/boot/vmlinuz-$KVER}
+MODDIR=${MODDIR:-/lib/modules/$KVER}
 [[ -r $VMLINUZ ]] || die "$VMLINUZ missing or unreadable"
-[[ -r /lib/modules/$KVER/modules.dep ]] || die "/lib/modules/$KVER/modules.dep missing"
+[[ -r $MODDIR/modules.dep ]] || die "$MODDIR/modules.dep missing"
 
 # Tests: absolute host paths, mapped to guest paths; named relative to the
 # repo when inside it.
@@ -221,6 +243,8 @@ KEY=$( {
 	declare -f resolve_modules build_initramfs
 	printf '%s\n' "${ROOT_MODULES[@]}"
 	/bin/busybox 2>&1 | sed -n 1p || true
+	# A kernel that is not installed may be rebuilt under the same name.
+	[[ -z $IMAGE ]] || stat -c '%n %s %Y' "$MODDIR/modules.dep" "$MODDIR/modules.builtin"
 } | sha256sum | cut -c1-16)
 BASE=$CACHE/initramfs-$KVER-$KEY.cpio
 if [[ ! -s $BASE ]]; then
@@ -233,7 +257,11 @@ if [[ ! -s $BASE ]]; then
 fi
 
 KERNEL=$CACHE/vmlinux-$KVER-$(stat -c %s-%Y "$VMLINUZ")
-if [[ ! -s $KERNEL ]]; then
+if [[ -n $IMAGE ]]; then
+	# Booted as given: a KASAN kernel's vmlinux does not survive the PVH
+	# entry (QEMU exits at once), its bzImage boots.
+	KERNEL=$IMAGE
+elif [[ ! -s $KERNEL ]]; then
 	# A reinstalled kernel package leaves an outdated unpacked copy.
 	rm -f "$CACHE/vmlinux-$KVER-"*
 	if ! extract_vmlinux "$VMLINUZ" "$KERNEL"; then
