@@ -96,8 +96,10 @@ $(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
 		$(filter-out models/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
 	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
 
+# Engine vs XNNPACK on the host, then ring / ioctl / user engine in a guest.
 bench: deps $(B)/engine-bench
 	$(B)/engine-bench models/fmnist-mlp.mcai
+	tests/bench/kernel_bench.sh
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

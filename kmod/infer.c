@@ -19,6 +19,7 @@
 #include "compat.h"
 #include "infer.h"
 #include "registry.h"
+#include "sched.h"
 #include "stats.h"
 #include "trace.h"
 #include "models/engine.h"
@@ -62,6 +63,12 @@ int mcai_infer(struct mcai_infer *req)
 		goto out_put;
 	}
 	arena = scores + out_len;
+	/* The energy budget binds every path, not only sessions. */
+	if (mcai_sched_admit(v->slot, v->m.macs) == MCAI_ADMIT_SHED) {
+		trace_mcai_shed(v->slot->id, v->m.version, 0, 0, v->m.macs);
+		ret = -EAGAIN;
+		goto out_put;
+	}
 	trace_mcai_infer_start(v->slot->id, v->m.version, 0, 0, v->m.macs,
 			       req->input_len);
 	cls = mcai_engine_run(&v->m, input, scores, arena);

@@ -46,6 +46,7 @@
 #include "ioctl.h"
 #include "pipeline.h"
 #include "registry.h"
+#include "sched.h"
 #include "stats.h"
 #include "models/engine.h"
 
@@ -199,6 +200,11 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 	     m->head_threshold != mb->head_threshold)) {
 		mcai_version_put(v);
 		return -ESTALE;
+	}
+	/* Each stage is charged to its own model's energy budget. */
+	if (mcai_sched_admit(v->slot, m->macs) == MCAI_ADMIT_SHED) {
+		mcai_version_put(v);
+		return -EAGAIN;
 	}
 	cls = mcai_engine_run(m, input, scores, arena);
 	*ver = m->version;

@@ -181,8 +181,18 @@ static void mcai_session_run_model(struct mcai_session *s,
 static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
 				  struct mcai_result *r)
 {
+	int ret;
+
 	trace_mcai_infer_start(0, 0, s->id, r->seq, 0, s->input_len);
-	if (mcai_pipeline_run(s->pipe, in, r, s->scratch)) {
+	ret = mcai_pipeline_run(s->pipe, in, r, s->scratch);
+	if (ret == -EAGAIN) {
+		/* a stage was over its energy budget */
+		r->flags = MCAI_RES_SHED;
+		s->shed++;
+		trace_mcai_shed(0, 0, s->id, r->seq, 0);
+		return;
+	}
+	if (ret) {
 		mcai_session_fail(s, r);
 		return;
 	}
