@@ -22,6 +22,11 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 MODELS_CORE := models/verify.c models/engine.c models/sha256.c
 MODELS_USER := $(MODELS_CORE) models/writer.c models/quant.c models/dataset.c
 RUNTIME_LIB := runtime/device.c runtime/json.c
+# Federation library (mcaid): protocol codec, config, version store,
+# aggregation strategies, float MLP trainer.  Listed by name, each piece
+# lands together with its unit tests.
+FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
+		       runtime/strategy.c models/mlp.c)
 
 MCAICTL_SRCS := runtime/mcaictl.c $(RUNTIME_LIB) $(MODELS_USER)
 TRAIN_SRCS := models/train.c $(MODELS_USER)
