@@ -122,7 +122,7 @@ s8 *mcai_client_reserve(struct mcai_client *c, u64 *seq)
 	if (slot)
 		return slot;
 drop:
-	trace_mcai_drop(s->id, 0, reason);
+	trace_mcai_drop(s->id, 0, reason, mcai_session_model_id(s));
 	return NULL;
 }
 EXPORT_SYMBOL_GPL(mcai_client_reserve);
@@ -135,7 +135,7 @@ void mcai_client_commit(struct mcai_client *c, s8 *slot)
 		/* the sample is lost: a drop, and the slot is free again */
 		atomic64_inc(&s->irq_drops);
 		WRITE_ONCE(c->reserved, NULL);
-		trace_mcai_drop(s->id, 0, 2);
+		trace_mcai_drop(s->id, 0, 2, mcai_session_model_id(s));
 		return;
 	}
 	spin_lock_bh(&s->lock);

@@ -72,7 +72,8 @@ int mcai_infer(struct mcai_infer *req)
 	trace_mcai_infer_start(v->slot->id, v->m.version, 0, 0, v->m.macs,
 			       req->input_len);
 	cls = mcai_engine_run(&v->m, input, scores, arena);
-	trace_mcai_infer_end(v->slot->id, v->m.version, 0, 0, v->m.macs, cls, 0);
+	trace_mcai_infer_end(v->slot->id, v->m.version, 0, 0, v->m.macs, cls, 0,
+			     v->slot->name);
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);

@@ -48,6 +48,7 @@
 #include "registry.h"
 #include "sched.h"
 #include "stats.h"
+#include "trace.h"
 #include "models/engine.h"
 
 #define MCAI_PIPE_MAX_PER_FILE	256
@@ -183,7 +184,8 @@ static s8 mcai_pipe_div_round(s32 num, u32 den)
  * -ESTALE; *@ver gets the version that ran.
  */
 static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
-			   s8 *scores, void *arena, u32 *ver)
+			   s8 *scores, void *arena, u32 *ver, u32 session,
+			   u64 seq)
 {
 	const struct mcai_pipe_member *mb = &p->mb[i];
 	struct mcai_version *v;
@@ -203,10 +205,16 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 	}
 	/* Each stage is charged to its own model's energy budget. */
 	if (mcai_sched_admit(v->slot, m->macs) == MCAI_ADMIT_SHED) {
+		trace_mcai_shed(v->slot->id, m->version, session, seq,
+				m->macs);
 		mcai_version_put(v);
 		return -EAGAIN;
 	}
+	trace_mcai_infer_start(v->slot->id, m->version, session, seq, m->macs,
+			       m->input_len);
 	cls = mcai_engine_run(m, input, scores, arena);
+	trace_mcai_infer_end(v->slot->id, m->version, session, seq,
+			     m->macs, cls, 0, v->slot->name);
 	*ver = m->version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);
@@ -216,17 +224,20 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 }
 
 static int mcai_pipe_run_chain(struct mcai_pipeline *p, const s8 *input,
-			       struct mcai_result *res, s8 *sc, void *arena)
+			       struct mcai_result *res, s8 *sc, void *arena,
+			       u32 session)
 {
 	u32 ver;
 	int cls, st = 0;
 
-	cls = mcai_pipe_stage(p, 0, input, sc, arena, &ver);
+	cls = mcai_pipe_stage(p, 0, input, sc, arena, &ver, session,
+			      res->seq);
 	if (cls < 0)
 		return cls;
 	if (cls == p->fire_class) {
 		st = 1;
-		cls = mcai_pipe_stage(p, 1, input, sc, arena, &ver);
+		cls = mcai_pipe_stage(p, 1, input, sc, arena, &ver, session,
+				      res->seq);
 		if (cls < 0)
 			return cls;
 	} else {
@@ -244,7 +255,8 @@ static int mcai_pipe_run_chain(struct mcai_pipeline *p, const s8 *input,
 }
 
 static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
-				  struct mcai_result *res, s8 *sc, void *arena)
+				  struct mcai_result *res, s8 *sc, void *arena,
+				  u32 session)
 {
 	u32 votes[MCAI_PIPE_MAX_MODELS];
 	int cls[MCAI_PIPE_MAX_MODELS];
@@ -254,7 +266,8 @@ static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
 	int win;
 
 	for (i = 0; i < p->n; i++) {
-		cls[i] = mcai_pipe_stage(p, i, input, sc + i * out, arena, &ver);
+		cls[i] = mcai_pipe_stage(p, i, input, sc + i * out, arena,
+					 &ver, session, res->seq);
 		if (cls[i] < 0)
 			return cls[i];
 		if (!i)
@@ -297,7 +310,7 @@ static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
 }
 
 int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
-		      struct mcai_result *res, void *scratch)
+		      struct mcai_result *res, void *scratch, u32 session)
 {
 	s8 *sc = scratch;
 	void *arena = (u8 *)scratch + ALIGN((size_t)p->n * p->output_len, 8);
@@ -305,9 +318,10 @@ int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
 
 	res->flags = 0;
 	if (p->type == MCAI_PIPE_CHAIN)
-		ret = mcai_pipe_run_chain(p, input, res, sc, arena);
+		ret = mcai_pipe_run_chain(p, input, res, sc, arena, session);
 	else
-		ret = mcai_pipe_run_ensemble(p, input, res, sc, arena);
+		ret = mcai_pipe_run_ensemble(p, input, res, sc, arena,
+					    session);
 	atomic64_inc(&p->runs);
 	if (ret) {
 		res->class_id = -1;
@@ -553,7 +567,8 @@ int mcai_pipeline_infer(struct mcai_infer *req)
 		ret = -ENOMEM;
 		goto out_put;
 	}
-	ret = mcai_pipeline_run(p, input, res, scratch);
+	res->seq = 0;
+	ret = mcai_pipeline_run(p, input, res, scratch, 0);
 out_put:
 	mcai_pipeline_put(p);
 	if (!ret && req->scores_ptr &&

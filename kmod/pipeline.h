@@ -46,12 +46,12 @@ size_t mcai_pipeline_scratch_size(const struct mcai_pipeline *p);
  * (MCAI_RES_GATED, MCAI_RES_ESCALATE), model_id and version (of the stage
  * that answered; for an ensemble the first member), n_scores and
  * scores[] (room for output_len values); seq and latency_ns are the
- * caller's.  Process context (may sleep only in cond_resched()-free code:
+ * caller's (res->seq and @session label the stages' tracepoints).  Process context (may sleep only in cond_resched()-free code:
  * it does not sleep at all, but takes a spinlock_t for the statistics).
  * Returns 0 or a negative errno (see above).
  */
 int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
-		      struct mcai_result *res, void *scratch);
+		      struct mcai_result *res, void *scratch, u32 session);
 
 /* For kmod/ioctl.c: create one owned by @f, drop all of @f's. */
 int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req);

@@ -122,6 +122,12 @@ static int mcai_session_scratch(struct mcai_session *s, size_t need)
 	return 0;
 }
 
+/* The bound model's id for events, 0 for a pipeline session. */
+u32 mcai_session_model_id(const struct mcai_session *s)
+{
+	return s->slot ? s->slot->id : 0;
+}
+
 /*
  * A record for a sample that was not computed: the model was unloaded or
  * replaced by a version of another shape, the pipeline failed, or scratch
@@ -137,7 +143,7 @@ static void mcai_session_fail(struct mcai_session *s, struct mcai_result *r)
 	spin_lock_bh(&s->lock);
 	s->dropped++;
 	spin_unlock_bh(&s->lock);
-	trace_mcai_drop(s->id, r->seq, 1);
+	trace_mcai_drop(s->id, r->seq, 1, mcai_session_model_id(s));
 }
 
 /* One sample through a model; @v may be NULL (unloaded). */
@@ -175,7 +181,7 @@ static void mcai_session_run_model(struct mcai_session *s,
 	mcai_stats_update(v->slot, in, m->input_len, cls);
 	s->completed++;
 	trace_mcai_infer_end(r->model_id, r->version, s->id, r->seq, m->macs,
-			     cls, r->flags);
+			     cls, r->flags, v->slot->name);
 }
 
 static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
@@ -183,13 +189,12 @@ static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
 {
 	int ret;
 
-	trace_mcai_infer_start(0, 0, s->id, r->seq, 0, s->input_len);
-	ret = mcai_pipeline_run(s->pipe, in, r, s->scratch);
+	/* the stages fire their own infer and shed events */
+	ret = mcai_pipeline_run(s->pipe, in, r, s->scratch, s->id);
 	if (ret == -EAGAIN) {
 		/* a stage was over its energy budget */
 		r->flags = MCAI_RES_SHED;
 		s->shed++;
-		trace_mcai_shed(0, 0, s->id, r->seq, 0);
 		return;
 	}
 	if (ret) {
@@ -201,8 +206,6 @@ static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
 	if (r->flags & MCAI_RES_ESCALATE)
 		s->escalated++;
 	s->completed++;
-	trace_mcai_infer_end(r->model_id, r->version, s->id, r->seq, 0,
-			     r->class_id, r->flags);
 }
 
 /*

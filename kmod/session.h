@@ -81,6 +81,8 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 /* Stop, wait for the worker, free.  Process context. */
 void mcai_session_free(struct mcai_session *s);
 
+u32 mcai_session_model_id(const struct mcai_session *s);
+
 /* Doorbell for user-space sessions: read in_tail, queue the worker. */
 void mcai_session_kick(struct mcai_session *s);
 /* Queue the worker when there is work (and it is not dead). */
