@@ -321,7 +321,7 @@ int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
 		ret = mcai_pipe_run_chain(p, input, res, sc, arena, session);
 	else
 		ret = mcai_pipe_run_ensemble(p, input, res, sc, arena,
-					    session);
+					     session);
 	atomic64_inc(&p->runs);
 	if (ret) {
 		res->class_id = -1;
