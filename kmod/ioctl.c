@@ -104,7 +104,7 @@ static long mcai_ioctl_get_info(void __user *u)
 	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
-			MCAI_FEAT_TRACEPOINTS;
+			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED;
 	info.blob_format_version = MCAI_BLOB_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();
@@ -289,7 +289,10 @@ static long mcai_ioctl_model_stats(void __user *u)
 	u32 usize;
 	int ret;
 
-	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	BUILD_BUG_ON(offsetof(struct mcai_model_stats, energy_source) !=
+		     MCAI_STATS_SIZE_VER1);
+	ret = mcai_copy_in_min(&req, sizeof(req), MCAI_STATS_SIZE_VER1, u,
+			       &usize);
 	if (ret)
 		return ret;
 	if (req.flags & ~MCAI_STATS_RESET)
@@ -341,6 +344,23 @@ static long mcai_ioctl_model_policy(void __user *u)
 	return mcai_sched_set_policy(&req);
 }
 
+static long mcai_ioctl_model_energy(void __user *u)
+{
+	struct mcai_model_energy req;
+	u32 usize;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	return mcai_sched_set_energy(&req);
+}
+
 static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *u = (void __user *)arg;
@@ -368,6 +388,8 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_model_policy(u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_STATS):
 		return mcai_ioctl_model_stats(u);
+	case MCAI_IOC_BASE(MCAI_IOC_MODEL_ENERGY):
+		return mcai_ioctl_model_energy(u);
 	}
 	return -ENOTTY;
 }

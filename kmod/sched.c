@@ -37,6 +37,8 @@ MODULE_PARM_DESC(pj_per_mac,
 #define MCAI_MAX_PJ_PER_MAC	1000000U
 /* µJ/s; keeps elapsed_ns (capped at 1 s) * budget inside a u64. */
 #define MCAI_MAX_BUDGET_UJ	1000000000ULL
+/* 1 µJ per MAC: macs < 2^37 keeps a cost below 2^57 pJ. */
+#define MCAI_MAX_MPJ_PER_MAC	1000000000ULL
 #define NSEC_PER_SEC_U64	1000000000ULL
 
 static struct workqueue_struct *mcai_wq, *mcai_wq_hi;
@@ -111,7 +113,10 @@ enum mcai_admit mcai_sched_admit(struct mcai_slot *s, u64 macs)
 	spin_lock(&sc->lock);
 	pj = sc->pj_per_mac ? sc->pj_per_mac : pj_per_mac;
 	/* macs <= 16 layers * 65535^2 < 2^37, pj <= 2^20: no overflow */
-	cost = (s64)(macs * pj);
+	if (sc->mpj_per_mac)
+		cost = (s64)mul_u64_u64_div_u64(macs, sc->mpj_per_mac, 1000);
+	else
+		cost = (s64)(macs * pj);
 	if (sc->budget_uj) {
 		mcai_sched_refill(sc, ktime_get_ns());
 		cap = (s64)(sc->budget_uj * 1000000ULL);
@@ -173,15 +178,50 @@ int mcai_sched_set_policy(const struct mcai_model_policy *req)
 	return 0;
 }
 
-void mcai_sched_counters(struct mcai_slot *s, u64 *shed, u64 *misses,
-			 u64 *energy_uj)
+/*
+ * Measured figures replace the estimate from the next admission on; the
+ * bucket is left as it is, only the price of what follows changes.
+ */
+int mcai_sched_set_energy(const struct mcai_model_energy *req)
 {
+	struct mcai_version *v;
+	struct mcai_sched *sc;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (req->flags || req->pad ||
+	    req->source > MCAI_ENERGY_RAPL_CALIBRATED ||
+	    req->mpj_per_mac > MCAI_MAX_MPJ_PER_MAC)
+		return -EINVAL;
+	/* a measured source needs a figure, the estimate must not have one */
+	if (req->source == MCAI_ENERGY_ESTIMATE ? req->mpj_per_mac :
+	    !req->mpj_per_mac)
+		return -EINVAL;
+	v = mcai_version_get(req->ref.model_id, req->ref.name);
+	if (!v)
+		return -ENOENT;
+	sc = &v->slot->sched;
+	spin_lock(&sc->lock);
+	sc->energy_source = req->source;
+	sc->mpj_per_mac = req->mpj_per_mac;
+	spin_unlock(&sc->lock);
+	mcai_version_put(v);
+	return 0;
+}
+
+void mcai_sched_counters(struct mcai_slot *s, struct mcai_model_stats *out)
+{
+	struct mcai_sched *sc = &s->sched;
 	u64 pj;
 
-	spin_lock(&s->sched.lock);
-	pj = s->sched.energy_pj;
-	spin_unlock(&s->sched.lock);
-	*shed = atomic64_read(&s->sched.shed);
-	*misses = atomic64_read(&s->sched.deadline_misses);
-	*energy_uj = div_u64(pj, 1000000);
+	spin_lock(&sc->lock);
+	pj = sc->energy_pj;
+	out->energy_source = sc->energy_source;
+	out->mpj_per_mac = sc->mpj_per_mac ? sc->mpj_per_mac :
+			   (u64)(sc->pj_per_mac ? sc->pj_per_mac :
+				 pj_per_mac) * 1000;
+	spin_unlock(&sc->lock);
+	out->shed = atomic64_read(&sc->shed);
+	out->deadline_misses = atomic64_read(&sc->deadline_misses);
+	out->energy_uj = div_u64(pj, 1000000);
 }

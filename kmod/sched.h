@@ -42,6 +42,8 @@ struct mcai_sched {
 	u64 refill_rem;			/* sub-picojoule remainder of refills */
 	u64 last_ns;			/* last refill */
 	u64 energy_pj;			/* charged since load */
+	u32 energy_source;		/* MCAI_ENERGY_* */
+	u64 mpj_per_mac;		/* measured, 1/1000 pJ; 0 = estimate */
 	atomic64_t shed;
 	atomic64_t deadline_misses;
 };
@@ -70,8 +72,10 @@ bool mcai_sched_deadline(struct mcai_slot *s, u64 latency_ns);
 /* MCAI_IOC_MODEL_POLICY: @req copied in, size checked. */
 int mcai_sched_set_policy(const struct mcai_model_policy *req);
 
-/* For MCAI_IOC_MODEL_STATS (kmod/stats.c). */
-void mcai_sched_counters(struct mcai_slot *s, u64 *shed, u64 *misses,
-			 u64 *energy_uj);
+/* MCAI_IOC_MODEL_ENERGY: @req copied in, size checked. */
+int mcai_sched_set_energy(const struct mcai_model_energy *req);
+
+/* For MCAI_IOC_MODEL_STATS (kmod/stats.c): the scheduler's out fields. */
+void mcai_sched_counters(struct mcai_slot *s, struct mcai_model_stats *out);
 
 #endif /* MCAI_SCHED_H */

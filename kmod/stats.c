@@ -218,8 +218,7 @@ int mcai_stats_read(struct mcai_model_stats *req)
 	}
 	spin_unlock(&d->lock);
 	/* The scheduler's counters of the same model (kmod/sched.c). */
-	mcai_sched_counters(v->slot, &req->shed, &req->deadline_misses,
-			    &req->energy_uj);
+	mcai_sched_counters(v->slot, req);
 	mcai_version_put(v);
 	v = NULL;
 

@@ -24,6 +24,7 @@ static const char *const mcai_features[] = {
 	"pipelines",		/* MCAI_FEAT_PIPELINES */
 	"stats",		/* MCAI_FEAT_STATS */
 	"tracepoints",		/* MCAI_FEAT_TRACEPOINTS */
+	"energy-feed",		/* MCAI_FEAT_ENERGY_FEED */
 };
 
 const char *mcai_feature_name(unsigned int bit)
@@ -547,6 +548,8 @@ int mcai_dev_model_stats(struct mcai_dev *d, struct mcai_sel sel, bool reset,
 			r->shed = req.shed;
 			r->deadline_misses = req.deadline_misses;
 			r->energy_uj = req.energy_uj;
+			r->energy_source = req.energy_source;
+			r->mpj_per_mac = req.mpj_per_mac;
 			return 0;
 		}
 		fcap = req.n_features;
@@ -568,6 +571,42 @@ int mcai_dev_model_stats(struct mcai_dev *d, struct mcai_sel sel, bool reset,
 			"module may be older than this program");
 	}
 	return mcai_dev_fail_common(d, -ret, "MODEL_STATS", sizeof(req));
+}
+
+int mcai_dev_set_energy(struct mcai_dev *d, struct mcai_sel sel, u32 source,
+			u64 mpj_per_mac)
+{
+	struct mcai_model_energy req;
+	int ret;
+
+	memset(&req, 0, sizeof(req));
+	req.size = sizeof(req);
+	req.source = source;
+	req.mpj_per_mac = mpj_per_mac;
+	ret = mcai_dev_ref(d, sel, &req.ref);
+	if (ret)
+		return ret;
+	ret = mcai_dev_ioctl(d, MCAI_IOC_MODEL_ENERGY, &req);
+	switch (-ret) {
+	case 0:
+		return 0;
+	case EPERM:
+	case EACCES:
+		return mcai_dev_fail(d, -ret,
+				     "setting energy figures needs CAP_SYS_ADMIN");
+	case ENOENT:
+		return mcai_dev_no_model(d, sel);
+	case ENOTTY:
+		return mcai_dev_fail(d, ENOTTY,
+			"the module is too old to take measured energy "
+			"(no MCAI_IOC_MODEL_ENERGY)");
+	case EINVAL:
+		return mcai_dev_fail(d, EINVAL,
+			"the kernel refused the energy figure (source %u, "
+			"%llu/1000 pJ per MAC; at most 10^9)", source,
+			(unsigned long long)mpj_per_mac);
+	}
+	return mcai_dev_fail_common(d, -ret, "MODEL_ENERGY", sizeof(req));
 }
 
 int mcai_dev_pipeline_create(struct mcai_dev *d,

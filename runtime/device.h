@@ -98,6 +98,8 @@ struct mcai_stats_reply {
 	u64 shed;
 	u64 deadline_misses;
 	u64 energy_uj;
+	u32 energy_source;		/* MCAI_ENERGY_*: what the budget uses */
+	u64 mpj_per_mac;		/* its energy per MAC, 1/1000 pJ */
 	s32 *mean;
 	u32 *var;
 	u64 *hist;
@@ -106,6 +108,14 @@ struct mcai_stats_reply {
 int mcai_dev_model_stats(struct mcai_dev *d, struct mcai_sel sel, bool reset,
 			 struct mcai_stats_reply *r);
 void mcai_stats_reply_free(struct mcai_stats_reply *r);
+
+/*
+ * Measured energy per MAC (1/1000 pJ) for a model's budget
+ * (MCAI_IOC_MODEL_ENERGY, CAP_SYS_ADMIN); MCAI_ENERGY_ESTIMATE with 0
+ * goes back to the module's estimate.
+ */
+int mcai_dev_set_energy(struct mcai_dev *d, struct mcai_sel sel, u32 source,
+			u64 mpj_per_mac);
 
 /*
  * Create a pipeline owned by this handle's file (it lives until

@@ -40,6 +40,7 @@
 #define MCAI_FEAT_PIPELINES	(1ULL << 5)
 #define MCAI_FEAT_STATS		(1ULL << 6)	/* drift statistics */
 #define MCAI_FEAT_TRACEPOINTS	(1ULL << 7)	/* mcai:* trace events */
+#define MCAI_FEAT_ENERGY_FEED	(1ULL << 8)	/* MCAI_IOC_MODEL_ENERGY */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -454,14 +455,44 @@ struct mcai_model_stats {
 	__u64 shed;			/* out: scheduler counters of the model */
 	__u64 deadline_misses;
 	__u64 energy_uj;		/* out: charged so far */
+	/* --- MCAI_STATS_SIZE_VER1 (120) bytes above --- */
+	__u32 energy_source;		/* out: MCAI_ENERGY_* the budget uses */
+	__u32 pad;
+	__u64 mpj_per_mac;		/* out: its energy per MAC, 1/1000 pJ */
 };
 
+#define MCAI_STATS_SIZE_VER1	120	/* first published size, still accepted */
 #define MCAI_STATS_RESET	(1U << 0)
+
+/*
+ * Where an energy figure comes from.  The same labels appear in the eBPF
+ * telemetry maps (bpf/telemetry.h, enum mcai_energy_source).
+ */
+#define MCAI_ENERGY_ESTIMATE		0	/* macs * pj_per_mac, a guess */
+#define MCAI_ENERGY_MODEL		1	/* CPU time x power model */
+#define MCAI_ENERGY_RAPL_CALIBRATED	2	/* CPU time x RAPL-calibrated power */
+
+/*
+ * Measured energy for a model's budget (MCAI_IOC_MODEL_ENERGY, needs
+ * CAP_SYS_ADMIN): the telemetry's energy per MAC (in 1/1000 pJ, so one
+ * figure serves every version of the name whatever its size) replaces the
+ * pj_per_mac estimate.  source MCAI_ENERGY_ESTIMATE with mpj_per_mac 0
+ * goes back to the estimate.  mpj_per_mac is at most 10^9 (1 µJ per MAC).
+ */
+struct mcai_model_energy {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	struct mcai_model_ref ref;
+	__u32 source;			/* MCAI_ENERGY_* */
+	__u32 pad;
+	__u64 mpj_per_mac;
+};
 
 #define MCAI_IOC_SESSION_CREATE	_IOWR(MCAI_IOC_MAGIC, 0x10, struct mcai_session_create)
 #define MCAI_IOC_SESSION_KICK	_IO(MCAI_IOC_MAGIC, 0x11)
 #define MCAI_IOC_MODEL_POLICY	_IOW(MCAI_IOC_MAGIC, 0x12, struct mcai_model_policy)
 #define MCAI_IOC_PIPELINE_CREATE _IOWR(MCAI_IOC_MAGIC, 0x13, struct mcai_pipeline_create)
 #define MCAI_IOC_MODEL_STATS	_IOWR(MCAI_IOC_MAGIC, 0x14, struct mcai_model_stats)
+#define MCAI_IOC_MODEL_ENERGY	_IOW(MCAI_IOC_MAGIC, 0x15, struct mcai_model_energy)
 
 #endif /* _UAPI_MCAI_H */
