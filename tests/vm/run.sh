@@ -27,7 +27,7 @@ KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possibl
 usage() {
 	cat <<EOF
 usage: tests/vm/run.sh [--kernel KVER] [--smp N] [--mem MB] [--timeout SEC]
-                       [--log FILE] [--keep] [--shell]
+                       [--log FILE] [--keep] [--shell] [--icount]
                        [--kernel-image PATH --modules-dir DIR] TEST...
 
 Boot /boot/vmlinuz-KVER under QEMU (TCG), mount the host root read-only in
@@ -46,6 +46,12 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
                   print its path and the QEMU command
   --shell         after the tests, open a shell in the guest chroot on
                   the console (no host timeout)
+  --icount        repeatable timing: -accel tcg,thread=single -icount
+                  shift=0 -smp 1 (--smp is ignored).  The guest clock
+                  then advances 1 ns per executed guest instruction, so a
+                  time measured in the guest is an instruction count:
+                  quote it as "guest instructions".  The kernel command
+                  line carries mcai_icount=1 (tests read /proc/cmdline)
   --kernel-image PATH
                   boot PATH as is (no PVH vmlinux unpacked from it)
                   instead of /boot/vmlinuz-KVER: a kernel that is not
@@ -61,7 +67,8 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
 Environment: MCAI_VM_CACHE (default /var/tmp/mcai-vm) caches initramfs
 images, keyed by kernel release and a hash of the guest init, and the
 vmlinux unpacked from each bzImage.  MCAI_VM_HOST_TIMEOUT (seconds)
-replaces the host-side limit on the whole run.
+replaces the host-side limit on the whole run.  MCAI_VM_ICOUNT=1 is
+--icount.
 EOF
 }
 
@@ -190,6 +197,8 @@ guest_path() {
 }
 
 KVER='' SMP=2 MEM=1024 TMO=600 LOG='' KEEP=0 SHELL_AFTER=0 IMAGE='' MODDIR=''
+ICOUNT=0
+[[ ${MCAI_VM_ICOUNT:-0} == 0 ]] || ICOUNT=1
 while (($#)); do
 	case $1 in
 	--kernel) KVER=${2:?}; shift 2 ;;
@@ -199,6 +208,7 @@ while (($#)); do
 	--log) LOG=${2:?}; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--shell) SHELL_AFTER=1; shift ;;
+	--icount) ICOUNT=1; shift ;;
 	--kernel-image) IMAGE=${2:?}; shift 2 ;;
 	--modules-dir) MODDIR=${2:?}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -297,13 +307,23 @@ cat "$BASE" "$RUN/spec.cpio" >"$RUN/initrd"
 APPEND="console=ttyS0 loglevel=5 printk.time=1 panic=-1 log_buf_len=4M"
 APPEND+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
 APPEND+=" random.trust_cpu=on rdinit=/init"
+# Not a kernel parameter: the kernel hands it to /init's environment
+# (dropped there) and shows it in /proc/cmdline, where tests look for it.
+((ICOUNT)) && APPEND+=" mcai_icount=1"
 
 # multidevs=remap: the host root spans several file systems; without it
 # inode numbers from different devices collide in the guest.
 VIRTFS=local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 # -cpu max: under TCG it has AVX2 & co., so host binaries built for this
 # machine run.  -cpu host fails (MSR 0x10a) and KVM hangs on this host.
-QEMU=(qemu-system-x86_64 -accel tcg -cpu max -machine pc -smp "$SMP" -m "$MEM"
+# --icount: one vCPU on one host thread, guest time = instructions
+# executed (shift=0: 1 ns each), so guest-measured times repeat exactly.
+ACCEL=(-accel tcg)
+if ((ICOUNT)); then
+	ACCEL=(-accel tcg,thread=single -icount shift=0)
+	SMP=1
+fi
+QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -cpu max -machine pc -smp "$SMP" -m "$MEM"
 	-nodefaults -no-user-config -nographic -no-reboot -serial stdio
 	-kernel "$KERNEL" -initrd "$RUN/initrd" -append "$APPEND"
 	-virtfs "$VIRTFS")
@@ -315,7 +335,7 @@ QEMU=(qemu-system-x86_64 -accel tcg -cpu max -machine pc -smp "$SMP" -m "$MEM"
 # MCAI_VM_HOST_TIMEOUT overrides it (seconds).
 HOST_TMO=${MCAI_VM_HOST_TIMEOUT:-$((TMO * ${#TESTS[@]} + 120))}
 CONSOLE=$RUN/console.log
-echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests)"
+echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests$( ((ICOUNT)) && printf ', icount'))"
 start=$EPOCHREALTIME
 set +e
 if ((SHELL_AFTER)); then
