@@ -29,10 +29,10 @@ FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
 		       runtime/strategy.c models/mlp.c)
 
 MCAICTL_SRCS := runtime/mcaictl.c $(RUNTIME_LIB) $(MODELS_USER)
-TRAIN_SRCS := models/train.c $(MODELS_USER)
+TRAIN_SRCS := models/train.c models/mlp.c $(MODELS_USER)
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
-VIBTRAIN_SRCS := models/vibtrain.c models/vibration.c models/features.c \
-		 $(MODELS_USER)
+VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c \
+		 models/features.c $(MODELS_USER)
 
 TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile $(B)/mcai-vibtrain
 

@@ -23,6 +23,7 @@
 
 #include "dataset.h"
 #include "engine.h"
+#include "mlp.h"
 #include "quant.h"
 #include "sha256.h"
 #include "verify.h"
@@ -86,37 +87,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* splitmix64: tiny, good enough, and fully specified. */
-struct rng {
-	u64 s;
-};
-
-static u64 rng_next(struct rng *r)
-{
-	u64 z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) with 24 bits. */
-static float rng_float(struct rng *r)
-{
-	return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
-}
-
-/* Uniform in [0, n), n > 0, without modulo bias. */
-static u32 rng_below(struct rng *r, u32 n)
-{
-	u64 limit = UINT64_MAX - UINT64_MAX % n, x;
-
-	do {
-		x = rng_next(r);
-	} while (x >= limit);
-	return (u32)(x % n);
 }
 
 static u8 *read_file(const char *path, u32 *size)
@@ -209,98 +179,8 @@ static void load_split(struct mcai_dataset *d, const char *dir,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Float MLP                                                               */
+/* Float training (models/mlp.c)                                          */
 /* ---------------------------------------------------------------------- */
-
-/*
- * Weights are stored transposed, wt[l][i * out + o]: an input drives one
- * contiguous row, so zero inputs (half the pixels, most ReLU outputs) are
- * skipped in the forward pass and in the weight gradient.
- */
-struct mlp {
-	u32 nl;
-	u32 dim[MAX_LAYERS + 1];
-	float *wt[MAX_LAYERS], *b[MAX_LAYERS];
-};
-
-struct trainer {
-	struct mlp net;
-	float *gw[MAX_LAYERS], *gb[MAX_LAYERS];	/* batch gradient sums */
-	float *vw[MAX_LAYERS], *vb[MAX_LAYERS];	/* momentum */
-	float *act[MAX_LAYERS + 1];		/* act[0] = input */
-	float *delta[MAX_LAYERS + 1];
-};
-
-static void mlp_init(struct mlp *n, const struct opts *o, struct rng *r)
-{
-	u32 l, i;
-
-	n->nl = o->n_hidden + 1;
-	n->dim[0] = 28 * 28;
-	for (l = 0; l < o->n_hidden; l++)
-		n->dim[l + 1] = o->hidden[l];
-	n->dim[n->nl] = N_CLASSES;
-	for (l = 0; l < n->nl; l++) {
-		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
-		/* He uniform for the ReLU layers, Glorot for the logits. */
-		float a = l + 1 < n->nl ?
-			sqrtf(6.0f / n->dim[l]) :
-			sqrtf(6.0f / (n->dim[l] + n->dim[l + 1]));
-
-		n->wt[l] = xcalloc(cnt, sizeof(float));
-		n->b[l] = xcalloc(n->dim[l + 1], sizeof(float));
-		for (i = 0; i < cnt; i++)
-			n->wt[l][i] = (2.0f * rng_float(r) - 1.0f) * a;
-	}
-}
-
-static void mlp_free(struct mlp *n)
-{
-	u32 l;
-
-	for (l = 0; l < n->nl; l++) {
-		free(n->wt[l]);
-		free(n->b[l]);
-	}
-}
-
-/* out[o] = b[o] + sum_i in[i] * wt[i][o], then ReLU if @relu. */
-static void fc_forward(const float *wt, const float *b, const float *in,
-		       u32 nin, u32 nout, float *out, bool relu)
-{
-	u32 i, o;
-
-	memcpy(out, b, nout * sizeof(float));
-	for (i = 0; i < nin; i++) {
-		const float x = in[i];
-		const float *w = wt + (size_t)i * nout;
-
-		if (x == 0.0f)
-			continue;
-		for (o = 0; o < nout; o++)
-			out[o] += x * w[o];
-	}
-	if (relu)
-		for (o = 0; o < nout; o++)
-			out[o] = out[o] > 0.0f ? out[o] : 0.0f;
-}
-
-/* Forward pass; act[0] must hold the input.  Returns the argmax class. */
-static int mlp_forward(const struct mlp *n, float *const *act)
-{
-	const float *z;
-	u32 l, o;
-	int best = 0;
-
-	for (l = 0; l < n->nl; l++)
-		fc_forward(n->wt[l], n->b[l], act[l], n->dim[l], n->dim[l + 1],
-			   act[l + 1], l + 1 < n->nl);
-	z = act[n->nl];
-	for (o = 1; o < N_CLASSES; o++)
-		if (z[o] > z[best])
-			best = (int)o;
-	return best;
-}
 
 static void pixels(const u8 *px, float *x)
 {
@@ -310,180 +190,60 @@ static void pixels(const u8 *px, float *x)
 		x[i] = px[i] / 255.0f;
 }
 
-static void trainer_init(struct trainer *t, const struct opts *o,
-			 struct rng *r)
+static void get_image(void *ctx, u32 k, float *x, u32 *label)
 {
-	struct mlp *n = &t->net;
-	u32 l;
+	const struct mcai_dataset *d = ctx;
 
-	memset(t, 0, sizeof(*t));
-	mlp_init(n, o, r);
-	for (l = 0; l < n->nl; l++) {
-		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
-
-		t->gw[l] = xcalloc(cnt, sizeof(float));
-		t->vw[l] = xcalloc(cnt, sizeof(float));
-		t->gb[l] = xcalloc(n->dim[l + 1], sizeof(float));
-		t->vb[l] = xcalloc(n->dim[l + 1], sizeof(float));
-	}
-	for (l = 0; l <= n->nl; l++) {
-		t->act[l] = xcalloc(n->dim[l], sizeof(float));
-		t->delta[l] = xcalloc(n->dim[l], sizeof(float));
-	}
+	pixels(d->images + (size_t)k * 28 * 28, x);
+	*label = d->labels[k];
 }
 
-static void trainer_free(struct trainer *t)
+static struct mcai_mlp *net_create(const struct opts *o, u64 *rng)
 {
-	u32 l;
+	u32 dims[MAX_LAYERS + 1], l;
+	struct mcai_mlp *n;
 
-	for (l = 0; l < t->net.nl; l++) {
-		free(t->gw[l]);
-		free(t->vw[l]);
-		free(t->gb[l]);
-		free(t->vb[l]);
-	}
-	for (l = 0; l <= t->net.nl; l++) {
-		free(t->act[l]);
-		free(t->delta[l]);
-	}
-	mlp_free(&t->net);
+	dims[0] = 28 * 28;
+	for (l = 0; l < o->n_hidden; l++)
+		dims[l + 1] = o->hidden[l];
+	dims[o->n_hidden + 1] = N_CLASSES;
+	n = mcai_mlp_create(dims, o->n_hidden + 2, MCAI_MLP_SOFTMAX);
+	if (!n)
+		die("out of memory");
+	mcai_mlp_init(n, MCAI_MLP_DRAW_BY_INPUT, rng);
+	return n;
 }
 
-/*
- * One sample: forward, softmax cross-entropy, backward; gradients are
- * added to gw/gb.  Returns the loss; *correct is bumped on a hit.
- */
-static double train_sample(struct trainer *t, const u8 *px, int label,
-			   u32 *correct)
+static void train(struct mcai_mlp *n, const struct mcai_dataset *tr,
+		  u32 count, const struct opts *o, u64 *rng)
 {
-	struct mlp *n = &t->net;
-	float *z = t->act[n->nl], *d = t->delta[n->nl];
-	float m, sum = 0;
-	double loss;
-	u32 l, i, o;
-	int pred;
-
-	pixels(px, t->act[0]);
-	pred = mlp_forward(n, t->act);
-	*correct += pred == label;
-
-	m = z[0];
-	for (o = 1; o < N_CLASSES; o++)
-		if (z[o] > m)
-			m = z[o];
-	for (o = 0; o < N_CLASSES; o++) {
-		d[o] = expf(z[o] - m);
-		sum += d[o];
-	}
-	loss = -(log((double)d[label] / sum));
-	for (o = 0; o < N_CLASSES; o++)
-		d[o] /= sum;
-	d[label] -= 1.0f;
-
-	for (l = n->nl; l-- > 0;) {
-		const u32 nin = n->dim[l], nout = n->dim[l + 1];
-		const float *a = t->act[l], *dl = t->delta[l + 1];
-		float *gw = t->gw[l], *gb = t->gb[l], *wt = n->wt[l];
-		float *dprev = t->delta[l];
-
-		for (o = 0; o < nout; o++)
-			gb[o] += dl[o];
-		for (i = 0; i < nin; i++) {
-			const float x = a[i];
-			float *g = gw + (size_t)i * nout;
-			const float *w = wt + (size_t)i * nout;
-			float s = 0;
-
-			if (x == 0.0f) {
-				/* ReLU: no gradient flows through a zero. */
-				if (l > 0)
-					dprev[i] = 0;
-				continue;
-			}
-			for (o = 0; o < nout; o++)
-				g[o] += x * dl[o];
-			if (l > 0) {
-				for (o = 0; o < nout; o++)
-					s += w[o] * dl[o];
-				dprev[i] = s;
-			}
-		}
-	}
-	return loss;
-}
-
-/* SGD with momentum and L2 weight decay on the weights (not the biases). */
-static void sgd_step(struct trainer *t, u32 batch, float lr,
-		     const struct opts *o)
-{
-	struct mlp *n = &t->net;
-	const float inv = 1.0f / batch, mu = o->momentum, wd = o->weight_decay;
-	u32 l;
-	size_t i;
-
-	for (l = 0; l < n->nl; l++) {
-		size_t cnt = (size_t)n->dim[l] * n->dim[l + 1];
-		float *w = n->wt[l], *g = t->gw[l], *v = t->vw[l];
-
-		for (i = 0; i < cnt; i++) {
-			v[i] = mu * v[i] - lr * (g[i] * inv + wd * w[i]);
-			w[i] += v[i];
-			g[i] = 0;
-		}
-		w = n->b[l];
-		g = t->gb[l];
-		v = t->vb[l];
-		for (i = 0; i < n->dim[l + 1]; i++) {
-			v[i] = mu * v[i] - lr * g[i] * inv;
-			w[i] += v[i];
-			g[i] = 0;
-		}
-	}
-}
-
-static void train(struct trainer *t, const struct mcai_dataset *tr, u32 count,
-		  const struct opts *o, struct rng *r)
-{
-	const u32 pix = tr->rows * tr->cols;
 	const u32 steps_per_epoch = (count + o->batch - 1) / o->batch;
-	const u64 total_steps = (u64)steps_per_epoch * o->epochs;
+	const struct mcai_mlp_opt opt = {
+		.momentum = o->momentum, .weight_decay = o->weight_decay,
+	};
+	const struct mcai_mlp_data data = { get_image, (void *)tr };
+	/* Cosine decay from lr to 0 over the whole run. */
+	struct mcai_mlp_sched sched = {
+		.lr = o->lr, .total = (u64)steps_per_epoch * o->epochs,
+	};
 	u32 *order = xcalloc(count, sizeof(u32));
 	double t0 = now();
-	u64 step = 0;
 	u32 e, i;
 
 	for (i = 0; i < count; i++)
 		order[i] = i;
 	for (e = 0; e < o->epochs; e++) {
-		double loss = 0;
-		u32 correct = 0, start;
+		struct mcai_mlp_stats st = { 0 };
 
-		for (i = count; i > 1; i--) {		/* Fisher-Yates */
-			u32 j = rng_below(r, i), tmp = order[i - 1];
-
-			order[i - 1] = order[j];
-			order[j] = tmp;
-		}
-		for (start = 0; start < count; start += o->batch, step++) {
-			u32 end = start + o->batch < count ? start + o->batch : count;
-			/* Cosine decay from lr to 0 over the whole run. */
-			float lr = (float)(o->lr * 0.5 *
-					   (1.0 + cos(M_PI * (double)step / total_steps)));
-
-			for (i = start; i < end; i++) {
-				u32 k = order[i];
-
-				loss += train_sample(t, tr->images + (size_t)k * pix,
-						     tr->labels[k], &correct);
-			}
-			sgd_step(t, end - start, lr, o);
-		}
+		mcai_mlp_train_epoch(n, &opt, &sched, &data, order, count,
+				     o->batch, rng, &st);
 		if (!o->quiet)
 			fprintf(stderr,
 				"epoch %2u/%u  loss %.4f  train acc %.4f  lr %.4f  %.1fs\n",
-				e + 1, o->epochs, loss / count,
-				(double)correct / count,
-				o->lr * 0.5 * (1.0 + cos(M_PI * (double)step / total_steps)),
+				e + 1, o->epochs, st.loss / count,
+				(double)st.correct / count,
+				o->lr * 0.5 * (1.0 + cos(M_PI * (double)sched.step /
+							 sched.total)),
 				now() - t0);
 	}
 	free(order);
@@ -527,10 +287,9 @@ static s32 round_s32(double v)
 }
 
 /* Activation ranges over the first @calib training images. */
-static void calibrate(struct trainer *t, struct qmodel *q,
+static void calibrate(struct mcai_mlp *n, struct qmodel *q,
 		      const struct mcai_dataset *tr, u32 calib)
 {
-	const struct mlp *n = &t->net;
 	u32 k, l, o;
 
 	for (l = 1; l <= n->nl; l++) {
@@ -538,11 +297,11 @@ static void calibrate(struct trainer *t, struct qmodel *q,
 		q->hi[l] = -INFINITY;
 	}
 	for (k = 0; k < calib; k++) {
-		pixels(tr->images + (size_t)k * 28 * 28, t->act[0]);
-		mlp_forward(n, t->act);
+		pixels(tr->images + (size_t)k * 28 * 28, n->act[0]);
+		mcai_mlp_forward(n, n->act[0]);
 		for (l = 1; l <= n->nl; l++)
 			for (o = 0; o < n->dim[l]; o++) {
-				float v = t->act[l][o];
+				float v = n->act[l][o];
 
 				if (v < q->lo[l])
 					q->lo[l] = v;
@@ -552,7 +311,7 @@ static void calibrate(struct trainer *t, struct qmodel *q,
 	}
 }
 
-static void quantise(const struct mlp *n, struct qmodel *q,
+static void quantise(const struct mcai_mlp *n, struct qmodel *q,
 		     const struct mcai_dataset *test, u32 vectors)
 {
 	struct mcai_blob_spec *s = &q->spec;
@@ -579,7 +338,7 @@ static void quantise(const struct mlp *n, struct qmodel *q,
 
 		for (o = 0; o < nout; o++)		/* [in][out] -> [out][in] */
 			for (i = 0; i < nin; i++)
-				w[(size_t)o * nin + i] = n->wt[l][(size_t)i * nout + o];
+				w[(size_t)o * nin + i] = n->w[l][(size_t)i * nout + o];
 		q->w[l] = xcalloc((size_t)nin * nout, 1);
 		q->bias[l] = xcalloc(nout, sizeof(s32));
 		q->mult[l] = xcalloc(nout, sizeof(s32));
@@ -858,7 +617,7 @@ static void parse(struct opts *o, int argc, char **argv)
 	}
 }
 
-static void layers_string(const struct mlp *n, char *buf, size_t len)
+static void layers_string(const struct mcai_mlp *n, char *buf, size_t len)
 {
 	size_t at = 0;
 	u32 l;
@@ -878,9 +637,9 @@ int main(int argc, char **argv)
 		.vectors = 10,
 	};
 	struct mcai_dataset tr, test;
-	struct trainer t;
+	struct mcai_mlp *net;
 	struct qmodel q;
-	struct rng rng;
+	u64 rng;
 	struct eval_result res = { 0 };
 	u8 digest[MCAI_SHA256_LEN], *blob, *shipped;
 	char dhex[2 * MCAI_SHA256_LEN + 1], layers[64], err[256];
@@ -904,16 +663,16 @@ int main(int argc, char **argv)
 			tr.count, test.count, now() - t0);
 
 	/* Derive independent streams from the seed. */
-	rng.s = o.seed;
-	rng.s = rng_next(&rng);
-	trainer_init(&t, &o, &rng);
-	layers_string(&t.net, layers, sizeof(layers));
+	rng = o.seed;
+	rng = mcai_mlp_rand(&rng);
+	net = net_create(&o, &rng);
+	layers_string(net, layers, sizeof(layers));
 	if (!o.quiet)
 		fprintf(stderr, "training %s on %u images, %u epochs, batch %u, seed %llu\n",
 			layers, count, o.epochs, o.batch,
 			(unsigned long long)o.seed);
 	t0 = now();
-	train(&t, &tr, count, &o, &rng);
+	train(net, &tr, count, &o, &rng);
 	if (!o.quiet)
 		fprintf(stderr, "training took %.1fs\n", now() - t0);
 
@@ -923,14 +682,14 @@ int main(int argc, char **argv)
 		u8 *fpred = xcalloc(test.count, 1);
 
 		for (i = 0; i < test.count; i++) {
-			pixels(test.images + (size_t)i * 28 * 28, t.act[0]);
-			fpred[i] = (u8)mlp_forward(&t.net, t.act);
+			pixels(test.images + (size_t)i * 28 * 28, net->act[0]);
+			fpred[i] = (u8)mcai_mlp_predict(net, net->act[0]);
 			float_correct += fpred[i] == test.labels[i];
 		}
 
 		memset(&q, 0, sizeof(q));
-		calibrate(&t, &q, &tr, o.calib);
-		quantise(&t.net, &q, &test, o.vectors);
+		calibrate(net, &q, &tr, o.calib);
+		quantise(net, &q, &test, o.vectors);
 		blob = mcai_blob_write(&q.spec, &size, err, sizeof(err));
 		if (!blob)
 			die("writing the blob: %s", err);
@@ -965,7 +724,7 @@ int main(int argc, char **argv)
 		"input_scale=%.9g\ninput_zp=%d\n",
 		count, o.batch, o.lr, o.momentum, o.weight_decay, res.tv_count,
 		q.scale[0], q.zp[0]);
-	for (i = 1; i <= t.net.nl; i++)
+	for (i = 1; i <= net->nl; i++)
 		fprintf(f, "act%u_range=%.6g..%.6g\nact%u_scale=%.9g\nact%u_zp=%d\n",
 			i, q.lo[i], q.hi[i], i, q.scale[i], i, q.zp[i]);
 	if (fflush(f) || ferror(f) || fclose(f))
@@ -984,7 +743,7 @@ int main(int argc, char **argv)
 	free(blob);
 	free(shipped);
 	qmodel_free(&q);
-	trainer_free(&t);
+	mcai_mlp_free(net);
 	mcai_dataset_free(&tr);
 	mcai_dataset_free(&test);
 	return 0;

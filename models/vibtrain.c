@@ -31,6 +31,7 @@
 
 #include "engine.h"
 #include "features.h"
+#include "mlp.h"
 #include "quant.h"
 #include "sha256.h"
 #include "verify.h"
@@ -185,55 +186,27 @@ static void free_set(struct dataset *d)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Float MLP: NF -> hidden (ReLU) -> n_out                                 */
+/* Float MLP: NF -> hidden (ReLU) -> n_out (models/mlp.c)                 */
 /* ---------------------------------------------------------------------- */
 
-struct mlp {
+struct model {
+	struct mcai_mlp *net;
 	u32 nh, no;
 	float thr;		/* one output: fires at logit >= thr */
-	float w1[MAX_HIDDEN][NF], b1[MAX_HIDDEN];
-	float w2[N_CLASSES][MAX_HIDDEN], b2[N_CLASSES];
 };
 
-struct grads {
-	struct mlp g, v;	/* gradient sums, momentum */
-};
-
-static void mlp_init(struct mlp *m, u32 nh, u32 no, u64 *r)
+static void model_init(struct model *m, u32 nh, u32 no, u64 *r)
 {
-	float a1 = sqrtf(6.0f / NF), a2 = sqrtf(6.0f / (nh + no));
-	u32 i, j;
+	const u32 dims[3] = { NF, nh, no };
 
-	memset(m, 0, sizeof(*m));
 	m->nh = nh;
 	m->no = no;
-	for (i = 0; i < nh; i++)
-		for (j = 0; j < NF; j++)
-			m->w1[i][j] = (2 * rng_float(r) - 1) * a1;
-	for (i = 0; i < no; i++)
-		for (j = 0; j < nh; j++)
-			m->w2[i][j] = (2 * rng_float(r) - 1) * a2;
-}
-
-static void mlp_forward(const struct mlp *m, const float *x, float *h,
-			float *z)
-{
-	u32 i, j;
-
-	for (i = 0; i < m->nh; i++) {
-		float s = m->b1[i];
-
-		for (j = 0; j < NF; j++)
-			s += m->w1[i][j] * x[j];
-		h[i] = s > 0 ? s : 0;
-	}
-	for (i = 0; i < m->no; i++) {
-		float s = m->b2[i];
-
-		for (j = 0; j < m->nh; j++)
-			s += m->w2[i][j] * h[j];
-		z[i] = s;
-	}
+	m->thr = 0;
+	m->net = mcai_mlp_create(dims, 3, no == 1 ? MCAI_MLP_SIGMOID :
+						    MCAI_MLP_SOFTMAX);
+	if (!m->net)
+		die("out of memory");
+	mcai_mlp_init(m->net, MCAI_MLP_DRAW_BY_OUTPUT, r);
 }
 
 static void to_float(const s8 *q, float *x)
@@ -250,129 +223,72 @@ static u32 target(u32 no, u8 label)
 	return no == 1 ? label != 0 : label;
 }
 
-static int predict(const struct mlp *m, const s8 *q)
+/* Logits of window @q; the hidden layer is left in m->net->act[1]. */
+static const float *forward(const struct model *m, const s8 *q)
 {
-	float x[NF], h[MAX_HIDDEN], z[N_CLASSES];
-	u32 i, best = 0;
+	float x[NF];
 
 	to_float(q, x);
-	mlp_forward(m, x, h, z);
+	return mcai_mlp_forward(m->net, x);
+}
+
+static int predict(const struct model *m, const s8 *q)
+{
+	const float *z = forward(m, q);
+
 	if (m->no == 1)
 		return z[0] >= m->thr;
-	for (i = 1; i < m->no; i++)
-		if (z[i] > z[best])
-			best = i;
-	return (int)best;
+	return (int)mcai_mlp_decide(m->net);
 }
 
-static double train_one(struct mlp *m, struct grads *gr, const s8 *q,
-			u32 t)
+struct source {
+	const struct dataset *d;
+	u32 no;
+};
+
+static void get_window(void *ctx, u32 k, float *x, u32 *label)
 {
-	float x[NF], h[MAX_HIDDEN], z[N_CLASSES], dh[MAX_HIDDEN];
-	float dz[N_CLASSES] = { 0 };
-	double loss;
-	u32 i, j;
+	const struct source *src = ctx;
 
-	to_float(q, x);
-	mlp_forward(m, x, h, z);
-	if (m->no == 1) {		/* sigmoid + binary cross-entropy */
-		float p = 1.0f / (1.0f + expf(-z[0]));
-
-		loss = -log(t ? p + 1e-7 : 1 - p + 1e-7);
-		dz[0] = p - (float)t;
-	} else {			/* softmax + cross-entropy */
-		float mx = z[0], sum = 0;
-
-		for (i = 1; i < m->no; i++)
-			mx = z[i] > mx ? z[i] : mx;
-		for (i = 0; i < m->no; i++) {
-			dz[i] = expf(z[i] - mx);
-			sum += dz[i];
-		}
-		for (i = 0; i < m->no; i++)
-			dz[i] /= sum;
-		loss = -log(dz[t] + 1e-7);
-		dz[t] -= 1;
-	}
-	for (j = 0; j < m->nh; j++)
-		dh[j] = 0;
-	for (i = 0; i < m->no; i++) {
-		gr->g.b2[i] += dz[i];
-		for (j = 0; j < m->nh; j++) {
-			gr->g.w2[i][j] += dz[i] * h[j];
-			dh[j] += dz[i] * m->w2[i][j];
-		}
-	}
-	for (j = 0; j < m->nh; j++) {
-		if (h[j] <= 0)
-			continue;
-		gr->g.b1[j] += dh[j];
-		for (i = 0; i < NF; i++)
-			gr->g.w1[j][i] += dh[j] * x[i];
-	}
-	return loss;
+	to_float(src->d->x + (size_t)k * NF, x);
+	*label = target(src->no, src->d->y[k]);
 }
 
-static void step(float *w, float *g, float *v, u32 n, float lr, float inv,
-		 float wd)
+static void train(struct model *m, const struct dataset *d,
+		  const struct opts *o, u64 *r, const char *what)
 {
-	u32 i;
-
-	for (i = 0; i < n; i++) {
-		v[i] = 0.9f * v[i] - lr * (g[i] * inv + wd * w[i]);
-		w[i] += v[i];
-		g[i] = 0;
-	}
-}
-
-static void train(struct mlp *m, const struct dataset *d, const struct opts *o,
-		  u64 *r, const char *what)
-{
-	struct grads *gr = xcalloc(1, sizeof(*gr));
+	const struct mcai_mlp_opt opt = {
+		.momentum = 0.9f, .weight_decay = 1e-4f,
+	};
+	struct source src = { d, m->no };
+	const struct mcai_mlp_data data = { get_window, &src };
 	u32 *order = xcalloc(d->count, sizeof(u32));
 	const u32 batch = 32, steps = (d->count + batch - 1) / batch;
-	u64 total = (u64)steps * o->epochs, k = 0;
-	u32 e, i, s;
+	struct mcai_mlp_sched sched = {
+		.lr = o->lr, .total = (u64)steps * o->epochs,
+	};
+	u32 e, i;
 
 	for (i = 0; i < d->count; i++)
 		order[i] = i;
 	for (e = 0; e < o->epochs; e++) {
-		double loss = 0;
-		u32 correct = 0;
+		struct mcai_mlp_stats st = { 0 };
 
+		/* Modulo, not mcai_mlp_below(): the shipped models were drawn so. */
 		for (i = d->count; i > 1; i--) {
 			u32 j = (u32)(mcai_vib_rand(r) % i), t = order[i - 1];
 
 			order[i - 1] = order[j];
 			order[j] = t;
 		}
-		for (s = 0; s < d->count; s += batch, k++) {
-			u32 end = s + batch < d->count ? s + batch : d->count;
-			float lr = (float)(o->lr * 0.5 *
-					   (1 + cos(M_PI * (double)k / total)));
-			float inv = 1.0f / (end - s);
-
-			for (i = s; i < end; i++) {
-				const s8 *q = d->x + (size_t)order[i] * NF;
-				u32 t = target(m->no, d->y[order[i]]);
-
-				loss += train_one(m, gr, q, t);
-				correct += (u32)predict(m, q) == t;
-			}
-			step(&m->w1[0][0], &gr->g.w1[0][0], &gr->v.w1[0][0],
-			     MAX_HIDDEN * NF, lr, inv, 1e-4f);
-			step(m->b1, gr->g.b1, gr->v.b1, MAX_HIDDEN, lr, inv, 0);
-			step(&m->w2[0][0], &gr->g.w2[0][0], &gr->v.w2[0][0],
-			     N_CLASSES * MAX_HIDDEN, lr, inv, 1e-4f);
-			step(m->b2, gr->g.b2, gr->v.b2, N_CLASSES, lr, inv, 0);
-		}
+		mcai_mlp_train_epoch(m->net, &opt, &sched, &data, order,
+				     d->count, batch, NULL, &st);
 		if (!o->quiet && (e + 1) % 10 == 0)
 			fprintf(stderr, "%s: epoch %u/%u loss %.4f train acc %.4f\n",
-				what, e + 1, o->epochs, loss / d->count,
-				(double)correct / d->count);
+				what, e + 1, o->epochs, st.loss / d->count,
+				(double)st.correct / d->count);
 	}
 	free(order);
-	free(gr);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -411,18 +327,17 @@ static int cmp_float(const void *a, const void *b)
  * training windows reach (never below 0, i.e. P(fault) >= 0.5), so that
  * false alarms stay rare at the cost of missing some weak faults.
  */
-static float detector_threshold(const struct mlp *m, const struct dataset *tr)
+static float detector_threshold(const struct model *m,
+				const struct dataset *tr)
 {
-	float x[NF], h[MAX_HIDDEN], z[N_CLASSES], t;
+	float t;
 	float *v = xcalloc(tr->count, sizeof(float));
 	u32 i, n = 0;
 
 	for (i = 0; i < tr->count; i++) {
 		if (tr->y[i])
 			continue;
-		to_float(tr->x + (size_t)i * NF, x);
-		mlp_forward(m, x, h, z);
-		v[n++] = z[0];
+		v[n++] = forward(m, tr->x + (size_t)i * NF)[0];
 	}
 	qsort(v, n, sizeof(float), cmp_float);
 	t = n ? v[n - 1 - n / 100] : 0;
@@ -430,11 +345,12 @@ static float detector_threshold(const struct mlp *m, const struct dataset *tr)
 	return t > 0 ? t : 0;
 }
 
-static u8 *quantise(const struct mlp *m, const struct dataset *tr,
+static u8 *quantise(const struct model *m, const struct dataset *tr,
 		    const struct dataset *te, const char *name, u32 *size,
 		    struct qbuf *q)
 {
-	float x[NF], h[MAX_HIDDEN], z[N_CLASSES], ws[MAX_HIDDEN];
+	const struct mcai_mlp *n = m->net;
+	float ws[MAX_HIDDEN];
 	float w[MAX_HIDDEN * NF];
 	const float in_scale = MCAI_VIB_INPUT_SCALE / 4;	/* 1/32 */
 	struct mcai_blob_spec s;
@@ -445,8 +361,9 @@ static u8 *quantise(const struct mlp *m, const struct dataset *tr,
 	q->hlo = q->olo = INFINITY;
 	q->hhi = q->ohi = -INFINITY;
 	for (k = 0; k < tr->count; k++) {
-		to_float(tr->x + (size_t)k * NF, x);
-		mlp_forward(m, x, h, z);
+		const float *z = forward(m, tr->x + (size_t)k * NF);
+		const float *h = n->act[1];
+
 		for (i = 0; i < m->nh; i++) {
 			q->hlo = fminf(q->hlo, h[i]);
 			q->hhi = fmaxf(q->hhi, h[i]);
@@ -471,22 +388,22 @@ static u8 *quantise(const struct mlp *m, const struct dataset *tr,
 
 	for (i = 0; i < m->nh; i++)
 		for (j = 0; j < NF; j++)
-			w[i * NF + j] = m->w1[i][j];
+			w[i * NF + j] = n->w[0][j * m->nh + i];
 	mcai_quantize_rows(w, m->nh, NF, q->w1, ws);
 	for (i = 0; i < m->nh; i++) {
 		double acc = (double)in_scale * ws[i];
 
-		q->b1[i] = round_s32(m->b1[i] / acc);
+		q->b1[i] = round_s32(n->b[0][i] / acc);
 		mcai_quantize_multiplier(acc / q->hs, &q->m1[i], &q->s1[i]);
 	}
 	for (i = 0; i < m->no; i++)
 		for (j = 0; j < m->nh; j++)
-			w[i * m->nh + j] = m->w2[i][j];
+			w[i * m->nh + j] = n->w[1][j * m->no + i];
 	mcai_quantize_rows(w, m->no, m->nh, q->w2, ws);
 	for (i = 0; i < m->no; i++) {
 		double acc = (double)q->hs * ws[i];
 
-		q->b2[i] = round_s32(m->b2[i] / acc);
+		q->b2[i] = round_s32(n->b[1][i] / acc);
 		mcai_quantize_multiplier(acc / q->os, &q->m2[i], &q->s2[i]);
 	}
 	s.layer[0] = (struct mcai_layer_spec){
@@ -585,7 +502,7 @@ static void eval_blob(const char *path, const struct dataset *te,
 	free(blob);
 }
 
-static u32 float_correct(const struct mlp *m, const struct dataset *te)
+static u32 float_correct(const struct model *m, const struct dataset *te)
 {
 	u32 i, c = 0;
 
@@ -871,7 +788,7 @@ int main(int argc, char **argv)
 		.report = "models/vib-models.txt", .rate = 3200, .windows = 16,
 	};
 	struct dataset tr, te;
-	struct mlp *det, *cls;
+	struct model det, cls;
 	struct qbuf *qd, *qc;
 	struct evalr ed, ec;
 	u32 size, fd, fc;
@@ -884,8 +801,6 @@ int main(int argc, char **argv)
 		return features_hash(&o);
 	if (o.selftest)
 		return selftest();
-	det = xcalloc(1, sizeof(*det));
-	cls = xcalloc(1, sizeof(*cls));
 	qd = xcalloc(1, sizeof(*qd));
 	qc = xcalloc(1, sizeof(*qc));
 
@@ -896,19 +811,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "simulated %u training and %u test windows\n",
 			tr.count, te.count);
 
-	mlp_init(det, o.hidden, 1, &r);
-	train(det, &tr, &o, &r, "vib-detector");
-	mlp_init(cls, o.hidden, N_CLASSES, &r);
-	train(cls, &tr, &o, &r, "vib-classifier");
-	det->thr = detector_threshold(det, &tr);
-	fd = float_correct(det, &te);
-	fc = float_correct(cls, &te);
+	model_init(&det, o.hidden, 1, &r);
+	train(&det, &tr, &o, &r, "vib-detector");
+	model_init(&cls, o.hidden, N_CLASSES, &r);
+	train(&cls, &tr, &o, &r, "vib-classifier");
+	det.thr = detector_threshold(&det, &tr);
+	fd = float_correct(&det, &te);
+	fc = float_correct(&cls, &te);
 
-	qd->thr = det->thr;
-	blob = quantise(det, &tr, &te, "vib-detector", &size, qd);
+	qd->thr = det.thr;
+	blob = quantise(&det, &tr, &te, "vib-detector", &size, qd);
 	write_file(o.det_out, blob, size);
 	free(blob);
-	blob = quantise(cls, &tr, &te, "vib-classifier", &size, qc);
+	blob = quantise(&cls, &tr, &te, "vib-classifier", &size, qc);
 	write_file(o.cls_out, blob, size);
 	free(blob);
 	eval_blob(o.det_out, &te, &ed, true);
@@ -947,8 +862,8 @@ int main(int argc, char **argv)
 			(double)fc / te.count, (double)ec.correct / te.count);
 	free_set(&tr);
 	free_set(&te);
-	free(det);
-	free(cls);
+	mcai_mlp_free(det.net);
+	mcai_mlp_free(cls.net);
 	free(qd);
 	free(qc);
 	return 0;
