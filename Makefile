@@ -80,6 +80,15 @@ $(B)/mcai-hostile: $(call obj,$(HOSTILE_SRCS))
 $(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
 
+# The federation daemon; its integration tests are in tests/fed/fed.mk.
+MCAID_SRCS := runtime/mcaid.c runtime/net.c runtime/tls.c \
+	      runtime/privdrop.c runtime/log.c $(FED_SRCS) \
+	      $(filter-out models/dataset.c models/mlp.c,$(MODELS_USER))
+MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng -lm
+tools: $(B)/mcaid
+$(B)/mcaid: $(call obj,$(MCAID_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)
+
 # Guest test programs: one per tests/vm/prog/*.c, raw ABI + user engine.
 VM_PROGS := $(patsubst tests/vm/prog/%.c,$(B)/vm/%,$(wildcard tests/vm/prog/*.c))
 tools: $(VM_PROGS)
@@ -88,6 +97,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
 
 -include tests/unit/unit.mk tests/fuzz/fuzz.mk
+-include tests/fed/fed.mk
 
 # The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.
 KERNEL_LIKE := -O2 -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx \
