@@ -38,8 +38,8 @@
  * needs no lock: a work item never runs concurrently with itself.
  *
  * A session holds a reference on the model slot, not on a version: the
- * worker takes the current version once per batch (RCU lookup and
- * reference), so a hot swap is picked up at the next batch, work in
+ * worker takes the current version once per pass (RCU lookup and
+ * reference), so a hot swap is picked up at the next pass, work in
  * flight finishes on the old version, and each record carries the
  * version that computed it.
  */
@@ -49,6 +49,7 @@
 #include <linux/err.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -209,15 +210,44 @@ static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
 }
 
 /*
- * The worker: consume at most MCAI_SESSION_BATCH samples, publish their
- * results, wake poll(), requeue itself if there is more and room for it.
+ * A worker pass ends after this long (or when the ring is empty, or the
+ * result ring full) and requeues itself if there is more: sessions
+ * sharing a workqueue take turns, and one session cannot hold a worker
+ * for ever.
+ */
+#define MCAI_SESSION_PASS_NS	(2 * NSEC_PER_MSEC)
+/*
+ * Samples are consumed in chunks of at most MCAI_SESSION_BATCH samples
+ * and about this many MACs: s->lock, the clock and the published indices
+ * are touched once per chunk, not per sample, and a cheap model gets
+ * long chunks while an expensive one publishes each result at once.
+ */
+#define MCAI_SESSION_CHUNK_MACS	65536
+
+static struct mcai_result *mcai_session_rec(struct mcai_session *s, u32 i)
+{
+	return (struct mcai_result *)(s->res +
+		(size_t)(i & (s->res_slots - 1)) * s->res_size);
+}
+
+/*
+ * The worker.  One pass takes a snapshot of [head, tail) under s->lock,
+ * consumes it chunk by chunk, each chunk bounded by the free result
+ * records: run each sample in place into its record, then read the clock
+ * once, set each record's latency (submission to publication) and
+ * deadline flag, publish in_head and res_tail with one store-release
+ * each, and refresh the snapshot (advancing the private head) under the
+ * lock.  The pass ends when the ring is empty, the result ring is full
+ * (back-pressure: the next doorbell resumes) or MCAI_SESSION_PASS_NS has
+ * passed (requeue); poll() is woken once per pass.
  */
 static void mcai_session_work(struct work_struct *w)
 {
 	struct mcai_session *s = container_of(w, struct mcai_session, work);
 	struct mcai_version *v = NULL;
-	bool more = false, usable = true;
-	u32 n, head, tail, rhead, used;
+	bool more = false, usable = true, timeout = false;
+	u32 head, tail, per = 1, done = 0;
+	u64 start, now;
 
 	if (s->slot) {
 		v = mcai_slot_version_get(s->slot);
@@ -228,23 +258,27 @@ static void mcai_session_work(struct work_struct *w)
 		}
 		if (v && mcai_session_scratch(s, v->m.arena_size))
 			usable = false;
+		if (v)
+			per = clamp_t(u64,
+				      div64_u64(MCAI_SESSION_CHUNK_MACS,
+						max_t(u64, v->m.macs, 1)),
+				      1, MCAI_SESSION_BATCH);
 	}
+	/* pipelines: per = 1, their cost depends on the gate */
 
-	for (n = 0; n < MCAI_SESSION_BATCH; n++) {
-		struct mcai_result *r;
-		const s8 *in;
-		u64 lat;
+	start = ktime_get_ns();
+	spin_lock_bh(&s->lock);
+	head = s->head;
+	tail = s->tail;
+	spin_unlock_bh(&s->lock);
 
-		spin_lock_bh(&s->lock);
-		head = s->head;
-		tail = s->tail;
-		spin_unlock_bh(&s->lock);
-		if (head == tail)
-			break;
+	while (head != tail) {
+		u32 n, i, rhead, used, r0 = s->res_tail;
+
 		/* Back-pressure: a full result ring stops consumption. */
 		/* pairs with user space's store-release of res_head */
 		rhead = smp_load_acquire(&s->uctl->res_head);
-		used = s->res_tail - rhead;
+		used = r0 - rhead;
 		if (used >= s->res_slots) {
 			if (used > s->res_slots) {
 				spin_lock_bh(&s->lock);
@@ -253,48 +287,66 @@ static void mcai_session_work(struct work_struct *w)
 			}
 			break;
 		}
-		r = (struct mcai_result *)(s->res +
-			(size_t)(s->res_tail & (s->res_slots - 1)) * s->res_size);
-		in = (const s8 *)(s->in +
-			(size_t)(head & (s->in_slots - 1)) * s->slot_size);
-		r->seq = s->seq;
-		r->pad = 0;
-		if (!usable)
-			mcai_session_fail(s, r);
-		else if (s->pipe)
-			mcai_session_run_pipe(s, in, r);
-		else
-			mcai_session_run_model(s, v, in, r);
+		n = min3(tail - head, s->res_slots - used, per);
+		for (i = 0; i < n; i++) {
+			struct mcai_result *r = mcai_session_rec(s, r0 + i);
+			const s8 *in = (const s8 *)(s->in +
+				(size_t)((head + i) & (s->in_slots - 1)) *
+				s->slot_size);
 
-		lat = ktime_get_ns() - s->t_sub[head & (s->in_slots - 1)];
-		r->latency_ns = lat;
-		if (s->slot && mcai_sched_deadline(s->slot, lat)) {
-			r->flags |= MCAI_RES_DEADLINE_MISS;
-			s->deadline_misses++;
+			r->seq = s->seq + i;
+			r->pad = 0;
+			if (!usable)
+				mcai_session_fail(s, r);
+			else if (s->pipe)
+				mcai_session_run_pipe(s, in, r);
+			else
+				mcai_session_run_model(s, v, in, r);
 		}
-		s->seq++;
-		s->res_tail++;
-		spin_lock_bh(&s->lock);
-		s->head = head + 1;
-		more = s->head != s->tail;
-		spin_unlock_bh(&s->lock);
-		/* The slot is read, the record written: publish both. */
+		/* t_sub[] of these slots is ours until s->head passes them */
+		now = ktime_get_ns();
+		for (i = 0; i < n; i++) {
+			struct mcai_result *r = mcai_session_rec(s, r0 + i);
+			u64 lat = now - s->t_sub[(head + i) & (s->in_slots - 1)];
+
+			r->latency_ns = lat;
+			if (s->slot && mcai_sched_deadline(s->slot, lat)) {
+				r->flags |= MCAI_RES_DEADLINE_MISS;
+				s->deadline_misses++;
+			}
+		}
+		head += n;
+		s->seq += n;
+		s->res_tail = r0 + n;
+		done += n;
+		/* The slots are read, the records written: publish both. */
 		/* pairs with user space's load-acquire of in_head */
-		smp_store_release(&s->kctl->in_head, head + 1);
-		/* ...ordered after the record's stores, for user space */
+		smp_store_release(&s->kctl->in_head, head);
+		/* ...ordered after the records' stores, for user space */
 		smp_store_release(&s->kctl->res_tail, s->res_tail);
 		if (s->cb) {
-			s->cb(s, r);
-			/* kernel clients: the record is consumed */
+			for (i = 0; i < n; i++)
+				s->cb(s, mcai_session_rec(s, r0 + i));
+			/* kernel clients: the records are consumed */
 			smp_store_release(&s->uctl->res_head, s->res_tail);
 		}
+		spin_lock_bh(&s->lock);
+		s->head = head;
+		tail = s->tail;
+		spin_unlock_bh(&s->lock);
+		if (now - start >= MCAI_SESSION_PASS_NS) {
+			timeout = true;
+			break;
+		}
+		cond_resched();
 	}
+	more = head != tail;
 	if (v)
 		mcai_version_put(v);
 	mcai_session_publish_worker(s);
-	if (n)
+	if (done)
 		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM);
-	if (more && n == MCAI_SESSION_BATCH) {
+	if (more && timeout) {
 		spin_lock_bh(&s->lock);
 		if (!s->dead)
 			mcai_session_queue(s);
