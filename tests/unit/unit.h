@@ -17,6 +17,7 @@ Suite *sha256_suite(void);
 Suite *quant_suite(void);
 Suite *mlp_suite(void);
 Suite *proto_suite(void);
+Suite *config_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mcaid configuration: one file per daemon, for either role.
+ *
+ * Format: UTF-8/ASCII text, one `key = value` per line; `#` starts a
+ * comment (at the start of a line, or after whitespace in a value); blank
+ * lines are ignored; `[section]` makes the following keys `section.key`
+ * (writing `section.key = v` at the top works the same).  A value may be
+ * double-quoted to keep a `#` or surrounding spaces.  Relative paths are
+ * taken relative to the directory of the config file, so a test tree can
+ * carry its certificates beside its configs.
+ *
+ * Unknown keys, repeated keys, bad numbers, out-of-range values, keys of the
+ * other role and missing required keys are all errors, reported as
+ * "file:line: reason" (or "file: reason" for a missing key) in c->error.
+ * runtime/mcaid-node.conf and runtime/mcaid-aggregator.conf list every key
+ * with its default.
+ *
+ *   key                       role   default / rule
+ *   role                      both   required: node | aggregator
+ *   node_id                   both   "" (the daemon uses the hostname); id
+ *   fleet                     both   "default"; id
+ *   model                     both   required; model name ([A-Za-z0-9_.-])
+ *   user                      both   "mcaid"; account to drop privileges to
+ *   log_level                 both   info: error | warn | info | debug
+ *   network.listen            aggr   "0.0.0.0:7117"; numeric host:port
+ *   network.upstream          both   required for a node, optional for an
+ *                                    aggregator (hierarchy); host:port
+ *   network.max_peers         aggr   4096 (1 .. 1000000)
+ *   network.idle_timeout_ms   both   300000 (1000 .. 86400000)
+ *   tls.cert / tls.key / tls.ca   both   required paths
+ *   tls.crl                   both   "" (none); path
+ *   data.train                node   "" (labelled samples from the module);
+ *                                    path of a local dataset file
+ *   data.samples              node   "/var/lib/mcaid/samples"; sample store
+ *   data.eval                 both   "" (none); evaluation set path
+ *   registry.dir              aggr   "/var/lib/mcaid/registry"
+ *   registry.init             aggr   "" ; initial float master / blob path
+ *   rounds.count              aggr   0 (run until stopped)
+ *   rounds.fraction           aggr   1.0; (0, 1]
+ *   rounds.min_clients        aggr   2 (1 .. 1000000)
+ *   rounds.deadline_ms        aggr   60000 (1 .. MCAI_PROTO_MAX_DEADLINE_MS)
+ *   rounds.local_epochs       aggr   1 (1 .. 1000)
+ *   rounds.batch              aggr   32 (1 .. 65536)
+ *   rounds.lr                 aggr   0.05 (> 0, <= 10)
+ *   strategy.name             aggr   fedavg: fedavg | fedprox | fedadam |
+ *                                    median | trimmed_mean | krum
+ *   strategy.trim_fraction    aggr   0.1; [0, 0.5)
+ *   strategy.krum_f           aggr   1; Byzantine clients tolerated, and
+ *                                    min_clients must be >= 2 f + 3
+ *   strategy.krum_m           aggr   0 (Multi-Krum keeps n - f); 0 .. 1e6
+ *   strategy.clip_norm        aggr   0 (off); >= 0, applies to any strategy
+ *   strategy.server_lr        aggr   0.01 (FedAdam; > 0)
+ *   strategy.beta1            aggr   0.9  (FedAdam; [0, 1))
+ *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
+ *   strategy.tau              aggr   0.001 (FedAdam; > 0)
+ *   strategy.prox_mu          aggr   0.01 (FedProx; > 0 with fedprox)
+ */
+#ifndef MCAI_CONFIG_H
+#define MCAI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runtime/proto.h"
+
+#define MCAI_CONFIG_PATH_MAX	1024
+#define MCAI_CONFIG_HOST_MAX	255
+#define MCAI_CONFIG_USER_MAX	32
+#define MCAI_CONFIG_ERR_MAX	512
+#define MCAI_CONFIG_DEFAULT_PORT	7117
+
+/* Named mcai_cfg_* so as not to collide with the strategies' own types. */
+enum mcai_cfg_strategy {
+	MCAI_CFG_FEDAVG,
+	MCAI_CFG_FEDPROX,
+	MCAI_CFG_FEDADAM,
+	MCAI_CFG_MEDIAN,
+	MCAI_CFG_TRIMMED_MEAN,
+	MCAI_CFG_KRUM,
+};
+
+struct mcai_cfg_addr {
+	char host[MCAI_CONFIG_HOST_MAX + 1];	/* no brackets for IPv6 */
+	uint16_t port;				/* 0: not set */
+};
+
+struct mcai_config {
+	uint32_t role;				/* enum mcai_role, 0 unset */
+	char node_id[MCAI_PROTO_ID_MAX + 1];
+	char fleet[MCAI_PROTO_ID_MAX + 1];
+	char model[MCAI_NAME_LEN];
+	char user[MCAI_CONFIG_USER_MAX + 1];
+	int log_level;				/* enum mcai_log_level values */
+
+	struct mcai_cfg_addr listen;
+	struct mcai_cfg_addr upstream;		/* port 0: none */
+	uint32_t max_peers;
+	uint32_t idle_timeout_ms;
+
+	char tls_cert[MCAI_CONFIG_PATH_MAX];
+	char tls_key[MCAI_CONFIG_PATH_MAX];
+	char tls_ca[MCAI_CONFIG_PATH_MAX];
+	char tls_crl[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	char data_train[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	char data_samples[MCAI_CONFIG_PATH_MAX];
+	char data_eval[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	char registry_dir[MCAI_CONFIG_PATH_MAX];
+	char registry_init[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	uint32_t rounds;			/* 0: until stopped */
+	double fraction;
+	uint32_t min_clients;
+	uint32_t deadline_ms;
+	uint32_t local_epochs;
+	uint32_t batch;
+	float lr;
+
+	enum mcai_cfg_strategy strategy;
+	float trim_fraction;
+	uint32_t krum_f;
+	uint32_t krum_m;
+	float clip_norm;
+	float server_lr;
+	float beta1;
+	float beta2;
+	float tau;
+	float prox_mu;
+
+	char error[MCAI_CONFIG_ERR_MAX];
+
+	/* Parser state: where each key was set (0: default), base dir. */
+	uint32_t set_line[48];
+	char origin[MCAI_CONFIG_PATH_MAX];
+	char basedir[MCAI_CONFIG_PATH_MAX];
+};
+
+/* Every default; role unset. */
+void mcai_config_init(struct mcai_config *c);
+
+/*
+ * Read a file (or a string, named @fname in messages, with relative paths
+ * taken from @basedir, NULL for as-is) over what @c holds.  0, or -EINVAL
+ * (syntax, unknown key, bad value; c->error says where), -ENOENT etc. when
+ * the file cannot be read.  Does not check required keys: see finish().
+ */
+int mcai_config_read(struct mcai_config *c, const char *path);
+int mcai_config_read_mem(struct mcai_config *c, const char *text, size_t len,
+			 const char *fname, const char *basedir);
+
+/*
+ * One key from elsewhere (a command-line `-o key=value`), reported as
+ * "@origin: reason".  Overrides a value from the file.
+ */
+int mcai_config_set(struct mcai_config *c, const char *key,
+		    const char *value, const char *origin);
+
+/* Required keys, keys of the other role, cross-key rules.  0 or -EINVAL. */
+int mcai_config_finish(struct mcai_config *c);
+
+/* init + read + finish. */
+int mcai_config_load(struct mcai_config *c, const char *path);
+
+/* The effective configuration in the file format (reads back the same). */
+void mcai_config_dump(const struct mcai_config *c, FILE *f);
+
+const char *mcai_cfg_strategy_name(enum mcai_cfg_strategy s);
+const char *mcai_cfg_role_name(uint32_t role);
+
+#endif /* MCAI_CONFIG_H */
