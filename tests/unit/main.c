@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, sha256_suite());
 	srunner_add_suite(sr, quant_suite());
 	srunner_add_suite(sr, mlp_suite());
+	srunner_add_suite(sr, strategy_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -16,6 +16,7 @@ Suite *writer_suite(void);
 Suite *sha256_suite(void);
 Suite *quant_suite(void);
 Suite *mlp_suite(void);
+Suite *strategy_suite(void);
 Suite *proto_suite(void);
 Suite *config_suite(void);
 
