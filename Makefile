@@ -28,7 +28,13 @@ RUNTIME_LIB := runtime/device.c runtime/json.c
 FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
 		       runtime/strategy.c models/mlp.c)
 
-MCAICTL_SRCS := runtime/mcaictl.c $(RUNTIME_LIB) $(MODELS_USER)
+# eBPF telemetry, user side (bpf/telemetry.c needs the skeleton).
+TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
+BPF_LIBS := -lbpf -lelf -lz
+
+MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
+		$(TELEMETRY_SRCS) \
+		$(MODELS_USER)
 TRAIN_SRCS := models/train.c models/mlp.c $(MODELS_USER)
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
 VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c \
@@ -69,7 +75,26 @@ $(B)/san/%.o: %.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
 $(B)/mcaictl: $(call obj,$(MCAICTL_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) -lm
+
+# The telemetry programs: CO-RE object, then its skeleton.  The shipped
+# power tables are compiled in (bpf/power/embed.sh).
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	      -I/usr/include/$(shell uname -m)-linux-gnu -Ibpf
+$(B)/bpf/telemetry.bpf.o: bpf/telemetry.bpf.c bpf/telemetry.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(B)/bpf/telemetry.skel.h: $(B)/bpf/telemetry.bpf.o
+	$(BPFTOOL) gen skeleton $< name mcai_telemetry > $@.tmp
+	mv $@.tmp $@
+$(B)/gen/power_tables.h: bpf/power/embed.sh $(wildcard bpf/power/*.power)
+	@mkdir -p $(dir $@)
+	bpf/power/embed.sh $(wildcard bpf/power/*.power) > $@.tmp
+	mv $@.tmp $@
+$(call obj,bpf/telemetry.c) $(call sobj,bpf/telemetry.c): \
+	$(B)/bpf/telemetry.skel.h
+$(call obj,bpf/power.c) $(call sobj,bpf/power.c): $(B)/gen/power_tables.h
 
 $(B)/mcai-train: $(call obj,$(TRAIN_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm

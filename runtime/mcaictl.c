@@ -22,6 +22,7 @@
 
 #include "runtime/device.h"
 #include "runtime/json.h"
+#include "runtime/mcaictl.h"
 #include "models/engine.h"
 #include "models/quant.h"
 #include "models/sha256.h"
@@ -31,8 +32,6 @@
 #define MCAICTL_VERSION "0.1"
 #endif
 
-#define EXIT_USAGE	2
-
 /* Reading caps: far above any model or data set, far below trouble. */
 #define MAX_BLOB_FILE	(256U << 20)
 #define MAX_INPUT_FILE	(1ULL << 31)
@@ -40,20 +39,10 @@
 #define IDX_IMAGES_MAGIC	0x00000803U
 #define IDX_LABELS_MAGIC	0x00000801U
 
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-	const char *args;		/* synopsis after the command name */
-	const char *summary;		/* one line for the command list */
-	const char *details;		/* options and behaviour */
-};
-
-static const struct command *find_command(const char *name);
-
-/* Global options, and the JSON writer for stdout. */
-static const char *opt_device;
-static bool opt_json;
-static struct mcai_json json;
+/* Global options, and the JSON writer for stdout (mcaictl.h). */
+const char *opt_device;
+bool opt_json;
+struct mcai_json json;
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */
@@ -65,7 +54,7 @@ static struct mcai_json json;
  * Returns 1, the exit status of a failed operation.
  */
 __attribute__((format(printf, 1, 2)))
-static int fail(const char *fmt, ...)
+int fail(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -84,7 +73,7 @@ static int fail(const char *fmt, ...)
 }
 
 __attribute__((format(printf, 1, 2)))
-static void warn(const char *fmt, ...)
+void warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -111,7 +100,7 @@ static void command_help(FILE *f, const struct command *c)
 
 /* A usage error in command @c: the message, then its synopsis.  Returns 2. */
 __attribute__((format(printf, 2, 3)))
-static int usage_error(const struct command *c, const char *fmt, ...)
+int usage_error(const struct command *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -156,18 +145,13 @@ enum {
 	OPT_FORMAT,
 };
 
-#define COMMON_OPTIONS \
-	{ "help", no_argument, NULL, 'h' }, \
-	{ "json", no_argument, NULL, 'j' }
-
 /*
  * getopt_long over a subcommand's arguments (argv[0] is the command),
  * options and operands in any order.  Handles --help and --json itself;
  * returns the next other option, -1 at the end, or a negative exit status
  * minus 1000 when the command must stop (usage error or --help).
  */
-#define OPT_DONE_BASE	(-1000)
-static int next_option(const struct command *c, int argc, char **argv,
+int next_option(const struct command *c, int argc, char **argv,
 		       const char *shortopts, const struct option *longopts)
 {
 	for (;;) {
@@ -198,13 +182,13 @@ static int next_option(const struct command *c, int argc, char **argv,
 	}
 }
 
-static void reset_getopt(void)
+void reset_getopt(void)
 {
 	optind = 0;		/* glibc: full re-initialisation */
 	opterr = 0;
 }
 
-static int parse_u32(const char *s, u32 *out)
+int parse_u32(const char *s, u32 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -219,7 +203,7 @@ static int parse_u32(const char *s, u32 *out)
 	return 0;
 }
 
-static int open_device(struct mcai_dev *d)
+int open_device(struct mcai_dev *d)
 {
 	if (mcai_dev_open(d, opt_device))
 		return fail("%s", mcai_dev_error(d));
@@ -1796,6 +1780,20 @@ static void stats_hints(const struct mcai_stats_reply *r,
 	}
 }
 
+/* The budget's energy figure: MCAI_ENERGY_* of uapi/mcai.h. */
+static const char *energy_source_name(u32 src)
+{
+	switch (src) {
+	case MCAI_ENERGY_ESTIMATE:
+		return "estimate";
+	case MCAI_ENERGY_MODEL:
+		return "model";
+	case MCAI_ENERGY_RAPL_CALIBRATED:
+		return "rapl-calibrated";
+	}
+	return "unknown";
+}
+
 static int stats_main(int argc, char **argv)
 {
 	enum { OPT_FEATURES = 0x200, OPT_RESET };
@@ -1916,6 +1914,9 @@ static int stats_main(int argc, char **argv)
 		mcai_json_kv_uint(&json, "shed", r.shed);
 		mcai_json_kv_uint(&json, "deadline_misses", r.deadline_misses);
 		mcai_json_kv_uint(&json, "energy_uj", r.energy_uj);
+		mcai_json_kv_string(&json, "energy_source",
+				    energy_source_name(r.energy_source));
+		mcai_json_kv_uint(&json, "mpj_per_mac", r.mpj_per_mac);
 		mcai_json_object_end(&json);
 		mcai_json_object_end(&json);
 		mcai_stats_reply_free(&r);
@@ -1940,10 +1941,12 @@ static int stats_main(int argc, char **argv)
 		       r.n_features - nshow);
 	printf("  all:   mean of means %.3f, mean stddev %.3f (min %.3f, max %.3f)\n",
 	       sum_mean, sum_sd, min_sd, max_sd);
-	printf("scheduler: shed %llu, deadline misses %llu, energy %llu uJ\n",
+	printf("scheduler: shed %llu, deadline misses %llu, energy %llu uJ "
+	       "(%.3f pJ per MAC, %s)\n",
 	       (unsigned long long)r.shed,
 	       (unsigned long long)r.deadline_misses,
-	       (unsigned long long)r.energy_uj);
+	       (unsigned long long)r.energy_uj, (double)r.mpj_per_mac / 1000,
+	       energy_source_name(r.energy_source));
 	printf("drift hint: ");
 	if (!r.samples)
 		printf("no samples yet\n");
@@ -2040,6 +2043,13 @@ static const struct command commands[] = {
 	  "  --features N  list the first N features (\"all\": every one)\n"
 	  "  --reset       clear the statistics after reading (CAP_SYS_ADMIN)\n"
 	  "NAME is a model name, or id:N.\n" },
+	{ "telemetry", telemetry_main,
+	  "[enable|disable|status|show|hist NAME|calibrate|feed] [OPTIONS]",
+	  "eBPF telemetry: latency, CPU time and energy of every inference",
+	  telemetry_details },
+	{ "top", top_main, "[-i SECONDS] [-n COUNT] [--feed]",
+	  "Live view of every model: rate, latency, energy per inference",
+	  top_details },
 	{ "unload", unload_main, "NAME",
 	  "Unload a model (in-flight inferences finish first)",
 	  "NAME is a model name, or id:N.  Unloading needs CAP_SYS_ADMIN.\n" },
@@ -2053,7 +2063,7 @@ static const struct command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *find_command(const char *name)
+const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (!strcmp(commands[i].name, name))

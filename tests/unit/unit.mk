@@ -7,7 +7,8 @@
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/hostile.c
 # The model library minus the dataset loader, which the tests do not use.
-UNIT_LIB_SRCS := $(filter-out models/dataset.c,$(MODELS_USER)) $(FED_SRCS)
+UNIT_LIB_SRCS := $(filter-out models/dataset.c,$(MODELS_USER)) $(FED_SRCS) \
+		 $(TELEMETRY_SRCS)
 UNIT_CHECK_CFLAGS = $(shell pkg-config --cflags check)
 UNIT_CHECK_LIBS = $(shell pkg-config --libs check)
 
@@ -15,7 +16,7 @@ $(call sobj,$(UNIT_SRCS)): CFLAGS += $(UNIT_CHECK_CFLAGS)
 
 $(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS))
 	$(if $(UNIT_CHECK_LIBS),,$(error Check not found: apt-get install check pkg-config, or make deps))
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) -lm
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) -lm
 
 check-unit: $(B)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \

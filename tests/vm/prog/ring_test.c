@@ -17,6 +17,8 @@
  *   ring_test pipeline            a session on an ensemble pipeline
  *   ring_test hold SECS           keep a session open (for rmmod tests)
  *   ring_test load NAME VER       load the test model NAME at VER
+ *   ring_test push NAME N         load NAME at version 1, stream exactly N
+ *                                 samples through a session, bit-exact
  *
  * Models are deterministic functions of (name, version).  Exit 0 pass.
  */
@@ -475,6 +477,24 @@ static void check_counters(struct ring *r, u64 n, const char *what)
 }
 
 /* ---- tests ------------------------------------------------------------ */
+
+/* Exactly @n samples through a session on @name (telemetry counts). */
+static void t_push(const char *name, u64 n)
+{
+	struct check c = { .name = name, .salt = 1 };
+	struct ring r;
+
+	c.model_id = load(tmodel_make(name, 1));
+	CHECK(c.model_id, "load %s", name);
+	if (!c.model_id)
+		return;
+	ring_open(&r, name, 0, 0, 0);
+	CHECK(stream(&r, &c, n, 1) == n, "results missing");
+	check_counters(&r, n, "push");
+	ring_close(&r);
+	printf("ring push: %llu samples through %s\n", (unsigned long long)n,
+	       name);
+}
 
 static void t_basic(const char *blob_path)
 {
@@ -1149,6 +1169,8 @@ int main(int argc, char **argv)
 		printf("holding\n");
 		sleep(atoi(argv[2]));
 		ring_close(&r);
+	} else if (!strcmp(cmd, "push") && argc > 3) {
+		t_push(argv[2], strtoull(argv[3], NULL, 10));
 	} else if (!strcmp(cmd, "load") && argc > 3) {
 		CHECK(load(tmodel_make(argv[2], atoi(argv[3]))), "load");
 	} else {

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-inference latency, CPU time and energy of mcai.ko, from its
+ * tracepoints (kmod/trace.h), into the pinned maps of bpf/telemetry.h.
+ *
+ * The module's events are attached as raw tracepoints: they need no BTF
+ * for the module (Debian's header packages cannot produce it), only the
+ * argument order of TP_PROTO, which kmod/trace.h promises never to
+ * reorder.  The scheduler's sched_switch is attached as tp_btf (vmlinux
+ * BTF, present in every Debian kernel) because it must hand task pointers
+ * to task storage.
+ *
+ * Pairing: mcai_infer_start and mcai_infer_end of one inference run in
+ * the same task with nothing of ours in between, so the start lives in
+ * that task's storage.  While the task is switched out the clock keeps
+ * running for latency but not for CPU time: sched_switch accumulates the
+ * time spent off the CPU, and cpu_ns = latency - off-CPU time.
+ *
+ * Energy: cpu_ns * power_mw pJ, power from the power map of the CPU the
+ * inference ended on (user space keeps it current: frequency table,
+ * kernel Energy Model, or RAPL calibration).  A BPF program cannot read
+ * RAPL itself on every kernel we support: on 6.1 the RAPL PMU counts only
+ * on its designated CPU (fixed upstream in 6.7), so calibration is done
+ * by user space over windows and written here as a power figure.
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "telemetry.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct task_struct;
+
+struct mcai_inflight {
+	__u64 start_ns;
+	__u64 out_ns;			/* switched out at, 0 while running */
+	__u64 off_ns;			/* off the CPU since start */
+	__u32 model_id;
+	__u32 version;
+	__u32 active;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mcai_inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MCAI_TEL_MAX_MODELS);
+	__type(key, struct mcai_tel_key);
+	__type(value, struct mcai_tel_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MCAI_TEL_MAX_MODELS);
+	__type(key, struct mcai_tel_drop_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MCAI_TEL_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct mcai_tel_power);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} power SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mcai_tel_calibration);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} calibration SEC(".maps");
+
+static const struct mcai_tel_stats mcai_zero_stats;
+static const __u64 mcai_zero_count;
+
+static __always_inline __u32 mcai_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+/* This CPU's record of @model_id/@version, created on first use. */
+static __always_inline struct mcai_tel_stats *
+mcai_stats_get(__u32 model_id, __u32 version, const char *name)
+{
+	struct mcai_tel_key key = { .model_id = model_id, .version = version };
+	struct mcai_tel_stats *st;
+
+	st = bpf_map_lookup_elem(&stats, &key);
+	if (!st) {
+		/* EEXIST from a racing CPU is fine: look it up again */
+		bpf_map_update_elem(&stats, &key, &mcai_zero_stats,
+				    BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&stats, &key);
+		if (!st)
+			return NULL;
+	}
+	/* each CPU's copy learns the name the first time it is used */
+	if (name && !st->name[0])
+		bpf_probe_read_kernel_str(st->name, sizeof(st->name), name);
+	return st;
+}
+
+SEC("raw_tp/mcai_infer_start")
+int BPF_PROG(mcai_tel_start, __u32 model_id, __u32 version, __u32 session,
+	     __u64 seq, __u64 macs, __u32 input_len)
+{
+	struct mcai_inflight *in;
+
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!in)
+		return 0;
+	in->model_id = model_id;
+	in->version = version;
+	in->off_ns = 0;
+	in->out_ns = 0;
+	in->active = 1;
+	in->start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("raw_tp/mcai_infer_end")
+int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
+	     __u64 seq, __u64 macs, __s32 class_id, __u32 flags,
+	     const char *name)
+{
+	__u64 now = bpf_ktime_get_ns(), lat, cpu, e, rem;
+	struct mcai_inflight *in;
+	struct mcai_tel_stats *st;
+	struct mcai_tel_power *pw;
+	__u32 c, slot;
+
+	st = mcai_stats_get(model_id, version, name);
+	if (!st)
+		return 0;
+	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  0);
+	if (!in || !in->active || in->model_id != model_id ||
+	    in->version != version) {
+		/* attached between a start and its end */
+		st->unpaired++;
+		return 0;
+	}
+	in->active = 0;
+	lat = now - in->start_ns;
+	cpu = lat > in->off_ns ? lat - in->off_ns : 0;
+
+	c = bpf_get_smp_processor_id();
+	pw = bpf_map_lookup_elem(&power, &c);
+	e = 0;
+	if (pw && pw->power_mw) {
+		e = cpu * pw->power_mw;
+		st->energy_source = pw->energy_source;
+		st->power_mw = pw->power_mw;
+	}
+	st->count++;
+	st->latency_total_ns += lat;
+	if (lat > st->latency_max_ns)
+		st->latency_max_ns = lat;
+	st->cpu_ns += cpu;
+	st->macs += macs;
+	rem = st->energy_pj_rem + e;
+	st->energy_uj += rem / 1000000;
+	st->energy_pj_rem = rem % 1000000;
+	slot = mcai_log2(lat);
+	if (slot >= MCAI_TEL_HIST_SLOTS)
+		slot = MCAI_TEL_HIST_SLOTS - 1;
+	st->latency_log2_ns[slot]++;
+	return 0;
+}
+
+SEC("raw_tp/mcai_shed")
+int BPF_PROG(mcai_tel_shed, __u32 model_id, __u32 version, __u32 session,
+	     __u64 seq, __u64 macs)
+{
+	struct mcai_tel_stats *st;
+
+	st = mcai_stats_get(model_id, version, NULL);
+	if (st)
+		st->shed++;
+	return 0;
+}
+
+SEC("raw_tp/mcai_drop")
+int BPF_PROG(mcai_tel_drop, __u32 session, __u64 seq, __u32 reason,
+	     __u32 model_id)
+{
+	struct mcai_tel_drop_key key = {
+		.model_id = model_id,
+		.reason = reason < MCAI_DROP_OTHER ? reason : MCAI_DROP_OTHER,
+	};
+	__u64 *n;
+
+	n = bpf_map_lookup_elem(&drops, &key);
+	if (!n) {
+		bpf_map_update_elem(&drops, &key, &mcai_zero_count,
+				    BPF_NOEXIST);
+		n = bpf_map_lookup_elem(&drops, &key);
+		if (!n)
+			return 0;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* Time off the CPU does not count as CPU time. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(mcai_tel_switch, _Bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	struct mcai_inflight *in;
+	__u64 now;
+
+	in = bpf_task_storage_get(&inflight, prev, 0, 0);
+	if (in && in->active && !in->out_ns)
+		in->out_ns = bpf_ktime_get_ns();
+	in = bpf_task_storage_get(&inflight, next, 0, 0);
+	if (in && in->active && in->out_ns) {
+		now = bpf_ktime_get_ns();
+		in->off_ns += now - in->out_ns;
+		in->out_ns = 0;
+	}
+	return 0;
+}

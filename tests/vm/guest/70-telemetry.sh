@@ -1,0 +1,212 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# eBPF telemetry (bpf/): programs load and pin on this kernel; exactly N
+# inferences through the ring, the ioctl and the simulated sensor are
+# counted exactly N; histogram buckets sum to N; latency totals positive
+# and >= max; energy = cpu_ns x power exactly on the `model` path;
+# `bpftool -j map dump` parses with the documented fields; calibration
+# from recorded RAPL readings (counter wrap included) switches the source
+# and the arithmetic is exact; measured energy reaches the module's
+# budget (telemetry feed); detach/attach under load; rmmod refused while
+# attached and fine after disable; a module reload keeps the maps sane.
+# Exit 0 pass, 1 fail, 77 skip.
+set -u
+[[ ${MCAI_VM:-} ]] || { echo "not in the mcai guest"; exit 77; }
+R=${MCAI_ROOT:?}
+CTL=$R/build/mcaictl
+T=$R/build/vm/ring_test
+A=$R/build/vm/mcai_abi
+. "$R/tests/vm/lib.sh"
+KO=$MCAI_KO
+SIM=$(mcai_ko mcai_simsensor)
+N=70-telemetry
+BPFTOOL=$(command -v bpftool || echo /usr/sbin/bpftool)
+PIN=/sys/fs/bpf/mcai
+PW=1234			# mW, the test power table's only row
+TMP=$(mktemp -d)
+
+rc=0
+fail() {
+	echo "$N: FAIL: $*"
+	rc=1
+}
+
+for f in "$KO" "$SIM" "$CTL" "$T" "$A" "$BPFTOOL"; do
+	[[ -e $f ]] || { echo "$N: FAIL: missing $f"; exit 1; }
+done
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
+	{ echo "$N: no bpffs"; exit 77; }
+
+# jq-free JSON checks: py 'expression over d' reading JSON on stdin
+py() {
+	python3 -c "import json,sys; d=json.load(sys.stdin); $1"
+}
+model_json() {		# model_json NAME: its telemetry record (latest version)
+	"$CTL" --json telemetry |
+		py "m=[x for x in d['models'] if x['name']=='$1']; print(json.dumps(m[-1]) if m else '{}')"
+}
+field() {		# field JSON KEY
+	py "print(d.get('$2', ''))" <<< "$1"
+}
+
+cleanup() {
+	"$CTL" telemetry disable --purge > /dev/null 2>&1
+	grep -q '^mcai_simsensor ' /proc/modules && rmmod mcai_simsensor
+	grep -q '^mcai ' /proc/modules && rmmod mcai
+	rm -rf "$TMP"
+}
+
+grep -q '^mcai_simsensor ' /proc/modules && rmmod mcai_simsensor
+grep -q '^mcai ' /proc/modules && rmmod mcai
+"$CTL" telemetry disable --purge > /dev/null 2>&1
+insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
+
+printf '# test table: one row\nname test\n1000000 %d nominal\n' $PW > "$TMP/p.power"
+out=$("$CTL" telemetry enable --power-table "$TMP/p.power" 2>&1) ||
+	{ echo "$N: FAIL: enable: $out"; cleanup; exit 1; }
+echo "$N: $out"
+for m in stats drops power calibration links/mcai_tel_end; do
+	[[ -e $PIN/$m ]] || fail "$PIN/$m not pinned"
+done
+st=$("$CTL" --json telemetry status)
+[[ $(field "$st" enabled) == True ]] || fail "status not enabled: $st"
+
+# 1. exact counts, three paths
+"$T" push tel-ring 500 > /dev/null || fail "ring push"
+"$A" load tel-sync 1 > /dev/null || fail "load tel-sync"
+"$A" infer tel-sync 1 300 > /dev/null || fail "ioctl infers"
+
+check_model() {		# check_model NAME COUNT
+	local j
+	j=$(model_json "$1")
+	py "
+n=$2; pw=$PW
+m=d
+assert m.get('count') == n, 'count %s != %d' % (m.get('count'), n)
+h=sum(m['latency_log2_ns']); assert h == n, 'histogram sums to %d' % h
+assert m['latency_total_ns'] > 0 and m['latency_max_ns'] > 0, 'latency not positive'
+assert m['latency_max_ns'] <= m['latency_total_ns'], 'max > total'
+assert m['latency_total_ns'] <= n * m['latency_max_ns'], 'total > n * max'
+assert 0 < m['cpu_ns'] <= m['latency_total_ns'], 'cpu_ns %d vs latency %d' % (m['cpu_ns'], m['latency_total_ns'])
+assert m['energy_pj'] == m['cpu_ns'] * pw, 'energy %d pJ != cpu_ns %d x %d mW' % (m['energy_pj'], m['cpu_ns'], pw)
+assert m['energy_uj'] * 10**6 + m['energy_pj_rem'] == m['energy_pj'], 'uJ + rem'
+assert m['energy_source'] == 'model', m['energy_source']
+assert m['unpaired'] == 0, 'unpaired %d' % m['unpaired']
+print('ok', m['name'], n, 'inferences, mean %.1f us, cpu %.1f us, %.3f uJ/inf' % (m['latency_total_ns']/n/1e3, m['cpu_ns']/n/1e3, m['uj_per_inference']))
+" <<< "$j" || fail "$1: $j"
+}
+check_model tel-ring 500
+check_model tel-sync 300
+macs=$(field "$(model_json tel-ring)" macs)
+((macs == 500 * 2304)) || fail "tel-ring macs $macs, want $((500 * 2304))"
+
+# 2. bpftool reads the maps with named fields
+"$BPFTOOL" map dump pinned $PIN/stats > "$TMP/dump.txt" 2>&1 ||
+	fail "bpftool map dump failed"
+grep -q '"name": "tel-ring"' "$TMP/dump.txt" ||
+	grep -q 'name.*tel-ring' "$TMP/dump.txt" || fail "no named field in bpftool dump"
+# with BTF, bpftool -j adds a "formatted" object with the named fields
+"$BPFTOOL" -j map dump pinned $PIN/stats | py "
+tot={}
+for e in d:
+    e=e['formatted']
+    k=e['key']; assert set(k) == {'model_id','version'}, k
+    for c in e['values']:
+        v=c['value']
+        for f in ('name','count','latency_total_ns','latency_max_ns','cpu_ns','energy_uj','energy_pj_rem','energy_source','latency_log2_ns'):
+            assert f in v, f
+        if v['name']: tot[v['name']]=tot.get(v['name'],0)
+        tot.setdefault('#'+str(k['model_id']),0)
+        tot['#'+str(k['model_id'])]+=v['count']
+print('bpftool json ok', tot)
+" || fail "bpftool -j dump does not have the documented fields"
+"$BPFTOOL" -j map dump pinned $PIN/power |
+	py "v=d[0]['formatted']['value']; assert v['power_mw'] == $PW and v['energy_source'] == 'MCAI_ENERGY_SOURCE_MODEL', v; print('power map ok', v)" ||
+	fail "power map"
+
+# 3. the simulated sensor: maps count what the module completed
+"$CTL" load "$R/models/vib-detector.mcai" > /dev/null || fail "load detector"
+"$CTL" load "$R/models/vib-classifier.mcai" > /dev/null || fail "load classifier"
+insmod "$SIM" rate=25600 fault=1 || fail "insmod simsensor"
+sleep 3
+echo 0 > /sys/module/mcai_simsensor/parameters/run
+sleep 1
+S=/sys/module/mcai_simsensor/parameters/stats
+for who in det cls; do
+	comp=$(awk -v k="${who}_mcai_completed" '$1 == k { print $2 }' $S)
+	[[ -n $comp ]] || continue
+	name=vib-detector
+	[[ $who == cls ]] && name=vib-classifier
+	cnt=$(field "$(model_json $name)" count)
+	echo "$N: simsensor $name: module completed $comp, telemetry $cnt"
+	[[ $cnt == "$comp" ]] || fail "$name: telemetry $cnt != completed $comp"
+done
+rmmod mcai_simsensor || fail "rmmod simsensor"
+
+# 4. feed the budget: the module now prices tel-ring with measured energy
+j=$(model_json tel-ring)
+want=$(py "print((d['energy_pj'] * 1000 + d['macs'] // 2) // d['macs'] or 1)" <<< "$j")
+"$CTL" telemetry feed > /dev/null || fail "feed"
+s=$("$CTL" --json stats tel-ring)
+got=$(py "print(d['scheduler']['mpj_per_mac'], d['scheduler']['energy_source'])" <<< "$s")
+[[ $got == "$want model" ]] || fail "fed $got, want $want model"
+echo "$N: budget of tel-ring now $want/1000 pJ per MAC (model)"
+
+# 5. calibration from recorded readings: 8 J over 2 busy CPU-seconds,
+#    across a counter wrap -> 4000 mW; with a 1 W idle floor -> 3500 mW
+cat > "$TMP/rapl.txt" <<'EOF'
+# t_ns busy_cpu_ns energy_uj:max_energy_range_uj
+0 0 262140000000:262143328850
+1000000000 2000000000 4671150:262143328850
+EOF
+c=$("$CTL" --json telemetry calibrate --samples "$TMP/rapl.txt" --idle-mw 1000 --dry-run)
+[[ $(field "$c" power_mw) == 3500 ]] || fail "idle-floor calibration: $c"
+c=$("$CTL" --json telemetry calibrate --samples "$TMP/rapl.txt") ||
+	fail "calibrate"
+[[ $(field "$c" power_mw) == 4000 ]] || fail "calibration: $c"
+"$T" push tel-cal 200 > /dev/null || fail "ring push tel-cal"
+j=$(model_json tel-cal)
+py "assert d['count']==200 and d['energy_source']=='rapl-calibrated' and d['energy_pj']==d['cpu_ns']*4000, d; print('calibrated ok')" <<< "$j" ||
+	fail "rapl-calibrated energy: $j"
+
+# 6. detach/attach while inferences run
+"$T" push tel-live 300000 > "$TMP/live.out" 2>&1 &
+pid=$!
+for i in 1 2 3; do
+	sleep 0.5
+	"$CTL" telemetry disable > /dev/null || fail "disable under load"
+	sleep 0.3
+	"$CTL" telemetry enable > /dev/null || fail "enable under load"
+done
+wait $pid || fail "stream under detach/attach: $(cat "$TMP/live.out")"
+cnt=$(field "$(model_json tel-live)" count)
+echo "$N: tel-live: $cnt of 300000 counted across 3 detach/attach cycles"
+((cnt > 0 && cnt < 300000)) || fail "tel-live count $cnt (detached periods must miss some)"
+
+# 7. rmmod: refused while attached, fine after disable; reload + enable
+"$A" unload tel-sync > /dev/null
+for m in tel-ring tel-cal tel-live vib-detector vib-classifier; do
+	"$CTL" unload $m > /dev/null 2>&1
+done
+if rmmod mcai 2> /dev/null; then
+	fail "rmmod succeeded with telemetry attached"
+	insmod "$KO"
+fi
+"$CTL" telemetry disable > /dev/null || fail "disable"
+rmmod mcai || fail "rmmod after disable"
+insmod "$KO" || fail "re-insmod"
+# id 1 now belongs to another name: enable forgets the stale record
+"$A" load tel-other 1 > /dev/null || fail "load tel-other"
+"$CTL" telemetry enable > /dev/null || fail "enable after reload"
+"$CTL" --json telemetry | py "
+for m in d['models']:
+    assert not (m['model_id'] == 1 and m['name'] not in ('tel-other',)), m
+print('reload ok:', len(d['models']), 'records')
+" || fail "stale record after reload"
+"$A" infer tel-other 1 10 > /dev/null || fail "infer after reload"
+[[ $(field "$(model_json tel-other)" count) == 10 ]] || fail "count after reload"
+
+cleanup
+((rc)) || echo "$N: all checks passed"
+exit "$rc"
