@@ -140,6 +140,7 @@ $(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
 bench: deps $(B)/engine-bench
 	$(B)/engine-bench models/fmnist-mlp.mcai
 	tests/bench/kernel_bench.sh
+	tests/bench/telemetry_bench.sh
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -19,6 +19,7 @@ int main(void)
 	srunner_add_suite(sr, writer_suite());
 	srunner_add_suite(sr, sha256_suite());
 	srunner_add_suite(sr, quant_suite());
+	srunner_add_suite(sr, telemetry_suite());
 	srunner_add_suite(sr, mlp_suite());
 	srunner_add_suite(sr, strategy_suite());
 	srunner_add_suite(sr, proto_suite());

@@ -15,6 +15,7 @@ Suite *verify_suite(void);
 Suite *writer_suite(void);
 Suite *sha256_suite(void);
 Suite *quant_suite(void);
+Suite *telemetry_suite(void);
 Suite *mlp_suite(void);
 Suite *strategy_suite(void);
 Suite *proto_suite(void);
