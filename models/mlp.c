@@ -142,6 +142,14 @@ void mcai_mlp_set_params(struct mcai_mlp *n, const float *in)
 	memcpy(n->params, in, n->n_params * sizeof(float));
 }
 
+void mcai_mlp_delta(const struct mcai_mlp *n, const float *base, float *out)
+{
+	size_t i;
+
+	for (i = 0; i < n->n_params; i++)
+		out[i] = n->params[i] - base[i];
+}
+
 void mcai_mlp_reset_opt(struct mcai_mlp *n)
 {
 	memset(n->grad, 0, n->n_params * sizeof(float));

@@ -121,6 +121,8 @@ void mcai_mlp_init(struct mcai_mlp *n, enum mcai_mlp_draw order, u64 *rng);
 /* The parameter vector (n->n_params floats) out and in. */
 void mcai_mlp_get_params(const struct mcai_mlp *n, float *out);
 void mcai_mlp_set_params(struct mcai_mlp *n, const float *in);
+/* out = params - base: a client's update against the model it started from. */
+void mcai_mlp_delta(const struct mcai_mlp *n, const float *base, float *out);
 /* Forget momentum and pending gradients, e.g. at the start of a round. */
 void mcai_mlp_reset_opt(struct mcai_mlp *n);
 

@@ -415,7 +415,8 @@ int mcai_multi_krum(const float *const *u, u32 k, u32 n, u32 f, u32 m,
 
 				s += x * x;
 			}
-			d[(size_t)i * k + j] = d[(size_t)j * k + i] = s;
+			d[(size_t)i * k + j] = s;
+			d[(size_t)j * k + i] = s;
 		}
 	for (i = 0; i < k; i++) {
 		u32 r = 0;

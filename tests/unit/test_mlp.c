@@ -224,6 +224,14 @@ START_TEST(params_round_trip)
 	mcai_mlp_set_params(b, v);
 	mcai_mlp_get_params(b, w);
 	ck_assert(!memcmp(v, w, a->n_params * sizeof(float)));
+	/* a client's delta against its starting point */
+	b->params[7] += 0.5f;
+	b->params[73] -= 2;
+	mcai_mlp_delta(b, v, w);
+	for (i = 0; i < b->n_params; i++)
+		ck_assert_float_eq(w[i], i == 7 ? (v[7] + 0.5f) - v[7] :
+				   i == 73 ? (v[73] - 2) - v[73] : 0);
+	mcai_mlp_set_params(b, v);
 	memcpy(za, mcai_mlp_forward(a, x), sizeof(za));
 	ck_assert(!memcmp(za, mcai_mlp_forward(b, x), sizeof(za)));
 	free(v);
