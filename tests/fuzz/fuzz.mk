@@ -49,3 +49,37 @@ fuzz-corpus: $(B)/mcai-fuzz-corpus
 	rm -rf tests/fuzz/corpus
 	mkdir -p tests/fuzz/corpus
 	$(B)/mcai-fuzz-corpus tests/fuzz/corpus
+
+# Second target: the federation protocol (runtime/proto.c), frame header
+# and every payload decoder, with a re-encode oracle (tests/fuzz/
+# fuzz_frame.c).  check-fuzz runs it first, for FUZZ_FRAME_SECONDS.
+#   make fuzz-frame-corpus    regenerate tests/fuzz/corpus-frame/
+FUZZ_FRAME_SECONDS ?= 20
+FUZZ_FRAME_ARGS ?= -max_total_time=$(FUZZ_FRAME_SECONDS) -max_len=65536 \
+		   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+$(B)/mcai-fuzz-frame: $(call fobj,tests/fuzz/fuzz_frame.c runtime/proto.c)
+	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^
+
+.PHONY: check-fuzz-frame fuzz-frame-corpus
+check-fuzz: check-fuzz-frame
+check-fuzz-frame: $(B)/mcai-fuzz-frame
+	rm -rf $(B)/fuzz-frame-run
+	mkdir -p $(B)/fuzz-frame-run/corpus $(B)/fuzz-frame-run/artifacts
+	cp tests/fuzz/corpus-frame/* $(B)/fuzz-frame-run/corpus/
+	@echo "fuzz-frame: $(FUZZ_FRAME_SECONDS) s from $$(ls tests/fuzz/corpus-frame | wc -l) seeds (log: $(B)/fuzz-frame-run/log)"
+	@if $(B)/mcai-fuzz-frame $(FUZZ_FRAME_ARGS) \
+		-artifact_prefix=$(B)/fuzz-frame-run/artifacts/ \
+		$(B)/fuzz-frame-run/corpus > $(B)/fuzz-frame-run/log 2>&1; then \
+		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(B)/fuzz-frame-run/log; \
+	else \
+		tail -n 80 $(B)/fuzz-frame-run/log; echo "fuzz-frame: FAILED"; exit 1; \
+	fi
+
+$(B)/mcai-frame-seeds: tests/fuzz/fuzz_frame.c $(call obj,runtime/proto.c)
+	$(CC) $(CFLAGS) -DMCAI_FRAME_SEEDS -o $@ $(filter %.c %.o,$^)
+
+fuzz-frame-corpus: $(B)/mcai-frame-seeds
+	rm -rf tests/fuzz/corpus-frame
+	mkdir -p tests/fuzz/corpus-frame
+	$(B)/mcai-frame-seeds tests/fuzz/corpus-frame
