@@ -670,7 +670,8 @@ int mcai_config_read_mem(struct mcai_config *c, const char *text, size_t len,
 	size_t pos = 0;
 	int err;
 
-	snprintf(c->origin, sizeof(c->origin), "%s", fname ? fname : "(config)");
+	snprintf(c->origin, sizeof(c->origin), "%s",
+		 fname ? fname : "(config)");
 	if (basedir && strlen(basedir) >= sizeof(c->basedir))
 		return mcai_cfg_err(c, c->origin, 0, "directory name too long");
 	snprintf(c->basedir, sizeof(c->basedir), "%s", basedir ? basedir : "");

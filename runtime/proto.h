@@ -183,7 +183,9 @@ const char *mcai_msg_type_name(uint16_t type);
  * A byte buffer that either grows on the heap (mcai_buf_init) or fills a
  * caller's fixed array (mcai_buf_init_fixed).  The first failure sticks in
  * err (-ENOMEM, -ENOBUFS, -EMSGSIZE) and later appends do nothing, so an
- * encoder checks once at the end.
+ * encoder checks once at the end; mcai_buf_reset() clears it.  A growing
+ * buffer stops at eight maximal frames (-EMSGSIZE), so a wild count fails
+ * instead of allocating gigabytes.
  */
 struct mcai_buf {
 	uint8_t *data;

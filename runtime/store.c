@@ -623,7 +623,8 @@ int mcai_store_publish(struct mcai_store *s, struct mcai_version_info *info,
 	for (i = 0; i < info->n_params; i++)
 		if (!isfinite(params[i]))
 			return mcai_serr(s, -EINVAL,
-					 "non-finite parameter at index %zu", i);
+					 "non-finite parameter at index %zu",
+					 i);
 
 	/* Digest of the bytes as stored: little-endian floats. */
 	mcai_sha256(blob ? (const void *)blob : "", info->blob_len,

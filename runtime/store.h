@@ -44,9 +44,10 @@ struct mcai_store;
 struct mcai_version_info {
 	char name[MCAI_NAME_LEN];		/* model name rule of proto.h */
 	uint32_t version;			/* latest + 1 */
-	uint32_t parent;			/* must be the latest (0: first) */
-	uint64_t round;				/* > last round; 0: initial model */
-	char strategy[MCAI_STORE_STRATEGY_MAX + 1];	/* [a-z0-9_+-], may be "" */
+	uint32_t parent;			/* the latest (0: first) */
+	uint64_t round;				/* > last; 0: initial model */
+	/* [a-z0-9_+-], may be "" */
+	char strategy[MCAI_STORE_STRATEGY_MAX + 1];
 	uint32_t participants;
 	uint32_t n_params;
 	uint32_t blob_len;
