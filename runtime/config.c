@@ -466,9 +466,9 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 {
 	void *dst = (char *)c + k->off;
 	static const char *const roles[] = { "node", "aggregator" };
-	double d;
-	uint32_t u;
-	int i, err;
+	double d = 0;
+	uint32_t u = 0;
+	int i = 0, err;
 
 	if (!*v && k->type != MCAI_T_PATH_OPT && k->type != MCAI_T_UPSTREAM &&
 	    strcmp(k->name, "node_id"))

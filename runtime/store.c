@@ -310,7 +310,7 @@ static int mcai_parse_manifest(struct mcai_store *s, const char *fname,
 	};
 	unsigned int seen = 0, ln = 1;
 	char *line, *save = NULL;
-	uint64_t u;
+	uint64_t u = 0;
 
 	memset(v, 0, sizeof(*v));
 	line = strtok_r(text, "\n", &save);
