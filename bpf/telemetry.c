@@ -151,17 +151,52 @@ int mcai_tel_disable(bool purge, char *err, size_t errlen)
 	static const char *const maps[] = {
 		"stats", "drops", "power", "calibration",
 	};
+	__u32 ids[MCAI_TEL_N_PROGS] = { 0 };
 	char path[256];
-	unsigned int i;
-	int ret = 0;
+	unsigned int i, tries;
+	int ret = 0, fd;
 
 	for (i = 0; i < MCAI_TEL_N_PROGS; i++) {
+		struct bpf_link_info li;
+		__u32 len = sizeof(li);
+
 		mcai_tel_link_path(path, sizeof(path), mcai_tel_progs[i]);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			memset(&li, 0, sizeof(li));
+			if (!bpf_obj_get_info_by_fd(fd, &li, &len))
+				ids[i] = li.prog_id;
+			close(fd);
+		}
 		if (unlink(path) && errno != ENOENT && !ret)
 			ret = mcai_tel_err(err, errlen, -errno, "%s: %s", path,
 					   strerror(errno));
 	}
 	rmdir(MCAI_TEL_LINK_DIR);
+	/*
+	 * The last link reference goes with the pin, but the kernel may
+	 * release it (and its reference on mcai.ko) a little later, after
+	 * an RCU grace period: wait until the programs are gone so that an
+	 * rmmod right after `disable` is not refused.
+	 */
+	for (tries = 0; tries < 500; tries++) {
+		bool alive = false;
+
+		for (i = 0; i < MCAI_TEL_N_PROGS; i++) {
+			if (!ids[i])
+				continue;
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd >= 0) {
+				close(fd);
+				alive = true;
+			} else {
+				ids[i] = 0;
+			}
+		}
+		if (!alive)
+			break;
+		usleep(10000);
+	}
 	if (!purge)
 		return ret;
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
