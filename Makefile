@@ -26,7 +26,11 @@ RUNTIME_LIB := runtime/device.c runtime/json.c
 # aggregation strategies, float MLP trainer.  Listed by name, each piece
 # lands together with its unit tests.
 FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
-		       runtime/strategy.c models/mlp.c)
+		       runtime/strategy.c models/mlp.c runtime/provenance.c \
+		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
+		       runtime/fedsim.c)
+# OpenSSL for what the federation signs, agrees keys with and encrypts.
+FED_LIBS := -lssl -lcrypto
 
 # eBPF telemetry, user side (bpf/telemetry.c needs the skeleton).
 TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c

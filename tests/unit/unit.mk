@@ -16,7 +16,7 @@ $(call sobj,$(UNIT_SRCS)): CFLAGS += $(UNIT_CHECK_CFLAGS)
 
 $(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS))
 	$(if $(UNIT_CHECK_LIBS),,$(error Check not found: apt-get install check pkg-config, or make deps))
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) -lm
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) $(FED_LIBS) -lm
 
 check-unit: $(B)/unit-tests
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
