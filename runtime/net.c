@@ -327,12 +327,15 @@ static void mcai_send_kick(struct mcai_peer *p)
 {
 	struct mcai_obuf t;
 
-	if (p->send_armed || p->shut || p->connecting)
+	if (p->shut)
 		return;
+	/* Always: the queue bound counts onext, not OpenSSL's buffer. */
 	if (mcai_tls_drain(p)) {
 		mcai_peer_close(p, MCAI_LOG_ERROR, false, "out of memory");
 		return;
 	}
+	if (p->send_armed || p->connecting)
+		return;
 	if (p->ocur.off == p->ocur.len) {
 		if (!p->onext.len) {
 			if (p->close_after_flush)

@@ -1,0 +1,246 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared by tests/fed/test-*.sh (sourced, not run): a scratch directory
+# with a fresh test PKI, an aggregator on a free loopback port, and a
+# small TLS client (Python's ssl module) that can misbehave on purpose.
+# Each test ends with pass/fail/skip, which print the one verdict line.
+
+FED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$FED_DIR/../.." && pwd)
+NAME=$(basename "$0" .sh)
+MCAID=${MCAID:-$ROOT/build/mcaid-san}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+PIDS=()
+
+pass() { echo "PASS $NAME: $*"; exit 0; }
+fail() {
+	echo "FAIL $NAME: $*"
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f (last 15 lines)"
+		tail -n 15 "$f"
+	done
+	exit 1
+}
+skip() { echo "SKIP $NAME: $*"; exit 77; }
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+
+[ -x "$MCAID" ] || skip "$MCAID not built"
+command -v openssl >/dev/null || skip "no openssl"
+command -v python3 >/dev/null || skip "no python3"
+T=$(mktemp -d /tmp/mcai-fed.XXXXXX)
+chmod 755 "$T"
+trap cleanup EXIT
+"$FED_DIR/mkcerts.sh" "$T/pki" >/dev/null || fail "mkcerts.sh failed"
+P=$T/pki
+
+# Ports: a random high one that nothing listens on.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || break
+	done
+	echo "$p"
+}
+
+# start_agg LOG [extra mcaid options]: sets AGG (pid) and PORT.
+start_agg() {
+	local log=$1
+	shift
+	PORT=$(free_port)
+	"$MCAID" --role aggregator --listen "127.0.0.1:$PORT" \
+		--cert "$P/aggregator.crt" --key "$P/aggregator.key" \
+		--ca "$P/ca.crt" --crl "$P/crl.pem" "$@" > "$log" 2>&1 &
+	AGG=$!
+	PIDS+=("$AGG")
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ss -Htln "sport = :$PORT" | grep -q . && return 0
+		kill -0 "$AGG" 2>/dev/null || break
+		sleep 0.1
+	done
+	fail "aggregator did not start"
+}
+
+# node CERTNAME LOG [extra options]: runs a node in the foreground.
+node() {
+	local cert=$1 log=$2
+	shift 2
+	"$MCAID" --role node --connect "127.0.0.1:$PORT" \
+		--cert "$P/$cert.crt" --key "$P/$cert.key" --ca "$P/ca.crt" \
+		--crl "$P/crl.pem" "$@" > "$log" 2>&1
+}
+
+# wait_log FILE REGEX SECONDS
+wait_log() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_agg LOG: SIGTERM, a clean exit 0, and no sanitizer report.
+stop_agg() {
+	kill -TERM "$AGG" 2>/dev/null
+	wait "$AGG"
+	local rc=$?
+	[ $rc -eq 0 ] || fail "aggregator exited $rc after SIGTERM"
+	sanitizer_clean "$1"
+}
+
+sanitizer_clean() {
+	if grep -Eq "Sanitizer|runtime error:" "$1"; then
+		fail "sanitizer report in $1"
+	fi
+}
+
+# stat_of LOG KEY: a number from the "stats:" line a daemon logs at exit.
+stat_of() {
+	grep -o "stats:.*" "$1" | tail -n 1 | tr ' ' '\n' |
+		sed -n "s/^$2=//p"
+}
+
+# client SCRIPT_ARGS...: the Python TLS client below, as node1.
+client() {
+	python3 "$T/client.py" "$P" "$PORT" "$@"
+}
+
+cat > "$T/client.py" <<'PY'
+# A TLS client that speaks the frame header and can misbehave.
+import socket, ssl, struct, sys, time
+
+pki, port, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+args = sys.argv[4:]
+MAGIC, VERSION = 0x4641434d, 1
+UPDATE, TELEMETRY = 5, 6
+
+def conn(cert="node1"):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(f"{pki}/{cert}.crt", f"{pki}/{cert}.key")
+    ctx.load_verify_locations(f"{pki}/ca.crt")
+    s = socket.create_connection(("127.0.0.1", port))
+    return ctx.wrap_socket(s, server_hostname="localhost")
+
+def hdr(typ, length, magic=MAGIC, version=VERSION, flags=0):
+    return struct.pack("<IHHII", magic, version, typ, length, flags)
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError(f"EOF after {len(b)} of {n} bytes")
+        b += c
+    return b
+
+def echo(s, payload):
+    s.sendall(hdr(UPDATE, len(payload)) + payload)
+    h = recv_exact(s, 16)
+    m, v, t, n, f = struct.unpack("<IHHII", h)
+    got = recv_exact(s, n)
+    assert (m, t, n) == (MAGIC, UPDATE, len(payload)), (m, t, n)
+    assert got == payload, "echo differs"
+
+def wait_eof(s, limit):
+    """Seconds until the server closes us (EOF or reset), or -1."""
+    s.settimeout(limit)
+    t0 = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+    except (ssl.SSLError, ConnectionError):
+        pass
+    except socket.timeout:
+        return -1
+    return time.monotonic() - t0
+
+if cmd == "midframe":
+    # Header for 1000 bytes, 10 of them, then a plain TCP close.
+    s = conn()
+    s.sendall(hdr(UPDATE, 1000) + b"x" * 10)
+    time.sleep(0.2)
+    if args and args[0] == "notify":
+        try:
+            s.unwrap()
+        except (ssl.SSLError, OSError):
+            pass  # the server closes at once; our close_notify went out
+    s.close()
+    print("sent")
+elif cmd == "malformed":
+    # args: a kind; prints how long until the server closed us.
+    kinds = {
+        "magic": hdr(UPDATE, 4, magic=0x12345678),
+        "version": hdr(UPDATE, 4, version=2),
+        "length": hdr(UPDATE, (8 << 20) + 1),
+        "flags": hdr(UPDATE, 4, flags=1),
+        "type": hdr(999, 4),
+    }
+    s = conn()
+    s.sendall(kinds[args[0]] + b"abcd")
+    print("%.3f" % wait_eof(s, 5))
+elif cmd == "bystander":
+    # Stays connected while others misbehave; echoes before and after
+    # a marker file appears (args: marker path).
+    s = conn()
+    echo(s, b"before" * 100)
+    print("ready", flush=True)
+    for _ in range(200):
+        try:
+            open(args[0]).close()
+            break
+        except FileNotFoundError:
+            time.sleep(0.05)
+    echo(s, b"after" * 1000)
+    print("ok")
+elif cmd == "idle":
+    # args: what to do before going quiet; prints seconds until closed.
+    if args[0] == "tcp":
+        s = socket.create_connection(("127.0.0.1", port))
+    else:
+        s = conn()
+        if args[0] == "partial":
+            s.sendall(hdr(UPDATE, 100)[:7])
+        elif args[0] == "echo":
+            echo(s, b"hello")
+    print("%.3f" % wait_eof(s, 10))
+elif cmd == "flood":
+    # Sends echo frames and never reads; prints the bytes sent before our
+    # sends blocked for 3 s, then stays silent (args: seconds) and closes.
+    s = conn()
+    s.settimeout(3)
+    frame = hdr(UPDATE, 65536) + b"z" * 65536
+    sent = 0
+    try:
+        while sent < (1 << 30):
+            s.sendall(frame)
+            sent += len(frame)
+    except socket.timeout:
+        pass
+    except (ssl.SSLError, OSError):
+        print(sent, "closed-while-sending")
+        sys.exit(0)
+    print(sent, "blocked", flush=True)
+    time.sleep(float(args[0]))
+elif cmd == "cert":
+    # args: certificate name; prints "refused" or "accepted".
+    try:
+        s = conn(args[0])
+        s.sendall(hdr(TELEMETRY, 4) + b"\0\0\0\0")
+        s.settimeout(5)
+        print("accepted" if s.recv(16) else "refused")
+    except (ssl.SSLError, ConnectionError, EOFError) as e:
+        print("refused", type(e).__name__)
+PY
