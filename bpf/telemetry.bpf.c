@@ -11,10 +11,14 @@
  * to task storage.
  *
  * Pairing: mcai_infer_start and mcai_infer_end of one inference run in
- * the same task with nothing of ours in between, so the start lives in
- * that task's storage.  While the task is switched out the clock keeps
- * running for latency but not for CPU time: sched_switch accumulates the
- * time spent off the CPU, and cpu_ns = latency - off-CPU time.
+ * the same task with nothing of ours in between.  The start is kept in a
+ * per-CPU slot (an array lookup, the cheapest there is); if the task is
+ * switched out mid-inference, sched_switch parks its record in a hash
+ * keyed by task and brings it back to the slot of whichever CPU the task
+ * resumes on, so migration loses nothing.  The clock keeps running for
+ * latency while the task is off the CPU, but not for CPU time:
+ * cpu_ns = latency - time switched out.  Parking is rare, and a global
+ * count of parked records lets every other context switch skip the hash.
  *
  * Energy: cpu_ns * power_mw pJ, power from the power map of the CPU the
  * inference ended on (user space keeps it current: frequency table,
@@ -35,8 +39,9 @@ char LICENSE[] SEC("license") = "GPL";
 struct task_struct;
 
 struct mcai_inflight {
+	__u64 task;			/* the task, as a number: a key */
 	__u64 start_ns;
-	__u64 out_ns;			/* switched out at, 0 while running */
+	__u64 out_ns;			/* switched out at (parked records) */
 	__u64 off_ns;			/* off the CPU since start */
 	__u32 model_id;
 	__u32 version;
@@ -44,12 +49,29 @@ struct mcai_inflight {
 	__u32 pad;
 };
 
+/* The inference running on this CPU, if any. */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
 	__type(value, struct mcai_inflight);
-} inflight SEC(".maps");
+} running SEC(".maps");
+
+/* Inferences whose task was switched out before their end. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct mcai_inflight);
+} parked SEC(".maps");
+
+/* How many records are parked: zero on almost every context switch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} nparked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -141,16 +163,15 @@ SEC("raw_tp/mcai_infer_start")
 int BPF_PROG(mcai_tel_start, __u32 model_id, __u32 version, __u32 session,
 	     __u64 seq, __u64 macs, __u32 input_len)
 {
-	struct mcai_inflight *in;
+	__u32 zero = 0;
+	struct mcai_inflight *in = bpf_map_lookup_elem(&running, &zero);
 
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!in)
 		return 0;
+	in->task = bpf_get_current_task();
 	in->model_id = model_id;
 	in->version = version;
 	in->off_ns = 0;
-	in->out_ns = 0;
 	in->active = 1;
 	in->start_ns = bpf_ktime_get_ns();
 	return 0;
@@ -167,11 +188,21 @@ int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
 	struct mcai_tel_power *pw;
 	__u32 c, slot;
 
+	__u64 task = bpf_get_current_task();
+	__u32 zero = 0;
+	__s64 *np;
+
 	st = mcai_stats_get(model_id, version, name);
 	if (!st)
 		return 0;
-	in = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  0);
+	in = bpf_map_lookup_elem(&running, &zero);
+	if (in && (!in->active || in->task != task)) {
+		/* parked and not brought back: look it up by task */
+		in = NULL;
+		np = bpf_map_lookup_elem(&nparked, &zero);
+		if (np && *np > 0)
+			in = bpf_map_lookup_elem(&parked, &task);
+	}
 	if (!in || !in->active || in->model_id != model_id ||
 	    in->version != version) {
 		/* attached between a start and its end */
@@ -240,22 +271,42 @@ int BPF_PROG(mcai_tel_drop, __u32 session, __u64 seq, __u32 reason,
 	return 0;
 }
 
-/* Time off the CPU does not count as CPU time. */
+/*
+ * Time off the CPU does not count as CPU time.  Runs with the runqueue
+ * lock held: only preallocated maps, no allocation.
+ */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(mcai_tel_switch, _Bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	struct mcai_inflight *in;
-	__u64 now;
+	__u64 ptask = (__u64)prev, ntask = (__u64)next, now = 0;
+	struct mcai_inflight *in, *p;
+	__u32 zero = 0;
+	__s64 *np;
 
-	in = bpf_task_storage_get(&inflight, prev, 0, 0);
-	if (in && in->active && !in->out_ns)
-		in->out_ns = bpf_ktime_get_ns();
-	in = bpf_task_storage_get(&inflight, next, 0, 0);
-	if (in && in->active && in->out_ns) {
+	in = bpf_map_lookup_elem(&running, &zero);
+	np = bpf_map_lookup_elem(&nparked, &zero);
+	if (!in || !np)
+		return 0;
+	if (in->active && in->task == ptask) {
 		now = bpf_ktime_get_ns();
-		in->off_ns += now - in->out_ns;
-		in->out_ns = 0;
+		in->out_ns = now;
+		if (!bpf_map_update_elem(&parked, &ptask, in, BPF_ANY))
+			__sync_fetch_and_add(np, 1);
+		in->active = 0;
 	}
+	if (*np <= 0)
+		return 0;
+	p = bpf_map_lookup_elem(&parked, &ntask);
+	if (!p)
+		return 0;
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (p->active) {
+		p->off_ns += now - p->out_ns;
+		*in = *p;
+	}
+	if (!bpf_map_delete_elem(&parked, &ntask))
+		__sync_fetch_and_add(np, -1);
 	return 0;
 }
