@@ -29,6 +29,8 @@ FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
 		       runtime/strategy.c models/mlp.c runtime/provenance.c \
 		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
 		       runtime/fedsim.c)
+# Quantise after aggregation the way mcai-train does (needs models/mlp.c).
+FED_SRCS += models/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
 FED_LIBS := -lssl -lcrypto
 
@@ -40,6 +42,7 @@ MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
 TRAIN_SRCS := models/train.c models/mlp.c $(MODELS_USER)
+TRAIN_SRCS += models/mlpquant.c
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
 VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c \
 		 models/features.c $(MODELS_USER)

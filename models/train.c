@@ -24,6 +24,7 @@
 #include "dataset.h"
 #include "engine.h"
 #include "mlp.h"
+#include "mlpquant.h"
 #include "quant.h"
 #include "sha256.h"
 #include "verify.h"
@@ -253,16 +254,6 @@ static void train(struct mcai_mlp *n, const struct mcai_dataset *tr,
 /* Quantisation                                                            */
 /* ---------------------------------------------------------------------- */
 
-struct qmodel {
-	struct mcai_blob_spec spec;
-	s8 *w[MAX_LAYERS];
-	s32 *bias[MAX_LAYERS], *mult[MAX_LAYERS], *shift[MAX_LAYERS];
-	s8 *tv;
-	float scale[MAX_LAYERS + 1];	/* activation scales, [0] = input */
-	s8 zp[MAX_LAYERS + 1];
-	float lo[MAX_LAYERS + 1], hi[MAX_LAYERS + 1];	/* calibration */
-};
-
 /* The input quantisation the runtime uses must be q = pixel - 128. */
 #define IN_SCALE	(1.0f / 255.0f)
 #define IN_ZP		(-128)
@@ -277,97 +268,12 @@ static void check_input_quant(void)
 			    p, p - 128);
 }
 
-static s32 round_s32(double v)
+/* Test vectors: the k-th is the (k / 10)-th test image of class k % 10. */
+static s8 *test_vectors(const struct mcai_dataset *test, u32 vectors)
 {
-	if (v >= 2147483647.0)
-		return S32_MAX;
-	if (v <= -2147483648.0)
-		return S32_MIN;
-	return (s32)lrint(v);
-}
+	s8 *tv = xcalloc((size_t)vectors * 28 * 28, 1);
+	u32 k, i, o;
 
-/* Activation ranges over the first @calib training images. */
-static void calibrate(struct mcai_mlp *n, struct qmodel *q,
-		      const struct mcai_dataset *tr, u32 calib)
-{
-	u32 k, l, o;
-
-	for (l = 1; l <= n->nl; l++) {
-		q->lo[l] = INFINITY;
-		q->hi[l] = -INFINITY;
-	}
-	for (k = 0; k < calib; k++) {
-		pixels(tr->images + (size_t)k * 28 * 28, n->act[0]);
-		mcai_mlp_forward(n, n->act[0]);
-		for (l = 1; l <= n->nl; l++)
-			for (o = 0; o < n->dim[l]; o++) {
-				float v = n->act[l][o];
-
-				if (v < q->lo[l])
-					q->lo[l] = v;
-				if (v > q->hi[l])
-					q->hi[l] = v;
-			}
-	}
-}
-
-static void quantise(const struct mcai_mlp *n, struct qmodel *q,
-		     const struct mcai_dataset *test, u32 vectors)
-{
-	struct mcai_blob_spec *s = &q->spec;
-	float wscale[MAX_WIDTH];
-	u32 l, i, o, k;
-
-	memset(s, 0, sizeof(*s));
-	s->name = MODEL_NAME;
-	s->version = MODEL_VERSION;
-	s->head = MCAI_HEAD_ARGMAX;
-	s->n_layers = n->nl;
-	q->scale[0] = IN_SCALE;
-	q->zp[0] = IN_ZP;
-	for (l = 1; l <= n->nl; l++)
-		mcai_qparams(q->lo[l], q->hi[l], &q->scale[l], &q->zp[l]);
-	s->input_scale = q->scale[0];
-	s->output_scale = q->scale[n->nl];
-
-	for (l = 0; l < n->nl; l++) {
-		const u32 nin = n->dim[l], nout = n->dim[l + 1];
-		struct mcai_layer_spec *ls = &s->layer[l];
-		float *w = xcalloc((size_t)nin * nout, sizeof(float));
-		const bool relu = l + 1 < n->nl;
-
-		for (o = 0; o < nout; o++)		/* [in][out] -> [out][in] */
-			for (i = 0; i < nin; i++)
-				w[(size_t)o * nin + i] = n->w[l][(size_t)i * nout + o];
-		q->w[l] = xcalloc((size_t)nin * nout, 1);
-		q->bias[l] = xcalloc(nout, sizeof(s32));
-		q->mult[l] = xcalloc(nout, sizeof(s32));
-		q->shift[l] = xcalloc(nout, sizeof(s32));
-		mcai_quantize_rows(w, nout, nin, q->w[l], wscale);
-		free(w);
-		for (o = 0; o < nout; o++) {
-			double acc_scale = (double)q->scale[l] * wscale[o];
-
-			q->bias[l][o] = round_s32(n->b[l][o] / acc_scale);
-			mcai_quantize_multiplier(acc_scale / q->scale[l + 1],
-						 &q->mult[l][o], &q->shift[l][o]);
-		}
-		ls->type = MCAI_LAYER_FC;
-		ls->activation = relu ? MCAI_ACT_RELU : MCAI_ACT_NONE;
-		ls->in_zp = q->zp[l];
-		ls->out_zp = q->zp[l + 1];
-		ls->clamp_min = relu ? q->zp[l + 1] : -128;
-		ls->clamp_max = 127;
-		ls->in_len = nin;
-		ls->out_len = nout;
-		ls->weights = q->w[l];
-		ls->bias = q->bias[l];
-		ls->mult = q->mult[l];
-		ls->shift = q->shift[l];
-	}
-
-	/* Test vectors: the k-th is the (k / 10)-th test image of class k % 10. */
-	q->tv = xcalloc((size_t)vectors * 28 * 28, 1);
 	for (k = 0; k < vectors; k++) {
 		u32 want = k / N_CLASSES, seen = 0;
 
@@ -378,24 +284,32 @@ static void quantise(const struct mcai_mlp *n, struct qmodel *q,
 			die("not enough test images of class %u for %u vectors",
 			    k % N_CLASSES, vectors);
 		for (o = 0; o < 28 * 28; o++)
-			q->tv[(size_t)k * 28 * 28 + o] =
+			tv[(size_t)k * 28 * 28 + o] =
 				(s8)(test->images[(size_t)i * 28 * 28 + o] - 128);
 	}
-	s->tv_count = vectors;
-	s->tv_inputs = q->tv;
+	return tv;
 }
 
-static void qmodel_free(struct qmodel *q)
+/*
+ * Calibrate on the first @calib training images and quantise with the
+ * library every aggregated federation model goes through as well.
+ */
+static void quantise(struct mcai_mlp *n, struct mcai_mlpq *q,
+		     const struct mcai_dataset *tr, u32 calib, const s8 *tv,
+		     u32 vectors)
 {
-	u32 l;
+	const struct mcai_mlp_data data = { get_image, (void *)tr };
+	const struct mcai_mlpq_desc desc = {
+		.name = MODEL_NAME, .version = MODEL_VERSION,
+		.head = MCAI_HEAD_ARGMAX, .input_scale = IN_SCALE,
+		.input_zp = IN_ZP, .tv_count = vectors, .tv_inputs = tv,
+	};
+	char err[256];
 
-	for (l = 0; l < MAX_LAYERS; l++) {
-		free(q->w[l]);
-		free(q->bias[l]);
-		free(q->mult[l]);
-		free(q->shift[l]);
-	}
-	free(q->tv);
+	mcai_mlpq_init(q, n);
+	mcai_mlpq_calibrate(q, n, &data, NULL, calib);
+	if (mcai_mlpq_build(q, n, &desc, err, sizeof(err)))
+		die("quantising: %s", err);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -638,7 +552,8 @@ int main(int argc, char **argv)
 	};
 	struct mcai_dataset tr, test;
 	struct mcai_mlp *net;
-	struct qmodel q;
+	struct mcai_mlpq q;
+	s8 *tv;
 	u64 rng;
 	struct eval_result res = { 0 };
 	u8 digest[MCAI_SHA256_LEN], *blob, *shipped;
@@ -687,9 +602,8 @@ int main(int argc, char **argv)
 			float_correct += fpred[i] == test.labels[i];
 		}
 
-		memset(&q, 0, sizeof(q));
-		calibrate(net, &q, &tr, o.calib);
-		quantise(net, &q, &test, o.vectors);
+		tv = test_vectors(&test, o.vectors);
+		quantise(net, &q, &tr, o.calib, tv, o.vectors);
 		blob = mcai_blob_write(&q.spec, &size, err, sizeof(err));
 		if (!blob)
 			die("writing the blob: %s", err);
@@ -742,7 +656,8 @@ int main(int argc, char **argv)
 	free(res.pred);
 	free(blob);
 	free(shipped);
-	qmodel_free(&q);
+	mcai_mlpq_free(&q);
+	free(tv);
 	mcai_mlp_free(net);
 	mcai_dataset_free(&tr);
 	mcai_dataset_free(&test);
