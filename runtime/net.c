@@ -373,8 +373,15 @@ static void mcai_on_send(struct mcai_peer *p, int res)
 	}
 	p->ocur.off += (size_t)res;
 	net->st.bytes_out += (uint64_t)res;
-	if (p->ocur.off == p->ocur.len)
+	if (p->ocur.off == p->ocur.len) {
 		p->ocur.off = p->ocur.len = 0;
+		/* A model download must not pin megabytes per idle peer. */
+		if (p->ocur.cap > 4 * MCAI_PAYLOAD_STEP) {
+			free(p->ocur.p);
+			p->ocur.p = NULL;
+			p->ocur.cap = 0;
+		}
+	}
 	mcai_send_kick(p);
 	if (p->paused && mcai_queued(p) <= net->o.out_pause / 2 &&
 	    !p->closing) {

@@ -118,6 +118,8 @@ int mcai_tls_ctx_new(struct mcai_tls_ctx **out,
 	SSL_CTX_set_session_cache_mode(c->ssl_ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(c->ssl_ctx, 0);
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
+	/* Thousands of mostly idle peers: no record buffers while idle. */
+	SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER |
 			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, mcai_tls_verify_cb);
 	SSL_CTX_set_verify_depth(c->ssl_ctx, 4);

@@ -43,11 +43,14 @@ trap cleanup EXIT
 "$FED_DIR/mkcerts.sh" "$T/pki" >/dev/null || fail "mkcerts.sh failed"
 P=$T/pki
 
-# Ports: a random high one that nothing listens on.
+# Ports: a random one below the ephemeral range (so no outgoing
+# connection holds it) that nothing listens on.
 free_port() {
-	local p
+	local p lo
+	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
+	[ "${lo:-0}" -gt 12000 ] || lo=32768
 	while :; do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || break
 	done
 	echo "$p"
@@ -55,19 +58,22 @@ free_port() {
 
 # start_agg LOG [extra mcaid options]: sets AGG (pid) and PORT.
 start_agg() {
-	local log=$1
+	local log=$1 i try
 	shift
-	PORT=$(free_port)
-	"$MCAID" --role aggregator --listen "127.0.0.1:$PORT" \
-		--cert "$P/aggregator.crt" --key "$P/aggregator.key" \
-		--ca "$P/ca.crt" --crl "$P/crl.pem" "$@" > "$log" 2>&1 &
-	AGG=$!
-	PIDS+=("$AGG")
-	local i
-	for ((i = 0; i < 100; i++)); do
-		ss -Htln "sport = :$PORT" | grep -q . && return 0
-		kill -0 "$AGG" 2>/dev/null || break
-		sleep 0.1
+	# Another test may take the port between our check and the bind.
+	for ((try = 0; try < 5; try++)); do
+		PORT=$(free_port)
+		"$MCAID" --role aggregator --listen "127.0.0.1:$PORT" \
+			--cert "$P/aggregator.crt" --key "$P/aggregator.key" \
+			--ca "$P/ca.crt" --crl "$P/crl.pem" "$@" > "$log" 2>&1 &
+		AGG=$!
+		PIDS+=("$AGG")
+		for ((i = 0; i < 100; i++)); do
+			ss -Htln "sport = :$PORT" | grep -q . && return 0
+			kill -0 "$AGG" 2>/dev/null || break
+			sleep 0.1
+		done
+		grep -q "Address already in use" "$log" || break
 	done
 	fail "aggregator did not start"
 }
