@@ -21,6 +21,7 @@ Suite *strategy_suite(void);
 Suite *proto_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
+Suite *anomaly_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow
