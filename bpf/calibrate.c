@@ -11,19 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "calibrate.h"
-
-static int mcai_cal_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 int mcai_proc_stat_busy_ns(const char *text, long hz, uint64_t *busy_ns)
 {
@@ -80,7 +69,7 @@ int mcai_rapl_sample(const char *powercap_root, const char *proc_stat,
 	d = opendir(powercap_root);
 	if (!d) {
 		errno = ENOENT;
-		return mcai_cal_err(err, errlen, "no powercap (%s)",
+		return mcai_errmsg(err, errlen, -1, "no powercap (%s)",
 				    powercap_root);
 	}
 	while ((de = readdir(d))) {
@@ -100,7 +89,7 @@ int mcai_rapl_sample(const char *powercap_root, const char *proc_stat,
 	closedir(d);
 	if (!n) {
 		errno = ENOENT;
-		mcai_cal_err(err, errlen, "no RAPL package zone under %s",
+		mcai_errmsg(err, errlen, -1, "no RAPL package zone under %s",
 			     powercap_root);
 		goto out;
 	}
@@ -110,7 +99,7 @@ int mcai_rapl_sample(const char *powercap_root, const char *proc_stat,
 		snprintf(path, sizeof(path), "%s/%s/energy_uj", powercap_root,
 			 names[i]);
 		if (mcai_read_u64(path, &s->energy_uj[i])) {
-			mcai_cal_err(err, errlen, "%s: %s", path,
+			mcai_errmsg(err, errlen, -1, "%s: %s", path,
 				     errno == EACCES ?
 				     "not readable (root only since 5.10)" :
 				     "unreadable");
@@ -119,21 +108,21 @@ int mcai_rapl_sample(const char *powercap_root, const char *proc_stat,
 		snprintf(path, sizeof(path), "%s/%s/max_energy_range_uj",
 			 powercap_root, names[i]);
 		if (mcai_read_u64(path, &s->range_uj[i])) {
-			mcai_cal_err(err, errlen, "%s: unreadable", path);
+			mcai_errmsg(err, errlen, -1, "%s: unreadable", path);
 			goto out;
 		}
 	}
 	s->n_pkg = n;
 	f = fopen(proc_stat, "r");
 	if (!f) {
-		mcai_cal_err(err, errlen, "%s: %s", proc_stat, strerror(errno));
+		mcai_errmsg(err, errlen, -1, "%s: %s", proc_stat, strerror(errno));
 		goto out;
 	}
 	len = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[len] = '\0';
 	if (mcai_proc_stat_busy_ns(text, sysconf(_SC_CLK_TCK), &s->busy_ns)) {
-		mcai_cal_err(err, errlen, "%s: no cpu line", proc_stat);
+		mcai_errmsg(err, errlen, -1, "%s: no cpu line", proc_stat);
 		goto out;
 	}
 	ret = 0;
@@ -152,13 +141,13 @@ int mcai_rapl_calibrate(const struct mcai_rapl_sample *a,
 
 	memset(c, 0, sizeof(*c));
 	if (!a->n_pkg || a->n_pkg != b->n_pkg)
-		return mcai_cal_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 				    "the samples have %u and %u packages",
 				    a->n_pkg, b->n_pkg);
 	if (b->t_ns <= a->t_ns)
-		return mcai_cal_err(err, errlen, "empty window");
+		return mcai_errmsg(err, errlen, -1, "empty window");
 	if (b->busy_ns <= a->busy_ns)
-		return mcai_cal_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 				    "no CPU time was spent in the window");
 	for (i = 0; i < a->n_pkg; i++) {
 		uint64_t d;
@@ -168,7 +157,7 @@ int mcai_rapl_calibrate(const struct mcai_rapl_sample *a,
 		} else {
 			/* the counter wrapped at its range (once, at most) */
 			if (!b->range_uj[i] || a->energy_uj[i] > b->range_uj[i])
-				return mcai_cal_err(err, errlen,
+				return mcai_errmsg(err, errlen, -1,
 					"package %u: counter went back from %"
 					PRIu64 " to %" PRIu64
 					" without a known range", i,
@@ -184,15 +173,15 @@ int mcai_rapl_calibrate(const struct mcai_rapl_sample *a,
 	/* idle floor: mW * ns / 10^6 = µJ */
 	idle_uj = (uint64_t)idle_mw * c->window_ns / 1000000;
 	if (idle_uj >= e)
-		return mcai_cal_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"the idle floor (%u mW) exceeds the window's energy",
 			idle_mw);
 	/* (µJ * 10^6) / ns = mW, rounded to nearest; e < 2^44 µJ in practice */
 	if ((e - idle_uj) > UINT64_MAX / 1000000)
-		return mcai_cal_err(err, errlen, "energy out of range");
+		return mcai_errmsg(err, errlen, -1, "energy out of range");
 	mw = ((e - idle_uj) * 1000000 + c->busy_ns / 2) / c->busy_ns;
 	if (!mw || mw > UINT32_MAX)
-		return mcai_cal_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 				    "calibrated power %" PRIu64 " mW out of range",
 				    mw);
 	c->power_mw = (uint32_t)mw;

@@ -11,20 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "power.h"
 #include "build/gen/power_tables.h"
-
-static int mcai_power_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static bool mcai_power_num(const char **p, uint32_t *out)
 {
@@ -56,16 +45,16 @@ static int mcai_power_add(struct mcai_power_table *t, uint32_t khz,
 	uint32_t i, j;
 
 	if (!khz || !mw || mw > MCAI_POWER_MAX_MW)
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"line %u: frequency must be > 0 kHz and power 1..%u mW",
 			line, MCAI_POWER_MAX_MW);
 	if (t->n == MCAI_POWER_MAX_ROWS)
-		return mcai_power_err(err, errlen, "line %u: more than %d rows",
+		return mcai_errmsg(err, errlen, -1, "line %u: more than %d rows",
 				      line, MCAI_POWER_MAX_ROWS);
 	for (i = 0; i < t->n && t->row[i].khz < khz; i++)
 		;
 	if (i < t->n && t->row[i].khz == khz)
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 				      "line %u: frequency %u kHz listed twice",
 				      line, khz);
 	for (j = t->n; j > i; j--)
@@ -93,7 +82,7 @@ int mcai_power_parse(const char *text, struct mcai_power_table *t,
 
 		line++;
 		if (len >= sizeof(buf))
-			return mcai_power_err(err, errlen,
+			return mcai_errmsg(err, errlen, -1,
 					      "line %u: longer than %zu bytes",
 					      line, sizeof(buf) - 1);
 		memcpy(buf, p, len);
@@ -110,7 +99,7 @@ int mcai_power_parse(const char *text, struct mcai_power_table *t,
 		}
 		if (!mcai_power_num(&q, &khz) ||
 		    (q = mcai_power_skip(q), !mcai_power_num(&q, &mw)))
-			return mcai_power_err(err, errlen,
+			return mcai_errmsg(err, errlen, -1,
 				"line %u: expected \"frequency_khz power_mw\"",
 				line);
 		if (mcai_power_add(t, khz, mw, line, err, errlen) < 0)
@@ -118,18 +107,18 @@ int mcai_power_parse(const char *text, struct mcai_power_table *t,
 		q = mcai_power_skip(q);
 		if (!strncmp(q, "nominal", 7)) {
 			if (nominal_khz)
-				return mcai_power_err(err, errlen,
+				return mcai_errmsg(err, errlen, -1,
 					"line %u: a second nominal row", line);
 			nominal_khz = khz;
 			q = mcai_power_skip(q + 7);
 		}
 		if (*q && *q != '#' && *q != '\r')
-			return mcai_power_err(err, errlen,
+			return mcai_errmsg(err, errlen, -1,
 					      "line %u: unexpected \"%s\"",
 					      line, q);
 	}
 	if (!t->n)
-		return mcai_power_err(err, errlen, "no frequency rows");
+		return mcai_errmsg(err, errlen, -1, "no frequency rows");
 	t->nominal = t->n - 1;		/* the fastest, unless told */
 	for (i = 0; i < t->n; i++)
 		if (t->row[i].khz == nominal_khz)
@@ -149,19 +138,19 @@ int mcai_power_load(const char *path, struct mcai_power_table *t,
 
 	f = fopen(path, "r");
 	if (!f)
-		return mcai_power_err(err, errlen, "%s: %s", path,
+		return mcai_errmsg(err, errlen, -1, "%s: %s", path,
 				      strerror(errno));
 	n = fread(text, 1, sizeof(text) - 1, f);
 	if (!feof(f)) {
 		fclose(f);
-		return mcai_power_err(err, errlen, "%s: larger than %zu bytes",
+		return mcai_errmsg(err, errlen, -1, "%s: larger than %zu bytes",
 				      path, sizeof(text) - 1);
 	}
 	fclose(f);
 	text[n] = '\0';
 	ret = mcai_power_parse(text, t, sub, sizeof(sub));
 	if (ret)
-		mcai_power_err(err, errlen, "%s: %s", path, sub);
+		mcai_errmsg(err, errlen, -1, "%s: %s", path, sub);
 	return ret;
 }
 
@@ -261,7 +250,7 @@ int mcai_power_from_em(const char *em_root, int cpu,
 	root = opendir(em_root);
 	if (!root) {
 		errno = ENOENT;
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"no kernel Energy Model (%s: %s)", em_root,
 			strerror(errno));
 	}
@@ -282,7 +271,7 @@ int mcai_power_from_em(const char *em_root, int cpu,
 	if (!de) {
 		closedir(root);
 		errno = ENOENT;
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"the kernel Energy Model has no domain for CPU %d", cpu);
 	}
 	snprintf(t->name, sizeof(t->name), "em:%.28s", de->d_name);
@@ -291,7 +280,7 @@ int mcai_power_from_em(const char *em_root, int cpu,
 	if (mcai_read_ulong(path, &flags) && !(flags & 1)) {
 		closedir(root);
 		errno = EINVAL;
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"the kernel Energy Model of CPU %d is in an abstract "
 			"scale, not micro-watts", cpu);
 	}
@@ -299,7 +288,7 @@ int mcai_power_from_em(const char *em_root, int cpu,
 	dom = opendir(path);
 	closedir(root);
 	if (!dom)
-		return mcai_power_err(err, errlen, "%s: %s", path,
+		return mcai_errmsg(err, errlen, -1, "%s: %s", path,
 				      strerror(errno));
 	while ((ps = readdir(dom))) {
 		unsigned long khz, uw;
@@ -326,7 +315,7 @@ int mcai_power_from_em(const char *em_root, int cpu,
 	closedir(dom);
 	if (!t->n) {
 		errno = ENOENT;
-		return mcai_power_err(err, errlen,
+		return mcai_errmsg(err, errlen, -1,
 			"the kernel Energy Model of CPU %d has no states", cpu);
 	}
 	t->nominal = t->n - 1;

@@ -23,6 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "errmsg.h"
 #include "telemetry.h"
 #include "build/bpf/telemetry.skel.h"
 
@@ -33,19 +34,6 @@ static const char *const mcai_tel_progs[MCAI_TEL_N_PROGS] = {
 	"mcai_tel_start", "mcai_tel_end", "mcai_tel_shed", "mcai_tel_drop",
 	"mcai_tel_switch",
 };
-
-static int mcai_tel_err(char *err, size_t errlen, int ret, const char *fmt,
-			...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static int mcai_tel_silent(enum libbpf_print_level level, const char *fmt,
 			   va_list ap)
@@ -61,7 +49,7 @@ static int mcai_tel_bpffs(char *err, size_t errlen)
 	struct statfs fs;
 
 	if (statfs("/sys/fs/bpf", &fs) || fs.f_type != MCAI_BPFFS_MAGIC)
-		return mcai_tel_err(err, errlen, -ENOENT,
+		return mcai_errmsg(err, errlen, -ENOENT,
 			"no BPF filesystem on /sys/fs/bpf (mount -t bpf bpf "
 			"/sys/fs/bpf)");
 	return 0;
@@ -92,19 +80,19 @@ int mcai_tel_enable(bool *already, char *err, size_t errlen)
 	}
 	if ((mkdir(MCAI_TEL_PIN_DIR, 0755) && errno != EEXIST) ||
 	    (mkdir(MCAI_TEL_LINK_DIR, 0755) && errno != EEXIST))
-		return mcai_tel_err(err, errlen, -errno, "%s: %s",
+		return mcai_errmsg(err, errlen, -errno, "%s: %s",
 				    MCAI_TEL_PIN_DIR, strerror(errno));
 	libbpf_set_print(mcai_tel_silent);
 	skel = mcai_telemetry__open_opts(&opts);
 	if (!skel) {
 		ret = -errno;
-		mcai_tel_err(err, errlen, ret, "cannot open the BPF object: %s",
+		mcai_errmsg(err, errlen, ret, "cannot open the BPF object: %s",
 			     strerror(errno));
 		goto cleanup;
 	}
 	ret = mcai_telemetry__load(skel);
 	if (ret) {
-		mcai_tel_err(err, errlen, ret,
+		mcai_errmsg(err, errlen, ret,
 			"the kernel refused the telemetry programs (%s); "
 			"maps pinned by another version are replaced by "
 			"`mcaictl telemetry disable --purge`; details with "
@@ -116,7 +104,7 @@ int mcai_tel_enable(bool *already, char *err, size_t errlen)
 
 		if (!link) {
 			ret = -errno;
-			mcai_tel_err(err, errlen, ret,
+			mcai_errmsg(err, errlen, ret,
 				"cannot attach %s (%s)%s",
 				bpf_program__name(prog), strerror(-ret),
 				ret == -ENOENT ?
@@ -129,7 +117,7 @@ int mcai_tel_enable(bool *already, char *err, size_t errlen)
 		ret = bpf_link__pin(link, path);
 		bpf_link__destroy(link);	/* the pin keeps it */
 		if (ret) {
-			mcai_tel_err(err, errlen, ret, "cannot pin %s: %s",
+			mcai_errmsg(err, errlen, ret, "cannot pin %s: %s",
 				     path, strerror(-ret));
 			goto cleanup;
 		}
@@ -169,7 +157,7 @@ int mcai_tel_disable(bool purge, char *err, size_t errlen)
 			close(fd);
 		}
 		if (unlink(path) && errno != ENOENT && !ret)
-			ret = mcai_tel_err(err, errlen, -errno, "%s: %s", path,
+			ret = mcai_errmsg(err, errlen, -errno, "%s: %s", path,
 					   strerror(errno));
 	}
 	rmdir(MCAI_TEL_LINK_DIR);
@@ -202,7 +190,7 @@ int mcai_tel_disable(bool purge, char *err, size_t errlen)
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", MCAI_TEL_PIN_DIR, maps[i]);
 		if (unlink(path) && errno != ENOENT && !ret)
-			ret = mcai_tel_err(err, errlen, -errno, "%s: %s", path,
+			ret = mcai_errmsg(err, errlen, -errno, "%s: %s", path,
 					   strerror(errno));
 	}
 	rmdir(MCAI_TEL_PIN_DIR);
@@ -217,7 +205,7 @@ static int mcai_tel_map(const char *name, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "%s/%s", MCAI_TEL_PIN_DIR, name);
 	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return mcai_tel_err(err, errlen, -errno,
+		return mcai_errmsg(err, errlen, -errno,
 			"%s: %s (is telemetry enabled? mcaictl telemetry "
 			"enable)", path, strerror(errno));
 	return fd;
@@ -352,7 +340,7 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 	*n = 0;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
-		return mcai_tel_err(err, errlen, ncpu ? ncpu : -EINVAL,
+		return mcai_errmsg(err, errlen, ncpu ? ncpu : -EINVAL,
 				    "cannot count the possible CPUs");
 	fd = mcai_tel_map("stats", err, errlen);
 	if (fd < 0)
@@ -360,7 +348,7 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	dvals = calloc((size_t)ncpu, sizeof(*dvals));
 	if (!vals || !dvals) {
-		ret = mcai_tel_err(err, errlen, -ENOMEM, "out of memory");
+		ret = mcai_errmsg(err, errlen, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
 	while (!bpf_map_get_next_key(fd, prev, &key)) {
@@ -371,7 +359,7 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 			cap = cap ? 2 * cap : 16;
 			grow = realloc(out, cap * sizeof(*out));
 			if (!grow) {
-				ret = mcai_tel_err(err, errlen, -ENOMEM,
+				ret = mcai_errmsg(err, errlen, -ENOMEM,
 						   "out of memory");
 				goto cleanup;
 			}
@@ -426,9 +414,48 @@ int mcai_tel_forget(uint32_t model_id, uint32_t version, char *err,
 	if (fd < 0)
 		return fd;
 	if (bpf_map_delete_elem(fd, &key) && errno != ENOENT)
-		ret = mcai_tel_err(err, errlen, -errno,
+		ret = mcai_errmsg(err, errlen, -errno,
 				   "cannot delete model %u version %u: %s",
 				   model_id, version, strerror(errno));
+	close(fd);
+	return ret;
+}
+
+/*
+ * Every possible CPU's power entry: @base with the CPU's current
+ * frequency, and the power @t gives at it when @t is not NULL.
+ */
+static int mcai_tel_write_power(const struct mcai_power_table *t,
+				const struct mcai_tel_power *base,
+				uint32_t *mw0, uint32_t *khz0, char *err,
+				size_t errlen)
+{
+	int fd, ncpu, ret = 0;
+	__u32 cpu;
+
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0 || ncpu > MCAI_TEL_MAX_CPUS)
+		return mcai_errmsg(err, errlen, -ERANGE,
+				   "%d possible CPUs: at most %d supported",
+				   ncpu, MCAI_TEL_MAX_CPUS);
+	fd = mcai_tel_map("power", err, errlen);
+	if (fd < 0)
+		return fd;
+	for (cpu = 0; cpu < (__u32)ncpu && !ret; cpu++) {
+		struct mcai_tel_power p = *base;
+
+		p.freq_khz = mcai_cpu_cur_khz((int)cpu);
+		if (t)
+			p.power_mw = mcai_power_at(t, p.freq_khz);
+		if (!cpu && mw0 && khz0) {
+			*mw0 = p.power_mw;
+			*khz0 = p.freq_khz;
+		}
+		if (bpf_map_update_elem(fd, &cpu, &p, BPF_ANY))
+			ret = mcai_errmsg(err, errlen, -errno,
+					  "cannot write the power map: %s",
+					  strerror(errno));
+	}
 	close(fd);
 	return ret;
 }
@@ -437,78 +464,36 @@ int mcai_tel_set_power_model(const struct mcai_power_table *t,
 			     enum mcai_power_origin origin, uint32_t *mw0,
 			     uint32_t *khz0, char *err, size_t errlen)
 {
-	int fd, ncpu, ret = 0;
-	__u32 cpu;
+	struct mcai_tel_power base = {
+		.energy_source = MCAI_ENERGY_SOURCE_MODEL,
+		.origin = origin,
+	};
 
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0 || ncpu > MCAI_TEL_MAX_CPUS)
-		return mcai_tel_err(err, errlen, -ERANGE,
-				    "%d possible CPUs: at most %d supported",
-				    ncpu, MCAI_TEL_MAX_CPUS);
-	fd = mcai_tel_map("power", err, errlen);
-	if (fd < 0)
-		return fd;
-	for (cpu = 0; cpu < (__u32)ncpu; cpu++) {
-		struct mcai_tel_power p = {
-			.freq_khz = mcai_cpu_cur_khz((int)cpu),
-			.energy_source = MCAI_ENERGY_SOURCE_MODEL,
-			.origin = origin,
-		};
-
-		p.power_mw = mcai_power_at(t, p.freq_khz);
-		if (!cpu) {
-			*mw0 = p.power_mw;
-			*khz0 = p.freq_khz;
-		}
-		if (bpf_map_update_elem(fd, &cpu, &p, BPF_ANY)) {
-			ret = mcai_tel_err(err, errlen, -errno,
-					   "cannot write the power map: %s",
-					   strerror(errno));
-			break;
-		}
-	}
-	close(fd);
-	return ret;
+	return mcai_tel_write_power(t, &base, mw0, khz0, err, errlen);
 }
 
 int mcai_tel_set_calibration(const struct mcai_tel_calibration *c, char *err,
 			     size_t errlen)
 {
-	struct mcai_tel_power p = {
+	struct mcai_tel_power base = {
 		.power_mw = c->power_mw,
 		.energy_source = MCAI_ENERGY_SOURCE_RAPL_CALIBRATED,
 		.origin = MCAI_POWER_ORIGIN_RAPL,
 	};
-	int fd, ncpu, ret = 0;
-	__u32 cpu, zero = 0;
+	__u32 zero = 0;
+	int fd, ret = 0;
 
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0 || ncpu > MCAI_TEL_MAX_CPUS)
-		return mcai_tel_err(err, errlen, -ERANGE,
-				    "%d possible CPUs: at most %d supported",
-				    ncpu, MCAI_TEL_MAX_CPUS);
 	fd = mcai_tel_map("calibration", err, errlen);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_update_elem(fd, &zero, c, BPF_ANY))
-		ret = mcai_tel_err(err, errlen, -errno,
-				   "cannot write the calibration map: %s",
-				   strerror(errno));
+		ret = mcai_errmsg(err, errlen, -errno,
+				  "cannot write the calibration map: %s",
+				  strerror(errno));
 	close(fd);
 	if (ret)
 		return ret;
-	fd = mcai_tel_map("power", err, errlen);
-	if (fd < 0)
-		return fd;
-	for (cpu = 0; cpu < (__u32)ncpu && !ret; cpu++) {
-		p.freq_khz = mcai_cpu_cur_khz((int)cpu);
-		if (bpf_map_update_elem(fd, &cpu, &p, BPF_ANY))
-			ret = mcai_tel_err(err, errlen, -errno,
-					   "cannot write the power map: %s",
-					   strerror(errno));
-	}
-	close(fd);
-	return ret;
+	return mcai_tel_write_power(NULL, &base, NULL, NULL, err, errlen);
 }
 
 uint64_t mcai_tel_hist_quantile(const uint64_t hist[MCAI_TEL_HIST_SLOTS],
