@@ -18,7 +18,9 @@
 #ifndef MCAI_COMPAT_H
 #define MCAI_COMPAT_H
 
+#include <linux/key.h>
 #include <linux/mm.h>
+#include <linux/verification.h>
 
 /*
  * vma->vm_flags became read-only in 6.3: vm_flags_set()/vm_flags_mod()
@@ -49,6 +51,30 @@ static inline void mcai_vm_flags_mod(struct vm_area_struct *vma,
 				     unsigned long set, unsigned long clear)
 {
 	vm_flags_mod(vma, set, clear);
+}
+#endif
+
+/*
+ * verify_pkcs7_signature() exists only with CONFIG_SYSTEM_DATA_VERIFICATION
+ * (=y in Debian's 6.1, 6.12 and 6.12-rt, same prototype in all three).
+ * Without it no signature can verify: require_signed=1 then refuses
+ * every blob rather than failing to build.
+ */
+#if IS_ENABLED(CONFIG_SYSTEM_DATA_VERIFICATION)
+static inline int mcai_verify_pkcs7(const void *data, size_t len,
+				    const void *sig, size_t sig_len,
+				    struct key *keyring)
+{
+	return verify_pkcs7_signature(data, len, sig, sig_len, keyring,
+				      VERIFYING_UNSPECIFIED_SIGNATURE,
+				      NULL, NULL);
+}
+#else
+static inline int mcai_verify_pkcs7(const void *data, size_t len,
+				    const void *sig, size_t sig_len,
+				    struct key *keyring)
+{
+	return -ENOPKG;
 }
 #endif
 

@@ -104,7 +104,8 @@ static long mcai_ioctl_get_info(void __user *u)
 	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
-			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED;
+			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED |
+			MCAI_FEAT_SIGNED;
 	info.blob_format_version = MCAI_BLOB_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();

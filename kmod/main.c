@@ -25,6 +25,7 @@
 #include "ioctl.h"
 #include "registry.h"
 #include "sched.h"
+#include "sign.h"
 
 /* Limits on untrusted blobs; read-only once the module is loaded. */
 static unsigned int max_blob_size = MCAI_DEFAULT_MAX_BLOB;
@@ -142,17 +143,23 @@ static int __init mcai_init(void)
 	ret = mcai_sched_init_module();
 	if (ret)
 		goto err_registry;
+	/* The keyring exists before /dev/mcai: no load can miss it. */
+	ret = mcai_sign_init();
+	if (ret)
+		goto err_sched;
 
 	ret = misc_register(&mcai_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MCAI_DEVICE_NAME, ret);
-		goto err_sched;
+		goto err_sign;
 	}
 	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u\n",
 		MCAI_ABI_VERSION, max_blob_size, max_models, max_dim,
 		max_arena);
 	return 0;
 
+err_sign:
+	mcai_sign_exit();
 err_sched:
 	mcai_sched_exit_module();
 err_registry:
@@ -166,6 +173,7 @@ static void __exit mcai_exit(void)
 {
 	misc_deregister(&mcai_misc);
 	/* no session is left: each one waited for its work at release */
+	mcai_sign_exit();
 	mcai_sched_exit_module();
 	mcai_registry_exit();
 }

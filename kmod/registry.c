@@ -30,6 +30,7 @@
 #include "compat.h"
 #include "infer.h"
 #include "registry.h"
+#include "sign.h"
 #include "trace.h"
 #include "models/verify.h"
 
@@ -264,8 +265,8 @@ static int mcai_registry_link(struct mcai_version *v, struct mcai_slot **fresh,
 
 /*
  * Copy, verify, self-test and publish a blob.  Returns 0 with @res filled,
- * or an error; refusals (-EINVAL, -EEXIST, -ESTALE, -ENOSPC) also set
- * res->reason.
+ * or an error; refusals (-EINVAL, -EEXIST, -ESTALE, -ENOSPC, and from
+ * the signature check -EBADMSG and -EKEYREJECTED) also set res->reason.
  */
 int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 		       struct mcai_load_result *res)
@@ -274,6 +275,7 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 	struct mcai_drift *drift;
 	struct mcai_slot *fresh;
 	struct mcai_verdict verdict;
+	const char *why;
 	u32 failed = 0;
 	int ret;
 
@@ -293,6 +295,12 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 		goto err_put;
 	}
 	/* From here on the kernel's copy is the only one looked at. */
+	ret = mcai_sign_check(v->blob, &size, &why);
+	if (ret) {
+		if (why)
+			mcai_refuse(res, ret, 0, "%s", why);
+		goto err_put;
+	}
 	if (mcai_verify(&v->m, v->blob, size, &mcai_lim, &verdict)) {
 		ret = mcai_refuse(res, -EINVAL, verdict.offset, "%s",
 				  verdict.reason);

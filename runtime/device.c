@@ -25,6 +25,7 @@ static const char *const mcai_features[] = {
 	"stats",		/* MCAI_FEAT_STATS */
 	"tracepoints",		/* MCAI_FEAT_TRACEPOINTS */
 	"energy-feed",		/* MCAI_FEAT_ENERGY_FEED */
+	"signed",		/* MCAI_FEAT_SIGNED */
 };
 
 const char *mcai_feature_name(unsigned int bit)

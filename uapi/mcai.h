@@ -41,6 +41,7 @@
 #define MCAI_FEAT_STATS		(1ULL << 6)	/* drift statistics */
 #define MCAI_FEAT_TRACEPOINTS	(1ULL << 7)	/* mcai:* trace events */
 #define MCAI_FEAT_ENERGY_FEED	(1ULL << 8)	/* MCAI_IOC_MODEL_ENERGY */
+#define MCAI_FEAT_SIGNED	(1ULL << 9)	/* signature trailer, below */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -129,6 +130,54 @@ struct mcai_blob_layer {
 	__le32 lut_off;			/* LUT: int8 [256], index = q + 128 */
 	__le32 reserved[7];		/* must be 0 */
 };					/* 64 bytes */
+
+/* ---------------------------------------------------------------------- */
+/* Signed blobs                                                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A signature is appended to a blob the way the kernel appends one to a
+ * module, so that an unsigned reader (and the verifier) only has to drop
+ * the tail:
+ *
+ *	blob (blob_len bytes) | PKCS#7 (sig_len bytes) |
+ *	struct mcai_sig_info (12 bytes) | MCAI_SIG_MAGIC (32 bytes)
+ *
+ * The PKCS#7 (CMS) SignedData is DER, detached (no content inside), of
+ * type pkcs7-data, over the blob_len bytes of the blob exactly; the
+ * kernel checks it with verify_pkcs7_signature() against the keys of its
+ * ".mcai" keyring.  It may carry certificates (a chain up to a key in the
+ * keyring) or none (the signer's key is in the keyring itself).
+ *
+ * A file ends in the magic or it is unsigned.  Then every field is
+ * checked: id_type, version, reserved zero, 0 < sig_len <=
+ * MCAI_SIG_MAX_LEN, and blob_len + sig_len + trailer == the whole length.
+ * max_blob_size bounds the whole length, signature included.
+ *
+ * MCAI_IOC_MODEL_LOAD with a trailer, reason set in every case:
+ *  - a malformed trailer: -EBADMSG, whatever the module parameter
+ *    require_signed says;
+ *  - require_signed=0: the trailer is stripped after those checks and
+ *    the PKCS#7 is not looked at (an empty keyring must not stop signed
+ *    blobs);
+ *  - require_signed=1: PKCS#7 that does not parse: -EBADMSG; no trailer,
+ *    or a signature that does not verify (unknown signer, other content,
+ *    bad signature, unsupported algorithm): -EKEYREJECTED.
+ */
+#define MCAI_SIG_MAGIC		"~mcai model signature appended~\n"
+#define MCAI_SIG_MAGIC_LEN	32	/* no NUL in the file */
+#define MCAI_SIG_ID_PKCS7	2	/* module signing's PKEY_ID_PKCS7 */
+#define MCAI_SIG_VERSION	1
+#define MCAI_SIG_MAX_LEN	65536	/* bytes of PKCS#7 */
+#define MCAI_SIG_TRAILER_LEN	(12 + MCAI_SIG_MAGIC_LEN)
+
+struct mcai_sig_info {
+	__u8 id_type;			/* MCAI_SIG_ID_PKCS7 */
+	__u8 version;			/* MCAI_SIG_VERSION */
+	__u8 reserved[2];		/* must be 0 */
+	__le32 sig_len;			/* PKCS#7 bytes, right before this */
+	__le32 blob_len;		/* signed bytes, from offset 0 */
+};					/* 12 bytes, then the magic */
 
 /* ---------------------------------------------------------------------- */
 /* ioctls                                                                 */
