@@ -112,6 +112,11 @@ $(B)/mcai-hostile: $(call obj,$(HOSTILE_SRCS))
 $(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
 
+# Signs blobs for require_signed=1 (OpenSSL CMS, like scripts/sign-file).
+tools: $(B)/mcai-sign
+$(B)/mcai-sign: $(call obj,runtime/mcai-sign.c)
+	$(CC) $(CFLAGS) -o $@ $^ -lcrypto
+
 # The federation daemon; its integration tests are in tests/fed/fed.mk.
 MCAID_SRCS := runtime/mcaid.c runtime/net.c runtime/tls.c \
 	      runtime/privdrop.c runtime/log.c $(FED_SRCS) \

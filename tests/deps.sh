@@ -16,6 +16,7 @@ pkgs=(
 	qemu-system-x86 busybox-static cpio kmod xz-utils util-linux
 	flex bison bc libelf-dev
 	dataset-fashion-mnist
+	keyutils
 )
 
 missing=()
