@@ -46,8 +46,9 @@ size_t mcai_pipeline_scratch_size(const struct mcai_pipeline *p);
  * (MCAI_RES_GATED, MCAI_RES_ESCALATE), model_id and version (of the stage
  * that answered; for an ensemble the first member), n_scores and
  * scores[] (room for output_len values); seq and latency_ns are the
- * caller's (res->seq and @session label the stages' tracepoints).  Process context (may sleep only in cond_resched()-free code:
- * it does not sleep at all, but takes a spinlock_t for the statistics).
+ * caller's (res->seq and @session label the stages' tracepoints).
+ * Process context (may sleep only in cond_resched()-free code: it does
+ * not sleep at all, but takes a spinlock_t for the statistics).
  * Returns 0 or a negative errno (see above).
  */
 int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,

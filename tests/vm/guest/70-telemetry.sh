@@ -170,7 +170,23 @@ j=$(model_json tel-cal)
 py "assert d['count']==200 and d['energy_source']=='rapl-calibrated' and d['energy_pj']==d['cpu_ns']*4000, d; print('calibrated ok')" <<< "$j" ||
 	fail "rapl-calibrated energy: $j"
 
-# 6. detach/attach while inferences run
+# 6. detach/attach while inferences run.  Attaching the first probe of a
+#    tracepoint, or a second one, patches kernel text (static key, static
+#    call); under QEMU's multi-threaded TCG another vCPU can then execute
+#    a stale translation of the site being patched (an int3 oops seen on
+#    6.12-rt, an emulator artefact).  Two ftrace instances hold two probes
+#    on every mcai event, so attaching and detaching the programs below
+#    only edits the probe arrays, which is what this step is about.
+TR=/sys/kernel/tracing
+[[ -d $TR/instances ]] || TR=/sys/kernel/debug/tracing
+held=()
+for inst in mcai-hold-1 mcai-hold-2; do
+	if mkdir "$TR/instances/$inst" 2> /dev/null &&
+	   echo 1 > "$TR/instances/$inst/events/mcai/enable"; then
+		held+=("$inst")
+	fi
+done
+((${#held[@]} == 2)) || echo "$N: note: ftrace instances unavailable, attach patches text"
 "$T" push tel-live 300000 > "$TMP/live.out" 2>&1 &
 pid=$!
 for i in 1 2 3; do
@@ -180,6 +196,10 @@ for i in 1 2 3; do
 	"$CTL" telemetry enable > /dev/null || fail "enable under load"
 done
 wait $pid || fail "stream under detach/attach: $(cat "$TMP/live.out")"
+for inst in "${held[@]}"; do
+	echo 0 > "$TR/instances/$inst/events/mcai/enable"
+	rmdir "$TR/instances/$inst"
+done
 cnt=$(field "$(model_json tel-live)" count)
 echo "$N: tel-live: $cnt of 300000 counted across 3 detach/attach cycles"
 ((cnt > 0 && cnt < 300000)) || fail "tel-live count $cnt (detached periods must miss some)"
