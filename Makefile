@@ -61,7 +61,7 @@ all: module tools
 help:
 	@echo "make            build kmod/mcai.ko (KDIR=$(KDIR)) and the tools in $(B)/"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      every test: unit, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
+	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
@@ -164,6 +164,7 @@ deps:
 check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
+	$(MAKE) check-fed
 	$(B)/mcai-vibtrain --selftest
 	$(MAKE) check-fuzz
 	$(MAKE) check-static

@@ -9,7 +9,7 @@ set -eu
 pkgs=(
 	build-essential pkg-config clang llvm lld libclang-rt-14-dev valgrind
 	python3 zlib1g-dev check liburing-dev libbpf-dev bpftool libcap-ng-dev
-	libssl-dev libxnnpack-dev libpthreadpool-dev sparse
+	libssl-dev openssl libxnnpack-dev libpthreadpool-dev sparse
 	linux-headers-amd64 linux-image-amd64 linux-source-6.1
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
