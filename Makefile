@@ -39,6 +39,8 @@ TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
 BPF_LIBS := -lbpf -lelf -lz
 
 MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
+		runtime/mcaictl_provenance.c runtime/provenance.c \
+		runtime/proto.c \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
 TRAIN_SRCS := models/train.c models/mlp.c $(MODELS_USER)
@@ -82,7 +84,7 @@ $(B)/san/%.o: %.c
 	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
 
 $(B)/mcaictl: $(call obj,$(MCAICTL_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) -lm
 
 # The telemetry programs: CO-RE object, then its skeleton.  The shipped
 # power tables are compiled in (bpf/power/embed.sh).
@@ -135,6 +137,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 
 -include tests/unit/unit.mk tests/fuzz/fuzz.mk
 -include tests/fed/fed.mk
+-include tests/prov/prov.mk
 
 # The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.
 KERNEL_LIKE := -O2 -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx \

@@ -63,4 +63,16 @@ int top_main(int argc, char **argv);
 extern const char telemetry_details[];
 extern const char top_details[];
 
+/* runtime/mcaictl_provenance.c */
+int keygen_main(int argc, char **argv);
+int sign_main(int argc, char **argv);
+int verify_main(int argc, char **argv);
+int accept_main(int argc, char **argv);
+int history_main(int argc, char **argv);
+extern const char keygen_details[];
+extern const char sign_details[];
+extern const char verify_details[];
+extern const char accept_details[];
+extern const char history_details[];
+
 #endif /* MCAI_MCAICTL_H */
