@@ -7,8 +7,8 @@
  * models and "mcai_hi" (WQ_HIGHPRI: its workers run at nice -20) for
  * MCAI_PRIO_HIGH.  Unbound, so a burst of inferences spreads over CPUs
  * and is not tied to the submitter's CPU; each session is one work item
- * that drains at most MCAI_SESSION_BATCH samples and requeues itself, so
- * sessions sharing a queue take turns.
+ * whose pass is bounded in time (kmod/session.c) before it requeues
+ * itself, so sessions sharing a queue take turns.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

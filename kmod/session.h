@@ -27,7 +27,12 @@ struct mcai_session;
 #define MCAI_SESSION_MAX_SLOTS	4096
 /* Largest ring region (vmalloc, not charged to a memory cgroup). */
 #define MCAI_SESSION_MAX_BYTES	(32UL << 20)
-/* Samples one worker pass consumes before it requeues itself (fairness). */
+/*
+ * Samples the worker takes per chunk: the lock, the clock and the
+ * published indices are touched once per chunk.  A pass runs chunks until
+ * the ring is empty, the result ring is full or its time is up, then
+ * requeues itself (fairness between sessions).
+ */
 #define MCAI_SESSION_BATCH	32
 
 typedef void (*mcai_session_cb)(struct mcai_session *s,

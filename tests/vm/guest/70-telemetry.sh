@@ -37,6 +37,8 @@ for f in "$KO" "$SIM" "$CTL" "$T" "$A" "$BPFTOOL"; do
 done
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	{ echo "$N: no bpffs"; exit 77; }
+# sched_switch is attached through vmlinux BTF (every Debian kernel has it)
+[[ -e /sys/kernel/btf/vmlinux ]] || { echo "$N: kernel without BTF"; exit 77; }
 
 # jq-free JSON checks: py 'expression over d' reading JSON on stdin
 py() {
