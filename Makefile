@@ -137,6 +137,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 
 -include tests/unit/unit.mk tests/fuzz/fuzz.mk
 -include tests/fed/fed.mk
+-include tests/eval/eval.mk
 -include tests/prov/prov.mk
 
 # The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.

@@ -1,0 +1,735 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcai-fedsim: federated learning on Fashion-MNIST in one process
+ * (runtime/fedsim.h).  One run with its per-round table, or one of the
+ * evaluation suites behind `make eval-sim` and `make eval-attacks`.  Runs
+ * are independent and deterministic, so a suite spreads them over
+ * --jobs threads without changing a figure.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/dataset.h"
+#include "runtime/fedsim.h"
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "mcai-fedsim: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- Data ---------------------------------------------------------------- */
+
+static char *data_path(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 8;
+	char *p = xcalloc(1, len);
+
+	snprintf(p, len, "%s/%s.gz", dir, name);
+	if (access(p, F_OK) == 0)
+		return p;
+	snprintf(p, len, "%s/%s", dir, name);
+	if (access(p, F_OK) == 0)
+		return p;
+	snprintf(p, len, "%s/%s.gz", dir, name);
+	return p;
+}
+
+static void load_split(struct mcai_dataset *d, const char *dir,
+		       const char *split)
+{
+	char img[64], lab[64], err[512];
+	char *ip, *lp;
+	u32 i;
+
+	snprintf(img, sizeof(img), "%s-images-idx3-ubyte", split);
+	snprintf(lab, sizeof(lab), "%s-labels-idx1-ubyte", split);
+	ip = data_path(dir, img);
+	lp = data_path(dir, lab);
+	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
+		die("%s (the data comes from Debian's dataset-fashion-mnist)",
+		    err);
+	for (i = 0; i < d->count; i++)
+		if (d->labels[i] >= 10)
+			die("%s: label %u of item %u is not a class 0..9", lp,
+			    d->labels[i], i);
+	free(ip);
+	free(lp);
+}
+
+/* ---- Jobs on a few threads ---------------------------------------------- */
+
+struct job {
+	struct mcai_fedsim_config c;
+	bool central;
+	char label[64];
+	struct mcai_fedsim_result res;
+	double secs;
+};
+
+struct pool {
+	struct job *jobs;
+	u32 n, next, done;
+	const struct mcai_fedsim_data *d;
+	pthread_mutex_t lock;
+	double t0;
+	bool verbose;
+};
+
+struct progress {
+	struct pool *p;
+	struct job *j;
+};
+
+static void on_round(void *ctx, const struct mcai_fedsim_round *r)
+{
+	struct progress *pr = ctx;
+
+	if (!pr->p->verbose)
+		return;
+	pthread_mutex_lock(&pr->p->lock);
+	fprintf(stderr, "  %-34s round %2u/%u  answered %2u  flagged %2u",
+		pr->j->label, r->round, pr->j->c.rounds, r->answered,
+		r->flagged);
+	if (r->evaluated)
+		fprintf(stderr, "  int8 %.4f", r->int8_acc);
+	fprintf(stderr, "  %.1fs\n", r->secs);
+	pthread_mutex_unlock(&pr->p->lock);
+}
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+
+	for (;;) {
+		struct progress pr = { p, NULL };
+		char why[256];
+		struct job *j;
+		double t0;
+		int err;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->next == p->n) {
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		j = &p->jobs[p->next++];
+		pthread_mutex_unlock(&p->lock);
+		pr.j = j;
+		t0 = now();
+		err = j->central ?
+			mcai_fedsim_central(&j->c, p->d, &j->res, on_round, &pr,
+					    why, sizeof(why)) :
+			mcai_fedsim_run(&j->c, p->d, &j->res, on_round, &pr,
+					why, sizeof(why));
+		if (err)
+			die("%s: %s", j->label, why);
+		j->secs = now() - t0;
+		pthread_mutex_lock(&p->lock);
+		p->done++;
+		fprintf(stderr, "[%3u/%u %6.0fs] %-34s int8 %.4f  (%.0fs)\n",
+			p->done, p->n, now() - p->t0, j->label,
+			j->res.rounds[j->res.n_rounds - 1].int8_acc, j->secs);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+static void run_jobs(struct job *jobs, u32 n, u32 threads,
+		     const struct mcai_fedsim_data *d, bool verbose)
+{
+	struct pool p = { .jobs = jobs, .n = n, .d = d, .verbose = verbose };
+	pthread_t *t;
+	u32 i;
+
+	if (threads > n)
+		threads = n;
+	if (!threads)
+		threads = 1;
+	t = xcalloc(threads, sizeof(*t));
+	pthread_mutex_init(&p.lock, NULL);
+	p.t0 = now();
+	for (i = 0; i < threads; i++)
+		if (pthread_create(&t[i], NULL, worker, &p))
+			die("cannot start a thread");
+	for (i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	pthread_mutex_destroy(&p.lock);
+	free(t);
+}
+
+static double final_acc(const struct job *j)
+{
+	return j->res.rounds[j->res.n_rounds - 1].int8_acc;
+}
+
+/* ---- Options ------------------------------------------------------------- */
+
+struct opts {
+	struct mcai_fedsim_config c;
+	const char *data;
+	const char *suite;
+	u32 train_limit, test_limit;
+	u32 jobs;
+	bool central;
+	bool verbose;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: mcai-fedsim [options]\n"
+"       mcai-fedsim --suite sim|attacks [options]\n"
+"\n"
+"Federated learning on Fashion-MNIST in one process: clients train the\n"
+"float MLP on their shards (models/mlp.c), the server aggregates\n"
+"(runtime/strategy.c), every evaluated model is quantised to int8\n"
+"(models/mlpquant.c) and run by the kernel's engine on the test set.\n"
+"Deterministic for a given set of options.\n"
+"\n"
+"Population and rounds:\n"
+"  --clients N          clients (default 20)\n"
+"  --alpha A            non-IID Dirichlet(A) label split; 0 = IID (default 0)\n"
+"  --rounds N           rounds (default 30)\n"
+"  --fraction F         clients sampled per round (default 0.5)\n"
+"  --min-clients N      fewest answers that close a round (default 2)\n"
+"  --dropout F          sampled clients that never answer, per round (default 0)\n"
+"  --kill R:F           at round R a fraction F of all clients dies for good\n"
+"Local training:\n"
+"  --epochs N           local epochs per round (default 1)\n"
+"  --batch N            mini-batch (default 32)\n"
+"  --lr X               client learning rate, cosine over rounds (default 0.05)\n"
+"  --momentum X         (default 0.9)\n"
+"  --weight-decay X     (default 0.0001)\n"
+"  --prox-mu X          FedProx proximal term (default 0)\n"
+"  --hidden H[,H2]      hidden widths (default 128)\n"
+"Server:\n"
+"  --strategy S         fedavg fedprox fedadam median trimmed-mean krum\n"
+"  --trim F             trimmed mean, per side (default 0.1)\n"
+"  --krum-f N           Multi-Krum's tolerated attackers (default 1)\n"
+"  --clip X|median      clip updates to norm X or to the round's median norm\n"
+"  --anomaly            score updates, drop flagged ones, quarantine repeat\n"
+"                       offenders (2 flags in 5 rounds)\n"
+"  --server-lr X        fedadam server rate (default 0.01)\n"
+"Attacks:\n"
+"  --attack A           none sign-flip scaling noise label-flip\n"
+"  --malicious F        fraction of hostile clients (default 0)\n"
+"  --attack-k K         sign-flip factor (default 5)\n"
+"Evaluation:\n"
+"  --central            also the centralised baseline, side by side\n"
+"  --eval-every N       evaluate every N rounds, 0 = last only (default 1)\n"
+"  --calib N            calibration images (default 2000)\n"
+"  --train-limit N      first N training images only\n"
+"  --test-limit N       first N test images only\n"
+"  --seed S             (default 1)\n"
+"  --data DIR           IDX files (default " MCAI_FMNIST_DIR ")\n"
+"  --suite sim          IID and non-IID (alpha 0.5) vs centralised, and a\n"
+"                       round in which 30%% of the clients die (make eval-sim)\n"
+"  --suite attacks      attacks x malicious fraction x strategy, 20 clients\n"
+"                       (make eval-attacks)\n"
+"  --jobs N             parallel runs in a suite (default 2)\n"
+"  --verbose            per-round progress on stderr\n"
+"  --help               this text\n");
+}
+
+static unsigned long long parse_uint(const char *opt, const char *s,
+				     unsigned long long lo,
+				     unsigned long long hi)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!s || *s == '-' || *s == 0)
+		die("%s needs a number", opt);
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v < lo || v > hi)
+		die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
+	return v;
+}
+
+static float parse_float(const char *opt, const char *s, float lo, float hi)
+{
+	char *end;
+	float v;
+
+	if (!s || *s == 0)
+		die("%s needs a number", opt);
+	errno = 0;
+	v = strtof(s, &end);
+	if (errno || *end || !(v >= lo && v <= hi))
+		die("%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
+	return v;
+}
+
+static void parse_hidden(struct mcai_fedsim_config *c, const char *s)
+{
+	char buf[64], *tok, *save = NULL;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		die("--hidden needs a width, e.g. 128 or 128,32");
+	strcpy(buf, s);
+	c->n_hidden = 0;
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (c->n_hidden == MCAI_FEDSIM_MAX_HIDDEN)
+			die("--hidden: at most %u hidden layers",
+			    MCAI_FEDSIM_MAX_HIDDEN);
+		c->hidden[c->n_hidden++] =
+			(u32)parse_uint("--hidden", tok, 1, 1024);
+	}
+	if (!c->n_hidden)
+		die("--hidden needs a width");
+}
+
+static void parse(struct opts *o, int argc, char **argv)
+{
+	struct mcai_fedsim_config *c = &o->c;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+#define OPT(name) (!strcmp(a, name) && (v || (die("%s needs a value", name), 0)) && ++i)
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "--central")) {
+			o->central = true;
+		} else if (!strcmp(a, "--anomaly")) {
+			c->anomaly = true;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o->verbose = true;
+		} else if (OPT("--clients")) {
+			c->clients = (u32)parse_uint(a, v, 1, 100000);
+		} else if (OPT("--alpha")) {
+			c->alpha = parse_float(a, v, 0, 1e6f);
+		} else if (OPT("--rounds")) {
+			c->rounds = (u32)parse_uint(a, v, 1, 100000);
+		} else if (OPT("--fraction")) {
+			c->fraction = parse_float(a, v, 1e-6f, 1);
+		} else if (OPT("--min-clients")) {
+			c->min_clients = (u32)parse_uint(a, v, 1, 100000);
+		} else if (OPT("--dropout")) {
+			c->dropout = parse_float(a, v, 0, 0.99f);
+		} else if (OPT("--kill")) {
+			char *colon = strchr(v, ':');
+
+			if (!colon)
+				die("--kill R:F, e.g. 10:0.3");
+			*colon = 0;
+			c->kill_round = (u32)parse_uint(a, v, 1, 100000);
+			c->kill_fraction = parse_float(a, colon + 1, 0, 0.99f);
+		} else if (OPT("--epochs")) {
+			c->local_epochs = (u32)parse_uint(a, v, 1, 1000);
+		} else if (OPT("--batch")) {
+			c->batch = (u32)parse_uint(a, v, 1, 65536);
+		} else if (OPT("--lr")) {
+			c->lr = parse_float(a, v, 1e-6f, 10);
+		} else if (OPT("--momentum")) {
+			c->momentum = parse_float(a, v, 0, 0.999f);
+		} else if (OPT("--weight-decay")) {
+			c->weight_decay = parse_float(a, v, 0, 1);
+		} else if (OPT("--prox-mu")) {
+			c->prox_mu = parse_float(a, v, 0, 100);
+		} else if (OPT("--hidden")) {
+			parse_hidden(c, v);
+		} else if (OPT("--strategy")) {
+			enum mcai_agg_kind k;
+			float clip = c->agg.clip_norm;
+
+			if (mcai_agg_kind_parse(v, &k))
+				die("--strategy: unknown '%s'", v);
+			mcai_agg_config_default(&c->agg, k);
+			c->agg.clip_norm = clip;
+		} else if (OPT("--trim")) {
+			c->agg.trim = parse_float(a, v, 0, 0.49f);
+		} else if (OPT("--krum-f")) {
+			c->agg.krum_f = (u32)parse_uint(a, v, 0, 100000);
+		} else if (OPT("--server-lr")) {
+			c->agg.server_lr = parse_float(a, v, 1e-6f, 10);
+		} else if (OPT("--clip")) {
+			if (!strcmp(v, "median")) {
+				c->clip = MCAI_CLIP_MEDIAN;
+			} else {
+				c->clip = MCAI_CLIP_FIXED;
+				c->agg.clip_norm = parse_float(a, v, 1e-9f, 1e9f);
+			}
+		} else if (OPT("--attack")) {
+			if (mcai_attack_parse(v, &c->attack))
+				die("--attack: unknown '%s'", v);
+		} else if (OPT("--malicious")) {
+			c->malicious = parse_float(a, v, 0, 0.99f);
+		} else if (OPT("--attack-k")) {
+			c->attack_k = parse_float(a, v, 1e-6f, 1e6f);
+		} else if (OPT("--eval-every")) {
+			c->eval_every = (u32)parse_uint(a, v, 0, 100000);
+		} else if (OPT("--calib")) {
+			c->calib = (u32)parse_uint(a, v, 1, U32_MAX);
+		} else if (OPT("--train-limit")) {
+			o->train_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+		} else if (OPT("--test-limit")) {
+			o->test_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+		} else if (OPT("--seed")) {
+			c->seed = parse_uint(a, v, 0, UINT64_MAX);
+		} else if (OPT("--data")) {
+			o->data = v;
+		} else if (OPT("--suite")) {
+			if (strcmp(v, "sim") && strcmp(v, "attacks"))
+				die("--suite: sim or attacks");
+			o->suite = v;
+		} else if (OPT("--jobs")) {
+			o->jobs = (u32)parse_uint(a, v, 1, 64);
+		} else {
+			fprintf(stderr, "mcai-fedsim: unknown argument '%s'\n", a);
+			usage(stderr);
+			exit(2);
+		}
+#undef OPT
+	}
+}
+
+static void describe(FILE *f, const struct mcai_fedsim_config *c,
+		     const struct mcai_fedsim_data *d)
+{
+	u32 l;
+
+	fprintf(f, "# model %u", d->input_len);
+	for (l = 0; l < c->n_hidden; l++)
+		fprintf(f, "-%u", c->hidden[l]);
+	fprintf(f, "-%u; %u training images, %u test images (int8 through models/engine.c)\n",
+		d->classes, d->train_count, d->test_count);
+	fprintf(f, "# %u clients, %s, %u rounds, fraction %g (min %u), dropout %g",
+		c->clients, c->alpha > 0 ? "non-IID Dirichlet" : "IID",
+		c->rounds, c->fraction, c->min_clients, c->dropout);
+	if (c->alpha > 0)
+		fprintf(f, ", alpha %g", c->alpha);
+	if (c->kill_round)
+		fprintf(f, ", %g of the clients die in round %u",
+			c->kill_fraction, c->kill_round);
+	fprintf(f, "\n# local: %u epoch(s), batch %u, lr %g (cosine over rounds), momentum %g, weight decay %g, prox mu %g\n",
+		c->local_epochs, c->batch, c->lr, c->momentum,
+		c->weight_decay, c->prox_mu);
+	fprintf(f, "# calibration %u images, seed %llu\n", c->calib,
+		(unsigned long long)c->seed);
+}
+
+/* ---- Single run ---------------------------------------------------------- */
+
+static void acc(FILE *f, double v)
+{
+	if (isnan(v))
+		fprintf(f, "       -");
+	else
+		fprintf(f, "  %6.2f", 100 * v);
+}
+
+static int single(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	struct job jobs[2];
+	u32 n = 1, r;
+	const struct job *fed = &jobs[0], *cen = &jobs[1];
+
+	memset(jobs, 0, sizeof(jobs));
+	jobs[0].c = o->c;
+	snprintf(jobs[0].label, sizeof(jobs[0].label), "federated");
+	if (o->central) {
+		jobs[1].c = o->c;
+		jobs[1].central = true;
+		snprintf(jobs[1].label, sizeof(jobs[1].label), "centralised");
+		n = 2;
+	}
+	run_jobs(jobs, n, o->jobs, d, o->verbose);
+
+	describe(stdout, &o->c, d);
+	printf("# strategy %s%s%s, attack %s on %u clients (%g)\n",
+	       mcai_agg_kind_name(o->c.agg.kind),
+	       o->c.clip == MCAI_CLIP_MEDIAN ? " + clip to median norm" :
+	       o->c.clip == MCAI_CLIP_FIXED ? " + clip" : "",
+	       o->c.anomaly ? " + anomaly quarantine" : "",
+	       mcai_attack_name(o->c.attack), fed->res.n_malicious,
+	       o->c.malicious);
+	printf("# shards %u..%u images\n", fed->res.shard_min,
+	       fed->res.shard_max);
+	printf("round sampled answered  dead hostile flagged quarant  int8%%  float%%%s\n",
+	       o->central ? "  central-int8%" : "");
+	for (r = 0; r < fed->res.n_rounds; r++) {
+		const struct mcai_fedsim_round *x = &fed->res.rounds[r];
+
+		printf("%5u %7u %8u %5u %7u %7u %7u", x->round, x->sampled,
+		       x->answered, x->dead, x->malicious, x->flagged,
+		       x->quarantined);
+		acc(stdout, x->int8_acc);
+		acc(stdout, x->float_acc);
+		if (o->central)
+			acc(stdout, cen->res.rounds[r].int8_acc);
+		printf("%s\n", x->applied ? "" : "  (too few answers: unchanged)");
+	}
+	printf("final int8 accuracy %.2f%%", 100 * final_acc(fed));
+	if (o->central)
+		printf(", centralised %.2f%% (gap %+.2f points)",
+		       100 * final_acc(cen),
+		       100 * (final_acc(fed) - final_acc(cen)));
+	printf("\n");
+	mcai_fedsim_result_free(&jobs[0].res);
+	if (o->central)
+		mcai_fedsim_result_free(&jobs[1].res);
+	return 0;
+}
+
+/* ---- make eval-sim ------------------------------------------------------- */
+
+static int suite_sim(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	struct job j[4];
+	const char *names[4] = { "centralised", "IID", "non-IID a=0.5",
+				 "IID, 30% die in round 10" };
+	double t0 = now(), gap_iid, gap_non;
+	const struct mcai_fedsim_round *k;
+	u32 i, r;
+
+	memset(j, 0, sizeof(j));
+	for (i = 0; i < 4; i++) {
+		j[i].c = o->c;
+		snprintf(j[i].label, sizeof(j[i].label), "%s", names[i]);
+	}
+	j[0].central = true;
+	j[2].c.alpha = 0.5f;
+	j[3].c.kill_round = 10;
+	j[3].c.kill_fraction = 0.3f;
+	run_jobs(j, 4, o->jobs, d, o->verbose);
+
+	printf("# make eval-sim: in-process federation vs centralised, int8 test accuracy (%%)\n");
+	describe(stdout, &o->c, d);
+	printf("# strategy %s; centralised: same network, initial weights and optimiser,\n"
+	       "# round(fraction * images * epochs) = %llu samples between evaluations\n",
+	       mcai_agg_kind_name(o->c.agg.kind),
+	       (unsigned long long)llround((double)o->c.fraction *
+					   d->train_count *
+					   o->c.local_epochs));
+	printf("# non-IID shards: %u..%u images per client\n",
+	       j[2].res.shard_min, j[2].res.shard_max);
+	printf("round  central      IID  non-IID  die-30%%  (answered)\n");
+	for (r = 0; r < o->c.rounds; r++) {
+		printf("%5u", r + 1);
+		for (i = 0; i < 4; i++) {
+			printf(" ");
+			acc(stdout, j[i].res.rounds[r].int8_acc);
+		}
+		printf("  (%u/%u, %u dead)\n", j[3].res.rounds[r].answered,
+		       j[3].res.rounds[r].sampled, j[3].res.rounds[r].dead);
+	}
+	gap_iid = 100 * (final_acc(&j[1]) - final_acc(&j[0]));
+	gap_non = 100 * (final_acc(&j[2]) - final_acc(&j[0]));
+	printf("final int8: centralised %.2f, IID %.2f (%+.2f points, target >= -2: %s), non-IID %.2f (%+.2f points, target >= -5: %s)\n",
+	       100 * final_acc(&j[0]), 100 * final_acc(&j[1]), gap_iid,
+	       gap_iid >= -2 ? "met" : "MISSED", 100 * final_acc(&j[2]),
+	       gap_non, gap_non >= -5 ? "met" : "MISSED");
+	printf("final float: centralised %.2f, IID %.2f, non-IID %.2f, die-30%% %.2f\n",
+	       100 * j[0].res.rounds[o->c.rounds - 1].float_acc,
+	       100 * j[1].res.rounds[o->c.rounds - 1].float_acc,
+	       100 * j[2].res.rounds[o->c.rounds - 1].float_acc,
+	       100 * j[3].res.rounds[o->c.rounds - 1].float_acc);
+	if (o->c.rounds >= 10) {
+		k = &j[3].res.rounds[9];
+		printf("die-30%%: round 10 sampled %u, %u answered, round %s; int8 %.2f before, %.2f after, %.2f at the end (%s)\n",
+		       k->sampled, k->answered,
+		       k->applied ? "completed" : "FAILED",
+		       100 * j[3].res.rounds[8].int8_acc, 100 * k->int8_acc,
+		       100 * final_acc(&j[3]),
+		       final_acc(&j[3]) > j[3].res.rounds[9].int8_acc ?
+		       "kept rising" : "did NOT rise");
+	}
+	printf("# %.0f s wall, %u threads\n", now() - t0, o->jobs);
+	for (i = 0; i < 4; i++)
+		mcai_fedsim_result_free(&j[i].res);
+	return 0;
+}
+
+/* ---- make eval-attacks --------------------------------------------------- */
+
+#define N_STRAT 6
+static const char *const strat_names[N_STRAT] = {
+	"fedavg", "median", "trim-mean", "krum", "avg+clip", "avg+anomaly",
+};
+
+static void set_strategy(struct mcai_fedsim_config *c, u32 s)
+{
+	static const enum mcai_agg_kind kind[N_STRAT] = {
+		MCAI_AGG_FEDAVG, MCAI_AGG_MEDIAN, MCAI_AGG_TRIMMED_MEAN,
+		MCAI_AGG_KRUM, MCAI_AGG_FEDAVG, MCAI_AGG_FEDAVG,
+	};
+
+	mcai_agg_config_default(&c->agg, kind[s]);
+	/* Each robust rule set to tolerate the worst case, 30 % of 20. */
+	c->agg.trim = 0.3f;
+	c->agg.krum_f = 6;
+	c->clip = s == 4 ? MCAI_CLIP_MEDIAN : MCAI_CLIP_NONE;
+	c->anomaly = s == 5;
+}
+
+static int suite_attacks(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	static const enum mcai_attack attacks[] = {
+		MCAI_ATTACK_SIGN_FLIP, MCAI_ATTACK_SCALING, MCAI_ATTACK_NOISE,
+		MCAI_ATTACK_LABEL_FLIP,
+	};
+	static const float fracs[] = { 0.1f, 0.2f, 0.3f };
+	const u32 na = 4, nf = 3, n = N_STRAT * (1 + na * nf);
+	struct job *j = xcalloc(n, sizeof(*j));
+	double t0 = now(), free_acc[N_STRAT], ref;
+	u32 a, f, s, i = 0;
+	bool all_met = true;
+
+	for (s = 0; s < N_STRAT; s++) {		/* attack-free first */
+		j[i].c = o->c;
+		set_strategy(&j[i].c, s);
+		snprintf(j[i].label, sizeof(j[i].label), "no attack / %s",
+			 strat_names[s]);
+		i++;
+	}
+	for (a = 0; a < na; a++)
+		for (f = 0; f < nf; f++)
+			for (s = 0; s < N_STRAT; s++) {
+				j[i].c = o->c;
+				set_strategy(&j[i].c, s);
+				j[i].c.attack = attacks[a];
+				j[i].c.malicious = fracs[f];
+				snprintf(j[i].label, sizeof(j[i].label),
+					 "%s %2.0f%% / %s",
+					 mcai_attack_name(attacks[a]),
+					 100 * fracs[f], strat_names[s]);
+				i++;
+			}
+	fprintf(stderr, "eval-attacks: %u runs on %u threads\n", n, o->jobs);
+	run_jobs(j, n, o->jobs, d, o->verbose);
+
+	printf("# make eval-attacks: final int8 test accuracy (%%) under poisoning, %u clients\n",
+	       o->c.clients);
+	describe(stdout, &o->c, d);
+	printf("# attacks: sign-flip sends -%g x its delta; scaling trains on flipped labels and\n"
+	       "#   boosts its delta by n/eta (n = clients in the round, eta = 1); noise sends a\n"
+	       "#   Gaussian update with its honest delta's norm; label-flip trains on y -> 9 - y\n",
+	       o->c.attack_k);
+	printf("# strategies: trimmed mean trims 30%% per side; Multi-Krum f = 6, averages k - f;\n"
+	       "#   avg+clip clips every update to the round's median norm; avg+anomaly drops\n"
+	       "#   updates with robust norm z > %g, cosine to the coordinate median < %g or cosine\n"
+	       "#   z < -%g, and quarantines after %u flags in %u rounds\n",
+	       o->c.acfg.norm_z_high, o->c.acfg.cos_min, o->c.acfg.cos_z,
+	       o->c.acfg.quarantine_flags, o->c.acfg.window);
+	printf("%-18s", "attack");
+	for (s = 0; s < N_STRAT; s++)
+		printf(" %11s", strat_names[s]);
+	printf("   best (vs attack-free fedavg)\n");
+	printf("%-18s", "none");
+	for (s = 0; s < N_STRAT; s++) {
+		free_acc[s] = final_acc(&j[s]);
+		printf(" %11.2f", 100 * free_acc[s]);
+	}
+	ref = free_acc[0];
+	printf("\n");
+	i = N_STRAT;
+	for (a = 0; a < na; a++)
+		for (f = 0; f < nf; f++) {
+			double best = -1;
+			u32 bs = 0;
+			char row[32];
+
+			snprintf(row, sizeof(row), "%s %2.0f%%",
+				 mcai_attack_name(attacks[a]), 100 * fracs[f]);
+			printf("%-18s", row);
+			for (s = 0; s < N_STRAT; s++, i++) {
+				double v = final_acc(&j[i]);
+
+				printf(" %11.2f", 100 * v);
+				if (v > best) {
+					best = v;
+					bs = s;
+				}
+			}
+			printf("   %s %+.2f", strat_names[bs], 100 * (best - ref));
+			if (fracs[f] <= 0.2f + 1e-6f) {
+				bool met = 100 * (best - ref) >= -3;
+
+				printf(" %s", met ? "(within 3: met)" : "(MISSED)");
+				all_met &= met;
+			}
+			printf("\n");
+		}
+	printf("target (<= 20%% attackers, best strategy within 3 points of attack-free): %s\n",
+	       all_met ? "met" : "MISSED");
+	printf("# %.0f s wall, %u runs, %u threads\n", now() - t0, n, o->jobs);
+	for (i = 0; i < n; i++)
+		mcai_fedsim_result_free(&j[i].res);
+	free(j);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .data = MCAI_FMNIST_DIR, .jobs = 2 };
+	struct mcai_dataset tr, te;
+	struct mcai_fedsim_data d;
+	char why[256];
+	int rc;
+
+	mcai_fedsim_config_default(&o.c);
+	parse(&o, argc, argv);
+	load_split(&tr, o.data, "train");
+	load_split(&te, o.data, "t10k");
+	if (tr.rows * tr.cols != te.rows * te.cols)
+		die("training and test images differ in size");
+	d = (struct mcai_fedsim_data){
+		.train_images = tr.images, .train_labels = tr.labels,
+		.train_count = o.train_limit && o.train_limit < tr.count ?
+			       o.train_limit : tr.count,
+		.test_images = te.images, .test_labels = te.labels,
+		.test_count = o.test_limit && o.test_limit < te.count ?
+			      o.test_limit : te.count,
+		.input_len = tr.rows * tr.cols, .classes = 10,
+	};
+	if (o.c.calib > d.train_count)
+		o.c.calib = d.train_count;
+	if (mcai_fedsim_config_check(&o.c, &d, why, sizeof(why)))
+		die("%s", why);
+	if (o.suite && !strcmp(o.suite, "sim"))
+		rc = suite_sim(&o, &d);
+	else if (o.suite)
+		rc = suite_attacks(&o, &d);
+	else
+		rc = single(&o, &d);
+	mcai_dataset_free(&tr);
+	mcai_dataset_free(&te);
+	return rc;
+}
