@@ -25,6 +25,7 @@ int main(void)
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, secagg_suite());
 	srunner_add_suite(sr, provenance_suite());
 	srunner_add_suite(sr, anomaly_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -21,6 +21,7 @@ Suite *strategy_suite(void);
 Suite *proto_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
+Suite *secagg_suite(void);
 Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
 
