@@ -2058,11 +2058,11 @@ static const struct command commands[] = {
 	  "Prints the header, the layers, MACs, the test vectors' result and the\n"
 	  "digest.  Exits 1 when the kernel would refuse the blob, saying why.\n" },
 	{ "verify", verify_main,
-	  "[--manifest M] [--trust PATH] [--history DIR] [--strict] FILE",
+	  "[--manifest M] [--trust PATH] [--history DIR] [--name NAME] FILE",
 	  "Check a model's signed manifest: signer, signature, digest, chain",
 	  verify_details },
 	{ "accept", accept_main,
-	  "[--manifest M] [--trust PATH] [--dir DIR] [--force|--strict] FILE",
+	  "[--manifest M] [--trust PATH] [--dir DIR] [--name NAME] FILE",
 	  "Verify a version as a node installs it and record it in the history",
 	  accept_details },
 	{ "history", history_main, "[--dir DIR] [--trust PATH] NAME",

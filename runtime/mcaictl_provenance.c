@@ -526,6 +526,7 @@ struct check_opts {
 	const char *manifest;
 	const char *trust;
 	const char *history;		/* NULL: no chain check (verify) */
+	const char *name;		/* the node's model; NULL: manifest's */
 	unsigned int flags;
 };
 
@@ -537,7 +538,9 @@ static int check_and_report(const char *path, const struct check_opts *o,
 			    bool record)
 {
 	uint8_t *blob = NULL, *sm = NULL;
-	char mbuf[4200], err[MCAI_PROV_ERR_MAX], cerr[MCAI_PROV_ERR_MAX];
+	/* Room for a prefix before a library message. */
+	char mbuf[4200], err[MCAI_PROV_ERR_MAX + 64];
+	char cerr[MCAI_PROV_ERR_MAX + 64];
 	char herr[MCAI_PROV_ERR_MAX] = "";
 	struct mcai_prov_trust *t = NULL;
 	struct mcai_prov_current cur;
@@ -586,10 +589,9 @@ static int check_and_report(const char *path, const struct check_opts *o,
 		fail("%s: malformed manifest: %s", mpath, why);
 		goto out;
 	}
-	if (mcai_prov_trust_load(&t, o->trust, err, sizeof(err))) {
-		snprintf(herr, sizeof(herr), "%s", err);
+	/* Without a trust store nothing verifies, but the rest is shown. */
+	if (mcai_prov_trust_load(&t, o->trust, herr, sizeof(herr)))
 		t = NULL;
-	}
 	sig = mcai_prov_verify(t, sm, slen, &m, err, sizeof(err));
 	if (!t && sig == MCAI_PROV_UNKNOWN_SIGNER)
 		snprintf(err, sizeof(err), "no trust store: %s", herr);
@@ -602,10 +604,10 @@ static int check_and_report(const char *path, const struct check_opts *o,
 
 	/* The whole rule set, as the node applies it. */
 	memset(&cur, 0, sizeof(cur));
-	snprintf(cur.name, sizeof(cur.name), "%s", m.name);
+	snprintf(cur.name, sizeof(cur.name), "%s", o->name ? o->name : m.name);
 	herr[0] = '\0';
 	if (o->history &&
-	    mcai_prov_history_current(o->history, m.name, &cur, herr,
+	    mcai_prov_history_current(o->history, cur.name, &cur, herr,
 				      sizeof(herr))) {
 		verdict = MCAI_PROV_ERROR;
 		snprintf(cerr, sizeof(cerr), "history: %s", herr);
@@ -679,6 +681,7 @@ static int check_main(int argc, char **argv, const char *name, bool record)
 		{ "dir", required_argument, NULL, OPT_DIR },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "name", required_argument, NULL, OPT_NAME },
 		{ 0 }
 	};
 	const struct command *c = find_command(name);
@@ -705,6 +708,12 @@ static int check_main(int argc, char **argv, const char *name, bool record)
 			break;
 		case OPT_STRICT:
 			o.flags |= MCAI_PROV_STRICT;
+			break;
+		case OPT_NAME:
+			if (!mcai_proto_name_ok(optarg))
+				return usage_error(c, "bad model name \"%s\"",
+						   optarg);
+			o.name = optarg;
 			break;
 		case OPT_FORCE:
 			if (!record)
@@ -741,6 +750,8 @@ const char verify_details[] =
 	"                   one PEM file (default $" TRUST_ENV ", else "
 	TRUST_DEFAULT ")\n"
 	"  --history DIR    check the chain against DIR/NAME.history\n"
+	"  --name NAME      the model this must be (a node's configured one);\n"
+	"                   default: whatever the manifest names\n"
 	"  --strict         refuse skipped versions (parent != installed)\n";
 
 const char accept_details[] =
@@ -748,7 +759,7 @@ const char accept_details[] =
 	"verify --history DIR) and, when everything holds, append the manifest\n"
 	"to DIR/NAME.history.  Does not load the model into the kernel.\n"
 	"\n"
-	"  --manifest M, --trust PATH, --strict   as for verify\n"
+	"  --manifest M, --trust PATH, --name NAME, --strict   as for verify\n"
 	"  --dir DIR        the history directory (default $" HISTORY_ENV ",\n"
 	"                   else " HISTORY_DEFAULT ")\n"
 	"  --force          allow an older or forked version (recorded as such)\n";

@@ -1252,16 +1252,19 @@ int mcai_prov_history_current(const char *dir, const char *name,
 			      size_t errlen)
 {
 	struct mcai_prov_record *recs;
+	char nm[MCAI_NAME_LEN];
 	size_t n;
 	int e;
 
-	memset(cur, 0, sizeof(*cur));
+	/* @name may be cur->name itself: copy it before clearing *cur. */
 	if (!mcai_proto_name_ok(name)) {
 		perr(err, errlen, "bad model name");
 		return -EINVAL;
 	}
-	snprintf(cur->name, sizeof(cur->name), "%s", name);
-	e = mcai_prov_history_read(dir, name, &recs, &n, NULL, err, errlen);
+	snprintf(nm, sizeof(nm), "%s", name);
+	memset(cur, 0, sizeof(*cur));
+	memcpy(cur->name, nm, sizeof(nm));
+	e = mcai_prov_history_read(dir, nm, &recs, &n, NULL, err, errlen);
 	if (e == -ENOENT)
 		return 0;
 	if (e)
