@@ -21,6 +21,11 @@
  *
  *	keyctl restrict_keyring %keyring:.mcai
  *
+ * Unlike the system keyrings it is not KEY_FLAG_KEEP: that flag passes to
+ * every key added and would make a key impossible to unlink (revoke).
+ * Whatever root does to the keyring itself (clear, revoke, invalidate,
+ * time out) fails closed: fewer keys, fewer blobs load.
+ *
  * No restriction is set here on purpose: with one, the operator could
  * no longer choose one (KEYCTL_RESTRICT_KEYRING refuses a second), and a
  * restriction callback in module text would outlive rmmod in a keyring
@@ -87,7 +92,7 @@ int __init mcai_sign_init(void)
 			  (KEY_POS_ALL & ~KEY_POS_SETATTR) | KEY_USR_VIEW |
 			  KEY_USR_READ | KEY_USR_WRITE | KEY_USR_SEARCH |
 			  KEY_USR_SETATTR,
-			  KEY_ALLOC_NOT_IN_QUOTA | KEY_ALLOC_SET_KEEP,
+			  KEY_ALLOC_NOT_IN_QUOTA,
 			  NULL, NULL);
 	if (IS_ERR(k)) {
 		pr_err("cannot allocate the %s keyring: %ld\n",
