@@ -24,6 +24,7 @@ Suite *store_suite(void);
 Suite *secagg_suite(void);
 Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
+Suite *fedsim_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow
