@@ -23,6 +23,7 @@
 #include "models/sha256.h"
 #include "runtime/proto.h"
 #include "runtime/provenance.h"
+#include "runtime/store.h"
 
 #define HIST_MAGIC		"MCAIHST1"
 #define HIST_MAGIC_LEN		8
@@ -103,6 +104,27 @@ void mcai_prov_manifest_init(struct mcai_prov_manifest *m)
 	memset(m, 0, sizeof(*m));
 	m->accuracy = -1;
 	m->loss = -1;
+}
+
+void mcai_prov_manifest_from_version(struct mcai_prov_manifest *m,
+				     const struct mcai_version_info *vi)
+{
+	mcai_prov_manifest_init(m);
+	snprintf(m->name, sizeof(m->name), "%s", vi->name);
+	m->version = vi->version;
+	m->parent = vi->parent;
+	m->round = vi->round;
+	snprintf(m->strategy, sizeof(m->strategy), "%s", vi->strategy);
+	m->participants = vi->participants;
+	m->blob_len = vi->blob_len;
+	memcpy(m->blob_sha256, vi->blob_sha256, MCAI_DIGEST_LEN);
+	m->n_params = vi->n_params;
+	if (vi->n_params)
+		memcpy(m->params_sha256, vi->params_sha256, MCAI_DIGEST_LEN);
+	m->created = vi->created;
+	/* NaN compares false: also "not measured". */
+	m->accuracy = vi->accuracy >= 0 ? vi->accuracy : -1;
+	m->loss = vi->loss >= 0 ? vi->loss : -1;
 }
 
 void mcai_prov_keyid_hex(const uint8_t id[MCAI_PROV_KEYID_LEN],

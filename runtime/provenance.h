@@ -182,6 +182,18 @@ const char *mcai_prov_verdict_name(int verdict);
 /* A manifest with accuracy/loss "not measured" and nothing else set. */
 void mcai_prov_manifest_init(struct mcai_prov_manifest *m);
 
+struct mcai_version_info;
+
+/*
+ * What the aggregator's registry recorded for a published version
+ * (runtime/store.h, after mcai_store_publish() filled in digests and
+ * time), as a manifest: the caller adds flags and privacy, then signs.
+ * A negative accuracy or loss becomes -1 ("not measured"); an accuracy
+ * above 1 is passed through and refused by the signer.
+ */
+void mcai_prov_manifest_from_version(struct mcai_prov_manifest *m,
+				     const struct mcai_version_info *vi);
+
 /*
  * The signed bytes' structure: 0, or -EBADMSG (-EPROTONOSUPPORT for an
  * unknown format or signature algorithm) with *why.  Checks no

@@ -18,6 +18,7 @@
 #include "tests/unit/unit.h"
 #include "models/sha256.h"
 #include "runtime/provenance.h"
+#include "runtime/store.h"
 
 /* A history record's bytes for a manifest of @l bytes (provenance.h). */
 #define HIST_REC_BYTES(l)	(16 + (l) + 8)
@@ -749,6 +750,53 @@ START_TEST(trust_store_loading)
 }
 END_TEST
 
+/* What the registry publishes signs as is. */
+START_TEST(from_registry)
+{
+	struct mcai_prov_key *k = new_key("keys", NULL);
+	struct mcai_prov_trust *t = trust_of(k);
+	struct mcai_version_info vi;
+	struct mcai_prov_current cur;
+	struct mcai_prov_manifest m, d;
+	uint8_t blob[200], sm[MCAI_PROV_MANIFEST_MAX];
+	size_t len;
+
+	fill_blob(blob, sizeof(blob), 9);
+	memset(&vi, 0, sizeof(vi));
+	snprintf(vi.name, sizeof(vi.name), "fmnist");
+	vi.version = 4;
+	vi.parent = 3;
+	vi.round = 12;
+	snprintf(vi.strategy, sizeof(vi.strategy), "trimmed_mean");
+	vi.participants = 10;
+	vi.n_params = 101770;
+	vi.blob_len = sizeof(blob);
+	mcai_sha256(blob, sizeof(blob), vi.blob_sha256);
+	memset(vi.params_sha256, 0x5a, sizeof(vi.params_sha256));
+	vi.created = 1700000000;
+	vi.accuracy = 0.84;
+	vi.loss = -1e9;		/* the registry's "not measured" */
+
+	mcai_prov_manifest_from_version(&m, &vi);
+	m.flags = MCAI_PROV_F_DP;
+	m.privacy.epsilon = 0.25;
+	m.privacy.epsilon_total = 3;
+	m.privacy.delta = 1e-5;
+	sign_ok(k, &m, sm, &len);
+	current(&cur, "fmnist", 3, NULL, 0);
+	ck_assert_int_eq(mcai_prov_check(t, &cur, sm, len, blob, sizeof(blob),
+					 MCAI_PROV_STRICT, &d, err,
+					 sizeof(err)), MCAI_PROV_OK);
+	ck_assert_str_eq(d.strategy, "trimmed_mean");
+	ck_assert_uint_eq(d.n_params, 101770);
+	ck_assert_mem_eq(d.params_sha256, vi.params_sha256, 32);
+	ck_assert(d.accuracy == 0.84 && d.loss == -1);
+	ck_assert(d.privacy.epsilon_total == 3);
+	mcai_prov_trust_free(t);
+	mcai_prov_key_free(k);
+}
+END_TEST
+
 Suite *provenance_suite(void)
 {
 	Suite *s = suite_create("provenance");
@@ -766,6 +814,7 @@ Suite *provenance_suite(void)
 	tcase_add_test(tc, replay);
 	tcase_add_test(tc, history_torn_tail);
 	tcase_add_test(tc, trust_store_loading);
+	tcase_add_test(tc, from_registry);
 	suite_add_tcase(s, tc);
 	return s;
 }
