@@ -18,7 +18,7 @@ check-prov: $(B)/mcaictl-san
 	for t in $(PROV_TESTS); do \
 		ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		MCAICTL=$(CURDIR)/$(B)/mcaictl-san bash $$t; rc=$$?; \
+		MCAICTL=$(abspath $(B)/mcaictl-san) bash $$t; rc=$$?; \
 		case $$rc in \
 		0) pass=$$((pass + 1)) ;; \
 		77) skip=$$((skip + 1)) ;; \
