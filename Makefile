@@ -122,8 +122,9 @@ $(B)/mcai-sign: $(call obj,runtime/mcai-sign.c)
 # The federation daemon; its integration tests are in tests/fed/fed.mk.
 MCAID_SRCS := runtime/mcaid.c runtime/net.c runtime/tls.c \
 	      runtime/privdrop.c runtime/log.c $(FED_SRCS) \
-	      $(filter-out models/dataset.c models/mlp.c,$(MODELS_USER))
-MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng -lm
+	      runtime/aggregator.c runtime/node.c runtime/device.c \
+	      $(filter-out models/mlp.c,$(MODELS_USER))
+MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng -lz -lm
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)
@@ -152,9 +153,15 @@ $(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
 		$(filter-out models/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
 	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
 
+# Secure aggregation cost vs number of nodes (complete graph vs SecAgg+).
+$(B)/secagg-bench: $(call obj,tests/bench/secagg_bench.c runtime/secagg.c \
+		runtime/proto.c)
+	$(CC) $(CFLAGS) -o $@ $^ $(FED_LIBS) -lm
+
 # Engine vs XNNPACK on the host, then ring / ioctl / user engine in a guest.
 bench: deps $(B)/engine-bench
 	$(B)/engine-bench models/fmnist-mlp.mcai
+	$(MAKE) $(B)/secagg-bench && $(B)/secagg-bench
 	tests/bench/kernel_bench.sh
 	tests/bench/telemetry_bench.sh
 

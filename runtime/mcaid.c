@@ -4,9 +4,11 @@
  *
  * This file is the process skeleton: options, start-up in the order the
  * privilege drop needs (open and bind as root, drop, restrict the ring),
- * signals, and the transport.  Until the round logic lands, the two roles
- * speak a minimal exchange over it, enough to test the transport end to
- * end:
+ * signals, and the transport.  With a registry (aggregator: --registry or
+ * a config file) or local data (node: --data, --shard or a config file)
+ * the roles federate: runtime/aggregator.c runs the rounds and
+ * runtime/node.c trains.  Without, they speak a minimal exchange that
+ * tests the transport end to end:
  *
  *   node -> HELLO, aggregator -> WELCOME
  *   node -> UPDATE frames ("pings"), aggregator echoes each one verbatim
@@ -27,8 +29,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "runtime/aggregator.h"
+#include "runtime/config.h"
 #include "runtime/log.h"
 #include "runtime/net.h"
+#include "runtime/node.h"
 #include "runtime/privdrop.h"
 #include "runtime/proto.h"
 #include "runtime/tls.h"
@@ -39,6 +44,9 @@
 #define MCAI_RECONNECT_S	5
 #define MCAI_KEEPALIVE_S	60
 #define MCAI_ECHO_MODEL		"mcaid-echo"
+#define MCAI_MAX_SETS		32
+/* Federation: round deadlines and held-back updates are checked per tick. */
+#define MCAI_FED_TICK_MS	100
 
 struct mcai_conn {
 	unsigned int idx;
@@ -64,6 +72,16 @@ struct mcai_daemon {
 	unsigned int ticks, reconnect_at, keepalive_at;
 	float *ping_floats;
 	int exit_code;
+
+	/* Federation (runtime/aggregator.c, runtime/node.c). */
+	bool fed;
+	const char *registry, *data_dir, *shard, *eval_dir;
+	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
+	unsigned long long seed;
+	const char *sets[MCAI_MAX_SETS];
+	unsigned int n_sets;
+	struct mcai_aggr *aggr;
+	struct mcai_fednode *fnode;
 };
 
 static void mcai_usage(FILE *f)
@@ -91,6 +109,23 @@ static void mcai_usage(FILE *f)
 "                        echoes, exit 0 if all came back intact\n"
 "  --ping-size BYTES     payload of each echo frame (1024)\n"
 "  --connections N       node: open N connections at once (1)\n"
+"\n"
+"Federation (see runtime/aggregator.h and runtime/node.h):\n"
+"  --set KEY=VALUE       a config key (runtime/config.h), over the file;\n"
+"                        e.g. rounds.count=3, rounds.min_clients=2\n"
+"  --registry DIR        aggregator: model registry and status.json; runs\n"
+"                        rounds (so does a config file)\n"
+"  --eval DIR            aggregator: Fashion-MNIST test split for the int8\n"
+"                        accuracy of every version\n"
+"  --eval-limit N        evaluate on the first N test images (all)\n"
+"  --calib N             calibration images for quantising (512)\n"
+"  --hidden N            hidden width of a new registry's model (128)\n"
+"  --seed N              initial weights and client sampling (1)\n"
+"  --start-nodes N       aggregator: first round waits for N nodes\n"
+"  --data DIR            node: Fashion-MNIST training split (default\n"
+"                        " MCAI_FMNIST_DIR "); trains\n"
+"  --shard SPEC          node: \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"\n"
+"  --answer-delay MS     node: hold each update back (a slow gateway)\n"
 "  --help                this text\n"
 "\n"
 "Starts as root only to open /dev/mcai and bind, then drops privileges\n"
@@ -190,6 +225,10 @@ static void mcai_on_connected(struct mcai_peer *p, void *arg)
 	if (d->role != MCAI_ROLE_NODE)
 		return;
 	c->peer = p;
+	if (d->fnode) {
+		mcai_fednode_connected(d->fnode, p);
+		return;
+	}
 	if (d->connections > 1)
 		snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id),
 			 "%s.%u", d->node_id, c->idx);
@@ -268,6 +307,10 @@ static int mcai_on_frame(struct mcai_peer *p, const struct mcai_frame_hdr *h,
 {
 	struct mcai_daemon *d = arg;
 
+	if (d->aggr)
+		return mcai_aggr_frame(d->aggr, p, h, payload);
+	if (d->fnode)
+		return mcai_fednode_frame(d->fnode, p, h, payload);
 	if (d->role == MCAI_ROLE_AGGREGATOR)
 		return mcai_aggregator_frame(d, p, h, payload);
 	return mcai_node_frame(d, p, h, payload);
@@ -276,8 +319,15 @@ static int mcai_on_frame(struct mcai_peer *p, const struct mcai_frame_hdr *h,
 static void mcai_on_closed(struct mcai_peer *p, const char *why, void *arg)
 {
 	struct mcai_daemon *d = arg;
-	struct mcai_conn *c = mcai_peer_data(p);
+	struct mcai_conn *c;
 
+	if (d->aggr) {
+		mcai_aggr_closed(d->aggr, p, why);
+		return;
+	}
+	if (d->fnode)
+		mcai_fednode_closed(d->fnode, p);
+	c = mcai_peer_data(p);
 	if (!c)
 		return;
 	mcai_buf_free(&c->last);
@@ -317,6 +367,18 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	struct mcai_conn *c = &d->conns[0];
 
 	(void)net;
+	if (d->fed) {
+		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
+		static unsigned int sub;
+
+		if (d->aggr)
+			mcai_aggr_tick(d->aggr);
+		if (d->fnode)
+			mcai_fednode_tick(d->fnode);
+		if (++sub < 1000 / MCAI_FED_TICK_MS)
+			return;
+		sub = 0;
+	}
 	d->ticks++;
 	if (d->role != MCAI_ROLE_NODE || d->ping)
 		return;
@@ -359,7 +421,9 @@ enum {
 	OPT_ROLE = 256, OPT_LISTEN, OPT_CONNECT, OPT_CERT, OPT_KEY, OPT_CA,
 	OPT_CRL, OPT_USER, OPT_CONFIG, OPT_LOG_LEVEL, OPT_NODE_ID,
 	OPT_MAX_PEERS, OPT_IDLE, OPT_STALL, OPT_PING, OPT_PING_SIZE,
-	OPT_CONNECTIONS, OPT_HELP,
+	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
+	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
+	OPT_ANSWER_DELAY, OPT_HELP,
 };
 
 static const struct option mcai_long_opts[] = {
@@ -380,6 +444,17 @@ static const struct option mcai_long_opts[] = {
 	{ "ping", required_argument, NULL, OPT_PING },
 	{ "ping-size", required_argument, NULL, OPT_PING_SIZE },
 	{ "connections", required_argument, NULL, OPT_CONNECTIONS },
+	{ "set", required_argument, NULL, OPT_SET },
+	{ "registry", required_argument, NULL, OPT_REGISTRY },
+	{ "eval", required_argument, NULL, OPT_EVAL },
+	{ "eval-limit", required_argument, NULL, OPT_EVAL_LIMIT },
+	{ "calib", required_argument, NULL, OPT_CALIB },
+	{ "hidden", required_argument, NULL, OPT_HIDDEN },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "start-nodes", required_argument, NULL, OPT_START_NODES },
+	{ "data", required_argument, NULL, OPT_DATA },
+	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -513,6 +588,50 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			    !d->connections)
 				goto bad;
 			break;
+		case OPT_SET:
+			if (d->n_sets == MCAI_MAX_SETS || !strchr(optarg, '='))
+				goto bad;
+			d->sets[d->n_sets++] = optarg;
+			break;
+		case OPT_REGISTRY:
+			d->registry = optarg;
+			break;
+		case OPT_EVAL:
+			d->eval_dir = optarg;
+			break;
+		case OPT_EVAL_LIMIT:
+			if (mcai_parse_uint(optarg, 10000000, &d->eval_limit))
+				goto bad;
+			break;
+		case OPT_CALIB:
+			if (mcai_parse_uint(optarg, 1000000, &d->calib) ||
+			    !d->calib)
+				goto bad;
+			break;
+		case OPT_HIDDEN:
+			if (mcai_parse_uint(optarg, 4096, &d->hidden) ||
+			    !d->hidden)
+				goto bad;
+			break;
+		case OPT_SEED:
+			if (mcai_parse_uint(optarg, UINT_MAX, &v))
+				goto bad;
+			d->seed = v;
+			break;
+		case OPT_START_NODES:
+			if (mcai_parse_uint(optarg, 1000000, &d->start_nodes))
+				goto bad;
+			break;
+		case OPT_DATA:
+			d->data_dir = optarg;
+			break;
+		case OPT_SHARD:
+			d->shard = optarg;
+			break;
+		case OPT_ANSWER_DELAY:
+			if (mcai_parse_uint(optarg, 86400000, &d->answer_delay))
+				goto bad;
+			break;
 		case OPT_HELP:
 		case 'h':
 			mcai_usage(stdout);
@@ -553,6 +672,80 @@ static int mcai_check_args(struct mcai_daemon *d)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * Whether this daemon federates, and its configuration: the file's (or
+ * the defaults), then --set, then the dedicated flags.
+ */
+static int mcai_fed_setup(struct mcai_daemon *d, struct mcai_config *cfg)
+{
+	unsigned int i;
+
+	if (!d->config)
+		mcai_config_init(cfg);
+	for (i = 0; i < d->n_sets; i++) {
+		char key[128];
+		const char *eq = strchr(d->sets[i], '=');
+		size_t kl = (size_t)(eq - d->sets[i]);
+
+		if (kl >= sizeof(key)) {
+			fprintf(stderr, "mcaid: --set %s: key too long\n",
+				d->sets[i]);
+			return -EINVAL;
+		}
+		memcpy(key, d->sets[i], kl);
+		key[kl] = 0;
+		if (mcai_config_set(cfg, key, eq + 1, "--set")) {
+			fprintf(stderr, "mcaid: %s\n", cfg->error);
+			return -EINVAL;
+		}
+	}
+	if (d->registry)
+		snprintf(cfg->registry_dir, sizeof(cfg->registry_dir), "%s",
+			 d->registry);
+	if (!cfg->model[0])
+		snprintf(cfg->model, sizeof(cfg->model), "fmnist");
+	if (d->role == MCAI_ROLE_AGGREGATOR)
+		d->fed = d->registry || d->config;
+	else
+		d->fed = !d->ping && d->connections == 1 &&
+			 (d->data_dir || d->shard || d->config);
+	if (d->fed && d->role == MCAI_ROLE_NODE && !d->data_dir &&
+	    cfg->data_train[0])
+		d->data_dir = cfg->data_train;
+	if (d->fed && d->role == MCAI_ROLE_AGGREGATOR && !d->eval_dir &&
+	    cfg->data_eval[0])
+		d->eval_dir = cfg->data_eval;
+	if (d->fed && !d->nopts.tick_ms)
+		d->nopts.tick_ms = MCAI_FED_TICK_MS;
+	return 0;
+}
+
+static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+	if (!d->fed)
+		return 0;
+	if (d->role == MCAI_ROLE_AGGREGATOR) {
+		struct mcai_aggr_opts o = {
+			.cfg = cfg, .fleet = cfg->fleet,
+			.eval_dir = d->eval_dir, .eval_limit = d->eval_limit,
+			.calib = d->calib, .hidden = d->hidden,
+			.seed = d->seed ? d->seed : 1,
+			.start_nodes = d->start_nodes,
+		};
+
+		return mcai_aggr_new(&d->aggr, &o, d->net);
+	} else {
+		struct mcai_fednode_opts o = {
+			.node_id = d->node_id, .model = cfg->model,
+			.data_dir = d->data_dir, .shard = d->shard,
+			.dev_fd = d->dev_fd, .momentum = 0.9f,
+			.answer_delay_ms = d->answer_delay,
+		};
+
+		return mcai_fednode_new(&d->fnode, &o);
+	}
 }
 
 /* SIGTERM/SIGINT arrive through the ring, never as asynchronous handlers. */
@@ -598,8 +791,8 @@ int main(int argc, char **argv)
 	struct mcai_tls_ctx *tls = NULL;
 	char hostname[MCAI_PROTO_ID_MAX + 1];
 	int sig_fd = -1, r;
-#ifdef MCAI_HAVE_CONFIG
 	static struct mcai_config cfg;
+#ifdef MCAI_HAVE_CONFIG
 	char listen_buf[300], connect_buf[300];
 #endif
 
@@ -627,6 +820,8 @@ int main(int argc, char **argv)
 	}
 #endif
 	if (mcai_check_args(&d))
+		return 2;
+	if (mcai_fed_setup(&d, &cfg))
 		return 2;
 	if (!d.node_id) {
 		if (gethostname(hostname, sizeof(hostname)) ||
@@ -672,6 +867,10 @@ int main(int argc, char **argv)
 	r = mcai_net_start(d.net);
 	if (r)
 		goto out;
+	/* After the drop, so the registry belongs to the user we run as. */
+	r = mcai_fed_start(&d, &cfg);
+	if (r)
+		goto out;
 
 	if (d.role == MCAI_ROLE_NODE) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
@@ -693,9 +892,12 @@ int main(int argc, char **argv)
 	r = mcai_net_run(d.net);
 	if (r)
 		d.exit_code = 1;
+	mcai_aggr_shutdown(d.aggr);
 	mcai_log_stats(&d);
 out:
 	mcai_net_free(d.net);
+	mcai_aggr_free(d.aggr);
+	mcai_fednode_free(d.fnode);
 	if (d.conns)
 		for (unsigned int i = 0; i < d.connections; i++)
 			mcai_buf_free(&d.conns[i].last);

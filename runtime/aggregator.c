@@ -1,0 +1,1058 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcaid, role aggregator: the round state machine (runtime/aggregator.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/engine.h"
+#include "models/mlp.h"
+#include "models/mlpquant.h"
+#include "models/quant.h"
+#include "models/verify.h"
+#include "runtime/aggregator.h"
+#include "runtime/log.h"
+#include "runtime/net.h"
+#include "runtime/node.h"
+#include "runtime/proto.h"
+#include "runtime/store.h"
+#include "runtime/strategy.h"
+
+/* A failed round is retried this long after. */
+#define MCAI_AGGR_RETRY_MS	1000
+/* Status file rewritten at most this often outside round ends. */
+#define MCAI_AGGR_STATUS_MS	5000
+/* Round history kept for the status file. */
+#define MCAI_AGGR_HISTORY	64
+
+struct mcai_aggr_node {
+	char id[MCAI_PROTO_ID_MAX + 1];
+	struct mcai_peer *peer;		/* NULL: not connected */
+	uint32_t version;
+	uint64_t n_samples;
+	uint64_t caps;
+	int64_t last_seen;		/* Unix seconds */
+	uint32_t rounds;		/* updates accepted */
+	uint64_t sampled_round;		/* round it was asked to train in */
+	bool answered;
+	float last_loss;
+	bool have_telem;
+	struct mcai_telem_entry telem;	/* last summary of our model */
+};
+
+struct mcai_aggr_round_rec {
+	uint64_t round;
+	uint32_t version;		/* 0: failed */
+	uint32_t sampled, answered;
+	double accuracy, float_accuracy, loss;
+	double seconds;
+};
+
+struct mcai_aggr {
+	struct mcai_aggr_opts o;
+	const struct mcai_config *cfg;
+	struct mcai_net *net;
+	struct mcai_store *store;
+	char status_path[MCAI_CONFIG_PATH_MAX + 16];
+
+	/* The current model: float master copy and its published frame. */
+	struct mcai_mlp *mlp;
+	float *params, *scratch, *combined;
+	u32 n_params;
+	uint32_t version;
+	struct mcai_buf model_frame;
+
+	struct mcai_agg *agg;
+	char strategy[MCAI_STORE_STRATEGY_MAX + 1];
+
+	struct mcai_dataset eval;
+	bool have_eval;
+	uint32_t n_eval;
+
+	struct mcai_aggr_node *nodes;
+	size_t n_nodes, cap_nodes;
+
+	/* The round in progress (running) or the next one. */
+	bool running, done, started_once;
+	uint64_t round;
+	uint64_t deadline, next_start, t_start, status_at;
+	uint32_t sampled, answered, dropped;
+	double loss_sum;
+	uint32_t rounds_published;
+	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
+	unsigned int n_hist;
+	bool status_dirty;
+};
+
+static void mcai_aggr_write_status(struct mcai_aggr *a);
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+static struct mcai_aggr_node *mcai_aggr_peer_node(struct mcai_aggr *a,
+						  struct mcai_peer *p)
+{
+	uintptr_t i = (uintptr_t)mcai_peer_data(p);
+
+	return i && i <= a->n_nodes ? &a->nodes[i - 1] : NULL;
+}
+
+static int mcai_aggr_send(struct mcai_peer *p, const struct mcai_msg *m)
+{
+	struct mcai_buf b;
+	const char *why = NULL;
+	int r;
+
+	mcai_buf_init(&b);
+	r = mcai_msg_frame(&b, m, &why);
+	if (r)
+		mcai_err("peer %s: cannot encode %s: %s", mcai_peer_name(p),
+			 mcai_msg_type_name(m->type), why ? why : strerror(-r));
+	else
+		r = mcai_net_send_frame(p, b.data, b.len);
+	mcai_buf_free(&b);
+	return r;
+}
+
+static void mcai_aggr_error(struct mcai_peer *p, uint32_t code,
+			    const char *msg)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_ERROR };
+
+	m.u.error.code = code;
+	snprintf(m.u.error.message, sizeof(m.u.error.message), "%s", msg);
+	mcai_aggr_send(p, &m);
+}
+
+static uint32_t mcai_aggr_connected(const struct mcai_aggr *a)
+{
+	uint32_t c = 0;
+	size_t i;
+
+	for (i = 0; i < a->n_nodes; i++)
+		c += a->nodes[i].peer != NULL;
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Model: quantise, evaluate, publish                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Calibration images: the first ones of the aggregator's evaluation set
+ * (it holds no training data); without one, a fixed pseudo-random set
+ * so the ranges are at least those of real pixel values.
+ */
+struct mcai_aggr_calib {
+	u64 seed;
+};
+
+static void mcai_aggr_synth_image(void *ctx, u32 index, float *x, u32 *label)
+{
+	const struct mcai_aggr_calib *c = ctx;
+	u64 s = c->seed ^ ((u64)index * 0x9e3779b97f4a7c15ULL);
+	u32 i;
+
+	for (i = 0; i < MCAI_FED_INPUTS; i++)
+		x[i] = mcai_mlp_randf(&s) < 0.5f ? 0.0f : mcai_mlp_randf(&s);
+	*label = 0;
+}
+
+static u8 *mcai_aggr_quantise(struct mcai_aggr *a, uint32_t version,
+			      u32 *size)
+{
+	struct mcai_aggr_calib synth = { a->o.seed };
+	struct mcai_mlp_data d = { mcai_fed_get_image, &a->eval };
+	struct mcai_mlpq_desc desc = {
+		.name = a->cfg->model, .version = version,
+		.head = MCAI_HEAD_ARGMAX, .input_scale = MCAI_FED_IN_SCALE,
+		.input_zp = MCAI_FED_IN_ZP,
+	};
+	u32 calib = a->o.calib ? a->o.calib : 512;
+	char err[256];
+	u8 *blob;
+
+	if (!a->have_eval) {
+		d.get = mcai_aggr_synth_image;
+		d.ctx = &synth;
+	} else if (calib > a->eval.count) {
+		calib = a->eval.count;
+	}
+	mcai_mlp_set_params(a->mlp, a->params);
+	blob = mcai_mlpq_blob(a->mlp, &d, NULL, calib, &desc, size, err,
+			      sizeof(err));
+	if (!blob)
+		mcai_err("quantising version %u: %s", version, err);
+	return blob;
+}
+
+/* int8 accuracy of @blob through the verifier and the engine, or -1. */
+static double mcai_aggr_eval_int8(struct mcai_aggr *a, const u8 *blob,
+				  u32 size)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model m;
+	s8 qpix[256], *in, *scores;
+	void *arena;
+	float scale;
+	u32 i, j, correct = 0;
+
+	mcai_limits_default(&lim);
+	if (mcai_verify(&m, blob, size, &lim, &v)) {
+		mcai_err("published blob fails verification: %s (offset %u)",
+			 v.reason, v.offset);
+		return -1.0;
+	}
+	if (!a->have_eval)
+		return -1.0;
+	memcpy(&scale, &m.input_scale, sizeof(scale));
+	for (i = 0; i < 256; i++)
+		qpix[i] = mcai_quantize(i / 255.0f, scale, m.input_zp);
+	in = calloc(m.input_len, 1);
+	scores = calloc(m.output_len, 1);
+	arena = calloc(m.arena_size ? m.arena_size : 1, 1);
+	if (!in || !scores || !arena) {
+		free(in);
+		free(scores);
+		free(arena);
+		return -1.0;
+	}
+	for (i = 0; i < a->n_eval; i++) {
+		const u8 *px = a->eval.images + (size_t)i * MCAI_FED_INPUTS;
+
+		for (j = 0; j < m.input_len; j++)
+			in[j] = qpix[px[j]];
+		correct += mcai_engine_run(&m, in, scores, arena) ==
+			   a->eval.labels[i];
+	}
+	free(in);
+	free(scores);
+	free(arena);
+	return (double)correct / a->n_eval;
+}
+
+static double mcai_aggr_eval_float(struct mcai_aggr *a)
+{
+	const struct mcai_mlp_data d = { mcai_fed_get_image, &a->eval };
+
+	if (!a->have_eval)
+		return -1.0;
+	mcai_mlp_set_params(a->mlp, a->params);
+	return (double)mcai_mlp_evaluate(a->mlp, &d, NULL, a->n_eval) /
+	       a->n_eval;
+}
+
+/* Encode the current version's MODEL frame once, for every node. */
+static int mcai_aggr_cache_model(struct mcai_aggr *a, const u8 *blob,
+				 u32 blob_len, uint32_t parent, uint64_t round)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL };
+	const char *why = NULL;
+	int r;
+
+	snprintf(m.u.model.model, sizeof(m.u.model.model), "%s",
+		 a->cfg->model);
+	m.u.model.version = a->version;
+	m.u.model.parent = parent;
+	m.u.model.round_id = round;
+	m.u.model.params_f = a->params;
+	m.u.model.n_params = a->n_params;
+	m.u.model.blob = blob;
+	m.u.model.blob_len = blob_len;
+	mcai_buf_free(&a->model_frame);
+	mcai_buf_init(&a->model_frame);
+	r = mcai_msg_frame(&a->model_frame, &m, &why);
+	if (r)
+		mcai_err("cannot encode MODEL version %u: %s", a->version,
+			 why ? why : strerror(-r));
+	return r;
+}
+
+/*
+ * Quantise a->params as version latest + 1 of @round, evaluate, publish
+ * durably, and make it current.  Returns 0 or a negative errno.
+ */
+static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
+			     uint32_t participants, double *acc_out,
+			     double *facc_out)
+{
+	struct mcai_version_info info = { 0 };
+	uint32_t version = mcai_store_latest_version(a->store) + 1;
+	double acc, facc;
+	u32 size = 0;
+	u8 *blob;
+	int r;
+
+	blob = mcai_aggr_quantise(a, version, &size);
+	if (!blob)
+		return -EINVAL;
+	acc = mcai_aggr_eval_int8(a, blob, size);
+	facc = mcai_aggr_eval_float(a);
+	snprintf(info.name, sizeof(info.name), "%s", a->cfg->model);
+	info.version = version;
+	info.parent = version - 1;
+	info.round = round;
+	snprintf(info.strategy, sizeof(info.strategy), "%s", a->strategy);
+	info.participants = participants;
+	info.n_params = a->n_params;
+	info.blob_len = size;
+	info.accuracy = acc;
+	info.loss = -1.0;
+	r = mcai_store_publish(a->store, &info, a->params, blob);
+	if (r) {
+		mcai_err("publishing version %u: %s", version,
+			 mcai_store_error(a->store));
+		free(blob);
+		return r;
+	}
+	a->version = version;
+	r = mcai_aggr_cache_model(a, blob, size, info.parent, round);
+	free(blob);
+	if (acc_out)
+		*acc_out = acc;
+	if (facc_out)
+		*facc_out = facc;
+	return r;
+}
+
+static int mcai_aggr_load_model(struct mcai_aggr *a)
+{
+	struct mcai_version v;
+	u32 dims[3], hidden;
+	u64 rng = a->o.seed;
+	int r;
+
+	if (mcai_store_latest_version(a->store)) {
+		r = mcai_store_read_latest(a->store, &v);
+		if (r) {
+			mcai_err("registry: latest version: %s",
+				 mcai_store_error(a->store));
+			return r;
+		}
+		hidden = mcai_fed_hidden_of(v.info.n_params);
+		if (!hidden) {
+			mcai_err("registry: version %u has %u parameters, not a 784-H-10 MLP",
+				 v.info.version, v.info.n_params);
+			mcai_version_free(&v);
+			return -EINVAL;
+		}
+	} else {
+		memset(&v, 0, sizeof(v));
+		hidden = a->o.hidden ? a->o.hidden : 128;
+	}
+	dims[0] = MCAI_FED_INPUTS;
+	dims[1] = hidden;
+	dims[2] = MCAI_FED_CLASSES;
+	a->mlp = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+	if (!a->mlp) {
+		mcai_version_free(&v);
+		return -ENOMEM;
+	}
+	a->n_params = (u32)a->mlp->n_params;
+	a->params = calloc(a->n_params, sizeof(float));
+	a->scratch = calloc(a->n_params, sizeof(float));
+	a->combined = calloc(a->n_params, sizeof(float));
+	if (!a->params || !a->scratch || !a->combined) {
+		mcai_version_free(&v);
+		return -ENOMEM;
+	}
+	if (v.params) {
+		memcpy(a->params, v.params, a->n_params * sizeof(float));
+		a->version = v.info.version;
+		r = mcai_aggr_cache_model(a, v.blob, v.info.blob_len,
+					  v.info.parent, v.info.round);
+		mcai_info("registry: continuing after round %llu from version %u (%u parameters, hidden %u)",
+			  (unsigned long long)mcai_store_last_round(a->store),
+			  a->version, a->n_params, hidden);
+		mcai_version_free(&v);
+		return r;
+	}
+	/* A fresh registry: version 1 is the initial model, round 0. */
+	mcai_mlp_init(a->mlp, MCAI_MLP_DRAW_BY_INPUT, &rng);
+	mcai_mlp_get_params(a->mlp, a->params);
+	r = mcai_aggr_publish(a, 0, 0, NULL, NULL);
+	if (!r)
+		mcai_info("registry: initial model version %u (784-%u-10, seed %llu)",
+			  a->version, hidden, (unsigned long long)a->o.seed);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rounds                                                               */
+/* ------------------------------------------------------------------ */
+
+static uint32_t mcai_aggr_want(const struct mcai_aggr *a, uint32_t connected)
+{
+	uint32_t k = (uint32_t)ceil(a->cfg->fraction * connected - 1e-9);
+
+	if (k < a->cfg->min_clients)
+		k = a->cfg->min_clients;
+	return k < connected ? k : connected;
+}
+
+static void mcai_aggr_record(struct mcai_aggr *a, uint32_t version,
+			     double acc, double facc)
+{
+	struct mcai_aggr_round_rec *h;
+
+	if (a->n_hist == MCAI_AGGR_HISTORY) {
+		memmove(a->hist, a->hist + 1, sizeof(a->hist[0]) * (a->n_hist - 1));
+		a->n_hist--;
+	}
+	h = &a->hist[a->n_hist++];
+	h->round = a->round;
+	h->version = version;
+	h->sampled = a->sampled;
+	h->answered = a->answered;
+	h->accuracy = acc;
+	h->float_accuracy = facc;
+	h->loss = a->answered ? a->loss_sum / a->answered : -1.0;
+	h->seconds = (double)(mcai_fed_now_ms() - a->t_start) / 1000.0;
+}
+
+static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		if (!nd->peer || nd->version >= a->version)
+			continue;
+		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
+					a->model_frame.len);
+		if (r == -ENOBUFS)
+			mcai_net_close(nd->peer, "not reading: MODEL does not fit its queue");
+		else if (!r)
+			nd->version = a->version;
+	}
+}
+
+static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_agg_report rep;
+	double acc = -1.0, facc = -1.0;
+	char why[256];
+	uint64_t round = a->round;
+	int r;
+
+	a->running = false;
+	a->status_dirty = true;
+	if (a->answered < a->cfg->min_clients) {
+		mcai_warn("round %llu failed (%s): %u of %u sampled nodes answered, %u dropped out, minimum %u; retrying in %u ms",
+			  (unsigned long long)round, how, a->answered,
+			  a->sampled, a->dropped, a->cfg->min_clients,
+			  MCAI_AGGR_RETRY_MS);
+		if (mcai_store_complete_round(a->store, round))
+			mcai_err("registry: %s", mcai_store_error(a->store));
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		mcai_aggr_write_status(a);
+		return;
+	}
+	r = mcai_agg_finish(a->agg, a->combined, &rep, why, sizeof(why));
+	if (r) {
+		mcai_err("round %llu: aggregation failed: %s",
+			 (unsigned long long)round, why);
+		mcai_store_complete_round(a->store, round);
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		return;
+	}
+	mcai_agg_apply(a->agg, a->params, a->combined);
+	r = mcai_aggr_publish(a, round, a->answered, &acc, &facc);
+	if (r) {
+		/*
+		 * The registry still holds the previous version: go back to
+		 * its parameters (FedAdam's moments have moved on; they are
+		 * not part of the registry anyway) and redo the round.
+		 */
+		struct mcai_version v;
+
+		if (!mcai_store_read_latest(a->store, &v)) {
+			memcpy(a->params, v.params, a->n_params * sizeof(float));
+			mcai_version_free(&v);
+		}
+		mcai_store_complete_round(a->store, round);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		return;
+	}
+	a->rounds_published++;
+	mcai_aggr_record(a, a->version, acc, facc);
+	mcai_info("round %llu done (%s): %u of %u answered (%u dropped, %u clipped, weight %llu), mean train loss %.4f -> version %u, int8 accuracy %.4f, float %.4f, %.1f s",
+		  (unsigned long long)round, how, a->answered, a->sampled,
+		  a->dropped, rep.clipped, (unsigned long long)rep.weight,
+		  a->loss_sum / a->answered, a->version, acc, facc,
+		  a->hist[a->n_hist - 1].seconds);
+	mcai_aggr_broadcast_model(a);
+	if (a->cfg->rounds && a->version - 1 >= a->cfg->rounds) {
+		a->done = true;
+		mcai_info("federation complete: %u rounds, version %u", a->cfg->rounds,
+			  a->version);
+	}
+	a->next_start = mcai_fed_now_ms();
+	mcai_aggr_write_status(a);
+}
+
+static void mcai_aggr_maybe_close(struct mcai_aggr *a)
+{
+	if (a->running && a->answered + a->dropped >= a->sampled)
+		mcai_aggr_close_round(a, a->dropped ? "all answered or gone" :
+				      "all answered");
+}
+
+static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
+	uint32_t want = mcai_aggr_want(a, connected), i, j, t;
+	uint32_t *cand;
+	u64 rng;
+	size_t k;
+	int r;
+
+	cand = calloc(connected, sizeof(*cand));
+	if (!cand)
+		return;
+	for (k = 0, i = 0; k < a->n_nodes; k++)
+		if (a->nodes[k].peer)
+			cand[i++] = (uint32_t)k;
+	a->round = mcai_store_last_round(a->store) + 1;
+	/* Seeded per round: a restarted aggregator samples the same way. */
+	rng = a->o.seed ^ (a->round * 0xd1b54a32d192ed03ULL);
+	for (i = 0; i < want; i++) {
+		j = i + mcai_mlp_below(&rng, connected - i);
+		t = cand[i];
+		cand[i] = cand[j];
+		cand[j] = t;
+	}
+	mcai_agg_begin(a->agg);
+	a->running = true;
+	a->started_once = true;
+	a->sampled = a->answered = a->dropped = 0;
+	a->loss_sum = 0.0;
+	a->t_start = mcai_fed_now_ms();
+	a->deadline = a->t_start + a->cfg->deadline_ms;
+	m.u.round.round_id = a->round;
+	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
+	m.u.round.base_version = a->version;
+	m.u.round.deadline_ms = a->cfg->deadline_ms;
+	m.u.round.local_epochs = a->cfg->local_epochs;
+	m.u.round.batch = a->cfg->batch;
+	m.u.round.lr = a->cfg->lr;
+	m.u.round.prox_mu = a->cfg->strategy == MCAI_CFG_FEDPROX ?
+			    a->cfg->prox_mu : 0.0f;
+	for (i = 0; i < want; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
+
+		if (nd->version != a->version) {
+			r = mcai_net_send_frame(nd->peer, a->model_frame.data,
+						a->model_frame.len);
+			if (r) {
+				mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
+					  (unsigned long long)a->round, nd->id,
+					  strerror(-r));
+				continue;
+			}
+			nd->version = a->version;
+		}
+		if (mcai_aggr_send(nd->peer, &m)) {
+			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
+				  (unsigned long long)a->round, nd->id);
+			continue;
+		}
+		nd->sampled_round = a->round;
+		nd->answered = false;
+		a->sampled++;
+	}
+	free(cand);
+	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, deadline %u ms",
+		  (unsigned long long)a->round, a->sampled, connected,
+		  a->cfg->fraction, a->cfg->min_clients, a->version,
+		  a->cfg->deadline_ms);
+	if (!a->sampled)
+		mcai_aggr_close_round(a, "nobody reachable");
+}
+
+void mcai_aggr_tick(struct mcai_aggr *a)
+{
+	uint64_t now = mcai_fed_now_ms();
+	uint32_t connected, need;
+
+	if (a->running) {
+		if (now >= a->deadline)
+			mcai_aggr_close_round(a, "deadline");
+	} else if (!a->done && now >= a->next_start) {
+		connected = mcai_aggr_connected(a);
+		need = a->cfg->min_clients;
+		if (!a->started_once && a->o.start_nodes > need)
+			need = a->o.start_nodes;
+		if (connected >= need)
+			mcai_aggr_start_round(a, connected);
+	}
+	if (a->status_dirty && now >= a->status_at)
+		mcai_aggr_write_status(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                             */
+/* ------------------------------------------------------------------ */
+
+static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
+			   const struct mcai_msg_hello *h)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_WELCOME };
+	struct mcai_aggr_node *nd = NULL;
+	size_t i;
+	int r;
+
+	if (mcai_aggr_peer_node(a, p)) {
+		mcai_net_close(p, "second HELLO");
+		return 0;
+	}
+	if (strcmp(h->model, a->cfg->model)) {
+		mcai_warn("peer %s: node '%s' trains model '%s', this fleet '%s'",
+			  mcai_peer_name(p), h->node_id, h->model,
+			  a->cfg->model);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, "unknown model");
+		mcai_net_close(p, "wrong model");
+		return 0;
+	}
+	if (!h->n_samples) {
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "no samples to train on");
+		mcai_net_close(p, "node without samples");
+		return 0;
+	}
+	for (i = 0; i < a->n_nodes; i++)
+		if (!strcmp(a->nodes[i].id, h->node_id))
+			break;
+	if (i < a->n_nodes) {
+		nd = &a->nodes[i];
+		if (nd->peer) {
+			struct mcai_msg bye = { .type = MCAI_MSG_BYE };
+
+			bye.u.bye.reason = MCAI_BYE_REPLACED;
+			mcai_aggr_send(nd->peer, &bye);
+			mcai_peer_set_data(nd->peer, NULL);
+			mcai_net_close(nd->peer, "replaced by a new connection");
+			if (a->running && nd->sampled_round == a->round &&
+			    !nd->answered) {
+				a->dropped++;
+				nd->sampled_round = 0;
+			}
+		}
+	} else {
+		if (a->n_nodes == a->cap_nodes) {
+			size_t cap = a->cap_nodes ? 2 * a->cap_nodes : 16;
+			struct mcai_aggr_node *nn;
+
+			nn = realloc(a->nodes, cap * sizeof(*nn));
+			if (!nn) {
+				mcai_net_close(p, "out of memory");
+				return 0;
+			}
+			a->nodes = nn;
+			a->cap_nodes = cap;
+		}
+		nd = &a->nodes[a->n_nodes++];
+		memset(nd, 0, sizeof(*nd));
+		snprintf(nd->id, sizeof(nd->id), "%s", h->node_id);
+		i = a->n_nodes - 1;
+	}
+	nd->peer = p;
+	nd->version = h->model_version;
+	nd->n_samples = h->n_samples;
+	nd->caps = h->caps;
+	nd->last_seen = time(NULL);
+	mcai_peer_set_data(p, (void *)(uintptr_t)(i + 1));
+	a->status_dirty = true;
+	mcai_info("peer %s: node '%s' joined: version %u, %llu samples (%u connected)",
+		  mcai_peer_name(p), nd->id, nd->version,
+		  (unsigned long long)nd->n_samples, mcai_aggr_connected(a));
+	snprintf(m.u.welcome.node_id, sizeof(m.u.welcome.node_id), "%s",
+		 nd->id);
+	snprintf(m.u.welcome.fleet, sizeof(m.u.welcome.fleet), "%s",
+		 a->o.fleet && mcai_proto_id_ok(a->o.fleet) ? a->o.fleet :
+		 "default");
+	m.u.welcome.version = a->version;
+	r = mcai_aggr_send(p, &m);
+	if (!r && nd->version < a->version) {
+		r = mcai_net_send_frame(p, a->model_frame.data,
+					a->model_frame.len);
+		if (!r)
+			nd->version = a->version;
+	}
+	return r == -EPIPE ? -EPIPE : 0;
+}
+
+static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
+			     struct mcai_aggr_node *nd,
+			     const struct mcai_msg_update *u)
+{
+	char why[256];
+	int r;
+
+	if (!a->running || u->round_id != a->round ||
+	    nd->sampled_round != a->round || nd->answered) {
+		mcai_warn("node '%s': UPDATE for round %llu refused as stale (current %llu, %s)",
+			  nd->id, (unsigned long long)u->round_id,
+			  (unsigned long long)a->round,
+			  !a->running ? "no round open" :
+			  nd->sampled_round != a->round ? "not sampled" :
+			  nd->answered ? "already answered" : "other round");
+		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
+		return;
+	}
+	if (u->base_version != a->version || u->delta.n != a->n_params) {
+		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",
+			  nd->id, u->base_version, a->version, u->delta.n,
+			  a->n_params);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, "update does not match the round");
+		return;
+	}
+	/* One scratch vector: memory does not grow with the nodes. */
+	mcai_f32v_copy(&u->delta, a->scratch);
+	r = mcai_agg_add(a->agg, a->scratch, u->n_samples, why, sizeof(why));
+	if (r) {
+		mcai_warn("node '%s': UPDATE refused by %s: %s", nd->id,
+			  a->strategy, why);
+		return;
+	}
+	nd->answered = true;
+	nd->rounds++;
+	nd->last_loss = u->train_loss;
+	a->answered++;
+	a->loss_sum += u->train_loss;
+	mcai_dbg("round %llu: update from '%s' (%llu samples, loss %.4f), %u of %u",
+		 (unsigned long long)a->round, nd->id,
+		 (unsigned long long)u->n_samples, (double)u->train_loss,
+		 a->answered, a->sampled);
+	mcai_aggr_maybe_close(a);
+}
+
+static void mcai_aggr_telemetry(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+				const struct mcai_msg_telemetry *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->entries[i].model, a->cfg->model) && i + 1 < t->n)
+			continue;
+		nd->telem = t->entries[i];
+		nd->have_telem = true;
+		a->status_dirty = true;
+		break;
+	}
+}
+
+int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
+		    const struct mcai_frame_hdr *h, const uint8_t *payload)
+{
+	struct mcai_aggr_node *nd = mcai_aggr_peer_node(a, p);
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r = 0;
+
+	if (mcai_msg_decode(h->type, payload, h->length, &m, &why)) {
+		mcai_warn("peer %s: malformed %s: %s", mcai_peer_name(p),
+			  mcai_msg_type_name(h->type), why);
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	if (!nd && m.type != MCAI_MSG_HELLO) {
+		mcai_warn("peer %s: %s before HELLO", mcai_peer_name(p),
+			  mcai_msg_type_name(m.type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "HELLO first");
+		mcai_net_close(p, "no HELLO");
+		mcai_msg_release(&m);
+		return 0;
+	}
+	if (nd)
+		nd->last_seen = time(NULL);
+	switch (m.type) {
+	case MCAI_MSG_HELLO:
+		r = mcai_aggr_hello(a, p, &m.u.hello);
+		break;
+	case MCAI_MSG_UPDATE:
+		mcai_aggr_update(a, p, nd, &m.u.update);
+		break;
+	case MCAI_MSG_TELEMETRY:
+		mcai_aggr_telemetry(a, nd, &m.u.telemetry);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("node '%s' reports error %u: %s", nd->id,
+			  m.u.error.code, m.u.error.message);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("node '%s' says goodbye (%u)", nd->id,
+			  m.u.bye.reason);
+		mcai_net_close(p, "BYE");
+		break;
+	default:
+		mcai_warn("node '%s': unexpected %s", nd->id,
+			  mcai_msg_type_name(m.type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "unexpected message");
+		mcai_net_close(p, "unexpected message");
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
+}
+
+void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
+		      const char *why)
+{
+	struct mcai_aggr_node *nd = mcai_aggr_peer_node(a, p);
+
+	if (!nd || nd->peer != p)
+		return;
+	nd->peer = NULL;
+	nd->last_seen = time(NULL);
+	a->status_dirty = true;
+	mcai_info("node '%s' left: %s (%u connected)", nd->id, why,
+		  mcai_aggr_connected(a));
+	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+		mcai_warn("round %llu: sampled node '%s' dropped out",
+			  (unsigned long long)a->round, nd->id);
+		nd->sampled_round = 0;
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Status file                                                          */
+/* ------------------------------------------------------------------ */
+
+static void mcai_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void mcai_json_num(FILE *f, double v)
+{
+	if (v < 0.0 || !isfinite(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void mcai_aggr_write_status(struct mcai_aggr *a)
+{
+	char tmp[sizeof(a->status_path) + 8];
+	size_t i;
+	FILE *f;
+	int fd;
+
+	a->status_dirty = false;
+	a->status_at = mcai_fed_now_ms() + MCAI_AGGR_STATUS_MS;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->status_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		mcai_warn("%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fprintf(f, "{\"fleet\":");
+	mcai_json_str(f, a->o.fleet ? a->o.fleet : "default");
+	fprintf(f, ",\"model\":");
+	mcai_json_str(f, a->cfg->model);
+	fprintf(f, ",\"version\":%u,\"last_round\":%llu,\"running\":%s,\"round\":%llu,\"strategy\":",
+		a->version, (unsigned long long)mcai_store_last_round(a->store),
+		a->running ? "true" : "false", (unsigned long long)a->round);
+	mcai_json_str(f, a->strategy);
+	fprintf(f, ",\"updated\":%lld,\"nodes\":[", (long long)time(NULL));
+	for (i = 0; i < a->n_nodes; i++) {
+		const struct mcai_aggr_node *nd = &a->nodes[i];
+
+		fprintf(f, "%s\n{\"id\":", i ? "," : "");
+		mcai_json_str(f, nd->id);
+		fprintf(f, ",\"connected\":%s,\"last_seen\":%lld,\"version\":%u,\"rounds\":%u,\"samples\":%llu,\"loss\":",
+			nd->peer ? "true" : "false", (long long)nd->last_seen,
+			nd->version, nd->rounds,
+			(unsigned long long)nd->n_samples);
+		mcai_json_num(f, nd->rounds ? nd->last_loss : -1.0);
+		if (nd->have_telem)
+			fprintf(f, ",\"telemetry\":{\"version\":%u,\"inferences\":%llu,\"energy_uj\":%llu,\"p50_ns\":%llu,\"p99_ns\":%llu,\"drops\":%llu}",
+				nd->telem.version,
+				(unsigned long long)nd->telem.inferences,
+				(unsigned long long)nd->telem.energy_uj,
+				(unsigned long long)nd->telem.p50_ns,
+				(unsigned long long)nd->telem.p99_ns,
+				(unsigned long long)nd->telem.drops);
+		fputc('}', f);
+	}
+	fprintf(f, "],\"rounds\":[");
+	for (i = 0; i < a->n_hist; i++) {
+		const struct mcai_aggr_round_rec *h = &a->hist[i];
+
+		fprintf(f, "%s\n{\"round\":%llu,\"version\":%u,\"sampled\":%u,\"answered\":%u,\"accuracy\":",
+			i ? "," : "", (unsigned long long)h->round, h->version,
+			h->sampled, h->answered);
+		mcai_json_num(f, h->accuracy);
+		fprintf(f, ",\"float_accuracy\":");
+		mcai_json_num(f, h->float_accuracy);
+		fprintf(f, ",\"loss\":");
+		mcai_json_num(f, h->loss);
+		fprintf(f, ",\"seconds\":%.3f}", h->seconds);
+	}
+	fprintf(f, "]}\n");
+	if (fflush(f) || fsync(fileno(f))) {
+		mcai_warn("%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, a->status_path))
+		mcai_warn("%s: %s", a->status_path, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+/* ------------------------------------------------------------------ */
+
+static enum mcai_agg_kind mcai_aggr_kind(enum mcai_cfg_strategy s)
+{
+	switch (s) {
+	case MCAI_CFG_FEDPROX:
+		return MCAI_AGG_FEDPROX;
+	case MCAI_CFG_FEDADAM:
+		return MCAI_AGG_FEDADAM;
+	case MCAI_CFG_MEDIAN:
+		return MCAI_AGG_MEDIAN;
+	case MCAI_CFG_TRIMMED_MEAN:
+		return MCAI_AGG_TRIMMED_MEAN;
+	case MCAI_CFG_KRUM:
+		return MCAI_AGG_KRUM;
+	default:
+		return MCAI_AGG_FEDAVG;
+	}
+}
+
+int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
+		  struct mcai_net *net)
+{
+	const struct mcai_config *c = o->cfg;
+	struct mcai_agg_config ac;
+	struct mcai_aggr *a;
+	char err[512];
+	int r;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->cfg = c;
+	a->net = net;
+	mcai_buf_init(&a->model_frame);
+	r = mcai_store_open(&a->store, c->registry_dir, err, sizeof(err));
+	if (r) {
+		mcai_err("registry %s: %s", c->registry_dir, err);
+		goto fail;
+	}
+	if (mcai_store_recovered(a->store))
+		mcai_warn("registry: removed %u leftover files of an interrupted publish",
+			  mcai_store_recovered(a->store));
+	snprintf(a->status_path, sizeof(a->status_path), "%s/status.json",
+		 c->registry_dir);
+	if (o->eval_dir) {
+		if (mcai_fed_load_split(&a->eval, o->eval_dir, "t10k", err,
+					sizeof(err))) {
+			mcai_err("evaluation set: %s", err);
+			r = -ENOENT;
+			goto fail;
+		}
+		a->have_eval = true;
+		a->n_eval = o->eval_limit && o->eval_limit < a->eval.count ?
+			    o->eval_limit : a->eval.count;
+	}
+	mcai_agg_config_default(&ac, mcai_aggr_kind(c->strategy));
+	ac.clip_norm = c->clip_norm;
+	ac.prox_mu = c->prox_mu;
+	ac.trim = c->trim_fraction;
+	ac.krum_f = c->krum_f;
+	ac.krum_m = c->krum_m;
+	ac.server_lr = c->server_lr;
+	ac.beta1 = c->beta1;
+	ac.beta2 = c->beta2;
+	ac.tau = c->tau;
+	snprintf(a->strategy, sizeof(a->strategy), "%s",
+		 mcai_agg_kind_name(ac.kind));
+	if (mcai_agg_config_check(&ac, err, sizeof(err))) {
+		mcai_err("strategy %s: %s", a->strategy, err);
+		r = -EINVAL;
+		goto fail;
+	}
+	r = mcai_aggr_load_model(a);
+	if (r)
+		goto fail;
+	a->agg = mcai_agg_create(&ac, a->n_params, err, sizeof(err));
+	if (!a->agg) {
+		mcai_err("strategy %s: %s", a->strategy, err);
+		r = -ENOMEM;
+		goto fail;
+	}
+	a->round = mcai_store_last_round(a->store);
+	if (c->rounds && a->version - 1 >= c->rounds) {
+		a->done = true;
+		mcai_info("federation complete already: version %u after %u rounds",
+			  a->version, c->rounds);
+	}
+	mcai_info("aggregator: model '%s' version %u, strategy %s, %u rounds (0: until stopped), fraction %.2f, minimum %u, deadline %u ms, evaluation on %u images",
+		  c->model, a->version, a->strategy, c->rounds, c->fraction,
+		  c->min_clients, c->deadline_ms, a->n_eval);
+	mcai_aggr_write_status(a);
+	*out = a;
+	return 0;
+fail:
+	mcai_aggr_free(a);
+	return r;
+}
+
+void mcai_aggr_shutdown(struct mcai_aggr *a)
+{
+	if (!a)
+		return;
+	mcai_info("aggregator: version %u, %u rounds published in this run, %zu nodes known",
+		  a->version, a->rounds_published, a->n_nodes);
+	mcai_aggr_write_status(a);
+}
+
+void mcai_aggr_free(struct mcai_aggr *a)
+{
+	if (!a)
+		return;
+	mcai_agg_free(a->agg);
+	mcai_store_close(a->store);
+	mcai_mlp_free(a->mlp);
+	free(a->params);
+	free(a->scratch);
+	free(a->combined);
+	mcai_buf_free(&a->model_frame);
+	if (a->have_eval)
+		mcai_dataset_free(&a->eval);
+	free(a->nodes);
+	free(a);
+}

@@ -1,0 +1,627 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcaid, role node: see runtime/node.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/mlp.h"
+#include "models/verify.h"
+#include "runtime/device.h"
+#include "runtime/log.h"
+#include "runtime/net.h"
+#include "runtime/node.h"
+
+/* ------------------------------------------------------------------ */
+/* Data and shape, shared with the aggregator                          */
+/* ------------------------------------------------------------------ */
+
+uint64_t mcai_fed_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* DIR/NAME.gz, else DIR/NAME (Debian ships the .gz ones). */
+static void mcai_fed_path(char *buf, size_t len, const char *dir,
+			  const char *name)
+{
+	snprintf(buf, len, "%s/%s.gz", dir, name);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "%s/%s", dir, name);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "%s/%s.gz", dir, name);
+}
+
+int mcai_fed_load_split(struct mcai_dataset *d, const char *dir,
+			const char *split, char *err, size_t errlen)
+{
+	char img[1200], lab[1200], name[64];
+	u32 i;
+
+	if (!dir || !dir[0])
+		dir = MCAI_FMNIST_DIR;
+	snprintf(name, sizeof(name), "%s-images-idx3-ubyte", split);
+	mcai_fed_path(img, sizeof(img), dir, name);
+	snprintf(name, sizeof(name), "%s-labels-idx1-ubyte", split);
+	mcai_fed_path(lab, sizeof(lab), dir, name);
+	if (mcai_dataset_load(d, img, lab, err, errlen))
+		return -1;
+	if (d->rows * d->cols != MCAI_FED_INPUTS) {
+		snprintf(err, errlen, "%s: images are %ux%u, expected 28x28",
+			 img, d->rows, d->cols);
+		mcai_dataset_free(d);
+		return -1;
+	}
+	for (i = 0; i < d->count; i++) {
+		if (d->labels[i] >= MCAI_FED_CLASSES) {
+			snprintf(err, errlen, "%s: label %u of item %u", lab,
+				 d->labels[i], i);
+			mcai_dataset_free(d);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void mcai_fed_get_image(void *ctx, u32 index, float *x, u32 *label)
+{
+	const struct mcai_dataset *d = ctx;
+	const u8 *px = d->images + (size_t)index * MCAI_FED_INPUTS;
+	u32 i;
+
+	for (i = 0; i < MCAI_FED_INPUTS; i++)
+		x[i] = px[i] / 255.0f;
+	*label = d->labels[index];
+}
+
+u32 mcai_fed_hidden_of(u32 n_params)
+{
+	const u32 per = MCAI_FED_INPUTS + 1 + MCAI_FED_CLASSES;
+
+	if (n_params <= MCAI_FED_CLASSES ||
+	    (n_params - MCAI_FED_CLASSES) % per)
+		return 0;
+	return (n_params - MCAI_FED_CLASSES) / per;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shards                                                               */
+/* ------------------------------------------------------------------ */
+
+int mcai_shard_parse(const char *s, struct mcai_shard_spec *out, char *err,
+		     size_t errlen)
+{
+	char buf[256], *tok, *save = NULL, *end;
+	bool have_kn = false;
+
+	memset(out, 0, sizeof(*out));
+	out->n = 1;
+	out->seed = 1;
+	if (!s)
+		return 0;
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, " ,\t", &save); tok;
+	     tok = strtok_r(NULL, " ,\t", &save)) {
+		unsigned long a, b;
+
+		if (!strcmp(tok, "iid")) {
+			out->dirichlet = false;
+		} else if (!strncmp(tok, "dirichlet:", 10)) {
+			out->alpha = strtod(tok + 10, &end);
+			if (*end || !(out->alpha > 0.0 && out->alpha <= 1e6))
+				goto bad;
+			out->dirichlet = true;
+		} else if (!strncmp(tok, "seed=", 5)) {
+			out->seed = strtoull(tok + 5, &end, 10);
+			if (*end || end == tok + 5)
+				goto bad;
+		} else if (!strncmp(tok, "limit=", 6)) {
+			a = strtoul(tok + 6, &end, 10);
+			if (*end || end == tok + 6 || !a || a > UINT32_MAX)
+				goto bad;
+			out->limit = (u32)a;
+		} else {
+			a = strtoul(tok, &end, 10);
+			if (end == tok || *end != '/')
+				goto bad;
+			b = strtoul(end + 1, &end, 10);
+			if (*end || !b || b > 100000 || a >= b)
+				goto bad;
+			out->k = (u32)a;
+			out->n = (u32)b;
+			have_kn = true;
+		}
+	}
+	if (!have_kn)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "bad shard spec '%s': want \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"",
+		 s);
+	return -EINVAL;
+}
+
+/* Normal deviate (Box-Muller), for the gamma sampler. */
+static double mcai_shard_normal(u64 *rng)
+{
+	/* randf is in [0, 1) on a 2^-24 grid: shift into (0, 1) for log. */
+	double u1 = mcai_mlp_randf(rng) + 1.0 / 33554432.0;
+	double u2 = mcai_mlp_randf(rng);
+
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Gamma(a, 1): Marsaglia and Tsang, boosted for a < 1. */
+static double mcai_shard_gamma(double a, u64 *rng)
+{
+	double d, c, x, v, u, boost = 1.0;
+
+	if (a < 1.0) {
+		u = mcai_mlp_randf(rng);
+		boost = pow(u > 0.0 ? u : 1e-12, 1.0 / a);
+		a += 1.0;
+	}
+	d = a - 1.0 / 3.0;
+	c = 1.0 / sqrt(9.0 * d);
+	for (;;) {
+		do {
+			x = mcai_shard_normal(rng);
+			v = 1.0 + c * x;
+		} while (v <= 0.0);
+		v = v * v * v;
+		u = mcai_mlp_randf(rng);
+		if (u < 1.0 - 0.0331 * x * x * x * x)
+			break;
+		if (u > 0.0 && log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			break;
+	}
+	return boost * d * v;
+}
+
+static void mcai_shard_shuffle(u32 *v, u32 n, u64 *rng)
+{
+	u32 i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = mcai_mlp_below(rng, i);
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+int mcai_shard_indices(const struct mcai_dataset *d,
+		       const struct mcai_shard_spec *s, u32 **idx, u32 *count)
+{
+	u32 total = s->limit && s->limit < d->count ? s->limit : d->count;
+	u64 rng = s->seed * 0x9e3779b97f4a7c15ULL + 0x5eed;
+	u32 *all, *out, n_out = 0, i, c;
+
+	*idx = NULL;
+	*count = 0;
+	all = calloc(total ? total : 1, sizeof(*all));
+	out = calloc(total ? total : 1, sizeof(*out));
+	if (!all || !out) {
+		free(all);
+		free(out);
+		return -ENOMEM;
+	}
+	if (!s->dirichlet) {
+		u32 lo = (u32)((u64)total * s->k / s->n);
+		u32 hi = (u32)((u64)total * (s->k + 1) / s->n);
+
+		for (i = 0; i < total; i++)
+			all[i] = i;
+		mcai_shard_shuffle(all, total, &rng);
+		for (i = lo; i < hi; i++)
+			out[n_out++] = all[i];
+		goto done;
+	}
+	/*
+	 * Per class: shuffle its images, draw the N shards' proportions
+	 * from Dirichlet(alpha) and give shard k its slice.  Every node
+	 * draws the same numbers in the same order, so the slices of all
+	 * nodes partition the class exactly.
+	 */
+	for (c = 0; c < MCAI_FED_CLASSES; c++) {
+		double p, sum = 0.0, acc = 0.0;
+		double *g = calloc(s->n, sizeof(*g));
+		u32 m = 0, lo = 0, hi = 0, j;
+
+		if (!g) {
+			free(all);
+			free(out);
+			return -ENOMEM;
+		}
+		for (i = 0; i < total; i++)
+			if (d->labels[i] == c)
+				all[m++] = i;
+		mcai_shard_shuffle(all, m, &rng);
+		for (j = 0; j < s->n; j++) {
+			g[j] = mcai_shard_gamma(s->alpha, &rng);
+			sum += g[j];
+		}
+		for (j = 0; j <= s->k; j++) {
+			p = sum > 0.0 ? g[j] / sum : 1.0 / s->n;
+			lo = hi;
+			acc += p;
+			hi = j == s->n - 1 ? m : (u32)fmin((double)m, acc * m);
+		}
+		for (i = lo; i < hi; i++)
+			out[n_out++] = all[i];
+		free(g);
+	}
+done:
+	free(all);
+	*idx = out;
+	*count = n_out;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The node                                                             */
+/* ------------------------------------------------------------------ */
+
+struct mcai_fednode {
+	struct mcai_fednode_opts o;
+	struct mcai_dataset data;
+	u32 *idx, count;
+	u64 rng;
+
+	struct mcai_mlp *net;
+	float *base;			/* params of @version */
+	float *delta;
+	u32 n_params;
+	uint32_t version;
+
+	struct mcai_dev dev;
+	bool have_dev;
+	uint32_t installed;		/* version in /dev/mcai, 0 none */
+
+	struct mcai_peer *peer;
+	bool welcomed;
+	struct mcai_buf held;		/* a delayed UPDATE frame */
+	uint64_t held_until;
+	u32 rounds;
+};
+
+int mcai_fednode_new(struct mcai_fednode **out,
+		     const struct mcai_fednode_opts *o)
+{
+	struct mcai_shard_spec spec;
+	struct mcai_fednode *n;
+	char err[512];
+	int r;
+
+	*out = NULL;
+	r = mcai_shard_parse(o->shard ? o->shard : "0/1", &spec, err,
+			     sizeof(err));
+	if (r) {
+		mcai_err("%s", err);
+		return r;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->o = *o;
+	n->dev.fd = -1;
+	mcai_buf_init(&n->held);
+	if (mcai_fed_load_split(&n->data, o->data_dir, "train", err,
+				sizeof(err))) {
+		mcai_err("training data: %s", err);
+		free(n);
+		return -ENOENT;
+	}
+	r = mcai_shard_indices(&n->data, &spec, &n->idx, &n->count);
+	if (r || !n->count) {
+		mcai_err("shard '%s' of %u images: %s", o->shard ? o->shard : "0/1",
+			 n->data.count, r ? strerror(-r) : "empty");
+		mcai_fednode_free(n);
+		return r ? r : -ENODATA;
+	}
+	{
+		u32 hist[MCAI_FED_CLASSES] = { 0 }, i;
+		char h[128];
+		int len = 0;
+
+		for (i = 0; i < n->count; i++)
+			hist[n->data.labels[n->idx[i]]]++;
+		for (i = 0; i < MCAI_FED_CLASSES; i++)
+			len += snprintf(h + len, sizeof(h) - (size_t)len,
+					"%s%u", i ? " " : "", hist[i]);
+		mcai_info("local data: shard '%s', %u samples, per class [%s]",
+			  o->shard ? o->shard : "0/1", n->count, h);
+	}
+	n->rng = spec.seed ^ ((u64)spec.k << 32) ^ 0xda7a;
+	if (o->dev_fd >= 0) {
+		n->dev.fd = o->dev_fd;
+		snprintf(n->dev.path, sizeof(n->dev.path), "%s",
+			 MCAI_DEVICE_DEFAULT);
+		n->have_dev = true;
+	}
+	*out = n;
+	return 0;
+}
+
+void mcai_fednode_free(struct mcai_fednode *n)
+{
+	if (!n)
+		return;
+	mcai_dataset_free(&n->data);
+	free(n->idx);
+	mcai_mlp_free(n->net);
+	free(n->base);
+	free(n->delta);
+	mcai_buf_free(&n->held);
+	/* dev.fd belongs to the daemon, which closes it. */
+	free(n);
+}
+
+uint32_t mcai_fednode_version(const struct mcai_fednode *n)
+{
+	return n->version;
+}
+
+static int mcai_fednode_send(struct mcai_peer *p, const struct mcai_msg *m,
+			     struct mcai_buf *keep)
+{
+	struct mcai_buf b;
+	const char *why = NULL;
+	int r;
+
+	mcai_buf_init(&b);
+	r = mcai_msg_frame(&b, m, &why);
+	if (r)
+		mcai_err("cannot encode %s: %s", mcai_msg_type_name(m->type),
+			 why ? why : strerror(-r));
+	else if (keep)
+		*keep = b;
+	else
+		r = mcai_net_send_frame(p, b.data, b.len);
+	if (r || !keep)
+		mcai_buf_free(&b);
+	return r;
+}
+
+void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
+
+	n->peer = p;
+	n->welcomed = false;
+	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
+		 n->o.node_id);
+	m.u.hello.role = MCAI_ROLE_NODE;
+	snprintf(m.u.hello.model, sizeof(m.u.hello.model), "%s", n->o.model);
+	m.u.hello.model_version = n->version;
+	m.u.hello.n_samples = n->count;
+	m.u.hello.caps = MCAI_CAP_FEDPROX | (n->have_dev ? MCAI_CAP_KERNEL : 0);
+	if (mcai_fednode_send(p, &m, NULL))
+		mcai_net_close(p, "cannot send HELLO");
+}
+
+void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
+{
+	if (n->peer != p)
+		return;
+	n->peer = NULL;
+	n->welcomed = false;
+	/* An update for a round we can no longer answer in is worthless. */
+	mcai_buf_free(&n->held);
+	n->held_until = 0;
+}
+
+static void mcai_fednode_install(struct mcai_fednode *n,
+				 const struct mcai_msg_model *m)
+{
+	struct mcai_load_reply rep;
+	int r;
+
+	if (!n->have_dev || n->installed == m->version)
+		return;
+	/*
+	 * A plain load: the kernel swaps the running version atomically
+	 * and refuses a downgrade, which is what a replayed MODEL deserves.
+	 */
+	r = mcai_dev_load(&n->dev, m->blob, m->blob_len, 0, &rep);
+	if (r) {
+		mcai_warn("/dev/mcai: version %u not installed: %s", m->version,
+			  mcai_dev_error(&n->dev));
+		return;
+	}
+	n->installed = m->version;
+	mcai_info("/dev/mcai: model '%s' version %u installed (was %u)",
+		  m->model, rep.version, rep.replaced_version);
+}
+
+static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
+			      const struct mcai_msg_model *m)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model mm;
+	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	u32 dims[3];
+
+	if (m->version <= n->version && n->net) {
+		mcai_dbg("MODEL version %u: already have %u", m->version,
+			 n->version);
+		return 0;
+	}
+	mcai_limits_default(&lim);
+	if (!m->blob_len || mcai_verify(&mm, m->blob, m->blob_len, &lim, &v)) {
+		mcai_err("MODEL version %u refused: blob %s (offset %u)",
+			 m->version, m->blob_len ? v.reason : "missing",
+			 m->blob_len ? v.offset : 0);
+		mcai_net_close(p, "unverifiable model");
+		return 0;
+	}
+	if (!hidden || mm.input_len != MCAI_FED_INPUTS ||
+	    mm.output_len != MCAI_FED_CLASSES || mm.n_layers != 2) {
+		mcai_err("MODEL version %u refused: %u parameters, blob %u -> %u in %u layers is not a 784-H-10 MLP",
+			 m->version, m->params.n, mm.input_len, mm.output_len,
+			 mm.n_layers);
+		mcai_net_close(p, "unexpected model shape");
+		return 0;
+	}
+	if (!n->net || n->n_params != m->params.n) {
+		mcai_mlp_free(n->net);
+		free(n->base);
+		free(n->delta);
+		dims[0] = MCAI_FED_INPUTS;
+		dims[1] = hidden;
+		dims[2] = MCAI_FED_CLASSES;
+		n->net = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+		n->base = calloc(m->params.n, sizeof(float));
+		n->delta = calloc(m->params.n, sizeof(float));
+		n->n_params = m->params.n;
+		if (!n->net || !n->base || !n->delta) {
+			mcai_err("out of memory for a %u-parameter model",
+				 m->params.n);
+			mcai_net_close(p, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	mcai_f32v_copy(&m->params, n->base);
+	n->version = m->version;
+	mcai_info("model '%s' version %u (round %llu, parent %u): %u parameters, blob %u bytes verified",
+		  m->model, m->version, (unsigned long long)m->round_id,
+		  m->parent, m->params.n, m->blob_len);
+	mcai_fednode_install(n, m);
+	return 0;
+}
+
+static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
+			      const struct mcai_msg_round *r)
+{
+	const struct mcai_mlp_data data = { mcai_fed_get_image, &n->data };
+	struct mcai_mlp_opt opt = { .momentum = n->o.momentum };
+	struct mcai_mlp_sched sched = { .lr = r->lr };
+	struct mcai_mlp_stats st = { 0 };
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	uint64_t t0 = mcai_fed_now_ms();
+	u32 e;
+	int ret;
+
+	if (!n->net || r->base_version != n->version) {
+		mcai_warn("round %llu: based on version %u, we hold %u: not taking part",
+			  (unsigned long long)r->round_id, r->base_version,
+			  n->version);
+		return 0;
+	}
+	if (n->held.len) {
+		mcai_warn("round %llu: the previous update is still held back, dropped",
+			  (unsigned long long)r->round_id);
+		mcai_buf_free(&n->held);
+	}
+	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
+		  (unsigned long long)r->round_id, n->version, n->count,
+		  r->local_epochs, r->batch, (double)r->lr,
+		  (double)r->prox_mu);
+	mcai_mlp_set_params(n->net, n->base);
+	mcai_mlp_reset_opt(n->net);
+	if (r->prox_mu > 0.0f) {
+		opt.prox_mu = r->prox_mu;
+		opt.prox_ref = n->base;
+	}
+	for (e = 0; e < r->local_epochs; e++)
+		mcai_mlp_train_epoch(n->net, &opt, &sched, &data, n->idx,
+				     n->count, r->batch, &n->rng, &st);
+	mcai_mlp_delta(n->net, n->base, n->delta);
+	m.u.update.round_id = r->round_id;
+	m.u.update.base_version = n->version;
+	m.u.update.n_samples = n->count;
+	m.u.update.train_loss = st.seen ? (float)(st.loss / st.seen) : 0.0f;
+	if (!isfinite(m.u.update.train_loss)) {
+		mcai_err("round %llu: training diverged (loss not finite)",
+			 (unsigned long long)r->round_id);
+		return 0;
+	}
+	m.u.update.delta_f = n->delta;
+	m.u.update.n_delta = n->n_params;
+	n->rounds++;
+	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
+		  (unsigned long long)r->round_id,
+		  (unsigned long long)(mcai_fed_now_ms() - t0),
+		  (double)m.u.update.train_loss,
+		  st.seen ? (double)st.correct / st.seen : 0.0);
+	if (n->o.answer_delay_ms) {
+		ret = mcai_fednode_send(p, &m, &n->held);
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		return ret == -EPIPE ? -EPIPE : 0;
+	}
+	ret = mcai_fednode_send(p, &m, NULL);
+	if (ret)
+		mcai_warn("round %llu: UPDATE not sent: %s",
+			  (unsigned long long)r->round_id, strerror(-ret));
+	return ret == -EPIPE ? -EPIPE : 0;
+}
+
+int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
+		       const struct mcai_frame_hdr *h, const uint8_t *payload)
+{
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r;
+
+	r = mcai_msg_decode(h->type, payload, h->length, &m, &why);
+	if (r) {
+		mcai_err("peer %s: bad %s: %s", mcai_peer_name(p),
+			 mcai_msg_type_name(h->type), why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	switch (m.type) {
+	case MCAI_MSG_WELCOME:
+		n->welcomed = true;
+		mcai_info("welcomed as '%s' in fleet '%s', current version %u",
+			  m.u.welcome.node_id, m.u.welcome.fleet,
+			  m.u.welcome.version);
+		break;
+	case MCAI_MSG_MODEL:
+		r = mcai_fednode_model(n, p, &m.u.model);
+		break;
+	case MCAI_MSG_ROUND:
+		r = mcai_fednode_round(n, p, &m.u.round);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("aggregator error %u: %s", m.u.error.code,
+			  m.u.error.message);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("aggregator says goodbye (%u)", m.u.bye.reason);
+		break;
+	default:
+		mcai_warn("peer %s: unexpected %s, ignored", mcai_peer_name(p),
+			  mcai_msg_type_name(m.type));
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
+}
+
+void mcai_fednode_tick(struct mcai_fednode *n)
+{
+	int r;
+
+	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
+		return;
+	if (n->peer) {
+		r = mcai_net_send_frame(n->peer, n->held.data, n->held.len);
+		mcai_info("held-back UPDATE %s", r ? strerror(-r) : "sent");
+	}
+	mcai_buf_free(&n->held);
+}
