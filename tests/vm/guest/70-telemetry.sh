@@ -103,6 +103,42 @@ check_model tel-sync 300
 macs=$(field "$(model_json tel-ring)" macs)
 ((macs == 500 * 2304)) || fail "tel-ring macs $macs, want $((500 * 2304))"
 
+# 1b. CPU time under contention: busy loops on every CPU preempt the
+#     worker mid-inference; the count stays exact and time switched out
+#     is latency, not CPU time.  Debian's kernels default to voluntary
+#     preemption, where kernel code is never preempted mid-inference:
+#     switch to full preemption for this step (PREEMPT_DYNAMIC), before
+#     the load starts since it patches kernel text.
+P=/sys/kernel/debug/sched/preempt
+mode=
+if [[ -w $P ]]; then
+	mode=$(sed -n 's/.*(\([a-z]*\)).*/\1/p' $P)
+	echo full > $P 2> /dev/null || mode=
+fi
+preemptible=0
+grep -qE '\((full|lazy)\)' $P 2> /dev/null && preemptible=1
+uname -v | grep -q PREEMPT_RT && preemptible=1
+# a real-time task per CPU that wakes every few hundred microseconds
+# preempts the worker wherever it is, mid-inference included
+hogs=()
+for ((c = 0; c < $(nproc); c++)); do
+	taskset -c $c chrt -f 50 bash -c 'while :; do sleep 0.0003; done' &
+	hogs+=($!)
+done
+"$T" push tel-busy 20000 > /dev/null || fail "ring push under load"
+kill "${hogs[@]}" 2> /dev/null
+wait "${hogs[@]}" 2> /dev/null
+[[ -n $mode ]] && echo "$mode" > $P
+py "
+m=d
+assert m['count'] == 20000, m['count']
+assert m['unpaired'] == 0, m['unpaired']
+assert sum(m['latency_log2_ns']) == 20000
+assert m['cpu_ns'] < m['latency_total_ns'] or not $preemptible, 'never switched out: cpu %d latency %d' % (m['cpu_ns'], m['latency_total_ns'])
+assert m['energy_pj'] == m['cpu_ns'] * $PW
+print('contention ok: cpu %.1f%% of latency' % (100.0 * m['cpu_ns'] / m['latency_total_ns']))
+" <<< "$(model_json tel-busy)" || fail "tel-busy: $(model_json tel-busy)"
+
 # 2. bpftool reads the maps with named fields
 "$BPFTOOL" map dump pinned $PIN/stats > "$TMP/dump.txt" 2>&1 ||
 	fail "bpftool map dump failed"
@@ -208,7 +244,7 @@ echo "$N: tel-live: $cnt of 300000 counted across 3 detach/attach cycles"
 
 # 7. rmmod: refused while attached, fine after disable; reload + enable
 "$A" unload tel-sync > /dev/null
-for m in tel-ring tel-cal tel-live vib-detector vib-classifier; do
+for m in tel-ring tel-cal tel-live tel-busy vib-detector vib-classifier; do
 	"$CTL" unload $m > /dev/null 2>&1
 done
 if rmmod mcai 2> /dev/null; then
