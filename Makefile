@@ -176,6 +176,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) check-unit
 	$(MAKE) check-fed
+	$(MAKE) check-prov
 	$(B)/mcai-vibtrain --selftest
 	$(MAKE) check-fuzz
 	$(MAKE) check-static
