@@ -76,6 +76,29 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 		tail -n 80 $(B)/fuzz-frame-run/log; echo "fuzz-frame: FAILED"; exit 1; \
 	fi
 
+# Third target: signed model manifests (runtime/provenance.c), run by
+# check-fuzz for FUZZ_MANIFEST_SECONDS over tests/fuzz/corpus-manifest.
+FUZZ_MANIFEST_SECONDS ?= 10
+$(B)/mcai-fuzz-manifest: $(call fobj,tests/fuzz/fuzz_manifest.c \
+		runtime/provenance.c runtime/proto.c runtime/store.c models/sha256.c)
+	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
+
+.PHONY: check-fuzz-manifest
+check-fuzz: check-fuzz-manifest
+check-fuzz-manifest: $(B)/mcai-fuzz-manifest
+	rm -rf $(B)/fuzz-manifest-run
+	mkdir -p $(B)/fuzz-manifest-run/corpus $(B)/fuzz-manifest-run/artifacts
+	cp tests/fuzz/corpus-manifest/* $(B)/fuzz-manifest-run/corpus/
+	@echo "fuzz-manifest: $(FUZZ_MANIFEST_SECONDS) s (log: $(B)/fuzz-manifest-run/log)"
+	@if $(B)/mcai-fuzz-manifest -max_total_time=$(FUZZ_MANIFEST_SECONDS) \
+		-max_len=1024 -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz-manifest-run/artifacts/ \
+		$(B)/fuzz-manifest-run/corpus > $(B)/fuzz-manifest-run/log 2>&1; then \
+		grep -E '^(Done|stat::number_of_executed_units)' $(B)/fuzz-manifest-run/log; \
+	else \
+		tail -n 80 $(B)/fuzz-manifest-run/log; echo "fuzz-manifest: FAILED"; exit 1; \
+	fi
+
 $(B)/mcai-frame-seeds: tests/fuzz/fuzz_frame.c $(call obj,runtime/proto.c)
 	$(CC) $(CFLAGS) -DMCAI_FRAME_SEEDS -o $@ $(filter %.c %.o,$^)
 
