@@ -130,9 +130,18 @@ void mcai_dp_add_gauss(struct mcai_dp_rng *r, float *v, u32 n, double stddev)
 
 bool mcai_dp_clip(float *v, u32 n, double clip)
 {
-	bool scaled = mcai_clip_l2(v, n, (float)clip);
+	bool scaled;
 	u32 i;
 
+	/*
+	 * No usable bound, or an update without a finite norm: send zeros,
+	 * which respect any bound, rather than something unbounded.
+	 */
+	if (!(clip > 0) || !isfinite(mcai_l2_norm(v, n))) {
+		memset(v, 0, (size_t)n * sizeof(*v));
+		return true;
+	}
+	scaled = mcai_clip_l2(v, n, (float)clip);
 	/* float rounding of the scaled coordinates can land a hair above */
 	while (mcai_l2_norm(v, n) > clip) {
 		for (i = 0; i < n; i++)

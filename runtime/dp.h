@@ -93,6 +93,8 @@ void mcai_dp_add_gauss(struct mcai_dp_rng *r, float *v, u32 n, double stddev);
  * Clip @v to L2 norm @clip (runtime/strategy.h's mcai_clip_l2, then pulled
  * in by an ulp or two when float rounding left it just above: the bound is
  * the sensitivity, so it must hold exactly).  True if it was scaled.
+ * A clip that is not > 0, or a vector with a NaN or an infinity, gives
+ * all zeros (and true): nothing unbounded leaves the node.
  */
 bool mcai_dp_clip(float *v, u32 n, double clip);
 /* Central: sum[i] += N(0, (sigma clip)^2). */

@@ -404,6 +404,15 @@ START_TEST(clip_is_a_hard_bound)
 		v[i] = 1e-3f;
 	ck_assert(!mcai_dp_clip(v, N, 1.0));
 	ck_assert(v[7] == 1e-3f);
+	/* no bound, or nothing finite to bound: zeros */
+	ck_assert(mcai_dp_clip(v, N, 0));
+	ck_assert(mcai_l2_norm(v, N) == 0);
+	v[3] = NAN;
+	ck_assert(mcai_dp_clip(v, N, 1.0));
+	ck_assert(mcai_l2_norm(v, N) == 0);
+	v[3] = INFINITY;
+	ck_assert(mcai_dp_clip(v, N, NAN));
+	ck_assert(v[3] == 0);
 }
 END_TEST
 
