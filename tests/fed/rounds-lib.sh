@@ -25,23 +25,58 @@ start_fed_agg() {
 		--set rounds.lr=0.05 --set rounds.batch=32 "$@"
 }
 
-# fed_node ID LOG [extra options]: a training node, in the foreground.
-# The test PKI has two node certificates; nodes share them and tell
-# themselves apart by --node-id.
+# fed_node ID LOG [extra options]: a training node in the background;
+# its pid goes to NODES and LAST_NODE.  The test PKI has two node
+# certificates; nodes share them and tell themselves apart by --node-id.
+NODES=()
 fed_node() {
-	local id=$1 n=${1//[!0-9]/}
-	shift
-	node "node$(( ${n:-0} % 2 + 1 ))" "$@" --node-id "$id" --data "$FMNIST"
+	local id=$1 log=$2 n=${1//[!0-9]/} cert
+	shift 2
+	cert=node$(( ${n:-0} % 2 + 1 ))
+	"$MCAID" --role node --connect "127.0.0.1:$PORT" \
+		--cert "$P/$cert.crt" --key "$P/$cert.key" --ca "$P/ca.crt" \
+		--crl "$P/crl.pem" --node-id "$id" --data "$FMNIST" "$@" \
+		> "$log" 2>&1 &
+	LAST_NODE=$!
+	NODES+=("$LAST_NODE")
+	PIDS+=("$LAST_NODE")
 }
 
-# stop_nodes: SIGTERM every background node; each must exit 0.
+# stop_nodes: SIGTERM every node still running; each must exit 0.
 stop_nodes() {
 	local p rc
-	for p in $(jobs -p); do
-		[ "$p" = "$AGG" ] && continue
-		kill -TERM "$p" 2>/dev/null
+	for p in "${NODES[@]}"; do
+		kill -0 "$p" 2>/dev/null || continue
+		kill -TERM "$p"
 		wait "$p"
 		rc=$?
-		[ $rc -eq 0 ] || [ $rc -eq 143 ] || fail "a node exited $rc"
+		[ $rc -eq 0 ] || fail "node $p exited $rc after SIGTERM"
 	done
+	NODES=()
+}
+
+# restart_fed_agg LOG [extra options]: the aggregator again on the same
+# PORT and registry (after a crash), sets AGG.
+restart_fed_agg() {
+	local log=$1 i
+	shift
+	"$MCAID" --role aggregator --listen "127.0.0.1:$PORT" \
+		--cert "$P/aggregator.crt" --key "$P/aggregator.key" \
+		--ca "$P/ca.crt" --crl "$P/crl.pem" \
+		--registry "$REG" --eval "$FMNIST" --eval-limit 1000 \
+		--calib 200 --hidden 32 --start-nodes 3 \
+		--set rounds.min_clients=2 --set rounds.deadline_ms=30000 \
+		--set rounds.lr=0.05 --set rounds.batch=32 "$@" > "$log" 2>&1 &
+	AGG=$!
+	PIDS+=("$AGG")
+	for ((i = 0; i < 100; i++)); do
+		ss -Htln "sport = :$PORT" | grep -q . && return 0
+		sleep 0.1
+	done
+	fail "aggregator did not restart"
+}
+
+# last_acc LOG: the int8 accuracy of the last round done.
+last_acc() {
+	grep -o "int8 accuracy [0-9.]*" "$1" | tail -n 1 | awk '{print $3}'
 }

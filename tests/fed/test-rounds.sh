@@ -10,8 +10,7 @@
 
 start_fed_agg "$T/agg.log" --set rounds.count=3
 for i in 1 2 3; do
-	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/3 iid limit=3000" &
-	PIDS+=($!)
+	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/3 iid limit=3000"
 done
 wait_log "$T/agg.log" "federation complete" 50 ||
 	fail "3 rounds did not complete"
