@@ -71,6 +71,19 @@ static int mcai_copy_out(void __user *u, const void *k, size_t ksize,
 }
 
 /*
+ * Privileged requests need CAP_SYS_ADMIN in the opener's credentials or
+ * the caller's: a daemon opens /dev/mcai as root, drops every privilege
+ * and keeps loading models through the fd it opened (file_ns_capable(),
+ * as elsewhere in the kernel).  Such an fd is a capability: whoever it
+ * is passed to can use it, which is the point.
+ */
+static bool mcai_admin(const struct file *file)
+{
+	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN) ||
+	       capable(CAP_SYS_ADMIN);
+}
+
+/*
  * A model is selected by id, or by name when the id is 0; the name is
  * then NUL terminated and non-empty.  With an id the name is ignored,
  * so that a structure MODEL_INFO filled in can be passed on unchanged.
@@ -120,14 +133,14 @@ static long mcai_ioctl_get_info(void __user *u)
  * The structure goes back even when the load is refused, so that user
  * space can read the reason; the out fields on input are ignored.
  */
-static long mcai_ioctl_load(void __user *u)
+static long mcai_ioctl_load(struct file *file, void __user *u)
 {
 	struct mcai_load_result res = { 0 };
 	struct mcai_model_load req;
 	u32 usize;
 	int ret, ret2;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!mcai_admin(file))
 		return -EPERM;
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
 	if (ret)
@@ -148,13 +161,13 @@ static long mcai_ioctl_load(void __user *u)
 	return ret ? ret : ret2;
 }
 
-static long mcai_ioctl_unload(void __user *u)
+static long mcai_ioctl_unload(struct file *file, void __user *u)
 {
 	struct mcai_model_unload req;
 	u32 usize;
 	int ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!mcai_admin(file))
 		return -EPERM;
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
 	if (ret)
@@ -284,7 +297,7 @@ static long mcai_ioctl_pipeline_create(struct mcai_file *f, void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
-static long mcai_ioctl_model_stats(void __user *u)
+static long mcai_ioctl_model_stats(struct file *file, void __user *u)
 {
 	struct mcai_model_stats req;
 	u32 usize;
@@ -298,7 +311,7 @@ static long mcai_ioctl_model_stats(void __user *u)
 		return ret;
 	if (req.flags & ~MCAI_STATS_RESET)
 		return -EINVAL;
-	if ((req.flags & MCAI_STATS_RESET) && !capable(CAP_SYS_ADMIN))
+	if ((req.flags & MCAI_STATS_RESET) && !mcai_admin(file))
 		return -EPERM;
 	ret = mcai_check_ref(&req.ref);
 	if (ret)
@@ -328,13 +341,13 @@ static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
-static long mcai_ioctl_model_policy(void __user *u)
+static long mcai_ioctl_model_policy(struct file *file, void __user *u)
 {
 	struct mcai_model_policy req;
 	u32 usize;
 	int ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!mcai_admin(file))
 		return -EPERM;
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
 	if (ret)
@@ -345,13 +358,13 @@ static long mcai_ioctl_model_policy(void __user *u)
 	return mcai_sched_set_policy(&req);
 }
 
-static long mcai_ioctl_model_energy(void __user *u)
+static long mcai_ioctl_model_energy(struct file *file, void __user *u)
 {
 	struct mcai_model_energy req;
 	u32 usize;
 	int ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!mcai_admin(file))
 		return -EPERM;
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
 	if (ret)
@@ -370,9 +383,9 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MCAI_IOC_BASE(MCAI_IOC_GET_INFO):
 		return mcai_ioctl_get_info(u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LOAD):
-		return mcai_ioctl_load(u);
+		return mcai_ioctl_load(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_UNLOAD):
-		return mcai_ioctl_unload(u);
+		return mcai_ioctl_unload(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_INFO):
 		return mcai_ioctl_model_info(u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LIST):
@@ -386,11 +399,11 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MCAI_IOC_BASE(MCAI_IOC_SESSION_KICK):
 		return mcai_session_ioctl_kick(file->private_data);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_POLICY):
-		return mcai_ioctl_model_policy(u);
+		return mcai_ioctl_model_policy(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_STATS):
-		return mcai_ioctl_model_stats(u);
+		return mcai_ioctl_model_stats(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_ENERGY):
-		return mcai_ioctl_model_energy(u);
+		return mcai_ioctl_model_energy(file, u);
 	}
 	return -ENOTTY;
 }

@@ -154,8 +154,7 @@ int mcai_sched_set_policy(const struct mcai_model_policy *req)
 	struct mcai_version *v;
 	struct mcai_sched *sc;
 
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
+	/* the caller (kmod/ioctl.c) checked the privilege */
 	if (req->flags || req->pad || req->priority > MCAI_PRIO_HIGH ||
 	    req->energy_budget_uj > MCAI_MAX_BUDGET_UJ ||
 	    req->pj_per_mac > MCAI_MAX_PJ_PER_MAC)
@@ -187,8 +186,7 @@ int mcai_sched_set_energy(const struct mcai_model_energy *req)
 	struct mcai_version *v;
 	struct mcai_sched *sc;
 
-	if (!capable(CAP_SYS_ADMIN))
-		return -EPERM;
+	/* the caller (kmod/ioctl.c) checked the privilege */
 	if (req->flags || req->pad ||
 	    req->source > MCAI_ENERGY_RAPL_CALIBRATED ||
 	    req->mpj_per_mac > MCAI_MAX_MPJ_PER_MAC)

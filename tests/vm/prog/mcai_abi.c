@@ -779,6 +779,27 @@ static int cmd_unpriv(const char *name, u32 version)
 	return failures ? 1 : 0;
 }
 
+/*
+ * Run unprivileged with fd 3 opened by root (as mcaid does before it
+ * drops privileges): its own fd cannot load, the inherited one can.
+ */
+static int cmd_inherited(const char *name, u32 version)
+{
+	struct mcai_model_load l;
+	struct tmodel t;
+	int own = dev_open();
+
+	CHECK(geteuid() != 0, "running as root");
+	tmodel_make(&t, name, version + 1, N_TV);
+	EXPECT_ERR(load(own, &t, 0, NULL), EPERM);
+	EXPECT_OK(load(3, &t, 0, &l));
+	CHECK(l.version == version + 1, "inherited fd loaded version %u",
+	      l.version);
+	close(own);
+	tmodel_free(&t);
+	return failures ? 1 : 0;
+}
+
 static int cmd_cycles(u32 n)
 {
 	struct tmodel t[3];
@@ -948,11 +969,13 @@ int main(int argc, char **argv)
 		return cmd_infer(argv[2], num(argv[3]), num(argv[4]));
 	if (!strcmp(c, "unpriv") && argc == 4)
 		return cmd_unpriv(argv[2], num(argv[3]));
+	if (!strcmp(c, "inherited") && argc == 4)
+		return cmd_inherited(argv[2], num(argv[3]));
 	if (!strcmp(c, "cycles") && argc == 3)
 		return cmd_cycles(num(argv[2]));
 	if (!strcmp(c, "swap") && argc == 3)
 		return cmd_swap(num(argv[2]));
-	fprintf(stderr, "usage: %s abi|info|load NAME VER|unload NAME|infer NAME VER N|unpriv NAME VER|cycles N|swap SECONDS\n",
+	fprintf(stderr, "usage: %s abi|info|load NAME VER|unload NAME|infer NAME VER N|unpriv NAME VER|inherited NAME VER|cycles N|swap SECONDS\n",
 		prog);
 	return 2;
 }
