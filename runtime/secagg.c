@@ -304,6 +304,28 @@ static int hkdf(const u8 *ikm, size_t ikm_len, const char *label, u64 round,
 	return ok ? 0 : -EIO;
 }
 
+/*
+ * The commitment to a self-mask seed, sent in ADVERT: the aggregator
+ * checks the seed it rebuilds against it, so a bad share cannot go
+ * unnoticed.  A 256-bit random seed stays hidden behind its hash.
+ */
+static int commit(const u8 b[KEY_LEN], u64 round, u32 id, u8 out[32])
+{
+	static const char label[] = "mcai-secagg commit";
+	u8 m[sizeof(label) + 12 + KEY_LEN];
+	unsigned int l = 0;
+	int ok;
+
+	memcpy(m, label, sizeof(label));
+	put_le64(m + sizeof(label), round);
+	put_le32(m + sizeof(label) + 8, id);
+	memcpy(m + sizeof(label) + 12, b, KEY_LEN);
+	ok = EVP_Digest(m, sizeof(m), out, &l, EVP_sha256(), NULL) == 1 &&
+	     l == 32;
+	OPENSSL_cleanse(m, sizeof(m));
+	return ok ? 0 : -EIO;
+}
+
 /* An AES-128-CTR keystream from a zero IV, read in u32 words. */
 struct stream {
 	EVP_CIPHER_CTX *c;
@@ -850,13 +872,18 @@ int mcai_secagg_node_advertise(struct mcai_secagg_node *nd,
 			       struct mcai_buf *out, char *why, size_t why_len)
 {
 	size_t start = out->len;
+	u8 bc[32];
 	int err = node_phase(nd, N_NEW, "advertise", why, why_len);
 
+	if (err)
+		return err;
+	err = commit(nd->b, nd->p.round, nd->id, bc);
 	if (err)
 		return err;
 	put_hdr(out, MCAI_SECAGG_ADVERT, nd->id, nd->p.round);
 	mcai_buf_put(out, nd->cpk, KEY_LEN);
 	mcai_buf_put(out, nd->spk, KEY_LEN);
+	mcai_buf_put(out, bc, sizeof(bc));
 	err = out_done(out, start, 0, why, why_len);
 	if (!err)
 		nd->phase = N_ADVERTISED;
@@ -974,8 +1001,9 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 		}
 		put_le32(pt, nd->id);
 		put_le32(pt + 4, pe->id);
-		put_share(pt + 8, &sk_sh[m]);
-		put_share(pt + 8 + SHARE_LEN, &b_sh[m]);
+		memcpy(pt + 8, nd->spk, KEY_LEN);
+		put_share(pt + 8 + KEY_LEN, &sk_sh[m]);
+		put_share(pt + 8 + KEY_LEN + SHARE_LEN, &b_sh[m]);
 		m++;
 		err = gcm_seal(pe->ek, nd->p.round, nd->id, pe->id, pt, ct);
 		mcai_buf_put_u32(out, pe->id);
@@ -1048,9 +1076,17 @@ static int node_take_shares(struct mcai_secagg_node *nd, const u8 *msg,
 			err = -EBADMSG;
 			break;
 		}
+		/* the mask key the aggregator gave us must be the sender's */
+		if (memcmp(pt + 8, nd->peer[at].spk, KEY_LEN)) {
+			say(why, why_len,
+			    "node %u's mask key differs from the one the aggregator sent",
+			    from);
+			err = -EBADMSG;
+			break;
+		}
 		if (mcai_le32(pt) != from || mcai_le32(pt + 4) != nd->id ||
-		    !get_share(pt + 8, &sh[2 * i]) ||
-		    !get_share(pt + 8 + SHARE_LEN, &sh[2 * i + 1]) ||
+		    !get_share(pt + 8 + KEY_LEN, &sh[2 * i]) ||
+		    !get_share(pt + 8 + KEY_LEN + SHARE_LEN, &sh[2 * i + 1]) ||
 		    sh[2 * i].x != nd->id + 1 || sh[2 * i + 1].x != nd->id + 1) {
 			say(why, why_len, "shares from node %u are malformed",
 			    from);
@@ -1275,6 +1311,7 @@ out:
 struct snode {
 	u8 in;				/* IN_U* */
 	u8 cpk[KEY_LEN], spk[KEY_LEN];
+	u8 bc[32];			/* commitment to the self-mask seed */
 	u8 *ct;				/* d x CT_LEN, by recipient position */
 	struct mcai_shamir_share *sh;	/* d: revealed shares of our secret */
 	u8 *sh_have;			/* d: by holder position */
@@ -1497,12 +1534,13 @@ int mcai_secagg_server_receive(struct mcai_secagg_server *s, const u8 *msg,
 	}
 	switch (s->phase) {
 	case MCAI_SECAGG_PH_ADVERTISE:
-		if (r.left != 2 * KEY_LEN) {
+		if (r.left != 2 * KEY_LEN + 32) {
 			say(why, why_len, "ADVERT of %zu bytes", len);
 			return -EBADMSG;
 		}
 		memcpy(s->nd[from].cpk, rd_bytes(&r, KEY_LEN), KEY_LEN);
 		memcpy(s->nd[from].spk, rd_bytes(&r, KEY_LEN), KEY_LEN);
+		memcpy(s->nd[from].bc, rd_bytes(&r, 32), 32);
 		break;
 	case MCAI_SECAGG_PH_SHARE:
 		err = recv_shares(s, from, &r, why, why_len);
@@ -1553,28 +1591,62 @@ static int fail(struct mcai_secagg_server *s, int err, char *why,
 	return err;
 }
 
-/* The secret of @j from the shares its neighbours revealed. */
-static int rebuild(struct mcai_secagg_server *s, u32 j, u8 out[KEY_LEN],
-		   u32 *got)
+/* Whether @sec is node @j's: its seed commitment or its public key. */
+static bool secret_ok(const struct mcai_secagg_server *s, u32 j, bool self,
+		      const u8 sec[KEY_LEN])
+{
+	u8 chk[32];
+	EVP_PKEY *sk;
+	bool ok;
+
+	if (self)
+		return !commit(sec, s->p.round, j, chk) &&
+		       !memcmp(chk, s->nd[j].bc, 32);
+	sk = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, sec, KEY_LEN);
+	ok = sk && !x25519_pub(sk, chk) && !memcmp(chk, s->nd[j].spk, KEY_LEN);
+	EVP_PKEY_free(sk);
+	return ok;
+}
+
+/*
+ * The secret of @j from the shares its neighbours revealed, checked.  The
+ * first t shares are tried, then, when there are more, every set leaving
+ * one out: a single bad share is worked around.  -ENODATA below t shares,
+ * -EBADMSG when no set gives the committed secret.
+ */
+static int rebuild(struct mcai_secagg_server *s, u32 j, bool self,
+		   u8 out[KEY_LEN], u32 *got)
 {
 	struct snode *sn = &s->nd[j];
-	struct mcai_shamir_share *sh;
-	u32 i, k = 0;
-	int err;
+	struct mcai_shamir_share *sh, *use;
+	u32 i, k = 0, a, m, t = s->p.threshold;
+	int err = -ENODATA;
 
 	*got = 0;
 	if (!sn->sh)
 		return -ENODATA;
-	sh = malloc(s->d * sizeof(*sh));
+	sh = malloc(2 * (size_t)s->d * sizeof(*sh));
 	if (!sh)
 		return -ENOMEM;
+	use = sh + s->d;
 	for (i = 0; i < s->d; i++)
 		if (sn->sh_have[i])
 			sh[k++] = sn->sh[i];
 	*got = k;
-	err = mcai_shamir_combine(sh, k, s->p.threshold, out);
-	OPENSSL_cleanse(sh, s->d * sizeof(*sh));
+	/* try 0: the first t; try a = 1..k (k > t): all but share a - 1 */
+	for (a = 0; k >= t && a <= (k > t ? k : 0); a++) {
+		for (i = 0, m = 0; i < k; i++)
+			if (!a || i != a - 1)
+				use[m++] = sh[i];
+		err = mcai_shamir_combine(use, m, t, out);
+		if (err == -ENOMEM || (!err && secret_ok(s, j, self, out)))
+			break;
+		err = -EBADMSG;
+	}
+	OPENSSL_cleanse(sh, 2 * (size_t)s->d * sizeof(*sh));
 	free(sh);
+	if (err)
+		OPENSSL_cleanse(out, KEY_LEN);
 	return err;
 }
 
@@ -1593,12 +1665,12 @@ static int finish(struct mcai_secagg_server *s, char *why, size_t why_len)
 
 		if (sn->in & IN_U3) {
 			/* a survivor: take its self mask off */
-			err = rebuild(s, j, sec, &got);
+			err = rebuild(s, j, true, sec, &got);
 			if (err == -ENODATA || err == -EBADMSG) {
 				err = fail(s, err, why, why_len,
 					   "node %u survived but %u of its neighbours revealed its self-mask share, threshold %u%s",
 					   j, got, s->p.threshold,
-					   err == -EBADMSG ? " (shares inconsistent)" : "");
+					   err == -EBADMSG ? " (no set of them rebuilds the committed secret)" : "");
 				break;
 			}
 			if (!err)
@@ -1615,12 +1687,12 @@ static int finish(struct mcai_secagg_server *s, char *why, size_t why_len)
 			needed |= !!(s->nd[nb[i]].in & IN_U3);
 		if (!needed)
 			continue;
-		err = rebuild(s, j, sec, &got);
+		err = rebuild(s, j, false, sec, &got);
 		if (err == -ENODATA || err == -EBADMSG) {
 			err = fail(s, err, why, why_len,
 				   "node %u dropped after sharing and %u of its neighbours revealed its key share, threshold %u%s",
 				   j, got, s->p.threshold,
-				   err == -EBADMSG ? " (shares inconsistent)" : "");
+				   err == -EBADMSG ? " (no set of them rebuilds the committed secret)" : "");
 			break;
 		}
 		if (err)

@@ -42,7 +42,9 @@
  * Pairwise masks cancel exactly in the sum; the aggregator removes the
  * self masks of the survivors (U3) from t shares of each b, and the
  * pairwise masks that survivors added towards nodes that dropped after
- * sharing (U2 \ U3) from t shares of each dropped node's s key.
+ * sharing (U2 \ U3) from t shares of each dropped node's s key.  Every
+ * rebuilt secret is checked (b against the commitment in ADVERT, s against
+ * s_pk); with more than t shares at hand, one bad share is worked around.
  *
  * ==== The one rule that keeps a node private ============================
  *
@@ -94,12 +96,16 @@
  *   u8 type (enum mcai_secagg_msg);  u8 version (1);  u16 zero;
  *   u32 node (the sender, or for aggregator messages the recipient);
  *   u64 round
- * ADVERT      c_pk[32] s_pk[32]
+ * ADVERT      c_pk[32] s_pk[32] commit[32]: SHA-256("mcai-secagg commit\0",
+ *             u64 round, u32 node, b), checked against the rebuilt b
  * KEYS        u32 k, then k x (u32 id, c_pk[32], s_pk[32]), ids ascending
  * SHARES      u32 k, then k x (u32 to, ct[104]), recipients ascending
  * SHARES_FOR  u32 k, then k x (u32 from, ct[104]), senders ascending
- *             ct = AES-256-GCM(u32 from, u32 to, s-share, b-share) + tag,
- *             a share being u32 x then 5 x u64 limbs; nonce = from, to, 0
+ *             ct = AES-256-GCM(u32 from, u32 to, s_pk of from, s-share,
+ *             b-share) + tag, a share being u32 x then 5 x u64 limbs;
+ *             nonce = from, to, 0.  The sender's s_pk inside lets the
+ *             receiver check the one the aggregator gave it: a wrong one
+ *             would not fail anywhere, the masks would just not cancel.
  * MASKED      u32 dim, then dim x u32
  * UNMASK_REQ  u32 survivors (|U3| in the whole round);  u32 ns, then ns x
  *             u32 survived neighbours;  u32 nd, then nd x u32 dropped ones
@@ -119,7 +125,7 @@
 #define MCAI_SECAGG_MAX_NODES	4096
 #define MCAI_SECAGG_HDR_LEN	16
 #define MCAI_SECAGG_SHARE_LEN	44	/* u32 x + 5 x u64 */
-#define MCAI_SECAGG_CT_LEN	(8 + 2 * MCAI_SECAGG_SHARE_LEN + 16)
+#define MCAI_SECAGG_CT_LEN	(8 + 32 + 2 * MCAI_SECAGG_SHARE_LEN + 16)
 
 #define MCAI_SHAMIR_LIMBS	5
 #define MCAI_SHAMIR_P		((UINT64_C(1) << 61) - 1)
