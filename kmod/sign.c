@@ -80,6 +80,7 @@ static const struct kernel_param_ops mcai_require_signed_ops = {
 };
 module_param_cb(require_signed, &mcai_require_signed_ops, &require_signed,
 		0644);
+__MODULE_PARM_TYPE(require_signed, "bool");
 MODULE_PARM_DESC(require_signed,
 		 "load only blobs signed by a key in the .mcai keyring (can be set, never cleared, at run time)");
 

@@ -26,6 +26,7 @@ N=80-signed
 . "$R/tests/vm/lib.sh"
 KO=$MCAI_KO
 SIGN=$R/build/mcai-sign
+CTL=$R/build/mcaictl
 CHK=$R/build/vm/sign_check
 BLOB=$R/models/fmnist-mlp.mcai
 BLOB2=$R/models/vib-detector.mcai
@@ -107,6 +108,14 @@ fi
 # --- require_signed=1 ---
 check "unsigned refused" "$CHK" load "$BLOB" EKEYREJECTED
 check "signed accepted" "$CHK" load "$T/good.mcai" ok
+# The operator's path: mcaictl hands the signed file over unchanged.
+if [[ -x $CTL ]]; then
+	check "mcaictl load --no-verify (signed)" "$CTL" load --no-verify "$T/good.mcai" >/dev/null
+	"$CTL" list | grep -q fmnist-mlp || fail "mcaictl list: no fmnist-mlp"
+	check "mcaictl unload" "$CTL" unload fmnist-mlp >/dev/null
+	"$CTL" load --no-verify "$BLOB" >/dev/null 2>&1 &&
+		fail "mcaictl loaded an unsigned blob with require_signed=1"
+fi
 check "unknown signer refused" "$CHK" load "$T/other.mcai" EKEYREJECTED
 check "leaf certificate of a trusted CA accepted" "$CHK" load "$T/chain.mcai" ok
 check "second signed blob accepted" "$CHK" load "$T/vib.mcai" ok
