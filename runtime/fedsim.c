@@ -494,16 +494,25 @@ static int evaluate(struct mcai_mlp *n, const struct mcai_fedsim_config *c,
 	u8 *blob;
 	int e;
 
+	r->evaluated = true;
 	blob = mcai_mlpq_blob(n, &calib, NULL, c->calib, &desc, &size, err,
 			      sizeof(err));
-	if (!blob)
-		return fail(-EINVAL, why, why_len, "quantising: %s", err);
-	e = mcai_fedsim_eval_blob(blob, size, d, &correct, why, why_len);
+	e = blob ? mcai_fedsim_eval_blob(blob, size, d, &correct, why,
+					 why_len) : -EINVAL;
 	free(blob);
-	if (e)
+	if (e == -ENOMEM)
 		return e;
+	if (e) {
+		/*
+		 * A model poisoned past what int8 can hold (infinite
+		 * ranges, a blob the verifier refuses) ships nothing:
+		 * count it as classifying nothing, and carry on.
+		 */
+		r->broken = true;
+		r->int8_acc = r->float_acc = 0;
+		return 0;
+	}
 	*blob_bytes = size;
-	r->evaluated = true;
 	r->int8_acc = (double)correct / d->test_count;
 	r->float_acc = c->float_eval ?
 		(double)mcai_mlp_evaluate(n, &tdata, NULL, d->test_count) /
@@ -715,7 +724,7 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 {
 	const struct mcai_fedsim_config *c = s->c;
 	const u32 n = (u32)s->net->n_params;
-	u32 navail = 0, want, i, k = 0, ndrop;
+	u32 navail = 0, want, i, k = 0, m, ndrop;
 	u64 rng;
 	int err;
 
@@ -734,13 +743,13 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 
 	/* Nodes that die during this round: gone for good. */
 	if (c->kill_round == r) {
-		u32 *all = s->ids, m;
+		u32 *all = s->ids, nk;
 
 		for (i = 0; i < c->clients; i++)
 			all[i] = i;
 		rng = stream(c->seed, S_KILL, 0, 0);
-		m = pick(all, c->clients, c->kill_fraction, &rng);
-		for (i = 0; i < m; i++)
+		nk = pick(all, c->clients, c->kill_fraction, &rng);
+		for (i = 0; i < nk; i++)
 			s->dead[all[i]] = true;
 	}
 	/* Sampled clients that never answer this round. */
@@ -760,18 +769,28 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 	rr->answered = k;
 	for (i = 0; i < c->clients; i++)
 		rr->dead += s->dead[i];
-	for (i = 0; i < k; i++) {
+	for (i = 0, m = 0; i < k; i++) {
 		const u32 cl = s->ids[i];
 
-		if (!s->upd[i]) {
-			s->upd[i] = malloc((size_t)n * sizeof(float));
-			if (!s->upd[i])
+		if (!s->upd[m]) {
+			s->upd[m] = malloc((size_t)n * sizeof(float));
+			if (!s->upd[m])
 				return fail(-ENOMEM, why, why_len, "out of memory");
 		}
-		rr->samples += client_train(s, cl, r, want, s->upd[i]);
+		rr->samples += client_train(s, cl, r, want, s->upd[m]);
 		rr->malicious += s->hostile[cl];
-		s->keep[i] = true;
+		/*
+		 * A client that diverged (inf, NaN) is refused whole, as
+		 * mcai_agg_add() would, instead of ending the run.
+		 */
+		if (!isfinite(mcai_l2_norm(s->upd[m], n))) {
+			rr->rejected++;
+			continue;
+		}
+		s->ids[m] = cl;
+		s->keep[m++] = true;
 	}
+	k = m;
 	if (k < c->min_clients || !k)
 		goto done;
 

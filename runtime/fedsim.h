@@ -132,12 +132,14 @@ struct mcai_fedsim_round {
 	u32 round;			/* 1-based */
 	u32 sampled, answered, dead;	/* dead: clients gone for good */
 	u32 malicious;			/* hostile among the answering */
+	u32 rejected;			/* non-finite updates, refused */
 	u32 flagged, flagged_malicious;	/* anomaly scoring */
 	u32 quarantined;		/* total so far */
 	u32 clipped, used;		/* strategy report */
 	bool applied;			/* false: too few answers, unchanged */
 	u64 samples;			/* trained on by the answering */
 	bool evaluated;
+	bool broken;			/* no valid int8 blob: accuracy 0 */
 	double int8_acc, float_acc;	/* of the model after this round */
 	double secs;			/* wall time of the round */
 };

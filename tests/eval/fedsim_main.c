@@ -482,19 +482,20 @@ static int single(struct opts *o, const struct mcai_fedsim_data *d)
 	       o->c.malicious);
 	printf("# shards %u..%u images\n", fed->res.shard_min,
 	       fed->res.shard_max);
-	printf("round sampled answered  dead hostile flagged quarant  int8%%  float%%%s\n",
+	printf("round sampled answered  dead hostile refused flagged quarant  int8%%  float%%%s\n",
 	       o->central ? "  central-int8%" : "");
 	for (r = 0; r < fed->res.n_rounds; r++) {
 		const struct mcai_fedsim_round *x = &fed->res.rounds[r];
 
-		printf("%5u %7u %8u %5u %7u %7u %7u", x->round, x->sampled,
-		       x->answered, x->dead, x->malicious, x->flagged,
-		       x->quarantined);
+		printf("%5u %7u %8u %5u %7u %7u %7u %7u", x->round, x->sampled,
+		       x->answered, x->dead, x->malicious, x->rejected,
+		       x->flagged, x->quarantined);
 		acc(stdout, x->int8_acc);
 		acc(stdout, x->float_acc);
 		if (o->central)
 			acc(stdout, cen->res.rounds[r].int8_acc);
-		printf("%s\n", x->applied ? "" : "  (too few answers: unchanged)");
+		printf("%s%s\n", x->applied ? "" : "  (too few answers: unchanged)",
+		       x->broken ? "  (no valid int8 blob)" : "");
 	}
 	printf("final int8 accuracy %.2f%%", 100 * final_acc(fed));
 	if (o->central)
