@@ -309,8 +309,14 @@ static int mcai_on_frame(struct mcai_peer *p, const struct mcai_frame_hdr *h,
 
 	if (d->aggr)
 		return mcai_aggr_frame(d->aggr, p, h, payload);
-	if (d->fnode)
+	if (d->fnode) {
+		struct mcai_conn *c = mcai_peer_data(p);
+
+		/* Welcomed: the keepalive of mcai_on_tick() starts. */
+		if (h->type == MCAI_MSG_WELCOME)
+			c->welcomed = true;
 		return mcai_fednode_frame(d->fnode, p, h, payload);
+	}
 	if (d->role == MCAI_ROLE_AGGREGATOR)
 		return mcai_aggregator_frame(d, p, h, payload);
 	return mcai_node_frame(d, p, h, payload);

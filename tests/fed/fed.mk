@@ -30,3 +30,12 @@ check-fed: $(B)/mcaid-san
 	done; \
 	echo "check-fed: $$pass passed, $$fail failed, $$skip skipped"; \
 	[ $$fail -eq 0 ]
+
+# Federated learning on real data (long; not part of `make check`):
+# 20 mcaid nodes + 1 aggregator, IID and Dirichlet(0.5), against the
+# centralised baseline.  Results: tests/eval/eval-results.txt.
+.PHONY: eval
+eval: $(B)/mcaid $(B)/mcai-train
+	OUT=$(CURDIR)/tests/eval/eval-results.txt.new \
+		bash tests/eval/eval.sh
+	mv tests/eval/eval-results.txt.new tests/eval/eval-results.txt
