@@ -69,7 +69,18 @@ struct mcai_aggr {
 	struct mcai_buf model_frame;
 
 	struct mcai_agg *agg;
+	struct mcai_agg_config ac;
 	char strategy[MCAI_STORE_STRATEGY_MAX + 1];
+
+	/*
+	 * Hierarchy: a node of an upstream aggregator.  Its MODELs are
+	 * relayed down as they are, its ROUNDs run here, and the combined
+	 * update goes up weighted by the samples behind it.
+	 */
+	struct mcai_peer *up;
+	bool up_welcomed, up_pending;
+	struct mcai_msg_round up_round;
+	uint32_t forwarded;
 
 	struct mcai_dataset eval;
 	bool have_eval;
@@ -323,10 +334,33 @@ static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
 	return r;
 }
 
+/* The model of @hidden units and everything sized by it. */
+static int mcai_aggr_alloc(struct mcai_aggr *a, u32 hidden)
+{
+	char err[256];
+	u32 dims[3] = { MCAI_FED_INPUTS, hidden, MCAI_FED_CLASSES };
+
+	a->mlp = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+	if (!a->mlp)
+		return -ENOMEM;
+	a->n_params = (u32)a->mlp->n_params;
+	a->params = calloc(a->n_params, sizeof(float));
+	a->scratch = calloc(a->n_params, sizeof(float));
+	a->combined = calloc(a->n_params, sizeof(float));
+	if (!a->params || !a->scratch || !a->combined)
+		return -ENOMEM;
+	a->agg = mcai_agg_create(&a->ac, a->n_params, err, sizeof(err));
+	if (!a->agg) {
+		mcai_err("strategy %s: %s", a->strategy, err);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int mcai_aggr_load_model(struct mcai_aggr *a)
 {
 	struct mcai_version v;
-	u32 dims[3], hidden;
+	u32 hidden;
 	u64 rng = a->o.seed;
 	int r;
 
@@ -348,21 +382,10 @@ static int mcai_aggr_load_model(struct mcai_aggr *a)
 		memset(&v, 0, sizeof(v));
 		hidden = a->o.hidden ? a->o.hidden : 128;
 	}
-	dims[0] = MCAI_FED_INPUTS;
-	dims[1] = hidden;
-	dims[2] = MCAI_FED_CLASSES;
-	a->mlp = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
-	if (!a->mlp) {
+	r = mcai_aggr_alloc(a, hidden);
+	if (r) {
 		mcai_version_free(&v);
-		return -ENOMEM;
-	}
-	a->n_params = (u32)a->mlp->n_params;
-	a->params = calloc(a->n_params, sizeof(float));
-	a->scratch = calloc(a->n_params, sizeof(float));
-	a->combined = calloc(a->n_params, sizeof(float));
-	if (!a->params || !a->scratch || !a->combined) {
-		mcai_version_free(&v);
-		return -ENOMEM;
+		return r;
 	}
 	if (v.params) {
 		memcpy(a->params, v.params, a->n_params * sizeof(float));
@@ -437,6 +460,47 @@ static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
 	}
 }
 
+/* Hierarchy: the combined update of this site goes up as one UPDATE. */
+static void mcai_aggr_forward(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	struct mcai_agg_report rep;
+	char why[256];
+	int r;
+
+	if (a->answered < a->cfg->min_clients) {
+		mcai_warn("round %llu failed (%s): %u of %u sampled nodes answered, minimum %u; nothing sent upstream",
+			  (unsigned long long)a->round, how, a->answered,
+			  a->sampled, a->cfg->min_clients);
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		return;
+	}
+	r = mcai_agg_finish(a->agg, a->combined, &rep, why, sizeof(why));
+	if (r) {
+		mcai_err("round %llu: aggregation failed: %s",
+			 (unsigned long long)a->round, why);
+		return;
+	}
+	mcai_aggr_record(a, a->version, -1.0, -1.0);
+	if (!a->up) {
+		mcai_warn("round %llu: upstream gone, combined update dropped",
+			  (unsigned long long)a->round);
+		return;
+	}
+	m.u.update.round_id = a->round;
+	m.u.update.base_version = a->version;
+	m.u.update.n_samples = rep.weight;
+	m.u.update.train_loss = (float)(a->loss_sum / a->answered);
+	m.u.update.delta_f = a->combined;
+	m.u.update.n_delta = a->n_params;
+	r = mcai_aggr_send(a->up, &m);
+	a->forwarded += !r;
+	mcai_info("round %llu done (%s): %u of %u answered, combined update (weight %llu) %s upstream",
+		  (unsigned long long)a->round, how, a->answered, a->sampled,
+		  (unsigned long long)rep.weight, r ? "NOT sent" : "sent");
+	mcai_aggr_write_status(a);
+}
+
 static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 {
 	struct mcai_agg_report rep;
@@ -447,6 +511,10 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 
 	a->running = false;
 	a->status_dirty = true;
+	if (a->o.upstream) {
+		mcai_aggr_forward(a, how);
+		return;
+	}
 	if (a->answered < a->cfg->min_clients) {
 		mcai_warn("round %llu failed (%s): %u of %u sampled nodes answered, %u dropped out, minimum %u; retrying in %u ms",
 			  (unsigned long long)round, how, a->answered,
@@ -513,6 +581,7 @@ static void mcai_aggr_maybe_close(struct mcai_aggr *a)
 static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
+	const struct mcai_msg_round *up = a->o.upstream ? &a->up_round : NULL;
 	uint32_t want = mcai_aggr_want(a, connected), i, j, t;
 	uint32_t *cand;
 	u64 rng;
@@ -525,7 +594,7 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	for (k = 0, i = 0; k < a->n_nodes; k++)
 		if (a->nodes[k].peer)
 			cand[i++] = (uint32_t)k;
-	a->round = mcai_store_last_round(a->store) + 1;
+	a->round = up ? up->round_id : mcai_store_last_round(a->store) + 1;
 	/* Seeded per round: a restarted aggregator samples the same way. */
 	rng = a->o.seed ^ (a->round * 0xd1b54a32d192ed03ULL);
 	for (i = 0; i < want; i++) {
@@ -540,7 +609,6 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	a->sampled = a->answered = a->dropped = 0;
 	a->loss_sum = 0.0;
 	a->t_start = mcai_fed_now_ms();
-	a->deadline = a->t_start + a->cfg->deadline_ms;
 	m.u.round.round_id = a->round;
 	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
 	m.u.round.base_version = a->version;
@@ -550,6 +618,20 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	m.u.round.lr = a->cfg->lr;
 	m.u.round.prox_mu = a->cfg->strategy == MCAI_CFG_FEDPROX ?
 			    a->cfg->prox_mu : 0.0f;
+	if (up) {
+		/*
+		 * The upstream's training parameters; our own deadline ends
+		 * early enough to get the combined update up in time.
+		 */
+		m.u.round.local_epochs = up->local_epochs;
+		m.u.round.batch = up->batch;
+		m.u.round.lr = up->lr;
+		m.u.round.prox_mu = up->prox_mu;
+		if (up->deadline_ms * 3 / 4 < m.u.round.deadline_ms)
+			m.u.round.deadline_ms = up->deadline_ms * 3 / 4 ?
+						up->deadline_ms * 3 / 4 : 1;
+	}
+	a->deadline = a->t_start + m.u.round.deadline_ms;
 	for (i = 0; i < want; i++) {
 		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
 
@@ -577,7 +659,7 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, deadline %u ms",
 		  (unsigned long long)a->round, a->sampled, connected,
 		  a->cfg->fraction, a->cfg->min_clients, a->version,
-		  a->cfg->deadline_ms);
+		  m.u.round.deadline_ms);
 	if (!a->sampled)
 		mcai_aggr_close_round(a, "nobody reachable");
 }
@@ -590,6 +672,17 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 	if (a->running) {
 		if (now >= a->deadline)
 			mcai_aggr_close_round(a, "deadline");
+	} else if (a->o.upstream) {
+		if (a->up_pending) {
+			a->up_pending = false;
+			connected = mcai_aggr_connected(a);
+			if (connected >= a->cfg->min_clients)
+				mcai_aggr_start_round(a, connected);
+			else
+				mcai_warn("upstream round %llu: %u nodes connected, minimum %u: not taking part",
+					  (unsigned long long)a->up_round.round_id,
+					  connected, a->cfg->min_clients);
+		}
 	} else if (!a->done && now >= a->next_start) {
 		connected = mcai_aggr_connected(a);
 		need = a->cfg->min_clients;
@@ -684,7 +777,7 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		 "default");
 	m.u.welcome.version = a->version;
 	r = mcai_aggr_send(p, &m);
-	if (!r && nd->version < a->version) {
+	if (!r && nd->version < a->version && a->model_frame.len) {
 		r = mcai_net_send_frame(p, a->model_frame.data,
 					a->model_frame.len);
 		if (!r)
@@ -1005,15 +1098,18 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 		r = -EINVAL;
 		goto fail;
 	}
+	a->ac = ac;
+	if (o->upstream) {
+		/* The model and its versions come from upstream. */
+		mcai_info("aggregator: site of an upstream aggregator, model '%s', strategy %s, minimum %u",
+			  c->model, a->strategy, c->min_clients);
+		mcai_aggr_write_status(a);
+		*out = a;
+		return 0;
+	}
 	r = mcai_aggr_load_model(a);
 	if (r)
 		goto fail;
-	a->agg = mcai_agg_create(&ac, a->n_params, err, sizeof(err));
-	if (!a->agg) {
-		mcai_err("strategy %s: %s", a->strategy, err);
-		r = -ENOMEM;
-		goto fail;
-	}
 	a->round = mcai_store_last_round(a->store);
 	if (c->rounds && a->version - 1 >= c->rounds) {
 		a->done = true;
@@ -1055,4 +1151,141 @@ void mcai_aggr_free(struct mcai_aggr *a)
 		mcai_dataset_free(&a->eval);
 	free(a->nodes);
 	free(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hierarchy: this aggregator as a node of an upstream one              */
+/* ------------------------------------------------------------------ */
+
+void mcai_aggr_upstream_connected(struct mcai_aggr *a, struct mcai_peer *p)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
+	uint64_t samples = 0;
+	size_t i;
+
+	a->up = p;
+	a->up_welcomed = false;
+	for (i = 0; i < a->n_nodes; i++)
+		samples += a->nodes[i].n_samples;
+	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
+		 a->o.node_id ? a->o.node_id : "site");
+	m.u.hello.role = MCAI_ROLE_AGGREGATOR;
+	snprintf(m.u.hello.model, sizeof(m.u.hello.model), "%s", a->cfg->model);
+	m.u.hello.model_version = a->version;
+	/* Not known before our nodes join; the UPDATEs carry the truth. */
+	m.u.hello.n_samples = samples ? samples : 1;
+	m.u.hello.caps = MCAI_CAP_FEDPROX;
+	if (mcai_aggr_send(p, &m))
+		mcai_net_close(p, "cannot send HELLO upstream");
+}
+
+void mcai_aggr_upstream_closed(struct mcai_aggr *a, struct mcai_peer *p)
+{
+	if (a->up == p) {
+		a->up = NULL;
+		a->up_welcomed = false;
+	}
+}
+
+static int mcai_aggr_upstream_model(struct mcai_aggr *a, struct mcai_peer *p,
+				    const struct mcai_msg_model *m,
+				    const uint8_t *payload, uint32_t len)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model mm;
+	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	size_t start;
+
+	if (m->version <= a->version)
+		return 0;
+	mcai_limits_default(&lim);
+	if (!m->blob_len || mcai_verify(&mm, m->blob, m->blob_len, &lim, &v) ||
+	    !hidden || mm.input_len != MCAI_FED_INPUTS ||
+	    mm.output_len != MCAI_FED_CLASSES) {
+		mcai_err("upstream MODEL version %u refused: %s", m->version,
+			 !m->blob_len ? "no blob" : hidden ? v.reason :
+			 "not a 784-H-10 MLP");
+		mcai_net_close(p, "unverifiable model");
+		return 0;
+	}
+	if (!a->mlp && mcai_aggr_alloc(a, hidden))
+		return -ENOMEM;
+	if (m->params.n != a->n_params) {
+		mcai_err("upstream MODEL version %u: %u parameters, this site has %u",
+			 m->version, m->params.n, a->n_params);
+		mcai_net_close(p, "model shape changed");
+		return 0;
+	}
+	mcai_f32v_copy(&m->params, a->params);
+	a->version = m->version;
+	/* Relayed byte for byte: the nodes verify what the top published. */
+	mcai_buf_free(&a->model_frame);
+	mcai_buf_init(&a->model_frame);
+	start = mcai_frame_begin(&a->model_frame, MCAI_MSG_MODEL);
+	mcai_buf_put(&a->model_frame, payload, len);
+	if (mcai_frame_end(&a->model_frame, start)) {
+		mcai_buf_free(&a->model_frame);
+		return -ENOMEM;
+	}
+	mcai_info("upstream: model '%s' version %u (round %llu), relayed to the site's nodes",
+		  m->model, m->version, (unsigned long long)m->round_id);
+	mcai_aggr_broadcast_model(a);
+	a->status_dirty = true;
+	return 0;
+}
+
+int mcai_aggr_upstream_frame(struct mcai_aggr *a, struct mcai_peer *p,
+			     const struct mcai_frame_hdr *h,
+			     const uint8_t *payload)
+{
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r = 0;
+
+	if (mcai_msg_decode(h->type, payload, h->length, &m, &why)) {
+		mcai_err("upstream %s: malformed %s: %s", mcai_peer_name(p),
+			 mcai_msg_type_name(h->type), why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	switch (m.type) {
+	case MCAI_MSG_WELCOME:
+		a->up_welcomed = true;
+		mcai_info("upstream: welcomed as '%s' in fleet '%s', version %u",
+			  m.u.welcome.node_id, m.u.welcome.fleet,
+			  m.u.welcome.version);
+		break;
+	case MCAI_MSG_MODEL:
+		r = mcai_aggr_upstream_model(a, p, &m.u.model, payload,
+					     h->length);
+		break;
+	case MCAI_MSG_ROUND:
+		if (a->running || m.u.round.base_version != a->version ||
+		    !a->mlp) {
+			mcai_warn("upstream round %llu (base %u): %s",
+				  (unsigned long long)m.u.round.round_id,
+				  m.u.round.base_version,
+				  a->running ? "a round is still running here" :
+				  "not on that version");
+			break;
+		}
+		a->up_round = m.u.round;
+		a->up_pending = true;
+		mcai_aggr_tick(a);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("upstream error %u: %s", m.u.error.code,
+			  m.u.error.message);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("upstream says goodbye (%u)", m.u.bye.reason);
+		break;
+	default:
+		mcai_warn("upstream: unexpected %s, ignored",
+			  mcai_msg_type_name(m.type));
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
 }

@@ -57,6 +57,13 @@ struct mcai_aggr_opts {
 	uint32_t hidden;		/* width of a new model's hidden layer */
 	uint64_t seed;			/* initial weights and client sampling */
 	uint32_t start_nodes;		/* first round waits for this many */
+	/*
+	 * A site under an upstream aggregator: no rounds of its own, no
+	 * versions published here; each upstream ROUND runs on this site's
+	 * nodes and its combined update (weight: their samples) goes up.
+	 */
+	bool upstream;
+	const char *node_id;		/* our id in the upstream HELLO */
 };
 
 int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
@@ -67,6 +74,12 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
 		      const char *why);
 void mcai_aggr_tick(struct mcai_aggr *a);
+/* The upstream connection (outbound peer) of a site aggregator. */
+void mcai_aggr_upstream_connected(struct mcai_aggr *a, struct mcai_peer *p);
+int mcai_aggr_upstream_frame(struct mcai_aggr *a, struct mcai_peer *p,
+			     const struct mcai_frame_hdr *h,
+			     const uint8_t *payload);
+void mcai_aggr_upstream_closed(struct mcai_aggr *a, struct mcai_peer *p);
 /* Log the fleet and write the status file one last time. */
 void mcai_aggr_shutdown(struct mcai_aggr *a);
 

@@ -222,6 +222,11 @@ static void mcai_on_connected(struct mcai_peer *p, void *arg)
 	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
 	struct mcai_conn *c = mcai_peer_data(p);
 
+	if (d->aggr && mcai_peer_outbound(p)) {
+		c->peer = p;
+		mcai_aggr_upstream_connected(d->aggr, p);
+		return;
+	}
 	if (d->role != MCAI_ROLE_NODE)
 		return;
 	c->peer = p;
@@ -307,6 +312,13 @@ static int mcai_on_frame(struct mcai_peer *p, const struct mcai_frame_hdr *h,
 {
 	struct mcai_daemon *d = arg;
 
+	if (d->aggr && mcai_peer_outbound(p)) {
+		struct mcai_conn *c = mcai_peer_data(p);
+
+		if (h->type == MCAI_MSG_WELCOME)
+			c->welcomed = true;
+		return mcai_aggr_upstream_frame(d->aggr, p, h, payload);
+	}
 	if (d->aggr)
 		return mcai_aggr_frame(d->aggr, p, h, payload);
 	if (d->fnode) {
@@ -327,7 +339,9 @@ static void mcai_on_closed(struct mcai_peer *p, const char *why, void *arg)
 	struct mcai_daemon *d = arg;
 	struct mcai_conn *c;
 
-	if (d->aggr) {
+	if (d->aggr && mcai_peer_outbound(p)) {
+		mcai_aggr_upstream_closed(d->aggr, p);
+	} else if (d->aggr) {
 		mcai_aggr_closed(d->aggr, p, why);
 		return;
 	}
@@ -386,7 +400,8 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 		sub = 0;
 	}
 	d->ticks++;
-	if (d->role != MCAI_ROLE_NODE || d->ping)
+	/* Nodes, and aggregators with an upstream, keep a connection up. */
+	if (!d->conns || d->ping)
 		return;
 	if (!c->active && d->reconnect_at && d->ticks >= d->reconnect_at) {
 		d->reconnect_at = 0;
@@ -739,6 +754,8 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.calib = d->calib, .hidden = d->hidden,
 			.seed = d->seed ? d->seed : 1,
 			.start_nodes = d->start_nodes,
+			.upstream = d->connect != NULL,
+			.node_id = d->node_id,
 		};
 
 		return mcai_aggr_new(&d->aggr, &o, d->net);
@@ -878,7 +895,7 @@ int main(int argc, char **argv)
 	if (r)
 		goto out;
 
-	if (d.role == MCAI_ROLE_NODE) {
+	if (d.role == MCAI_ROLE_NODE || (d.aggr && d.connect)) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
 		d.ping_floats = calloc(d.ping_size / 4 + 1, sizeof(float));
 		if (!d.conns || !d.ping_floats) {
