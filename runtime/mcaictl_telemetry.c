@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -260,43 +261,43 @@ static int tel_status(void)
 /* show, hist                                                             */
 /* ---------------------------------------------------------------------- */
 
-static void json_model(const struct mcai_tel_model *m)
+static void json_model(struct mcai_json *j, const struct mcai_tel_model *m)
 {
 	unsigned __int128 pj = tel_pj(m);
 	int i;
 
-	mcai_json_object_begin(&json);
-	mcai_json_kv_string(&json, "name", m->name);
-	mcai_json_kv_uint(&json, "model_id", m->model_id);
-	mcai_json_kv_uint(&json, "version", m->version);
-	mcai_json_kv_uint(&json, "count", m->count);
-	mcai_json_kv_uint(&json, "latency_total_ns", m->latency_total_ns);
-	mcai_json_kv_uint(&json, "latency_max_ns", m->latency_max_ns);
-	mcai_json_kv_uint(&json, "latency_mean_ns", m->count ?
+	mcai_json_object_begin(j);
+	mcai_json_kv_string(j, "name", m->name);
+	mcai_json_kv_uint(j, "model_id", m->model_id);
+	mcai_json_kv_uint(j, "version", m->version);
+	mcai_json_kv_uint(j, "count", m->count);
+	mcai_json_kv_uint(j, "latency_total_ns", m->latency_total_ns);
+	mcai_json_kv_uint(j, "latency_max_ns", m->latency_max_ns);
+	mcai_json_kv_uint(j, "latency_mean_ns", m->count ?
 			  m->latency_total_ns / m->count : 0);
-	mcai_json_kv_uint(&json, "latency_p50_ns",
+	mcai_json_kv_uint(j, "latency_p50_ns",
 			  mcai_tel_hist_quantile(m->hist, 0.50));
-	mcai_json_kv_uint(&json, "latency_p99_ns",
+	mcai_json_kv_uint(j, "latency_p99_ns",
 			  mcai_tel_hist_quantile(m->hist, 0.99));
-	mcai_json_kv_uint(&json, "cpu_ns", m->cpu_ns);
-	mcai_json_kv_uint(&json, "macs", m->macs);
-	mcai_json_kv_uint(&json, "energy_uj", m->energy_uj);
-	mcai_json_kv_uint(&json, "energy_pj_rem", m->energy_pj_rem);
+	mcai_json_kv_uint(j, "cpu_ns", m->cpu_ns);
+	mcai_json_kv_uint(j, "macs", m->macs);
+	mcai_json_kv_uint(j, "energy_uj", m->energy_uj);
+	mcai_json_kv_uint(j, "energy_pj_rem", m->energy_pj_rem);
 	if (pj <= UINT64_MAX)
-		mcai_json_kv_uint(&json, "energy_pj", (uint64_t)pj);
-	mcai_json_kv_double(&json, "uj_per_inference", tel_uj_per_inf(m));
-	mcai_json_kv_string(&json, "energy_source",
+		mcai_json_kv_uint(j, "energy_pj", (uint64_t)pj);
+	mcai_json_kv_double(j, "uj_per_inference", tel_uj_per_inf(m));
+	mcai_json_kv_string(j, "energy_source",
 			    mcai_energy_source_name(m->energy_source));
-	mcai_json_kv_uint(&json, "power_mw", m->power_mw);
-	mcai_json_kv_uint(&json, "shed", m->shed);
-	mcai_json_kv_uint(&json, "drops", m->drops);
-	mcai_json_kv_uint(&json, "unpaired", m->unpaired);
-	mcai_json_key(&json, "latency_log2_ns");
-	mcai_json_array_begin_inline(&json);
+	mcai_json_kv_uint(j, "power_mw", m->power_mw);
+	mcai_json_kv_uint(j, "shed", m->shed);
+	mcai_json_kv_uint(j, "drops", m->drops);
+	mcai_json_kv_uint(j, "unpaired", m->unpaired);
+	mcai_json_key(j, "latency_log2_ns");
+	mcai_json_array_begin_inline(j);
 	for (i = 0; i < MCAI_TEL_HIST_SLOTS; i++)
-		mcai_json_uint(&json, m->hist[i]);
-	mcai_json_array_end(&json);
-	mcai_json_object_end(&json);
+		mcai_json_uint(j, m->hist[i]);
+	mcai_json_array_end(j);
+	mcai_json_object_end(j);
 }
 
 static void print_header(bool with_rate)
@@ -338,7 +339,7 @@ static int tel_show(void)
 		mcai_json_key(&json, "models");
 		mcai_json_array_begin(&json);
 		for (i = 0; i < n; i++)
-			json_model(&m[i]);
+			json_model(&json, &m[i]);
 		mcai_json_array_end(&json);
 		mcai_json_object_end(&json);
 		free(m);
@@ -640,7 +641,45 @@ static int feed(struct mcai_dev *dev, const struct mcai_tel_model *m,
 	return fed;
 }
 
-static int tel_feed(bool dry_run)
+/*
+ * The figures as JSON in @path, replaced atomically (temp, fsync,
+ * rename) and world-readable: how an unprivileged reader such as mcaid,
+ * which may not use the bpf() syscall at all once it dropped its
+ * privileges, gets them.
+ */
+static int export_json(const char *path, const struct mcai_tel_model *m,
+		       size_t n)
+{
+	struct mcai_json j;
+	char tmp[4096];
+	size_t i;
+	FILE *f;
+	int ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return fail("--export: path too long");
+	f = fopen(tmp, "w");
+	if (!f)
+		return fail("%s: %s", tmp, strerror(errno));
+	mcai_json_init(&j, f, 2);
+	mcai_json_object_begin(&j);
+	mcai_json_kv_uint(&j, "time_unix_s", (uint64_t)time(NULL));
+	mcai_json_key(&j, "models");
+	mcai_json_array_begin(&j);
+	for (i = 0; i < n; i++)
+		json_model(&j, &m[i]);
+	mcai_json_array_end(&j);
+	mcai_json_object_end(&j);
+	ok = !mcai_json_finish(&j) && !fflush(f) && !fsync(fileno(f)) &&
+	     !fchmod(fileno(f), 0644);
+	if (fclose(f) || !ok || rename(tmp, path)) {
+		unlink(tmp);
+		return fail("%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+static int tel_feed(bool dry_run, const char *export_path)
 {
 	struct mcai_tel_model *m;
 	struct mcai_dev dev;
@@ -650,6 +689,10 @@ static int tel_feed(bool dry_run)
 
 	if (mcai_tel_read(&m, &n, err, sizeof(err)))
 		return fail("telemetry: %s", err);
+	if (export_path && export_json(export_path, m, n)) {
+		free(m);
+		return EXIT_FAILURE;
+	}
 	if (open_device(&dev)) {
 		free(m);
 		return EXIT_FAILURE;
@@ -699,15 +742,18 @@ const char telemetry_details[] =
 	"        time and switch the energy source to rapl-calibrated;\n"
 	"        --samples replays recorded readings (lines of\n"
 	"        \"t_ns busy_ns energy_uj:range_uj ...\")\n"
-	"  feed [--dry-run]    measured energy per MAC of each running model\n"
-	"                      into its module energy budget\n"
+	"  feed [--dry-run] [--export FILE]\n"
+	"        measured energy per MAC of each running model into its\n"
+	"        module energy budget; --export also writes the figures as\n"
+	"        JSON to FILE (atomically, mode 0644) for unprivileged readers\n"
+	"        such as mcaid (runtime/mcai-telemetry.timer runs this)\n"
 	"Needs root (BPF) for everything but reading pinned maps that the\n"
 	"administrator made readable.  rmmod mcai needs `disable` first.\n";
 
 int telemetry_main(int argc, char **argv)
 {
 	enum { OPT_POWER = 0x300, OPT_PURGE, OPT_VERSION, OPT_SECONDS,
-	       OPT_IDLE, OPT_POWERCAP, OPT_SAMPLES, OPT_DRY };
+	       OPT_IDLE, OPT_POWERCAP, OPT_SAMPLES, OPT_DRY, OPT_EXPORT };
 	static const struct option longopts[] = {
 		COMMON_OPTIONS,
 		{ "power-table", required_argument, NULL, OPT_POWER },
@@ -718,10 +764,12 @@ int telemetry_main(int argc, char **argv)
 		{ "powercap", required_argument, NULL, OPT_POWERCAP },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "dry-run", no_argument, NULL, OPT_DRY },
+		{ "export", required_argument, NULL, OPT_EXPORT },
 		{ 0 }
 	};
 	const struct command *c = find_command("telemetry");
 	const char *power = NULL, *samples = NULL, *powercap = POWERCAP_ROOT;
+	const char *export = NULL;
 	const char *sub = "show";
 	bool purge = false, dry = false, version_set = false;
 	uint32_t version = 0, idle = 0;
@@ -765,6 +813,9 @@ int telemetry_main(int argc, char **argv)
 		case OPT_DRY:
 			dry = true;
 			break;
+		case OPT_EXPORT:
+			export = optarg;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -787,7 +838,7 @@ int telemetry_main(int argc, char **argv)
 	if (!strcmp(sub, "calibrate"))
 		return tel_calibrate(seconds, idle, samples, powercap, dry);
 	if (!strcmp(sub, "feed"))
-		return tel_feed(dry);
+		return tel_feed(dry, export);
 	return usage_error(c, "no telemetry command \"%s\"", sub);
 }
 

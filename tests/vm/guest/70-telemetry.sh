@@ -185,7 +185,10 @@ rmmod mcai_simsensor || fail "rmmod simsensor"
 # 4. feed the budget: the module now prices tel-ring with measured energy
 j=$(model_json tel-ring)
 want=$(py "print((d['energy_pj'] * 1000 + d['macs'] // 2) // d['macs'] or 1)" <<< "$j")
-"$CTL" telemetry feed > /dev/null || fail "feed"
+"$CTL" telemetry feed --export "$TMP/export.json" > /dev/null || fail "feed"
+py "m=[x for x in d['models'] if x['name']=='tel-ring'][0]; assert m['count']==500; print('export ok')" \
+	< "$TMP/export.json" || fail "exported figures"
+[[ $(stat -c %a "$TMP/export.json") == 644 ]] || fail "export not world-readable"
 s=$("$CTL" --json stats tel-ring)
 got=$(py "print(d['scheduler']['mpj_per_mac'], d['scheduler']['energy_source'])" <<< "$s")
 [[ $got == "$want model" ]] || fail "fed $got, want $want model"
