@@ -22,6 +22,8 @@ wait_log "$T/site.log" "listening on" 10 || fail "site did not start"
 PORT=$SITE
 fed_node leaf1 "$T/leaf1.log" --shard "0/3 limit=3000"
 fed_node leaf2 "$T/leaf2.log" --shard "1/3 limit=3000"
+# The top's first round must find the site with its nodes.
+wait_log "$T/site.log" "joined: .*\(2 connected\)" 30 || fail "leaves did not join the site"
 PORT=$TOP
 fed_node direct3 "$T/direct3.log" --shard "2/3 limit=3000"
 wait_log "$T/top.log" "federation complete" 60 || fail "2 rounds did not complete"
