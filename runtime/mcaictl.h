@@ -63,6 +63,12 @@ int top_main(int argc, char **argv);
 extern const char telemetry_details[];
 extern const char top_details[];
 
+/* runtime/mcaictl_fleet.c */
+int fleet_main(int argc, char **argv);
+int rounds_main(int argc, char **argv);
+extern const char fleet_details[];
+extern const char rounds_details[];
+
 /* runtime/mcaictl_provenance.c */
 int keygen_main(int argc, char **argv);
 int sign_main(int argc, char **argv);
