@@ -1,0 +1,100 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Hostile peers against a federating aggregator: a payload that is not a
+# HELLO, an UPDATE before HELLO, a stale UPDATE (answered with ERROR, the
+# peer stays), a truncated UPDATE (ERROR, closed).  Each is logged with
+# its reason and only that peer is affected: three real nodes complete
+# their rounds meanwhile.
+. "$(dirname "$0")/lib.sh"
+. "$FED_DIR/rounds-lib.sh"
+
+start_fed_agg "$T/agg.log" --set rounds.count=2
+for i in 1 2 3; do
+	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/3 limit=3000"
+done
+wait_log "$T/agg.log" "round 1: " 60 || fail "round 1 did not start"
+cat > "$T/hostile.py" <<'PY'
+import socket, ssl, struct, sys
+pki, port = sys.argv[1], int(sys.argv[2])
+
+def conn():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_cert_chain(f"{pki}/node1.crt", f"{pki}/node1.key")
+    ctx.load_verify_locations(f"{pki}/ca.crt")
+    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                           server_hostname="localhost")
+
+def frame(t, p):
+    return struct.pack("<IHHII", 0x4641434d, 1, t, len(p), 0) + p
+
+def s16(b):
+    return struct.pack("<H", len(b)) + b
+
+def reply(s):
+    """(type, payload) of the next frame, or None at EOF."""
+    h = b""
+    try:
+        while len(h) < 16:
+            c = s.recv(16 - len(h))
+            if not c:
+                return None
+            h += c
+        _, _, t, n, _ = struct.unpack("<IHHII", h)
+        p = b""
+        while len(p) < n:
+            p += s.recv(n - len(p))
+        return t, p
+    except (ssl.SSLError, ConnectionError):
+        return None
+
+def closed(s):
+    while True:
+        r = reply(s)
+        if r is None:
+            return True
+        if r[0] not in (2, 4, 7):
+            return False
+
+out = []
+s = conn(); s.sendall(frame(1, b"xx"))          # HELLO that is not one
+r = reply(s); out.append("bad-hello:%s" % (r and r[0])); out.append(str(closed(s)))
+s = conn()
+upd = struct.pack("<QIQf", 1, 1, 10, 0.5) + struct.pack("<I", 2) + b"\0" * 8
+s.sendall(frame(5, upd))                          # UPDATE before HELLO
+r = reply(s); out.append("early-update:%s" % (r and r[0])); out.append(str(closed(s)))
+s = conn()
+hello = s16(b"intruder") + struct.pack("<I", 1) + s16(b"fmnist") + \
+    struct.pack("<IQQ", 0, 100, 0)
+s.sendall(frame(1, hello))
+r = reply(s); out.append("welcome:%s" % (r and r[0]))
+s.sendall(frame(5, struct.pack("<QIQf", 99, 1, 10, 0.5) + struct.pack("<I", 2) + b"\0" * 8))
+while True:                                       # MODEL may come first
+    r = reply(s)
+    if r is None or r[0] == 7:
+        break
+out.append("stale:%s" % (r and r[0]))
+s.sendall(frame(5, upd[:10]))                     # truncated UPDATE
+while True:
+    r = reply(s)
+    if r is None or r[0] == 7:
+        break
+out.append("truncated:%s" % (r and r[0])); out.append(str(closed(s)))
+print(" ".join(out))
+PY
+res=$(python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
+[ "$res" = "bad-hello:7 True early-update:7 True welcome:2 stale:7 truncated:7 True" ] ||
+	fail "unexpected answers: $res"
+grep -q "malformed HELLO" "$T/agg.log" || fail "bad HELLO not logged"
+grep -q "UPDATE before HELLO" "$T/agg.log" || fail "early UPDATE not logged"
+grep -q "node 'intruder': UPDATE for round 99 refused as stale" "$T/agg.log" ||
+	fail "stale UPDATE not logged"
+grep -q "malformed UPDATE" "$T/agg.log" || fail "truncated UPDATE not logged"
+wait_log "$T/agg.log" "federation complete" 60 || fail "rounds did not complete"
+grep -q "round 2 done (all answered): 3 of 3" "$T/agg.log" ||
+	fail "round 2 not completed by the 3 real nodes"
+stop_nodes
+stop_agg "$T/agg.log"
+for i in 1 2 3; do
+	sanitizer_clean "$T/node$i.log"
+done
+pass "bad HELLO, UPDATE before HELLO, stale and truncated UPDATE each answered with ERROR and logged; 3 real nodes finished 2 rounds"
