@@ -108,32 +108,18 @@ struct {
 static const struct mcai_tel_stats mcai_zero_stats;
 static const __u64 mcai_zero_count;
 
+/* floor(log2(v)) for v > 0, 0 for 0: a binary search over the bits. */
 static __always_inline __u32 mcai_log2(__u64 v)
 {
-	__u32 r = 0;
+	__u32 r = 0, shift;
 
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
+#pragma unroll
+	for (shift = 32; shift; shift >>= 1) {
+		if (v >> shift) {
+			v >>= shift;
+			r += shift;
+		}
 	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	if (v >> 1)
-		r += 1;
 	return r;
 }
 

@@ -341,38 +341,41 @@ static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
-static long mcai_ioctl_model_policy(struct file *file, void __user *u)
+/*
+ * The prologue of the requests that change a model's settings: the
+ * privilege, the copy-in, the model reference (@ref points into @req).
+ */
+static int mcai_ioctl_setting_in(struct file *file, void __user *u,
+				 void *req, size_t size,
+				 const struct mcai_model_ref *ref)
 {
-	struct mcai_model_policy req;
 	u32 usize;
 	int ret;
 
 	if (!mcai_admin(file))
 		return -EPERM;
-	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	ret = mcai_copy_in(req, size, u, &usize);
 	if (ret)
 		return ret;
-	ret = mcai_check_ref(&req.ref);
-	if (ret)
-		return ret;
-	return mcai_sched_set_policy(&req);
+	return mcai_check_ref(ref);
+}
+
+static long mcai_ioctl_model_policy(struct file *file, void __user *u)
+{
+	struct mcai_model_policy req;
+	int ret;
+
+	ret = mcai_ioctl_setting_in(file, u, &req, sizeof(req), &req.ref);
+	return ret ? ret : mcai_sched_set_policy(&req);
 }
 
 static long mcai_ioctl_model_energy(struct file *file, void __user *u)
 {
 	struct mcai_model_energy req;
-	u32 usize;
 	int ret;
 
-	if (!mcai_admin(file))
-		return -EPERM;
-	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
-	if (ret)
-		return ret;
-	ret = mcai_check_ref(&req.ref);
-	if (ret)
-		return ret;
-	return mcai_sched_set_energy(&req);
+	ret = mcai_ioctl_setting_in(file, u, &req, sizeof(req), &req.ref);
+	return ret ? ret : mcai_sched_set_energy(&req);
 }
 
 static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)

@@ -149,21 +149,29 @@ bool mcai_sched_deadline(struct mcai_slot *s, u64 latency_ns)
 	return true;
 }
 
-int mcai_sched_set_policy(const struct mcai_model_policy *req)
+/* Apply @set(@req) to the scheduling state of @ref's model, locked. */
+static int mcai_sched_update(const struct mcai_model_ref *ref,
+			     void (*set)(struct mcai_sched *sc, const void *req),
+			     const void *req)
 {
 	struct mcai_version *v;
 	struct mcai_sched *sc;
 
-	/* the caller (kmod/ioctl.c) checked the privilege */
-	if (req->flags || req->pad || req->priority > MCAI_PRIO_HIGH ||
-	    req->energy_budget_uj > MCAI_MAX_BUDGET_UJ ||
-	    req->pj_per_mac > MCAI_MAX_PJ_PER_MAC)
-		return -EINVAL;
-	v = mcai_version_get(req->ref.model_id, req->ref.name);
+	v = mcai_version_get(ref->model_id, ref->name);
 	if (!v)
 		return -ENOENT;
 	sc = &v->slot->sched;
 	spin_lock(&sc->lock);
+	set(sc, req);
+	spin_unlock(&sc->lock);
+	mcai_version_put(v);
+	return 0;
+}
+
+static void mcai_sched_policy_set(struct mcai_sched *sc, const void *arg)
+{
+	const struct mcai_model_policy *req = arg;
+
 	sc->priority = req->priority;
 	sc->deadline_us = req->deadline_us;
 	sc->pj_per_mac = req->pj_per_mac;
@@ -172,20 +180,32 @@ int mcai_sched_set_policy(const struct mcai_model_policy *req)
 	sc->tokens_pj = (s64)(req->energy_budget_uj * 1000000ULL);
 	sc->refill_rem = 0;
 	sc->last_ns = ktime_get_ns();
-	spin_unlock(&sc->lock);
-	mcai_version_put(v);
-	return 0;
+}
+
+int mcai_sched_set_policy(const struct mcai_model_policy *req)
+{
+	/* the caller (kmod/ioctl.c) checked the privilege */
+	if (req->flags || req->pad || req->priority > MCAI_PRIO_HIGH ||
+	    req->energy_budget_uj > MCAI_MAX_BUDGET_UJ ||
+	    req->pj_per_mac > MCAI_MAX_PJ_PER_MAC)
+		return -EINVAL;
+	return mcai_sched_update(&req->ref, mcai_sched_policy_set, req);
 }
 
 /*
  * Measured figures replace the estimate from the next admission on; the
  * bucket is left as it is, only the price of what follows changes.
  */
+static void mcai_sched_energy_set(struct mcai_sched *sc, const void *arg)
+{
+	const struct mcai_model_energy *req = arg;
+
+	sc->energy_source = req->source;
+	sc->mpj_per_mac = req->mpj_per_mac;
+}
+
 int mcai_sched_set_energy(const struct mcai_model_energy *req)
 {
-	struct mcai_version *v;
-	struct mcai_sched *sc;
-
 	/* the caller (kmod/ioctl.c) checked the privilege */
 	if (req->flags || req->pad ||
 	    req->source > MCAI_ENERGY_RAPL_CALIBRATED ||
@@ -195,16 +215,7 @@ int mcai_sched_set_energy(const struct mcai_model_energy *req)
 	if (req->source == MCAI_ENERGY_ESTIMATE ? req->mpj_per_mac :
 	    !req->mpj_per_mac)
 		return -EINVAL;
-	v = mcai_version_get(req->ref.model_id, req->ref.name);
-	if (!v)
-		return -ENOENT;
-	sc = &v->slot->sched;
-	spin_lock(&sc->lock);
-	sc->energy_source = req->source;
-	sc->mpj_per_mac = req->mpj_per_mac;
-	spin_unlock(&sc->lock);
-	mcai_version_put(v);
-	return 0;
+	return mcai_sched_update(&req->ref, mcai_sched_energy_set, req);
 }
 
 void mcai_sched_counters(struct mcai_slot *s, struct mcai_model_stats *out)

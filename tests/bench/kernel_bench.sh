@@ -47,15 +47,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 cd "$REPO"
 
-# The newest installed 6.1 release with an image and headers (as matrix.sh).
-kver=
-for k in /lib/modules/6.1.*-amd64; do
-	k=${k##*/}
-	[[ -e /boot/vmlinuz-$k && -d /usr/src/linux-headers-$k ]] || continue
-	kver+="$k"$'\n'
-done
-[[ -n $kver ]] || { echo "kernel_bench: no 6.1 kernel with headers installed" >&2; exit 2; }
-kver=$(printf '%s' "$kver" | sort -V | tail -n 1)
+# The newest installed 6.1 release with an image and headers.
+. "$REPO/tests/vm/kernels.sh"
+kver=$(mcai_kver 6.1) || exit 2
 
 make build/vm/ring_bench
 # simsensor_rate.sh loads the vibration models with it

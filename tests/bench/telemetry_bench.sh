@@ -79,14 +79,8 @@ fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 cd "$REPO"
-kver=
-for k in /lib/modules/6.1.*-amd64; do
-	k=${k##*/}
-	[[ -e /boot/vmlinuz-$k && -d /usr/src/linux-headers-$k ]] || continue
-	kver+="$k"$'\n'
-done
-[[ -n $kver ]] || { echo "telemetry_bench: no 6.1 kernel with headers installed" >&2; exit 2; }
-kver=$(printf '%s' "$kver" | sort -V | tail -n 1)
+. "$REPO/tests/vm/kernels.sh"
+kver=$(mcai_kver 6.1) || exit 2
 make build/vm/ring_bench build/mcaictl
 tests/vm/build-module.sh "$kver"
 echo "telemetry_bench: -icount run: figures in guest instructions"

@@ -22,25 +22,10 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "matrix: no tests given" >&2; exit 2; }
 
-# The newest installed release of a flavour, with its image and headers.
+# kver_of FLAVOUR: the release standing for it (tests/vm/kernels.sh).
+. "$HERE/kernels.sh"
 kver_of() {
-	local pat k best=
-	case $1 in
-	6.1) pat='6.1.*-amd64' ;;
-	6.12) pat='6.12.*-amd64' ;;
-	6.12-rt) pat='6.12.*-rt-amd64' ;;
-	*) echo "matrix: unknown kernel flavour $1" >&2; return 1 ;;
-	esac
-	for k in /lib/modules/$pat; do
-		k=${k##*/}
-		[ "$1" != 6.12 ] || [[ $k != *-rt-* ]] || continue
-		if [ ! -e "/boot/vmlinuz-$k" ] || [ ! -d "/usr/src/linux-headers-$k" ]; then
-			continue
-		fi
-		best+="$k"$'\n'
-	done
-	[ -n "$best" ] || { echo "matrix: no $1 kernel with headers installed" >&2; return 1; }
-	printf '%s' "$best" | sort -V | tail -n 1
+	mcai_kver "$1"
 }
 
 # Each kernel gets its own copy of the sources under build/kmod/KVER.
