@@ -578,6 +578,24 @@ static void mcai_aggr_maybe_close(struct mcai_aggr *a)
 				      "all answered");
 }
 
+/*
+ * The clients' learning rate: with a fixed number of rounds it follows a
+ * cosine from rounds.lr towards 0 over them, as mcai-train's does over
+ * its epochs, so the last rounds take small steps instead of bouncing
+ * between the shards' optima.  Indexed by versions published, so a
+ * restarted aggregator picks up the same schedule.  Open-ended
+ * federations keep it constant.
+ */
+static float mcai_aggr_lr(const struct mcai_aggr *a)
+{
+	double done = a->version > 1 ? a->version - 1 : 0, lr;
+
+	if (!a->cfg->rounds || done >= a->cfg->rounds)
+		return a->cfg->lr;
+	lr = a->cfg->lr * 0.5 * (1.0 + cos(M_PI * done / a->cfg->rounds));
+	return (float)fmax(lr, a->cfg->lr * 1e-3);
+}
+
 static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
@@ -615,7 +633,7 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	m.u.round.deadline_ms = a->cfg->deadline_ms;
 	m.u.round.local_epochs = a->cfg->local_epochs;
 	m.u.round.batch = a->cfg->batch;
-	m.u.round.lr = a->cfg->lr;
+	m.u.round.lr = mcai_aggr_lr(a);
 	m.u.round.prox_mu = a->cfg->strategy == MCAI_CFG_FEDPROX ?
 			    a->cfg->prox_mu : 0.0f;
 	if (up) {
@@ -656,10 +674,10 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		a->sampled++;
 	}
 	free(cand);
-	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, deadline %u ms",
+	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, lr %.4g, deadline %u ms",
 		  (unsigned long long)a->round, a->sampled, connected,
 		  a->cfg->fraction, a->cfg->min_clients, a->version,
-		  m.u.round.deadline_ms);
+		  (double)m.u.round.lr, m.u.round.deadline_ms);
 	if (!a->sampled)
 		mcai_aggr_close_round(a, "nobody reachable");
 }

@@ -120,6 +120,9 @@ run() {
 			killed=$n
 			say "   (round $KILL_AT running: killed $n of $NODES nodes)"
 		fi
+		# Checked before the lines are counted: the last round's is in.
+		complete=0
+		grep -q "federation complete" "$log" && complete=1
 		n=$(grep -c "round [0-9]* done\|round [0-9]* failed" "$log")
 		while [ "$last" -lt "$n" ]; do
 			last=$((last + 1))
@@ -131,7 +134,7 @@ run() {
 				       else printf "%5s  %8s  %8s  %9s  %10s  %7s%s\n", $1, $2, $3, $4, $5, $6, ($7 > 0 ? "   (" $7 " dropped out)" : "") }' |
 				tee -a "$OUT"
 		done
-		grep -q "federation complete" "$log" && break
+		[ $complete -eq 1 ] && break
 		sleep 1
 	done
 	kill -TERM "$agg"
