@@ -552,6 +552,11 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	u32 e;
 	int ret;
 
+	if (strcmp(r->model, n->o.model)) {
+		mcai_warn("round %llu is for model '%s', this node trains '%s': not taking part",
+			  (unsigned long long)r->round_id, r->model, n->o.model);
+		return 0;
+	}
 	if (!n->net || r->base_version != n->version) {
 		mcai_warn("round %llu: based on version %u, we hold %u: not taking part",
 			  (unsigned long long)r->round_id, r->base_version,
@@ -626,6 +631,17 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_info("welcomed as '%s' in fleet '%s', current version %u",
 			  m.u.welcome.node_id, m.u.welcome.fleet,
 			  m.u.welcome.version);
+		/*
+		 * The aggregator's registry is behind ours (restored, or
+		 * started over): follow it rather than wait for a version
+		 * it will take long to reach.  The kernel still refuses
+		 * the older blob unless forced, so what runs stays.
+		 */
+		if (m.u.welcome.version && m.u.welcome.version < n->version) {
+			mcai_warn("aggregator is at version %u, we hold %u: following it",
+				  m.u.welcome.version, n->version);
+			n->version = 0;
+		}
 		break;
 	case MCAI_MSG_MODEL:
 		r = mcai_fednode_model(n, p, &m.u.model);
