@@ -39,6 +39,7 @@ TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
 BPF_LIBS := -lbpf -lelf -lz
 
 MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
+		runtime/sigtrailer.c \
 		runtime/mcaictl_fleet.c \
 		runtime/mcaictl_provenance.c runtime/provenance.c \
 		runtime/proto.c \
@@ -117,7 +118,7 @@ $(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
 
 # Signs blobs for require_signed=1 (OpenSSL CMS, like scripts/sign-file).
 tools: $(B)/mcai-sign
-$(B)/mcai-sign: $(call obj,runtime/mcai-sign.c)
+$(B)/mcai-sign: $(call obj,runtime/mcai-sign.c runtime/sigtrailer.c)
 	$(CC) $(CFLAGS) -o $@ $^ -lcrypto
 
 # The federation daemon; its integration tests are in tests/fed/fed.mk.

@@ -312,6 +312,15 @@ int mcai_dev_load(struct mcai_dev *d, const void *blob, u32 size, u32 flags,
 		return mcai_dev_fail(d, err,
 			"the kernel refused the load request (flags 0x%x): the "
 			"module may be older than this program", flags);
+	case EKEYREJECTED:
+		return mcai_dev_fail(d, err, "signature refused: %s",
+				     req.reason[0] ? req.reason :
+				     "require_signed is set and the blob is not "
+				     "signed by a key of the .mcai keyring");
+	case EBADMSG:
+		return mcai_dev_fail(d, err, "malformed signature: %s",
+				     req.reason[0] ? req.reason :
+				     "the trailer or the PKCS#7 does not parse");
 	case EEXIST:
 		return mcai_dev_fail(d, err,
 				     "version %u of %s is already loaded",

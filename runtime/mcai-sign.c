@@ -27,6 +27,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "runtime/sigtrailer.h"
 #include "uapi/mcai.h"
 
 #define MAX_FILE	(1U << 30)	/* max_blob_size's own upper bound */
@@ -133,52 +134,12 @@ static int write_all(const char *path, const void *a, size_t alen,
 	return 0;
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 static void put_le32(unsigned char *p, uint32_t v)
 {
 	p[0] = v & 0xff;
 	p[1] = (v >> 8) & 0xff;
 	p[2] = (v >> 16) & 0xff;
 	p[3] = v >> 24;
-}
-
-/*
- * The same checks as the kernel's (kmod/sign.c).  Returns 1 signed, with
- * the lengths; 0 unsigned; -1 malformed, with a message.
- */
-static int parse_trailer(const unsigned char *p, size_t total,
-			 uint32_t *blob_len, uint32_t *sig_len,
-			 const char **why)
-{
-	const unsigned char *info;
-	size_t body;
-
-	if (total < MCAI_SIG_TRAILER_LEN ||
-	    memcmp(p + total - MCAI_SIG_MAGIC_LEN, MCAI_SIG_MAGIC,
-		   MCAI_SIG_MAGIC_LEN))
-		return 0;
-	body = total - MCAI_SIG_TRAILER_LEN;
-	info = p + body;
-	*sig_len = le32(info + 4);
-	*blob_len = le32(info + 8);
-	if (info[0] != MCAI_SIG_ID_PKCS7)
-		*why = "id_type is not PKCS#7";
-	else if (info[1] != MCAI_SIG_VERSION || info[2] || info[3])
-		*why = "unknown trailer version";
-	else if (!*sig_len || *sig_len > MCAI_SIG_MAX_LEN)
-		*why = "sig_len out of range";
-	else if (*sig_len > body || *blob_len != body - *sig_len)
-		*why = "lengths do not add up (truncated?)";
-	else if (!*blob_len)
-		*why = "nothing signed";
-	else
-		return 1;
-	return -1;
 }
 
 static X509 *load_cert(const char *path)
@@ -271,7 +232,7 @@ static int cmd_sign(const char *keyf, const char *certf, int with_certs,
 	blob = read_all(in, &len);
 	if (!blob)
 		return 1;
-	if (parse_trailer(blob, len, &bl, &sl, &why)) {
+	if (mcai_sig_trailer_parse(blob, len, &bl, &sl, &why)) {
 		fprintf(stderr, "%s: %s is already signed; strip it first\n",
 			prog, in);
 		goto out;
@@ -331,14 +292,14 @@ static int cmd_show(const char *in)
 	p = read_all(in, &len);
 	if (!p)
 		return 1;
-	r = parse_trailer(p, len, &bl, &sl, &why);
+	r = mcai_sig_trailer_parse(p, len, &bl, &sl, &why);
 	if (r == 0)
 		printf("%s: unsigned, %zu bytes\n", in, len);
 	else if (r > 0)
 		printf("%s: signed, blob %u bytes, PKCS#7 %u bytes, trailer %d bytes\n",
 		       in, bl, sl, MCAI_SIG_TRAILER_LEN);
 	else
-		printf("%s: malformed signature trailer: %s\n", in, why);
+		printf("%s: malformed: %s\n", in, why);
 	free(p);
 	return r < 0;
 }
@@ -354,7 +315,7 @@ static int cmd_strip(const char *out, const char *in)
 	p = read_all(in, &len);
 	if (!p)
 		return 1;
-	r = parse_trailer(p, len, &bl, &sl, &why);
+	r = mcai_sig_trailer_parse(p, len, &bl, &sl, &why);
 	if (r < 0)
 		fprintf(stderr, "%s: %s: malformed signature trailer: %s\n",
 			prog, in, why);
@@ -379,7 +340,7 @@ static int cmd_verify(const char *certf, const char *in)
 	p = read_all(in, &len);
 	if (!p)
 		return 1;
-	r = parse_trailer(p, len, &bl, &sl, &why);
+	r = mcai_sig_trailer_parse(p, len, &bl, &sl, &why);
 	if (r <= 0) {
 		fprintf(stderr, "%s: %s: %s\n", prog, in,
 			r ? why : "not signed");

@@ -23,6 +23,7 @@
 #include "runtime/device.h"
 #include "runtime/json.h"
 #include "runtime/mcaictl.h"
+#include "runtime/sigtrailer.h"
 #include "models/engine.h"
 #include "models/quant.h"
 #include "models/sha256.h"
@@ -378,10 +379,27 @@ struct user_model {
 static int user_model_load(struct user_model *um, const char *path,
 			   const struct mcai_limits *lim)
 {
+	uint32_t blob_len, sig_len;
+	const char *why = NULL;
+	size_t len;
+	int sig;
+
 	memset(um, 0, sizeof(*um));
 	if (read_all(path, MAX_BLOB_FILE, &um->blob, &um->size))
 		return 1;
-	um->valid = !mcai_verify(&um->m, um->blob, (u32)um->size, lim,
+	/* a signed blob: verify what is signed, the module checks the rest */
+	len = um->size;
+	sig = mcai_sig_trailer_parse(um->blob, um->size, &blob_len, &sig_len,
+				     &why);
+	if (sig < 0) {
+		um->verdict.reason = why;
+		um->verdict.offset = (u32)(um->size > UINT32_MAX ? UINT32_MAX :
+					   um->size);
+		return 0;
+	}
+	if (sig > 0)
+		len = blob_len;
+	um->valid = !mcai_verify(&um->m, um->blob, (u32)len, lim,
 				 &um->verdict);
 	return 0;
 }
