@@ -33,6 +33,7 @@
 
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
+	char cn[MCAI_PROTO_ID_MAX + 1];	/* certificate of its connection */
 	struct mcai_peer *peer;		/* NULL: not connected */
 	uint32_t version;
 	uint64_t n_samples;
@@ -747,6 +748,18 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			break;
 	if (i < a->n_nodes) {
 		nd = &a->nodes[i];
+		/*
+		 * Only the same certificate may take a connected node's
+		 * place (a reconnect after a half-open TCP); another
+		 * gateway of the fleet cannot push it out by its name.
+		 */
+		if (nd->peer && strcmp(nd->cn, mcai_peer_cn(p))) {
+			mcai_warn("peer %s: node id '%s' is connected with certificate '%s': refused",
+				  mcai_peer_name(p), nd->id, nd->cn);
+			mcai_aggr_error(p, MCAI_ERR_AUTH, "node id in use");
+			mcai_net_close(p, "node id in use by another certificate");
+			return 0;
+		}
 		if (nd->peer) {
 			struct mcai_msg bye = { .type = MCAI_MSG_BYE };
 
@@ -779,6 +792,7 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		i = a->n_nodes - 1;
 	}
 	nd->peer = p;
+	snprintf(nd->cn, sizeof(nd->cn), "%s", mcai_peer_cn(p));
 	nd->version = h->model_version;
 	nd->n_samples = h->n_samples;
 	nd->caps = h->caps;

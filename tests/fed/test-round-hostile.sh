@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Hostile peers against a federating aggregator: a payload that is not a
 # HELLO, an UPDATE before HELLO, a stale UPDATE (answered with ERROR, the
-# peer stays), a truncated UPDATE (ERROR, closed).  Each is logged with
+# peer stays), a truncated UPDATE (ERROR, closed), another certificate
+# claiming a connected node's id (ERROR, closed).  Each is logged with
 # its reason and only that peer is affected: three real nodes complete
 # their rounds meanwhile.
 . "$(dirname "$0")/lib.sh"
@@ -79,16 +80,21 @@ while True:
     if r is None or r[0] == 7:
         break
 out.append("truncated:%s" % (r and r[0])); out.append(str(closed(s)))
+s = conn()                                        # node1 runs on node2.crt
+s.sendall(frame(1, s16(b"node1") + hello[10:]))
+r = reply(s); out.append("takeover:%s" % (r and r[0])); out.append(str(closed(s)))
 print(" ".join(out))
 PY
 res=$(python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
-[ "$res" = "bad-hello:7 True early-update:7 True welcome:2 stale:7 truncated:7 True" ] ||
+[ "$res" = "bad-hello:7 True early-update:7 True welcome:2 stale:7 truncated:7 True takeover:7 True" ] ||
 	fail "unexpected answers: $res"
 grep -q "malformed HELLO" "$T/agg.log" || fail "bad HELLO not logged"
 grep -q "UPDATE before HELLO" "$T/agg.log" || fail "early UPDATE not logged"
 grep -q "node 'intruder': UPDATE for round 99 refused as stale" "$T/agg.log" ||
 	fail "stale UPDATE not logged"
 grep -q "malformed UPDATE" "$T/agg.log" || fail "truncated UPDATE not logged"
+grep -q "node id 'node1' is connected with certificate 'node2': refused" \
+	"$T/agg.log" || fail "take-over of node1's id not refused"
 wait_log "$T/agg.log" "federation complete" 60 || fail "rounds did not complete"
 grep -q "round 2 done (all answered): 3 of 3" "$T/agg.log" ||
 	fail "round 2 not completed by the 3 real nodes"
@@ -97,4 +103,4 @@ stop_agg "$T/agg.log"
 for i in 1 2 3; do
 	sanitizer_clean "$T/node$i.log"
 done
-pass "bad HELLO, UPDATE before HELLO, stale and truncated UPDATE each answered with ERROR and logged; 3 real nodes finished 2 rounds"
+pass "bad HELLO, UPDATE before HELLO, stale and truncated UPDATE, id take-over each answered with ERROR and logged; 3 real nodes finished 2 rounds"
