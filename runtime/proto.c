@@ -821,6 +821,11 @@ int mcai_model_encode(struct mcai_buf *b, const struct mcai_msg_model *m,
 	bad = mcai_model_check(m);
 	if (!bad && m->blob_len && !m->blob)
 		bad = "blob: no bytes";
+	if (!bad && m->manifest_len > MCAI_PROTO_MANIFEST_MAX)
+		bad = mcai_whyf("manifest: %u bytes, at most %u",
+				m->manifest_len, MCAI_PROTO_MANIFEST_MAX);
+	if (!bad && m->manifest_len && !m->manifest)
+		bad = "manifest: no bytes";
 	if (!bad)
 		bad = mcai_put_str(b, m->model, MCAI_STR_NAME, "model name");
 	if (!bad) {
@@ -833,6 +838,8 @@ int mcai_model_encode(struct mcai_buf *b, const struct mcai_msg_model *m,
 	if (!bad) {
 		mcai_buf_put_u32(b, m->blob_len);
 		mcai_buf_put(b, m->blob, m->blob_len);
+		mcai_buf_put_u32(b, m->manifest_len);
+		mcai_buf_put(b, m->manifest, m->manifest_len);
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -863,6 +870,20 @@ int mcai_model_decode(const uint8_t *p, size_t len,
 		r.off += m->blob_len;
 	} else {
 		m->blob_len = 0;
+	}
+	m->manifest_len = mcai_rd_u32(&r, "manifest length");
+	/* The bound first: a huge length is "too long", not "truncated". */
+	if (!r.why && m->manifest_len > MCAI_PROTO_MANIFEST_MAX)
+		r.why = mcai_whyf("manifest: %u bytes, at most %u",
+				  m->manifest_len, MCAI_PROTO_MANIFEST_MAX);
+	if (!r.why && m->manifest_len > r.len - r.off)
+		r.why = mcai_whyf("manifest: length %u, %zu bytes left",
+				  m->manifest_len, r.len - r.off);
+	if (!r.why) {
+		m->manifest = m->manifest_len ? r.p + r.off : NULL;
+		r.off += m->manifest_len;
+	} else {
+		m->manifest_len = 0;
 	}
 	return mcai_rd_end(&r, why);
 }

@@ -60,7 +60,11 @@
  *   name model;  u32 version (>= 1);  u32 parent (< version, 0 = none);
  *   u64 round_id;  f32[] params (the float master copy);
  *   bytes blob (the int8 model blob of uapi/mcai.h, 0 .. what is left;
- *   its own header and digest are checked by models/verify.c, not here)
+ *   its own header and digest are checked by models/verify.c, not here);
+ *   bytes manifest (the signed manifest of runtime/provenance.h,
+ *   0 .. MCAI_PROTO_MANIFEST_MAX bytes; 0 = unsigned.  Opaque here: its
+ *   structure and signature are the node's mcai_prov_check(), so a
+ *   relaying aggregator passes it on untouched)
  *
  * UPDATE (node -> aggregator: the result of local training)
  *   u64 round_id (>= 1);  u32 base_version;  u64 n_samples (>= 1);
@@ -91,6 +95,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/provenance.h"
 #include "uapi/mcai.h"
 
 #define MCAI_FRAME_MAGIC	0x4641434dU	/* "MCAF" */
@@ -109,6 +114,8 @@
 #define MCAI_PROTO_MAX_DEADLINE_MS	(24U * 3600 * 1000)
 #define MCAI_PROTO_MAX_EPOCHS	1000
 #define MCAI_PROTO_MAX_BATCH	65536
+/* A signed manifest never exceeds this; a longer one is a lie. */
+#define MCAI_PROTO_MANIFEST_MAX	MCAI_PROV_MANIFEST_MAX
 
 enum mcai_msg_type {
 	MCAI_MSG_HELLO = 1,
@@ -267,8 +274,9 @@ struct mcai_msg_round {
  * Encoding reads params from @params_f (host floats, n_params of them) or,
  * when params_f is NULL, from the view @params (so a decoded MODEL can be
  * relayed down a hierarchy as is); decoding sets @params and n_params and
- * leaves params_f NULL.  Likewise the blob: encode copies blob/blob_len,
- * decode points blob into the payload.  UPDATE's delta works the same way.
+ * leaves params_f NULL.  Likewise the blob and the manifest: encode
+ * copies blob/blob_len (manifest/manifest_len), decode points them into
+ * the payload (NULL when empty).  UPDATE's delta works the same way.
  */
 struct mcai_msg_model {
 	char model[MCAI_NAME_LEN];
@@ -280,6 +288,8 @@ struct mcai_msg_model {
 	struct mcai_f32v params;
 	const uint8_t *blob;
 	uint32_t blob_len;
+	const uint8_t *manifest;	/* NULL / 0: unsigned */
+	uint32_t manifest_len;
 };
 
 struct mcai_msg_update {

@@ -104,6 +104,8 @@ int main(int argc, char **argv)
 {
 	static const float params[] = { 0.5f, -1.25f, 3e-7f, -0.0f };
 	static const uint8_t blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128 };
+	/* Opaque to the codec; a few bytes reach the manifest's length. */
+	static const uint8_t manifest[] = { 'M', 'C', 'P', 'M', 1, 0, 1, 0 };
 	struct mcai_telem_entry te[2] = {
 		{ "fmnist", 3, 1000, 52000, 41000, 95000, 2 },
 		{ "vib", 1, 7, 0, 0, 0, 0 },
@@ -148,6 +150,8 @@ int main(int argc, char **argv)
 	m[4].u.model.n_params = 4;
 	m[4].u.model.blob = blob;
 	m[4].u.model.blob_len = sizeof(blob);
+	m[4].u.model.manifest = manifest;
+	m[4].u.model.manifest_len = sizeof(manifest);
 	m[5].type = MCAI_MSG_UPDATE;
 	m[5].u.update.round_id = 4;
 	m[5].u.update.base_version = 3;

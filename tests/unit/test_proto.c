@@ -18,6 +18,8 @@
 
 static const float sample_params[] = { 0.5f, -1.25f, 3e-7f, -0.0f, 1e30f };
 static const uint8_t sample_blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128, 0, 7 };
+/* Opaque to the codec: any bytes up to the limit travel. */
+static const uint8_t sample_manifest[] = { 'M', 'C', 'P', 'M', 1, 0, 1, 0, 0xff };
 static struct mcai_telem_entry sample_telem[] = {
 	{ "fmnist", 3, 1000, 52000, 41000, 95000, 2 },
 	{ "vib.a-1", 1, 7, 0, 0, 0, 0 },
@@ -62,6 +64,8 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		m->u.model.n_params = 5;
 		m->u.model.blob = sample_blob;
 		m->u.model.blob_len = sizeof(sample_blob);
+		m->u.model.manifest = sample_manifest;
+		m->u.model.manifest_len = sizeof(sample_manifest);
 		break;
 	case MCAI_MSG_UPDATE:
 		m->u.update.round_id = 77;
@@ -328,6 +332,14 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 		ck_assert_uint_eq(a->u.model.blob_len, d->u.model.blob_len);
 		ck_assert_mem_eq(a->u.model.blob, d->u.model.blob,
 				 a->u.model.blob_len);
+		ck_assert_uint_eq(a->u.model.manifest_len,
+				  d->u.model.manifest_len);
+		if (a->u.model.manifest_len)
+			ck_assert_mem_eq(a->u.model.manifest,
+					 d->u.model.manifest,
+					 a->u.model.manifest_len);
+		else
+			ck_assert_ptr_null(d->u.model.manifest);
 		break;
 	case MCAI_MSG_UPDATE:
 		ck_assert_uint_eq(a->u.update.round_id, d->u.update.round_id);
@@ -641,12 +653,14 @@ START_TEST(counts_lie)
 				     &(const char *){ NULL }), 0);
 
 	/* Blob length past the end, and wrapping. */
-	put_le32(b.data + MODEL_BLOBLEN_OFF, sizeof(sample_blob) + 1);
-	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "blob: length 10, 9");
+	/* 22 left: the blob, the manifest length and the manifest. */
+	put_le32(b.data + MODEL_BLOBLEN_OFF, 23);
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "blob: length 23, 22");
 	put_le32(b.data + MODEL_BLOBLEN_OFF, 0xffffffffU);
 	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "blob: length");
+	/* One short: the manifest length is read a byte early. */
 	put_le32(b.data + MODEL_BLOBLEN_OFF, sizeof(sample_blob) - 1);
-	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "1 trailing bytes");
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: 2311 bytes");
 	mcai_buf_free(&b);
 
 	sample_msg(MCAI_MSG_UPDATE, &m);
@@ -657,6 +671,62 @@ START_TEST(counts_lie)
 	}
 	put_le32(b.data + UPDATE_COUNT_OFF, 4);
 	expect_reject(MCAI_MSG_UPDATE, b.data, b.len, "4 trailing bytes");
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/*
+ * The manifest: empty (an unsigned model, for a lab node that allows
+ * it), at the limit, over it in either direction, cut short, and a
+ * length without bytes.
+ */
+START_TEST(model_manifest)
+{
+	static uint8_t big[MCAI_PROTO_MANIFEST_MAX + 1];
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t off;
+
+	memset(big, 0xa5, sizeof(big));
+	sample_msg(MCAI_MSG_MODEL, &m);
+	m.u.model.manifest = NULL;
+	m.u.model.manifest_len = 0;
+	encode_payload(&m, &b);
+	ck_assert_int_eq(mcai_msg_decode(m.type, b.data, b.len, &d, &why), 0);
+	ck_assert_ptr_null(d.u.model.manifest);
+	ck_assert_uint_eq(d.u.model.manifest_len, 0);
+	mcai_buf_free(&b);
+
+	m.u.model.manifest = big;
+	m.u.model.manifest_len = MCAI_PROTO_MANIFEST_MAX;
+	encode_payload(&m, &b);
+	ck_assert_int_eq(mcai_msg_decode(m.type, b.data, b.len, &d, &why), 0);
+	ck_assert_uint_eq(d.u.model.manifest_len, MCAI_PROTO_MANIFEST_MAX);
+	check_same(&m, &d);
+	/* The length field sits right before the manifest bytes. */
+	off = b.len - MCAI_PROTO_MANIFEST_MAX - 4;
+	put_le32(b.data + off, MCAI_PROTO_MANIFEST_MAX + 1);
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: ");
+	put_le32(b.data + off, 0xffffffffU);
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "at most");
+	put_le32(b.data + off, MCAI_PROTO_MANIFEST_MAX - 1);
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "1 trailing bytes");
+	put_le32(b.data + off, MCAI_PROTO_MANIFEST_MAX);
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len - 1, "manifest: length");
+	mcai_buf_free(&b);
+
+	/* The encoder refuses what the decoder would. */
+	mcai_buf_init(&b);
+	m.u.model.manifest_len = MCAI_PROTO_MANIFEST_MAX + 1;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "manifest"));
+	ck_assert_uint_eq(b.len, 0);
+	m.u.model.manifest = NULL;
+	m.u.model.manifest_len = 3;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	ck_assert_str_eq(why, "manifest: no bytes");
+	ck_assert_uint_eq(b.len, 0);
 	mcai_buf_free(&b);
 }
 END_TEST
@@ -1147,6 +1217,7 @@ Suite *proto_suite(void)
 	tcase_add_loop_test(tc, truncated_every_byte, 0, MCAI_MSG_MAX);
 	tcase_add_test(tc, truncated_reason);
 	tcase_add_test(tc, counts_lie);
+	tcase_add_test(tc, model_manifest);
 	tcase_add_test(tc, telemetry_counts_lie);
 	tcase_add_test(tc, strings_bad);
 	tcase_add_test(tc, model_name_chars);
