@@ -108,6 +108,7 @@ struct mcai_net {
 	bool ring_ok, started, stopping, accept_armed, tick_armed;
 	bool signal_armed, accept_retry;
 	struct mcai_net_opts o;
+	char peer_name[256];		/* o.peer_name points here, or NULL */
 	struct mcai_tls_ctx *tls;
 	const struct mcai_net_ops *ops;
 	void *arg;
@@ -821,19 +822,19 @@ static void mcai_on_accept(struct mcai_net *net, int res, unsigned int flags)
 	mcai_recv_arm(p);
 }
 
-static int mcai_resolve(const char *addr, bool passive,
-			struct sockaddr_storage *sa, socklen_t *len)
+/*
+ * "host:port", "[v6]:port", ":port" into @host (brackets dropped) and the
+ * port, which points into @host's buffer.
+ */
+static int mcai_split_addr(const char *addr, char host[static 256],
+			   char **port)
 {
-	char host[256], *port;
-	struct addrinfo hints = { 0 }, *ai;
-	int r;
-
-	if (snprintf(host, sizeof(host), "%s", addr) >= (int)sizeof(host))
+	if (snprintf(host, 256, "%s", addr) >= 256)
 		return -ENAMETOOLONG;
-	port = strrchr(host, ':');
-	if (!port)
+	*port = strrchr(host, ':');
+	if (!*port)
 		return -EINVAL;
-	*port++ = '\0';
+	*(*port)++ = '\0';
 	if (host[0] == '[') {
 		size_t n = strlen(host);
 
@@ -842,6 +843,19 @@ static int mcai_resolve(const char *addr, bool passive,
 		host[n - 1] = '\0';
 		memmove(host, host + 1, n - 1);
 	}
+	return 0;
+}
+
+static int mcai_resolve(const char *addr, bool passive,
+			struct sockaddr_storage *sa, socklen_t *len)
+{
+	char host[256], *port;
+	struct addrinfo hints = { 0 }, *ai;
+	int r;
+
+	r = mcai_split_addr(addr, host, &port);
+	if (r)
+		return r;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = passive ? AI_PASSIVE : 0;
 	r = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
@@ -888,12 +902,24 @@ int mcai_net_connect(struct mcai_net *net, const char *addr, void *data)
 	int fd, one = 1, r;
 	struct sockaddr_storage sa;
 	socklen_t len;
+	char host[256], *port;
 
 	if (!net->started || net->stopping)
 		return -EAGAIN;
 	r = mcai_resolve(addr, false, &sa, &len);
 	if (r)
 		return r;
+	/*
+	 * Who the server must be: the configured name, else the host we
+	 * dial (":port" dials the loopback, which answers as localhost).
+	 */
+	r = mcai_split_addr(addr, host, &port);
+	if (r)
+		return r;
+	if (net->o.peer_name)
+		snprintf(host, sizeof(host), "%s", net->o.peer_name);
+	else if (!host[0])
+		snprintf(host, sizeof(host), "localhost");
 	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -909,6 +935,13 @@ int mcai_net_connect(struct mcai_net *net, const char *addr, void *data)
 	p->connecting = true;
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	snprintf(p->name, sizeof(p->name), "%s", addr);
+	r = mcai_tls_set_peer_name(&p->tls, host);
+	if (r) {
+		mcai_peer_close(p, MCAI_LOG_ERROR, false,
+				"cannot expect server name '%s': %s", host,
+				strerror(-r));
+		return r;
+	}
 	sqe = mcai_sqes(net, 2);
 	if (!sqe) {
 		mcai_peer_close(p, MCAI_LOG_ERROR, false, "submission queue full");
@@ -1187,6 +1220,15 @@ int mcai_net_new(struct mcai_net **out, const struct mcai_net_opts *opts,
 	if (!net)
 		return -ENOMEM;
 	net->o = *opts;
+	net->o.peer_name = NULL;
+	if (opts->peer_name && opts->peer_name[0]) {
+		if (strlen(opts->peer_name) >= sizeof(net->peer_name)) {
+			free(net);
+			return -ENAMETOOLONG;
+		}
+		strcpy(net->peer_name, opts->peer_name);
+		net->o.peer_name = net->peer_name;
+	}
 	if (!net->o.max_peers)
 		net->o.max_peers = 4096;
 	if (!net->o.idle_ms)

@@ -61,6 +61,12 @@ struct mcai_net_opts {
 	unsigned int tick_ms;	/* 0: 1 s */
 	size_t out_pause;	/* stop reading a peer with more queued; 0: 1 MiB */
 	size_t out_max;		/* mcai_net_send() refuses beyond; 0: 32 MiB */
+	/*
+	 * Outbound: the name the server's certificate must carry (DNS name
+	 * or address literal, see mcai_tls_set_peer_name()); copied.  NULL
+	 * or "": the host part of the mcai_net_connect() address.
+	 */
+	const char *peer_name;
 };
 
 struct mcai_net_stats {
@@ -78,7 +84,10 @@ int mcai_net_listen(struct mcai_net *net, const char *addr);
 /* @sigfd: a signalfd; the transport reads it and calls ops->signal. */
 int mcai_net_watch_signals(struct mcai_net *net, int sigfd);
 int mcai_net_start(struct mcai_net *net);
-/* Outbound TLS client connection; @data as mcai_peer_set_data(). */
+/*
+ * Outbound TLS client connection; @data as mcai_peer_set_data().  The
+ * server must prove opts->peer_name, by default the host of @addr.
+ */
 int mcai_net_connect(struct mcai_net *net, const char *addr, void *data);
 int mcai_net_run(struct mcai_net *net);
 /* Graceful: close_notify to every peer, then mcai_net_run() returns. */

@@ -11,6 +11,7 @@
  * So the record layer stays in user space; the log says so once, together
  * with whether this kernel has the tls ULP at all.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,14 +63,23 @@ static int mcai_tls_verify_cb(int ok, X509_STORE_CTX *sctx)
 				SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct mcai_tls *t = ssl ? SSL_get_ex_data(ssl, mcai_tls_ex_idx) : NULL;
 	char cn[128];
+	int err;
 
 	if (ok || !t || t->why[0])
 		return ok;
+	err = X509_STORE_CTX_get_error(sctx);
 	mcai_subject_cn(X509_STORE_CTX_get_current_cert(sctx), cn, sizeof(cn));
-	snprintf(t->why, sizeof(t->why),
-		 "peer certificate refused: %s (CN=%s, depth %d)",
-		 X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx)),
-		 cn, X509_STORE_CTX_get_error_depth(sctx));
+	/* A name mismatch: say which name we wanted, not only which we got. */
+	if (err == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    err == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(t->why, sizeof(t->why),
+			 "peer certificate refused: not issued to '%s' (CN=%s, depth %d)",
+			 t->want, cn, X509_STORE_CTX_get_error_depth(sctx));
+	else
+		snprintf(t->why, sizeof(t->why),
+			 "peer certificate refused: %s (CN=%s, depth %d)",
+			 X509_verify_cert_error_string(err), cn,
+			 X509_STORE_CTX_get_error_depth(sctx));
 	return ok;
 }
 
@@ -120,6 +130,13 @@ int mcai_tls_ctx_new(struct mcai_tls_ctx **out,
 	SSL_CTX_set_options(c->ssl_ctx, SSL_OP_NO_TICKET);
 	/* Thousands of mostly idle peers: no record buffers while idle. */
 	SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * OpenSSL also checks the leaf's purpose: a client wants serverAuth
+	 * in the server's extendedKeyUsage, a server clientAuth in the
+	 * client's.  Node certificates carry clientAuth only, so that alone
+	 * keeps them from serving; the name (mcai_tls_set_peer_name) covers
+	 * every other certificate of the fleet.
+	 */
 	SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER |
 			   SSL_VERIFY_FAIL_IF_NO_PEER_CERT, mcai_tls_verify_cb);
 	SSL_CTX_set_verify_depth(c->ssl_ctx, 4);
@@ -210,6 +227,32 @@ int mcai_tls_init(struct mcai_tls *t, struct mcai_tls_ctx *ctx, bool server)
 	t->rbio = rb;
 	t->wbio = wb;
 	return 0;
+}
+
+int mcai_tls_set_peer_name(struct mcai_tls *t, const char *name)
+{
+	X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
+	unsigned char ip[16];
+	int r;
+
+	if (!name || !name[0] || strlen(name) >= sizeof(t->want))
+		return -EINVAL;
+	snprintf(t->want, sizeof(t->want), "%s", name);
+	/*
+	 * An address literal is matched against the iPAddress SANs: a DNS
+	 * name check of "127.0.0.1" would look for a dNSName of that text,
+	 * which well-formed certificates do not carry.
+	 */
+	if (inet_pton(AF_INET, name, ip) == 1 ||
+	    inet_pton(AF_INET6, name, ip) == 1) {
+		r = X509_VERIFY_PARAM_set1_ip_asc(vp, name);
+	} else {
+		X509_VERIFY_PARAM_set_hostflags(vp,
+				X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		r = SSL_set1_host(t->ssl, name);
+	}
+	ERR_clear_error();
+	return r == 1 ? 0 : -ENOMEM;
 }
 
 void mcai_tls_fini(struct mcai_tls *t)

@@ -31,11 +31,20 @@ struct mcai_tls {
 	void *rbio, *wbio;		/* BIO *, owned by ssl */
 	bool done;			/* handshake complete, peer verified */
 	char peer[128];			/* peer certificate subject CN */
-	char why[256];			/* reason of the last failure */
+	char want[256];			/* client: name the server must carry */
+	char why[512];			/* reason of the last failure */
 };
 
 int mcai_tls_init(struct mcai_tls *t, struct mcai_tls_ctx *ctx, bool server);
 void mcai_tls_fini(struct mcai_tls *t);
+/*
+ * Client only, before the handshake: the server's certificate must carry
+ * @name (a DNS name, or an IPv4/IPv6 literal) in its subjectAltName, or as
+ * its CN when it has no DNS names.  Chaining to the fleet CA is not enough
+ * on its own: every node holds a certificate from that CA, and any of them
+ * could otherwise answer for the aggregator.  0, -EINVAL or -ENOMEM.
+ */
+int mcai_tls_set_peer_name(struct mcai_tls *t, const char *name);
 
 /* Ciphertext received from the peer.  0 or -ENOMEM. */
 int mcai_tls_feed(struct mcai_tls *t, const void *buf, size_t len);
