@@ -39,7 +39,7 @@ TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
 BPF_LIBS := -lbpf -lelf -lz
 
 MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
-		runtime/sigtrailer.c \
+		runtime/sigtrailer.c runtime/energyfeed.c \
 		runtime/mcaictl_fleet.c \
 		runtime/mcaictl_provenance.c runtime/provenance.c \
 		runtime/proto.c \

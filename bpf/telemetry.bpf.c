@@ -169,18 +169,14 @@ int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
 	     const char *name)
 {
 	__u64 now = bpf_ktime_get_ns(), lat, cpu, e, rem;
+	__u64 task = bpf_get_current_task();
 	struct mcai_inflight *in;
 	struct mcai_tel_stats *st;
 	struct mcai_tel_power *pw;
-	__u32 c, slot;
-
-	__u64 task = bpf_get_current_task();
-	__u32 zero = 0;
+	__u32 c, slot, zero = 0;
+	_Bool paired;
 	__s64 *np;
 
-	st = mcai_stats_get(model_id, version, name);
-	if (!st)
-		return 0;
 	in = bpf_map_lookup_elem(&running, &zero);
 	if (in && (!in->active || in->task != task)) {
 		/* parked and not brought back: look it up by task */
@@ -189,13 +185,19 @@ int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
 		if (np && *np > 0)
 			in = bpf_map_lookup_elem(&parked, &task);
 	}
-	if (!in || !in->active || in->model_id != model_id ||
-	    in->version != version) {
+	paired = in && in->active && in->model_id == model_id &&
+		 in->version == version;
+	/* closed whatever happens next: no record lingers as running */
+	if (in)
+		in->active = 0;
+	st = mcai_stats_get(model_id, version, name);
+	if (!st)
+		return 0;	/* a full map: nowhere to count it */
+	if (!paired || !in) {
 		/* attached between a start and its end */
 		st->unpaired++;
 		return 0;
 	}
-	in->active = 0;
 	lat = now - in->start_ns;
 	cpu = lat > in->off_ns ? lat - in->off_ns : 0;
 
@@ -265,6 +267,7 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(mcai_tel_switch, _Bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
+	/* task pointers as keys: loading needs root (pointer leaks allowed) */
 	__u64 ptask = (__u64)prev, ntask = (__u64)next, now = 0;
 	struct mcai_inflight *in, *p;
 	__u32 zero = 0;

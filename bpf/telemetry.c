@@ -325,8 +325,30 @@ static void mcai_tel_sum(struct mcai_tel_model *m,
 	m->energy_pj_rem %= 1000000;
 }
 
-int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
-		  size_t errlen)
+int mcai_tel_open_maps(struct mcai_tel_maps *fds, char *err, size_t errlen)
+{
+	fds->drops = -1;
+	fds->stats = mcai_tel_map("stats", err, errlen);
+	if (fds->stats < 0)
+		return fds->stats;
+	/* drops are optional for a reader: an older pin may lack them */
+	fds->drops = mcai_tel_map("drops", NULL, 0);
+	return 0;
+}
+
+void mcai_tel_close_maps(struct mcai_tel_maps *fds)
+{
+	if (fds->stats >= 0)
+		close(fds->stats);
+	if (fds->drops >= 0)
+		close(fds->drops);
+	fds->stats = -1;
+	fds->drops = -1;
+}
+
+int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
+		       struct mcai_tel_model **models, size_t *n, char *err,
+		       size_t errlen)
 {
 	struct mcai_tel_key key, *prev = NULL;
 	struct mcai_tel_drop_key dk, *dprev = NULL;
@@ -334,33 +356,30 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 	struct mcai_tel_stats *vals = NULL;
 	size_t cnt = 0, cap = 0, i;
 	__u64 *dvals = NULL;
-	int fd, dfd = -1, ncpu, ret = 0, c;
+	int ncpu, ret = 0, c;
 
 	*models = NULL;
 	*n = 0;
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return mcai_errmsg(err, errlen, ncpu ? ncpu : -EINVAL,
-				    "cannot count the possible CPUs");
-	fd = mcai_tel_map("stats", err, errlen);
-	if (fd < 0)
-		return fd;
+				   "cannot count the possible CPUs");
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	dvals = calloc((size_t)ncpu, sizeof(*dvals));
 	if (!vals || !dvals) {
 		ret = mcai_errmsg(err, errlen, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	while (!bpf_map_get_next_key(fd, prev, &key)) {
+	while (!bpf_map_get_next_key(fds->stats, prev, &key)) {
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, vals))
+		if (bpf_map_lookup_elem(fds->stats, &key, vals))
 			continue;		/* deleted meanwhile */
 		if (cnt == cap) {
 			cap = cap ? 2 * cap : 16;
 			grow = realloc(out, cap * sizeof(*out));
 			if (!grow) {
 				ret = mcai_errmsg(err, errlen, -ENOMEM,
-						   "out of memory");
+						  "out of memory");
 				goto cleanup;
 			}
 			out = grow;
@@ -372,13 +391,12 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 		cnt++;
 	}
 	/* drops are per model (all versions): credit the newest version */
-	dfd = mcai_tel_map("drops", err, errlen);
-	while (dfd >= 0 && !bpf_map_get_next_key(dfd, dprev, &dk)) {
+	while (fds->drops >= 0 && !bpf_map_get_next_key(fds->drops, dprev, &dk)) {
 		struct mcai_tel_model *best = NULL;
 		__u64 d = 0;
 
 		dprev = &dk;
-		if (bpf_map_lookup_elem(dfd, &dk, dvals))
+		if (bpf_map_lookup_elem(fds->drops, &dk, dvals))
 			continue;
 		for (c = 0; c < ncpu; c++)
 			d += dvals[c];
@@ -398,10 +416,44 @@ cleanup:
 	free(out);
 	free(vals);
 	free(dvals);
-	if (dfd >= 0)
-		close(dfd);
-	close(fd);
 	return ret;
+}
+
+int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
+		  size_t errlen)
+{
+	struct mcai_tel_maps fds;
+	int ret;
+
+	*models = NULL;
+	*n = 0;
+	ret = mcai_tel_open_maps(&fds, err, errlen);
+	if (ret)
+		return ret;
+	ret = mcai_tel_read_maps(&fds, models, n, err, errlen);
+	mcai_tel_close_maps(&fds);
+	return ret;
+}
+
+bool mcai_tel_mpj_per_mac(const struct mcai_tel_model *m, uint64_t *mpj,
+			  uint32_t *source)
+{
+	unsigned __int128 pj, v;
+
+	if (!m->count || !m->macs ||
+	    m->energy_source == MCAI_ENERGY_SOURCE_NONE)
+		return false;
+	pj = (unsigned __int128)m->energy_uj * 1000000 + m->energy_pj_rem;
+	/* pJ * 1000 / MAC, rounded; at least 1 so that it is "measured" */
+	v = (pj * 1000 + m->macs / 2) / m->macs;
+	if (!v)
+		v = 1;
+	if (v > 1000000000)
+		v = 1000000000;
+	*mpj = (uint64_t)v;
+	/* the module's MCAI_ENERGY_* has the same numbers */
+	*source = m->energy_source;
+	return true;
 }
 
 int mcai_tel_forget(uint32_t model_id, uint32_t version, char *err,

@@ -164,6 +164,30 @@ int mcai_tel_status(struct mcai_tel_status *st, char *err, size_t errlen);
 /* Every model version of the stats map, malloc'd, sorted by id/version. */
 int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 		  size_t errlen);
+
+/*
+ * The same through map fds opened once (mcai_tel_open_maps(), as root):
+ * reading a map through an fd needs no privilege, so a daemon opens them
+ * before it drops its own and keeps reading after.
+ */
+struct mcai_tel_maps {
+	int stats;
+	int drops;
+};
+
+int mcai_tel_open_maps(struct mcai_tel_maps *fds, char *err, size_t errlen);
+void mcai_tel_close_maps(struct mcai_tel_maps *fds);
+int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
+		       struct mcai_tel_model **models, size_t *n, char *err,
+		       size_t errlen);
+
+/*
+ * A record's measured energy per MAC in 1/1000 pJ (rounded, at least 1,
+ * at most 10^9) and its MCAI_ENERGY_* source for MCAI_IOC_MODEL_ENERGY;
+ * false when it has nothing measured to offer.
+ */
+bool mcai_tel_mpj_per_mac(const struct mcai_tel_model *m, uint64_t *mpj,
+			  uint32_t *source);
 /* Remove one record (a model id reused by another name after a reload). */
 int mcai_tel_forget(uint32_t model_id, uint32_t version, char *err,
 		    size_t errlen);

@@ -73,13 +73,15 @@ static int mcai_copy_out(void __user *u, const void *k, size_t ksize,
 /*
  * Privileged requests need CAP_SYS_ADMIN in the opener's credentials or
  * the caller's: a daemon opens /dev/mcai as root, drops every privilege
- * and keeps loading models through the fd it opened (file_ns_capable(),
- * as elsewhere in the kernel).  Such an fd is a capability: whoever it
- * is passed to can use it, which is the point.
+ * and keeps loading models through the fd it opened read-write
+ * (file_ns_capable(), as elsewhere in the kernel).  Such an fd is a
+ * capability: whoever it is passed to can use it, which is the point.
  */
 static bool mcai_admin(const struct file *file)
 {
-	return file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN) ||
+	/* a read-only fd grants nothing, whoever opened it */
+	return ((file->f_mode & FMODE_WRITE) &&
+		file_ns_capable(file, &init_user_ns, CAP_SYS_ADMIN)) ||
 	       capable(CAP_SYS_ADMIN);
 }
 

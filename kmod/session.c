@@ -319,6 +319,15 @@ static void mcai_session_work(struct work_struct *w)
 		s->seq += n;
 		s->res_tail = r0 + n;
 		done += n;
+		/*
+		 * The private head first: a producer that sees the slots
+		 * free in in_head and kicks must find them free here too,
+		 * or its samples would count as an overrun.
+		 */
+		spin_lock_bh(&s->lock);
+		s->head = head;
+		tail = s->tail;
+		spin_unlock_bh(&s->lock);
 		/* The slots are read, the records written: publish both. */
 		/* pairs with user space's load-acquire of in_head */
 		smp_store_release(&s->kctl->in_head, head);
@@ -330,10 +339,6 @@ static void mcai_session_work(struct work_struct *w)
 			/* kernel clients: the records are consumed */
 			smp_store_release(&s->uctl->res_head, s->res_tail);
 		}
-		spin_lock_bh(&s->lock);
-		s->head = head;
-		tail = s->tail;
-		spin_unlock_bh(&s->lock);
 		if (now - start >= MCAI_SESSION_PASS_NS) {
 			timeout = true;
 			break;

@@ -12,8 +12,9 @@
  *
  * The keyring belongs to root and is not linked into any process
  * keyring.  Root (fsuid 0) may view, read, search, add to, unlink from
- * and restrict it; nobody may link it elsewhere, so it dies with the
- * module.  An operator adds an X.509 certificate (DER) with
+ * and restrict it; it is not meant to be linked elsewhere, and is
+ * invalidated when the module goes, so that it dies with it even if it
+ * was.  An operator adds an X.509 certificate (DER) with
  *
  *	keyctl padd asymmetric "" %keyring:.mcai < signer.der
  *
@@ -104,9 +105,15 @@ int __init mcai_sign_init(void)
 	return 0;
 }
 
-/* No load is in flight: every fd is closed before module exit. */
+/*
+ * No load is in flight: every fd is closed before module exit.  Root
+ * may have linked the keyring elsewhere (setattr is allowed, so that
+ * it can be restricted): invalidate it, so that a lookup by name after
+ * a reload never finds this one instead of the new module's.
+ */
 void mcai_sign_exit(void)
 {
+	key_invalidate(mcai_keyring);
 	key_put(mcai_keyring);
 	mcai_keyring = NULL;
 }

@@ -17,6 +17,7 @@
 #include "bpf/calibrate.h"
 #include "bpf/power.h"
 #include "bpf/telemetry.h"
+#include "runtime/energyfeed.h"
 #include "runtime/mcaictl.h"
 
 #define EM_ROOT		"/sys/kernel/debug/energy_model"
@@ -586,58 +587,43 @@ static int tel_calibrate(double seconds, uint32_t idle_mw,
 	return ret;
 }
 
-/*
- * Measured energy per MAC of each loaded model's current version into
- * its budget (MCAI_IOC_MODEL_ENERGY).  Returns how many were fed, or -1.
- */
+struct feed_report {
+	bool dry_run;
+	bool quiet;
+};
+
+static void feed_report(void *arg, const struct mcai_tel_model *m,
+			uint64_t mpj, uint32_t source)
+{
+	const struct feed_report *r = arg;
+
+	(void)source;
+	if (r->quiet)
+		return;
+	if (opt_json) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_string(&json, "name", m->name);
+		mcai_json_kv_uint(&json, "version", m->version);
+		mcai_json_kv_uint(&json, "mpj_per_mac", mpj);
+		mcai_json_kv_string(&json, "energy_source",
+				    mcai_energy_source_name(m->energy_source));
+		mcai_json_object_end(&json);
+		return;
+	}
+	printf("%s version %u: %.3f pJ per MAC (%s)%s\n", m->name, m->version,
+	       (double)mpj / 1000, mcai_energy_source_name(m->energy_source),
+	       r->dry_run ? ", not applied" : "");
+}
+
+/* Returns how many were fed, or -1 after reporting. */
 static int feed(struct mcai_dev *dev, const struct mcai_tel_model *m,
 		size_t n, bool dry_run, bool quiet)
 {
-	int fed = 0;
-	size_t i;
+	struct feed_report r = { .dry_run = dry_run, .quiet = quiet };
+	int fed = mcai_energy_feed(dev, m, n, dry_run, feed_report, &r);
 
-	for (i = 0; i < n; i++) {
-		struct mcai_sel sel = { .id = m[i].model_id };
-		struct mcai_model_info mi;
-		unsigned __int128 mpj;
-		uint32_t src;
-
-		if (!m[i].count || !m[i].macs ||
-		    m[i].energy_source == MCAI_ENERGY_SOURCE_NONE)
-			continue;
-		if (mcai_dev_model_info(dev, sel, &mi) ||
-		    mi.version != m[i].version ||
-		    strcmp(mi.ref.name, m[i].name))
-			continue;	/* not the running version */
-		/* pJ * 1000 / MAC, rounded; at least 1 so it is "measured" */
-		mpj = (tel_pj(&m[i]) * 1000 + m[i].macs / 2) / m[i].macs;
-		if (!mpj)
-			mpj = 1;
-		if (mpj > 1000000000)
-			mpj = 1000000000;
-		src = m[i].energy_source == MCAI_ENERGY_SOURCE_RAPL_CALIBRATED ?
-		      MCAI_ENERGY_RAPL_CALIBRATED : MCAI_ENERGY_MODEL;
-		if (!dry_run &&
-		    mcai_dev_set_energy(dev, sel, src, (uint64_t)mpj)) {
-			fail("feed %s: %s", m[i].name, mcai_dev_error(dev));
-			return -1;
-		}
-		if (opt_json && !quiet) {
-			mcai_json_object_begin(&json);
-			mcai_json_kv_string(&json, "name", m[i].name);
-			mcai_json_kv_uint(&json, "version", m[i].version);
-			mcai_json_kv_uint(&json, "mpj_per_mac", (uint64_t)mpj);
-			mcai_json_kv_string(&json, "energy_source",
-				mcai_energy_source_name(m[i].energy_source));
-			mcai_json_object_end(&json);
-		} else if (!quiet) {
-			printf("%s version %u: %.3f pJ per MAC (%s)%s\n",
-			       m[i].name, m[i].version, (double)mpj / 1000,
-			       mcai_energy_source_name(m[i].energy_source),
-			       dry_run ? ", not applied" : "");
-		}
-		fed++;
-	}
+	if (fed < 0)
+		fail("feed: %s", mcai_dev_error(dev));
 	return fed;
 }
 
@@ -654,13 +640,20 @@ static int export_json(const char *path, const struct mcai_tel_model *m,
 	char tmp[4096];
 	size_t i;
 	FILE *f;
-	int ok;
+	int ok, fd;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	/* a fresh name (mkstemp): never through a planted symlink */
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
 		return fail("--export: path too long");
-	f = fopen(tmp, "w");
-	if (!f)
+	fd = mkstemp(tmp);
+	if (fd < 0)
 		return fail("%s: %s", tmp, strerror(errno));
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return fail("%s: %s", tmp, strerror(errno));
+	}
 	mcai_json_init(&j, f, 2);
 	mcai_json_object_begin(&j);
 	mcai_json_kv_uint(&j, "time_unix_s", (uint64_t)time(NULL));
