@@ -31,12 +31,14 @@ enum mcai_cfg_type {
 	MCAI_T_LOGLEVEL,
 	MCAI_T_LISTEN,		/* numeric host:port */
 	MCAI_T_UPSTREAM,	/* host name or numeric, :port; may be empty */
+	MCAI_T_PEERNAME,	/* host name or IP literal; may be empty */
 	MCAI_T_U32,
 	MCAI_T_F32,
 	MCAI_T_F64,
 	MCAI_T_PATH,		/* required non-empty when set */
 	MCAI_T_PATH_OPT,	/* "" means none */
 	MCAI_T_STRATEGY,
+	MCAI_T_BOOL,		/* yes | no */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -72,10 +74,14 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 0, 0, false },
 	{ "network.upstream", MCAI_T_UPSTREAM, OFF(upstream), MCAI_R_BOTH,
 	  0, 0, 0, false },
+	{ "network.upstream_name", MCAI_T_PEERNAME, OFF(upstream_name),
+	  MCAI_R_BOTH, 0, 0, 0, false },
 	{ "network.max_peers", MCAI_T_U32, OFF(max_peers), MCAI_R_AGGR,
 	  1, 1000000, 0, false },
 	{ "network.idle_timeout_ms", MCAI_T_U32, OFF(idle_timeout_ms),
 	  MCAI_R_BOTH, 1000, 86400000, 0, false },
+	{ "network.max_nodes", MCAI_T_U32, OFF(max_nodes), MCAI_R_AGGR,
+	  1, 10000000, 0, false },
 
 	{ "tls.cert", MCAI_T_PATH, OFF(tls_cert), MCAI_R_BOTH, 0, 0, 0, true },
 	{ "tls.key", MCAI_T_PATH, OFF(tls_key), MCAI_R_BOTH, 0, 0, 0, true },
@@ -130,6 +136,15 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1, MCAI_LO_OPEN, false },
 	{ "strategy.prox_mu", MCAI_T_F32, OFF(prox_mu), MCAI_R_AGGR,
 	  0, 1000, 0, false },
+
+	{ "provenance.sign_key", MCAI_T_PATH_OPT, OFF(sign_key), MCAI_R_AGGR,
+	  0, 0, 0, false },
+	{ "provenance.trust", MCAI_T_PATH_OPT, OFF(trust), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "provenance.allow_unsigned", MCAI_T_BOOL, OFF(allow_unsigned),
+	  MCAI_R_NODE, 0, 0, 0, false },
+	{ "provenance.history", MCAI_T_PATH, OFF(history_dir), MCAI_R_NODE,
+	  0, 0, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -154,6 +169,8 @@ static const char *const mcai_level_names[] = {
 	"error", "warn", "info", "debug",
 };
 
+static const char *const mcai_bool_names[] = { "no", "yes" };
+
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
 const char *mcai_cfg_strategy_name(enum mcai_cfg_strategy s)
@@ -173,12 +190,13 @@ void mcai_config_init(struct mcai_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	strcpy(c->fleet, "default");
-	strcpy(c->user, "mcaid");
+	strcpy(c->user, "mcai");
 	c->log_level = 2;
 	strcpy(c->listen.host, "0.0.0.0");
 	c->listen.port = MCAI_CONFIG_DEFAULT_PORT;
 	c->max_peers = 4096;
 	c->idle_timeout_ms = 300000;
+	c->max_nodes = 10000;
 	strcpy(c->data_samples, "/var/lib/mcaid/samples");
 	strcpy(c->registry_dir, "/var/lib/mcaid/registry");
 	c->rounds = 0;
@@ -198,6 +216,7 @@ void mcai_config_init(struct mcai_config *c)
 	c->beta2 = 0.99f;
 	c->tau = 0.001f;
 	c->prox_mu = 0.01f;
+	strcpy(c->history_dir, "/var/lib/mcaid/history");
 	strcpy(c->origin, "(config)");
 }
 
@@ -395,6 +414,30 @@ static int mcai_parse_addr(const char *v, const struct mcai_cfg_key *k,
 	return 0;
 }
 
+/*
+ * The name the upstream's certificate must carry: a DNS name or an IP
+ * address without brackets, as it appears in a subjectAltName.
+ */
+static int mcai_parse_peername(const char *v, const struct mcai_cfg_key *k,
+			       char *dst, char *why)
+{
+	size_t n = strlen(v), i;
+	uint8_t ip[16];
+
+	if (n > MCAI_CONFIG_HOST_MAX)
+		return mcai_why(why, "%s: name too long", k->name);
+	if (n && inet_pton(AF_INET, v, ip) != 1 &&
+	    inet_pton(AF_INET6, v, ip) != 1) {
+		for (i = 0; i < n; i++)
+			if (!mcai_host_char(v[i]))
+				return mcai_why(why,
+						"%s: '%s': not a host name or IP address",
+						k->name, v);
+	}
+	memcpy(dst, v, n + 1);
+	return 0;
+}
+
 static int mcai_parse_path(struct mcai_config *c, const char *v,
 			   const struct mcai_cfg_key *k, char *dst, char *why)
 {
@@ -471,7 +514,7 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 	int i = 0, err;
 
 	if (!*v && k->type != MCAI_T_PATH_OPT && k->type != MCAI_T_UPSTREAM &&
-	    strcmp(k->name, "node_id"))
+	    k->type != MCAI_T_PEERNAME && strcmp(k->name, "node_id"))
 		return mcai_why(why, "%s: empty value", k->name);
 	switch (k->type) {
 	case MCAI_T_ROLE:
@@ -511,6 +554,8 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 			return 0;
 		}
 		return mcai_parse_addr(v, k, false, dst, why);
+	case MCAI_T_PEERNAME:
+		return mcai_parse_peername(v, k, dst, why);
 	case MCAI_T_U32:
 		err = mcai_parse_u32(v, k, &u, why);
 		if (!err)
@@ -537,6 +582,13 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 	case MCAI_T_PATH:
 	case MCAI_T_PATH_OPT:
 		return mcai_parse_path(c, v, k, dst, why);
+	case MCAI_T_BOOL:
+		/* Only the two words: "1" or "true" in a security key is a guess. */
+		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
+				k, &i, why);
+		if (!err)
+			*(bool *)dst = i != 0;
+		return err;
 	}
 	return mcai_why(why, "%s: internal: bad key type", k->name);
 }
@@ -786,6 +838,10 @@ int mcai_config_finish(struct mcai_config *c)
 	if (c->role == MCAI_ROLE_NODE && !c->upstream.port)
 		return mcai_cfg_err(c, c->origin, 0,
 				    "missing required key 'network.upstream' (role node)");
+	if (c->upstream_name[0] && !c->upstream.port)
+		return mcai_cfg_key_err(c,
+					mcai_cfg_find("network.upstream_name"),
+					"network.upstream_name without network.upstream");
 	if (c->role != MCAI_ROLE_AGGREGATOR)
 		return 0;
 	/* Krum scores need n > 2f + 2 updates to be defined at all. */
@@ -884,9 +940,13 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			memcpy(&dv, src, sizeof(dv));
 			fprintf(f, "%.17g", dv);
 			break;
+		case MCAI_T_BOOL:
+			fputs(mcai_bool_names[*(const bool *)src], f);
+			break;
 		case MCAI_T_ID:
 		case MCAI_T_NAME:
 		case MCAI_T_USER:
+		case MCAI_T_PEERNAME:
 		case MCAI_T_PATH:
 		case MCAI_T_PATH_OPT:
 			fprintf(f, "\"%s\"", (const char *)src);

@@ -21,13 +21,20 @@
  *   node_id                   both   "" (the daemon uses the hostname); id
  *   fleet                     both   "default"; id
  *   model                     both   required; model name ([A-Za-z0-9_.-])
- *   user                      both   "mcaid"; account to drop privileges to
+ *   user                      both   "mcai"; account to drop privileges to
  *   log_level                 both   info: error | warn | info | debug
  *   network.listen            aggr   "0.0.0.0:7117"; numeric host:port
  *   network.upstream          both   required for a node, optional for an
  *                                    aggregator (hierarchy); host:port
+ *   network.upstream_name     both   "" (the host of network.upstream); the
+ *                                    name (DNS or IP SAN) the upstream's
+ *                                    certificate must carry: any fleet
+ *                                    certificate chains to the CA
  *   network.max_peers         aggr   4096 (1 .. 1000000)
  *   network.idle_timeout_ms   both   300000 (1000 .. 86400000)
+ *   network.max_nodes         aggr   10000 (1 .. 10000000); node ids
+ *                                    remembered (with their certificate);
+ *                                    beyond it the longest-gone entry goes
  *   tls.cert / tls.key / tls.ca   both   required paths
  *   tls.crl                   both   "" (none); path
  *   data.train                node   "" (labelled samples from the module);
@@ -55,6 +62,16 @@
  *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
  *   strategy.tau              aggr   0.001 (FedAdam; > 0)
  *   strategy.prox_mu          aggr   0.01 (FedProx; > 0 with fedprox)
+ *   provenance.sign_key       aggr   "" (none: versions go out unsigned,
+ *                                    which nodes refuse by default); path
+ *                                    of the Ed25519 signer.key (0600)
+ *   provenance.trust          node   "" (none); trusted signers: a
+ *                                    directory of *.pub / *.pem, or a file.
+ *                                    Required unless allow_unsigned = yes
+ *   provenance.allow_unsigned node   no: yes | no; install models without
+ *                                    any signature check (lab only)
+ *   provenance.history        node   "/var/lib/mcaid/history"; directory of
+ *                                    accepted manifests (created 0700)
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -96,8 +113,10 @@ struct mcai_config {
 
 	struct mcai_cfg_addr listen;
 	struct mcai_cfg_addr upstream;		/* port 0: none */
+	char upstream_name[MCAI_CONFIG_HOST_MAX + 1];	/* "": upstream.host */
 	uint32_t max_peers;
 	uint32_t idle_timeout_ms;
+	uint32_t max_nodes;
 
 	char tls_cert[MCAI_CONFIG_PATH_MAX];
 	char tls_key[MCAI_CONFIG_PATH_MAX];
@@ -129,6 +148,11 @@ struct mcai_config {
 	float beta2;
 	float tau;
 	float prox_mu;
+
+	char sign_key[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	char trust[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	bool allow_unsigned;
+	char history_dir[MCAI_CONFIG_PATH_MAX];
 
 	char error[MCAI_CONFIG_ERR_MAX];
 

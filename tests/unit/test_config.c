@@ -61,10 +61,15 @@ START_TEST(example_node)
 	ck_assert_str_eq(c.node_id, "");
 	ck_assert_str_eq(c.upstream.host, "aggregator.example");
 	ck_assert_uint_eq(c.upstream.port, 7117);
+	ck_assert_str_eq(c.upstream_name, "");
+	ck_assert_str_eq(c.user, "mcai");
 	ck_assert_str_eq(c.tls_ca, "/etc/mcaid/ca.crt");
 	ck_assert_str_eq(c.tls_crl, "");
 	ck_assert_str_eq(c.data_samples, "/var/lib/mcaid/samples");
 	ck_assert_int_eq(c.log_level, 2);
+	ck_assert_str_eq(c.trust, "/etc/mcaid/trust");
+	ck_assert(!c.allow_unsigned);
+	ck_assert_str_eq(c.history_dir, "/var/lib/mcaid/history");
 }
 END_TEST
 
@@ -92,6 +97,43 @@ START_TEST(example_aggregator)
 	ck_assert(c.tau == d.tau && c.prox_mu == d.prox_mu);
 	ck_assert_uint_eq(c.max_peers, d.max_peers);
 	ck_assert_uint_eq(c.deadline_ms, d.deadline_ms);
+	ck_assert_uint_eq(c.max_nodes, d.max_nodes);
+	ck_assert_uint_eq(c.max_nodes, 10000);
+	ck_assert_str_eq(c.sign_key, "");
+}
+END_TEST
+
+/* The provenance keys: their roles, the two words of a flag, bounds. */
+START_TEST(provenance_keys)
+{
+	struct mcai_config c;
+
+	mcai_config_init(&c);
+	ck_assert(!c.allow_unsigned);
+	ck_assert_str_eq(c.trust, "");
+	ck_assert_int_eq(mcai_config_set(&c, "provenance.allow_unsigned",
+					 "yes", "t"), 0);
+	ck_assert(c.allow_unsigned);
+	ck_assert_int_eq(mcai_config_set(&c, "provenance.allow_unsigned",
+					 "no", "t"), 0);
+	ck_assert(!c.allow_unsigned);
+	ck_assert_int_eq(mcai_config_set(&c, "provenance.allow_unsigned",
+					 "1", "t"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(c.error, "is not one of no, yes"));
+	ck_assert_int_eq(mcai_config_set(&c, "network.max_nodes", "0", "t"),
+			 -EINVAL);
+	ck_assert_int_eq(mcai_config_set(&c, "network.max_nodes", "5", "t"),
+			 0);
+	ck_assert_uint_eq(c.max_nodes, 5);
+	ck_assert_int_eq(mcai_config_set(&c, "provenance.sign_key", "/k",
+					 "t"), 0);
+	ck_assert_str_eq(c.sign_key, "/k");
+	expect_err(NODE_BASE "[provenance]\nsign_key = /k\n",
+		   "is not used by role node");
+	expect_err(AGGR_BASE "[provenance]\ntrust = /t\n",
+		   "is not used by role aggregator");
+	expect_err(NODE_BASE "[provenance]\nallow_unsigned = true\n",
+		   "allow_unsigned: 'true' is not one of no, yes");
 }
 END_TEST
 
@@ -101,7 +143,8 @@ START_TEST(defaults)
 
 	ck_assert_msg(!parse(&c, AGGR_BASE), "%s", c.error);
 	ck_assert_str_eq(c.fleet, "default");
-	ck_assert_str_eq(c.user, "mcaid");
+	ck_assert_str_eq(c.user, "mcai");
+	ck_assert_str_eq(c.upstream_name, "");
 	ck_assert_uint_eq(c.listen.port, MCAI_CONFIG_DEFAULT_PORT);
 	ck_assert_uint_eq(c.rounds, 0);
 	ck_assert(c.fraction == 1.0);
@@ -467,6 +510,8 @@ START_TEST(dump_round_trip)
 		ck_assert_msg(!mcai_config_load(&c, files[i]), "%s", c.error);
 		mcai_config_set(&c, "network.upstream", "[fe80::1]:99", "t");
 		mcai_config_set(&c, "tls.crl", "/x y/#z", "t");
+		mcai_config_set(&c, "network.upstream_name", "agg.example",
+				"t");
 		if (c.role == MCAI_ROLE_AGGREGATOR)
 			mcai_config_set(&c, "rounds.lr", "0.1", "t");
 		f = open_memstream(&text, &len);
@@ -491,6 +536,7 @@ Suite *config_suite(void)
 
 	tcase_add_test(tc, example_node);
 	tcase_add_test(tc, example_aggregator);
+	tcase_add_test(tc, provenance_keys);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, sections_and_values);
 	tcase_add_test(tc, relative_to_file);
