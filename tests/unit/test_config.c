@@ -450,6 +450,28 @@ START_TEST(required_and_roles)
 }
 END_TEST
 
+START_TEST(upstream_name)
+{
+	struct mcai_config c;
+
+	ck_assert_msg(!parse(&c, NODE_BASE "network.upstream_name = agg-1.example\n"),
+		      "%s", c.error);
+	ck_assert_str_eq(c.upstream_name, "agg-1.example");
+	expect_ok(NODE_BASE "network.upstream_name = 10.0.0.1\n");
+	expect_ok(NODE_BASE "network.upstream_name = fe80::1\n");
+	expect_ok(NODE_BASE "network.upstream_name =\n");
+	expect_err(NODE_BASE "network.upstream_name = a_b\n",
+		   "test.conf:7: network.upstream_name: 'a_b': not a host name or IP address");
+	expect_err(NODE_BASE "network.upstream_name = [::1]\n",
+		   "not a host name or IP address");
+	/* A name to check, but no upstream to check it on. */
+	expect_err(AGGR_BASE "network.upstream_name = agg.example\n",
+		   "test.conf:6: network.upstream_name without network.upstream");
+	expect_ok(AGGR_BASE "network.upstream = 10.0.0.1:7117\n"
+		  "network.upstream_name = agg.example\n");
+}
+END_TEST
+
 START_TEST(cross_key)
 {
 	expect_err(AGGR_BASE "strategy.name = krum\n",
@@ -551,6 +573,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, value_errors);
 	tcase_add_test(tc, address_errors);
 	tcase_add_test(tc, required_and_roles);
+	tcase_add_test(tc, upstream_name);
 	tcase_add_test(tc, cross_key);
 	suite_add_tcase(s, tc);
 	return s;
