@@ -68,9 +68,14 @@ start_agg() {
 			--ca "$P/ca.crt" --crl "$P/crl.pem" "$@" > "$log" 2>&1 &
 		AGG=$!
 		PIDS+=("$AGG")
+		# Something listening on the port is not enough: another
+		# process may hold it.  Ours must be alive and say so.
 		for ((i = 0; i < 100; i++)); do
-			ss -Htln "sport = :$PORT" | grep -q . && return 0
 			kill -0 "$AGG" 2>/dev/null || break
+			if grep -q "listening on 127.0.0.1:$PORT\$" "$log" &&
+			   ss -Htln "sport = :$PORT" | grep -q .; then
+				return 0
+			fi
 			sleep 0.1
 		done
 		grep -q "Address already in use" "$log" || break
