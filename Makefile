@@ -125,8 +125,9 @@ $(B)/mcai-sign: $(call obj,runtime/mcai-sign.c runtime/sigtrailer.c)
 MCAID_SRCS := runtime/mcaid.c runtime/net.c runtime/tls.c \
 	      runtime/privdrop.c runtime/log.c $(FED_SRCS) \
 	      runtime/aggregator.c runtime/node.c runtime/device.c \
+	      runtime/teleagent.c runtime/energyfeed.c $(TELEMETRY_SRCS) \
 	      $(filter-out models/mlp.c,$(MODELS_USER))
-MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng -lz -lm
+MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng $(BPF_LIBS) -lm
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)

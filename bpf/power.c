@@ -333,3 +333,36 @@ uint32_t mcai_cpu_cur_khz(int cpu)
 		return 0;
 	return (uint32_t)khz;
 }
+
+int mcai_power_choose(const char *arg, struct mcai_power_table *t,
+		      int *origin, char *what, size_t whatlen, char *err,
+		      size_t errlen)
+{
+	const char *text;
+	char sub[256];
+
+	if (arg) {
+		text = mcai_power_builtin(arg);
+		if (text ? mcai_power_parse(text, t, sub, sizeof(sub)) :
+			   mcai_power_load(arg, t, sub, sizeof(sub)))
+			return mcai_errmsg(err, errlen, -1, "power table: %s",
+					   sub);
+		*origin = 2;	/* MCAI_POWER_ORIGIN_TABLE */
+		snprintf(what, whatlen, "table %s (%s)", t->name,
+			 text ? "built in" : arg);
+		return 0;
+	}
+	if (!mcai_power_from_em(MCAI_POWER_EM_ROOT, 0, t, sub, sizeof(sub))) {
+		*origin = 1;	/* MCAI_POWER_ORIGIN_ENERGY_MODEL */
+		snprintf(what, whatlen, "kernel Energy Model (%s)", t->name);
+		return 0;
+	}
+	if (mcai_power_parse(mcai_power_builtin_default(), t, sub,
+			     sizeof(sub)))
+		return mcai_errmsg(err, errlen, -1, "built-in power table: %s",
+				   sub);
+	*origin = 2;		/* MCAI_POWER_ORIGIN_TABLE */
+	snprintf(what, whatlen, "table %s (built in; no kernel Energy Model)",
+		 t->name);
+	return 0;
+}

@@ -60,4 +60,17 @@ int mcai_power_from_em(const char *em_root, int cpu,
 /* Current frequency of @cpu from cpufreq, 0 when unknown. */
 uint32_t mcai_cpu_cur_khz(int cpu);
 
+#define MCAI_POWER_EM_ROOT	"/sys/kernel/debug/energy_model"
+
+/*
+ * The power model an operator gets: @arg (a table file, or the name of a
+ * built-in one) when given, else the kernel Energy Model of CPU 0, else
+ * the built-in table of this architecture.  *@origin says which
+ * (enum mcai_power_origin of bpf/telemetry.h), @what in words.  0, or
+ * -1 with the reason in @err.
+ */
+int mcai_power_choose(const char *arg, struct mcai_power_table *t,
+		      int *origin, char *what, size_t whatlen, char *err,
+		      size_t errlen);
+
 #endif /* MCAI_BPF_POWER_H */

@@ -20,7 +20,6 @@
 #include "runtime/energyfeed.h"
 #include "runtime/mcaictl.h"
 
-#define EM_ROOT		"/sys/kernel/debug/energy_model"
 #define POWERCAP_ROOT	"/sys/class/powercap"
 #define PROC_STAT	"/proc/stat"
 #define MAX_SAMPLES	4096
@@ -47,42 +46,6 @@ static double tel_uj_per_inf(const struct mcai_tel_model *m)
 /* ---------------------------------------------------------------------- */
 /* enable, disable, status                                                */
 /* ---------------------------------------------------------------------- */
-
-/*
- * The power model: the operator's table (a file, or a built-in name),
- * else the kernel Energy Model of CPU 0, else the built-in table of this
- * architecture.
- */
-static int choose_power(const char *arg, struct mcai_power_table *t,
-			enum mcai_power_origin *origin, char *what,
-			size_t whatlen)
-{
-	char err[256];
-	const char *text;
-
-	if (arg) {
-		text = mcai_power_builtin(arg);
-		if (text ? mcai_power_parse(text, t, err, sizeof(err)) :
-			   mcai_power_load(arg, t, err, sizeof(err)))
-			return fail("power table: %s", err);
-		*origin = MCAI_POWER_ORIGIN_TABLE;
-		snprintf(what, whatlen, "table %s (%s)", t->name,
-			 text ? "built in" : arg);
-		return 0;
-	}
-	if (!mcai_power_from_em(EM_ROOT, 0, t, err, sizeof(err))) {
-		*origin = MCAI_POWER_ORIGIN_ENERGY_MODEL;
-		snprintf(what, whatlen, "kernel Energy Model (%s)", t->name);
-		return 0;
-	}
-	if (mcai_power_parse(mcai_power_builtin_default(), t, err,
-			     sizeof(err)))
-		return fail("built-in power table: %s", err);
-	*origin = MCAI_POWER_ORIGIN_TABLE;
-	snprintf(what, whatlen, "table %s (built in; no kernel Energy Model)",
-		 t->name);
-	return 0;
-}
 
 /*
  * Model ids restart when mcai.ko is reloaded: a record whose id now
@@ -122,9 +85,12 @@ static int tel_enable(const char *power_arg)
 	char err[512], what[160];
 	uint32_t mw0 = 0, khz0 = 0;
 	bool already;
+	int o;
 
-	if (choose_power(power_arg, &t, &origin, what, sizeof(what)))
-		return EXIT_FAILURE;
+	if (mcai_power_choose(power_arg, &t, &o, what, sizeof(what), err,
+			      sizeof(err)))
+		return fail("%s", err);
+	origin = (enum mcai_power_origin)o;
 	if (mcai_tel_enable(&already, err, sizeof(err)))
 		return fail("telemetry enable: %s", err);
 	if (mcai_tel_set_power_model(&t, origin, &mw0, &khz0, err,

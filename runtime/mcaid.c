@@ -35,6 +35,7 @@
 #include "runtime/net.h"
 #include "runtime/node.h"
 #include "runtime/privdrop.h"
+#include "runtime/teleagent.h"
 #include "runtime/proto.h"
 #include "runtime/tls.h"
 #ifdef MCAI_HAVE_CONFIG
@@ -82,6 +83,12 @@ struct mcai_daemon {
 	unsigned int n_sets;
 	struct mcai_aggr *aggr;
 	struct mcai_fednode *fnode;
+
+	/* eBPF telemetry (runtime/teleagent.c). */
+	enum mcai_tel_mode tel_mode;
+	const char *power_table;
+	unsigned int feed_interval;
+	struct mcai_teleagent tel;
 };
 
 static void mcai_usage(FILE *f)
@@ -126,6 +133,14 @@ static void mcai_usage(FILE *f)
 "                        " MCAI_FMNIST_DIR "); trains\n"
 "  --shard SPEC          node: \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"\n"
 "  --answer-delay MS     node: hold each update back (a slow gateway)\n"
+"  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
+"                        starts as root), on (required) or off: load and\n"
+"                        pin the eBPF telemetry before dropping privileges,\n"
+"                        feed measured energy to the module's budgets and\n"
+"                        send the figures to the aggregator\n"
+"  --power-table T       telemetry power model: a table file or a built-in\n"
+"                        name (default: kernel Energy Model, else built-in)\n"
+"  --feed-interval SEC   how often to read the telemetry and feed (10)\n"
 "  --help                this text\n"
 "\n"
 "Starts as root only to open /dev/mcai and bind, then drops privileges\n"
@@ -400,6 +415,7 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 		sub = 0;
 	}
 	d->ticks++;
+	mcai_teleagent_tick(&d->tel);
 	/* Nodes, and aggregators with an upstream, keep a connection up. */
 	if (!d->conns || d->ping)
 		return;
@@ -407,12 +423,22 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 		d->reconnect_at = 0;
 		mcai_node_connect(d, c);
 	}
-	/* Traffic now and then, so neither side takes us for idle. */
+	/*
+	 * Traffic now and then, so neither side takes us for idle: the
+	 * telemetry summary, as often as it is refreshed when it is on.
+	 */
 	if (c->peer && c->welcomed && d->ticks >= d->keepalive_at) {
 		struct mcai_msg m = { .type = MCAI_MSG_TELEMETRY };
+		unsigned int every = MCAI_KEEPALIVE_S;
 
-		d->keepalive_at = d->ticks + MCAI_KEEPALIVE_S;
+		if (d->tel.on && d->feed_interval &&
+		    d->feed_interval < every)
+			every = d->feed_interval;
+		d->keepalive_at = d->ticks + every;
+		if (mcai_teleagent_summary(&d->tel, &m.u.telemetry))
+			memset(&m.u.telemetry, 0, sizeof(m.u.telemetry));
 		mcai_send_msg(c->peer, &m, NULL);
+		mcai_msg_telemetry_free(&m.u.telemetry);
 	}
 }
 
@@ -444,7 +470,8 @@ enum {
 	OPT_MAX_PEERS, OPT_IDLE, OPT_STALL, OPT_PING, OPT_PING_SIZE,
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
-	OPT_ANSWER_DELAY, OPT_HELP,
+	OPT_ANSWER_DELAY, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
+	OPT_HELP,
 };
 
 static const struct option mcai_long_opts[] = {
@@ -476,6 +503,9 @@ static const struct option mcai_long_opts[] = {
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
+	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
+	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
+	{ "feed-interval", required_argument, NULL, OPT_FEED_INTERVAL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -653,6 +683,17 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 86400000, &d->answer_delay))
 				goto bad;
 			break;
+		case OPT_TELEMETRY:
+			if (mcai_tel_mode_parse(optarg, &d->tel_mode))
+				goto bad;
+			break;
+		case OPT_POWER_TABLE:
+			d->power_table = optarg;
+			break;
+		case OPT_FEED_INTERVAL:
+			if (mcai_parse_uint(optarg, 86400, &d->feed_interval))
+				goto bad;
+			break;
 		case OPT_HELP:
 		case 'h':
 			mcai_usage(stdout);
@@ -810,7 +851,7 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 int main(int argc, char **argv)
 {
 	struct mcai_daemon d = { .dev_fd = -1, .ping_size = 1024,
-				 .connections = 1 };
+				 .connections = 1, .feed_interval = 10 };
 	struct mcai_tls_ctx *tls = NULL;
 	char hostname[MCAI_PROTO_ID_MAX + 1];
 	int sig_fd = -1, r;
@@ -871,6 +912,11 @@ int main(int argc, char **argv)
 	else
 		mcai_info("/dev/mcai: %s (running without the kernel module)",
 			  strerror(errno));
+	/* BPF programs load only now, while we may */
+	r = mcai_teleagent_start(&d.tel, d.tel_mode, d.power_table, d.dev_fd,
+				 d.feed_interval);
+	if (r)
+		goto out;
 	r = mcai_net_new(&d.net, &d.nopts, tls, &mcai_daemon_ops, &d);
 	if (r)
 		goto out;
@@ -879,8 +925,13 @@ int main(int argc, char **argv)
 	mcai_net_watch_signals(d.net, sig_fd);
 
 	r = mcai_privdrop(d.user_explicit ? d.user : NULL);
-	if (r && !d.user_explicit && d.user) {
-		/* A configured default that does not exist: same as no user. */
+	if (r == -ENOENT && !d.user_explicit && d.user) {
+		/*
+		 * A configured default that does not exist: same as no
+		 * user.  Only then: any other failure may have happened
+		 * half way, and a second try would judge a half-dropped
+		 * process by the rules of one started unprivileged.
+		 */
 		r = mcai_privdrop(NULL);
 	}
 	if (r) {
@@ -927,6 +978,7 @@ out:
 	free(d.conns);
 	free(d.ping_floats);
 	mcai_tls_ctx_free(tls);
+	mcai_teleagent_stop(&d.tel);
 	if (d.dev_fd >= 0)
 		close(d.dev_fd);
 	if (sig_fd >= 0)
