@@ -21,6 +21,7 @@
 #include "runtime/net.h"
 #include "runtime/node.h"
 #include "runtime/proto.h"
+#include "runtime/provenance.h"
 #include "runtime/store.h"
 #include "runtime/strategy.h"
 
@@ -30,6 +31,12 @@
 #define MCAI_AGGR_STATUS_MS	5000
 /* Round history kept for the status file. */
 #define MCAI_AGGR_HISTORY	64
+/*
+ * The signed manifest of registry version V, next to the store's own
+ * files: v%08u.signed.  The store ignores names it does not own, and a
+ * redone publish of the same number overwrites it.
+ */
+#define MCAI_AGGR_SIGNED_FMT	"%s/v%08u.signed"
 
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
@@ -38,6 +45,8 @@ struct mcai_aggr_node {
 	uint32_t version;
 	uint64_t n_samples;
 	uint64_t caps;
+	uint32_t role;			/* enum mcai_role of its HELLO */
+	uint32_t refused;		/* version it refused (provenance) */
 	int64_t last_seen;		/* Unix seconds */
 	uint32_t rounds;		/* updates accepted */
 	uint64_t sampled_round;		/* round it was asked to train in */
@@ -68,6 +77,11 @@ struct mcai_aggr {
 	u32 n_params;
 	uint32_t version;
 	struct mcai_buf model_frame;
+
+	/* Signs what we publish; NULL: versions go out unsigned. */
+	struct mcai_prov_key *sign_key;
+	uint8_t manifest[MCAI_PROV_MANIFEST_MAX];
+	size_t manifest_len;		/* of a->version; 0: unsigned */
 
 	struct mcai_agg *agg;
 	struct mcai_agg_config ac;
@@ -150,6 +164,17 @@ static uint32_t mcai_aggr_connected(const struct mcai_aggr *a)
 
 	for (i = 0; i < a->n_nodes; i++)
 		c += a->nodes[i].peer != NULL;
+	return c;
+}
+
+/* Connected and holding (or able to take) the current version. */
+static uint32_t mcai_aggr_eligible(const struct mcai_aggr *a)
+{
+	uint32_t c = 0;
+	size_t i;
+
+	for (i = 0; i < a->n_nodes; i++)
+		c += a->nodes[i].peer && a->nodes[i].refused != a->version;
 	return c;
 }
 
@@ -279,12 +304,92 @@ static int mcai_aggr_cache_model(struct mcai_aggr *a, const u8 *blob,
 	m.u.model.n_params = a->n_params;
 	m.u.model.blob = blob;
 	m.u.model.blob_len = blob_len;
+	m.u.model.manifest = a->manifest_len ? a->manifest : NULL;
+	m.u.model.manifest_len = (uint32_t)a->manifest_len;
 	mcai_buf_free(&a->model_frame);
 	mcai_buf_init(&a->model_frame);
 	r = mcai_msg_frame(&a->model_frame, &m, &why);
 	if (r)
 		mcai_err("cannot encode MODEL version %u: %s", a->version,
 			 why ? why : strerror(-r));
+	return r;
+}
+
+/* Durably, as the store writes its own files: temp, fsync, rename. */
+static int mcai_aggr_write_signed(struct mcai_aggr *a, uint32_t version,
+				  const uint8_t *p, size_t len)
+{
+	char path[MCAI_CONFIG_PATH_MAX + 32], tmp[sizeof(path) + 8];
+	int fd, r = 0, dfd;
+
+	snprintf(path, sizeof(path), MCAI_AGGR_SIGNED_FMT,
+		 a->cfg->registry_dir, version);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, p, len) != (ssize_t)len || fsync(fd))
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return r;
+	}
+	dfd = open(a->cfg->registry_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/*
+ * The manifest of @vi, as published, into a->manifest: read back from
+ * the registry when it is there and not @fresh (a restart sends exactly what it sent
+ * before; what is on disk is not re-checked here, the nodes do that,
+ * and re-signing whatever the file holds would launder a tampered
+ * registry), else signed now and stored.  Ed25519 is deterministic and
+ * the store keeps the creation time, so a manifest lost to a crash
+ * between publish and this write comes back byte for byte.
+ */
+static int mcai_aggr_sign(struct mcai_aggr *a,
+			  const struct mcai_version_info *vi, bool fresh)
+{
+	struct mcai_prov_manifest pm;
+	char path[MCAI_CONFIG_PATH_MAX + 32], err[MCAI_PROV_ERR_MAX];
+	ssize_t n;
+	int fd, r;
+
+	a->manifest_len = 0;
+	snprintf(path, sizeof(path), MCAI_AGGR_SIGNED_FMT,
+		 a->cfg->registry_dir, vi->version);
+	fd = fresh ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, a->manifest, sizeof(a->manifest));
+		close(fd);
+		if (n > 0) {
+			a->manifest_len = (size_t)n;
+			return 0;
+		}
+		mcai_warn("%s: empty or unreadable, signing again", path);
+	}
+	if (!a->sign_key)
+		return 0;
+	mcai_prov_manifest_from_version(&pm, vi);
+	r = mcai_prov_sign(a->sign_key, &pm, a->manifest,
+			   sizeof(a->manifest), &a->manifest_len, err,
+			   sizeof(err));
+	if (r) {
+		mcai_err("signing version %u: %s", vi->version, err);
+		a->manifest_len = 0;
+		return r;
+	}
+	r = mcai_aggr_write_signed(a, vi->version, a->manifest,
+				   a->manifest_len);
+	if (r)
+		mcai_err("%s: %s", path, strerror(-r));
 	return r;
 }
 
@@ -326,7 +431,13 @@ static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
 		return r;
 	}
 	a->version = version;
-	r = mcai_aggr_cache_model(a, blob, size, info.parent, round);
+	/*
+	 * Unsigned would be refused by every node that checks: better no
+	 * MODEL at all than one that looks published and is not.
+	 */
+	r = mcai_aggr_sign(a, &info, true);
+	if (!r)
+		r = mcai_aggr_cache_model(a, blob, size, info.parent, round);
 	free(blob);
 	if (acc_out)
 		*acc_out = acc;
@@ -391,8 +502,10 @@ static int mcai_aggr_load_model(struct mcai_aggr *a)
 	if (v.params) {
 		memcpy(a->params, v.params, a->n_params * sizeof(float));
 		a->version = v.info.version;
-		r = mcai_aggr_cache_model(a, v.blob, v.info.blob_len,
-					  v.info.parent, v.info.round);
+		r = mcai_aggr_sign(a, &v.info, false);
+		if (!r)
+			r = mcai_aggr_cache_model(a, v.blob, v.info.blob_len,
+						  v.info.parent, v.info.round);
 		mcai_info("registry: continuing after round %llu from version %u (%u parameters, hidden %u)",
 			  (unsigned long long)mcai_store_last_round(a->store),
 			  a->version, a->n_params, hidden);
@@ -610,9 +723,16 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	cand = calloc(connected, sizeof(*cand));
 	if (!cand)
 		return;
+	/*
+	 * A node that refused the current version (its trust store does
+	 * not take our signature) cannot train on it: sampling it would
+	 * only hold the round until the deadline.
+	 */
 	for (k = 0, i = 0; k < a->n_nodes; k++)
-		if (a->nodes[k].peer)
+		if (a->nodes[k].peer && a->nodes[k].refused != a->version)
 			cand[i++] = (uint32_t)k;
+	connected = i;
+	want = mcai_aggr_want(a, connected);
 	a->round = up ? up->round_id : mcai_store_last_round(a->store) + 1;
 	/* Seeded per round: a restarted aggregator samples the same way. */
 	rng = a->o.seed ^ (a->round * 0xd1b54a32d192ed03ULL);
@@ -694,7 +814,7 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 	} else if (a->o.upstream) {
 		if (a->up_pending) {
 			a->up_pending = false;
-			connected = mcai_aggr_connected(a);
+			connected = mcai_aggr_eligible(a);
 			if (connected >= a->cfg->min_clients)
 				mcai_aggr_start_round(a, connected);
 			else
@@ -703,7 +823,7 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 					  connected, a->cfg->min_clients);
 		}
 	} else if (!a->done && now >= a->next_start) {
-		connected = mcai_aggr_connected(a);
+		connected = mcai_aggr_eligible(a);
 		need = a->cfg->min_clients;
 		if (!a->started_once && a->o.start_nodes > need)
 			need = a->o.start_nodes;
@@ -717,6 +837,25 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 /* ------------------------------------------------------------------ */
 /* Messages                                                             */
 /* ------------------------------------------------------------------ */
+
+/*
+ * The slot of the disconnected node gone longest, to make room under
+ * network.max_nodes; a->n_nodes when every known node is connected.
+ * Slots are reused in place: connected peers keep their index.
+ */
+static size_t mcai_aggr_evict(const struct mcai_aggr *a)
+{
+	size_t i, best = a->n_nodes;
+
+	for (i = 0; i < a->n_nodes; i++) {
+		if (a->nodes[i].peer)
+			continue;
+		if (best == a->n_nodes ||
+		    a->nodes[i].last_seen < a->nodes[best].last_seen)
+			best = i;
+	}
+	return best;
+}
 
 static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			   const struct mcai_msg_hello *h)
@@ -749,15 +888,18 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 	if (i < a->n_nodes) {
 		nd = &a->nodes[i];
 		/*
-		 * Only the same certificate may take a connected node's
-		 * place (a reconnect after a half-open TCP); another
-		 * gateway of the fleet cannot push it out by its name.
+		 * A node id belongs to the certificate it first joined
+		 * with, connected or not: another gateway of the fleet can
+		 * neither push it out by its name nor take over its
+		 * history (rounds, samples) once it has left.
 		 */
-		if (nd->peer && strcmp(nd->cn, mcai_peer_cn(p))) {
-			mcai_warn("peer %s: node id '%s' is connected with certificate '%s': refused",
-				  mcai_peer_name(p), nd->id, nd->cn);
-			mcai_aggr_error(p, MCAI_ERR_AUTH, "node id in use");
-			mcai_net_close(p, "node id in use by another certificate");
+		if (strcmp(nd->cn, mcai_peer_cn(p))) {
+			mcai_warn("peer %s: node id '%s' belongs to certificate '%s', not '%s': refused",
+				  mcai_peer_name(p), nd->id, nd->cn,
+				  mcai_peer_cn(p));
+			mcai_aggr_error(p, MCAI_ERR_AUTH,
+					"node id bound to another certificate");
+			mcai_net_close(p, "node id bound to another certificate");
 			return 0;
 		}
 		if (nd->peer) {
@@ -773,6 +915,21 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 				nd->sampled_round = 0;
 			}
 		}
+	} else if (a->n_nodes >= a->cfg->max_nodes) {
+		i = mcai_aggr_evict(a);
+		if (i == a->n_nodes) {
+			mcai_warn("peer %s: node '%s' refused: %zu nodes known, all connected (network.max_nodes)",
+				  mcai_peer_name(p), h->node_id, a->n_nodes);
+			mcai_aggr_error(p, MCAI_ERR_BUSY, "too many nodes");
+			mcai_net_close(p, "node table full");
+			return 0;
+		}
+		nd = &a->nodes[i];
+		mcai_info("node '%s' (gone since %lld) forgotten for '%s' (network.max_nodes %u)",
+			  nd->id, (long long)nd->last_seen, h->node_id,
+			  a->cfg->max_nodes);
+		memset(nd, 0, sizeof(*nd));
+		snprintf(nd->id, sizeof(nd->id), "%s", h->node_id);
 	} else {
 		if (a->n_nodes == a->cap_nodes) {
 			size_t cap = a->cap_nodes ? 2 * a->cap_nodes : 16;
@@ -796,6 +953,9 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 	nd->version = h->model_version;
 	nd->n_samples = h->n_samples;
 	nd->caps = h->caps;
+	nd->role = h->role;
+	/* It may trust us now (a fixed trust store); it will say if not. */
+	nd->refused = 0;
 	nd->last_seen = time(NULL);
 	mcai_peer_set_data(p, (void *)(uintptr_t)(i + 1));
 	a->status_dirty = true;
@@ -843,6 +1003,21 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_aggr_error(p, MCAI_ERR_MODEL, "update does not match the round");
 		return;
 	}
+	/*
+	 * The weight of an update is its sample count: a node claiming more
+	 * than it declared when it joined would buy itself a bigger share
+	 * of the average.  A site aggregator is exempt: it says HELLO before
+	 * its own nodes join, so only its UPDATEs know the samples behind it.
+	 */
+	if (nd->role != MCAI_ROLE_AGGREGATOR && u->n_samples > nd->n_samples) {
+		mcai_warn("node '%s': UPDATE for round %llu refused: %llu samples, HELLO declared %llu",
+			  nd->id, (unsigned long long)u->round_id,
+			  (unsigned long long)u->n_samples,
+			  (unsigned long long)nd->n_samples);
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL,
+				"update claims more samples than declared");
+		return;
+	}
 	/* One scratch vector: memory does not grow with the nodes. */
 	mcai_f32v_copy(&u->delta, a->scratch);
 	r = mcai_agg_add(a->agg, a->scratch, u->n_samples, why, sizeof(why));
@@ -875,6 +1050,25 @@ static void mcai_aggr_telemetry(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 		nd->have_telem = true;
 		a->status_dirty = true;
 		break;
+	}
+}
+
+/*
+ * The node would not install what we sent it (provenance): it keeps its
+ * old version, so it is out of the round in progress and of the next
+ * ones until a newer version comes along.
+ */
+static void mcai_aggr_refused(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	nd->refused = a->version;
+	nd->version = 0;
+	a->status_dirty = true;
+	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+		mcai_warn("round %llu: node '%s' refused version %u, counted as dropped out",
+			  (unsigned long long)a->round, nd->id, a->version);
+		nd->sampled_round = 0;
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
 	}
 }
 
@@ -916,6 +1110,8 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 	case MCAI_MSG_ERROR:
 		mcai_warn("node '%s' reports error %u: %s", nd->id,
 			  m.u.error.code, m.u.error.message);
+		if (m.u.error.code == MCAI_ERR_MODEL)
+			mcai_aggr_refused(a, nd);
 		break;
 	case MCAI_MSG_BYE:
 		mcai_info("node '%s' says goodbye (%u)", nd->id,
@@ -1131,6 +1327,30 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 		goto fail;
 	}
 	a->ac = ac;
+	if (c->sign_key[0] && !o->upstream) {
+		char kid[MCAI_PROV_KEYID_HEX + 1];
+
+		r = mcai_prov_key_load(&a->sign_key, c->sign_key, err,
+				       sizeof(err));
+		if (!r && !mcai_prov_key_is_private(a->sign_key)) {
+			mcai_err("provenance.sign_key: %s: a public key cannot sign",
+				 c->sign_key);
+			r = -EINVAL;
+			goto fail;
+		}
+		if (r) {
+			mcai_err("provenance.sign_key: %s", err);
+			goto fail;
+		}
+		mcai_prov_keyid_hex(mcai_prov_key_id(a->sign_key), kid);
+		mcai_info("signing published versions with key %s (%s)", kid,
+			  c->sign_key);
+	} else if (!o->upstream) {
+		mcai_warn("no provenance.sign_key: versions are published UNSIGNED and nodes that check signatures will refuse them");
+	} else if (c->sign_key[0]) {
+		/* A site relays what the top signed; it signs nothing itself. */
+		mcai_warn("provenance.sign_key ignored: a site aggregator relays the upstream's signed versions");
+	}
 	if (o->upstream) {
 		/* The model and its versions come from upstream. */
 		mcai_info("aggregator: site of an upstream aggregator, model '%s', strategy %s, minimum %u",
@@ -1179,6 +1399,7 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->scratch);
 	free(a->combined);
 	mcai_buf_free(&a->model_frame);
+	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)
 		mcai_dataset_free(&a->eval);
 	free(a->nodes);

@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +13,13 @@
 #include <unistd.h>
 
 #include "models/mlp.h"
+#include "models/sha256.h"
 #include "models/verify.h"
 #include "runtime/device.h"
 #include "runtime/log.h"
 #include "runtime/net.h"
 #include "runtime/node.h"
+#include "runtime/provenance.h"
 
 /* ------------------------------------------------------------------ */
 /* Data and shape, shared with the aggregator                          */
@@ -291,6 +295,11 @@ struct mcai_fednode {
 	bool have_dev;
 	uint32_t installed;		/* version in /dev/mcai, 0 none */
 
+	/* Provenance: NULL trust only with provenance.allow_unsigned. */
+	struct mcai_prov_trust *trust;
+	char history[MCAI_CONFIG_PATH_MAX];
+	struct mcai_prov_current cur;	/* newest accepted, from history */
+
 	struct mcai_peer *peer;
 	bool welcomed;
 	struct mcai_buf held;		/* a delayed UPDATE frame */
@@ -326,6 +335,52 @@ static int mcai_fednode_compact(struct mcai_fednode *n)
 	n->data.count = n->count;
 	n->data.rows = 28;
 	n->data.cols = 28;
+	return 0;
+}
+
+/*
+ * Trust store and history, before any model can arrive.  Without a trust
+ * store the node refuses to start unless unsigned models were allowed in
+ * so many words: a missing key must not quietly turn the check off.
+ */
+static int mcai_fednode_prov_init(struct mcai_fednode *n,
+				  const struct mcai_config *c)
+{
+	char err[MCAI_PROV_ERR_MAX];
+	int r;
+
+	snprintf(n->cur.name, sizeof(n->cur.name), "%s", n->o.model);
+	if (!c->trust[0]) {
+		if (!c->allow_unsigned) {
+			mcai_err("no provenance.trust (trusted signer keys): refusing to run as a node; set provenance.allow_unsigned = yes to install unsigned models (lab only)");
+			return -EPERM;
+		}
+		mcai_warn("*** provenance.allow_unsigned = yes: models are installed WITHOUT any signature check; never do this outside a lab ***");
+		return 0;
+	}
+	r = mcai_prov_trust_load(&n->trust, c->trust, err, sizeof(err));
+	if (r) {
+		mcai_err("provenance.trust: %s", err);
+		return r;
+	}
+	snprintf(n->history, sizeof(n->history), "%s", c->history_dir);
+	if (mkdir(n->history, 0700) && errno != EEXIST) {
+		r = -errno;
+		mcai_err("provenance.history %s: %s", n->history, strerror(-r));
+		return r;
+	}
+	r = mcai_prov_history_current(n->history, n->o.model, &n->cur, err,
+				      sizeof(err));
+	if (r) {
+		/* A corrupt history cannot say what rollback means. */
+		mcai_err("provenance.history: %s", err);
+		return r;
+	}
+	if (c->allow_unsigned)
+		mcai_warn("provenance.allow_unsigned ignored: a trust store is configured");
+	mcai_info("provenance: %zu trusted signer(s) from %s; history %s, installed version %u",
+		  mcai_prov_trust_count(n->trust), c->trust, n->history,
+		  n->cur.version);
 	return 0;
 }
 
@@ -381,6 +436,19 @@ int mcai_fednode_new(struct mcai_fednode **out,
 		mcai_fednode_free(n);
 		return r;
 	}
+	/*
+	 * mcaid hands over cfg->model; until it passes cfg itself, that
+	 * is where the configuration is.
+	 */
+	r = mcai_fednode_prov_init(n, o->cfg ? o->cfg :
+				   (const struct mcai_config *)
+				   (const void *)(o->model -
+						  offsetof(struct mcai_config,
+							   model)));
+	if (r) {
+		mcai_fednode_free(n);
+		return r;
+	}
 	n->rng = spec.seed ^ ((u64)spec.k << 32) ^ 0xda7a;
 	if (o->dev_fd >= 0) {
 		n->dev.fd = o->dev_fd;
@@ -402,6 +470,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	free(n->base);
 	free(n->delta);
 	mcai_buf_free(&n->held);
+	mcai_prov_trust_free(n->trust);
 	/* dev.fd belongs to the daemon, which closes it. */
 	free(n);
 }
@@ -460,14 +529,14 @@ void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
 	n->held_until = 0;
 }
 
-static void mcai_fednode_install(struct mcai_fednode *n,
-				 const struct mcai_msg_model *m)
+static int mcai_fednode_install(struct mcai_fednode *n,
+				const struct mcai_msg_model *m)
 {
 	struct mcai_load_reply rep;
 	int r;
 
 	if (!n->have_dev || n->installed == m->version)
-		return;
+		return 0;
 	/*
 	 * A plain load: the kernel swaps the running version atomically
 	 * and refuses a downgrade, which is what a replayed MODEL deserves.
@@ -476,11 +545,74 @@ static void mcai_fednode_install(struct mcai_fednode *n,
 	if (r) {
 		mcai_warn("/dev/mcai: version %u not installed: %s", m->version,
 			  mcai_dev_error(&n->dev));
-		return;
+		return r;
 	}
 	n->installed = m->version;
 	mcai_info("/dev/mcai: model '%s' version %u installed (was %u)",
 		  m->model, rep.version, rep.replaced_version);
+	return 0;
+}
+
+/* ERROR to the aggregator: it stops offering us rounds of that version. */
+static void mcai_fednode_refuse(struct mcai_peer *p, uint32_t version,
+				const char *verdict)
+{
+	struct mcai_msg e = { .type = MCAI_MSG_ERROR };
+
+	e.u.error.code = MCAI_ERR_MODEL;
+	snprintf(e.u.error.message, sizeof(e.u.error.message),
+		 "model version %u refused: %s", version, verdict);
+	mcai_fednode_send(p, &e, NULL);
+}
+
+/*
+ * The signed manifest of @m against the trust store and what we
+ * installed last: MCAI_PROV_OK (a new version), MCAI_PROV_CURRENT (the
+ * one in our history again, after a restart: usable, not recorded
+ * twice), anything else refused and logged.  The float master copy is
+ * what the node trains on, so it must be the signed one too; and the
+ * MODEL's own header must say what the manifest says.
+ */
+static int mcai_fednode_prov(struct mcai_fednode *n,
+			     const struct mcai_msg_model *m,
+			     struct mcai_prov_manifest *pm)
+{
+	char err[MCAI_PROV_ERR_MAX];
+	uint8_t digest[MCAI_DIGEST_LEN];
+	int v;
+
+	v = mcai_prov_check(n->trust, &n->cur, m->manifest, m->manifest_len,
+			    m->blob, m->blob_len, 0, pm, err, sizeof(err));
+	if (v != MCAI_PROV_OK && v != MCAI_PROV_CURRENT) {
+		mcai_err("MODEL version %u refused: %s: %s (staying on version %u)",
+			 m->version, mcai_prov_verdict_name(v), err,
+			 n->version);
+		return v;
+	}
+	if (pm->version != m->version || pm->parent != m->parent) {
+		mcai_err("MODEL version %u (parent %u) refused: %s: the signed manifest says version %u, parent %u",
+			 m->version, m->parent,
+			 mcai_prov_verdict_name(MCAI_PROV_MALFORMED),
+			 pm->version, pm->parent);
+		return MCAI_PROV_MALFORMED;
+	}
+	if (pm->n_params != m->params.n) {
+		mcai_err("MODEL version %u refused: %s: %u parameters, %u signed",
+			 m->version,
+			 mcai_prov_verdict_name(MCAI_PROV_DIGEST_MISMATCH),
+			 m->params.n, pm->n_params);
+		return MCAI_PROV_DIGEST_MISMATCH;
+	}
+	/* The wire floats are little-endian already: hash them as sent. */
+	mcai_sha256(m->params.n ? (const void *)m->params.le : "",
+		    (size_t)m->params.n * 4, digest);
+	if (pm->n_params && memcmp(digest, pm->params_sha256, sizeof(digest))) {
+		mcai_err("MODEL version %u refused: %s: parameters differ from the signed ones",
+			 m->version,
+			 mcai_prov_verdict_name(MCAI_PROV_DIGEST_MISMATCH));
+		return MCAI_PROV_DIGEST_MISMATCH;
+	}
+	return v;
 }
 
 static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
@@ -490,6 +622,9 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 	struct mcai_verdict v;
 	struct mcai_model mm;
 	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	struct mcai_prov_manifest pm;
+	char err[MCAI_PROV_ERR_MAX];
+	int prov = MCAI_PROV_UNSIGNED;
 	u32 dims[3];
 
 	if (m->version <= n->version && n->net) {
@@ -513,6 +648,14 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_net_close(p, "unexpected model shape");
 		return 0;
 	}
+	if (n->trust) {
+		prov = mcai_fednode_prov(n, m, &pm);
+		if (prov != MCAI_PROV_OK && prov != MCAI_PROV_CURRENT) {
+			mcai_fednode_refuse(p, m->version,
+					    mcai_prov_verdict_name(prov));
+			return 0;
+		}
+	}
 	if (!n->net || n->n_params != m->params.n) {
 		mcai_mlp_free(n->net);
 		free(n->base);
@@ -533,10 +676,23 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	mcai_f32v_copy(&m->params, n->base);
 	n->version = m->version;
-	mcai_info("model '%s' version %u (round %llu, parent %u): %u parameters, blob %u bytes verified",
+	mcai_info("model '%s' version %u (round %llu, parent %u): %u parameters, blob %u bytes verified, %s",
 		  m->model, m->version, (unsigned long long)m->round_id,
-		  m->parent, m->params.n, m->blob_len);
-	mcai_fednode_install(n, m);
+		  m->parent, m->params.n, m->blob_len,
+		  !n->trust ? "UNSIGNED (not checked)" :
+		  prov == MCAI_PROV_CURRENT ? "signed, already in the history" :
+		  "signed by a trusted key");
+	if (mcai_fednode_install(n, m) || prov != MCAI_PROV_OK)
+		return 0;
+	/* Recorded only once installed: the history is what runs. */
+	if (mcai_prov_history_append(n->history, m->manifest, m->manifest_len,
+				     -1, 0, err, sizeof(err))) {
+		mcai_err("provenance.history: version %u not recorded: %s",
+			 m->version, err);
+		return 0;
+	}
+	n->cur.version = pm.version;
+	memcpy(n->cur.blob_sha256, pm.blob_sha256, MCAI_DIGEST_LEN);
 	return 0;
 }
 
@@ -635,7 +791,8 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		 * The aggregator's registry is behind ours (restored, or
 		 * started over): follow it rather than wait for a version
 		 * it will take long to reach.  The kernel still refuses
-		 * the older blob unless forced, so what runs stays.
+		 * the older blob unless forced, and so does the
+		 * provenance check (rollback), so what runs stays.
 		 */
 		if (m.u.welcome.version && m.u.welcome.version < n->version) {
 			mcai_warn("aggregator is at version %u, we hold %u: following it",

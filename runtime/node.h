@@ -4,7 +4,11 @@
  *
  * A node says HELLO with the number of labelled samples it holds, then
  * follows its aggregator: every MODEL is verified (mcai_verify(): header,
- * bounds and SHA-256 digest) before anything of it is used, its float
+ * bounds and SHA-256 digest) and its signed manifest checked against the
+ * node's trust store and history (mcai_prov_check(): signer, model name,
+ * no rollback or replay, blob and float parameters are the signed ones)
+ * before anything of it is used; a refused one is logged with its
+ * verdict, answered with ERROR, and the node stays on its version.  Its float
  * master copy becomes the base of the next round, and its int8 blob is
  * hot-swapped into /dev/mcai when the device is there.  On ROUND the node
  * trains the base on its shard (models/mlp.h: SGD with momentum, FedProx
@@ -36,6 +40,7 @@
 
 #include "models/dataset.h"
 #include "models/port.h"
+#include "runtime/config.h"
 #include "runtime/proto.h"
 
 #define MCAI_FED_INPUTS		(28 * 28)
@@ -87,6 +92,11 @@ struct mcai_fednode_opts {
 	 * the deadline and dropout tests.
 	 */
 	u32 answer_delay_ms;
+	/*
+	 * provenance.trust, .allow_unsigned, .history.  NULL: taken from
+	 * the configuration @model points into (mcaid passes cfg->model).
+	 */
+	const struct mcai_config *cfg;
 };
 
 struct mcai_fednode;

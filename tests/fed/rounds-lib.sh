@@ -15,12 +15,38 @@ mkdir -p "$T/state"
 chmod 1777 "$T/state"
 REG=$T/state/registry
 
+# The aggregator signs every version it publishes (Ed25519, the format of
+# `mcaictl keygen`: PKCS#8 / SubjectPublicKeyInfo PEM); nodes trust its
+# public key and keep their history of accepted versions.  The daemons
+# read these after dropping privileges: to mcai (runtime/privdrop.c's
+# default) when that account exists, else to nobody.
+# gen_signer DIR: DIR/signer.key (0600) and DIR/signer.pub.
+gen_signer() {
+	mkdir -p "$1"
+	openssl genpkey -algorithm ed25519 -out "$1/signer.key" 2>/dev/null ||
+		fail "openssl cannot make an Ed25519 key"
+	openssl pkey -in "$1/signer.key" -pubout -out "$1/signer.pub" \
+		2>/dev/null || fail "openssl pkey -pubout"
+	chmod 0600 "$1/signer.key"
+	chmod 0755 "$1"
+	chmod 0644 "$1/signer.pub"
+	if [ "$(id -u)" = 0 ]; then
+		local u=nobody
+		getent passwd mcai > /dev/null && u=mcai
+		chown "$u" "$1/signer.key" "$1/signer.pub" ||
+			fail "chown $u"
+	fi
+}
+SIGNER=$T/state/signer
+gen_signer "$SIGNER"
+
 # start_fed_agg LOG [extra options]
 start_fed_agg() {
 	local log=$1
 	shift
 	start_agg "$log" --registry "$REG" --eval "$FMNIST" --eval-limit 1000 \
 		--calib 200 --hidden 32 --start-nodes 3 \
+		--set "provenance.sign_key=$SIGNER/signer.key" \
 		--set rounds.min_clients=2 --set rounds.deadline_ms=30000 \
 		--set rounds.lr=0.05 --set rounds.batch=32 "$@"
 }
@@ -28,6 +54,8 @@ start_fed_agg() {
 # fed_node ID LOG [extra options]: a training node in the background;
 # its pid goes to NODES and LAST_NODE.  The test PKI has two node
 # certificates; nodes share them and tell themselves apart by --node-id.
+# It trusts TRUST (default: the aggregator's signer.pub) and keeps its
+# history in $T/state/hist-ID; a later --set overrides either.
 NODES=()
 fed_node() {
 	local id=$1 log=$2 n=${1//[!0-9]/} cert
@@ -35,7 +63,9 @@ fed_node() {
 	cert=node$(( ${n:-0} % 2 + 1 ))
 	"$MCAID" --role node --connect "127.0.0.1:$PORT" \
 		--cert "$P/$cert.crt" --key "$P/$cert.key" --ca "$P/ca.crt" \
-		--crl "$P/crl.pem" --node-id "$id" --data "$FMNIST" "$@" \
+		--crl "$P/crl.pem" --node-id "$id" --data "$FMNIST" \
+		--set "provenance.trust=${TRUST:-$SIGNER/signer.pub}" \
+		--set "provenance.history=$T/state/hist-$id" "$@" \
 		> "$log" 2>&1 &
 	LAST_NODE=$!
 	NODES+=("$LAST_NODE")
@@ -65,6 +95,7 @@ restart_fed_agg() {
 		--ca "$P/ca.crt" --crl "$P/crl.pem" \
 		--registry "$REG" --eval "$FMNIST" --eval-limit 1000 \
 		--calib 200 --hidden 32 --start-nodes 3 \
+		--set "provenance.sign_key=$SIGNER/signer.key" \
 		--set rounds.min_clients=2 --set rounds.deadline_ms=30000 \
 		--set rounds.lr=0.05 --set rounds.batch=32 "$@" > "$log" 2>&1 &
 	AGG=$!
