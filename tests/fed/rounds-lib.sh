@@ -40,10 +40,17 @@ gen_signer() {
 SIGNER=$T/state/signer
 gen_signer "$SIGNER"
 
+# A registry started from scratch is a new federation whose versions
+# begin again at 1: the nodes' histories of the previous one would rightly
+# refuse them as rollbacks, so each gets its own (as re-provisioned
+# gateways would).  A restart on the same registry keeps them.
+FED_GEN=0
+
 # start_fed_agg LOG [extra options]
 start_fed_agg() {
 	local log=$1
 	shift
+	[ -d "$REG" ] || FED_GEN=$((FED_GEN + 1))
 	start_agg "$log" --registry "$REG" --eval "$FMNIST" --eval-limit 1000 \
 		--calib 200 --hidden 32 --start-nodes 3 \
 		--set "provenance.sign_key=$SIGNER/signer.key" \
@@ -55,7 +62,7 @@ start_fed_agg() {
 # its pid goes to NODES and LAST_NODE.  The test PKI has two node
 # certificates; nodes share them and tell themselves apart by --node-id.
 # It trusts TRUST (default: the aggregator's signer.pub) and keeps its
-# history in $T/state/hist-ID; a later --set overrides either.
+# history in $T/state/hist-GEN-ID; a later --set overrides either.
 NODES=()
 fed_node() {
 	local id=$1 log=$2 n=${1//[!0-9]/} cert
@@ -65,7 +72,7 @@ fed_node() {
 		--cert "$P/$cert.crt" --key "$P/$cert.key" --ca "$P/ca.crt" \
 		--crl "$P/crl.pem" --node-id "$id" --data "$FMNIST" \
 		--set "provenance.trust=${TRUST:-$SIGNER/signer.pub}" \
-		--set "provenance.history=$T/state/hist-$id" "$@" \
+		--set "provenance.history=$T/state/hist-$FED_GEN-$id" "$@" \
 		> "$log" 2>&1 &
 	LAST_NODE=$!
 	NODES+=("$LAST_NODE")

@@ -89,7 +89,7 @@ for i in 1 2; do
 	wait_log "$T/node$i.log" "model 'fmnist' version 3 .*signed by a trusted key" 10 ||
 		fail "node$i did not install signed version 3"
 done
-[ -s "$T/state/hist-node1/fmnist.history" ] || fail "node1 keeps no history"
+[ -s "$T/state/hist-1-node1/fmnist.history" ] || fail "node1 keeps no history"
 
 # The node that does not trust our key: refused each version, kept none.
 wait_log "$T/node3.log" "MODEL version 3 refused: unknown-signer" 10 ||
