@@ -894,9 +894,13 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		 * history (rounds, samples) once it has left.
 		 */
 		if (strcmp(nd->cn, mcai_peer_cn(p))) {
-			mcai_warn("peer %s: node id '%s' belongs to certificate '%s', not '%s': refused",
-				  mcai_peer_name(p), nd->id, nd->cn,
-				  mcai_peer_cn(p));
+			if (nd->peer)
+				mcai_warn("peer %s: node id '%s' is connected with certificate '%s': refused",
+					  mcai_peer_name(p), nd->id, nd->cn);
+			else
+				mcai_warn("peer %s: node id '%s' belongs to certificate '%s', not '%s': refused",
+					  mcai_peer_name(p), nd->id, nd->cn,
+					  mcai_peer_cn(p));
 			mcai_aggr_error(p, MCAI_ERR_AUTH,
 					"node id bound to another certificate");
 			mcai_net_close(p, "node id bound to another certificate");
