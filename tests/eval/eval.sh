@@ -53,6 +53,20 @@ trap cleanup EXIT
 "$ROOT/tests/fed/mkcerts.sh" "$T/pki" >/dev/null || die "mkcerts.sh failed"
 P=$T/pki
 mkdir -p "$T/state" && chmod 1777 "$T/state"
+# Signed versions, as in production: nodes refuse unsigned models.  The
+# daemons read the key after dropping to mcai (or nobody).
+S=$T/state/signer
+mkdir -p "$S" && chmod 755 "$S"
+openssl genpkey -algorithm ed25519 -out "$S/signer.key" 2>/dev/null &&
+	openssl pkey -in "$S/signer.key" -pubout -out "$S/signer.pub" \
+	2>/dev/null || die "openssl cannot make an Ed25519 key"
+chmod 0600 "$S/signer.key"
+chmod 0644 "$S/signer.pub"
+if [ "$(id -u)" = 0 ]; then
+	u=nobody
+	getent passwd mcai > /dev/null && u=mcai
+	chown "$u" "$S/signer.key"
+fi
 
 free_port() {
 	local p
@@ -86,7 +100,8 @@ run() {
 		--start-nodes "$NODES" --set rounds.count="$ROUNDS" \
 		--set rounds.fraction="$FRACTION" --set rounds.min_clients="$MIN" \
 		--set rounds.deadline_ms=300000 --set rounds.lr=0.05 \
-		--set rounds.batch=32 > "$log" 2>&1 &
+		--set rounds.batch=32 --set "provenance.sign_key=$S/signer.key" \
+		> "$log" 2>&1 &
 	agg=$!
 	PIDS+=("$agg")
 	for ((i = 0; i < 100; i++)); do
@@ -100,6 +115,8 @@ run() {
 			--key "$P/node$((i % 2 + 1)).key" --ca "$P/ca.crt" \
 			--crl "$P/crl.pem" --node-id "node$i" --data "$FMNIST" \
 			--log-level warn --shard "$i/$NODES $split" \
+			--set "provenance.trust=$S/signer.pub" \
+			--set "provenance.history=$T/state/hist-$tag-$i" \
 			> "$T/node-$tag-$i.log" 2>&1 &
 		nodes+=($!)
 		PIDS+=($!)
