@@ -7,7 +7,8 @@
 # node that claims more samples in its UPDATE than in its HELLO is
 # refused; its node id stays bound to the certificate it joined with.  A
 # manifest forged in the registry while the aggregator was down is
-# refused by a fresh node (bad-signature).
+# refused by a fresh node (bad-signature).  The node table stays within
+# network.max_nodes by forgetting the longest-gone node.
 . "$(dirname "$0")/lib.sh"
 . "$FED_DIR/rounds-lib.sh"
 
@@ -130,13 +131,23 @@ n=$(stat -c %s "$f")
 b=$(od -An -tu1 -j $((n - 1)) -N1 "$f" | tr -d ' ')
 printf "$(printf '\\%03o' $(((b ^ 1) & 255)))" |
 	dd of="$f" bs=1 seek=$((n - 1)) conv=notrunc status=none
-restart_fed_agg "$T/agg2.log" --set rounds.count=2
+restart_fed_agg "$T/agg2.log" --set rounds.count=2 --set network.max_nodes=2
 fed_node node5 "$T/node5.log" --shard "0/3 iid limit=3000"
 wait_log "$T/node5.log" "MODEL version 3 refused: bad-signature" 30 ||
 	fail "forged manifest not refused"
 grep -q "model 'fmnist' version" "$T/node5.log" &&
 	fail "node5 installed a model with a forged manifest"
+
+# network.max_nodes 2: node5 (connected) and a departed 'gone1'; 'new1'
+# takes the departed one's place, never node5's.
+r=$(fl node1 gone1 100 hello)
+[ "$r" = welcome ] || fail "gone1 not welcomed: $r"
+wait_log "$T/agg2.log" "node 'gone1' left" 10 || fail "gone1 did not leave"
+r=$(fl node1 new1 100 hello)
+[ "$r" = welcome ] || fail "new1 not welcomed: $r"
+grep -q "node 'gone1' (gone since [0-9]*) forgotten for 'new1' (network.max_nodes 2)" \
+	"$T/agg2.log" || fail "the departed node was not evicted for a new one"
 stop_nodes
 stop_agg "$T/agg2.log"
 sanitizer_clean "$T/node5.log"
-pass "signed versions installed by trusting nodes; unknown-signer and bad-signature (forged in the registry) refused and reported; inflated n_samples refused; node id bound to its certificate"
+pass "signed versions installed by trusting nodes; unknown-signer and bad-signature (forged in the registry) refused and reported; inflated n_samples refused; node id bound to its certificate; node table capped"
