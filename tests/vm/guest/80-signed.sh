@@ -106,6 +106,14 @@ fi
 [[ $(cat $PARAM) == Y ]] || fail "require_signed is $(cat $PARAM), want Y"
 
 # --- require_signed=1 ---
+# A kernel without RSA/SHA-256 in its crypto API (a minimal debug build)
+# cannot verify anything: say so and skip, rather than fail every check.
+if ! "$CHK" load "$T/good.mcai" ok > "$T/probe.out" 2>&1 &&
+   grep -q "unsupported algorithm" "$T/probe.out"; then
+	echo "$N: this kernel's crypto cannot verify RSA/SHA-256 signatures; skipped"
+	rmmod mcai
+	exit 77
+fi
 check "unsigned refused" "$CHK" load "$BLOB" EKEYREJECTED
 check "signed accepted" "$CHK" load "$T/good.mcai" ok
 # The operator's path: mcaictl hands the signed file over unchanged.
