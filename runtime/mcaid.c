@@ -873,6 +873,8 @@ int main(int argc, char **argv)
 			d.connect = mcai_cfg_addr_str(&cfg.upstream,
 						      connect_buf,
 						      sizeof(connect_buf));
+		/* the name the upstream's certificate must carry */
+		d.nopts.peer_name = cfg.upstream_name;
 		if (!d.log_level_set && cfg.log_level >= MCAI_LOG_ERROR &&
 		    cfg.log_level <= MCAI_LOG_DEBUG)
 			mcai_log_set_level((enum mcai_log_level)cfg.log_level);
