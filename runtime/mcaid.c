@@ -805,7 +805,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.node_id = d->node_id, .model = cfg->model,
 			.data_dir = d->data_dir, .shard = d->shard,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
-			.answer_delay_ms = d->answer_delay,
+			.answer_delay_ms = d->answer_delay, .cfg = cfg,
 		};
 
 		return mcai_fednode_new(&d->fnode, &o);

@@ -436,15 +436,9 @@ int mcai_fednode_new(struct mcai_fednode **out,
 		mcai_fednode_free(n);
 		return r;
 	}
-	/*
-	 * mcaid hands over cfg->model; until it passes cfg itself, that
-	 * is where the configuration is.
-	 */
-	r = mcai_fednode_prov_init(n, o->cfg ? o->cfg :
-				   (const struct mcai_config *)
-				   (const void *)(o->model -
-						  offsetof(struct mcai_config,
-							   model)));
+	r = o->cfg ? mcai_fednode_prov_init(n, o->cfg) : -EINVAL;
+	if (!o->cfg)
+		mcai_err("node: no configuration for provenance");
 	if (r) {
 		mcai_fednode_free(n);
 		return r;
