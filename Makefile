@@ -26,6 +26,7 @@ RUNTIME_LIB := runtime/device.c runtime/json.c
 # aggregation strategies, float MLP trainer.  Listed by name, each piece
 # lands together with its unit tests.
 FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
+		       runtime/atomicfile.c \
 		       runtime/strategy.c models/mlp.c runtime/provenance.c \
 		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
 		       runtime/fedsim.c)
@@ -42,6 +43,7 @@ MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
 		runtime/sigtrailer.c runtime/energyfeed.c \
 		runtime/mcaictl_fleet.c \
 		runtime/mcaictl_provenance.c runtime/provenance.c \
+		runtime/atomicfile.c \
 		runtime/proto.c \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
@@ -167,6 +169,7 @@ bench: deps $(B)/engine-bench
 	$(MAKE) $(B)/secagg-bench && $(B)/secagg-bench
 	tests/bench/kernel_bench.sh
 	tests/bench/telemetry_bench.sh
+	$(MAKE) $(B)/mcaid && tests/bench/fed_bench.sh
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "models/sha256.h"
+#include "runtime/atomicfile.h"
 #include "runtime/mcaictl.h"
 #include "runtime/proto.h"
 #include "runtime/provenance.h"
@@ -212,23 +213,11 @@ static int blob_name(const uint8_t *blob, size_t len, char *name)
 
 static int write_file_atomic(const char *path, const uint8_t *p, size_t n)
 {
-	char tmp[4200];
-	FILE *f;
+	char err[512];
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return fail("%s: path too long", path);
-	f = fopen(tmp, "wb");
-	if (!f)
-		return fail("cannot create %s: %s", tmp, strerror(errno));
-	if (fwrite(p, 1, n, f) != n || fflush(f) || fsync(fileno(f))) {
-		fclose(f);
-		remove(tmp);
-		return fail("writing %s: %s", tmp, strerror(errno));
-	}
-	if (fclose(f) || rename(tmp, path)) {
-		remove(tmp);
-		return fail("writing %s: %s", path, strerror(errno));
-	}
+	/* 0666 less the umask, as a plain fopen() would create it. */
+	if (mcai_atomic_write(path, p, n, 0666, err, sizeof(err)))
+		return fail("writing %s: %s", path, err);
 	return 0;
 }
 

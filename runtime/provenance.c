@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "models/sha256.h"
+#include "runtime/atomicfile.h"
 #include "runtime/proto.h"
 #include "runtime/provenance.h"
 #include "runtime/store.h"
@@ -1300,70 +1301,22 @@ int mcai_prov_history_current(const char *dir, const char *name,
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The good prefix (or a fresh header) plus @rec, atomically replacing. */
-static int hist_rewrite(const char *dir, const char *path,
-			const uint8_t *prefix, size_t plen,
+static int hist_rewrite(const char *path, const uint8_t *prefix, size_t plen,
 			const uint8_t *rec, size_t rlen, char *err,
 			size_t errlen)
 {
-	char tmp[4200];
-	int fd, dfd, e;
+	struct iovec iov[2] = {
+		{ .iov_base = plen ? (void *)prefix : (void *)HIST_MAGIC,
+		  .iov_len = plen ? plen : HIST_MAGIC_LEN },
+		{ .iov_base = (void *)rec, .iov_len = rlen },
+	};
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = -errno;
-		perr(err, errlen, "%s: %s", tmp, strerror(-e));
-		return e;
-	}
-	e = plen ? write_all(fd, prefix, plen) :
-		   write_all(fd, HIST_MAGIC, HIST_MAGIC_LEN);
-	if (!e)
-		e = write_all(fd, rec, rlen);
-	if (!e && fsync(fd))
-		e = -errno;
-	if (close(fd) && !e)
-		e = -errno;
-	if (!e && rename(tmp, path))
-		e = -errno;
-	if (e) {
-		unlink(tmp);
-		perr(err, errlen, "writing %s: %s", path, strerror(-e));
-		return e;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd)) {
-		e = -errno;
-		if (dfd >= 0)
-			close(dfd);
-		perr(err, errlen, "fsync %s: %s", dir, strerror(-e));
-		return e;
-	}
-	close(dfd);
-	return 0;
+	return mcai_atomic_writev(path, iov, 2, 0600, err, errlen);
 }
 
-static int hist_append_locked(const char *dir, const char *path,
-			      const uint8_t *rec, size_t rlen, char *err,
-			      size_t errlen);
+static int hist_append_locked(const char *path, const uint8_t *rec,
+			      size_t rlen, char *err, size_t errlen);
 
 int mcai_prov_history_append(const char *dir, const uint8_t *manifest,
 			     size_t len, int64_t accepted, uint32_t flags,
@@ -1405,14 +1358,13 @@ int mcai_prov_history_append(const char *dir, const uint8_t *manifest,
 		perr(err, errlen, "%s: %s", dir, strerror(-e));
 		return e;
 	}
-	e = hist_append_locked(dir, path, rec, rlen, err, errlen);
+	e = hist_append_locked(path, rec, rlen, err, errlen);
 	close(lfd);
 	return e;
 }
 
-static int hist_append_locked(const char *dir, const char *path,
-			      const uint8_t *rec, size_t rlen, char *err,
-			      size_t errlen)
+static int hist_append_locked(const char *path, const uint8_t *rec,
+			      size_t rlen, char *err, size_t errlen)
 {
 	size_t size = 0, good = 0, count;
 	uint8_t *buf = NULL;
@@ -1434,7 +1386,7 @@ static int hist_append_locked(const char *dir, const char *path,
 	}
 	if (!buf || torn || good < HIST_MAGIC_LEN) {
 		/* New file, or one with a torn tail to cut off first. */
-		e = hist_rewrite(dir, path, buf, good, rec, rlen, err, errlen);
+		e = hist_rewrite(path, buf, good, rec, rlen, err, errlen);
 		free(buf);
 		return e;
 	}
@@ -1449,7 +1401,7 @@ static int hist_append_locked(const char *dir, const char *path,
 		perr(err, errlen, "%s: %s", path, strerror(-e));
 		return e;
 	}
-	e = write_all(fd, rec, rlen);
+	e = mcai_write_full(fd, rec, rlen);
 	if (!e && fsync(fd))
 		e = -errno;
 	if (close(fd) && !e)

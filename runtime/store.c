@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "models/sha256.h"
+#include "runtime/atomicfile.h"
 #include "runtime/proto.h"
 #include "runtime/store.h"
 
@@ -82,72 +83,48 @@ unsigned int mcai_store_recovered(const struct mcai_store *s)
 /* Atomic files                                                           */
 /* ---------------------------------------------------------------------- */
 
-static int mcai_write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The bytes of one file. */
 struct mcai_src {
 	const void *data;
 	size_t len;
 };
 
+/* What the test hook is told about one atomic write. */
+struct mcai_step_ctx {
+	struct mcai_store *s;
+	const char *step;
+};
+
+static void mcai_atomic_step(enum mcai_atomic_step step, void *arg)
+{
+	struct mcai_step_ctx *c = arg;
+	char hook[48];
+
+	/* A failed directory fsync after this still leaves the new file. */
+	if (step == MCAI_ATOMIC_RENAMED)
+		c->s->renamed = true;
+	snprintf(hook, sizeof(hook), "%s-%s", c->step,
+		 step == MCAI_ATOMIC_RENAMED ? "renamed" : "written");
+	mcai_hook(hook);
+}
+
 /*
  * temp file, write, fsync, rename, fsync the directory.  @step names the
  * file for the test hook ("blob" -> "blob-written", "blob-renamed").
  */
-static int mcai_atomic_write(struct mcai_store *s, const char *name,
-			     const struct mcai_src *src, const char *step)
+static int mcai_store_write(struct mcai_store *s, const char *name,
+			    const struct mcai_src *src, const char *step)
 {
-	char tmp[64], hook[48];
-	int fd, err;
+	struct mcai_step_ctx c = { .s = s, .step = step };
+	struct iovec iov = { .iov_base = (void *)src->data,
+			     .iov_len = src->len };
+	char tmp[64];
 
 	s->renamed = false;
 	snprintf(tmp, sizeof(tmp), MCAI_TMP_PREFIX "%s", name);
-	/* A leftover of ours from a failed call: it was never renamed. */
-	unlinkat(s->dfd, tmp, 0);
-	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-		    0600);
-	if (fd < 0)
-		return mcai_serr(s, -errno, "create %s: %s", tmp,
-				 strerror(errno));
-	err = mcai_write_all(fd, src->data, src->len);
-	if (!err && fsync(fd))
-		err = -errno;
-	if (close(fd) && !err)
-		err = -errno;
-	if (err) {
-		unlinkat(s->dfd, tmp, 0);
-		return mcai_serr(s, err, "write %s: %s", tmp, strerror(-err));
-	}
-	snprintf(hook, sizeof(hook), "%s-written", step);
-	mcai_hook(hook);
-	if (renameat(s->dfd, tmp, s->dfd, name)) {
-		err = -errno;
-		unlinkat(s->dfd, tmp, 0);
-		return mcai_serr(s, err, "rename %s: %s", name, strerror(-err));
-	}
-	s->renamed = true;
-	snprintf(hook, sizeof(hook), "%s-renamed", step);
-	mcai_hook(hook);
-	if (fsync(s->dfd))
-		return mcai_serr(s, -errno, "fsync registry directory: %s",
-				 strerror(errno));
-	return 0;
+	return mcai_atomic_writev_at(s->dfd, name, tmp, &iov, 1, 0600,
+				     mcai_atomic_step, &c, s->error,
+				     sizeof(s->error));
 }
 
 /* Whole small or large file; -EFBIG past @max, *len its size. */
@@ -469,7 +446,7 @@ static int mcai_write_state(struct mcai_store *s, uint64_t round,
 	src.len = (size_t)snprintf(buf, sizeof(buf),
 				   "mcai-registry 1\nround %llu\nversion %u\n",
 				   (unsigned long long)round, version);
-	return mcai_atomic_write(s, MCAI_STATE_FILE, &src, "state");
+	return mcai_store_write(s, MCAI_STATE_FILE, &src, "state");
 }
 
 /* ---------------------------------------------------------------------- */
@@ -649,18 +626,18 @@ int mcai_store_publish(struct mcai_store *s, struct mcai_version_info *info,
 	mcai_vname(name, sizeof(name), info->version, "blob");
 	src = (struct mcai_src){ blob ? (const void *)blob : "",
 				 info->blob_len };
-	err = mcai_atomic_write(s, name, &src, "blob");
+	err = mcai_store_write(s, name, &src, "blob");
 	if (!err) {
 		mcai_vname(name, sizeof(name), info->version, "params");
 		src = (struct mcai_src){ le, (size_t)info->n_params * 4 };
-		err = mcai_atomic_write(s, name, &src, "params");
+		err = mcai_store_write(s, name, &src, "params");
 	}
 	free(le);
 	if (!err) {
 		n = mcai_format_manifest(info, text, sizeof(text));
 		mcai_vname(name, sizeof(name), info->version, "manifest");
 		src = (struct mcai_src){ text, (size_t)n };
-		err = mcai_atomic_write(s, name, &src, "manifest");
+		err = mcai_store_write(s, name, &src, "manifest");
 	}
 	/* The version exists once the state names it, not before. */
 	if (!err) {

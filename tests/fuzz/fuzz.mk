@@ -80,7 +80,8 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 # check-fuzz for FUZZ_MANIFEST_SECONDS over tests/fuzz/corpus-manifest.
 FUZZ_MANIFEST_SECONDS ?= 10
 $(B)/mcai-fuzz-manifest: $(call fobj,tests/fuzz/fuzz_manifest.c \
-		runtime/provenance.c runtime/proto.c runtime/store.c models/sha256.c)
+		runtime/provenance.c runtime/proto.c runtime/store.c \
+		runtime/atomicfile.c models/sha256.c)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
 
 .PHONY: check-fuzz-manifest
