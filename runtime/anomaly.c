@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,18 +13,6 @@
 
 /* 1 / Phi^-1(3/4): MAD to standard deviation for normal data. */
 #define MAD_TO_SIGMA	1.482602218505602
-
-static int fail(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 void mcai_anomaly_config_default(struct mcai_anomaly_config *c)
 {
@@ -43,16 +30,16 @@ int mcai_anomaly_config_check(const struct mcai_anomaly_config *c, char *why,
 {
 	if (!(c->norm_z_high >= 0) || !(c->norm_z_low >= 0) ||
 	    !(c->cos_z >= 0))
-		return fail(-EINVAL, why, why_len,
-			    "z-score thresholds must be >= 0 (0: off)");
+		return mcai_why(-EINVAL, why, why_len,
+				"z-score thresholds must be >= 0 (0: off)");
 	if (!(c->cos_min <= 1))
-		return fail(-EINVAL, why, why_len,
-			    "cos_min %g: must be at most 1 (<= -1: off)",
-			    c->cos_min);
+		return mcai_why(-EINVAL, why, why_len,
+				"cos_min %g: must be at most 1 (<= -1: off)",
+				c->cos_min);
 	if (c->quarantine_flags && !c->window)
-		return fail(-EINVAL, why, why_len,
-			    "quarantine after %u flags needs a window of rounds",
-			    c->quarantine_flags);
+		return mcai_why(-EINVAL, why, why_len,
+				"quarantine after %u flags needs a window of rounds",
+				c->quarantine_flags);
 	return 0;
 }
 

@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +21,6 @@ enum {
 	S_INIT = 1, S_SPLIT, S_HOSTILE, S_SAMPLE, S_DROP, S_KILL, S_CLIENT,
 	S_NOISE, S_CENTRAL,
 };
-
-static int fail(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static double now(void)
 {
@@ -286,14 +273,12 @@ const char *mcai_attack_name(enum mcai_attack a)
 
 int mcai_attack_parse(const char *name, enum mcai_attack *a)
 {
-	u32 i;
+	int i = mcai_name_index(attack_names, N_ATTACKS, name);
 
-	for (i = 0; name && i < N_ATTACKS; i++)
-		if (!strcmp(name, attack_names[i])) {
-			*a = (enum mcai_attack)i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*a = (enum mcai_attack)i;
+	return 0;
 }
 
 void mcai_fedsim_config_default(struct mcai_fedsim_config *c)
@@ -330,50 +315,50 @@ int mcai_fedsim_config_check(const struct mcai_fedsim_config *c,
 	if (!d->train_count || !d->test_count || !d->input_len ||
 	    d->classes < 2 || d->input_len > MCAI_MLP_MAX_DIM ||
 	    d->classes > MCAI_MLP_MAX_DIM)
-		return fail(-EINVAL, why, why_len,
-			    "data: %u training, %u test images of %u bytes, %u classes",
-			    d->train_count, d->test_count, d->input_len,
-			    d->classes);
+		return mcai_why(-EINVAL, why, why_len,
+				"data: %u training, %u test images of %u bytes, %u classes",
+				d->train_count, d->test_count, d->input_len,
+				d->classes);
 	if (!c->n_hidden || c->n_hidden > MCAI_FEDSIM_MAX_HIDDEN)
-		return fail(-EINVAL, why, why_len, "1..%u hidden layers",
-			    MCAI_FEDSIM_MAX_HIDDEN);
+		return mcai_why(-EINVAL, why, why_len, "1..%u hidden layers",
+				MCAI_FEDSIM_MAX_HIDDEN);
 	for (l = 0; l < c->n_hidden; l++)
 		if (!c->hidden[l] || c->hidden[l] > MCAI_MLP_MAX_DIM)
-			return fail(-EINVAL, why, why_len, "hidden width %u",
-				    c->hidden[l]);
+			return mcai_why(-EINVAL, why, why_len, "hidden width %u",
+					c->hidden[l]);
 	if (!c->clients || c->clients > 1000000)
-		return fail(-EINVAL, why, why_len, "%u clients", c->clients);
+		return mcai_why(-EINVAL, why, why_len, "%u clients", c->clients);
 	if (!c->rounds || !c->local_epochs || !c->batch)
-		return fail(-EINVAL, why, why_len,
-			    "rounds, local epochs and batch must be >= 1");
+		return mcai_why(-EINVAL, why, why_len,
+				"rounds, local epochs and batch must be >= 1");
 	if (!(c->fraction > 0 && c->fraction <= 1))
-		return fail(-EINVAL, why, why_len, "fraction %g: (0, 1]",
-			    c->fraction);
+		return mcai_why(-EINVAL, why, why_len, "fraction %g: (0, 1]",
+				c->fraction);
 	if (!c->min_clients || c->min_clients > c->clients)
-		return fail(-EINVAL, why, why_len,
-			    "min clients %u: 1..clients (%u)", c->min_clients,
-			    c->clients);
+		return mcai_why(-EINVAL, why, why_len,
+				"min clients %u: 1..clients (%u)", c->min_clients,
+				c->clients);
 	if (!(c->dropout >= 0 && c->dropout < 1) ||
 	    !(c->kill_fraction >= 0 && c->kill_fraction < 1) ||
 	    !(c->malicious >= 0 && c->malicious < 1))
-		return fail(-EINVAL, why, why_len,
-			    "dropout, kill and malicious fractions: [0, 1)");
+		return mcai_why(-EINVAL, why, why_len,
+				"dropout, kill and malicious fractions: [0, 1)");
 	if (!(c->alpha >= 0) || !isfinite(c->alpha))
-		return fail(-EINVAL, why, why_len, "alpha %g: >= 0 (0: IID)",
-			    c->alpha);
+		return mcai_why(-EINVAL, why, why_len, "alpha %g: >= 0 (0: IID)",
+				c->alpha);
 	if (!(c->lr > 0) || !(c->momentum >= 0 && c->momentum < 1) ||
 	    !(c->weight_decay >= 0) || !(c->prox_mu >= 0))
-		return fail(-EINVAL, why, why_len,
-			    "lr > 0, momentum [0, 1), weight decay and mu >= 0");
+		return mcai_why(-EINVAL, why, why_len,
+				"lr > 0, momentum [0, 1), weight decay and mu >= 0");
 	if ((unsigned int)c->attack >= N_ATTACKS || !(c->attack_k > 0))
-		return fail(-EINVAL, why, why_len, "attack %d, k %g",
-			    (int)c->attack, c->attack_k);
+		return mcai_why(-EINVAL, why, why_len, "attack %d, k %g",
+				(int)c->attack, c->attack_k);
 	if (!c->calib || c->calib > d->train_count)
-		return fail(-EINVAL, why, why_len,
-			    "calibration images %u: 1..%u", c->calib,
-			    d->train_count);
+		return mcai_why(-EINVAL, why, why_len,
+				"calibration images %u: 1..%u", c->calib,
+				d->train_count);
 	if (c->clip == MCAI_CLIP_FIXED && !(c->agg.clip_norm > 0))
-		return fail(-EINVAL, why, why_len, "fixed clipping needs a norm");
+		return mcai_why(-EINVAL, why, why_len, "fixed clipping needs a norm");
 	err = mcai_agg_config_check(&c->agg, why, why_len);
 	if (!err && c->anomaly)
 		err = mcai_anomaly_config_check(&c->acfg, why, why_len);
@@ -433,14 +418,14 @@ int mcai_fedsim_eval_blob(const u8 *blob, u32 size,
 
 	mcai_limits_default(&lim);
 	if (mcai_verify(&m, blob, size, &lim, &v))
-		return fail(-EINVAL, why, why_len,
-			    "rejected by the verifier: %s (offset %u)",
-			    v.reason, v.offset);
+		return mcai_why(-EINVAL, why, why_len,
+				"rejected by the verifier: %s (offset %u)",
+				v.reason, v.offset);
 	if (m.input_len != d->input_len || m.head != MCAI_HEAD_ARGMAX ||
 	    m.output_len != d->classes)
-		return fail(-EINVAL, why, why_len,
-			    "model is %u -> %u, data %u -> %u classes",
-			    m.input_len, m.output_len, d->input_len, d->classes);
+		return mcai_why(-EINVAL, why, why_len,
+				"model is %u -> %u, data %u -> %u classes",
+				m.input_len, m.output_len, d->input_len, d->classes);
 	/* Inputs quantised with the blob's own parameters, as the runtime does. */
 	memcpy(&in_scale, &m.input_scale, sizeof(in_scale));
 	for (i = 0; i < 256; i++)
@@ -449,12 +434,12 @@ int mcai_fedsim_eval_blob(const u8 *blob, u32 size,
 	scores = malloc(m.output_len);
 	arena = malloc(m.arena_size ? m.arena_size : 1);
 	if (!in || !scores || !arena) {
-		err = fail(-ENOMEM, why, why_len, "out of memory");
+		err = mcai_why(-ENOMEM, why, why_len, "out of memory");
 		goto out;
 	}
 	if (mcai_engine_check_vectors(&m, arena, scores, &failed)) {
-		err = fail(-EINVAL, why, why_len,
-			   "test vector %u does not reproduce", failed);
+		err = mcai_why(-EINVAL, why, why_len,
+			       "test vector %u does not reproduce", failed);
 		goto out;
 	}
 	*correct = 0;
@@ -775,7 +760,7 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		if (!s->upd[m]) {
 			s->upd[m] = malloc((size_t)n * sizeof(float));
 			if (!s->upd[m])
-				return fail(-ENOMEM, why, why_len, "out of memory");
+				return mcai_why(-ENOMEM, why, why_len, "out of memory");
 		}
 		rr->samples += client_train(s, cl, r, want, s->upd[m]);
 		rr->malicious += s->hostile[cl];
@@ -798,7 +783,7 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		err = mcai_anomaly_score(&c->acfg, (const float *const *)s->upd,
 					 k, n, s->scratch, s->score, NULL);
 		if (err)
-			return fail(err, why, why_len, "anomaly scoring: %d", err);
+			return mcai_why(err, why, why_len, "anomaly scoring: %d", err);
 		for (i = 0; i < k; i++) {
 			if (!s->score[i].reasons)
 				continue;
@@ -852,11 +837,11 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 				c->clients, c->alpha, c->min_shard, c->seed,
 				&s.shard, &s.len);
 	if (err)
-		return fail(err, why, why_len,
-			    err == -EINVAL ?
-			    "cannot split %u images over %u clients with at least %u each" :
-			    "out of memory", d->train_count, c->clients,
-			    c->min_shard);
+		return mcai_why(err, why, why_len,
+				err == -EINVAL ?
+				"cannot split %u images over %u clients with at least %u each" :
+				"out of memory", d->train_count, c->clients,
+				c->min_shard);
 	err = result_alloc(res, c->rounds);
 	s.net = model_create(c, d);
 	s.hostile = calloc(c->clients, sizeof(bool));
@@ -936,7 +921,7 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 nomem:
 	sim_free(&s);
 	mcai_fedsim_result_free(res);
-	return fail(-ENOMEM, why, why_len, "out of memory");
+	return mcai_why(-ENOMEM, why, why_len, "out of memory");
 }
 
 int mcai_fedsim_central(const struct mcai_fedsim_config *c,
@@ -962,14 +947,14 @@ int mcai_fedsim_central(const struct mcai_fedsim_config *c,
 	if (err)
 		return err;
 	if (result_alloc(res, c->rounds))
-		return fail(-ENOMEM, why, why_len, "out of memory");
+		return mcai_why(-ENOMEM, why, why_len, "out of memory");
 	net = model_create(c, d);
 	order = malloc(d->train_count * sizeof(u32));
 	if (!net || !order) {
 		mcai_mlp_free(net);
 		free(order);
 		mcai_fedsim_result_free(res);
-		return fail(-ENOMEM, why, why_len, "out of memory");
+		return mcai_why(-ENOMEM, why, why_len, "out of memory");
 	}
 	for (i = 0; i < d->train_count; i++)
 		order[i] = i;

@@ -41,7 +41,7 @@ static const char *const kind_names[] = {
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
-static int fail(int err, char *why, size_t len, const char *fmt, ...)
+int mcai_why(int err, char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -58,16 +58,24 @@ const char *mcai_agg_kind_name(enum mcai_agg_kind kind)
 	return (unsigned int)kind < N_KINDS ? kind_names[kind] : "?";
 }
 
-int mcai_agg_kind_parse(const char *name, enum mcai_agg_kind *kind)
+int mcai_name_index(const char *const *names, u32 n, const char *name)
 {
 	u32 i;
 
-	for (i = 0; name && i < N_KINDS; i++)
-		if (!strcmp(name, kind_names[i])) {
-			*kind = (enum mcai_agg_kind)i;
-			return 0;
-		}
+	for (i = 0; name && i < n; i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return (int)i;
 	return -EINVAL;
+}
+
+int mcai_agg_kind_parse(const char *name, enum mcai_agg_kind *kind)
+{
+	int i = mcai_name_index(kind_names, N_KINDS, name);
+
+	if (i < 0)
+		return i;
+	*kind = (enum mcai_agg_kind)i;
+	return 0;
 }
 
 void mcai_agg_config_default(struct mcai_agg_config *c, enum mcai_agg_kind kind)
@@ -92,43 +100,43 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 			  size_t why_len)
 {
 	if ((unsigned int)c->kind >= N_KINDS)
-		return fail(-EINVAL, why, why_len, "unknown strategy %d",
-			    (int)c->kind);
+		return mcai_why(-EINVAL, why, why_len, "unknown strategy %d",
+				(int)c->kind);
 	if (!(c->clip_norm >= 0.0f && isfinite(c->clip_norm)))
-		return fail(-EINVAL, why, why_len,
-			    "clip norm %g: must be finite and >= 0 (0: off)",
-			    c->clip_norm);
+		return mcai_why(-EINVAL, why, why_len,
+				"clip norm %g: must be finite and >= 0 (0: off)",
+				c->clip_norm);
 	switch (c->kind) {
 	case MCAI_AGG_FEDPROX:
 		if (!(c->prox_mu > 0.0f && isfinite(c->prox_mu)))
-			return fail(-EINVAL, why, why_len,
-				    "fedprox mu %g: must be finite and > 0 (mu 0 is fedavg)",
-				    c->prox_mu);
+			return mcai_why(-EINVAL, why, why_len,
+					"fedprox mu %g: must be finite and > 0 (mu 0 is fedavg)",
+					c->prox_mu);
 		break;
 	case MCAI_AGG_FEDADAM:
 		if (!(c->server_lr > 0.0f && isfinite(c->server_lr)))
-			return fail(-EINVAL, why, why_len,
-				    "fedadam server learning rate %g: must be finite and > 0",
-				    c->server_lr);
+			return mcai_why(-EINVAL, why, why_len,
+					"fedadam server learning rate %g: must be finite and > 0",
+					c->server_lr);
 		if (!in_unit(c->beta1) || !in_unit(c->beta2))
-			return fail(-EINVAL, why, why_len,
-				    "fedadam beta1 %g, beta2 %g: each must be in [0, 1)",
+			return mcai_why(-EINVAL, why, why_len,
+					"fedadam beta1 %g, beta2 %g: each must be in [0, 1)",
 				    c->beta1, c->beta2);
 		if (!(c->tau > 0.0f && isfinite(c->tau)))
-			return fail(-EINVAL, why, why_len,
-				    "fedadam tau %g: must be finite and > 0",
-				    c->tau);
+			return mcai_why(-EINVAL, why, why_len,
+					"fedadam tau %g: must be finite and > 0",
+					c->tau);
 		break;
 	case MCAI_AGG_TRIMMED_MEAN:
 		if (!(c->trim >= 0.0f && c->trim < 0.5f))
-			return fail(-EINVAL, why, why_len,
-				    "trim fraction %g: must be in [0, 0.5) per side",
+			return mcai_why(-EINVAL, why, why_len,
+					"trim fraction %g: must be in [0, 0.5) per side",
 				    c->trim);
 		break;
 	case MCAI_AGG_KRUM:
 		if (c->krum_f >= (1u << 30))
-			return fail(-EINVAL, why, why_len,
-				    "krum f %u: implausibly large", c->krum_f);
+			return mcai_why(-EINVAL, why, why_len,
+					"krum f %u: implausibly large", c->krum_f);
 		break;
 	default:
 		break;
@@ -150,7 +158,7 @@ struct mcai_agg *mcai_agg_create(const struct mcai_agg_config *c, u32 n,
 	if (mcai_agg_config_check(c, why, why_len))
 		return NULL;
 	if (!n) {
-		fail(-EINVAL, why, why_len, "an update of 0 parameters");
+		mcai_why(-EINVAL, why, why_len, "an update of 0 parameters");
 		return NULL;
 	}
 	a = calloc(1, sizeof(*a));
@@ -172,7 +180,7 @@ struct mcai_agg *mcai_agg_create(const struct mcai_agg_config *c, u32 n,
 	return a;
 nomem:
 	mcai_agg_free(a);
-	fail(-ENOMEM, why, why_len, "out of memory for %u parameters", n);
+	mcai_why(-ENOMEM, why, why_len, "out of memory for %u parameters", n);
 	return NULL;
 }
 
@@ -246,13 +254,13 @@ int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 	u32 i;
 
 	if (!weight)
-		return fail(-EINVAL, why, why_len, "an update of 0 samples");
+		return mcai_why(-EINVAL, why, why_len, "an update of 0 samples");
 	if (a->weight + weight < a->weight || a->count == U32_MAX)
-		return fail(-EINVAL, why, why_len, "too many samples in the round");
+		return mcai_why(-EINVAL, why, why_len, "too many samples in the round");
 	for (i = 0; i < a->n; i++)
 		if (!isfinite(delta[i]))
-			return fail(-EINVAL, why, why_len,
-				    "parameter %u of the update is not finite", i);
+			return mcai_why(-EINVAL, why, why_len,
+					"parameter %u of the update is not finite", i);
 	s = clip_scale(mcai_l2_norm(delta, a->n), a->c.clip_norm);
 
 	if (buffering(a)) {
@@ -263,15 +271,15 @@ int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 			float **p = realloc(a->upd, cap * sizeof(*p));
 
 			if (!p)
-				return fail(-ENOMEM, why, why_len,
-					    "out of memory for update %u", a->count);
+				return mcai_why(-ENOMEM, why, why_len,
+						"out of memory for update %u", a->count);
 			a->upd = p;
 			a->cap = cap;
 		}
 		u = malloc(a->n * sizeof(float));
 		if (!u)
-			return fail(-ENOMEM, why, why_len,
-				    "out of memory for update %u", a->count);
+			return mcai_why(-ENOMEM, why, why_len,
+					"out of memory for update %u", a->count);
 		if (s == 1.0) {
 			memcpy(u, delta, a->n * sizeof(float));
 		} else {
@@ -468,7 +476,7 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 	int err = 0;
 
 	if (!k)
-		return fail(-ENODATA, why, why_len, "no update in the round");
+		return mcai_why(-ENODATA, why, why_len, "no update in the round");
 	switch (a->c.kind) {
 	case MCAI_AGG_MEDIAN:
 		err = mcai_coord_median(u, k, a->n, out);
@@ -481,9 +489,9 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 		const u32 f = a->c.krum_f;
 
 		if (k <= 2 * f + 2)
-			return fail(-EINVAL, why, why_len,
-				    "krum with f = %u needs more than %u updates, the round has %u",
-				    f, 2 * f + 2, k);
+			return mcai_why(-EINVAL, why, why_len,
+					"krum with f = %u needs more than %u updates, the round has %u",
+					f, 2 * f + 2, k);
 		used = a->c.krum_m && a->c.krum_m < k - f ? a->c.krum_m : k - f;
 		free(a->selected);
 		a->selected = calloc(k, sizeof(bool));
@@ -506,8 +514,8 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 	}
 	}
 	if (err)
-		return fail(err, why, why_len, "out of memory combining %u updates",
-			    k);
+		return mcai_why(err, why, why_len, "out of memory combining %u updates",
+				k);
 	if (rep) {
 		rep->updates = k;
 		rep->clipped = a->clipped;

@@ -80,6 +80,16 @@ struct mcai_agg_report {
 
 struct mcai_agg;
 
+/*
+ * Format a reason into @why (when there is room) and return @err: the error
+ * path of every check here, in anomaly.c and in fedsim.c.
+ */
+int mcai_why(int err, char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Index of @name in @names[0..n) (NULL entries skipped), or -EINVAL. */
+int mcai_name_index(const char *const *names, u32 n, const char *name);
+
 /* "fedavg", "fedprox", "fedadam", "median", "trimmed-mean", "krum". */
 const char *mcai_agg_kind_name(enum mcai_agg_kind kind);
 int mcai_agg_kind_parse(const char *name, enum mcai_agg_kind *kind);
