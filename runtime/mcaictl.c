@@ -189,16 +189,27 @@ void reset_getopt(void)
 	opterr = 0;
 }
 
-int parse_u32(const char *s, u32 *out)
+int parse_u64(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
 
+	/* strtoull() would take a sign or leading blanks: digits only. */
 	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int parse_u32(const char *s, u32 *out)
+{
+	uint64_t v;
+
+	if (parse_u64(s, &v) || v > UINT32_MAX)
 		return -1;
 	*out = (u32)v;
 	return 0;

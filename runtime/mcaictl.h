@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "runtime/device.h"
@@ -53,6 +54,8 @@ int usage_error(const struct command *c, const char *fmt, ...);
 int next_option(const struct command *c, int argc, char **argv,
 		const char *shortopts, const struct option *longopts);
 void reset_getopt(void);
+/* Decimal digits only, in range; 0, or -1 for anything else. */
+int parse_u64(const char *s, uint64_t *out);
 int parse_u32(const char *s, u32 *out);
 /* Open the device named by -d / $MCAI_DEVICE; 0, or 1 after reporting. */
 int open_device(struct mcai_dev *d);

@@ -126,6 +126,23 @@ static FILE *open_status(const char *dir, char *head, size_t len)
 	return f;
 }
 
+/*
+ * What fleet and rounds start with: their options, then the status file
+ * with its first line in @head.  -1 with *f open to go on, or the exit
+ * status.
+ */
+static int open_state(const char *cmd, int argc, char **argv, char *head,
+		      size_t len, FILE **f)
+{
+	const char *dir;
+	int r = parse_state(find_command(cmd), argc, argv, &dir);
+
+	if (r >= 0)
+		return r;
+	*f = open_status(dir, head, len);
+	return *f ? -1 : EXIT_FAILURE;
+}
+
 static void print_ratio(double v)
 {
 	if (v < 0)
@@ -136,19 +153,14 @@ static void print_ratio(double v)
 
 int fleet_main(int argc, char **argv)
 {
-	const struct command *c = find_command("fleet");
 	char head[4096], line[4096], id[80], model[40];
-	const char *dir;
 	unsigned int n = 0, up = 0;
 	time_t now = time(NULL);
 	FILE *f;
-	int r = parse_state(c, argc, argv, &dir);
+	int r = open_state("fleet", argc, argv, head, sizeof(head), &f);
 
 	if (r >= 0)
 		return r;
-	f = open_status(dir, head, sizeof(head));
-	if (!f)
-		return EXIT_FAILURE;
 	str(head, "model", model, sizeof(model));
 	if (opt_json) {
 		mcai_json_object_begin(&json);
@@ -223,17 +235,12 @@ int fleet_main(int argc, char **argv)
 
 int rounds_main(int argc, char **argv)
 {
-	const struct command *c = find_command("rounds");
 	char head[4096], line[4096];
-	const char *dir;
 	FILE *f;
-	int r = parse_state(c, argc, argv, &dir);
+	int r = open_state("rounds", argc, argv, head, sizeof(head), &f);
 
 	if (r >= 0)
 		return r;
-	f = open_status(dir, head, sizeof(head));
-	if (!f)
-		return EXIT_FAILURE;
 	if (opt_json) {
 		mcai_json_array_begin(&json);
 	} else {
