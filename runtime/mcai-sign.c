@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -281,47 +282,57 @@ out:
 	return ret;
 }
 
-static int cmd_show(const char *in)
-{
-	uint32_t bl = 0, sl = 0;
-	const char *why = NULL;
+/* A file of @in and what its trailer says; see mcai_sig_trailer_parse(). */
+struct signed_file {
 	unsigned char *p;
 	size_t len;
+	uint32_t bl, sl;
+	const char *why;
+};
+
+/* Read @in and parse its trailer into *r; false if it cannot be read. */
+static bool read_signed(const char *in, struct signed_file *sf, int *r)
+{
+	memset(sf, 0, sizeof(*sf));
+	sf->p = read_all(in, &sf->len);
+	if (!sf->p)
+		return false;
+	*r = mcai_sig_trailer_parse(sf->p, sf->len, &sf->bl, &sf->sl,
+				    &sf->why);
+	return true;
+}
+
+static int cmd_show(const char *in)
+{
+	struct signed_file sf;
 	int r;
 
-	p = read_all(in, &len);
-	if (!p)
+	if (!read_signed(in, &sf, &r))
 		return 1;
-	r = mcai_sig_trailer_parse(p, len, &bl, &sl, &why);
 	if (r == 0)
-		printf("%s: unsigned, %zu bytes\n", in, len);
+		printf("%s: unsigned, %zu bytes\n", in, sf.len);
 	else if (r > 0)
 		printf("%s: signed, blob %u bytes, PKCS#7 %u bytes, trailer %d bytes\n",
-		       in, bl, sl, MCAI_SIG_TRAILER_LEN);
+		       in, sf.bl, sf.sl, MCAI_SIG_TRAILER_LEN);
 	else
-		printf("%s: malformed: %s\n", in, why);
-	free(p);
+		printf("%s: malformed: %s\n", in, sf.why);
+	free(sf.p);
 	return r < 0;
 }
 
 static int cmd_strip(const char *out, const char *in)
 {
-	uint32_t bl = 0, sl = 0;
-	const char *why = NULL;
-	unsigned char *p;
-	size_t len;
+	struct signed_file sf;
 	int r;
 
-	p = read_all(in, &len);
-	if (!p)
+	if (!read_signed(in, &sf, &r))
 		return 1;
-	r = mcai_sig_trailer_parse(p, len, &bl, &sl, &why);
 	if (r < 0)
 		fprintf(stderr, "%s: %s: malformed signature trailer: %s\n",
-			prog, in, why);
+			prog, in, sf.why);
 	else
-		r = write_all(out, p, r ? bl : len, "", 0, "", 0);
-	free(p);
+		r = write_all(out, sf.p, r ? sf.bl : sf.len, "", 0, "", 0);
+	free(sf.p);
 	return r != 0;
 }
 
