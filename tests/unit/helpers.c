@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Helpers shared by the suites of tests/unit. */
+#include <dirent.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/unit/unit.h"
 #include "models/sha256.h"
@@ -94,4 +99,28 @@ s8 unit_rnd_w(uint64_t *seed)
 s8 unit_rnd_s8(uint64_t *seed)
 {
 	return (s8)(unit_rnd32(seed) & 0xff);
+}
+
+void unit_rm_tree(const char *dir)
+{
+	struct dirent *de;
+	char p[512];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		/* lstat: a symlink a test planted is removed, not followed. */
+		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
+			unit_rm_tree(p);
+		else
+			unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
 }

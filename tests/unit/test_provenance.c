@@ -26,29 +26,6 @@
 static char tdir[64];
 static char err[MCAI_PROV_ERR_MAX];
 
-static void rm_tree(const char *dir)
-{
-	struct dirent *de;
-	char p[512];
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			rm_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void setup(void)
 {
 	strcpy(tdir, "/tmp/mcai-prov-XXXXXX");
@@ -57,7 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_tree(tdir);
+	unit_rm_tree(tdir);
 }
 
 static void path_of(char *buf, size_t len, const char *a, const char *b)

@@ -24,24 +24,6 @@
 
 static char tdir[64];
 
-static void rm_tree(const char *dir)
-{
-	struct dirent *de;
-	char p[512];
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void setup(void)
 {
 	strcpy(tdir, "/tmp/mcai-store-XXXXXX");
@@ -51,7 +33,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	rm_tree(tdir);
+	unit_rm_tree(tdir);
 }
 
 static struct mcai_store *open_ok(void)

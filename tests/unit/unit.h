@@ -76,4 +76,7 @@ s32 unit_ref_requant(s32 x, s32 mult, int shift);
 s8 unit_rnd_w(uint64_t *seed);
 s8 unit_rnd_s8(uint64_t *seed);
 
+/* Remove @dir and everything under it (a suite's scratch directory). */
+void unit_rm_tree(const char *dir);
+
 #endif /* MCAI_UNIT_H */
