@@ -44,6 +44,13 @@ static inline u32 mcai_le32(const void *p)
 	return (u32)b[0] | (u32)b[1] << 8 | (u32)b[2] << 16 | (u32)b[3] << 24;
 }
 
+static inline u64 mcai_le64(const void *p)
+{
+	const u8 *b = p;
+
+	return (u64)mcai_le32(b) | (u64)mcai_le32(b + 4) << 32;
+}
+
 static inline s32 mcai_les32(const void *p)
 {
 	return (s32)mcai_le32(p);
@@ -64,6 +71,14 @@ static inline void mcai_put_le32(void *p, u32 v)
 	b[1] = (u8)(v >> 8);
 	b[2] = (u8)(v >> 16);
 	b[3] = (u8)(v >> 24);
+}
+
+static inline void mcai_put_le64(void *p, u64 v)
+{
+	u8 *b = p;
+
+	mcai_put_le32(b, (u32)v);
+	mcai_put_le32(b + 4, (u32)(v >> 32));
 }
 
 static inline void mcai_put_le16(void *p, u16 v)

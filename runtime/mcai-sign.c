@@ -28,6 +28,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "models/port.h"
 #include "runtime/sigtrailer.h"
 #include "uapi/mcai.h"
 
@@ -133,14 +134,6 @@ static int write_all(const char *path, const void *a, size_t alen,
 		return -1;
 	}
 	return 0;
-}
-
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = v >> 24;
 }
 
 static X509 *load_cert(const char *path)
@@ -257,8 +250,8 @@ static int cmd_sign(const char *keyf, const char *certf, int with_certs,
 	memset(trailer, 0, sizeof(trailer));
 	trailer[0] = MCAI_SIG_ID_PKCS7;
 	trailer[1] = MCAI_SIG_VERSION;
-	put_le32(trailer + 4, (uint32_t)der_len);
-	put_le32(trailer + 8, (uint32_t)len);
+	mcai_put_le32(trailer + 4, (uint32_t)der_len);
+	mcai_put_le32(trailer + 8, (uint32_t)len);
 	memcpy(trailer + 12, MCAI_SIG_MAGIC, MCAI_SIG_MAGIC_LEN);
 	if (!out) {
 		def = malloc(strlen(in) + sizeof(".signed"));

@@ -65,25 +65,6 @@ static int find_u32(const u32 *v, u32 n, u32 id)
 	return hit ? (int)(hit - v) : -1;
 }
 
-static void put_le32(u8 *p, u32 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-	p[2] = (u8)(v >> 16);
-	p[3] = (u8)(v >> 24);
-}
-
-static void put_le64(u8 *p, u64 v)
-{
-	put_le32(p, (u32)v);
-	put_le32(p + 4, (u32)(v >> 32));
-}
-
-static u64 le64(const u8 *p)
-{
-	return (u64)mcai_le32(p) | (u64)mcai_le32(p + 4) << 32;
-}
-
 /* ---- Reading messages --------------------------------------------------- */
 
 struct rd {
@@ -132,9 +113,9 @@ static int rd_hdr(struct rd *r, const u8 *msg, size_t len, u8 type,
 		    h[0], h[1], type, VERSION);
 		return -EBADMSG;
 	}
-	if (le64(h + 8) != p->round) {
+	if (mcai_le64(h + 8) != p->round) {
 		say(why, why_len, "message for round %llu, this is round %llu",
-		    (unsigned long long)le64(h + 8),
+		    (unsigned long long)mcai_le64(h + 8),
 		    (unsigned long long)p->round);
 		return -EBADMSG;
 	}
@@ -284,9 +265,9 @@ static int hkdf(const u8 *ikm, size_t ikm_len, const char *label, u64 round,
 	int ok;
 
 	memcpy(info, label, ll);
-	put_le64(info + ll, round);
-	put_le32(info + ll + 8, a);
-	put_le32(info + ll + 12, b);
+	mcai_put_le64(info + ll, round);
+	mcai_put_le32(info + ll + 8, a);
+	mcai_put_le32(info + ll + 12, b);
 	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	if (kdf)
 		kc = EVP_KDF_CTX_new(kdf);
@@ -317,8 +298,8 @@ static int commit(const u8 b[KEY_LEN], u64 round, u32 id, u8 out[32])
 	int ok;
 
 	memcpy(m, label, sizeof(label));
-	put_le64(m + sizeof(label), round);
-	put_le32(m + sizeof(label) + 8, id);
+	mcai_put_le64(m + sizeof(label), round);
+	mcai_put_le32(m + sizeof(label) + 8, id);
 	memcpy(m + sizeof(label) + 12, b, KEY_LEN);
 	ok = EVP_Digest(m, sizeof(m), out, &l, EVP_sha256(), NULL) == 1 &&
 	     l == 32;
@@ -540,7 +521,7 @@ static int gf_rand(u64 *v)
 	do {
 		if (RAND_bytes(b, sizeof(b)) != 1)
 			return -EIO;
-		*v = le64(b) & P61;
+		*v = mcai_le64(b) & P61;
 	} while (*v == P61);
 	return 0;
 }
@@ -649,9 +630,9 @@ static void put_share(u8 *p, const struct mcai_shamir_share *s)
 {
 	u32 l;
 
-	put_le32(p, s->x);
+	mcai_put_le32(p, s->x);
 	for (l = 0; l < MCAI_SHAMIR_LIMBS; l++)
-		put_le64(p + 4 + 8 * l, s->y[l]);
+		mcai_put_le64(p + 4 + 8 * l, s->y[l]);
 }
 
 /* A share as read off the wire: limbs must be field elements. */
@@ -661,7 +642,7 @@ static bool get_share(const u8 *p, struct mcai_shamir_share *s)
 
 	s->x = mcai_le32(p);
 	for (l = 0; l < MCAI_SHAMIR_LIMBS; l++) {
-		s->y[l] = le64(p + 4 + 8 * l);
+		s->y[l] = mcai_le64(p + 4 + 8 * l);
 		if (s->y[l] >= P61)
 			return false;
 	}
@@ -718,12 +699,12 @@ static void gcm_nonce_aad(u8 nonce[12], u8 aad[16], u64 round, u32 from,
 			  u32 to)
 {
 	/* one message per direction per pair and round: unique nonces */
-	put_le32(nonce, from);
-	put_le32(nonce + 4, to);
-	put_le32(nonce + 8, 0);
-	put_le64(aad, round);
-	put_le32(aad + 8, from);
-	put_le32(aad + 12, to);
+	mcai_put_le32(nonce, from);
+	mcai_put_le32(nonce + 4, to);
+	mcai_put_le32(nonce + 8, 0);
+	mcai_put_le64(aad, round);
+	mcai_put_le32(aad + 8, from);
+	mcai_put_le32(aad + 12, to);
 }
 
 static int gcm_seal(const u8 key[GCM_KEY_LEN], u64 round, u32 from, u32 to,
@@ -999,8 +980,8 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 			say(why, why_len, "node %u's key does not agree", pe->id);
 			break;
 		}
-		put_le32(pt, nd->id);
-		put_le32(pt + 4, pe->id);
+		mcai_put_le32(pt, nd->id);
+		mcai_put_le32(pt + 4, pe->id);
 		memcpy(pt + 8, nd->spk, KEY_LEN);
 		put_share(pt + 8 + KEY_LEN, &sk_sh[m]);
 		put_share(pt + 8 + KEY_LEN + SHARE_LEN, &b_sh[m]);

@@ -4,14 +4,9 @@
  */
 #include <string.h>
 
+#include "models/port.h"
 #include "runtime/sigtrailer.h"
 #include "uapi/mcai.h"
-
-static uint32_t mcai_le32_at(const unsigned char *p)
-{
-	return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
 
 int mcai_sig_trailer_parse(const unsigned char *p, size_t total,
 			   uint32_t *blob_len, uint32_t *sig_len,
@@ -26,8 +21,8 @@ int mcai_sig_trailer_parse(const unsigned char *p, size_t total,
 		return 0;
 	body = total - MCAI_SIG_TRAILER_LEN;
 	info = p + body;
-	*sig_len = mcai_le32_at(info + 4);
-	*blob_len = mcai_le32_at(info + 8);
+	*sig_len = mcai_le32(info + 4);
+	*blob_len = mcai_le32(info + 8);
 	if (info[0] != MCAI_SIG_ID_PKCS7)
 		*why = "signature trailer: id_type is not PKCS#7";
 	else if (info[1] != MCAI_SIG_VERSION || info[2] || info[3])

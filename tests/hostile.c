@@ -24,11 +24,6 @@ static u32 rnd(u32 *s)
 	return *s >> 8;
 }
 
-static u32 get32(const u8 *p)
-{
-	return mcai_le32(p);
-}
-
 void hostile_seal(u8 *blob, u32 size)
 {
 	mcai_sha256(blob, size - MCAI_DIGEST_LEN, blob + size - MCAI_DIGEST_LEN);
@@ -244,7 +239,7 @@ static void lay8(struct builder *b, const char *name, const char *reason,
 /* Data-relative offset of an array of layer @i, as the base has it. */
 static u32 arr(const struct builder *b, u32 i, u32 field)
 {
-	return get32(b->base + lay(b, i, field));
+	return mcai_le32(b->base + lay(b, i, field));
 }
 
 static const char *const R_SHORT = "blob shorter than header and digest";
@@ -565,10 +560,10 @@ int hostile_build(struct hostile **out)
 	b.base = hostile_base(&b.size);
 	if (!b.base)
 		return -1;
-	b.layer_off = get32(b.base + H(layer_off));
-	b.data_off = get32(b.base + H(data_off));
-	b.data_size = get32(b.base + H(data_size));
-	b.tv_off = get32(b.base + H(tv_off));
+	b.layer_off = mcai_le32(b.base + H(layer_off));
+	b.data_off = mcai_le32(b.base + H(data_off));
+	b.data_size = mcai_le32(b.base + H(data_size));
+	b.tv_off = mcai_le32(b.base + H(tv_off));
 
 	build_header(&b);
 	build_sections(&b);
