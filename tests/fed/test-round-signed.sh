@@ -75,7 +75,8 @@ fl() {
 }
 
 start_fed_agg "$T/agg.log" --set rounds.count=2
-grep -q "signing published versions with key" "$T/agg.log" ||
+# logged once the registry is open, after the privilege drop
+wait_log "$T/agg.log" "signing published versions with key" 20 ||
 	fail "aggregator does not sign"
 fl node1 liar 100 liar > "$T/liar.out" 2>&1 &
 liar=$!
