@@ -47,10 +47,10 @@ MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
 		runtime/proto.c \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
-TRAIN_SRCS := models/train.c models/mlp.c $(MODELS_USER)
+TRAIN_SRCS := models/train.c models/mlp.c models/cli.c $(MODELS_USER)
 TRAIN_SRCS += models/mlpquant.c
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
-VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c \
+VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c models/cli.c \
 		 models/features.c $(MODELS_USER)
 
 TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile $(B)/mcai-vibtrain

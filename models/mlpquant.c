@@ -49,16 +49,6 @@ void mcai_mlpq_calibrate(struct mcai_mlpq *q, struct mcai_mlp *n,
 	}
 }
 
-/* A bias that does not fit saturates rather than wrapping around. */
-static s32 round_s32(double v)
-{
-	if (v >= 2147483647.0)
-		return S32_MAX;
-	if (v <= -2147483648.0)
-		return S32_MIN;
-	return (s32)lrint(v);
-}
-
 int mcai_mlpq_build(struct mcai_mlpq *q, const struct mcai_mlp *n,
 		    const struct mcai_mlpq_desc *desc, char *err,
 		    size_t errlen)
@@ -126,7 +116,7 @@ int mcai_mlpq_build(struct mcai_mlpq *q, const struct mcai_mlp *n,
 		for (o = 0; o < nout; o++) {
 			double acc_scale = (double)q->scale[l] * wscale[o];
 
-			q->bias[l][o] = round_s32(n->b[l][o] / acc_scale);
+			q->bias[l][o] = mcai_round_s32(n->b[l][o] / acc_scale);
 			mcai_quantize_multiplier(acc_scale / q->scale[l + 1],
 						 &q->mult[l][o], &q->shift[l][o]);
 		}

@@ -92,3 +92,12 @@ void mcai_quantize_rows(const float *w, u32 rows, u32 cols, s8 *q,
 		}
 	}
 }
+
+s32 mcai_round_s32(double v)
+{
+	if (v >= 2147483647.0)
+		return S32_MAX;
+	if (v <= -2147483648.0)
+		return S32_MIN;
+	return (s32)lrint(v);
+}

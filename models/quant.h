@@ -22,4 +22,7 @@ void mcai_quantize_multiplier(double real, s32 *mult, s32 *shift);
 void mcai_quantize_rows(const float *w, u32 rows, u32 cols, s8 *q,
 			float *row_scale);
 
+/* round(v) as s32; a bias that does not fit saturates rather than wrapping. */
+s32 mcai_round_s32(double v);
+
 #endif /* MCAI_QUANT_H */

@@ -14,13 +14,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "dataset.h"
 #include "engine.h"
 #include "mlp.h"
@@ -61,35 +61,6 @@ struct opts {
 /* Utilities                                                               */
 /* ---------------------------------------------------------------------- */
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mcai-train: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static u8 *read_file(const char *path, u32 *size)
 {
 	char err[256];
@@ -97,7 +68,7 @@ static u8 *read_file(const char *path, u32 *size)
 				 sizeof(err));
 
 	if (!buf)
-		die("%s", err);
+		mcai_die("%s", err);
 	return buf;
 }
 
@@ -105,25 +76,25 @@ static u8 *read_file(const char *path, u32 *size)
 static void write_file(const char *path, const void *data, size_t len)
 {
 	size_t plen = strlen(path) + 8;
-	char *tmp = xcalloc(1, plen);
+	char *tmp = mcai_xcalloc(1, plen);
 	FILE *f;
 
 	snprintf(tmp, plen, "%s.tmp", path);
 	f = fopen(tmp, "wb");
 	if (!f)
-		die("%s: cannot create: %s", tmp, strerror(errno));
+		mcai_die("%s: cannot create: %s", tmp, strerror(errno));
 	if (fwrite(data, 1, len, f) != len || fflush(f) || ferror(f)) {
 		fclose(f);
 		remove(tmp);
-		die("%s: write failed: %s", tmp, strerror(errno));
+		mcai_die("%s: write failed: %s", tmp, strerror(errno));
 	}
 	if (fclose(f)) {
 		remove(tmp);
-		die("%s: write failed: %s", tmp, strerror(errno));
+		mcai_die("%s: write failed: %s", tmp, strerror(errno));
 	}
 	if (rename(tmp, path)) {
 		remove(tmp);
-		die("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+		mcai_die("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
 	}
 	free(tmp);
 }
@@ -144,7 +115,7 @@ static void hex(const u8 *d, size_t n, char *out)
 static char *data_path(const char *dir, const char *name)
 {
 	size_t len = strlen(dir) + strlen(name) + 8;
-	char *p = xcalloc(1, len);
+	char *p = mcai_xcalloc(1, len);
 
 	snprintf(p, len, "%s/%s.gz", dir, name);
 	if (access(p, F_OK) == 0)
@@ -168,13 +139,13 @@ static void load_split(struct mcai_dataset *d, const char *dir,
 	ip = data_path(dir, img);
 	lp = data_path(dir, lab);
 	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
-		die("%s", err);
+		mcai_die("%s", err);
 	if (d->rows * d->cols != 28 * 28)
-		die("%s: images are %ux%u, expected 28x28", ip, d->rows, d->cols);
+		mcai_die("%s: images are %ux%u, expected 28x28", ip, d->rows, d->cols);
 	for (i = 0; i < d->count; i++)
 		if (d->labels[i] >= N_CLASSES)
-			die("%s: label %u of item %u is not a class 0..%u", lp,
-			    d->labels[i], i, N_CLASSES - 1);
+			mcai_die("%s: label %u of item %u is not a class 0..%u", lp,
+				 d->labels[i], i, N_CLASSES - 1);
 	free(ip);
 	free(lp);
 }
@@ -210,7 +181,7 @@ static struct mcai_mlp *net_create(const struct opts *o, u64 *rng)
 	dims[o->n_hidden + 1] = N_CLASSES;
 	n = mcai_mlp_create(dims, o->n_hidden + 2, MCAI_MLP_SOFTMAX);
 	if (!n)
-		die("out of memory");
+		mcai_die("out of memory");
 	mcai_mlp_init(n, MCAI_MLP_DRAW_BY_INPUT, rng);
 	return n;
 }
@@ -227,8 +198,8 @@ static void train(struct mcai_mlp *n, const struct mcai_dataset *tr,
 	struct mcai_mlp_sched sched = {
 		.lr = o->lr, .total = (u64)steps_per_epoch * o->epochs,
 	};
-	u32 *order = xcalloc(count, sizeof(u32));
-	double t0 = now();
+	u32 *order = mcai_xcalloc(count, sizeof(u32));
+	double t0 = mcai_now();
 	u32 e, i;
 
 	for (i = 0; i < count; i++)
@@ -245,7 +216,7 @@ static void train(struct mcai_mlp *n, const struct mcai_dataset *tr,
 				(double)st.correct / count,
 				o->lr * 0.5 * (1.0 + cos(M_PI * (double)sched.step /
 							 sched.total)),
-				now() - t0);
+				mcai_now() - t0);
 	}
 	free(order);
 }
@@ -264,14 +235,14 @@ static void check_input_quant(void)
 
 	for (p = 0; p < 256; p++)
 		if (mcai_quantize(p / 255.0f, IN_SCALE, IN_ZP) != p - 128)
-			die("mcai_quantize(%d/255) != %d: input quantisation is not exact",
-			    p, p - 128);
+			mcai_die("mcai_quantize(%d/255) != %d: input quantisation is not exact",
+				 p, p - 128);
 }
 
 /* Test vectors: the k-th is the (k / 10)-th test image of class k % 10. */
 static s8 *test_vectors(const struct mcai_dataset *test, u32 vectors)
 {
-	s8 *tv = xcalloc((size_t)vectors * 28 * 28, 1);
+	s8 *tv = mcai_xcalloc((size_t)vectors * 28 * 28, 1);
 	u32 k, i, o;
 
 	for (k = 0; k < vectors; k++) {
@@ -281,8 +252,8 @@ static s8 *test_vectors(const struct mcai_dataset *test, u32 vectors)
 			if (test->labels[i] == k % N_CLASSES && seen++ == want)
 				break;
 		if (i == test->count)
-			die("not enough test images of class %u for %u vectors",
-			    k % N_CLASSES, vectors);
+			mcai_die("not enough test images of class %u for %u vectors",
+				 k % N_CLASSES, vectors);
 		for (o = 0; o < 28 * 28; o++)
 			tv[(size_t)k * 28 * 28 + o] =
 				(s8)(test->images[(size_t)i * 28 * 28 + o] - 128);
@@ -309,7 +280,7 @@ static void quantise(struct mcai_mlp *n, struct mcai_mlpq *q,
 	mcai_mlpq_init(q, n);
 	mcai_mlpq_calibrate(q, n, &data, NULL, calib);
 	if (mcai_mlpq_build(q, n, &desc, err, sizeof(err)))
-		die("quantising: %s", err);
+		mcai_die("quantising: %s", err);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -342,22 +313,22 @@ static void eval_blob(const char *what, const u8 *blob, u32 size,
 
 	mcai_limits_default(&lim);
 	if (mcai_verify(&m, blob, size, &lim, &v))
-		die("%s: rejected by the verifier: %s (offset %u)", what,
-		    v.reason, v.offset);
+		mcai_die("%s: rejected by the verifier: %s (offset %u)", what,
+			 v.reason, v.offset);
 	if (m.input_len != test->rows * test->cols)
-		die("%s: model input is %u values, images are %u pixels", what,
-		    m.input_len, test->rows * test->cols);
+		mcai_die("%s: model input is %u values, images are %u pixels", what,
+			 m.input_len, test->rows * test->cols);
 	if (m.head != MCAI_HEAD_ARGMAX || m.output_len < 2)
-		die("%s: not an argmax classifier", what);
+		mcai_die("%s: not an argmax classifier", what);
 	memcpy(&in_scale, &m.input_scale, sizeof(in_scale));
 	for (i = 0; i < 256; i++)
 		qpix[i] = mcai_quantize(i / 255.0f, in_scale, m.input_zp);
 
-	in = xcalloc(m.input_len, 1);
-	scores = xcalloc(m.output_len, 1);
-	arena = xcalloc(m.arena_size, 1);
+	in = mcai_xcalloc(m.input_len, 1);
+	scores = mcai_xcalloc(m.output_len, 1);
+	arena = mcai_xcalloc(m.arena_size, 1);
 	if (mcai_engine_check_vectors(&m, arena, scores, &failed))
-		die("%s: test vector %u does not reproduce", what, failed);
+		mcai_die("%s: test vector %u does not reproduce", what, failed);
 	res->correct = 0;
 	res->macs = m.macs;
 	res->tv_count = m.tv_count;
@@ -431,53 +402,9 @@ static void usage(FILE *f)
 "  --help            this text\n");
 }
 
-static unsigned long long parse_uint(const char *opt, const char *s,
-				     unsigned long long lo,
-				     unsigned long long hi)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (!s || *s == '-' || *s == 0)
-		die("%s needs a number", opt);
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < lo || v > hi)
-		die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
-	return v;
-}
-
-static float parse_float(const char *opt, const char *s, float lo, float hi)
-{
-	char *end;
-	float v;
-
-	if (!s || *s == 0)
-		die("%s needs a number", opt);
-	errno = 0;
-	v = strtof(s, &end);
-	if (errno || *end || !(v >= lo && v <= hi))
-		die("%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
-	return v;
-}
-
 static void parse_hidden(struct opts *o, const char *s)
 {
-	char buf[64], *tok, *save = NULL;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		die("--hidden needs a width, e.g. 128 or 128,32");
-	strcpy(buf, s);
-	o->n_hidden = 0;
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (o->n_hidden == MAX_HIDDEN)
-			die("--hidden: at most %u hidden layers", MAX_HIDDEN);
-		o->hidden[o->n_hidden++] =
-			(u32)parse_uint("--hidden", tok, 1, MAX_WIDTH);
-	}
-	if (!o->n_hidden)
-		die("--hidden needs a width, e.g. 128 or 128,32");
+	o->n_hidden = mcai_parse_widths(s, o->hidden, MAX_HIDDEN, MAX_WIDTH);
 }
 
 static void parse(struct opts *o, int argc, char **argv)
@@ -488,18 +415,18 @@ static void parse(struct opts *o, int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-#define OPT(name) (!strcmp(a, name) && (v || (die("%s needs a value", name), 0)) && ++i)
+#define OPT(name) (!strcmp(a, name) && (v || (mcai_die("%s needs a value", name), 0)) && ++i)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o->quiet = true;
 		} else if (OPT("--epochs")) {
-			o->epochs = (u32)parse_uint(a, v, 1, 1000);
+			o->epochs = (u32)mcai_parse_uint(a, v, 1, 1000);
 		} else if (OPT("--hidden")) {
 			parse_hidden(o, v);
 		} else if (OPT("--seed")) {
-			o->seed = parse_uint(a, v, 0, UINT64_MAX);
+			o->seed = mcai_parse_uint(a, v, 0, UINT64_MAX);
 		} else if (OPT("--data")) {
 			o->data = v;
 		} else if (OPT("--out")) {
@@ -509,19 +436,19 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--eval")) {
 			o->eval = v;
 		} else if (OPT("--train-limit")) {
-			o->train_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+			o->train_limit = (u32)mcai_parse_uint(a, v, 1, U32_MAX);
 		} else if (OPT("--calib")) {
-			o->calib = (u32)parse_uint(a, v, 1, U32_MAX);
+			o->calib = (u32)mcai_parse_uint(a, v, 1, U32_MAX);
 		} else if (OPT("--batch")) {
-			o->batch = (u32)parse_uint(a, v, 1, 65536);
+			o->batch = (u32)mcai_parse_uint(a, v, 1, 65536);
 		} else if (OPT("--lr")) {
-			o->lr = parse_float(a, v, 1e-6f, 10.0f);
+			o->lr = mcai_parse_float(a, v, 1e-6f, 10.0f);
 		} else if (OPT("--momentum")) {
-			o->momentum = parse_float(a, v, 0.0f, 0.999f);
+			o->momentum = mcai_parse_float(a, v, 0.0f, 0.999f);
 		} else if (OPT("--weight-decay")) {
-			o->weight_decay = parse_float(a, v, 0.0f, 1.0f);
+			o->weight_decay = mcai_parse_float(a, v, 0.0f, 1.0f);
 		} else if (OPT("--vectors")) {
-			o->vectors = (u32)parse_uint(a, v, 0, MAX_VECTORS);
+			o->vectors = (u32)mcai_parse_uint(a, v, 0, MAX_VECTORS);
 		} else {
 			fprintf(stderr, "mcai-train: unknown argument '%s'\n", a);
 			usage(stderr);
@@ -562,20 +489,21 @@ int main(int argc, char **argv)
 	double t0;
 	FILE *f;
 
+	mcai_cli_prog = "mcai-train";
 	parse(&o, argc, argv);
 	if (o.eval)
 		return do_eval(&o);
 
 	check_input_quant();
-	t0 = now();
+	t0 = mcai_now();
 	load_split(&tr, o.data, "train");
 	load_split(&test, o.data, "t10k");
 	count = o.train_limit && o.train_limit < tr.count ? o.train_limit : tr.count;
 	if (o.calib > tr.count)
-		die("--calib %u: the training set has %u images", o.calib, tr.count);
+		mcai_die("--calib %u: the training set has %u images", o.calib, tr.count);
 	if (!o.quiet)
 		fprintf(stderr, "loaded %u training and %u test images (%.1fs)\n",
-			tr.count, test.count, now() - t0);
+			tr.count, test.count, mcai_now() - t0);
 
 	/* Derive independent streams from the seed. */
 	rng = o.seed;
@@ -586,15 +514,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "training %s on %u images, %u epochs, batch %u, seed %llu\n",
 			layers, count, o.epochs, o.batch,
 			(unsigned long long)o.seed);
-	t0 = now();
+	t0 = mcai_now();
 	train(net, &tr, count, &o, &rng);
 	if (!o.quiet)
-		fprintf(stderr, "training took %.1fs\n", now() - t0);
+		fprintf(stderr, "training took %.1fs\n", mcai_now() - t0);
 
 	/* Float accuracy, and predictions to compare with int8. */
-	res.pred = xcalloc(test.count, 1);
+	res.pred = mcai_xcalloc(test.count, 1);
 	{
-		u8 *fpred = xcalloc(test.count, 1);
+		u8 *fpred = mcai_xcalloc(test.count, 1);
 
 		for (i = 0; i < test.count; i++) {
 			pixels(test.images + (size_t)i * 28 * 28, net->act[0]);
@@ -606,13 +534,13 @@ int main(int argc, char **argv)
 		quantise(net, &q, &tr, o.calib, tv, o.vectors);
 		blob = mcai_blob_write(&q.spec, &size, err, sizeof(err));
 		if (!blob)
-			die("writing the blob: %s", err);
+			mcai_die("writing the blob: %s", err);
 		write_file(o.out, blob, size);
 
 		/* Measure what was shipped: the file, read back. */
 		shipped = read_file(o.out, &shipped_size);
 		if (shipped_size != size || memcmp(shipped, blob, size))
-			die("%s: read back differs from what was written", o.out);
+			mcai_die("%s: read back differs from what was written", o.out);
 		eval_blob(o.out, shipped, shipped_size, &test, &res);
 		for (i = 0; i < test.count; i++)
 			agree += fpred[i] == res.pred[i];
@@ -623,7 +551,7 @@ int main(int argc, char **argv)
 
 	f = fopen(o.report, "w");
 	if (!f)
-		die("%s: cannot create: %s", o.report, strerror(errno));
+		mcai_die("%s: cannot create: %s", o.report, strerror(errno));
 	fprintf(f, "model=%s\nversion=%u\nlayers=%s\nmacs=%llu\nblob_bytes=%u\n"
 		"test_images=%u\nfloat_correct=%u\nfloat_accuracy=%.4f\n"
 		"int8_correct=%u\nint8_accuracy=%.4f\nagreement=%.4f\n"
@@ -642,7 +570,7 @@ int main(int argc, char **argv)
 		fprintf(f, "act%u_range=%.6g..%.6g\nact%u_scale=%.9g\nact%u_zp=%d\n",
 			i, q.lo[i], q.hi[i], i, q.scale[i], i, q.zp[i]);
 	if (fflush(f) || ferror(f) || fclose(f))
-		die("%s: write failed", o.report);
+		mcai_die("%s: write failed", o.report);
 
 	if (!o.quiet)
 		fprintf(stderr,

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cli.h"
 #include "engine.h"
 #include "features.h"
 #include "mlp.h"
@@ -60,27 +61,6 @@ struct opts {
 	u32 rate, fault, windows, window;
 };
 
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mcai-vibtrain: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
 static float rng_float(u64 *r)
 {
 	return (float)(mcai_vib_rand(r) >> 40) * (1.0f / 16777216.0f);
@@ -99,15 +79,15 @@ static void write_file(const char *path, const void *data, size_t len)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	f = fopen(tmp, "wb");
 	if (!f)
-		die("%s: cannot create: %s", tmp, strerror(errno));
+		mcai_die("%s: cannot create: %s", tmp, strerror(errno));
 	if (fwrite(data, 1, len, f) != len || fflush(f) || ferror(f) ||
 	    fclose(f)) {
 		remove(tmp);
-		die("%s: write failed", tmp);
+		mcai_die("%s: write failed", tmp);
 	}
 	if (rename(tmp, path)) {
 		remove(tmp);
-		die("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+		mcai_die("%s: cannot rename to %s: %s", tmp, path, strerror(errno));
 	}
 }
 
@@ -145,12 +125,12 @@ static void make_example(u64 *r, u32 label, s8 *feat, u32 *fs_out,
 	else				/* impulses 40..1500 mg */
 		c.severity_mg = (u32)(40.0 * pow(37.5, rng_float(r)));
 	if (mcai_vib_init(&v, &c))
-		die("simulator refused its configuration");
+		mcai_die("simulator refused its configuration");
 	/* start somewhere inside the impulse train */
 	mcai_vib_generate(&v, buf, rng_range(r, 0, n - 1));
 	mcai_vib_generate(&v, buf, n);
 	if (mcai_vib_features(buf, n, fs, &s, feat))
-		die("feature front-end refused window %u at %u Hz", n, fs);
+		mcai_die("feature front-end refused window %u at %u Hz", n, fs);
 	*fs_out = fs;
 	/* weak: impulses below 150 mg, or less than 80 mg of added 1x */
 	*weak = label && c.severity_mg <
@@ -163,10 +143,10 @@ static void make_set(struct dataset *d, u32 count, u64 seed)
 	u32 i;
 
 	d->count = count;
-	d->x = xcalloc(count, NF);
-	d->y = xcalloc(count, 1);
-	d->fs = xcalloc(count, sizeof(u32));
-	d->weak = xcalloc(count, sizeof(bool));
+	d->x = mcai_xcalloc(count, NF);
+	d->y = mcai_xcalloc(count, 1);
+	d->fs = mcai_xcalloc(count, sizeof(u32));
+	d->weak = mcai_xcalloc(count, sizeof(bool));
 	for (i = 0; i < count; i++) {
 		/* 40% normal, 20% each fault */
 		u32 k = rng_range(&r, 0, 9);
@@ -205,7 +185,7 @@ static void model_init(struct model *m, u32 nh, u32 no, u64 *r)
 	m->net = mcai_mlp_create(dims, 3, no == 1 ? MCAI_MLP_SIGMOID :
 						    MCAI_MLP_SOFTMAX);
 	if (!m->net)
-		die("out of memory");
+		mcai_die("out of memory");
 	mcai_mlp_init(m->net, MCAI_MLP_DRAW_BY_OUTPUT, r);
 }
 
@@ -262,7 +242,7 @@ static void train(struct model *m, const struct dataset *d,
 	};
 	struct source src = { d, m->no };
 	const struct mcai_mlp_data data = { get_window, &src };
-	u32 *order = xcalloc(d->count, sizeof(u32));
+	u32 *order = mcai_xcalloc(d->count, sizeof(u32));
 	const u32 batch = 32, steps = (d->count + batch - 1) / batch;
 	struct mcai_mlp_sched sched = {
 		.lr = o->lr, .total = (u64)steps * o->epochs,
@@ -295,15 +275,6 @@ static void train(struct model *m, const struct dataset *d,
 /* Quantisation to a blob                                                  */
 /* ---------------------------------------------------------------------- */
 
-static s32 round_s32(double v)
-{
-	if (v >= 2147483647.0)
-		return S32_MAX;
-	if (v <= -2147483648.0)
-		return S32_MIN;
-	return (s32)lrint(v);
-}
-
 struct qbuf {
 	s8 w1[MAX_HIDDEN * NF], w2[N_CLASSES * MAX_HIDDEN];
 	s32 b1[MAX_HIDDEN], m1[MAX_HIDDEN], s1[MAX_HIDDEN];
@@ -331,7 +302,7 @@ static float detector_threshold(const struct model *m,
 				const struct dataset *tr)
 {
 	float t;
-	float *v = xcalloc(tr->count, sizeof(float));
+	float *v = mcai_xcalloc(tr->count, sizeof(float));
 	u32 i, n = 0;
 
 	for (i = 0; i < tr->count; i++) {
@@ -393,7 +364,7 @@ static u8 *quantise(const struct model *m, const struct dataset *tr,
 	for (i = 0; i < m->nh; i++) {
 		double acc = (double)in_scale * ws[i];
 
-		q->b1[i] = round_s32(n->b[0][i] / acc);
+		q->b1[i] = mcai_round_s32(n->b[0][i] / acc);
 		mcai_quantize_multiplier(acc / q->hs, &q->m1[i], &q->s1[i]);
 	}
 	for (i = 0; i < m->no; i++)
@@ -403,7 +374,7 @@ static u8 *quantise(const struct model *m, const struct dataset *tr,
 	for (i = 0; i < m->no; i++) {
 		double acc = (double)q->hs * ws[i];
 
-		q->b2[i] = round_s32(n->b[1][i] / acc);
+		q->b2[i] = mcai_round_s32(n->b[1][i] / acc);
 		mcai_quantize_multiplier(acc / q->os, &q->m2[i], &q->s2[i]);
 	}
 	s.layer[0] = (struct mcai_layer_spec){
@@ -428,14 +399,14 @@ static u8 *quantise(const struct model *m, const struct dataset *tr,
 			if (te->y[i] == k % N_CLASSES && seen++ == want)
 				break;
 		if (i == te->count)
-			die("not enough test windows for the test vectors");
+			mcai_die("not enough test windows for the test vectors");
 		memcpy(q->tv + k * NF, te->x + (size_t)i * NF, NF);
 	}
 	s.tv_count = N_VECTORS;
 	s.tv_inputs = q->tv;
 	blob = mcai_blob_write(&s, size, err, sizeof(err));
 	if (!blob)
-		die("%s: %s", name, err);
+		mcai_die("%s: %s", name, err);
 	return blob;
 }
 
@@ -466,16 +437,16 @@ static void eval_blob(const char *path, const struct dataset *te,
 	void *arena;
 
 	if (!blob)
-		die("%s", err);
+		mcai_die("%s", err);
 	mcai_limits_default(&lim);
 	if (mcai_verify(&m, blob, size, &lim, &v))
-		die("%s: rejected by the verifier: %s (offset %u)", path,
-		    v.reason, v.offset);
+		mcai_die("%s: rejected by the verifier: %s (offset %u)", path,
+			 v.reason, v.offset);
 	if (m.input_len != NF)
-		die("%s: input_len %u, expected %u", path, m.input_len, NF);
-	arena = xcalloc(m.arena_size, 1);
+		mcai_die("%s: input_len %u, expected %u", path, m.input_len, NF);
+	arena = mcai_xcalloc(m.arena_size, 1);
 	if (mcai_engine_check_vectors(&m, arena, scores, &failed))
-		die("%s: test vector %u does not reproduce", path, failed);
+		mcai_die("%s: test vector %u does not reproduce", path, failed);
 	memset(e, 0, sizeof(*e));
 	e->macs = m.macs;
 	e->blob_bytes = size;
@@ -529,11 +500,11 @@ static int features_hash(const struct opts *o)
 	mcai_vib_default(&c, o->rate, o->seed);
 	c.fault = o->fault;
 	if (mcai_vib_init(&v, &c))
-		die("simulator refused rate %u / fault %u", o->rate, o->fault);
+		mcai_die("simulator refused rate %u / fault %u", o->rate, o->fault);
 	for (w = 0; w < o->windows; w++) {
 		mcai_vib_generate(&v, buf, n);
 		if (mcai_vib_features(buf, n, o->rate, &s, f))
-			die("feature front-end refused window %u", n);
+			mcai_die("feature front-end refused window %u", n);
 		for (i = 0; i < NF; i++) {
 			h ^= (u8)f[i];
 			h *= 0x100000001b3ULL;
@@ -668,11 +639,11 @@ static unsigned long long num(const char *opt, const char *s,
 	char *end;
 
 	if (!s || !*s || *s == '-')
-		die("%s needs a number", opt);
+		mcai_die("%s needs a number", opt);
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || *end || v < lo || v > hi)
-		die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
+		mcai_die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
 	return v;
 }
 
@@ -683,7 +654,7 @@ static void parse(struct opts *o, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-#define OPT(name) (!strcmp(a, name) && (v || (die("%s needs a value", name), 0)) && ++i)
+#define OPT(name) (!strcmp(a, name) && (v || (mcai_die("%s needs a value", name), 0)) && ++i)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
@@ -704,7 +675,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--lr")) {
 			o->lr = strtof(v, NULL);
 			if (!(o->lr > 0 && o->lr < 10))
-				die("--lr: '%s' out of range", v);
+				mcai_die("--lr: '%s' out of range", v);
 		} else if (OPT("--seed")) {
 			o->seed = num(a, v, 0, UINT64_MAX);
 		} else if (OPT("--detector")) {
@@ -742,7 +713,7 @@ static void report_model(FILE *f, const char *key, const char *path,
 	blob = mcai_blob_read(path, MCAI_DEFAULT_MAX_BLOB, &size, err,
 			      sizeof(err));
 	if (!blob)
-		die("%s", err);
+		mcai_die("%s", err);
 	mcai_sha256(blob, size, digest);
 	free(blob);
 	fprintf(f, "%s_blob=%s\n%s_blob_bytes=%u\n%s_macs=%llu\n%s_sha256=", key,
@@ -796,13 +767,14 @@ int main(int argc, char **argv)
 	u8 *blob;
 	FILE *f;
 
+	mcai_cli_prog = "mcai-vibtrain";
 	parse(&o, argc, argv);
 	if (o.hash)
 		return features_hash(&o);
 	if (o.selftest)
 		return selftest();
-	qd = xcalloc(1, sizeof(*qd));
-	qc = xcalloc(1, sizeof(*qc));
+	qd = mcai_xcalloc(1, sizeof(*qd));
+	qc = mcai_xcalloc(1, sizeof(*qc));
 
 	r = o.seed;
 	make_set(&tr, o.n_train, mcai_vib_rand(&r));
@@ -831,7 +803,7 @@ int main(int argc, char **argv)
 
 	f = fopen(o.report, "w");
 	if (!f)
-		die("%s: cannot create: %s", o.report, strerror(errno));
+		mcai_die("%s: cannot create: %s", o.report, strerror(errno));
 	fprintf(f,
 "# mcai vibration models -- trained and tested on SIMULATED data only.\n"
 "# The windows come from models/vibration.c (a model of a shaft on 6205\n"
@@ -854,7 +826,7 @@ int main(int argc, char **argv)
 		qd->thr);
 	report_model(f, "classifier", o.cls_out, &ec, fc, te.count, qc, false);
 	if (fflush(f) || ferror(f) || fclose(f))
-		die("%s: write failed", o.report);
+		mcai_die("%s: write failed", o.report);
 	if (!o.quiet)
 		fprintf(stderr,
 			"detector: float %.4f int8 %.4f; classifier: float %.4f int8 %.4f\n",

@@ -16,7 +16,7 @@
 # progress on stderr; tests/eval/results.txt records a run of each.
 
 FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fedsim.c runtime/anomaly.c \
-	       runtime/strategy.c models/mlp.c models/mlpquant.c \
+	       runtime/strategy.c models/mlp.c models/mlpquant.c models/cli.c \
 	       $(MODELS_USER)
 EVAL_JOBS ?= 2
 

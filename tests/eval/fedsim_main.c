@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,44 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "models/cli.h"
 #include "models/dataset.h"
 #include "runtime/fedsim.h"
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mcai-fedsim: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (!p)
-		die("out of memory");
-	return p;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- Data ---------------------------------------------------------------- */
 
 static char *data_path(const char *dir, const char *name)
 {
 	size_t len = strlen(dir) + strlen(name) + 8;
-	char *p = xcalloc(1, len);
+	char *p = mcai_xcalloc(1, len);
 
 	snprintf(p, len, "%s/%s.gz", dir, name);
 	if (access(p, F_OK) == 0)
@@ -78,12 +49,12 @@ static void load_split(struct mcai_dataset *d, const char *dir,
 	ip = data_path(dir, img);
 	lp = data_path(dir, lab);
 	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
-		die("%s (the data comes from Debian's dataset-fashion-mnist)",
-		    err);
+		mcai_die("%s (the data comes from Debian's dataset-fashion-mnist)",
+			 err);
 	for (i = 0; i < d->count; i++)
 		if (d->labels[i] >= 10)
-			die("%s: label %u of item %u is not a class 0..9", lp,
-			    d->labels[i], i);
+			mcai_die("%s: label %u of item %u is not a class 0..9", lp,
+				 d->labels[i], i);
 	free(ip);
 	free(lp);
 }
@@ -147,19 +118,19 @@ static void *worker(void *arg)
 		j = &p->jobs[p->next++];
 		pthread_mutex_unlock(&p->lock);
 		pr.j = j;
-		t0 = now();
+		t0 = mcai_now();
 		err = j->central ?
 			mcai_fedsim_central(&j->c, p->d, &j->res, on_round, &pr,
 					    why, sizeof(why)) :
 			mcai_fedsim_run(&j->c, p->d, &j->res, on_round, &pr,
 					why, sizeof(why));
 		if (err)
-			die("%s: %s", j->label, why);
-		j->secs = now() - t0;
+			mcai_die("%s: %s", j->label, why);
+		j->secs = mcai_now() - t0;
 		pthread_mutex_lock(&p->lock);
 		p->done++;
 		fprintf(stderr, "[%3u/%u %6.0fs] %-34s int8 %.4f  (%.0fs)\n",
-			p->done, p->n, now() - p->t0, j->label,
+			p->done, p->n, mcai_now() - p->t0, j->label,
 			j->res.rounds[j->res.n_rounds - 1].int8_acc, j->secs);
 		pthread_mutex_unlock(&p->lock);
 	}
@@ -176,12 +147,12 @@ static void run_jobs(struct job *jobs, u32 n, u32 threads,
 		threads = n;
 	if (!threads)
 		threads = 1;
-	t = xcalloc(threads, sizeof(*t));
+	t = mcai_xcalloc(threads, sizeof(*t));
 	pthread_mutex_init(&p.lock, NULL);
-	p.t0 = now();
+	p.t0 = mcai_now();
 	for (i = 0; i < threads; i++)
 		if (pthread_create(&t[i], NULL, worker, &p))
-			die("cannot start a thread");
+			mcai_die("cannot start a thread");
 	for (i = 0; i < threads; i++)
 		pthread_join(t[i], NULL);
 	pthread_mutex_destroy(&p.lock);
@@ -262,54 +233,10 @@ static void usage(FILE *f)
 "  --help               this text\n");
 }
 
-static unsigned long long parse_uint(const char *opt, const char *s,
-				     unsigned long long lo,
-				     unsigned long long hi)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (!s || *s == '-' || *s == 0)
-		die("%s needs a number", opt);
-	v = strtoull(s, &end, 0);
-	if (errno || *end || v < lo || v > hi)
-		die("%s: '%s' is not a number in %llu..%llu", opt, s, lo, hi);
-	return v;
-}
-
-static float parse_float(const char *opt, const char *s, float lo, float hi)
-{
-	char *end;
-	float v;
-
-	if (!s || *s == 0)
-		die("%s needs a number", opt);
-	errno = 0;
-	v = strtof(s, &end);
-	if (errno || *end || !(v >= lo && v <= hi))
-		die("%s: '%s' is not a number in %g..%g", opt, s, lo, hi);
-	return v;
-}
-
 static void parse_hidden(struct mcai_fedsim_config *c, const char *s)
 {
-	char buf[64], *tok, *save = NULL;
-
-	if (!s || strlen(s) >= sizeof(buf))
-		die("--hidden needs a width, e.g. 128 or 128,32");
-	strcpy(buf, s);
-	c->n_hidden = 0;
-	for (tok = strtok_r(buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (c->n_hidden == MCAI_FEDSIM_MAX_HIDDEN)
-			die("--hidden: at most %u hidden layers",
-			    MCAI_FEDSIM_MAX_HIDDEN);
-		c->hidden[c->n_hidden++] =
-			(u32)parse_uint("--hidden", tok, 1, 1024);
-	}
-	if (!c->n_hidden)
-		die("--hidden needs a width");
+	c->n_hidden = mcai_parse_widths(s, c->hidden, MCAI_FEDSIM_MAX_HIDDEN,
+					1024);
 }
 
 static void parse(struct opts *o, int argc, char **argv)
@@ -321,7 +248,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
-#define OPT(name) (!strcmp(a, name) && (v || (die("%s needs a value", name), 0)) && ++i)
+#define OPT(name) (!strcmp(a, name) && (v || (mcai_die("%s needs a value", name), 0)) && ++i)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stdout);
 			exit(0);
@@ -332,37 +259,37 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
 			o->verbose = true;
 		} else if (OPT("--clients")) {
-			c->clients = (u32)parse_uint(a, v, 1, 100000);
+			c->clients = (u32)mcai_parse_uint(a, v, 1, 100000);
 		} else if (OPT("--alpha")) {
-			c->alpha = parse_float(a, v, 0, 1e6f);
+			c->alpha = mcai_parse_float(a, v, 0, 1e6f);
 		} else if (OPT("--rounds")) {
-			c->rounds = (u32)parse_uint(a, v, 1, 100000);
+			c->rounds = (u32)mcai_parse_uint(a, v, 1, 100000);
 		} else if (OPT("--fraction")) {
-			c->fraction = parse_float(a, v, 1e-6f, 1);
+			c->fraction = mcai_parse_float(a, v, 1e-6f, 1);
 		} else if (OPT("--min-clients")) {
-			c->min_clients = (u32)parse_uint(a, v, 1, 100000);
+			c->min_clients = (u32)mcai_parse_uint(a, v, 1, 100000);
 		} else if (OPT("--dropout")) {
-			c->dropout = parse_float(a, v, 0, 0.99f);
+			c->dropout = mcai_parse_float(a, v, 0, 0.99f);
 		} else if (OPT("--kill")) {
 			char *colon = strchr(v, ':');
 
 			if (!colon)
-				die("--kill R:F, e.g. 10:0.3");
+				mcai_die("--kill R:F, e.g. 10:0.3");
 			*colon = 0;
-			c->kill_round = (u32)parse_uint(a, v, 1, 100000);
-			c->kill_fraction = parse_float(a, colon + 1, 0, 0.99f);
+			c->kill_round = (u32)mcai_parse_uint(a, v, 1, 100000);
+			c->kill_fraction = mcai_parse_float(a, colon + 1, 0, 0.99f);
 		} else if (OPT("--epochs")) {
-			c->local_epochs = (u32)parse_uint(a, v, 1, 1000);
+			c->local_epochs = (u32)mcai_parse_uint(a, v, 1, 1000);
 		} else if (OPT("--batch")) {
-			c->batch = (u32)parse_uint(a, v, 1, 65536);
+			c->batch = (u32)mcai_parse_uint(a, v, 1, 65536);
 		} else if (OPT("--lr")) {
-			c->lr = parse_float(a, v, 1e-6f, 10);
+			c->lr = mcai_parse_float(a, v, 1e-6f, 10);
 		} else if (OPT("--momentum")) {
-			c->momentum = parse_float(a, v, 0, 0.999f);
+			c->momentum = mcai_parse_float(a, v, 0, 0.999f);
 		} else if (OPT("--weight-decay")) {
-			c->weight_decay = parse_float(a, v, 0, 1);
+			c->weight_decay = mcai_parse_float(a, v, 0, 1);
 		} else if (OPT("--prox-mu")) {
-			c->prox_mu = parse_float(a, v, 0, 100);
+			c->prox_mu = mcai_parse_float(a, v, 0, 100);
 		} else if (OPT("--hidden")) {
 			parse_hidden(c, v);
 		} else if (OPT("--strategy")) {
@@ -370,47 +297,47 @@ static void parse(struct opts *o, int argc, char **argv)
 			float clip = c->agg.clip_norm;
 
 			if (mcai_agg_kind_parse(v, &k))
-				die("--strategy: unknown '%s'", v);
+				mcai_die("--strategy: unknown '%s'", v);
 			mcai_agg_config_default(&c->agg, k);
 			c->agg.clip_norm = clip;
 		} else if (OPT("--trim")) {
-			c->agg.trim = parse_float(a, v, 0, 0.49f);
+			c->agg.trim = mcai_parse_float(a, v, 0, 0.49f);
 		} else if (OPT("--krum-f")) {
-			c->agg.krum_f = (u32)parse_uint(a, v, 0, 100000);
+			c->agg.krum_f = (u32)mcai_parse_uint(a, v, 0, 100000);
 		} else if (OPT("--server-lr")) {
-			c->agg.server_lr = parse_float(a, v, 1e-6f, 10);
+			c->agg.server_lr = mcai_parse_float(a, v, 1e-6f, 10);
 		} else if (OPT("--clip")) {
 			if (!strcmp(v, "median")) {
 				c->clip = MCAI_CLIP_MEDIAN;
 			} else {
 				c->clip = MCAI_CLIP_FIXED;
-				c->agg.clip_norm = parse_float(a, v, 1e-9f, 1e9f);
+				c->agg.clip_norm = mcai_parse_float(a, v, 1e-9f, 1e9f);
 			}
 		} else if (OPT("--attack")) {
 			if (mcai_attack_parse(v, &c->attack))
-				die("--attack: unknown '%s'", v);
+				mcai_die("--attack: unknown '%s'", v);
 		} else if (OPT("--malicious")) {
-			c->malicious = parse_float(a, v, 0, 0.99f);
+			c->malicious = mcai_parse_float(a, v, 0, 0.99f);
 		} else if (OPT("--attack-k")) {
-			c->attack_k = parse_float(a, v, 1e-6f, 1e6f);
+			c->attack_k = mcai_parse_float(a, v, 1e-6f, 1e6f);
 		} else if (OPT("--eval-every")) {
-			c->eval_every = (u32)parse_uint(a, v, 0, 100000);
+			c->eval_every = (u32)mcai_parse_uint(a, v, 0, 100000);
 		} else if (OPT("--calib")) {
-			c->calib = (u32)parse_uint(a, v, 1, U32_MAX);
+			c->calib = (u32)mcai_parse_uint(a, v, 1, U32_MAX);
 		} else if (OPT("--train-limit")) {
-			o->train_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+			o->train_limit = (u32)mcai_parse_uint(a, v, 1, U32_MAX);
 		} else if (OPT("--test-limit")) {
-			o->test_limit = (u32)parse_uint(a, v, 1, U32_MAX);
+			o->test_limit = (u32)mcai_parse_uint(a, v, 1, U32_MAX);
 		} else if (OPT("--seed")) {
-			c->seed = parse_uint(a, v, 0, UINT64_MAX);
+			c->seed = mcai_parse_uint(a, v, 0, UINT64_MAX);
 		} else if (OPT("--data")) {
 			o->data = v;
 		} else if (OPT("--suite")) {
 			if (strcmp(v, "sim") && strcmp(v, "attacks"))
-				die("--suite: sim or attacks");
+				mcai_die("--suite: sim or attacks");
 			o->suite = v;
 		} else if (OPT("--jobs")) {
-			o->jobs = (u32)parse_uint(a, v, 1, 64);
+			o->jobs = (u32)mcai_parse_uint(a, v, 1, 64);
 		} else {
 			fprintf(stderr, "mcai-fedsim: unknown argument '%s'\n", a);
 			usage(stderr);
@@ -516,7 +443,7 @@ static int suite_sim(struct opts *o, const struct mcai_fedsim_data *d)
 	struct job j[4];
 	const char *names[4] = { "centralised", "IID", "non-IID a=0.5",
 				 "IID, 30% die in round 10" };
-	double t0 = now(), gap_iid, gap_non;
+	double t0 = mcai_now(), gap_iid, gap_non;
 	const struct mcai_fedsim_round *k;
 	u32 i, r;
 
@@ -572,7 +499,7 @@ static int suite_sim(struct opts *o, const struct mcai_fedsim_data *d)
 		       final_acc(&j[3]) > j[3].res.rounds[9].int8_acc ?
 		       "kept rising" : "did NOT rise");
 	}
-	printf("# %.0f s wall, %u threads\n", now() - t0, o->jobs);
+	printf("# %.0f s wall, %u threads\n", mcai_now() - t0, o->jobs);
 	for (i = 0; i < 4; i++)
 		mcai_fedsim_result_free(&j[i].res);
 	return 0;
@@ -608,8 +535,8 @@ static int suite_attacks(struct opts *o, const struct mcai_fedsim_data *d)
 	};
 	static const float fracs[] = { 0.1f, 0.2f, 0.3f };
 	const u32 na = 4, nf = 3, n = N_STRAT * (1 + na * nf);
-	struct job *j = xcalloc(n, sizeof(*j));
-	double t0 = now(), free_acc[N_STRAT], ref;
+	struct job *j = mcai_xcalloc(n, sizeof(*j));
+	double t0 = mcai_now(), free_acc[N_STRAT], ref;
 	u32 a, f, s, i = 0;
 	bool all_met = true;
 
@@ -690,7 +617,7 @@ static int suite_attacks(struct opts *o, const struct mcai_fedsim_data *d)
 		}
 	printf("target (<= 20%% attackers, best strategy within 3 points of attack-free): %s\n",
 	       all_met ? "met" : "MISSED");
-	printf("# %.0f s wall, %u runs, %u threads\n", now() - t0, n, o->jobs);
+	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n, o->jobs);
 	for (i = 0; i < n; i++)
 		mcai_fedsim_result_free(&j[i].res);
 	free(j);
@@ -705,12 +632,13 @@ int main(int argc, char **argv)
 	char why[256];
 	int rc;
 
+	mcai_cli_prog = "mcai-fedsim";
 	mcai_fedsim_config_default(&o.c);
 	parse(&o, argc, argv);
 	load_split(&tr, o.data, "train");
 	load_split(&te, o.data, "t10k");
 	if (tr.rows * tr.cols != te.rows * te.cols)
-		die("training and test images differ in size");
+		mcai_die("training and test images differ in size");
 	d = (struct mcai_fedsim_data){
 		.train_images = tr.images, .train_labels = tr.labels,
 		.train_count = o.train_limit && o.train_limit < tr.count ?
@@ -723,7 +651,7 @@ int main(int argc, char **argv)
 	if (o.c.calib > d.train_count)
 		o.c.calib = d.train_count;
 	if (mcai_fedsim_config_check(&o.c, &d, why, sizeof(why)))
-		die("%s", why);
+		mcai_die("%s", why);
 	if (o.suite && !strcmp(o.suite, "sim"))
 		rc = suite_sim(&o, &d);
 	else if (o.suite)
