@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +35,8 @@
 #include "models/writer.h"
 #include "uapi/mcai.h"
 
-static const char *prog = "hostile_load";
-static int failures;
+#include "report.h"
 
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	failures++;
-	fprintf(stderr, "%s: FAIL: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static u8 *read_file(const char *dir, const char *name, u32 *size)
 {
@@ -269,6 +256,7 @@ int main(int argc, char **argv)
 	u8 *valid;
 	int fd, n, ok;
 
+	prog = "hostile_load";
 	if (argc != 2 || !strcmp(argv[1], "--help")) {
 		fprintf(stderr, "usage: %s DIR   (DIR written by mcai-hostile)\n", prog);
 		return argc == 2 ? 0 : 1;

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,24 +31,13 @@
 #include "models/writer.h"
 #include "uapi/mcai.h"
 
-static const char *prog = "sign_check";
+#include "report.h"
+
 
 /* The test keys are RSA-2048 (tests/sign/make-keys.sh). */
 #define RSA_SIG_LEN	256
-static int failures, fd = -1;
+static int fd = -1;
 static struct mcai_limits lim;
-
-static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	failures++;
-	fprintf(stderr, "%s: FAIL: ", prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static u32 nr_models(void)
 {
@@ -467,6 +455,7 @@ int main(int argc, char **argv)
 {
 	struct mcai_info info;
 
+	prog = "sign_check";
 	if (argc != 4) {
 		fprintf(stderr,
 			"usage: %s load FILE ok|EKEYREJECTED|EBADMSG|EINVAL\n"
