@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "dataset.h"
@@ -184,4 +185,46 @@ void mcai_dataset_free(struct mcai_dataset *d)
 	free(d->images);
 	free(d->labels);
 	memset(d, 0, sizeof(*d));
+}
+
+/* DIR/NAME.gz, or DIR/NAME when only the uncompressed file exists. */
+static int idx_path(char *p, size_t len, const char *dir, const char *split,
+		    const char *what)
+{
+	if ((size_t)snprintf(p, len, "%s/%s-%s.gz", dir, split, what) >= len)
+		return -1;
+	if (access(p, F_OK) == 0)
+		return 0;
+	snprintf(p, len, "%s/%s-%s", dir, split, what);
+	if (access(p, F_OK) == 0)
+		return 0;
+	/* Neither: the error names the file the distributions ship. */
+	snprintf(p, len, "%s/%s-%s.gz", dir, split, what);
+	return 0;
+}
+
+int mcai_dataset_load_split(struct mcai_dataset *d, const char *dir,
+			    const char *split, u32 classes, char *err,
+			    size_t errlen)
+{
+	char ip[PATH_MAX], lp[PATH_MAX];
+	u32 i;
+
+	memset(d, 0, sizeof(*d));
+	if (idx_path(ip, sizeof(ip), dir, split, "images-idx3-ubyte") ||
+	    idx_path(lp, sizeof(lp), dir, split, "labels-idx1-ubyte")) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		return -1;
+	}
+	if (mcai_dataset_load(d, ip, lp, err, errlen))
+		return -1;
+	for (i = 0; i < d->count; i++)
+		if (d->labels[i] >= classes) {
+			snprintf(err, errlen,
+				 "%s: label %u of item %u is not a class 0..%u",
+				 lp, d->labels[i], i, classes - 1);
+			mcai_dataset_free(d);
+			return -1;
+		}
+	return 0;
 }

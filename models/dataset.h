@@ -25,4 +25,13 @@ int mcai_dataset_load(struct mcai_dataset *d, const char *images,
 		      const char *labels, char *err, size_t errlen);
 void mcai_dataset_free(struct mcai_dataset *d);
 
+/*
+ * Split @split ("train", "t10k") from @dir under the IDX names MNIST and
+ * Fashion-MNIST use (gzip-compressed, or not), every label below @classes.
+ * Returns 0, or -1 with a message in @err and nothing loaded.
+ */
+int mcai_dataset_load_split(struct mcai_dataset *d, const char *dir,
+			    const char *split, u32 classes, char *err,
+			    size_t errlen);
+
 #endif /* MCAI_DATASET_H */

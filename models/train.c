@@ -111,43 +111,17 @@ static void hex(const u8 *d, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-/* DIR/NAME.gz, or DIR/NAME when only the uncompressed file exists. */
-static char *data_path(const char *dir, const char *name)
-{
-	size_t len = strlen(dir) + strlen(name) + 8;
-	char *p = mcai_xcalloc(1, len);
-
-	snprintf(p, len, "%s/%s.gz", dir, name);
-	if (access(p, F_OK) == 0)
-		return p;
-	snprintf(p, len, "%s/%s", dir, name);
-	if (access(p, F_OK) == 0)
-		return p;
-	snprintf(p, len, "%s/%s.gz", dir, name);	/* report this one */
-	return p;
-}
-
 static void load_split(struct mcai_dataset *d, const char *dir,
 		       const char *split)
 {
-	char img[64], lab[64], err[512];
-	char *ip, *lp;
-	u32 i;
+	char err[PATH_MAX + 128];
 
-	snprintf(img, sizeof(img), "%s-images-idx3-ubyte", split);
-	snprintf(lab, sizeof(lab), "%s-labels-idx1-ubyte", split);
-	ip = data_path(dir, img);
-	lp = data_path(dir, lab);
-	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
+	if (mcai_dataset_load_split(d, dir, split, N_CLASSES, err, sizeof(err)))
 		mcai_die("%s", err);
+	/* The network's input layer and the test vectors are 28x28. */
 	if (d->rows * d->cols != 28 * 28)
-		mcai_die("%s: images are %ux%u, expected 28x28", ip, d->rows, d->cols);
-	for (i = 0; i < d->count; i++)
-		if (d->labels[i] >= N_CLASSES)
-			mcai_die("%s: label %u of item %u is not a class 0..%u", lp,
-				 d->labels[i], i, N_CLASSES - 1);
-	free(ip);
-	free(lp);
+		mcai_die("%s/%s: images are %ux%u, expected 28x28", dir, split,
+			 d->rows, d->cols);
 }
 
 /* ---------------------------------------------------------------------- */

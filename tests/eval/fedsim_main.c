@@ -7,6 +7,7 @@
  * --jobs threads without changing a figure.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -22,41 +23,14 @@
 
 /* ---- Data ---------------------------------------------------------------- */
 
-static char *data_path(const char *dir, const char *name)
-{
-	size_t len = strlen(dir) + strlen(name) + 8;
-	char *p = mcai_xcalloc(1, len);
-
-	snprintf(p, len, "%s/%s.gz", dir, name);
-	if (access(p, F_OK) == 0)
-		return p;
-	snprintf(p, len, "%s/%s", dir, name);
-	if (access(p, F_OK) == 0)
-		return p;
-	snprintf(p, len, "%s/%s.gz", dir, name);
-	return p;
-}
-
 static void load_split(struct mcai_dataset *d, const char *dir,
 		       const char *split)
 {
-	char img[64], lab[64], err[512];
-	char *ip, *lp;
-	u32 i;
+	char err[PATH_MAX + 128];
 
-	snprintf(img, sizeof(img), "%s-images-idx3-ubyte", split);
-	snprintf(lab, sizeof(lab), "%s-labels-idx1-ubyte", split);
-	ip = data_path(dir, img);
-	lp = data_path(dir, lab);
-	if (mcai_dataset_load(d, ip, lp, err, sizeof(err)))
+	if (mcai_dataset_load_split(d, dir, split, 10, err, sizeof(err)))
 		mcai_die("%s (the data comes from Debian's dataset-fashion-mnist)",
 			 err);
-	for (i = 0; i < d->count; i++)
-		if (d->labels[i] >= 10)
-			mcai_die("%s: label %u of item %u is not a class 0..9", lp,
-				 d->labels[i], i);
-	free(ip);
-	free(lp);
 }
 
 /* ---- Jobs on a few threads ---------------------------------------------- */
