@@ -17,6 +17,8 @@
 #include "models/quant.h"
 #include "models/verify.h"
 #include "runtime/aggregator.h"
+#include "runtime/atomicfile.h"
+#include "runtime/dp.h"
 #include "runtime/log.h"
 #include "runtime/net.h"
 #include "runtime/node.h"
@@ -37,6 +39,13 @@
  * redone publish of the same number overwrites it.
  */
 #define MCAI_AGGR_SIGNED_FMT	"%s/v%08u.signed"
+/*
+ * The privacy accountant of the registry's model, beside the store's
+ * files: what every published round spent, so a restart goes on from the
+ * cumulative epsilon instead of from zero.
+ */
+#define MCAI_AGGR_PRIVACY_FILE	"privacy"
+#define MCAI_AGGR_PRIVACY_MAGIC	"mcai-privacy 1"
 
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
@@ -62,6 +71,7 @@ struct mcai_aggr_round_rec {
 	uint32_t sampled, answered;
 	double accuracy, float_accuracy, loss;
 	double seconds;
+	double epsilon, epsilon_total;	/* -1: no DP */
 };
 
 struct mcai_aggr {
@@ -111,6 +121,24 @@ struct mcai_aggr {
 	uint32_t sampled, answered, dropped;
 	double loss_sum;
 	uint32_t rounds_published;
+
+	/*
+	 * Differential privacy (privacy.dp): the accountant persisted in
+	 * the registry, the noise source, and what the round being
+	 * published spent (for its manifest).
+	 */
+	bool dp;
+	struct mcai_dp_accountant acct;
+	struct mcai_dp_rng dp_rng;
+	char privacy_path[MCAI_CONFIG_PATH_MAX + 16];
+	double round_q;			/* sampled / eligible */
+	uint32_t round_shares;		/* sampled: the mean's denominator */
+	struct mcai_prov_privacy priv;
+	bool priv_valid;
+	struct mcai_dp_accountant acct_before;
+	bool budget_out;		/* no more rounds: epsilon spent */
+	char budget_why[256];
+
 	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
 	unsigned int n_hist;
 	bool status_dirty;
@@ -378,6 +406,10 @@ static int mcai_aggr_sign(struct mcai_aggr *a,
 	if (!a->sign_key)
 		return 0;
 	mcai_prov_manifest_from_version(&pm, vi);
+	if (fresh && a->priv_valid && a->priv.epsilon_total > 0) {
+		pm.flags |= MCAI_PROV_F_DP;
+		pm.privacy = a->priv;
+	}
 	r = mcai_prov_sign(a->sign_key, &pm, a->manifest,
 			   sizeof(a->manifest), &a->manifest_len, err,
 			   sizeof(err));
@@ -523,6 +555,129 @@ static int mcai_aggr_load_model(struct mcai_aggr *a)
 }
 
 /* ------------------------------------------------------------------ */
+/* Privacy accountant                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Text, one accountant: the magic line, "rounds N", then "rdp" and the
+ * RDP at each of dp.h's orders as C99 hex floats, so what is read back is
+ * bit for bit what was written.  Delta and the budget are the config's:
+ * the RDP curve does not depend on them, so either may change between
+ * runs.  Written through mcai_atomic_write() before the version it pays
+ * for is published: a crash in between leaves a round paid for that was
+ * never released, which overstates the epsilon (safe) and never
+ * understates it.
+ */
+static int mcai_aggr_dp_save(struct mcai_aggr *a)
+{
+	char buf[64 + MCAI_DP_ORDERS * 32], err[256];
+	size_t len;
+	u32 i;
+	int r;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "%s\nrounds %llu\nrdp",
+			       MCAI_AGGR_PRIVACY_MAGIC,
+			       (unsigned long long)a->acct.rounds);
+	for (i = 0; i < MCAI_DP_ORDERS && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %a",
+					a->acct.rdp[i]);
+	if (len + 2 > sizeof(buf))
+		return -EOVERFLOW;
+	buf[len++] = '\n';
+	r = mcai_atomic_write(a->privacy_path, buf, len, 0600, err,
+			      sizeof(err));
+	if (r)
+		mcai_err("privacy accountant: %s", err);
+	return r;
+}
+
+static int mcai_aggr_dp_load(struct mcai_aggr *a)
+{
+	const struct mcai_config *c = a->cfg;
+	char buf[64 + MCAI_DP_ORDERS * 40], *p, *end;
+	unsigned long long rounds;
+	ssize_t n;
+	u32 i;
+	int fd, r;
+
+	r = mcai_dp_acct_init(&a->acct, c->dp_delta, c->dp_budget,
+			      MCAI_DP_CONV_BALLE);
+	if (r) {
+		mcai_err("privacy: delta %g / budget %g refused by the accountant",
+			 c->dp_delta, c->dp_budget);
+		return r;
+	}
+	snprintf(a->privacy_path, sizeof(a->privacy_path), "%s/%s",
+		 c->registry_dir, MCAI_AGGR_PRIVACY_FILE);
+	fd = open(a->privacy_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/*
+		 * Versions published before DP was turned on were not
+		 * private: the accountant cannot vouch for them, and says so.
+		 */
+		if (mcai_store_last_round(a->store))
+			mcai_warn("privacy: no accountant in the registry but %llu rounds done already: their updates were not protected; counting from here",
+				  (unsigned long long)mcai_store_last_round(a->store));
+		return mcai_aggr_dp_save(a);
+	}
+	if (fd < 0) {
+		r = -errno;
+		mcai_err("%s: %s", a->privacy_path, strerror(-r));
+		return r;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		mcai_err("%s: %s", a->privacy_path, strerror(errno));
+		return -EIO;
+	}
+	buf[n] = '\0';
+	/* Unreadable is not zero: refuse to run rather than forget. */
+	r = -EBADMSG;
+	p = buf;
+	if (strncmp(p, MCAI_AGGR_PRIVACY_MAGIC "\nrounds ",
+		    sizeof(MCAI_AGGR_PRIVACY_MAGIC "\nrounds ") - 1))
+		goto bad;
+	p += sizeof(MCAI_AGGR_PRIVACY_MAGIC "\nrounds ") - 1;
+	errno = 0;
+	rounds = strtoull(p, &end, 10);
+	if (errno || end == p || strncmp(end, "\nrdp", 4))
+		goto bad;
+	p = end + 4;
+	for (i = 0; i < MCAI_DP_ORDERS; i++) {
+		if (*p != ' ')
+			goto bad;
+		a->acct.rdp[i] = strtod(p + 1, &end);
+		if (end == p + 1 || !(a->acct.rdp[i] >= 0))
+			goto bad;
+		p = end;
+	}
+	if (strcmp(p, "\n"))
+		goto bad;
+	a->acct.rounds = rounds;
+	mcai_info("privacy: accountant from the registry: %llu rounds, epsilon %.6g of %g (delta %g)",
+		  rounds, mcai_dp_acct_epsilon(&a->acct), c->dp_budget,
+		  c->dp_delta);
+	return 0;
+bad:
+	mcai_err("%s: not a privacy accountant this daemon wrote; refusing to start (the epsilon already spent is unknown)",
+		 a->privacy_path);
+	return r;
+}
+
+/* The weakest noise a round of @want sampled nodes may end up with. */
+static double mcai_aggr_dp_sigma_worst(const struct mcai_aggr *a,
+				       uint32_t want)
+{
+	uint32_t least = a->cfg->min_clients < want ? a->cfg->min_clients :
+			 want;
+
+	if (a->cfg->dp_mode != MCAI_CFG_DP_DISTRIBUTED)
+		return a->cfg->dp_sigma;
+	return mcai_dp_sigma_effective(a->cfg->dp_sigma, want, least);
+}
+
+/* ------------------------------------------------------------------ */
 /* Rounds                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -553,6 +708,9 @@ static void mcai_aggr_record(struct mcai_aggr *a, uint32_t version,
 	h->float_accuracy = facc;
 	h->loss = a->answered ? a->loss_sum / a->answered : -1.0;
 	h->seconds = (double)(mcai_fed_now_ms() - a->t_start) / 1000.0;
+	h->epsilon = version && a->priv_valid ? a->priv.epsilon : -1.0;
+	h->epsilon_total = version && a->priv_valid ?
+			   a->priv.epsilon_total : -1.0;
 }
 
 static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
@@ -615,6 +773,58 @@ static void mcai_aggr_forward(struct mcai_aggr *a, const char *how)
 	mcai_aggr_write_status(a);
 }
 
+/*
+ * The combined update is the mean of the clipped updates (weight 1
+ * each); turn it into (sum + noise) / sampled: the noise goes on the sum
+ * (central mode; distributed nodes added theirs), and the denominator is
+ * fixed before any node answers, so it says nothing about who did.  Then
+ * pay for the round, durably, before anything of it is published.
+ */
+static int mcai_aggr_dp_round(struct mcai_aggr *a,
+			      const struct mcai_agg_report *rep)
+{
+	const struct mcai_config *c = a->cfg;
+	double k = (double)rep->weight, m = a->round_shares ? a->round_shares : 1;
+	double sigma = c->dp_sigma, er = 0, et = 0;
+	char why[256];
+	u32 i;
+	int r;
+
+	if (c->dp_mode == MCAI_CFG_DP_DISTRIBUTED)
+		sigma = mcai_dp_sigma_effective(c->dp_sigma, a->round_shares,
+						a->answered);
+	a->acct_before = a->acct;
+	r = mcai_dp_acct_spend(&a->acct, a->round_q, sigma, &er, &et, why,
+			       sizeof(why));
+	if (r) {
+		snprintf(a->budget_why, sizeof(a->budget_why), "%s", why);
+		a->budget_out = r == -EDQUOT;
+		mcai_err("round %llu: privacy budget exhausted: %s; the round is dropped unpublished",
+			 (unsigned long long)a->round, why);
+		return r;
+	}
+	r = mcai_aggr_dp_save(a);
+	if (r) {
+		a->acct = a->acct_before;
+		return r;
+	}
+	for (i = 0; i < a->n_params; i++)
+		a->combined[i] = (float)(a->combined[i] * k);
+	if (c->dp_mode == MCAI_CFG_DP_CENTRAL)
+		mcai_dp_noise_central(&a->dp_rng, a->combined, a->n_params,
+				      c->dp_sigma, c->dp_clip);
+	for (i = 0; i < a->n_params; i++)
+		a->combined[i] = (float)(a->combined[i] / m);
+	a->priv.epsilon = er;
+	a->priv.epsilon_total = et;
+	a->priv.delta = c->dp_delta;
+	a->priv.noise_multiplier = sigma;
+	a->priv.clip_norm = c->dp_clip;
+	a->priv.sample_rate = a->round_q;
+	a->priv_valid = true;
+	return 0;
+}
+
 static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 {
 	struct mcai_agg_report rep;
@@ -650,8 +860,24 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
 		return;
 	}
+	if (a->dp) {
+		r = mcai_aggr_dp_round(a, &rep);
+		if (r) {
+			mcai_store_complete_round(a->store, round);
+			mcai_aggr_record(a, 0, -1.0, -1.0);
+			a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+			mcai_aggr_write_status(a);
+			return;
+		}
+	}
 	mcai_agg_apply(a->agg, a->params, a->combined);
 	r = mcai_aggr_publish(a, round, a->answered, &acc, &facc);
+	if (r && a->priv_valid) {
+		/* Nothing was released: the round is not paid for. */
+		a->acct = a->acct_before;
+		a->priv_valid = false;
+		mcai_aggr_dp_save(a);
+	}
 	if (r) {
 		/*
 		 * The registry still holds the previous version: go back to
@@ -670,6 +896,14 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 	}
 	a->rounds_published++;
 	mcai_aggr_record(a, a->version, acc, facc);
+	if (a->priv_valid)
+		mcai_info("round %llu: privacy: epsilon %.6g this round, %.6g in total of %g (delta %g, q %.4g, noise multiplier %.4g, clip %g, %s)",
+			  (unsigned long long)round, a->priv.epsilon,
+			  a->priv.epsilon_total, a->cfg->dp_budget,
+			  a->priv.delta, a->priv.sample_rate,
+			  a->priv.noise_multiplier, a->priv.clip_norm,
+			  mcai_cfg_dp_mode_name(a->cfg->dp_mode));
+	a->priv_valid = false;
 	mcai_info("round %llu done (%s): %u of %u answered (%u dropped, %u clipped, weight %llu), mean train loss %.4f -> version %u, int8 accuracy %.4f, float %.4f, %.1f s",
 		  (unsigned long long)round, how, a->answered, a->sampled,
 		  a->dropped, rep.clipped, (unsigned long long)rep.weight,
@@ -733,6 +967,32 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 			cand[i++] = (uint32_t)k;
 	connected = i;
 	want = mcai_aggr_want(a, connected);
+	if (a->dp && !up) {
+		double q = connected ? (double)want / connected : 1.0;
+		double sw = mcai_aggr_dp_sigma_worst(a, want), er = 0, et = 0;
+
+		/*
+		 * Refused before a single node trains: the budget is spent
+		 * by what is released, and past it nothing more may be.
+		 */
+		if (mcai_dp_acct_preview(&a->acct, q, sw, &er, &et) ||
+		    !(et <= a->cfg->dp_budget)) {
+			snprintf(a->budget_why, sizeof(a->budget_why),
+				 "round %llu would take epsilon from %.6g to %.6g (q %.4g, noise multiplier %.4g, delta %g), budget %g",
+				 (unsigned long long)mcai_store_last_round(a->store) + 1,
+				 mcai_dp_acct_epsilon(&a->acct), et, q, sw,
+				 a->cfg->dp_delta, a->cfg->dp_budget);
+			mcai_err("privacy budget exhausted: %s; no more rounds",
+				 a->budget_why);
+			a->budget_out = true;
+			a->status_dirty = true;
+			mcai_aggr_write_status(a);
+			free(cand);
+			return;
+		}
+		a->round_q = q;
+		a->round_shares = want;
+	}
 	a->round = up ? up->round_id : mcai_store_last_round(a->store) + 1;
 	/* Seeded per round: a restarted aggregator samples the same way. */
 	rng = a->o.seed ^ (a->round * 0xd1b54a32d192ed03ULL);
@@ -757,6 +1017,12 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	m.u.round.lr = mcai_aggr_lr(a);
 	m.u.round.prox_mu = a->cfg->strategy == MCAI_CFG_FEDPROX ?
 			    a->cfg->prox_mu : 0.0f;
+	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_DISTRIBUTED) {
+		m.u.round.flags |= MCAI_ROUND_F_DP;
+		m.u.round.dp_clip = (float)a->cfg->dp_clip;
+		m.u.round.dp_sigma = (float)a->cfg->dp_sigma;
+		m.u.round.dp_shares = want;
+	}
 	if (up) {
 		/*
 		 * The upstream's training parameters; our own deadline ends
@@ -822,7 +1088,7 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 					  (unsigned long long)a->up_round.round_id,
 					  connected, a->cfg->min_clients);
 		}
-	} else if (!a->done && now >= a->next_start) {
+	} else if (!a->done && !a->budget_out && now >= a->next_start) {
 		connected = mcai_aggr_eligible(a);
 		need = a->cfg->min_clients;
 		if (!a->started_once && a->o.start_nodes > need)
@@ -1024,7 +1290,14 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	}
 	/* One scratch vector: memory does not grow with the nodes. */
 	mcai_f32v_copy(&u->delta, a->scratch);
-	r = mcai_agg_add(a->agg, a->scratch, u->n_samples, why, sizeof(why));
+	/*
+	 * With DP every update weighs the same: the sensitivity of the sum
+	 * is one clipped update, whatever the node's sample count.
+	 */
+	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL)
+		mcai_dp_clip(a->scratch, a->n_params, a->cfg->dp_clip);
+	r = mcai_agg_add(a->agg, a->scratch, a->dp ? 1 : u->n_samples, why,
+			 sizeof(why));
 	if (r) {
 		mcai_warn("node '%s': UPDATE refused by %s: %s", nd->id,
 			  a->strategy, why);
@@ -1206,6 +1479,17 @@ static void mcai_aggr_write_status(struct mcai_aggr *a)
 		a->version, (unsigned long long)mcai_store_last_round(a->store),
 		a->running ? "true" : "false", (unsigned long long)a->round);
 	mcai_json_str(f, a->strategy);
+	if (a->dp) {
+		fprintf(f, ",\"privacy\":{\"mode\":");
+		mcai_json_str(f, mcai_cfg_dp_mode_name(a->cfg->dp_mode));
+		fprintf(f, ",\"rounds\":%llu,\"epsilon_total\":%.9g,\"budget\":%.9g,\"delta\":%.9g,\"noise_multiplier\":%.9g,\"clip_norm\":%.9g,\"exhausted\":%s,\"reason\":",
+			(unsigned long long)a->acct.rounds,
+			mcai_dp_acct_epsilon(&a->acct), a->cfg->dp_budget,
+			a->cfg->dp_delta, a->cfg->dp_sigma, a->cfg->dp_clip,
+			a->budget_out ? "true" : "false");
+		mcai_json_str(f, a->budget_out ? a->budget_why : "");
+		fputc('}', f);
+	}
 	fprintf(f, ",\"updated\":%lld,\"nodes\":[", (long long)time(NULL));
 	for (i = 0; i < a->n_nodes; i++) {
 		const struct mcai_aggr_node *nd = &a->nodes[i];
@@ -1239,7 +1523,11 @@ static void mcai_aggr_write_status(struct mcai_aggr *a)
 		mcai_json_num(f, h->float_accuracy);
 		fprintf(f, ",\"loss\":");
 		mcai_json_num(f, h->loss);
-		fprintf(f, ",\"seconds\":%.3f}", h->seconds);
+		fprintf(f, ",\"seconds\":%.3f", h->seconds);
+		if (h->epsilon_total >= 0)
+			fprintf(f, ",\"epsilon\":%.9g,\"epsilon_total\":%.9g",
+				h->epsilon, h->epsilon_total);
+		fputc('}', f);
 	}
 	fprintf(f, "]}\n");
 	if (fflush(f) || fsync(fileno(f))) {
@@ -1367,6 +1655,18 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	if (r)
 		goto fail;
 	a->round = mcai_store_last_round(a->store);
+	if (c->dp_mode != MCAI_CFG_DP_OFF) {
+		a->dp = true;
+		r = mcai_dp_rng_init_os(&a->dp_rng);
+		if (!r)
+			r = mcai_aggr_dp_load(a);
+		if (r)
+			goto fail;
+		mcai_info("privacy: differential privacy %s, clip %g, noise multiplier %g, delta %g, epsilon budget %g (spent %.6g)",
+			  mcai_cfg_dp_mode_name(c->dp_mode), c->dp_clip,
+			  c->dp_sigma, c->dp_delta, c->dp_budget,
+			  mcai_dp_acct_epsilon(&a->acct));
+	}
 	if (c->rounds && a->version - 1 >= c->rounds) {
 		a->done = true;
 		mcai_info("federation complete already: version %u after %u rounds",

@@ -39,6 +39,8 @@ enum mcai_cfg_type {
 	MCAI_T_PATH_OPT,	/* "" means none */
 	MCAI_T_STRATEGY,
 	MCAI_T_BOOL,		/* yes | no */
+	MCAI_T_DPMODE,		/* off | central | distributed */
+	MCAI_T_ONOFF,		/* off | on */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -137,6 +139,17 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	{ "strategy.prox_mu", MCAI_T_F32, OFF(prox_mu), MCAI_R_AGGR,
 	  0, 1000, 0, false },
 
+	{ "privacy.dp", MCAI_T_DPMODE, OFF(dp_mode), MCAI_R_AGGR,
+	  0, 0, 0, false },
+	{ "privacy.clip_norm", MCAI_T_F64, OFF(dp_clip), MCAI_R_AGGR,
+	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "privacy.noise_multiplier", MCAI_T_F64, OFF(dp_sigma), MCAI_R_AGGR,
+	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "privacy.delta", MCAI_T_F64, OFF(dp_delta), MCAI_R_AGGR,
+	  0, 1, MCAI_LO_OPEN | MCAI_HI_OPEN, false },
+	{ "privacy.epsilon_budget", MCAI_T_F64, OFF(dp_budget), MCAI_R_AGGR,
+	  0, 1e9, MCAI_LO_OPEN, false },
+
 	{ "provenance.sign_key", MCAI_T_PATH_OPT, OFF(sign_key), MCAI_R_AGGR,
 	  0, 0, 0, false },
 	{ "provenance.trust", MCAI_T_PATH_OPT, OFF(trust), MCAI_R_NODE,
@@ -170,8 +183,21 @@ static const char *const mcai_level_names[] = {
 };
 
 static const char *const mcai_bool_names[] = { "no", "yes" };
+static const char *const mcai_dp_mode_names[] = {
+	[MCAI_CFG_DP_OFF] = "off",
+	[MCAI_CFG_DP_CENTRAL] = "central",
+	[MCAI_CFG_DP_DISTRIBUTED] = "distributed",
+};
+static const char *const mcai_onoff_names[] = { "off", "on" };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
+const char *mcai_cfg_dp_mode_name(enum mcai_cfg_dp_mode m)
+{
+	if ((unsigned int)m < ARRAY_LEN(mcai_dp_mode_names))
+		return mcai_dp_mode_names[m];
+	return "?";
+}
 
 const char *mcai_cfg_strategy_name(enum mcai_cfg_strategy s)
 {
@@ -216,6 +242,11 @@ void mcai_config_init(struct mcai_config *c)
 	c->beta2 = 0.99f;
 	c->tau = 0.001f;
 	c->prox_mu = 0.01f;
+	c->dp_mode = MCAI_CFG_DP_OFF;
+	c->dp_clip = 1.0;
+	c->dp_sigma = 1.0;
+	c->dp_delta = 1e-5;
+	c->dp_budget = 10.0;
 	strcpy(c->history_dir, "/var/lib/mcaid/history");
 	strcpy(c->origin, "(config)");
 }
@@ -582,6 +613,18 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 	case MCAI_T_PATH:
 	case MCAI_T_PATH_OPT:
 		return mcai_parse_path(c, v, k, dst, why);
+	case MCAI_T_DPMODE:
+		err = mcai_pick(v, mcai_dp_mode_names,
+				ARRAY_LEN(mcai_dp_mode_names), k, &i, why);
+		if (!err)
+			c->dp_mode = (enum mcai_cfg_dp_mode)i;
+		return err;
+	case MCAI_T_ONOFF:
+		err = mcai_pick(v, mcai_onoff_names, ARRAY_LEN(mcai_onoff_names),
+				k, &i, why);
+		if (!err)
+			*(bool *)dst = i;
+		return err;
 	case MCAI_T_BOOL:
 		/* Only the two words: "1" or "true" in a security key is a guess. */
 		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
@@ -859,6 +902,19 @@ int mcai_config_finish(struct mcai_config *c)
 	if (c->strategy == MCAI_CFG_FEDPROX && !(c->prox_mu > 0))
 		return mcai_cfg_key_err(c, mcai_cfg_find("strategy.prox_mu"),
 					"strategy fedprox needs strategy.prox_mu > 0");
+	/*
+	 * The Gaussian mechanism's sensitivity is that of a sum of clipped
+	 * updates; a median or Krum's choice is not a sum.
+	 */
+	if (c->dp_mode != MCAI_CFG_DP_OFF && c->strategy != MCAI_CFG_FEDAVG &&
+	    c->strategy != MCAI_CFG_FEDPROX && c->strategy != MCAI_CFG_FEDADAM)
+		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.dp"),
+					"privacy.dp %s needs strategy fedavg, fedprox or fedadam (the noise is calibrated to a sum of clipped updates, not to %s)",
+					mcai_cfg_dp_mode_name(c->dp_mode),
+					mcai_cfg_strategy_name(c->strategy));
+	if (c->dp_mode != MCAI_CFG_DP_OFF && c->upstream.port)
+		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.dp"),
+					"privacy.dp on a site aggregator (network.upstream): set it on the top aggregator, which publishes");
 	return 0;
 }
 
@@ -942,6 +998,12 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			break;
 		case MCAI_T_BOOL:
 			fputs(mcai_bool_names[*(const bool *)src], f);
+			break;
+		case MCAI_T_DPMODE:
+			fputs(mcai_cfg_dp_mode_name(c->dp_mode), f);
+			break;
+		case MCAI_T_ONOFF:
+			fputs(mcai_onoff_names[*(const bool *)src], f);
 			break;
 		case MCAI_T_ID:
 		case MCAI_T_NAME:

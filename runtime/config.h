@@ -62,6 +62,16 @@
  *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
  *   strategy.tau              aggr   0.001 (FedAdam; > 0)
  *   strategy.prox_mu          aggr   0.01 (FedProx; > 0 with fedprox)
+ *   privacy.dp                aggr   off: off | central (the aggregator
+ *                                    clips each update and adds the noise
+ *                                    to the sum) | distributed (each node
+ *                                    clips and adds its share of it)
+ *   privacy.clip_norm         aggr   1.0 (> 0); C, L2 bound of an update
+ *   privacy.noise_multiplier  aggr   1.0 (> 0); sigma: noise N(0, (sigma
+ *                                    C)^2) on the sum of a round
+ *   privacy.delta             aggr   1e-5; (0, 1)
+ *   privacy.epsilon_budget    aggr   10 (> 0); a round that would take the
+ *                                    cumulative epsilon past it is refused
  *   provenance.sign_key       aggr   "" (none: versions go out unsigned,
  *                                    which nodes refuse by default); path
  *                                    of the Ed25519 signer.key (0600)
@@ -96,6 +106,12 @@ enum mcai_cfg_strategy {
 	MCAI_CFG_MEDIAN,
 	MCAI_CFG_TRIMMED_MEAN,
 	MCAI_CFG_KRUM,
+};
+
+enum mcai_cfg_dp_mode {
+	MCAI_CFG_DP_OFF,
+	MCAI_CFG_DP_CENTRAL,		/* the aggregator clips and adds noise */
+	MCAI_CFG_DP_DISTRIBUTED,	/* the nodes do, each its share */
 };
 
 struct mcai_cfg_addr {
@@ -149,6 +165,12 @@ struct mcai_config {
 	float tau;
 	float prox_mu;
 
+	enum mcai_cfg_dp_mode dp_mode;
+	double dp_clip;				/* C: L2 bound of an update */
+	double dp_sigma;			/* noise multiplier */
+	double dp_delta;
+	double dp_budget;			/* epsilon the rounds may spend */
+
 	char sign_key[MCAI_CONFIG_PATH_MAX];	/* "" none */
 	char trust[MCAI_CONFIG_PATH_MAX];	/* "" none */
 	bool allow_unsigned;
@@ -157,7 +179,7 @@ struct mcai_config {
 	char error[MCAI_CONFIG_ERR_MAX];
 
 	/* Parser state: where each key was set (0: default), base dir. */
-	uint32_t set_line[48];
+	uint32_t set_line[64];
 	char origin[MCAI_CONFIG_PATH_MAX];
 	char basedir[MCAI_CONFIG_PATH_MAX];
 };
@@ -192,6 +214,7 @@ int mcai_config_load(struct mcai_config *c, const char *path);
 void mcai_config_dump(const struct mcai_config *c, FILE *f);
 
 const char *mcai_cfg_strategy_name(enum mcai_cfg_strategy s);
+const char *mcai_cfg_dp_mode_name(enum mcai_cfg_dp_mode m);
 const char *mcai_cfg_role_name(uint32_t role);
 
 #endif /* MCAI_CONFIG_H */

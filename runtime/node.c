@@ -16,6 +16,7 @@
 #include "models/sha256.h"
 #include "models/verify.h"
 #include "runtime/device.h"
+#include "runtime/dp.h"
 #include "runtime/log.h"
 #include "runtime/net.h"
 #include "runtime/node.h"
@@ -303,6 +304,7 @@ struct mcai_fednode {
 	struct mcai_peer *peer;
 	bool welcomed;
 	struct mcai_buf held;		/* a delayed UPDATE frame */
+	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
 	uint64_t held_until;
 	u32 rounds;
 };
@@ -444,6 +446,13 @@ int mcai_fednode_new(struct mcai_fednode **out,
 		return r;
 	}
 	n->rng = spec.seed ^ ((u64)spec.k << 32) ^ 0xda7a;
+	/* Noise an attacker could predict would protect nothing. */
+	r = mcai_dp_rng_init_os(&n->dp_rng);
+	if (r) {
+		mcai_err("noise source: %s", strerror(-r));
+		mcai_fednode_free(n);
+		return r;
+	}
 	if (o->dev_fd >= 0) {
 		n->dev.fd = o->dev_fd;
 		snprintf(n->dev.path, sizeof(n->dev.path), "%s",
@@ -732,6 +741,17 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_mlp_train_epoch(n->net, &opt, &sched, &data, n->idx,
 				     n->count, r->batch, &n->rng, &st);
 	mcai_mlp_delta(n->net, n->base, n->delta);
+	if (r->flags & MCAI_ROUND_F_DP) {
+		bool clipped = mcai_dp_clip(n->delta, n->n_params, r->dp_clip);
+
+		mcai_dp_noise_share(&n->dp_rng, n->delta, n->n_params,
+				    r->dp_sigma, r->dp_clip, r->dp_shares);
+		mcai_info("round %llu: privacy: update %sclipped to L2 %g, noise share N(0, (%g * %g)^2 / %u) added",
+			  (unsigned long long)r->round_id,
+			  clipped ? "" : "within, not ", (double)r->dp_clip,
+			  (double)r->dp_sigma, (double)r->dp_clip,
+			  r->dp_shares);
+	}
 	m.u.update.round_id = r->round_id;
 	m.u.update.base_version = n->version;
 	m.u.update.n_samples = n->count;

@@ -632,6 +632,14 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 		return "prox mu not a finite number >= 0";
 	if (m->flags & ~MCAI_ROUND_FLAGS_ALL)
 		return mcai_whyf("unknown round flags 0x%x", m->flags);
+	if (m->flags & MCAI_ROUND_F_DP) {
+		if (!isfinite(m->dp_clip) || !(m->dp_clip > 0))
+			return "dp clip not a positive finite number";
+		if (!isfinite(m->dp_sigma) || !(m->dp_sigma > 0))
+			return "dp noise multiplier not a positive finite number";
+		if (!m->dp_shares)
+			return "dp noise shares 0";
+	}
 	return NULL;
 }
 
@@ -785,6 +793,11 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 		mcai_buf_put_f32(b, m->lr);
 		mcai_buf_put_f32(b, m->prox_mu);
 		mcai_buf_put_u32(b, m->flags);
+		if (m->flags & MCAI_ROUND_F_DP) {
+			mcai_buf_put_f32(b, m->dp_clip);
+			mcai_buf_put_f32(b, m->dp_sigma);
+			mcai_buf_put_u32(b, m->dp_shares);
+		}
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -807,6 +820,12 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 	m->lr = mcai_rd_f32(&r, "learning rate");
 	m->prox_mu = mcai_rd_f32(&r, "prox mu");
 	m->flags = mcai_rd_u32(&r, "flags");
+	/* Unknown bits are refused by the check, before any field of theirs. */
+	if (!r.why && (m->flags & MCAI_ROUND_F_DP)) {
+		m->dp_clip = mcai_rd_f32(&r, "dp clip");
+		m->dp_sigma = mcai_rd_f32(&r, "dp noise multiplier");
+		m->dp_shares = mcai_rd_u32(&r, "dp noise shares");
+	}
 	if (!r.why)
 		r.why = mcai_round_check(m);
 	return mcai_rd_end(&r, why);

@@ -54,7 +54,9 @@
  *   u32 local_epochs (1 .. MCAI_PROTO_MAX_EPOCHS);
  *   u32 batch (1 .. MCAI_PROTO_MAX_BATCH);
  *   f32 lr (finite, > 0);  f32 prox_mu (finite, >= 0; 0 = plain FedAvg);
- *   u32 flags (MCAI_ROUND_F_*, unknown bits rejected)
+ *   u32 flags (MCAI_ROUND_F_*, unknown bits rejected), then
+ *   with MCAI_ROUND_F_DP:  f32 dp_clip (finite, > 0);  f32 dp_sigma
+ *   (finite, > 0);  u32 dp_shares (>= 1: nodes whose noise makes the sum's)
  *
  * MODEL (aggregator -> node: a published version)
  *   name model;  u32 version (>= 1);  u32 parent (< version, 0 = none);
@@ -140,8 +142,14 @@ enum mcai_role {
 #define MCAI_CAP_FEDPROX	(1ULL << 2)	/* honours ROUND.prox_mu */
 #define MCAI_CAP_KTLS		(1ULL << 3)	/* kernel TLS offload in use */
 
-/* ROUND flags: none defined in version 1. */
-#define MCAI_ROUND_FLAGS_ALL	0U
+/*
+ * ROUND flags; each one appends its fields after flags, in bit order.
+ * MCAI_ROUND_F_DP: distributed differential privacy (runtime/dp.h): the
+ * node clips its delta to L2 dp_clip and adds N(0, (dp_sigma dp_clip)^2
+ * / dp_shares) to each coordinate; the update is then unweighted.
+ */
+#define MCAI_ROUND_F_DP		(1U << 0)
+#define MCAI_ROUND_FLAGS_ALL	MCAI_ROUND_F_DP
 
 enum mcai_err_code {
 	MCAI_ERR_PROTOCOL = 1,		/* malformed frame or payload */
@@ -268,6 +276,10 @@ struct mcai_msg_round {
 	float lr;
 	float prox_mu;
 	uint32_t flags;
+	/* MCAI_ROUND_F_DP */
+	float dp_clip;
+	float dp_sigma;
+	uint32_t dp_shares;
 };
 
 /*

@@ -100,6 +100,9 @@ START_TEST(example_aggregator)
 	ck_assert_uint_eq(c.max_nodes, d.max_nodes);
 	ck_assert_uint_eq(c.max_nodes, 10000);
 	ck_assert_str_eq(c.sign_key, "");
+	ck_assert_int_eq(c.dp_mode, d.dp_mode);
+	ck_assert(c.dp_clip == d.dp_clip && c.dp_sigma == d.dp_sigma);
+	ck_assert(c.dp_delta == d.dp_delta && c.dp_budget == d.dp_budget);
 }
 END_TEST
 
@@ -134,6 +137,52 @@ START_TEST(provenance_keys)
 		   "is not used by role aggregator");
 	expect_err(NODE_BASE "[provenance]\nallow_unsigned = true\n",
 		   "allow_unsigned: 'true' is not one of no, yes");
+}
+END_TEST
+
+/* privacy.*: values, ranges, and the combinations refused at load. */
+START_TEST(privacy_keys)
+{
+	struct mcai_config c;
+
+	mcai_config_init(&c);
+	ck_assert_int_eq(c.dp_mode, MCAI_CFG_DP_OFF);
+	ck_assert(c.dp_clip == 1.0 && c.dp_sigma == 1.0);
+	ck_assert(c.dp_delta == 1e-5 && c.dp_budget == 10.0);
+	ck_assert_int_eq(parse(&c, AGGR_BASE "[privacy]\ndp = distributed\n"
+			       "clip_norm = 0.5\nnoise_multiplier = 1.1\n"
+			       "delta = 1e-6\nepsilon_budget = 8\n"), 0);
+	ck_assert_int_eq(c.dp_mode, MCAI_CFG_DP_DISTRIBUTED);
+	ck_assert(c.dp_clip == 0.5 && c.dp_sigma == 1.1);
+	ck_assert(c.dp_delta == 1e-6 && c.dp_budget == 8.0);
+	ck_assert_str_eq(mcai_cfg_dp_mode_name(c.dp_mode), "distributed");
+	expect_ok(AGGR_BASE "privacy.dp = central\n");
+	expect_err(AGGR_BASE "privacy.dp = on\n",
+		   "test.conf:6: privacy.dp: 'on' is not one of off, central, distributed");
+	expect_err(AGGR_BASE "privacy.clip_norm = 0\n", "privacy.clip_norm");
+	expect_err(AGGR_BASE "privacy.noise_multiplier = 0\n",
+		   "privacy.noise_multiplier");
+	expect_err(AGGR_BASE "privacy.noise_multiplier = -1\n",
+		   "privacy.noise_multiplier");
+	expect_err(AGGR_BASE "privacy.delta = 0\n", "privacy.delta");
+	expect_err(AGGR_BASE "privacy.delta = 1\n", "privacy.delta");
+	expect_err(AGGR_BASE "privacy.epsilon_budget = 0\n",
+		   "privacy.epsilon_budget");
+	expect_err(AGGR_BASE "privacy.epsilon_budget = nan\n",
+		   "privacy.epsilon_budget");
+	expect_err(NODE_BASE "privacy.dp = central\n",
+		   "is not used by role node");
+	/* The noise is calibrated to a sum: robust strategies are refused. */
+	expect_err(AGGR_BASE "strategy.name = median\nprivacy.dp = central\n",
+		   "test.conf:7: privacy.dp central needs strategy fedavg, fedprox or fedadam");
+	expect_err(AGGR_BASE "strategy.name = krum\nrounds.min_clients = 5\n"
+		   "privacy.dp = distributed\n",
+		   "privacy.dp distributed needs strategy fedavg, fedprox or fedadam (the noise is calibrated to a sum of clipped updates, not to krum)");
+	expect_ok(AGGR_BASE "strategy.name = fedadam\nprivacy.dp = central\n");
+	expect_ok(AGGR_BASE "strategy.name = median\nprivacy.dp = off\n");
+	expect_err(AGGR_BASE "network.upstream = 10.0.0.1:7117\n"
+		   "privacy.dp = central\n",
+		   "privacy.dp on a site aggregator");
 }
 END_TEST
 
@@ -559,6 +608,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, example_node);
 	tcase_add_test(tc, example_aggregator);
 	tcase_add_test(tc, provenance_keys);
+	tcase_add_test(tc, privacy_keys);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, sections_and_values);
 	tcase_add_test(tc, relative_to_file);

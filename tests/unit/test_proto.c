@@ -995,7 +995,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 12, 0, "learning rate not a positive");
 	patch_u32(MCAI_MSG_ROUND, 12, 0xbf800000U, "learning rate");
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
-	patch_u32(MCAI_MSG_ROUND, 4, 1, "unknown round flags 0x1");
+	patch_u32(MCAI_MSG_ROUND, 4, 4, "unknown round flags 0x4");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1040,6 +1040,79 @@ START_TEST(fields_out_of_range)
 	expect_reject(MCAI_MSG_ERROR, b.data, b.len, "unknown error code");
 	mcai_buf_free(&b);
 	expect_reject(0, (const uint8_t *)"", 0, "unknown message type 0");
+}
+END_TEST
+
+/* ROUND with MCAI_ROUND_F_DP: its three fields, and every way to bend them. */
+START_TEST(round_dp)
+{
+	static const uint32_t bad_clip[] = { 0, 0x80000000U, 0xbf800000U,
+					     0x7fc00000U, 0x7f800000U };
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t i, base;
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags = MCAI_ROUND_F_DP;
+	m.u.round.dp_clip = 0.5f;
+	m.u.round.dp_sigma = 1.25f;
+	m.u.round.dp_shares = 7;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 12);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert(d.u.round.dp_clip == 0.5f);
+	ck_assert(d.u.round.dp_sigma == 1.25f);
+	ck_assert_uint_eq(d.u.round.dp_shares, 7);
+	ck_assert_uint_eq(d.u.round.flags, MCAI_ROUND_F_DP);
+	/* Each field cut short, and one byte too many. */
+	expect_reject(MCAI_MSG_ROUND, b.data, base, "truncated dp clip");
+	expect_reject(MCAI_MSG_ROUND, b.data, base + 4,
+		      "truncated dp noise multiplier");
+	expect_reject(MCAI_MSG_ROUND, b.data, base + 8,
+		      "truncated dp noise shares");
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated dp noise shares");
+	mcai_buf_free(&b);
+	for (i = 0; i < sizeof(bad_clip) / sizeof(bad_clip[0]); i++) {
+		encode_payload(&m, &b);
+		put_le32(b.data + base, bad_clip[i]);
+		expect_reject(MCAI_MSG_ROUND, b.data, b.len, "dp clip");
+		put_le32(b.data + base, 0x3f000000U);
+		put_le32(b.data + base + 4, bad_clip[i]);
+		expect_reject(MCAI_MSG_ROUND, b.data, b.len,
+			      "dp noise multiplier");
+		mcai_buf_free(&b);
+	}
+	encode_payload(&m, &b);
+	put_le32(b.data + base + 8, 0);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "dp noise shares 0");
+	mcai_buf_free(&b);
+	{
+		uint8_t ext[256];
+
+		encode_payload(&m, &b);
+		ck_assert_uint_lt(b.len, sizeof(ext));
+		memcpy(ext, b.data, b.len);
+		ext[b.len] = 0;
+		expect_reject(MCAI_MSG_ROUND, ext, b.len + 1,
+			      "1 trailing bytes");
+		mcai_buf_free(&b);
+	}
+	/* The encoder holds the same line. */
+	mcai_buf_init(&b);
+	m.u.round.dp_shares = 0;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_str_eq(why, "dp noise shares 0");
+	m.u.round.dp_shares = 1;
+	m.u.round.dp_clip = NAN;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_uint_eq(b.len, 0);
+	mcai_buf_free(&b);
 }
 END_TEST
 
@@ -1224,6 +1297,7 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, non_finite);
 	tcase_add_test(tc, non_finite_encode);
 	tcase_add_test(tc, fields_out_of_range);
+	tcase_add_test(tc, round_dp);
 	tcase_add_test(tc, encode_rejects);
 	tcase_add_test(tc, fixed_buffer);
 	tcase_add_test(tc, encode_oversize);
