@@ -26,6 +26,7 @@
 
 #include "compat.h"
 #include "mcai_driver.h"
+#include "mirror.h"
 #include "session.h"
 #include "trace.h"
 
@@ -58,6 +59,8 @@ struct mcai_client *mcai_client_attach(const char *name,
 	might_sleep();
 	if (!name || !name[0] || strnlen(name, MCAI_NAME_LEN) >= MCAI_NAME_LEN)
 		return ERR_PTR(-EINVAL);
+	if (opts && mcai_mirror_check_every(opts->mirror_every))
+		return ERR_PTR(-EOPNOTSUPP);
 	strscpy(ref.name, name, sizeof(ref.name));
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
@@ -73,6 +76,9 @@ struct mcai_client *mcai_client_attach(const char *name,
 	c->priv = priv;
 	s->cb_priv = c;
 	s->cb = mcai_client_result;
+	/* kmod/mirror.c: a driver's samples can feed local training too */
+	if (opts)
+		s->mirror_every = opts->mirror_every;
 	return c;
 }
 EXPORT_SYMBOL_GPL(mcai_client_attach);

@@ -22,6 +22,7 @@
 #include "compat.h"
 #include "infer.h"
 #include "ioctl.h"
+#include "mirror.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "sched.h"
@@ -121,6 +122,8 @@ static long mcai_ioctl_get_info(void __user *u)
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
 			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED |
 			MCAI_FEAT_SIGNED;
+	if (mcai_mirror_enabled())
+		info.features |= MCAI_FEAT_MIRROR;
 	info.blob_format_version = MCAI_BLOB_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();
@@ -331,7 +334,10 @@ static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
 	u32 usize;
 	int ret;
 
-	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	BUILD_BUG_ON(offsetof(struct mcai_session_create, mirror_every) !=
+		     MCAI_SESSION_CREATE_SIZE_VER1);
+	ret = mcai_copy_in_min(&req, sizeof(req), MCAI_SESSION_CREATE_SIZE_VER1,
+			       u, &usize);
 	if (ret)
 		return ret;
 	ret = mcai_check_ref(&req.ref);
@@ -380,6 +386,35 @@ static long mcai_ioctl_model_energy(struct file *file, void __user *u)
 	return ret ? ret : mcai_sched_set_energy(&req);
 }
 
+/* ---- sample mirror (kmod/mirror.c) ---------------------------------- */
+
+static long mcai_ioctl_session_mirror(struct mcai_file *f, void __user *u)
+{
+	struct mcai_session_mirror req;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	return ret ? ret : mcai_mirror_ioctl_session(f, &req);
+}
+
+static long mcai_ioctl_mirror_read(struct file *file, void __user *u)
+{
+	struct mcai_mirror_read req;
+	u32 usize;
+	int ret;
+
+	if (!mcai_admin(file))
+		return -EPERM;
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	ret = mcai_mirror_read(&req);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
 static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *u = (void __user *)arg;
@@ -409,6 +444,10 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_model_stats(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_ENERGY):
 		return mcai_ioctl_model_energy(file, u);
+	case MCAI_IOC_BASE(MCAI_IOC_SESSION_MIRROR):
+		return mcai_ioctl_session_mirror(file->private_data, u);
+	case MCAI_IOC_BASE(MCAI_IOC_MIRROR_READ):
+		return mcai_ioctl_mirror_read(file, u);
 	}
 	return -ENOTTY;
 }

@@ -23,6 +23,7 @@
 
 #include "compat.h"
 #include "ioctl.h"
+#include "mirror.h"
 #include "registry.h"
 #include "sched.h"
 #include "sign.h"
@@ -147,17 +148,22 @@ static int __init mcai_init(void)
 	ret = mcai_sign_init();
 	if (ret)
 		goto err_sched;
+	ret = mcai_mirror_init();
+	if (ret)
+		goto err_sign;
 
 	ret = misc_register(&mcai_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", MCAI_DEVICE_NAME, ret);
-		goto err_sign;
+		goto err_mirror;
 	}
 	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u\n",
 		MCAI_ABI_VERSION, max_blob_size, max_models, max_dim,
 		max_arena);
 	return 0;
 
+err_mirror:
+	mcai_mirror_exit();
 err_sign:
 	mcai_sign_exit();
 err_sched:
@@ -173,6 +179,7 @@ static void __exit mcai_exit(void)
 {
 	misc_deregister(&mcai_misc);
 	/* no session is left: each one waited for its work at release */
+	mcai_mirror_exit();
 	mcai_sign_exit();
 	mcai_sched_exit_module();
 	mcai_registry_exit();

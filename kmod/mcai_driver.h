@@ -40,6 +40,7 @@ struct mcai_client_ops {
 struct mcai_client_opts {
 	u32 in_slots;		/* power of two, 0 = default */
 	u32 flags;		/* MCAI_SESSION_PIPELINE: name is a pipeline */
+	u32 mirror_every;	/* mirror 1 input in N (uapi "Sample mirror") */
 };
 
 /* Attach to a loaded model or pipeline by name; ERR_PTR on failure. */

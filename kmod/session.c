@@ -56,6 +56,7 @@
 
 #include "compat.h"
 #include "ioctl.h"
+#include "mirror.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "sched.h"
@@ -302,6 +303,7 @@ static void mcai_session_work(struct work_struct *w)
 				mcai_session_run_pipe(s, in, r);
 			else
 				mcai_session_run_model(s, v, in, r);
+			mcai_mirror_sample(s, in, r);
 		}
 		/* t_sub[] of these slots is ours until s->head passes them */
 		now = ktime_get_ns();
@@ -508,12 +510,18 @@ int mcai_session_ioctl_create(struct mcai_file *f,
 			      struct mcai_session_create *req)
 {
 	struct mcai_session *s;
+	int ret;
 
 	if (req->flags & ~MCAI_SESSION_FLAGS_ALL)
 		return -EINVAL;
 	if (req->flags & MCAI_SESSION_PIPELINE && req->ref.model_id == 0 &&
 	    !req->ref.name[0])
 		return -EINVAL;
+	if (req->pad)
+		return -EINVAL;
+	ret = mcai_mirror_check_every(req->mirror_every);
+	if (ret)
+		return ret;
 	/* Cheap check first; the one that counts is under the lock. */
 	if (mcai_file_session(f))
 		return -EBUSY;
@@ -521,6 +529,7 @@ int mcai_session_ioctl_create(struct mcai_file *f,
 			     req->res_slots);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
+	s->mirror_every = req->mirror_every;
 	mutex_lock(&f->lock);
 	if (f->session) {
 		mutex_unlock(&f->lock);

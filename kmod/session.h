@@ -55,6 +55,8 @@ struct mcai_session {
 	u64 *t_sub;			/* [in_slots] submit time, private */
 	mcai_session_cb cb;		/* kernel clients: consume each result */
 	void *cb_priv;
+	/* kmod/mirror.c: one input in mirror_every, 0 = off; WRITE_ONCE */
+	u32 mirror_every;
 
 	/* Producer side: kick/commit and the worker, under lock. */
 	spinlock_t lock;

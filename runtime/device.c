@@ -26,6 +26,7 @@ static const char *const mcai_features[] = {
 	"tracepoints",		/* MCAI_FEAT_TRACEPOINTS */
 	"energy-feed",		/* MCAI_FEAT_ENERGY_FEED */
 	"signed",		/* MCAI_FEAT_SIGNED */
+	"mirror",		/* MCAI_FEAT_MIRROR */
 };
 
 const char *mcai_feature_name(unsigned int bit)

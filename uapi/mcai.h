@@ -42,6 +42,7 @@
 #define MCAI_FEAT_TRACEPOINTS	(1ULL << 7)	/* mcai:* trace events */
 #define MCAI_FEAT_ENERGY_FEED	(1ULL << 8)	/* MCAI_IOC_MODEL_ENERGY */
 #define MCAI_FEAT_SIGNED	(1ULL << 9)	/* signature trailer, below */
+#define MCAI_FEAT_MIRROR	(1ULL << 10)	/* sample mirror, below */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -415,7 +416,12 @@ struct mcai_session_create {
 	__u64 user_len;			/* out: bytes to map there */
 	__u64 kernel_off;		/* out: MCAI_MMAP_KERNEL */
 	__u64 kernel_len;
+	/* --- MCAI_SESSION_CREATE_SIZE_VER1 (104) bytes above --- */
+	__u32 mirror_every;		/* in: see "Sample mirror"; 0 = off */
+	__u32 pad;			/* must be 0 */
 };
+
+#define MCAI_SESSION_CREATE_SIZE_VER1	104	/* still accepted */
 
 /* ---------------------------------------------------------------------- */
 /* Scheduling, pipelines, statistics                                       */
@@ -543,5 +549,74 @@ struct mcai_model_energy {
 #define MCAI_IOC_PIPELINE_CREATE _IOWR(MCAI_IOC_MAGIC, 0x13, struct mcai_pipeline_create)
 #define MCAI_IOC_MODEL_STATS	_IOWR(MCAI_IOC_MAGIC, 0x14, struct mcai_model_stats)
 #define MCAI_IOC_MODEL_ENERGY	_IOW(MCAI_IOC_MAGIC, 0x15, struct mcai_model_energy)
+
+/* ---------------------------------------------------------------------- */
+/* Sample mirror                                                          */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A session may mirror one input in N to a bounded queue per device,
+ * from which a privileged reader (the node daemon, `mcaictl mirror`)
+ * builds a local training set: the samples never leave the node.
+ *
+ * N is set at MCAI_IOC_SESSION_CREATE (mirror_every) or later with
+ * MCAI_IOC_SESSION_MIRROR; 0 (the default) is off.  The input with
+ * sequence number seq is mirrored when (seq + 1) % N == 0, so N inputs
+ * per mirrored sample exactly, whatever the batching; inputs that were
+ * not computed (shed, failed) are not mirrored.  The bytes mirrored are
+ * those of the slot after the run: a session writing a slot while it is
+ * computed only confuses its own sample.
+ *
+ * The inference never waits for the queue: when it is full, or busy with
+ * a reader at that instant, the sample is counted in dropped and the
+ * inference completes as usual.  The queue's size is the module
+ * parameter mirror_kb (0 disables the feature: no MCAI_FEAT_MIRROR, and
+ * a non-zero N is refused with -EOPNOTSUPP).
+ *
+ * MCAI_IOC_MIRROR_READ (CAP_SYS_ADMIN, as for MODEL_LOAD) moves whole
+ * records, oldest first, into buf_ptr while they fit in buf_len: a read
+ * consumes them, so one reader drains the queue.  buf_len 0 only returns
+ * the counters; a buffer too short for the oldest record is -ENOSPC
+ * (nothing consumed; max_record tells the size needed).  Records are
+ * struct mcai_mirror_record, 8-byte aligned, each rec_len bytes long.
+ */
+struct mcai_session_mirror {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	__u32 every;			/* 0 = off, else one input in every */
+	__u32 pad;			/* must be 0 */
+};
+
+struct mcai_mirror_record {
+	__u32 rec_len;			/* header + input, rounded up to 8 */
+	__u32 input_len;		/* int8 values in input[] */
+	__u64 sample_seq;		/* per device from module load; gaps = drops */
+	__u64 input_seq;		/* the session's input sequence number */
+	__u64 timestamp_ns;		/* CLOCK_REALTIME when mirrored */
+	__u32 session_id;		/* as in the mcai:* trace events */
+	__u32 model_id;			/* the model (last stage) that answered */
+	__u32 version;
+	__s32 class_id;
+	__s32 score;			/* scores[class_id], or scores[0] */
+	__u32 flags;			/* MCAI_RES_* of the result */
+	__s8 input[];
+};					/* 56 bytes, then input, padding */
+
+struct mcai_mirror_read {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	__u64 buf_ptr;
+	__u32 buf_len;			/* in: bytes at buf_ptr */
+	__u32 n_records;		/* out: records written */
+	__u32 bytes;			/* out: bytes written */
+	__u32 queued;			/* out: records still queued */
+	__u64 mirrored;			/* out: records queued since load */
+	__u64 dropped;			/* out: samples lost: queue full or busy */
+	__u32 queue_bytes;		/* out: the queue's capacity */
+	__u32 max_record;		/* out: largest record that can be queued */
+};
+
+#define MCAI_IOC_SESSION_MIRROR	_IOW(MCAI_IOC_MAGIC, 0x20, struct mcai_session_mirror)
+#define MCAI_IOC_MIRROR_READ	_IOWR(MCAI_IOC_MAGIC, 0x21, struct mcai_mirror_read)
 
 #endif /* _UAPI_MCAI_H */
