@@ -29,7 +29,7 @@ FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
 		       runtime/atomicfile.c \
 		       runtime/strategy.c models/mlp.c runtime/provenance.c \
 		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
-		       runtime/fedsim.c)
+		       runtime/fedsim.c runtime/samples.c)
 # Quantise after aggregation the way mcai-train does (needs models/mlp.c).
 FED_SRCS += models/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
@@ -43,6 +43,7 @@ MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
 		runtime/sigtrailer.c runtime/energyfeed.c \
 		runtime/mcaictl_fleet.c \
 		runtime/mcaictl_provenance.c runtime/provenance.c \
+		runtime/mcaictl_samples.c runtime/samples.c \
 		runtime/atomicfile.c \
 		runtime/proto.c \
 		$(TELEMETRY_SRCS) \

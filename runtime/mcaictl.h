@@ -84,4 +84,12 @@ extern const char verify_details[];
 extern const char accept_details[];
 extern const char history_details[];
 
+/* runtime/mcaictl_samples.c */
+int mirror_main(int argc, char **argv);
+int label_main(int argc, char **argv);
+int samples_main(int argc, char **argv);
+extern const char mirror_details[];
+extern const char label_details[];
+extern const char samples_details[];
+
 #endif /* MCAI_MCAICTL_H */
