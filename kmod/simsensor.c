@@ -95,6 +95,10 @@ static unsigned int slots;
 module_param(slots, uint, 0444);
 MODULE_PARM_DESC(slots, "input ring slots per client, power of two (0 = mcai's default)");
 
+static unsigned int mirror;
+module_param(mirror, uint, 0444);
+MODULE_PARM_DESC(mirror, "mirror 1 window in N to mcai's sample mirror (0 = off)");
+
 static unsigned int tick_us = 1000;
 module_param(tick_us, uint, 0444);
 MODULE_PARM_DESC(tick_us, "timer period, microseconds (100..100000)");
@@ -326,7 +330,9 @@ MODULE_PARM_DESC(stats, "counters (read-only)");
 
 static int sim_attach(struct sim_target *t, const char *name, u32 flags)
 {
-	struct mcai_client_opts opts = { .in_slots = slots, .flags = flags };
+	struct mcai_client_opts opts = {
+		.in_slots = slots, .flags = flags, .mirror_every = mirror,
+	};
 	u32 len;
 
 	t->client = mcai_client_attach(name, &sim_ops, t, &opts);

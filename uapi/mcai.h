@@ -590,7 +590,7 @@ struct mcai_session_mirror {
 struct mcai_mirror_record {
 	__u32 rec_len;			/* header + input, rounded up to 8 */
 	__u32 input_len;		/* int8 values in input[] */
-	__u64 sample_seq;		/* per device from module load; gaps = drops */
+	__u64 sample_seq;		/* per device, increasing; drops may leave gaps */
 	__u64 input_seq;		/* the session's input sequence number */
 	__u64 timestamp_ns;		/* CLOCK_REALTIME when mirrored */
 	__u32 session_id;		/* as in the mcai:* trace events */

@@ -62,6 +62,40 @@ out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" mirror -s /tmp/u
 grep -q 'CAP_SYS_ADMIN' <<<"$out" || fail "unprivileged mirror said: $out"
 rm -rf "$(dirname "$S")"
 
+# The in-kernel driver API: mcai_simsensor's windows (vib-detector, 42
+# features) through a kernel client mirroring 1 in 2.
+SIM=$(mcai_ko mcai_simsensor)
+P=/sys/module/mcai_simsensor/parameters
+S=$(mktemp -d)/store
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$P/stats"; }
+"$CTL" mirror -s "$S" >/dev/null || fail "draining leftovers"
+rm -rf "$S"
+if [[ -e $SIM ]] && "$CTL" load "$R/models/vib-detector.mcai" >/dev/null &&
+   insmod "$SIM" mirror=2 seed=7 fault=0; then
+	for ((i = 0; i < 300; i++)); do
+		(( $(stat_of det_mcai_completed) >= 9 )) && break
+		sleep 0.1
+	done
+	echo 0 >"$P/run"
+	for ((i = 0; i < 100; i++)); do
+		s=$(stat_of det_mcai_submitted); c=$(stat_of det_mcai_completed)
+		d=$(stat_of det_mcai_dropped); h=$(stat_of det_mcai_shed)
+		(( s == c + d + h )) && break
+		sleep 0.1
+	done
+	c=$(stat_of det_mcai_completed)
+	rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
+	out=$("$CTL" --json mirror -s "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["added"])')
+	[[ $out == $((c / 2)) ]] || fail "driver API: $c windows computed, 1 in 2 mirrored: $out records"
+	got=$("$CTL" --json samples -s "$S" | python3 -c 'import json,sys; j=json.load(sys.stdin)["items"]; print({i["input_len"] for i in j}, len({i["model_id"] for i in j}))')
+	[[ $got == "{42} 1" ]] || fail "driver API records: $got"
+	echo "$N: driver API: $c windows, $out mirrored"
+	rm -rf "$(dirname "$S")"
+else
+	fail "mcai_simsensor with mirror=2"
+fi
+"$CTL" unload vib-detector >/dev/null 2>&1
+
 "$R/build/vm/mcai_abi" unload fmnist-mlp >/dev/null 2>&1
 rmmod mcai || fail "rmmod"
 

@@ -15,6 +15,11 @@
  *   mirror_check off BLOB         module loaded with mirror_kb=0
  *   mirror_check push BLOB N K    N inferences mirrored 1 in K, no read
  *                                 (for `mcaictl mirror` to drain)
+ *   mirror_check bench BLOB N     time per inference (guest instructions
+ *                                 under tests/vm/run.sh --icount): mirror
+ *                                 off, every input queued (drained between
+ *                                 chunks, the reader not timed), every
+ *                                 input dropped (queue full)
  *
  * Inputs are a deterministic function of the sequence number.  Exit 0
  * pass.
@@ -23,6 +28,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "uapi/mcai.h"
@@ -439,6 +446,63 @@ static void test_off(const char *blob)
 	printf("mirror off: done\n");
 }
 
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* @n inferences in chunks of 128; ns per inference, the reader excluded. */
+static double bench_one(u32 id, u32 every, bool drain_between, u32 n)
+{
+	struct mcai_session_mirror sm = { .size = sizeof(sm), .every = every };
+	struct mcai_mirror_read rd;
+	struct ring r;
+	u64 t = 0, t0;
+	u32 done;
+
+	ring_open(&r, id, 0);
+	drain(r.fd, &rd);
+	if (!drain_between && every) {
+		/* fill the queue first: every sample below is a drop */
+		sm.every = 1;
+		ioctl(r.fd, MCAI_IOC_SESSION_MIRROR, &sm);
+		push(&r, 2048, NULL);
+		sm.every = every;
+	}
+	if (ioctl(r.fd, MCAI_IOC_SESSION_MIRROR, &sm))
+		die("SESSION_MIRROR");
+	push(&r, 128, NULL);	/* warm up */
+	if (drain_between)
+		drain(r.fd, &rd);
+	for (done = 0; done < n; done += 128) {
+		t0 = now_ns();
+		push(&r, 128, NULL);
+		t += now_ns() - t0;
+		if (drain_between)
+			drain(r.fd, &rd);
+	}
+	ring_close(&r);
+	drain(dev_open(), &rd);
+	return (double)t / done;
+}
+
+static void test_bench(const char *blob, u32 n)
+{
+	u32 id = load_blob(blob);
+
+	for (int rep = 0; rep < 2; rep++) {
+		double off = bench_one(id, 0, false, n);
+		double q = bench_one(id, 1, true, n);
+		double d = bench_one(id, 1, false, n);
+
+		printf("mirror bench: per inference: off %.0f, queued %.0f (+%.0f), dropped %.0f (+%.0f)\n",
+		       off, q, q - off, d, d - off);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	prog = "mirror_check";
@@ -450,6 +514,8 @@ int main(int argc, char **argv)
 		test_hostile(argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "off")) {
 		test_off(argv[2]);
+	} else if (argc >= 4 && !strcmp(argv[1], "bench")) {
+		test_bench(argv[2], atoi(argv[3]));
 	} else if (argc >= 5 && !strcmp(argv[1], "push")) {
 		struct ring r;
 
