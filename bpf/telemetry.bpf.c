@@ -6,26 +6,24 @@
  * The module's events are attached as raw tracepoints: they need no BTF
  * for the module (Debian's header packages cannot produce it), only the
  * argument order of TP_PROTO, which kmod/trace.h promises never to
- * reorder.  The scheduler's sched_switch is attached as tp_btf (vmlinux
- * BTF, present in every Debian kernel) because it must hand task pointers
- * to task storage.
+ * reorder.
  *
- * Pairing: mcai_infer_start and mcai_infer_end of one inference run in
- * the same task with nothing of ours in between.  The start is kept in a
- * per-CPU slot (an array lookup, the cheapest there is); if the task is
- * switched out mid-inference, sched_switch parks its record in a hash
- * keyed by task and brings it back to the slot of whichever CPU the task
- * resumes on, so migration loses nothing.  The clock keeps running for
- * latency while the task is off the CPU, but not for CPU time:
- * cpu_ns = latency - time switched out.  Parking is rare, and a global
- * count of parked records lets every other context switch skip the hash.
+ * One probe per inference, on its end: mcai_infer_end carries the wall
+ * time and the CPU time the module measured (the start's clock lives on
+ * the inferring task's stack, the time it waited for a CPU after being
+ * preempted comes from the scheduler's own run_delay), so neither a probe
+ * on the start nor one on every context switch of the system is needed.
+ * Each would cost a tracepoint dispatch; the start probe alone was a
+ * third of the telemetry's overhead on a small model.
  *
  * Energy: cpu_ns * power_mw pJ, power from the power map of the CPU the
  * inference ended on (user space keeps it current: frequency table,
- * kernel Energy Model, or RAPL calibration).  A BPF program cannot read
- * RAPL itself on every kernel we support: on 6.1 the RAPL PMU counts only
- * on its designated CPU (fixed upstream in 6.7), so calibration is done
- * by user space over windows and written here as a power figure.
+ * kernel Energy Model, or RAPL calibration).  Charged per inference, so
+ * the total stays right when the power figure changes.  A BPF program
+ * cannot read RAPL itself on every kernel we support: on 6.1 the RAPL PMU
+ * counts only on its designated CPU (fixed upstream in 6.7), so
+ * calibration is done by user space over windows and written here as a
+ * power figure.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -35,43 +33,6 @@
 #include "telemetry.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-struct task_struct;
-
-struct mcai_inflight {
-	__u64 task;			/* the task, as a number: a key */
-	__u64 start_ns;
-	__u64 out_ns;			/* switched out at (parked records) */
-	__u64 off_ns;			/* off the CPU since start */
-	__u32 model_id;
-	__u32 version;
-	__u32 active;
-	__u32 pad;
-};
-
-/* The inference running on this CPU, if any. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mcai_inflight);
-} running SEC(".maps");
-
-/* Inferences whose task was switched out before their end. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, struct mcai_inflight);
-} parked SEC(".maps");
-
-/* How many records are parked: zero on almost every context switch. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __s64);
-} nparked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -145,62 +106,24 @@ mcai_stats_get(__u32 model_id, __u32 version, const char *name)
 	return st;
 }
 
-SEC("raw_tp/mcai_infer_start")
-int BPF_PROG(mcai_tel_start, __u32 model_id, __u32 version, __u32 session,
-	     __u64 seq, __u64 macs, __u32 input_len)
-{
-	__u32 zero = 0;
-	struct mcai_inflight *in = bpf_map_lookup_elem(&running, &zero);
-
-	if (!in)
-		return 0;
-	in->task = bpf_get_current_task();
-	in->model_id = model_id;
-	in->version = version;
-	in->off_ns = 0;
-	in->active = 1;
-	in->start_ns = bpf_ktime_get_ns();
-	return 0;
-}
-
 SEC("raw_tp/mcai_infer_end")
 int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
 	     __u64 seq, __u64 macs, __s32 class_id, __u32 flags,
-	     const char *name)
+	     const char *name, __u64 lat, __u64 cpu)
 {
-	__u64 now = bpf_ktime_get_ns(), lat, cpu, e, rem;
-	__u64 task = bpf_get_current_task();
-	struct mcai_inflight *in;
 	struct mcai_tel_stats *st;
 	struct mcai_tel_power *pw;
-	__u32 c, slot, zero = 0;
-	_Bool paired;
-	__s64 *np;
+	__u64 e, rem;
+	__u32 c, slot;
 
-	in = bpf_map_lookup_elem(&running, &zero);
-	if (in && (!in->active || in->task != task)) {
-		/* parked and not brought back: look it up by task */
-		in = NULL;
-		np = bpf_map_lookup_elem(&nparked, &zero);
-		if (np && *np > 0)
-			in = bpf_map_lookup_elem(&parked, &task);
-	}
-	paired = in && in->active && in->model_id == model_id &&
-		 in->version == version;
-	/* closed whatever happens next: no record lingers as running */
-	if (in)
-		in->active = 0;
 	st = mcai_stats_get(model_id, version, name);
 	if (!st)
 		return 0;	/* a full map: nowhere to count it */
-	if (!paired || !in) {
+	if (!lat) {
 		/* attached between a start and its end */
 		st->unpaired++;
 		return 0;
 	}
-	lat = now - in->start_ns;
-	cpu = lat > in->off_ns ? lat - in->off_ns : 0;
-
 	c = bpf_get_smp_processor_id();
 	pw = bpf_map_lookup_elem(&power, &c);
 	e = 0;
@@ -256,46 +179,5 @@ int BPF_PROG(mcai_tel_drop, __u32 session, __u64 seq, __u32 reason,
 			return 0;
 	}
 	(*n)++;
-	return 0;
-}
-
-/*
- * Time off the CPU does not count as CPU time.  Runs with the runqueue
- * lock held: only preallocated maps, no allocation.
- */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(mcai_tel_switch, _Bool preempt, struct task_struct *prev,
-	     struct task_struct *next)
-{
-	/* task pointers as keys: loading needs root (pointer leaks allowed) */
-	__u64 ptask = (__u64)prev, ntask = (__u64)next, now = 0;
-	struct mcai_inflight *in, *p;
-	__u32 zero = 0;
-	__s64 *np;
-
-	in = bpf_map_lookup_elem(&running, &zero);
-	np = bpf_map_lookup_elem(&nparked, &zero);
-	if (!in || !np)
-		return 0;
-	if (in->active && in->task == ptask) {
-		now = bpf_ktime_get_ns();
-		in->out_ns = now;
-		if (!bpf_map_update_elem(&parked, &ptask, in, BPF_ANY))
-			__sync_fetch_and_add(np, 1);
-		in->active = 0;
-	}
-	if (*np <= 0)
-		return 0;
-	p = bpf_map_lookup_elem(&parked, &ntask);
-	if (!p)
-		return 0;
-	if (!now)
-		now = bpf_ktime_get_ns();
-	if (p->active) {
-		p->off_ns += now - p->out_ns;
-		*in = *p;
-	}
-	if (!bpf_map_delete_elem(&parked, &ntask))
-		__sync_fetch_and_add(np, -1);
 	return 0;
 }

@@ -31,8 +31,12 @@
 #define MCAI_BPFFS_MAGIC	0xcafe4a11
 
 static const char *const mcai_tel_progs[MCAI_TEL_N_PROGS] = {
-	"mcai_tel_start", "mcai_tel_end", "mcai_tel_shed", "mcai_tel_drop",
-	"mcai_tel_switch",
+	"mcai_tel_end", "mcai_tel_shed", "mcai_tel_drop",
+};
+
+/* Links an older release pinned: a disable after an upgrade drops them. */
+static const char *const mcai_tel_old_progs[] = {
+	"mcai_tel_start", "mcai_tel_switch",
 };
 
 static int mcai_tel_silent(enum libbpf_print_level level, const char *fmt,
@@ -139,16 +143,19 @@ int mcai_tel_disable(bool purge, char *err, size_t errlen)
 	static const char *const maps[] = {
 		"stats", "drops", "power", "calibration",
 	};
-	__u32 ids[MCAI_TEL_N_PROGS] = { 0 };
+	enum { N_OLD = sizeof(mcai_tel_old_progs) / sizeof(char *) };
+	__u32 ids[MCAI_TEL_N_PROGS + N_OLD] = { 0 };
 	char path[256];
 	unsigned int i, tries;
 	int ret = 0, fd;
 
-	for (i = 0; i < MCAI_TEL_N_PROGS; i++) {
+	for (i = 0; i < MCAI_TEL_N_PROGS + N_OLD; i++) {
 		struct bpf_link_info li;
 		__u32 len = sizeof(li);
 
-		mcai_tel_link_path(path, sizeof(path), mcai_tel_progs[i]);
+		mcai_tel_link_path(path, sizeof(path), i < MCAI_TEL_N_PROGS ?
+				   mcai_tel_progs[i] :
+				   mcai_tel_old_progs[i - MCAI_TEL_N_PROGS]);
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			memset(&li, 0, sizeof(li));
@@ -170,7 +177,7 @@ int mcai_tel_disable(bool purge, char *err, size_t errlen)
 	for (tries = 0; tries < 500; tries++) {
 		bool alive = false;
 
-		for (i = 0; i < MCAI_TEL_N_PROGS; i++) {
+		for (i = 0; i < MCAI_TEL_N_PROGS + N_OLD; i++) {
 			if (!ids[i])
 				continue;
 			fd = bpf_prog_get_fd_by_id(ids[i]);

@@ -111,7 +111,7 @@ struct mcai_tel_calibration {
 
 #include "power.h"
 
-#define MCAI_TEL_N_PROGS	5
+#define MCAI_TEL_N_PROGS	3
 
 /* One model version, summed over CPUs. */
 struct mcai_tel_model {

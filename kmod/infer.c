@@ -32,6 +32,7 @@
 int mcai_infer(struct mcai_infer *req)
 {
 	const struct mcai_limits *lim = mcai_registry_limits();
+	struct mcai_trace_clock tc;
 	struct mcai_version *v;
 	s8 *input, *scores = NULL;
 	void *arena;
@@ -69,11 +70,11 @@ int mcai_infer(struct mcai_infer *req)
 		ret = -EAGAIN;
 		goto out_put;
 	}
-	trace_mcai_infer_start(v->slot->id, v->m.version, 0, 0, v->m.macs,
+	mcai_trace_infer_start(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs,
 			       req->input_len);
 	cls = mcai_engine_run(&v->m, input, scores, arena);
-	trace_mcai_infer_end(v->slot->id, v->m.version, 0, 0, v->m.macs, cls, 0,
-			     v->slot->name);
+	mcai_trace_infer_end(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs, cls,
+			     0, v->slot->name);
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);

@@ -188,6 +188,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 			   u64 seq)
 {
 	const struct mcai_pipe_member *mb = &p->mb[i];
+	struct mcai_trace_clock tc;
 	struct mcai_version *v;
 	const struct mcai_model *m;
 	int cls;
@@ -210,10 +211,10 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 		mcai_version_put(v);
 		return -EAGAIN;
 	}
-	trace_mcai_infer_start(v->slot->id, m->version, session, seq, m->macs,
-			       m->input_len);
+	mcai_trace_infer_start(&tc, v->slot->id, m->version, session, seq,
+			       m->macs, m->input_len);
 	cls = mcai_engine_run(m, input, scores, arena);
-	trace_mcai_infer_end(v->slot->id, m->version, session, seq,
+	mcai_trace_infer_end(&tc, v->slot->id, m->version, session, seq,
 			     m->macs, cls, 0, v->slot->name);
 	*ver = m->version;
 	atomic64_inc(&v->slot->inferences);

@@ -153,6 +153,7 @@ static void mcai_session_run_model(struct mcai_session *s,
 				   struct mcai_version *v, const s8 *in,
 				   struct mcai_result *r)
 {
+	struct mcai_trace_clock tc;
 	const struct mcai_model *m;
 	int cls;
 
@@ -172,7 +173,7 @@ static void mcai_session_run_model(struct mcai_session *s,
 		trace_mcai_shed(r->model_id, r->version, s->id, r->seq, m->macs);
 		return;
 	}
-	trace_mcai_infer_start(r->model_id, r->version, s->id, r->seq,
+	mcai_trace_infer_start(&tc, r->model_id, r->version, s->id, r->seq,
 			       m->macs, m->input_len);
 	/* In place: see the comment at the top about concurrent writers. */
 	cls = mcai_engine_run(m, in, r->scores, s->scratch);
@@ -182,8 +183,8 @@ static void mcai_session_run_model(struct mcai_session *s,
 	atomic64_inc(&mcai_stats.inferences);
 	mcai_stats_update(v->slot, in, m->input_len, cls);
 	s->completed++;
-	trace_mcai_infer_end(r->model_id, r->version, s->id, r->seq, m->macs,
-			     cls, r->flags, v->slot->name);
+	mcai_trace_infer_end(&tc, r->model_id, r->version, s->id, r->seq,
+			     m->macs, cls, r->flags, v->slot->name);
 }
 
 static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,

@@ -3,10 +3,16 @@
  * mcai:* tracepoints, the hooks the eBPF telemetry attaches to.
  * session is 0 for the synchronous MCAI_IOC_INFER path.  Every start is
  * followed by its end in the same task, with nothing else of ours in
- * between: bpf/telemetry.bpf.c pairs them per task.  A pipeline fires one
- * pair per stage that ran, for that stage's model.  The argument order is
- * the raw_tp ABI of bpf/telemetry.bpf.c: append, never reorder.  Defined once, in
+ * between.  A pipeline fires one pair per stage that ran, for that
+ * stage's model.  The argument order is the raw_tp ABI of
+ * bpf/telemetry.bpf.c: append, never reorder.  Defined once, in
  * kmod/trace.c (CREATE_TRACE_POINTS); kmod/Kbuild adds -I$(src) for it.
+ *
+ * mcai_infer_end carries the inference's wall time and CPU time, measured
+ * here (mcai_trace_infer_start/_end below), so that the telemetry needs
+ * neither a probe on the start nor one on every context switch: each
+ * probe costs a tracepoint dispatch, per inference or per switch of any
+ * task in the system.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mcai
@@ -40,11 +46,17 @@ TRACE_EVENT(mcai_infer_start,
 		      __entry->seq, __entry->macs, __entry->input_len)
 );
 
+/*
+ * latency_ns: start to end, wall; 0 when the start was not timed (the
+ * event was enabled mid-inference).  cpu_ns: latency_ns minus the time
+ * the task waited for a CPU after being preempted, on whichever CPU.
+ */
 TRACE_EVENT(mcai_infer_end,
 	    TP_PROTO(u32 model_id, u32 version, u32 session, u64 seq, u64 macs,
-		     s32 class_id, u32 flags, const char *name),
+		     s32 class_id, u32 flags, const char *name, u64 latency_ns,
+		     u64 cpu_ns),
 	    TP_ARGS(model_id, version, session, seq, macs, class_id, flags,
-		    name),
+		    name, latency_ns, cpu_ns),
 	    TP_STRUCT__entry(__field(u32, model_id)
 			     __field(u32, version)
 			     __field(u32, session)
@@ -52,7 +64,9 @@ TRACE_EVENT(mcai_infer_end,
 			     __field(u64, macs)
 			     __field(s32, class_id)
 			     __field(u32, flags)
-			     __array(char, name, MCAI_NAME_LEN)),
+			     __array(char, name, MCAI_NAME_LEN)
+			     __field(u64, latency_ns)
+			     __field(u64, cpu_ns)),
 	    TP_fast_assign(__entry->model_id = model_id;
 			   __entry->version = version;
 			   __entry->session = session;
@@ -60,11 +74,14 @@ TRACE_EVENT(mcai_infer_end,
 			   __entry->macs = macs;
 			   __entry->class_id = class_id;
 			   __entry->flags = flags;
-			   strscpy(__entry->name, name, MCAI_NAME_LEN);),
-	    TP_printk("model=%u version=%u session=%u seq=%llu macs=%llu class=%d flags=0x%x name=%s",
+			   strscpy(__entry->name, name, MCAI_NAME_LEN);
+			   __entry->latency_ns = latency_ns;
+			   __entry->cpu_ns = cpu_ns;),
+	    TP_printk("model=%u version=%u session=%u seq=%llu macs=%llu class=%d flags=0x%x name=%s latency_ns=%llu cpu_ns=%llu",
 		      __entry->model_id, __entry->version, __entry->session,
 		      __entry->seq, __entry->macs, __entry->class_id,
-		      __entry->flags, __entry->name)
+		      __entry->flags, __entry->name, __entry->latency_ns,
+		      __entry->cpu_ns)
 );
 
 TRACE_EVENT(mcai_swap,
@@ -119,6 +136,67 @@ TRACE_EVENT(mcai_shed,
 		      __entry->seq, __entry->macs)
 );
 #endif /* MCAI_TRACE_H */
+
+#ifndef MCAI_TRACE_CLOCK_H
+#define MCAI_TRACE_CLOCK_H
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+
+/* An inference's clock, on the caller's stack: it moves with the task. */
+struct mcai_trace_clock {
+	u64 start_ns;		/* 0: not timed */
+	u64 wait_ns;		/* the task's run-queue wait at the start */
+};
+
+/*
+ * Time a task spent runnable but not running, kept by the scheduler
+ * (CONFIG_SCHED_INFO, on in every Debian kernel) across preemption and
+ * migration.  An inference never sleeps, so this is all its time off
+ * the CPU.
+ */
+static __always_inline u64 mcai_trace_task_wait_ns(void)
+{
+#ifdef CONFIG_SCHED_INFO
+	return READ_ONCE(current->sched_info.run_delay);
+#else
+	return 0;
+#endif
+}
+
+static __always_inline void
+mcai_trace_infer_start(struct mcai_trace_clock *c, u32 model_id, u32 version,
+		       u32 session, u64 seq, u64 macs, u32 input_len)
+{
+	c->start_ns = 0;
+	if (trace_mcai_infer_end_enabled()) {
+		c->wait_ns = mcai_trace_task_wait_ns();
+		c->start_ns = local_clock();
+	}
+	trace_mcai_infer_start(model_id, version, session, seq, macs,
+			       input_len);
+}
+
+static __always_inline void
+mcai_trace_infer_end(const struct mcai_trace_clock *c, u32 model_id,
+		     u32 version, u32 session, u64 seq, u64 macs, s32 class_id,
+		     u32 flags, const char *name)
+{
+	u64 lat = 0, cpu = 0, wait;
+	s64 d;
+
+	if (!trace_mcai_infer_end_enabled())
+		return;
+	if (c->start_ns) {
+		/* 0 is "not timed"; a CPU's clock may trail another's */
+		d = local_clock() - c->start_ns;
+		lat = d > 0 ? d : 1;
+		wait = mcai_trace_task_wait_ns() - c->wait_ns;
+		cpu = lat > wait ? lat - wait : 0;
+	}
+	trace_mcai_infer_end(model_id, version, session, seq, macs, class_id,
+			     flags, name, lat, cpu);
+}
+#endif /* MCAI_TRACE_CLOCK_H */
 
 #undef TRACE_INCLUDE_PATH
 #define TRACE_INCLUDE_PATH .
