@@ -84,6 +84,12 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  MCAI_R_BOTH, 1000, 86400000, 0, false },
 	{ "network.max_nodes", MCAI_T_U32, OFF(max_nodes), MCAI_R_AGGR,
 	  1, 10000000, 0, false },
+	{ "network.allow_list", MCAI_T_PATH_OPT, OFF(allow_list), MCAI_R_AGGR,
+	  0, 0, 0, false },
+	{ "network.rate_frames", MCAI_T_U32, OFF(rate_frames), MCAI_R_AGGR,
+	  0, 1000000, 0, false },
+	{ "network.assembly_kib", MCAI_T_U32, OFF(assembly_kib), MCAI_R_AGGR,
+	  64, 4194304, 0, false },
 
 	{ "tls.cert", MCAI_T_PATH, OFF(tls_cert), MCAI_R_BOTH, 0, 0, 0, true },
 	{ "tls.key", MCAI_T_PATH, OFF(tls_key), MCAI_R_BOTH, 0, 0, 0, true },
@@ -223,6 +229,8 @@ void mcai_config_init(struct mcai_config *c)
 	c->max_peers = 4096;
 	c->idle_timeout_ms = 300000;
 	c->max_nodes = 10000;
+	c->rate_frames = 100;		/* MCAI_RATE_FRAMES_DEFAULT, net.h */
+	c->assembly_kib = 16384;
 	strcpy(c->data_samples, "/var/lib/mcaid/samples");
 	strcpy(c->registry_dir, "/var/lib/mcaid/registry");
 	c->rounds = 0;

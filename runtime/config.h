@@ -35,6 +35,16 @@
  *   network.max_nodes         aggr   10000 (1 .. 10000000); node ids
  *                                    remembered (with their certificate);
  *                                    beyond it the longest-gone entry goes
+ *   network.allow_list        aggr   "" (any certificate the fleet CA
+ *                                    signed); path of a file of certificate
+ *                                    CNs, one per line, '#' comments: the
+ *                                    fleet's members, others are refused
+ *   network.rate_frames       aggr   100 (0 .. 1000000; 0: no limit);
+ *                                    frames a peer may send per second,
+ *                                    bursts of two seconds' worth
+ *   network.assembly_kib      aggr   16384 (64 .. 4194304); KiB of large
+ *                                    frames (updates) received at once
+ *                                    over all peers, the rest wait
  *   tls.cert / tls.key / tls.ca   both   required paths
  *   tls.crl                   both   "" (none); path
  *   data.train                node   "" (labelled samples from the module);
@@ -133,6 +143,9 @@ struct mcai_config {
 	uint32_t max_peers;
 	uint32_t idle_timeout_ms;
 	uint32_t max_nodes;
+	uint32_t rate_frames;			/* per peer per second; 0 off */
+	uint32_t assembly_kib;
+	char allow_list[MCAI_CONFIG_PATH_MAX];	/* "" everyone the CA signs */
 
 	char tls_cert[MCAI_CONFIG_PATH_MAX];
 	char tls_key[MCAI_CONFIG_PATH_MAX];

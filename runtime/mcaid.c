@@ -65,6 +65,8 @@ struct mcai_daemon {
 	struct mcai_net_opts nopts;
 	unsigned int ping, ping_size, connections;
 	bool user_explicit, log_level_set;
+	bool rate_set;			/* --rate-frames given */
+	const char *allow_list;
 
 	struct mcai_net *net;
 	int dev_fd;
@@ -116,6 +118,11 @@ static void mcai_usage(FILE *f)
 "                        echoes, exit 0 if all came back intact\n"
 "  --ping-size BYTES     payload of each echo frame (1024)\n"
 "  --connections N       node: open N connections at once (1)\n"
+"  --rate-frames N       aggregator: frames a peer may send per second\n"
+"                        (100; 0: no limit); a faster peer is not read\n"
+"  --assembly-kib N      aggregator: KiB of updates received at once over\n"
+"                        all peers (16384); the other senders wait\n"
+"  --allow-list FILE     aggregator: certificate CNs allowed to join\n"
 "\n"
 "Federation (see runtime/aggregator.h and runtime/node.h):\n"
 "  --set KEY=VALUE       a config key (runtime/config.h), over the file;\n"
@@ -471,7 +478,7 @@ enum {
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_ANSWER_DELAY, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
-	OPT_HELP,
+	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_ALLOW_LIST, OPT_HELP,
 };
 
 static const struct option mcai_long_opts[] = {
@@ -506,6 +513,9 @@ static const struct option mcai_long_opts[] = {
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
 	{ "feed-interval", required_argument, NULL, OPT_FEED_INTERVAL },
+	{ "rate-frames", required_argument, NULL, OPT_RATE_FRAMES },
+	{ "assembly-kib", required_argument, NULL, OPT_ASSEMBLY_KIB },
+	{ "allow-list", required_argument, NULL, OPT_ALLOW_LIST },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -547,6 +557,14 @@ static int mcai_apply_config(struct mcai_daemon *d, struct mcai_config *cfg)
 		d->nopts.max_peers = cfg->max_peers;
 	if (!d->nopts.idle_ms)
 		d->nopts.idle_ms = cfg->idle_timeout_ms;
+	if (!d->rate_set) {
+		d->nopts.rate_frames = cfg->rate_frames;
+		d->rate_set = true;
+	}
+	if (!d->nopts.in_budget)
+		d->nopts.in_budget = (size_t)cfg->assembly_kib << 10;
+	if (!d->allow_list && cfg->allow_list[0])
+		d->allow_list = cfg->allow_list;
 	return 0;
 }
 
@@ -694,6 +712,20 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 86400, &d->feed_interval))
 				goto bad;
 			break;
+		case OPT_RATE_FRAMES:
+			if (mcai_parse_uint(optarg, 1000000,
+					    &d->nopts.rate_frames))
+				goto bad;
+			d->rate_set = true;
+			break;
+		case OPT_ASSEMBLY_KIB:
+			if (mcai_parse_uint(optarg, 4194304, &v) || v < 64)
+				goto bad;
+			d->nopts.in_budget = (size_t)v << 10;
+			break;
+		case OPT_ALLOW_LIST:
+			d->allow_list = optarg;
+			break;
 		case OPT_HELP:
 		case 'h':
 			mcai_usage(stdout);
@@ -834,7 +866,7 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 	struct mcai_net_stats st;
 
 	mcai_net_get_stats(d->net, &st);
-	mcai_info("stats: accepted=%llu connected=%llu peak_peers=%u refused_full=%llu handshake_failed=%llu malformed=%llu timeouts=%llu paused=%llu frames_in=%llu frames_out=%llu bytes_in=%llu bytes_out=%llu",
+	mcai_info("stats: accepted=%llu connected=%llu peak_peers=%u refused_full=%llu handshake_failed=%llu malformed=%llu timeouts=%llu paused=%llu waited=%llu throttled=%llu refused_allow=%llu frames_in=%llu frames_out=%llu bytes_in=%llu bytes_out=%llu",
 		  (unsigned long long)st.accepted,
 		  (unsigned long long)st.connected, st.peak_peers,
 		  (unsigned long long)st.refused_full,
@@ -842,6 +874,9 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 		  (unsigned long long)st.malformed,
 		  (unsigned long long)st.timeouts,
 		  (unsigned long long)st.paused,
+		  (unsigned long long)st.waited,
+		  (unsigned long long)st.throttled,
+		  (unsigned long long)st.refused_allow,
 		  (unsigned long long)st.frames_in,
 		  (unsigned long long)st.frames_out,
 		  (unsigned long long)st.bytes_in,
@@ -919,9 +954,23 @@ int main(int argc, char **argv)
 				 d.feed_interval);
 	if (r)
 		goto out;
+	/* The config file's default when there is no file either. */
+	if (!d.rate_set)
+		d.nopts.rate_frames = MCAI_RATE_FRAMES_DEFAULT;
 	r = mcai_net_new(&d.net, &d.nopts, tls, &mcai_daemon_ops, &d);
 	if (r)
 		goto out;
+	if (d.allow_list) {
+		char why[512];
+
+		r = mcai_net_set_allow(d.net, d.allow_list, why, sizeof(why));
+		if (r) {
+			mcai_err("allow-list: %s", why);
+			goto out;
+		}
+		mcai_info("allow-list %s: only the certificates it names may join",
+			  d.allow_list);
+	}
 	if (d.listen && (r = mcai_net_listen(d.net, d.listen)))
 		goto out;
 	mcai_net_watch_signals(d.net, sig_fd);

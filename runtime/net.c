@@ -20,6 +20,24 @@
  * A peer is freed only when nothing of it is in flight: closing a peer
  * means shutdown(2) on its socket, which completes its pending requests,
  * and the peer sits on the closing list until the last completion.
+ *
+ * Memory does not grow with the number of peers by more than a small,
+ * fixed amount each:
+ *
+ *   sending	a large frame (a model to every node of a round) is queued
+ *		as plaintext shared by every peer it goes to (struct
+ *		mcai_blob, found by content) and sealed into TLS records a
+ *		window at a time as each socket drains, with all peers' send
+ *		buffers within win_budget: a broadcast to N peers holds one
+ *		model and the budget, not N ciphertexts.
+ *   receiving	a frame longer than MCAI_PAYLOAD_STEP is assembled only
+ *		while the bytes of all frames being assembled stay within
+ *		in_budget; the other senders wait, unread, with TCP holding
+ *		their data, and are resumed in arrival order.  One frame is
+ *		always admitted, so any legal frame completes.
+ *   rate	with rate_frames set, a peer that sends more frames per
+ *		second (burst: two seconds' worth) is not read until its
+ *		allowance refills: a flood costs the daemon nothing more.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +47,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +70,9 @@
 #define MCAI_BUF_COUNT		512		/* power of two */
 #define MCAI_BUF_SIZE		(16 * 1024 + 512)	/* one TLS record */
 #define MCAI_PAYLOAD_STEP	(64 * 1024)
+#define MCAI_SHARE_MIN		MCAI_PAYLOAD_STEP	/* shared, sealed lazily */
+#define MCAI_SEAL_RECORD	(16 * 1024)	/* TLS's largest plaintext */
+#define MCAI_SEAL_WINDOW	(32 * 1024)	/* ciphertext kept ready */
 #define MCAI_STOP_GRACE_MS	2000
 
 /* user_data: a peer pointer (16-byte aligned) or 0, plus an op in 3 bits. */
@@ -70,6 +92,21 @@ struct mcai_obuf {
 	size_t len, off, cap;
 };
 
+/* One outgoing frame's plaintext, shared by every peer it is queued to. */
+struct mcai_blob {
+	struct mcai_blob *prev, *next;	/* net->blobs */
+	unsigned int refs;
+	size_t len;
+	uint8_t data[];
+};
+
+/* A peer's place in a queued blob. */
+struct mcai_outq {
+	struct mcai_outq *next;
+	struct mcai_blob *blob;
+	size_t off;
+};
+
 struct mcai_peer {
 	struct mcai_net *net;
 	struct mcai_peer *prev, *next;	/* net->peers or net->closing */
@@ -78,6 +115,9 @@ struct mcai_peer {
 	unsigned int inflight;
 	bool outbound, connecting, reported, closing, close_after_flush;
 	bool shut, recv_armed, send_armed, paused, rearm_queued;
+	bool waiting, throttled, sealq, notify_pending, rate_due;
+	struct mcai_peer *held_next;	/* net->waiting or net->throttled */
+	struct mcai_peer *seal_next;	/* net->sealq */
 	const char *recv_timeout_why;
 	uint64_t hs_deadline_ns;
 
@@ -90,9 +130,17 @@ struct mcai_peer {
 	struct mcai_frame_hdr h;
 	uint8_t *pl;
 	size_t pl_got, pl_cap;
+	size_t in_held;			/* of net->in_used, this frame */
+
+	/* Rate limit: frames allowed now, refilled with time. */
+	double tokens;
+	uint64_t tokens_ns;
 
 	/* ocur is in flight (immutable), onext collects until ocur is done. */
 	struct mcai_obuf ocur, onext;
+	/* Plaintext not sealed yet, in order, behind what onext holds. */
+	struct mcai_outq *oq_head, *oq_tail;
+	size_t oq_bytes;
 
 	struct __kernel_timespec ts_recv, ts_send;
 	struct sockaddr_storage sa;
@@ -123,6 +171,12 @@ struct mcai_net {
 	uint8_t *bufs;
 
 	struct mcai_peer *peers, *closing, *rearm;
+	struct mcai_peer *waiting, *throttled;	/* FIFO heads, see above */
+	struct mcai_peer *sealq;
+	struct mcai_blob *blobs;
+	size_t in_used, win_used;
+	char **allow;			/* sorted CNs; NULL: the CA decides */
+	size_t n_allow;
 	struct mcai_net_stats st;
 	int err;
 };
@@ -178,12 +232,141 @@ static void mcai_list_del(struct mcai_peer **head, struct mcai_peer *p)
 
 static size_t mcai_queued(const struct mcai_peer *p)
 {
-	return p->ocur.len - p->ocur.off + p->onext.len;
+	return p->ocur.len - p->ocur.off + p->onext.len + p->oq_bytes;
 }
 
 static bool mcai_mid_frame(const struct mcai_peer *p)
 {
 	return p->hdr_got || p->in_payload || mcai_tls_in_pending(&p->tls);
+}
+
+/*
+ * FIFOs of held peers, appended at the tail, resumed from the head:
+ * @link is the offset of the peer's link field for that list.
+ */
+#define MCAI_LINK(p, link) (*(struct mcai_peer **)((char *)(p) + (link)))
+
+static void mcai_held_add(struct mcai_peer **head, struct mcai_peer *p,
+			  size_t link)
+{
+	struct mcai_peer **pp = head;
+
+	while (*pp)
+		pp = &MCAI_LINK(*pp, link);
+	MCAI_LINK(p, link) = NULL;
+	*pp = p;
+}
+
+static void mcai_held_del(struct mcai_peer **head, struct mcai_peer *p,
+			  size_t link)
+{
+	struct mcai_peer **pp;
+
+	for (pp = head; *pp; pp = &MCAI_LINK(*pp, link)) {
+		if (*pp == p) {
+			*pp = MCAI_LINK(p, link);
+			MCAI_LINK(p, link) = NULL;
+			return;
+		}
+	}
+}
+
+#define MCAI_HELD	offsetof(struct mcai_peer, held_next)
+#define MCAI_SEALQ	offsetof(struct mcai_peer, seal_next)
+
+/* The bytes of a frame being assembled go back to the budget. */
+static void mcai_in_release(struct mcai_peer *p)
+{
+	p->net->in_used -= p->in_held;
+	p->in_held = 0;
+}
+
+static void mcai_blob_put(struct mcai_net *net, struct mcai_blob *b)
+{
+	if (--b->refs)
+		return;
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		net->blobs = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	free(b);
+}
+
+/*
+ * The frame @hdr + @pl as a blob: an identical one already queued to
+ * another peer when there is one (a model broadcast passes the same bytes
+ * for every node), else a new copy.
+ */
+static struct mcai_blob *mcai_blob_get(struct mcai_net *net,
+				       const uint8_t *hdr, const void *pl,
+				       size_t pl_len)
+{
+	size_t len = MCAI_FRAME_HDR_LEN + pl_len;
+	struct mcai_blob *b;
+
+	for (b = net->blobs; b; b = b->next) {
+		if (b->len == len &&
+		    !memcmp(b->data, hdr, MCAI_FRAME_HDR_LEN) &&
+		    !memcmp(b->data + MCAI_FRAME_HDR_LEN, pl, pl_len)) {
+			b->refs++;
+			return b;
+		}
+	}
+	b = malloc(sizeof(*b) + len);
+	if (!b)
+		return NULL;
+	memcpy(b->data, hdr, MCAI_FRAME_HDR_LEN);
+	if (pl_len)
+		memcpy(b->data + MCAI_FRAME_HDR_LEN, pl, pl_len);
+	b->len = len;
+	b->refs = 1;
+	b->prev = NULL;
+	b->next = net->blobs;
+	if (net->blobs)
+		net->blobs->prev = b;
+	net->blobs = b;
+	return b;
+}
+
+static void mcai_outq_pop(struct mcai_peer *p)
+{
+	struct mcai_outq *q = p->oq_head;
+
+	p->oq_bytes -= q->blob->len - q->off;
+	p->oq_head = q->next;
+	if (!p->oq_head)
+		p->oq_tail = NULL;
+	mcai_blob_put(p->net, q->blob);
+	free(q);
+}
+
+/* Send buffers count against net->win_used, see mcai_seal(). */
+static int mcai_obuf_reserve(struct mcai_net *net, struct mcai_obuf *b,
+			     size_t more)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	uint8_t *n;
+
+	if (b->len + more <= b->cap)
+		return 0;
+	while (cap < b->len + more)
+		cap *= 2;
+	n = realloc(b->p, cap);
+	if (!n)
+		return -ENOMEM;
+	net->win_used += cap - b->cap;
+	b->p = n;
+	b->cap = cap;
+	return 0;
+}
+
+static void mcai_obuf_free(struct mcai_net *net, struct mcai_obuf *b)
+{
+	net->win_used -= b->cap;
+	free(b->p);
+	memset(b, 0, sizeof(*b));
 }
 
 /* ------------------------------------------------------------------ */
@@ -228,9 +411,25 @@ static void mcai_peer_close(struct mcai_peer *p, enum mcai_log_level lvl,
 	mcai_list_del(&net->peers, p);
 	mcai_list_add(&net->closing, p);
 	net->st.peers--;
+	if (p->waiting) {
+		p->waiting = false;
+		mcai_held_del(&net->waiting, p, MCAI_HELD);
+	}
+	if (p->throttled) {
+		p->throttled = false;
+		mcai_held_del(&net->throttled, p, MCAI_HELD);
+	}
+	if (p->sealq) {
+		p->sealq = false;
+		mcai_held_del(&net->sealq, p, MCAI_SEALQ);
+	}
+	mcai_in_release(p);
 
 	if (graceful && !p->connecting) {
-		if (p->tls.done)
+		/* close_notify goes after whatever is queued, not before. */
+		if (p->tls.done && p->oq_head)
+			p->notify_pending = true;
+		else if (p->tls.done)
 			mcai_tls_close_notify(&p->tls);
 		p->close_after_flush = true;
 		mcai_send_kick(p);
@@ -249,9 +448,11 @@ static void mcai_peer_free(struct mcai_peer *p)
 		net->ops->closed(p, p->why, net->arg);
 	close(p->fd);
 	mcai_tls_fini(&p->tls);
+	while (p->oq_head)
+		mcai_outq_pop(p);
 	free(p->pl);
-	free(p->ocur.p);
-	free(p->onext.p);
+	mcai_obuf_free(net, &p->ocur);
+	mcai_obuf_free(net, &p->onext);
 	free(p);
 }
 
@@ -270,35 +471,67 @@ static void mcai_reap(struct mcai_net *net)
 /* Sending                                                              */
 /* ------------------------------------------------------------------ */
 
-static int mcai_obuf_reserve(struct mcai_obuf *b, size_t more)
-{
-	size_t cap = b->cap ? b->cap : 4096;
-	uint8_t *n;
-
-	if (b->len + more <= b->cap)
-		return 0;
-	while (cap < b->len + more)
-		cap *= 2;
-	n = realloc(b->p, cap);
-	if (!n)
-		return -ENOMEM;
-	b->p = n;
-	b->cap = cap;
-	return 0;
-}
-
 /* Moves ciphertext out of OpenSSL into the queue that is not in flight. */
 static int mcai_tls_drain(struct mcai_peer *p)
 {
 	size_t n;
 
 	while ((n = mcai_tls_out_pending(&p->tls))) {
-		if (mcai_obuf_reserve(&p->onext, n))
+		if (mcai_obuf_reserve(p->net, &p->onext, n))
 			return -ENOMEM;
 		n = mcai_tls_out_take(&p->tls, p->onext.p + p->onext.len, n);
 		if (!n)
 			break;
 		p->onext.len += n;
+	}
+	return 0;
+}
+
+/*
+ * Seals queued plaintext, a record at a time, while less than a window of
+ * ciphertext waits to be sent: the rest stays shared and unencrypted.  A
+ * peer that holds no send buffers yet starts only while all peers' buffers
+ * stay within win_budget, else it waits its turn (net->sealq): during a
+ * broadcast, memory is the budget, not a window per node.  Buffers are
+ * kept until the peer's queue is empty, so whoever started finishes.
+ */
+static int mcai_seal(struct mcai_peer *p)
+{
+	struct mcai_net *net = p->net;
+
+	if (p->oq_head && !p->ocur.cap && !p->onext.cap && net->win_used &&
+	    (net->win_used + 2 * MCAI_SEAL_WINDOW > net->o.win_budget ||
+	     (net->sealq && !p->sealq))) {
+		if (!p->sealq) {
+			p->sealq = true;
+			mcai_held_add(&net->sealq, p, MCAI_SEALQ);
+		}
+		return 0;
+	}
+	if (p->sealq) {
+		p->sealq = false;
+		mcai_held_del(&net->sealq, p, MCAI_SEALQ);
+	}
+	while (p->oq_head && p->onext.len < MCAI_SEAL_WINDOW) {
+		struct mcai_outq *q = p->oq_head;
+		size_t n = q->blob->len - q->off;
+
+		if (n > MCAI_SEAL_RECORD)
+			n = MCAI_SEAL_RECORD;
+		if (mcai_tls_write(&p->tls, q->blob->data + q->off, n))
+			return -EPROTO;
+		q->off += n;
+		p->oq_bytes -= n;
+		if (q->off == q->blob->len)
+			mcai_outq_pop(p);
+		if (mcai_tls_drain(p))
+			return -ENOMEM;
+	}
+	if (!p->oq_head && p->notify_pending) {
+		p->notify_pending = false;
+		mcai_tls_close_notify(&p->tls);
+		if (mcai_tls_drain(p))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -333,6 +566,11 @@ static void mcai_send_kick(struct mcai_peer *p)
 	/* Always: the queue bound counts onext, not OpenSSL's buffer. */
 	if (mcai_tls_drain(p)) {
 		mcai_peer_close(p, MCAI_LOG_ERROR, false, "out of memory");
+		return;
+	}
+	if (p->tls.done && mcai_seal(p)) {
+		mcai_peer_close(p, MCAI_LOG_ERROR, false, "tls: %s",
+				p->tls.why[0] ? p->tls.why : "out of memory");
 		return;
 	}
 	if (p->send_armed || p->connecting)
@@ -376,11 +614,10 @@ static void mcai_on_send(struct mcai_peer *p, int res)
 	net->st.bytes_out += (uint64_t)res;
 	if (p->ocur.off == p->ocur.len) {
 		p->ocur.off = p->ocur.len = 0;
-		/* A model download must not pin megabytes per idle peer. */
-		if (p->ocur.cap > 4 * MCAI_PAYLOAD_STEP) {
-			free(p->ocur.p);
-			p->ocur.p = NULL;
-			p->ocur.cap = 0;
+		/* An idle peer keeps no send buffers; a busy one reuses them. */
+		if (!p->onext.len && !p->oq_head) {
+			mcai_obuf_free(net, &p->ocur);
+			mcai_obuf_free(net, &p->onext);
 		}
 	}
 	mcai_send_kick(p);
@@ -392,61 +629,76 @@ static void mcai_on_send(struct mcai_peer *p, int res)
 	}
 }
 
-int mcai_net_send_frame(struct mcai_peer *p, const void *frame, size_t len)
+/*
+ * A small frame with nothing queued ahead of it is sealed at once; a large
+ * one, or one behind a large one, joins the plaintext queue (in order).
+ */
+static int mcai_queue_frame(struct mcai_peer *p, const uint8_t *hdr,
+			    const void *pl, size_t pl_len)
 {
-	struct mcai_frame_hdr h;
-	const char *why = NULL;
+	size_t len = MCAI_FRAME_HDR_LEN + pl_len;
+	struct mcai_outq *q;
 
 	if (p->closing)
 		return -EPIPE;
 	if (!p->tls.done)
 		return -ENOTCONN;
-	if (mcai_frame_hdr_parse(frame, len, &h, &why) ||
-	    len != MCAI_FRAME_HDR_LEN + (size_t)h.length) {
-		mcai_err("peer %s: refusing to send a malformed frame: %s",
-			 p->name, why ? why : "length mismatch");
-		return -EINVAL;
-	}
 	if (mcai_queued(p) + len > p->net->o.out_max)
 		return -ENOBUFS;
-	if (mcai_tls_write(&p->tls, frame, len)) {
-		mcai_peer_close(p, MCAI_LOG_ERROR, false, "tls: %s", p->tls.why);
-		return -EPIPE;
+	if (len < MCAI_SHARE_MIN && !p->oq_head) {
+		if (mcai_tls_write(&p->tls, hdr, MCAI_FRAME_HDR_LEN) ||
+		    (pl_len && mcai_tls_write(&p->tls, pl, pl_len))) {
+			mcai_peer_close(p, MCAI_LOG_ERROR, false, "tls: %s",
+					p->tls.why);
+			return -EPIPE;
+		}
+	} else {
+		q = malloc(sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		q->blob = mcai_blob_get(p->net, hdr, pl, pl_len);
+		if (!q->blob) {
+			free(q);
+			return -ENOMEM;
+		}
+		q->off = 0;
+		q->next = NULL;
+		if (p->oq_tail)
+			p->oq_tail->next = q;
+		else
+			p->oq_head = q;
+		p->oq_tail = q;
+		p->oq_bytes += len;
 	}
 	p->net->st.frames_out++;
 	mcai_send_kick(p);
 	return 0;
 }
 
+int mcai_net_send_frame(struct mcai_peer *p, const void *frame, size_t len)
+{
+	struct mcai_frame_hdr h;
+	const char *why = NULL;
+
+	if (mcai_frame_hdr_parse(frame, len, &h, &why) ||
+	    len != MCAI_FRAME_HDR_LEN + (size_t)h.length) {
+		mcai_err("peer %s: refusing to send a malformed frame: %s",
+			 p->name, why ? why : "length mismatch");
+		return -EINVAL;
+	}
+	return mcai_queue_frame(p, frame, (const uint8_t *)frame +
+				MCAI_FRAME_HDR_LEN, h.length);
+}
+
 int mcai_net_send(struct mcai_peer *p, uint16_t type, const void *payload,
 		  uint32_t len)
 {
-	uint8_t small[4096];
+	uint8_t hdr[MCAI_FRAME_HDR_LEN];
 
 	if (len > MCAI_FRAME_MAX)
 		return -EMSGSIZE;
-	if (MCAI_FRAME_HDR_LEN + (size_t)len <= sizeof(small)) {
-		mcai_frame_hdr_write(small, type, len);
-		if (len)
-			memcpy(small + MCAI_FRAME_HDR_LEN, payload, len);
-		return mcai_net_send_frame(p, small, MCAI_FRAME_HDR_LEN + len);
-	}
-	/* Large: header and payload as two writes, no copy of the payload. */
-	if (p->closing)
-		return -EPIPE;
-	if (!p->tls.done)
-		return -ENOTCONN;
-	if (mcai_queued(p) + MCAI_FRAME_HDR_LEN + len > p->net->o.out_max)
-		return -ENOBUFS;
-	mcai_frame_hdr_write(small, type, len);
-	if (mcai_tls_write(&p->tls, small, MCAI_FRAME_HDR_LEN) ||
-	    mcai_tls_write(&p->tls, payload, len)) {
-		mcai_peer_close(p, MCAI_LOG_ERROR, false, "tls: %s", p->tls.why);
-		return -EPIPE;
-	}
-	p->net->st.frames_out++;
-	mcai_send_kick(p);
-	return 0;
+	mcai_frame_hdr_write(hdr, type, len);
+	return mcai_queue_frame(p, hdr, payload, len);
 }
 
 void mcai_net_close(struct mcai_peer *p, const char *why)
@@ -464,7 +716,8 @@ static void mcai_recv_arm(struct mcai_peer *p)
 	struct io_uring_sqe *sqe;
 	uint64_t ms = net->o.idle_ms;
 
-	if (p->recv_armed || p->closing || p->paused)
+	if (p->recv_armed || p->closing || p->paused || p->waiting ||
+	    p->throttled)
 		return;
 	if (!p->tls.done) {
 		uint64_t now = mcai_now_ns();
@@ -525,6 +778,7 @@ static void mcai_frame_done(struct mcai_peer *p)
 		 mcai_msg_type_name(p->h.type), p->h.length);
 	if (net->ops->frame)
 		r = net->ops->frame(p, &p->h, p->pl, net->arg);
+	mcai_in_release(p);
 	p->hdr_got = 0;
 	p->pl_got = 0;
 	p->in_payload = false;
@@ -540,6 +794,67 @@ static void mcai_frame_done(struct mcai_peer *p)
 				strerror(-r));
 }
 
+/*
+ * May this peer start assembling its frame's payload now?  If not, it is
+ * held, unread, until mcai_resume_held() admits it.
+ */
+static bool mcai_in_admit(struct mcai_peer *p)
+{
+	struct mcai_net *net = p->net;
+
+	if (p->in_held || p->h.length <= MCAI_PAYLOAD_STEP)
+		return true;
+	if (net->in_used && (net->in_used + p->h.length > net->o.in_budget ||
+			     (net->waiting && !p->waiting))) {
+		if (!p->waiting) {
+			p->waiting = true;
+			net->st.waited++;
+			mcai_held_add(&net->waiting, p, MCAI_HELD);
+		}
+		return false;
+	}
+	if (p->waiting) {
+		p->waiting = false;
+		mcai_held_del(&net->waiting, p, MCAI_HELD);
+	}
+	p->in_held = p->h.length;
+	net->in_used += p->in_held;
+	return true;
+}
+
+/* Rate limit: may this peer's next frame be read now? */
+static bool mcai_rate_admit(struct mcai_peer *p)
+{
+	struct mcai_net *net = p->net;
+	double burst = 2.0 * net->o.rate_frames;
+	uint64_t now;
+
+	if (!net->o.rate_frames)
+		return true;
+	now = mcai_now_ns();
+	if (!p->tokens_ns) {
+		p->tokens = burst;
+	} else {
+		p->tokens += (double)(now - p->tokens_ns) / 1e9 *
+			     net->o.rate_frames;
+		if (p->tokens > burst)
+			p->tokens = burst;
+	}
+	p->tokens_ns = now;
+	if (p->tokens >= 1.0) {
+		p->tokens -= 1.0;
+		return true;
+	}
+	if (!p->throttled) {
+		p->throttled = true;
+		net->st.throttled++;
+		mcai_held_add(&net->throttled, p, MCAI_HELD);
+		mcai_dbg("peer %s: over %u frames/s, not reading for now",
+			 p->name, net->o.rate_frames);
+	}
+	return false;
+}
+
 /* Plaintext out of TLS into frames, until TLS needs more ciphertext. */
 static void mcai_read_frames(struct mcai_peer *p)
 {
@@ -547,7 +862,7 @@ static void mcai_read_frames(struct mcai_peer *p)
 	ssize_t n = 0;
 	int r;
 
-	while (!p->closing) {
+	while (!p->closing && !p->waiting && !p->throttled) {
 		if (!p->in_payload) {
 			n = mcai_tls_read(&p->tls, p->hdr + p->hdr_got,
 					  MCAI_FRAME_HDR_LEN - p->hdr_got);
@@ -567,11 +882,20 @@ static void mcai_read_frames(struct mcai_peer *p)
 			}
 			p->in_payload = true;
 			p->pl_got = 0;
-			if (!p->h.length) {
-				mcai_frame_done(p);
-				continue;
-			}
+			p->rate_due = true;
 		}
+		/* Counted once the frame is there, not while waiting for one. */
+		if (p->rate_due) {
+			if (!mcai_rate_admit(p))
+				return;
+			p->rate_due = false;
+		}
+		if (!p->h.length) {
+			mcai_frame_done(p);
+			continue;
+		}
+		if (!mcai_in_admit(p))
+			return;
 		if (mcai_payload_reserve(p)) {
 			mcai_peer_close(p, MCAI_LOG_ERROR, false,
 					"out of memory for a %u byte frame",
@@ -598,6 +922,96 @@ static void mcai_read_frames(struct mcai_peer *p)
 		mcai_peer_close(p, MCAI_LOG_WARN, false, "tls: %s", p->tls.why);
 }
 
+static int mcai_cn_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool mcai_allowed(const struct mcai_net *net, const char *cn)
+{
+	if (!net->allow)
+		return true;
+	return bsearch(&cn, net->allow, net->n_allow, sizeof(*net->allow),
+		       mcai_cn_cmp) != NULL;
+}
+
+static void mcai_allow_free(struct mcai_net *net)
+{
+	for (size_t i = 0; i < net->n_allow; i++)
+		free(net->allow[i]);
+	free(net->allow);
+	net->allow = NULL;
+	net->n_allow = 0;
+}
+
+int mcai_net_set_allow(struct mcai_net *net, const char *path, char *err,
+		       size_t errlen)
+{
+	size_t cap = 0, lineno = 0;
+	char *line = NULL, **v;
+	ssize_t got;
+	FILE *f;
+	int r = 0;
+
+	mcai_allow_free(net);
+	f = fopen(path, "re");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	/* An empty list is a list: nobody gets in, which is what it says. */
+	net->allow = calloc(1, sizeof(*net->allow));
+	if (!net->allow)
+		r = -ENOMEM;
+	while (!r && (got = getline(&line, &cap, f)) >= 0) {
+		char *s = line, *e;
+
+		lineno++;
+		e = strchr(s, '#');
+		if (e)
+			*e = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && strchr(" \t\r\n", e[-1]))
+			*--e = '\0';
+		if (!*s)
+			continue;
+		if (e - s >= (ptrdiff_t)sizeof(((struct mcai_tls *)0)->peer) ||
+		    strpbrk(s, " \t")) {
+			snprintf(err, errlen,
+				 "%s:%zu: not a certificate CN: '%.64s'", path,
+				 lineno, s);
+			r = -EINVAL;
+			break;
+		}
+		v = realloc(net->allow, (net->n_allow + 1) * sizeof(*v));
+		if (!v || !(v[net->n_allow] = strdup(s))) {
+			if (v)
+				net->allow = v;
+			r = -ENOMEM;
+			break;
+		}
+		net->allow = v;
+		net->n_allow++;
+	}
+	if (!r && ferror(f)) {
+		r = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+	}
+	if (r == -ENOMEM)
+		snprintf(err, errlen, "%s: out of memory", path);
+	free(line);
+	fclose(f);
+	if (r) {
+		mcai_allow_free(net);
+		return r;
+	}
+	qsort(net->allow, net->n_allow, sizeof(*net->allow), mcai_cn_cmp);
+	return 0;
+}
+
 static void mcai_peer_progress(struct mcai_peer *p)
 {
 	struct mcai_net *net = p->net;
@@ -618,6 +1032,13 @@ static void mcai_peer_progress(struct mcai_peer *p)
 		}
 		snprintf(p->name, sizeof(p->name), "%s@%s", p->tls.peer,
 			 p->addr);
+		if (!p->outbound && !mcai_allowed(net, p->tls.peer)) {
+			net->st.refused_allow++;
+			mcai_peer_close(p, MCAI_LOG_WARN, true,
+					"certificate '%s' is not on the fleet allow-list",
+					p->tls.peer);
+			return;
+		}
 		net->st.connected++;
 		mcai_info("peer %s: connected (%s, TLS 1.3, peer verified)",
 			  p->name, p->outbound ? "outbound" : "inbound");
@@ -1005,6 +1426,61 @@ static void mcai_signal_arm(struct mcai_net *net)
 	net->signal_armed = true;
 }
 
+/* Goes on reading a held peer, as a recv completion would have. */
+static void mcai_resume(struct mcai_peer *p)
+{
+	struct mcai_net *net = p->net;
+
+	mcai_read_frames(p);
+	if (p->closing || p->waiting || p->throttled)
+		return;
+	mcai_send_kick(p);
+	if (p->closing)
+		return;
+	if (mcai_queued(p) > net->o.out_pause) {
+		p->paused = true;
+		return;
+	}
+	mcai_recv_arm(p);
+}
+
+/*
+ * Waiting peers, oldest first, as the assembly budget allows; with
+ * @tick, also the throttled ones (their allowance refills with time).
+ */
+static void mcai_resume_held(struct mcai_net *net, bool tick)
+{
+	struct mcai_peer *p, *n;
+
+	while ((p = net->waiting) &&
+	       (!net->in_used ||
+		net->in_used + p->h.length <= net->o.in_budget)) {
+		if (!mcai_in_admit(p))
+			break;
+		mcai_resume(p);
+	}
+	/* Peers waiting to seal, while the send buffers have room. */
+	while ((p = net->sealq) &&
+	       net->win_used + 2 * MCAI_SEAL_WINDOW <= net->o.win_budget) {
+		p->sealq = false;
+		net->sealq = p->seal_next;
+		p->seal_next = NULL;
+		mcai_send_kick(p);
+		if (p->sealq)
+			break;
+	}
+	if (!tick)
+		return;
+	p = net->throttled;
+	net->throttled = NULL;
+	for (; p; p = n) {
+		n = p->held_next;
+		p->held_next = NULL;
+		p->throttled = false;
+		mcai_resume(p);
+	}
+}
+
 static void mcai_dispatch(struct mcai_net *net, uint64_t ud, int res,
 			  unsigned int flags)
 {
@@ -1022,6 +1498,7 @@ static void mcai_dispatch(struct mcai_net *net, uint64_t ud, int res,
 			net->accept_retry = false;
 			mcai_accept_arm(net);
 		}
+		mcai_resume_held(net, true);
 		if (net->ops->tick && !net->stopping)
 			net->ops->tick(net, net->arg);
 		if (!net->stopping)
@@ -1119,6 +1596,7 @@ int mcai_net_run(struct mcai_net *net)
 			io_uring_cqe_seen(&net->ring, cqe);
 			mcai_dispatch(net, ud, res, flags);
 		}
+		mcai_resume_held(net, false);
 		mcai_rearm_pending(net);
 		mcai_reap(net);
 	}
@@ -1241,6 +1719,10 @@ int mcai_net_new(struct mcai_net **out, const struct mcai_net_opts *opts,
 		net->o.out_pause = 1U << 20;
 	if (!net->o.out_max)
 		net->o.out_max = 32U << 20;
+	if (!net->o.in_budget)
+		net->o.in_budget = 16U << 20;
+	if (!net->o.win_budget)
+		net->o.win_budget = 16U << 20;
 	net->tls = tls;
 	net->ops = ops;
 	net->arg = arg;
@@ -1368,6 +1850,7 @@ void mcai_net_free(struct mcai_net *net)
 	if (net->br)
 		munmap(net->br, net->br_size);
 	free(net->bufs);
+	mcai_allow_free(net);
 	free(net);
 }
 

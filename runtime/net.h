@@ -54,6 +54,8 @@ struct mcai_net_ops {
 	void (*signal)(struct mcai_net *net, int signo, void *arg);
 };
 
+#define MCAI_RATE_FRAMES_DEFAULT	100
+
 struct mcai_net_opts {
 	unsigned int max_peers;	/* more are refused at accept; 0: 4096 */
 	unsigned int idle_ms;	/* nothing received between frames; 0: 300 s */
@@ -61,6 +63,18 @@ struct mcai_net_opts {
 	unsigned int tick_ms;	/* 0: 1 s */
 	size_t out_pause;	/* stop reading a peer with more queued; 0: 1 MiB */
 	size_t out_max;		/* mcai_net_send() refuses beyond; 0: 32 MiB */
+	/*
+	 * Payload bytes of large frames assembled at once, across peers;
+	 * others wait unread (one frame is always admitted).  0: 16 MiB.
+	 */
+	size_t in_budget;
+	/* Send buffers over all peers (ciphertext ready to go); 0: 16 MiB. */
+	size_t win_budget;
+	/*
+	 * Frames a peer may send per second (burst 2 s); 0: no limit.
+	 * mcaid's default is MCAI_RATE_FRAMES_DEFAULT.
+	 */
+	unsigned int rate_frames;
 	/*
 	 * Outbound: the name the server's certificate must carry (DNS name
 	 * or address literal, see mcai_tls_set_peer_name()); copied.  NULL
@@ -72,6 +86,8 @@ struct mcai_net_opts {
 struct mcai_net_stats {
 	uint64_t accepted, connected, refused_full, handshake_failed;
 	uint64_t malformed, timeouts, paused;
+	uint64_t waited, throttled;	/* held for the budget / rate */
+	uint64_t refused_allow;		/* verified, not on the allow-list */
 	uint64_t frames_in, frames_out, bytes_in, bytes_out;
 	unsigned int peers, peak_peers;
 };
@@ -84,6 +100,13 @@ int mcai_net_listen(struct mcai_net *net, const char *addr);
 /* @sigfd: a signalfd; the transport reads it and calls ops->signal. */
 int mcai_net_watch_signals(struct mcai_net *net, int sigfd);
 int mcai_net_start(struct mcai_net *net);
+/*
+ * Only inbound peers whose certificate CN is listed in @path (one per
+ * line, '#' comments) are let past the handshake.  Call before the
+ * privilege drop if the file is root's.  -errno with @err set.
+ */
+int mcai_net_set_allow(struct mcai_net *net, const char *path, char *err,
+		       size_t errlen);
 /*
  * Outbound TLS client connection; @data as mcai_peer_set_data().  The
  * server must prove opts->peer_name, by default the host of @addr.
