@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "runtime/node.h"
 #include "runtime/proto.h"
 #include "runtime/provenance.h"
+#include "runtime/secagg.h"
 #include "runtime/store.h"
 #include "runtime/strategy.h"
 
@@ -46,6 +48,15 @@
  */
 #define MCAI_AGGR_PRIVACY_FILE	"privacy"
 #define MCAI_AGGR_PRIVACY_MAGIC	"mcai-privacy 1"
+/*
+ * Masked vector of a node: its update scaled by samples / weight_total,
+ * then that weight, then its train loss times the weight, so that the
+ * sum alone gives the sample-weighted mean of updates and losses (the
+ * aggregator never sees a single node's weight).  With DP the update is
+ * clipped and noised, its weight is 1 and the loss 0: an unnoised loss
+ * would leak past the noise.
+ */
+#define MCAI_AGGR_SA_EXTRA	2
 
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
@@ -63,6 +74,10 @@ struct mcai_aggr_node {
 	float last_loss;
 	bool have_telem;
 	struct mcai_telem_entry telem;	/* last summary of our model */
+	/* Secure aggregation: its id in the round, the frame awaited. */
+	uint32_t sa_id;
+	uint16_t sa_wait;		/* MCAI_MSG_SA_*, 0: nothing */
+	bool sa_masked;			/* its masked input is in the sum */
 };
 
 struct mcai_aggr_round_rec {
@@ -138,6 +153,21 @@ struct mcai_aggr {
 	struct mcai_dp_accountant acct_before;
 	bool budget_out;		/* no more rounds: epsilon spent */
 	char budget_why[256];
+
+	/*
+	 * Secure aggregation (privacy.secure_aggregation): the round's
+	 * server state machine, the node message its phase awaits, how many
+	 * nodes it still waits for, and the phase's deadline.
+	 */
+	struct mcai_secagg_server *sa;
+	struct mcai_secagg_params sap;
+	uint64_t sa_weight_total;
+	uint16_t sa_want;
+	uint32_t sa_pending;
+	uint64_t sa_deadline;
+	uint64_t sa_bytes_in, sa_bytes_out;
+	float *sa_sum;			/* n_params + 2 */
+	bool round_secagg;		/* the version being published */
 
 	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
 	unsigned int n_hist;
@@ -410,6 +440,8 @@ static int mcai_aggr_sign(struct mcai_aggr *a,
 		pm.flags |= MCAI_PROV_F_DP;
 		pm.privacy = a->priv;
 	}
+	if (fresh && a->round_secagg)
+		pm.flags |= MCAI_PROV_F_SECAGG;
 	r = mcai_prov_sign(a->sign_key, &pm, a->manifest,
 			   sizeof(a->manifest), &a->manifest_len, err,
 			   sizeof(err));
@@ -491,7 +523,8 @@ static int mcai_aggr_alloc(struct mcai_aggr *a, u32 hidden)
 	a->params = calloc(a->n_params, sizeof(float));
 	a->scratch = calloc(a->n_params, sizeof(float));
 	a->combined = calloc(a->n_params, sizeof(float));
-	if (!a->params || !a->scratch || !a->combined)
+	a->sa_sum = calloc(a->n_params + MCAI_AGGR_SA_EXTRA, sizeof(float));
+	if (!a->params || !a->scratch || !a->combined || !a->sa_sum)
 		return -ENOMEM;
 	a->agg = mcai_agg_create(&a->ac, a->n_params, err, sizeof(err));
 	if (!a->agg) {
@@ -773,6 +806,292 @@ static void mcai_aggr_forward(struct mcai_aggr *a, const char *how)
 	mcai_aggr_write_status(a);
 }
 
+static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how);
+
+/* ------------------------------------------------------------------ */
+/* Secure aggregation                                                   */
+/* ------------------------------------------------------------------ */
+
+static const char *mcai_aggr_sa_phase(uint16_t want)
+{
+	switch (want) {
+	case MCAI_MSG_SA_ADVERT:
+		return "advertise";
+	case MCAI_MSG_SA_SHARES:
+		return "share keys";
+	case MCAI_MSG_SA_MASKED:
+		return "masked input";
+	case MCAI_MSG_SA_UNMASK:
+		return "unmask";
+	}
+	return "?";
+}
+
+/* Forget the round's secure-aggregation state (closed or failed). */
+static void mcai_aggr_sa_end(struct mcai_aggr *a)
+{
+	size_t i;
+
+	if (!a->sa)
+		return;
+	mcai_secagg_server_free(a->sa);
+	a->sa = NULL;
+	a->sa_pending = 0;
+	a->sa_want = 0;
+	for (i = 0; i < a->n_nodes; i++) {
+		a->nodes[i].sa_wait = 0;
+		a->nodes[i].sa_masked = false;
+	}
+}
+
+static void mcai_aggr_sa_fail(struct mcai_aggr *a, const char *why)
+{
+	char how[320];
+
+	mcai_warn("round %llu: secure aggregation failed in phase %s: %s",
+		  (unsigned long long)a->round, mcai_aggr_sa_phase(a->sa_want),
+		  why);
+	snprintf(how, sizeof(how), "secure aggregation, phase %s: %s",
+		 mcai_aggr_sa_phase(a->sa_want), why);
+	a->answered = 0;
+	mcai_aggr_close_round(a, how);
+}
+
+/* The unmasked sum: back to a weighted mean, into the strategy. */
+static void mcai_aggr_sa_finish(struct mcai_aggr *a)
+{
+	struct mcai_secagg_report rep;
+	char why[256];
+	u32 i, n = a->n_params, surv;
+	u64 weight;
+	double w, loss;
+	int r;
+
+	r = mcai_secagg_server_result(a->sa, NULL, a->sa_sum, &rep, why,
+				      sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	surv = rep.masked;
+	w = a->sa_sum[n];
+	if (a->dp) {
+		/* Weight 1 each: dp_round turns the mean into sum / sampled. */
+		for (i = 0; i < n; i++)
+			a->scratch[i] = a->sa_sum[i] / (float)surv;
+		weight = surv;
+		loss = -1.0;
+	} else {
+		if (!(w > 0)) {
+			snprintf(why, sizeof(why),
+				 "the weights of %u masked inputs sum to %g",
+				 surv, w);
+			mcai_aggr_sa_fail(a, why);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			a->scratch[i] = (float)(a->sa_sum[i] / w);
+		weight = (u64)llround(w * (double)a->sa_weight_total);
+		loss = a->sa_sum[n + 1] / w;
+	}
+	mcai_info("round %llu: secure aggregation: sum of %u masked inputs unmasked (%u advertised, %u shared keys, %u answered the unmask request, %u dropped after sharing and recovered), weight %.6g; %llu bytes in, %llu out",
+		  (unsigned long long)a->round, surv, rep.advertised,
+		  rep.shared, rep.answered, rep.recovered, w,
+		  (unsigned long long)a->sa_bytes_in,
+		  (unsigned long long)a->sa_bytes_out);
+	r = mcai_agg_add(a->agg, a->scratch, weight ? weight : 1, why,
+			 sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		if (nd->sa_masked && nd->sampled_round == a->round)
+			nd->rounds++;
+	}
+	a->answered = surv;
+	a->loss_sum = loss * surv;
+	a->round_secagg = true;
+	mcai_aggr_close_round(a, "secure aggregation");
+}
+
+/*
+ * End the phase (all in, or its deadline): the library decides who is
+ * still in and what each of them gets next.
+ */
+static void mcai_aggr_sa_advance(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_msg m;
+	struct mcai_buf out, fr;
+	char why[256];
+	uint16_t send_type;
+	uint32_t dropped = a->sa_pending;
+	const char *ewhy = NULL;
+	size_t i;
+	int r;
+
+	r = mcai_secagg_server_close(a->sa, why, sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	mcai_info("round %llu: secure aggregation phase %s closed (%s%s)",
+		  (unsigned long long)a->round, mcai_aggr_sa_phase(a->sa_want),
+		  how, dropped ? ", some nodes missing" : "");
+	if (a->sa_want == MCAI_MSG_SA_UNMASK) {
+		mcai_aggr_sa_finish(a);
+		return;
+	}
+	send_type = (uint16_t)(a->sa_want + 1);
+	a->sa_want = (uint16_t)(a->sa_want + 2);
+	a->sa_pending = 0;
+	a->sa_deadline = mcai_fed_now_ms() + a->cfg->deadline_ms;
+	mcai_buf_init(&out);
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		nd->sa_wait = 0;
+		if (!nd->peer || nd->sampled_round != a->round)
+			continue;
+		mcai_buf_reset(&out);
+		r = mcai_secagg_server_message_for(a->sa, nd->sa_id, &out, why,
+						   sizeof(why));
+		if (r == -ENOENT)
+			continue;
+		if (r) {
+			mcai_warn("round %llu: no %s for node '%s': %s",
+				  (unsigned long long)a->round,
+				  mcai_msg_type_name(send_type), nd->id, why);
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = send_type;
+		m.u.secagg.data = out.data;
+		m.u.secagg.len = (uint32_t)out.len;
+		mcai_buf_init(&fr);
+		r = mcai_msg_frame(&fr, &m, &ewhy);
+		if (!r)
+			r = mcai_net_send_frame(nd->peer, fr.data, fr.len);
+		else
+			mcai_err("round %llu: cannot encode %s: %s",
+				 (unsigned long long)a->round,
+				 mcai_msg_type_name(send_type), ewhy);
+		if (!r) {
+			a->sa_bytes_out += fr.len;
+			nd->sa_wait = a->sa_want;
+			a->sa_pending++;
+		}
+		mcai_buf_free(&fr);
+	}
+	mcai_buf_free(&out);
+	if (!a->sa_pending)
+		mcai_aggr_sa_advance(a, "nobody left to answer");
+}
+
+/* @nd will not answer this phase (gone, refused, replaced). */
+static void mcai_aggr_sa_drop(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	if (!a->sa || !nd->sa_wait || nd->sampled_round != a->round)
+		return;
+	mcai_warn("round %llu: node '%s' dropped out of secure aggregation in phase %s",
+		  (unsigned long long)a->round, nd->id,
+		  mcai_aggr_sa_phase(nd->sa_wait));
+	nd->sa_wait = 0;
+	if (a->sa_pending && !--a->sa_pending)
+		mcai_aggr_sa_advance(a, "all answered or gone");
+}
+
+static void mcai_aggr_sa_frame(struct mcai_aggr *a, struct mcai_peer *p,
+			       struct mcai_aggr_node *nd,
+			       const struct mcai_msg *m)
+{
+	const struct mcai_msg_secagg *sm = &m->u.secagg;
+	char why[256];
+	int r;
+
+	if (m->type == MCAI_MSG_SA_KEYS || m->type == MCAI_MSG_SA_SHARES_FOR ||
+	    m->type == MCAI_MSG_SA_UNMASK_REQ) {
+		mcai_warn("node '%s' sent %s, an aggregator's message",
+			  nd->id, mcai_msg_type_name(m->type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "unexpected message");
+		mcai_net_close(p, "unexpected message");
+		return;
+	}
+	if (!a->sa || nd->sampled_round != a->round ||
+	    nd->sa_wait != m->type || sm->round != a->round) {
+		mcai_warn("node '%s': %s for round %llu refused as stale (current %llu, phase %s)",
+			  nd->id, mcai_msg_type_name(m->type),
+			  (unsigned long long)sm->round,
+			  (unsigned long long)a->round,
+			  a->sa ? mcai_aggr_sa_phase(a->sa_want) : "none");
+		mcai_aggr_error(p, MCAI_ERR_STALE,
+				"secure aggregation message out of phase");
+		return;
+	}
+	/* The library trusts the header's sender: it must be this peer. */
+	if (sm->node != nd->sa_id) {
+		mcai_warn("node '%s' (secagg id %u) sent %s as id %u: refused",
+			  nd->id, nd->sa_id, mcai_msg_type_name(m->type),
+			  sm->node);
+		mcai_aggr_error(p, MCAI_ERR_AUTH, "secagg id of another node");
+		mcai_net_close(p, "secagg id of another node");
+		return;
+	}
+	a->sa_bytes_in += MCAI_FRAME_HDR_LEN + 4 + sm->len;
+	r = mcai_secagg_server_receive(a->sa, sm->data, sm->len, why,
+				       sizeof(why));
+	if (r) {
+		mcai_warn("round %llu: %s of node '%s' refused: %s",
+			  (unsigned long long)a->round,
+			  mcai_msg_type_name(m->type), nd->id, why);
+		mcai_aggr_sa_drop(a, nd);
+		return;
+	}
+	if (m->type == MCAI_MSG_SA_MASKED)
+		nd->sa_masked = true;
+	nd->sa_wait = 0;
+	mcai_dbg("round %llu: %s from '%s', %u to go",
+		 (unsigned long long)a->round, mcai_msg_type_name(m->type),
+		 nd->id, a->sa_pending - 1);
+	if (!--a->sa_pending)
+		mcai_aggr_sa_advance(a, "all answered");
+}
+
+/*
+ * Public parameters of the round's secure aggregation over the @n
+ * sampled nodes: the configured graph and threshold brought within what
+ * n allows, a graph seed drawn now (after sampling, as Bell et al. want).
+ */
+static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
+{
+	struct mcai_secagg_params *p = &a->sap;
+	uint32_t d, t;
+	char why[256];
+
+	mcai_secagg_params_default(p, a->round, n,
+				   a->n_params + MCAI_AGGR_SA_EXTRA);
+	p->degree = a->cfg->secagg_degree < n - 1 ? a->cfg->secagg_degree : 0;
+	d = p->degree ? p->degree : n - 1;
+	t = a->cfg->secagg_threshold ? a->cfg->secagg_threshold : d / 2 + 1;
+	if (t > d)
+		t = d;
+	if (2 * t <= d)
+		t = d / 2 + 1;
+	p->threshold = t;
+	if (getrandom(p->graph_seed, sizeof(p->graph_seed), 0) !=
+	    (ssize_t)sizeof(p->graph_seed))
+		return -EIO;
+	a->sa = mcai_secagg_server_new(p, why, sizeof(why));
+	if (!a->sa) {
+		mcai_err("round %llu: secure aggregation: %s",
+			 (unsigned long long)a->round, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * The combined update is the mean of the clipped updates (weight 1
  * each); turn it into (sum + noise) / sampled: the noise goes on the sum
@@ -835,6 +1154,7 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 
 	a->running = false;
 	a->status_dirty = true;
+	mcai_aggr_sa_end(a);
 	if (a->o.upstream) {
 		mcai_aggr_forward(a, how);
 		return;
@@ -904,6 +1224,7 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 			  a->priv.noise_multiplier, a->priv.clip_norm,
 			  mcai_cfg_dp_mode_name(a->cfg->dp_mode));
 	a->priv_valid = false;
+	a->round_secagg = false;
 	mcai_info("round %llu done (%s): %u of %u answered (%u dropped, %u clipped, weight %llu), mean train loss %.4f -> version %u, int8 accuracy %.4f, float %.4f, %.1f s",
 		  (unsigned long long)round, how, a->answered, a->sampled,
 		  a->dropped, rep.clipped, (unsigned long long)rep.weight,
@@ -921,6 +1242,9 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 
 static void mcai_aggr_maybe_close(struct mcai_aggr *a)
 {
+	/* A secure-aggregation round closes phase by phase. */
+	if (a->sa)
+		return;
 	if (a->running && a->answered + a->dropped >= a->sampled)
 		mcai_aggr_close_round(a, a->dropped ? "all answered or gone" :
 				      "all answered");
@@ -1037,8 +1361,37 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 						up->deadline_ms * 3 / 4 : 1;
 	}
 	a->deadline = a->t_start + m.u.round.deadline_ms;
+	if (a->cfg->secagg && !up) {
+		if (want < 2 || mcai_aggr_sa_params(a, want)) {
+			mcai_warn("round %llu: secure aggregation over %u nodes not possible; retrying in %u ms",
+				  (unsigned long long)a->round, want,
+				  MCAI_AGGR_RETRY_MS);
+			a->running = false;
+			a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+			free(cand);
+			return;
+		}
+		a->sa_weight_total = 0;
+		for (i = 0; i < want; i++)
+			a->sa_weight_total += a->nodes[cand[i]].n_samples;
+		m.u.round.flags |= MCAI_ROUND_F_SECAGG;
+		m.u.round.sa_nodes = want;
+		m.u.round.sa_threshold = a->sap.threshold;
+		m.u.round.sa_degree = a->sap.degree;
+		m.u.round.sa_scale_bits = a->sap.scale_bits;
+		m.u.round.sa_clip = a->sap.clip;
+		m.u.round.sa_weight_total = a->sa_weight_total;
+		memcpy(m.u.round.sa_graph_seed, a->sap.graph_seed,
+		       sizeof(m.u.round.sa_graph_seed));
+		a->sa_want = MCAI_MSG_SA_ADVERT;
+		a->sa_pending = 0;
+		a->sa_deadline = a->deadline;
+		a->sa_bytes_in = a->sa_bytes_out = 0;
+	}
 	for (i = 0; i < want; i++) {
 		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
+
+		m.u.round.sa_id = i;
 
 		if (nd->version != a->version) {
 			r = mcai_net_send_frame(nd->peer, a->model_frame.data,
@@ -1059,12 +1412,24 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		nd->sampled_round = a->round;
 		nd->answered = false;
 		a->sampled++;
+		if (a->sa) {
+			nd->sa_id = i;
+			nd->sa_wait = MCAI_MSG_SA_ADVERT;
+			nd->sa_masked = false;
+			a->sa_pending++;
+		}
 	}
 	free(cand);
 	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, lr %.4g, deadline %u ms",
 		  (unsigned long long)a->round, a->sampled, connected,
 		  a->cfg->fraction, a->cfg->min_clients, a->version,
 		  (double)m.u.round.lr, m.u.round.deadline_ms);
+	if (a->sa)
+		mcai_info("round %llu: secure aggregation over %u nodes, threshold %u, %s, fixed point 2^-%u in [-%g, %g], deadline %u ms per phase",
+			  (unsigned long long)a->round, want, a->sap.threshold,
+			  a->sap.degree ? "SecAgg+ graph" : "complete graph",
+			  a->sap.scale_bits, (double)a->sap.clip,
+			  (double)a->sap.clip, a->cfg->deadline_ms);
 	if (!a->sampled)
 		mcai_aggr_close_round(a, "nobody reachable");
 }
@@ -1074,7 +1439,10 @@ void mcai_aggr_tick(struct mcai_aggr *a)
 	uint64_t now = mcai_fed_now_ms();
 	uint32_t connected, need;
 
-	if (a->running) {
+	if (a->running && a->sa) {
+		if (now >= a->sa_deadline)
+			mcai_aggr_sa_advance(a, "deadline");
+	} else if (a->running) {
 		if (now >= a->deadline)
 			mcai_aggr_close_round(a, "deadline");
 	} else if (a->o.upstream) {
@@ -1179,6 +1547,7 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			mcai_aggr_send(nd->peer, &bye);
 			mcai_peer_set_data(nd->peer, NULL);
 			mcai_net_close(nd->peer, "replaced by a new connection");
+			mcai_aggr_sa_drop(a, nd);
 			if (a->running && nd->sampled_round == a->round &&
 			    !nd->answered) {
 				a->dropped++;
@@ -1255,12 +1624,13 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	char why[256];
 	int r;
 
-	if (!a->running || u->round_id != a->round ||
+	if (!a->running || u->round_id != a->round || a->sa ||
 	    nd->sampled_round != a->round || nd->answered) {
 		mcai_warn("node '%s': UPDATE for round %llu refused as stale (current %llu, %s)",
 			  nd->id, (unsigned long long)u->round_id,
 			  (unsigned long long)a->round,
 			  !a->running ? "no round open" :
+			  a->sa ? "secure aggregation round" :
 			  nd->sampled_round != a->round ? "not sampled" :
 			  nd->answered ? "already answered" : "other round");
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
@@ -1340,6 +1710,7 @@ static void mcai_aggr_refused(struct mcai_aggr *a, struct mcai_aggr_node *nd)
 	nd->refused = a->version;
 	nd->version = 0;
 	a->status_dirty = true;
+	mcai_aggr_sa_drop(a, nd);
 	if (a->running && nd->sampled_round == a->round && !nd->answered) {
 		mcai_warn("round %llu: node '%s' refused version %u, counted as dropped out",
 			  (unsigned long long)a->round, nd->id, a->version);
@@ -1395,6 +1766,15 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 			  m.u.bye.reason);
 		mcai_net_close(p, "BYE");
 		break;
+	case MCAI_MSG_SA_ADVERT:
+	case MCAI_MSG_SA_KEYS:
+	case MCAI_MSG_SA_SHARES:
+	case MCAI_MSG_SA_SHARES_FOR:
+	case MCAI_MSG_SA_MASKED:
+	case MCAI_MSG_SA_UNMASK_REQ:
+	case MCAI_MSG_SA_UNMASK:
+		mcai_aggr_sa_frame(a, p, nd, &m);
+		break;
 	default:
 		mcai_warn("node '%s': unexpected %s", nd->id,
 			  mcai_msg_type_name(m.type));
@@ -1418,6 +1798,7 @@ void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
 	a->status_dirty = true;
 	mcai_info("node '%s' left: %s (%u connected)", nd->id, why,
 		  mcai_aggr_connected(a));
+	mcai_aggr_sa_drop(a, nd);
 	if (a->running && nd->sampled_round == a->round && !nd->answered) {
 		mcai_warn("round %llu: sampled node '%s' dropped out",
 			  (unsigned long long)a->round, nd->id);
@@ -1702,6 +2083,8 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->params);
 	free(a->scratch);
 	free(a->combined);
+	mcai_aggr_sa_end(a);
+	free(a->sa_sum);
 	mcai_buf_free(&a->model_frame);
 	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)

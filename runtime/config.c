@@ -155,6 +155,12 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1, MCAI_LO_OPEN | MCAI_HI_OPEN, false },
 	{ "privacy.epsilon_budget", MCAI_T_F64, OFF(dp_budget), MCAI_R_AGGR,
 	  0, 1e9, MCAI_LO_OPEN, false },
+	{ "privacy.secure_aggregation", MCAI_T_ONOFF, OFF(secagg),
+	  MCAI_R_AGGR, 0, 0, 0, false },
+	{ "privacy.secagg_threshold", MCAI_T_U32, OFF(secagg_threshold),
+	  MCAI_R_AGGR, 0, 4096, 0, false },
+	{ "privacy.secagg_degree", MCAI_T_U32, OFF(secagg_degree),
+	  MCAI_R_AGGR, 0, 4096, 0, false },
 
 	{ "provenance.sign_key", MCAI_T_PATH_OPT, OFF(sign_key), MCAI_R_AGGR,
 	  0, 0, 0, false },
@@ -920,6 +926,35 @@ int mcai_config_finish(struct mcai_config *c)
 					"privacy.dp %s needs strategy fedavg, fedprox or fedadam (the noise is calibrated to a sum of clipped updates, not to %s)",
 					mcai_cfg_dp_mode_name(c->dp_mode),
 					mcai_cfg_strategy_name(c->strategy));
+	if (c->secagg) {
+		size_t ks_on = mcai_cfg_find("privacy.secure_aggregation");
+
+		/* Robust strategies look at single updates, which it hides. */
+		if (c->strategy != MCAI_CFG_FEDAVG &&
+		    c->strategy != MCAI_CFG_FEDPROX &&
+		    c->strategy != MCAI_CFG_FEDADAM)
+			return mcai_cfg_key_err(c, ks_on,
+						"privacy.secure_aggregation needs strategy fedavg, fedprox or fedadam: %s needs the individual updates, which secure aggregation hides",
+						mcai_cfg_strategy_name(c->strategy));
+		if (c->clip_norm > 0)
+			return mcai_cfg_key_err(c, ks_on,
+						"privacy.secure_aggregation with strategy.clip_norm: the aggregator never sees an update to clip (nodes clamp to the fixed-point range; use privacy.dp = distributed for an L2 bound)");
+		if (c->dp_mode == MCAI_CFG_DP_CENTRAL)
+			return mcai_cfg_key_err(c, ks_on,
+						"privacy.secure_aggregation with privacy.dp = central: the aggregator only sees the sum, so the nodes must add the noise (privacy.dp = distributed)");
+		if (c->min_clients < 3)
+			return mcai_cfg_key_err(c, ks_on,
+						"privacy.secure_aggregation needs rounds.min_clients >= 3, have %u: the sum of two updates gives each node the other's",
+						c->min_clients);
+		if (c->secagg_degree & 1)
+			return mcai_cfg_key_err(c,
+						mcai_cfg_find("privacy.secagg_degree"),
+						"privacy.secagg_degree %u is odd: the SecAgg+ graph links d/2 nodes on either side",
+						c->secagg_degree);
+		if (c->upstream.port)
+			return mcai_cfg_key_err(c, ks_on,
+						"privacy.secure_aggregation on a site aggregator (network.upstream) is not supported");
+	}
 	if (c->dp_mode != MCAI_CFG_DP_OFF && c->upstream.port)
 		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.dp"),
 					"privacy.dp on a site aggregator (network.upstream): set it on the top aggregator, which publishes");

@@ -82,6 +82,18 @@
  *   privacy.delta             aggr   1e-5; (0, 1)
  *   privacy.epsilon_budget    aggr   10 (> 0); a round that would take the
  *                                    cumulative epsilon past it is refused
+ *   privacy.secure_aggregation aggr  off: off | on; the aggregator only
+ *                                    learns the sum of the round's updates
+ *                                    (runtime/secagg.h).  Needs fedavg,
+ *                                    fedprox or fedadam, no
+ *                                    strategy.clip_norm, dp off or
+ *                                    distributed, min_clients >= 3
+ *   privacy.secagg_threshold  aggr   0 (a strict majority of a node's
+ *                                    neighbours); shares that rebuild a
+ *                                    secret, capped at the neighbours
+ *   privacy.secagg_degree     aggr   0 (complete graph); even: SecAgg+
+ *                                    neighbours per node (2 ceil(log2 n)
+ *                                    is Bell et al.'s choice)
  *   provenance.sign_key       aggr   "" (none: versions go out unsigned,
  *                                    which nodes refuse by default); path
  *                                    of the Ed25519 signer.key (0600)
@@ -183,6 +195,9 @@ struct mcai_config {
 	double dp_sigma;			/* noise multiplier */
 	double dp_delta;
 	double dp_budget;			/* epsilon the rounds may spend */
+	bool secagg;				/* secure aggregation */
+	uint32_t secagg_threshold;		/* 0: majority of neighbours */
+	uint32_t secagg_degree;			/* 0: complete graph */
 
 	char sign_key[MCAI_CONFIG_PATH_MAX];	/* "" none */
 	char trust[MCAI_CONFIG_PATH_MAX];	/* "" none */

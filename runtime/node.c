@@ -21,6 +21,7 @@
 #include "runtime/net.h"
 #include "runtime/node.h"
 #include "runtime/provenance.h"
+#include "runtime/secagg.h"
 
 /* ------------------------------------------------------------------ */
 /* Data and shape, shared with the aggregator                          */
@@ -305,6 +306,18 @@ struct mcai_fednode {
 	bool welcomed;
 	struct mcai_buf held;		/* a delayed UPDATE frame */
 	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
+
+	/*
+	 * Secure aggregation: this round's state machine, the vector that
+	 * goes into the sum (delta, weight, loss), and the bytes of each
+	 * message kind sent and received (the wire cost).
+	 */
+	struct mcai_secagg_node *sa;
+	uint64_t sa_round;
+	uint32_t sa_id;
+	float *sa_x;
+	u32 sa_dim;
+	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1];
 	uint64_t held_until;
 	u32 rounds;
 };
@@ -473,6 +486,8 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	free(n->base);
 	free(n->delta);
 	mcai_buf_free(&n->held);
+	mcai_secagg_node_free(n->sa);
+	free(n->sa_x);
 	mcai_prov_trust_free(n->trust);
 	/* dev.fd belongs to the daemon, which closes it. */
 	free(n);
@@ -699,6 +714,193 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 	return 0;
 }
 
+_Static_assert(MCAI_PROTO_SA_HDR_LEN == MCAI_SECAGG_HDR_LEN,
+	       "proto.h and secagg.h disagree on the secagg header");
+
+/* Frame @lib (a library message) as @type and send it, or hold it. */
+static int mcai_fednode_sa_send(struct mcai_fednode *n, struct mcai_peer *p,
+				uint16_t type, const struct mcai_buf *lib,
+				bool hold)
+{
+	struct mcai_msg m = { .type = type };
+	struct mcai_buf b;
+	const char *why = NULL;
+	int r;
+
+	m.u.secagg.data = lib->data;
+	m.u.secagg.len = (uint32_t)lib->len;
+	mcai_buf_init(&b);
+	r = mcai_msg_frame(&b, &m, &why);
+	if (r) {
+		mcai_err("cannot encode %s: %s", mcai_msg_type_name(type),
+			 why ? why : strerror(-r));
+		mcai_buf_free(&b);
+		return r;
+	}
+	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += b.len;
+	if (hold) {
+		mcai_buf_free(&n->held);
+		n->held = b;
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		mcai_info("round %llu: secure aggregation: %s held back %u ms",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), n->o.answer_delay_ms);
+		return 0;
+	}
+	r = mcai_net_send_frame(p, b.data, b.len);
+	mcai_buf_free(&b);
+	if (r)
+		mcai_warn("round %llu: %s not sent: %s",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), strerror(-r));
+	else
+		mcai_info("round %llu: secure aggregation: %s sent",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type));
+	return r;
+}
+
+/*
+ * Start a round's secure aggregation with the trained @delta: the vector
+ * of aggregator.c's MCAI_AGGR_SA_EXTRA layout, clamped to the fixed-point
+ * range (the library would clamp anyway; counting says by how much).
+ */
+static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
+				 const struct mcai_msg_round *r, float loss)
+{
+	struct mcai_secagg_params sp;
+	struct mcai_buf out;
+	char why[256];
+	u32 i, dim = n->n_params + 2, clamped = 0;
+	double w;
+	int ret;
+
+	mcai_secagg_node_free(n->sa);
+	n->sa = NULL;
+	memset(n->sa_bytes, 0, sizeof(n->sa_bytes));
+	if (n->sa_dim != dim) {
+		free(n->sa_x);
+		n->sa_dim = 0;
+		n->sa_x = calloc(dim, sizeof(float));
+		if (!n->sa_x)
+			return -ENOMEM;
+		n->sa_dim = dim;
+	}
+	mcai_secagg_params_default(&sp, r->round_id, r->sa_nodes, dim);
+	sp.threshold = r->sa_threshold;
+	sp.degree = r->sa_degree;
+	sp.scale_bits = r->sa_scale_bits;
+	sp.clip = r->sa_clip;
+	memcpy(sp.graph_seed, r->sa_graph_seed, sizeof(sp.graph_seed));
+	n->sa = mcai_secagg_node_new(&sp, r->sa_id, why, sizeof(why));
+	if (!n->sa) {
+		mcai_warn("round %llu: secure aggregation refused: %s",
+			  (unsigned long long)r->round_id, why);
+		return 0;
+	}
+	n->sa_round = r->round_id;
+	n->sa_id = r->sa_id;
+	/* Weighted by samples in the sum; with DP every node weighs 1. */
+	w = r->flags & MCAI_ROUND_F_DP ? 1.0 :
+	    (double)n->count / (double)r->sa_weight_total;
+	for (i = 0; i < n->n_params; i++)
+		n->sa_x[i] = (float)(n->delta[i] * w);
+	n->sa_x[n->n_params] = (float)w;
+	n->sa_x[n->n_params + 1] = r->flags & MCAI_ROUND_F_DP ? 0.0f :
+				   (float)(loss * w);
+	for (i = 0; i < dim; i++) {
+		if (n->sa_x[i] > sp.clip) {
+			n->sa_x[i] = sp.clip;
+			clamped++;
+		} else if (n->sa_x[i] < -sp.clip) {
+			n->sa_x[i] = -sp.clip;
+			clamped++;
+		}
+	}
+	if (clamped)
+		mcai_warn("round %llu: %u coordinates clamped to the fixed-point range [-%g, %g]",
+			  (unsigned long long)r->round_id, clamped,
+			  (double)sp.clip, (double)sp.clip);
+	mcai_info("round %llu: secure aggregation as id %u of %u (threshold %u, %s), weight %.6g",
+		  (unsigned long long)r->round_id, r->sa_id, r->sa_nodes,
+		  r->sa_threshold, r->sa_degree ? "SecAgg+" : "complete graph",
+		  w);
+	mcai_buf_init(&out);
+	ret = mcai_secagg_node_advertise(n->sa, &out, why, sizeof(why));
+	if (ret)
+		mcai_warn("round %llu: secure aggregation: %s",
+			  (unsigned long long)r->round_id, why);
+	else
+		ret = mcai_fednode_sa_send(n, p, MCAI_MSG_SA_ADVERT, &out,
+					   false);
+	mcai_buf_free(&out);
+	return ret == -EPIPE ? -EPIPE : 0;
+}
+
+/* KEYS, SHARES_FOR, UNMASK_REQ: the library's next step, and its answer. */
+static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
+				uint16_t type, const struct mcai_msg_secagg *sm)
+{
+	struct mcai_buf out;
+	char why[256];
+	uint16_t answer = (uint16_t)(type + 1);
+	int r;
+
+	if (type != MCAI_MSG_SA_KEYS && type != MCAI_MSG_SA_SHARES_FOR &&
+	    type != MCAI_MSG_SA_UNMASK_REQ) {
+		mcai_warn("aggregator sent %s, a node's message: ignored",
+			  mcai_msg_type_name(type));
+		return 0;
+	}
+	if (!n->sa || sm->round != n->sa_round || sm->node != n->sa_id) {
+		mcai_warn("%s for round %llu, node %u: not ours (round %llu, id %u), ignored",
+			  mcai_msg_type_name(type),
+			  (unsigned long long)sm->round, sm->node,
+			  (unsigned long long)n->sa_round, n->sa_id);
+		return 0;
+	}
+	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += MCAI_FRAME_HDR_LEN + 4 +
+						  sm->len;
+	mcai_buf_init(&out);
+	if (type == MCAI_MSG_SA_KEYS)
+		r = mcai_secagg_node_share_keys(n->sa, sm->data, sm->len, &out,
+						why, sizeof(why));
+	else if (type == MCAI_MSG_SA_SHARES_FOR)
+		r = mcai_secagg_node_masked_input(n->sa, sm->data, sm->len,
+						  n->sa_x, &out, why,
+						  sizeof(why));
+	else
+		r = mcai_secagg_node_unmask(n->sa, sm->data, sm->len, &out, why,
+					    sizeof(why));
+	if (r) {
+		/* -EPERM: the request would expose a neighbour. */
+		mcai_warn("round %llu: secure aggregation: %s refused: %s",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), why);
+		mcai_buf_free(&out);
+		return 0;
+	}
+	r = mcai_fednode_sa_send(n, p, answer, &out,
+				 answer == MCAI_MSG_SA_MASKED &&
+				 n->o.answer_delay_ms);
+	mcai_buf_free(&out);
+	if (!r && answer == MCAI_MSG_SA_UNMASK) {
+		const uint64_t *b = n->sa_bytes;
+
+		mcai_info("round %llu: secure aggregation wire cost: sent %llu bytes (ADVERT %llu, SHARES %llu, MASKED %llu, UNMASK %llu), received %llu bytes (KEYS %llu, SHARES_FOR %llu, UNMASK_REQ %llu); a plain UPDATE is %llu",
+			  (unsigned long long)n->sa_round,
+			  (unsigned long long)(b[0] + b[2] + b[4] + b[6]),
+			  (unsigned long long)b[0], (unsigned long long)b[2],
+			  (unsigned long long)b[4], (unsigned long long)b[6],
+			  (unsigned long long)(b[1] + b[3] + b[5]),
+			  (unsigned long long)b[1], (unsigned long long)b[3],
+			  (unsigned long long)b[5],
+			  (unsigned long long)(MCAI_FRAME_HDR_LEN + 28 +
+					       4ULL * n->n_params));
+	}
+	return r == -EPIPE ? -EPIPE : 0;
+}
+
 static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			      const struct mcai_msg_round *r)
 {
@@ -764,6 +966,14 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
 	n->rounds++;
+	if (r->flags & MCAI_ROUND_F_SECAGG) {
+		mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
+			  (unsigned long long)r->round_id,
+			  (unsigned long long)(mcai_fed_now_ms() - t0),
+			  (double)m.u.update.train_loss,
+			  st.seen ? (double)st.correct / st.seen : 0.0);
+		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
+	}
 	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
 		  (unsigned long long)r->round_id,
 		  (unsigned long long)(mcai_fed_now_ms() - t0),
@@ -827,6 +1037,15 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 	case MCAI_MSG_BYE:
 		mcai_info("aggregator says goodbye (%u)", m.u.bye.reason);
 		break;
+	case MCAI_MSG_SA_ADVERT:
+	case MCAI_MSG_SA_KEYS:
+	case MCAI_MSG_SA_SHARES:
+	case MCAI_MSG_SA_SHARES_FOR:
+	case MCAI_MSG_SA_MASKED:
+	case MCAI_MSG_SA_UNMASK_REQ:
+	case MCAI_MSG_SA_UNMASK:
+		r = mcai_fednode_sa_step(n, p, m.type, &m.u.secagg);
+		break;
 	default:
 		mcai_warn("peer %s: unexpected %s, ignored", mcai_peer_name(p),
 			  mcai_msg_type_name(m.type));
@@ -844,7 +1063,9 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 		return;
 	if (n->peer) {
 		r = mcai_net_send_frame(n->peer, n->held.data, n->held.len);
-		mcai_info("held-back UPDATE %s", r ? strerror(-r) : "sent");
+		mcai_info("held-back %s %s",
+			  n->sa ? "secure aggregation message" : "UPDATE",
+			  r ? strerror(-r) : "sent");
 	}
 	mcai_buf_free(&n->held);
 }

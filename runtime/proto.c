@@ -91,6 +91,13 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_TELEMETRY] = "TELEMETRY",
 	[MCAI_MSG_ERROR] = "ERROR",
 	[MCAI_MSG_BYE] = "BYE",
+	[MCAI_MSG_SA_ADVERT] = "SA_ADVERT",
+	[MCAI_MSG_SA_KEYS] = "SA_KEYS",
+	[MCAI_MSG_SA_SHARES] = "SA_SHARES",
+	[MCAI_MSG_SA_SHARES_FOR] = "SA_SHARES_FOR",
+	[MCAI_MSG_SA_MASKED] = "SA_MASKED",
+	[MCAI_MSG_SA_UNMASK_REQ] = "SA_UNMASK_REQ",
+	[MCAI_MSG_SA_UNMASK] = "SA_UNMASK",
 };
 
 const char *mcai_msg_type_name(uint16_t type)
@@ -640,6 +647,28 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 		if (!m->dp_shares)
 			return "dp noise shares 0";
 	}
+	if (m->flags & MCAI_ROUND_F_SECAGG) {
+		if (m->sa_nodes < 2 || m->sa_nodes > MCAI_PROTO_SA_MAX_NODES)
+			return mcai_whyf("secagg nodes %u out of range",
+					 m->sa_nodes);
+		if (m->sa_id >= m->sa_nodes)
+			return mcai_whyf("secagg id %u not below %u nodes",
+					 m->sa_id, m->sa_nodes);
+		if (!m->sa_threshold || m->sa_threshold >= m->sa_nodes)
+			return mcai_whyf("secagg threshold %u out of range",
+					 m->sa_threshold);
+		if (m->sa_degree >= m->sa_nodes)
+			return mcai_whyf("secagg degree %u not below %u nodes",
+					 m->sa_degree, m->sa_nodes);
+		if (m->sa_scale_bits > MCAI_PROTO_SA_MAX_SCALE)
+			return mcai_whyf("secagg scale bits %u above %u",
+					 m->sa_scale_bits,
+					 MCAI_PROTO_SA_MAX_SCALE);
+		if (!isfinite(m->sa_clip) || !(m->sa_clip > 0))
+			return "secagg clip not a positive finite number";
+		if (!m->sa_weight_total)
+			return "secagg weight total 0";
+	}
 	return NULL;
 }
 
@@ -798,6 +827,17 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 			mcai_buf_put_f32(b, m->dp_sigma);
 			mcai_buf_put_u32(b, m->dp_shares);
 		}
+		if (m->flags & MCAI_ROUND_F_SECAGG) {
+			mcai_buf_put_u32(b, m->sa_id);
+			mcai_buf_put_u32(b, m->sa_nodes);
+			mcai_buf_put_u32(b, m->sa_threshold);
+			mcai_buf_put_u32(b, m->sa_degree);
+			mcai_buf_put_u32(b, m->sa_scale_bits);
+			mcai_buf_put_f32(b, m->sa_clip);
+			mcai_buf_put_u64(b, m->sa_weight_total);
+			mcai_buf_put(b, m->sa_graph_seed,
+				     sizeof(m->sa_graph_seed));
+		}
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -825,6 +865,21 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 		m->dp_clip = mcai_rd_f32(&r, "dp clip");
 		m->dp_sigma = mcai_rd_f32(&r, "dp noise multiplier");
 		m->dp_shares = mcai_rd_u32(&r, "dp noise shares");
+	}
+	if (!r.why && (m->flags & MCAI_ROUND_F_SECAGG)) {
+		m->sa_id = mcai_rd_u32(&r, "secagg id");
+		m->sa_nodes = mcai_rd_u32(&r, "secagg nodes");
+		m->sa_threshold = mcai_rd_u32(&r, "secagg threshold");
+		m->sa_degree = mcai_rd_u32(&r, "secagg degree");
+		m->sa_scale_bits = mcai_rd_u32(&r, "secagg scale bits");
+		m->sa_clip = mcai_rd_f32(&r, "secagg clip");
+		m->sa_weight_total = mcai_rd_u64(&r, "secagg weight total");
+		if (mcai_rd_need(&r, sizeof(m->sa_graph_seed),
+				 "secagg graph seed")) {
+			memcpy(m->sa_graph_seed, r.p + r.off,
+			       sizeof(m->sa_graph_seed));
+			r.off += sizeof(m->sa_graph_seed);
+		}
 	}
 	if (!r.why)
 		r.why = mcai_round_check(m);
@@ -1087,6 +1142,91 @@ int mcai_bye_decode(const uint8_t *p, size_t len,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Secure aggregation                                                     */
+/* ---------------------------------------------------------------------- */
+
+bool mcai_msg_is_secagg(uint16_t type)
+{
+	return type >= MCAI_MSG_SA_ADVERT && type <= MCAI_MSG_SA_UNMASK;
+}
+
+/*
+ * The library's header, so that a message cannot travel under another
+ * frame type than its own (an aggregator's KEYS sent up as a node's
+ * ADVERT) and the daemon can route it before the library parses it.
+ */
+static const char *mcai_secagg_hdr_check(uint16_t type, const uint8_t *p,
+					 size_t len, uint64_t *round,
+					 uint32_t *node)
+{
+	if (!mcai_msg_is_secagg(type))
+		return mcai_whyf("type %u is not a secure-aggregation message",
+				 type);
+	if (len < MCAI_PROTO_SA_HDR_LEN)
+		return mcai_whyf("secagg message: %zu bytes, header needs %d",
+				 len, MCAI_PROTO_SA_HDR_LEN);
+	if (p[0] != type - MCAI_MSG_SA_ADVERT + 1)
+		return mcai_whyf("secagg message of type %u in a %s frame",
+				 p[0], mcai_msg_type_name(type));
+	if (p[1] != 1)
+		return mcai_whyf("secagg message version %u", p[1]);
+	if (p[2] || p[3])
+		return "secagg message: reserved bytes not zero";
+	*node = mcai_ld32(p + 4);
+	*round = mcai_ld64(p + 8);
+	if (!*round)
+		return "secagg message: round id 0";
+	return NULL;
+}
+
+int mcai_secagg_msg_encode(struct mcai_buf *b, uint16_t type,
+			   const struct mcai_msg_secagg *m, const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = NULL;
+	uint64_t round;
+	uint32_t node;
+
+	if (m->len && !m->data)
+		bad = "secagg message: no bytes";
+	if (!bad && m->len > MCAI_FRAME_MAX - 4)
+		bad = mcai_whyf("secagg message: %u bytes, at most %u", m->len,
+				MCAI_FRAME_MAX - 4);
+	if (!bad)
+		bad = mcai_secagg_hdr_check(type, m->data, m->len, &round,
+					    &node);
+	if (!bad) {
+		mcai_buf_put_u32(b, m->len);
+		mcai_buf_put(b, m->data, m->len);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_secagg_msg_decode(uint16_t type, const uint8_t *p, size_t len,
+			   struct mcai_msg_secagg *m, const char **why)
+{
+	struct mcai_rd r;
+	uint32_t n;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	n = mcai_rd_u32(&r, "secagg message length");
+	if (!r.why && n > len - r.off)
+		r.why = mcai_whyf("secagg message: length %u, %zu bytes left",
+				  n, len - r.off);
+	if (!r.why) {
+		m->data = p + r.off;
+		m->len = n;
+		r.off += n;
+		r.why = mcai_secagg_hdr_check(type, m->data, n, &m->round,
+					      &m->node);
+	}
+	return mcai_rd_end(&r, why);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Dispatch                                                               */
 /* ---------------------------------------------------------------------- */
 
@@ -1113,6 +1253,8 @@ int mcai_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 	case MCAI_MSG_BYE:
 		return mcai_bye_decode(p, len, &m->u.bye, why);
 	}
+	if (mcai_msg_is_secagg(type))
+		return mcai_secagg_msg_decode(type, p, len, &m->u.secagg, why);
 	mcai_set_why(why, mcai_whyf("unknown message type %u", type));
 	return -EBADMSG;
 }
@@ -1138,6 +1280,8 @@ int mcai_msg_encode(struct mcai_buf *b, const struct mcai_msg *m,
 	case MCAI_MSG_BYE:
 		return mcai_bye_encode(b, &m->u.bye, why);
 	}
+	if (mcai_msg_is_secagg(m->type))
+		return mcai_secagg_msg_encode(b, m->type, &m->u.secagg, why);
 	mcai_set_why(why, mcai_whyf("unknown message type %u", m->type));
 	return -EINVAL;
 }

@@ -57,6 +57,19 @@
  *   u32 flags (MCAI_ROUND_F_*, unknown bits rejected), then
  *   with MCAI_ROUND_F_DP:  f32 dp_clip (finite, > 0);  f32 dp_sigma
  *   (finite, > 0);  u32 dp_shares (>= 1: nodes whose noise makes the sum's)
+ *   with MCAI_ROUND_F_SECAGG:  u32 sa_id (this node's, < sa_nodes);
+ *   u32 sa_nodes (2 .. 4096);  u32 sa_threshold (1 .. sa_nodes - 1);
+ *   u32 sa_degree (< sa_nodes; 0 = complete graph);  u32 sa_scale_bits
+ *   (0 .. 24);  f32 sa_clip (finite, > 0);  u64 sa_weight_total (>= 1:
+ *   the samples of the round's nodes; each scales its update by its own
+ *   samples / this);  u8[32] sa_graph_seed
+ *
+ * SA_ADVERT, SA_KEYS, SA_SHARES, SA_SHARES_FOR, SA_MASKED, SA_UNMASK_REQ,
+ * SA_UNMASK (secure aggregation, runtime/secagg.h, one frame type per
+ * message of the library)
+ *   bytes msg: the library's message, n >= 16.  Checked here: its
+ *   16-byte header (type matching the frame type, version 1, zero
+ *   field, round >= 1); the body is the library's to check.
  *
  * MODEL (aggregator -> node: a published version)
  *   name model;  u32 version (>= 1);  u32 parent (< version, 0 = none);
@@ -128,7 +141,15 @@ enum mcai_msg_type {
 	MCAI_MSG_TELEMETRY,
 	MCAI_MSG_ERROR,
 	MCAI_MSG_BYE,
-	MCAI_MSG_MAX = MCAI_MSG_BYE,
+	/* Secure aggregation (runtime/secagg.h), in the order of a round. */
+	MCAI_MSG_SA_ADVERT,		/* node -> aggregator */
+	MCAI_MSG_SA_KEYS,		/* aggregator -> node */
+	MCAI_MSG_SA_SHARES,		/* node -> aggregator */
+	MCAI_MSG_SA_SHARES_FOR,		/* aggregator -> node */
+	MCAI_MSG_SA_MASKED,		/* node -> aggregator */
+	MCAI_MSG_SA_UNMASK_REQ,		/* aggregator -> node */
+	MCAI_MSG_SA_UNMASK,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_SA_UNMASK,
 };
 
 enum mcai_role {
@@ -149,7 +170,17 @@ enum mcai_role {
  * / dp_shares) to each coordinate; the update is then unweighted.
  */
 #define MCAI_ROUND_F_DP		(1U << 0)
-#define MCAI_ROUND_FLAGS_ALL	MCAI_ROUND_F_DP
+/*
+ * MCAI_ROUND_F_SECAGG: the round runs secure aggregation (runtime/
+ * secagg.h) instead of UPDATE; its public parameters follow.
+ */
+#define MCAI_ROUND_F_SECAGG	(1U << 1)
+#define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG)
+/* Bounds of the secure-aggregation fields (those of runtime/secagg.h). */
+#define MCAI_PROTO_SA_HDR_LEN	16
+#define MCAI_PROTO_SA_MAX_NODES	4096
+#define MCAI_PROTO_SA_MAX_SCALE	24
+#define MCAI_PROTO_SA_SEED_LEN	32
 
 enum mcai_err_code {
 	MCAI_ERR_PROTOCOL = 1,		/* malformed frame or payload */
@@ -280,6 +311,28 @@ struct mcai_msg_round {
 	float dp_clip;
 	float dp_sigma;
 	uint32_t dp_shares;
+	/* MCAI_ROUND_F_SECAGG */
+	uint32_t sa_id;
+	uint32_t sa_nodes;
+	uint32_t sa_threshold;
+	uint32_t sa_degree;
+	uint32_t sa_scale_bits;
+	float sa_clip;
+	uint64_t sa_weight_total;
+	uint8_t sa_graph_seed[MCAI_PROTO_SA_SEED_LEN];
+};
+
+/*
+ * A secure-aggregation message (types MCAI_MSG_SA_*): a view of the
+ * library's bytes (encode reads @data/@len; decode points them into the
+ * payload and fills @round and @node from its header: the sender, or the
+ * recipient of an aggregator's message).
+ */
+struct mcai_msg_secagg {
+	const uint8_t *data;
+	uint32_t len;
+	uint64_t round;
+	uint32_t node;
 };
 
 /*
@@ -365,6 +418,8 @@ int mcai_error_encode(struct mcai_buf *b, const struct mcai_msg_error *m,
 		      const char **why);
 int mcai_bye_encode(struct mcai_buf *b, const struct mcai_msg_bye *m,
 		    const char **why);
+int mcai_secagg_msg_encode(struct mcai_buf *b, uint16_t type,
+			   const struct mcai_msg_secagg *m, const char **why);
 
 /*
  * Decoders: 0, or -EBADMSG with *why.  @p / @len is exactly one payload.
@@ -386,6 +441,10 @@ int mcai_error_decode(const uint8_t *p, size_t len,
 		      struct mcai_msg_error *m, const char **why);
 int mcai_bye_decode(const uint8_t *p, size_t len,
 		    struct mcai_msg_bye *m, const char **why);
+int mcai_secagg_msg_decode(uint16_t type, const uint8_t *p, size_t len,
+			   struct mcai_msg_secagg *m, const char **why);
+/* MCAI_MSG_SA_ADVERT .. MCAI_MSG_SA_UNMASK. */
+bool mcai_msg_is_secagg(uint16_t type);
 
 void mcai_msg_telemetry_free(struct mcai_msg_telemetry *m);
 
@@ -401,6 +460,7 @@ struct mcai_msg {
 		struct mcai_msg_telemetry telemetry;
 		struct mcai_msg_error error;
 		struct mcai_msg_bye bye;
+		struct mcai_msg_secagg secagg;
 	} u;
 };
 

@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 		{ "fmnist", 3, 1000, 52000, 41000, 95000, 2 },
 		{ "vib", 1, 7, 0, 0, 0, 0 },
 	};
+	static uint8_t sa_msgs[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1][20];
 	struct mcai_msg m[MCAI_MSG_MAX + 1];
 	struct mcai_buf one, stream;
 	const char *why;
@@ -167,6 +168,19 @@ int main(int argc, char **argv)
 	strcpy(m[7].u.error.message, "round 3 closed");
 	m[8].type = MCAI_MSG_BYE;
 	m[8].u.bye.reason = MCAI_BYE_SHUTDOWN;
+	/* Secure aggregation: the library's header, node 2, round 4. */
+	for (t = MCAI_MSG_SA_ADVERT; t <= MCAI_MSG_SA_UNMASK; t++) {
+		uint8_t *sa = sa_msgs[t - MCAI_MSG_SA_ADVERT];
+
+		sa[0] = (uint8_t)(t - MCAI_MSG_SA_ADVERT + 1);
+		sa[1] = 1;
+		sa[4] = 2;
+		sa[8] = 4;
+		sa[16] = (uint8_t)t;
+		m[t].type = (uint16_t)t;
+		m[t].u.secagg.data = sa;
+		m[t].u.secagg.len = sizeof(sa_msgs[0]);
+	}
 
 	mcai_buf_init(&stream);
 	for (t = 1; t <= MCAI_MSG_MAX; t++) {

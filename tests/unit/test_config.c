@@ -103,6 +103,9 @@ START_TEST(example_aggregator)
 	ck_assert_int_eq(c.dp_mode, d.dp_mode);
 	ck_assert(c.dp_clip == d.dp_clip && c.dp_sigma == d.dp_sigma);
 	ck_assert(c.dp_delta == d.dp_delta && c.dp_budget == d.dp_budget);
+	ck_assert(c.secagg == d.secagg);
+	ck_assert_uint_eq(c.secagg_threshold, d.secagg_threshold);
+	ck_assert_uint_eq(c.secagg_degree, d.secagg_degree);
 }
 END_TEST
 
@@ -183,6 +186,59 @@ START_TEST(privacy_keys)
 	expect_err(AGGR_BASE "network.upstream = 10.0.0.1:7117\n"
 		   "privacy.dp = central\n",
 		   "privacy.dp on a site aggregator");
+}
+END_TEST
+
+/* Secure aggregation: on/off, and every combination refused at load. */
+START_TEST(secagg_keys)
+{
+	struct mcai_config c;
+
+#define SA_BASE AGGR_BASE "rounds.min_clients = 3\n"
+	mcai_config_init(&c);
+	ck_assert(!c.secagg);
+	ck_assert_uint_eq(c.secagg_threshold, 0);
+	ck_assert_uint_eq(c.secagg_degree, 0);
+	ck_assert_int_eq(parse(&c, SA_BASE "[privacy]\nsecure_aggregation = on\n"
+			       "secagg_threshold = 7\nsecagg_degree = 8\n"), 0);
+	ck_assert(c.secagg);
+	ck_assert_uint_eq(c.secagg_threshold, 7);
+	ck_assert_uint_eq(c.secagg_degree, 8);
+	expect_ok(SA_BASE "privacy.secure_aggregation = off\n");
+	expect_ok(SA_BASE "privacy.secure_aggregation = on\n"
+		  "strategy.name = fedadam\n");
+	expect_ok(SA_BASE "privacy.secure_aggregation = on\n"
+		  "strategy.name = fedprox\nprivacy.dp = distributed\n");
+	expect_err(SA_BASE "privacy.secure_aggregation = yes\n",
+		   "test.conf:7: privacy.secure_aggregation: 'yes' is not one of off, on");
+	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
+		   "strategy.name = median\n",
+		   "test.conf:7: privacy.secure_aggregation needs strategy fedavg, fedprox or fedadam: median needs the individual updates");
+	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
+		   "strategy.name = trimmed_mean\n",
+		   "trimmed_mean needs the individual updates");
+	expect_err(AGGR_BASE "rounds.min_clients = 5\n"
+		   "privacy.secure_aggregation = on\nstrategy.name = krum\n",
+		   "krum needs the individual updates");
+	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
+		   "privacy.dp = central\n",
+		   "with privacy.dp = central: the aggregator only sees the sum");
+	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
+		   "strategy.clip_norm = 5\n",
+		   "privacy.secure_aggregation with strategy.clip_norm");
+	expect_err(AGGR_BASE "privacy.secure_aggregation = on\n",
+		   "test.conf:6: privacy.secure_aggregation needs rounds.min_clients >= 3, have 2");
+	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
+		   "privacy.secagg_degree = 5\n",
+		   "test.conf:8: privacy.secagg_degree 5 is odd");
+	expect_err(SA_BASE "privacy.secagg_threshold = 4097\n",
+		   "privacy.secagg_threshold");
+	expect_err(SA_BASE "network.upstream = 10.0.0.1:7117\n"
+		   "privacy.secure_aggregation = on\n",
+		   "on a site aggregator (network.upstream) is not supported");
+	expect_err(NODE_BASE "privacy.secure_aggregation = on\n",
+		   "is not used by role node");
+#undef SA_BASE
 }
 END_TEST
 
@@ -609,6 +665,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, example_aggregator);
 	tcase_add_test(tc, provenance_keys);
 	tcase_add_test(tc, privacy_keys);
+	tcase_add_test(tc, secagg_keys);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, sections_and_values);
 	tcase_add_test(tc, relative_to_file);

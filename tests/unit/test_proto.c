@@ -26,6 +26,11 @@ static struct mcai_telem_entry sample_telem[] = {
 };
 
 /* One valid instance of every message type. */
+/* One library message per secure-aggregation type: header + 4 bytes. */
+#define SAMPLE_SA_LEN	20
+static uint8_t sample_sa[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1]
+			[SAMPLE_SA_LEN];
+
 static void sample_msg(uint16_t type, struct mcai_msg *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -85,6 +90,22 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		break;
 	case MCAI_MSG_BYE:
 		m->u.bye.reason = MCAI_BYE_SHUTDOWN;
+		break;
+	default:
+		if (mcai_msg_is_secagg(type)) {
+			uint8_t *sa = sample_sa[type - MCAI_MSG_SA_ADVERT];
+
+			/* Library header: type, version 1, 0, node 3, round 77. */
+			memset(sa, 0, SAMPLE_SA_LEN);
+			sa[0] = (uint8_t)(type - MCAI_MSG_SA_ADVERT + 1);
+			sa[1] = 1;
+			sa[4] = 3;
+			sa[8] = 77;
+			sa[16] = 0xa5;
+			sa[SAMPLE_SA_LEN - 1] = (uint8_t)type;
+			m->u.secagg.data = sa;
+			m->u.secagg.len = SAMPLE_SA_LEN;
+		}
 		break;
 	}
 }
@@ -377,6 +398,14 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 		break;
 	case MCAI_MSG_BYE:
 		ck_assert_uint_eq(a->u.bye.reason, d->u.bye.reason);
+		break;
+	default:
+		ck_assert(mcai_msg_is_secagg(a->type));
+		ck_assert_uint_eq(a->u.secagg.len, d->u.secagg.len);
+		ck_assert_mem_eq(a->u.secagg.data, d->u.secagg.data,
+				 a->u.secagg.len);
+		ck_assert_uint_eq(d->u.secagg.round, 77);
+		ck_assert_uint_eq(d->u.secagg.node, 3);
 		break;
 	}
 }
@@ -1116,6 +1145,156 @@ START_TEST(round_dp)
 }
 END_TEST
 
+/* ROUND with MCAI_ROUND_F_SECAGG: the parameters, and every bad one. */
+START_TEST(round_secagg)
+{
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t base, i;
+	/* Field offsets after the flags word, and what breaks each. */
+	static const struct {
+		size_t off;
+		uint32_t v;
+		const char *want;
+	} bad[] = {
+		{ 0, 8, "secagg id 8 not below 8 nodes" },
+		{ 4, 1, "secagg nodes 1 out of range" },
+		{ 4, 4097, "secagg nodes 4097 out of range" },
+		{ 8, 0, "secagg threshold 0 out of range" },
+		{ 8, 8, "secagg threshold 8 out of range" },
+		{ 12, 8, "secagg degree 8 not below 8 nodes" },
+		{ 16, 25, "secagg scale bits 25 above 24" },
+		{ 20, 0, "secagg clip not a positive" },
+		{ 20, 0xbf800000U, "secagg clip not a positive" },
+		{ 20, 0x7f800000U, "secagg clip: non-finite" },
+		{ 24, 0, "secagg weight total 0" },
+	};
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags = MCAI_ROUND_F_SECAGG;
+	m.u.round.sa_id = 5;
+	m.u.round.sa_nodes = 8;
+	m.u.round.sa_threshold = 4;
+	m.u.round.sa_degree = 6;
+	m.u.round.sa_scale_bits = 16;
+	m.u.round.sa_clip = 4.0f;
+	m.u.round.sa_weight_total = 0;	/* all of it in the low word */
+	m.u.round.sa_weight_total = 6000;
+	for (i = 0; i < sizeof(m.u.round.sa_graph_seed); i++)
+		m.u.round.sa_graph_seed[i] = (uint8_t)(i * 7 + 1);
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 24 + 8 + 32);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert_uint_eq(d.u.round.sa_id, 5);
+	ck_assert_uint_eq(d.u.round.sa_nodes, 8);
+	ck_assert_uint_eq(d.u.round.sa_threshold, 4);
+	ck_assert_uint_eq(d.u.round.sa_degree, 6);
+	ck_assert_uint_eq(d.u.round.sa_scale_bits, 16);
+	ck_assert(d.u.round.sa_clip == 4.0f);
+	ck_assert_uint_eq(d.u.round.sa_weight_total, 6000);
+	ck_assert_mem_eq(d.u.round.sa_graph_seed, m.u.round.sa_graph_seed,
+			 sizeof(m.u.round.sa_graph_seed));
+	expect_reject(MCAI_MSG_ROUND, b.data, base, "truncated secagg id");
+	expect_reject(MCAI_MSG_ROUND, b.data, base + 24,
+		      "truncated secagg weight total");
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated secagg graph seed");
+	mcai_buf_free(&b);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		encode_payload(&m, &b);
+		put_le32(b.data + base + bad[i].off, bad[i].v);
+		expect_reject(MCAI_MSG_ROUND, b.data, b.len, bad[i].want);
+		mcai_buf_free(&b);
+	}
+	/* Both flags: DP's fields first, then secure aggregation's. */
+	m.u.round.flags = MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG;
+	m.u.round.dp_clip = 1.0f;
+	m.u.round.dp_sigma = 1.0f;
+	m.u.round.dp_shares = 8;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 12 + 24 + 8 + 32);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert_uint_eq(d.u.round.dp_shares, 8);
+	ck_assert_uint_eq(d.u.round.sa_weight_total, 6000);
+	mcai_buf_free(&b);
+	mcai_buf_init(&b);
+	m.u.round.sa_id = 9;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_str_eq(why, "secagg id 9 not below 8 nodes");
+	ck_assert_uint_eq(b.len, 0);
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/* Every secure-aggregation frame: the library header it must carry. */
+START_TEST(secagg_malformed)
+{
+	uint16_t type = (uint16_t)(MCAI_MSG_SA_ADVERT + _i);
+	uint16_t other = type == MCAI_MSG_SA_UNMASK ? MCAI_MSG_SA_ADVERT :
+			 (uint16_t)(type + 1);
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why = NULL;
+	uint8_t *c;
+
+	sample_msg(type, &m);
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, 4 + SAMPLE_SA_LEN);
+	c = b.data;
+	/* Under another frame type than its own. */
+	expect_reject(other, c, b.len, "secagg message of type");
+	/* Length field lies either way. */
+	put_le32(c, SAMPLE_SA_LEN + 1);
+	expect_reject(type, c, b.len, "secagg message: length 21, 20 bytes left");
+	put_le32(c, SAMPLE_SA_LEN - 1);
+	expect_reject(type, c, b.len, "1 trailing bytes");
+	/* Shorter than the library's header. */
+	put_le32(c, 15);
+	expect_reject(type, c, 4 + 15, "secagg message: 15 bytes, header needs 16");
+	put_le32(c, 0);
+	expect_reject(type, c, 4, "secagg message: 0 bytes");
+	put_le32(c, SAMPLE_SA_LEN);
+	c[5] = 9;			/* library type 9 */
+	c[4] = 9;
+	expect_reject(type, c, b.len, "secagg message of type 9");
+	c[4] = (uint8_t)(type - MCAI_MSG_SA_ADVERT + 1);
+	c[5] = 2;
+	expect_reject(type, c, b.len, "secagg message version 2");
+	c[5] = 1;
+	c[7] = 1;
+	expect_reject(type, c, b.len, "reserved bytes not zero");
+	c[7] = 0;
+	c[12] = 0;			/* round 77 -> 0 */
+	expect_reject(type, c, b.len, "secagg message: round id 0");
+	c[12] = 77;
+	ck_assert_int_eq(decode_copy(type, c, b.len, &why), 0);
+	mcai_buf_free(&b);
+	/* The encoder holds the same line. */
+	mcai_buf_init(&b);
+	m.u.secagg.len = 10;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_str_eq(why, "secagg message: 10 bytes, header needs 16");
+	m.u.secagg.len = SAMPLE_SA_LEN;
+	m.type = other;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	m.u.secagg.data = NULL;
+	m.type = type;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_str_eq(why, "secagg message: no bytes");
+	ck_assert_uint_eq(b.len, 0);
+	mcai_buf_free(&b);
+	ck_assert(!mcai_msg_is_secagg(MCAI_MSG_BYE));
+	ck_assert_str_eq(mcai_msg_type_name(MCAI_MSG_SA_SHARES_FOR),
+			 "SA_SHARES_FOR");
+}
+END_TEST
+
 /* The encoder refuses the same out-of-range fields, leaving no bytes. */
 START_TEST(encode_rejects)
 {
@@ -1298,6 +1477,9 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, non_finite_encode);
 	tcase_add_test(tc, fields_out_of_range);
 	tcase_add_test(tc, round_dp);
+	tcase_add_test(tc, round_secagg);
+	tcase_add_loop_test(tc, secagg_malformed, 0,
+			    MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1);
 	tcase_add_test(tc, encode_rejects);
 	tcase_add_test(tc, fixed_buffer);
 	tcase_add_test(tc, encode_oversize);
