@@ -15,7 +15,9 @@
 #   4. Restarted with distributed DP: the nodes clip and add their noise
 #      shares inside the masked vectors (weight 1 each), the round is
 #      accounted at the full noise (all four shares in the sum).
-# Also: the wire cost of one node's secure aggregation, as it logs it.
+# Also: hostile SA_* frames from a peer (out of phase, the aggregator's
+# kind, a library message under another frame type) are answered with
+# ERROR and logged; the wire cost of one node's secure aggregation.
 . "$(dirname "$0")/lib.sh"
 . "$FED_DIR/rounds-lib.sh"
 
@@ -69,6 +71,69 @@ print(f"largest step of the round {moved:.3g}, largest difference {diff:.3g}")
 if not moved > 1e-3 or not diff < 2e-4:
     sys.exit(1)
 PY
+
+# Hostile secure-aggregation frames from a joined peer: out of phase, an
+# aggregator's message, another frame type's library message.
+cat > "$T/sa-evil.py" <<'PY'
+import socket, ssl, struct, sys
+pki, port = sys.argv[1], int(sys.argv[2])
+HELLO, ERROR, SA_ADVERT, SA_KEYS = 1, 7, 9, 10
+def conn():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_cert_chain(f"{pki}/node1.crt", f"{pki}/node1.key")
+    ctx.load_verify_locations(f"{pki}/ca.crt")
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                        server_hostname="localhost")
+    s.settimeout(20)
+    s16 = lambda b: struct.pack("<H", len(b)) + b
+    send(s, HELLO, s16(b"intruder") + struct.pack("<I", 1) + s16(b"fmnist") +
+         struct.pack("<IQQ", 0, 100, 0))
+    return s
+def send(s, t, p):
+    s.sendall(struct.pack("<IHHII", 0x4641434d, 1, t, len(p), 0) + p)
+def sa(libtype, node, rnd, body=b"\0" * 96):
+    m = struct.pack("<BBHIQ", libtype, 1, 0, node, rnd) + body
+    return struct.pack("<I", len(m)) + m
+def until_error(s):
+    b = b""
+    while True:
+        while len(b) < 16:
+            c = s.recv(65536)
+            if not c:
+                return "closed"
+            b += c
+        _, _, t, n, _ = struct.unpack("<IHHII", b[:16])
+        while len(b) < 16 + n:
+            c = s.recv(65536)
+            if not c:
+                return "closed"
+            b += c
+        p, b = b[16:16 + n], b[16 + n:]
+        if t == ERROR:
+            return "error %d %s" % (struct.unpack_from("<I", p)[0], p[6:].decode())
+s = conn()
+send(s, SA_ADVERT, sa(1, 0, 1))          # no secure-aggregation round open
+print(until_error(s), flush=True)
+send(s, SA_KEYS, sa(2, 0, 1, b""))       # an aggregator's message
+print(until_error(s), flush=True)
+s = conn()
+send(s, SA_ADVERT, sa(2, 0, 1))          # KEYS inside an ADVERT frame
+print(until_error(s), flush=True)
+PY
+python3 "$T/sa-evil.py" "$P" "$PORT" > "$T/sa-evil.out" 2>&1 ||
+	fail "hostile client: $(cat "$T/sa-evil.out")"
+grep -qx "error 6 secure aggregation message out of phase" "$T/sa-evil.out" ||
+	fail "out-of-phase SA_ADVERT: $(cat "$T/sa-evil.out")"
+grep -qx "error 1 unexpected message" "$T/sa-evil.out" ||
+	fail "SA_KEYS from a node: $(cat "$T/sa-evil.out")"
+grep -qx "error 1 secagg message of type 2 in a SA_ADVERT frame" "$T/sa-evil.out" ||
+	fail "KEYS in an ADVERT frame: $(cat "$T/sa-evil.out")"
+grep -q "node 'intruder': SA_ADVERT for round 1 refused as stale" "$T/sa.log" ||
+	fail "stale SA_ADVERT not logged"
+grep -q "node 'intruder' sent SA_KEYS, an aggregator's message" "$T/sa.log" ||
+	fail "SA_KEYS from a node not logged"
+grep -q "malformed SA_ADVERT: secagg message of type 2" "$T/sa.log" ||
+	fail "mistyped SA_ADVERT not logged"
 stop_agg "$T/sa.log"
 
 # 2. Seven nodes: three hold their masked input back 6 s.
