@@ -30,6 +30,18 @@
  * other round (late, replayed) is refused as stale and logged; malformed
  * messages close that peer only.
  *
+ * Privacy (privacy.*, README "Privacy"): with differential privacy the
+ * updates weigh the same, are clipped (central: here; distributed: by the
+ * nodes, which also add their noise shares) and the noisy sum is divided
+ * by the nodes sampled; the RDP accountant in registry.dir/privacy pays
+ * for each published round before it is published, and a round that
+ * would pass the epsilon budget is refused before it starts.  With
+ * secure aggregation a round's collect step is the four phases of
+ * runtime/secagg.h (SA_* frames, each phase closing when all answered or
+ * are gone, or at the deadline); only the sum of the masked vectors is
+ * decoded, and it carries the nodes' sample weights, so FedAvg's weighted
+ * mean comes out of it.
+ *
  * After each round (and when nodes come and go, at most every few
  * seconds) the aggregator writes status.json in the registry directory:
  * the fleet view (per node: connected, last seen, version, rounds taken

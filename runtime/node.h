@@ -14,6 +14,10 @@
  * trains the base on its shard (models/mlp.h: SGD with momentum, FedProx
  * term when the round says so) and answers with an UPDATE: the delta,
  * its sample count and mean training loss.  Raw samples never leave it.
+ * A ROUND may ask for distributed differential privacy (clip the delta,
+ * add a noise share) and/or secure aggregation: then the delta, scaled by
+ * this node's share of the round's samples, goes out only masked, through
+ * the SA_* messages of runtime/secagg.h.
  *
  * The model family is the Fashion-MNIST MLP of mcai-train with one hidden
  * layer: 784 inputs, H hidden ReLU units, 10 logits.  H is not sent: it
