@@ -615,9 +615,10 @@ static void mcai_on_send(struct mcai_peer *p, int res)
 	if (p->ocur.off == p->ocur.len) {
 		p->ocur.off = p->ocur.len = 0;
 		/* An idle peer keeps no send buffers; a busy one reuses them. */
-		if (!p->onext.len && !p->oq_head) {
+		if (!p->onext.len && !p->oq_head && p->ocur.cap) {
 			mcai_obuf_free(net, &p->ocur);
 			mcai_obuf_free(net, &p->onext);
+			mcai_tls_trim(&p->tls);
 		}
 	}
 	mcai_send_kick(p);
@@ -787,6 +788,8 @@ static void mcai_frame_done(struct mcai_peer *p)
 		free(p->pl);
 		p->pl = NULL;
 		p->pl_cap = 0;
+		if (!p->closing)
+			mcai_tls_trim(&p->tls);
 	}
 	if (r < 0)
 		mcai_peer_close(p, MCAI_LOG_WARN, false,

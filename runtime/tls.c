@@ -229,6 +229,27 @@ int mcai_tls_init(struct mcai_tls *t, struct mcai_tls_ctx *ctx, bool server)
 	return 0;
 }
 
+/*
+ * A memory BIO keeps the largest buffer it ever held: after a model or an
+ * update went through, that is tens of KiB per peer for as long as the
+ * peer stays connected.  An empty one is swapped for a fresh one.
+ */
+void mcai_tls_trim(struct mcai_tls *t)
+{
+	BIO *b;
+
+	if (!BIO_ctrl_pending(t->rbio) && (b = BIO_new(BIO_s_mem()))) {
+		BIO_set_mem_eof_return(b, -1);
+		SSL_set0_rbio(t->ssl, b);
+		t->rbio = b;
+	}
+	if (!BIO_ctrl_pending(t->wbio) && (b = BIO_new(BIO_s_mem()))) {
+		BIO_set_mem_eof_return(b, -1);
+		SSL_set0_wbio(t->ssl, b);
+		t->wbio = b;
+	}
+}
+
 int mcai_tls_set_peer_name(struct mcai_tls *t, const char *name)
 {
 	X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);

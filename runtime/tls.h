@@ -60,6 +60,8 @@ int mcai_tls_write(struct mcai_tls *t, const void *buf, size_t len);
 /* Queues close_notify. */
 void mcai_tls_close_notify(struct mcai_tls *t);
 /* Ciphertext waiting to be sent, and taking it. */
+/* Frees the BIOs' grown buffers when they are empty (an idle peer). */
+void mcai_tls_trim(struct mcai_tls *t);
 size_t mcai_tls_out_pending(const struct mcai_tls *t);
 size_t mcai_tls_out_take(struct mcai_tls *t, void *buf, size_t len);
 /* Bytes of a partial TLS record buffered (the peer stopped mid-record). */
