@@ -195,27 +195,6 @@ static int read_label_file(const char *path, struct label_item **out,
 	return 0;
 }
 
-static bool have_id(const struct mcai_samples *st, u64 id)
-{
-	u32 lo = 0, hi = 0;
-	struct mcai_samples_stats s;
-
-	mcai_samples_get_stats(st, &s);
-	hi = (u32)s.samples;
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-		u64 m = mcai_samples_at(st, mid)->id;
-
-		if (m == id)
-			return true;
-		if (m < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 int label_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -228,6 +207,8 @@ int label_main(int argc, char **argv)
 	const char *dir = SAMPLES_DEFAULT_DIR, *file = NULL;
 	struct label_item one, *items = &one;
 	struct mcai_samples *st;
+	u64 *ids = NULL;
+	u32 *cls = NULL;
 	size_t n = 1, i;
 	int ch, r = 0;
 
@@ -263,26 +244,35 @@ int label_main(int argc, char **argv)
 		r = EXIT_FAILURE;
 		goto out;
 	}
-	/* all or nothing: check every line first */
-	for (i = 0; i < n && !r; i++) {
-		const char *where = file ? file : "label";
+	ids = malloc(n * sizeof(*ids));
+	cls = malloc(n * sizeof(*cls));
+	if (!ids || !cls) {
+		r = fail("out of memory");
+	} else {
+		size_t bad = 0;
+		int e;
 
-		if (items[i].cls > MCAI_SAMPLES_MAX_CLASS)
-			r = fail("%s%s%.0u: class %u is above %u", where,
-				 file ? ":" : "", items[i].line, items[i].cls,
-				 MCAI_SAMPLES_MAX_CLASS);
-		else if (!have_id(st, items[i].id))
+		for (i = 0; i < n; i++) {
+			ids[i] = items[i].id;
+			cls[i] = items[i].cls;
+		}
+		/* all or nothing: the store checks every id first */
+		e = mcai_samples_label_many(st, ids, cls, n, &bad);
+		if (e == -ENOENT)
 			r = fail("%s%s%.0u: no sample %llu in %s (evicted, or never mirrored)",
-				 where, file ? ":" : "", items[i].line,
-				 (unsigned long long)items[i].id, dir);
+				 file ? file : "label", file ? ":" : "",
+				 items[bad].line,
+				 (unsigned long long)items[bad].id, dir);
+		else if (e == -ERANGE)
+			r = fail("%s%s%.0u: class %u is above %u",
+				 file ? file : "label", file ? ":" : "",
+				 items[bad].line, items[bad].cls,
+				 MCAI_SAMPLES_MAX_CLASS);
+		else if (e)
+			r = fail("%s: labelling: %s", dir, strerror(-e));
 	}
-	for (i = 0; i < n && !r; i++) {
-		int e = mcai_samples_label(st, items[i].id, items[i].cls);
-
-		if (e)
-			r = fail("%s: labelling sample %llu: %s", dir,
-				 (unsigned long long)items[i].id, strerror(-e));
-	}
+	free(ids);
+	free(cls);
 	mcai_samples_close(st);
 	if (!r) {
 		if (opt_json) {

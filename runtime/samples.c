@@ -56,10 +56,14 @@ struct mcai_samples {
 	u64 next_id;
 	u64 labelled;
 	int wfd;		/* current segment, O_APPEND; -1 until needed */
+	u64 wseg;		/* its number */
 	int rfd;		/* a segment open for reading */
 	u64 rseg;
 	int lfd;		/* labels.log, O_APPEND */
+	ino_t lbl_ino;		/* its inode: a compaction replaces it */
+	u64 lbl_off;		/* bytes of it read */
 	u64 label_recs;		/* records in labels.log */
+	int depth;		/* st_begin() nesting */
 	bool dirty, new_seg;
 	struct mcai_samples_stats st;
 };
@@ -185,21 +189,23 @@ static bool lbl_decode(const u8 *r, u64 *id, u32 *cls)
 
 /* ---- loading ---------------------------------------------------------- */
 
-static int read_whole(int fd, u8 **out, u64 *size)
+/* The file from @from to its end (*@size bytes, maybe 0). */
+static int read_whole(int fd, u64 from, u8 **out, u64 *size)
 {
 	struct stat sb;
 	u8 *buf;
-	u64 got = 0;
+	u64 got = 0, len;
 
 	if (fstat(fd, &sb))
 		return -errno;
 	if ((u64)sb.st_size > MAX_SEG_FILE)
 		return -EFBIG;
-	buf = malloc(sb.st_size ? sb.st_size : 1);
+	len = (u64)sb.st_size > from ? (u64)sb.st_size - from : 0;
+	buf = malloc(len ? len : 1);
 	if (!buf)
 		return -ENOMEM;
-	while (got < (u64)sb.st_size) {
-		ssize_t r = pread(fd, buf + got, sb.st_size - got, got);
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, from + got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -254,22 +260,36 @@ static int seg_push(struct mcai_samples *st, u64 no, u64 size)
  * Check every record of segment @no; the valid end of the last good
  * record is returned in @end (the current segment is truncated there).
  */
-static int seg_scan(struct mcai_samples *st, u64 no, u64 *end)
+/*
+ * Check the records of segment @no from offset @from (a valid end already
+ * indexed) to the end of the file; *@end returns the end of the last good
+ * record, *@fsize the file's size.
+ */
+static int seg_scan(struct mcai_samples *st, u64 no, u64 from, u64 *end,
+		    u64 *fsize)
 {
+	struct stat sb;
 	char name[64];
 	u8 *buf = NULL;
-	u64 size, off = 0;
+	u64 size = 0, off = 0;
 	int fd, r;
 
 	snprintf(name, sizeof(name), SEG_FMT, no);
 	fd = openat(st->dfd, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = read_whole(fd, &buf, &size);
+	if (fstat(fd, &sb)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* what was checked before need not be read again */
+	r = read_whole(fd, from, &buf, &size);
 	close(fd);
 	if (r)
 		return r;
-	*end = 0;
+	*end = from;
+	*fsize = sb.st_size;
 	while (off < size) {
 		struct mcai_sample_meta m;
 		enum smp_verdict v = smp_decode(buf + off, size - off, &m);
@@ -277,12 +297,12 @@ static int seg_scan(struct mcai_samples *st, u64 no, u64 *end)
 		if (v == SMP_OK && m.id < st->next_id)
 			v = SMP_BAD;	/* ids only grow: a stale copy */
 		if (v == SMP_OK) {
-			r = ent_push(st, &m, no, off);
+			r = ent_push(st, &m, no, from + off);
 			if (r)
 				goto out;
 			st->next_id = m.id + 1;
 			off += MCAI_SAMPLES_HDR + m.input_len;
-			*end = off;
+			*end = from + off;
 			continue;
 		}
 		if (v == SMP_TORN) {
@@ -337,20 +357,131 @@ static void ent_set_label(struct mcai_samples *st, struct mcai_sample_ent *e,
 	e->m.label = cls;
 }
 
-static int labels_load(struct mcai_samples *st)
+/* Forget the oldest @drop segments and their samples (index only). */
+static u32 drop_front(struct mcai_samples *st, u32 drop)
 {
-	u8 *buf = NULL;
-	u64 size, off, end = 0;
-	int r;
+	u32 k = 0, i;
 
-	st->lfd = openat(st->dfd, LABELS,
-			 O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (st->lfd < 0)
-		return -errno;
-	r = read_whole(st->lfd, &buf, &size);
-	if (r)
+	if (!drop)
+		return 0;
+	while (k < st->n && (drop >= st->nsegs ||
+			     st->ent[k].seg < st->segs[drop].no)) {
+		if (st->ent[k].m.label >= 0)
+			st->labelled--;
+		k++;
+	}
+	if (st->rfd >= 0) {
+		close(st->rfd);
+		st->rfd = -1;
+	}
+	memmove(st->ent, st->ent + k, (size_t)(st->n - k) * sizeof(*st->ent));
+	st->n -= k;
+	for (i = 0; i + drop < st->nsegs; i++)
+		st->segs[i] = st->segs[i + drop];
+	st->nsegs -= drop;
+	return k;
+}
+
+/* The segment numbers in the directory, sorted. */
+static int seg_list(struct mcai_samples *st, u64 **out, u32 *count)
+{
+	u64 *nos = NULL;
+	u32 nn = 0, ncap = 0;
+	struct dirent *de;
+	int fd = dup(st->dfd);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d) {
+		int r = -errno;
+
+		if (fd >= 0)
+			close(fd);
 		return r;
-	for (off = 0; off + MCAI_SAMPLES_LABEL_REC <= size;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		unsigned long long no;
+		char tail;
+
+		if (strlen(de->d_name) != 24 ||
+		    sscanf(de->d_name, "seg-%16llx.sm%c", &no, &tail) != 2 ||
+		    tail != 'p')
+			continue;
+		if (nn == ncap) {
+			void *p;
+
+			ncap = ncap ? ncap * 2 : 16;
+			p = realloc(nos, ncap * sizeof(*nos));
+			if (!p) {
+				free(nos);
+				closedir(d);
+				return -ENOMEM;
+			}
+			nos = p;
+		}
+		nos[nn++] = no;
+	}
+	closedir(d);
+	if (nn)
+		qsort(nos, nn, sizeof(*nos), cmp_u64);
+	*out = nos;
+	*count = nn;
+	return 0;
+}
+
+/* Labels appended since the last look, or all of them after a compaction. */
+static int labels_refresh(struct mcai_samples *st)
+{
+	struct stat sb;
+	u8 *buf;
+	u64 off, end, size;
+	int fd;
+
+	fd = openat(st->dfd, LABELS, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
+		    0600);
+	if (fd < 0 || fstat(fd, &sb)) {
+		int r = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (st->lfd < 0 || sb.st_ino != st->lbl_ino ||
+	    (u64)sb.st_size < st->lbl_off) {
+		/* new, or rewritten by another process: read it all again */
+		for (u32 i = 0; i < st->n; i++)
+			st->ent[i].m.label = MCAI_SAMPLES_NO_LABEL;
+		st->labelled = 0;
+		st->lbl_off = 0;
+		st->label_recs = 0;
+		if (st->lfd >= 0)
+			close(st->lfd);
+		st->lfd = fd;
+		st->lbl_ino = sb.st_ino;
+	} else {
+		close(fd);
+	}
+	size = (u64)sb.st_size - st->lbl_off;
+	if (!size)
+		return 0;
+	if (size > MAX_SEG_FILE)
+		return -EFBIG;
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	for (off = 0; off < size;) {
+		ssize_t r = pread(st->lfd, buf + off, size - off,
+				  st->lbl_off + off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return r < 0 ? -errno : -EIO;
+		}
+		off += r;
+	}
+	for (off = 0, end = 0; off + MCAI_SAMPLES_LABEL_REC <= size;
 	     off += MCAI_SAMPLES_LABEL_REC) {
 		struct mcai_sample_ent *e;
 		u64 id;
@@ -367,18 +498,152 @@ static int labels_load(struct mcai_samples *st)
 			ent_set_label(st, e, (s32)cls);
 	}
 	free(buf);
+	st->lbl_off += end;
 	if (end != size) {
+		/* we hold the lock: nobody is writing, this is a torn tail */
 		st->st.torn++;
-		if (ftruncate(st->lfd, end))
+		if (ftruncate(st->lfd, st->lbl_off))
 			return -errno;
 	}
 	return 0;
+}
+
+/*
+ * Bring the index up to date with the directory, under the lock: other
+ * processes may have appended, evicted or compacted since the last look.
+ * A torn tail of the last segment is cut off (nobody writes while we
+ * hold the lock, so it is a crashed writer's).
+ */
+static int refresh(struct mcai_samples *st)
+{
+	struct stat sb;
+	u64 *nos = NULL, end, fsize;
+	u32 nn = 0, k = 0, i;
+	int r;
+
+	r = seg_list(st, &nos, &nn);
+	if (r)
+		return r;
+	/* evicted by someone else: only ever the oldest */
+	while (k < st->nsegs &&
+	       !bsearch(&st->segs[k].no, nos, nn, sizeof(*nos), cmp_u64))
+		k++;
+	st->st.evicted += drop_front(st, k);
+	if (st->nsegs) {
+		struct mcai_seg *l = &st->segs[st->nsegs - 1];
+
+		r = seg_scan(st, l->no, l->size, &end, &fsize);
+		if (!r && fsize < l->size) {
+			/* shorter than what we checked: check it all again */
+			u64 first = 0;
+
+			while (st->n && st->ent[st->n - 1].seg == l->no) {
+				first = st->ent[st->n - 1].m.id;
+				if (st->ent[st->n - 1].m.label >= 0)
+					st->labelled--;
+				st->n--;
+			}
+			if (first)
+				st->next_id = first;
+			r = seg_scan(st, l->no, 0, &end, &fsize);
+		}
+		if (r)
+			goto out;
+		l->size = end;
+	}
+	for (i = 0; i < nn; i++) {
+		if (st->nsegs && nos[i] <= st->segs[st->nsegs - 1].no)
+			continue;
+		r = seg_scan(st, nos[i], 0, &end, &fsize);
+		if (!r)
+			r = seg_push(st, nos[i], end);
+		if (r)
+			goto out;
+	}
+	st->st.bytes = 0;
+	for (i = 0; i < st->nsegs; i++)
+		st->st.bytes += st->segs[i].size;
+	if (st->nsegs) {
+		struct mcai_seg *l = &st->segs[st->nsegs - 1];
+		char name[64];
+
+		if (st->wfd >= 0 && st->wseg != l->no) {
+			close(st->wfd);
+			st->wfd = -1;
+		}
+		snprintf(name, sizeof(name), SEG_FMT, l->no);
+		if (st->wfd < 0) {
+			st->wfd = openat(st->dfd, name,
+					 O_WRONLY | O_APPEND | O_CLOEXEC);
+			if (st->wfd < 0) {
+				r = -errno;
+				goto out;
+			}
+			st->wseg = l->no;
+		}
+		/* appends go here: a torn tail must not stay in front of them */
+		if (fstat(st->wfd, &sb)) {
+			r = -errno;
+			goto out;
+		}
+		if ((u64)sb.st_size > l->size &&
+		    (ftruncate(st->wfd, l->size) || fsync(st->wfd))) {
+			r = -errno;
+			goto out;
+		}
+	}
+	r = labels_refresh(st);
+out:
+	free(nos);
+	return r;
+}
+
+/*
+ * Every operation that reads or changes the files runs between
+ * st_begin() and st_end(): the directory's lock (waited for, a bounded
+ * time: other holders keep it for one operation), then a refresh.
+ */
+#define LOCK_WAIT_MS	10000
+
+static int st_begin(struct mcai_samples *st)
+{
+	int r, waited = 0;
+
+	if (st->depth++)
+		return 0;
+	while (flock(st->dfd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = -errno;
+			goto fail;
+		}
+		if (waited >= LOCK_WAIT_MS) {
+			r = -EWOULDBLOCK;
+			goto fail;
+		}
+		usleep(10000);
+		waited += 10;
+	}
+	r = refresh(st);
+	if (!r)
+		return 0;
+	flock(st->dfd, LOCK_UN);
+fail:
+	st->depth--;
+	return r;
+}
+
+static void st_end(struct mcai_samples *st)
+{
+	if (--st->depth)
+		return;
+	flock(st->dfd, LOCK_UN);
 }
 
 /* Rewrite labels.log with the live labels only (atomic replace). */
 static int labels_compact(struct mcai_samples *st)
 {
 	struct iovec iov;
+	struct stat sb;
 	u8 *buf;
 	u64 k = 0;
 	u32 i;
@@ -404,10 +669,16 @@ static int labels_compact(struct mcai_samples *st)
 	if (r)
 		return r;
 	fd = openat(st->dfd, LABELS, O_RDWR | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0 || fstat(fd, &sb)) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
 	close(st->lfd);
 	st->lfd = fd;
+	st->lbl_ino = sb.st_ino;
+	st->lbl_off = iov.iov_len;
 	st->label_recs = k;
 	return 0;
 }
@@ -424,11 +695,7 @@ int mcai_samples_open(struct mcai_samples **out, const char *dir,
 		      size_t errlen)
 {
 	struct mcai_samples *st;
-	u64 *nos = NULL, end = 0;
-	u32 nn = 0, ncap = 0, i;
-	struct dirent *de;
-	DIR *d = NULL;
-	int r, fd;
+	int r;
 
 	*out = NULL;
 	if (mkdir(dir, 0700) && errno != EEXIST) {
@@ -455,85 +722,21 @@ int mcai_samples_open(struct mcai_samples **out, const char *dir,
 		serr(err, errlen, "%s: %s", dir, strerror(-r));
 		goto fail;
 	}
-	/* one writer: the daemon or mcaictl, not both at once */
-	if (flock(st->dfd, LOCK_EX | LOCK_NB)) {
-		r = -errno;
+	r = st_begin(st);
+	if (r) {
 		serr(err, errlen, "%s: %s", dir, r == -EWOULDBLOCK ?
-		     "in use by another process (mcaid?)" : strerror(-r));
+		     "locked by another process for 10 s" : strerror(-r));
 		goto fail;
 	}
-	fd = dup(st->dfd);
-	d = fd < 0 ? NULL : fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		if (fd >= 0)
-			close(fd);
-		serr(err, errlen, "%s: %s", dir, strerror(-r));
-		goto fail;
-	}
-	while ((de = readdir(d))) {
-		u64 no;
-		char tail;
-
-		if (sscanf(de->d_name, "seg-%16llx.sm%c", &no, &tail) != 2 ||
-		    tail != 'p' || strlen(de->d_name) != 24)
-			continue;
-		if (nn == ncap) {
-			void *p;
-
-			ncap = ncap ? ncap * 2 : 16;
-			p = realloc(nos, ncap * sizeof(*nos));
-			if (!p) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			nos = p;
-		}
-		nos[nn++] = no;
-	}
-	closedir(d);
-	d = NULL;
-	if (nn)
-		qsort(nos, nn, sizeof(*nos), cmp_u64);
-	for (i = 0; i < nn; i++) {
-		r = seg_scan(st, nos[i], &end);
-		if (r) {
-			serr(err, errlen, "%s/" SEG_FMT ": %s", dir, nos[i],
-			     strerror(-r));
-			goto fail;
-		}
-		r = seg_push(st, nos[i], end);
-		if (r)
-			goto fail;
-		st->st.bytes += end;
-	}
-	if (nn) {
-		char name[64];
-
-		/* appends go to the last segment: cut a torn tail off first */
-		snprintf(name, sizeof(name), SEG_FMT, nos[nn - 1]);
-		st->wfd = openat(st->dfd, name,
-				 O_WRONLY | O_APPEND | O_CLOEXEC);
-		if (st->wfd < 0 || ftruncate(st->wfd, end) || fsync(st->wfd)) {
-			r = -errno;
-			serr(err, errlen, "%s/%s: %s", dir, name, strerror(-r));
-			goto fail;
-		}
-	}
-	r = labels_load(st);
-	if (!r)
-		r = labels_maybe_compact(st);
+	r = labels_maybe_compact(st);
+	st_end(st);
 	if (r) {
 		serr(err, errlen, "%s/%s: %s", dir, LABELS, strerror(-r));
 		goto fail;
 	}
-	free(nos);
 	*out = st;
 	return 0;
 fail:
-	if (d)
-		closedir(d);
-	free(nos);
 	mcai_samples_close(st);
 	return r;
 }
@@ -574,7 +777,7 @@ static int seg_roll(struct mcai_samples *st)
 	}
 	snprintf(name, sizeof(name), SEG_FMT, no);
 	fd = openat(st->dfd, name,
-		    O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	r = seg_push(st, no, 0);
@@ -583,58 +786,43 @@ static int seg_roll(struct mcai_samples *st)
 		return r;
 	}
 	st->wfd = fd;
+	st->wseg = no;
 	st->new_seg = true;
-	st->st.segments = st->nsegs;
 	return 0;
 }
 
 /* Drop the oldest segments while over max_bytes; never the current one. */
 static int evict(struct mcai_samples *st)
 {
-	u32 drop = 0, k = 0, i, lost = 0;
+	u64 bytes = st->st.bytes;
+	u32 drop = 0;
 	char name[64];
 
-	while (st->st.bytes > st->o.max_bytes && st->nsegs - drop > 1) {
+	while (bytes > st->o.max_bytes && st->nsegs - drop > 1) {
 		snprintf(name, sizeof(name), SEG_FMT, st->segs[drop].no);
 		if (unlinkat(st->dfd, name, 0) && errno != ENOENT)
 			return -errno;
-		st->st.bytes -= st->segs[drop].size;
+		bytes -= st->segs[drop].size;
 		drop++;
 	}
 	if (!drop)
 		return 0;
-	while (k < st->n && st->ent[k].seg < st->segs[drop].no) {
-		if (st->ent[k].m.label >= 0)
-			lost++;
-		k++;
-	}
-	if (st->rfd >= 0 && st->rseg < st->segs[drop].no) {
-		close(st->rfd);
-		st->rfd = -1;
-	}
-	memmove(st->ent, st->ent + k, (size_t)(st->n - k) * sizeof(*st->ent));
-	st->n -= k;
-	st->st.evicted += k;
-	st->labelled -= lost;
-	for (i = 0; i + drop < st->nsegs; i++)
-		st->segs[i] = st->segs[i + drop];
-	st->nsegs -= drop;
+	st->st.evicted += drop_front(st, drop);
+	st->st.bytes = bytes;
 	if (fsync(st->dfd))
 		return -errno;
 	return labels_maybe_compact(st);
 }
 
-int mcai_samples_append(struct mcai_samples *st,
-			const struct mcai_sample_meta *m, const s8 *input,
-			u64 *id)
+static int append_locked(struct mcai_samples *st,
+			 const struct mcai_sample_meta *m, const s8 *input,
+			 u64 *id)
 {
 	struct mcai_sample_meta rec = *m;
 	u64 len = MCAI_SAMPLES_HDR + (u64)m->input_len, off;
 	u8 *buf;
 	int r;
 
-	if (!m->input_len || m->input_len > MCAI_SAMPLES_MAX_INPUT)
-		return -EINVAL;
 	if (st->wfd < 0 || (st->segs[st->nsegs - 1].size &&
 			    st->segs[st->nsegs - 1].size + len >
 			    st->o.segment_bytes)) {
@@ -671,6 +859,22 @@ int mcai_samples_append(struct mcai_samples *st,
 	return evict(st);
 }
 
+int mcai_samples_append(struct mcai_samples *st,
+			const struct mcai_sample_meta *m, const s8 *input,
+			u64 *id)
+{
+	int r;
+
+	if (!m->input_len || m->input_len > MCAI_SAMPLES_MAX_INPUT)
+		return -EINVAL;
+	r = st_begin(st);
+	if (r)
+		return r;
+	r = append_locked(st, m, input, id);
+	st_end(st);
+	return r;
+}
+
 int mcai_samples_sync(struct mcai_samples *st)
 {
 	if (st->wfd >= 0 && fdatasync(st->wfd))
@@ -682,25 +886,73 @@ int mcai_samples_sync(struct mcai_samples *st)
 	return 0;
 }
 
-int mcai_samples_label(struct mcai_samples *st, u64 id, u32 cls)
+int mcai_samples_label_many(struct mcai_samples *st, const u64 *ids,
+			    const u32 *cls, size_t n, size_t *bad)
 {
-	struct mcai_sample_ent *e = ent_find(st, id);
-	u8 rec[MCAI_SAMPLES_LABEL_REC];
+	u8 *buf;
+	size_t i;
 	int r;
 
-	if (cls > MCAI_SAMPLES_MAX_CLASS)
-		return -ERANGE;
-	if (!e)
-		return -ENOENT;
-	lbl_encode(rec, id, cls);
-	r = mcai_write_full(st->lfd, rec, sizeof(rec));
-	if (r)
+	for (i = 0; i < n; i++) {
+		if (cls[i] > MCAI_SAMPLES_MAX_CLASS) {
+			if (bad)
+				*bad = i;
+			return -ERANGE;
+		}
+	}
+	if (!n)
+		return 0;
+	if (n > MAX_SEG_FILE / MCAI_SAMPLES_LABEL_REC)
+		return -E2BIG;
+	buf = malloc(n * MCAI_SAMPLES_LABEL_REC);
+	if (!buf)
+		return -ENOMEM;
+	r = st_begin(st);
+	if (r) {
+		free(buf);
 		return r;
-	if (fdatasync(st->lfd))
-		return -errno;
-	st->label_recs++;
-	ent_set_label(st, e, (s32)cls);
-	return labels_maybe_compact(st);
+	}
+	/* all or nothing: every id first, under the lock */
+	for (i = 0; i < n; i++) {
+		if (!ent_find(st, ids[i])) {
+			if (bad)
+				*bad = i;
+			r = -ENOENT;
+			goto out;
+		}
+		lbl_encode(buf + i * MCAI_SAMPLES_LABEL_REC, ids[i], cls[i]);
+	}
+	/* one write: a crash leaves a prefix of whole records, a torn tail */
+	r = mcai_write_full(st->lfd, buf, n * MCAI_SAMPLES_LABEL_REC);
+	if (r)
+		goto out;
+	if (fdatasync(st->lfd)) {
+		r = -errno;
+		goto out;
+	}
+	st->lbl_off += n * MCAI_SAMPLES_LABEL_REC;
+	st->label_recs += n;
+	for (i = 0; i < n; i++)
+		ent_set_label(st, ent_find(st, ids[i]), (s32)cls[i]);
+	r = labels_maybe_compact(st);
+out:
+	st_end(st);
+	free(buf);
+	return r;
+}
+
+int mcai_samples_label(struct mcai_samples *st, u64 id, u32 cls)
+{
+	return mcai_samples_label_many(st, &id, &cls, 1, NULL);
+}
+
+int mcai_samples_refresh(struct mcai_samples *st)
+{
+	int r = st_begin(st);
+
+	if (!r)
+		st_end(st);
+	return r;
 }
 
 /* ---- reading ---------------------------------------------------------- */
@@ -787,6 +1039,11 @@ int mcai_samples_dataset(struct mcai_samples *st, struct mcai_dataset *d,
 		serr(err, errlen, "bad dataset shape or input quantisation");
 		return -EINVAL;
 	}
+	r = st_begin(st);
+	if (r) {
+		serr(err, errlen, "sample store: %s", strerror(-r));
+		return r;
+	}
 	q = malloc(px);
 	d->images = malloc((size_t)(st->labelled ? st->labelled : 1) * px);
 	d->labels = malloc(st->labelled ? st->labelled : 1);
@@ -832,6 +1089,7 @@ int mcai_samples_dataset(struct mcai_samples *st, struct mcai_dataset *d,
 	if (skipped)
 		*skipped = bad;
 out:
+	st_end(st);
 	free(q);
 	if (r)
 		mcai_samples_dataset_free(d);
@@ -850,9 +1108,33 @@ int mcai_samples_drain(struct mcai_samples *st, int dev_fd, u64 max,
 	u8 *buf;
 	int r = 0;
 
+	if (added)
+		*added = 0;
+	/* the common case on a daemon's tick: nothing queued, no store work */
+	memset(&rd, 0, sizeof(rd));
+	rd.size = sizeof(rd);
+	if (ioctl(dev_fd, MCAI_IOC_MIRROR_READ, &rd)) {
+		r = -errno;
+		serr(err, errlen, "MCAI_IOC_MIRROR_READ: %s%s", strerror(-r),
+		     r == -EPERM ? " (needs CAP_SYS_ADMIN)" :
+		     r == -EOPNOTSUPP || r == -ENOTTY ?
+		     " (module without the mirror)" : "");
+		return r;
+	}
+	if (dropped)
+		*dropped = rd.dropped;
+	if (!rd.queued)
+		return 0;
 	buf = malloc(DRAIN_BUF);
 	if (!buf)
 		return -ENOMEM;
+	r = st_begin(st);
+	if (r) {
+		free(buf);
+		serr(err, errlen, "sample store: %s", r == -EWOULDBLOCK ?
+		     "locked by another process" : strerror(-r));
+		return r;
+	}
 	for (;;) {
 		u32 off = 0;
 
@@ -901,9 +1183,9 @@ int mcai_samples_drain(struct mcai_samples *st, int dev_fd, u64 max,
 			m.score = h.score;
 			m.flags = h.flags;
 			m.input_len = h.input_len;
-			r = mcai_samples_append(st, &m,
-						(const s8 *)buf + off + sizeof(h),
-						NULL);
+			r = append_locked(st, &m,
+					  (const s8 *)buf + off + sizeof(h),
+					  NULL);
 			if (r)
 				break;
 			off += h.rec_len;
@@ -922,6 +1204,7 @@ int mcai_samples_drain(struct mcai_samples *st, int dev_fd, u64 max,
 	free(buf);
 	if (!r && n)
 		r = mcai_samples_sync(st);
+	st_end(st);
 	if (added)
 		*added = n;
 	return r;
@@ -929,18 +1212,17 @@ int mcai_samples_drain(struct mcai_samples *st, int dev_fd, u64 max,
 
 /* ---- the node daemon's calls ------------------------------------------ */
 
-int mcai_samples_node_drain(const char *dir, int dev_fd, u64 *added,
-			    char *err, size_t errlen)
+int mcai_samples_node_drain(struct mcai_samples **st, const char *dir,
+			    int dev_fd, u64 *added, char *err, size_t errlen)
 {
-	struct mcai_samples *st;
 	int r;
 
-	r = mcai_samples_open(&st, dir, NULL, err, errlen);
-	if (r)
-		return r;
-	r = mcai_samples_drain(st, dev_fd, 0, added, NULL, err, errlen);
-	mcai_samples_close(st);
-	return r;
+	if (!*st) {
+		r = mcai_samples_open(st, dir, NULL, err, errlen);
+		if (r)
+			return r;
+	}
+	return mcai_samples_drain(*st, dev_fd, 0, added, NULL, err, errlen);
 }
 
 int mcai_samples_node_load(struct mcai_dataset *d, const char *dir,

@@ -34,6 +34,13 @@
  *
  * Bounded size: when the segments exceed max_bytes the oldest segments are
  * removed whole (never the current one), and their labels with them.
+ *
+ * Several processes may hold the same store open (the node daemon keeps
+ * it open, `mcaictl label` comes and goes): every operation takes an
+ * flock() on the directory for its own duration (waiting at most 10 s),
+ * then catches up with what the others appended, evicted or compacted.
+ * mcai_samples_at() and the stats show the store as of the last
+ * operation (or mcai_samples_refresh()).
  */
 #ifndef MCAI_SAMPLES_H
 #define MCAI_SAMPLES_H
@@ -90,16 +97,25 @@ void mcai_samples_close(struct mcai_samples *st);
 /*
  * Append one sample (@m->id and @m->label are ignored) and its
  * @m->input_len int8 values.  The id is returned in @id.  The record is
- * durable only after mcai_samples_sync().  0 or -errno.
+ * durable only after mcai_samples_sync() (mcai_samples_drain() and
+ * mcai_samples_close() call it).  0 or -errno.
  */
 int mcai_samples_append(struct mcai_samples *st,
 			const struct mcai_sample_meta *m, const s8 *input,
 			u64 *id);
 /* Make every appended record durable.  0 or -errno. */
 int mcai_samples_sync(struct mcai_samples *st);
+/* Catch up with the other processes' changes.  0 or -errno. */
+int mcai_samples_refresh(struct mcai_samples *st);
 
 /* Label sample @id (durable on return).  -ENOENT: no such sample. */
 int mcai_samples_label(struct mcai_samples *st, u64 id, u32 cls);
+/*
+ * Label @n samples at once, all or nothing (one write, one sync): -ENOENT
+ * or -ERANGE with the index of the first bad entry in *@bad (may be NULL).
+ */
+int mcai_samples_label_many(struct mcai_samples *st, const u64 *ids,
+			    const u32 *cls, size_t n, size_t *bad);
 
 void mcai_samples_get_stats(const struct mcai_samples *st,
 			    struct mcai_samples_stats *s);
@@ -144,14 +160,17 @@ int mcai_samples_drain(struct mcai_samples *st, int dev_fd, u64 max,
  * The node daemon's two calls (runtime/node.c):
  *
  * mcai_samples_node_drain(): on each tick, drain the mirror queue into the
- * store at @dir; errors are returned (and logged by the caller), never
+ * store at @dir.  *@st is the daemon's handle: NULL the first time (the
+ * store is opened then), kept across ticks, closed with
+ * mcai_samples_close() when the node goes away.  With nothing queued it
+ * costs one ioctl.  Errors are returned (for the caller to log), never
  * fatal.  mcai_samples_node_load(): the labelled 28x28 samples of the
  * store as the node's training split (input quantisation q = pixel - 128,
- * 10 classes), in place of mcai_fed_load_split().  Both open and close
- * the store, so no state is kept between ticks.
+ * 10 classes), in place of mcai_fed_load_split(); free it with
+ * mcai_samples_dataset_free().
  */
-int mcai_samples_node_drain(const char *dir, int dev_fd, u64 *added,
-			    char *err, size_t errlen);
+int mcai_samples_node_drain(struct mcai_samples **st, const char *dir,
+			    int dev_fd, u64 *added, char *err, size_t errlen);
 int mcai_samples_node_load(struct mcai_dataset *d, const char *dir,
 			   char *err, size_t errlen);
 

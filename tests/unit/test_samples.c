@@ -367,15 +367,89 @@ START_TEST(dataset)
 }
 END_TEST
 
-START_TEST(exclusive)
+/* The daemon keeps the store open while mcaictl labels and appends. */
+START_TEST(shared)
 {
-	struct mcai_samples *st = sopen(NULL), *b;
-	char err[256] = "";
+	struct mcai_samples_opts o = {
+		.max_bytes = 256 << 10, .segment_bytes = 64 << 10,
+	};
+	struct mcai_samples *a = sopen(&o), *b = sopen(&o);
+	struct mcai_samples_stats s;
+	u32 k, i;
 
-	ck_assert_int_ne(mcai_samples_open(&b, sdir, NULL, err, sizeof(err)), 0);
-	ck_assert_ptr_nonnull(strstr(err, "in use"));
-	mcai_samples_close(st);
-	b = sopen(NULL);
+	for (k = 0; k < 3; k++)
+		ck_assert_uint_eq(append(a, k, 40), k + 1);
+	for (; k < 5; k++)
+		ck_assert_uint_eq(append(b, k, 40), k + 1);	/* after a's */
+	/* each labels the other's sample */
+	ck_assert_int_eq(mcai_samples_label(a, 5, 1), 0);
+	ck_assert_int_eq(mcai_samples_label(b, 2, 3), 0);
+	ck_assert_int_eq(mcai_samples_refresh(a), 0);
+	ck_assert_int_eq(mcai_samples_refresh(b), 0);
+	for (i = 0; i < 5; i++) {
+		expect_sample(a, i, i, 40);
+		expect_sample(b, i, i, 40);
+	}
+	ck_assert_int_eq(mcai_samples_at(a, 1)->label, 3);
+	ck_assert_int_eq(mcai_samples_at(b, 4)->label, 1);
+
+	/* b compacts labels.log (it replaces the file): a reads it again */
+	{
+		static u64 ids[1100];
+		static u32 cls[1100];
+		size_t bad = 0;
+
+		for (i = 0; i < 1100; i++) {
+			ids[i] = 3;
+			cls[i] = i % 10;
+		}
+		ids[700] = 6;	/* not a sample: nothing is written */
+		ck_assert_int_eq(mcai_samples_label_many(b, ids, cls, 1100,
+							 &bad), -ENOENT);
+		ck_assert_uint_eq(bad, 700);
+		cls[700] = 256;
+		ck_assert_int_eq(mcai_samples_label_many(b, ids, cls, 1100,
+							 &bad), -ERANGE);
+		ck_assert_uint_eq(bad, 700);
+		ids[700] = 3;
+		cls[700] = 0;
+		ck_assert_int_eq(mcai_samples_label_many(b, ids, cls, 1100,
+							 NULL), 0);
+	}
+	ck_assert_int_eq(mcai_samples_label(a, 4, 8), 0);
+	ck_assert_int_eq(mcai_samples_refresh(b), 0);
+	mcai_samples_get_stats(b, &s);
+	ck_assert_uint_eq(s.labelled, 4);
+	ck_assert_int_eq(mcai_samples_at(b, 2)->label, 1099 % 10);
+	ck_assert_int_eq(mcai_samples_at(b, 3)->label, 8);
+	/* compacted once past 2 * 4 + 1024 records: what is left is short */
+	ck_assert_int_le(file_size("labels.log"), 100 * MCAI_SAMPLES_LABEL_REC);
+
+	/* a crashed writer's torn tail, seen by a handle already open */
+	append(a, 5, 40);
+	cut(SEG0, 5 * REC(40) + 30);
+	ck_assert_uint_eq(append(b, 5, 40), 6);
+	expect_sample(b, 5, 5, 40);
+	ck_assert_int_eq(file_size(SEG0), 6 * REC(40));
+	/* shorter than a had checked: a checks it again */
+	cut(SEG0, 4 * REC(40));
+	ck_assert_int_eq(mcai_samples_refresh(a), 0);
+	mcai_samples_get_stats(a, &s);
+	ck_assert_uint_eq(s.samples, 4);
+	ck_assert_uint_eq(append(a, 4, 40), 5);
+	expect_sample(a, 4, 4, 40);
+
+	/* a evicts what b has indexed: b forgets it, ids stay unique */
+	for (k = 6; k < 400; k++)
+		append(a, k, 1000);
+	ck_assert_uint_eq(append(b, 400, 40), 400);
+	mcai_samples_get_stats(b, &s);
+	ck_assert_uint_le(s.bytes, o.max_bytes);
+	ck_assert_uint_gt(s.evicted, 0);
+	ck_assert_uint_eq(mcai_samples_at(b, (u32)s.samples - 1)->id, 400);
+	ck_assert_int_eq(mcai_samples_label(b, 1, 1), -ENOENT);
+	expect_sample(b, (u32)s.samples - 2, 399, 1000);
+	mcai_samples_close(a);
 	mcai_samples_close(b);
 }
 END_TEST
@@ -400,7 +474,7 @@ Suite *samples_suite(void)
 	tcase_add_test(tc, corrupt_record);
 	tcase_add_test(tc, eviction);
 	tcase_add_test(tc, dataset);
-	tcase_add_test(tc, exclusive);
+	tcase_add_test(tc, shared);
 	suite_add_tcase(s, tc);
 	return s;
 }
