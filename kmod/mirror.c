@@ -30,6 +30,7 @@
 #include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -41,6 +42,12 @@
 #include "session.h"
 
 #define MCAI_MIRROR_MAX_KB	65536
+/*
+ * A read stops after this many bytes (and at least one record), so the
+ * lock is held for a bounded copy whatever the queue's size; the reader
+ * loops while queued is non-zero.
+ */
+#define MCAI_MIRROR_READ_BATCH	SZ_64K
 
 static unsigned int mirror_kb = 256;
 module_param(mirror_kb, uint, 0444);
@@ -178,7 +185,8 @@ int mcai_mirror_read(struct mcai_mirror_read *req)
 	}
 
 	spin_lock(&mcai_mirror.lock);
-	while (cap && mcai_mirror.queued) {
+	while (cap && mcai_mirror.queued &&
+	       (!n || used < MCAI_MIRROR_READ_BATCH)) {
 		struct mcai_mirror_record h;
 
 		if (kfifo_out_peek(&mcai_mirror.fifo, &h, sizeof(h)) !=

@@ -574,8 +574,9 @@ struct mcai_model_energy {
  * a non-zero N is refused with -EOPNOTSUPP).
  *
  * MCAI_IOC_MIRROR_READ (CAP_SYS_ADMIN, as for MODEL_LOAD) moves whole
- * records, oldest first, into buf_ptr while they fit in buf_len: a read
- * consumes them, so one reader drains the queue.  buf_len 0 only returns
+ * records, oldest first, into buf_ptr while they fit in buf_len (about
+ * 64 KiB at most per call): a read consumes them, so one reader drains
+ * the queue, calling again while queued is not 0.  buf_len 0 only returns
  * the counters; a buffer too short for the oldest record is -ENOSPC
  * (nothing consumed; max_record tells the size needed).  Records are
  * struct mcai_mirror_record, 8-byte aligned, each rec_len bytes long.

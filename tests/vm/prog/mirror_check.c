@@ -248,6 +248,9 @@ static void test_basic(const char *blob, u32 n, u32 k)
 			break;
 		CHECK(got >= 3 || rd.n_records == 1,
 		      "a 1 KiB read returned %u records", rd.n_records);
+		/* a bounded copy under the queue's lock: ~64 KiB per call */
+		CHECK(rd.bytes < 65536 + 2 * r.sc.slot_size + 64,
+		      "one read returned %u bytes", rd.bytes);
 		got += rd.n_records;
 		off += rd.bytes;
 	}
