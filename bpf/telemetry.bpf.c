@@ -35,6 +35,14 @@
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MCAI_TEL_LIVE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct mcai_tel_live);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} live SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, MCAI_TEL_MAX_MODELS);
 	__type(key, struct mcai_tel_key);
@@ -67,6 +75,7 @@ struct {
 } calibration SEC(".maps");
 
 static const struct mcai_tel_stats mcai_zero_stats;
+static const struct mcai_tel_live mcai_zero_live;
 static const __u64 mcai_zero_count;
 
 /* floor(log2(v)) for v > 0, 0 for 0: a binary search over the bits. */
@@ -84,19 +93,86 @@ static __always_inline __u32 mcai_log2(__u64 v)
 	return r;
 }
 
-/* This CPU's record of @model_id/@version, created on first use. */
+/* This CPU's record of @key in the stats hash, created on first use. */
+static __always_inline struct mcai_tel_stats *
+mcai_stats_hashed(const struct mcai_tel_key *key)
+{
+	struct mcai_tel_stats *st;
+
+	st = bpf_map_lookup_elem(&stats, key);
+	if (!st) {
+		/* EEXIST from a racing CPU is fine: look it up again */
+		bpf_map_update_elem(&stats, key, &mcai_zero_stats, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&stats, key);
+	}
+	return st;
+}
+
+/* Add @from into @to: a live record retired into the hash. */
+static __always_inline void mcai_stats_add(struct mcai_tel_stats *to,
+					   const struct mcai_tel_stats *from)
+{
+	__u32 i;
+
+	if (!to->name[0])
+		__builtin_memcpy(to->name, from->name, sizeof(to->name));
+	if (from->energy_source) {
+		to->energy_source = from->energy_source;
+		to->power_mw = from->power_mw;
+	}
+	to->count += from->count;
+	to->latency_total_ns += from->latency_total_ns;
+	if (from->latency_max_ns > to->latency_max_ns)
+		to->latency_max_ns = from->latency_max_ns;
+	to->cpu_ns += from->cpu_ns;
+	to->macs += from->macs;
+	to->energy_uj += from->energy_uj;
+	to->energy_pj_rem += from->energy_pj_rem;
+	if (to->energy_pj_rem >= 1000000) {
+		to->energy_uj++;
+		to->energy_pj_rem -= 1000000;
+	}
+	to->shed += from->shed;
+	to->unpaired += from->unpaired;
+	for (i = 0; i < MCAI_TEL_HIST_SLOTS; i++)
+		to->latency_log2_ns[i] += from->latency_log2_ns[i];
+}
+
+/*
+ * This CPU's record of @model_id/@version.  The common case is one array
+ * lookup: the model's live slot (model_id mod MCAI_TEL_LIVE_SLOTS) holds
+ * its running version.  A free slot is claimed; a newer version of the
+ * same model retires the older one into the stats hash and takes the
+ * slot; anything else (an older version finishing after a swap, another
+ * model on the same slot) is counted in the hash.
+ */
 static __always_inline struct mcai_tel_stats *
 mcai_stats_get(__u32 model_id, __u32 version, const char *name)
 {
 	struct mcai_tel_key key = { .model_id = model_id, .version = version };
-	struct mcai_tel_stats *st;
+	__u32 idx = model_id & (MCAI_TEL_LIVE_SLOTS - 1);
+	struct mcai_tel_stats *st, *h;
+	struct mcai_tel_live *l;
 
-	st = bpf_map_lookup_elem(&stats, &key);
-	if (!st) {
-		/* EEXIST from a racing CPU is fine: look it up again */
-		bpf_map_update_elem(&stats, &key, &mcai_zero_stats,
-				    BPF_NOEXIST);
-		st = bpf_map_lookup_elem(&stats, &key);
+	l = bpf_map_lookup_elem(&live, &idx);
+	if (!l)
+		return NULL;
+	if (l->key.model_id == model_id && l->key.version == version) {
+		st = &l->stats;
+	} else if (!l->key.model_id ||
+		   (l->key.model_id == model_id && l->key.version < version)) {
+		if (l->key.model_id) {
+			h = mcai_stats_hashed(&l->key);
+			if (!h)
+				return NULL;	/* a full hash: keep the slot */
+			mcai_stats_add(h, &l->stats);
+			bpf_map_update_elem(&live, &idx, &mcai_zero_live,
+					    BPF_ANY);
+		}
+		l->key = key;
+		st = &l->stats;
+	} else {
+		st = mcai_stats_hashed(&key);
 		if (!st)
 			return NULL;
 	}

@@ -141,7 +141,7 @@ cleanup:
 int mcai_tel_disable(bool purge, char *err, size_t errlen)
 {
 	static const char *const maps[] = {
-		"stats", "drops", "power", "calibration",
+		"live", "stats", "drops", "power", "calibration",
 	};
 	enum { N_OLD = sizeof(mcai_tel_old_progs) / sizeof(char *) };
 	__u32 ids[MCAI_TEL_N_PROGS + N_OLD] = { 0 };
@@ -335,11 +335,13 @@ static void mcai_tel_sum(struct mcai_tel_model *m,
 int mcai_tel_open_maps(struct mcai_tel_maps *fds, char *err, size_t errlen)
 {
 	fds->drops = -1;
+	fds->live = -1;
 	fds->stats = mcai_tel_map("stats", err, errlen);
 	if (fds->stats < 0)
 		return fds->stats;
-	/* drops are optional for a reader: an older pin may lack them */
+	/* optional for a reader: an older pin may lack them */
 	fds->drops = mcai_tel_map("drops", NULL, 0);
+	fds->live = mcai_tel_map("live", NULL, 0);
 	return 0;
 }
 
@@ -349,8 +351,36 @@ void mcai_tel_close_maps(struct mcai_tel_maps *fds)
 		close(fds->stats);
 	if (fds->drops >= 0)
 		close(fds->drops);
+	if (fds->live >= 0)
+		close(fds->live);
 	fds->stats = -1;
 	fds->drops = -1;
+	fds->live = -1;
+}
+
+/* The record of @model_id/@version in @out, appended when new. */
+static struct mcai_tel_model *mcai_tel_entry(struct mcai_tel_model **out,
+					     size_t *cnt, size_t *cap,
+					     __u32 model_id, __u32 version)
+{
+	struct mcai_tel_model *grow;
+	size_t i;
+
+	for (i = 0; i < *cnt; i++)
+		if ((*out)[i].model_id == model_id &&
+		    (*out)[i].version == version)
+			return &(*out)[i];
+	if (*cnt == *cap) {
+		*cap = *cap ? 2 * *cap : 16;
+		grow = realloc(*out, *cap * sizeof(**out));
+		if (!grow)
+			return NULL;
+		*out = grow;
+	}
+	memset(&(*out)[*cnt], 0, sizeof(**out));
+	(*out)[*cnt].model_id = model_id;
+	(*out)[*cnt].version = version;
+	return &(*out)[(*cnt)++];
 }
 
 int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
@@ -359,10 +389,12 @@ int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
 {
 	struct mcai_tel_key key, *prev = NULL;
 	struct mcai_tel_drop_key dk, *dprev = NULL;
-	struct mcai_tel_model *out = NULL, *grow;
+	struct mcai_tel_model *out = NULL, *m;
 	struct mcai_tel_stats *vals = NULL;
+	struct mcai_tel_live *lvals = NULL;
 	size_t cnt = 0, cap = 0, i;
 	__u64 *dvals = NULL;
+	__u32 idx;
 	int ncpu, ret = 0, c;
 
 	*models = NULL;
@@ -373,7 +405,8 @@ int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
 				   "cannot count the possible CPUs");
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	dvals = calloc((size_t)ncpu, sizeof(*dvals));
-	if (!vals || !dvals) {
+	lvals = calloc((size_t)ncpu, sizeof(*lvals));
+	if (!vals || !dvals || !lvals) {
 		ret = mcai_errmsg(err, errlen, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -381,21 +414,32 @@ int mcai_tel_read_maps(const struct mcai_tel_maps *fds,
 		prev = &key;
 		if (bpf_map_lookup_elem(fds->stats, &key, vals))
 			continue;		/* deleted meanwhile */
-		if (cnt == cap) {
-			cap = cap ? 2 * cap : 16;
-			grow = realloc(out, cap * sizeof(*out));
-			if (!grow) {
+		m = mcai_tel_entry(&out, &cnt, &cap, key.model_id,
+				   key.version);
+		if (!m) {
+			ret = mcai_errmsg(err, errlen, -ENOMEM,
+					  "out of memory");
+			goto cleanup;
+		}
+		mcai_tel_sum(m, vals, ncpu);
+	}
+	/* running versions: each CPU's slot says whose record it holds */
+	for (idx = 0; fds->live >= 0 && idx < MCAI_TEL_LIVE_SLOTS; idx++) {
+		if (bpf_map_lookup_elem(fds->live, &idx, lvals))
+			break;
+		for (c = 0; c < ncpu; c++) {
+			if (!lvals[c].key.model_id)
+				continue;
+			m = mcai_tel_entry(&out, &cnt, &cap,
+					   lvals[c].key.model_id,
+					   lvals[c].key.version);
+			if (!m) {
 				ret = mcai_errmsg(err, errlen, -ENOMEM,
 						  "out of memory");
 				goto cleanup;
 			}
-			out = grow;
+			mcai_tel_sum(m, &lvals[c].stats, 1);
 		}
-		memset(&out[cnt], 0, sizeof(out[cnt]));
-		out[cnt].model_id = key.model_id;
-		out[cnt].version = key.version;
-		mcai_tel_sum(&out[cnt], vals, ncpu);
-		cnt++;
 	}
 	/* drops are per model (all versions): credit the newest version */
 	while (fds->drops >= 0 && !bpf_map_get_next_key(fds->drops, dprev, &dk)) {
@@ -423,6 +467,7 @@ cleanup:
 	free(out);
 	free(vals);
 	free(dvals);
+	free(lvals);
 	return ret;
 }
 
@@ -467,7 +512,10 @@ int mcai_tel_forget(uint32_t model_id, uint32_t version, char *err,
 		    size_t errlen)
 {
 	struct mcai_tel_key key = { .model_id = model_id, .version = version };
-	int fd, ret = 0;
+	__u32 idx = model_id & (MCAI_TEL_LIVE_SLOTS - 1);
+	struct mcai_tel_live *lvals;
+	bool hit = false;
+	int fd, ret = 0, ncpu, c;
 
 	fd = mcai_tel_map("stats", err, errlen);
 	if (fd < 0)
@@ -476,6 +524,35 @@ int mcai_tel_forget(uint32_t model_id, uint32_t version, char *err,
 		ret = mcai_errmsg(err, errlen, -errno,
 				   "cannot delete model %u version %u: %s",
 				   model_id, version, strerror(errno));
+	close(fd);
+	if (ret)
+		return ret;
+	/* and free the live slot of every CPU that holds it */
+	fd = mcai_tel_map("live", NULL, 0);
+	ncpu = libbpf_num_possible_cpus();
+	if (fd < 0 || ncpu <= 0) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	lvals = calloc((size_t)ncpu, sizeof(*lvals));
+	if (!lvals)
+		ret = mcai_errmsg(err, errlen, -ENOMEM, "out of memory");
+	else if (!bpf_map_lookup_elem(fd, &idx, lvals)) {
+		for (c = 0; c < ncpu; c++) {
+			if (lvals[c].key.model_id != model_id ||
+			    lvals[c].key.version != version)
+				continue;
+			memset(&lvals[c], 0, sizeof(lvals[c]));
+			hit = true;
+		}
+		if (hit && bpf_map_update_elem(fd, &idx, lvals, BPF_ANY))
+			ret = mcai_errmsg(err, errlen, -errno,
+				"cannot free the live slot of model %u "
+				"version %u: %s", model_id, version,
+				strerror(errno));
+	}
+	free(lvals);
 	close(fd);
 	return ret;
 }

@@ -32,6 +32,7 @@
 #define MCAI_TEL_HIST_SLOTS	32	/* log2(ns): 1 ns .. 2^31 ns (2.1 s) */
 #define MCAI_TEL_MAX_MODELS	1024	/* model versions with a record */
 #define MCAI_TEL_MAX_CPUS	1024
+#define MCAI_TEL_LIVE_SLOTS	256	/* power of two: model_id mod it */
 
 /* Same values as MCAI_ENERGY_* in uapi/mcai.h. */
 enum mcai_energy_source {
@@ -75,6 +76,12 @@ struct mcai_tel_stats {
 	__u64 shed;				/* refused by the energy budget */
 	__u64 unpaired;				/* an end without its start */
 	__u64 latency_log2_ns[MCAI_TEL_HIST_SLOTS];	/* [i]: 2^i <= ns < 2^(i+1) */
+};
+
+/* A model's running version: its stats, and whose they are. */
+struct mcai_tel_live {
+	struct mcai_tel_key key;		/* model_id 0: a free slot */
+	struct mcai_tel_stats stats;
 };
 
 struct mcai_tel_drop_key {
@@ -173,6 +180,7 @@ int mcai_tel_read(struct mcai_tel_model **models, size_t *n, char *err,
 struct mcai_tel_maps {
 	int stats;
 	int drops;
+	int live;
 };
 
 int mcai_tel_open_maps(struct mcai_tel_maps *fds, char *err, size_t errlen);

@@ -44,6 +44,7 @@ int mcai_teleagent_start(struct mcai_teleagent *t, enum mcai_tel_mode mode,
 	t->dev_fd = dev_fd;
 	t->maps.stats = -1;
 	t->maps.drops = -1;
+	t->maps.live = -1;
 	t->interval_s = interval_s;
 	if (mode == MCAI_TEL_OFF) {
 		mcai_info("telemetry: off (as configured)");

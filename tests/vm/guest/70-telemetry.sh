@@ -4,7 +4,10 @@
 # eBPF telemetry (bpf/): programs load and pin on this kernel; exactly N
 # inferences through the ring, the ioctl and the simulated sensor are
 # counted exactly N; histogram buckets sum to N; latency totals positive
-# and >= max; energy = cpu_ns x power exactly on the `model` path;
+# and >= max; energy = cpu_ns x power exactly on the `model` path; CPU
+# time below latency when preempted; per-version counts exact across a
+# swap (the old version's live records retired into the hash) and for
+# two models sharing a live slot (one of them counted in the hash);
 # `bpftool -j map dump` parses with the documented fields; calibration
 # from recorded RAPL readings (counter wrap included) switches the source
 # and the arithmetic is exact; measured energy reaches the module's
@@ -37,16 +40,16 @@ for f in "$KO" "$SIM" "$CTL" "$T" "$A" "$BPFTOOL"; do
 done
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	{ echo "$N: no bpffs"; exit 77; }
-# sched_switch is attached through vmlinux BTF (every Debian kernel has it)
+# the maps carry BTF for bpftool; the kernel must be able to take it
 [[ -e /sys/kernel/btf/vmlinux ]] || { echo "$N: kernel without BTF"; exit 77; }
 
 # jq-free JSON checks: py 'expression over d' reading JSON on stdin
 py() {
 	python3 -c "import json,sys; d=json.load(sys.stdin); $1"
 }
-model_json() {		# model_json NAME: its telemetry record (latest version)
+model_json() {		# model_json NAME [VERSION]: its record (default latest)
 	"$CTL" --json telemetry |
-		py "m=[x for x in d['models'] if x['name']=='$1']; print(json.dumps(m[-1]) if m else '{}')"
+		py "m=[x for x in d['models'] if x['name']=='$1' and '${2:-}' in ('', str(x['version']))]; print(json.dumps(m[-1]) if m else '{}')"
 }
 field() {		# field JSON KEY
 	py "print(d.get('$2', ''))" <<< "$1"
@@ -79,9 +82,9 @@ st=$("$CTL" --json telemetry status)
 "$A" load tel-sync 1 > /dev/null || fail "load tel-sync"
 "$A" infer tel-sync 1 300 > /dev/null || fail "ioctl infers"
 
-check_model() {		# check_model NAME COUNT
+check_model() {		# check_model NAME COUNT [VERSION]
 	local j
-	j=$(model_json "$1")
+	j=$(model_json "$1" "${3:-}")
 	py "
 n=$2; pw=$PW
 m=d
@@ -96,7 +99,7 @@ assert m['energy_uj'] * 10**6 + m['energy_pj_rem'] == m['energy_pj'], 'uJ + rem'
 assert m['energy_source'] == 'model', m['energy_source']
 assert m['unpaired'] == 0, 'unpaired %d' % m['unpaired']
 print('ok', m['name'], n, 'inferences, mean %.1f us, cpu %.1f us, %.3f uJ/inf' % (m['latency_total_ns']/n/1e3, m['cpu_ns']/n/1e3, m['uj_per_inference']))
-" <<< "$j" || fail "$1: $j"
+" <<< "$j" || fail "$1 ${3:-}: $j"
 }
 check_model tel-ring 500
 check_model tel-sync 300
@@ -139,26 +142,77 @@ assert m['energy_pj'] == m['cpu_ns'] * $PW
 print('contention ok: cpu %.1f%% of latency' % (100.0 * m['cpu_ns'] / m['latency_total_ns']))
 " <<< "$(model_json tel-busy)" || fail "tel-busy: $(model_json tel-busy)"
 
+# 1c. a swap: version 2 takes the model's live slot and retires version
+#     1's records into the stats hash; each version keeps its exact count
+#     (one CPU for both, so that it is the same slot)
+out=$("$A" load tel-swap 1) || fail "load tel-swap 1"
+swap_id=$(sed -n 's/.* as id \([0-9]*\)$/\1/p' <<< "$out")
+taskset -c 0 "$A" infer tel-swap 1 120 > /dev/null || fail "infer tel-swap v1"
+"$A" load tel-swap 2 > /dev/null || fail "load tel-swap 2"
+taskset -c 0 "$A" infer tel-swap 2 80 > /dev/null || fail "infer tel-swap v2"
+check_model tel-swap 120 1
+check_model tel-swap 80 2
+"$BPFTOOL" -j map dump pinned $PIN/stats | py "
+k=[e['formatted']['key'] for e in d]
+assert {'model_id': $swap_id, 'version': 1} in k, k
+print('version 1 retired into the stats hash')
+" || fail "tel-swap v1 not in the stats hash"
+
+# 1d. two models on one live slot (ids 256 apart): both counted exactly
+out=$("$A" load tel-slot-a 1) || fail "load tel-slot-a"
+ida=$(sed -n 's/.* as id \([0-9]*\)$/\1/p' <<< "$out")
+# 255 ids go by (its final leak check expects an empty table: not ours)
+"$A" cycles 255 2> /dev/null | grep -q ': 255 load/swap/unload cycles$' ||
+	fail "255 load/unload cycles"
+out=$("$A" load tel-slot-b 1) || fail "load tel-slot-b"
+idb=$(sed -n 's/.* as id \([0-9]*\)$/\1/p' <<< "$out")
+if ((idb % 256 != ida % 256)); then
+	fail "ids $ida and $idb do not share a live slot"
+fi
+for i in 1 2 3; do
+	"$A" infer tel-slot-a 1 30 > /dev/null || fail "infer tel-slot-a"
+	"$A" infer tel-slot-b 1 40 > /dev/null || fail "infer tel-slot-b"
+done
+check_model tel-slot-a 90
+check_model tel-slot-b 120
+
 # 2. bpftool reads the maps with named fields
-"$BPFTOOL" map dump pinned $PIN/stats > "$TMP/dump.txt" 2>&1 ||
+"$BPFTOOL" map dump pinned $PIN/live > "$TMP/dump.txt" 2>&1 ||
 	fail "bpftool map dump failed"
 grep -q '"name": "tel-ring"' "$TMP/dump.txt" ||
 	grep -q 'name.*tel-ring' "$TMP/dump.txt" || fail "no named field in bpftool dump"
-# with BTF, bpftool -j adds a "formatted" object with the named fields
-"$BPFTOOL" -j map dump pinned $PIN/stats | py "
-tot={}
-for e in d:
-    e=e['formatted']
-    k=e['key']; assert set(k) == {'model_id','version'}, k
+# with BTF, bpftool -j adds a "formatted" object with the named fields;
+# live and stats together count what mcaictl reports, per model version
+F="'name','count','latency_total_ns','latency_max_ns','cpu_ns','energy_uj','energy_pj_rem','energy_source','latency_log2_ns'"
+"$BPFTOOL" -j map dump pinned $PIN/live > "$TMP/live.json"
+"$BPFTOOL" -j map dump pinned $PIN/stats > "$TMP/stats.json"
+"$CTL" --json telemetry > "$TMP/ctl.json"
+python3 - "$TMP" <<EOF || fail "bpftool -j dumps do not have the documented fields"
+import json, sys
+live, hashed, ctl = [json.load(open(sys.argv[1] + '/' + f + '.json')) for f in ('live', 'stats', 'ctl')]
+tot = {}
+for e in live:
+    e = e['formatted']
+    assert isinstance(e['key'], int), e['key']
     for c in e['values']:
-        v=c['value']
-        for f in ('name','count','latency_total_ns','latency_max_ns','cpu_ns','energy_uj','energy_pj_rem','energy_source','latency_log2_ns'):
-            assert f in v, f
-        if v['name']: tot[v['name']]=tot.get(v['name'],0)
-        tot.setdefault('#'+str(k['model_id']),0)
-        tot['#'+str(k['model_id'])]+=v['count']
+        v = c['value']
+        assert set(v) == {'key', 'stats'}, v.keys()
+        k = v['key']; assert set(k) == {'model_id', 'version'}, k
+        for f in ($F,): assert f in v['stats'], f
+        if k['model_id']:
+            kk = (k['model_id'], k['version'])
+            tot[kk] = tot.get(kk, 0) + v['stats']['count']
+for e in hashed:
+    e = e['formatted']
+    k = e['key']; assert set(k) == {'model_id', 'version'}, k
+    for c in e['values']:
+        for f in ($F,): assert f in c['value'], f
+        kk = (k['model_id'], k['version'])
+        tot[kk] = tot.get(kk, 0) + c['value']['count']
+want = {(m['model_id'], m['version']): m['count'] for m in ctl['models']}
+assert tot == want, (tot, want)
 print('bpftool json ok', tot)
-" || fail "bpftool -j dump does not have the documented fields"
+EOF
 "$BPFTOOL" -j map dump pinned $PIN/power |
 	py "v=d[0]['formatted']['value']; assert v['power_mw'] == $PW and v['energy_source'] == 'MCAI_ENERGY_SOURCE_MODEL', v; print('power map ok', v)" ||
 	fail "power map"
@@ -247,7 +301,8 @@ echo "$N: tel-live: $cnt of 300000 counted across 3 detach/attach cycles"
 
 # 7. rmmod: refused while attached, fine after disable; reload + enable
 "$A" unload tel-sync > /dev/null
-for m in tel-ring tel-cal tel-live tel-busy vib-detector vib-classifier; do
+for m in tel-ring tel-cal tel-live tel-busy tel-swap tel-slot-a tel-slot-b \
+	vib-detector vib-classifier; do
 	"$CTL" unload $m > /dev/null 2>&1
 done
 if rmmod mcai 2> /dev/null; then
