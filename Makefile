@@ -29,7 +29,8 @@ FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
 		       runtime/atomicfile.c \
 		       runtime/strategy.c models/mlp.c runtime/provenance.c \
 		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
-		       runtime/fedsim.c runtime/samples.c)
+		       runtime/fedsim.c runtime/samples.c \
+		       runtime/adamstate.c)
 # Quantise after aggregation the way mcai-train does (needs models/mlp.c).
 FED_SRCS += models/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.

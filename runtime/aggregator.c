@@ -17,6 +17,7 @@
 #include "models/mlpquant.h"
 #include "models/quant.h"
 #include "models/verify.h"
+#include "runtime/adamstate.h"
 #include "runtime/aggregator.h"
 #include "runtime/atomicfile.h"
 #include "runtime/dp.h"
@@ -458,6 +459,63 @@ static int mcai_aggr_sign(struct mcai_aggr *a,
 }
 
 /*
+ * FedAdam's moments belong to the version their step produced: saved
+ * before it is published, committed once it is (runtime/adamstate.h), so
+ * a restart continues the same Adam trajectory.
+ */
+static int mcai_aggr_adam_save(struct mcai_aggr *a, uint32_t version)
+{
+	char err[512];
+	float *m;
+	u64 steps;
+	int r;
+
+	if (a->ac.kind != MCAI_AGG_FEDADAM)
+		return 0;
+	m = malloc(2 * (size_t)a->n_params * sizeof(float));
+	if (!m)
+		return -ENOMEM;
+	mcai_agg_adam_get(a->agg, m, m + a->n_params, &steps);
+	r = mcai_adamstate_save(a->cfg->registry_dir, version, m,
+				m + a->n_params, a->n_params, steps, err,
+				sizeof(err));
+	if (r)
+		mcai_err("fedadam moments: %s", err);
+	free(m);
+	return r;
+}
+
+static void mcai_aggr_adam_load(struct mcai_aggr *a)
+{
+	char err[512] = "";
+	uint64_t steps = 0;
+	float *m;
+	int r;
+
+	if (a->ac.kind != MCAI_AGG_FEDADAM)
+		return;
+	m = malloc(2 * (size_t)a->n_params * sizeof(float));
+	if (!m) {
+		mcai_err("fedadam moments: out of memory; Adam starts from zero");
+		return;
+	}
+	r = mcai_adamstate_load(a->cfg->registry_dir, a->version, m,
+				m + a->n_params, a->n_params, &steps, err,
+				sizeof(err));
+	if (!r) {
+		mcai_agg_adam_set(a->agg, m, m + a->n_params, steps);
+		mcai_info("fedadam: moments of version %u from the registry (%llu steps)",
+			  a->version, (unsigned long long)steps);
+	} else if (r == -ENOENT) {
+		mcai_warn("fedadam: no moments saved for version %u (the registry was run with another strategy): Adam starts from zero",
+			  a->version);
+	} else {
+		mcai_err("fedadam: %s; Adam starts from zero", err);
+	}
+	free(m);
+}
+
+/*
  * Quantise a->params as version latest + 1 of @round, evaluate, publish
  * durably, and make it current.  Returns 0 or a negative errno.
  */
@@ -487,12 +545,21 @@ static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
 	info.blob_len = size;
 	info.accuracy = acc;
 	info.loss = -1.0;
-	r = mcai_store_publish(a->store, &info, a->params, blob);
+	r = mcai_aggr_adam_save(a, version);
+	if (!r)
+		r = mcai_store_publish(a->store, &info, a->params, blob);
 	if (r) {
 		mcai_err("publishing version %u: %s", version,
 			 mcai_store_error(a->store));
 		free(blob);
 		return r;
+	}
+	if (a->ac.kind == MCAI_AGG_FEDADAM) {
+		char err[512];
+
+		if (mcai_adamstate_commit(a->cfg->registry_dir, err,
+					  sizeof(err)))
+			mcai_err("fedadam moments: %s", err);
 	}
 	a->version = version;
 	/*
@@ -575,6 +642,7 @@ static int mcai_aggr_load_model(struct mcai_aggr *a)
 			  (unsigned long long)mcai_store_last_round(a->store),
 			  a->version, a->n_params, hidden);
 		mcai_version_free(&v);
+		mcai_aggr_adam_load(a);
 		return r;
 	}
 	/* A fresh registry: version 1 is the initial model, round 0. */
@@ -1882,14 +1950,18 @@ static void mcai_aggr_write_status(struct mcai_aggr *a)
 			nd->version, nd->rounds,
 			(unsigned long long)nd->n_samples);
 		mcai_json_num(f, nd->rounds ? nd->last_loss : -1.0);
-		if (nd->have_telem)
-			fprintf(f, ",\"telemetry\":{\"version\":%u,\"inferences\":%llu,\"energy_uj\":%llu,\"p50_ns\":%llu,\"p99_ns\":%llu,\"drops\":%llu}",
+		if (nd->have_telem) {
+			/* The fleet's model if the node runs it, else another. */
+			fprintf(f, ",\"telemetry\":{\"model\":");
+			mcai_json_str(f, nd->telem.model);
+			fprintf(f, ",\"version\":%u,\"inferences\":%llu,\"energy_uj\":%llu,\"p50_ns\":%llu,\"p99_ns\":%llu,\"drops\":%llu}",
 				nd->telem.version,
 				(unsigned long long)nd->telem.inferences,
 				(unsigned long long)nd->telem.energy_uj,
 				(unsigned long long)nd->telem.p50_ns,
 				(unsigned long long)nd->telem.p99_ns,
 				(unsigned long long)nd->telem.drops);
+		}
 		fputc('}', f);
 	}
 	fprintf(f, "],\"rounds\":[");

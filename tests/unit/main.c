@@ -31,6 +31,7 @@ int main(void)
 	srunner_add_suite(sr, anomaly_suite());
 	srunner_add_suite(sr, fedsim_suite());
 	srunner_add_suite(sr, samples_suite());
+	srunner_add_suite(sr, adamstate_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

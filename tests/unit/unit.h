@@ -27,6 +27,7 @@ Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
 Suite *fedsim_suite(void);
 Suite *samples_suite(void);
+Suite *adamstate_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow
