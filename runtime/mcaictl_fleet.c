@@ -153,7 +153,7 @@ static void print_ratio(double v)
 
 int fleet_main(int argc, char **argv)
 {
-	char head[4096], line[4096], id[80], model[40];
+	char head[4096], line[4096], id[80], model[40], tmodel[40];
 	unsigned int n = 0, up = 0;
 	time_t now = time(NULL);
 	FILE *f;
@@ -186,6 +186,8 @@ int fleet_main(int argc, char **argv)
 		str(line, "id", id, sizeof(id));
 		inf = num(line, "inferences", -1);
 		uj = num(line, "energy_uj", -1);
+		/* The node line's only "model" is its telemetry's. */
+		str(line, "model", tmodel, sizeof(tmodel));
 		n++;
 		up += flag(line, "connected");
 		if (opt_json) {
@@ -198,6 +200,7 @@ int fleet_main(int argc, char **argv)
 			mcai_json_kv_uint(&json, "samples", (unsigned long long)num(line, "samples", 0));
 			mcai_json_kv_double(&json, "loss", num(line, "loss", NAN));
 			if (inf >= 0) {
+				mcai_json_kv_string(&json, "telemetry_model", tmodel);
 				mcai_json_kv_uint(&json, "inferences", (unsigned long long)inf);
 				mcai_json_kv_uint(&json, "energy_uj", (unsigned long long)uj);
 				mcai_json_kv_uint(&json, "p50_ns", (unsigned long long)num(line, "p50_ns", 0));
@@ -216,10 +219,13 @@ int fleet_main(int argc, char **argv)
 		else
 			printf(" %8.4f", num(line, "loss", 0));
 		if (inf >= 0)
-			printf(" %12.0f %9.1f %8.1fus %8.1fus\n", inf,
+			printf(" %12.0f %9.1f %8.1fus %8.1fus%s%s%s\n", inf,
 			       inf > 0 ? uj / inf : 0.0,
 			       num(line, "p50_ns", 0) / 1000.0,
-			       num(line, "p99_ns", 0) / 1000.0);
+			       num(line, "p99_ns", 0) / 1000.0,
+			       strcmp(tmodel, model) ? "  (of " : "",
+			       strcmp(tmodel, model) ? tmodel : "",
+			       strcmp(tmodel, model) ? ")" : "");
 		else
 			printf(" %12s %9s %10s %10s\n", "-", "-", "-", "-");
 	}

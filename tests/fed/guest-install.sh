@@ -41,7 +41,8 @@ seen() {
 	python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-sys.exit(not any(n.get("telemetry", {}).get("inferences", 0) > 0
+sys.exit(not any(n.get("telemetry", {}).get("inferences", 0) > 0 and
+		 n["telemetry"].get("model") == "vib-detector"
 		 for n in d["nodes"]))' "$REG/status.json" 2> /dev/null
 }
 for ((i = 0; i < 60; i++)); do
@@ -49,6 +50,12 @@ for ((i = 0; i < 60; i++)); do
 	sleep 1
 done
 seen || fail "no node telemetry in the aggregator's status: $(cat "$REG/status.json")"
+tm=$("$CTL" fleet --json --state "$REG" | python3 -c 'import json,sys
+print(" ".join(sorted({n.get("telemetry_model", "") for n in json.load(sys.stdin)["nodes"]})))')
+case " $tm " in
+*" vib-detector "*) ;;
+*) fail "mcaictl fleet does not name the telemetry's model: '$tm'" ;;
+esac
 # and measured energy prices the sensor's model
 src=$("$CTL" --json stats vib-detector |
 	python3 -c 'import json,sys; print(json.load(sys.stdin)["scheduler"]["energy_source"])')
