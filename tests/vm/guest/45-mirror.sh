@@ -33,6 +33,7 @@ insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
 "$T" basic "$BLOB" 1000 4 || fail "basic 1000/4"
 "$T" basic "$BLOB" 257 16 || fail "basic 257/16"
 "$T" basic "$BLOB" 64 1 || fail "basic 64/1"
+"$T" pipeline "$BLOB" || fail "pipeline session"
 "$T" full "$BLOB" 2000 || fail "full queue"
 "$T" hostile "$BLOB" || fail "hostile"
 

@@ -11,6 +11,8 @@
  *                                 N > the queue: every inference completes,
  *                                 the queue holds what fits, the rest is
  *                                 counted dropped
+ *   mirror_check pipeline BLOB    the same on a session bound to an
+ *                                 ensemble pipeline (the model twice)
  *   mirror_check hostile BLOB     bad requests, unprivileged reader
  *   mirror_check off BLOB         module loaded with mirror_kb=0
  *   mirror_check push BLOB N K    N inferences mirrored 1 in K, no read
@@ -110,12 +112,15 @@ struct ring {
 	u32 tail, rhead;
 };
 
-static void ring_open(struct ring *r, u32 model_id, u32 every)
+/* A session on @fd (-1: a new fd) bound to a model, or a pipeline. */
+static void ring_open_on(struct ring *r, int fd, u32 flags, u32 ref_id,
+			 u32 every)
 {
 	memset(r, 0, sizeof(*r));
-	r->fd = dev_open();
+	r->fd = fd >= 0 ? fd : dev_open();
 	r->sc.size = sizeof(r->sc);
-	r->sc.ref.model_id = model_id;
+	r->sc.flags = flags;
+	r->sc.ref.model_id = ref_id;
 	r->sc.mirror_every = every;
 	if (ioctl(r->fd, MCAI_IOC_SESSION_CREATE, &r->sc))
 		die("SESSION_CREATE");
@@ -127,6 +132,11 @@ static void ring_open(struct ring *r, u32 model_id, u32 every)
 		die("mmap");
 	r->uc = (void *)r->um;
 	r->kc = (void *)r->km;
+}
+
+static void ring_open(struct ring *r, u32 model_id, u32 every)
+{
+	ring_open_on(r, -1, 0, model_id, every);
 }
 
 static void ring_close(struct ring *r)
@@ -293,6 +303,56 @@ static void test_basic(const char *blob, u32 n, u32 k)
 	       n, k, got);
 	ring_close(&r);
 	free(res);
+}
+
+/* A session on an ensemble pipeline: the record names the last model. */
+static void test_pipeline(const char *blob)
+{
+	u32 id = load_blob(blob), got = 0, i, off = 0;
+	struct mcai_pipeline_create pc;
+	struct mcai_mirror_read rd;
+	static u8 buf[1 << 20];
+	struct res res[30];
+	s8 in[65536];
+	struct ring r;
+	int fd = dev_open();
+
+	memset(&pc, 0, sizeof(pc));
+	pc.size = sizeof(pc);
+	strcpy(pc.name, "mirror-pipe");
+	pc.type = MCAI_PIPE_ENSEMBLE_VOTE;
+	pc.n_models = 2;
+	pc.model_ids[0] = id;
+	pc.model_ids[1] = id;
+	pc.escalate_below = -129;
+	if (ioctl(fd, MCAI_IOC_PIPELINE_CREATE, &pc))
+		die("PIPELINE_CREATE");
+	drain(fd, &rd);
+	ring_open_on(&r, fd, MCAI_SESSION_PIPELINE, pc.pipeline_id, 3);
+	push(&r, 30, res);
+	do {
+		if (mirror_read(fd, buf + off, sizeof(buf) - off, &rd))
+			die("MIRROR_READ");
+		got += rd.n_records;
+		off += rd.bytes;
+	} while (rd.n_records);
+	CHECK(got == 10, "pipeline session, 30 inferences, 1 in 3: %u records",
+	      got);
+	for (i = 0, off = 0; i < got && i < 10; i++) {
+		const struct mcai_mirror_record *h = (const void *)(buf + off);
+		u64 seq = 3 * i + 2;
+
+		gen(seq, in, r.sc.input_len);
+		CHECK(h->input_seq == seq && h->model_id == id &&
+		      h->class_id == res[seq].class_id &&
+		      !memcmp(h->input, in, r.sc.input_len),
+		      "pipeline record %u: seq %llu model %u class %d", i,
+		      (unsigned long long)h->input_seq, h->model_id,
+		      h->class_id);
+		off += h->rec_len;
+	}
+	ring_close(&r);
+	printf("mirror pipeline: 30 inferences, 1 in 3: %u records\n", got);
 }
 
 static void test_full(const char *blob, u32 n)
@@ -513,6 +573,8 @@ int main(int argc, char **argv)
 		test_basic(argv[2], atoi(argv[3]), atoi(argv[4]));
 	} else if (argc >= 4 && !strcmp(argv[1], "full")) {
 		test_full(argv[2], atoi(argv[3]));
+	} else if (argc >= 3 && !strcmp(argv[1], "pipeline")) {
+		test_pipeline(argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "hostile")) {
 		test_hostile(argv[2]);
 	} else if (argc >= 3 && !strcmp(argv[1], "off")) {
