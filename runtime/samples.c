@@ -64,6 +64,8 @@ struct mcai_samples {
 	u64 lbl_off;		/* bytes of it read */
 	u64 label_recs;		/* records in labels.log */
 	int depth;		/* st_begin() nesting */
+	uid_t duid;		/* the directory's owner: files we create */
+	gid_t dgid;		/* get it too (see own()) */
 	bool dirty, new_seg;
 	struct mcai_samples_stats st;
 };
@@ -78,6 +80,18 @@ static int serr(char *err, size_t errlen, const char *fmt, ...)
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
 	}
+	return 0;
+}
+
+/*
+ * root (mcaictl) working on the daemon's store must not leave files the
+ * daemon, which runs as its own user, cannot open: what we create
+ * belongs to the directory's owner.
+ */
+static int own(const struct mcai_samples *st, int fd)
+{
+	if (geteuid() == 0 && fchown(fd, st->duid, st->dgid))
+		return -errno;
 	return 0;
 }
 
@@ -439,7 +453,8 @@ static int labels_refresh(struct mcai_samples *st)
 
 	fd = openat(st->dfd, LABELS, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0600);
-	if (fd < 0 || fstat(fd, &sb)) {
+	if (fd < 0 || fstat(fd, &sb) ||
+	    ((sb.st_uid != st->duid || sb.st_gid != st->dgid) && own(st, fd))) {
 		int r = -errno;
 
 		if (fd >= 0)
@@ -669,7 +684,7 @@ static int labels_compact(struct mcai_samples *st)
 	if (r)
 		return r;
 	fd = openat(st->dfd, LABELS, O_RDWR | O_APPEND | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb)) {
+	if (fd < 0 || fstat(fd, &sb) || own(st, fd)) {
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
@@ -695,6 +710,7 @@ int mcai_samples_open(struct mcai_samples **out, const char *dir,
 		      size_t errlen)
 {
 	struct mcai_samples *st;
+	struct stat sb;
 	int r;
 
 	*out = NULL;
@@ -717,11 +733,13 @@ int mcai_samples_open(struct mcai_samples **out, const char *dir,
 	if (st->o.segment_bytes < MIN_SEG_BYTES)
 		st->o.segment_bytes = MIN_SEG_BYTES;
 	st->dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (st->dfd < 0) {
+	if (st->dfd < 0 || fstat(st->dfd, &sb)) {
 		r = -errno;
 		serr(err, errlen, "%s: %s", dir, strerror(-r));
 		goto fail;
 	}
+	st->duid = sb.st_uid;
+	st->dgid = sb.st_gid;
 	r = st_begin(st);
 	if (r) {
 		serr(err, errlen, "%s: %s", dir, r == -EWOULDBLOCK ?
@@ -780,7 +798,9 @@ static int seg_roll(struct mcai_samples *st)
 		    O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	r = seg_push(st, no, 0);
+	r = own(st, fd);
+	if (!r)
+		r = seg_push(st, no, 0);
 	if (r) {
 		close(fd);
 		return r;

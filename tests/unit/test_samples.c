@@ -454,6 +454,30 @@ START_TEST(shared)
 }
 END_TEST
 
+/* root working on the daemon's store leaves files the daemon can open */
+START_TEST(ownership)
+{
+	struct mcai_samples *st;
+	struct stat sb;
+	char p[128];
+
+	if (geteuid() != 0)
+		return;		/* only root can give files away */
+	ck_assert_int_eq(chown(sdir, 65534, 65534), 0);
+	st = sopen(NULL);
+	append(st, 1, 10);
+	ck_assert_int_eq(mcai_samples_label(st, 1, 1), 0);
+	mcai_samples_close(st);
+	snprintf(p, sizeof(p), "%s/%s", sdir, SEG0);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_uint_eq(sb.st_uid, 65534);
+	snprintf(p, sizeof(p), "%s/labels.log", sdir);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_uint_eq(sb.st_uid, 65534);
+	ck_assert_uint_eq(sb.st_gid, 65534);
+}
+END_TEST
+
 START_TEST(crc_vector)
 {
 	/* the CRC-32C check value */
@@ -475,6 +499,7 @@ Suite *samples_suite(void)
 	tcase_add_test(tc, eviction);
 	tcase_add_test(tc, dataset);
 	tcase_add_test(tc, shared);
+	tcase_add_test(tc, ownership);
 	suite_add_tcase(s, tc);
 	return s;
 }
