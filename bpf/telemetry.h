@@ -8,8 +8,12 @@
  * are pinned under MCAI_TEL_PIN_DIR, the programs' links under
  * MCAI_TEL_PIN_DIR/links.
  *
- *   stats        per-CPU hash, key {model_id, version}: one record per
- *                model version, summed over CPUs by readers.
+ *   live         per-CPU array, index model_id % MCAI_TEL_LIVE_SLOTS:
+ *                {key, stats}, the record of the model's running version
+ *                on that CPU (key.model_id 0: a free slot).
+ *   stats        per-CPU hash, key {model_id, version}: the records of
+ *                every other version.  Readers sum a version's records
+ *                over both maps and all CPUs.
  *   drops        per-CPU hash, key {model_id, reason}: samples lost
  *                before they reached a model (model_id 0: a pipeline
  *                session).
