@@ -78,7 +78,7 @@ struct mcai_daemon {
 
 	/* Federation (runtime/aggregator.c, runtime/node.c). */
 	bool fed;
-	const char *registry, *data_dir, *shard, *eval_dir;
+	const char *registry, *data_dir, *shard, *eval_dir, *samples_dir;
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
 	unsigned long long seed;
 	const char *sets[MCAI_MAX_SETS];
@@ -139,6 +139,9 @@ static void mcai_usage(FILE *f)
 "  --data DIR            node: Fashion-MNIST training split (default\n"
 "                        " MCAI_FMNIST_DIR "); trains\n"
 "  --shard SPEC          node: \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"\n"
+"  --samples DIR         node: train on the labelled samples of this store\n"
+"                        (the module's mirror; the default with a config\n"
+"                        file and no dataset: data.samples)\n"
 "  --answer-delay MS     node: hold each update (with secure aggregation:\n"
 "                        its masked input) back (a slow gateway)\n"
 "  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
@@ -478,6 +481,7 @@ enum {
 	OPT_MAX_PEERS, OPT_IDLE, OPT_STALL, OPT_PING, OPT_PING_SIZE,
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
+	OPT_SAMPLES,
 	OPT_ANSWER_DELAY, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_ALLOW_LIST, OPT_HELP,
 };
@@ -510,6 +514,7 @@ static const struct option mcai_long_opts[] = {
 	{ "start-nodes", required_argument, NULL, OPT_START_NODES },
 	{ "data", required_argument, NULL, OPT_DATA },
 	{ "shard", required_argument, NULL, OPT_SHARD },
+	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
@@ -695,6 +700,9 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 		case OPT_DATA:
 			d->data_dir = optarg;
 			break;
+		case OPT_SAMPLES:
+			d->samples_dir = optarg;
+			break;
 		case OPT_SHARD:
 			d->shard = optarg;
 			break;
@@ -805,10 +813,15 @@ static int mcai_fed_setup(struct mcai_daemon *d, struct mcai_config *cfg)
 		d->fed = d->registry || d->config;
 	else
 		d->fed = !d->ping && d->connections == 1 &&
-			 (d->data_dir || d->shard || d->config);
+			 (d->data_dir || d->shard || d->config ||
+			  d->samples_dir);
 	if (d->fed && d->role == MCAI_ROLE_NODE && !d->data_dir &&
 	    cfg->data_train[0])
 		d->data_dir = cfg->data_train;
+	/* No dataset named: the node trains on what the module mirrored. */
+	if (d->fed && d->role == MCAI_ROLE_NODE && !d->samples_dir &&
+	    !d->data_dir && !d->shard && d->config)
+		d->samples_dir = cfg->data_samples;
 	if (d->fed && d->role == MCAI_ROLE_AGGREGATOR && !d->eval_dir &&
 	    cfg->data_eval[0])
 		d->eval_dir = cfg->data_eval;
@@ -837,6 +850,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 		struct mcai_fednode_opts o = {
 			.node_id = d->node_id, .model = cfg->model,
 			.data_dir = d->data_dir, .shard = d->shard,
+			.samples_dir = d->samples_dir,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
 		};

@@ -21,6 +21,7 @@
 #include "runtime/net.h"
 #include "runtime/node.h"
 #include "runtime/provenance.h"
+#include "runtime/samples.h"
 #include "runtime/secagg.h"
 
 /* ------------------------------------------------------------------ */
@@ -285,7 +286,9 @@ struct mcai_fednode {
 	struct mcai_fednode_opts o;
 	struct mcai_dataset data;
 	u32 *idx, count;
+	u32 declared;			/* n_samples of our HELLO */
 	u64 rng;
+	struct mcai_samples *samples;	/* the mirror's store, o.samples_dir */
 
 	struct mcai_mlp *net;
 	float *base;			/* params of @version */
@@ -351,6 +354,50 @@ static int mcai_fednode_compact(struct mcai_fednode *n)
 	n->data.rows = 28;
 	n->data.cols = 28;
 	return 0;
+}
+
+/*
+ * The labelled samples of the store as the training set, all of them (no
+ * shard: they are this node's own).  None labelled yet is not an error:
+ * the node joins and sits rounds out until the operator labels some.
+ */
+static int mcai_fednode_load_samples(struct mcai_fednode *n)
+{
+	struct mcai_dataset d = { 0 };
+	char err[512];
+	u32 *idx = NULL, i;
+	int r;
+
+	r = mcai_samples_node_load(&d, n->o.samples_dir, err, sizeof(err));
+	if (r && r != -ENODATA) {
+		mcai_err("sample store: %s", err);
+		return r;
+	}
+	if (!r) {
+		idx = malloc((size_t)d.count * sizeof(*idx));
+		if (!idx) {
+			mcai_samples_dataset_free(&d);
+			return -ENOMEM;
+		}
+		for (i = 0; i < d.count; i++)
+			idx[i] = i;
+	}
+	mcai_dataset_free(&n->data);
+	free(n->idx);
+	n->data = d;
+	n->idx = idx;
+	n->count = r ? 0 : d.count;
+	return 0;
+}
+
+/*
+ * An update weighs what the HELLO declared at most: a store that grew
+ * since then trains on everything but does not buy a bigger share (the
+ * aggregator would refuse it); the next connection declares the new count.
+ */
+static u32 mcai_fednode_weight(const struct mcai_fednode *n)
+{
+	return n->count < n->declared ? n->count : n->declared;
 }
 
 /*
@@ -420,6 +467,17 @@ int mcai_fednode_new(struct mcai_fednode **out,
 	n->o = *o;
 	n->dev.fd = -1;
 	mcai_buf_init(&n->held);
+	if (o->samples_dir) {
+		r = mcai_fednode_load_samples(n);
+		if (r) {
+			mcai_fednode_free(n);
+			return r;
+		}
+		mcai_info("local data: %u labelled samples in the sample store %s%s",
+			  n->count, o->samples_dir,
+			  n->count ? "" : " (none yet: label mirrored samples with `mcaictl label`; rounds are sat out until then)");
+		goto data_done;
+	}
 	if (mcai_fed_load_split(&n->data, o->data_dir, "train", err,
 				sizeof(err))) {
 		mcai_err("training data: %s", err);
@@ -451,6 +509,7 @@ int mcai_fednode_new(struct mcai_fednode **out,
 		mcai_fednode_free(n);
 		return r;
 	}
+data_done:
 	r = o->cfg ? mcai_fednode_prov_init(n, o->cfg) : -EINVAL;
 	if (!o->cfg)
 		mcai_err("node: no configuration for provenance");
@@ -480,6 +539,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 {
 	if (!n)
 		return;
+	mcai_samples_close(n->samples);
 	mcai_dataset_free(&n->data);
 	free(n->idx);
 	mcai_mlp_free(n->net);
@@ -525,12 +585,16 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 
 	n->peer = p;
 	n->welcomed = false;
+	/* Declare what the store holds now, not what it held at start. */
+	if (n->o.samples_dir)
+		mcai_fednode_load_samples(n);
 	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
 		 n->o.node_id);
 	m.u.hello.role = MCAI_ROLE_NODE;
 	snprintf(m.u.hello.model, sizeof(m.u.hello.model), "%s", n->o.model);
 	m.u.hello.model_version = n->version;
 	m.u.hello.n_samples = n->count;
+	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | (n->have_dev ? MCAI_CAP_KERNEL : 0);
 	if (mcai_fednode_send(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO");
@@ -802,7 +866,7 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 	n->sa_id = r->sa_id;
 	/* Weighted by samples in the sum; with DP every node weighs 1. */
 	w = r->flags & MCAI_ROUND_F_DP ? 1.0 :
-	    (double)n->count / (double)r->sa_weight_total;
+	    (double)mcai_fednode_weight(n) / (double)r->sa_weight_total;
 	for (i = 0; i < n->n_params; i++)
 		n->sa_x[i] = (float)(n->delta[i] * w);
 	n->sa_x[n->n_params] = (float)w;
@@ -929,6 +993,18 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id);
 		mcai_buf_free(&n->held);
 	}
+	if (n->o.samples_dir) {
+		/* What was labelled since the last round trains too. */
+		ret = mcai_fednode_load_samples(n);
+		if (ret)
+			return 0;
+		if (!n->count) {
+			mcai_warn("round %llu: no labelled samples in %s yet (label them with `mcaictl label`): not taking part",
+				  (unsigned long long)r->round_id,
+				  n->o.samples_dir);
+			return 0;
+		}
+	}
 	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
 		  (unsigned long long)r->round_id, n->version, n->count,
 		  r->local_epochs, r->batch, (double)r->lr,
@@ -956,7 +1032,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	m.u.update.round_id = r->round_id;
 	m.u.update.base_version = n->version;
-	m.u.update.n_samples = n->count;
+	m.u.update.n_samples = mcai_fednode_weight(n);
 	m.u.update.train_loss = st.seen ? (float)(st.loss / st.seen) : 0.0f;
 	if (!isfinite(m.u.update.train_loss)) {
 		mcai_err("round %llu: training diverged (loss not finite)",
@@ -1058,6 +1134,21 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 void mcai_fednode_tick(struct mcai_fednode *n)
 {
 	int r;
+
+	if (n->o.samples_dir && n->have_dev) {
+		char err[512];
+		u64 added = 0;
+
+		r = mcai_samples_node_drain(&n->samples, n->o.samples_dir,
+					    n->dev.fd, &added, err,
+					    sizeof(err));
+		if (r)
+			mcai_warn("sample mirror: %s", err);
+		else if (added)
+			mcai_info("sample mirror: %llu new samples in %s",
+				  (unsigned long long)added,
+				  n->o.samples_dir);
+	}
 
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
 		return;

@@ -89,6 +89,12 @@ struct mcai_fednode_opts {
 	const char *model;		/* name in HELLO */
 	const char *data_dir;		/* NULL: MCAI_FMNIST_DIR */
 	const char *shard;		/* NULL: "0/1" */
+	/*
+	 * Not NULL: train on the labelled samples of this store
+	 * (runtime/samples.h), fed each tick from the module's mirror and
+	 * reloaded for every round; data_dir and shard are not used.
+	 */
+	const char *samples_dir;
 	int dev_fd;			/* /dev/mcai opened before the drop, or -1 */
 	float momentum;			/* local SGD momentum */
 	/*
