@@ -66,6 +66,7 @@ struct mcai_daemon {
 	unsigned int ping, ping_size, connections;
 	bool user_explicit, log_level_set;
 	bool rate_set;			/* --rate-frames given */
+	bool train_samples;
 	const char *allow_list;
 
 	struct mcai_net *net;
@@ -139,9 +140,9 @@ static void mcai_usage(FILE *f)
 "  --data DIR            node: Fashion-MNIST training split (default\n"
 "                        " MCAI_FMNIST_DIR "); trains\n"
 "  --shard SPEC          node: \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"\n"
-"  --samples DIR         node: train on the labelled samples of this store\n"
-"                        (the module's mirror; the default with a config\n"
-"                        file and no dataset: data.samples)\n"
+"  --samples DIR         node: the sample store the module's mirror is\n"
+"                        drained into (config: data.samples); trained on\n"
+"                        when neither --data nor --shard is given\n"
 "  --answer-delay MS     node: hold each update (with secure aggregation:\n"
 "                        its masked input) back (a slow gateway)\n"
 "  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
@@ -819,9 +820,14 @@ static int mcai_fed_setup(struct mcai_daemon *d, struct mcai_config *cfg)
 	    cfg->data_train[0])
 		d->data_dir = cfg->data_train;
 	/* No dataset named: the node trains on what the module mirrored. */
+	/*
+	 * The mirror is drained into the store given, else the config's;
+	 * it is trained on when no dataset is named.
+	 */
 	if (d->fed && d->role == MCAI_ROLE_NODE && !d->samples_dir &&
-	    !d->data_dir && !d->shard && d->config)
+	    d->config)
 		d->samples_dir = cfg->data_samples;
+	d->train_samples = d->samples_dir && !d->data_dir && !d->shard;
 	if (d->fed && d->role == MCAI_ROLE_AGGREGATOR && !d->eval_dir &&
 	    cfg->data_eval[0])
 		d->eval_dir = cfg->data_eval;
@@ -851,6 +857,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.node_id = d->node_id, .model = cfg->model,
 			.data_dir = d->data_dir, .shard = d->shard,
 			.samples_dir = d->samples_dir,
+			.train_samples = d->train_samples,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
 		};

@@ -467,7 +467,7 @@ int mcai_fednode_new(struct mcai_fednode **out,
 	n->o = *o;
 	n->dev.fd = -1;
 	mcai_buf_init(&n->held);
-	if (o->samples_dir) {
+	if (o->samples_dir && o->train_samples) {
 		r = mcai_fednode_load_samples(n);
 		if (r) {
 			mcai_fednode_free(n);
@@ -586,7 +586,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	n->peer = p;
 	n->welcomed = false;
 	/* Declare what the store holds now, not what it held at start. */
-	if (n->o.samples_dir)
+	if (n->o.train_samples)
 		mcai_fednode_load_samples(n);
 	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
 		 n->o.node_id);
@@ -993,7 +993,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id);
 		mcai_buf_free(&n->held);
 	}
-	if (n->o.samples_dir) {
+	if (n->o.train_samples) {
 		/* What was labelled since the last round trains too. */
 		ret = mcai_fednode_load_samples(n);
 		if (ret)

@@ -90,11 +90,13 @@ struct mcai_fednode_opts {
 	const char *data_dir;		/* NULL: MCAI_FMNIST_DIR */
 	const char *shard;		/* NULL: "0/1" */
 	/*
-	 * Not NULL: train on the labelled samples of this store
-	 * (runtime/samples.h), fed each tick from the module's mirror and
-	 * reloaded for every round; data_dir and shard are not used.
+	 * Not NULL: the sample store (runtime/samples.h) the module's mirror
+	 * is drained into every tick.  With @train_samples the node trains
+	 * on its labelled samples, reloaded for every round, and data_dir
+	 * and shard are not used.
 	 */
 	const char *samples_dir;
+	bool train_samples;
 	int dev_fd;			/* /dev/mcai opened before the drop, or -1 */
 	float momentum;			/* local SGD momentum */
 	/*

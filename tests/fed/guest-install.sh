@@ -12,10 +12,17 @@
 . "$FED_DIR/rounds-lib.sh"
 CTL=$ROOT/build/mcaictl
 
+# node1 also drains the module's sample mirror into its store (it trains
+# on its shard: the sensor's inputs are not Fashion-MNIST images).
+SMP=$T/state/samples1
+install -d -m 0700 -o mcai "$SMP" 2>/dev/null ||
+	install -d -m 0700 -o nobody "$SMP" || fail "cannot make the sample store"
 start_fed_agg "$T/agg.log" --set rounds.count=3 --start-nodes 2
 for i in 1 2; do
+	extra=()
+	((i == 1)) && extra=(--samples "$SMP")
 	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/2 iid limit=1500" \
-		--telemetry on --feed-interval 2
+		--telemetry on --feed-interval 2 "${extra[@]}"
 done
 wait_log "$T/agg.log" "federation complete" 500 ||
 	fail "3 rounds did not complete"
@@ -25,6 +32,12 @@ for i in 1 2; do
 done
 "$CTL" list | grep -Eq '^ +[0-9]+ +fmnist +4 ' ||
 	fail "version 4 not installed in /dev/mcai: $("$CTL" list)"
+# the sensor's mirrored windows reached node1's store, unprivileged
+wait_log "$T/node1.log" "sample mirror: [0-9]+ new samples in $SMP" 10 ||
+	fail "node1 did not drain the sample mirror"
+ns=$("$CTL" --json samples -s "$SMP" | python3 -c 'import json,sys
+d = json.load(sys.stdin); print(d["samples"])')
+[ "${ns:-0}" -gt 0 ] || fail "node1's sample store is empty"
 grep -q "telemetry: loaded and pinned\|telemetry: attached already" \
 	"$T/node1.log" || fail "node1 did not load the telemetry"
 [ -e /sys/fs/bpf/mcai/links/mcai_tel_end ] || fail "telemetry not pinned"

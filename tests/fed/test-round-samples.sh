@@ -52,10 +52,23 @@ rm -f "$S/labels-all"
 	fail "mcaictl label --file failed"
 chown -R "$(stat -c %u "$S")" "$S"
 
+# A node as fed_node starts one, but with no dataset: its store only.
+store_node() {
+	local id=$1 log=$2 store=$3
+	"$MCAID" --role node --connect "127.0.0.1:$PORT" \
+		--cert "$P/node1.crt" --key "$P/node1.key" --ca "$P/ca.crt" \
+		--crl "$P/crl.pem" --node-id "$id" --samples "$store" \
+		--set "provenance.trust=$SIGNER/signer.pub" \
+		--set "provenance.history=$T/state/hist-$FED_GEN-$id" \
+		> "$log" 2>&1 &
+	NODES+=("$!")
+	PIDS+=("$!")
+}
+
 start_fed_agg "$T/agg.log" --set rounds.count=3 --start-nodes 2
-fed_node node1 "$T/node1.log" --samples "$S"
+store_node node1 "$T/node1.log" "$S"
 fed_node node2 "$T/node2.log" --shard "0/2 limit=600"
-fed_node node3 "$T/node3.log" --samples "$E"
+store_node node3 "$T/node3.log" "$E"
 wait_log "$T/node1.log" "local data: 300 labelled samples in the sample store" 20 ||
 	fail "node1 did not load the 300 labelled samples"
 wait_log "$T/node3.log" "local data: 0 labelled samples" 20 ||

@@ -26,7 +26,8 @@ insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
 
 rc=0
 "$CTL" load "$R/models/vib-detector.mcai" > /dev/null || rc=1
-insmod "$SIM" rate=6400 fault=1 || rc=1
+# mirror=4: the detector's windows feed node1's sample store (1 in 4)
+insmod "$SIM" rate=6400 fault=1 mirror=4 || rc=1
 if ((rc == 0)); then
 	MCAID=$R/build/mcaid bash "$R/tests/fed/guest-install.sh"
 	r=$?
