@@ -23,7 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "errmsg.h"
+#include "runtime/errmsg.h"
 #include "telemetry.h"
 #include "build/bpf/telemetry.skel.h"
 

@@ -13,20 +13,7 @@
 #include <unistd.h>
 
 #include "runtime/atomicfile.h"
-
-static int mcai_aerr(char *err, size_t errlen, int e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int mcai_aerr(char *err, size_t errlen, int e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return e;
-}
+#include "runtime/errmsg.h"
 
 int mcai_write_full(int fd, const void *p, size_t n)
 {
@@ -68,7 +55,7 @@ int mcai_atomic_writev_at(int dfd, const char *name, const char *tmp,
 	unlinkat(dfd, tmp, 0);
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
-		return mcai_aerr(err, errlen, -errno, "create %s: %s", tmp,
+		return mcai_errmsg(err, errlen, -errno, "create %s: %s", tmp,
 				 strerror(errno));
 	for (i = 0; i < iovcnt && !e; i++)
 		e = mcai_write_full(fd, iov[i].iov_base, iov[i].iov_len);
@@ -78,19 +65,19 @@ int mcai_atomic_writev_at(int dfd, const char *name, const char *tmp,
 		e = -errno;
 	if (e) {
 		unlinkat(dfd, tmp, 0);
-		return mcai_aerr(err, errlen, e, "write %s: %s", tmp,
+		return mcai_errmsg(err, errlen, e, "write %s: %s", tmp,
 				 strerror(-e));
 	}
 	mcai_step(hook, arg, MCAI_ATOMIC_WRITTEN);
 	if (renameat(dfd, tmp, dfd, name)) {
 		e = -errno;
 		unlinkat(dfd, tmp, 0);
-		return mcai_aerr(err, errlen, e, "rename %s: %s", name,
+		return mcai_errmsg(err, errlen, e, "rename %s: %s", name,
 				 strerror(-e));
 	}
 	mcai_step(hook, arg, MCAI_ATOMIC_RENAMED);
 	if (fsync(dfd))
-		return mcai_aerr(err, errlen, -errno,
+		return mcai_errmsg(err, errlen, -errno,
 				 "fsync directory of %s: %s", name,
 				 strerror(errno));
 	return 0;
@@ -105,30 +92,30 @@ int mcai_atomic_writev(const char *path, const struct iovec *iov, int iovcnt,
 	int dfd, e;
 
 	if (!*base)
-		return mcai_aerr(err, errlen, -EINVAL, "%s: not a file name",
+		return mcai_errmsg(err, errlen, -EINVAL, "%s: not a file name",
 				 path);
 	if (!slash)
 		snprintf(dir, sizeof(dir), ".");
 	else if (slash == path)
 		snprintf(dir, sizeof(dir), "/");
 	else if ((size_t)(slash - path) >= sizeof(dir))
-		return mcai_aerr(err, errlen, -ENAMETOOLONG,
+		return mcai_errmsg(err, errlen, -ENAMETOOLONG,
 				 "%s: path too long", path);
 	else
 		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", base) >= sizeof(tmp))
-		return mcai_aerr(err, errlen, -ENAMETOOLONG,
+		return mcai_errmsg(err, errlen, -ENAMETOOLONG,
 				 "%s: name too long", path);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return mcai_aerr(err, errlen, -errno, "%s: %s", dir,
+		return mcai_errmsg(err, errlen, -errno, "%s: %s", dir,
 				 strerror(errno));
 	e = mcai_atomic_writev_at(dfd, base, tmp, iov, iovcnt, mode, NULL,
 				  NULL, msg, sizeof(msg));
 	close(dfd);
 	/* The steps name the file within @dir: say which directory. */
 	if (e)
-		mcai_aerr(err, errlen, e, "%s: %s", dir, msg);
+		mcai_errmsg(err, errlen, e, "%s: %s", dir, msg);
 	return e;
 }
 

@@ -22,6 +22,7 @@
 
 #include "models/sha256.h"
 #include "runtime/atomicfile.h"
+#include "runtime/errmsg.h"
 #include "runtime/proto.h"
 #include "runtime/provenance.h"
 #include "runtime/store.h"
@@ -52,18 +53,8 @@ struct mcai_prov_trust {
 	size_t cap;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return 0;
-}
+/* The message for the caller; the status is the caller's own. */
+#define perr(err, errlen, ...) mcai_errmsg(err, errlen, 0, __VA_ARGS__)
 
 /* The first queued OpenSSL error as text, and the queue cleared. */
 static const char *ossl_reason(char *buf, size_t len)

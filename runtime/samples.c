@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "runtime/atomicfile.h"
+#include "runtime/errmsg.h"
 #include "runtime/samples.h"
 #include "uapi/mcai.h"
 
@@ -70,18 +71,8 @@ struct mcai_samples {
 	struct mcai_samples_stats st;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int serr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return 0;
-}
+/* The message for the caller; the status is the caller's own. */
+#define serr(err, errlen, ...) mcai_errmsg(err, errlen, 0, __VA_ARGS__)
 
 /*
  * root (mcaictl) working on the daemon's store must not leave files the

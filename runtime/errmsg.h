@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The telemetry's user-space files report failures the same way: a
- * sentence for the operator in the caller's buffer, and a return value.
+ * User-space libraries report failures the same way: a sentence for the
+ * operator in the caller's buffer (which may be NULL or empty), and a
+ * return value.
  */
-#ifndef MCAI_BPF_ERRMSG_H
-#define MCAI_BPF_ERRMSG_H
+#ifndef MCAI_ERRMSG_H
+#define MCAI_ERRMSG_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,7 @@ static inline int mcai_errmsg(char *err, size_t errlen, int ret,
 {
 	va_list ap;
 
-	if (errlen) {
+	if (err && errlen) {
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
@@ -25,4 +26,4 @@ static inline int mcai_errmsg(char *err, size_t errlen, int ret,
 	return ret;
 }
 
-#endif /* MCAI_BPF_ERRMSG_H */
+#endif /* MCAI_ERRMSG_H */
