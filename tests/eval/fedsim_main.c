@@ -186,6 +186,8 @@ static void usage(FILE *f)
 "  --anomaly            score updates, drop flagged ones, quarantine repeat\n"
 "                       offenders (2 flags in 5 rounds)\n"
 "  --server-lr X        fedadam server rate (default 0.01)\n"
+"  --beta1 X, --beta2 X fedadam moment decays (default 0.9, 0.99)\n"
+"  --tau X              fedadam adaptivity (default 0.001)\n"
 "Attacks:\n"
 "  --attack A           none sign-flip scaling noise label-flip\n"
 "  --malicious F        fraction of hostile clients (default 0)\n"
@@ -280,6 +282,12 @@ static void parse(struct opts *o, int argc, char **argv)
 			c->agg.krum_f = (u32)mcai_parse_uint(a, v, 0, 100000);
 		} else if (OPT("--server-lr")) {
 			c->agg.server_lr = mcai_parse_float(a, v, 1e-6f, 10);
+		} else if (OPT("--beta1")) {
+			c->agg.beta1 = mcai_parse_float(a, v, 0, 0.999f);
+		} else if (OPT("--beta2")) {
+			c->agg.beta2 = mcai_parse_float(a, v, 0, 0.999f);
+		} else if (OPT("--tau")) {
+			c->agg.tau = mcai_parse_float(a, v, 1e-9f, 1);
 		} else if (OPT("--clip")) {
 			if (!strcmp(v, "median")) {
 				c->clip = MCAI_CLIP_MEDIAN;
