@@ -90,6 +90,8 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1000000, 0, false },
 	{ "network.assembly_kib", MCAI_T_U32, OFF(assembly_kib), MCAI_R_AGGR,
 	  64, 4194304, 0, false },
+	{ "network.send_kib", MCAI_T_U32, OFF(send_kib), MCAI_R_BOTH,
+	  64, 4194304, 0, false },
 
 	{ "tls.cert", MCAI_T_PATH, OFF(tls_cert), MCAI_R_BOTH, 0, 0, 0, true },
 	{ "tls.key", MCAI_T_PATH, OFF(tls_key), MCAI_R_BOTH, 0, 0, 0, true },
@@ -237,6 +239,7 @@ void mcai_config_init(struct mcai_config *c)
 	c->max_nodes = 10000;
 	c->rate_frames = 100;		/* MCAI_RATE_FRAMES_DEFAULT, net.h */
 	c->assembly_kib = 16384;
+	c->send_kib = 16384;
 	strcpy(c->data_samples, "/var/lib/mcaid/samples");
 	strcpy(c->registry_dir, "/var/lib/mcaid/registry");
 	c->rounds = 0;

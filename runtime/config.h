@@ -44,7 +44,13 @@
  *                                    bursts of two seconds' worth
  *   network.assembly_kib      aggr   16384 (64 .. 4194304); KiB of large
  *                                    frames (updates) received at once
- *                                    over all peers, the rest wait
+ *                                    over all peers, the rest wait; a frame
+ *                                    holding it must arrive at 256 KiB/s
+ *                                    (after --stall-timeout, 30 s, of grace)
+ *                                    while others wait, or is dropped
+ *   network.send_kib          both   16384 (64 .. 4194304); KiB of
+ *                                    ciphertext ready to send over all
+ *                                    peers: a broadcast seals within it
  *   tls.cert / tls.key / tls.ca   both   required paths
  *   tls.crl                   both   "" (none); path
  *   data.train                node   "" (labelled samples from the module);
@@ -157,6 +163,7 @@ struct mcai_config {
 	uint32_t max_nodes;
 	uint32_t rate_frames;			/* per peer per second; 0 off */
 	uint32_t assembly_kib;
+	uint32_t send_kib;
 	char allow_list[MCAI_CONFIG_PATH_MAX];	/* "" everyone the CA signs */
 
 	char tls_cert[MCAI_CONFIG_PATH_MAX];

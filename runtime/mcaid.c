@@ -123,6 +123,8 @@ static void mcai_usage(FILE *f)
 "                        (100; 0: no limit); a faster peer is not read\n"
 "  --assembly-kib N      aggregator: KiB of updates received at once over\n"
 "                        all peers (16384); the other senders wait\n"
+"  --send-kib N          KiB of ciphertext ready to send over all peers\n"
+"                        (16384); a broadcast seals within it\n"
 "  --allow-list FILE     aggregator: certificate CNs allowed to join\n"
 "\n"
 "Federation (see runtime/aggregator.h and runtime/node.h):\n"
@@ -484,7 +486,8 @@ enum {
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_SAMPLES,
 	OPT_ANSWER_DELAY, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
-	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_ALLOW_LIST, OPT_HELP,
+	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
+	OPT_HELP,
 };
 
 static const struct option mcai_long_opts[] = {
@@ -522,6 +525,7 @@ static const struct option mcai_long_opts[] = {
 	{ "feed-interval", required_argument, NULL, OPT_FEED_INTERVAL },
 	{ "rate-frames", required_argument, NULL, OPT_RATE_FRAMES },
 	{ "assembly-kib", required_argument, NULL, OPT_ASSEMBLY_KIB },
+	{ "send-kib", required_argument, NULL, OPT_SEND_KIB },
 	{ "allow-list", required_argument, NULL, OPT_ALLOW_LIST },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -564,12 +568,14 @@ static int mcai_apply_config(struct mcai_daemon *d, struct mcai_config *cfg)
 		d->nopts.max_peers = cfg->max_peers;
 	if (!d->nopts.idle_ms)
 		d->nopts.idle_ms = cfg->idle_timeout_ms;
-	if (!d->rate_set) {
+	if (!d->rate_set && d->role == MCAI_ROLE_AGGREGATOR) {
 		d->nopts.rate_frames = cfg->rate_frames;
 		d->rate_set = true;
 	}
 	if (!d->nopts.in_budget)
 		d->nopts.in_budget = (size_t)cfg->assembly_kib << 10;
+	if (!d->nopts.win_budget)
+		d->nopts.win_budget = (size_t)cfg->send_kib << 10;
 	if (!d->allow_list && cfg->allow_list[0])
 		d->allow_list = cfg->allow_list;
 	return 0;
@@ -732,6 +738,11 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 4194304, &v) || v < 64)
 				goto bad;
 			d->nopts.in_budget = (size_t)v << 10;
+			break;
+		case OPT_SEND_KIB:
+			if (mcai_parse_uint(optarg, 4194304, &v) || v < 64)
+				goto bad;
+			d->nopts.win_budget = (size_t)v << 10;
 			break;
 		case OPT_ALLOW_LIST:
 			d->allow_list = optarg;
@@ -977,7 +988,7 @@ int main(int argc, char **argv)
 	if (r)
 		goto out;
 	/* The config file's default when there is no file either. */
-	if (!d.rate_set)
+	if (!d.rate_set && d.role == MCAI_ROLE_AGGREGATOR)
 		d.nopts.rate_frames = MCAI_RATE_FRAMES_DEFAULT;
 	r = mcai_net_new(&d.net, &d.nopts, tls, &mcai_daemon_ops, &d);
 	if (r)

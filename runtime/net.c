@@ -73,6 +73,7 @@
 #define MCAI_SHARE_MIN		MCAI_PAYLOAD_STEP	/* shared, sealed lazily */
 #define MCAI_SEAL_RECORD	(16 * 1024)	/* TLS's largest plaintext */
 #define MCAI_SEAL_WINDOW	(32 * 1024)	/* ciphertext kept ready */
+#define MCAI_IN_MIN_RATE	(256 * 1024)	/* bytes/s, see mcai_in_admit() */
 #define MCAI_STOP_GRACE_MS	2000
 
 /* user_data: a peer pointer (16-byte aligned) or 0, plus an op in 3 bits. */
@@ -131,6 +132,7 @@ struct mcai_peer {
 	uint8_t *pl;
 	size_t pl_got, pl_cap;
 	size_t in_held;			/* of net->in_used, this frame */
+	uint64_t in_deadline_ns;	/* to complete it while others wait */
 
 	/* Rate limit: frames allowed now, refilled with time. */
 	double tokens;
@@ -419,7 +421,7 @@ static void mcai_peer_close(struct mcai_peer *p, enum mcai_log_level lvl,
 		p->throttled = false;
 		mcai_held_del(&net->throttled, p, MCAI_HELD);
 	}
-	if (p->sealq) {
+	if (p->sealq && !graceful) {
 		p->sealq = false;
 		mcai_held_del(&net->sealq, p, MCAI_SEALQ);
 	}
@@ -433,7 +435,7 @@ static void mcai_peer_close(struct mcai_peer *p, enum mcai_log_level lvl,
 			mcai_tls_close_notify(&p->tls);
 		p->close_after_flush = true;
 		mcai_send_kick(p);
-		if (p->send_armed)
+		if (p->send_armed || p->sealq)	/* flushed later, see mcai_reap() */
 			return;
 	}
 	mcai_peer_shut(p);
@@ -444,6 +446,8 @@ static void mcai_peer_free(struct mcai_peer *p)
 	struct mcai_net *net = p->net;
 
 	mcai_list_del(&net->closing, p);
+	if (p->sealq)
+		mcai_held_del(&net->sealq, p, MCAI_SEALQ);
 	if (net->ops->closed && (p->reported || p->outbound))
 		net->ops->closed(p, p->why, net->arg);
 	close(p->fd);
@@ -462,7 +466,8 @@ static void mcai_reap(struct mcai_net *net)
 
 	for (; p; p = n) {
 		n = p->next;
-		if (!p->inflight && !p->rearm_queued)
+		if (!p->inflight && !p->rearm_queued &&
+		    !(p->sealq && !p->shut))
 			mcai_peer_free(p);
 	}
 }
@@ -501,7 +506,7 @@ static int mcai_seal(struct mcai_peer *p)
 
 	if (p->oq_head && !p->ocur.cap && !p->onext.cap && net->win_used &&
 	    (net->win_used + 2 * MCAI_SEAL_WINDOW > net->o.win_budget ||
-	     (net->sealq && !p->sealq))) {
+	     (net->sealq && net->sealq != p))) {
 		if (!p->sealq) {
 			p->sealq = true;
 			mcai_held_add(&net->sealq, p, MCAI_SEALQ);
@@ -577,7 +582,8 @@ static void mcai_send_kick(struct mcai_peer *p)
 		return;
 	if (p->ocur.off == p->ocur.len) {
 		if (!p->onext.len) {
-			if (p->close_after_flush)
+			if (p->close_after_flush && !p->oq_head &&
+			    !p->notify_pending)
 				mcai_peer_shut(p);
 			return;
 		}
@@ -807,8 +813,8 @@ static bool mcai_in_admit(struct mcai_peer *p)
 
 	if (p->in_held || p->h.length <= MCAI_PAYLOAD_STEP)
 		return true;
-	if (net->in_used && (net->in_used + p->h.length > net->o.in_budget ||
-			     (net->waiting && !p->waiting))) {
+	if ((net->in_used && net->in_used + p->h.length > net->o.in_budget) ||
+	    (net->waiting && net->waiting != p)) {
 		if (!p->waiting) {
 			p->waiting = true;
 			net->st.waited++;
@@ -822,6 +828,14 @@ static bool mcai_in_admit(struct mcai_peer *p)
 	}
 	p->in_held = p->h.length;
 	net->in_used += p->in_held;
+	/*
+	 * Budget held is budget others wait for: a frame must come in at
+	 * MCAI_IN_MIN_RATE at least, after stall_ms of grace.
+	 */
+	p->in_deadline_ns = mcai_now_ns() +
+			    (uint64_t)net->o.stall_ms * 1000000ULL +
+			    (uint64_t)p->h.length * 1000000000ULL /
+			    MCAI_IN_MIN_RATE;
 	return true;
 }
 
@@ -971,9 +985,13 @@ int mcai_net_set_allow(struct mcai_net *net, const char *path, char *err,
 		char *s = line, *e;
 
 		lineno++;
-		e = strchr(s, '#');
-		if (e)
-			*e = '\0';
+		/* '#' starts a comment at the start or after a blank only. */
+		for (e = strchr(s, '#'); e; e = strchr(e + 1, '#')) {
+			if (e == s || e[-1] == ' ' || e[-1] == '\t') {
+				*e = '\0';
+				break;
+			}
+		}
 		while (*s == ' ' || *s == '\t')
 			s++;
 		e = s + strlen(s);
@@ -1129,7 +1147,8 @@ static void mcai_on_recv(struct mcai_peer *p, int res, unsigned int flags)
 	mcai_peer_progress(p);
 	if (p->closing)
 		return;
-	if (mcai_queued(p) > net->o.out_pause) {
+	/* Not while it holds receive budget: both ends could wait forever. */
+	if (mcai_queued(p) > net->o.out_pause && !p->in_held) {
 		if (!p->paused) {
 			net->st.paused++;
 			mcai_dbg("peer %s: %zu bytes queued, not reading until it drains",
@@ -1440,7 +1459,7 @@ static void mcai_resume(struct mcai_peer *p)
 	mcai_send_kick(p);
 	if (p->closing)
 		return;
-	if (mcai_queued(p) > net->o.out_pause) {
+	if (mcai_queued(p) > net->o.out_pause && !p->in_held) {
 		p->paused = true;
 		return;
 	}
@@ -1465,15 +1484,24 @@ static void mcai_resume_held(struct mcai_net *net, bool tick)
 	/* Peers waiting to seal, while the send buffers have room. */
 	while ((p = net->sealq) &&
 	       net->win_used + 2 * MCAI_SEAL_WINDOW <= net->o.win_budget) {
-		p->sealq = false;
-		net->sealq = p->seal_next;
-		p->seal_next = NULL;
 		mcai_send_kick(p);
-		if (p->sealq)
+		if (net->sealq == p)
 			break;
 	}
 	if (!tick)
 		return;
+	/* A frame holding budget that others wait for must keep coming. */
+	if (net->waiting) {
+		uint64_t now = mcai_now_ns();
+
+		for (p = net->peers; p; p = n) {
+			n = p->next;
+			if (p->in_held && now > p->in_deadline_ns)
+				mcai_peer_close(p, MCAI_LOG_WARN, false,
+						"%u byte frame too slow (%zu bytes in) while others wait",
+						p->h.length, p->pl_got);
+		}
+	}
 	p = net->throttled;
 	net->throttled = NULL;
 	for (; p; p = n) {

@@ -46,14 +46,31 @@ static void mcai_tls_err_str(char *buf, size_t len, const char *what)
 	ERR_clear_error();
 }
 
+/*
+ * The subject's one CN, as it is: a second CN, an embedded NUL or a name
+ * too long for @buf would let a certificate pass for another node (ids and
+ * the allow-list go by this name), so they give "(invalid CN)".
+ */
 static void mcai_subject_cn(X509 *x, char *buf, size_t len)
 {
 	X509_NAME *n = x ? X509_get_subject_name(x) : NULL;
+	int i = n ? X509_NAME_get_index_by_NID(n, NID_commonName, -1) : -1;
+	const ASN1_STRING *s;
+	int l;
 
-	buf[0] = '\0';
-	if (!n || X509_NAME_get_text_by_NID(n, NID_commonName, buf,
-					    (int)len) < 0)
+	if (i < 0) {
 		snprintf(buf, len, "(no CN)");
+		return;
+	}
+	s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i));
+	l = s ? ASN1_STRING_length(s) : -1;
+	if (X509_NAME_get_index_by_NID(n, NID_commonName, i) >= 0 || l <= 0 ||
+	    (size_t)l >= len || memchr(ASN1_STRING_get0_data(s), 0, (size_t)l)) {
+		snprintf(buf, len, "(invalid CN)");
+		return;
+	}
+	memcpy(buf, ASN1_STRING_get0_data(s), (size_t)l);
+	buf[l] = '\0';
 }
 
 /* Records the first verification failure, with whose certificate it was. */
@@ -340,6 +357,12 @@ int mcai_tls_handshake(struct mcai_tls *t)
 	}
 	mcai_subject_cn(SSL_get0_peer_certificate(t->ssl), t->peer,
 			sizeof(t->peer));
+	/* A node is known by its CN; a server by its name (SAN) alone. */
+	if (SSL_is_server(t->ssl) && t->peer[0] == '(') {
+		snprintf(t->why, sizeof(t->why),
+			 "peer certificate has no usable CN %s", t->peer);
+		return -EPROTO;
+	}
 	t->done = true;
 	return 1;
 }
