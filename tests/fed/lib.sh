@@ -130,12 +130,12 @@ client() {
 
 cat > "$T/client.py" <<'PY'
 # A TLS client that speaks the frame header and can misbehave.
-import socket, ssl, struct, sys, time
+import socket, ssl, struct, sys, threading, time
 
 pki, port, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 args = sys.argv[4:]
 MAGIC, VERSION = 0x4641434d, 1
-UPDATE, TELEMETRY = 5, 6
+HELLO, UPDATE, TELEMETRY = 1, 5, 6
 
 def conn(cert="node1"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -254,4 +254,61 @@ elif cmd == "cert":
         print("accepted" if s.recv(16) else "refused")
     except (ssl.SSLError, ConnectionError, EOFError) as e:
         print("refused", type(e).__name__)
+elif cmd == "close-in-queue":
+    # One peer holds the send budget (never reads); another's echo waits
+    # for it, then that peer is closed for a malformed HELLO.
+    a = conn()                      # holds the send budget, never reads
+    a.sendall(hdr(UPDATE, 6000000) + b"a" * 6000000)
+    time.sleep(1)
+    b = conn()                      # its echo waits for the budget
+    b.sendall(hdr(UPDATE, 900000) + b"b" * 900000)
+    time.sleep(0.5)
+    b.sendall(hdr(HELLO, 8) + b"\xff" * 8)  # malformed HELLO: closed
+    time.sleep(1)
+    a.close()                       # the budget frees
+    b.settimeout(20)
+    h = recv_exact(b, 16)
+    got = recv_exact(b, struct.unpack("<IHHII", h)[3])
+    assert got == b"b" * 900000, "echo differs"
+    try:                            # then the server's close_notify
+        rest = b.recv(4096)
+    except (ssl.SSLError, OSError):
+        rest = b""
+    print("echo-intact", len(got), "then", "eof" if not rest else "more")
+elif cmd == "turns":
+    a = conn(); a.sendall(hdr(UPDATE, 6000000) + b"a" * 6000000)
+    b = conn(); b.sendall(hdr(UPDATE, 6000000) + b"b" * 6000000)
+    time.sleep(0.5)
+    took = {}
+    def echo(name, ch):
+        s = conn()
+        t = time.monotonic()
+        s.sendall(hdr(UPDATE, 300000) + ch * 300000)
+        got = recv_exact(s, 16 + 300000)
+        assert got[16:] == ch * 300000
+        took[name] = time.monotonic() - t
+    th = [threading.Thread(target=echo, args=(n, c))
+          for n, c in (("C", b"c"), ("D", b"d"))]
+    for t in th:
+        t.start()
+    time.sleep(1.5)
+    recv_exact(b, 16 + 6000000)     # b drains: its buffers are freed
+    for t in th:
+        t.join()
+    print("slowest %.1f" % max(took.values()))
+elif cmd == "loris":
+    ss = []
+    for i in range(2):
+        s = conn()
+        s.sendall(hdr(UPDATE, 2 << 20) + b"x" * 100000)
+        ss.append(s)
+    print("holding", flush=True)
+    for k in range(12):
+        time.sleep(2)
+        try:
+            for s in ss:
+                s.sendall(b"y" * 10)
+        except OSError:
+            print("dropped", flush=True)
+            break
 PY
