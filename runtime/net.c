@@ -1532,8 +1532,8 @@ static void mcai_dispatch(struct mcai_net *net, uint64_t ud, int res,
 		mcai_resume_held(net, true);
 		if (net->ops->tick && !net->stopping)
 			net->ops->tick(net, net->arg);
-		if (!net->stopping)
-			mcai_tick_arm(net);
+		/* Stopping too: the stop deadline is checked on wake-ups. */
+		mcai_tick_arm(net);
 		break;
 	case MCAI_OP_SIGNAL:
 		net->signal_armed = false;
