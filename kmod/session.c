@@ -179,12 +179,16 @@ static void mcai_session_run_model(struct mcai_session *s,
 	cls = mcai_engine_run(m, in, r->scores, s->scratch);
 	r->class_id = cls;
 	r->n_scores = m->output_len;
+	/*
+	 * Before the drift statistics, as on the other paths: their lock
+	 * sleeps on PREEMPT_RT, and time blocked there is not the model's.
+	 */
+	mcai_trace_infer_end(&tc, r->model_id, r->version, s->id, r->seq,
+			     m->macs, cls, r->flags, v->slot->name);
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_stats.inferences);
 	mcai_stats_update(v->slot, in, m->input_len, cls);
 	s->completed++;
-	mcai_trace_infer_end(&tc, r->model_id, r->version, s->id, r->seq,
-			     m->macs, cls, r->flags, v->slot->name);
 }
 
 static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
