@@ -41,17 +41,6 @@ static const char *const kind_names[] = {
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
 
-int mcai_why(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 const char *mcai_agg_kind_name(enum mcai_agg_kind kind)
 {

@@ -48,6 +48,7 @@
 #include <stddef.h>
 
 #include "models/port.h"
+#include "runtime/errmsg.h"
 
 enum mcai_agg_kind {
 	MCAI_AGG_FEDAVG,
@@ -84,8 +85,8 @@ struct mcai_agg;
  * Format a reason into @why (when there is room) and return @err: the error
  * path of every check here, in anomaly.c and in fedsim.c.
  */
-int mcai_why(int err, char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+#define mcai_why(err, why, len, ...) \
+	mcai_errmsg(why, len, err, __VA_ARGS__)
 
 /* Index of @name in @names[0..n) (NULL entries skipped), or -EINVAL. */
 int mcai_name_index(const char *const *names, u32 n, const char *name);
