@@ -189,23 +189,6 @@ static struct mcai_aggr_node *mcai_aggr_peer_node(struct mcai_aggr *a,
 	return i && i <= a->n_nodes ? &a->nodes[i - 1] : NULL;
 }
 
-static int mcai_aggr_send(struct mcai_peer *p, const struct mcai_msg *m)
-{
-	struct mcai_buf b;
-	const char *why = NULL;
-	int r;
-
-	mcai_buf_init(&b);
-	r = mcai_msg_frame(&b, m, &why);
-	if (r)
-		mcai_err("peer %s: cannot encode %s: %s", mcai_peer_name(p),
-			 mcai_msg_type_name(m->type), why ? why : strerror(-r));
-	else
-		r = mcai_net_send_frame(p, b.data, b.len);
-	mcai_buf_free(&b);
-	return r;
-}
-
 static void mcai_aggr_error(struct mcai_peer *p, uint32_t code,
 			    const char *msg)
 {
@@ -213,7 +196,7 @@ static void mcai_aggr_error(struct mcai_peer *p, uint32_t code,
 
 	m.u.error.code = code;
 	snprintf(m.u.error.message, sizeof(m.u.error.message), "%s", msg);
-	mcai_aggr_send(p, &m);
+	mcai_net_send_msg(p, &m, NULL);
 }
 
 static uint32_t mcai_aggr_connected(const struct mcai_aggr *a)
@@ -866,7 +849,7 @@ static void mcai_aggr_forward(struct mcai_aggr *a, const char *how)
 	m.u.update.train_loss = (float)(a->loss_sum / a->answered);
 	m.u.update.delta_f = a->combined;
 	m.u.update.n_delta = a->n_params;
-	r = mcai_aggr_send(a->up, &m);
+	r = mcai_net_send_msg(a->up, &m, NULL);
 	a->forwarded += !r;
 	mcai_info("round %llu done (%s): %u of %u answered, combined update (weight %llu) %s upstream",
 		  (unsigned long long)a->round, how, a->answered, a->sampled,
@@ -1472,7 +1455,7 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 			}
 			nd->version = a->version;
 		}
-		if (mcai_aggr_send(nd->peer, &m)) {
+		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
 			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
 				  (unsigned long long)a->round, nd->id);
 			continue;
@@ -1612,7 +1595,7 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			struct mcai_msg bye = { .type = MCAI_MSG_BYE };
 
 			bye.u.bye.reason = MCAI_BYE_REPLACED;
-			mcai_aggr_send(nd->peer, &bye);
+			mcai_net_send_msg(nd->peer, &bye, NULL);
 			mcai_peer_set_data(nd->peer, NULL);
 			mcai_net_close(nd->peer, "replaced by a new connection");
 			mcai_aggr_sa_drop(a, nd);
@@ -1675,7 +1658,7 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		 a->o.fleet && mcai_proto_id_ok(a->o.fleet) ? a->o.fleet :
 		 "default");
 	m.u.welcome.version = a->version;
-	r = mcai_aggr_send(p, &m);
+	r = mcai_net_send_msg(p, &m, NULL);
 	if (!r && nd->version < a->version && a->model_frame.len) {
 		r = mcai_net_send_frame(p, a->model_frame.data,
 					a->model_frame.len);
@@ -2187,7 +2170,7 @@ void mcai_aggr_upstream_connected(struct mcai_aggr *a, struct mcai_peer *p)
 	/* Not known before our nodes join; the UPDATEs carry the truth. */
 	m.u.hello.n_samples = samples ? samples : 1;
 	m.u.hello.caps = MCAI_CAP_FEDPROX;
-	if (mcai_aggr_send(p, &m))
+	if (mcai_net_send_msg(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO upstream");
 }
 

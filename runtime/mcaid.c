@@ -190,30 +190,6 @@ static int mcai_parse_role(const char *s, uint32_t *role)
 /* The echo exchange                                                    */
 /* ------------------------------------------------------------------ */
 
-static int mcai_send_msg(struct mcai_peer *p, const struct mcai_msg *m,
-			 struct mcai_buf *keep)
-{
-	struct mcai_buf b;
-	const char *why = NULL;
-	int r;
-
-	mcai_buf_init(&b);
-	r = mcai_msg_frame(&b, m, &why);
-	if (r) {
-		mcai_err("peer %s: cannot encode %s: %s", mcai_peer_name(p),
-			 mcai_msg_type_name(m->type), why ? why : strerror(-r));
-	} else {
-		r = mcai_net_send_frame(p, b.data, b.len);
-	}
-	if (!r && keep) {
-		mcai_buf_free(keep);
-		*keep = b;
-	} else {
-		mcai_buf_free(&b);
-	}
-	return r;
-}
-
 static void mcai_conn_finish(struct mcai_daemon *d, struct mcai_conn *c,
 			     bool ok)
 {
@@ -242,7 +218,7 @@ static int mcai_send_ping(struct mcai_daemon *d, struct mcai_conn *c)
 	m.u.update.train_loss = (float)c->echoed;
 	m.u.update.delta_f = d->ping_floats;
 	m.u.update.n_delta = d->ping_size / 4;
-	return mcai_send_msg(c->peer, &m, &c->last);
+	return mcai_net_send_msg(c->peer, &m, &c->last);
 }
 
 static void mcai_on_connected(struct mcai_peer *p, void *arg)
@@ -271,7 +247,7 @@ static void mcai_on_connected(struct mcai_peer *p, void *arg)
 			 d->node_id);
 	m.u.hello.role = MCAI_ROLE_NODE;
 	snprintf(m.u.hello.model, sizeof(m.u.hello.model), MCAI_ECHO_MODEL);
-	if (mcai_send_msg(p, &m, NULL))
+	if (mcai_net_send_msg(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO");
 }
 
@@ -299,7 +275,7 @@ static int mcai_aggregator_frame(struct mcai_daemon *d, struct mcai_peer *p,
 		 in.u.hello.node_id);
 	snprintf(m.u.welcome.fleet, sizeof(m.u.welcome.fleet), "default");
 	mcai_msg_release(&in);
-	return mcai_send_msg(p, &m, NULL) == -EPIPE ? -EPIPE : 0;
+	return mcai_net_send_msg(p, &m, NULL) == -EPIPE ? -EPIPE : 0;
 }
 
 static int mcai_node_frame(struct mcai_daemon *d, struct mcai_peer *p,
@@ -451,7 +427,7 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 		d->keepalive_at = d->ticks + every;
 		if (mcai_teleagent_summary(&d->tel, &m.u.telemetry))
 			memset(&m.u.telemetry, 0, sizeof(m.u.telemetry));
-		mcai_send_msg(c->peer, &m, NULL);
+		mcai_net_send_msg(c->peer, &m, NULL);
 		mcai_msg_telemetry_free(&m.u.telemetry);
 	}
 }

@@ -697,6 +697,29 @@ int mcai_net_send_frame(struct mcai_peer *p, const void *frame, size_t len)
 				MCAI_FRAME_HDR_LEN, h.length);
 }
 
+int mcai_net_send_msg(struct mcai_peer *p, const struct mcai_msg *m,
+		      struct mcai_buf *copy)
+{
+	struct mcai_buf b;
+	const char *why = NULL;
+	int r;
+
+	mcai_buf_init(&b);
+	r = mcai_msg_frame(&b, m, &why);
+	if (r)
+		mcai_err("peer %s: cannot encode %s: %s", p->name,
+			 mcai_msg_type_name(m->type), why ? why : strerror(-r));
+	else
+		r = mcai_net_send_frame(p, b.data, b.len);
+	if (!r && copy) {
+		mcai_buf_free(copy);
+		*copy = b;
+	} else {
+		mcai_buf_free(&b);
+	}
+	return r;
+}
+
 int mcai_net_send(struct mcai_peer *p, uint16_t type, const void *payload,
 		  uint32_t len)
 {

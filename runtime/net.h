@@ -30,6 +30,8 @@ struct mcai_net;
 struct mcai_peer;
 struct mcai_tls_ctx;
 struct mcai_frame_hdr;
+struct mcai_msg;
+struct mcai_buf;
 
 struct mcai_net_ops {
 	/* TLS handshake done, peer certificate verified. */
@@ -127,6 +129,13 @@ void mcai_net_get_stats(const struct mcai_net *net, struct mcai_net_stats *st);
 int mcai_net_send(struct mcai_peer *p, uint16_t type, const void *payload,
 		  uint32_t len);
 int mcai_net_send_frame(struct mcai_peer *p, const void *frame, size_t len);
+/*
+ * Encode @m (runtime/proto.h, a failure is logged) and queue it as above.
+ * With @copy, the frame's bytes are left there once queued (what it held
+ * is freed).
+ */
+int mcai_net_send_msg(struct mcai_peer *p, const struct mcai_msg *m,
+		      struct mcai_buf *copy);
 /* Flush what is queued, close_notify, then close; @why is logged. */
 void mcai_net_close(struct mcai_peer *p, const char *why);
 

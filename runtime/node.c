@@ -558,27 +558,6 @@ uint32_t mcai_fednode_version(const struct mcai_fednode *n)
 	return n->version;
 }
 
-static int mcai_fednode_send(struct mcai_peer *p, const struct mcai_msg *m,
-			     struct mcai_buf *keep)
-{
-	struct mcai_buf b;
-	const char *why = NULL;
-	int r;
-
-	mcai_buf_init(&b);
-	r = mcai_msg_frame(&b, m, &why);
-	if (r)
-		mcai_err("cannot encode %s: %s", mcai_msg_type_name(m->type),
-			 why ? why : strerror(-r));
-	else if (keep)
-		*keep = b;
-	else
-		r = mcai_net_send_frame(p, b.data, b.len);
-	if (r || !keep)
-		mcai_buf_free(&b);
-	return r;
-}
-
 void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
@@ -596,7 +575,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.n_samples = n->count;
 	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | (n->have_dev ? MCAI_CAP_KERNEL : 0);
-	if (mcai_fednode_send(p, &m, NULL))
+	if (mcai_net_send_msg(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO");
 }
 
@@ -644,7 +623,7 @@ static void mcai_fednode_refuse(struct mcai_peer *p, uint32_t version,
 	e.u.error.code = MCAI_ERR_MODEL;
 	snprintf(e.u.error.message, sizeof(e.u.error.message),
 		 "model version %u refused: %s", version, verdict);
-	mcai_fednode_send(p, &e, NULL);
+	mcai_net_send_msg(p, &e, NULL);
 }
 
 /*
@@ -1042,25 +1021,27 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
 	n->rounds++;
-	if (r->flags & MCAI_ROUND_F_SECAGG) {
-		mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
-			  (unsigned long long)r->round_id,
-			  (unsigned long long)(mcai_fed_now_ms() - t0),
-			  (double)m.u.update.train_loss,
-			  st.seen ? (double)st.correct / st.seen : 0.0);
-		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
-	}
 	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
 		  (unsigned long long)r->round_id,
 		  (unsigned long long)(mcai_fed_now_ms() - t0),
 		  (double)m.u.update.train_loss,
 		  st.seen ? (double)st.correct / st.seen : 0.0);
+	if (r->flags & MCAI_ROUND_F_SECAGG)
+		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
 	if (n->o.answer_delay_ms) {
-		ret = mcai_fednode_send(p, &m, &n->held);
+		const char *why = NULL;
+
+		/* Encoded now, sent by mcai_fednode_tick() later. */
+		ret = mcai_msg_frame(&n->held, &m, &why);
+		if (ret) {
+			mcai_err("cannot encode UPDATE: %s",
+				 why ? why : strerror(-ret));
+			mcai_buf_free(&n->held);
+		}
 		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
-		return ret == -EPIPE ? -EPIPE : 0;
+		return 0;
 	}
-	ret = mcai_fednode_send(p, &m, NULL);
+	ret = mcai_net_send_msg(p, &m, NULL);
 	if (ret)
 		mcai_warn("round %llu: UPDATE not sent: %s",
 			  (unsigned long long)r->round_id, strerror(-ret));
