@@ -66,16 +66,7 @@ P=$T/pki
 mkdir -p "$T/state"
 chmod 1777 "$T/state"
 
-free_port() {
-	local p lo
-	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
-	[ "${lo:-0}" -gt 12000 ] || lo=32768
-	while :; do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		ss -Htln "sport = :$p" 2> /dev/null | grep -q . || break
-	done
-	echo "$p"
-}
+. "$ROOT/tests/fed/port.sh"
 
 # run_phase NODES ROUNDS: one aggregator, NODES simulated nodes, ROUNDS
 # rounds; leaves $T/phase-NODES.{log,json}.

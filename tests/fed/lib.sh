@@ -43,18 +43,7 @@ trap cleanup EXIT
 "$FED_DIR/mkcerts.sh" "$T/pki" >/dev/null || fail "mkcerts.sh failed"
 P=$T/pki
 
-# Ports: a random one below the ephemeral range (so no outgoing
-# connection holds it) that nothing listens on.
-free_port() {
-	local p lo
-	read -r lo _ < /proc/sys/net/ipv4/ip_local_port_range
-	[ "${lo:-0}" -gt 12000 ] || lo=32768
-	while :; do
-		p=$((10000 + RANDOM % (lo - 10000)))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || break
-	done
-	echo "$p"
-}
+. "$FED_DIR/port.sh"
 
 # start_agg LOG [extra mcaid options]: sets AGG (pid) and PORT.
 start_agg() {
