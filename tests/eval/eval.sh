@@ -81,14 +81,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown "$u" "$S/signer.key"
 fi
 
-free_port() {
-	local p
-	while :; do
-		p=$((10000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" 2>/dev/null | grep -q . || break
-	done
-	echo "$p"
-}
+. "$ROOT/tests/fed/port.sh"
 
 # Sample passes over the training set the federation makes in total.
 epochs=$(awk -v r="$ROUNDS" -v f="$FRACTION" -v l="$LOCAL_EPOCHS" 'BEGIN { e = r * f * l; printf "%d", e < 1 ? 1 : e }')
