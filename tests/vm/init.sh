@@ -27,11 +27,25 @@ R=/newroot
 HOSTROOT=/run/mcai-vm/hostroot
 # Lines from the kernel log that fail the run.  Lockdep splats start with
 # "WARNING:" too; "INFO: " covers hung tasks and RCU stalls.
-KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected'
+KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possible circular locking|INFO: |KASAN:|UBSAN:|kmemleak: [0-9]+ new suspected|Out of memory'
+# Reports after which the guest cannot be trusted to finish the run (a
+# stuck CPU, a task that never wakes, memory gone): no further test runs.
+FATAL='soft lockup|hard LOCKUP|rcu_.* stall|blocked for more than|Out of memory|invoked oom-killer'
 
 # A leading newline because the previous output (a test's, or a kernel
 # message) may not end with one and the host parses lines by prefix.
 say() { printf '\nmcai-vm: %s\n' "$*"; }
+
+# What was the guest doing: blocked tasks (sysrq w writes their stacks to
+# the kernel log), memory, and the end of the kernel log.  Busybox applets
+# from the initramfs only: the 9p root may be what hangs.
+diagnose() {
+	echo 1 >/proc/sys/kernel/sysrq
+	echo w >/proc/sysrq-trigger
+	say "memory: $(grep -E '^(MemAvailable|Shmem):' /proc/meminfo | tr -s ' ' | tr '\n' ' ')"
+	say "kernel log, last 80 lines:"
+	dmesg | tail -n 80 | sed 's/^/mcai-vm: kernel: /'
+}
 
 finish() {
 	printf '\nMCAI-VM-VERDICT: %s\n' "$1"
@@ -115,6 +129,7 @@ fail=0
 tab=$(printf '\t')
 while IFS="$tab" read -r path name; do
 	say "RUN $name"
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	# shellcheck disable=SC2016 # expanded by the chroot's sh
 	# env -i: the test sees a known environment, not init's.  coreutils
 	# timeout (from the host root) kills the test's whole process group.
@@ -122,8 +137,22 @@ while IFS="$tab" read -r path name; do
 		LANG=C.UTF-8 MCAI_ROOT="$ROOT" MCAI_KVER="$KVER" MCAI_VM=1 \
 		MCAI_TEST_TIMEOUT="$TMO" \
 		/bin/sh -c 'cd "$MCAI_ROOT" 2>/dev/null || cd /; exec timeout -k 10 "$1" "$2"' \
-		sh "$TMO" "$path" </dev/null
+		sh "$TMO" "$path" </dev/null &
+	tpid=$!
+	# timeout(1) cannot end a test stuck in the kernel (nor start when
+	# the 9p root hangs): then say why and end the run from here.
+	(
+		sleep $((TMO + 30))
+		say "$name still running $((TMO + 30))s after its start"
+		diagnose
+		finish FAIL
+	) &
+	wpid=$!
+	wait "$tpid"
 	rc=$?
+	kill "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+	say "took $name $(awk -v a="$t0" '{ printf "%.1fs", $1 - a }' /proc/uptime), $(grep '^MemAvailable:' /proc/meminfo | tr -s ' ')"
 	case $rc in
 	0) say "PASS $name" ;;
 	77) say "SKIP $name" ;;
@@ -134,6 +163,12 @@ while IFS="$tab" read -r path name; do
 		fail=1
 		;;
 	esac
+	if dmesg | grep -qE "$FATAL"; then
+		say "the kernel reports a stuck or exhausted guest; no further test runs"
+		diagnose
+		fail=1
+		break
+	fi
 done </mcai-vm/tests
 
 # kmemleak only reports on a scan; Debian does not enable it, a debug

@@ -43,12 +43,16 @@ for f in $flavours; do
 		fail=1
 		continue
 	fi
-	if "$HERE/run.sh" --kernel "$kver" "$@"; then
+	# The verdict again at the very end, where a truncated CI log
+	# still shows it.
+	out=$(mktemp)
+	if "$HERE/run.sh" --kernel "$kver" "$@" | tee "$out"; then
 		summary+=("$f: PASS")
 	else
-		summary+=("$f: FAIL")
+		summary+=("$f: FAIL: $(grep -E '^vm: [0-9]+ passed' "$out" | tail -n 1 | cut -c5-)")
 		fail=1
 	fi
+	rm -f "$out"
 done
 printf 'matrix: %s\n' "${summary[@]}"
 exit $fail
