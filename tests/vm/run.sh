@@ -41,7 +41,7 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
   --mem MB        guest memory (default 1024)
   --timeout SEC   per-test timeout in the guest (default 600); the whole
                   run gets SEC * number of tests + 120 s on the host, at
-                  most SEC + 1500 s
+                  most SEC + 900 s
   --log FILE      also write the serial console to FILE
   --keep          keep the per-run directory (initrd, console log) and
                   print its path and the QEMU command
@@ -68,7 +68,8 @@ any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
 Environment: MCAI_VM_CACHE (default /var/tmp/mcai-vm) caches initramfs
 images, keyed by kernel release and a hash of the guest init, and the
 vmlinux unpacked from each bzImage.  MCAI_VM_HOST_TIMEOUT (seconds)
-replaces the host-side limit on the whole run.  MCAI_VM_ICOUNT=1 is
+replaces the host-side limit on the whole run; MCAI_VM_DEADLINE (epoch
+seconds) ends the run by then at the latest.  MCAI_VM_ICOUNT=1 is
 --icount.
 EOF
 }
@@ -336,9 +337,15 @@ QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -cpu max -machine pc -smp "$SMP" -m "$MEM
 # test its whole timeout plus a generous share for the rest, not every
 # test its whole timeout: a hung guest must not hold CI for hours.
 # MCAI_VM_HOST_TIMEOUT overrides it (seconds).
+# MCAI_VM_DEADLINE (epoch seconds, set by matrix.sh) caps it further.
 HOST_TMO=$((TMO * ${#TESTS[@]} + 120))
-((HOST_TMO <= TMO + 1500)) || HOST_TMO=$((TMO + 1500))
+((HOST_TMO <= TMO + 900)) || HOST_TMO=$((TMO + 900))
 HOST_TMO=${MCAI_VM_HOST_TIMEOUT:-$HOST_TMO}
+if [[ -n ${MCAI_VM_DEADLINE:-} ]]; then
+	left=$((MCAI_VM_DEADLINE - EPOCHSECONDS))
+	((left > 60)) || die "no time left before MCAI_VM_DEADLINE"
+	((HOST_TMO <= left)) || HOST_TMO=$left
+fi
 CONSOLE=$RUN/console.log
 echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests$( ((ICOUNT)) && printf ', icount'))"
 start=$EPOCHREALTIME
