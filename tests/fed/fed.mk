@@ -7,6 +7,9 @@
 # exits 0 (pass), 77 (skip) or anything else (fail).
 
 FED_TESTS ?= $(sort $(wildcard tests/fed/test-*.sh))
+# A test that hangs fails alone instead of holding CI (the longest takes
+# about a minute here).
+FED_TEST_TIMEOUT ?= 600
 
 # mcaid reads a configuration file once the config library is there.
 MCAID_HAVE_CONFIG := $(filter runtime/config.c,$(FED_SRCS))
@@ -21,10 +24,13 @@ $(B)/mcaid-san: $(call sobj,$(MCAID_SRCS))
 check-fed: $(B)/mcaid-san
 	@pass=0; fail=0; skip=0; \
 	for t in $(FED_TESTS); do \
-		MCAID=$(CURDIR)/$(B)/mcaid-san bash $$t; rc=$$?; \
+		MCAID=$(CURDIR)/$(B)/mcaid-san \
+			timeout -k 10 $(FED_TEST_TIMEOUT) bash $$t; rc=$$?; \
 		case $$rc in \
 		0) pass=$$((pass + 1)) ;; \
 		77) skip=$$((skip + 1)) ;; \
+		124|137) fail=$$((fail + 1)); \
+			echo "FAIL: $$t (timed out after $(FED_TEST_TIMEOUT) s)" ;; \
 		*) fail=$$((fail + 1)); echo "FAIL: $$t (exit $$rc)" ;; \
 		esac; \
 	done; \
