@@ -60,6 +60,10 @@ for f in $flavours; do
 		summary+=("$f: PASS")
 	else
 		summary+=("$f: FAIL: $(grep -E '^vm: [0-9]+ passed' "$out" | tail -n 1 | cut -c5-)")
+		# and the first signs of why: a watchdog's word, kernel reports
+		while IFS= read -r l; do
+			summary+=("$f:   ${l:0:200}")
+		done < <(grep -E '^mcai-vm: .*(still running|timed out|no further test)|^vm:   \[|^vm: FAIL: (no power-off|QEMU exited)' "$out" | head -n 4)
 		fail=1
 	fi
 	rm -f "$out"
