@@ -21,7 +21,9 @@
  * spinlock_t sleeps).  A reserved slot must be committed before the next
  * reserve on the same client: one producer per client, like a ring.
  * The result callback runs in process context (mcai's worker) and may
- * sleep briefly, but a slow callback delays that client's results.
+ * sleep briefly, but a slow callback delays that client's results.  It
+ * must not detach its own client: detach waits for the worker, which is
+ * the callback's caller.
  */
 #ifndef MCAI_DRIVER_H
 #define MCAI_DRIVER_H

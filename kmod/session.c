@@ -97,15 +97,12 @@ static void mcai_session_publish_worker(struct mcai_session *s)
 	spin_unlock_bh(&s->lock);
 }
 
-static struct workqueue_struct *mcai_session_wq(struct mcai_session *s)
-{
-	return mcai_sched_wq(s->slot ? mcai_sched_priority(s->slot) :
-			     MCAI_PRIO_NORMAL);
-}
-
+/* Under s->lock. */
 void mcai_session_queue(struct mcai_session *s)
 {
-	queue_work(mcai_session_wq(s), &s->work);
+	u32 prio = s->slot ? mcai_sched_priority(s->slot) : MCAI_PRIO_NORMAL;
+
+	queue_work(mcai_sched_wq(prio), &s->work[prio == MCAI_PRIO_HIGH]);
 }
 
 /* Make room for @need bytes of scratch; worker context. */
@@ -247,9 +244,8 @@ static struct mcai_result *mcai_session_rec(struct mcai_session *s, u32 i)
  * (back-pressure: the next doorbell resumes) or MCAI_SESSION_PASS_NS has
  * passed (requeue); poll() is woken once per pass.
  */
-static void mcai_session_work(struct work_struct *w)
+static void mcai_session_pass(struct mcai_session *s)
 {
-	struct mcai_session *s = container_of(w, struct mcai_session, work);
 	struct mcai_version *v = NULL;
 	bool more = false, usable = true, timeout = false;
 	u32 head, tail, per = 1, done = 0;
@@ -357,13 +353,40 @@ static void mcai_session_work(struct work_struct *w)
 		mcai_version_put(v);
 	mcai_session_publish_worker(s);
 	if (done)
-		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM);
-	if (more && timeout) {
-		spin_lock_bh(&s->lock);
-		if (!s->dead)
-			mcai_session_queue(s);
+		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM |
+					   EPOLLOUT | EPOLLWRNORM);
+	spin_lock_bh(&s->lock);
+	s->in_pass = false;
+	if (((more && timeout) || s->rerun) && !s->dead)
+		mcai_session_queue(s);
+	s->rerun = false;
+	spin_unlock_bh(&s->lock);
+}
+
+/* One pass at a time, whichever work item runs it. */
+static void mcai_session_work(struct mcai_session *s)
+{
+	spin_lock_bh(&s->lock);
+	if (s->in_pass) {
+		/* the other item's pass is on: it runs one more */
+		s->rerun = true;
 		spin_unlock_bh(&s->lock);
+		return;
 	}
+	s->in_pass = true;
+	spin_unlock_bh(&s->lock);
+
+	mcai_session_pass(s);
+}
+
+static void mcai_session_work_normal(struct work_struct *w)
+{
+	mcai_session_work(container_of(w, struct mcai_session, work[0]));
+}
+
+static void mcai_session_work_high(struct work_struct *w)
+{
+	mcai_session_work(container_of(w, struct mcai_session, work[1]));
 }
 
 void mcai_session_kick(struct mcai_session *s)
@@ -450,7 +473,8 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&s->lock);
 	init_waitqueue_head(&s->wq);
-	INIT_WORK(&s->work, mcai_session_work);
+	INIT_WORK(&s->work[0], mcai_session_work_normal);
+	INIT_WORK(&s->work[1], mcai_session_work_high);
 	s->id = (u32)atomic_inc_return(&mcai_session_ids);
 	s->in_slots = in_slots;
 	s->res_slots = res_slots;
@@ -490,8 +514,9 @@ void mcai_session_free(struct mcai_session *s)
 	spin_lock_bh(&s->lock);
 	s->dead = true;
 	spin_unlock_bh(&s->lock);
-	/* Works also while the work requeues itself. */
-	cancel_work_sync(&s->work);
+	/* Works also while the work requeues itself: dead stops that. */
+	cancel_work_sync(&s->work[0]);
+	cancel_work_sync(&s->work[1]);
 	if (s->slot)
 		mcai_slot_put(s->slot);
 	if (s->pipe)

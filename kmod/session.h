@@ -63,18 +63,27 @@ struct mcai_session {
 	u32 head;			/* consumed (the worker's) */
 	u32 tail;			/* accepted: head <= tail <= head + in_slots */
 	bool dead;			/* no more queueing (detach, release) */
+	bool in_pass;			/* a worker pass is running */
+	bool rerun;			/* queued meanwhile: run once more */
 	u64 accepted;			/* u64 copy of tail */
 	u64 submitted, overruns, dropped;	/* dropped: also failed runs */
 	atomic64_t irq_drops;		/* clients called in hard IRQ context */
 
-	/* Worker only: one work item never runs concurrently with itself. */
+	/* Worker only: passes never overlap (in_pass). */
 	u64 seq;			/* u64 copy of head */
 	u32 res_tail;
 	u64 completed, shed, deadline_misses, gated, escalated;
 	void *scratch;
 	size_t scratch_size;
 
-	struct work_struct work;
+	/*
+	 * One work item per workqueue, [0] normal, [1] high priority: the
+	 * model's priority picks one at each queueing.  A work item is
+	 * non-reentrant on its own workqueue only, so with one item a
+	 * priority change could run it on both queues at once, and
+	 * cancel_work_sync() would wait for one of the two.
+	 */
+	struct work_struct work[2];
 	wait_queue_head_t wq;
 };
 

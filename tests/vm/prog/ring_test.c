@@ -13,6 +13,7 @@
  *   ring_test many N              N sessions opened and closed
  *   ring_test producers P SECS    P processes streaming at once
  *   ring_test swap SECS           streams checked per version under swaps
+ *                                 and priority flips
  *   ring_test energy              LOW shed over budget, HIGH not; deadlines
  *   ring_test pipeline            a session on an ensemble pipeline
  *   ring_test hold SECS           keep a session open (for rmmod tests)
@@ -968,6 +969,8 @@ static void t_swap(double secs)
 	if (!swapper) {
 		double end = now_s() + secs - 0.5;
 
+		unsigned int flips = 0, k;
+
 		while (now_s() < end && ver < MAX_VER - 1) {
 			struct tmodel *t = tmodel_make("ring-s", ++ver);
 
@@ -975,9 +978,20 @@ static void t_swap(double secs)
 				fail(__LINE__, "swap to v%u", ver);
 			free(t->blob);
 			free(t);
-			usleep(50000);
+			/*
+			 * Priority flips move the sessions' worker between
+			 * the normal and the high-priority workqueue while
+			 * it streams: passes must never overlap.
+			 */
+			for (k = 0; k < 10; k++, flips++) {
+				if (set_policy("ring-s", flips & 1 ?
+					       MCAI_PRIO_HIGH : MCAI_PRIO_NORMAL,
+					       0, 0, 0))
+					fail(__LINE__, "priority flip");
+				usleep(5000);
+			}
 		}
-		printf("ring swap: %u versions\n", ver);
+		printf("ring swap: %u versions, %u priority flips\n", ver, flips);
 		_exit(failures ? 1 : 0);
 	}
 	for (i = 0; i < 2; i++) {
