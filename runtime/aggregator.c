@@ -1195,6 +1195,15 @@ static int mcai_aggr_dp_round(struct mcai_aggr *a,
 	return 0;
 }
 
+/* The server step of this round, indexed as the clients' rate (mcai_aggr_lr()). */
+static double mcai_aggr_step(const struct mcai_aggr *a)
+{
+	return mcai_agg_server_step(a->cfg->server_step,
+				    a->cfg->server_step_final,
+				    a->version > 1 ? a->version - 1 : 0,
+				    a->cfg->rounds);
+}
+
 static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 {
 	struct mcai_agg_report rep;
@@ -1241,7 +1250,7 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 			return;
 		}
 	}
-	mcai_agg_apply(a->agg, a->params, a->combined);
+	mcai_agg_apply(a->agg, a->params, a->combined, mcai_aggr_step(a));
 	r = mcai_aggr_publish(a, round, a->answered, &acc, &facc);
 	if (r && a->priv_valid) {
 		/* Nothing was released: the round is not paid for. */
@@ -2111,6 +2120,11 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	mcai_info("aggregator: model '%s' version %u, strategy %s, %u rounds (0: until stopped), fraction %.2f, minimum %u, deadline %u ms, evaluation on %u images",
 		  c->model, a->version, a->strategy, c->rounds, c->fraction,
 		  c->min_clients, c->deadline_ms, a->n_eval);
+	if (c->server_step_final > 0)
+		mcai_info("aggregator: server step %g falling to %g over the rounds (cosine)",
+			  c->server_step, c->server_step_final);
+	else if (c->server_step != 1.0f)
+		mcai_info("aggregator: server step %g", c->server_step);
 	mcai_aggr_write_status(a);
 	*out = a;
 	return 0;

@@ -138,6 +138,10 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1e30, 0, false },
 	{ "strategy.server_lr", MCAI_T_F32, OFF(server_lr), MCAI_R_AGGR,
 	  0, 10, MCAI_LO_OPEN, false },
+	{ "strategy.server_step", MCAI_T_F32, OFF(server_step), MCAI_R_AGGR,
+	  0, 4, MCAI_LO_OPEN, false },
+	{ "strategy.server_step_final", MCAI_T_F32, OFF(server_step_final),
+	  MCAI_R_AGGR, 0, 4, 0, false },
 	{ "strategy.beta1", MCAI_T_F32, OFF(beta1), MCAI_R_AGGR,
 	  0, 1, MCAI_HI_OPEN, false },
 	{ "strategy.beta2", MCAI_T_F32, OFF(beta2), MCAI_R_AGGR,
@@ -255,6 +259,8 @@ void mcai_config_init(struct mcai_config *c)
 	c->krum_m = 0;
 	c->clip_norm = 0;
 	c->server_lr = 0.01f;
+	c->server_step = 1.0f;
+	c->server_step_final = 0;
 	c->beta1 = 0.9f;
 	c->beta2 = 0.99f;
 	c->tau = 0.001f;
@@ -875,8 +881,7 @@ int mcai_config_set(struct mcai_config *c, const char *key,
 int mcai_config_finish(struct mcai_config *c)
 {
 	unsigned int rbit;
-	size_t i, kf = mcai_cfg_find("strategy.krum_f");
-	size_t ks = mcai_cfg_find("strategy.name");
+	size_t i;
 
 	if (!c->role)
 		return mcai_cfg_err(c, c->origin, 0,
@@ -904,6 +909,14 @@ int mcai_config_finish(struct mcai_config *c)
 					"network.upstream_name without network.upstream");
 	if (c->role != MCAI_ROLE_AGGREGATOR)
 		return 0;
+	return mcai_config_check_aggregator(c);
+}
+
+int mcai_config_check_aggregator(struct mcai_config *c)
+{
+	size_t kf = mcai_cfg_find("strategy.krum_f");
+	size_t ks = mcai_cfg_find("strategy.name");
+
 	/* Krum scores need n > 2f + 2 updates to be defined at all. */
 	if (c->strategy == MCAI_CFG_KRUM &&
 	    c->min_clients < 2 * (uint64_t)c->krum_f + 3)
@@ -916,6 +929,16 @@ int mcai_config_finish(struct mcai_config *c)
 		return mcai_cfg_key_err(c, mcai_cfg_find("strategy.krum_m"),
 					"strategy.krum_m %u above rounds.min_clients - krum_f = %u",
 					c->krum_m, c->min_clients - c->krum_f);
+	/* FedAdam's step is its own (server_lr over sqrt(v) + tau). */
+	if (c->strategy == MCAI_CFG_FEDADAM &&
+	    (c->server_step != 1.0f || c->server_step_final > 0))
+		return mcai_cfg_key_err(c, mcai_cfg_find(c->server_step != 1.0f ?
+							 "strategy.server_step" :
+							 "strategy.server_step_final"),
+					"strategy fedadam takes no server step (its step is strategy.server_lr)");
+	if (c->server_step_final > 0 && !c->rounds)
+		return mcai_cfg_key_err(c, mcai_cfg_find("strategy.server_step_final"),
+					"strategy.server_step_final needs rounds.count (the schedule runs over the rounds)");
 	if (c->strategy == MCAI_CFG_FEDPROX && !(c->prox_mu > 0))
 		return mcai_cfg_key_err(c, mcai_cfg_find("strategy.prox_mu"),
 					"strategy fedprox needs strategy.prox_mu > 0");

@@ -74,6 +74,11 @@
  *   strategy.krum_m           aggr   0 (Multi-Krum keeps n - f); 0 .. 1e6
  *   strategy.clip_norm        aggr   0 (off); >= 0, applies to any strategy
  *   strategy.server_lr        aggr   0.01 (FedAdam; > 0)
+ *   strategy.server_step      aggr   1 (0 < s <= 4); the model moves s times
+ *                                    the combined update (not FedAdam)
+ *   strategy.server_step_final aggr  0 (off); > 0 (<= 4) with rounds.count:
+ *                                    the step follows a cosine from
+ *                                    server_step to it over the rounds
  *   strategy.beta1            aggr   0.9  (FedAdam; [0, 1))
  *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
  *   strategy.tau              aggr   0.001 (FedAdam; > 0)
@@ -192,6 +197,8 @@ struct mcai_config {
 	uint32_t krum_m;
 	float clip_norm;
 	float server_lr;
+	float server_step;
+	float server_step_final;
 	float beta1;
 	float beta2;
 	float tau;
@@ -241,6 +248,12 @@ int mcai_config_set(struct mcai_config *c, const char *key,
 
 /* Required keys, keys of the other role, cross-key rules.  0 or -EINVAL. */
 int mcai_config_finish(struct mcai_config *c);
+/*
+ * The aggregator's keys that must agree with each other (Krum and the
+ * minimum, DP or secure aggregation and the strategy, the server step
+ * and FedAdam, ...); part of finish(), and again after --set overrides.
+ */
+int mcai_config_check_aggregator(struct mcai_config *c);
 
 /* init + read + finish. */
 int mcai_config_load(struct mcai_config *c, const char *path);

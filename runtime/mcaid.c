@@ -792,6 +792,12 @@ static int mcai_fed_setup(struct mcai_daemon *d, struct mcai_config *cfg)
 			return -EINVAL;
 		}
 	}
+	/* an override must not undo what the file's checks ensured */
+	if (d->role == MCAI_ROLE_AGGREGATOR &&
+	    mcai_config_check_aggregator(cfg)) {
+		fprintf(stderr, "mcaid: %s\n", cfg->error);
+		return -EINVAL;
+	}
 	if (d->registry)
 		snprintf(cfg->registry_dir, sizeof(cfg->registry_dir), "%s",
 			 d->registry);

@@ -514,15 +514,21 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 	return 0;
 }
 
-void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update)
+void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
+		    double step)
 {
 	const double b1 = a->c.beta1, b2 = a->c.beta2;
 	const double lr = a->c.server_lr, tau = a->c.tau;
 	u32 i;
 
 	if (a->c.kind != MCAI_AGG_FEDADAM) {
-		for (i = 0; i < a->n; i++)
-			model[i] += update[i];
+		if (step == 1.0) {
+			for (i = 0; i < a->n; i++)
+				model[i] += update[i];
+		} else {
+			for (i = 0; i < a->n; i++)
+				model[i] = (float)(model[i] + step * update[i]);
+		}
 		return;
 	}
 	for (i = 0; i < a->n; i++) {
@@ -535,6 +541,15 @@ void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update)
 		model[i] = (float)(model[i] + lr * m / (sqrt(v) + tau));
 	}
 	a->steps++;
+}
+
+double mcai_agg_server_step(double first, double last, u32 done, u32 total)
+{
+	if (!(last > 0) || !total)
+		return first;
+	if (done >= total)
+		return last;
+	return last + (first - last) * 0.5 * (1.0 + cos(M_PI * done / total));
 }
 
 bool mcai_agg_selected(const struct mcai_agg *a, u32 i)

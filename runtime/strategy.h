@@ -9,7 +9,7 @@
  *     mcai_agg_begin(a);
  *     for each update as it arrives:  mcai_agg_add(a, delta, samples, ...);
  *     mcai_agg_finish(a, combined, &report, ...);
- *     mcai_agg_apply(a, model, combined);
+ *     mcai_agg_apply(a, model, combined, step);
  *
  * finish() and apply() are separate so that a site aggregator can forward
  * its combined update (weight = report.weight) to a regional one instead
@@ -132,8 +132,24 @@ int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 int mcai_agg_finish(struct mcai_agg *a, float *out,
 		    struct mcai_agg_report *rep, char *why, size_t why_len);
 
-/* Apply a combined update to @model: x += d, or fedadam's server step. */
-void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update);
+/*
+ * Apply a combined update to @model: x += step d (a server step size,
+ * mcai_agg_server_step(); 1 is plain averaging), or fedadam's server
+ * step, which has its own rate and ignores @step.
+ */
+void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
+		    double step);
+
+/*
+ * The server step of the round after @done completed ones out of
+ * @total: a cosine from @first down (or up) to @last, the way the
+ * clients' rate falls over the rounds.  @last <= 0 or @total 0 (an
+ * open-ended federation): @first throughout.  Why a step above 1: on
+ * well-mixed data the clients' updates agree, their average keeps their
+ * length and loses their noise, so a longer step is safe early; ending at
+ * 1 leaves the last rounds to plain averaging, which non-IID data needs.
+ */
+double mcai_agg_server_step(double first, double last, u32 done, u32 total);
 
 /* For krum, after finish(): whether the i-th update added was averaged. */
 bool mcai_agg_selected(const struct mcai_agg *a, u32 i);

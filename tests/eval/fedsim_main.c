@@ -185,6 +185,10 @@ static void usage(FILE *f)
 "  --clip X|median      clip updates to norm X or to the round's median norm\n"
 "  --anomaly            score updates, drop flagged ones, quarantine repeat\n"
 "                       offenders (2 flags in 5 rounds)\n"
+"  --server-step X      the model moves X times the combined update, not\n"
+"                       fedadam (default 1)\n"
+"  --server-step-final Y  ...falling (cosine) to Y over the rounds\n"
+"                       (default 0: constant)\n"
 "  --server-lr X        fedadam server rate (default 0.01)\n"
 "  --beta1 X, --beta2 X fedadam moment decays (default 0.9, 0.99)\n"
 "  --tau X              fedadam adaptivity (default 0.001)\n"
@@ -280,6 +284,10 @@ static void parse(struct opts *o, int argc, char **argv)
 			c->agg.trim = mcai_parse_float(a, v, 0, 0.49f);
 		} else if (OPT("--krum-f")) {
 			c->agg.krum_f = (u32)mcai_parse_uint(a, v, 0, 100000);
+		} else if (OPT("--server-step")) {
+			c->server_step = mcai_parse_float(a, v, 1e-3f, 4);
+		} else if (OPT("--server-step-final")) {
+			c->server_step_final = mcai_parse_float(a, v, 0, 4);
 		} else if (OPT("--server-lr")) {
 			c->agg.server_lr = mcai_parse_float(a, v, 1e-6f, 10);
 		} else if (OPT("--beta1")) {

@@ -596,6 +596,20 @@ START_TEST(cross_key)
 	expect_err(AGGR_BASE "strategy.name = fedprox\nstrategy.prox_mu = 0\n",
 		   "test.conf:7: strategy fedprox needs strategy.prox_mu > 0");
 	expect_ok(AGGR_BASE "strategy.name = fedprox\n");
+	expect_ok(AGGR_BASE "strategy.server_step = 2\n"
+		  "strategy.server_step_final = 1\nrounds.count = 30\n");
+	expect_err(AGGR_BASE "strategy.server_step_final = 1\n",
+		   "strategy.server_step_final needs rounds.count");
+	expect_err(AGGR_BASE "strategy.name = fedadam\nstrategy.server_step = 2\n",
+		   "strategy fedadam takes no server step");
+	expect_err(AGGR_BASE "strategy.name = fedadam\nrounds.count = 3\n"
+		   "strategy.server_step_final = 1\n",
+		   "strategy fedadam takes no server step");
+	expect_err(AGGR_BASE "strategy.server_step = 0\n",
+		   "strategy.server_step: 0 out of range (0, 4]");
+	expect_err(AGGR_BASE "strategy.server_step = 5\n", "out of range (0, 4]");
+	expect_err(AGGR_BASE "strategy.server_step_final = -1\n",
+		   "out of range [0, 4]");
 	expect_ok(AGGR_BASE "strategy.name = fedavg\nstrategy.prox_mu = 0\n");
 }
 END_TEST

@@ -82,9 +82,54 @@ START_TEST(fedavg_weighted)
 	ck_assert_uint_eq(r.used, 2);
 	ck_assert_uint_eq(r.clipped, 0);
 	ck_assert_uint_eq(r.weight, 4);
-	mcai_agg_apply(a, model, out);
+	mcai_agg_apply(a, model, out, 1.0);
 	expect_vec(model, want_model, 3);
 	mcai_agg_free(a);
+}
+END_TEST
+
+/*
+ * The server step: [2.5, -1, 0.75] (fedavg_weighted's mean) with step 2
+ * from [10, 10, 10] gives [15, 8, 11.5].  The cosine schedule from 2 to
+ * 1 over 30 rounds: 2 before the first, 1.5 at the half, 1 at the end
+ * and after it; (1 + cos(pi / 3)) / 2 = 0.75 at round 10: 1.75.  No
+ * final step, or an open-ended federation: the first step throughout.
+ * FedAdam ignores it.
+ */
+START_TEST(server_step)
+{
+	const struct mcai_agg_config c = cfg(MCAI_AGG_FEDAVG);
+	struct mcai_agg_config ca = cfg(MCAI_AGG_FEDADAM);
+	struct mcai_agg *a = agg_new(&c, 3), *b;
+	static const float u1[] = { 1, 2, 3 }, u2[] = { 3, -2, 0 };
+	static const float want_model[] = { 15, 8, 11.5f };
+	float out[3], model[3] = { 10, 10, 10 }, m1[3] = { 0 }, m2[3] = { 0 };
+
+	add(a, u1, 1);
+	add(a, u2, 3);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 2.0);
+	expect_vec(model, want_model, 3);
+	mcai_agg_free(a);
+
+	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 0, 30), 2, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 10, 30), 1.75, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 15, 30), 1.5, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 30, 30), 1, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 31, 30), 1, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(0.5, 1, 15, 30), 0.75,
+				1e-12);
+	ck_assert_double_eq(mcai_agg_server_step(2, 0, 15, 30), 2);
+	ck_assert_double_eq(mcai_agg_server_step(2, 1, 15, 0), 2);
+
+	ca.server_lr = 0.5f;
+	a = agg_new(&ca, 3);
+	b = agg_new(&ca, 3);
+	mcai_agg_apply(a, m1, u1, 1.0);
+	mcai_agg_apply(b, m2, u1, 3.0);
+	ck_assert(!memcmp(m1, m2, sizeof(m1)));
+	mcai_agg_free(a);
+	mcai_agg_free(b);
 }
 END_TEST
 
@@ -425,7 +470,7 @@ START_TEST(fedadam_two_steps)
 	add(a, d1, 7);
 	finish(a, out, NULL);
 	expect_vec(out, d1, 3);
-	mcai_agg_apply(a, model, out);
+	mcai_agg_apply(a, model, out, 1.0);
 	expect_vec(model, x1, 3);
 
 	/* a restarted aggregator restores m, v and continues identically */
@@ -439,7 +484,7 @@ START_TEST(fedadam_two_steps)
 	add(a, d2a, 1);
 	add(a, d2b, 1);
 	finish(a, out, NULL);
-	mcai_agg_apply(a, model, out);
+	mcai_agg_apply(a, model, out, 1.0);
 	expect_vec(model, x2, 3);
 	mcai_agg_adam_get(a, m, v, &steps);
 	expect_vec(m, m2, 3);
@@ -450,7 +495,7 @@ START_TEST(fedadam_two_steps)
 	add(b, d2b, 1);
 	add(b, d2a, 1);
 	finish(b, out, NULL);
-	mcai_agg_apply(b, again, out);
+	mcai_agg_apply(b, again, out, 1.0);
 	ck_assert(!memcmp(again, model, sizeof(model)));
 	mcai_agg_free(a);
 	mcai_agg_free(b);
@@ -645,6 +690,7 @@ Suite *strategy_suite(void)
 	tcase_add_test(tc, add_errors);
 	tcase_add_test(tc, rounds_are_separate);
 	tcase_add_test(tc, kind_names);
+	tcase_add_test(tc, server_step);
 	tcase_add_test(tc, large_rounds);
 	suite_add_tcase(s, tc);
 	return s;
