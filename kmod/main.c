@@ -26,6 +26,7 @@
 #include "mirror.h"
 #include "registry.h"
 #include "sched.h"
+#include "session.h"
 #include "sign.h"
 
 /* Limits on untrusted blobs; read-only once the module is loaded. */
@@ -138,6 +139,9 @@ static int __init mcai_init(void)
 	int ret;
 
 	ret = mcai_limits_from_params(&lim);
+	if (ret)
+		goto err;
+	ret = mcai_session_init_module();
 	if (ret)
 		goto err;
 	mcai_registry_init(&lim, max_models);

@@ -453,6 +453,41 @@ static int mcai_session_shape(struct mcai_session *s,
 	return s->slot ? 0 : -ENOENT;
 }
 
+/*
+ * /dev/mcai is open to every user and a session's rings are vmalloc()
+ * memory that no rlimit or memory cgroup counts: without a bound of its
+ * own, opening files and creating sessions would take the gateway's
+ * memory.
+ */
+static unsigned int session_mem_mb = 256;
+module_param(session_mem_mb, uint, 0444);
+MODULE_PARM_DESC(session_mem_mb,
+		 "MiB of ring memory all sessions together may hold (1..65536)");
+
+static atomic64_t mcai_session_mem = ATOMIC64_INIT(0);
+
+int mcai_session_init_module(void)
+{
+	if (!session_mem_mb || session_mem_mb > 65536) {
+		pr_err("session_mem_mb %u out of range (1..65536)\n",
+		       session_mem_mb);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reserve @bytes of ring memory; false when that would pass the bound. */
+static bool mcai_session_mem_get(u64 bytes)
+{
+	u64 max = (u64)session_mem_mb << 20;
+
+	if (atomic64_add_return(bytes, &mcai_session_mem) > max) {
+		atomic64_sub(bytes, &mcai_session_mem);
+		return false;
+	}
+	return true;
+}
+
 struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 				      u32 flags, u32 in_slots, u32 res_slots)
 {
@@ -491,6 +526,9 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 	ret = -EINVAL;
 	if (ubytes > MCAI_SESSION_MAX_BYTES || kbytes > MCAI_SESSION_MAX_BYTES)
 		goto err;
+	ret = -ENOSPC;
+	if (!mcai_session_mem_get(2 * PAGE_SIZE + ubytes + kbytes))
+		goto err;
 	s->ulen = PAGE_SIZE + ubytes;
 	s->klen = PAGE_SIZE + kbytes;
 	ret = -ENOMEM;
@@ -525,6 +563,9 @@ void mcai_session_free(struct mcai_session *s)
 	kvfree(s->t_sub);
 	vfree(s->umem);
 	vfree(s->kmem);
+	/* ulen, klen: set once the memory was reserved */
+	if (s->ulen)
+		atomic64_sub(s->ulen + s->klen, &mcai_session_mem);
 	kfree(s);
 }
 

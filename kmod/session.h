@@ -96,6 +96,8 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 				      u32 flags, u32 in_slots, u32 res_slots);
 /* Stop, wait for the worker, free.  Process context. */
 void mcai_session_free(struct mcai_session *s);
+/* Check the module parameters of sessions; at module init. */
+int mcai_session_init_module(void);
 
 u32 mcai_session_model_id(const struct mcai_session *s);
 

@@ -347,6 +347,11 @@ struct mcai_infer {
  * PROT_WRITE on MCAI_MMAP_KERNEL is refused (-EPERM) and mprotect()
  * cannot add it.  poll(): EPOLLIN while res_tail != res_head, EPOLLOUT
  * while the input ring has room; EPOLLERR on a file with no session.
+ *
+ * The rings of all sessions together, user-space and in-kernel clients
+ * alike, are held to the module parameter session_mem_mb (default 256):
+ * a SESSION_CREATE that would pass it is refused with -ENOSPC, and the
+ * memory comes back when a session's file is released.
  */
 #define MCAI_MMAP_USER		0x00000000ULL
 #define MCAI_MMAP_KERNEL	0x10000000ULL

@@ -48,5 +48,18 @@ for c in live_slots live_versions live_bytes; do
 	[[ $v == 0 ]] || fail "$c is $v after the test"
 done
 rmmod mcai || fail "rmmod after the sessions closed"
+
+# All sessions' rings together stay under session_mem_mb; an
+# unprivileged user is held to it like anyone.
+insmod "$KO" session_mem_mb=4 || fail "insmod session_mem_mb=4"
+"$T" load ring-c 1 || fail "load ring-c"
+setpriv --reuid=65534 --regid=65534 --clear-groups "$T" memcap 4 ||
+	fail "memcap"
+"$R/build/vm/mcai_abi" unload ring-c > /dev/null 2>&1
+rmmod mcai || fail "rmmod after memcap"
+insmod "$KO" session_mem_mb=0 2>/dev/null && {
+	fail "session_mem_mb=0 accepted"
+	rmmod mcai
+}
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"

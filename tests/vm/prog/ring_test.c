@@ -11,6 +11,8 @@
  *                                 writes to the read-only region
  *   ring_test kill                processes killed / fds closed mid-stream
  *   ring_test many N              N sessions opened and closed
+ *   ring_test memcap MB           session_mem_mb=MB: refused past it
+ *                                 (on ring-c, loaded before)
  *   ring_test producers P SECS    P processes streaming at once
  *   ring_test swap SECS           streams checked per version under swaps
  *                                 and priority flips
@@ -842,6 +844,46 @@ static void t_many(u32 n)
 	printf("ring many: %u sessions opened and closed\n", n);
 }
 
+/*
+ * With the module loaded at session_mem_mb=MB: sessions of 4096 slots
+ * each are created until one is refused with ENOSPC; their rings add up
+ * to at most MB MiB and the next would have passed it; the memory comes
+ * back when a session's file is released (its mappings are gone).  The
+ * model ring-c is loaded (ring_test load ring-c 1): this needs no
+ * privilege.
+ */
+static void t_memcap(u32 mb)
+{
+	struct ring r[64];
+	u64 held = 0, one;
+	u32 n = 0, i;
+
+	while (n < 64) {
+		if (ring_create(&r[n], "ring-c", 0, 4096, 4096)) {
+			CHECK(errno == ENOSPC, "create %u: %s, want ENOSPC", n,
+			      strerror(errno));
+			break;
+		}
+		held += r[n].sc.user_len + r[n].sc.kernel_len;
+		n++;
+	}
+	one = n ? held / n : 0;
+	CHECK(n >= 2 && n < 64, "%u sessions before the refusal", n);
+	CHECK(held <= (u64)mb << 20 && held + one > (u64)mb << 20,
+	      "%llu bytes held, %llu per session, bound %u MiB",
+	      (unsigned long long)held, (unsigned long long)one, mb);
+	if (n) {
+		close(r[--n].fd);
+		CHECK(!ring_create(&r[n], "ring-c", 0, 4096, 4096),
+		      "create after a release: %s", strerror(errno));
+		n++;
+	}
+	for (i = 0; i < n; i++)
+		close(r[i].fd);
+	printf("ring memcap: %u sessions of %llu bytes under %u MiB, the next refused with ENOSPC\n",
+	       n, (unsigned long long)one, mb);
+}
+
 static void t_producers(int np, double secs)
 {
 	pid_t pids[16];
@@ -1171,6 +1213,8 @@ int main(int argc, char **argv)
 			    atof(argv[3]));
 	} else if (!strcmp(cmd, "swap") && argc > 2) {
 		t_swap(atof(argv[2]));
+	} else if (!strcmp(cmd, "memcap") && argc > 2) {
+		t_memcap((u32)atoi(argv[2]));
 	} else if (!strcmp(cmd, "energy")) {
 		t_energy();
 	} else if (!strcmp(cmd, "pipeline")) {
