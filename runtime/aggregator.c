@@ -1195,15 +1195,6 @@ static int mcai_aggr_dp_round(struct mcai_aggr *a,
 	return 0;
 }
 
-/* The server step of this round, indexed as the clients' rate (mcai_aggr_lr()). */
-static double mcai_aggr_step(const struct mcai_aggr *a)
-{
-	return mcai_agg_server_step(a->cfg->server_step,
-				    a->cfg->server_step_final,
-				    a->version > 1 ? a->version - 1 : 0,
-				    a->cfg->rounds);
-}
-
 static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 {
 	struct mcai_agg_report rep;
@@ -1250,7 +1241,9 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 			return;
 		}
 	}
-	mcai_agg_apply(a->agg, a->params, a->combined, mcai_aggr_step(a));
+	/* the round indexed as the clients' rate is (mcai_aggr_lr()) */
+	mcai_agg_apply(a->agg, a->params, a->combined,
+		       a->version > 1 ? a->version - 1 : 0, a->cfg->rounds);
 	r = mcai_aggr_publish(a, round, a->answered, &acc, &facc);
 	if (r && a->priv_valid) {
 		/* Nothing was released: the round is not paid for. */
@@ -2053,6 +2046,8 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	ac.krum_f = c->krum_f;
 	ac.krum_m = c->krum_m;
 	ac.server_lr = c->server_lr;
+	ac.server_step = c->server_step;
+	ac.server_step_final = c->server_step_final;
 	ac.beta1 = c->beta1;
 	ac.beta2 = c->beta2;
 	ac.tau = c->tau;

@@ -297,7 +297,6 @@ void mcai_fedsim_config_default(struct mcai_fedsim_config *c)
 	c->momentum = 0.9f;
 	c->weight_decay = 1e-4f;
 	mcai_agg_config_default(&c->agg, MCAI_AGG_FEDAVG);
-	c->server_step = 1;
 	mcai_anomaly_config_default(&c->acfg);
 	c->attack_k = 5;
 	c->calib = 2000;
@@ -695,10 +694,8 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 	if (!err)
 		err = mcai_agg_finish(a, s->scratch, &rep, why, why_len);
 	if (!err) {
-		mcai_agg_apply(a, s->global, s->scratch,
-			       mcai_agg_server_step(c->server_step,
-						    c->server_step_final,
-						    rr->round - 1, c->rounds));
+		mcai_agg_apply(a, s->global, s->scratch, rr->round - 1,
+			       c->rounds);
 		rr->clipped += rep.clipped;
 		rr->used = rep.used;
 		rr->applied = true;

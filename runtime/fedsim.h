@@ -113,8 +113,6 @@ struct mcai_fedsim_config {
 	float prox_mu;			/* FedProx; 0 = off */
 	/* server */
 	struct mcai_agg_config agg;
-	float server_step;		/* mcai_agg_server_step(): first, */
-	float server_step_final;	/* last (0: constant) */
 	enum mcai_fedsim_clip clip;
 	bool anomaly;			/* score, drop flagged, quarantine */
 	struct mcai_anomaly_config acfg;

@@ -75,6 +75,7 @@ void mcai_agg_config_default(struct mcai_agg_config *c, enum mcai_agg_kind kind)
 	c->trim = 0.1f;
 	c->krum_f = 1;
 	c->server_lr = 0.01f;
+	c->server_step = 1.0f;
 	c->beta1 = 0.9f;
 	c->beta2 = 0.99f;
 	c->tau = 1e-3f;
@@ -95,6 +96,15 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 		return mcai_why(-EINVAL, why, why_len,
 				"clip norm %g: must be finite and >= 0 (0: off)",
 				c->clip_norm);
+	if (!(c->server_step > 0.0f && c->server_step <= 4.0f) ||
+	    !(c->server_step_final >= 0.0f && c->server_step_final <= 4.0f))
+		return mcai_why(-EINVAL, why, why_len,
+				"server step %g to %g: the step must be in (0, 4], the final one in [0, 4] (0: none)",
+				c->server_step, c->server_step_final);
+	if (c->kind == MCAI_AGG_FEDADAM &&
+	    (c->server_step != 1.0f || c->server_step_final > 0.0f))
+		return mcai_why(-EINVAL, why, why_len,
+				"fedadam takes no server step (its step is the server learning rate)");
 	switch (c->kind) {
 	case MCAI_AGG_FEDPROX:
 		if (!(c->prox_mu > 0.0f && isfinite(c->prox_mu)))
@@ -515,13 +525,15 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 }
 
 void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
-		    double step)
+		    u32 done, u32 total)
 {
 	const double b1 = a->c.beta1, b2 = a->c.beta2;
 	const double lr = a->c.server_lr, tau = a->c.tau;
 	u32 i;
 
 	if (a->c.kind != MCAI_AGG_FEDADAM) {
+		const double step = mcai_agg_server_step(&a->c, done, total);
+
 		if (step == 1.0) {
 			for (i = 0; i < a->n; i++)
 				model[i] += update[i];
@@ -543,8 +555,11 @@ void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
 	a->steps++;
 }
 
-double mcai_agg_server_step(double first, double last, u32 done, u32 total)
+double mcai_agg_server_step(const struct mcai_agg_config *c, u32 done,
+			    u32 total)
 {
+	const double first = c->server_step, last = c->server_step_final;
+
 	if (!(last > 0) || !total)
 		return first;
 	if (done >= total)

@@ -9,7 +9,7 @@
  *     mcai_agg_begin(a);
  *     for each update as it arrives:  mcai_agg_add(a, delta, samples, ...);
  *     mcai_agg_finish(a, combined, &report, ...);
- *     mcai_agg_apply(a, model, combined, step);
+ *     mcai_agg_apply(a, model, combined, round, rounds);
  *
  * finish() and apply() are separate so that a site aggregator can forward
  * its combined update (weight = report.weight) to a regional one instead
@@ -67,6 +67,8 @@ struct mcai_agg_config {
 	u32 krum_f;		/* krum: Byzantine updates tolerated */
 	u32 krum_m;		/* krum: updates averaged, at most k - f; 0: k - f */
 	float server_lr;	/* fedadam: eta */
+	float server_step;	/* not fedadam: x += step d, (0, 4] */
+	float server_step_final; /* > 0: cosine to it (mcai_agg_server_step) */
 	float beta1, beta2;	/* fedadam: [0, 1) */
 	float tau;		/* fedadam: adaptivity, > 0 */
 };
@@ -133,23 +135,24 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 		    struct mcai_agg_report *rep, char *why, size_t why_len);
 
 /*
- * Apply a combined update to @model: x += step d (a server step size,
- * mcai_agg_server_step(); 1 is plain averaging), or fedadam's server
- * step, which has its own rate and ignores @step.
+ * Apply a combined update to @model, the update of the round after @done
+ * completed ones out of @total (0: open-ended): x += step d with
+ * mcai_agg_server_step()'s step, or fedadam's server step (its own rate).
  */
 void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
-		    double step);
+		    u32 done, u32 total);
 
 /*
- * The server step of the round after @done completed ones out of
- * @total: a cosine from @first down (or up) to @last, the way the
- * clients' rate falls over the rounds.  @last <= 0 or @total 0 (an
- * open-ended federation): @first throughout.  Why a step above 1: on
- * well-mixed data the clients' updates agree, their average keeps their
- * length and loses their noise, so a longer step is safe early; ending at
- * 1 leaves the last rounds to plain averaging, which non-IID data needs.
+ * The server step of that round: a cosine from server_step to
+ * server_step_final, the way the clients' rate falls over the rounds;
+ * server_step throughout when server_step_final is 0 or @total is 0.  Why
+ * a step above 1: on well-mixed data the clients' updates agree, their
+ * average keeps their length and loses their noise, so a longer step is
+ * safe early; ending at 1 leaves the last rounds to plain averaging,
+ * which non-IID data needs.
  */
-double mcai_agg_server_step(double first, double last, u32 done, u32 total);
+double mcai_agg_server_step(const struct mcai_agg_config *c, u32 done,
+			    u32 total);
 
 /* For krum, after finish(): whether the i-th update added was averaged. */
 bool mcai_agg_selected(const struct mcai_agg *a, u32 i);

@@ -274,20 +274,23 @@ static void parse(struct opts *o, int argc, char **argv)
 			parse_hidden(c, v);
 		} else if (OPT("--strategy")) {
 			enum mcai_agg_kind k;
-			float clip = c->agg.clip_norm;
+			struct mcai_agg_config keep = c->agg;
 
 			if (mcai_agg_kind_parse(v, &k))
 				mcai_die("--strategy: unknown '%s'", v);
 			mcai_agg_config_default(&c->agg, k);
-			c->agg.clip_norm = clip;
+			/* options given before --strategy stay */
+			c->agg.clip_norm = keep.clip_norm;
+			c->agg.server_step = keep.server_step;
+			c->agg.server_step_final = keep.server_step_final;
 		} else if (OPT("--trim")) {
 			c->agg.trim = mcai_parse_float(a, v, 0, 0.49f);
 		} else if (OPT("--krum-f")) {
 			c->agg.krum_f = (u32)mcai_parse_uint(a, v, 0, 100000);
 		} else if (OPT("--server-step")) {
-			c->server_step = mcai_parse_float(a, v, 1e-3f, 4);
+			c->agg.server_step = mcai_parse_float(a, v, 1e-3f, 4);
 		} else if (OPT("--server-step-final")) {
-			c->server_step_final = mcai_parse_float(a, v, 0, 4);
+			c->agg.server_step_final = mcai_parse_float(a, v, 0, 4);
 		} else if (OPT("--server-lr")) {
 			c->agg.server_lr = mcai_parse_float(a, v, 1e-6f, 10);
 		} else if (OPT("--beta1")) {

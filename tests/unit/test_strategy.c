@@ -82,54 +82,9 @@ START_TEST(fedavg_weighted)
 	ck_assert_uint_eq(r.used, 2);
 	ck_assert_uint_eq(r.clipped, 0);
 	ck_assert_uint_eq(r.weight, 4);
-	mcai_agg_apply(a, model, out, 1.0);
+	mcai_agg_apply(a, model, out, 0, 0);
 	expect_vec(model, want_model, 3);
 	mcai_agg_free(a);
-}
-END_TEST
-
-/*
- * The server step: [2.5, -1, 0.75] (fedavg_weighted's mean) with step 2
- * from [10, 10, 10] gives [15, 8, 11.5].  The cosine schedule from 2 to
- * 1 over 30 rounds: 2 before the first, 1.5 at the half, 1 at the end
- * and after it; (1 + cos(pi / 3)) / 2 = 0.75 at round 10: 1.75.  No
- * final step, or an open-ended federation: the first step throughout.
- * FedAdam ignores it.
- */
-START_TEST(server_step)
-{
-	const struct mcai_agg_config c = cfg(MCAI_AGG_FEDAVG);
-	struct mcai_agg_config ca = cfg(MCAI_AGG_FEDADAM);
-	struct mcai_agg *a = agg_new(&c, 3), *b;
-	static const float u1[] = { 1, 2, 3 }, u2[] = { 3, -2, 0 };
-	static const float want_model[] = { 15, 8, 11.5f };
-	float out[3], model[3] = { 10, 10, 10 }, m1[3] = { 0 }, m2[3] = { 0 };
-
-	add(a, u1, 1);
-	add(a, u2, 3);
-	finish(a, out, NULL);
-	mcai_agg_apply(a, model, out, 2.0);
-	expect_vec(model, want_model, 3);
-	mcai_agg_free(a);
-
-	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 0, 30), 2, 1e-12);
-	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 10, 30), 1.75, 1e-12);
-	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 15, 30), 1.5, 1e-12);
-	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 30, 30), 1, 1e-12);
-	ck_assert_double_eq_tol(mcai_agg_server_step(2, 1, 31, 30), 1, 1e-12);
-	ck_assert_double_eq_tol(mcai_agg_server_step(0.5, 1, 15, 30), 0.75,
-				1e-12);
-	ck_assert_double_eq(mcai_agg_server_step(2, 0, 15, 30), 2);
-	ck_assert_double_eq(mcai_agg_server_step(2, 1, 15, 0), 2);
-
-	ca.server_lr = 0.5f;
-	a = agg_new(&ca, 3);
-	b = agg_new(&ca, 3);
-	mcai_agg_apply(a, m1, u1, 1.0);
-	mcai_agg_apply(b, m2, u1, 3.0);
-	ck_assert(!memcmp(m1, m2, sizeof(m1)));
-	mcai_agg_free(a);
-	mcai_agg_free(b);
 }
 END_TEST
 
@@ -470,7 +425,7 @@ START_TEST(fedadam_two_steps)
 	add(a, d1, 7);
 	finish(a, out, NULL);
 	expect_vec(out, d1, 3);
-	mcai_agg_apply(a, model, out, 1.0);
+	mcai_agg_apply(a, model, out, 0, 0);
 	expect_vec(model, x1, 3);
 
 	/* a restarted aggregator restores m, v and continues identically */
@@ -484,7 +439,7 @@ START_TEST(fedadam_two_steps)
 	add(a, d2a, 1);
 	add(a, d2b, 1);
 	finish(a, out, NULL);
-	mcai_agg_apply(a, model, out, 1.0);
+	mcai_agg_apply(a, model, out, 0, 0);
 	expect_vec(model, x2, 3);
 	mcai_agg_adam_get(a, m, v, &steps);
 	expect_vec(m, m2, 3);
@@ -495,7 +450,7 @@ START_TEST(fedadam_two_steps)
 	add(b, d2b, 1);
 	add(b, d2a, 1);
 	finish(b, out, NULL);
-	mcai_agg_apply(b, again, out, 1.0);
+	mcai_agg_apply(b, again, out, 0, 0);
 	ck_assert(!memcmp(again, model, sizeof(model)));
 	mcai_agg_free(a);
 	mcai_agg_free(b);
@@ -515,6 +470,63 @@ static void bad_config(const struct mcai_agg_config *c, const char *word)
 	/* no room for a reason is fine too */
 	ck_assert_int_eq(mcai_agg_config_check(c, NULL, 0), -EINVAL);
 }
+
+/*
+ * The server step: [2.5, -1, 0.75] (fedavg_weighted's mean) with step 2
+ * from [10, 10, 10] gives [15, 8, 11.5].  The cosine schedule from 2 to
+ * 1 over 30 rounds: 2 before the first, 1.5 at the half, 1 at the end
+ * and after it; (1 + cos(pi / 3)) / 2 = 0.75 at round 10: 1.75.  No
+ * final step, or an open-ended federation: the first step throughout.
+ * FedAdam refuses one (its step is server_lr).
+ */
+START_TEST(server_step)
+{
+	struct mcai_agg_config c = cfg(MCAI_AGG_FEDAVG);
+	struct mcai_agg *a;
+	static const float u1[] = { 1, 2, 3 }, u2[] = { 3, -2, 0 };
+	static const float want_model[] = { 15, 8, 11.5f };
+	float out[3], model[3] = { 10, 10, 10 };
+
+	/* default: plain averaging, whatever the round */
+	ck_assert_double_eq(mcai_agg_server_step(&c, 3, 30), 1);
+	c.server_step = 2;
+	c.server_step_final = 1;
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 0, 30), 2, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 10, 30), 1.75, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 15, 30), 1.5, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 30, 30), 1, 1e-12);
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 31, 30), 1, 1e-12);
+	ck_assert_double_eq(mcai_agg_server_step(&c, 15, 0), 2);
+
+	/* round 0 of 30: step 2 on the weighted mean */
+	a = agg_new(&c, 3);
+	add(a, u1, 1);
+	add(a, u2, 3);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 0, 30);
+	expect_vec(model, want_model, 3);
+	mcai_agg_free(a);
+
+	c.server_step = 0.5f;
+	ck_assert_double_eq_tol(mcai_agg_server_step(&c, 15, 30), 0.75, 1e-12);
+	c.server_step_final = 0;
+	ck_assert_double_eq(mcai_agg_server_step(&c, 15, 30), 0.5);
+
+	c.server_step = 0;
+	bad_config(&c, "server step");
+	c.server_step = 4.5f;
+	bad_config(&c, "server step");
+	c.server_step = 1;
+	c.server_step_final = -1;
+	bad_config(&c, "server step");
+	c = cfg(MCAI_AGG_FEDADAM);
+	c.server_step = 2;
+	bad_config(&c, "fedadam takes no server step");
+	c.server_step = 1;
+	c.server_step_final = 1;
+	bad_config(&c, "fedadam takes no server step");
+}
+END_TEST
 
 START_TEST(config_errors)
 {
