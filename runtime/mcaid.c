@@ -1029,6 +1029,12 @@ int main(int argc, char **argv)
 	}
 	if (!d.ping)
 		d.exit_code = 0;
+	/*
+	 * Start-up is over: privileges dropped, registry and schedule read
+	 * and logged.  Supervisors and tests wait for this line rather than
+	 * for "listening on", which comes before all of that.
+	 */
+	mcai_info("ready: %s", d.role == MCAI_ROLE_NODE ? "node" : "aggregator");
 	r = mcai_net_run(d.net);
 	if (r)
 		d.exit_code = 1;

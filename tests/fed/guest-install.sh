@@ -58,11 +58,8 @@ sys.exit(not any(n.get("telemetry", {}).get("inferences", 0) > 0 and
 		 n["telemetry"].get("model") == "vib-detector"
 		 for n in d["nodes"]))' "$REG/status.json" 2> /dev/null
 }
-for ((i = 0; i < 60; i++)); do
-	seen && break
-	sleep 1
-done
-seen || fail "no node telemetry in the aggregator's status: $(cat "$REG/status.json")"
+wait_for 60 "node telemetry in $REG/status.json" seen ||
+	fail "no node telemetry in the aggregator's status: $(cat "$REG/status.json")"
 tm=$("$CTL" fleet --json --state "$REG" | python3 -c 'import json,sys
 print(" ".join(sorted({n.get("telemetry_model", "") for n in json.load(sys.stdin)["nodes"]})))')
 case " $tm " in

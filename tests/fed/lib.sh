@@ -45,9 +45,39 @@ P=$T/pki
 
 . "$FED_DIR/port.sh"
 
-# start_agg LOG [extra mcaid options]: sets AGG (pid) and PORT.
+# wait_for SECONDS WHAT CMD...: runs CMD every 0.1 s until it succeeds.
+# Tests wait for states, never for time: SECONDS is a generous figure for
+# an idle machine, and the wait allows three times that and at least
+# WAIT_MIN_S (default 60 s) -- on a loaded 2-core machine an ASan daemon
+# can be several times slower, and a timeout only bounds a test that
+# would otherwise hang; it must never decide a verdict.  On a timeout it
+# says what it waited for (on stderr) and returns 1.
+WAIT_MIN_S=${WAIT_MIN_S:-60}
+wait_for() {
+	local secs=$1 what=$2 limit end
+	shift 2
+	limit=$((secs * 3 > WAIT_MIN_S ? secs * 3 : WAIT_MIN_S))
+	end=$((SECONDS + limit))
+	until "$@"; do
+		((SECONDS < end)) || {
+			echo "timed out after $limit s waiting for $what" >&2
+			return 1
+		}
+		sleep 0.1
+	done
+}
+
+# start_agg LOG [extra mcaid options]: sets AGG (pid) and PORT once the
+# aggregator has logged "ready" (start-up over: privileges dropped,
+# registry read) and listens on PORT.
+agg_ready() {
+	kill -0 "$AGG" 2>/dev/null || return 0	# dead: stop waiting
+	grep -q "listening on 127.0.0.1:$PORT\$" "$1" &&
+		grep -q "ready: aggregator" "$1" &&
+		ss -Htln "sport = :$PORT" | grep -q .
+}
 start_agg() {
-	local log=$1 i try
+	local log=$1 try
 	shift
 	# Another test may take the port between our check and the bind.
 	for ((try = 0; try < 5; try++)); do
@@ -59,14 +89,9 @@ start_agg() {
 		PIDS+=("$AGG")
 		# Something listening on the port is not enough: another
 		# process may hold it.  Ours must be alive and say so.
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$AGG" 2>/dev/null || break
-			if grep -q "listening on 127.0.0.1:$PORT\$" "$log" &&
-			   ss -Htln "sport = :$PORT" | grep -q .; then
-				return 0
-			fi
-			sleep 0.1
-		done
+		wait_for 10 "the aggregator to log 'ready' on port $PORT" \
+			agg_ready "$log" || break
+		kill -0 "$AGG" 2>/dev/null && return 0
 		grep -q "Address already in use" "$log" || break
 	done
 	fail "aggregator did not start"
@@ -81,14 +106,11 @@ node() {
 		--crl "$P/crl.pem" "$@" > "$log" 2>&1
 }
 
-# wait_log FILE REGEX SECONDS
+# wait_log FILE REGEX SECONDS: until FILE has a line matching REGEX
+# (SECONDS as for wait_for).
+has_line() { grep -Eq -- "$2" "$1" 2>/dev/null; }
 wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_for "$3" "/$2/ in $1" has_line "$1" "$2"
 }
 
 # stop_agg LOG: SIGTERM, a clean exit 0, and no sanitizer report.
@@ -119,7 +141,7 @@ client() {
 
 cat > "$T/client.py" <<'PY'
 # A TLS client that speaks the frame header and can misbehave.
-import socket, ssl, struct, sys, threading, time
+import os, socket, ssl, struct, sys, threading, time
 
 pki, port, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 args = sys.argv[4:]
@@ -190,19 +212,16 @@ elif cmd == "malformed":
     }
     s = conn()
     s.sendall(kinds[args[0]] + b"abcd")
-    print("%.3f" % wait_eof(s, 5))
+    print("%.3f" % wait_eof(s, 120))
 elif cmd == "bystander":
     # Stays connected while others misbehave; echoes before and after
     # a marker file appears (args: marker path).
     s = conn()
     echo(s, b"before" * 100)
     print("ready", flush=True)
-    for _ in range(200):
-        try:
-            open(args[0]).close()
-            break
-        except FileNotFoundError:
-            time.sleep(0.05)
+    t0 = time.monotonic()                # the test's go, however late
+    while not os.path.exists(args[0]) and time.monotonic() - t0 < 300:
+        time.sleep(0.05)
     echo(s, b"after" * 1000)
     print("ok")
 elif cmd == "idle":
@@ -215,7 +234,7 @@ elif cmd == "idle":
             s.sendall(hdr(UPDATE, 100)[:7])
         elif args[0] == "echo":
             echo(s, b"hello")
-    print("%.3f" % wait_eof(s, 10))
+    print("%.3f" % wait_eof(s, 120))
 elif cmd == "flood":
     # Sends echo frames and never reads; prints the bytes sent before our
     # sends blocked for 3 s, then stays silent (args: seconds) and closes.

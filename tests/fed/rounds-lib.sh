@@ -95,7 +95,7 @@ stop_nodes() {
 # restart_fed_agg LOG [extra options]: the aggregator again on the same
 # PORT and registry (after a crash), sets AGG.
 restart_fed_agg() {
-	local log=$1 i
+	local log=$1
 	shift
 	"$MCAID" --role aggregator --listen "127.0.0.1:$PORT" \
 		--cert "$P/aggregator.crt" --key "$P/aggregator.key" \
@@ -107,11 +107,9 @@ restart_fed_agg() {
 		--set rounds.lr=0.05 --set rounds.batch=32 "$@" > "$log" 2>&1 &
 	AGG=$!
 	PIDS+=("$AGG")
-	for ((i = 0; i < 100; i++)); do
-		ss -Htln "sport = :$PORT" | grep -q . && return 0
-		sleep 0.1
-	done
-	fail "aggregator did not restart"
+	wait_for 10 "the restarted aggregator to log 'ready' on port $PORT" \
+		agg_ready "$log" && kill -0 "$AGG" 2>/dev/null ||
+		fail "aggregator did not restart"
 }
 
 # last_acc LOG: the int8 accuracy of the last round done.

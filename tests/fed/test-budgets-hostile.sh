@@ -7,7 +7,7 @@
 #    whole queued echo, then close_notify; nothing is freed under it;
 #  * send budget, turns: with one peer never reading, two others' echoes
 #    go out as soon as a third peer's buffers are freed, not after the
-#    non-reader's 30 s stall timeout;
+#    non-reader's stall timeout;
 #  * receive budget: two peers trickling 2 MiB frames fill the assembly
 #    budget; they are dropped for being too slow once others wait, and a
 #    real node's 200 KB echo completes.
@@ -20,11 +20,14 @@ r=$(client close-in-queue 2>&1) ||
 	fail "closed peer waiting for the send budget: $r"
 stop_agg "$T/agg.log"
 
-start_agg "$T/agg2.log" --rate-frames 0 --send-kib 256
+# The non-reader's stall timeout (120 s) is far beyond what the echoes
+# take even on a loaded machine (1.5 s idle), so the bound tells "after the
+# third peer drained" from "after the stall timeout" whatever the load.
+start_agg "$T/agg2.log" --rate-frames 0 --send-kib 256 --stall-timeout 120000
 r=$(client turns 2>&1) ||
 	fail "echoes behind a non-reader: $r"
 secs=${r#slowest }
-awk -v s="$secs" 'BEGIN { exit !(s < 10) }' ||
+awk -v s="$secs" 'BEGIN { exit !(s < 60) }' ||
 	fail "echoes behind a non-reader took ${secs}s (its stall timeout?)"
 stop_agg "$T/agg2.log"
 

@@ -45,6 +45,8 @@ refused "strategy fedadam takes no server step" "$T/e.log" \
 mkdir -m 1777 "$T/state"
 start_agg "$T/agg.log" --registry "$T/state/reg" --set rounds.count=3 \
 	--set strategy.server_step=2 --set strategy.server_step_final=1
+# Logged when the aggregator is set up, after the privilege drop and
+# before "ready", which start_agg waited for.
 grep -q "server step 2 falling to 1 over the rounds" "$T/agg.log" ||
 	fail "the schedule is not logged: $(cat "$T/agg.log")"
 kill -TERM "$AGG"

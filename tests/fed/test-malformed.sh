@@ -6,7 +6,8 @@
 
 start_agg "$T/agg.log"
 coproc BY { client bystander "$T/go"; }
-read -r -t 10 line <&"${BY[0]}" && [ "$line" = ready ] ||
+PIDS+=("$BY_PID")
+read -r -t 120 line <&"${BY[0]}" && [ "$line" = ready ] ||
 	fail "bystander did not start"
 for k in magic version length flags type; do
 	s=$(client malformed $k)
@@ -15,7 +16,7 @@ for k in magic version length flags type; do
 	esac
 done
 touch "$T/go"
-read -r -t 10 line <&"${BY[0]}"
+read -r -t 120 line <&"${BY[0]}"
 [ "$line" = ok ] || fail "bystander connection was affected: '$line'"
 n=$(grep -c "closing: malformed frame" "$T/agg.log")
 [ "$n" -eq 5 ] || fail "$n malformed-frame closes logged, expected 5"

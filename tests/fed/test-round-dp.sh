@@ -72,12 +72,13 @@ restart_fed_agg "$T/agg3.log" --set rounds.count=6 --set privacy.dp=central \
 	--set "privacy.epsilon_budget=$BUDGET" "${DP[@]}"
 wait_log "$T/agg3.log" "privacy budget exhausted: round 4 would take epsilon" 30 ||
 	fail "round 4 was not refused over the budget"
+# Stopped first, so that what it did is final when we look (the line
+# above is logged before status.json is written).
+stop_agg "$T/agg3.log"
 grep -q '"exhausted":true,"reason":"round 4 would take epsilon' \
 	"$REG/status.json" || fail "status.json does not say why: $(cat "$REG/status.json")"
-sleep 1
 grep -q "^round 3$" "$REG/state" || fail "a round ran past the budget: $(cat "$REG/state")"
 grep -q "round 4: .* sampled" "$T/agg3.log" && fail "round 4 sampled nodes"
-stop_agg "$T/agg3.log"
 stop_nodes
 for i in 1 2 3; do
 	sanitizer_clean "$T/node$i.log"

@@ -10,7 +10,10 @@
 start_fed_agg "$T/agg.log" --set rounds.count=3
 fed_node node1 "$T/node1.log" --shard "0/3 limit=3000"
 fed_node node2 "$T/node2.log" --shard "1/3 limit=3000"
-fed_node node3 "$T/node3.log" --shard "2/3 limit=3000" --answer-delay 3000
+# node3 holds each update 10 s: the test kills it in that window, which
+# it enters once it logs "trained" (the kill comes within a poll of that
+# line; 10 s leaves room for a loaded machine).
+fed_node node3 "$T/node3.log" --shard "2/3 limit=3000" --answer-delay 10000
 victim=$LAST_NODE
 wait_log "$T/node3.log" "round 2: trained" 60 || fail "node3 never trained round 2"
 kill -KILL "$victim"

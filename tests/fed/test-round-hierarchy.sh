@@ -18,7 +18,7 @@ SITE=$(free_port)
 	--set rounds.min_clients=2 > "$T/site.log" 2>&1 &
 site=$!
 PIDS+=("$site")
-wait_log "$T/site.log" "listening on" 10 || fail "site did not start"
+wait_log "$T/site.log" "ready: aggregator" 10 || fail "site did not start"
 PORT=$SITE
 fed_node leaf1 "$T/leaf1.log" --shard "0/3 limit=3000"
 fed_node leaf2 "$T/leaf2.log" --shard "1/3 limit=3000"

@@ -136,11 +136,14 @@ grep -q "malformed SA_ADVERT: secagg message of type 2" "$T/sa.log" ||
 	fail "mistyped SA_ADVERT not logged"
 stop_agg "$T/sa.log"
 
-# 2. Seven nodes: three hold their masked input back 6 s.
+# 2. Seven nodes: three hold their masked input back 15 s, the window in
+# which the test kills some of them (it polls for the "held back" line;
+# 15 s leaves room for a loaded machine, and is within the 30 s phase
+# deadline).
 restart_fed_agg "$T/sa2.log" --set rounds.count=3 --start-nodes 7 "${SA[@]}"
 for i in 5 6 7; do
 	fed_node "node$i" "$T/sa-node$i.log" --shard "$((i - 5))/3 $SHARD" \
-		--answer-delay 6000
+		--answer-delay 15000
 	eval "PID$i=$LAST_NODE"
 done
 wait_log "$T/sa-node5.log" "round 2: secure aggregation: SA_MASKED held back" 60 ||
