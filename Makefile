@@ -62,7 +62,8 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm check-debug bench demo clean help model vib-models
+	check-vm check-vibtrain check-debug bench demo clean help model \
+	vib-models
 
 all: module tools
 
@@ -180,15 +181,13 @@ deps:
 
 # `make check` is what CI runs: unit tests (ASan+UBSan+LSan), a bounded
 # fuzz run, sparse + checkpatch, then the guest tests under QEMU.
+# tests/stages.sh runs them in this order and reports the time of each.
 check: deps
-	$(MAKE) all
-	$(MAKE) check-unit
-	$(MAKE) check-fed
-	$(MAKE) check-prov
+	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
+		check-vibtrain check-fuzz check-static check-vm
+
+check-vibtrain: $(B)/mcai-vibtrain
 	$(B)/mcai-vibtrain --selftest
-	$(MAKE) check-fuzz
-	$(MAKE) check-static
-	$(MAKE) check-vm
 
 check-static:
 	KDIR=$(KDIR) tests/static.sh
