@@ -19,20 +19,20 @@ SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -fno-omit-frame-pointer
 
 # The model library, one source for the kernel and user space.
-MODELS_CORE := models/verify.c models/engine.c models/sha256.c
-MODELS_USER := $(MODELS_CORE) models/writer.c models/quant.c models/dataset.c
-RUNTIME_LIB := runtime/device.c runtime/json.c
+MODELS_CORE := models/engine/verify.c models/engine/engine.c models/engine/sha256.c
+MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/quant.c models/train/dataset.c
+RUNTIME_LIB := runtime/lib/device.c runtime/lib/json.c
 # Federation library (mcaid): protocol codec, config, version store,
 # aggregation strategies, float MLP trainer.  Listed by name, each piece
 # lands together with its unit tests.
-FED_SRCS := $(wildcard runtime/proto.c runtime/config.c runtime/store.c \
-		       runtime/atomicfile.c \
-		       runtime/strategy.c models/mlp.c runtime/provenance.c \
-		       runtime/secagg.c runtime/dp.c runtime/anomaly.c \
-		       runtime/fedsim.c runtime/samples.c \
-		       runtime/adamstate.c)
-# Quantise after aggregation the way mcai-train does (needs models/mlp.c).
-FED_SRCS += models/mlpquant.c
+FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c runtime/fed/store.c \
+		       runtime/lib/atomicfile.c \
+		       runtime/fed/strategy.c models/train/mlp.c runtime/fed/provenance.c \
+		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
+		       runtime/fed/fedsim.c runtime/fed/samples.c \
+		       runtime/fed/adamstate.c)
+# Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
+FED_SRCS += models/train/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
 FED_LIBS := -lssl -lcrypto
 
@@ -40,20 +40,20 @@ FED_LIBS := -lssl -lcrypto
 TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
 BPF_LIBS := -lbpf -lelf -lz
 
-MCAICTL_SRCS := runtime/mcaictl.c runtime/mcaictl_telemetry.c $(RUNTIME_LIB) \
-		runtime/sigtrailer.c runtime/energyfeed.c \
-		runtime/mcaictl_fleet.c \
-		runtime/mcaictl_provenance.c runtime/provenance.c \
-		runtime/mcaictl_samples.c runtime/samples.c \
-		runtime/atomicfile.c \
-		runtime/proto.c \
+MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c $(RUNTIME_LIB) \
+		runtime/fed/sigtrailer.c runtime/daemon/energyfeed.c \
+		runtime/ctl/mcaictl_fleet.c \
+		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
+		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
+		runtime/lib/atomicfile.c \
+		runtime/fed/proto.c \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
-TRAIN_SRCS := models/train.c models/mlp.c models/cli.c $(MODELS_USER)
-TRAIN_SRCS += models/mlpquant.c
+TRAIN_SRCS := models/train/train.c models/train/mlp.c models/train/cli.c $(MODELS_USER)
+TRAIN_SRCS += models/train/mlpquant.c
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
-VIBTRAIN_SRCS := models/vibtrain.c models/mlp.c models/vibration.c models/cli.c \
-		 models/features.c $(MODELS_USER)
+VIBTRAIN_SRCS := models/train/vibtrain.c models/train/mlp.c models/sensor/vibration.c models/train/cli.c \
+		 models/sensor/features.c $(MODELS_USER)
 
 TOOLS := $(B)/mcaictl $(B)/mcai-train $(B)/mcai-hostile $(B)/mcai-vibtrain
 
@@ -123,15 +123,15 @@ $(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
 
 # Signs blobs for require_signed=1 (OpenSSL CMS, like scripts/sign-file).
 tools: $(B)/mcai-sign
-$(B)/mcai-sign: $(call obj,runtime/mcai-sign.c runtime/sigtrailer.c)
+$(B)/mcai-sign: $(call obj,runtime/ctl/mcai-sign.c runtime/fed/sigtrailer.c)
 	$(CC) $(CFLAGS) -o $@ $^ -lcrypto
 
 # The federation daemon; its integration tests are in tests/fed/fed.mk.
-MCAID_SRCS := runtime/mcaid.c runtime/net.c runtime/tls.c \
-	      runtime/privdrop.c runtime/log.c $(FED_SRCS) \
-	      runtime/aggregator.c runtime/node.c runtime/device.c \
-	      runtime/teleagent.c runtime/energyfeed.c $(TELEMETRY_SRCS) \
-	      $(filter-out models/mlp.c,$(MODELS_USER))
+MCAID_SRCS := runtime/daemon/mcaid.c runtime/fed/net.c runtime/fed/tls.c \
+	      runtime/daemon/privdrop.c runtime/lib/log.c $(FED_SRCS) \
+	      runtime/daemon/aggregator.c runtime/daemon/node.c runtime/lib/device.c \
+	      runtime/daemon/teleagent.c runtime/daemon/energyfeed.c $(TELEMETRY_SRCS) \
+	      $(filter-out models/train/mlp.c,$(MODELS_USER))
 MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng $(BPF_LIBS) -lm
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))
@@ -156,14 +156,14 @@ $(B)/kflags/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) -c $< -o $@
 
-BENCH_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,models/engine.c)
+BENCH_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,models/engine/engine.c)
 $(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
-		$(filter-out models/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
+		$(filter-out models/engine/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
 	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
 
 # Secure aggregation cost vs number of nodes (complete graph vs SecAgg+).
-$(B)/secagg-bench: $(call obj,tests/bench/secagg_bench.c runtime/secagg.c \
-		runtime/proto.c)
+$(B)/secagg-bench: $(call obj,tests/bench/secagg_bench.c runtime/fed/secagg.c \
+		runtime/fed/proto.c)
 	$(CC) $(CFLAGS) -o $@ $^ $(FED_LIBS) -lm
 
 # Engine vs XNNPACK on the host, then ring / ioctl / user engine in a guest.
@@ -190,6 +190,7 @@ check-vibtrain: $(B)/mcai-vibtrain
 	$(B)/mcai-vibtrain --selftest
 
 check-static:
+	tests/layout.sh
 	KDIR=$(KDIR) tests/static.sh
 
 # Guest tests on every kernel of the matrix (MCAI_KERNELS narrows it).

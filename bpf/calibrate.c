@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/errmsg.h"
+#include "runtime/lib/errmsg.h"
 #include "calibrate.h"
 
 int mcai_proc_stat_busy_ns(const char *text, long hz, uint64_t *busy_ns)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/errmsg.h"
+#include "runtime/lib/errmsg.h"
 #include "power.h"
 #include "build/gen/power_tables.h"
 

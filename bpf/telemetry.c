@@ -23,7 +23,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "runtime/errmsg.h"
+#include "runtime/lib/errmsg.h"
 #include "telemetry.h"
 #include "build/bpf/telemetry.skel.h"
 

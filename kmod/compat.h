@@ -8,7 +8,7 @@
  *  - a misc device, not class_create() (its signature changed in 6.4);
  *  - fops without .llseek plus nonseekable_open(), not no_llseek (gone in
  *    6.12);
- *  - little-endian loads from models/port.h, not <asm/unaligned.h> (moved
+ *  - little-endian loads from models/engine/port.h, not <asm/unaligned.h> (moved
  *    to <linux/unaligned.h> in 6.12);
  *  - copy_struct_from_user() (5.4), rcu_replace_pointer() (5.5),
  *    sysfs_emit() (5.10), all present on every target.

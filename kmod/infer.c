@@ -22,7 +22,7 @@
 #include "sched.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine.h"
+#include "models/engine/engine.h"
 
 /*
  * Run @req (already copied in and checked for reserved fields) and fill

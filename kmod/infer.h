@@ -6,7 +6,7 @@
 #ifndef MCAI_INFER_H
 #define MCAI_INFER_H
 
-#include "models/model.h"
+#include "models/engine/model.h"
 
 int mcai_infer(struct mcai_infer *req);
 int mcai_infer_check_vectors(const struct mcai_model *m, u32 *failed);

@@ -49,7 +49,7 @@
 #include "sched.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine.h"
+#include "models/engine/engine.h"
 
 #define MCAI_PIPE_MAX_PER_FILE	256
 #define MCAI_ESCALATE_NEVER	(-129)

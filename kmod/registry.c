@@ -32,7 +32,7 @@
 #include "registry.h"
 #include "sign.h"
 #include "trace.h"
-#include "models/verify.h"
+#include "models/engine/verify.h"
 
 struct mcai_stats mcai_stats;
 

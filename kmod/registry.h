@@ -11,7 +11,7 @@
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 
-#include "models/model.h"
+#include "models/engine/model.h"
 #include "sched.h"
 #include "stats.h"
 

@@ -63,7 +63,7 @@
 #include "session.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine.h"
+#include "models/engine/engine.h"
 
 static atomic_t mcai_session_ids = ATOMIC_INIT(0);
 

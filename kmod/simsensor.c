@@ -2,14 +2,14 @@
 /*
  * mcai_simsensor.ko: a simulated 3-axis vibration sensor that feeds
  * mcai.ko through the in-kernel driver API (mcai_driver.h).  Test and demo
- * of the driver path; the signal is simulated (models/vibration.h), not
+ * of the driver path; the signal is simulated (models/sensor/vibration.h), not
  * measured.
  *
  * An hrtimer in softirq context (HRTIMER_MODE_REL_SOFT: the driver API
  * allows softirq, not hard IRQ) ticks every tick_us.  Each tick generates
  * the samples due at `rate` since the last one and appends them to the
  * current window.  When a window is full, the integer feature front-end
- * (models/features.h) writes its MCAI_VIB_NFEAT int8 features straight
+ * (models/sensor/features.h) writes its MCAI_VIB_NFEAT int8 features straight
  * into a slot reserved in mcai's input ring (mcai_client_reserve ->
  * fill -> mcai_client_commit: no copy), and inference runs in mcai's
  * worker.  With `classifier` set, the same window also goes to a second
@@ -53,8 +53,8 @@
 #include <linux/string.h>
 
 #include "mcai_driver.h"
-#include "models/features.h"
-#include "models/vibration.h"
+#include "models/sensor/features.h"
+#include "models/sensor/vibration.h"
 
 #define SIM_HASH_WINDOWS	16	/* feature hash over the first windows */
 #define SIM_CLASSES		MCAI_VIB_NFAULTS

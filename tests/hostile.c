@@ -9,10 +9,10 @@
 #include <stdlib.h>
 
 #include "tests/hostile.h"
-#include "models/engine.h"
-#include "models/sha256.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 
 #define H(f)		((u32)offsetof(struct mcai_blob_header, f))
 #define LF(f)		((u32)offsetof(struct mcai_blob_layer, f))

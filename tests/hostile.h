@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "models/model.h"
+#include "models/engine/model.h"
 
 /* Base model: FC 12->8 ReLU, LUT 8->8 (sigmoid), FC 8->4, 4 test vectors. */
 #define HOSTILE_IN	12

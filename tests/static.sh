@@ -22,9 +22,7 @@ if [ ! -x "$checkpatch" ]; then
 fi
 
 # Sources that end up in a .ko: the module and the shared model library.
-mapfile -t files < <(ls kmod/*.[ch] models/port.h models/model.h \
-	models/requant.h models/verify.[ch] models/engine.[ch] models/sha256.[ch] \
-	models/vibration.[ch] models/features.[ch] |
+mapfile -t files < <(ls kmod/*.[ch] models/engine/*.[ch] models/sensor/*.[ch] |
 	grep -v '\.mod\.c$')
 
 fail=0

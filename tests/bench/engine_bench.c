@@ -13,10 +13,10 @@
 #include <time.h>
 #include <xnnpack.h>
 
-#include "models/engine.h"
-#include "models/quant.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/train/quant.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 
 #define MAX_LAYERS 4
 

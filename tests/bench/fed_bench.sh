@@ -5,7 +5,7 @@
 # sanitizers), FedAvg on the Fashion-MNIST MLP 784-H-10 (H = 128 unless
 # MCAI_BENCH_HIDDEN says otherwise), fraction 1.0, and simulated nodes on
 # loopback, all in one Python asyncio process (tests/bench/fed_load.py)
-# speaking the wire format of runtime/proto.h over TLS with the test PKI's
+# speaking the wire format of runtime/fed/proto.h over TLS with the test PKI's
 # node certificates.  Each node answers ROUND with an UPDATE of a random
 # delta.  No evaluation set: the aggregator calibrates its int8 blob on
 # synthetic images, so the figures are the federation's, not the

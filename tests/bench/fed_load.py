@@ -2,7 +2,7 @@
 """Many simulated federation nodes in one process, for tests/bench/fed_bench.sh.
 
 Each node is one TLS connection (a node certificate of the test PKI,
-its own --node-id style id) speaking the wire format of runtime/proto.h:
+its own --node-id style id) speaking the wire format of runtime/fed/proto.h:
 HELLO, then it answers every ROUND with an UPDATE carrying a random delta
 of the model's size (learnt from the first MODEL) and its sample count,
 and reads every MODEL the aggregator publishes.  All nodes share one

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Secure aggregation cost vs the number of nodes: whole rounds of
- * runtime/secagg.c in one process, every message through its bytes, for
+ * runtime/fed/secagg.c in one process, every message through its bytes, for
  * an update of 101,770 parameters (the Fashion-MNIST MLP 784-128-10).
  * For n = 10, 50, 100, 200, on the complete graph (Bonawitz et al. 2017)
  * and on the SecAgg+ graph with k = 2 ceil(log2 n) neighbours (Bell et
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "runtime/secagg.h"
+#include "runtime/fed/secagg.h"
 
 /*
  * CPU time of this thread: what a node spends, unaffected by whatever

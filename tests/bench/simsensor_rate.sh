@@ -32,7 +32,7 @@ CTL=$R/build/mcaictl
 SIM=$(mcai_ko mcai_simsensor)
 P=/sys/module/mcai_simsensor/parameters
 STEP_S=${1:-3}
-MAX_FS=102400		# MCAI_VIB_MAX_FS (models/vibration.h)
+MAX_FS=102400		# MCAI_VIB_MAX_FS (models/sensor/vibration.h)
 N=simsensor_rate
 
 unit="samples/s per axis (TCG time)"

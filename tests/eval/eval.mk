@@ -15,8 +15,8 @@
 # Both use two threads (EVAL_JOBS) and print their figures on stdout,
 # progress on stderr; tests/eval/results.txt records a run of each.
 
-FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fedsim.c runtime/anomaly.c \
-	       runtime/strategy.c models/mlp.c models/mlpquant.c models/cli.c \
+FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fed/fedsim.c runtime/fed/anomaly.c \
+	       runtime/fed/strategy.c models/train/mlp.c models/train/mlpquant.c models/train/cli.c \
 	       $(MODELS_USER)
 EVAL_JOBS ?= 2
 

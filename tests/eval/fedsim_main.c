@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mcai-fedsim: federated learning on Fashion-MNIST in one process
- * (runtime/fedsim.h).  One run with its per-round table, or one of the
+ * (runtime/fed/fedsim.h).  One run with its per-round table, or one of the
  * evaluation suites behind `make eval-sim` and `make eval-attacks`.  Runs
  * are independent and deterministic, so a suite spreads them over
  * --jobs threads without changing a figure.
@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/cli.h"
-#include "models/dataset.h"
-#include "runtime/fedsim.h"
+#include "models/train/cli.h"
+#include "models/train/dataset.h"
+#include "runtime/fed/fedsim.h"
 
 /* ---- Data ---------------------------------------------------------------- */
 
@@ -157,9 +157,9 @@ static void usage(FILE *f)
 "       mcai-fedsim --suite sim|attacks [options]\n"
 "\n"
 "Federated learning on Fashion-MNIST in one process: clients train the\n"
-"float MLP on their shards (models/mlp.c), the server aggregates\n"
-"(runtime/strategy.c), every evaluated model is quantised to int8\n"
-"(models/mlpquant.c) and run by the kernel's engine on the test set.\n"
+"float MLP on their shards (models/train/mlp.c), the server aggregates\n"
+"(runtime/fed/strategy.c), every evaluated model is quantised to int8\n"
+"(models/train/mlpquant.c) and run by the kernel's engine on the test set.\n"
 "Deterministic for a given set of options.\n"
 "\n"
 "Population and rounds:\n"
@@ -348,7 +348,7 @@ static void describe(FILE *f, const struct mcai_fedsim_config *c,
 	fprintf(f, "# model %u", d->input_len);
 	for (l = 0; l < c->n_hidden; l++)
 		fprintf(f, "-%u", c->hidden[l]);
-	fprintf(f, "-%u; %u training images, %u test images (int8 through models/engine.c)\n",
+	fprintf(f, "-%u; %u training images, %u test images (int8 through models/engine/engine.c)\n",
 		d->classes, d->train_count, d->test_count);
 	fprintf(f, "# %u clients, %s, %u rounds, fraction %g (min %u), dropout %g",
 		c->clients, c->alpha > 0 ? "non-IID Dirichlet" : "IID",

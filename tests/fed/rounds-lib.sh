@@ -18,7 +18,7 @@ REG=$T/state/registry
 # The aggregator signs every version it publishes (Ed25519, the format of
 # `mcaictl keygen`: PKCS#8 / SubjectPublicKeyInfo PEM); nodes trust its
 # public key and keep their history of accepted versions.  The daemons
-# read these after dropping privileges: to mcai (runtime/privdrop.c's
+# read these after dropping privileges: to mcai (runtime/daemon/privdrop.c's
 # default) when that account exists, else to nobody.
 # gen_signer DIR: DIR/signer.key (0600) and DIR/signer.pub.
 gen_signer() {

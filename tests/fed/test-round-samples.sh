@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# A node trains on its labelled sample store (runtime/samples.h), the
+# A node trains on its labelled sample store (runtime/fed/samples.h), the
 # data the module's mirror collects, instead of a dataset file:
 #  * 600 mirrored Fashion-MNIST inputs (int8, q = pixel - 128) sit in the
 #    store, 300 of them labelled with `mcaictl label --file`: the node

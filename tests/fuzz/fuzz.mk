@@ -41,7 +41,7 @@ check-fuzz: $(B)/mcai-fuzz
 
 # The seed corpus generator (a normal build: writer + hostile variants).
 $(B)/mcai-fuzz-corpus: $(call obj,tests/fuzz/gen_corpus.c tests/hostile.c \
-		$(filter-out models/dataset.c,$(MODELS_USER)))
+		$(filter-out models/train/dataset.c,$(MODELS_USER)))
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 .PHONY: fuzz-corpus
@@ -50,7 +50,7 @@ fuzz-corpus: $(B)/mcai-fuzz-corpus
 	mkdir -p tests/fuzz/corpus
 	$(B)/mcai-fuzz-corpus tests/fuzz/corpus
 
-# Second target: the federation protocol (runtime/proto.c), frame header
+# Second target: the federation protocol (runtime/fed/proto.c), frame header
 # and every payload decoder, with a re-encode oracle (tests/fuzz/
 # fuzz_frame.c).  check-fuzz runs it first, for FUZZ_FRAME_SECONDS.
 #   make fuzz-frame-corpus    regenerate tests/fuzz/corpus-frame/
@@ -58,7 +58,7 @@ FUZZ_FRAME_SECONDS ?= 20
 FUZZ_FRAME_ARGS ?= -max_total_time=$(FUZZ_FRAME_SECONDS) -max_len=65536 \
 		   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
-$(B)/mcai-fuzz-frame: $(call fobj,tests/fuzz/fuzz_frame.c runtime/proto.c)
+$(B)/mcai-fuzz-frame: $(call fobj,tests/fuzz/fuzz_frame.c runtime/fed/proto.c)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^
 
 .PHONY: check-fuzz-frame fuzz-frame-corpus
@@ -76,12 +76,12 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 		tail -n 80 $(B)/fuzz-frame-run/log; echo "fuzz-frame: FAILED"; exit 1; \
 	fi
 
-# Third target: signed model manifests (runtime/provenance.c), run by
+# Third target: signed model manifests (runtime/fed/provenance.c), run by
 # check-fuzz for FUZZ_MANIFEST_SECONDS over tests/fuzz/corpus-manifest.
 FUZZ_MANIFEST_SECONDS ?= 10
 $(B)/mcai-fuzz-manifest: $(call fobj,tests/fuzz/fuzz_manifest.c \
-		runtime/provenance.c runtime/proto.c runtime/store.c \
-		runtime/atomicfile.c models/sha256.c)
+		runtime/fed/provenance.c runtime/fed/proto.c runtime/fed/store.c \
+		runtime/lib/atomicfile.c models/engine/sha256.c)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
 
 .PHONY: check-fuzz-manifest
@@ -100,11 +100,11 @@ check-fuzz-manifest: $(B)/mcai-fuzz-manifest
 		tail -n 80 $(B)/fuzz-manifest-run/log; echo "fuzz-manifest: FAILED"; exit 1; \
 	fi
 
-# Fourth target: secure-aggregation messages (runtime/secagg.c) from a
+# Fourth target: secure-aggregation messages (runtime/fed/secagg.c) from a
 # hostile peer, FUZZ_SECAGG_SECONDS in check-fuzz, no seed corpus needed.
 FUZZ_SECAGG_SECONDS ?= 10
 $(B)/mcai-fuzz-secagg: $(call fobj,tests/fuzz/fuzz_secagg.c \
-		runtime/secagg.c runtime/proto.c)
+		runtime/fed/secagg.c runtime/fed/proto.c)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
 
 .PHONY: check-fuzz-secagg
@@ -122,7 +122,7 @@ check-fuzz-secagg: $(B)/mcai-fuzz-secagg
 		tail -n 80 $(B)/fuzz-secagg-run/log; echo "fuzz-secagg: FAILED"; exit 1; \
 	fi
 
-$(B)/mcai-frame-seeds: tests/fuzz/fuzz_frame.c $(call obj,runtime/proto.c)
+$(B)/mcai-frame-seeds: tests/fuzz/fuzz_frame.c $(call obj,runtime/fed/proto.c)
 	$(CC) $(CFLAGS) -DMCAI_FRAME_SEEDS -o $@ $(filter %.c %.o,$^)
 
 fuzz-frame-corpus: $(B)/mcai-frame-seeds

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "models/engine.h"
-#include "models/requant.h"
-#include "models/sha256.h"
-#include "models/verify.h"
+#include "models/engine/engine.h"
+#include "models/engine/requant.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
 
 #define H(f)	((u32)offsetof(struct mcai_blob_header, f))
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for the federation protocol (runtime/proto.c).
+ * libFuzzer target for the federation protocol (runtime/fed/proto.c).
  *
  * Input byte 0 picks a mode: 0 mod 9 feeds the rest as a byte stream of
  * frames (header parse, then the decoder of each frame's type, as the
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/proto.h"
+#include "runtime/fed/proto.h"
 
 static void mcai_fuzz_check(uint16_t type, const uint8_t *p, size_t len)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for signed model manifests (runtime/provenance.c), the
+ * libFuzzer target for signed model manifests (runtime/fed/provenance.c), the
  * bytes a node receives next to every model version.  The decoder must
  * refuse with a reason or produce a manifest that passes the encoder's
  * own rules; signature checking against an empty trust store must refuse
@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/provenance.h"
+#include "runtime/fed/provenance.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

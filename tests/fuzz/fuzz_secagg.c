@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for the secure-aggregation messages (runtime/secagg.c)
+ * libFuzzer target for the secure-aggregation messages (runtime/fed/secagg.c)
  * as a hostile peer would send them: input byte 0 picks the receiver —
  * the aggregator in its advertise phase, or a node at key sharing, at
  * masked input, or at unmasking — and the rest is the message.  Every
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/secagg.h"
+#include "runtime/fed/secagg.h"
 
 #define N_NODES	3
 #define DIM	4

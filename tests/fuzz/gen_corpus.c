@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "tests/hostile.h"
-#include "models/writer.h"
+#include "models/train/writer.h"
 
 static u32 seed = 12345;
 

@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "models/sha256.h"
-#include "models/verify.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
 
 typedef __int128 i128;
 

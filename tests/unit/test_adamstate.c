@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * FedAdam's moments beside the registry (runtime/adamstate.c): round trip,
+ * FedAdam's moments beside the registry (runtime/fed/adamstate.c): round trip,
  * the choice between fedadam and fedadam.next by version tag at every
  * point of a publish, and damaged files refused with a reason.
  */
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/adamstate.h"
+#include "runtime/fed/adamstate.h"
 
 #define N 1000
 

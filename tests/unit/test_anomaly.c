@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Update anomaly scoring and quarantine (runtime/anomaly.c) against
+ * Update anomaly scoring and quarantine (runtime/fed/anomaly.c) against
  * results worked out by hand in the comments: robust median / MAD, the
  * zero-MAD rule, cosine to the coordinate median, each flag reason, and
  * quarantine windows.
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/anomaly.h"
+#include "runtime/fed/anomaly.h"
 
 #define TOL 1e-9
 

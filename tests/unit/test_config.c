@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mcaid config parser (runtime/config.c): the shipped example files, the
+ * mcaid config parser (runtime/daemon/config.c): the shipped example files, the
  * defaults, sections vs dotted keys, quoting and relative paths, and every
  * kind of error with its exact "file:line: reason".
  */
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/config.h"
+#include "runtime/daemon/config.h"
 
 /* Six lines: a minimal valid node config. */
 #define NODE_BASE "role = node\nmodel = fmnist\n"			\
@@ -54,7 +54,7 @@ START_TEST(example_node)
 {
 	struct mcai_config c;
 
-	ck_assert_msg(!mcai_config_load(&c, "runtime/mcaid-node.conf"), "%s",
+	ck_assert_msg(!mcai_config_load(&c, "runtime/dist/mcaid-node.conf"), "%s",
 		      c.error);
 	ck_assert_uint_eq(c.role, MCAI_ROLE_NODE);
 	ck_assert_str_eq(c.model, "fmnist");
@@ -77,7 +77,7 @@ START_TEST(example_aggregator)
 {
 	struct mcai_config c, d;
 
-	ck_assert_msg(!mcai_config_load(&c, "runtime/mcaid-aggregator.conf"),
+	ck_assert_msg(!mcai_config_load(&c, "runtime/dist/mcaid-aggregator.conf"),
 		      "%s", c.error);
 	ck_assert_uint_eq(c.role, MCAI_ROLE_AGGREGATOR);
 	ck_assert_str_eq(c.listen.host, "0.0.0.0");
@@ -640,7 +640,7 @@ END_TEST
 START_TEST(dump_round_trip)
 {
 	static const char *const files[] = {
-		"runtime/mcaid-aggregator.conf", "runtime/mcaid-node.conf",
+		"runtime/dist/mcaid-aggregator.conf", "runtime/dist/mcaid-node.conf",
 	};
 	struct mcai_config c, d;
 	char *text = NULL;

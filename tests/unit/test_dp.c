@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Differential privacy (runtime/dp.c): the RDP accountant against
+ * Differential privacy (runtime/fed/dp.c): the RDP accountant against
  * published figures, closed forms and its own invariants; the budget that
  * refuses a round; the noise sampler's moments and its ChaCha20 stream
  * against OpenSSL's; the noise scales of the central and distributed
@@ -14,8 +14,8 @@
 #include <openssl/evp.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/dp.h"
-#include "runtime/strategy.h"
+#include "runtime/fed/dp.h"
+#include "runtime/fed/strategy.h"
 
 static bool near_rel(double got, double want, double rel)
 {

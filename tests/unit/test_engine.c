@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The int8 engine (models/engine.c) against a plain reference written
+ * The int8 engine (models/engine/engine.c) against a plain reference written
  * here: 64-bit dot products, bias, saturation to 32 bits, the exact
  * requantisation reference of helpers.c, output zero point, clamp.
  * Models are built with the writer and verified before they run; arenas
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 
 #include "tests/unit/unit.h"
-#include "models/engine.h"
-#include "models/verify.h"
+#include "models/engine/engine.h"
+#include "models/engine/verify.h"
 
 /* Storage for one random layer of a spec. */
 struct rlayer {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Federated simulator (runtime/fedsim.c) on tiny synthetic data: every
+ * Federated simulator (runtime/fed/fedsim.c) on tiny synthetic data: every
  * image in exactly one shard (IID and Dirichlet), the minimum shard size
  * honoured, runs reproducible from their seed, a separable problem
  * learned through the int8 path, and the sign-flip attack beating FedAvg
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/fedsim.h"
+#include "runtime/fed/fedsim.h"
 
 #define IMG	8		/* pixels per image */
 #define CLS	4

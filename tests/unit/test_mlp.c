@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Float MLP trainer (models/mlp.c): backprop against finite differences,
+ * Float MLP trainer (models/train/mlp.c): backprop against finite differences,
  * one SGD step against hand-computed values (momentum, weight decay, the
  * FedProx term), the parameter vector round trip, the pull of the
  * proximal term, determinism, and that it learns a separable problem.
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "models/mlp.h"
+#include "models/train/mlp.h"
 
 #define TOY_N	256
 

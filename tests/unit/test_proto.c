@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The federation protocol codec (runtime/proto.c): the frame header, a
+ * The federation protocol codec (runtime/fed/proto.c): the frame header, a
  * round trip of every message, and every way a hostile peer can bend a
  * frame: short and wrong headers, payloads cut at every byte, counts and
  * lengths that lie or overflow, strings too long or with bad bytes,
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/proto.h"
+#include "runtime/fed/proto.h"
 
 static const float sample_params[] = { 0.5f, -1.25f, 3e-7f, -0.0f, 1e30f };
 static const uint8_t sample_blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128, 0, 7 };

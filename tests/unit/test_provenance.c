@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Signed manifests and the install-time chain check (runtime/provenance.c):
+ * Signed manifests and the install-time chain check (runtime/fed/provenance.c):
  * round trip, every byte of a manifest flipped, every truncation, wrong and
  * unknown keys, rollback, replay, forks, name and digest mismatches, the
  * trust store's loading rules, and the history file's torn-tail recovery.
@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "models/sha256.h"
-#include "runtime/provenance.h"
-#include "runtime/store.h"
+#include "models/engine/sha256.h"
+#include "runtime/fed/provenance.h"
+#include "runtime/fed/store.h"
 
 /* A history record's bytes for a manifest of @l bytes (provenance.h). */
 #define HIST_REC_BYTES(l)	(16 + (l) + 8)

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Quantisation helpers (models/quant.c): multipliers reproduce the real
+ * Quantisation helpers (models/train/quant.c): multipliers reproduce the real
  * scale within 2^-31 relative; activation parameters represent 0 exactly
  * and cover the range; weights are symmetric and never -128.
  */
 #include <math.h>
 
 #include "tests/unit/unit.h"
-#include "models/quant.h"
+#include "models/train/quant.h"
 
 /* mult * 2^shift / 2^31, exactly (long double has a 64-bit mantissa). */
 static long double value(s32 mult, s32 shift)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Requantisation (models/requant.h) against references computed with exact
+ * Requantisation (models/engine/requant.h) against references computed with exact
  * 128-bit integer arithmetic:
  *
  *   mcai_srdhm(a, b)    = floor(a * b / 2^31 + 1/2), saturated: gemmlowp's
@@ -13,7 +13,7 @@
 #include <limits.h>
 
 #include "tests/unit/unit.h"
-#include "models/requant.h"
+#include "models/engine/requant.h"
 
 typedef __int128 i128;
 

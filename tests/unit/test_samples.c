@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The labelled sample store (runtime/samples.c): append, reopen, labels,
+ * The labelled sample store (runtime/fed/samples.c): append, reopen, labels,
  * torn tails and corrupt records of both files, oldest-first eviction,
  * and the dataset built for the trainer (inverse input quantisation,
  * refused sizes).
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/samples.h"
+#include "runtime/fed/samples.h"
 
 static char sdir[64];
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Secure aggregation (runtime/secagg.c): whole rounds run in-process, every
+ * Secure aggregation (runtime/fed/secagg.c): whole rounds run in-process, every
  * message going through its bytes, with the aggregate checked against the
  * plain sum bit for bit in the ring; dropouts at each phase, below and
  * beyond the threshold; the refusal to reveal both shares of one node;
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/secagg.h"
+#include "runtime/fed/secagg.h"
 
 #define WHY 256
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * SHA-256 (models/sha256.c): the FIPS 180-2 / NIST example messages, the
+ * SHA-256 (models/engine/sha256.c): the FIPS 180-2 / NIST example messages, the
  * padding boundaries (55, 56, 63, 64 ... bytes; references from Python's
  * hashlib), and incremental updates at odd chunk sizes.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "tests/unit/unit.h"
-#include "models/sha256.h"
+#include "models/engine/sha256.h"
 
 static void hex(const u8 *d, char *out)
 {

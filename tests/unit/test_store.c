@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The version registry (runtime/store.c): publish / read / history, the
+ * The version registry (runtime/fed/store.c): publish / read / history, the
  * rules a publish must follow, and crash safety: leftovers of a crash
  * between write and rename, a child killed at every step of a publish,
  * and children SIGKILLed at random moments while publishing in a loop.
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/store.h"
+#include "runtime/fed/store.h"
 
 static char tdir[64];
 

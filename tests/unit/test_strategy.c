@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Aggregation strategies (runtime/strategy.c) against results worked out by
+ * Aggregation strategies (runtime/fed/strategy.c) against results worked out by
  * hand in the comments: weighted FedAvg, FedProx's server side, FedAdam's
  * first two server steps, median (odd, even, ties), trimmed mean, Multi-Krum
  * (ties, m), clipping (at, above and below the bound), and the parameter
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "runtime/strategy.h"
+#include "runtime/fed/strategy.h"
 
 #define TOL 1e-6
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The blob verifier (models/verify.c): a valid blob passes and decodes to
+ * The blob verifier (models/engine/verify.c): a valid blob passes and decodes to
  * what was written; every hostile variant of tests/hostile.c is refused
  * with exactly its expected reason (variants are re-sealed, so a reason
  * other than the digest's proves the structural check was reached); the
@@ -11,8 +11,8 @@
 
 #include "tests/unit/unit.h"
 #include "tests/hostile.h"
-#include "models/sha256.h"
-#include "models/verify.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
 
 #define H(f)	((u32)offsetof(struct mcai_blob_header, f))
 #define LF(f)	((u32)offsetof(struct mcai_blob_layer, f))

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The blob writer (models/writer.c): a spec written, verified and decoded
+ * The blob writer (models/train/writer.c): a spec written, verified and decoded
  * gives back the same layers, header and layout; the writer refuses what
  * the format cannot hold, with a message.
  */
 #include <stdlib.h>
 
 #include "tests/unit/unit.h"
-#include "models/engine.h"
-#include "models/sha256.h"
-#include "models/verify.h"
+#include "models/engine/engine.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
 
 #define H(f)	((u32)offsetof(struct mcai_blob_header, f))
 

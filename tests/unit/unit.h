@@ -6,8 +6,8 @@
 #include <check.h>
 #include <stdint.h>
 
-#include "models/model.h"
-#include "models/writer.h"
+#include "models/engine/model.h"
+#include "models/train/writer.h"
 
 Suite *requant_suite(void);
 Suite *engine_suite(void);

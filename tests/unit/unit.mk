@@ -7,7 +7,7 @@
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/hostile.c
 # The model library minus the dataset loader, which the tests do not use.
-UNIT_LIB_SRCS := $(filter-out models/dataset.c,$(MODELS_USER)) $(FED_SRCS) \
+UNIT_LIB_SRCS := $(filter-out models/train/dataset.c,$(MODELS_USER)) $(FED_SRCS) \
 		 $(TELEMETRY_SRCS)
 UNIT_CHECK_CFLAGS = $(shell pkg-config --cflags check)
 UNIT_CHECK_LIBS = $(shell pkg-config --libs check)

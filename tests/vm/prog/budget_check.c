@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "models/writer.h"
+#include "models/train/writer.h"
 
 static int failures;
 

@@ -16,11 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/dataset.h"
-#include "models/engine.h"
-#include "models/quant.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/train/dataset.h"
+#include "models/engine/engine.h"
+#include "models/train/quant.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 
 /* The int8_correct= line of the trainer's report. */
 static long reported_correct(const char *path)

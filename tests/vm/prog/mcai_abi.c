@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/engine.h"
-#include "models/sha256.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 #include "uapi/mcai.h"
 
 #define DEV "/dev/mcai"
@@ -840,7 +840,10 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Infer until @deadline; every result must match the version it reports. */
+/*
+ * Infer until @deadline, at least once however late a loaded machine
+ * starts us; every result must match the version it reports.
+ */
 static int swap_inferer(int by_id, u32 id, double deadline)
 {
 	struct tmodel t[2] = { { 0 } };
@@ -849,7 +852,7 @@ static int swap_inferer(int by_id, u32 id, double deadline)
 	s8 in[IN_LEN], ks[OUT_LEN];
 	int fd = dev_open();
 
-	while (now() < deadline) {
+	while (now() < deadline || !n) {
 		u32 slot;
 
 		for (j = 0; j < IN_LEN; j++)
@@ -881,6 +884,7 @@ static int swap_inferer(int by_id, u32 id, double deadline)
 	return failures || !n ? 1 : 0;
 }
 
+/* Swap until @deadline, at least once. */
 static int swap_swapper(u32 id, double deadline)
 {
 	struct mcai_model_load l;
@@ -888,7 +892,7 @@ static int swap_swapper(u32 id, double deadline)
 	u32 v = 2, n = 0;
 	int fd = dev_open();
 
-	while (now() < deadline) {
+	while (now() < deadline || !n) {
 		tmodel_make(&t, "swap", v, N_TV);
 		if (load(fd, &t, 0, &l) || l.model_id != id ||
 		    l.replaced_version != v - 1) {

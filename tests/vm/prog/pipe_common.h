@@ -2,7 +2,7 @@
 /*
  * Helpers shared by the pipeline and drift-statistics guest tests
  * (pipe_check.c, stats_check.c): checks, small deterministic models built
- * with models/writer.h, raw ioctl wrappers, and the user-space references.
+ * with models/train/writer.h, raw ioctl wrappers, and the user-space references.
  */
 #ifndef PIPE_COMMON_H
 #define PIPE_COMMON_H
@@ -17,9 +17,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "models/engine.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 #include "uapi/mcai.h"
 
 #define DEV "/dev/mcai"

@@ -27,9 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "models/engine.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 #include "uapi/mcai.h"
 
 #define DEV "/dev/mcai"

@@ -26,9 +26,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "models/engine.h"
-#include "models/verify.h"
-#include "models/writer.h"
+#include "models/engine/engine.h"
+#include "models/engine/verify.h"
+#include "models/train/writer.h"
 #include "uapi/mcai.h"
 
 #include "report.h"

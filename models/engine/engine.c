@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * int8 inference: TFLite-style quantisation (symmetric per-channel int8
+ * weights, asymmetric int8 activations, int32 bias, Q31 requantisation).
+ * Layers ping-pong between the two halves of the arena; the last layer
+ * writes straight into the caller's score buffer.
+ */
+#include "models/engine/engine.h"
+#include "models/engine/requant.h"
+
+static inline s8 mcai_clamp8(s64 v, s8 lo, s8 hi)
+{
+	if (v < lo)
+		return lo;
+	if (v > hi)
+		return hi;
+	return (s8)v;
+}
+
+/*
+ * The verifier bounds in_len by MCAI_MAX_DIM, |in - zp| <= 255 and
+ * |w| <= 127, so the dot product cannot overflow an s32.  Four output rows
+ * share each input load, which is what keeps the scalar loop fast.
+ */
+static void mcai_fc(const struct mcai_layer *l, const s8 *in, s8 *out)
+{
+	const u32 n = l->in_len;
+	const s32 zp = l->in_zp;
+	u32 o = 0, i;
+
+	for (; o + 4 <= l->out_len; o += 4) {
+		const s8 *w0 = l->weights + (size_t)o * n;
+		const s8 *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+		s32 a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+		u32 k;
+
+		for (i = 0; i < n; i++) {
+			s32 x = in[i] - zp;
+
+			a0 += x * w0[i];
+			a1 += x * w1[i];
+			a2 += x * w2[i];
+			a3 += x * w3[i];
+		}
+		for (k = 0; k < 4; k++) {
+			s32 acc = k == 0 ? a0 : k == 1 ? a1 : k == 2 ? a2 : a3;
+			u32 r = o + k;
+			s32 v = mcai_sat32((s64)acc + mcai_les32(l->bias + 4 * r));
+
+			v = mcai_requant(v, mcai_les32(l->mult + 4 * r),
+					 mcai_les32(l->shift + 4 * r));
+			out[r] = mcai_clamp8((s64)v + l->out_zp, l->clamp_min,
+					     l->clamp_max);
+		}
+	}
+	for (; o < l->out_len; o++) {
+		const s8 *w = l->weights + (size_t)o * n;
+		s32 acc = 0;
+		s32 v;
+
+		for (i = 0; i < n; i++)
+			acc += (in[i] - zp) * w[i];
+		v = mcai_sat32((s64)acc + mcai_les32(l->bias + 4 * o));
+		v = mcai_requant(v, mcai_les32(l->mult + 4 * o),
+				 mcai_les32(l->shift + 4 * o));
+		out[o] = mcai_clamp8((s64)v + l->out_zp, l->clamp_min,
+				     l->clamp_max);
+	}
+}
+
+static void mcai_lut(const struct mcai_layer *l, const s8 *in, s8 *out)
+{
+	u32 i;
+
+	for (i = 0; i < l->out_len; i++)
+		out[i] = l->lut[(u8)(in[i] + 128)];
+}
+
+int mcai_engine_head(const struct mcai_model *m, const s8 *scores)
+{
+	u32 i, best = 0;
+
+	if (m->head == MCAI_HEAD_THRESHOLD)
+		return scores[0] >= m->head_threshold;
+	for (i = 1; i < m->output_len; i++)
+		if (scores[i] > scores[best])
+			best = i;
+	return (int)best;
+}
+
+int mcai_engine_run(const struct mcai_model *m, const s8 *input, s8 *scores,
+		    void *arena)
+{
+	s8 *buf[2] = { arena, (s8 *)arena + m->arena_size / 2 };
+	const s8 *src = input;
+	u32 i;
+
+	for (i = 0; i < m->n_layers; i++) {
+		const struct mcai_layer *l = &m->layer[i];
+		s8 *dst = i + 1 == m->n_layers ? scores : buf[i & 1];
+
+		if (l->type == MCAI_LAYER_FC)
+			mcai_fc(l, src, dst);
+		else
+			mcai_lut(l, src, dst);
+		src = dst;
+	}
+	return mcai_engine_head(m, scores);
+}
+
+int mcai_engine_check_vectors(const struct mcai_model *m, void *arena,
+			      s8 *scores, u32 *failed)
+{
+	const u32 rec = m->input_len + m->output_len;
+	u32 t;
+
+	for (t = 0; t < m->tv_count; t++) {
+		const s8 *tv = m->tv + (size_t)t * rec;
+
+		mcai_engine_run(m, tv, scores, arena);
+		if (memcmp(scores, tv + m->input_len, m->output_len)) {
+			*failed = t;
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,2295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcaid, role aggregator: the round state machine (runtime/daemon/aggregator.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/engine/engine.h"
+#include "models/train/mlp.h"
+#include "models/train/mlpquant.h"
+#include "models/train/quant.h"
+#include "models/engine/verify.h"
+#include "runtime/fed/adamstate.h"
+#include "runtime/daemon/aggregator.h"
+#include "runtime/lib/atomicfile.h"
+#include "runtime/fed/dp.h"
+#include "runtime/lib/log.h"
+#include "runtime/fed/net.h"
+#include "runtime/daemon/node.h"
+#include "runtime/fed/proto.h"
+#include "runtime/fed/provenance.h"
+#include "runtime/fed/secagg.h"
+#include "runtime/fed/store.h"
+#include "runtime/fed/strategy.h"
+
+/* A failed round is retried this long after. */
+#define MCAI_AGGR_RETRY_MS	1000
+/* Status file rewritten at most this often outside round ends. */
+#define MCAI_AGGR_STATUS_MS	5000
+/* Round history kept for the status file. */
+#define MCAI_AGGR_HISTORY	64
+/*
+ * The signed manifest of registry version V, next to the store's own
+ * files: v%08u.signed.  The store ignores names it does not own, and a
+ * redone publish of the same number overwrites it.
+ */
+#define MCAI_AGGR_SIGNED_FMT	"%s/v%08u.signed"
+/*
+ * The privacy accountant of the registry's model, beside the store's
+ * files: what every published round spent, so a restart goes on from the
+ * cumulative epsilon instead of from zero.
+ */
+#define MCAI_AGGR_PRIVACY_FILE	"privacy"
+#define MCAI_AGGR_PRIVACY_MAGIC	"mcai-privacy 1"
+/*
+ * Masked vector of a node: its update scaled by samples / weight_total,
+ * then that weight, then its train loss times the weight, so that the
+ * sum alone gives the sample-weighted mean of updates and losses (the
+ * aggregator never sees a single node's weight).  With DP the update is
+ * clipped and noised, its weight is 1 and the loss 0: an unnoised loss
+ * would leak past the noise.
+ */
+#define MCAI_AGGR_SA_EXTRA	2
+
+struct mcai_aggr_node {
+	char id[MCAI_PROTO_ID_MAX + 1];
+	char cn[MCAI_PROTO_ID_MAX + 1];	/* certificate of its connection */
+	struct mcai_peer *peer;		/* NULL: not connected */
+	uint32_t version;
+	uint64_t n_samples;
+	uint64_t caps;
+	uint32_t role;			/* enum mcai_role of its HELLO */
+	uint32_t refused;		/* version it refused (provenance) */
+	int64_t last_seen;		/* Unix seconds */
+	uint32_t rounds;		/* updates accepted */
+	uint64_t sampled_round;		/* round it was asked to train in */
+	bool answered;
+	float last_loss;
+	bool have_telem;
+	struct mcai_telem_entry telem;	/* last summary of our model */
+	/* Secure aggregation: its id in the round, the frame awaited. */
+	uint32_t sa_id;
+	uint16_t sa_wait;		/* MCAI_MSG_SA_*, 0: nothing */
+	bool sa_masked;			/* its masked input is in the sum */
+};
+
+struct mcai_aggr_round_rec {
+	uint64_t round;
+	uint32_t version;		/* 0: failed */
+	uint32_t sampled, answered;
+	double accuracy, float_accuracy, loss;
+	double seconds;
+	double epsilon, epsilon_total;	/* -1: no DP */
+};
+
+struct mcai_aggr {
+	struct mcai_aggr_opts o;
+	const struct mcai_config *cfg;
+	struct mcai_net *net;
+	struct mcai_store *store;
+	char status_path[MCAI_CONFIG_PATH_MAX + 16];
+
+	/* The current model: float master copy and its published frame. */
+	struct mcai_mlp *mlp;
+	float *params, *scratch, *combined;
+	u32 n_params;
+	uint32_t version;
+	struct mcai_buf model_frame;
+
+	/* Signs what we publish; NULL: versions go out unsigned. */
+	struct mcai_prov_key *sign_key;
+	uint8_t manifest[MCAI_PROV_MANIFEST_MAX];
+	size_t manifest_len;		/* of a->version; 0: unsigned */
+
+	struct mcai_agg *agg;
+	struct mcai_agg_config ac;
+	char strategy[MCAI_STORE_STRATEGY_MAX + 1];
+
+	/*
+	 * Hierarchy: a node of an upstream aggregator.  Its MODELs are
+	 * relayed down as they are, its ROUNDs run here, and the combined
+	 * update goes up weighted by the samples behind it.
+	 */
+	struct mcai_peer *up;
+	bool up_welcomed, up_pending;
+	struct mcai_msg_round up_round;
+	uint32_t forwarded;
+
+	struct mcai_dataset eval;
+	bool have_eval;
+	uint32_t n_eval;
+
+	struct mcai_aggr_node *nodes;
+	size_t n_nodes, cap_nodes;
+
+	/* The round in progress (running) or the next one. */
+	bool running, done, started_once;
+	uint64_t round;
+	uint64_t deadline, next_start, t_start, status_at;
+	uint32_t sampled, answered, dropped;
+	double loss_sum;
+	uint32_t rounds_published;
+
+	/*
+	 * Differential privacy (privacy.dp): the accountant persisted in
+	 * the registry, the noise source, and what the round being
+	 * published spent (for its manifest).
+	 */
+	bool dp;
+	struct mcai_dp_accountant acct;
+	struct mcai_dp_rng dp_rng;
+	char privacy_path[MCAI_CONFIG_PATH_MAX + 16];
+	double round_q;			/* sampled / eligible */
+	uint32_t round_shares;		/* sampled: the mean's denominator */
+	struct mcai_prov_privacy priv;
+	bool priv_valid;
+	struct mcai_dp_accountant acct_before;
+	bool budget_out;		/* no more rounds: epsilon spent */
+	char budget_why[256];
+
+	/*
+	 * Secure aggregation (privacy.secure_aggregation): the round's
+	 * server state machine, the node message its phase awaits, how many
+	 * nodes it still waits for, and the phase's deadline.
+	 */
+	struct mcai_secagg_server *sa;
+	struct mcai_secagg_params sap;
+	uint64_t sa_weight_total;
+	uint16_t sa_want;
+	uint32_t sa_pending;
+	uint64_t sa_deadline;
+	uint64_t sa_bytes_in, sa_bytes_out;
+	float *sa_sum;			/* n_params + 2 */
+	bool round_secagg;		/* the version being published */
+
+	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
+	unsigned int n_hist;
+	bool status_dirty;
+};
+
+static void mcai_aggr_write_status(struct mcai_aggr *a);
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                              */
+/* ------------------------------------------------------------------ */
+
+static struct mcai_aggr_node *mcai_aggr_peer_node(struct mcai_aggr *a,
+						  struct mcai_peer *p)
+{
+	uintptr_t i = (uintptr_t)mcai_peer_data(p);
+
+	return i && i <= a->n_nodes ? &a->nodes[i - 1] : NULL;
+}
+
+static void mcai_aggr_error(struct mcai_peer *p, uint32_t code,
+			    const char *msg)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_ERROR };
+
+	m.u.error.code = code;
+	snprintf(m.u.error.message, sizeof(m.u.error.message), "%s", msg);
+	mcai_net_send_msg(p, &m, NULL);
+}
+
+static uint32_t mcai_aggr_connected(const struct mcai_aggr *a)
+{
+	uint32_t c = 0;
+	size_t i;
+
+	for (i = 0; i < a->n_nodes; i++)
+		c += a->nodes[i].peer != NULL;
+	return c;
+}
+
+/* Connected and holding (or able to take) the current version. */
+static uint32_t mcai_aggr_eligible(const struct mcai_aggr *a)
+{
+	uint32_t c = 0;
+	size_t i;
+
+	for (i = 0; i < a->n_nodes; i++)
+		c += a->nodes[i].peer && a->nodes[i].refused != a->version;
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Model: quantise, evaluate, publish                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Calibration images: the first ones of the aggregator's evaluation set
+ * (it holds no training data); without one, a fixed pseudo-random set
+ * so the ranges are at least those of real pixel values.
+ */
+struct mcai_aggr_calib {
+	u64 seed;
+};
+
+static void mcai_aggr_synth_image(void *ctx, u32 index, float *x, u32 *label)
+{
+	const struct mcai_aggr_calib *c = ctx;
+	u64 s = c->seed ^ ((u64)index * 0x9e3779b97f4a7c15ULL);
+	u32 i;
+
+	for (i = 0; i < MCAI_FED_INPUTS; i++)
+		x[i] = mcai_mlp_randf(&s) < 0.5f ? 0.0f : mcai_mlp_randf(&s);
+	*label = 0;
+}
+
+static u8 *mcai_aggr_quantise(struct mcai_aggr *a, uint32_t version,
+			      u32 *size)
+{
+	struct mcai_aggr_calib synth = { a->o.seed };
+	struct mcai_mlp_data d = { mcai_fed_get_image, &a->eval };
+	struct mcai_mlpq_desc desc = {
+		.name = a->cfg->model, .version = version,
+		.head = MCAI_HEAD_ARGMAX, .input_scale = MCAI_FED_IN_SCALE,
+		.input_zp = MCAI_FED_IN_ZP,
+	};
+	u32 calib = a->o.calib ? a->o.calib : 512;
+	char err[256];
+	u8 *blob;
+
+	if (!a->have_eval) {
+		d.get = mcai_aggr_synth_image;
+		d.ctx = &synth;
+	} else if (calib > a->eval.count) {
+		calib = a->eval.count;
+	}
+	mcai_mlp_set_params(a->mlp, a->params);
+	blob = mcai_mlpq_blob(a->mlp, &d, NULL, calib, &desc, size, err,
+			      sizeof(err));
+	if (!blob)
+		mcai_err("quantising version %u: %s", version, err);
+	return blob;
+}
+
+/* int8 accuracy of @blob through the verifier and the engine, or -1. */
+static double mcai_aggr_eval_int8(struct mcai_aggr *a, const u8 *blob,
+				  u32 size)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model m;
+	s8 qpix[256], *in, *scores;
+	void *arena;
+	float scale;
+	u32 i, j, correct = 0;
+
+	mcai_limits_default(&lim);
+	if (mcai_verify(&m, blob, size, &lim, &v)) {
+		mcai_err("published blob fails verification: %s (offset %u)",
+			 v.reason, v.offset);
+		return -1.0;
+	}
+	if (!a->have_eval)
+		return -1.0;
+	memcpy(&scale, &m.input_scale, sizeof(scale));
+	for (i = 0; i < 256; i++)
+		qpix[i] = mcai_quantize(i / 255.0f, scale, m.input_zp);
+	in = calloc(m.input_len, 1);
+	scores = calloc(m.output_len, 1);
+	arena = calloc(m.arena_size ? m.arena_size : 1, 1);
+	if (!in || !scores || !arena) {
+		free(in);
+		free(scores);
+		free(arena);
+		return -1.0;
+	}
+	for (i = 0; i < a->n_eval; i++) {
+		const u8 *px = a->eval.images + (size_t)i * MCAI_FED_INPUTS;
+
+		for (j = 0; j < m.input_len; j++)
+			in[j] = qpix[px[j]];
+		correct += mcai_engine_run(&m, in, scores, arena) ==
+			   a->eval.labels[i];
+	}
+	free(in);
+	free(scores);
+	free(arena);
+	return (double)correct / a->n_eval;
+}
+
+static double mcai_aggr_eval_float(struct mcai_aggr *a)
+{
+	const struct mcai_mlp_data d = { mcai_fed_get_image, &a->eval };
+
+	if (!a->have_eval)
+		return -1.0;
+	mcai_mlp_set_params(a->mlp, a->params);
+	return (double)mcai_mlp_evaluate(a->mlp, &d, NULL, a->n_eval) /
+	       a->n_eval;
+}
+
+/* Encode the current version's MODEL frame once, for every node. */
+static int mcai_aggr_cache_model(struct mcai_aggr *a, const u8 *blob,
+				 u32 blob_len, uint32_t parent, uint64_t round)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL };
+	const char *why = NULL;
+	int r;
+
+	snprintf(m.u.model.model, sizeof(m.u.model.model), "%s",
+		 a->cfg->model);
+	m.u.model.version = a->version;
+	m.u.model.parent = parent;
+	m.u.model.round_id = round;
+	m.u.model.params_f = a->params;
+	m.u.model.n_params = a->n_params;
+	m.u.model.blob = blob;
+	m.u.model.blob_len = blob_len;
+	m.u.model.manifest = a->manifest_len ? a->manifest : NULL;
+	m.u.model.manifest_len = (uint32_t)a->manifest_len;
+	mcai_buf_free(&a->model_frame);
+	mcai_buf_init(&a->model_frame);
+	r = mcai_msg_frame(&a->model_frame, &m, &why);
+	if (r)
+		mcai_err("cannot encode MODEL version %u: %s", a->version,
+			 why ? why : strerror(-r));
+	return r;
+}
+
+/* Durably, as the store writes its own files: temp, fsync, rename. */
+static int mcai_aggr_write_signed(struct mcai_aggr *a, uint32_t version,
+				  const uint8_t *p, size_t len)
+{
+	char path[MCAI_CONFIG_PATH_MAX + 32], tmp[sizeof(path) + 8];
+	int fd, r = 0, dfd;
+
+	snprintf(path, sizeof(path), MCAI_AGGR_SIGNED_FMT,
+		 a->cfg->registry_dir, version);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, p, len) != (ssize_t)len || fsync(fd))
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r) {
+		unlink(tmp);
+		return r;
+	}
+	dfd = open(a->cfg->registry_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+}
+
+/*
+ * The manifest of @vi, as published, into a->manifest: read back from
+ * the registry when it is there and not @fresh (a restart sends exactly what it sent
+ * before; what is on disk is not re-checked here, the nodes do that,
+ * and re-signing whatever the file holds would launder a tampered
+ * registry), else signed now and stored.  Ed25519 is deterministic and
+ * the store keeps the creation time, so a manifest lost to a crash
+ * between publish and this write comes back byte for byte.
+ */
+static int mcai_aggr_sign(struct mcai_aggr *a,
+			  const struct mcai_version_info *vi, bool fresh)
+{
+	struct mcai_prov_manifest pm;
+	char path[MCAI_CONFIG_PATH_MAX + 32], err[MCAI_PROV_ERR_MAX];
+	ssize_t n;
+	int fd, r;
+
+	a->manifest_len = 0;
+	snprintf(path, sizeof(path), MCAI_AGGR_SIGNED_FMT,
+		 a->cfg->registry_dir, vi->version);
+	fd = fresh ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, a->manifest, sizeof(a->manifest));
+		close(fd);
+		if (n > 0) {
+			a->manifest_len = (size_t)n;
+			return 0;
+		}
+		mcai_warn("%s: empty or unreadable, signing again", path);
+	}
+	if (!a->sign_key)
+		return 0;
+	mcai_prov_manifest_from_version(&pm, vi);
+	if (fresh && a->priv_valid && a->priv.epsilon_total > 0) {
+		pm.flags |= MCAI_PROV_F_DP;
+		pm.privacy = a->priv;
+	}
+	if (fresh && a->round_secagg)
+		pm.flags |= MCAI_PROV_F_SECAGG;
+	r = mcai_prov_sign(a->sign_key, &pm, a->manifest,
+			   sizeof(a->manifest), &a->manifest_len, err,
+			   sizeof(err));
+	if (r) {
+		mcai_err("signing version %u: %s", vi->version, err);
+		a->manifest_len = 0;
+		return r;
+	}
+	r = mcai_aggr_write_signed(a, vi->version, a->manifest,
+				   a->manifest_len);
+	if (r)
+		mcai_err("%s: %s", path, strerror(-r));
+	return r;
+}
+
+/*
+ * FedAdam's moments belong to the version their step produced: saved
+ * before it is published, committed once it is (runtime/fed/adamstate.h), so
+ * a restart continues the same Adam trajectory.
+ */
+static int mcai_aggr_adam_save(struct mcai_aggr *a, uint32_t version)
+{
+	char err[512];
+	float *m;
+	u64 steps;
+	int r;
+
+	if (a->ac.kind != MCAI_AGG_FEDADAM)
+		return 0;
+	m = malloc(2 * (size_t)a->n_params * sizeof(float));
+	if (!m)
+		return -ENOMEM;
+	mcai_agg_adam_get(a->agg, m, m + a->n_params, &steps);
+	r = mcai_adamstate_save(a->cfg->registry_dir, version, m,
+				m + a->n_params, a->n_params, steps, err,
+				sizeof(err));
+	if (r)
+		mcai_err("fedadam moments: %s", err);
+	free(m);
+	return r;
+}
+
+static void mcai_aggr_adam_load(struct mcai_aggr *a)
+{
+	char err[512] = "";
+	uint64_t steps = 0;
+	float *m;
+	int r;
+
+	if (a->ac.kind != MCAI_AGG_FEDADAM)
+		return;
+	m = malloc(2 * (size_t)a->n_params * sizeof(float));
+	if (!m) {
+		mcai_err("fedadam moments: out of memory; Adam starts from zero");
+		return;
+	}
+	r = mcai_adamstate_load(a->cfg->registry_dir, a->version, m,
+				m + a->n_params, a->n_params, &steps, err,
+				sizeof(err));
+	if (!r) {
+		mcai_agg_adam_set(a->agg, m, m + a->n_params, steps);
+		mcai_info("fedadam: moments of version %u from the registry (%llu steps)",
+			  a->version, (unsigned long long)steps);
+	} else if (r == -ENOENT) {
+		mcai_warn("fedadam: no moments saved for version %u (the registry was run with another strategy): Adam starts from zero",
+			  a->version);
+	} else {
+		mcai_err("fedadam: %s; Adam starts from zero", err);
+	}
+	free(m);
+}
+
+/*
+ * Quantise a->params as version latest + 1 of @round, evaluate, publish
+ * durably, and make it current.  Returns 0 or a negative errno.
+ */
+static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
+			     uint32_t participants, double *acc_out,
+			     double *facc_out)
+{
+	struct mcai_version_info info = { 0 };
+	uint32_t version = mcai_store_latest_version(a->store) + 1;
+	double acc, facc;
+	u32 size = 0;
+	u8 *blob;
+	int r;
+
+	blob = mcai_aggr_quantise(a, version, &size);
+	if (!blob)
+		return -EINVAL;
+	acc = mcai_aggr_eval_int8(a, blob, size);
+	facc = mcai_aggr_eval_float(a);
+	snprintf(info.name, sizeof(info.name), "%s", a->cfg->model);
+	info.version = version;
+	info.parent = version - 1;
+	info.round = round;
+	snprintf(info.strategy, sizeof(info.strategy), "%s", a->strategy);
+	info.participants = participants;
+	info.n_params = a->n_params;
+	info.blob_len = size;
+	info.accuracy = acc;
+	info.loss = -1.0;
+	r = mcai_aggr_adam_save(a, version);
+	if (!r)
+		r = mcai_store_publish(a->store, &info, a->params, blob);
+	if (r) {
+		mcai_err("publishing version %u: %s", version,
+			 mcai_store_error(a->store));
+		free(blob);
+		return r;
+	}
+	if (a->ac.kind == MCAI_AGG_FEDADAM) {
+		char err[512];
+
+		if (mcai_adamstate_commit(a->cfg->registry_dir, err,
+					  sizeof(err)))
+			mcai_err("fedadam moments: %s", err);
+	}
+	a->version = version;
+	/*
+	 * Unsigned would be refused by every node that checks: better no
+	 * MODEL at all than one that looks published and is not.
+	 */
+	r = mcai_aggr_sign(a, &info, true);
+	if (!r)
+		r = mcai_aggr_cache_model(a, blob, size, info.parent, round);
+	free(blob);
+	if (acc_out)
+		*acc_out = acc;
+	if (facc_out)
+		*facc_out = facc;
+	return r;
+}
+
+/* The model of @hidden units and everything sized by it. */
+static int mcai_aggr_alloc(struct mcai_aggr *a, u32 hidden)
+{
+	char err[256];
+	u32 dims[3] = { MCAI_FED_INPUTS, hidden, MCAI_FED_CLASSES };
+
+	a->mlp = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+	if (!a->mlp)
+		return -ENOMEM;
+	a->n_params = (u32)a->mlp->n_params;
+	a->params = calloc(a->n_params, sizeof(float));
+	a->scratch = calloc(a->n_params, sizeof(float));
+	a->combined = calloc(a->n_params, sizeof(float));
+	a->sa_sum = calloc(a->n_params + MCAI_AGGR_SA_EXTRA, sizeof(float));
+	if (!a->params || !a->scratch || !a->combined || !a->sa_sum)
+		return -ENOMEM;
+	a->agg = mcai_agg_create(&a->ac, a->n_params, err, sizeof(err));
+	if (!a->agg) {
+		mcai_err("strategy %s: %s", a->strategy, err);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int mcai_aggr_load_model(struct mcai_aggr *a)
+{
+	struct mcai_version v;
+	u32 hidden;
+	u64 rng = a->o.seed;
+	int r;
+
+	if (mcai_store_latest_version(a->store)) {
+		r = mcai_store_read_latest(a->store, &v);
+		if (r) {
+			mcai_err("registry: latest version: %s",
+				 mcai_store_error(a->store));
+			return r;
+		}
+		hidden = mcai_fed_hidden_of(v.info.n_params);
+		if (!hidden) {
+			mcai_err("registry: version %u has %u parameters, not a 784-H-10 MLP",
+				 v.info.version, v.info.n_params);
+			mcai_version_free(&v);
+			return -EINVAL;
+		}
+	} else {
+		memset(&v, 0, sizeof(v));
+		hidden = a->o.hidden ? a->o.hidden : 128;
+	}
+	r = mcai_aggr_alloc(a, hidden);
+	if (r) {
+		mcai_version_free(&v);
+		return r;
+	}
+	if (v.params) {
+		memcpy(a->params, v.params, a->n_params * sizeof(float));
+		a->version = v.info.version;
+		r = mcai_aggr_sign(a, &v.info, false);
+		if (!r)
+			r = mcai_aggr_cache_model(a, v.blob, v.info.blob_len,
+						  v.info.parent, v.info.round);
+		mcai_info("registry: continuing after round %llu from version %u (%u parameters, hidden %u)",
+			  (unsigned long long)mcai_store_last_round(a->store),
+			  a->version, a->n_params, hidden);
+		mcai_version_free(&v);
+		mcai_aggr_adam_load(a);
+		return r;
+	}
+	/* A fresh registry: version 1 is the initial model, round 0. */
+	mcai_mlp_init(a->mlp, MCAI_MLP_DRAW_BY_INPUT, &rng);
+	mcai_mlp_get_params(a->mlp, a->params);
+	r = mcai_aggr_publish(a, 0, 0, NULL, NULL);
+	if (!r)
+		mcai_info("registry: initial model version %u (784-%u-10, seed %llu)",
+			  a->version, hidden, (unsigned long long)a->o.seed);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Privacy accountant                                                   */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Text, one accountant: the magic line, "rounds N", then "rdp" and the
+ * RDP at each of dp.h's orders as C99 hex floats, so what is read back is
+ * bit for bit what was written.  Delta and the budget are the config's:
+ * the RDP curve does not depend on them, so either may change between
+ * runs.  Written through mcai_atomic_write() before the version it pays
+ * for is published: a crash in between leaves a round paid for that was
+ * never released, which overstates the epsilon (safe) and never
+ * understates it.
+ */
+static int mcai_aggr_dp_save(struct mcai_aggr *a)
+{
+	char buf[64 + MCAI_DP_ORDERS * 32], err[256];
+	size_t len;
+	u32 i;
+	int r;
+
+	len = (size_t)snprintf(buf, sizeof(buf), "%s\nrounds %llu\nrdp",
+			       MCAI_AGGR_PRIVACY_MAGIC,
+			       (unsigned long long)a->acct.rounds);
+	for (i = 0; i < MCAI_DP_ORDERS && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, " %a",
+					a->acct.rdp[i]);
+	if (len + 2 > sizeof(buf))
+		return -EOVERFLOW;
+	buf[len++] = '\n';
+	r = mcai_atomic_write(a->privacy_path, buf, len, 0600, err,
+			      sizeof(err));
+	if (r)
+		mcai_err("privacy accountant: %s", err);
+	return r;
+}
+
+static int mcai_aggr_dp_load(struct mcai_aggr *a)
+{
+	const struct mcai_config *c = a->cfg;
+	char buf[64 + MCAI_DP_ORDERS * 40], *p, *end;
+	unsigned long long rounds;
+	ssize_t n;
+	u32 i;
+	int fd, r;
+
+	r = mcai_dp_acct_init(&a->acct, c->dp_delta, c->dp_budget,
+			      MCAI_DP_CONV_BALLE);
+	if (r) {
+		mcai_err("privacy: delta %g / budget %g refused by the accountant",
+			 c->dp_delta, c->dp_budget);
+		return r;
+	}
+	snprintf(a->privacy_path, sizeof(a->privacy_path), "%s/%s",
+		 c->registry_dir, MCAI_AGGR_PRIVACY_FILE);
+	fd = open(a->privacy_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/*
+		 * Versions published before DP was turned on were not
+		 * private: the accountant cannot vouch for them, and says so.
+		 */
+		if (mcai_store_last_round(a->store))
+			mcai_warn("privacy: no accountant in the registry but %llu rounds done already: their updates were not protected; counting from here",
+				  (unsigned long long)mcai_store_last_round(a->store));
+		return mcai_aggr_dp_save(a);
+	}
+	if (fd < 0) {
+		r = -errno;
+		mcai_err("%s: %s", a->privacy_path, strerror(-r));
+		return r;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		mcai_err("%s: %s", a->privacy_path, strerror(errno));
+		return -EIO;
+	}
+	buf[n] = '\0';
+	/* Unreadable is not zero: refuse to run rather than forget. */
+	r = -EBADMSG;
+	p = buf;
+	if (strncmp(p, MCAI_AGGR_PRIVACY_MAGIC "\nrounds ",
+		    sizeof(MCAI_AGGR_PRIVACY_MAGIC "\nrounds ") - 1))
+		goto bad;
+	p += sizeof(MCAI_AGGR_PRIVACY_MAGIC "\nrounds ") - 1;
+	errno = 0;
+	rounds = strtoull(p, &end, 10);
+	if (errno || end == p || strncmp(end, "\nrdp", 4))
+		goto bad;
+	p = end + 4;
+	for (i = 0; i < MCAI_DP_ORDERS; i++) {
+		if (*p != ' ')
+			goto bad;
+		a->acct.rdp[i] = strtod(p + 1, &end);
+		if (end == p + 1 || !(a->acct.rdp[i] >= 0))
+			goto bad;
+		p = end;
+	}
+	if (strcmp(p, "\n"))
+		goto bad;
+	a->acct.rounds = rounds;
+	mcai_info("privacy: accountant from the registry: %llu rounds, epsilon %.6g of %g (delta %g)",
+		  rounds, mcai_dp_acct_epsilon(&a->acct), c->dp_budget,
+		  c->dp_delta);
+	return 0;
+bad:
+	mcai_err("%s: not a privacy accountant this daemon wrote; refusing to start (the epsilon already spent is unknown)",
+		 a->privacy_path);
+	return r;
+}
+
+/* The weakest noise a round of @want sampled nodes may end up with. */
+static double mcai_aggr_dp_sigma_worst(const struct mcai_aggr *a,
+				       uint32_t want)
+{
+	uint32_t least = a->cfg->min_clients < want ? a->cfg->min_clients :
+			 want;
+
+	if (a->cfg->dp_mode != MCAI_CFG_DP_DISTRIBUTED)
+		return a->cfg->dp_sigma;
+	return mcai_dp_sigma_effective(a->cfg->dp_sigma, want, least);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rounds                                                               */
+/* ------------------------------------------------------------------ */
+
+static uint32_t mcai_aggr_want(const struct mcai_aggr *a, uint32_t connected)
+{
+	uint32_t k = (uint32_t)ceil(a->cfg->fraction * connected - 1e-9);
+
+	if (k < a->cfg->min_clients)
+		k = a->cfg->min_clients;
+	return k < connected ? k : connected;
+}
+
+static void mcai_aggr_record(struct mcai_aggr *a, uint32_t version,
+			     double acc, double facc)
+{
+	struct mcai_aggr_round_rec *h;
+
+	if (a->n_hist == MCAI_AGGR_HISTORY) {
+		memmove(a->hist, a->hist + 1, sizeof(a->hist[0]) * (a->n_hist - 1));
+		a->n_hist--;
+	}
+	h = &a->hist[a->n_hist++];
+	h->round = a->round;
+	h->version = version;
+	h->sampled = a->sampled;
+	h->answered = a->answered;
+	h->accuracy = acc;
+	h->float_accuracy = facc;
+	h->loss = a->answered ? a->loss_sum / a->answered : -1.0;
+	h->seconds = (double)(mcai_fed_now_ms() - a->t_start) / 1000.0;
+	h->epsilon = version && a->priv_valid ? a->priv.epsilon : -1.0;
+	h->epsilon_total = version && a->priv_valid ?
+			   a->priv.epsilon_total : -1.0;
+}
+
+static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		if (!nd->peer || nd->version >= a->version)
+			continue;
+		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
+					a->model_frame.len);
+		if (r == -ENOBUFS)
+			mcai_net_close(nd->peer, "not reading: MODEL does not fit its queue");
+		else if (!r)
+			nd->version = a->version;
+	}
+}
+
+/* Hierarchy: the combined update of this site goes up as one UPDATE. */
+static void mcai_aggr_forward(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	struct mcai_agg_report rep;
+	char why[256];
+	int r;
+
+	if (a->answered < a->cfg->min_clients) {
+		mcai_warn("round %llu failed (%s): %u of %u sampled nodes answered, minimum %u; nothing sent upstream",
+			  (unsigned long long)a->round, how, a->answered,
+			  a->sampled, a->cfg->min_clients);
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		return;
+	}
+	r = mcai_agg_finish(a->agg, a->combined, &rep, why, sizeof(why));
+	if (r) {
+		mcai_err("round %llu: aggregation failed: %s",
+			 (unsigned long long)a->round, why);
+		return;
+	}
+	mcai_aggr_record(a, a->version, -1.0, -1.0);
+	if (!a->up) {
+		mcai_warn("round %llu: upstream gone, combined update dropped",
+			  (unsigned long long)a->round);
+		return;
+	}
+	m.u.update.round_id = a->round;
+	m.u.update.base_version = a->version;
+	m.u.update.n_samples = rep.weight;
+	m.u.update.train_loss = (float)(a->loss_sum / a->answered);
+	m.u.update.delta_f = a->combined;
+	m.u.update.n_delta = a->n_params;
+	r = mcai_net_send_msg(a->up, &m, NULL);
+	a->forwarded += !r;
+	mcai_info("round %llu done (%s): %u of %u answered, combined update (weight %llu) %s upstream",
+		  (unsigned long long)a->round, how, a->answered, a->sampled,
+		  (unsigned long long)rep.weight, r ? "NOT sent" : "sent");
+	mcai_aggr_write_status(a);
+}
+
+static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how);
+
+/* ------------------------------------------------------------------ */
+/* Secure aggregation                                                   */
+/* ------------------------------------------------------------------ */
+
+static const char *mcai_aggr_sa_phase(uint16_t want)
+{
+	switch (want) {
+	case MCAI_MSG_SA_ADVERT:
+		return "advertise";
+	case MCAI_MSG_SA_SHARES:
+		return "share keys";
+	case MCAI_MSG_SA_MASKED:
+		return "masked input";
+	case MCAI_MSG_SA_UNMASK:
+		return "unmask";
+	}
+	return "?";
+}
+
+/* Forget the round's secure-aggregation state (closed or failed). */
+static void mcai_aggr_sa_end(struct mcai_aggr *a)
+{
+	size_t i;
+
+	if (!a->sa)
+		return;
+	mcai_secagg_server_free(a->sa);
+	a->sa = NULL;
+	a->sa_pending = 0;
+	a->sa_want = 0;
+	for (i = 0; i < a->n_nodes; i++) {
+		a->nodes[i].sa_wait = 0;
+		a->nodes[i].sa_masked = false;
+	}
+}
+
+static void mcai_aggr_sa_fail(struct mcai_aggr *a, const char *why)
+{
+	char how[320];
+
+	mcai_warn("round %llu: secure aggregation failed in phase %s: %s",
+		  (unsigned long long)a->round, mcai_aggr_sa_phase(a->sa_want),
+		  why);
+	snprintf(how, sizeof(how), "secure aggregation, phase %s: %s",
+		 mcai_aggr_sa_phase(a->sa_want), why);
+	a->answered = 0;
+	mcai_aggr_close_round(a, how);
+}
+
+/* The unmasked sum: back to a weighted mean, into the strategy. */
+static void mcai_aggr_sa_finish(struct mcai_aggr *a)
+{
+	struct mcai_secagg_report rep;
+	char why[256];
+	u32 i, n = a->n_params, surv;
+	u64 weight;
+	double w, loss;
+	int r;
+
+	r = mcai_secagg_server_result(a->sa, NULL, a->sa_sum, &rep, why,
+				      sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	surv = rep.masked;
+	w = a->sa_sum[n];
+	if (a->dp) {
+		/* Weight 1 each: dp_round turns the mean into sum / sampled. */
+		for (i = 0; i < n; i++)
+			a->scratch[i] = a->sa_sum[i] / (float)surv;
+		weight = surv;
+		loss = -1.0;
+	} else {
+		if (!(w > 0)) {
+			snprintf(why, sizeof(why),
+				 "the weights of %u masked inputs sum to %g",
+				 surv, w);
+			mcai_aggr_sa_fail(a, why);
+			return;
+		}
+		for (i = 0; i < n; i++)
+			a->scratch[i] = (float)(a->sa_sum[i] / w);
+		weight = (u64)llround(w * (double)a->sa_weight_total);
+		loss = a->sa_sum[n + 1] / w;
+	}
+	mcai_info("round %llu: secure aggregation: sum of %u masked inputs unmasked (%u advertised, %u shared keys, %u answered the unmask request, %u dropped after sharing and recovered), weight %.6g; %llu bytes in, %llu out",
+		  (unsigned long long)a->round, surv, rep.advertised,
+		  rep.shared, rep.answered, rep.recovered, w,
+		  (unsigned long long)a->sa_bytes_in,
+		  (unsigned long long)a->sa_bytes_out);
+	r = mcai_agg_add(a->agg, a->scratch, weight ? weight : 1, why,
+			 sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		if (nd->sa_masked && nd->sampled_round == a->round)
+			nd->rounds++;
+	}
+	a->answered = surv;
+	a->loss_sum = loss * surv;
+	a->round_secagg = true;
+	mcai_aggr_close_round(a, "secure aggregation");
+}
+
+/*
+ * End the phase (all in, or its deadline): the library decides who is
+ * still in and what each of them gets next.
+ */
+static void mcai_aggr_sa_advance(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_msg m;
+	struct mcai_buf out, fr;
+	char why[256];
+	uint16_t send_type;
+	uint32_t dropped = a->sa_pending;
+	const char *ewhy = NULL;
+	size_t i;
+	int r;
+
+	r = mcai_secagg_server_close(a->sa, why, sizeof(why));
+	if (r) {
+		mcai_aggr_sa_fail(a, why);
+		return;
+	}
+	mcai_info("round %llu: secure aggregation phase %s closed (%s%s)",
+		  (unsigned long long)a->round, mcai_aggr_sa_phase(a->sa_want),
+		  how, dropped ? ", some nodes missing" : "");
+	if (a->sa_want == MCAI_MSG_SA_UNMASK) {
+		mcai_aggr_sa_finish(a);
+		return;
+	}
+	send_type = (uint16_t)(a->sa_want + 1);
+	a->sa_want = (uint16_t)(a->sa_want + 2);
+	a->sa_pending = 0;
+	a->sa_deadline = mcai_fed_now_ms() + a->cfg->deadline_ms;
+	mcai_buf_init(&out);
+	for (i = 0; i < a->n_nodes; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[i];
+
+		nd->sa_wait = 0;
+		if (!nd->peer || nd->sampled_round != a->round)
+			continue;
+		mcai_buf_reset(&out);
+		r = mcai_secagg_server_message_for(a->sa, nd->sa_id, &out, why,
+						   sizeof(why));
+		if (r == -ENOENT)
+			continue;
+		if (r) {
+			mcai_warn("round %llu: no %s for node '%s': %s",
+				  (unsigned long long)a->round,
+				  mcai_msg_type_name(send_type), nd->id, why);
+			continue;
+		}
+		memset(&m, 0, sizeof(m));
+		m.type = send_type;
+		m.u.secagg.data = out.data;
+		m.u.secagg.len = (uint32_t)out.len;
+		mcai_buf_init(&fr);
+		r = mcai_msg_frame(&fr, &m, &ewhy);
+		if (!r)
+			r = mcai_net_send_frame(nd->peer, fr.data, fr.len);
+		else
+			mcai_err("round %llu: cannot encode %s: %s",
+				 (unsigned long long)a->round,
+				 mcai_msg_type_name(send_type), ewhy);
+		if (!r) {
+			a->sa_bytes_out += fr.len;
+			nd->sa_wait = a->sa_want;
+			a->sa_pending++;
+		}
+		mcai_buf_free(&fr);
+	}
+	mcai_buf_free(&out);
+	if (!a->sa_pending)
+		mcai_aggr_sa_advance(a, "nobody left to answer");
+}
+
+/* @nd will not answer this phase (gone, refused, replaced). */
+static void mcai_aggr_sa_drop(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	if (!a->sa || !nd->sa_wait || nd->sampled_round != a->round)
+		return;
+	mcai_warn("round %llu: node '%s' dropped out of secure aggregation in phase %s",
+		  (unsigned long long)a->round, nd->id,
+		  mcai_aggr_sa_phase(nd->sa_wait));
+	nd->sa_wait = 0;
+	if (a->sa_pending && !--a->sa_pending)
+		mcai_aggr_sa_advance(a, "all answered or gone");
+}
+
+static void mcai_aggr_sa_frame(struct mcai_aggr *a, struct mcai_peer *p,
+			       struct mcai_aggr_node *nd,
+			       const struct mcai_msg *m)
+{
+	const struct mcai_msg_secagg *sm = &m->u.secagg;
+	char why[256];
+	int r;
+
+	if (m->type == MCAI_MSG_SA_KEYS || m->type == MCAI_MSG_SA_SHARES_FOR ||
+	    m->type == MCAI_MSG_SA_UNMASK_REQ) {
+		mcai_warn("node '%s' sent %s, an aggregator's message",
+			  nd->id, mcai_msg_type_name(m->type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "unexpected message");
+		mcai_net_close(p, "unexpected message");
+		return;
+	}
+	if (!a->sa || nd->sampled_round != a->round ||
+	    nd->sa_wait != m->type || sm->round != a->round) {
+		mcai_warn("node '%s': %s for round %llu refused as stale (current %llu, phase %s)",
+			  nd->id, mcai_msg_type_name(m->type),
+			  (unsigned long long)sm->round,
+			  (unsigned long long)a->round,
+			  a->sa ? mcai_aggr_sa_phase(a->sa_want) : "none");
+		mcai_aggr_error(p, MCAI_ERR_STALE,
+				"secure aggregation message out of phase");
+		return;
+	}
+	/* The library trusts the header's sender: it must be this peer. */
+	if (sm->node != nd->sa_id) {
+		mcai_warn("node '%s' (secagg id %u) sent %s as id %u: refused",
+			  nd->id, nd->sa_id, mcai_msg_type_name(m->type),
+			  sm->node);
+		mcai_aggr_error(p, MCAI_ERR_AUTH, "secagg id of another node");
+		mcai_net_close(p, "secagg id of another node");
+		return;
+	}
+	a->sa_bytes_in += MCAI_FRAME_HDR_LEN + 4 + sm->len;
+	r = mcai_secagg_server_receive(a->sa, sm->data, sm->len, why,
+				       sizeof(why));
+	if (r) {
+		mcai_warn("round %llu: %s of node '%s' refused: %s",
+			  (unsigned long long)a->round,
+			  mcai_msg_type_name(m->type), nd->id, why);
+		mcai_aggr_sa_drop(a, nd);
+		return;
+	}
+	if (m->type == MCAI_MSG_SA_MASKED)
+		nd->sa_masked = true;
+	nd->sa_wait = 0;
+	mcai_dbg("round %llu: %s from '%s', %u to go",
+		 (unsigned long long)a->round, mcai_msg_type_name(m->type),
+		 nd->id, a->sa_pending - 1);
+	if (!--a->sa_pending)
+		mcai_aggr_sa_advance(a, "all answered");
+}
+
+/*
+ * Public parameters of the round's secure aggregation over the @n
+ * sampled nodes: the configured graph and threshold brought within what
+ * n allows, a graph seed drawn now (after sampling, as Bell et al. want).
+ */
+static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
+{
+	struct mcai_secagg_params *p = &a->sap;
+	uint32_t d, t;
+	char why[256];
+
+	mcai_secagg_params_default(p, a->round, n,
+				   a->n_params + MCAI_AGGR_SA_EXTRA);
+	p->degree = a->cfg->secagg_degree < n - 1 ? a->cfg->secagg_degree : 0;
+	d = p->degree ? p->degree : n - 1;
+	t = a->cfg->secagg_threshold ? a->cfg->secagg_threshold : d / 2 + 1;
+	if (t > d)
+		t = d;
+	if (2 * t <= d)
+		t = d / 2 + 1;
+	p->threshold = t;
+	if (getrandom(p->graph_seed, sizeof(p->graph_seed), 0) !=
+	    (ssize_t)sizeof(p->graph_seed))
+		return -EIO;
+	a->sa = mcai_secagg_server_new(p, why, sizeof(why));
+	if (!a->sa) {
+		mcai_err("round %llu: secure aggregation: %s",
+			 (unsigned long long)a->round, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * The combined update is the mean of the clipped updates (weight 1
+ * each); turn it into (sum + noise) / sampled: the noise goes on the sum
+ * (central mode; distributed nodes added theirs), and the denominator is
+ * fixed before any node answers, so it says nothing about who did.  Then
+ * pay for the round, durably, before anything of it is published.
+ */
+static int mcai_aggr_dp_round(struct mcai_aggr *a,
+			      const struct mcai_agg_report *rep)
+{
+	const struct mcai_config *c = a->cfg;
+	double k = (double)rep->weight, m = a->round_shares ? a->round_shares : 1;
+	double sigma = c->dp_sigma, er = 0, et = 0;
+	char why[256];
+	u32 i;
+	int r;
+
+	if (c->dp_mode == MCAI_CFG_DP_DISTRIBUTED)
+		sigma = mcai_dp_sigma_effective(c->dp_sigma, a->round_shares,
+						a->answered);
+	a->acct_before = a->acct;
+	r = mcai_dp_acct_spend(&a->acct, a->round_q, sigma, &er, &et, why,
+			       sizeof(why));
+	if (r) {
+		snprintf(a->budget_why, sizeof(a->budget_why), "%s", why);
+		a->budget_out = r == -EDQUOT;
+		mcai_err("round %llu: privacy budget exhausted: %s; the round is dropped unpublished",
+			 (unsigned long long)a->round, why);
+		return r;
+	}
+	r = mcai_aggr_dp_save(a);
+	if (r) {
+		a->acct = a->acct_before;
+		return r;
+	}
+	for (i = 0; i < a->n_params; i++)
+		a->combined[i] = (float)(a->combined[i] * k);
+	if (c->dp_mode == MCAI_CFG_DP_CENTRAL)
+		mcai_dp_noise_central(&a->dp_rng, a->combined, a->n_params,
+				      c->dp_sigma, c->dp_clip);
+	for (i = 0; i < a->n_params; i++)
+		a->combined[i] = (float)(a->combined[i] / m);
+	a->priv.epsilon = er;
+	a->priv.epsilon_total = et;
+	a->priv.delta = c->dp_delta;
+	a->priv.noise_multiplier = sigma;
+	a->priv.clip_norm = c->dp_clip;
+	a->priv.sample_rate = a->round_q;
+	a->priv_valid = true;
+	return 0;
+}
+
+static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
+{
+	struct mcai_agg_report rep;
+	double acc = -1.0, facc = -1.0;
+	char why[256];
+	uint64_t round = a->round;
+	int r;
+
+	a->running = false;
+	a->status_dirty = true;
+	mcai_aggr_sa_end(a);
+	if (a->o.upstream) {
+		mcai_aggr_forward(a, how);
+		return;
+	}
+	if (a->answered < a->cfg->min_clients) {
+		mcai_warn("round %llu failed (%s): %u of %u sampled nodes answered, %u dropped out, minimum %u; retrying in %u ms",
+			  (unsigned long long)round, how, a->answered,
+			  a->sampled, a->dropped, a->cfg->min_clients,
+			  MCAI_AGGR_RETRY_MS);
+		if (mcai_store_complete_round(a->store, round))
+			mcai_err("registry: %s", mcai_store_error(a->store));
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		mcai_aggr_write_status(a);
+		return;
+	}
+	r = mcai_agg_finish(a->agg, a->combined, &rep, why, sizeof(why));
+	if (r) {
+		mcai_err("round %llu: aggregation failed: %s",
+			 (unsigned long long)round, why);
+		mcai_store_complete_round(a->store, round);
+		mcai_aggr_record(a, 0, -1.0, -1.0);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		return;
+	}
+	if (a->dp) {
+		r = mcai_aggr_dp_round(a, &rep);
+		if (r) {
+			mcai_store_complete_round(a->store, round);
+			mcai_aggr_record(a, 0, -1.0, -1.0);
+			a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+			mcai_aggr_write_status(a);
+			return;
+		}
+	}
+	/* the round indexed as the clients' rate is (mcai_aggr_lr()) */
+	mcai_agg_apply(a->agg, a->params, a->combined,
+		       a->version > 1 ? a->version - 1 : 0, a->cfg->rounds);
+	r = mcai_aggr_publish(a, round, a->answered, &acc, &facc);
+	if (r && a->priv_valid) {
+		/* Nothing was released: the round is not paid for. */
+		a->acct = a->acct_before;
+		a->priv_valid = false;
+		mcai_aggr_dp_save(a);
+	}
+	if (r) {
+		/*
+		 * The registry still holds the previous version: go back to
+		 * its parameters (FedAdam's moments have moved on; they are
+		 * not part of the registry anyway) and redo the round.
+		 */
+		struct mcai_version v;
+
+		if (!mcai_store_read_latest(a->store, &v)) {
+			memcpy(a->params, v.params, a->n_params * sizeof(float));
+			mcai_version_free(&v);
+		}
+		mcai_store_complete_round(a->store, round);
+		a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+		return;
+	}
+	a->rounds_published++;
+	mcai_aggr_record(a, a->version, acc, facc);
+	if (a->priv_valid)
+		mcai_info("round %llu: privacy: epsilon %.6g this round, %.6g in total of %g (delta %g, q %.4g, noise multiplier %.4g, clip %g, %s)",
+			  (unsigned long long)round, a->priv.epsilon,
+			  a->priv.epsilon_total, a->cfg->dp_budget,
+			  a->priv.delta, a->priv.sample_rate,
+			  a->priv.noise_multiplier, a->priv.clip_norm,
+			  mcai_cfg_dp_mode_name(a->cfg->dp_mode));
+	a->priv_valid = false;
+	a->round_secagg = false;
+	mcai_info("round %llu done (%s): %u of %u answered (%u dropped, %u clipped, weight %llu), mean train loss %.4f -> version %u, int8 accuracy %.4f, float %.4f, %.1f s",
+		  (unsigned long long)round, how, a->answered, a->sampled,
+		  a->dropped, rep.clipped, (unsigned long long)rep.weight,
+		  a->loss_sum / a->answered, a->version, acc, facc,
+		  a->hist[a->n_hist - 1].seconds);
+	mcai_aggr_broadcast_model(a);
+	if (a->cfg->rounds && a->version - 1 >= a->cfg->rounds) {
+		a->done = true;
+		mcai_info("federation complete: %u rounds, version %u", a->cfg->rounds,
+			  a->version);
+	}
+	a->next_start = mcai_fed_now_ms();
+	mcai_aggr_write_status(a);
+}
+
+static void mcai_aggr_maybe_close(struct mcai_aggr *a)
+{
+	/* A secure-aggregation round closes phase by phase. */
+	if (a->sa)
+		return;
+	if (a->running && a->answered + a->dropped >= a->sampled)
+		mcai_aggr_close_round(a, a->dropped ? "all answered or gone" :
+				      "all answered");
+}
+
+/*
+ * The clients' learning rate: with a fixed number of rounds it follows a
+ * cosine from rounds.lr towards 0 over them, as mcai-train's does over
+ * its epochs, so the last rounds take small steps instead of bouncing
+ * between the shards' optima.  Indexed by versions published, so a
+ * restarted aggregator picks up the same schedule.  Open-ended
+ * federations keep it constant.
+ */
+static float mcai_aggr_lr(const struct mcai_aggr *a)
+{
+	double done = a->version > 1 ? a->version - 1 : 0, lr;
+
+	if (!a->cfg->rounds || done >= a->cfg->rounds)
+		return a->cfg->lr;
+	lr = a->cfg->lr * 0.5 * (1.0 + cos(M_PI * done / a->cfg->rounds));
+	return (float)fmax(lr, a->cfg->lr * 1e-3);
+}
+
+static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
+	const struct mcai_msg_round *up = a->o.upstream ? &a->up_round : NULL;
+	uint32_t want = mcai_aggr_want(a, connected), i, j, t;
+	uint32_t *cand;
+	u64 rng;
+	size_t k;
+	int r;
+
+	cand = calloc(connected, sizeof(*cand));
+	if (!cand)
+		return;
+	/*
+	 * A node that refused the current version (its trust store does
+	 * not take our signature) cannot train on it: sampling it would
+	 * only hold the round until the deadline.
+	 */
+	for (k = 0, i = 0; k < a->n_nodes; k++)
+		if (a->nodes[k].peer && a->nodes[k].refused != a->version)
+			cand[i++] = (uint32_t)k;
+	connected = i;
+	want = mcai_aggr_want(a, connected);
+	if (a->dp && !up) {
+		double q = connected ? (double)want / connected : 1.0;
+		double sw = mcai_aggr_dp_sigma_worst(a, want), er = 0, et = 0;
+
+		/*
+		 * Refused before a single node trains: the budget is spent
+		 * by what is released, and past it nothing more may be.
+		 */
+		if (mcai_dp_acct_preview(&a->acct, q, sw, &er, &et) ||
+		    !(et <= a->cfg->dp_budget)) {
+			snprintf(a->budget_why, sizeof(a->budget_why),
+				 "round %llu would take epsilon from %.6g to %.6g (q %.4g, noise multiplier %.4g, delta %g), budget %g",
+				 (unsigned long long)mcai_store_last_round(a->store) + 1,
+				 mcai_dp_acct_epsilon(&a->acct), et, q, sw,
+				 a->cfg->dp_delta, a->cfg->dp_budget);
+			mcai_err("privacy budget exhausted: %s; no more rounds",
+				 a->budget_why);
+			a->budget_out = true;
+			a->status_dirty = true;
+			mcai_aggr_write_status(a);
+			free(cand);
+			return;
+		}
+		a->round_q = q;
+		a->round_shares = want;
+	}
+	a->round = up ? up->round_id : mcai_store_last_round(a->store) + 1;
+	/* Seeded per round: a restarted aggregator samples the same way. */
+	rng = a->o.seed ^ (a->round * 0xd1b54a32d192ed03ULL);
+	for (i = 0; i < want; i++) {
+		j = i + mcai_mlp_below(&rng, connected - i);
+		t = cand[i];
+		cand[i] = cand[j];
+		cand[j] = t;
+	}
+	mcai_agg_begin(a->agg);
+	a->running = true;
+	a->started_once = true;
+	a->sampled = a->answered = a->dropped = 0;
+	a->loss_sum = 0.0;
+	a->t_start = mcai_fed_now_ms();
+	m.u.round.round_id = a->round;
+	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
+	m.u.round.base_version = a->version;
+	m.u.round.deadline_ms = a->cfg->deadline_ms;
+	m.u.round.local_epochs = a->cfg->local_epochs;
+	m.u.round.batch = a->cfg->batch;
+	m.u.round.lr = mcai_aggr_lr(a);
+	m.u.round.prox_mu = a->cfg->strategy == MCAI_CFG_FEDPROX ?
+			    a->cfg->prox_mu : 0.0f;
+	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_DISTRIBUTED) {
+		m.u.round.flags |= MCAI_ROUND_F_DP;
+		m.u.round.dp_clip = (float)a->cfg->dp_clip;
+		m.u.round.dp_sigma = (float)a->cfg->dp_sigma;
+		m.u.round.dp_shares = want;
+	}
+	if (up) {
+		/*
+		 * The upstream's training parameters; our own deadline ends
+		 * early enough to get the combined update up in time.
+		 */
+		m.u.round.local_epochs = up->local_epochs;
+		m.u.round.batch = up->batch;
+		m.u.round.lr = up->lr;
+		m.u.round.prox_mu = up->prox_mu;
+		if (up->deadline_ms * 3 / 4 < m.u.round.deadline_ms)
+			m.u.round.deadline_ms = up->deadline_ms * 3 / 4 ?
+						up->deadline_ms * 3 / 4 : 1;
+	}
+	a->deadline = a->t_start + m.u.round.deadline_ms;
+	if (a->cfg->secagg && !up) {
+		if (want < 2 || mcai_aggr_sa_params(a, want)) {
+			mcai_warn("round %llu: secure aggregation over %u nodes not possible; retrying in %u ms",
+				  (unsigned long long)a->round, want,
+				  MCAI_AGGR_RETRY_MS);
+			a->running = false;
+			a->next_start = mcai_fed_now_ms() + MCAI_AGGR_RETRY_MS;
+			free(cand);
+			return;
+		}
+		a->sa_weight_total = 0;
+		for (i = 0; i < want; i++)
+			a->sa_weight_total += a->nodes[cand[i]].n_samples;
+		m.u.round.flags |= MCAI_ROUND_F_SECAGG;
+		m.u.round.sa_nodes = want;
+		m.u.round.sa_threshold = a->sap.threshold;
+		m.u.round.sa_degree = a->sap.degree;
+		m.u.round.sa_scale_bits = a->sap.scale_bits;
+		m.u.round.sa_clip = a->sap.clip;
+		m.u.round.sa_weight_total = a->sa_weight_total;
+		memcpy(m.u.round.sa_graph_seed, a->sap.graph_seed,
+		       sizeof(m.u.round.sa_graph_seed));
+		a->sa_want = MCAI_MSG_SA_ADVERT;
+		a->sa_pending = 0;
+		a->sa_deadline = a->deadline;
+		a->sa_bytes_in = a->sa_bytes_out = 0;
+	}
+	for (i = 0; i < want; i++) {
+		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
+
+		m.u.round.sa_id = i;
+
+		if (nd->version != a->version) {
+			r = mcai_net_send_frame(nd->peer, a->model_frame.data,
+						a->model_frame.len);
+			if (r) {
+				mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
+					  (unsigned long long)a->round, nd->id,
+					  strerror(-r));
+				continue;
+			}
+			nd->version = a->version;
+		}
+		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
+			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
+				  (unsigned long long)a->round, nd->id);
+			continue;
+		}
+		nd->sampled_round = a->round;
+		nd->answered = false;
+		a->sampled++;
+		if (a->sa) {
+			nd->sa_id = i;
+			nd->sa_wait = MCAI_MSG_SA_ADVERT;
+			nd->sa_masked = false;
+			a->sa_pending++;
+		}
+	}
+	free(cand);
+	mcai_info("round %llu: %u of %u connected nodes sampled (fraction %.2f, minimum %u), base version %u, lr %.4g, deadline %u ms",
+		  (unsigned long long)a->round, a->sampled, connected,
+		  a->cfg->fraction, a->cfg->min_clients, a->version,
+		  (double)m.u.round.lr, m.u.round.deadline_ms);
+	if (a->sa)
+		mcai_info("round %llu: secure aggregation over %u nodes, threshold %u, %s, fixed point 2^-%u in [-%g, %g], deadline %u ms per phase",
+			  (unsigned long long)a->round, want, a->sap.threshold,
+			  a->sap.degree ? "SecAgg+ graph" : "complete graph",
+			  a->sap.scale_bits, (double)a->sap.clip,
+			  (double)a->sap.clip, a->cfg->deadline_ms);
+	if (!a->sampled)
+		mcai_aggr_close_round(a, "nobody reachable");
+}
+
+void mcai_aggr_tick(struct mcai_aggr *a)
+{
+	uint64_t now = mcai_fed_now_ms();
+	uint32_t connected, need;
+
+	if (a->running && a->sa) {
+		if (now >= a->sa_deadline)
+			mcai_aggr_sa_advance(a, "deadline");
+	} else if (a->running) {
+		if (now >= a->deadline)
+			mcai_aggr_close_round(a, "deadline");
+	} else if (a->o.upstream) {
+		if (a->up_pending) {
+			a->up_pending = false;
+			connected = mcai_aggr_eligible(a);
+			if (connected >= a->cfg->min_clients)
+				mcai_aggr_start_round(a, connected);
+			else
+				mcai_warn("upstream round %llu: %u nodes connected, minimum %u: not taking part",
+					  (unsigned long long)a->up_round.round_id,
+					  connected, a->cfg->min_clients);
+		}
+	} else if (!a->done && !a->budget_out && now >= a->next_start) {
+		connected = mcai_aggr_eligible(a);
+		need = a->cfg->min_clients;
+		if (!a->started_once && a->o.start_nodes > need)
+			need = a->o.start_nodes;
+		if (connected >= need)
+			mcai_aggr_start_round(a, connected);
+	}
+	if (a->status_dirty && now >= a->status_at)
+		mcai_aggr_write_status(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The slot of the disconnected node gone longest, to make room under
+ * network.max_nodes; a->n_nodes when every known node is connected.
+ * Slots are reused in place: connected peers keep their index.
+ */
+static size_t mcai_aggr_evict(const struct mcai_aggr *a)
+{
+	size_t i, best = a->n_nodes;
+
+	for (i = 0; i < a->n_nodes; i++) {
+		if (a->nodes[i].peer)
+			continue;
+		if (best == a->n_nodes ||
+		    a->nodes[i].last_seen < a->nodes[best].last_seen)
+			best = i;
+	}
+	return best;
+}
+
+static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
+			   const struct mcai_msg_hello *h)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_WELCOME };
+	struct mcai_aggr_node *nd = NULL;
+	size_t i;
+	int r;
+
+	if (mcai_aggr_peer_node(a, p)) {
+		mcai_net_close(p, "second HELLO");
+		return 0;
+	}
+	if (strcmp(h->model, a->cfg->model)) {
+		mcai_warn("peer %s: node '%s' trains model '%s', this fleet '%s'",
+			  mcai_peer_name(p), h->node_id, h->model,
+			  a->cfg->model);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, "unknown model");
+		mcai_net_close(p, "wrong model");
+		return 0;
+	}
+	if (!h->n_samples) {
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "no samples to train on");
+		mcai_net_close(p, "node without samples");
+		return 0;
+	}
+	for (i = 0; i < a->n_nodes; i++)
+		if (!strcmp(a->nodes[i].id, h->node_id))
+			break;
+	if (i < a->n_nodes) {
+		nd = &a->nodes[i];
+		/*
+		 * A node id belongs to the certificate it first joined
+		 * with, connected or not: another gateway of the fleet can
+		 * neither push it out by its name nor take over its
+		 * history (rounds, samples) once it has left.
+		 */
+		if (strcmp(nd->cn, mcai_peer_cn(p))) {
+			if (nd->peer)
+				mcai_warn("peer %s: node id '%s' is connected with certificate '%s': refused",
+					  mcai_peer_name(p), nd->id, nd->cn);
+			else
+				mcai_warn("peer %s: node id '%s' belongs to certificate '%s', not '%s': refused",
+					  mcai_peer_name(p), nd->id, nd->cn,
+					  mcai_peer_cn(p));
+			mcai_aggr_error(p, MCAI_ERR_AUTH,
+					"node id bound to another certificate");
+			mcai_net_close(p, "node id bound to another certificate");
+			return 0;
+		}
+		if (nd->peer) {
+			struct mcai_msg bye = { .type = MCAI_MSG_BYE };
+
+			bye.u.bye.reason = MCAI_BYE_REPLACED;
+			mcai_net_send_msg(nd->peer, &bye, NULL);
+			mcai_peer_set_data(nd->peer, NULL);
+			mcai_net_close(nd->peer, "replaced by a new connection");
+			mcai_aggr_sa_drop(a, nd);
+			if (a->running && nd->sampled_round == a->round &&
+			    !nd->answered) {
+				a->dropped++;
+				nd->sampled_round = 0;
+			}
+		}
+	} else if (a->n_nodes >= a->cfg->max_nodes) {
+		i = mcai_aggr_evict(a);
+		if (i == a->n_nodes) {
+			mcai_warn("peer %s: node '%s' refused: %zu nodes known, all connected (network.max_nodes)",
+				  mcai_peer_name(p), h->node_id, a->n_nodes);
+			mcai_aggr_error(p, MCAI_ERR_BUSY, "too many nodes");
+			mcai_net_close(p, "node table full");
+			return 0;
+		}
+		nd = &a->nodes[i];
+		mcai_info("node '%s' (gone since %lld) forgotten for '%s' (network.max_nodes %u)",
+			  nd->id, (long long)nd->last_seen, h->node_id,
+			  a->cfg->max_nodes);
+		memset(nd, 0, sizeof(*nd));
+		snprintf(nd->id, sizeof(nd->id), "%s", h->node_id);
+	} else {
+		if (a->n_nodes == a->cap_nodes) {
+			size_t cap = a->cap_nodes ? 2 * a->cap_nodes : 16;
+			struct mcai_aggr_node *nn;
+
+			nn = realloc(a->nodes, cap * sizeof(*nn));
+			if (!nn) {
+				mcai_net_close(p, "out of memory");
+				return 0;
+			}
+			a->nodes = nn;
+			a->cap_nodes = cap;
+		}
+		nd = &a->nodes[a->n_nodes++];
+		memset(nd, 0, sizeof(*nd));
+		snprintf(nd->id, sizeof(nd->id), "%s", h->node_id);
+		i = a->n_nodes - 1;
+	}
+	nd->peer = p;
+	snprintf(nd->cn, sizeof(nd->cn), "%s", mcai_peer_cn(p));
+	nd->version = h->model_version;
+	nd->n_samples = h->n_samples;
+	nd->caps = h->caps;
+	nd->role = h->role;
+	/* It may trust us now (a fixed trust store); it will say if not. */
+	nd->refused = 0;
+	nd->last_seen = time(NULL);
+	mcai_peer_set_data(p, (void *)(uintptr_t)(i + 1));
+	a->status_dirty = true;
+	mcai_info("peer %s: node '%s' joined: version %u, %llu samples (%u connected)",
+		  mcai_peer_name(p), nd->id, nd->version,
+		  (unsigned long long)nd->n_samples, mcai_aggr_connected(a));
+	snprintf(m.u.welcome.node_id, sizeof(m.u.welcome.node_id), "%s",
+		 nd->id);
+	snprintf(m.u.welcome.fleet, sizeof(m.u.welcome.fleet), "%s",
+		 a->o.fleet && mcai_proto_id_ok(a->o.fleet) ? a->o.fleet :
+		 "default");
+	m.u.welcome.version = a->version;
+	r = mcai_net_send_msg(p, &m, NULL);
+	if (!r && nd->version < a->version && a->model_frame.len) {
+		r = mcai_net_send_frame(p, a->model_frame.data,
+					a->model_frame.len);
+		if (!r)
+			nd->version = a->version;
+	}
+	return r == -EPIPE ? -EPIPE : 0;
+}
+
+static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
+			     struct mcai_aggr_node *nd,
+			     const struct mcai_msg_update *u)
+{
+	char why[256];
+	int r;
+
+	if (!a->running || u->round_id != a->round || a->sa ||
+	    nd->sampled_round != a->round || nd->answered) {
+		mcai_warn("node '%s': UPDATE for round %llu refused as stale (current %llu, %s)",
+			  nd->id, (unsigned long long)u->round_id,
+			  (unsigned long long)a->round,
+			  !a->running ? "no round open" :
+			  a->sa ? "secure aggregation round" :
+			  nd->sampled_round != a->round ? "not sampled" :
+			  nd->answered ? "already answered" : "other round");
+		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
+		return;
+	}
+	if (u->base_version != a->version || u->delta.n != a->n_params) {
+		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",
+			  nd->id, u->base_version, a->version, u->delta.n,
+			  a->n_params);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, "update does not match the round");
+		return;
+	}
+	/*
+	 * The weight of an update is its sample count: a node claiming more
+	 * than it declared when it joined would buy itself a bigger share
+	 * of the average.  A site aggregator is exempt: it says HELLO before
+	 * its own nodes join, so only its UPDATEs know the samples behind it.
+	 */
+	if (nd->role != MCAI_ROLE_AGGREGATOR && u->n_samples > nd->n_samples) {
+		mcai_warn("node '%s': UPDATE for round %llu refused: %llu samples, HELLO declared %llu",
+			  nd->id, (unsigned long long)u->round_id,
+			  (unsigned long long)u->n_samples,
+			  (unsigned long long)nd->n_samples);
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL,
+				"update claims more samples than declared");
+		return;
+	}
+	/* One scratch vector: memory does not grow with the nodes. */
+	mcai_f32v_copy(&u->delta, a->scratch);
+	/*
+	 * With DP every update weighs the same: the sensitivity of the sum
+	 * is one clipped update, whatever the node's sample count.
+	 */
+	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL)
+		mcai_dp_clip(a->scratch, a->n_params, a->cfg->dp_clip);
+	r = mcai_agg_add(a->agg, a->scratch, a->dp ? 1 : u->n_samples, why,
+			 sizeof(why));
+	if (r) {
+		mcai_warn("node '%s': UPDATE refused by %s: %s", nd->id,
+			  a->strategy, why);
+		return;
+	}
+	nd->answered = true;
+	nd->rounds++;
+	nd->last_loss = u->train_loss;
+	a->answered++;
+	a->loss_sum += u->train_loss;
+	mcai_dbg("round %llu: update from '%s' (%llu samples, loss %.4f), %u of %u",
+		 (unsigned long long)a->round, nd->id,
+		 (unsigned long long)u->n_samples, (double)u->train_loss,
+		 a->answered, a->sampled);
+	mcai_aggr_maybe_close(a);
+}
+
+static void mcai_aggr_telemetry(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+				const struct mcai_msg_telemetry *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		if (strcmp(t->entries[i].model, a->cfg->model) && i + 1 < t->n)
+			continue;
+		nd->telem = t->entries[i];
+		nd->have_telem = true;
+		a->status_dirty = true;
+		break;
+	}
+}
+
+/*
+ * The node would not install what we sent it (provenance): it keeps its
+ * old version, so it is out of the round in progress and of the next
+ * ones until a newer version comes along.
+ */
+static void mcai_aggr_refused(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	nd->refused = a->version;
+	nd->version = 0;
+	a->status_dirty = true;
+	mcai_aggr_sa_drop(a, nd);
+	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+		mcai_warn("round %llu: node '%s' refused version %u, counted as dropped out",
+			  (unsigned long long)a->round, nd->id, a->version);
+		nd->sampled_round = 0;
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+	}
+}
+
+int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
+		    const struct mcai_frame_hdr *h, const uint8_t *payload)
+{
+	struct mcai_aggr_node *nd = mcai_aggr_peer_node(a, p);
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r = 0;
+
+	if (mcai_msg_decode(h->type, payload, h->length, &m, &why)) {
+		mcai_warn("peer %s: malformed %s: %s", mcai_peer_name(p),
+			  mcai_msg_type_name(h->type), why);
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	if (!nd && m.type != MCAI_MSG_HELLO) {
+		mcai_warn("peer %s: %s before HELLO", mcai_peer_name(p),
+			  mcai_msg_type_name(m.type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "HELLO first");
+		mcai_net_close(p, "no HELLO");
+		mcai_msg_release(&m);
+		return 0;
+	}
+	if (nd)
+		nd->last_seen = time(NULL);
+	switch (m.type) {
+	case MCAI_MSG_HELLO:
+		r = mcai_aggr_hello(a, p, &m.u.hello);
+		break;
+	case MCAI_MSG_UPDATE:
+		mcai_aggr_update(a, p, nd, &m.u.update);
+		break;
+	case MCAI_MSG_TELEMETRY:
+		mcai_aggr_telemetry(a, nd, &m.u.telemetry);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("node '%s' reports error %u: %s", nd->id,
+			  m.u.error.code, m.u.error.message);
+		if (m.u.error.code == MCAI_ERR_MODEL)
+			mcai_aggr_refused(a, nd);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("node '%s' says goodbye (%u)", nd->id,
+			  m.u.bye.reason);
+		mcai_net_close(p, "BYE");
+		break;
+	case MCAI_MSG_SA_ADVERT:
+	case MCAI_MSG_SA_KEYS:
+	case MCAI_MSG_SA_SHARES:
+	case MCAI_MSG_SA_SHARES_FOR:
+	case MCAI_MSG_SA_MASKED:
+	case MCAI_MSG_SA_UNMASK_REQ:
+	case MCAI_MSG_SA_UNMASK:
+		mcai_aggr_sa_frame(a, p, nd, &m);
+		break;
+	default:
+		mcai_warn("node '%s': unexpected %s", nd->id,
+			  mcai_msg_type_name(m.type));
+		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "unexpected message");
+		mcai_net_close(p, "unexpected message");
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
+}
+
+void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
+		      const char *why)
+{
+	struct mcai_aggr_node *nd = mcai_aggr_peer_node(a, p);
+
+	if (!nd || nd->peer != p)
+		return;
+	nd->peer = NULL;
+	nd->last_seen = time(NULL);
+	a->status_dirty = true;
+	mcai_info("node '%s' left: %s (%u connected)", nd->id, why,
+		  mcai_aggr_connected(a));
+	mcai_aggr_sa_drop(a, nd);
+	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+		mcai_warn("round %llu: sampled node '%s' dropped out",
+			  (unsigned long long)a->round, nd->id);
+		nd->sampled_round = 0;
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Status file                                                          */
+/* ------------------------------------------------------------------ */
+
+static void mcai_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void mcai_json_num(FILE *f, double v)
+{
+	if (v < 0.0 || !isfinite(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void mcai_aggr_write_status(struct mcai_aggr *a)
+{
+	char tmp[sizeof(a->status_path) + 8];
+	size_t i;
+	FILE *f;
+	int fd;
+
+	a->status_dirty = false;
+	a->status_at = mcai_fed_now_ms() + MCAI_AGGR_STATUS_MS;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", a->status_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		mcai_warn("%s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fprintf(f, "{\"fleet\":");
+	mcai_json_str(f, a->o.fleet ? a->o.fleet : "default");
+	fprintf(f, ",\"model\":");
+	mcai_json_str(f, a->cfg->model);
+	fprintf(f, ",\"version\":%u,\"last_round\":%llu,\"running\":%s,\"round\":%llu,\"strategy\":",
+		a->version, (unsigned long long)mcai_store_last_round(a->store),
+		a->running ? "true" : "false", (unsigned long long)a->round);
+	mcai_json_str(f, a->strategy);
+	if (a->dp) {
+		fprintf(f, ",\"privacy\":{\"mode\":");
+		mcai_json_str(f, mcai_cfg_dp_mode_name(a->cfg->dp_mode));
+		fprintf(f, ",\"rounds\":%llu,\"epsilon_total\":%.9g,\"budget\":%.9g,\"delta\":%.9g,\"noise_multiplier\":%.9g,\"clip_norm\":%.9g,\"exhausted\":%s,\"reason\":",
+			(unsigned long long)a->acct.rounds,
+			mcai_dp_acct_epsilon(&a->acct), a->cfg->dp_budget,
+			a->cfg->dp_delta, a->cfg->dp_sigma, a->cfg->dp_clip,
+			a->budget_out ? "true" : "false");
+		mcai_json_str(f, a->budget_out ? a->budget_why : "");
+		fputc('}', f);
+	}
+	fprintf(f, ",\"updated\":%lld,\"nodes\":[", (long long)time(NULL));
+	for (i = 0; i < a->n_nodes; i++) {
+		const struct mcai_aggr_node *nd = &a->nodes[i];
+
+		fprintf(f, "%s\n{\"id\":", i ? "," : "");
+		mcai_json_str(f, nd->id);
+		fprintf(f, ",\"connected\":%s,\"last_seen\":%lld,\"version\":%u,\"rounds\":%u,\"samples\":%llu,\"loss\":",
+			nd->peer ? "true" : "false", (long long)nd->last_seen,
+			nd->version, nd->rounds,
+			(unsigned long long)nd->n_samples);
+		mcai_json_num(f, nd->rounds ? nd->last_loss : -1.0);
+		if (nd->have_telem) {
+			/* The fleet's model if the node runs it, else another. */
+			fprintf(f, ",\"telemetry\":{\"model\":");
+			mcai_json_str(f, nd->telem.model);
+			fprintf(f, ",\"version\":%u,\"inferences\":%llu,\"energy_uj\":%llu,\"p50_ns\":%llu,\"p99_ns\":%llu,\"drops\":%llu}",
+				nd->telem.version,
+				(unsigned long long)nd->telem.inferences,
+				(unsigned long long)nd->telem.energy_uj,
+				(unsigned long long)nd->telem.p50_ns,
+				(unsigned long long)nd->telem.p99_ns,
+				(unsigned long long)nd->telem.drops);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "],\"rounds\":[");
+	for (i = 0; i < a->n_hist; i++) {
+		const struct mcai_aggr_round_rec *h = &a->hist[i];
+
+		fprintf(f, "%s\n{\"round\":%llu,\"version\":%u,\"sampled\":%u,\"answered\":%u,\"accuracy\":",
+			i ? "," : "", (unsigned long long)h->round, h->version,
+			h->sampled, h->answered);
+		mcai_json_num(f, h->accuracy);
+		fprintf(f, ",\"float_accuracy\":");
+		mcai_json_num(f, h->float_accuracy);
+		fprintf(f, ",\"loss\":");
+		mcai_json_num(f, h->loss);
+		fprintf(f, ",\"seconds\":%.3f", h->seconds);
+		if (h->epsilon_total >= 0)
+			fprintf(f, ",\"epsilon\":%.9g,\"epsilon_total\":%.9g",
+				h->epsilon, h->epsilon_total);
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+	if (fflush(f) || fsync(fileno(f))) {
+		mcai_warn("%s: %s", tmp, strerror(errno));
+		fclose(f);
+		unlink(tmp);
+		return;
+	}
+	fclose(f);
+	if (rename(tmp, a->status_path))
+		mcai_warn("%s: %s", a->status_path, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+/* ------------------------------------------------------------------ */
+
+static enum mcai_agg_kind mcai_aggr_kind(enum mcai_cfg_strategy s)
+{
+	switch (s) {
+	case MCAI_CFG_FEDPROX:
+		return MCAI_AGG_FEDPROX;
+	case MCAI_CFG_FEDADAM:
+		return MCAI_AGG_FEDADAM;
+	case MCAI_CFG_MEDIAN:
+		return MCAI_AGG_MEDIAN;
+	case MCAI_CFG_TRIMMED_MEAN:
+		return MCAI_AGG_TRIMMED_MEAN;
+	case MCAI_CFG_KRUM:
+		return MCAI_AGG_KRUM;
+	default:
+		return MCAI_AGG_FEDAVG;
+	}
+}
+
+int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
+		  struct mcai_net *net)
+{
+	const struct mcai_config *c = o->cfg;
+	struct mcai_agg_config ac;
+	struct mcai_aggr *a;
+	char err[512];
+	int r;
+
+	*out = NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return -ENOMEM;
+	a->o = *o;
+	a->cfg = c;
+	a->net = net;
+	mcai_buf_init(&a->model_frame);
+	r = mcai_store_open(&a->store, c->registry_dir, err, sizeof(err));
+	if (r) {
+		mcai_err("registry %s: %s", c->registry_dir, err);
+		goto fail;
+	}
+	if (mcai_store_recovered(a->store))
+		mcai_warn("registry: removed %u leftover files of an interrupted publish",
+			  mcai_store_recovered(a->store));
+	snprintf(a->status_path, sizeof(a->status_path), "%s/status.json",
+		 c->registry_dir);
+	if (o->eval_dir) {
+		if (mcai_fed_load_split(&a->eval, o->eval_dir, "t10k", err,
+					sizeof(err))) {
+			mcai_err("evaluation set: %s", err);
+			r = -ENOENT;
+			goto fail;
+		}
+		a->have_eval = true;
+		a->n_eval = o->eval_limit && o->eval_limit < a->eval.count ?
+			    o->eval_limit : a->eval.count;
+	}
+	mcai_agg_config_default(&ac, mcai_aggr_kind(c->strategy));
+	ac.clip_norm = c->clip_norm;
+	ac.prox_mu = c->prox_mu;
+	ac.trim = c->trim_fraction;
+	ac.krum_f = c->krum_f;
+	ac.krum_m = c->krum_m;
+	ac.server_lr = c->server_lr;
+	ac.server_step = c->server_step;
+	ac.server_step_final = c->server_step_final;
+	ac.beta1 = c->beta1;
+	ac.beta2 = c->beta2;
+	ac.tau = c->tau;
+	snprintf(a->strategy, sizeof(a->strategy), "%s",
+		 mcai_agg_kind_name(ac.kind));
+	if (mcai_agg_config_check(&ac, err, sizeof(err))) {
+		mcai_err("strategy %s: %s", a->strategy, err);
+		r = -EINVAL;
+		goto fail;
+	}
+	a->ac = ac;
+	if (c->sign_key[0] && !o->upstream) {
+		char kid[MCAI_PROV_KEYID_HEX + 1];
+
+		r = mcai_prov_key_load(&a->sign_key, c->sign_key, err,
+				       sizeof(err));
+		if (!r && !mcai_prov_key_is_private(a->sign_key)) {
+			mcai_err("provenance.sign_key: %s: a public key cannot sign",
+				 c->sign_key);
+			r = -EINVAL;
+			goto fail;
+		}
+		if (r) {
+			mcai_err("provenance.sign_key: %s", err);
+			goto fail;
+		}
+		mcai_prov_keyid_hex(mcai_prov_key_id(a->sign_key), kid);
+		mcai_info("signing published versions with key %s (%s)", kid,
+			  c->sign_key);
+	} else if (!o->upstream) {
+		mcai_warn("no provenance.sign_key: versions are published UNSIGNED and nodes that check signatures will refuse them");
+	} else if (c->sign_key[0]) {
+		/* A site relays what the top signed; it signs nothing itself. */
+		mcai_warn("provenance.sign_key ignored: a site aggregator relays the upstream's signed versions");
+	}
+	if (o->upstream) {
+		/* The model and its versions come from upstream. */
+		mcai_info("aggregator: site of an upstream aggregator, model '%s', strategy %s, minimum %u",
+			  c->model, a->strategy, c->min_clients);
+		mcai_aggr_write_status(a);
+		*out = a;
+		return 0;
+	}
+	r = mcai_aggr_load_model(a);
+	if (r)
+		goto fail;
+	a->round = mcai_store_last_round(a->store);
+	if (c->dp_mode != MCAI_CFG_DP_OFF) {
+		a->dp = true;
+		r = mcai_dp_rng_init_os(&a->dp_rng);
+		if (!r)
+			r = mcai_aggr_dp_load(a);
+		if (r)
+			goto fail;
+		mcai_info("privacy: differential privacy %s, clip %g, noise multiplier %g, delta %g, epsilon budget %g (spent %.6g)",
+			  mcai_cfg_dp_mode_name(c->dp_mode), c->dp_clip,
+			  c->dp_sigma, c->dp_delta, c->dp_budget,
+			  mcai_dp_acct_epsilon(&a->acct));
+	}
+	if (c->rounds && a->version - 1 >= c->rounds) {
+		a->done = true;
+		mcai_info("federation complete already: version %u after %u rounds",
+			  a->version, c->rounds);
+	}
+	mcai_info("aggregator: model '%s' version %u, strategy %s, %u rounds (0: until stopped), fraction %.2f, minimum %u, deadline %u ms, evaluation on %u images",
+		  c->model, a->version, a->strategy, c->rounds, c->fraction,
+		  c->min_clients, c->deadline_ms, a->n_eval);
+	if (c->server_step_final > 0)
+		mcai_info("aggregator: server step %g falling to %g over the rounds (cosine)",
+			  c->server_step, c->server_step_final);
+	else if (c->server_step != 1.0f)
+		mcai_info("aggregator: server step %g", c->server_step);
+	mcai_aggr_write_status(a);
+	*out = a;
+	return 0;
+fail:
+	mcai_aggr_free(a);
+	return r;
+}
+
+void mcai_aggr_shutdown(struct mcai_aggr *a)
+{
+	if (!a)
+		return;
+	mcai_info("aggregator: version %u, %u rounds published in this run, %zu nodes known",
+		  a->version, a->rounds_published, a->n_nodes);
+	mcai_aggr_write_status(a);
+}
+
+void mcai_aggr_free(struct mcai_aggr *a)
+{
+	if (!a)
+		return;
+	mcai_agg_free(a->agg);
+	mcai_store_close(a->store);
+	mcai_mlp_free(a->mlp);
+	free(a->params);
+	free(a->scratch);
+	free(a->combined);
+	mcai_aggr_sa_end(a);
+	free(a->sa_sum);
+	mcai_buf_free(&a->model_frame);
+	mcai_prov_key_free(a->sign_key);
+	if (a->have_eval)
+		mcai_dataset_free(&a->eval);
+	free(a->nodes);
+	free(a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hierarchy: this aggregator as a node of an upstream one              */
+/* ------------------------------------------------------------------ */
+
+void mcai_aggr_upstream_connected(struct mcai_aggr *a, struct mcai_peer *p)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
+	uint64_t samples = 0;
+	size_t i;
+
+	a->up = p;
+	a->up_welcomed = false;
+	for (i = 0; i < a->n_nodes; i++)
+		samples += a->nodes[i].n_samples;
+	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
+		 a->o.node_id ? a->o.node_id : "site");
+	m.u.hello.role = MCAI_ROLE_AGGREGATOR;
+	snprintf(m.u.hello.model, sizeof(m.u.hello.model), "%s", a->cfg->model);
+	m.u.hello.model_version = a->version;
+	/* Not known before our nodes join; the UPDATEs carry the truth. */
+	m.u.hello.n_samples = samples ? samples : 1;
+	m.u.hello.caps = MCAI_CAP_FEDPROX;
+	if (mcai_net_send_msg(p, &m, NULL))
+		mcai_net_close(p, "cannot send HELLO upstream");
+}
+
+void mcai_aggr_upstream_closed(struct mcai_aggr *a, struct mcai_peer *p)
+{
+	if (a->up == p) {
+		a->up = NULL;
+		a->up_welcomed = false;
+	}
+}
+
+static int mcai_aggr_upstream_model(struct mcai_aggr *a, struct mcai_peer *p,
+				    const struct mcai_msg_model *m,
+				    const uint8_t *payload, uint32_t len)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model mm;
+	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	size_t start;
+
+	if (m->version <= a->version)
+		return 0;
+	mcai_limits_default(&lim);
+	if (!m->blob_len || mcai_verify(&mm, m->blob, m->blob_len, &lim, &v) ||
+	    !hidden || mm.input_len != MCAI_FED_INPUTS ||
+	    mm.output_len != MCAI_FED_CLASSES) {
+		mcai_err("upstream MODEL version %u refused: %s", m->version,
+			 !m->blob_len ? "no blob" : hidden ? v.reason :
+			 "not a 784-H-10 MLP");
+		mcai_net_close(p, "unverifiable model");
+		return 0;
+	}
+	if (!a->mlp && mcai_aggr_alloc(a, hidden))
+		return -ENOMEM;
+	if (m->params.n != a->n_params) {
+		mcai_err("upstream MODEL version %u: %u parameters, this site has %u",
+			 m->version, m->params.n, a->n_params);
+		mcai_net_close(p, "model shape changed");
+		return 0;
+	}
+	mcai_f32v_copy(&m->params, a->params);
+	a->version = m->version;
+	/* Relayed byte for byte: the nodes verify what the top published. */
+	mcai_buf_free(&a->model_frame);
+	mcai_buf_init(&a->model_frame);
+	start = mcai_frame_begin(&a->model_frame, MCAI_MSG_MODEL);
+	mcai_buf_put(&a->model_frame, payload, len);
+	if (mcai_frame_end(&a->model_frame, start)) {
+		mcai_buf_free(&a->model_frame);
+		return -ENOMEM;
+	}
+	mcai_info("upstream: model '%s' version %u (round %llu), relayed to the site's nodes",
+		  m->model, m->version, (unsigned long long)m->round_id);
+	mcai_aggr_broadcast_model(a);
+	a->status_dirty = true;
+	return 0;
+}
+
+int mcai_aggr_upstream_frame(struct mcai_aggr *a, struct mcai_peer *p,
+			     const struct mcai_frame_hdr *h,
+			     const uint8_t *payload)
+{
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r = 0;
+
+	if (mcai_msg_decode(h->type, payload, h->length, &m, &why)) {
+		mcai_err("upstream %s: malformed %s: %s", mcai_peer_name(p),
+			 mcai_msg_type_name(h->type), why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	switch (m.type) {
+	case MCAI_MSG_WELCOME:
+		a->up_welcomed = true;
+		mcai_info("upstream: welcomed as '%s' in fleet '%s', version %u",
+			  m.u.welcome.node_id, m.u.welcome.fleet,
+			  m.u.welcome.version);
+		break;
+	case MCAI_MSG_MODEL:
+		r = mcai_aggr_upstream_model(a, p, &m.u.model, payload,
+					     h->length);
+		break;
+	case MCAI_MSG_ROUND:
+		if (a->running || m.u.round.base_version != a->version ||
+		    !a->mlp) {
+			mcai_warn("upstream round %llu (base %u): %s",
+				  (unsigned long long)m.u.round.round_id,
+				  m.u.round.base_version,
+				  a->running ? "a round is still running here" :
+				  "not on that version");
+			break;
+		}
+		a->up_round = m.u.round;
+		a->up_pending = true;
+		mcai_aggr_tick(a);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("upstream error %u: %s", m.u.error.code,
+			  m.u.error.message);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("upstream says goodbye (%u)", m.u.bye.reason);
+		break;
+	default:
+		mcai_warn("upstream: unexpected %s, ignored",
+			  mcai_msg_type_name(m.type));
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
+}

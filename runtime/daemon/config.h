@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mcaid configuration: one file per daemon, for either role.
+ *
+ * Format: UTF-8/ASCII text, one `key = value` per line; `#` starts a
+ * comment (at the start of a line, or after whitespace in a value); blank
+ * lines are ignored; `[section]` makes the following keys `section.key`
+ * (writing `section.key = v` at the top works the same).  A value may be
+ * double-quoted to keep a `#` or surrounding spaces.  Relative paths are
+ * taken relative to the directory of the config file, so a test tree can
+ * carry its certificates beside its configs.
+ *
+ * Unknown keys, repeated keys, bad numbers, out-of-range values, keys of the
+ * other role and missing required keys are all errors, reported as
+ * "file:line: reason" (or "file: reason" for a missing key) in c->error.
+ * runtime/dist/mcaid-node.conf and runtime/dist/mcaid-aggregator.conf list every key
+ * with its default.
+ *
+ *   key                       role   default / rule
+ *   role                      both   required: node | aggregator
+ *   node_id                   both   "" (the daemon uses the hostname); id
+ *   fleet                     both   "default"; id
+ *   model                     both   required; model name ([A-Za-z0-9_.-])
+ *   user                      both   "mcai"; account to drop privileges to
+ *   log_level                 both   info: error | warn | info | debug
+ *   network.listen            aggr   "0.0.0.0:7117"; numeric host:port
+ *   network.upstream          both   required for a node, optional for an
+ *                                    aggregator (hierarchy); host:port
+ *   network.upstream_name     both   "" (the host of network.upstream); the
+ *                                    name (DNS or IP SAN) the upstream's
+ *                                    certificate must carry: any fleet
+ *                                    certificate chains to the CA
+ *   network.max_peers         aggr   4096 (1 .. 1000000)
+ *   network.idle_timeout_ms   both   300000 (1000 .. 86400000)
+ *   network.max_nodes         aggr   10000 (1 .. 10000000); node ids
+ *                                    remembered (with their certificate);
+ *                                    beyond it the longest-gone entry goes
+ *   network.allow_list        aggr   "" (any certificate the fleet CA
+ *                                    signed); path of a file of certificate
+ *                                    CNs, one per line, '#' comments: the
+ *                                    fleet's members, others are refused
+ *   network.rate_frames       aggr   100 (0 .. 1000000; 0: no limit);
+ *                                    frames a peer may send per second,
+ *                                    bursts of two seconds' worth
+ *   network.assembly_kib      aggr   16384 (64 .. 4194304); KiB of large
+ *                                    frames (updates) received at once
+ *                                    over all peers, the rest wait; a frame
+ *                                    holding it must arrive at 256 KiB/s
+ *                                    (after --stall-timeout, 30 s, of grace)
+ *                                    while others wait, or is dropped
+ *   network.send_kib          both   16384 (64 .. 4194304); KiB of
+ *                                    ciphertext ready to send over all
+ *                                    peers: a broadcast seals within it
+ *   tls.cert / tls.key / tls.ca   both   required paths
+ *   tls.crl                   both   "" (none); path
+ *   data.train                node   "" (labelled samples from the module);
+ *                                    path of a local dataset file
+ *   data.samples              node   "/var/lib/mcaid/samples"; sample store
+ *   data.eval                 both   "" (none); evaluation set path
+ *   registry.dir              aggr   "/var/lib/mcaid/registry"
+ *   registry.init             aggr   "" ; initial float master / blob path
+ *   rounds.count              aggr   0 (run until stopped)
+ *   rounds.fraction           aggr   1.0; (0, 1]
+ *   rounds.min_clients        aggr   2 (1 .. 1000000)
+ *   rounds.deadline_ms        aggr   60000 (1 .. MCAI_PROTO_MAX_DEADLINE_MS)
+ *   rounds.local_epochs       aggr   1 (1 .. 1000)
+ *   rounds.batch              aggr   32 (1 .. 65536)
+ *   rounds.lr                 aggr   0.05 (> 0, <= 10)
+ *   strategy.name             aggr   fedavg: fedavg | fedprox | fedadam |
+ *                                    median | trimmed_mean | krum
+ *   strategy.trim_fraction    aggr   0.1; [0, 0.5)
+ *   strategy.krum_f           aggr   1; Byzantine clients tolerated, and
+ *                                    min_clients must be >= 2 f + 3
+ *   strategy.krum_m           aggr   0 (Multi-Krum keeps n - f); 0 .. 1e6
+ *   strategy.clip_norm        aggr   0 (off); >= 0, applies to any strategy
+ *   strategy.server_lr        aggr   0.01 (FedAdam; > 0)
+ *   strategy.server_step      aggr   1 (0 < s <= 4); the model moves s times
+ *                                    the combined update (not FedAdam)
+ *   strategy.server_step_final aggr  0 (off); > 0 (<= 4) with rounds.count:
+ *                                    the step follows a cosine from
+ *                                    server_step to it over the rounds
+ *   strategy.beta1            aggr   0.9  (FedAdam; [0, 1))
+ *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
+ *   strategy.tau              aggr   0.001 (FedAdam; > 0)
+ *   strategy.prox_mu          aggr   0.01 (FedProx; > 0 with fedprox)
+ *   privacy.dp                aggr   off: off | central (the aggregator
+ *                                    clips each update and adds the noise
+ *                                    to the sum) | distributed (each node
+ *                                    clips and adds its share of it)
+ *   privacy.clip_norm         aggr   1.0 (> 0); C, L2 bound of an update
+ *   privacy.noise_multiplier  aggr   1.0 (> 0); sigma: noise N(0, (sigma
+ *                                    C)^2) on the sum of a round
+ *   privacy.delta             aggr   1e-5; (0, 1)
+ *   privacy.epsilon_budget    aggr   10 (> 0); a round that would take the
+ *                                    cumulative epsilon past it is refused
+ *   privacy.secure_aggregation aggr  off: off | on; the aggregator only
+ *                                    learns the sum of the round's updates
+ *                                    (runtime/fed/secagg.h).  Needs fedavg,
+ *                                    fedprox or fedadam, no
+ *                                    strategy.clip_norm, dp off or
+ *                                    distributed, min_clients >= 3
+ *   privacy.secagg_threshold  aggr   0 (a strict majority of a node's
+ *                                    neighbours); shares that rebuild a
+ *                                    secret, capped at the neighbours
+ *   privacy.secagg_degree     aggr   0 (complete graph); even: SecAgg+
+ *                                    neighbours per node (2 ceil(log2 n)
+ *                                    is Bell et al.'s choice)
+ *   provenance.sign_key       aggr   "" (none: versions go out unsigned,
+ *                                    which nodes refuse by default); path
+ *                                    of the Ed25519 signer.key (0600)
+ *   provenance.trust          node   "" (none); trusted signers: a
+ *                                    directory of *.pub / *.pem, or a file.
+ *                                    Required unless allow_unsigned = yes
+ *   provenance.allow_unsigned node   no: yes | no; install models without
+ *                                    any signature check (lab only)
+ *   provenance.history        node   "/var/lib/mcaid/history"; directory of
+ *                                    accepted manifests (created 0700)
+ */
+#ifndef MCAI_CONFIG_H
+#define MCAI_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runtime/fed/proto.h"
+
+#define MCAI_CONFIG_PATH_MAX	1024
+#define MCAI_CONFIG_HOST_MAX	255
+#define MCAI_CONFIG_USER_MAX	32
+#define MCAI_CONFIG_ERR_MAX	512
+#define MCAI_CONFIG_DEFAULT_PORT	7117
+
+/* Named mcai_cfg_* so as not to collide with the strategies' own types. */
+enum mcai_cfg_strategy {
+	MCAI_CFG_FEDAVG,
+	MCAI_CFG_FEDPROX,
+	MCAI_CFG_FEDADAM,
+	MCAI_CFG_MEDIAN,
+	MCAI_CFG_TRIMMED_MEAN,
+	MCAI_CFG_KRUM,
+};
+
+enum mcai_cfg_dp_mode {
+	MCAI_CFG_DP_OFF,
+	MCAI_CFG_DP_CENTRAL,		/* the aggregator clips and adds noise */
+	MCAI_CFG_DP_DISTRIBUTED,	/* the nodes do, each its share */
+};
+
+struct mcai_cfg_addr {
+	char host[MCAI_CONFIG_HOST_MAX + 1];	/* no brackets for IPv6 */
+	uint16_t port;				/* 0: not set */
+};
+
+struct mcai_config {
+	uint32_t role;				/* enum mcai_role, 0 unset */
+	char node_id[MCAI_PROTO_ID_MAX + 1];
+	char fleet[MCAI_PROTO_ID_MAX + 1];
+	char model[MCAI_NAME_LEN];
+	char user[MCAI_CONFIG_USER_MAX + 1];
+	int log_level;				/* enum mcai_log_level values */
+
+	struct mcai_cfg_addr listen;
+	struct mcai_cfg_addr upstream;		/* port 0: none */
+	char upstream_name[MCAI_CONFIG_HOST_MAX + 1];	/* "": upstream.host */
+	uint32_t max_peers;
+	uint32_t idle_timeout_ms;
+	uint32_t max_nodes;
+	uint32_t rate_frames;			/* per peer per second; 0 off */
+	uint32_t assembly_kib;
+	uint32_t send_kib;
+	char allow_list[MCAI_CONFIG_PATH_MAX];	/* "" everyone the CA signs */
+
+	char tls_cert[MCAI_CONFIG_PATH_MAX];
+	char tls_key[MCAI_CONFIG_PATH_MAX];
+	char tls_ca[MCAI_CONFIG_PATH_MAX];
+	char tls_crl[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	char data_train[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	char data_samples[MCAI_CONFIG_PATH_MAX];
+	char data_eval[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	char registry_dir[MCAI_CONFIG_PATH_MAX];
+	char registry_init[MCAI_CONFIG_PATH_MAX];	/* "" none */
+
+	uint32_t rounds;			/* 0: until stopped */
+	double fraction;
+	uint32_t min_clients;
+	uint32_t deadline_ms;
+	uint32_t local_epochs;
+	uint32_t batch;
+	float lr;
+
+	enum mcai_cfg_strategy strategy;
+	float trim_fraction;
+	uint32_t krum_f;
+	uint32_t krum_m;
+	float clip_norm;
+	float server_lr;
+	float server_step;
+	float server_step_final;
+	float beta1;
+	float beta2;
+	float tau;
+	float prox_mu;
+
+	enum mcai_cfg_dp_mode dp_mode;
+	double dp_clip;				/* C: L2 bound of an update */
+	double dp_sigma;			/* noise multiplier */
+	double dp_delta;
+	double dp_budget;			/* epsilon the rounds may spend */
+	bool secagg;				/* secure aggregation */
+	uint32_t secagg_threshold;		/* 0: majority of neighbours */
+	uint32_t secagg_degree;			/* 0: complete graph */
+
+	char sign_key[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	char trust[MCAI_CONFIG_PATH_MAX];	/* "" none */
+	bool allow_unsigned;
+	char history_dir[MCAI_CONFIG_PATH_MAX];
+
+	char error[MCAI_CONFIG_ERR_MAX];
+
+	/* Parser state: where each key was set (0: default), base dir. */
+	uint32_t set_line[64];
+	char origin[MCAI_CONFIG_PATH_MAX];
+	char basedir[MCAI_CONFIG_PATH_MAX];
+};
+
+/* Every default; role unset. */
+void mcai_config_init(struct mcai_config *c);
+
+/*
+ * Read a file (or a string, named @fname in messages, with relative paths
+ * taken from @basedir, NULL for as-is) over what @c holds.  0, or -EINVAL
+ * (syntax, unknown key, bad value; c->error says where), -ENOENT etc. when
+ * the file cannot be read.  Does not check required keys: see finish().
+ */
+int mcai_config_read(struct mcai_config *c, const char *path);
+int mcai_config_read_mem(struct mcai_config *c, const char *text, size_t len,
+			 const char *fname, const char *basedir);
+
+/*
+ * One key from elsewhere (a command-line `-o key=value`), reported as
+ * "@origin: reason".  Overrides a value from the file.
+ */
+int mcai_config_set(struct mcai_config *c, const char *key,
+		    const char *value, const char *origin);
+
+/* Required keys, keys of the other role, cross-key rules.  0 or -EINVAL. */
+int mcai_config_finish(struct mcai_config *c);
+/*
+ * The aggregator's keys that must agree with each other (Krum and the
+ * minimum, DP or secure aggregation and the strategy, the server step
+ * and FedAdam, ...); part of finish(), and again after --set overrides.
+ */
+int mcai_config_check_aggregator(struct mcai_config *c);
+
+/* init + read + finish. */
+int mcai_config_load(struct mcai_config *c, const char *path);
+
+/* The effective configuration in the file format (reads back the same). */
+void mcai_config_dump(const struct mcai_config *c, FILE *f);
+
+const char *mcai_cfg_strategy_name(enum mcai_cfg_strategy s);
+const char *mcai_cfg_dp_mode_name(enum mcai_cfg_dp_mode m);
+const char *mcai_cfg_role_name(uint32_t role);
+
+#endif /* MCAI_CONFIG_H */

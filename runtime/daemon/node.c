@@ -1,0 +1,1143 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mcaid, role node: see runtime/daemon/node.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/train/mlp.h"
+#include "models/engine/sha256.h"
+#include "models/engine/verify.h"
+#include "runtime/lib/device.h"
+#include "runtime/fed/dp.h"
+#include "runtime/lib/log.h"
+#include "runtime/fed/net.h"
+#include "runtime/daemon/node.h"
+#include "runtime/fed/provenance.h"
+#include "runtime/fed/samples.h"
+#include "runtime/fed/secagg.h"
+
+/* ------------------------------------------------------------------ */
+/* Data and shape, shared with the aggregator                          */
+/* ------------------------------------------------------------------ */
+
+uint64_t mcai_fed_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* DIR/NAME.gz, else DIR/NAME (Debian ships the .gz ones). */
+static void mcai_fed_path(char *buf, size_t len, const char *dir,
+			  const char *name)
+{
+	snprintf(buf, len, "%s/%s.gz", dir, name);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "%s/%s", dir, name);
+	if (access(buf, R_OK) == 0)
+		return;
+	snprintf(buf, len, "%s/%s.gz", dir, name);
+}
+
+int mcai_fed_load_split(struct mcai_dataset *d, const char *dir,
+			const char *split, char *err, size_t errlen)
+{
+	char img[1200], lab[1200], name[64];
+	u32 i;
+
+	if (!dir || !dir[0])
+		dir = MCAI_FMNIST_DIR;
+	snprintf(name, sizeof(name), "%s-images-idx3-ubyte", split);
+	mcai_fed_path(img, sizeof(img), dir, name);
+	snprintf(name, sizeof(name), "%s-labels-idx1-ubyte", split);
+	mcai_fed_path(lab, sizeof(lab), dir, name);
+	if (mcai_dataset_load(d, img, lab, err, errlen))
+		return -1;
+	if (d->rows * d->cols != MCAI_FED_INPUTS) {
+		snprintf(err, errlen, "%s: images are %ux%u, expected 28x28",
+			 img, d->rows, d->cols);
+		mcai_dataset_free(d);
+		return -1;
+	}
+	for (i = 0; i < d->count; i++) {
+		if (d->labels[i] >= MCAI_FED_CLASSES) {
+			snprintf(err, errlen, "%s: label %u of item %u", lab,
+				 d->labels[i], i);
+			mcai_dataset_free(d);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void mcai_fed_get_image(void *ctx, u32 index, float *x, u32 *label)
+{
+	const struct mcai_dataset *d = ctx;
+	const u8 *px = d->images + (size_t)index * MCAI_FED_INPUTS;
+	u32 i;
+
+	for (i = 0; i < MCAI_FED_INPUTS; i++)
+		x[i] = px[i] / 255.0f;
+	*label = d->labels[index];
+}
+
+u32 mcai_fed_hidden_of(u32 n_params)
+{
+	const u32 per = MCAI_FED_INPUTS + 1 + MCAI_FED_CLASSES;
+
+	if (n_params <= MCAI_FED_CLASSES ||
+	    (n_params - MCAI_FED_CLASSES) % per)
+		return 0;
+	return (n_params - MCAI_FED_CLASSES) / per;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shards                                                               */
+/* ------------------------------------------------------------------ */
+
+int mcai_shard_parse(const char *s, struct mcai_shard_spec *out, char *err,
+		     size_t errlen)
+{
+	char buf[256], *tok, *save = NULL, *end;
+	bool have_kn = false;
+
+	memset(out, 0, sizeof(*out));
+	out->n = 1;
+	out->seed = 1;
+	if (!s)
+		return 0;
+	if (strlen(s) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, " ,\t", &save); tok;
+	     tok = strtok_r(NULL, " ,\t", &save)) {
+		unsigned long a, b;
+
+		if (!strcmp(tok, "iid")) {
+			out->dirichlet = false;
+		} else if (!strncmp(tok, "dirichlet:", 10)) {
+			out->alpha = strtod(tok + 10, &end);
+			if (*end || !(out->alpha > 0.0 && out->alpha <= 1e6))
+				goto bad;
+			out->dirichlet = true;
+		} else if (!strncmp(tok, "seed=", 5)) {
+			out->seed = strtoull(tok + 5, &end, 10);
+			if (*end || end == tok + 5)
+				goto bad;
+		} else if (!strncmp(tok, "limit=", 6)) {
+			a = strtoul(tok + 6, &end, 10);
+			if (*end || end == tok + 6 || !a || a > UINT32_MAX)
+				goto bad;
+			out->limit = (u32)a;
+		} else {
+			a = strtoul(tok, &end, 10);
+			if (end == tok || *end != '/')
+				goto bad;
+			b = strtoul(end + 1, &end, 10);
+			if (*end || !b || b > 100000 || a >= b)
+				goto bad;
+			out->k = (u32)a;
+			out->n = (u32)b;
+			have_kn = true;
+		}
+	}
+	if (!have_kn)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "bad shard spec '%s': want \"K/N [iid|dirichlet:A] [seed=S] [limit=L]\"",
+		 s);
+	return -EINVAL;
+}
+
+/* Normal deviate (Box-Muller), for the gamma sampler. */
+static double mcai_shard_normal(u64 *rng)
+{
+	/* randf is in [0, 1) on a 2^-24 grid: shift into (0, 1) for log. */
+	double u1 = mcai_mlp_randf(rng) + 1.0 / 33554432.0;
+	double u2 = mcai_mlp_randf(rng);
+
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* Gamma(a, 1): Marsaglia and Tsang, boosted for a < 1. */
+static double mcai_shard_gamma(double a, u64 *rng)
+{
+	double d, c, x, v, u, boost = 1.0;
+
+	if (a < 1.0) {
+		u = mcai_mlp_randf(rng);
+		boost = pow(u > 0.0 ? u : 1e-12, 1.0 / a);
+		a += 1.0;
+	}
+	d = a - 1.0 / 3.0;
+	c = 1.0 / sqrt(9.0 * d);
+	for (;;) {
+		do {
+			x = mcai_shard_normal(rng);
+			v = 1.0 + c * x;
+		} while (v <= 0.0);
+		v = v * v * v;
+		u = mcai_mlp_randf(rng);
+		if (u < 1.0 - 0.0331 * x * x * x * x)
+			break;
+		if (u > 0.0 && log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			break;
+	}
+	return boost * d * v;
+}
+
+static void mcai_shard_shuffle(u32 *v, u32 n, u64 *rng)
+{
+	u32 i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = mcai_mlp_below(rng, i);
+		t = v[i - 1];
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+int mcai_shard_indices(const struct mcai_dataset *d,
+		       const struct mcai_shard_spec *s, u32 **idx, u32 *count)
+{
+	u32 total = s->limit && s->limit < d->count ? s->limit : d->count;
+	u64 rng = s->seed * 0x9e3779b97f4a7c15ULL + 0x5eed;
+	u32 *all, *out, n_out = 0, i, c;
+
+	*idx = NULL;
+	*count = 0;
+	all = calloc(total ? total : 1, sizeof(*all));
+	out = calloc(total ? total : 1, sizeof(*out));
+	if (!all || !out) {
+		free(all);
+		free(out);
+		return -ENOMEM;
+	}
+	if (!s->dirichlet) {
+		u32 lo = (u32)((u64)total * s->k / s->n);
+		u32 hi = (u32)((u64)total * (s->k + 1) / s->n);
+
+		for (i = 0; i < total; i++)
+			all[i] = i;
+		mcai_shard_shuffle(all, total, &rng);
+		for (i = lo; i < hi; i++)
+			out[n_out++] = all[i];
+		goto done;
+	}
+	/*
+	 * Per class: shuffle its images, draw the N shards' proportions
+	 * from Dirichlet(alpha) and give shard k its slice.  Every node
+	 * draws the same numbers in the same order, so the slices of all
+	 * nodes partition the class exactly.
+	 */
+	for (c = 0; c < MCAI_FED_CLASSES; c++) {
+		double p, sum = 0.0, acc = 0.0;
+		double *g = calloc(s->n, sizeof(*g));
+		u32 m = 0, lo = 0, hi = 0, j;
+
+		if (!g) {
+			free(all);
+			free(out);
+			return -ENOMEM;
+		}
+		for (i = 0; i < total; i++)
+			if (d->labels[i] == c)
+				all[m++] = i;
+		mcai_shard_shuffle(all, m, &rng);
+		for (j = 0; j < s->n; j++) {
+			g[j] = mcai_shard_gamma(s->alpha, &rng);
+			sum += g[j];
+		}
+		for (j = 0; j <= s->k; j++) {
+			p = sum > 0.0 ? g[j] / sum : 1.0 / s->n;
+			lo = hi;
+			acc += p;
+			hi = j == s->n - 1 ? m : (u32)fmin((double)m, acc * m);
+		}
+		for (i = lo; i < hi; i++)
+			out[n_out++] = all[i];
+		free(g);
+	}
+done:
+	free(all);
+	*idx = out;
+	*count = n_out;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The node                                                             */
+/* ------------------------------------------------------------------ */
+
+struct mcai_fednode {
+	struct mcai_fednode_opts o;
+	struct mcai_dataset data;
+	u32 *idx, count;
+	u32 declared;			/* n_samples of our HELLO */
+	u64 rng;
+	struct mcai_samples *samples;	/* the mirror's store, o.samples_dir */
+
+	struct mcai_mlp *net;
+	float *base;			/* params of @version */
+	float *delta;
+	u32 n_params;
+	uint32_t version;
+
+	struct mcai_dev dev;
+	bool have_dev;
+	uint32_t installed;		/* version in /dev/mcai, 0 none */
+
+	/* Provenance: NULL trust only with provenance.allow_unsigned. */
+	struct mcai_prov_trust *trust;
+	char history[MCAI_CONFIG_PATH_MAX];
+	struct mcai_prov_current cur;	/* newest accepted, from history */
+
+	struct mcai_peer *peer;
+	bool welcomed;
+	struct mcai_buf held;		/* a delayed UPDATE frame */
+	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
+
+	/*
+	 * Secure aggregation: this round's state machine, the vector that
+	 * goes into the sum (delta, weight, loss), and the bytes of each
+	 * message kind sent and received (the wire cost).
+	 */
+	struct mcai_secagg_node *sa;
+	uint64_t sa_round;
+	uint32_t sa_id;
+	float *sa_x;
+	u32 sa_dim;
+	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1];
+	uint64_t held_until;
+	u32 rounds;
+};
+
+/*
+ * Keep only the shard: a node holds its own samples, not the whole split
+ * (47 MB per process otherwise, which twenty nodes on one machine feel).
+ */
+static int mcai_fednode_compact(struct mcai_fednode *n)
+{
+	u8 *img = malloc((size_t)n->count * MCAI_FED_INPUTS);
+	u8 *lab = malloc(n->count);
+	u32 i;
+
+	if (!img || !lab) {
+		free(img);
+		free(lab);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n->count; i++) {
+		memcpy(img + (size_t)i * MCAI_FED_INPUTS,
+		       n->data.images + (size_t)n->idx[i] * MCAI_FED_INPUTS,
+		       MCAI_FED_INPUTS);
+		lab[i] = n->data.labels[n->idx[i]];
+		n->idx[i] = i;
+	}
+	mcai_dataset_free(&n->data);
+	n->data.images = img;
+	n->data.labels = lab;
+	n->data.count = n->count;
+	n->data.rows = 28;
+	n->data.cols = 28;
+	return 0;
+}
+
+/*
+ * The labelled samples of the store as the training set, all of them (no
+ * shard: they are this node's own).  None labelled yet is not an error:
+ * the node joins and sits rounds out until the operator labels some.
+ */
+static int mcai_fednode_load_samples(struct mcai_fednode *n)
+{
+	struct mcai_dataset d = { 0 };
+	char err[512];
+	u32 *idx = NULL, i;
+	int r;
+
+	r = mcai_samples_node_load(&d, n->o.samples_dir, err, sizeof(err));
+	if (r && r != -ENODATA) {
+		mcai_err("sample store: %s", err);
+		return r;
+	}
+	if (!r) {
+		idx = malloc((size_t)d.count * sizeof(*idx));
+		if (!idx) {
+			mcai_samples_dataset_free(&d);
+			return -ENOMEM;
+		}
+		for (i = 0; i < d.count; i++)
+			idx[i] = i;
+	}
+	mcai_dataset_free(&n->data);
+	free(n->idx);
+	n->data = d;
+	n->idx = idx;
+	n->count = r ? 0 : d.count;
+	return 0;
+}
+
+/*
+ * An update weighs what the HELLO declared at most: a store that grew
+ * since then trains on everything but does not buy a bigger share (the
+ * aggregator would refuse it); the next connection declares the new count.
+ */
+static u32 mcai_fednode_weight(const struct mcai_fednode *n)
+{
+	return n->count < n->declared ? n->count : n->declared;
+}
+
+/*
+ * Trust store and history, before any model can arrive.  Without a trust
+ * store the node refuses to start unless unsigned models were allowed in
+ * so many words: a missing key must not quietly turn the check off.
+ */
+static int mcai_fednode_prov_init(struct mcai_fednode *n,
+				  const struct mcai_config *c)
+{
+	char err[MCAI_PROV_ERR_MAX];
+	int r;
+
+	snprintf(n->cur.name, sizeof(n->cur.name), "%s", n->o.model);
+	if (!c->trust[0]) {
+		if (!c->allow_unsigned) {
+			mcai_err("no provenance.trust (trusted signer keys): refusing to run as a node; set provenance.allow_unsigned = yes to install unsigned models (lab only)");
+			return -EPERM;
+		}
+		mcai_warn("*** provenance.allow_unsigned = yes: models are installed WITHOUT any signature check; never do this outside a lab ***");
+		return 0;
+	}
+	r = mcai_prov_trust_load(&n->trust, c->trust, err, sizeof(err));
+	if (r) {
+		mcai_err("provenance.trust: %s", err);
+		return r;
+	}
+	snprintf(n->history, sizeof(n->history), "%s", c->history_dir);
+	if (mkdir(n->history, 0700) && errno != EEXIST) {
+		r = -errno;
+		mcai_err("provenance.history %s: %s", n->history, strerror(-r));
+		return r;
+	}
+	r = mcai_prov_history_current(n->history, n->o.model, &n->cur, err,
+				      sizeof(err));
+	if (r) {
+		/* A corrupt history cannot say what rollback means. */
+		mcai_err("provenance.history: %s", err);
+		return r;
+	}
+	if (c->allow_unsigned)
+		mcai_warn("provenance.allow_unsigned ignored: a trust store is configured");
+	mcai_info("provenance: %zu trusted signer(s) from %s; history %s, installed version %u",
+		  mcai_prov_trust_count(n->trust), c->trust, n->history,
+		  n->cur.version);
+	return 0;
+}
+
+int mcai_fednode_new(struct mcai_fednode **out,
+		     const struct mcai_fednode_opts *o)
+{
+	struct mcai_shard_spec spec;
+	struct mcai_fednode *n;
+	char err[512];
+	int r;
+
+	*out = NULL;
+	r = mcai_shard_parse(o->shard ? o->shard : "0/1", &spec, err,
+			     sizeof(err));
+	if (r) {
+		mcai_err("%s", err);
+		return r;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->o = *o;
+	n->dev.fd = -1;
+	mcai_buf_init(&n->held);
+	if (o->samples_dir && o->train_samples) {
+		r = mcai_fednode_load_samples(n);
+		if (r) {
+			mcai_fednode_free(n);
+			return r;
+		}
+		mcai_info("local data: %u labelled samples in the sample store %s%s",
+			  n->count, o->samples_dir,
+			  n->count ? "" : " (none yet: label mirrored samples with `mcaictl label`; rounds are sat out until then)");
+		goto data_done;
+	}
+	if (mcai_fed_load_split(&n->data, o->data_dir, "train", err,
+				sizeof(err))) {
+		mcai_err("training data: %s", err);
+		free(n);
+		return -ENOENT;
+	}
+	r = mcai_shard_indices(&n->data, &spec, &n->idx, &n->count);
+	if (r || !n->count) {
+		mcai_err("shard '%s' of %u images: %s", o->shard ? o->shard : "0/1",
+			 n->data.count, r ? strerror(-r) : "empty");
+		mcai_fednode_free(n);
+		return r ? r : -ENODATA;
+	}
+	{
+		u32 hist[MCAI_FED_CLASSES] = { 0 }, i;
+		char h[128];
+		int len = 0;
+
+		for (i = 0; i < n->count; i++)
+			hist[n->data.labels[n->idx[i]]]++;
+		for (i = 0; i < MCAI_FED_CLASSES; i++)
+			len += snprintf(h + len, sizeof(h) - (size_t)len,
+					"%s%u", i ? " " : "", hist[i]);
+		mcai_info("local data: shard '%s', %u samples, per class [%s]",
+			  o->shard ? o->shard : "0/1", n->count, h);
+	}
+	r = mcai_fednode_compact(n);
+	if (r) {
+		mcai_fednode_free(n);
+		return r;
+	}
+data_done:
+	r = o->cfg ? mcai_fednode_prov_init(n, o->cfg) : -EINVAL;
+	if (!o->cfg)
+		mcai_err("node: no configuration for provenance");
+	if (r) {
+		mcai_fednode_free(n);
+		return r;
+	}
+	n->rng = spec.seed ^ ((u64)spec.k << 32) ^ 0xda7a;
+	/* Noise an attacker could predict would protect nothing. */
+	r = mcai_dp_rng_init_os(&n->dp_rng);
+	if (r) {
+		mcai_err("noise source: %s", strerror(-r));
+		mcai_fednode_free(n);
+		return r;
+	}
+	if (o->dev_fd >= 0) {
+		n->dev.fd = o->dev_fd;
+		snprintf(n->dev.path, sizeof(n->dev.path), "%s",
+			 MCAI_DEVICE_DEFAULT);
+		n->have_dev = true;
+	}
+	*out = n;
+	return 0;
+}
+
+void mcai_fednode_free(struct mcai_fednode *n)
+{
+	if (!n)
+		return;
+	mcai_samples_close(n->samples);
+	mcai_dataset_free(&n->data);
+	free(n->idx);
+	mcai_mlp_free(n->net);
+	free(n->base);
+	free(n->delta);
+	mcai_buf_free(&n->held);
+	mcai_secagg_node_free(n->sa);
+	free(n->sa_x);
+	mcai_prov_trust_free(n->trust);
+	/* dev.fd belongs to the daemon, which closes it. */
+	free(n);
+}
+
+uint32_t mcai_fednode_version(const struct mcai_fednode *n)
+{
+	return n->version;
+}
+
+void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_HELLO };
+
+	n->peer = p;
+	n->welcomed = false;
+	/* Declare what the store holds now, not what it held at start. */
+	if (n->o.train_samples)
+		mcai_fednode_load_samples(n);
+	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
+		 n->o.node_id);
+	m.u.hello.role = MCAI_ROLE_NODE;
+	snprintf(m.u.hello.model, sizeof(m.u.hello.model), "%s", n->o.model);
+	m.u.hello.model_version = n->version;
+	m.u.hello.n_samples = n->count;
+	n->declared = n->count;
+	m.u.hello.caps = MCAI_CAP_FEDPROX | (n->have_dev ? MCAI_CAP_KERNEL : 0);
+	if (mcai_net_send_msg(p, &m, NULL))
+		mcai_net_close(p, "cannot send HELLO");
+}
+
+void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
+{
+	if (n->peer != p)
+		return;
+	n->peer = NULL;
+	n->welcomed = false;
+	/* An update for a round we can no longer answer in is worthless. */
+	mcai_buf_free(&n->held);
+	n->held_until = 0;
+}
+
+static int mcai_fednode_install(struct mcai_fednode *n,
+				const struct mcai_msg_model *m)
+{
+	struct mcai_load_reply rep;
+	int r;
+
+	if (!n->have_dev || n->installed == m->version)
+		return 0;
+	/*
+	 * A plain load: the kernel swaps the running version atomically
+	 * and refuses a downgrade, which is what a replayed MODEL deserves.
+	 */
+	r = mcai_dev_load(&n->dev, m->blob, m->blob_len, 0, &rep);
+	if (r) {
+		mcai_warn("/dev/mcai: version %u not installed: %s", m->version,
+			  mcai_dev_error(&n->dev));
+		return r;
+	}
+	n->installed = m->version;
+	mcai_info("/dev/mcai: model '%s' version %u installed (was %u)",
+		  m->model, rep.version, rep.replaced_version);
+	return 0;
+}
+
+/* ERROR to the aggregator: it stops offering us rounds of that version. */
+static void mcai_fednode_refuse(struct mcai_peer *p, uint32_t version,
+				const char *verdict)
+{
+	struct mcai_msg e = { .type = MCAI_MSG_ERROR };
+
+	e.u.error.code = MCAI_ERR_MODEL;
+	snprintf(e.u.error.message, sizeof(e.u.error.message),
+		 "model version %u refused: %s", version, verdict);
+	mcai_net_send_msg(p, &e, NULL);
+}
+
+/*
+ * The signed manifest of @m against the trust store and what we
+ * installed last: MCAI_PROV_OK (a new version), MCAI_PROV_CURRENT (the
+ * one in our history again, after a restart: usable, not recorded
+ * twice), anything else refused and logged.  The float master copy is
+ * what the node trains on, so it must be the signed one too; and the
+ * MODEL's own header must say what the manifest says.
+ */
+static int mcai_fednode_prov(struct mcai_fednode *n,
+			     const struct mcai_msg_model *m,
+			     struct mcai_prov_manifest *pm)
+{
+	char err[MCAI_PROV_ERR_MAX];
+	uint8_t digest[MCAI_DIGEST_LEN];
+	int v;
+
+	v = mcai_prov_check(n->trust, &n->cur, m->manifest, m->manifest_len,
+			    m->blob, m->blob_len, 0, pm, err, sizeof(err));
+	if (v != MCAI_PROV_OK && v != MCAI_PROV_CURRENT) {
+		mcai_err("MODEL version %u refused: %s: %s (staying on version %u)",
+			 m->version, mcai_prov_verdict_name(v), err,
+			 n->version);
+		return v;
+	}
+	if (pm->version != m->version || pm->parent != m->parent) {
+		mcai_err("MODEL version %u (parent %u) refused: %s: the signed manifest says version %u, parent %u",
+			 m->version, m->parent,
+			 mcai_prov_verdict_name(MCAI_PROV_MALFORMED),
+			 pm->version, pm->parent);
+		return MCAI_PROV_MALFORMED;
+	}
+	if (pm->n_params != m->params.n) {
+		mcai_err("MODEL version %u refused: %s: %u parameters, %u signed",
+			 m->version,
+			 mcai_prov_verdict_name(MCAI_PROV_DIGEST_MISMATCH),
+			 m->params.n, pm->n_params);
+		return MCAI_PROV_DIGEST_MISMATCH;
+	}
+	/* The wire floats are little-endian already: hash them as sent. */
+	mcai_sha256(m->params.n ? (const void *)m->params.le : "",
+		    (size_t)m->params.n * 4, digest);
+	if (pm->n_params && memcmp(digest, pm->params_sha256, sizeof(digest))) {
+		mcai_err("MODEL version %u refused: %s: parameters differ from the signed ones",
+			 m->version,
+			 mcai_prov_verdict_name(MCAI_PROV_DIGEST_MISMATCH));
+		return MCAI_PROV_DIGEST_MISMATCH;
+	}
+	return v;
+}
+
+static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
+			      const struct mcai_msg_model *m)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model mm;
+	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	struct mcai_prov_manifest pm;
+	char err[MCAI_PROV_ERR_MAX];
+	int prov = MCAI_PROV_UNSIGNED;
+	u32 dims[3];
+
+	if (m->version <= n->version && n->net) {
+		mcai_dbg("MODEL version %u: already have %u", m->version,
+			 n->version);
+		return 0;
+	}
+	mcai_limits_default(&lim);
+	if (!m->blob_len || mcai_verify(&mm, m->blob, m->blob_len, &lim, &v)) {
+		mcai_err("MODEL version %u refused: blob %s (offset %u)",
+			 m->version, m->blob_len ? v.reason : "missing",
+			 m->blob_len ? v.offset : 0);
+		mcai_net_close(p, "unverifiable model");
+		return 0;
+	}
+	if (!hidden || mm.input_len != MCAI_FED_INPUTS ||
+	    mm.output_len != MCAI_FED_CLASSES || mm.n_layers != 2) {
+		mcai_err("MODEL version %u refused: %u parameters, blob %u -> %u in %u layers is not a 784-H-10 MLP",
+			 m->version, m->params.n, mm.input_len, mm.output_len,
+			 mm.n_layers);
+		mcai_net_close(p, "unexpected model shape");
+		return 0;
+	}
+	if (n->trust) {
+		prov = mcai_fednode_prov(n, m, &pm);
+		if (prov != MCAI_PROV_OK && prov != MCAI_PROV_CURRENT) {
+			mcai_fednode_refuse(p, m->version,
+					    mcai_prov_verdict_name(prov));
+			return 0;
+		}
+	}
+	if (!n->net || n->n_params != m->params.n) {
+		mcai_mlp_free(n->net);
+		free(n->base);
+		free(n->delta);
+		dims[0] = MCAI_FED_INPUTS;
+		dims[1] = hidden;
+		dims[2] = MCAI_FED_CLASSES;
+		n->net = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+		n->base = calloc(m->params.n, sizeof(float));
+		n->delta = calloc(m->params.n, sizeof(float));
+		n->n_params = m->params.n;
+		if (!n->net || !n->base || !n->delta) {
+			mcai_err("out of memory for a %u-parameter model",
+				 m->params.n);
+			mcai_net_close(p, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	mcai_f32v_copy(&m->params, n->base);
+	n->version = m->version;
+	mcai_info("model '%s' version %u (round %llu, parent %u): %u parameters, blob %u bytes verified, %s",
+		  m->model, m->version, (unsigned long long)m->round_id,
+		  m->parent, m->params.n, m->blob_len,
+		  !n->trust ? "UNSIGNED (not checked)" :
+		  prov == MCAI_PROV_CURRENT ? "signed, already in the history" :
+		  "signed by a trusted key");
+	if (mcai_fednode_install(n, m) || prov != MCAI_PROV_OK)
+		return 0;
+	/* Recorded only once installed: the history is what runs. */
+	if (mcai_prov_history_append(n->history, m->manifest, m->manifest_len,
+				     -1, 0, err, sizeof(err))) {
+		mcai_err("provenance.history: version %u not recorded: %s",
+			 m->version, err);
+		return 0;
+	}
+	n->cur.version = pm.version;
+	memcpy(n->cur.blob_sha256, pm.blob_sha256, MCAI_DIGEST_LEN);
+	return 0;
+}
+
+_Static_assert(MCAI_PROTO_SA_HDR_LEN == MCAI_SECAGG_HDR_LEN,
+	       "proto.h and secagg.h disagree on the secagg header");
+
+/* Frame @lib (a library message) as @type and send it, or hold it. */
+static int mcai_fednode_sa_send(struct mcai_fednode *n, struct mcai_peer *p,
+				uint16_t type, const struct mcai_buf *lib,
+				bool hold)
+{
+	struct mcai_msg m = { .type = type };
+	struct mcai_buf b;
+	const char *why = NULL;
+	int r;
+
+	m.u.secagg.data = lib->data;
+	m.u.secagg.len = (uint32_t)lib->len;
+	mcai_buf_init(&b);
+	r = mcai_msg_frame(&b, &m, &why);
+	if (r) {
+		mcai_err("cannot encode %s: %s", mcai_msg_type_name(type),
+			 why ? why : strerror(-r));
+		mcai_buf_free(&b);
+		return r;
+	}
+	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += b.len;
+	if (hold) {
+		mcai_buf_free(&n->held);
+		n->held = b;
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		mcai_info("round %llu: secure aggregation: %s held back %u ms",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), n->o.answer_delay_ms);
+		return 0;
+	}
+	r = mcai_net_send_frame(p, b.data, b.len);
+	mcai_buf_free(&b);
+	if (r)
+		mcai_warn("round %llu: %s not sent: %s",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), strerror(-r));
+	else
+		mcai_info("round %llu: secure aggregation: %s sent",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type));
+	return r;
+}
+
+/*
+ * Start a round's secure aggregation with the trained @delta: the vector
+ * of aggregator.c's MCAI_AGGR_SA_EXTRA layout, clamped to the fixed-point
+ * range (the library would clamp anyway; counting says by how much).
+ */
+static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
+				 const struct mcai_msg_round *r, float loss)
+{
+	struct mcai_secagg_params sp;
+	struct mcai_buf out;
+	char why[256];
+	u32 i, dim = n->n_params + 2, clamped = 0;
+	double w;
+	int ret;
+
+	mcai_secagg_node_free(n->sa);
+	n->sa = NULL;
+	memset(n->sa_bytes, 0, sizeof(n->sa_bytes));
+	if (n->sa_dim != dim) {
+		free(n->sa_x);
+		n->sa_dim = 0;
+		n->sa_x = calloc(dim, sizeof(float));
+		if (!n->sa_x)
+			return -ENOMEM;
+		n->sa_dim = dim;
+	}
+	mcai_secagg_params_default(&sp, r->round_id, r->sa_nodes, dim);
+	sp.threshold = r->sa_threshold;
+	sp.degree = r->sa_degree;
+	sp.scale_bits = r->sa_scale_bits;
+	sp.clip = r->sa_clip;
+	memcpy(sp.graph_seed, r->sa_graph_seed, sizeof(sp.graph_seed));
+	n->sa = mcai_secagg_node_new(&sp, r->sa_id, why, sizeof(why));
+	if (!n->sa) {
+		mcai_warn("round %llu: secure aggregation refused: %s",
+			  (unsigned long long)r->round_id, why);
+		return 0;
+	}
+	n->sa_round = r->round_id;
+	n->sa_id = r->sa_id;
+	/* Weighted by samples in the sum; with DP every node weighs 1. */
+	w = r->flags & MCAI_ROUND_F_DP ? 1.0 :
+	    (double)mcai_fednode_weight(n) / (double)r->sa_weight_total;
+	for (i = 0; i < n->n_params; i++)
+		n->sa_x[i] = (float)(n->delta[i] * w);
+	n->sa_x[n->n_params] = (float)w;
+	n->sa_x[n->n_params + 1] = r->flags & MCAI_ROUND_F_DP ? 0.0f :
+				   (float)(loss * w);
+	for (i = 0; i < dim; i++) {
+		if (n->sa_x[i] > sp.clip) {
+			n->sa_x[i] = sp.clip;
+			clamped++;
+		} else if (n->sa_x[i] < -sp.clip) {
+			n->sa_x[i] = -sp.clip;
+			clamped++;
+		}
+	}
+	if (clamped)
+		mcai_warn("round %llu: %u coordinates clamped to the fixed-point range [-%g, %g]",
+			  (unsigned long long)r->round_id, clamped,
+			  (double)sp.clip, (double)sp.clip);
+	mcai_info("round %llu: secure aggregation as id %u of %u (threshold %u, %s), weight %.6g",
+		  (unsigned long long)r->round_id, r->sa_id, r->sa_nodes,
+		  r->sa_threshold, r->sa_degree ? "SecAgg+" : "complete graph",
+		  w);
+	mcai_buf_init(&out);
+	ret = mcai_secagg_node_advertise(n->sa, &out, why, sizeof(why));
+	if (ret)
+		mcai_warn("round %llu: secure aggregation: %s",
+			  (unsigned long long)r->round_id, why);
+	else
+		ret = mcai_fednode_sa_send(n, p, MCAI_MSG_SA_ADVERT, &out,
+					   false);
+	mcai_buf_free(&out);
+	return ret == -EPIPE ? -EPIPE : 0;
+}
+
+/* KEYS, SHARES_FOR, UNMASK_REQ: the library's next step, and its answer. */
+static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
+				uint16_t type, const struct mcai_msg_secagg *sm)
+{
+	struct mcai_buf out;
+	char why[256];
+	uint16_t answer = (uint16_t)(type + 1);
+	int r;
+
+	if (type != MCAI_MSG_SA_KEYS && type != MCAI_MSG_SA_SHARES_FOR &&
+	    type != MCAI_MSG_SA_UNMASK_REQ) {
+		mcai_warn("aggregator sent %s, a node's message: ignored",
+			  mcai_msg_type_name(type));
+		return 0;
+	}
+	if (!n->sa || sm->round != n->sa_round || sm->node != n->sa_id) {
+		mcai_warn("%s for round %llu, node %u: not ours (round %llu, id %u), ignored",
+			  mcai_msg_type_name(type),
+			  (unsigned long long)sm->round, sm->node,
+			  (unsigned long long)n->sa_round, n->sa_id);
+		return 0;
+	}
+	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += MCAI_FRAME_HDR_LEN + 4 +
+						  sm->len;
+	mcai_buf_init(&out);
+	if (type == MCAI_MSG_SA_KEYS)
+		r = mcai_secagg_node_share_keys(n->sa, sm->data, sm->len, &out,
+						why, sizeof(why));
+	else if (type == MCAI_MSG_SA_SHARES_FOR)
+		r = mcai_secagg_node_masked_input(n->sa, sm->data, sm->len,
+						  n->sa_x, &out, why,
+						  sizeof(why));
+	else
+		r = mcai_secagg_node_unmask(n->sa, sm->data, sm->len, &out, why,
+					    sizeof(why));
+	if (r) {
+		/* -EPERM: the request would expose a neighbour. */
+		mcai_warn("round %llu: secure aggregation: %s refused: %s",
+			  (unsigned long long)n->sa_round,
+			  mcai_msg_type_name(type), why);
+		mcai_buf_free(&out);
+		return 0;
+	}
+	r = mcai_fednode_sa_send(n, p, answer, &out,
+				 answer == MCAI_MSG_SA_MASKED &&
+				 n->o.answer_delay_ms);
+	mcai_buf_free(&out);
+	if (!r && answer == MCAI_MSG_SA_UNMASK) {
+		const uint64_t *b = n->sa_bytes;
+
+		mcai_info("round %llu: secure aggregation wire cost: sent %llu bytes (ADVERT %llu, SHARES %llu, MASKED %llu, UNMASK %llu), received %llu bytes (KEYS %llu, SHARES_FOR %llu, UNMASK_REQ %llu); a plain UPDATE is %llu",
+			  (unsigned long long)n->sa_round,
+			  (unsigned long long)(b[0] + b[2] + b[4] + b[6]),
+			  (unsigned long long)b[0], (unsigned long long)b[2],
+			  (unsigned long long)b[4], (unsigned long long)b[6],
+			  (unsigned long long)(b[1] + b[3] + b[5]),
+			  (unsigned long long)b[1], (unsigned long long)b[3],
+			  (unsigned long long)b[5],
+			  (unsigned long long)(MCAI_FRAME_HDR_LEN + 28 +
+					       4ULL * n->n_params));
+	}
+	return r == -EPIPE ? -EPIPE : 0;
+}
+
+static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
+			      const struct mcai_msg_round *r)
+{
+	const struct mcai_mlp_data data = { mcai_fed_get_image, &n->data };
+	struct mcai_mlp_opt opt = { .momentum = n->o.momentum };
+	struct mcai_mlp_sched sched = { .lr = r->lr };
+	struct mcai_mlp_stats st = { 0 };
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	uint64_t t0 = mcai_fed_now_ms();
+	u32 e;
+	int ret;
+
+	if (strcmp(r->model, n->o.model)) {
+		mcai_warn("round %llu is for model '%s', this node trains '%s': not taking part",
+			  (unsigned long long)r->round_id, r->model, n->o.model);
+		return 0;
+	}
+	if (!n->net || r->base_version != n->version) {
+		mcai_warn("round %llu: based on version %u, we hold %u: not taking part",
+			  (unsigned long long)r->round_id, r->base_version,
+			  n->version);
+		return 0;
+	}
+	if (n->held.len) {
+		mcai_warn("round %llu: the previous update is still held back, dropped",
+			  (unsigned long long)r->round_id);
+		mcai_buf_free(&n->held);
+	}
+	if (n->o.train_samples) {
+		/* What was labelled since the last round trains too. */
+		ret = mcai_fednode_load_samples(n);
+		if (ret)
+			return 0;
+		if (!n->count) {
+			mcai_warn("round %llu: no labelled samples in %s yet (label them with `mcaictl label`): not taking part",
+				  (unsigned long long)r->round_id,
+				  n->o.samples_dir);
+			return 0;
+		}
+	}
+	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
+		  (unsigned long long)r->round_id, n->version, n->count,
+		  r->local_epochs, r->batch, (double)r->lr,
+		  (double)r->prox_mu);
+	mcai_mlp_set_params(n->net, n->base);
+	mcai_mlp_reset_opt(n->net);
+	if (r->prox_mu > 0.0f) {
+		opt.prox_mu = r->prox_mu;
+		opt.prox_ref = n->base;
+	}
+	for (e = 0; e < r->local_epochs; e++)
+		mcai_mlp_train_epoch(n->net, &opt, &sched, &data, n->idx,
+				     n->count, r->batch, &n->rng, &st);
+	mcai_mlp_delta(n->net, n->base, n->delta);
+	if (r->flags & MCAI_ROUND_F_DP) {
+		bool clipped = mcai_dp_clip(n->delta, n->n_params, r->dp_clip);
+
+		mcai_dp_noise_share(&n->dp_rng, n->delta, n->n_params,
+				    r->dp_sigma, r->dp_clip, r->dp_shares);
+		mcai_info("round %llu: privacy: update %sclipped to L2 %g, noise share N(0, (%g * %g)^2 / %u) added",
+			  (unsigned long long)r->round_id,
+			  clipped ? "" : "within, not ", (double)r->dp_clip,
+			  (double)r->dp_sigma, (double)r->dp_clip,
+			  r->dp_shares);
+	}
+	m.u.update.round_id = r->round_id;
+	m.u.update.base_version = n->version;
+	m.u.update.n_samples = mcai_fednode_weight(n);
+	m.u.update.train_loss = st.seen ? (float)(st.loss / st.seen) : 0.0f;
+	if (!isfinite(m.u.update.train_loss)) {
+		mcai_err("round %llu: training diverged (loss not finite)",
+			 (unsigned long long)r->round_id);
+		return 0;
+	}
+	m.u.update.delta_f = n->delta;
+	m.u.update.n_delta = n->n_params;
+	n->rounds++;
+	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
+		  (unsigned long long)r->round_id,
+		  (unsigned long long)(mcai_fed_now_ms() - t0),
+		  (double)m.u.update.train_loss,
+		  st.seen ? (double)st.correct / st.seen : 0.0);
+	if (r->flags & MCAI_ROUND_F_SECAGG)
+		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
+	if (n->o.answer_delay_ms) {
+		const char *why = NULL;
+
+		/* Encoded now, sent by mcai_fednode_tick() later. */
+		ret = mcai_msg_frame(&n->held, &m, &why);
+		if (ret) {
+			mcai_err("cannot encode UPDATE: %s",
+				 why ? why : strerror(-ret));
+			mcai_buf_free(&n->held);
+		}
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		return 0;
+	}
+	ret = mcai_net_send_msg(p, &m, NULL);
+	if (ret)
+		mcai_warn("round %llu: UPDATE not sent: %s",
+			  (unsigned long long)r->round_id, strerror(-ret));
+	return ret == -EPIPE ? -EPIPE : 0;
+}
+
+int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
+		       const struct mcai_frame_hdr *h, const uint8_t *payload)
+{
+	struct mcai_msg m;
+	const char *why = NULL;
+	int r;
+
+	r = mcai_msg_decode(h->type, payload, h->length, &m, &why);
+	if (r) {
+		mcai_err("peer %s: bad %s: %s", mcai_peer_name(p),
+			 mcai_msg_type_name(h->type), why);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	switch (m.type) {
+	case MCAI_MSG_WELCOME:
+		n->welcomed = true;
+		mcai_info("welcomed as '%s' in fleet '%s', current version %u",
+			  m.u.welcome.node_id, m.u.welcome.fleet,
+			  m.u.welcome.version);
+		/*
+		 * The aggregator's registry is behind ours (restored, or
+		 * started over): follow it rather than wait for a version
+		 * it will take long to reach.  The kernel still refuses
+		 * the older blob unless forced, and so does the
+		 * provenance check (rollback), so what runs stays.
+		 */
+		if (m.u.welcome.version && m.u.welcome.version < n->version) {
+			mcai_warn("aggregator is at version %u, we hold %u: following it",
+				  m.u.welcome.version, n->version);
+			n->version = 0;
+		}
+		break;
+	case MCAI_MSG_MODEL:
+		r = mcai_fednode_model(n, p, &m.u.model);
+		break;
+	case MCAI_MSG_ROUND:
+		r = mcai_fednode_round(n, p, &m.u.round);
+		break;
+	case MCAI_MSG_ERROR:
+		mcai_warn("aggregator error %u: %s", m.u.error.code,
+			  m.u.error.message);
+		break;
+	case MCAI_MSG_BYE:
+		mcai_info("aggregator says goodbye (%u)", m.u.bye.reason);
+		break;
+	case MCAI_MSG_SA_ADVERT:
+	case MCAI_MSG_SA_KEYS:
+	case MCAI_MSG_SA_SHARES:
+	case MCAI_MSG_SA_SHARES_FOR:
+	case MCAI_MSG_SA_MASKED:
+	case MCAI_MSG_SA_UNMASK_REQ:
+	case MCAI_MSG_SA_UNMASK:
+		r = mcai_fednode_sa_step(n, p, m.type, &m.u.secagg);
+		break;
+	default:
+		mcai_warn("peer %s: unexpected %s, ignored", mcai_peer_name(p),
+			  mcai_msg_type_name(m.type));
+		break;
+	}
+	mcai_msg_release(&m);
+	return r;
+}
+
+void mcai_fednode_tick(struct mcai_fednode *n)
+{
+	int r;
+
+	if (n->o.samples_dir && n->have_dev) {
+		char err[512];
+		u64 added = 0;
+
+		r = mcai_samples_node_drain(&n->samples, n->o.samples_dir,
+					    n->dev.fd, &added, err,
+					    sizeof(err));
+		if (r)
+			mcai_warn("sample mirror: %s", err);
+		else if (added)
+			mcai_info("sample mirror: %llu new samples in %s",
+				  (unsigned long long)added,
+				  n->o.samples_dir);
+	}
+
+	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
+		return;
+	if (n->peer) {
+		r = mcai_net_send_frame(n->peer, n->held.data, n->held.len);
+		mcai_info("held-back %s %s",
+			  n->sa ? "secure aggregation message" : "UPDATE",
+			  r ? strerror(-r) : "sent");
+	}
+	mcai_buf_free(&n->held);
+}

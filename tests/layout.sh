@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The include rules the folder READMEs state, checked: each room may
+# include only the rooms listed for it (quoted includes; <...> system
+# headers are the compiler's business, except in the freestanding rooms,
+# which may include none but the kernel's under __KERNEL__).
+set -u
+cd "$(dirname "$0")/.."
+
+# room: the rooms (path prefixes) its quoted includes may name.
+declare -A may=(
+	[models/engine]="models/engine uapi"
+	[models/sensor]="models/sensor models/engine uapi"
+	[models/train]="models/train models/engine models/sensor uapi"
+	[runtime/lib]="runtime/lib models/engine uapi"
+	[runtime/fed]="runtime/fed runtime/lib models/engine models/train uapi"
+	[runtime/daemon]="runtime/daemon runtime/fed runtime/lib bpf models/engine models/train uapi"
+	[runtime/ctl]="runtime/ctl runtime/daemon runtime/fed runtime/lib bpf models/engine models/train uapi"
+	[bpf]="bpf runtime/lib build/gen build/bpf"
+	[kmod]="kmod models/engine models/sensor uapi"
+	[uapi]="uapi"
+)
+
+bad=0
+for room in "${!may[@]}"; do
+	for f in "$room"/*.[ch]; do
+		[ -e "$f" ] || continue
+		case $f in *.mod.c) continue ;; esac
+		while IFS= read -r inc; do
+			# same-folder includes ("telemetry.h", "trace.h")
+			[ -e "$(dirname "$f")/$inc" ] && [[ $inc != */* ]] && continue
+			ok=0
+			for r in ${may[$room]}; do
+				[[ $inc == "$r"/* ]] && ok=1 && break
+			done
+			if [ $ok -eq 0 ]; then
+				echo "layout: $f includes \"$inc\", outside what $room may include (${may[$room]})"
+				bad=1
+			fi
+		done < <(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
+	done
+done
+# Freestanding rooms: no libc, no user-space header outside __KERNEL__'s
+# alternative (port.h is the one place that chooses).
+for f in models/engine/*.[ch] models/sensor/*.[ch]; do
+	[ "$f" = models/engine/port.h ] && continue
+	if grep -n '^#[[:space:]]*include[[:space:]]*<' "$f"; then
+		echo "layout: $f includes a system header; only models/engine/port.h may"
+		bad=1
+	fi
+done
+[ $bad -eq 0 ] && echo "layout: include rules hold"
+exit $bad
