@@ -20,3 +20,82 @@ mcai_ko() {
 
 MCAI_KO=$(mcai_ko mcai)
 export MCAI_KO
+
+# uptime_s: seconds since boot (a clock that no test step can set back).
+uptime_s() {
+	local up rest
+
+	read -r up rest </proc/uptime
+	echo "${up%.*}"
+}
+
+# wait_for TIMEOUT_S DESCRIPTION CMD...: run CMD every 0.1 s until it
+# succeeds.  Tests wait for states, never for time: a sleep followed by a
+# check passes on an idle machine and fails on a loaded one.  TIMEOUT_S
+# only bounds a test that would otherwise hang, so make it generous (many
+# times what an idle machine needs); it is wall-clock time, however long
+# each CMD takes.  On a timeout it prints what it waited for and returns
+# 1: the caller then prints the value or log it was watching.
+wait_for() {
+	local timeout=$1 what=$2 start
+
+	shift 2
+	start=$(uptime_s)
+	until "$@"; do
+		if [ $(($(uptime_s) - start)) -ge "$timeout" ]; then
+			echo "${N:+$N: }timed out after $timeout s waiting for $what"
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# mcai_simsensor's counters, for tests that pause it and then check that
+# they add up.  SIM_STATS holds the last read of its stats file.
+SIM_P=/sys/module/mcai_simsensor/parameters
+SIM_STATS=
+SIM_SAME=0
+
+# sim_idle: true once the stats file has read the same for 5 polls in a
+# row (0.5 s: a timer tick that had started before run=0 has committed
+# its windows) and each client's driver-API counters add up, submitted =
+# completed + dropped + shed (nothing queued or in the worker).  A worker
+# that a loaded machine holds up leaves work queued, so it is waited for.
+sim_idle() {
+	local prev="$SIM_STATS"
+
+	SIM_STATS=$(cat "$SIM_P/stats") || return 1
+	if [ "$SIM_STATS" != "$prev" ]; then
+		SIM_SAME=0
+		return 1
+	fi
+	SIM_SAME=$((SIM_SAME + 1))
+	[ "$SIM_SAME" -ge 5 ] || return 1
+	printf '%s\n' "$SIM_STATS" | awk '
+		$1 ~ /_mcai_(submitted|completed|dropped|shed)$/ {
+			p = k = $1
+			sub(/_mcai_.*/, "", p)
+			sub(/.*_mcai_/, "", k)
+			v[p, k] = $2
+			c[p] = 1
+		}
+		END {
+			for (p in c) {
+				s = v[p, "completed"] + v[p, "dropped"]
+				if (v[p, "submitted"] != s + v[p, "shed"])
+					exit 1
+			}
+		}'
+}
+
+# sim_pause [TIMEOUT_S]: pause mcai_simsensor (run=0) and wait until it
+# is idle (sim_idle); SIM_STATS then holds its final counters.  On a
+# timeout it prints the last read and returns 1.
+sim_pause() {
+	SIM_STATS=
+	SIM_SAME=0
+	echo 0 >"$SIM_P/run" || return 1
+	wait_for "${1:-120}" "mcai_simsensor to go idle after run=0 (stats unchanged for 0.5 s, submitted = completed + dropped + shed per client)" sim_idle && return 0
+	printf '%s\n' "$SIM_STATS" | sed "s/^/${N:+$N: }stats: /"
+	return 1
+}

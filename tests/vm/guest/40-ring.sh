@@ -31,13 +31,20 @@ insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
 "$T" kill || fail "kill"
 "$T" many 2000 || fail "many"
 
-# rmmod is refused while a session is open, works after.
-"$T" hold 30 > /tmp/hold.$$ &
+# rmmod is refused while a session is open, works after.  The holder
+# sleeps as long as the test may run (it is killed): on a loaded machine
+# the rmmod below may come late, but never after the session closed.
+"$T" hold "${MCAI_TEST_TIMEOUT:-600}" > /tmp/hold.$$ &
 hold=$!
-for _ in $(seq 50); do grep -q holding /tmp/hold.$$ && break; sleep 0.1; done
-if rmmod mcai 2>/dev/null; then
-	fail "rmmod accepted with a session open"
-	insmod "$KO"
+holding() { grep -q holding /tmp/hold.$$ || ! kill -0 "$hold" 2>/dev/null; }
+if wait_for 120 "ring_test hold to open its session" holding &&
+   grep -q holding /tmp/hold.$$; then
+	if rmmod mcai 2>/dev/null; then
+		fail "rmmod accepted with a session open"
+		insmod "$KO"
+	fi
+else
+	fail "no session held: $(cat /tmp/hold.$$)"
 fi
 kill "$hold"; wait "$hold" 2>/dev/null
 rm -f /tmp/hold.$$

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # The sample mirror (kmod/mirror.c) and the labelled sample store
-# (runtime/samples.c) through mcaictl: N inferences mirrored 1 in K give
+# (runtime/fed/samples.c) through mcaictl: N inferences mirrored 1 in K give
 # exactly N/K records with the right inputs and results; a full queue
 # counts drops while every inference completes; hostile requests and an
 # unprivileged reader are refused; mirror_kb=0 turns the feature off;
@@ -69,22 +69,17 @@ SIM=$(mcai_ko mcai_simsensor)
 P=/sys/module/mcai_simsensor/parameters
 S=$(mktemp -d)/store
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$P/stats"; }
+completed() { (( $(stat_of det_mcai_completed) >= $1 )); }
 "$CTL" mirror -s "$S" >/dev/null || fail "draining leftovers"
 rm -rf "$S"
 if [[ -e $SIM ]] && "$CTL" load "$R/models/vib-detector.mcai" >/dev/null &&
    insmod "$SIM" mirror=2 seed=7 fault=0; then
-	for ((i = 0; i < 300; i++)); do
-		(( $(stat_of det_mcai_completed) >= 9 )) && break
-		sleep 0.1
-	done
-	echo 0 >"$P/run"
-	for ((i = 0; i < 100; i++)); do
-		s=$(stat_of det_mcai_submitted); c=$(stat_of det_mcai_completed)
-		d=$(stat_of det_mcai_dropped); h=$(stat_of det_mcai_shed)
-		(( s == c + d + h )) && break
-		sleep 0.1
-	done
-	c=$(stat_of det_mcai_completed)
+	wait_for 120 "9 windows computed" completed 9 ||
+		fail "driver API: $(stat_of det_mcai_completed) windows computed"
+	# paused and drained (sim_pause: tests/vm/lib.sh): nothing completes
+	# (and is mirrored) after this count
+	sim_pause || fail "driver API: the sensor did not go idle after run=0"
+	c=$(awk '$1 == "det_mcai_completed" { print $2 }' <<<"$SIM_STATS")
 	rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
 	out=$("$CTL" --json mirror -s "$S" | python3 -c 'import json,sys; print(json.load(sys.stdin)["added"])')
 	[[ $out == $((c / 2)) ]] || fail "driver API: $c windows computed, 1 in 2 mirrored: $out records"

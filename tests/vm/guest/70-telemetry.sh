@@ -217,24 +217,30 @@ EOF
 	py "v=d[0]['formatted']['value']; assert v['power_mw'] == $PW and v['energy_source'] == 'MCAI_ENERGY_SOURCE_MODEL', v; print('power map ok', v)" ||
 	fail "power map"
 
-# 3. the simulated sensor: maps count what the module completed
+# 3. the simulated sensor: maps count what the module completed, once
+#    it is paused and drained (sim_pause: tests/vm/lib.sh)
 "$CTL" load "$R/models/vib-detector.mcai" > /dev/null || fail "load detector"
 "$CTL" load "$R/models/vib-classifier.mcai" > /dev/null || fail "load classifier"
-insmod "$SIM" rate=25600 fault=1 || fail "insmod simsensor"
-sleep 3
-echo 0 > /sys/module/mcai_simsensor/parameters/run
-sleep 1
-S=/sys/module/mcai_simsensor/parameters/stats
-for who in det cls; do
-	comp=$(awk -v k="${who}_mcai_completed" '$1 == k { print $2 }' $S)
-	[[ -n $comp ]] || continue
-	name=vib-detector
-	[[ $who == cls ]] && name=vib-classifier
-	cnt=$(field "$(model_json $name)" count)
-	echo "$N: simsensor $name: module completed $comp, telemetry $cnt"
-	[[ $cnt == "$comp" ]] || fail "$name: telemetry $cnt != completed $comp"
-done
-rmmod mcai_simsensor || fail "rmmod simsensor"
+sim_completed() {
+	(( $(awk '$1 == "det_mcai_completed" { print $2 }' "$SIM_P/stats") >= $1 ))
+}
+if insmod "$SIM" rate=25600 fault=1; then
+	wait_for 120 "10 simsensor windows computed" sim_completed 10 ||
+		fail "simsensor: $(grep det_mcai_completed "$SIM_P/stats")"
+	sim_pause || fail "simsensor did not go idle after run=0"
+	for who in det cls; do
+		comp=$(awk -v k="${who}_mcai_completed" '$1 == k { print $2 }' <<< "$SIM_STATS")
+		[[ -n $comp ]] || continue
+		name=vib-detector
+		[[ $who == cls ]] && name=vib-classifier
+		cnt=$(field "$(model_json $name)" count)
+		echo "$N: simsensor $name: module completed $comp, telemetry $cnt"
+		[[ $cnt == "$comp" ]] || fail "$name: telemetry $cnt != completed $comp"
+	done
+	rmmod mcai_simsensor || fail "rmmod simsensor"
+else
+	fail "insmod simsensor"
+fi
 
 # 4. feed the budget: the module now prices tel-ring with measured energy
 j=$(model_json tel-ring)
@@ -265,13 +271,17 @@ j=$(model_json tel-cal)
 py "assert d['count']==200 and d['energy_source']=='rapl-calibrated' and d['energy_pj']==d['cpu_ns']*4000, d; print('calibrated ok')" <<< "$j" ||
 	fail "rapl-calibrated energy: $j"
 
-# 6. detach/attach while inferences run.  Attaching the first probe of a
-#    tracepoint, or a second one, patches kernel text (static key, static
-#    call); under QEMU's multi-threaded TCG another vCPU can then execute
-#    a stale translation of the site being patched (an int3 oops seen on
-#    6.12-rt, an emulator artefact).  Two ftrace instances hold two probes
-#    on every mcai event, so attaching and detaching the programs below
-#    only edits the probe arrays, which is what this step is about.
+# 6. detach/attach while inferences run: each period lasts until the
+#    stream has run 1000 inferences in it (mcai's own counter), so that
+#    attached periods count some and detached ones miss some however
+#    slow the machine; cycling stops once the stream is over.
+#    Attaching the first probe of a tracepoint, or a second one, patches
+#    kernel text (static key, static call); under QEMU's multi-threaded
+#    TCG another vCPU can then execute a stale translation of the site
+#    being patched (an int3 oops seen on 6.12-rt, an emulator artefact).
+#    Two ftrace instances hold two probes on every mcai event, so
+#    attaching and detaching the programs below only edits the probe
+#    arrays, which is what this step is about.
 TR=/sys/kernel/tracing
 [[ -d $TR/instances ]] || TR=/sys/kernel/debug/tracing
 held=()
@@ -282,13 +292,22 @@ for inst in mcai-hold-1 mcai-hold-2; do
 	fi
 done
 ((${#held[@]} == 2)) || echo "$N: note: ftrace instances unavailable, attach patches text"
+INF=/sys/class/misc/mcai/inferences
+streamed() {		# streamed N: N more inferences, or the stream is over
+	(( $(cat "$INF") >= $1 )) || ! kill -0 "$pid" 2> /dev/null
+}
 "$T" push tel-live 300000 > "$TMP/live.out" 2>&1 &
 pid=$!
-for i in 1 2 3; do
-	sleep 0.5
+cycles=0
+for _ in 1 2 3; do
+	wait_for 120 "1000 inferences attached" streamed $(($(cat $INF) + 1000)) ||
+		fail "stream stuck at $(cat $INF) inferences"
+	kill -0 $pid 2> /dev/null || break
 	"$CTL" telemetry disable > /dev/null || fail "disable under load"
-	sleep 0.3
+	wait_for 120 "1000 inferences detached" streamed $(($(cat $INF) + 1000)) ||
+		fail "stream stuck at $(cat $INF) inferences"
 	"$CTL" telemetry enable > /dev/null || fail "enable under load"
+	cycles=$((cycles + 1))
 done
 wait $pid || fail "stream under detach/attach: $(cat "$TMP/live.out")"
 for inst in "${held[@]}"; do
@@ -296,7 +315,7 @@ for inst in "${held[@]}"; do
 	rmdir "$TR/instances/$inst"
 done
 cnt=$(field "$(model_json tel-live)" count)
-echo "$N: tel-live: $cnt of 300000 counted across 3 detach/attach cycles"
+echo "$N: tel-live: $cnt of 300000 counted across $cycles detach/attach cycles"
 ((cnt > 0 && cnt < 300000)) || fail "tel-live count $cnt (detached periods must miss some)"
 
 # 7. rmmod: refused while attached, fine after disable; reload + enable

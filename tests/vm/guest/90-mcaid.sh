@@ -35,10 +35,10 @@ if ((rc == 0)); then
 	((r == 77)) && rc=77
 fi
 
-echo 0 > $S/run 2> /dev/null
-sleep 1
+# paused and drained (sim_pause: tests/vm/lib.sh), then one read counts
 if [[ -r $S/stats ]]; then
-	stat_of() { awk -v k="$1" '$1 == k { print $2 }' $S/stats; }
+	sim_pause || { echo "$N: FAIL: the sensor did not go idle after run=0"; rc=1; }
+	stat_of() { awk -v k="$1" '$1 == k { print $2 }' <<< "$SIM_STATS"; }
 	sub=$(stat_of det_mcai_submitted) comp=$(stat_of det_mcai_completed)
 	drop=$(stat_of det_mcai_dropped) shed=$(stat_of det_mcai_shed)
 	echo "$N: sensor: submitted $sub completed $comp dropped $drop shed $shed"
