@@ -30,7 +30,8 @@ sync_file() {
 
 mkdir -p "$dir"
 sync_file "$REPO/Kbuild" "$dir"
-for d in kmod models uapi; do
+# What goes into a .ko (tests/layout.sh keeps the rest out of these rooms).
+for d in kmod models/engine models/sensor uapi; do
 	mkdir -p "$dir/$d"
 	for f in "$REPO/$d"/*.[ch]; do
 		# kbuild's generated files belong to the other build
