@@ -11,8 +11,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/mm.h>
-#include <linux/sched.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -65,7 +63,7 @@ int mcai_infer(struct mcai_infer *req)
 	}
 	arena = scores + out_len;
 	/* The energy budget binds every path, not only sessions. */
-	if (mcai_sched_admit(v->slot, v->m.macs) == MCAI_ADMIT_SHED) {
+	if (mcai_sched_admit(&v->slot->sched, v->m.macs) == MCAI_ADMIT_SHED) {
 		trace_mcai_shed(v->slot->id, v->m.version, 0, 0, v->m.macs);
 		ret = -EAGAIN;
 		goto out_put;
@@ -77,8 +75,8 @@ int mcai_infer(struct mcai_infer *req)
 			     0, v->slot->name);
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
-	atomic64_inc(&mcai_stats.inferences);
-	mcai_stats_update(v->slot, input, req->input_len, cls);
+	atomic64_inc(&mcai_live.inferences);
+	mcai_stats_update(&v->slot->drift, input, req->input_len, cls);
 out_put:
 	mcai_version_put(v);
 	if (!ret && req->scores_ptr &&
@@ -91,52 +89,5 @@ out_put:
 	kvfree(scores);
 out_input:
 	kfree(input);
-	return ret;
-}
-
-/*
- * Run every test vector of a freshly verified model.  Returns 0, -EINVAL
- * with the failing index in @failed, -ENOMEM, or -EINTR when the loader
- * is killed.  The vectors are checked one at a time with the library's
- * own checker, so the comparison is the one user space runs, and between
- * two of them the task can be rescheduled: a blob of max_blob_size can
- * carry enough vectors to keep a CPU busy for a long time.
- */
-int mcai_infer_check_vectors(const struct mcai_model *m, u32 *failed)
-{
-	const size_t rec = (size_t)m->input_len + m->output_len;
-	struct mcai_model *one;
-	u32 t, ignored;
-	s8 *scores;
-	int ret = 0;
-
-	if (!m->tv_count)
-		return 0;
-	one = kmemdup(m, sizeof(*m), GFP_KERNEL);
-	if (!one)
-		return -ENOMEM;
-	scores = kvmalloc((size_t)m->output_len + m->arena_size, GFP_KERNEL);
-	if (!scores) {
-		ret = -ENOMEM;
-		goto out_one;
-	}
-	one->tv_count = 1;
-	for (t = 0; t < m->tv_count; t++) {
-		one->tv = m->tv + t * rec;
-		if (mcai_engine_check_vectors(one, scores + m->output_len,
-					      scores, &ignored)) {
-			*failed = t;
-			ret = -EINVAL;
-			break;
-		}
-		if (fatal_signal_pending(current)) {
-			ret = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	kvfree(scores);
-out_one:
-	kfree(one);
 	return ret;
 }

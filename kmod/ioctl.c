@@ -20,6 +20,7 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
+#include "file.h"
 #include "infer.h"
 #include "ioctl.h"
 #include "mirror.h"
@@ -305,6 +306,7 @@ static long mcai_ioctl_pipeline_create(struct mcai_file *f, void __user *u)
 static long mcai_ioctl_model_stats(struct file *file, void __user *u)
 {
 	struct mcai_model_stats req;
+	struct mcai_slot *s;
 	u32 usize;
 	int ret;
 
@@ -321,7 +323,13 @@ static long mcai_ioctl_model_stats(struct file *file, void __user *u)
 	ret = mcai_check_ref(&req.ref);
 	if (ret)
 		return ret;
-	ret = mcai_stats_read(&req);
+	s = mcai_slot_get(req.ref.model_id, req.ref.name);
+	if (!s)
+		return -ENOENT;
+	ret = mcai_stats_read(&s->drift, &req);
+	/* The scheduler's counters of the same model (kmod/sched.c). */
+	mcai_sched_counters(&s->sched, &req);
+	mcai_slot_put(s);
 	if (ret)
 		return ret;
 	return mcai_copy_out(u, &req, sizeof(req), usize);
@@ -371,19 +379,39 @@ static int mcai_ioctl_setting_in(struct file *file, void __user *u,
 static long mcai_ioctl_model_policy(struct file *file, void __user *u)
 {
 	struct mcai_model_policy req;
+	struct mcai_slot *s;
 	int ret;
 
 	ret = mcai_ioctl_setting_in(file, u, &req, sizeof(req), &req.ref);
-	return ret ? ret : mcai_sched_set_policy(&req);
+	if (!ret)
+		ret = mcai_sched_check_policy(&req);
+	if (ret)
+		return ret;
+	s = mcai_slot_get(req.ref.model_id, req.ref.name);
+	if (!s)
+		return -ENOENT;
+	mcai_sched_set_policy(&s->sched, &req);
+	mcai_slot_put(s);
+	return 0;
 }
 
 static long mcai_ioctl_model_energy(struct file *file, void __user *u)
 {
 	struct mcai_model_energy req;
+	struct mcai_slot *s;
 	int ret;
 
 	ret = mcai_ioctl_setting_in(file, u, &req, sizeof(req), &req.ref);
-	return ret ? ret : mcai_sched_set_energy(&req);
+	if (!ret)
+		ret = mcai_sched_check_energy(&req);
+	if (ret)
+		return ret;
+	s = mcai_slot_get(req.ref.model_id, req.ref.name);
+	if (!s)
+		return -ENOENT;
+	mcai_sched_set_energy(&s->sched, &req);
+	mcai_slot_put(s);
+	return 0;
 }
 
 /* ---- sample mirror (kmod/mirror.c) ---------------------------------- */
@@ -395,7 +423,7 @@ static long mcai_ioctl_session_mirror(struct mcai_file *f, void __user *u)
 	int ret;
 
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
-	return ret ? ret : mcai_mirror_ioctl_session(f, &req);
+	return ret ? ret : mcai_session_ioctl_mirror(f, &req);
 }
 
 static long mcai_ioctl_mirror_read(struct file *file, void __user *u)

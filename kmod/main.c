@@ -85,21 +85,21 @@ static DEVICE_ATTR_RO(nr_models);
 static ssize_t live_slots_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", atomic_read(&mcai_stats.slots));
+	return sysfs_emit(buf, "%d\n", atomic_read(&mcai_live.slots));
 }
 static DEVICE_ATTR_RO(live_slots);
 
 static ssize_t live_versions_show(struct device *dev,
 				  struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n", atomic_read(&mcai_stats.versions));
+	return sysfs_emit(buf, "%d\n", atomic_read(&mcai_live.versions));
 }
 static DEVICE_ATTR_RO(live_versions);
 
 static ssize_t live_bytes_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%ld\n", atomic_long_read(&mcai_stats.bytes));
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&mcai_live.bytes));
 }
 static DEVICE_ATTR_RO(live_bytes);
 
@@ -107,7 +107,7 @@ static ssize_t inferences_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%lld\n",
-			  (long long)atomic64_read(&mcai_stats.inferences));
+			  (long long)atomic64_read(&mcai_live.inferences));
 }
 static DEVICE_ATTR_RO(inferences);
 

@@ -37,9 +37,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 
-#include "ioctl.h"
 #include "mirror.h"
-#include "session.h"
 
 #define MCAI_MIRROR_MAX_KB	65536
 /*
@@ -110,13 +108,12 @@ int mcai_mirror_check_every(u32 every)
 	return 0;
 }
 
-void mcai_mirror_sample(struct mcai_session *s, const s8 *in,
+void mcai_mirror_sample(u32 every, u32 session_id, const s8 *in, u32 len,
 			const struct mcai_result *r)
 {
 	static const u8 zero[8];
 	struct mcai_mirror_record h;
-	u32 every = READ_ONCE(s->mirror_every), rem;
-	u32 len = s->input_len, rec;
+	u32 rem, rec;
 
 	if (!every || r->class_id < 0 || (r->flags & MCAI_RES_SHED))
 		return;
@@ -129,7 +126,7 @@ void mcai_mirror_sample(struct mcai_session *s, const s8 *in,
 	h.input_len = len;
 	h.input_seq = r->seq;
 	h.timestamp_ns = ktime_get_real_ns();
-	h.session_id = s->id;
+	h.session_id = session_id;
 	h.model_id = r->model_id;
 	h.version = r->version;
 	h.class_id = r->class_id;
@@ -219,25 +216,3 @@ int mcai_mirror_read(struct mcai_mirror_read *req)
 	return ret;
 }
 
-/*
- * MCAI_IOC_SESSION_MIRROR: any session may mirror its own inputs; only a
- * privileged reader gets them.  The worker picks the new value up at its
- * next sample.
- */
-int mcai_mirror_ioctl_session(struct mcai_file *f,
-			      const struct mcai_session_mirror *req)
-{
-	/* pairs with the store-release in mcai_session_ioctl_create() */
-	struct mcai_session *s = smp_load_acquire(&f->session);
-	int ret;
-
-	if (req->flags || req->pad)
-		return -EINVAL;
-	ret = mcai_mirror_check_every(req->every);
-	if (ret)
-		return ret;
-	if (!s)
-		return -EINVAL;
-	WRITE_ONCE(s->mirror_every, req->every);
-	return 0;
-}

@@ -22,16 +22,13 @@ bool mcai_mirror_enabled(void);
 int mcai_mirror_check_every(u32 every);
 
 /*
- * Queue the sample @in (s->input_len values) and its result @r if its
- * sequence number is due.  Worker context; never sleeps nor waits: a
- * full or busy queue counts a drop.
+ * Queue the sample @in (@len values) of session @session_id and its
+ * result @r if its sequence number is due (one in @every, 0 = off).
+ * Worker context; never sleeps nor waits: a full or busy queue counts a
+ * drop.
  */
-void mcai_mirror_sample(struct mcai_session *s, const s8 *in,
+void mcai_mirror_sample(u32 every, u32 session_id, const s8 *in, u32 len,
 			const struct mcai_result *r);
-
-struct mcai_file;
-int mcai_mirror_ioctl_session(struct mcai_file *f,
-			      const struct mcai_session_mirror *req);
 
 /* MCAI_IOC_MIRROR_READ, request copied in; process context. */
 int mcai_mirror_read(struct mcai_mirror_read *req);

@@ -43,7 +43,7 @@
 #include <linux/xarray.h>
 
 #include "compat.h"
-#include "ioctl.h"
+#include "file.h"
 #include "pipeline.h"
 #include "registry.h"
 #include "sched.h"
@@ -94,7 +94,7 @@ static void mcai_pipeline_free(struct kref *ref)
 
 	for (i = 0; i < p->n; i++)
 		mcai_slot_put(p->mb[i].slot);
-	atomic_long_sub(sizeof(*p), &mcai_stats.bytes);
+	atomic_long_sub(sizeof(*p), &mcai_live.bytes);
 	kfree_rcu(p, rcu);
 }
 
@@ -205,7 +205,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 		return -ESTALE;
 	}
 	/* Each stage is charged to its own model's energy budget. */
-	if (mcai_sched_admit(v->slot, m->macs) == MCAI_ADMIT_SHED) {
+	if (mcai_sched_admit(&v->slot->sched, m->macs) == MCAI_ADMIT_SHED) {
 		trace_mcai_shed(v->slot->id, m->version, session, seq,
 				m->macs);
 		mcai_version_put(v);
@@ -218,8 +218,8 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 			     m->macs, cls, 0, v->slot->name);
 	*ver = m->version;
 	atomic64_inc(&v->slot->inferences);
-	atomic64_inc(&mcai_stats.inferences);
-	mcai_stats_update(v->slot, input, m->input_len, cls);
+	atomic64_inc(&mcai_live.inferences);
+	mcai_stats_update(&v->slot->drift, input, m->input_len, cls);
 	mcai_version_put(v);
 	return cls;
 }
@@ -462,7 +462,7 @@ int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req)
 		return -ENOMEM;
 	kref_init(&p->ref);
 	INIT_LIST_HEAD(&p->node);
-	atomic_long_add(sizeof(*p), &mcai_stats.bytes);
+	atomic_long_add(sizeof(*p), &mcai_live.bytes);
 	memcpy(p->name, req->name, MCAI_NAME_LEN);
 	p->type = req->type;
 	p->fire_class = req->fire_class;

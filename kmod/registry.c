@@ -28,13 +28,13 @@
 #include <linux/xarray.h>
 
 #include "compat.h"
-#include "infer.h"
 #include "registry.h"
 #include "sign.h"
 #include "trace.h"
+#include "vectors.h"
 #include "models/engine/verify.h"
 
-struct mcai_stats mcai_stats;
+struct mcai_live mcai_live;
 
 static DEFINE_XARRAY_ALLOC1(mcai_slots);	/* id -> struct mcai_slot */
 static DEFINE_MUTEX(mcai_registry_lock);	/* serialises writers */
@@ -70,8 +70,8 @@ static void mcai_slot_free(struct kref *ref)
 {
 	struct mcai_slot *s = container_of(ref, struct mcai_slot, ref);
 
-	atomic_dec(&mcai_stats.slots);
-	atomic_long_sub(sizeof(*s), &mcai_stats.bytes);
+	atomic_dec(&mcai_live.slots);
+	atomic_long_sub(sizeof(*s), &mcai_live.bytes);
 	mcai_drift_destroy(&s->drift);
 	kfree_rcu(s, rcu);
 }
@@ -92,8 +92,8 @@ static struct mcai_slot *mcai_slot_alloc(const char *name)
 	mcai_drift_init(&s->drift);
 	mcai_sched_init(&s->sched);
 	memcpy(s->name, name, MCAI_NAME_LEN);
-	atomic_inc(&mcai_stats.slots);
-	atomic_long_add(sizeof(*s), &mcai_stats.bytes);
+	atomic_inc(&mcai_live.slots);
+	atomic_long_add(sizeof(*s), &mcai_live.bytes);
 	return s;
 }
 
@@ -102,8 +102,8 @@ static void mcai_version_free(struct kref *ref)
 {
 	struct mcai_version *v = container_of(ref, struct mcai_version, ref);
 
-	atomic_dec(&mcai_stats.versions);
-	atomic_long_sub(v->bytes, &mcai_stats.bytes);
+	atomic_dec(&mcai_live.versions);
+	atomic_long_sub(v->bytes, &mcai_live.bytes);
 	kvfree(v->blob);
 	if (v->slot)
 		mcai_slot_put(v->slot);
@@ -132,8 +132,8 @@ static struct mcai_version *mcai_version_alloc(u32 size)
 	}
 	kref_init(&v->ref);
 	v->bytes = sizeof(*v) + size;
-	atomic_inc(&mcai_stats.versions);
-	atomic_long_add(v->bytes, &mcai_stats.bytes);
+	atomic_inc(&mcai_live.versions);
+	atomic_long_add(v->bytes, &mcai_live.bytes);
 	return v;
 }
 
@@ -190,16 +190,21 @@ struct mcai_version *mcai_slot_version_get(struct mcai_slot *s)
 }
 
 /* A reference to a loaded model's slot, or NULL. */
-struct mcai_slot *mcai_slot_get_by_id(u32 id)
+struct mcai_slot *mcai_slot_get(u32 id, const char *name)
 {
 	struct mcai_slot *s;
 
 	rcu_read_lock();
-	s = id ? xa_load(&mcai_slots, id) : NULL;
+	s = mcai_slot_find(id, name);
 	if (s && (!rcu_access_pointer(s->cur) || !kref_get_unless_zero(&s->ref)))
 		s = NULL;
 	rcu_read_unlock();
 	return s;
+}
+
+struct mcai_slot *mcai_slot_get_by_id(u32 id)
+{
+	return id ? mcai_slot_get(id, NULL) : NULL;
 }
 
 static __printf(4, 5)
@@ -306,7 +311,7 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 				  verdict.reason);
 		goto err_put;
 	}
-	ret = mcai_infer_check_vectors(&v->m, &failed);
+	ret = mcai_vectors_check(&v->m, &failed);
 	if (ret == -EINVAL) {
 		u32 rec = v->m.input_len + v->m.output_len;
 		u32 off = (u32)((const u8 *)v->m.tv - (const u8 *)v->blob);
@@ -401,7 +406,7 @@ void mcai_registry_exit(void)
 		mcai_registry_unload(s->id, NULL);
 	xa_destroy(&mcai_slots);
 
-	WARN_ON(atomic_read(&mcai_stats.versions));
-	WARN_ON(atomic_read(&mcai_stats.slots));
-	WARN_ON(atomic_long_read(&mcai_stats.bytes));
+	WARN_ON(atomic_read(&mcai_live.versions));
+	WARN_ON(atomic_read(&mcai_live.slots));
+	WARN_ON(atomic_long_read(&mcai_live.bytes));
 }

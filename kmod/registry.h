@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "models/engine/model.h"
+#include "live.h"
 #include "sched.h"
 #include "stats.h"
 
@@ -41,19 +42,9 @@ struct mcai_version {
 	struct rcu_head rcu;
 	struct mcai_slot *slot;		/* NULL until linked into the table */
 	void *blob;			/* kvmalloc'd; m.* points into it */
-	size_t bytes;			/* accounted in mcai_stats.bytes */
+	size_t bytes;			/* accounted in mcai_live.bytes */
 	struct mcai_model m;
 };
-
-/* Live-object counters, read-only in sysfs; leak tests watch them. */
-struct mcai_stats {
-	atomic_t slots;
-	atomic_t versions;
-	atomic_long_t bytes;
-	atomic64_t inferences;
-};
-
-extern struct mcai_stats mcai_stats;
 
 /* What MODEL_LOAD reports back; reason is set on refusals. */
 struct mcai_load_result {
@@ -79,10 +70,12 @@ struct mcai_version *mcai_version_get(u32 id, const char *name);
 void mcai_version_put(struct mcai_version *v);
 
 /*
- * For holders of a slot (pipelines): the slot outlives an unload, its
- * current version is then NULL.  mcai_slot_get_by_id() returns NULL when
- * no such model is loaded.
+ * For holders of a slot (pipelines, the settings and statistics ioctls):
+ * the slot outlives an unload, its current version is then NULL.
+ * mcai_slot_get() (by id, or by name when the id is 0) and
+ * mcai_slot_get_by_id() return NULL when no such model is loaded.
  */
+struct mcai_slot *mcai_slot_get(u32 id, const char *name);
 struct mcai_slot *mcai_slot_get_by_id(u32 id);
 void mcai_slot_put(struct mcai_slot *s);
 struct mcai_version *mcai_slot_version_get(struct mcai_slot *s);

@@ -18,7 +18,6 @@
 #include <linux/module.h>
 
 #include "compat.h"
-#include "registry.h"
 #include "sched.h"
 
 /*
@@ -79,9 +78,9 @@ struct workqueue_struct *mcai_sched_wq(u32 prio)
 	return prio == MCAI_PRIO_HIGH ? mcai_wq_hi : mcai_wq;
 }
 
-u32 mcai_sched_priority(struct mcai_slot *s)
+u32 mcai_sched_priority(struct mcai_sched *sc)
 {
-	return READ_ONCE(s->sched.priority);
+	return READ_ONCE(sc->priority);
 }
 
 /* Refill the bucket; under sc->lock, budget_uj != 0. */
@@ -103,9 +102,8 @@ static void mcai_sched_refill(struct mcai_sched *sc, u64 now)
 	}
 }
 
-enum mcai_admit mcai_sched_admit(struct mcai_slot *s, u64 macs)
+enum mcai_admit mcai_sched_admit(struct mcai_sched *sc, u64 macs)
 {
-	struct mcai_sched *sc = &s->sched;
 	enum mcai_admit a = MCAI_ADMIT_RUN;
 	u64 pj;
 	s64 cost, cap;
@@ -139,39 +137,30 @@ enum mcai_admit mcai_sched_admit(struct mcai_slot *s, u64 macs)
 	return a;
 }
 
-bool mcai_sched_deadline(struct mcai_slot *s, u64 latency_ns)
+bool mcai_sched_deadline(struct mcai_sched *sc, u64 latency_ns)
 {
-	u32 d = READ_ONCE(s->sched.deadline_us);
+	u32 d = READ_ONCE(sc->deadline_us);
 
 	if (!d || latency_ns <= (u64)d * NSEC_PER_USEC)
 		return false;
-	atomic64_inc(&s->sched.deadline_misses);
+	atomic64_inc(&sc->deadline_misses);
 	return true;
 }
 
-/* Apply @set(@req) to the scheduling state of @ref's model, locked. */
-static int mcai_sched_update(const struct mcai_model_ref *ref,
-			     void (*set)(struct mcai_sched *sc, const void *req),
-			     const void *req)
+int mcai_sched_check_policy(const struct mcai_model_policy *req)
 {
-	struct mcai_version *v;
-	struct mcai_sched *sc;
-
-	v = mcai_version_get(ref->model_id, ref->name);
-	if (!v)
-		return -ENOENT;
-	sc = &v->slot->sched;
-	spin_lock(&sc->lock);
-	set(sc, req);
-	spin_unlock(&sc->lock);
-	mcai_version_put(v);
+	/* the caller (kmod/ioctl.c) checked the privilege */
+	if (req->flags || req->pad || req->priority > MCAI_PRIO_HIGH ||
+	    req->energy_budget_uj > MCAI_MAX_BUDGET_UJ ||
+	    req->pj_per_mac > MCAI_MAX_PJ_PER_MAC)
+		return -EINVAL;
 	return 0;
 }
 
-static void mcai_sched_policy_set(struct mcai_sched *sc, const void *arg)
+void mcai_sched_set_policy(struct mcai_sched *sc,
+			   const struct mcai_model_policy *req)
 {
-	const struct mcai_model_policy *req = arg;
-
+	spin_lock(&sc->lock);
 	sc->priority = req->priority;
 	sc->deadline_us = req->deadline_us;
 	sc->pj_per_mac = req->pj_per_mac;
@@ -180,31 +169,10 @@ static void mcai_sched_policy_set(struct mcai_sched *sc, const void *arg)
 	sc->tokens_pj = (s64)(req->energy_budget_uj * 1000000ULL);
 	sc->refill_rem = 0;
 	sc->last_ns = ktime_get_ns();
+	spin_unlock(&sc->lock);
 }
 
-int mcai_sched_set_policy(const struct mcai_model_policy *req)
-{
-	/* the caller (kmod/ioctl.c) checked the privilege */
-	if (req->flags || req->pad || req->priority > MCAI_PRIO_HIGH ||
-	    req->energy_budget_uj > MCAI_MAX_BUDGET_UJ ||
-	    req->pj_per_mac > MCAI_MAX_PJ_PER_MAC)
-		return -EINVAL;
-	return mcai_sched_update(&req->ref, mcai_sched_policy_set, req);
-}
-
-/*
- * Measured figures replace the estimate from the next admission on; the
- * bucket is left as it is, only the price of what follows changes.
- */
-static void mcai_sched_energy_set(struct mcai_sched *sc, const void *arg)
-{
-	const struct mcai_model_energy *req = arg;
-
-	sc->energy_source = req->source;
-	sc->mpj_per_mac = req->mpj_per_mac;
-}
-
-int mcai_sched_set_energy(const struct mcai_model_energy *req)
+int mcai_sched_check_energy(const struct mcai_model_energy *req)
 {
 	/* the caller (kmod/ioctl.c) checked the privilege */
 	if (req->flags || req->pad ||
@@ -215,12 +183,24 @@ int mcai_sched_set_energy(const struct mcai_model_energy *req)
 	if (req->source == MCAI_ENERGY_ESTIMATE ? req->mpj_per_mac :
 	    !req->mpj_per_mac)
 		return -EINVAL;
-	return mcai_sched_update(&req->ref, mcai_sched_energy_set, req);
+	return 0;
 }
 
-void mcai_sched_counters(struct mcai_slot *s, struct mcai_model_stats *out)
+/*
+ * Measured figures replace the estimate from the next admission on; the
+ * bucket is left as it is, only the price of what follows changes.
+ */
+void mcai_sched_set_energy(struct mcai_sched *sc,
+			   const struct mcai_model_energy *req)
 {
-	struct mcai_sched *sc = &s->sched;
+	spin_lock(&sc->lock);
+	sc->energy_source = req->source;
+	sc->mpj_per_mac = req->mpj_per_mac;
+	spin_unlock(&sc->lock);
+}
+
+void mcai_sched_counters(struct mcai_sched *sc, struct mcai_model_stats *out)
+{
 	u64 pj;
 
 	spin_lock(&sc->lock);

@@ -29,8 +29,6 @@
 
 #include "uapi/mcai.h"
 
-struct mcai_slot;
-
 /* Per-model policy and accounting, embedded in struct mcai_slot. */
 struct mcai_sched {
 	spinlock_t lock;		/* the fields up to tokens_pj */
@@ -61,21 +59,26 @@ void mcai_sched_init(struct mcai_sched *sc);
 
 /* The workqueue for a model of priority @prio. */
 struct workqueue_struct *mcai_sched_wq(u32 prio);
-u32 mcai_sched_priority(struct mcai_slot *s);
+u32 mcai_sched_priority(struct mcai_sched *sc);
 
 /* Charge one inference of @macs, or say it must be shed. */
-enum mcai_admit mcai_sched_admit(struct mcai_slot *s, u64 macs);
+enum mcai_admit mcai_sched_admit(struct mcai_sched *sc, u64 macs);
 
 /* Count a deadline miss; returns true when @latency_ns exceeds it. */
-bool mcai_sched_deadline(struct mcai_slot *s, u64 latency_ns);
+bool mcai_sched_deadline(struct mcai_sched *sc, u64 latency_ns);
 
-/* MCAI_IOC_MODEL_POLICY: @req copied in, size checked. */
-int mcai_sched_set_policy(const struct mcai_model_policy *req);
+/*
+ * MCAI_IOC_MODEL_POLICY and MCAI_IOC_MODEL_ENERGY (kmod/ioctl.c finds the
+ * model): check @req, copied in and size checked, then apply it.
+ */
+int mcai_sched_check_policy(const struct mcai_model_policy *req);
+void mcai_sched_set_policy(struct mcai_sched *sc,
+			   const struct mcai_model_policy *req);
+int mcai_sched_check_energy(const struct mcai_model_energy *req);
+void mcai_sched_set_energy(struct mcai_sched *sc,
+			   const struct mcai_model_energy *req);
 
-/* MCAI_IOC_MODEL_ENERGY: @req copied in, size checked. */
-int mcai_sched_set_energy(const struct mcai_model_energy *req);
-
-/* For MCAI_IOC_MODEL_STATS (kmod/stats.c): the scheduler's out fields. */
-void mcai_sched_counters(struct mcai_slot *s, struct mcai_model_stats *out);
+/* For MCAI_IOC_MODEL_STATS: the scheduler's out fields. */
+void mcai_sched_counters(struct mcai_sched *sc, struct mcai_model_stats *out);
 
 #endif /* MCAI_SCHED_H */

@@ -55,7 +55,7 @@
 #include <linux/vmalloc.h>
 
 #include "compat.h"
-#include "ioctl.h"
+#include "file.h"
 #include "mirror.h"
 #include "pipeline.h"
 #include "registry.h"
@@ -100,7 +100,7 @@ static void mcai_session_publish_worker(struct mcai_session *s)
 /* Under s->lock. */
 void mcai_session_queue(struct mcai_session *s)
 {
-	u32 prio = s->slot ? mcai_sched_priority(s->slot) : MCAI_PRIO_NORMAL;
+	u32 prio = s->slot ? mcai_sched_priority(&s->slot->sched) : MCAI_PRIO_NORMAL;
 
 	queue_work(mcai_sched_wq(prio), &s->work[prio == MCAI_PRIO_HIGH]);
 }
@@ -162,7 +162,7 @@ static void mcai_session_run_model(struct mcai_session *s,
 	r->model_id = v->slot->id;
 	r->version = m->version;
 	r->flags = 0;
-	if (mcai_sched_admit(v->slot, m->macs) == MCAI_ADMIT_SHED) {
+	if (mcai_sched_admit(&v->slot->sched, m->macs) == MCAI_ADMIT_SHED) {
 		r->class_id = -1;
 		r->n_scores = 0;
 		r->flags = MCAI_RES_SHED;
@@ -183,8 +183,8 @@ static void mcai_session_run_model(struct mcai_session *s,
 	mcai_trace_infer_end(&tc, r->model_id, r->version, s->id, r->seq,
 			     m->macs, cls, r->flags, v->slot->name);
 	atomic64_inc(&v->slot->inferences);
-	atomic64_inc(&mcai_stats.inferences);
-	mcai_stats_update(v->slot, in, m->input_len, cls);
+	atomic64_inc(&mcai_live.inferences);
+	mcai_stats_update(&v->slot->drift, in, m->input_len, cls);
 	s->completed++;
 }
 
@@ -304,7 +304,8 @@ static void mcai_session_pass(struct mcai_session *s)
 				mcai_session_run_pipe(s, in, r);
 			else
 				mcai_session_run_model(s, v, in, r);
-			mcai_mirror_sample(s, in, r);
+			mcai_mirror_sample(READ_ONCE(s->mirror_every), s->id, in,
+					   s->input_len, r);
 		}
 		/* t_sub[] of these slots is ours until s->head passes them */
 		now = ktime_get_ns();
@@ -313,7 +314,7 @@ static void mcai_session_pass(struct mcai_session *s)
 			u64 lat = now - s->t_sub[(head + i) & (s->in_slots - 1)];
 
 			r->latency_ns = lat;
-			if (s->slot && mcai_sched_deadline(s->slot, lat)) {
+			if (s->slot && mcai_sched_deadline(&s->slot->sched, lat)) {
 				r->flags |= MCAI_RES_DEADLINE_MISS;
 				s->deadline_misses++;
 			}
@@ -633,6 +634,29 @@ int mcai_session_ioctl_kick(struct mcai_file *f)
 	if (!s)
 		return -EINVAL;
 	mcai_session_kick(s);
+	return 0;
+}
+
+/*
+ * MCAI_IOC_SESSION_MIRROR: any session may mirror its own inputs; only a
+ * privileged reader gets them.  The worker picks the new value up at its
+ * next sample (kmod/mirror.c queues it).
+ */
+int mcai_session_ioctl_mirror(struct mcai_file *f,
+			      const struct mcai_session_mirror *req)
+{
+	/* pairs with the store-release in mcai_session_ioctl_create() */
+	struct mcai_session *s = smp_load_acquire(&f->session);
+	int ret;
+
+	if (req->flags || req->pad)
+		return -EINVAL;
+	ret = mcai_mirror_check_every(req->every);
+	if (ret)
+		return ret;
+	if (!s)
+		return -EINVAL;
+	WRITE_ONCE(s->mirror_every, req->every);
 	return 0;
 }
 

@@ -112,6 +112,9 @@ void mcai_session_publish_locked(struct mcai_session *s);
 int mcai_session_ioctl_create(struct mcai_file *f,
 			      struct mcai_session_create *req);
 int mcai_session_ioctl_kick(struct mcai_file *f);
+/* MCAI_IOC_SESSION_MIRROR, request copied in. */
+int mcai_session_ioctl_mirror(struct mcai_file *f,
+			      const struct mcai_session_mirror *req);
 int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma);
 __poll_t mcai_session_poll(struct mcai_file *f, struct file *file,
 			   poll_table *wait);

@@ -27,9 +27,9 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "registry.h"
-#include "sched.h"
+#include "live.h"
 #include "stats.h"
+#include "models/engine/model.h"
 
 typedef unsigned __int128 mcai_u128;
 
@@ -46,7 +46,7 @@ void mcai_drift_init(struct mcai_drift *d)
 static void mcai_drift_free_arrays(struct mcai_drift *d)
 {
 	if (d->sum) {
-		atomic_long_sub(d->bytes, &mcai_stats.bytes);
+		atomic_long_sub(d->bytes, &mcai_live.bytes);
 		kvfree(d->sum);
 	}
 	d->sum = NULL;
@@ -72,7 +72,7 @@ struct mcai_drift *mcai_drift_prep(const struct mcai_model *m)
 		kfree(p);
 		return NULL;
 	}
-	atomic_long_add(p->bytes, &mcai_stats.bytes);
+	atomic_long_add(p->bytes, &mcai_live.bytes);
 	p->sumsq = (u64 *)(p->sum + nf);
 	p->hist = p->sumsq + nf;
 	p->n_features = nf;
@@ -104,10 +104,9 @@ void mcai_drift_prep_free(struct mcai_drift *prep)
 	kfree(prep);
 }
 
-void mcai_stats_update(struct mcai_slot *s, const s8 *input, u32 input_len,
+void mcai_stats_update(struct mcai_drift *d, const s8 *input, u32 input_len,
 		       int class_id)
 {
-	struct mcai_drift *d = &s->drift;
 	u32 i;
 
 	spin_lock(&d->lock);
@@ -170,13 +169,11 @@ static u32 mcai_drift_var_q16(u64 n, s64 s1, u64 s2)
 	return (u32)mcai_div128(num << 16, (mcai_u128)n * n, &r);
 }
 
-int mcai_stats_read(struct mcai_model_stats *req)
+int mcai_stats_read(struct mcai_drift *d, struct mcai_model_stats *req)
 {
 	u32 nf_cap = req->features_cap, nc_cap = req->classes_cap;
 	bool reset = req->flags & MCAI_STATS_RESET;
 	u32 nf, nc, cf = 0, cc = 0, i;
-	struct mcai_version *v;
-	struct mcai_drift *d;
 	s64 *sum = NULL;
 	u64 *sumsq, *hist;
 	s32 *mean;
@@ -184,19 +181,20 @@ int mcai_stats_read(struct mcai_model_stats *req)
 	u64 n;
 	int ret = 0;
 
-	v = mcai_version_get(req->ref.model_id, req->ref.name);
-	if (!v)
-		return -ENOENT;
-	d = &v->slot->drift;
-	/* Bounded by the current version's shape: at most max_dim each. */
-	nf = min(nf_cap, v->m.input_len);
-	nc = min(nc_cap, mcai_model_classes(&v->m));
+	/*
+	 * Bounded by the shape of a verified model (at most max_dim each); a
+	 * reshape between here and the copy below only shrinks what is
+	 * copied (cf, cc).
+	 */
+	spin_lock(&d->lock);
+	nf = min(nf_cap, d->n_features);
+	nc = min(nc_cap, d->n_classes);
+	spin_unlock(&d->lock);
 	/* sum, sumsq, hist; then mean and var reuse sum and sumsq's room. */
-	sum = kvmalloc_array((size_t)nf * 2 + nc + 1, sizeof(u64), GFP_KERNEL);
-	if (!sum) {
-		ret = -ENOMEM;
-		goto out_put;
-	}
+	sum = kvmalloc_array((size_t)nf * 2 + nc + 1, sizeof(u64),
+			     GFP_KERNEL_ACCOUNT);
+	if (!sum)
+		return -ENOMEM;
 	sumsq = (u64 *)(sum + nf);
 	hist = sumsq + nf;
 
@@ -217,10 +215,6 @@ int mcai_stats_read(struct mcai_model_stats *req)
 		d->samples = 0;
 	}
 	spin_unlock(&d->lock);
-	/* The scheduler's counters of the same model (kmod/sched.c). */
-	mcai_sched_counters(v->slot, req);
-	mcai_version_put(v);
-	v = NULL;
 
 	req->samples = n;
 
@@ -242,9 +236,6 @@ int mcai_stats_read(struct mcai_model_stats *req)
 	if (!ret && cc && copy_to_user(u64_to_user_ptr(req->hist_ptr), hist,
 				       cc * sizeof(*hist)))
 		ret = -EFAULT;
-out_put:
-	if (v)
-		mcai_version_put(v);
 	kvfree(sum);
 	return ret;
 }

@@ -24,7 +24,6 @@
 
 #include "uapi/mcai.h"
 
-struct mcai_slot;
 struct mcai_model;
 
 /*
@@ -41,7 +40,7 @@ struct mcai_drift {
 	s64 *sum;			/* [n_features], then: */
 	u64 *sumsq;			/* [n_features] */
 	u64 *hist;			/* [n_classes], one kvmalloc block at sum */
-	size_t bytes;			/* of that block, in mcai_stats.bytes */
+	size_t bytes;			/* of that block, in mcai_live.bytes */
 };
 
 /* Classes a model's head produces. */
@@ -67,10 +66,14 @@ void mcai_drift_prep_free(struct mcai_drift *prep);
  * model answered.  Process context; takes the slot's spinlock.  Called by
  * the synchronous path (kmod/infer.c), pipelines and the session worker.
  */
-void mcai_stats_update(struct mcai_slot *s, const s8 *input, u32 input_len,
+void mcai_stats_update(struct mcai_drift *d, const s8 *input, u32 input_len,
 		       int class_id);
 
-/* MCAI_IOC_MODEL_STATS: @req copied in and its flags checked. */
-int mcai_stats_read(struct mcai_model_stats *req);
+/*
+ * MCAI_IOC_MODEL_STATS: @req copied in and its flags checked; the caller
+ * holds the slot of @d (kmod/ioctl.c), not a version, so copying out to a
+ * stalling user pins no model.
+ */
+int mcai_stats_read(struct mcai_drift *d, struct mcai_model_stats *req);
 
 #endif /* MCAI_STATS_H */

@@ -50,5 +50,37 @@ for f in models/engine/*.[ch] models/sensor/*.[ch]; do
 		bad=1
 	fi
 done
+# kmod/ in layers, bottom up (kmod/README.md says what each owns): a file
+# includes its own header and headers of lower layers only, so no two
+# files depend on each other.
+declare -A layer=(
+	[compat]=0 [live]=0 [file]=0
+	[trace]=1 [sign]=1 [mirror]=1 [vectors]=1
+	[sched]=2 [stats]=2
+	[registry]=3
+	[infer]=4 [pipeline]=4
+	[session]=5
+	[client]=6 [mcai_driver]=6
+	[ioctl]=7
+	[main]=8 [simsensor]=8
+)
+for f in kmod/*.[ch]; do
+	case $f in *.mod.c) continue ;; esac
+	me=$(basename "${f%.?}")
+	[ -n "${layer[$me]+x}" ] || {
+		echo "layout: $f has no layer in tests/layout.sh (and kmod/README.md)"
+		bad=1
+		continue
+	}
+	while IFS= read -r inc; do
+		h=${inc%.h}
+		[ "$h" = "$me" ] && continue
+		[ "$me" = client ] && [ "$h" = mcai_driver ] && continue
+		if [ -z "${layer[$h]+x}" ] || [ "${layer[$h]}" -ge "${layer[$me]}" ]; then
+			echo "layout: $f (layer ${layer[$me]}) includes $inc (layer ${layer[$h]:-none}): only lower layers"
+			bad=1
+		fi
+	done < <(sed -n 's/^#[[:space:]]*include[[:space:]]*"\([a-z_]*\.h\)".*/\1/p' "$f")
+done
 [ $bad -eq 0 ] && echo "layout: include rules hold"
 exit $bad
