@@ -11,12 +11,6 @@ FED_TESTS ?= $(sort $(wildcard tests/fed/test-*.sh))
 # about a minute here).
 FED_TEST_TIMEOUT ?= 600
 
-# mcaid reads a configuration file once the config library is there.
-MCAID_HAVE_CONFIG := $(filter runtime/daemon/config.c,$(FED_SRCS))
-$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
-	CFLAGS += $(if $(MCAID_HAVE_CONFIG),-DMCAI_HAVE_CONFIG)
-$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): $(MCAID_HAVE_CONFIG)
-
 $(B)/mcaid-san: $(call sobj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(MCAID_LIBS)
 

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# bpf/ (included by the top-level Makefile): the CO-RE telemetry object,
+# its skeleton and the user side that loads it (linked into mcaictl and
+# mcaid).  bpf/README.md is the map.
+
+# eBPF telemetry, user side (bpf/telemetry.c needs the skeleton).
+TELEMETRY_SRCS := bpf/telemetry.c bpf/power.c bpf/calibrate.c
+BPF_LIBS := -lbpf -lelf -lz
+
+# The telemetry programs: CO-RE object, then its skeleton.  The shipped
+# power tables are compiled in (bpf/power/embed.sh).
+BPFTOOL ?= $(shell command -v bpftool || echo /usr/sbin/bpftool)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	      -I/usr/include/$(shell uname -m)-linux-gnu -Ibpf
+$(B)/bpf/telemetry.bpf.o: bpf/telemetry.bpf.c bpf/telemetry.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+$(B)/bpf/telemetry.skel.h: $(B)/bpf/telemetry.bpf.o
+	$(BPFTOOL) gen skeleton $< name mcai_telemetry > $@.tmp
+	mv $@.tmp $@
+$(B)/gen/power_tables.h: bpf/power/embed.sh $(wildcard bpf/power/*.power)
+	@mkdir -p $(dir $@)
+	bpf/power/embed.sh $(wildcard bpf/power/*.power) > $@.tmp
+	mv $@.tmp $@
+$(call obj,bpf/telemetry.c) $(call sobj,bpf/telemetry.c): \
+	$(B)/bpf/telemetry.skel.h
+$(call obj,bpf/power.c) $(call sobj,bpf/power.c): $(B)/gen/power_tables.h

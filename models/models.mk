@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# models/ (included by the top-level Makefile): the engine, which
+# kmod/Kbuild compiles into mcai.ko from the same sources, and the
+# user-space trainers.  models/README.md is the map.
+
+# The model library, one source for the kernel and user space.
+MODELS_CORE := models/engine/verify.c models/engine/engine.c \
+	       models/engine/sha256.c
+MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/quant.c \
+	       models/train/dataset.c
+
+TRAIN_SRCS := models/train/train.c models/train/mlp.c models/train/cli.c \
+	      $(MODELS_USER)
+TRAIN_SRCS += models/train/mlpquant.c
+VIBTRAIN_SRCS := models/train/vibtrain.c models/train/mlp.c models/train/cli.c \
+		 models/sensor/vibration.c models/sensor/features.c \
+		 $(MODELS_USER)
+
+tools: $(B)/mcai-train $(B)/mcai-vibtrain
+$(B)/mcai-train: $(call obj,$(TRAIN_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+
+$(B)/mcai-vibtrain: $(call obj,$(VIBTRAIN_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+
+model: $(B)/mcai-train
+	$(B)/mcai-train --out models/fmnist-mlp.mcai --report models/fmnist-mlp.txt
+
+# The vibration models of mcai_simsensor.ko, trained on simulated data.
+vib-models: $(B)/mcai-vibtrain
+	$(B)/mcai-vibtrain --selftest
+	$(B)/mcai-vibtrain --quiet --detector models/vib-detector.mcai \
+		--classifier models/vib-classifier.mcai \
+		--report models/vib-models.txt
+
+check-vibtrain: $(B)/mcai-vibtrain
+	$(B)/mcai-vibtrain --selftest

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# runtime/ (included by the top-level Makefile, after models.mk and
+# bpf.mk): mcaictl, mcai-sign and mcaid from runtime/ctl, runtime/daemon,
+# runtime/fed and runtime/lib.  runtime/README.md is the map.
+
+RUNTIME_LIB := runtime/lib/device.c runtime/lib/json.c
+# Federation library (mcaid): protocol codec, config, version store,
+# aggregation strategies, float MLP trainer.  Listed by name, each piece
+# lands together with its unit tests.
+FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
+		       runtime/fed/store.c runtime/lib/atomicfile.c \
+		       runtime/fed/strategy.c models/train/mlp.c \
+		       runtime/fed/provenance.c \
+		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
+		       runtime/fed/fedsim.c runtime/fed/samples.c \
+		       runtime/fed/adamstate.c)
+# Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
+FED_SRCS += models/train/mlpquant.c
+# OpenSSL for what the federation signs, agrees keys with and encrypts.
+FED_LIBS := -lssl -lcrypto
+
+MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
+		$(RUNTIME_LIB) \
+		runtime/fed/sigtrailer.c runtime/daemon/energyfeed.c \
+		runtime/ctl/mcaictl_fleet.c \
+		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
+		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
+		runtime/lib/atomicfile.c \
+		runtime/fed/proto.c \
+		$(TELEMETRY_SRCS) \
+		$(MODELS_USER)
+
+tools: $(B)/mcaictl
+$(B)/mcaictl: $(call obj,$(MCAICTL_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) -lm
+
+# Signs blobs for require_signed=1 (OpenSSL CMS, like scripts/sign-file).
+tools: $(B)/mcai-sign
+$(B)/mcai-sign: $(call obj,runtime/ctl/mcai-sign.c runtime/fed/sigtrailer.c)
+	$(CC) $(CFLAGS) -o $@ $^ -lcrypto
+
+# The federation daemon; its integration tests are in tests/fed/fed.mk.
+MCAID_SRCS := runtime/daemon/mcaid.c runtime/fed/net.c runtime/fed/tls.c \
+	      runtime/daemon/privdrop.c runtime/lib/log.c $(FED_SRCS) \
+	      runtime/daemon/aggregator.c runtime/daemon/node.c \
+	      runtime/lib/device.c runtime/daemon/teleagent.c \
+	      runtime/daemon/energyfeed.c $(TELEMETRY_SRCS) \
+	      $(filter-out models/train/mlp.c,$(MODELS_USER))
+MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng $(BPF_LIBS) -lm
+tools: $(B)/mcaid
+$(B)/mcaid: $(call obj,$(MCAID_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)
+
+# mcaid reads a configuration file once the config library is there.
+MCAID_HAVE_CONFIG := $(filter runtime/daemon/config.c,$(FED_SRCS))
+$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
+	CFLAGS += $(if $(MCAID_HAVE_CONFIG),-DMCAI_HAVE_CONFIG)
+$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): $(MCAID_HAVE_CONFIG)
+
