@@ -167,20 +167,29 @@ phase 3
 
 # 4. pause, wait until the worker has drained (sim_pause: tests/vm/lib.sh),
 #    then the counters of that one read must add up
+# counters_add_up WHAT: the counters of the one read in $SIM_STATS (taken
+# by sim_pause) add up, per client: every window committed or refused,
+# every submission completed, dropped or shed, a callback for each result.
+counters_add_up() {
+	local b=$SIM_STATS p w s c d h k x res
+
+	w=$(val "$b" windows)
+	for p in det cls; do
+		s=$(val "$b" ${p}_mcai_submitted); c=$(val "$b" ${p}_mcai_completed)
+		d=$(val "$b" ${p}_mcai_dropped); h=$(val "$b" ${p}_mcai_shed)
+		k=$(val "$b" ${p}_committed); x=$(val "$b" ${p}_reserve_failed)
+		res=$(val "$b" ${p}_results)
+		echo "$N: $1$p: windows $w submitted $s completed $c dropped $d shed $h results $res"
+		(( s == c + d + h )) || fail "$1$p: submitted $s != completed $c + dropped $d + shed $h"
+		(( w == k + x )) || fail "$1$p: windows $w != committed $k + refused $x"
+		(( s == k + x )) || fail "$1$p: mcai submitted $s != committed $k + refused $x"
+		(( res == c + h )) || fail "$1$p: callbacks $res != completed $c + shed $h"
+	done
+}
+
 sim_pause || fail "the sensor did not go idle after run=0"
+counters_add_up ""
 b=$SIM_STATS
-w=$(val "$b" windows)
-for p in det cls; do
-	s=$(val "$b" ${p}_mcai_submitted); c=$(val "$b" ${p}_mcai_completed)
-	d=$(val "$b" ${p}_mcai_dropped); h=$(val "$b" ${p}_mcai_shed)
-	k=$(val "$b" ${p}_committed); x=$(val "$b" ${p}_reserve_failed)
-	res=$(val "$b" ${p}_results)
-	echo "$N: $p: windows $w submitted $s completed $c dropped $d shed $h results $res"
-	(( s == c + d + h )) || fail "$p: submitted $s != completed $c + dropped $d + shed $h"
-	(( w == k + x )) || fail "$p: windows $w != committed $k + refused $x"
-	(( s == k + x )) || fail "$p: mcai submitted $s != committed $k + refused $x"
-	(( res == c + h )) || fail "$p: callbacks $res != completed $c + shed $h"
-done
 sed "s/^/$N: stats: /" <<<"$b" | grep -E 'lagged|latency|hash'
 
 rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
@@ -205,17 +214,8 @@ if insmod "$SIM" rate=102400 window=256 slots=1 classifier=vib-classifier; then
 	wait_for 300 "1600 windows of overload" at_least windows 1600 ||
 		fail "overload: windows stuck at $(stat_of windows)"
 	sim_pause || fail "overload: the sensor did not go idle after run=0"
-	b=$SIM_STATS
-	w=$(val "$b" windows)
-	for p in det cls; do
-		s=$(val "$b" ${p}_mcai_submitted); c=$(val "$b" ${p}_mcai_completed)
-		d=$(val "$b" ${p}_mcai_dropped); h=$(val "$b" ${p}_mcai_shed)
-		k=$(val "$b" ${p}_committed); x=$(val "$b" ${p}_reserve_failed)
-		echo "$N: overload $p: windows $w submitted $s completed $c dropped $d shed $h"
-		(( s == c + d + h )) || fail "overload $p: submitted $s != completed $c + dropped $d + shed $h"
-		(( w == k + x && s == k + x )) || fail "overload $p: windows $w, submitted $s, committed $k + refused $x"
-	done
-	echo "$N: overload: $(val "$b" lagged_samples) samples skipped (timer more than 1 s behind)"
+	counters_add_up "overload "
+	echo "$N: overload: $(val "$SIM_STATS" lagged_samples) samples skipped (timer more than 1 s behind)"
 	rmmod mcai_simsensor || fail "rmmod mcai_simsensor (overload)"
 else
 	fail "insmod mcai_simsensor (overload)"

@@ -90,25 +90,21 @@ if ! wait_for 120 "the pipeline helper to write $tmp/ready" answered; then
 elif [[ ! -s $tmp/ready ]]; then
 	fail "pipeline helper exited without an answer"
 fi
-if ((rc)); then
+# give_up STATUS: release the helper, unload everything, exit STATUS.
+give_up() {
 	touch "$tmp/ready.done"
-	kill $py 2>/dev/null
-	wait $py
+	kill "$py" 2>/dev/null
+	wait "$py"
 	"$CTL" unload vib-classifier >/dev/null
 	"$CTL" unload vib-detector >/dev/null
 	rmmod mcai
 	rm -rf "$tmp"
-	exit 1
-fi
+	exit "$1"
+}
+((rc)) && give_up 1
 if [[ $(cat "$tmp/ready") != ok ]]; then
 	echo "$N: pipeline create: $(cat "$tmp/ready" 2>/dev/null)"
-	touch "$tmp/ready.done"
-	wait $py
-	"$CTL" unload vib-classifier >/dev/null
-	"$CTL" unload vib-detector >/dev/null
-	rmmod mcai
-	rm -rf "$tmp"
-	exit 77
+	give_up 77
 fi
 
 if insmod "$SIM" rate=25600 model=vib-chain pipeline=1 fault=0; then
