@@ -17,7 +17,7 @@ declare -A may=(
 	[runtime/fed]="runtime/fed runtime/lib models/engine models/train uapi"
 	[runtime/daemon]="runtime/daemon runtime/fed runtime/lib bpf models/engine models/train uapi"
 	[runtime/ctl]="runtime/ctl runtime/daemon runtime/fed runtime/lib bpf models/engine models/train uapi"
-	[bpf]="bpf runtime/lib build/gen build/bpf"
+	[bpf]="bpf runtime/lib uapi build/gen build/bpf"
 	[kmod]="kmod models/engine models/sensor uapi"
 	[uapi]="uapi"
 )
