@@ -11,7 +11,8 @@ RUNTIME_LIB := runtime/lib/device.c runtime/lib/json.c
 FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/store.c runtime/lib/atomicfile.c \
 		       runtime/fed/strategy.c models/train/mlp.c \
-		       runtime/fed/provenance.c \
+		       runtime/fed/provenance.c runtime/fed/modelcheck.c \
+		       runtime/fed/sigtrailer.c \
 		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
 		       runtime/fed/adamstate.c)
@@ -22,7 +23,8 @@ FED_LIBS := -lssl -lcrypto
 
 MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		$(RUNTIME_LIB) \
-		runtime/fed/sigtrailer.c runtime/daemon/energyfeed.c \
+		runtime/fed/sigtrailer.c runtime/fed/modelcheck.c \
+		runtime/daemon/energyfeed.c \
 		runtime/ctl/mcaictl_fleet.c \
 		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \

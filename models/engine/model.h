@@ -74,6 +74,22 @@ static inline void mcai_limits_default(struct mcai_limits *lim)
 	lim->max_arena = MCAI_DEFAULT_MAX_ARENA;
 }
 
+/*
+ * The widest limits a module may be configured with (kmod/main.c refuses
+ * parameters past them): what a model checked in user space for no
+ * particular module must meet.  kvmalloc() refuses sizes above INT_MAX.
+ */
+#define MCAI_CEIL_MAX_BLOB	(1U << 30)
+#define MCAI_CEIL_MAX_ARENA	(16U << 20)
+
+static inline void mcai_limits_widest(struct mcai_limits *lim)
+{
+	lim->max_blob_size = MCAI_CEIL_MAX_BLOB;
+	lim->max_layers = MCAI_BLOB_MAX_LAYERS;
+	lim->max_dim = MCAI_MAX_DIM;
+	lim->max_arena = MCAI_CEIL_MAX_ARENA;
+}
+
 /* Why a blob was refused: a fixed string and the offending byte offset. */
 struct mcai_verdict {
 	const char *reason;

@@ -23,7 +23,7 @@
 #include "runtime/lib/device.h"
 #include "runtime/lib/json.h"
 #include "runtime/ctl/mcaictl.h"
-#include "runtime/fed/sigtrailer.h"
+#include "runtime/fed/modelcheck.h"
 #include "models/engine/engine.h"
 #include "models/train/quant.h"
 #include "models/engine/sha256.h"
@@ -390,28 +390,11 @@ struct user_model {
 static int user_model_load(struct user_model *um, const char *path,
 			   const struct mcai_limits *lim)
 {
-	uint32_t blob_len, sig_len;
-	const char *why = NULL;
-	size_t len;
-	int sig;
-
 	memset(um, 0, sizeof(*um));
 	if (read_all(path, MAX_BLOB_FILE, &um->blob, &um->size))
 		return 1;
-	/* a signed blob: verify what is signed, the module checks the rest */
-	len = um->size;
-	sig = mcai_sig_trailer_parse(um->blob, um->size, &blob_len, &sig_len,
-				     &why);
-	if (sig < 0) {
-		um->verdict.reason = why;
-		um->verdict.offset = (u32)(um->size > UINT32_MAX ? UINT32_MAX :
-					   um->size);
-		return 0;
-	}
-	if (sig > 0)
-		len = blob_len;
-	um->valid = !mcai_verify(&um->m, um->blob, (u32)len, lim,
-				 &um->verdict);
+	um->valid = !mcai_model_check_blob(&um->m, um->blob, um->size, lim,
+					   &um->verdict);
 	return 0;
 }
 
@@ -419,20 +402,6 @@ static void user_model_free(struct user_model *um)
 {
 	free(um->blob);
 	memset(um, 0, sizeof(*um));
-}
-
-/* Run the blob's test vectors; -1 and the failing index on a mismatch. */
-static int user_model_check_vectors(const struct mcai_model *m, u32 *failed)
-{
-	void *arena = malloc(m->arena_size ? m->arena_size : 1);
-	s8 *scores = malloc(m->output_len);
-	int ret = -2;
-
-	if (arena && scores)
-		ret = mcai_engine_check_vectors(m, arena, scores, failed);
-	free(arena);
-	free(scores);
-	return ret;
 }
 
 static float float_bits(u32 bits)
@@ -628,8 +597,8 @@ static int load_main(int argc, char **argv)
 		goto out;
 	}
 	tv = verify && um.m.tv_count ?
-	     user_model_check_vectors(&um.m, &failed) : 0;
-	if (tv == -2) {
+	     mcai_model_check_vectors(&um.m, &failed) : 0;
+	if (tv == -ENOMEM) {
 		fail("out of memory");
 		goto out;
 	}
@@ -957,8 +926,8 @@ static int inspect_main(int argc, char **argv)
 	m = &um.m;
 	mcai_sha256(um.blob, um.size, file_sha);
 	if (m->tv_count)
-		tv = user_model_check_vectors(m, &failed);
-	if (tv == -2) {
+		tv = mcai_model_check_vectors(m, &failed);
+	if (tv == -ENOMEM) {
 		user_model_free(&um);
 		return fail("out of memory");
 	}

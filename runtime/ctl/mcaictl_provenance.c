@@ -18,6 +18,7 @@
 #include "models/engine/sha256.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/ctl/mcaictl.h"
+#include "runtime/fed/modelcheck.h"
 #include "runtime/fed/proto.h"
 #include "runtime/fed/provenance.h"
 
@@ -196,6 +197,53 @@ static int blob_name(const uint8_t *blob, size_t len, char *name)
 	return mcai_proto_name_ok(name) ? 0 : -1;
 }
 
+/*
+ * What a node will check of the blob (MCAI_PROV_MODEL), checked before
+ * signing: it verifies, its test vectors pass, and the manifest's name
+ * and version (from the header unless given) are its header's.  With
+ * @force only a name is needed, so that a fleet's refusals can be tested.
+ */
+static int sign_check_blob(const char *path, const uint8_t *blob, size_t len,
+			   struct mcai_prov_manifest *pm, bool have_version,
+			   bool force)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model bm;
+	u32 failed;
+	int r;
+
+	mcai_limits_widest(&lim);
+	if (mcai_model_check_blob(&bm, blob, len, &lim, &v)) {
+		if (!force)
+			return fail("%s: a node would refuse it: %s (at byte %u)",
+				    path, v.reason, v.offset);
+		if (!pm->name[0] && blob_name(blob, len, pm->name))
+			return fail("%s: no valid model name in its header (use --name)",
+				    path);
+		if (!have_version)
+			return fail("%s: no version in a blob that does not verify (use --version)",
+				    path);
+		return 0;
+	}
+	if (!pm->name[0])
+		snprintf(pm->name, sizeof(pm->name), "%.*s", MCAI_NAME_LEN,
+			 bm.name);
+	if (!have_version)
+		pm->version = bm.version;
+	if (!force && (strcmp(pm->name, bm.name) ||
+		       pm->version != bm.version))
+		return fail("%s: its header says \"%s\" version %u, the manifest would say \"%s\" version %u: nodes refuse that (--force signs it anyway)",
+			    path, bm.name, bm.version, pm->name, pm->version);
+	r = mcai_model_check_vectors(&bm, &failed);
+	if (r == -ENOMEM)
+		return fail("out of memory");
+	if (r && !force)
+		return fail("%s: a node would refuse it: test vector %u of %u fails",
+			    path, failed, bm.tv_count);
+	return 0;
+}
+
 static int write_file_atomic(const char *path, const uint8_t *p, size_t n)
 {
 	char err[512];
@@ -228,6 +276,7 @@ int sign_main(int argc, char **argv)
 		{ "accuracy", required_argument, NULL, OPT_ACCURACY },
 		{ "loss", required_argument, NULL, OPT_LOSS },
 		{ "created", required_argument, NULL, OPT_CREATED },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ 0 }
 	};
 	const struct command *c = find_command("sign");
@@ -238,6 +287,7 @@ int sign_main(int argc, char **argv)
 	struct mcai_prov_manifest m;
 	struct mcai_prov_key *k = NULL;
 	bool have_version = false, have_parent = false, have_eps_total = false;
+	bool force = false;
 	size_t blen, slen;
 	double *dp = NULL;
 	uint64_t n64;
@@ -271,6 +321,9 @@ int sign_main(int argc, char **argv)
 			continue;
 		case OPT_SECAGG:
 			m.flags |= MCAI_PROV_F_SECAGG;
+			continue;
+		case OPT_FORCE:
+			force = true;
 			continue;
 		case OPT_VERSION:
 		case OPT_PARENT:
@@ -336,20 +389,16 @@ int sign_main(int argc, char **argv)
 		return usage_error(c, "sign takes one model blob");
 	if (!key_path)
 		return usage_error(c, "--key is required");
-	if (!have_version)
-		return usage_error(c, "--version is required");
-	if (!have_parent)
-		m.parent = m.version ? m.version - 1 : 0;
 	if (!have_eps_total)
 		m.privacy.epsilon_total = m.privacy.epsilon;
 	path = argv[optind];
 
 	if (slurp_file(path, MAX_BLOB_FILE, &blob, &blen))
 		return EXIT_FAILURE;
-	if (!m.name[0] && blob_name(blob, blen, m.name)) {
-		fail("%s: no valid model name in its header (use --name)", path);
+	if (sign_check_blob(path, blob, blen, &m, have_version, force))
 		goto out;
-	}
+	if (!have_parent)
+		m.parent = m.version ? m.version - 1 : 0;
 	m.blob_len = (uint32_t)blen;
 	mcai_sha256(blob, blen, m.blob_sha256);
 	if (mcai_prov_manifest_check(&m, &why)) {
@@ -394,10 +443,15 @@ out:
 const char sign_details[] =
 	"Writes the signed manifest of FILE (default FILE" MANIFEST_SUFFIX
 	"), the way the aggregator\n"
-	"does on publish.  The name comes from the blob's header unless --name.\n"
+	"does on publish.  The blob must be one a node would take: it verifies,\n"
+	"its test vectors pass, and the manifest's name and version are the\n"
+	"ones in its header (the defaults).\n"
 	"\n"
 	"  --key FILE           the private key (mcaictl keygen)\n"
-	"  --version N          required; --parent P defaults to N - 1\n"
+	"  --name NAME, --version N   as the header says; --parent P defaults\n"
+	"                       to N - 1\n"
+	"  --force              sign even a blob, name or version a node will\n"
+	"                       refuse (to test a fleet's refusals)\n"
 	"  --round R, --strategy S, --participants N\n"
 	"  --epsilon E, --epsilon-total E, --delta D, --noise SIGMA,\n"
 	"  --clip C, --sample-rate Q   differential privacy (any sets the flag)\n"
@@ -587,7 +641,8 @@ static int check_and_report(const char *path, const struct check_opts *o,
 		snprintf(cerr, sizeof(cerr), "history: %s", herr);
 	} else {
 		verdict = mcai_prov_check(t, &cur, sm, slen, blob, blen,
-					  o->flags, &m, cerr, sizeof(cerr));
+					  o->flags | MCAI_PROV_MODEL, &m, cerr,
+					  sizeof(cerr));
 	}
 	if (verdict == MCAI_PROV_OK && record &&
 	    mcai_prov_history_append(o->history, sm, slen, -1,

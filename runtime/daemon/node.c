@@ -643,7 +643,8 @@ static int mcai_fednode_prov(struct mcai_fednode *n,
 	int v;
 
 	v = mcai_prov_check(n->trust, &n->cur, m->manifest, m->manifest_len,
-			    m->blob, m->blob_len, 0, pm, err, sizeof(err));
+			    m->blob, m->blob_len, MCAI_PROV_MODEL, pm, err,
+			    sizeof(err));
 	if (v != MCAI_PROV_OK && v != MCAI_PROV_CURRENT) {
 		mcai_err("MODEL version %u refused: %s: %s (staying on version %u)",
 			 m->version, mcai_prov_verdict_name(v), err,

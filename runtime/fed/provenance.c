@@ -23,6 +23,7 @@
 #include "models/engine/sha256.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/lib/errmsg.h"
+#include "runtime/fed/modelcheck.h"
 #include "runtime/fed/proto.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/store.h"
@@ -84,6 +85,8 @@ const char *mcai_prov_verdict_name(int verdict)
 		[MCAI_PROV_SKIPPED] = "skipped-versions",
 		[MCAI_PROV_DIGEST_MISMATCH] = "digest-mismatch",
 		[MCAI_PROV_ERROR] = "error",
+		[MCAI_PROV_BAD_MODEL] = "bad-model",
+		[MCAI_PROV_HEADER_MISMATCH] = "header-mismatch",
 	};
 
 	if (verdict < 0 || (size_t)verdict >= sizeof(names) / sizeof(names[0]))
@@ -996,6 +999,47 @@ int mcai_prov_verify(const struct mcai_prov_trust *t, const uint8_t *p,
 	return MCAI_PROV_OK;
 }
 
+/*
+ * MCAI_PROV_MODEL: what the module will check at load, checked before
+ * anything is recorded, and the header against the manifest (a trusted
+ * manifest over another version's, or another model's, blob).
+ */
+static int prov_check_model(const struct mcai_prov_manifest *pm,
+			    const uint8_t *blob, size_t blob_len,
+			    char *err, size_t errlen)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model m;
+	u32 failed;
+	int r;
+
+	mcai_limits_widest(&lim);
+	if (mcai_model_check_blob(&m, blob, blob_len, &lim, &v)) {
+		perr(err, errlen, "blob refused: %s (at byte %u)", v.reason,
+		     v.offset);
+		return MCAI_PROV_BAD_MODEL;
+	}
+	if (strncmp(m.name, pm->name, MCAI_NAME_LEN) ||
+	    m.version != pm->version) {
+		perr(err, errlen, "blob is \"%.*s\" version %u, the manifest "
+		     "signs \"%s\" version %u", MCAI_NAME_LEN, m.name,
+		     m.version, pm->name, pm->version);
+		return MCAI_PROV_HEADER_MISMATCH;
+	}
+	r = mcai_model_check_vectors(&m, &failed);
+	if (r == -ENOMEM) {
+		perr(err, errlen, "out of memory running the test vectors");
+		return MCAI_PROV_ERROR;
+	}
+	if (r) {
+		perr(err, errlen, "blob refused: test vector %u of %u fails",
+		     failed, m.tv_count);
+		return MCAI_PROV_BAD_MODEL;
+	}
+	return MCAI_PROV_OK;
+}
+
 int mcai_prov_check(const struct mcai_prov_trust *t,
 		    const struct mcai_prov_current *cur,
 		    const uint8_t *manifest, size_t manifest_len,
@@ -1031,6 +1075,11 @@ int mcai_prov_check(const struct mcai_prov_trust *t,
 	if (memcmp(digest, m->blob_sha256, MCAI_DIGEST_LEN)) {
 		perr(err, errlen, "blob digest differs from the signed one");
 		return MCAI_PROV_DIGEST_MISMATCH;
+	}
+	if (flags & MCAI_PROV_MODEL) {
+		v = prov_check_model(m, blob, blob_len, err, errlen);
+		if (v)
+			return v;
 	}
 	if (cur->version && !force) {
 		if (m->version == cur->version &&

@@ -126,6 +126,14 @@
 /* mcai_prov_check() flags. */
 #define MCAI_PROV_FORCE		(1U << 0)
 #define MCAI_PROV_STRICT	(1U << 1)
+/*
+ * The blob must be a model the module would take, as it says it is: it
+ * verifies (runtime/fed/modelcheck.h, with the widest limits a module can
+ * have), its test vectors pass, and its header's name and version are the
+ * manifest's.  What accepts a version for real (the node, mcaictl accept)
+ * sets it; the chain rules alone do not need it.
+ */
+#define MCAI_PROV_MODEL		(1U << 2)
 
 /* Files written by mcai_prov_keygen() in its directory. */
 #define MCAI_PROV_KEY_FILE	"signer.key"
@@ -175,6 +183,8 @@ enum mcai_prov_verdict {
 	MCAI_PROV_SKIPPED,		/* parent newer, with MCAI_PROV_STRICT */
 	MCAI_PROV_DIGEST_MISMATCH,	/* blob is not the signed one */
 	MCAI_PROV_ERROR,		/* out of memory, OpenSSL failure */
+	MCAI_PROV_BAD_MODEL,		/* the module would refuse the blob */
+	MCAI_PROV_HEADER_MISMATCH,	/* blob's name/version not the signed */
 };
 
 const char *mcai_prov_verdict_name(int verdict);
@@ -291,8 +301,9 @@ struct mcai_prov_current {
 /*
  * Everything a node checks before installing @blob: @manifest (NULL:
  * MCAI_PROV_UNSIGNED) verified against @t, m.name == cur->name, the chain
- * rule above (flags: MCAI_PROV_FORCE, MCAI_PROV_STRICT), and SHA-256 and
- * length of @blob equal to the signed ones.  MCAI_PROV_OK or the first
+ * rule above (flags: MCAI_PROV_FORCE, MCAI_PROV_STRICT), SHA-256 and
+ * length of @blob equal to the signed ones, and with MCAI_PROV_MODEL the
+ * blob itself.  MCAI_PROV_OK or the first
  * rule broken, with @err; *out is filled when the manifest decodes.
  */
 int mcai_prov_check(const struct mcai_prov_trust *t,

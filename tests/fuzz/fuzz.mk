@@ -80,8 +80,9 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 # check-fuzz for FUZZ_MANIFEST_SECONDS over tests/fuzz/corpus-manifest.
 FUZZ_MANIFEST_SECONDS ?= 10
 $(B)/mcai-fuzz-manifest: $(call fobj,tests/fuzz/fuzz_manifest.c \
-		runtime/fed/provenance.c runtime/fed/proto.c runtime/fed/store.c \
-		runtime/lib/atomicfile.c models/engine/sha256.c)
+		runtime/fed/provenance.c runtime/fed/modelcheck.c \
+		runtime/fed/sigtrailer.c runtime/fed/proto.c runtime/fed/store.c \
+		runtime/lib/atomicfile.c $(MODELS_CORE))
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
 
 .PHONY: check-fuzz-manifest

@@ -68,11 +68,29 @@ mkdir trust
 cp agg/signer.pub trust/aggregator.pub
 echo "keys of the fleet's aggregators" >trust/README
 
+# reblob SRC DST VERSION [break]: SRC with its header's version set to
+# VERSION (and with "break", its first test vector's first expected score
+# changed), the digest sealed again: a model a node would take, or not.
+reblob() {
+	/usr/bin/python3 - "$@" <<'PY' || fail "reblob $*"
+import hashlib, struct, sys
+src, dst, ver = sys.argv[1], sys.argv[2], int(sys.argv[3])
+b = bytearray(open(src, "rb").read())
+struct.pack_into("<I", b, 48, ver)            # model_version
+if len(sys.argv) > 4:
+    tv_off, tv_count, in_len = struct.unpack_from("<III", b, 68)
+    assert tv_count, "no test vectors to break"
+    b[tv_off + in_len] ^= 1
+b[-32:] = hashlib.sha256(b[:-32]).digest()
+open(dst, "wb").write(b)
+PY
+}
+
 # --- sign and verify ------------------------------------------------------
-cp "$MODEL" v1.mcai
-cp "$MODEL" v2.mcai && printf 2 >>v2.mcai
-cp "$MODEL" v3.mcai && printf 3 >>v3.mcai
-cp "$MODEL" v4.mcai && printf 4 >>v4.mcai
+for v in 1 2 3 4 5; do
+	reblob "$MODEL" v$v.mcai $v
+done
+reblob "$top/models/vib-detector.mcai" vib.mcai 3
 
 run 0 sign --key agg/signer.key --version 1 --round 1 --strategy fedavg \
 	--participants 10 v1.mcai
@@ -95,8 +113,14 @@ expect_out '"signer": "'
 
 # A private key in a group-readable file is refused for signing.
 cp agg/signer.key loose.key && chmod 644 loose.key
-run 1 sign --key loose.key --version 5 v4.mcai
+run 1 sign --key loose.key --version 4 v4.mcai
 expect_err "readable by others"
+# Nothing is signed that a node would refuse, unless forced.
+run 1 sign --key agg/signer.key --version 9 v4.mcai
+expect_err 'header says "fmnist-mlp" version 4'
+reblob "$MODEL" badtv.mcai 4 break
+run 1 sign --key agg/signer.key badtv.mcai
+expect_err "test vector 0 of 10 fails"
 
 # --- refusals -------------------------------------------------------------
 # Unsigned.
@@ -151,24 +175,41 @@ expect_out "rollback"
 run 1 verify --trust trust --history hist v1.mcai
 expect_out "rollback"
 # A fork: version 5 built on version 1, which the node has left behind.
-run 0 sign --key agg/signer.key --version 5 --parent 1 --out fork.manifest \
-	v4.mcai
-run 1 accept --trust trust --dir hist --manifest fork.manifest v4.mcai
+run 0 sign --key agg/signer.key --parent 1 --out fork.manifest v5.mcai
+run 1 accept --trust trust --dir hist --manifest fork.manifest v5.mcai
 expect_out "fork"
-# Another model's manifest for this blob.
-run 0 sign --key agg/signer.key --name vib-detector --version 3 \
-	--out other.manifest v3.mcai
-run 0 verify --trust trust --manifest other.manifest v3.mcai
-run 1 verify --trust trust --name fmnist-mlp --manifest other.manifest v3.mcai
+# Another model's manifest (and blob) offered as this model.
+run 0 sign --key agg/signer.key --out other.manifest vib.mcai
+run 0 verify --trust trust --manifest other.manifest vib.mcai
+run 1 verify --trust trust --name fmnist-mlp --manifest other.manifest vib.mcai
 expect_out "name-mismatch"
 run 1 accept --trust trust --dir hist --name fmnist-mlp \
-	--manifest other.manifest v3.mcai
+	--manifest other.manifest vib.mcai
 expect_out "name-mismatch"
 [ ! -e hist/vib-detector.history ] || fail "refused manifest recorded"
 run 0 accept --trust trust --dir hist --name fmnist-mlp v3.mcai
+# A trusted key's manifest that says something else than the blob: a
+# version 9 over the version 4 blob, fmnist-mlp over vib-detector's blob;
+# and a blob whose test vectors fail (the module would refuse it).
+run 0 sign --key agg/signer.key --force --version 9 --parent 3 \
+	--out v9.manifest v4.mcai
+run 1 accept --trust trust --dir hist --manifest v9.manifest v4.mcai
+expect_out "header-mismatch"
+expect_err 'blob is "fmnist-mlp" version 4, the manifest signs "fmnist-mlp" version 9'
+run 0 sign --key agg/signer.key --force --name fmnist-mlp --version 4 \
+	--out swap.manifest vib.mcai
+run 1 accept --trust trust --dir hist --manifest swap.manifest vib.mcai
+expect_out "header-mismatch"
+run 0 sign --key agg/signer.key --force badtv.mcai
+run 1 --json accept --trust trust --dir hist badtv.mcai
+expect_out '"verdict": "bad-model"'
+expect_out "test vector 0 of 10 fails"
+run 0 --json history --dir hist fmnist-mlp
+[ "$(grep -o '"version":' "$T/out" | wc -l)" -eq 3 ] ||
+	fail "a refused blob was recorded"
 # The node missed version 4 (parent 4 > installed 3): fine unless strict.
-run 0 sign --key agg/signer.key --version 5 --parent 4 --round 5 v4.mcai
-run 1 accept --trust trust --dir hist --strict v4.mcai
+run 0 sign --key agg/signer.key --parent 4 --round 5 v5.mcai
+run 1 accept --trust trust --dir hist --strict v5.mcai
 expect_out "skipped-versions"
 
 # --- history --------------------------------------------------------------
@@ -190,7 +231,7 @@ printf 'MCHR\x40\x01\x00\x00partial' >>hist/fmnist-mlp.history
 run 0 history --dir hist fmnist-mlp
 expect_err "torn tail"
 [ "$(grep -c '^[0-9]' "$T/out")" -eq 3 ] || fail "torn history lost rows"
-run 0 accept --trust trust --dir hist v4.mcai
+run 0 accept --trust trust --dir hist v5.mcai
 expect_out "accepted and recorded"
 run 0 --json history --dir hist --trust trust fmnist-mlp
 expect_out '"torn_tail": false'
@@ -209,5 +250,5 @@ run 2 sign --version 1 v1.mcai
 run 2 verify --force v1.mcai
 run 0 help verify
 
-echo "PASS: test-cli.sh: $checks mcaictl runs: keygen, sign, verify, accept, history; unsigned, unknown signer, forged, truncated, swapped blob, rollback, replay, fork, skipped, torn tail"
+echo "PASS: test-cli.sh: $checks mcaictl runs: keygen, sign, verify, accept, history; unsigned, unknown signer, forged, truncated, swapped blob, rollback, replay, fork, skipped, torn tail; nothing signed or accepted that the module would refuse or whose header disagrees"
 exit 0
