@@ -129,9 +129,10 @@ static const char *mcai_sign_why(int err)
 	case -ENOPKG:
 		return "signature: unsupported algorithm";
 	case -EBADMSG:
+	case -EMSGSIZE:		/* past what the ASN.1 decoder takes */
 		return "signature: PKCS#7 does not parse";
 	default:
-		return "signature refused";
+		return "signature: refused by the kernel's PKCS#7 verifier";
 	}
 }
 
@@ -191,7 +192,8 @@ int mcai_sign_check(const void *blob, u32 *size, const char **reason)
 			return ret;
 		if (ret) {
 			*reason = mcai_sign_why(ret);
-			return ret == -EBADMSG ? -EBADMSG : -EKEYREJECTED;
+			return ret == -EBADMSG || ret == -EMSGSIZE ?
+			       -EBADMSG : -EKEYREJECTED;
 		}
 	}
 	*size = blob_len;

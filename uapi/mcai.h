@@ -169,7 +169,8 @@ struct mcai_blob_layer {
 #define MCAI_SIG_MAGIC_LEN	32	/* no NUL in the file */
 #define MCAI_SIG_ID_PKCS7	2	/* module signing's PKEY_ID_PKCS7 */
 #define MCAI_SIG_VERSION	1
-#define MCAI_SIG_MAX_LEN	65536	/* bytes of PKCS#7 */
+/* bytes of PKCS#7: the most the kernel's ASN.1 decoder takes */
+#define MCAI_SIG_MAX_LEN	65535
 #define MCAI_SIG_TRAILER_LEN	(12 + MCAI_SIG_MAGIC_LEN)
 
 struct mcai_sig_info {

@@ -182,6 +182,9 @@ static unsigned long tally[4];	/* ok, EKEYREJECTED, EBADMSG, EINVAL */
  * blob is checked against the user-space engine (on @plain_len bytes:
  * the blob without its trailer) and unloaded.  Returns the errno.
  */
+/* The reason the last refused load gave. */
+static char last_reason[MCAI_REASON_LEN];
+
 static int try_load(const u8 *p, u32 size, u32 plain_len, unsigned int allow,
 		    const char *what)
 {
@@ -195,6 +198,8 @@ static int try_load(const u8 *p, u32 size, u32 plain_len, unsigned int allow,
 	req.blob_size = size;
 	if (ioctl(fd, MCAI_IOC_MODEL_LOAD, &req))
 		err = errno;
+	memcpy(last_reason, req.reason, sizeof(last_reason));
+	last_reason[sizeof(last_reason) - 1] = '\0';
 	for (i = 0; i < 4; i++)
 		if (allow_bit(err) == 1U << i)
 			tally[i]++;
@@ -418,7 +423,38 @@ static int cmd_mutate(const char *path, const char *mode)
 		 "trailer alone");
 	printf("%s: lying trailers refused\n", prog);
 
-	/* 7. And the intact file still loads and runs. */
+	/*
+	 * 7. A PKCS#7 as long as the kernel's ASN.1 decoder takes, and one
+	 * byte more: the real signature padded with zeros.  Refused with a
+	 * reason that says what (the decoder's -EMSGSIZE once had none).
+	 */
+	for (len = MCAI_SIG_MAX_LEN; len <= MCAI_SIG_MAX_LEN + 1; len++) {
+		u32 size = f.blob_len + len + MCAI_SIG_TRAILER_LEN;
+		u8 *c = calloc(1, size);
+		int err;
+
+		if (!c)
+			abort();
+		memcpy(c, f.p, f.blob_len + f.sig_len);
+		memcpy(c + f.blob_len + len, f.p + f.info_off,
+		       MCAI_SIG_TRAILER_LEN);
+		put_le32(c + f.blob_len + len + 4, len);
+		snprintf(what, sizeof(what), "PKCS#7 padded to %u bytes", len);
+		err = try_load(c, size, f.blob_len,
+			       len > MCAI_SIG_MAX_LEN ? ALLOW_EBADMSG :
+			       strict ? ALLOW_EBADMSG | ALLOW_EKEYREJECTED :
+			       ALLOW_OK, what);
+		if (err && !strstr(last_reason, "PKCS#7") &&
+		    !strstr(last_reason, "sig_len") &&
+		    !strstr(last_reason, "does not match") &&
+		    !strstr(last_reason, "signer"))
+			fail("%s: reason \"%s\" does not say what is wrong",
+			     what, last_reason);
+		free(c);
+	}
+	printf("%s: oversized signatures refused with their reason\n", prog);
+
+	/* 8. And the intact file still loads and runs. */
 	try_load(f.p, f.size, f.blob_len, ALLOW_OK, "intact signed blob");
 	printf("%s: %s: ok %lu, EKEYREJECTED %lu, EBADMSG %lu, EINVAL %lu\n",
 	       prog, mode, tally[0], tally[1], tally[2], tally[3]);
