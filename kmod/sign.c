@@ -118,6 +118,28 @@ void mcai_sign_exit(void)
 	mcai_keyring = NULL;
 }
 
+/*
+ * The DER of the PKCS#7 must end where sig_len says: the kernel's parser
+ * ignores bytes after it, and a signature nobody signed a byte of should
+ * not ride along (one encoding per signed blob).  @p has @len >= 1 bytes.
+ */
+static bool mcai_sign_der_len_ok(const u8 *p, u32 len)
+{
+	u32 n, i, body = 0;
+
+	if (len < 2 || p[0] != 0x30)	/* SEQUENCE */
+		return false;
+	if (p[1] < 0x80)
+		return 2 + p[1] == len;
+	n = p[1] & 0x7f;
+	/* MCAI_SIG_MAX_LEN < 2^16: two length bytes at most */
+	if (n < 1 || n > 2 || len < 2 + n)
+		return false;
+	for (i = 0; i < n; i++)
+		body = body << 8 | p[2 + i];
+	return 2 + n + body == len;
+}
+
 /* What verify_pkcs7_signature()'s errors mean to the operator. */
 static const char *mcai_sign_why(int err)
 {
@@ -186,6 +208,10 @@ int mcai_sign_check(const void *blob, u32 *size, const char **reason)
 	}
 
 	if (required) {
+		if (!mcai_sign_der_len_ok(p + blob_len, sig_len)) {
+			*reason = "signature: PKCS#7 length is not sig_len";
+			return -EBADMSG;
+		}
 		ret = mcai_verify_pkcs7(p, blob_len, p + blob_len, sig_len,
 					mcai_keyring);
 		if (ret == -ENOMEM)
