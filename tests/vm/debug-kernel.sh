@@ -4,6 +4,7 @@
 # Build, once, a 6.1 debug kernel for the deep guest check (make
 # check-debug): Debian's linux-source-6.1, x86_64_defconfig +
 # kvm_guest.config + KASAN, lockdep, DEBUG_ATOMIC_SLEEP, UBSAN, kmemleak,
+# fault injection (failslab, fail_page_alloc, fail_usercopy),
 # and what the guest init needs built in (virtio, 9p, tmpfs, bpffs, ...).
 #
 # usage: tests/vm/debug-kernel.sh [--print]
@@ -38,6 +39,11 @@ OPTIONS=(
 	KASAN=y KASAN_GENERIC=y KASAN_INLINE=y KASAN_OUTLINE=n KASAN_VMALLOC=y
 	PROVE_LOCKING=y DEBUG_ATOMIC_SLEEP=y
 	UBSAN=y UBSAN_BOUNDS=y UBSAN_SHIFT=y UBSAN_ALIGNMENT=n UBSAN_TRAP=n
+	# Fault injection: allocations and user copies failing on purpose,
+	# restricted to the tasks a test names (debugfs: failslab,
+	# fail_page_alloc, fail_usercopy; /proc/PID/make-it-fail).
+	FAULT_INJECTION=y FAILSLAB=y FAIL_PAGE_ALLOC=y
+	FAULT_INJECTION_USERCOPY=y FAULT_INJECTION_DEBUG_FS=y DEBUG_FS=y
 	# The guest init triggers a scan before its verdict.
 	DEBUG_KMEMLEAK=y DEBUG_KMEMLEAK_DEFAULT_OFF=n DEBUG_KMEMLEAK_AUTO_SCAN=n
 	# No DWARF: it would make the build much slower; reports still
