@@ -7,8 +7,14 @@
 # The model library, one source for the kernel and user space.
 MODELS_CORE := models/engine/verify.c models/engine/engine.c \
 	       models/engine/sha256.c
+# The operator kernels of engine v2 (models/engine/ops.h).
+MODELS_CORE += models/engine/ops.c models/engine/fixedpoint.c \
+	       models/engine/op_conv.c models/engine/op_pool.c \
+	       models/engine/op_elementwise.c models/engine/op_reduce.c \
+	       models/engine/op_softmax.c models/engine/op_activation.c \
+	       models/engine/op_head.c models/engine/op_tree.c
 MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/quant.c \
-	       models/train/dataset.c
+	       models/train/opquant.c models/train/dataset.c
 
 TRAIN_SRCS := models/train/train.c models/train/mlp.c models/train/cli.c \
 	      $(MODELS_USER)

@@ -79,7 +79,7 @@ static inline void mcai_limits_default(struct mcai_limits *lim)
  * parameters past them): what a model checked in user space for no
  * particular module must meet.  kvmalloc() refuses sizes above INT_MAX.
  */
-#define MCAI_CEIL_MAX_BLOB	(1U << 30)
+#define MCAI_CEIL_MAX_BLOB	0x40000000U	/* 1 GiB */
 #define MCAI_CEIL_MAX_ARENA	(16U << 20)
 
 static inline void mcai_limits_widest(struct mcai_limits *lim)

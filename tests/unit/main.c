@@ -32,6 +32,14 @@ int main(void)
 	srunner_add_suite(sr, fedsim_suite());
 	srunner_add_suite(sr, samples_suite());
 	srunner_add_suite(sr, adamstate_suite());
+	srunner_add_suite(sr, op_conv_suite());
+	srunner_add_suite(sr, op_pool_suite());
+	srunner_add_suite(sr, op_elementwise_suite());
+	srunner_add_suite(sr, op_reduce_suite());
+	srunner_add_suite(sr, op_softmax_suite());
+	srunner_add_suite(sr, op_activation_suite());
+	srunner_add_suite(sr, op_head_suite());
+	srunner_add_suite(sr, op_tree_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -28,6 +28,14 @@ Suite *anomaly_suite(void);
 Suite *fedsim_suite(void);
 Suite *samples_suite(void);
 Suite *adamstate_suite(void);
+Suite *op_conv_suite(void);
+Suite *op_pool_suite(void);
+Suite *op_elementwise_suite(void);
+Suite *op_reduce_suite(void);
+Suite *op_softmax_suite(void);
+Suite *op_activation_suite(void);
+Suite *op_head_suite(void);
+Suite *op_tree_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow
