@@ -65,8 +65,13 @@ struct mcai_client *mcai_client_attach(const char *name,
 	c = kzalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return ERR_PTR(-ENOMEM);
-	/* One record in flight at a time: the worker consumes it at once. */
-	s = mcai_session_new(&ref, flags, opts ? opts->in_slots : 0, 1);
+	/*
+	 * One record in flight at a time: the worker consumes it at once.
+	 * A driver sees the admin's pipelines only (kmod/pipeline.h) and is
+	 * charged to the module's bound only (kmod/account.h).
+	 */
+	s = mcai_session_new(&ref, flags, opts ? opts->in_slots : 0, 1, NULL,
+			     true);
 	if (IS_ERR(s)) {
 		kfree(c);
 		return ERR_CAST(s);

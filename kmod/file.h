@@ -8,6 +8,10 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/types.h>
+
+struct mcai_acct;
+struct mcai_session;
 
 /*
  * Per-open-file state, in file->private_data from open to release.
@@ -17,8 +21,13 @@
 struct mcai_file {
 	struct mutex lock;		/* protects the lists below */
 	struct list_head pipelines;	/* struct mcai_pipeline, kmod/pipeline.c */
+	u32 n_pipelines;		/* on that list */
 	/* set once under lock (smp_store_release), freed at release */
 	struct mcai_session *session;	/* kmod/session.c */
+	/* the opener's user (kmod/account.c), from open to release */
+	struct mcai_acct *acct;
+	/* the opener had CAP_SYS_ADMIN (kmod/ioctl.c, mcai_user()) */
+	bool opener_admin;
 };
 
 #endif /* MCAI_FILE_H */

@@ -6,7 +6,9 @@
  * is copied in before the lookup and the scores are copied out after the
  * put, so a caller that stalls a copy (userfaultfd, a slow mapping) cannot
  * pin a replaced version.  Scratch memory is allocated per call, which is
- * what makes concurrent callers on one fd safe without any lock.
+ * what makes concurrent callers on one fd safe without any lock; it is
+ * charged to the caller's memory cgroup (MCAI_GFP_USER) and lives only as
+ * long as the call.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -14,6 +16,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "account.h"
 #include "compat.h"
 #include "infer.h"
 #include "registry.h"
@@ -56,7 +59,7 @@ int mcai_infer(struct mcai_infer *req)
 		goto out_put;
 	}
 	/* One buffer: the scores, then the engine's ping-pong arena. */
-	scores = kvmalloc((size_t)out_len + v->m.arena_size, GFP_KERNEL);
+	scores = kvmalloc((size_t)out_len + v->m.arena_size, MCAI_GFP_USER);
 	if (!scores) {
 		ret = -ENOMEM;
 		goto out_put;

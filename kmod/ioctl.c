@@ -12,6 +12,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/err.h>
 #include <linux/fs.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
@@ -19,6 +20,7 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
+#include "account.h"
 #include "compat.h"
 #include "file.h"
 #include "infer.h"
@@ -88,6 +90,23 @@ static bool mcai_admin(const struct file *file)
 }
 
 /*
+ * Who a request is charged to, and which pipelines it sees
+ * (kmod/account.h, kmod/pipeline.h): the opener's user, or NULL for an
+ * admin.  The same test as mcai_admin(), but any user's session or
+ * pipeline asks it, so a "no" is not audited as a denied privilege: the
+ * opener's half was found at open (its credentials were current's then).
+ */
+static struct mcai_acct *mcai_user(struct file *file)
+{
+	struct mcai_file *f = file->private_data;
+
+	if (((file->f_mode & FMODE_WRITE) && f->opener_admin) ||
+	    ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN))
+		return NULL;
+	return f->acct;
+}
+
+/*
  * A model is selected by id, or by name when the id is 0; the name is
  * then NUL terminated and non-empty.  With an id the name is ignored,
  * so that a structure MODEL_INFO filled in can be passed on unchanged.
@@ -103,16 +122,21 @@ static int mcai_check_ref(const struct mcai_model_ref *ref)
 	return 0;
 }
 
-static long mcai_ioctl_get_info(void __user *u)
+static long mcai_ioctl_get_info(struct mcai_file *f, void __user *u)
 {
 	const struct mcai_limits *lim = mcai_registry_limits();
 	struct mcai_info info;
 	u32 usize;
 	int ret;
 
-	ret = mcai_copy_in(&info, sizeof(info), u, &usize);
+	/* Grew the accounting fields after ABI version 1. */
+	BUILD_BUG_ON(offsetof(struct mcai_info, mem_limit) !=
+		     MCAI_INFO_SIZE_VER1);
+	ret = mcai_copy_in_min(&info, sizeof(info), MCAI_INFO_SIZE_VER1, u,
+			       &usize);
 	if (ret)
 		return ret;
+	/* every field past pad is out only, and ignored on input */
 	if (info.pad)
 		return -EINVAL;
 	memset(&info, 0, sizeof(info));
@@ -132,6 +156,7 @@ static long mcai_ioctl_get_info(void __user *u)
 	info.max_dim = lim->max_dim;
 	info.max_arena = lim->max_arena;
 	info.nr_models = mcai_registry_count();
+	mcai_acct_info(f->acct, &info);
 	return mcai_copy_out(u, &info, sizeof(info), usize);
 }
 
@@ -246,7 +271,7 @@ static long mcai_ioctl_list(void __user *u)
 	/* Never more than max_models ids exist: bound the buffer by that. */
 	cap = min(req.capacity, mcai_registry_max_models());
 	if (cap) {
-		ids = kcalloc(cap, sizeof(*ids), GFP_KERNEL);
+		ids = kcalloc(cap, sizeof(*ids), MCAI_GFP_USER);
 		if (!ids)
 			return -ENOMEM;
 	}
@@ -263,7 +288,7 @@ static long mcai_ioctl_list(void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
-static long mcai_ioctl_infer(void __user *u)
+static long mcai_ioctl_infer(struct file *file, void __user *u)
 {
 	struct mcai_infer req;
 	u32 usize;
@@ -280,7 +305,7 @@ static long mcai_ioctl_infer(void __user *u)
 	if (ret)
 		return ret;
 	if (req.flags & MCAI_INFER_PIPELINE)
-		ret = mcai_pipeline_infer(&req);
+		ret = mcai_pipeline_infer(&req, mcai_user(file));
 	else
 		ret = mcai_infer(&req);
 	if (ret)
@@ -288,7 +313,8 @@ static long mcai_ioctl_infer(void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
-static long mcai_ioctl_pipeline_create(struct mcai_file *f, void __user *u)
+/* An admin's pipeline is one drivers may attach to (kmod/pipeline.h). */
+static long mcai_ioctl_pipeline_create(struct file *file, void __user *u)
 {
 	struct mcai_pipeline_create req;
 	u32 usize;
@@ -297,7 +323,7 @@ static long mcai_ioctl_pipeline_create(struct mcai_file *f, void __user *u)
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
 	if (ret)
 		return ret;
-	ret = mcai_pipeline_create(f, &req);
+	ret = mcai_pipeline_create(file->private_data, &req, mcai_user(file));
 	if (ret)
 		return ret;
 	return mcai_copy_out(u, &req, sizeof(req), usize);
@@ -336,7 +362,7 @@ static long mcai_ioctl_model_stats(struct file *file, void __user *u)
 }
 
 /* The out fields on input are ignored, as for MODEL_LOAD. */
-static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
+static long mcai_ioctl_session_create(struct file *file, void __user *u)
 {
 	struct mcai_session_create req;
 	u32 usize;
@@ -351,7 +377,8 @@ static long mcai_ioctl_session_create(struct mcai_file *f, void __user *u)
 	ret = mcai_check_ref(&req.ref);
 	if (ret)
 		return ret;
-	ret = mcai_session_ioctl_create(f, &req);
+	ret = mcai_session_ioctl_create(file->private_data, &req,
+					mcai_user(file));
 	if (ret)
 		return ret;
 	return mcai_copy_out(u, &req, sizeof(req), usize);
@@ -416,14 +443,16 @@ static long mcai_ioctl_model_energy(struct file *file, void __user *u)
 
 /* ---- sample mirror (kmod/mirror.c) ---------------------------------- */
 
-static long mcai_ioctl_session_mirror(struct mcai_file *f, void __user *u)
+/* Turning a mirror on is an admin's choice, as reading it is. */
+static long mcai_ioctl_session_mirror(struct file *file, void __user *u)
 {
 	struct mcai_session_mirror req;
 	u32 usize;
 	int ret;
 
 	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
-	return ret ? ret : mcai_session_ioctl_mirror(f, &req);
+	return ret ? ret : mcai_session_ioctl_mirror(file->private_data, &req,
+						     mcai_user(file));
 }
 
 static long mcai_ioctl_mirror_read(struct file *file, void __user *u)
@@ -449,7 +478,7 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	switch (MCAI_IOC_BASE(cmd)) {
 	case MCAI_IOC_BASE(MCAI_IOC_GET_INFO):
-		return mcai_ioctl_get_info(u);
+		return mcai_ioctl_get_info(file->private_data, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LOAD):
 		return mcai_ioctl_load(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_UNLOAD):
@@ -459,11 +488,11 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_LIST):
 		return mcai_ioctl_list(u);
 	case MCAI_IOC_BASE(MCAI_IOC_INFER):
-		return mcai_ioctl_infer(u);
+		return mcai_ioctl_infer(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_PIPELINE_CREATE):
-		return mcai_ioctl_pipeline_create(file->private_data, u);
+		return mcai_ioctl_pipeline_create(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_SESSION_CREATE):
-		return mcai_ioctl_session_create(file->private_data, u);
+		return mcai_ioctl_session_create(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_SESSION_KICK):
 		return mcai_session_ioctl_kick(file->private_data);
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_POLICY):
@@ -473,7 +502,7 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case MCAI_IOC_BASE(MCAI_IOC_MODEL_ENERGY):
 		return mcai_ioctl_model_energy(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_SESSION_MIRROR):
-		return mcai_ioctl_session_mirror(file->private_data, u);
+		return mcai_ioctl_session_mirror(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MIRROR_READ):
 		return mcai_ioctl_mirror_read(file, u);
 	}
@@ -488,9 +517,17 @@ static int mcai_open(struct inode *inode, struct file *file)
 	ret = nonseekable_open(inode, file);
 	if (ret)
 		return ret;
-	f = kzalloc(sizeof(*f), GFP_KERNEL_ACCOUNT);
+	f = kzalloc(sizeof(*f), MCAI_GFP_USER);
 	if (!f)
 		return -ENOMEM;
+	/* everything this file makes is charged to whoever opened it */
+	f->acct = mcai_acct_get(file->f_cred);
+	if (IS_ERR(f->acct)) {
+		ret = PTR_ERR(f->acct);
+		kfree(f);
+		return ret;
+	}
+	f->opener_admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->pipelines);
 	file->private_data = f;
@@ -504,6 +541,7 @@ static int mcai_release(struct inode *inode, struct file *file)
 
 	mcai_session_release_file(f);
 	mcai_pipeline_release_file(f);
+	mcai_acct_put(f->acct);
 	mutex_destroy(&f->lock);
 	kfree(f);
 	return 0;

@@ -21,12 +21,13 @@
 #include <linux/sizes.h>
 #include <linux/sysfs.h>
 
+#include "account.h"
 #include "compat.h"
 #include "ioctl.h"
 #include "mirror.h"
+#include "pipeline.h"
 #include "registry.h"
 #include "sched.h"
-#include "session.h"
 #include "sign.h"
 
 /* Limits on untrusted blobs; read-only once the module is loaded. */
@@ -141,7 +142,11 @@ static int __init mcai_init(void)
 	ret = mcai_limits_from_params(&lim);
 	if (ret)
 		goto err;
-	ret = mcai_session_init_module();
+	/* kmod/account.c: session_mem_mb, user_mem_mb, *_pipelines */
+	ret = mcai_acct_init_module();
+	if (ret)
+		goto err;
+	ret = mcai_pipeline_init_module();
 	if (ret)
 		goto err;
 	mcai_registry_init(&lim, max_models);
@@ -174,6 +179,7 @@ err_sched:
 	mcai_sched_exit_module();
 err_registry:
 	mcai_registry_exit();
+	mcai_pipeline_exit_module();
 err:
 	return ret;
 }
@@ -187,6 +193,8 @@ static void __exit mcai_exit(void)
 	mcai_sign_exit();
 	mcai_sched_exit_module();
 	mcai_registry_exit();
+	mcai_pipeline_exit_module();
+	mcai_acct_exit_module();
 }
 
 module_init(mcai_init);

@@ -45,7 +45,11 @@ struct mcai_client_opts {
 	u32 mirror_every;	/* mirror 1 input in N (uapi "Sample mirror") */
 };
 
-/* Attach to a loaded model or pipeline by name; ERR_PTR on failure. */
+/*
+ * Attach to a loaded model or pipeline by name; ERR_PTR on failure.  A
+ * pipeline name is looked up among the pipelines an admin created only
+ * (kmod/pipeline.h): never one of an unprivileged user's.
+ */
 struct mcai_client *mcai_client_attach(const char *name,
 				       const struct mcai_client_ops *ops,
 				       void *priv,

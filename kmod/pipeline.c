@@ -3,10 +3,12 @@
  * Pipelines: chains and ensembles of loaded models (MCAI_IOC_PIPELINE_CREATE).
  *
  * Creation rules (anything else is -EINVAL, an unknown or unloaded model
- * -ENOENT, a name in use -EEXIST, too many pipelines on one file -ENOSPC):
+ * -ENOENT, a name in use in the caller's namespace -EEXIST, too many
+ * pipelines on one file, of one user or in all -ENOSPC: kmod/account.h):
  *  - flags and pad 0; name 1..31 bytes of [A-Za-z0-9_.-], NUL padded,
- *    unique among live pipelines; model_ids[] and weights[] 0 past
- *    n_models; escalate_below in -129 (never) .. 128 (always);
+ *    unique among live pipelines of its namespace (pipeline.h);
+ *    model_ids[] and weights[] 0 past n_models; escalate_below in
+ *    -129 (never) .. 128 (always);
  *  - MCAI_PIPE_CHAIN: exactly 2 models, both take the same sample (equal
  *    input_len); 0 <= fire_class < classes of stage 1; weights all 0;
  *  - MCAI_PIPE_ENSEMBLE_VOTE / _AVG: 2..8 models with equal input_len,
@@ -30,6 +32,16 @@
  *  - an ensemble result names its first member as model_id / version.
  * Every member inference counts in its model's inferences and drift
  * statistics, exactly like a synchronous one.
+ *
+ * Scratch: a run needs the members' scores and one engine arena, used by
+ * each stage in turn, so as large as the largest arena of the members'
+ * current versions: that, not the module's max_arena, is what sessions
+ * and the synchronous path allocate (and charge, kmod/account.h).
+ *
+ * The table: ids in an xarray (RCU readers, cyclic allocation), names in
+ * an rhashtable keyed by (namespace, name), so that neither a lookup nor
+ * the uniqueness check at creation scans the pipelines.  Creation and
+ * removal take mcai_pipes_lock, lookups only rcu_read_lock().
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -37,11 +49,13 @@
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
+#include "account.h"
 #include "compat.h"
 #include "file.h"
 #include "pipeline.h"
@@ -51,7 +65,6 @@
 #include "trace.h"
 #include "models/engine/engine.h"
 
-#define MCAI_PIPE_MAX_PER_FILE	256
 #define MCAI_ESCALATE_NEVER	(-129)
 #define MCAI_ESCALATE_ALWAYS	128
 
@@ -64,12 +77,23 @@ struct mcai_pipe_member {
 	s8 head_threshold;
 };
 
+/* The namespace of the admin's pipelines; a user's is its uid. */
+#define MCAI_PIPE_NS_ADMIN	U32_MAX
+
+/* What the name table is keyed by: no padding, names NUL padded. */
+struct mcai_pipe_key {
+	u32 ns;
+	char name[MCAI_NAME_LEN];
+};
+
 struct mcai_pipeline {
 	struct kref ref;
 	struct rcu_head rcu;
 	struct list_head node;		/* on mcai_file.pipelines */
+	struct rhash_head hnode;	/* in mcai_pipe_names while published */
+	struct mcai_pipe_key key;
+	struct mcai_acct *acct;		/* charged to (a reference), or NULL */
 	u32 id;
-	char name[MCAI_NAME_LEN];
 	u32 type;
 	u32 n;
 	struct mcai_pipe_member mb[MCAI_PIPE_MAX_MODELS];
@@ -79,14 +103,41 @@ struct mcai_pipeline {
 	s32 escalate_below;
 	u32 input_len;
 	u32 output_len;			/* widest result */
-	u32 arena_cap;			/* the module's max_arena */
 	atomic64_t runs, gated, escalated;
 };
 
 static DEFINE_XARRAY_ALLOC1(mcai_pipes);	/* id -> pipeline, RCU readers */
+static struct rhashtable mcai_pipe_names;	/* (ns, name) -> pipeline */
 static DEFINE_MUTEX(mcai_pipes_lock);		/* creation and removal */
 static u32 mcai_pipes_next;
 
+static const struct rhashtable_params mcai_pipe_params = {
+	.key_len = sizeof(struct mcai_pipe_key),
+	.key_offset = offsetof(struct mcai_pipeline, key),
+	.head_offset = offsetof(struct mcai_pipeline, hnode),
+	.automatic_shrinking = true,
+};
+
+int mcai_pipeline_init_module(void)
+{
+	BUILD_BUG_ON(sizeof(struct mcai_pipe_key) != 4 + MCAI_NAME_LEN);
+	return rhashtable_init(&mcai_pipe_names, &mcai_pipe_params);
+}
+
+/* Every file is closed: no pipeline is published any more. */
+void mcai_pipeline_exit_module(void)
+{
+	WARN_ON(!xa_empty(&mcai_pipes));
+	rhashtable_destroy(&mcai_pipe_names);
+	xa_destroy(&mcai_pipes);
+}
+
+static u32 mcai_pipe_ns(const struct mcai_acct *user)
+{
+	return user ? mcai_acct_uid(user) : MCAI_PIPE_NS_ADMIN;
+}
+
+/* Process context: drops model slots and the user's budget. */
 static void mcai_pipeline_free(struct kref *ref)
 {
 	struct mcai_pipeline *p = container_of(ref, struct mcai_pipeline, ref);
@@ -94,6 +145,8 @@ static void mcai_pipeline_free(struct kref *ref)
 
 	for (i = 0; i < p->n; i++)
 		mcai_slot_put(p->mb[i].slot);
+	mcai_acct_pipe_uncharge(p->acct);
+	mcai_acct_put(p->acct);
 	atomic_long_sub(sizeof(*p), &mcai_live.bytes);
 	kfree_rcu(p, rcu);
 }
@@ -105,20 +158,28 @@ void mcai_pipeline_put(struct mcai_pipeline *p)
 }
 EXPORT_SYMBOL_GPL(mcai_pipeline_put);
 
-struct mcai_pipeline *mcai_pipeline_get(u32 id, const char *name)
+struct mcai_pipeline *mcai_pipeline_get(u32 id, const char *name,
+					const struct mcai_acct *user)
 {
-	struct mcai_pipeline *p = NULL, *it;
-	unsigned long i;
+	struct mcai_pipeline *p = NULL;
+	struct mcai_pipe_key key;
 
+	key.ns = mcai_pipe_ns(user);
 	rcu_read_lock();
 	if (id) {
 		p = xa_load(&mcai_pipes, id);
+		/* another user's pipeline does not exist for this one */
+		if (p && p->key.ns != key.ns && p->key.ns != MCAI_PIPE_NS_ADMIN)
+			p = NULL;
 	} else if (name) {
-		xa_for_each(&mcai_pipes, i, it)
-			if (!strncmp(it->name, name, MCAI_NAME_LEN)) {
-				p = it;
-				break;
-			}
+		/* NUL within MCAI_NAME_LEN (checked): the rest padded */
+		strscpy_pad(key.name, name, sizeof(key.name));
+		p = rhashtable_lookup(&mcai_pipe_names, &key, mcai_pipe_params);
+		if (!p && key.ns != MCAI_PIPE_NS_ADMIN) {
+			key.ns = MCAI_PIPE_NS_ADMIN;
+			p = rhashtable_lookup(&mcai_pipe_names, &key,
+					      mcai_pipe_params);
+		}
 	}
 	if (p && !kref_get_unless_zero(&p->ref))
 		p = NULL;
@@ -140,9 +201,24 @@ u32 mcai_pipeline_output_len(const struct mcai_pipeline *p)
 EXPORT_SYMBOL_GPL(mcai_pipeline_output_len);
 
 /* Member scores, n * output_len, then the engine arena (8-aligned). */
-size_t mcai_pipeline_scratch_size(const struct mcai_pipeline *p)
+static size_t mcai_pipe_scores_size(const struct mcai_pipeline *p)
 {
-	return ALIGN((size_t)p->n * p->output_len, 8) + p->arena_cap;
+	return ALIGN((size_t)p->n * p->output_len, 8);
+}
+
+size_t mcai_pipeline_scratch_size(struct mcai_pipeline *p)
+{
+	struct mcai_version *v;
+	u32 i, arena = 0;
+
+	for (i = 0; i < p->n; i++) {
+		v = mcai_slot_version_get(p->mb[i].slot);
+		if (!v)
+			continue;	/* unloaded: the run fails anyway */
+		arena = max(arena, v->m.arena_size);
+		mcai_version_put(v);
+	}
+	return mcai_pipe_scores_size(p) + arena;
 }
 EXPORT_SYMBOL_GPL(mcai_pipeline_scratch_size);
 
@@ -184,8 +260,8 @@ static s8 mcai_pipe_div_round(s32 num, u32 den)
  * -ESTALE; *@ver gets the version that ran.
  */
 static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
-			   s8 *scores, void *arena, u32 *ver, u32 session,
-			   u64 seq)
+			   s8 *scores, void *arena, size_t arena_size, u32 *ver,
+			   u32 session, u64 seq)
 {
 	const struct mcai_pipe_member *mb = &p->mb[i];
 	struct mcai_trace_clock tc;
@@ -198,7 +274,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 		return -ENOENT;
 	m = &v->m;
 	if (m->input_len != mb->input_len || m->output_len != mb->output_len ||
-	    m->head != mb->head || m->arena_size > p->arena_cap ||
+	    m->head != mb->head || m->arena_size > arena_size ||
 	    (m->head == MCAI_HEAD_THRESHOLD &&
 	     m->head_threshold != mb->head_threshold)) {
 		mcai_version_put(v);
@@ -226,19 +302,19 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 
 static int mcai_pipe_run_chain(struct mcai_pipeline *p, const s8 *input,
 			       struct mcai_result *res, s8 *sc, void *arena,
-			       u32 session)
+			       size_t arena_size, u32 session)
 {
 	u32 ver;
 	int cls, st = 0;
 
-	cls = mcai_pipe_stage(p, 0, input, sc, arena, &ver, session,
-			      res->seq);
+	cls = mcai_pipe_stage(p, 0, input, sc, arena, arena_size, &ver,
+			      session, res->seq);
 	if (cls < 0)
 		return cls;
 	if (cls == p->fire_class) {
 		st = 1;
-		cls = mcai_pipe_stage(p, 1, input, sc, arena, &ver, session,
-				      res->seq);
+		cls = mcai_pipe_stage(p, 1, input, sc, arena, arena_size, &ver,
+				      session, res->seq);
 		if (cls < 0)
 			return cls;
 	} else {
@@ -257,7 +333,7 @@ static int mcai_pipe_run_chain(struct mcai_pipeline *p, const s8 *input,
 
 static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
 				  struct mcai_result *res, s8 *sc, void *arena,
-				  u32 session)
+				  size_t arena_size, u32 session)
 {
 	u32 votes[MCAI_PIPE_MAX_MODELS];
 	int cls[MCAI_PIPE_MAX_MODELS];
@@ -268,7 +344,7 @@ static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
 
 	for (i = 0; i < p->n; i++) {
 		cls[i] = mcai_pipe_stage(p, i, input, sc + i * out, arena,
-					 &ver, session, res->seq);
+					 arena_size, &ver, session, res->seq);
 		if (cls[i] < 0)
 			return cls[i];
 		if (!i)
@@ -311,18 +387,24 @@ static int mcai_pipe_run_ensemble(struct mcai_pipeline *p, const s8 *input,
 }
 
 int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
-		      struct mcai_result *res, void *scratch, u32 session)
+		      struct mcai_result *res, void *scratch,
+		      size_t scratch_size, u32 session)
 {
+	size_t head = mcai_pipe_scores_size(p);
 	s8 *sc = scratch;
-	void *arena = (u8 *)scratch + ALIGN((size_t)p->n * p->output_len, 8);
+	void *arena = (u8 *)scratch + head;
+	size_t arena_size = scratch_size > head ? scratch_size - head : 0;
 	int ret;
 
 	res->flags = 0;
-	if (p->type == MCAI_PIPE_CHAIN)
-		ret = mcai_pipe_run_chain(p, input, res, sc, arena, session);
+	if (scratch_size < head)
+		ret = -ESTALE;
+	else if (p->type == MCAI_PIPE_CHAIN)
+		ret = mcai_pipe_run_chain(p, input, res, sc, arena, arena_size,
+					  session);
 	else
 		ret = mcai_pipe_run_ensemble(p, input, res, sc, arena,
-					     session);
+					     arena_size, session);
 	atomic64_inc(&p->runs);
 	if (ret) {
 		res->class_id = -1;
@@ -436,38 +518,74 @@ static int mcai_pipe_add_member(struct mcai_pipeline *p, u32 id)
 	return 0;
 }
 
-static bool mcai_pipe_name_used(const char *name)
+/*
+ * Publish @p by id and by name; under mcai_pipes_lock.  The id is
+ * reserved first (readers find nothing there yet), so that a pipeline
+ * refused for its name was never visible.
+ */
+static int mcai_pipe_publish(struct mcai_pipeline *p)
 {
-	struct mcai_pipeline *it;
-	unsigned long i;
+	int ret;
 
-	xa_for_each(&mcai_pipes, i, it)
-		if (!strncmp(it->name, name, MCAI_NAME_LEN))
-			return true;
-	return false;
+	ret = xa_alloc_cyclic(&mcai_pipes, &p->id, NULL, XA_LIMIT(1, U32_MAX),
+			      &mcai_pipes_next, MCAI_GFP_USER);
+	if (ret < 0)
+		return ret == -EBUSY ? -ENOSPC : ret;
+	/* the uniqueness check and the insertion in one: no scan */
+	ret = rhashtable_lookup_insert_fast(&mcai_pipe_names, &p->hnode,
+					    mcai_pipe_params);
+	if (ret)
+		goto err_id;
+	/* replaces the reservation: nothing to allocate */
+	ret = xa_err(xa_store(&mcai_pipes, p->id, p, MCAI_GFP_USER));
+	if (ret)
+		goto err_name;
+	return 0;
+
+err_name:
+	rhashtable_remove_fast(&mcai_pipe_names, &p->hnode, mcai_pipe_params);
+err_id:
+	xa_erase(&mcai_pipes, p->id);
+	/* -EBUSY, -E2BIG: the table cannot grow now */
+	return ret == -EEXIST || ret == -ENOMEM ? ret : -ENOSPC;
 }
 
-int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req)
+/* Under mcai_pipes_lock. */
+static void mcai_pipe_unpublish(struct mcai_pipeline *p)
 {
-	struct mcai_pipeline *p, *it;
-	u32 i, count = 0;
+	rhashtable_remove_fast(&mcai_pipe_names, &p->hnode, mcai_pipe_params);
+	xa_erase(&mcai_pipes, p->id);
+}
+
+int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req,
+			 struct mcai_acct *user)
+{
+	struct mcai_pipeline *p;
+	u32 i;
 	int ret;
 
 	ret = mcai_pipe_check_req(req);
 	if (ret)
 		return ret;
-
-	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
-	if (!p)
+	/* The budgets first: nothing is allocated past a bound. */
+	ret = mcai_acct_pipe_charge(user);
+	if (ret)
+		return ret;
+	p = kzalloc(sizeof(*p), MCAI_GFP_USER);
+	if (!p) {
+		mcai_acct_pipe_uncharge(user);
 		return -ENOMEM;
+	}
 	kref_init(&p->ref);
 	INIT_LIST_HEAD(&p->node);
 	atomic_long_add(sizeof(*p), &mcai_live.bytes);
-	memcpy(p->name, req->name, MCAI_NAME_LEN);
+	/* from here on mcai_pipeline_free() gives the charge back */
+	p->acct = mcai_acct_hold(user);
+	p->key.ns = mcai_pipe_ns(user);
+	memcpy(p->key.name, req->name, MCAI_NAME_LEN);	/* NUL padded */
 	p->type = req->type;
 	p->fire_class = req->fire_class;
 	p->escalate_below = req->escalate_below;
-	p->arena_cap = mcai_registry_limits()->max_arena;
 	for (i = 0; i < req->n_models; i++) {
 		ret = mcai_pipe_add_member(p, req->model_ids[i]);
 		if (ret)
@@ -489,31 +607,21 @@ int mcai_pipeline_create(struct mcai_file *f, struct mcai_pipeline_create *req)
 	}
 
 	mutex_lock(&f->lock);
-	list_for_each_entry(it, &f->pipelines, node)
-		count++;
-	if (count >= MCAI_PIPE_MAX_PER_FILE) {
+	if (f->n_pipelines >= mcai_acct_file_pipelines()) {
 		ret = -ENOSPC;
 		goto err_unlock_file;
 	}
 	mutex_lock(&mcai_pipes_lock);
-	if (mcai_pipe_name_used(p->name)) {
-		ret = -EEXIST;
-		goto err_unlock;
-	}
-	ret = xa_alloc_cyclic(&mcai_pipes, &p->id, p, XA_LIMIT(1, U32_MAX),
-			      &mcai_pipes_next, GFP_KERNEL_ACCOUNT);
-	if (ret < 0) {
-		ret = ret == -EBUSY ? -ENOSPC : ret;
-		goto err_unlock;
-	}
+	ret = mcai_pipe_publish(p);
 	mutex_unlock(&mcai_pipes_lock);
+	if (ret)
+		goto err_unlock_file;
 	list_add_tail(&p->node, &f->pipelines);	/* the file's reference */
+	f->n_pipelines++;
 	mutex_unlock(&f->lock);
 	req->pipeline_id = p->id;
 	return 0;
 
-err_unlock:
-	mutex_unlock(&mcai_pipes_lock);
 err_unlock_file:
 	mutex_unlock(&f->lock);
 err:
@@ -531,19 +639,21 @@ void mcai_pipeline_release_file(struct mcai_file *f)
 
 	list_for_each_entry_safe(p, tmp, &f->pipelines, node) {
 		mutex_lock(&mcai_pipes_lock);
-		xa_erase(&mcai_pipes, p->id);
+		mcai_pipe_unpublish(p);
 		mutex_unlock(&mcai_pipes_lock);
 		list_del_init(&p->node);
 		mcai_pipeline_put(p);
 	}
+	f->n_pipelines = 0;
 }
 
-int mcai_pipeline_infer(struct mcai_infer *req)
+int mcai_pipeline_infer(struct mcai_infer *req, struct mcai_acct *user)
 {
 	const struct mcai_limits *lim = mcai_registry_limits();
 	struct mcai_pipeline *p;
 	struct mcai_result *res = NULL;
 	void *scratch = NULL;
+	size_t size, charge = 0;
 	s8 *input;
 	int ret;
 
@@ -552,7 +662,7 @@ int mcai_pipeline_infer(struct mcai_infer *req)
 	input = memdup_user(u64_to_user_ptr(req->input_ptr), req->input_len);
 	if (IS_ERR(input))
 		return PTR_ERR(input);
-	p = mcai_pipeline_get(req->ref.model_id, req->ref.name);
+	p = mcai_pipeline_get(req->ref.model_id, req->ref.name, user);
 	if (!p) {
 		ret = -ENOENT;
 		goto out_input;
@@ -562,14 +672,23 @@ int mcai_pipeline_infer(struct mcai_infer *req)
 		ret = -EINVAL;
 		goto out_put;
 	}
-	res = kmalloc(sizeof(*res) + p->output_len, GFP_KERNEL);
-	scratch = kvmalloc(mcai_pipeline_scratch_size(p), GFP_KERNEL);
+	/* held only for the call, but as many calls as there are threads */
+	size = mcai_pipeline_scratch_size(p);
+	charge = mcai_acct_kv_size(sizeof(*res) + p->output_len) +
+		 mcai_acct_kv_size(size);
+	ret = mcai_acct_mem_charge(user, charge);
+	if (ret) {
+		charge = 0;
+		goto out_put;
+	}
+	res = kmalloc(sizeof(*res) + p->output_len, MCAI_GFP_USER);
+	scratch = kvmalloc(size, MCAI_GFP_USER);
 	if (!res || !scratch) {
 		ret = -ENOMEM;
 		goto out_put;
 	}
 	res->seq = 0;
-	ret = mcai_pipeline_run(p, input, res, scratch, 0);
+	ret = mcai_pipeline_run(p, input, res, scratch, size, 0);
 out_put:
 	mcai_pipeline_put(p);
 	if (!ret && req->scores_ptr &&
@@ -584,6 +703,8 @@ out_put:
 	}
 	kvfree(scratch);
 	kfree(res);
+	if (charge)
+		mcai_acct_mem_uncharge(user, charge);
 out_input:
 	kfree(input);
 	return ret;

@@ -27,6 +27,7 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 
+#include "account.h"
 #include "compat.h"
 #include "registry.h"
 #include "sign.h"
@@ -83,7 +84,7 @@ void mcai_slot_put(struct mcai_slot *s)
 
 static struct mcai_slot *mcai_slot_alloc(const char *name)
 {
-	struct mcai_slot *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	struct mcai_slot *s = kzalloc(sizeof(*s), MCAI_GFP_USER);
 
 	if (!s)
 		return NULL;
@@ -117,15 +118,16 @@ void mcai_version_put(struct mcai_version *v)
 
 /*
  * The blob is charged to the loader's memory cgroup: it is user-controlled
- * memory that can stay around for a long time.
+ * memory that can stay around for a long time.  A cgroup or machine short
+ * of max_blob_size refuses the load (-ENOMEM), it kills no process.
  */
 static struct mcai_version *mcai_version_alloc(u32 size)
 {
-	struct mcai_version *v = kzalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+	struct mcai_version *v = kzalloc(sizeof(*v), MCAI_GFP_USER);
 
 	if (!v)
 		return NULL;
-	v->blob = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	v->blob = kvmalloc(size, MCAI_GFP_USER);
 	if (!v->blob) {
 		kfree(v);
 		return NULL;

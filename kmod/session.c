@@ -2,7 +2,7 @@
 /*
  * Zero-copy sessions (uapi/mcai.h, "Zero-copy sessions").
  *
- * Memory: two vmalloc_user() regions per session.  The user region holds
+ * Memory: two zeroed vmalloc() regions per session.  The user region holds
  * struct mcai_user_ctl (one page) and the input slots, and is the only
  * one user space may write.  The kernel region holds struct
  * mcai_kernel_ctl (one page) and the result records; it is mapped
@@ -10,6 +10,18 @@
  * writable either.  Both must be mapped MAP_SHARED with the exact offset
  * and length SESSION_CREATE returned.  A mapping holds a reference to the
  * file, so the regions are freed only after the last munmap and close.
+ *
+ * Everything a session holds (the structure, the submit times, both
+ * regions, the engine's scratch) is charged to the budgets of
+ * kmod/account.h before it is allocated, and allocated with
+ * MCAI_GFP_USER, so that it counts in the creator's memory cgroup too
+ * (the regions are allocated with __vmalloc(), not vmalloc_user(), for
+ * that: mcai_session_map() inserts their pages as remap_vmalloc_range()
+ * would).  The scratch of a model or pipeline session is sized from the
+ * current versions' arenas at creation; when a hot swap brings a version
+ * with a larger arena the worker grows it, charged to the same budget
+ * and, through the creator's memory cgroup it keeps, to the same cgroup.
+ * An in-kernel driver's session is charged to the module's bound only.
  *
  * Indices: the kernel never trusts a value it reads from the user page.
  * Its private copies are head (consumed) and tail (accepted), with
@@ -50,10 +62,13 @@
 #include <linux/ktime.h>
 #include <linux/log2.h>
 #include <linux/math64.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
+#include "account.h"
 #include "compat.h"
 #include "file.h"
 #include "mirror.h"
@@ -105,17 +120,45 @@ void mcai_session_queue(struct mcai_session *s)
 	queue_work(mcai_sched_wq(prio), &s->work[prio == MCAI_PRIO_HIGH]);
 }
 
-/* Make room for @need bytes of scratch; worker context. */
+/* Charge @bytes more to the session's budget (see the top). */
+static int mcai_session_charge(struct mcai_session *s, size_t bytes)
+{
+	int ret = mcai_acct_mem_charge(s->acct, bytes);
+
+	if (!ret)
+		s->charged += bytes;
+	return ret;
+}
+
+/*
+ * Make room for @need bytes of scratch: at creation, then in the worker
+ * (a hot swap to a version with a larger arena), charged and allocated
+ * as the creator's.  The old buffer is kept when this fails.
+ */
 static int mcai_session_scratch(struct mcai_session *s, size_t need)
 {
+	size_t old_charge = s->scratch ? mcai_acct_kv_size(s->scratch_size) : 0;
+	size_t new_charge = mcai_acct_kv_size(need);
+	struct mem_cgroup *old_memcg;
 	void *p;
+	int ret;
 
 	if (need <= s->scratch_size)
 		return 0;
-	p = kvmalloc(need, GFP_KERNEL);
-	if (!p)
+	ret = mcai_session_charge(s, new_charge);
+	if (ret)
+		return ret;
+	old_memcg = set_active_memcg(s->memcg);
+	p = kvmalloc(need, s->gfp);
+	set_active_memcg(old_memcg);
+	if (!p) {
+		mcai_acct_mem_uncharge(s->acct, new_charge);
+		s->charged -= new_charge;
 		return -ENOMEM;
+	}
 	kvfree(s->scratch);
+	mcai_acct_mem_uncharge(s->acct, old_charge);
+	s->charged -= old_charge;
 	s->scratch = p;
 	s->scratch_size = need;
 	return 0;
@@ -194,7 +237,8 @@ static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
 	int ret;
 
 	/* the stages fire their own infer and shed events */
-	ret = mcai_pipeline_run(s->pipe, in, r, s->scratch, s->id);
+	ret = mcai_pipeline_run(s->pipe, in, r, s->scratch, s->scratch_size,
+				s->id);
 	if (ret == -EAGAIN) {
 		/* a stage was over its energy budget */
 		r->flags = MCAI_RES_SHED;
@@ -265,6 +309,10 @@ static void mcai_session_pass(struct mcai_session *s)
 				      div64_u64(MCAI_SESSION_CHUNK_MACS,
 						max_t(u64, v->m.macs, 1)),
 				      1, MCAI_SESSION_BATCH);
+	} else if (mcai_session_scratch(s,
+				mcai_pipeline_scratch_size(s->pipe))) {
+		/* a member swapped to a larger arena, and no memory */
+		usable = false;
 	}
 	/* pipelines: per = 1, their cost depends on the gate */
 
@@ -430,19 +478,24 @@ void mcai_session_kick(struct mcai_session *s)
 	spin_unlock_bh(&s->lock);
 }
 
+/*
+ * What @ref names, as @user sees it, and the scratch its current
+ * versions need (*@scratch, bytes).
+ */
 static int mcai_session_shape(struct mcai_session *s,
-			      const struct mcai_model_ref *ref, u32 flags)
+			      const struct mcai_model_ref *ref, u32 flags,
+			      const struct mcai_acct *user, size_t *scratch)
 {
 	struct mcai_version *v;
 
 	if (flags & MCAI_SESSION_PIPELINE) {
-		s->pipe = mcai_pipeline_get(ref->model_id, ref->name);
+		s->pipe = mcai_pipeline_get(ref->model_id, ref->name, user);
 		if (!s->pipe)
 			return -ENOENT;
 		s->input_len = mcai_pipeline_input_len(s->pipe);
 		s->output_len = mcai_pipeline_output_len(s->pipe);
-		return mcai_session_scratch(s,
-					    mcai_pipeline_scratch_size(s->pipe));
+		*scratch = mcai_pipeline_scratch_size(s->pipe);
+		return 0;
 	}
 	v = mcai_version_get(ref->model_id, ref->name);
 	if (!v)
@@ -450,50 +503,18 @@ static int mcai_session_shape(struct mcai_session *s,
 	s->slot = mcai_slot_get_by_id(v->slot->id);
 	s->input_len = v->m.input_len;
 	s->output_len = v->m.output_len;
+	*scratch = v->m.arena_size;
 	mcai_version_put(v);
 	return s->slot ? 0 : -ENOENT;
 }
 
-/*
- * /dev/mcai is open to every user and a session's rings are vmalloc()
- * memory that no rlimit or memory cgroup counts: without a bound of its
- * own, opening files and creating sessions would take the gateway's
- * memory.
- */
-static unsigned int session_mem_mb = 256;
-module_param(session_mem_mb, uint, 0444);
-MODULE_PARM_DESC(session_mem_mb,
-		 "MiB of ring memory all sessions together may hold (1..65536)");
-
-static atomic64_t mcai_session_mem = ATOMIC64_INIT(0);
-
-int mcai_session_init_module(void)
-{
-	if (!session_mem_mb || session_mem_mb > 65536) {
-		pr_err("session_mem_mb %u out of range (1..65536)\n",
-		       session_mem_mb);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* Reserve @bytes of ring memory; false when that would pass the bound. */
-static bool mcai_session_mem_get(u64 bytes)
-{
-	u64 max = (u64)session_mem_mb << 20;
-
-	if (atomic64_add_return(bytes, &mcai_session_mem) > max) {
-		atomic64_sub(bytes, &mcai_session_mem);
-		return false;
-	}
-	return true;
-}
-
 struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
-				      u32 flags, u32 in_slots, u32 res_slots)
+				      u32 flags, u32 in_slots, u32 res_slots,
+				      struct mcai_acct *user, bool driver)
 {
+	gfp_t gfp = driver ? GFP_KERNEL | __GFP_NOWARN : MCAI_GFP_USER;
+	size_t ubytes, kbytes, scratch = 0, self;
 	struct mcai_session *s;
-	size_t ubytes, kbytes;
 	int ret;
 
 	if (flags & ~MCAI_SESSION_FLAGS_ALL)
@@ -504,9 +525,22 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 	    !is_power_of_2(res_slots) || res_slots > MCAI_SESSION_MAX_SLOTS)
 		return ERR_PTR(-EINVAL);
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
-	if (!s)
+	/* Nothing is allocated past a budget: the structure is charged too. */
+	self = mcai_acct_kv_size(sizeof(*s));
+	ret = mcai_acct_mem_charge(user, self);
+	if (ret)
+		return ERR_PTR(ret);
+	s = kzalloc(sizeof(*s), gfp);
+	if (!s) {
+		mcai_acct_mem_uncharge(user, self);
 		return ERR_PTR(-ENOMEM);
+	}
+	/* from here on mcai_session_free() gives back what is charged */
+	s->acct = mcai_acct_hold(user);
+	s->charged = self;
+	s->gfp = gfp;
+	if (!driver)
+		s->memcg = get_mem_cgroup_from_mm(current->mm);
 	spin_lock_init(&s->lock);
 	init_waitqueue_head(&s->wq);
 	INIT_WORK(&s->work[0], mcai_session_work_normal);
@@ -515,7 +549,7 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 	s->in_slots = in_slots;
 	s->res_slots = res_slots;
 
-	ret = mcai_session_shape(s, ref, flags);
+	ret = mcai_session_shape(s, ref, flags, user, &scratch);
 	if (ret)
 		goto err;
 	/* input_len <= max_dim <= 65535: these products fit easily */
@@ -527,16 +561,23 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 	ret = -EINVAL;
 	if (ubytes > MCAI_SESSION_MAX_BYTES || kbytes > MCAI_SESSION_MAX_BYTES)
 		goto err;
-	ret = -ENOSPC;
-	if (!mcai_session_mem_get(2 * PAGE_SIZE + ubytes + kbytes))
+	ret = mcai_session_charge(s, mcai_acct_vm_size(PAGE_SIZE + ubytes) +
+				  mcai_acct_vm_size(PAGE_SIZE + kbytes) +
+				  mcai_acct_kv_size(in_slots *
+						    sizeof(*s->t_sub)));
+	if (ret)
 		goto err;
 	s->ulen = PAGE_SIZE + ubytes;
 	s->klen = PAGE_SIZE + kbytes;
 	ret = -ENOMEM;
-	s->umem = vmalloc_user(s->ulen);
-	s->kmem = vmalloc_user(s->klen);
-	s->t_sub = kvcalloc(in_slots, sizeof(*s->t_sub), GFP_KERNEL_ACCOUNT);
+	s->umem = __vmalloc(s->ulen, gfp | __GFP_ZERO);
+	s->kmem = __vmalloc(s->klen, gfp | __GFP_ZERO);
+	s->t_sub = kvcalloc(in_slots, sizeof(*s->t_sub), gfp);
 	if (!s->umem || !s->kmem || !s->t_sub)
+		goto err;
+	/* the scratch of the current versions: charged by itself */
+	ret = mcai_session_scratch(s, scratch);
+	if (ret)
 		goto err;
 	s->uctl = s->umem;
 	s->kctl = s->kmem;
@@ -564,9 +605,9 @@ void mcai_session_free(struct mcai_session *s)
 	kvfree(s->t_sub);
 	vfree(s->umem);
 	vfree(s->kmem);
-	/* ulen, klen: set once the memory was reserved */
-	if (s->ulen)
-		atomic64_sub(s->ulen + s->klen, &mcai_session_mem);
+	mem_cgroup_put(s->memcg);
+	mcai_acct_mem_uncharge(s->acct, s->charged);
+	mcai_acct_put(s->acct);
 	kfree(s);
 }
 
@@ -579,7 +620,8 @@ static struct mcai_session *mcai_file_session(struct mcai_file *f)
 }
 
 int mcai_session_ioctl_create(struct mcai_file *f,
-			      struct mcai_session_create *req)
+			      struct mcai_session_create *req,
+			      struct mcai_acct *user)
 {
 	struct mcai_session *s;
 	int ret;
@@ -594,11 +636,14 @@ int mcai_session_ioctl_create(struct mcai_file *f,
 	ret = mcai_mirror_check_every(req->mirror_every);
 	if (ret)
 		return ret;
+	/* what feeds local training is the admin's choice (uapi) */
+	if (req->mirror_every && user)
+		return -EPERM;
 	/* Cheap check first; the one that counts is under the lock. */
 	if (mcai_file_session(f))
 		return -EBUSY;
 	s = mcai_session_new(&req->ref, req->flags, req->in_slots,
-			     req->res_slots);
+			     req->res_slots, user, false);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	s->mirror_every = req->mirror_every;
@@ -638,12 +683,15 @@ int mcai_session_ioctl_kick(struct mcai_file *f)
 }
 
 /*
- * MCAI_IOC_SESSION_MIRROR: any session may mirror its own inputs; only a
- * privileged reader gets them.  The worker picks the new value up at its
- * next sample (kmod/mirror.c queues it).
+ * MCAI_IOC_SESSION_MIRROR: what reaches the training store is the admin's
+ * choice, so only an admin (or whoever holds an fd an admin opened, like
+ * mcaid) may turn a session's mirror on; anyone may turn it off.  Only a
+ * privileged reader gets the records.  The worker picks the new value up
+ * at its next sample (kmod/mirror.c queues it).
  */
 int mcai_session_ioctl_mirror(struct mcai_file *f,
-			      const struct mcai_session_mirror *req)
+			      const struct mcai_session_mirror *req,
+			      const struct mcai_acct *user)
 {
 	/* pairs with the store-release in mcai_session_ioctl_create() */
 	struct mcai_session *s = smp_load_acquire(&f->session);
@@ -654,6 +702,8 @@ int mcai_session_ioctl_mirror(struct mcai_file *f,
 	ret = mcai_mirror_check_every(req->every);
 	if (ret)
 		return ret;
+	if (req->every && user)
+		return -EPERM;
 	if (!s)
 		return -EINVAL;
 	WRITE_ONCE(s->mirror_every, req->every);
@@ -672,6 +722,27 @@ ssize_t mcai_session_write(struct mcai_file *f, size_t count)
 	return 8;
 }
 
+/*
+ * What remap_vmalloc_range() does, for a region vmalloc_user() did not
+ * allocate (it takes no GFP flags, so its pages would be charged to no
+ * memory cgroup) and which therefore lacks VM_USERMAP: insert each page.
+ */
+static int mcai_session_map(struct vm_area_struct *vma, void *kaddr,
+			    size_t len)
+{
+	size_t off;
+	int ret;
+
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + off,
+				     vmalloc_to_page((u8 *)kaddr + off));
+		if (ret)
+			return ret;
+	}
+	mcai_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
+}
+
 int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma)
 {
 	struct mcai_session *s = mcai_file_session(f);
@@ -686,7 +757,7 @@ int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma)
 	if (off == MCAI_MMAP_USER) {
 		if (len != s->ulen)
 			return -EINVAL;
-		return remap_vmalloc_range(vma, s->umem, 0);
+		return mcai_session_map(vma, s->umem, s->ulen);
 	}
 	if (off == MCAI_MMAP_KERNEL) {
 		if (len != s->klen)
@@ -695,7 +766,7 @@ int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma)
 			return -EPERM;
 		/* ...and mprotect(PROT_WRITE) cannot add it later */
 		mcai_vm_flags_mod(vma, 0, VM_MAYWRITE);
-		return remap_vmalloc_range(vma, s->kmem, 0);
+		return mcai_session_map(vma, s->kmem, s->klen);
 	}
 	return -EINVAL;
 }

@@ -18,14 +18,16 @@
 
 #include "uapi/mcai.h"
 
+struct mcai_acct;
 struct mcai_file;
+struct mem_cgroup;
 struct mcai_slot;
 struct mcai_pipeline;
 struct mcai_session;
 
 #define MCAI_SESSION_DEF_SLOTS	256
 #define MCAI_SESSION_MAX_SLOTS	4096
-/* Largest ring region (vmalloc, not charged to a memory cgroup). */
+/* Largest ring region (vmalloc, charged: kmod/account.h). */
 #define MCAI_SESSION_MAX_BYTES	(32UL << 20)
 /*
  * Samples the worker takes per chunk: the lock, the clock and the
@@ -46,7 +48,7 @@ struct mcai_session {
 	u32 input_len, output_len;
 	u32 in_slots, res_slots;
 	u32 slot_size, res_size;
-	void *umem, *kmem;		/* vmalloc_user() regions */
+	void *umem, *kmem;		/* vmalloc()'d, zeroed regions */
 	size_t ulen, klen;
 	struct mcai_user_ctl *uctl;	/* user-written: never trusted */
 	struct mcai_kernel_ctl *kctl;	/* kernel-written, mapped read-only */
@@ -57,6 +59,17 @@ struct mcai_session {
 	void *cb_priv;
 	/* kmod/mirror.c: one input in mirror_every, 0 = off; WRITE_ONCE */
 	u32 mirror_every;
+	/*
+	 * kmod/account.h: the budget charged (a reference, NULL when
+	 * privileged), how much (the worker adds scratch, so it is the
+	 * worker's once the session runs), the memory cgroup of the
+	 * creator (a reference, NULL for a driver) and the GFP flags of
+	 * every allocation, in the worker too.
+	 */
+	struct mcai_acct *acct;
+	size_t charged;
+	struct mem_cgroup *memcg;
+	gfp_t gfp;
 
 	/* Producer side: kick/commit and the worker, under lock. */
 	spinlock_t lock;
@@ -89,15 +102,18 @@ struct mcai_session {
 
 /*
  * Create a session on @ref (model, or pipeline with MCAI_SESSION_PIPELINE).
- * @in_slots / @res_slots: 0 = default, else a power of two.  Process
- * context.  ERR_PTR on failure.
+ * @in_slots / @res_slots: 0 = default, else a power of two.  @user: whose
+ * budget it is charged to and which pipelines it sees (kmod/account.h;
+ * NULL: privileged); @driver: an in-kernel client (its memory is the
+ * kernel's, no memory cgroup's).  Process context.  ERR_PTR on failure:
+ * -ENOSPC past a budget, -ENOMEM when memory (or the caller's memory
+ * cgroup) has none.
  */
 struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
-				      u32 flags, u32 in_slots, u32 res_slots);
+				      u32 flags, u32 in_slots, u32 res_slots,
+				      struct mcai_acct *user, bool driver);
 /* Stop, wait for the worker, free.  Process context. */
 void mcai_session_free(struct mcai_session *s);
-/* Check the module parameters of sessions; at module init. */
-int mcai_session_init_module(void);
 
 u32 mcai_session_model_id(const struct mcai_session *s);
 
@@ -108,13 +124,19 @@ void mcai_session_queue(struct mcai_session *s);
 /* Publish the producer-side counters to kctl; under s->lock. */
 void mcai_session_publish_locked(struct mcai_session *s);
 
-/* /dev/mcai file hooks (kmod/ioctl.c). */
+/*
+ * /dev/mcai file hooks (kmod/ioctl.c).  @user: the caller as
+ * kmod/account.h sees it, NULL for an admin; only an admin may turn
+ * the mirror on (-EPERM).
+ */
 int mcai_session_ioctl_create(struct mcai_file *f,
-			      struct mcai_session_create *req);
+			      struct mcai_session_create *req,
+			      struct mcai_acct *user);
 int mcai_session_ioctl_kick(struct mcai_file *f);
 /* MCAI_IOC_SESSION_MIRROR, request copied in. */
 int mcai_session_ioctl_mirror(struct mcai_file *f,
-			      const struct mcai_session_mirror *req);
+			      const struct mcai_session_mirror *req,
+			      const struct mcai_acct *user);
 int mcai_session_mmap(struct mcai_file *f, struct vm_area_struct *vma);
 __poll_t mcai_session_poll(struct mcai_file *f, struct file *file,
 			   poll_table *wait);

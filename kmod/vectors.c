@@ -30,10 +30,11 @@ int mcai_vectors_check(const struct mcai_model *m, u32 *failed)
 
 	if (!m->tv_count)
 		return 0;
-	one = kmemdup(m, sizeof(*m), GFP_KERNEL);
+	one = kmemdup(m, sizeof(*m), GFP_KERNEL_ACCOUNT);
 	if (!one)
 		return -ENOMEM;
-	scores = kvmalloc((size_t)m->output_len + m->arena_size, GFP_KERNEL);
+	scores = kvmalloc((size_t)m->output_len + m->arena_size,
+			  GFP_KERNEL_ACCOUNT);
 	if (!scores) {
 		ret = -ENOMEM;
 		goto out_one;

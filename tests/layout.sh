@@ -55,7 +55,7 @@ done
 # files depend on each other.
 declare -A layer=(
 	[compat]=0 [live]=0 [file]=0
-	[trace]=1 [sign]=1 [mirror]=1 [vectors]=1
+	[trace]=1 [sign]=1 [mirror]=1 [vectors]=1 [account]=1
 	[sched]=2 [stats]=2
 	[registry]=3
 	[infer]=4 [pipeline]=4

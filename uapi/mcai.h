@@ -200,7 +200,28 @@ struct mcai_info {
 	__u32 max_arena;
 	__u32 nr_models;		/* currently loaded */
 	__u32 pad;
+	/* --- MCAI_INFO_SIZE_VER1 (48) bytes above --- */
+	/*
+	 * Limits and memory accounting: what sessions (rings, scratch,
+	 * bookkeeping) and pipelines may hold, and hold now.  "user" is
+	 * the euid of the file's opener; privileged requests (an admin's,
+	 * a driver's) are charged to the module only.  Passing a bound is
+	 * -ENOSPC; a memory cgroup's limit, -ENOMEM.
+	 */
+	__u64 mem_limit;		/* session_mem_mb, bytes */
+	__u64 mem_unpriv_limit;		/* unprivileged requests together */
+	__u64 mem_used;			/* charged now, all users */
+	__u64 user_mem_limit;		/* user_mem_mb, bytes, per user */
+	__u64 user_mem_used;		/* charged now to the opener's user */
+	__u32 max_pipelines;		/* all pipelines together */
+	__u32 unpriv_pipelines;		/* unprivileged pipelines together */
+	__u32 user_pipelines;		/* per user */
+	__u32 file_pipelines;		/* per open file */
+	__u32 nr_pipelines;		/* now, all users */
+	__u32 user_nr_pipelines;	/* now, the opener's user */
 };
+
+#define MCAI_INFO_SIZE_VER1	48	/* first published size, still accepted */
 
 /* MCAI_IOC_MODEL_LOAD flags */
 #define MCAI_LOAD_FORCE		(1U << 0)	/* allow a version downgrade */
@@ -349,10 +370,16 @@ struct mcai_infer {
  * cannot add it.  poll(): EPOLLIN while res_tail != res_head, EPOLLOUT
  * while the input ring has room; EPOLLERR on a file with no session.
  *
- * The rings of all sessions together, user-space and in-kernel clients
- * alike, are held to the module parameter session_mem_mb (default 256):
- * a SESSION_CREATE that would pass it is refused with -ENOSPC, and the
- * memory comes back when a session's file is released.
+ * What a session holds (its rings, its scratch, its bookkeeping) is
+ * charged before it is allocated: to the module's bound session_mem_mb
+ * (default 256 MiB, for everyone together, user-space and in-kernel
+ * clients alike) and, for an unprivileged caller, to its user's bound
+ * user_mem_mb (default 64 MiB, per euid of the file's opener), while
+ * unprivileged callers together may fill only three quarters of
+ * session_mem_mb.  A SESSION_CREATE past a bound is refused with -ENOSPC;
+ * one that the caller's memory cgroup (which is charged too) cannot hold,
+ * with -ENOMEM.  The memory comes back when a session's file is released.
+ * MCAI_IOC_GET_INFO reports the bounds and what is charged.
  */
 #define MCAI_MMAP_USER		0x00000000ULL
 #define MCAI_MMAP_KERNEL	0x10000000ULL
@@ -459,7 +486,21 @@ struct mcai_model_policy {
 #define MCAI_PIPE_MAX_MODELS	8
 
 /*
- * Pipelines live as long as the file that created them.  A chain has two
+ * Pipelines live as long as the file that created them.
+ *
+ * Names: a pipeline an admin creates (CAP_SYS_ADMIN, or an fd an admin
+ * opened, as for MODEL_LOAD) is in the one namespace everyone sees and
+ * in-kernel drivers attach to; an unprivileged caller's is in a namespace
+ * of its own user (the euid of the file's opener) that no one else sees,
+ * by name or by id.  A user's lookup by name finds its own pipeline
+ * first, then an admin's; a driver's finds an admin's only.  A name is
+ * unique within its namespace (-EEXIST), so no user can take a name an
+ * admin or a driver needs.  Bounds (-ENOSPC): file_pipelines per file
+ * (default 256), user_pipelines per unprivileged user (1024),
+ * max_pipelines in all (4096), of which unprivileged users together may
+ * hold three quarters.
+ *
+ * A chain has two
  * models: stage 2 runs only when stage 1's class equals fire_class.  An
  * ensemble's models must have the same input_len and output_len; weights
  * (Q8, 256 = 1.0) apply to MCAI_PIPE_ENSEMBLE_AVG.  A result is flagged
@@ -566,7 +607,10 @@ struct mcai_model_energy {
  * builds a local training set: the samples never leave the node.
  *
  * N is set at MCAI_IOC_SESSION_CREATE (mirror_every) or later with
- * MCAI_IOC_SESSION_MIRROR; 0 (the default) is off.  The input with
+ * MCAI_IOC_SESSION_MIRROR; 0 (the default) is off.  What feeds local
+ * training is an admin's choice: a non-zero N needs CAP_SYS_ADMIN or an
+ * fd an admin opened (as MIRROR_READ does), else -EPERM; anyone may set
+ * 0.  In-kernel drivers choose at mcai_client_attach().  The input with
  * sequence number seq is mirrored when (seq + 1) % N == 0, so N inputs
  * per mirrored sample exactly, whatever the batching; inputs that were
  * not computed (shed, failed) are not mirrored.  The bytes mirrored are

@@ -56,8 +56,8 @@ for c in live_slots live_versions live_bytes; do
 done
 rmmod mcai || fail "rmmod after the sessions closed"
 
-# All sessions' rings together stay under session_mem_mb; an
-# unprivileged user is held to it like anyone.
+# All sessions together stay under session_mem_mb; unprivileged users
+# together under three quarters of it (kmod/account.h).
 insmod "$KO" session_mem_mb=4 || fail "insmod session_mem_mb=4"
 "$T" load ring-c 1 || fail "load ring-c"
 setpriv --reuid=65534 --regid=65534 --clear-groups "$T" memcap 4 ||

@@ -343,8 +343,16 @@ static void test_info(int fd)
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_GET_INFO, &info), EINVAL);
 	info.size = 0;
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_GET_INFO, &info), EINVAL);
-	info.size = sizeof(info) - 1;
+	info.size = MCAI_INFO_SIZE_VER1 - 1;
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_GET_INFO, &info), EINVAL);
+	/* the first published size still works, and gets no more back */
+	memset(&info, 0xa5, sizeof(info));
+	memset(&info, 0, MCAI_INFO_SIZE_VER1);
+	info.size = MCAI_INFO_SIZE_VER1;
+	EXPECT_OK(ioctl(fd, MCAI_IOC_GET_INFO, &info));
+	CHECK(info.size == sizeof(info) && info.mem_limit == 0xa5a5a5a5a5a5a5a5ULL,
+	      "GET_INFO of the first size: size %u", info.size);
+	memset(&info, 0, sizeof(info));
 	info.size = 1 << 20;
 	EXPECT_ERR(ioctl(fd, MCAI_IOC_GET_INFO, &info), E2BIG);
 

@@ -855,32 +855,51 @@ static void t_many(u32 n)
 
 /*
  * With the module loaded at session_mem_mb=MB: sessions of 4096 slots
- * each are created until one is refused with ENOSPC; their rings add up
- * to at most MB MiB and the next would have passed it; the memory comes
- * back when a session's file is released (its mappings are gone).  The
- * model ring-c is loaded (ring_test load ring-c 1): this needs no
- * privilege.
+ * each are created until one is refused with ENOSPC; what they hold
+ * (rings, scratch, bookkeeping: GET_INFO's user_mem_used) adds up to at
+ * most the bound an unprivileged user has (three quarters of MB, or
+ * user_mem_mb if lower: GET_INFO) and the next would have passed it; the
+ * memory comes back when a session's file is released (its mappings are
+ * gone).  The model ring-c is loaded (ring_test load ring-c 1): this
+ * needs no privilege.
  */
 static void t_memcap(u32 mb)
 {
+	struct mcai_info info = { .size = sizeof(info) };
 	struct ring r[64];
-	u64 held = 0, one;
+	u64 held = 0, one, bound, used0;
 	u32 n = 0, i;
+	int fd = dev_open();
 
+	if (ioctl(fd, MCAI_IOC_GET_INFO, &info) || info.size < sizeof(info))
+		die("GET_INFO: no accounting");
+	CHECK(info.mem_limit == (u64)mb << 20, "mem_limit %llu, want %u MiB",
+	      (unsigned long long)info.mem_limit, mb);
+	bound = info.mem_unpriv_limit < info.user_mem_limit ?
+		info.mem_unpriv_limit : info.user_mem_limit;
+	used0 = info.user_mem_used;
 	while (n < 64) {
 		if (ring_create(&r[n], "ring-c", 0, 4096, 4096)) {
 			CHECK(errno == ENOSPC, "create %u: %s, want ENOSPC", n,
 			      strerror(errno));
 			break;
 		}
-		held += r[n].sc.user_len + r[n].sc.kernel_len;
 		n++;
 	}
+	if (ioctl(fd, MCAI_IOC_GET_INFO, &info))
+		die("GET_INFO");
+	held = info.user_mem_used - used0;
 	one = n ? held / n : 0;
 	CHECK(n >= 2 && n < 64, "%u sessions before the refusal", n);
-	CHECK(held <= (u64)mb << 20 && held + one > (u64)mb << 20,
-	      "%llu bytes held, %llu per session, bound %u MiB",
-	      (unsigned long long)held, (unsigned long long)one, mb);
+	CHECK(one >= r[0].sc.user_len + r[0].sc.kernel_len,
+	      "%llu bytes charged per session, its rings are %llu",
+	      (unsigned long long)one,
+	      (unsigned long long)(r[0].sc.user_len + r[0].sc.kernel_len));
+	CHECK(held <= bound && held + one > bound,
+	      "%llu bytes held, %llu per session, bound %llu",
+	      (unsigned long long)held, (unsigned long long)one,
+	      (unsigned long long)bound);
+	close(fd);
 	if (n) {
 		close(r[--n].fd);
 		CHECK(!ring_create(&r[n], "ring-c", 0, 4096, 4096),
@@ -889,8 +908,8 @@ static void t_memcap(u32 mb)
 	}
 	for (i = 0; i < n; i++)
 		close(r[i].fd);
-	printf("ring memcap: %u sessions of %llu bytes under %u MiB, the next refused with ENOSPC\n",
-	       n, (unsigned long long)one, mb);
+	printf("ring memcap: %u sessions of %llu bytes under %llu bytes (session_mem_mb %u), the next refused with ENOSPC\n",
+	       n, (unsigned long long)one, (unsigned long long)bound, mb);
 }
 
 static void t_producers(int np, double secs)
