@@ -13,7 +13,9 @@ MODELS_CORE += models/engine/ops.c models/engine/fixedpoint.c \
 	       models/engine/op_elementwise.c models/engine/op_reduce.c \
 	       models/engine/op_softmax.c models/engine/op_activation.c \
 	       models/engine/op_head.c models/engine/op_tree.c
-MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/quant.c \
+# Blob format v2, graphs: verifier and interpreter (models/engine/graph.h).
+MODELS_CORE += models/engine/graph_verify.c models/engine/graph_run.c
+MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/graph_writer.c models/train/quant.c \
 	       models/train/opquant.c models/train/dataset.c
 
 TRAIN_SRCS := models/train/train.c models/train/mlp.c models/train/cli.c \

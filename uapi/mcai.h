@@ -133,6 +133,164 @@ struct mcai_blob_layer {
 };					/* 64 bytes */
 
 /* ---------------------------------------------------------------------- */
+/* Model blob, format version 2: a graph.  All integers little endian.    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A v2 blob starts like a v1 blob (magic, format_version, header_size,
+ * flags, total_size at the same offsets), so a reader dispatches on
+ * format_version; v1 blobs are unchanged.
+ *
+ * Blob layout (every section 4-byte aligned, none overlapping):
+ *
+ *   struct mcai_blob2_header                  (header_size bytes)
+ *   struct mcai_blob2_tensor[n_tensors]       (at tensor_off)
+ *   struct mcai_blob2_op[n_ops]               (at op_off)
+ *   struct mcai_blob2_io[n_inputs + n_outputs] (at io_off)
+ *   op parameters                             (params_off, params_size)
+ *   constant data                             (data_off, data_size)
+ *   test vectors                              (tv_off, tv_count records)
+ *   SHA-256 of every byte before it           (last 32 bytes)
+ *
+ * Section offsets are relative to the blob; a tensor's constant offset
+ * and quant array offset are relative to data_off, an op's params_off to
+ * params_off.  Ops come in topological order: an op reads only constants,
+ * graph inputs and outputs of earlier ops.  Intermediate tensors live in
+ * one arena of arena_size bytes at offsets the writer planned; the
+ * verifier checks that no two tensors alive at the same time overlap.
+ * A test vector record is every input's bytes, then every output's
+ * bytes, in io order, each tensor dense (little-endian elements).
+ */
+#define MCAI_BLOB2_VERSION	2
+#define MCAI_BLOB2_MAX_TENSORS	512
+#define MCAI_BLOB2_MAX_OPS	256
+#define MCAI_BLOB2_MAX_IO	8	/* inputs, and outputs, each */
+#define MCAI_BLOB2_OP_MAX_IN	4
+#define MCAI_BLOB2_IO_NAME_LEN	24
+
+enum mcai_dtype {
+	MCAI_DT_INT8 = 1,
+	MCAI_DT_INT16 = 2,
+	MCAI_DT_INT32 = 3,
+};
+
+enum mcai_tensor_kind {
+	MCAI_TK_CONST = 1,	/* offset into the data section */
+	MCAI_TK_ARENA = 2,	/* offset into the arena */
+};
+
+/*
+ * Operator types and their inputs (x = activation, w = int8 const
+ * weights, b = int32 const bias); every op has one output.  Params are
+ * __le32 words, in this order (acts are s32 -128..127 clamp bounds;
+ * mult/shift per output channel as requant.h takes them):
+ *   CONV2D     x w[O][kh][kw][I/groups] b: stride_h, stride_w, dil_h,
+ *              dil_w, pad_top, pad_left, pad_bottom, pad_right, groups,
+ *              act_min, act_max, mult[O], shift[O]
+ *   DEPTHWISE  x w[1][kh][kw][O] b: as CONV2D (groups = 1, ignored)
+ *   FC         x w[O][I] b: act_min, act_max, mult[O], shift[O]
+ *   MAX_POOL2D, AVG_POOL2D  x: k_h, k_w, stride_h, stride_w, pad_top,
+ *              pad_left, pad_bottom, pad_right, act_min, act_max
+ *   GLOBAL_AVG_POOL x: act_min, act_max
+ *   ADD        x1 x2: in1_mult, in1_shift, in2_mult, in2_shift,
+ *              out_mult, out_shift, left_shift, act_min, act_max
+ *   SOFTMAX    x: input_mult, input_left_shift, diff_min
+ *   LUT        x: 256 int8 table bytes (index q + 128)
+ *   RESHAPE    x: none (same element count)
+ *   TREE       x (int16 features) -> int32 [n_outputs]: n_trees,
+ *              n_nodes, n_values, n_outputs, max_depth, aggregate, link,
+ *              frac_bits, has_base, roots[n_trees], nodes[n_nodes] as
+ *              (left, right, value, feature | threshold << 16),
+ *              values[n_values], base[n_outputs] if has_base
+ *   RECON      recon x (int8, same shape) -> int32 [1]: in_mult,
+ *              in_shift, mean_mult, mean_shift
+ *   MUL        x1 x2: mult, shift, act_min, act_max
+ *   MEAN       x: axes (bit d = dimension d), mult, shift; the output
+ *              has the kept dimensions' elements
+ *   PAD        x: before[4], after[4]; padded with the output zero point
+ *   CONCAT     x1..x4 (1..MCAI_BLOB2_OP_MAX_IN): axis, then mult and
+ *              shift of each input
+ */
+enum mcai_op_type {
+	MCAI_OP_CONV2D = 1,
+	MCAI_OP_DEPTHWISE = 2,
+	MCAI_OP_FC = 3,
+	MCAI_OP_MAX_POOL2D = 4,
+	MCAI_OP_AVG_POOL2D = 5,
+	MCAI_OP_GLOBAL_AVG_POOL = 6,
+	MCAI_OP_ADD = 7,
+	MCAI_OP_SOFTMAX = 8,
+	MCAI_OP_LUT = 9,
+	MCAI_OP_RESHAPE = 10,
+	MCAI_OP_TREE = 11,
+	MCAI_OP_RECON = 12,
+	MCAI_OP_MUL = 13,
+	MCAI_OP_MEAN = 14,
+	MCAI_OP_PAD = 15,
+	MCAI_OP_CONCAT = 16,
+};
+
+struct mcai_blob2_header {
+	__le32 magic;			/* MCAI_BLOB_MAGIC */
+	__le16 format_version;		/* MCAI_BLOB2_VERSION */
+	__le16 header_size;
+	__le32 flags;			/* none defined: must be 0 */
+	__le32 total_size;		/* whole blob, digest included */
+	char name[MCAI_NAME_LEN];
+	__le32 model_version;		/* >= 1 */
+	__le32 n_tensors;
+	__le32 tensor_off;
+	__le32 n_ops;
+	__le32 op_off;
+	__le32 n_inputs;
+	__le32 n_outputs;
+	__le32 io_off;
+	__le32 params_off;
+	__le32 params_size;
+	__le32 data_off;
+	__le32 data_size;
+	__le32 tv_off;			/* 0 when tv_count == 0 */
+	__le32 tv_count;
+	__le32 arena_size;		/* the writer's plan */
+	__u8 head;			/* enum mcai_head, on output 0 */
+	__s8 head_threshold;
+	__u8 pad0[2];			/* must be 0 */
+	__le32 reserved[6];		/* must be 0 */
+};					/* 136 bytes */
+
+struct mcai_blob2_tensor {
+	__u8 dtype;			/* enum mcai_dtype */
+	__u8 kind;			/* enum mcai_tensor_kind */
+	__u8 rank;			/* 1..4: dims[0..4-rank) are 1 */
+	__u8 qc_axis;			/* per-channel axis, 0..3 */
+	__le32 dims[4];			/* NHWC, each >= 1 */
+	__le32 scale;			/* float bits: real = scale * (q - zp) */
+	__le32 zero_point;		/* s32 */
+	__le32 qc_off;			/* per-channel scales (float bits) */
+	__le32 qc_count;		/* 0: per tensor; else dims[qc_axis] */
+	__le32 offset;			/* data- or arena-relative */
+	__le32 size;			/* bytes: elements * dtype size */
+	__le32 reserved[4];		/* must be 0 */
+};					/* 64 bytes */
+
+struct mcai_blob2_op {
+	__le16 type;			/* enum mcai_op_type */
+	__u8 n_in;			/* 1..MCAI_BLOB2_OP_MAX_IN */
+	__u8 n_out;			/* 1 */
+	__le32 in[MCAI_BLOB2_OP_MAX_IN];	/* tensor indices; unused 0 */
+	__le32 out;
+	__le32 params_off;		/* params-relative, 4-aligned */
+	__le32 params_len;		/* bytes */
+	__le32 reserved[4];		/* must be 0 */
+};					/* 48 bytes */
+
+struct mcai_blob2_io {
+	__le32 tensor;
+	__le32 reserved;		/* must be 0 */
+	char name[MCAI_BLOB2_IO_NAME_LEN];	/* like model names */
+};					/* 32 bytes */
+
+/* ---------------------------------------------------------------------- */
 /* Signed blobs                                                           */
 /* ---------------------------------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include "runtime/ctl/mcaictl.h"
 #include "runtime/fed/modelcheck.h"
 #include "models/engine/engine.h"
+#include "models/engine/graph.h"
 #include "models/train/quant.h"
 #include "models/engine/sha256.h"
 #include "models/engine/verify.h"
@@ -884,6 +885,179 @@ static int unload_main(int argc, char **argv)
 /* inspect                                                                */
 /* ---------------------------------------------------------------------- */
 
+static const char *op_type_name(unsigned int type)
+{
+	static const char *const names[] = {
+		[MCAI_OP_CONV2D] = "conv2d", [MCAI_OP_DEPTHWISE] = "depthwise",
+		[MCAI_OP_FC] = "fc", [MCAI_OP_MAX_POOL2D] = "maxpool2d",
+		[MCAI_OP_AVG_POOL2D] = "avgpool2d",
+		[MCAI_OP_GLOBAL_AVG_POOL] = "globalavgpool",
+		[MCAI_OP_ADD] = "add", [MCAI_OP_SOFTMAX] = "softmax",
+		[MCAI_OP_LUT] = "lut", [MCAI_OP_RESHAPE] = "reshape",
+		[MCAI_OP_TREE] = "tree", [MCAI_OP_RECON] = "recon",
+		[MCAI_OP_MUL] = "mul", [MCAI_OP_MEAN] = "mean",
+		[MCAI_OP_PAD] = "pad", [MCAI_OP_CONCAT] = "concat",
+	};
+
+	return type < sizeof(names) / sizeof(names[0]) && names[type] ?
+	       names[type] : "?";
+}
+
+static const char *dtype_name(unsigned int dtype)
+{
+	return dtype == MCAI_DT_INT8 ? "int8" : dtype == MCAI_DT_INT16 ?
+	       "int16" : "int32";
+}
+
+/* Format v2 (a graph): ops, tensors, MACs, arena.  @blob is freed here. */
+static int inspect_graph(const char *path, u8 *blob, size_t size)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_graph g;
+	void *state = NULL, *arena = NULL;
+	u32 need, failed = 0, i, k;
+	int tv = 0, ret = EXIT_FAILURE;
+
+	mcai_limits_default(&lim);
+	need = mcai_graph_state_size(blob, (u32)size, &lim, &v);
+	if (need)
+		state = aligned_alloc(8, (need + 7) & ~7U);
+	if (need && !state) {
+		fail("out of memory");
+		goto out;
+	}
+	if (!need || mcai_graph_verify(&g, blob, (u32)size, &lim, state, need,
+				       &v)) {
+		if (opt_json) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_string(&json, "file", path);
+			mcai_json_kv_bool(&json, "valid", false);
+			mcai_json_kv_string(&json, "reason", v.reason);
+			mcai_json_kv_uint(&json, "offset", v.offset);
+			mcai_json_kv_uint(&json, "size", size);
+			mcai_json_object_end(&json);
+		}
+		fail("%s: model rejected: %s (at byte %u)", path, v.reason,
+		     v.offset);
+		goto out;
+	}
+	arena = aligned_alloc(8, ((g.arena_size + 7) & ~7U) + 8);
+	if (!arena) {
+		fail("out of memory");
+		goto out;
+	}
+	if (g.tv_count)
+		tv = mcai_graph_check_vectors(&g, arena, &failed);
+	if (opt_json) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_string(&json, "file", path);
+		mcai_json_kv_bool(&json, "valid", tv == 0);
+		mcai_json_kv_uint(&json, "size", size);
+		mcai_json_kv_uint(&json, "format_version", MCAI_BLOB2_VERSION);
+		mcai_json_kv_string(&json, "name", g.name);
+		mcai_json_kv_uint(&json, "version", g.version);
+		mcai_json_kv_string(&json, "head", head_name(g.head));
+		mcai_json_kv_uint(&json, "arena_size", g.arena_size);
+		mcai_json_kv_uint(&json, "state_size", need);
+		mcai_json_kv_uint(&json, "macs", g.macs);
+		mcai_json_key(&json, "ops");
+		mcai_json_array_begin(&json);
+		for (i = 0; i < g.n_ops; i++) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_string(&json, "type",
+					    op_type_name(g.op[i].type));
+			mcai_json_kv_uint(&json, "out", g.op[i].out);
+			mcai_json_kv_uint(&json, "macs", g.op[i].macs);
+			mcai_json_object_end(&json);
+		}
+		mcai_json_array_end(&json);
+		mcai_json_key(&json, "tensors");
+		mcai_json_array_begin(&json);
+		for (i = 0; i < g.n_tensors; i++) {
+			const struct mcai_gtensor *t = &g.t[i];
+
+			mcai_json_object_begin(&json);
+			mcai_json_kv_string(&json, "dtype", dtype_name(t->dtype));
+			mcai_json_kv_bool(&json, "const",
+					  t->kind == MCAI_TK_CONST);
+			mcai_json_kv_uint(&json, "bytes", t->bytes);
+			if (t->kind == MCAI_TK_ARENA)
+				mcai_json_kv_uint(&json, "arena_offset",
+						  t->offset);
+			mcai_json_object_end(&json);
+		}
+		mcai_json_array_end(&json);
+		mcai_json_kv_uint(&json, "test_vectors", g.tv_count);
+		mcai_json_kv_bool(&json, "test_vectors_passed", tv == 0);
+		mcai_json_kv_hex(&json, "digest", g.digest, MCAI_DIGEST_LEN);
+		mcai_json_object_end(&json);
+	} else {
+		printf("%s: mcai model blob, format %d (graph), %zu bytes%s\n",
+		       path, MCAI_BLOB2_VERSION, size, tv ? "" : ", verified");
+		printf("  name:         %s\n", g.name);
+		printf("  version:      %u\n", g.version);
+		printf("  head:         %s\n", head_name(g.head));
+		printf("  arena:        %u bytes (state %u)\n", g.arena_size,
+		       need);
+		printf("  MACs:         %llu per inference\n",
+		       (unsigned long long)g.macs);
+		for (i = 0; i < g.n_inputs + g.n_outputs; i++) {
+			bool in = i < g.n_inputs;
+			u32 j = in ? i : i - g.n_inputs;
+
+			printf("  %-6s        %s = tensor %u\n", in ? "input" :
+			       "output", in ? g.input_name[j] : g.output_name[j],
+			       in ? g.input[j] : g.output[j]);
+		}
+		printf("  tensors:      %u\n", g.n_tensors);
+		printf("    %3s  %-5s %-5s %-22s %8s %8s %6s\n", "#", "TYPE",
+		       "WHERE", "NHWC", "BYTES", "OFFSET", "ZP");
+		for (i = 0; i < g.n_tensors; i++) {
+			const struct mcai_gtensor *t = &g.t[i];
+			char dims[48], off[12] = "-";
+
+			snprintf(dims, sizeof(dims), "%ux%ux%ux%u", t->dims[0],
+				 t->dims[1], t->dims[2], t->dims[3]);
+			if (t->kind == MCAI_TK_ARENA)
+				snprintf(off, sizeof(off), "%u", t->offset);
+			printf("    %3u  %-5s %-5s %-22s %8u %8s %6d\n", i,
+			       dtype_name(t->dtype),
+			       t->kind == MCAI_TK_CONST ? "const" : "arena",
+			       dims, t->bytes, off, t->zp);
+		}
+		printf("  ops:          %u\n", g.n_ops);
+		printf("    %3s  %-14s %-16s %4s %12s\n", "#", "TYPE", "IN", "OUT",
+		       "MACS");
+		for (i = 0; i < g.n_ops; i++) {
+			char ins[40] = "";
+			size_t n = 0;
+
+			for (k = 0; k < g.op[i].n_in; k++)
+				n += (size_t)snprintf(ins + n, sizeof(ins) - n,
+						      k ? ",%u" : "%u",
+						      g.op[i].in[k]);
+			printf("    %3u  %-14s %-16s %4u %12llu\n", i,
+			       op_type_name(g.op[i].type), ins, g.op[i].out,
+			       (unsigned long long)g.op[i].macs);
+		}
+		if (!g.tv_count)
+			printf("  test vectors: none\n");
+		else if (!tv)
+			printf("  test vectors: %u, all reproduced by the engine\n",
+			       g.tv_count);
+		else
+			printf("  test vectors: %u, vector %u FAILS\n", g.tv_count,
+			       failed);
+	}
+	ret = tv ? EXIT_FAILURE : EXIT_SUCCESS;
+out:
+	free(arena);
+	free(state);
+	free(blob);
+	return ret;
+}
+
 static int inspect_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
@@ -905,6 +1079,17 @@ static int inspect_main(int argc, char **argv)
 					"inspect takes one model file");
 	path = argv[optind];
 
+	{
+		u8 *blob;
+		size_t size;
+
+		/* Format v2 blobs are graphs, with their own verifier. */
+		if (read_all(path, MAX_BLOB_FILE, &blob, &size))
+			return EXIT_FAILURE;
+		if (mcai_blob_format(blob, (u32)size) == MCAI_BLOB2_VERSION)
+			return inspect_graph(path, blob, size);
+		free(blob);
+	}
 	mcai_limits_default(&lim);
 	if (user_model_load(&um, path, &lim))
 		return EXIT_FAILURE;

@@ -15,12 +15,19 @@
  * separate heap blocks, so AddressSanitizer sees any access the verifier
  * should have ruled out.  Beyond the sanitizers, the target aborts when
  * the verified model breaks an invariant the engine relies on.
+ *
+ * Format v2 (graphs) goes through the same two tries with
+ * mcai_graph_verify(); an accepted graph is run with its state and arena
+ * in heap blocks of exactly the sizes the verifier gave, and its test
+ * vectors are checked.  v2's arena is capped at 1 MiB here (the wide
+ * limits would let one input ask for gigabytes).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "models/engine/engine.h"
+#include "models/engine/graph.h"
 #include "models/engine/requant.h"
 #include "models/engine/sha256.h"
 #include "models/engine/verify.h"
@@ -176,12 +183,79 @@ static void run_model(const struct mcai_model *m, const u8 *data, size_t size)
 	free(want);
 }
 
+static void check_graph(const struct mcai_graph *g, const u8 *blob, u32 size)
+{
+	u32 i, k;
+
+	INVARIANT(g->blob == blob && g->blob_size == size);
+	INVARIANT(g->n_ops >= 1 && g->n_ops <= MCAI_BLOB2_MAX_OPS);
+	INVARIANT(g->n_tensors >= 1 && g->n_tensors <= MCAI_BLOB2_MAX_TENSORS);
+	for (i = 0; i < g->n_tensors; i++) {
+		const struct mcai_gtensor *t = &g->t[i];
+
+		if (t->kind == MCAI_TK_ARENA)
+			INVARIANT((u64)t->offset + t->bytes <= g->arena_size);
+		else
+			INVARIANT(inside(t->data, t->bytes, blob, blob + size) ||
+				  t->dtype != MCAI_DT_INT8);
+	}
+	/* topological: every arena input written by an earlier op */
+	for (i = 0; i < g->n_ops; i++)
+		for (k = 0; k < g->op[i].n_in; k++) {
+			const struct mcai_gtensor *t = &g->t[g->op[i].in[k]];
+
+			if (t->kind == MCAI_TK_ARENA)
+				INVARIANT(t->first < (s32)i || t->is_input);
+		}
+}
+
+static void try_graph(const u8 *blob, u32 size, const struct mcai_limits *lim)
+{
+	struct mcai_limits gl = *lim;
+	struct mcai_verdict v;
+	struct mcai_graph g;
+	void *state, *arena;
+	u32 need, failed = U32_MAX;
+	int cls;
+
+	if (gl.max_arena > (1U << 20))
+		gl.max_arena = 1U << 20;
+	need = mcai_graph_state_size(blob, size, &gl, &v);
+	if (!need) {
+		INVARIANT(v.reason != NULL);
+		return;
+	}
+	state = malloc(need);
+	INVARIANT(state != NULL);
+	if (mcai_graph_verify(&g, blob, size, &gl, state, need, &v)) {
+		INVARIANT(v.reason != NULL);
+		INVARIANT(v.offset < size || v.offset == 0);
+		free(state);
+		return;
+	}
+	INVARIANT(v.reason == NULL && g.state_used <= need);
+	check_graph(&g, blob, size);
+	arena = malloc(g.arena_size ? g.arena_size : 1);
+	INVARIANT(arena != NULL);
+	memset(arena, 0x5a, g.arena_size);
+	cls = mcai_graph_run(&g, arena);
+	INVARIANT(cls >= 0);
+	if (mcai_graph_check_vectors(&g, arena, &failed))
+		INVARIANT(failed < g.tv_count);
+	free(arena);
+	free(state);
+}
+
 static void try_blob(const u8 *blob, u32 size, const struct mcai_limits *lim,
 		     const u8 *data, size_t dsize)
 {
 	struct mcai_verdict v;
 	struct mcai_model m;
 
+	if (mcai_blob_format(blob, size) == MCAI_BLOB2_VERSION) {
+		try_graph(blob, size, lim);
+		return;
+	}
 	if (mcai_verify(&m, blob, size, lim, &v)) {
 		INVARIANT(v.reason != NULL);
 		INVARIANT(v.offset < size || v.offset == 0);
