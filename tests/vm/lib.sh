@@ -99,3 +99,19 @@ sim_pause() {
 	printf '%s\n' "$SIM_STATS" | sed "s/^/${N:+$N: }stats: /"
 	return 1
 }
+
+# live_zero WHEN: the module's live-object counters (nr_models,
+# live_slots, live_versions, live_bytes) are all 0; each that is not is
+# reported as a failure of test $N, WHEN saying when, and it returns 1.
+live_zero() {
+	local c v bad=0
+
+	for c in nr_models live_slots live_versions live_bytes; do
+		v=$(cat "/sys/class/misc/mcai/$c") || return 1
+		if [ "$v" != 0 ]; then
+			echo "${N:+$N: }FAIL: counter $c is $v $1"
+			bad=1
+		fi
+	done
+	return $bad
+}

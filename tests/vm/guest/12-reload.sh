@@ -73,13 +73,6 @@ returned() {
 	avail1=$(avail)
 	((slab1 - slab0 <= SLAB_TOL_KB && avail0 - avail1 <= AVAIL_TOL_KB))
 }
-counters_zero() {
-	local c v
-	for c in nr_models live_slots live_versions live_bytes; do
-		v=$(cat /sys/class/misc/mcai/$c)
-		[[ $v == 0 ]] || fail "$1: $c is $v"
-	done
-}
 
 [[ -e $KO && -x $T ]] || { echo "$N: FAIL: build $KO and $T first"; exit 1; }
 loaded && rmmod mcai
@@ -94,13 +87,13 @@ wait_for 60 "Slab to stop shrinking after settle" steady ||
 avail0=$(avail)
 
 "$T" cycles "$CYCLES" || fail "$CYCLES cycles"
-counters_zero "after $CYCLES cycles"
+live_zero "after $CYCLES cycles" || rc=1
 
 "$T" load hot 1 >/dev/null && "$T" infer hot 1 100000 && "$T" unload hot ||
 	fail "100000 inferences"
 [[ $(cat /sys/class/misc/mcai/inferences) -ge 100000 ]] ||
 	fail "inference counter $(cat /sys/class/misc/mcai/inferences)"
-counters_zero "after 100000 inferences"
+live_zero "after 100000 inferences" || rc=1
 
 # An open fd pins the module.
 exec 3</dev/mcai
@@ -121,7 +114,7 @@ for ((i = 0; i < 20; i++)); do
 	rmmod mcai || { fail "rmmod with models loaded, cycle $i"; break; }
 done
 insmod "$KO" || fail "final insmod"
-counters_zero "after insmod/rmmod cycles"
+live_zero "after insmod/rmmod cycles" || rc=1
 rmmod mcai || fail "final rmmod"
 
 # A leak never comes back; a deferred free does, however late.

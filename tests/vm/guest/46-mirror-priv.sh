@@ -27,10 +27,7 @@ insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
 "$CTL" load "$R/models/fmnist-mlp.mcai" >/dev/null || fail "load fmnist-mlp"
 "$T" mirror fmnist-mlp || fail "mirror"
 "$CTL" unload fmnist-mlp >/dev/null || fail "unload"
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod"
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"

@@ -55,10 +55,7 @@ grep -q '"samples": *3' "$tmp/a.json" || fail "avg json: $(cat "$tmp/a.json")"
 "$CTL" unload fmnist-mlp >/dev/null || fail "mcaictl unload"
 rm -rf "$tmp"
 
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod"
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"

@@ -31,18 +31,12 @@ insmod "$KO" max_arena=1048576 user_mem_mb=2 || { echo "$N: FAIL: insmod"; exit 
 "$CTL" load "$R/models/fmnist-mlp.mcai" >/dev/null || fail "load fmnist-mlp"
 "$T" scratch fmnist-mlp 400 || fail "scratch"
 "$CTL" unload fmnist-mlp >/dev/null || fail "unload"
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod"
 
 insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
 "$T" grow || fail "grow"
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod after grow"
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"

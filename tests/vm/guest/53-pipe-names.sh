@@ -103,10 +103,7 @@ release
 rm -rf "$tmp"
 "$CTL" unload vib-classifier >/dev/null || fail "unload vib-classifier"
 "$CTL" unload vib-detector >/dev/null || fail "unload vib-detector"
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod"
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"

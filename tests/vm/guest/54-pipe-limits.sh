@@ -41,10 +41,7 @@ insmod "$KO" max_pipelines=16384 || fail "insmod max_pipelines=16384"
 "$CTL" load "$BLOB" >/dev/null || fail "load fmnist-mlp"
 "$T" lookup fmnist-mlp 8192 || fail "lookup"
 "$CTL" unload fmnist-mlp >/dev/null || fail "unload"
-for c in nr_models live_slots live_versions live_bytes; do
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod after lookup"
 
 for p in max_pipelines=0 max_pipelines=3 max_pipelines=2000000 \

@@ -224,11 +224,7 @@ fi
 # 6. unload: the models, then mcai
 "$CTL" unload vib-classifier >/dev/null || fail "unload vib-classifier"
 "$CTL" unload vib-detector >/dev/null || fail "unload vib-detector"
-for c in nr_models live_slots live_versions live_bytes; do
-	[[ -e /sys/class/misc/mcai/$c ]] || continue
-	v=$(cat /sys/class/misc/mcai/$c)
-	[[ $v == 0 ]] || fail "counter $c is $v after the test"
-done
+live_zero "after the test" || rc=1
 rmmod mcai || fail "rmmod mcai"
 ((rc)) || echo "$N: all checks passed"
 exit "$rc"
