@@ -14,6 +14,14 @@
 
 typedef __int128 i128;
 
+void *unit_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	ck_assert(p != NULL);
+	return p;
+}
+
 void unit_limits_wide(struct mcai_limits *lim)
 {
 	lim->max_blob_size = U32_MAX;

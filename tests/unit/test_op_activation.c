@@ -12,11 +12,6 @@
 #include "models/engine/ops.h"
 #include "models/train/opquant.h"
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
 static double sigmoid_alt(double x)
 {
 	return 0.5 + 0.5 * tanh(x / 2);
@@ -72,7 +67,7 @@ START_TEST(lut_build_functions)
 	for (k = 0; k < 200; k++) {
 		double si = 0.005 + unit_rnd32(&seed) / 4294967296.0 * 0.2;
 		double so = 0.005 + unit_rnd32(&seed) / 4294967296.0 * 0.1;
-		int zi = rnd_in(&seed, -128, 127), zo = rnd_in(&seed, -128, 127);
+		int zi = unit_rnd_in(&seed, -128, 127), zo = unit_rnd_in(&seed, -128, 127);
 
 		mcai_lut_build(mcai_fn_sigmoid, si, zi, so, zo, lut);
 		check_table(lut, sigmoid_alt, si, zi, so, zo, "sigmoid");
@@ -93,7 +88,7 @@ START_TEST(lut_apply)
 	for (i = 0; i < 256; i++)
 		lut[i] = unit_rnd_s8(&seed);
 	for (k = 0; k < 50; k++) {
-		size_t len = (size_t)rnd_in(&seed, 0, 1031);
+		size_t len = (size_t)unit_rnd_in(&seed, 0, 1031);
 		s8 *in = malloc(len + 1), *out = malloc(len + 1);
 
 		ck_assert(in && out);

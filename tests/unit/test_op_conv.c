@@ -13,19 +13,6 @@
 #include "tests/unit/unit.h"
 #include "models/engine/ops.h"
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	ck_assert(p != NULL);
-	return p;
-}
-
 /* A conv's arrays, sized exactly. */
 struct conv_case {
 	struct mcai_conv_params p;
@@ -66,7 +53,7 @@ static uint64_t ref_conv(struct conv_case *c)
 	u32 groups = c->depthwise ? p->in_c : p->groups;
 	u32 icg = p->in_c / groups, ocg = p->out_c / groups;
 	size_t plane = (size_t)ph * pw * p->in_c;
-	s8 *padded = xmalloc(plane * p->batch);
+	s8 *padded = unit_xmalloc(plane * p->batch);
 	uint64_t macs = 0;
 	u32 b, y, x, oc, ky, kx, i;
 
@@ -139,21 +126,21 @@ static void case_fill(struct conv_case *c, uint64_t *seed, int extra_shift)
 	c->in_len = (size_t)p->batch * p->in_h * p->in_w * p->in_c;
 	c->out_len = (size_t)p->batch * p->out_h * p->out_w * p->out_c;
 	c->f_len = (size_t)taps * p->out_c;
-	c->in = xmalloc(c->in_len);
-	c->filter = xmalloc(c->f_len);
-	c->out = xmalloc(c->out_len);
-	c->ref = xmalloc(c->out_len);
-	c->bias = xmalloc(p->out_c * sizeof(s32));
-	c->mult = xmalloc(p->out_c * sizeof(s32));
-	c->shift = xmalloc(p->out_c * sizeof(s32));
+	c->in = unit_xmalloc(c->in_len);
+	c->filter = unit_xmalloc(c->f_len);
+	c->out = unit_xmalloc(c->out_len);
+	c->ref = unit_xmalloc(c->out_len);
+	c->bias = unit_xmalloc(p->out_c * sizeof(s32));
+	c->mult = unit_xmalloc(p->out_c * sizeof(s32));
+	c->shift = unit_xmalloc(p->out_c * sizeof(s32));
 	for (i = 0; i < c->in_len; i++)
 		c->in[i] = unit_rnd_s8(seed);
 	for (i = 0; i < c->f_len; i++)
 		c->filter[i] = unit_rnd_w(seed);
 	for (oc = 0; oc < (int)p->out_c; oc++) {
-		c->bias[oc] = rnd_in(seed, -20000, 20000);
+		c->bias[oc] = unit_rnd_in(seed, -20000, 20000);
 		c->mult[oc] = (s32)((1U << 30) | (unit_rnd32(seed) >> 2));
-		c->shift[oc] = base + extra_shift + rnd_in(seed, -1, 2);
+		c->shift[oc] = base + extra_shift + unit_rnd_in(seed, -1, 2);
 	}
 	p->mult = c->mult;
 	p->shift = c->shift;
@@ -194,14 +181,14 @@ static void case_run(struct conv_case *c, const char *what)
 static int pick_pad(uint64_t *seed, u32 in, u32 k, u32 stride, u32 dil,
 		    u32 *out, u32 *before, u32 *after)
 {
-	int mode = rnd_in(seed, 0, 2);
+	int mode = unit_rnd_in(seed, 0, 2);
 	u32 eff = (k - 1) * dil + 1;
 
 	if (mode == 1) {
 		mcai_op_same_pad(in, k, stride, dil, out, before, after);
 	} else {
-		*before = mode == 0 ? 0 : (u32)rnd_in(seed, 0, (int)eff);
-		*after = mode == 0 ? 0 : (u32)rnd_in(seed, 0, (int)eff);
+		*before = mode == 0 ? 0 : (u32)unit_rnd_in(seed, 0, (int)eff);
+		*after = mode == 0 ? 0 : (u32)unit_rnd_in(seed, 0, (int)eff);
 		*out = mcai_op_out_dim(in, k, stride, dil, *before, *after);
 	}
 	return *out > 0;
@@ -214,33 +201,33 @@ static void random_shape(struct conv_case *c, uint64_t *seed, int depthwise)
 	memset(c, 0, sizeof(*c));
 	c->depthwise = depthwise;
 	do {
-		p->batch = (u32)rnd_in(seed, 1, 2);
-		p->in_h = (u32)rnd_in(seed, 1, 9);
-		p->in_w = (u32)rnd_in(seed, 1, 9);
-		p->k_h = (u32)rnd_in(seed, 1, 4);
-		p->k_w = (u32)rnd_in(seed, 1, 4);
-		p->stride_h = (u32)rnd_in(seed, 1, 4);
-		p->stride_w = (u32)rnd_in(seed, 1, 4);
-		p->dil_h = (u32)rnd_in(seed, 1, 3);
-		p->dil_w = (u32)rnd_in(seed, 1, 3);
+		p->batch = (u32)unit_rnd_in(seed, 1, 2);
+		p->in_h = (u32)unit_rnd_in(seed, 1, 9);
+		p->in_w = (u32)unit_rnd_in(seed, 1, 9);
+		p->k_h = (u32)unit_rnd_in(seed, 1, 4);
+		p->k_w = (u32)unit_rnd_in(seed, 1, 4);
+		p->stride_h = (u32)unit_rnd_in(seed, 1, 4);
+		p->stride_w = (u32)unit_rnd_in(seed, 1, 4);
+		p->dil_h = (u32)unit_rnd_in(seed, 1, 3);
+		p->dil_w = (u32)unit_rnd_in(seed, 1, 3);
 	} while (!pick_pad(seed, p->in_h, p->k_h, p->stride_h, p->dil_h,
 			   &p->out_h, &p->pad_top, &p->pad_bottom) ||
 		 !pick_pad(seed, p->in_w, p->k_w, p->stride_w, p->dil_w,
 			   &p->out_w, &p->pad_left, &p->pad_right));
 	if (depthwise) {
 		p->groups = 1;
-		p->in_c = (u32)rnd_in(seed, 1, 9);
-		p->out_c = p->in_c * (u32)rnd_in(seed, 1, 3);
+		p->in_c = (u32)unit_rnd_in(seed, 1, 9);
+		p->out_c = p->in_c * (u32)unit_rnd_in(seed, 1, 3);
 	} else {
-		p->groups = (u32)rnd_in(seed, 1, 3);
-		p->in_c = p->groups * (u32)rnd_in(seed, 1, 6);
-		p->out_c = p->groups * (u32)rnd_in(seed, 1, 6);
+		p->groups = (u32)unit_rnd_in(seed, 1, 3);
+		p->in_c = p->groups * (u32)unit_rnd_in(seed, 1, 6);
+		p->out_c = p->groups * (u32)unit_rnd_in(seed, 1, 6);
 	}
-	p->in_zp = rnd_in(seed, -128, 127);
-	p->out_zp = rnd_in(seed, -128, 127);
-	p->act_min = (s8)rnd_in(seed, -128, 0);
-	p->act_max = (s8)rnd_in(seed, p->act_min, 127);
-	if (rnd_in(seed, 0, 2) == 0) {
+	p->in_zp = unit_rnd_in(seed, -128, 127);
+	p->out_zp = unit_rnd_in(seed, -128, 127);
+	p->act_min = (s8)unit_rnd_in(seed, -128, 0);
+	p->act_max = (s8)unit_rnd_in(seed, p->act_min, 127);
+	if (unit_rnd_in(seed, 0, 2) == 0) {
 		p->act_min = -128;
 		p->act_max = 127;
 	}
@@ -380,8 +367,8 @@ START_TEST(conv_edges)
 			p->out_w = mcai_op_out_dim(p->in_w, p->k_w, e->stride,
 						   e->dil, 0, 0);
 		}
-		p->in_zp = rnd_in(&seed, -128, 127);
-		p->out_zp = rnd_in(&seed, -20, 20);
+		p->in_zp = unit_rnd_in(&seed, -128, 127);
+		p->out_zp = unit_rnd_in(&seed, -20, 20);
 		p->act_min = -128;
 		p->act_max = 127;
 		/* sat = +-1: shifts 8 larger, so most outputs saturate */
@@ -416,8 +403,8 @@ START_TEST(grouped_equals_depthwise)
 	g = d;
 	g.depthwise = 0;
 	g.p.groups = d.p.in_c;
-	g.filter = xmalloc(d.f_len);
-	g.out = xmalloc(d.out_len);
+	g.filter = unit_xmalloc(d.f_len);
+	g.out = unit_xmalloc(d.out_len);
 	/* 1HWO -> OHWI with I = 1 */
 	for (oc = 0; oc < d.p.out_c; oc++)
 		for (t = 0; t < d.p.k_h * d.p.k_w; t++)
@@ -457,7 +444,7 @@ START_TEST(conv1d_is_conv2d_h1)
 		q.k_h = 5;		/* ignored by conv1d */
 		q.pad_top = 3;
 		ck_assert_ptr_null(mcai_conv1d_check(&q));
-		out1 = xmalloc(c.out_len);
+		out1 = unit_xmalloc(c.out_len);
 		mcai_conv1d(&q, c.in, c.filter, c.bias, out1);
 		for (i = 0; i < c.out_len; i++)
 			EXPECT(out1[i] == c.ref[i], "conv1d output %zu", i);
@@ -481,15 +468,15 @@ START_TEST(fc_random)
 		size_t i;
 
 		memset(&c, 0, sizeof(c));
-		c.p.batch = (u32)rnd_in(&seed, 1, 3);
+		c.p.batch = (u32)unit_rnd_in(&seed, 1, 3);
 		c.p.in_h = c.p.in_w = c.p.out_h = c.p.out_w = 1;
 		c.p.k_h = c.p.k_w = c.p.stride_h = c.p.stride_w = 1;
 		c.p.dil_h = c.p.dil_w = c.p.groups = 1;
-		c.p.in_c = (u32)rnd_in(&seed, 1, k < 100 ? 70 : 1500);
-		c.p.out_c = (u32)rnd_in(&seed, 1, 19);
-		c.p.in_zp = rnd_in(&seed, -128, 127);
-		c.p.out_zp = rnd_in(&seed, -128, 127);
-		c.p.act_min = (s8)rnd_in(&seed, -128, 0);
+		c.p.in_c = (u32)unit_rnd_in(&seed, 1, k < 100 ? 70 : 1500);
+		c.p.out_c = (u32)unit_rnd_in(&seed, 1, 19);
+		c.p.in_zp = unit_rnd_in(&seed, -128, 127);
+		c.p.out_zp = unit_rnd_in(&seed, -128, 127);
+		c.p.act_min = (s8)unit_rnd_in(&seed, -128, 0);
 		c.p.act_max = 127;
 		case_fill(&c, &seed, 0);
 		ref_conv(&c);
@@ -504,7 +491,7 @@ START_TEST(fc_random)
 		f.mult = c.mult;
 		f.shift = c.shift;
 		ck_assert_ptr_null(mcai_fc_check(&f));
-		out = xmalloc(c.out_len);
+		out = unit_xmalloc(c.out_len);
 		mcai_fully_connected(&f, c.in, c.filter, c.bias, out);
 		for (i = 0; i < c.out_len; i++)
 			EXPECT(out[i] == c.ref[i], "fc output %zu: %d vs %d", i,
@@ -527,15 +514,15 @@ static void lsb_fill(struct conv_case *c, uint64_t *seed)
 	size_t i;
 
 	for (i = 0; i < c->f_len; i++)
-		c->filter[i] = (s8)rnd_in(seed, -1, 1);
-	c->p.in_zp = rnd_in(seed, -126, 125);
-	c->p.out_zp = rnd_in(seed, -20, 20);
+		c->filter[i] = (s8)unit_rnd_in(seed, -1, 1);
+	c->p.in_zp = unit_rnd_in(seed, -126, 125);
+	c->p.out_zp = unit_rnd_in(seed, -20, 20);
 	for (i = 0; i < c->in_len; i++)
 		c->in[i] = (s8)(c->p.in_zp +
-				(rnd_in(seed, 0, 7) ? 0 : rnd_in(seed, -2, 2)));
+				(unit_rnd_in(seed, 0, 7) ? 0 : unit_rnd_in(seed, -2, 2)));
 	for (i = 0; i < c->p.out_c; i++) {
 		if (c->bias)
-			c->bias[i] = rnd_in(seed, -60, 60);
+			c->bias[i] = unit_rnd_in(seed, -60, 60);
 		c->mult[i] = 1 << 30;
 		c->shift[i] = 1;
 	}
@@ -557,8 +544,8 @@ START_TEST(conv_lsb_exact)
 			c.p.pad_top = c.p.pad_bottom = 0;
 			c.p.pad_left = c.p.pad_right = 0;
 			c.p.groups = 1;
-			c.p.in_c = (u32)rnd_in(&seed, 900, 2100);
-			c.p.out_c = (u32)rnd_in(&seed, 1, 9);
+			c.p.in_c = (u32)unit_rnd_in(&seed, 900, 2100);
+			c.p.out_c = (u32)unit_rnd_in(&seed, 1, 9);
 		}
 		c.p.act_min = -128;
 		c.p.act_max = 127;
@@ -595,7 +582,7 @@ END_TEST
 START_TEST(fc_longest_dot)
 {
 	u32 n = MCAI_OP_MAX_DOT;
-	s8 *x = xmalloc(n), *w = xmalloc(n);
+	s8 *x = unit_xmalloc(n), *w = unit_xmalloc(n);
 	s32 mult = 1 << 30, shift = -24, bias = 0;
 	struct mcai_fc_params f = {
 		.batch = 1, .in_len = n, .out_len = 1, .in_zp = 127,

@@ -13,25 +13,12 @@
 #include "models/engine/ops.h"
 #include "models/train/opquant.h"
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
 /* log-uniform in [lo, hi] */
 static double rnd_scale(uint64_t *seed, double lo, double hi)
 {
 	double u = unit_rnd32(seed) / 4294967296.0;
 
 	return lo * pow(hi / lo, u);
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	ck_assert(p != NULL);
-	return p;
 }
 
 static size_t elems(const u32 d[4])
@@ -72,9 +59,9 @@ static void random_bcast(uint64_t *seed, u32 a[4], u32 b[4], u32 o[4])
 	int d;
 
 	for (d = 0; d < 4; d++) {
-		o[d] = (u32)rnd_in(seed, 1, d == 3 ? 9 : 4);
-		a[d] = rnd_in(seed, 0, 3) == 0 ? 1 : o[d];
-		b[d] = rnd_in(seed, 0, 3) == 0 ? 1 : o[d];
+		o[d] = (u32)unit_rnd_in(seed, 1, d == 3 ? 9 : 4);
+		a[d] = unit_rnd_in(seed, 0, 3) == 0 ? 1 : o[d];
+		b[d] = unit_rnd_in(seed, 0, 3) == 0 ? 1 : o[d];
 	}
 }
 
@@ -84,8 +71,8 @@ static void binary_case(uint64_t *seed, int mul, int k)
 	struct mcai_mul_params pm;
 	u32 d1[4], d2[4], od[4], o[4];
 	double s1 = rnd_scale(seed, 0.002, 0.2), s2, so;
-	s32 z1 = rnd_in(seed, -128, 127), z2 = rnd_in(seed, -128, 127);
-	s32 zo = rnd_in(seed, -128, 127);
+	s32 z1 = unit_rnd_in(seed, -128, 127), z2 = unit_rnd_in(seed, -128, 127);
+	s32 zo = unit_rnd_in(seed, -128, 127);
 	s8 *x, *y, *out;
 	size_t i, n;
 	int lo = -128, hi = 127;
@@ -95,8 +82,8 @@ static void binary_case(uint64_t *seed, int mul, int k)
 	so = mul ? s1 * s2 * 128 * rnd_scale(seed, 0.3, 3) :
 	     (s1 + s2) * rnd_scale(seed, 0.5, 4);
 	if (k % 7 == 0) {
-		lo = rnd_in(seed, -128, 0);
-		hi = rnd_in(seed, lo, 127);
+		lo = unit_rnd_in(seed, -128, 0);
+		hi = unit_rnd_in(seed, lo, 127);
 	}
 	random_bcast(seed, d1, d2, od);
 	if (mul) {
@@ -118,10 +105,10 @@ static void binary_case(uint64_t *seed, int mul, int k)
 		pa.act_max = (s8)hi;
 		ck_assert_ptr_null(mcai_add_check(&pa));
 	}
-	x = xmalloc(elems(d1));
-	y = xmalloc(elems(d2));
+	x = unit_xmalloc(elems(d1));
+	y = unit_xmalloc(elems(d2));
 	n = elems(od);
-	out = xmalloc(n);
+	out = unit_xmalloc(n);
 	for (i = 0; i < elems(d1); i++)
 		x[i] = unit_rnd_s8(seed);
 	for (i = 0; i < elems(d2); i++)
@@ -270,38 +257,38 @@ START_TEST(concat_random)
 		struct mcai_concat_input in[4];
 		struct mcai_concat_params p;
 		double so = rnd_scale(&seed, 0.01, 0.1), si[4];
-		u32 n_in = (u32)rnd_in(&seed, 1, 4), axis, i, o[4];
+		u32 n_in = (u32)unit_rnd_in(&seed, 1, 4), axis, i, o[4];
 		size_t n, j;
 		s8 *out;
 		int d;
 
 		memset(&p, 0, sizeof(p));
 		memset(in, 0, sizeof(in));
-		axis = (u32)rnd_in(&seed, 0, 3);
+		axis = (u32)unit_rnd_in(&seed, 0, 3);
 		for (d = 0; d < 4; d++)
-			p.out[d] = (u32)rnd_in(&seed, 1, 4);
+			p.out[d] = (u32)unit_rnd_in(&seed, 1, 4);
 		p.out[axis] = 0;
-		p.out_zp = rnd_in(&seed, -128, 127);
+		p.out_zp = unit_rnd_in(&seed, -128, 127);
 		for (i = 0; i < n_in; i++) {
 			memcpy(in[i].dims, p.out, sizeof(p.out));
-			in[i].dims[axis] = (u32)rnd_in(&seed, 1, 5);
+			in[i].dims[axis] = (u32)unit_rnd_in(&seed, 1, 5);
 			p.out[axis] += in[i].dims[axis];
-			if (rnd_in(&seed, 0, 2) == 0) {
+			if (unit_rnd_in(&seed, 0, 2) == 0) {
 				si[i] = so;
 				mcai_concat_prepare(&in[i], so, p.out_zp, so);
-			} else if (rnd_in(&seed, 0, 1)) {
+			} else if (unit_rnd_in(&seed, 0, 1)) {
 				/* same scale, another zero point: a shift */
 				si[i] = so;
 				mcai_concat_prepare(&in[i], so,
-						    rnd_in(&seed, -128, 127),
+						    unit_rnd_in(&seed, -128, 127),
 						    so);
 			} else {
 				si[i] = rnd_scale(&seed, 0.003, 0.3);
 				mcai_concat_prepare(&in[i], si[i],
-						    rnd_in(&seed, -128, 127),
+						    unit_rnd_in(&seed, -128, 127),
 						    so);
 			}
-			in[i].data = xmalloc(elems(in[i].dims));
+			in[i].data = unit_xmalloc(elems(in[i].dims));
 			for (j = 0; j < elems(in[i].dims); j++)
 				((s8 *)in[i].data)[j] = unit_rnd_s8(&seed);
 		}
@@ -310,7 +297,7 @@ START_TEST(concat_random)
 		p.axis = axis;
 		ck_assert_ptr_null(mcai_concat_check(&p));
 		n = elems(p.out);
-		out = xmalloc(n);
+		out = unit_xmalloc(n);
 		mcai_concat(&p, out);
 		for (j = 0; j < n; j++) {
 			u32 at;
@@ -391,18 +378,18 @@ START_TEST(pad_random)
 
 		memset(&p, 0, sizeof(p));
 		for (d = 0; d < 4; d++) {
-			p.in[d] = (u32)rnd_in(&seed, 1, d == 0 ? 2 : 5);
-			p.before[d] = (u32)rnd_in(&seed, 0, 3);
-			p.after[d] = (u32)rnd_in(&seed, 0, 3);
+			p.in[d] = (u32)unit_rnd_in(&seed, 1, d == 0 ? 2 : 5);
+			p.before[d] = (u32)unit_rnd_in(&seed, 0, 3);
+			p.after[d] = (u32)unit_rnd_in(&seed, 0, 3);
 			od[d] = p.in[d] + p.before[d] + p.after[d];
 		}
 		p.value = unit_rnd_s8(&seed);
 		ck_assert_ptr_null(mcai_pad_check(&p));
-		in = xmalloc(elems(p.in));
+		in = unit_xmalloc(elems(p.in));
 		for (j = 0; j < elems(p.in); j++)
 			in[j] = unit_rnd_s8(&seed);
 		n = elems(od);
-		out = xmalloc(n);
+		out = unit_xmalloc(n);
 		mcai_pad(&p, in, out);
 		for (j = 0; j < n; j++) {
 			int inside = 1;

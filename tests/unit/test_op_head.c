@@ -13,11 +13,6 @@
 
 typedef __int128 i128;
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
 START_TEST(argmax)
 {
 	uint64_t seed = 0xa9;
@@ -36,10 +31,10 @@ START_TEST(argmax)
 	ck_assert_uint_eq(cls[2], 0);
 	for (k = 0; k < 500; k++) {
 		s8 v[37];
-		u32 n = (u32)rnd_in(&seed, 1, 37), i, best = 0;
+		u32 n = (u32)unit_rnd_in(&seed, 1, 37), i, best = 0;
 
 		for (i = 0; i < n; i++)
-			v[i] = (s8)rnd_in(&seed, -3, 3);	/* many ties */
+			v[i] = (s8)unit_rnd_in(&seed, -3, 3);	/* many ties */
 		for (i = n; i-- > 0;)
 			if (v[i] >= v[best])
 				best = i;
@@ -79,12 +74,12 @@ START_TEST(anomaly_random)
 
 	for (k = 0; k < 300; k++) {
 		struct mcai_recon_params p;
-		u32 len = (u32)rnd_in(&seed, 1, k < 290 ? 200 : 5000), i;
+		u32 len = (u32)unit_rnd_in(&seed, 1, k < 290 ? 200 : 5000), i;
 		double so = 0.001 + unit_rnd32(&seed) / 4294967296.0 * 0.1;
 		double si = k % 3 ? 0.001 + unit_rnd32(&seed) / 4294967296.0 * 0.1 : so;
-		int zo = rnd_in(&seed, -128, 127);
-		int zi = k % 3 ? rnd_in(&seed, -128, 127) : zo;
-		double score_scale = pow(2, -rnd_in(&seed, 4, 24));
+		int zo = unit_rnd_in(&seed, -128, 127);
+		int zi = k % 3 ? unit_rnd_in(&seed, -128, 127) : zo;
+		double score_scale = pow(2, -unit_rnd_in(&seed, 4, 24));
 		s8 *o = malloc(len), *in = malloc(len);
 		double mse = 0;
 		s32 got;
@@ -96,7 +91,7 @@ START_TEST(anomaly_random)
 		for (i = 0; i < len; i++) {
 			in[i] = unit_rnd_s8(&seed);
 			/* a reconstruction near the input, sometimes far */
-			o[i] = k % 5 ? (s8)fmax(-128, fmin(127, in[i] + rnd_in(&seed, -9, 9))) :
+			o[i] = k % 5 ? (s8)fmax(-128, fmin(127, in[i] + unit_rnd_in(&seed, -9, 9))) :
 				       unit_rnd_s8(&seed);
 			mse += pow(so * (o[i] - zo) - si * (in[i] - zi), 2);
 		}

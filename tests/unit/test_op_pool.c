@@ -11,19 +11,6 @@
 #include "tests/unit/unit.h"
 #include "models/engine/ops.h"
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	ck_assert(p != NULL);
-	return p;
-}
-
 static void ref_pool(const struct mcai_pool_params *p, const s8 *in, s8 *out,
 		     int avg)
 {
@@ -61,13 +48,13 @@ static void ref_pool(const struct mcai_pool_params *p, const s8 *in, s8 *out,
 static int pick_pad(uint64_t *seed, u32 in, u32 k, u32 stride, u32 *out,
 		    u32 *before, u32 *after)
 {
-	int mode = rnd_in(seed, 0, 2);
+	int mode = unit_rnd_in(seed, 0, 2);
 
 	if (mode == 1) {
 		mcai_op_same_pad(in, k, stride, 1, out, before, after);
 	} else {
-		*before = mode ? (u32)rnd_in(seed, 0, (int)k - 1) : 0;
-		*after = mode ? (u32)rnd_in(seed, 0, (int)k - 1) : 0;
+		*before = mode ? (u32)unit_rnd_in(seed, 0, (int)k - 1) : 0;
+		*after = mode ? (u32)unit_rnd_in(seed, 0, (int)k - 1) : 0;
 		*out = mcai_op_out_dim(in, k, stride, 1, *before, *after);
 	}
 	return *out > 0;
@@ -77,23 +64,23 @@ static void random_pool(struct mcai_pool_params *p, uint64_t *seed)
 {
 	memset(p, 0, sizeof(*p));
 	do {
-		p->batch = (u32)rnd_in(seed, 1, 2);
-		p->in_h = (u32)rnd_in(seed, 1, 10);
-		p->in_w = (u32)rnd_in(seed, 1, 10);
-		p->c = (u32)rnd_in(seed, 1, 9);
-		p->k_h = (u32)rnd_in(seed, 1, 5);
-		p->k_w = (u32)rnd_in(seed, 1, 5);
-		p->stride_h = (u32)rnd_in(seed, 1, 6);
-		p->stride_w = (u32)rnd_in(seed, 1, 6);
+		p->batch = (u32)unit_rnd_in(seed, 1, 2);
+		p->in_h = (u32)unit_rnd_in(seed, 1, 10);
+		p->in_w = (u32)unit_rnd_in(seed, 1, 10);
+		p->c = (u32)unit_rnd_in(seed, 1, 9);
+		p->k_h = (u32)unit_rnd_in(seed, 1, 5);
+		p->k_w = (u32)unit_rnd_in(seed, 1, 5);
+		p->stride_h = (u32)unit_rnd_in(seed, 1, 6);
+		p->stride_w = (u32)unit_rnd_in(seed, 1, 6);
 	} while (!pick_pad(seed, p->in_h, p->k_h, p->stride_h, &p->out_h,
 			   &p->pad_top, &p->pad_bottom) ||
 		 !pick_pad(seed, p->in_w, p->k_w, p->stride_w, &p->out_w,
 			   &p->pad_left, &p->pad_right));
 	p->act_min = -128;
 	p->act_max = 127;
-	if (rnd_in(seed, 0, 3) == 0) {
-		p->act_min = (s8)rnd_in(seed, -128, 0);
-		p->act_max = (s8)rnd_in(seed, p->act_min, 127);
+	if (unit_rnd_in(seed, 0, 3) == 0) {
+		p->act_min = (s8)unit_rnd_in(seed, -128, 0);
+		p->act_max = (s8)unit_rnd_in(seed, p->act_min, 127);
 	}
 }
 
@@ -104,8 +91,8 @@ static void pool_case(const struct mcai_pool_params *p, uint64_t *seed,
 	struct mcai_pool_params q = *p;
 	size_t in_len = (size_t)p->batch * p->in_h * p->in_w * p->c;
 	size_t out_len = (size_t)p->batch * p->out_h * p->out_w * p->c;
-	s8 *in = xmalloc(in_len), *out = xmalloc(out_len);
-	s8 *ref = xmalloc(out_len);
+	s8 *in = unit_xmalloc(in_len), *out = unit_xmalloc(out_len);
+	s8 *ref = unit_xmalloc(out_len);
 	size_t i;
 	int avg;
 
@@ -261,10 +248,10 @@ START_TEST(global_avg_pool)
 		s8 *in, *out, *ref;
 
 		memset(&p, 0, sizeof(p));
-		p.batch = (u32)rnd_in(&seed, 1, 2);
-		p.in_h = (u32)rnd_in(&seed, 1, k < 38 ? 12 : 96);
-		p.in_w = (u32)rnd_in(&seed, 1, k < 38 ? 12 : 96);
-		p.c = (u32)rnd_in(&seed, 1, 17);
+		p.batch = (u32)unit_rnd_in(&seed, 1, 2);
+		p.in_h = (u32)unit_rnd_in(&seed, 1, k < 38 ? 12 : 96);
+		p.in_w = (u32)unit_rnd_in(&seed, 1, k < 38 ? 12 : 96);
+		p.c = (u32)unit_rnd_in(&seed, 1, 17);
 		p.act_min = -128;
 		p.act_max = 127;
 		/* the fields global pooling overrides: nonsense */
@@ -279,9 +266,9 @@ START_TEST(global_avg_pool)
 		full.stride_h = full.stride_w = 1;
 		full.pad_left = 0;
 		in_len = (size_t)p.batch * p.in_h * p.in_w * p.c;
-		in = xmalloc(in_len);
-		out = xmalloc((size_t)p.batch * p.c);
-		ref = xmalloc((size_t)p.batch * p.c);
+		in = unit_xmalloc(in_len);
+		out = unit_xmalloc((size_t)p.batch * p.c);
+		ref = unit_xmalloc((size_t)p.batch * p.c);
 		for (i = 0; i < in_len; i++)
 			in[i] = unit_rnd_s8(&seed);
 		ref_pool(&full, in, ref, 1);

@@ -13,19 +13,6 @@
 #include "models/engine/ops.h"
 #include "models/train/opquant.h"
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	ck_assert(p != NULL);
-	return p;
-}
-
 static void mean_case(uint64_t *seed, const u32 dims[4], u32 axes)
 {
 	struct mcai_mean_params p;
@@ -45,11 +32,11 @@ static void mean_case(uint64_t *seed, const u32 dims[4], u32 axes)
 		n_in *= dims[d];
 		n_out *= od[d];
 	}
-	mcai_mean_prepare(&p, si, rnd_in(seed, -128, 127), so,
-			  rnd_in(seed, -128, 127), count);
+	mcai_mean_prepare(&p, si, unit_rnd_in(seed, -128, 127), so,
+			  unit_rnd_in(seed, -128, 127), count);
 	ck_assert_ptr_null(mcai_mean_check(&p));
-	in = xmalloc(n_in);
-	out = xmalloc(n_out);
+	in = unit_xmalloc(n_in);
+	out = unit_xmalloc(n_out);
 	for (i = 0; i < n_in; i++)
 		in[i] = unit_rnd_s8(seed);
 	mcai_mean(&p, in, out);
@@ -103,7 +90,7 @@ START_TEST(mean_random)
 		int d;
 
 		for (d = 0; d < 4; d++)
-			dims[d] = (u32)rnd_in(&seed, 1, d == 0 ? 2 : 7);
+			dims[d] = (u32)unit_rnd_in(&seed, 1, d == 0 ? 2 : 7);
 		mean_case(&seed, dims, (u32)(k % 16));
 	}
 }

@@ -15,19 +15,6 @@
 
 typedef __int128 i128;
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	ck_assert(p != NULL);
-	return p;
-}
-
 START_TEST(clz)
 {
 	uint64_t seed = 5;
@@ -61,7 +48,7 @@ START_TEST(mulpot)
 	for (k = 0; k < 20000; k++) {
 		s32 x = (s32)unit_rnd32(&seed) >> (k % 31);
 
-		e = rnd_in(&seed, -62, 31);
+		e = unit_rnd_in(&seed, -62, 31);
 		if (e >= 0) {
 			i128 v = (i128)x * ((i128)1 << e);
 			s32 r = v > INT32_MAX ? INT32_MAX :
@@ -104,7 +91,7 @@ START_TEST(exp_neg)
 			double x, err;
 
 			if (k % 3 == 0)		/* small arguments too */
-				a >>= rnd_in(&seed, 0, 30);
+				a >>= unit_rnd_in(&seed, 0, 30);
 			x = a / one;
 			err = fabs(mcai_fp_exp_neg(a, bits[b]) / 2147483648.0 -
 				   exp(x));
@@ -139,7 +126,7 @@ START_TEST(recip_and_logistic)
 		double one = ldexp(1, 31 - bits[b]);
 
 		for (k = 0; k < 3000; k++) {
-			s32 a = (s32)unit_rnd32(&seed) >> rnd_in(&seed, 0, 31);
+			s32 a = (s32)unit_rnd32(&seed) >> unit_rnd_in(&seed, 0, 31);
 			double x = a / one;
 			double err = fabs(mcai_fp_logistic(a, bits[b]) /
 					  2147483648.0 - 1 / (1 + exp(-x)));
@@ -188,10 +175,10 @@ START_TEST(requant64)
 				       mcai_requant64(edge[i], mults[j], s),
 				       ref_requant64(edge[i], mults[j], s));
 	for (k = 0; k < 100000; k++) {
-		int64_t x = (int64_t)unit_rnd(&seed) >> rnd_in(&seed, 0, 63);
+		int64_t x = (int64_t)unit_rnd(&seed) >> unit_rnd_in(&seed, 0, 63);
 		s32 m = (s32)(unit_rnd32(&seed) >> 1);
 
-		s = rnd_in(&seed, -31, 30);
+		s = unit_rnd_in(&seed, -31, 30);
 		EXPECT(mcai_requant64(x, m, s) == ref_requant64(x, m, s),
 		       "requant64(%lld, %d, %d)", (long long)x, m, s);
 	}
@@ -457,7 +444,7 @@ static long softmax_case(const s8 *in, u32 rows, u32 depth, double scale,
 {
 	long differ = 0;
 	struct mcai_softmax_params p;
-	s8 *out = xmalloc((size_t)rows * depth);
+	s8 *out = unit_xmalloc((size_t)rows * depth);
 	u32 r, c;
 
 	memset(&p, 0, sizeof(p));
@@ -509,17 +496,17 @@ START_TEST(softmax_random)
 	int k;
 
 	for (k = 0; k < 150; k++) {
-		u32 rows = (u32)rnd_in(&seed, 1, 3);
-		u32 depth = (u32)rnd_in(&seed, 1, k < 140 ? 40 : 1200);
+		u32 rows = (u32)unit_rnd_in(&seed, 1, 3);
+		u32 depth = (u32)unit_rnd_in(&seed, 1, k < 140 ? 40 : 1200);
 		double scale = 0.005 * pow(100, unit_rnd32(&seed) / 4294967296.0);
 		double beta = k % 4 ? 1.0 : 0.5 + unit_rnd32(&seed) / 4294967296.0;
-		int spread = rnd_in(&seed, 1, 255);
-		int base = rnd_in(&seed, -128, 127 - spread + 1);
-		s8 *in = xmalloc((size_t)rows * depth);
+		int spread = unit_rnd_in(&seed, 1, 255);
+		int base = unit_rnd_in(&seed, -128, 127 - spread + 1);
+		s8 *in = unit_xmalloc((size_t)rows * depth);
 		size_t i;
 
 		for (i = 0; i < (size_t)rows * depth; i++)
-			in[i] = (s8)(base + rnd_in(&seed, 0, spread - 1));
+			in[i] = (s8)(base + unit_rnd_in(&seed, 0, spread - 1));
 		differ += softmax_case(in, rows, depth, scale, beta);
 		total += (long)rows * depth;
 		free(in);
@@ -535,7 +522,7 @@ START_TEST(softmax_edges)
 	static const s8 one[1] = { 5 };
 	static const s8 pair[2] = { -7, -7 };
 	static const s8 far[3] = { -128, 127, -128 };
-	s8 *big = xmalloc(4095);
+	s8 *big = unit_xmalloc(4095);
 	struct mcai_softmax_params p;
 	s8 out[3];
 	int i;

@@ -25,11 +25,6 @@
 
 typedef __int128 i128;
 
-static int rnd_in(uint64_t *seed, int lo, int hi)
-{
-	return lo + (int)(unit_rnd32(seed) % (uint32_t)(hi - lo + 1));
-}
-
 #define MAX_NODES	4096
 #define MAX_VALUES	(MAX_NODES * 4)
 #define MAX_FEATURES	12
@@ -60,7 +55,7 @@ static void grow_tree(struct forest *f, uint64_t *seed, u32 max_depth,
 		struct mcai_tree_node *nd = &f->node[n];
 		int leaf = depth[n] >= max_depth ||
 			   next + 2 > MAX_NODES ||
-			   rnd_in(seed, 0, 9) < (int)depth[n] + (n == start ? 0 : 2);
+			   unit_rnd_in(seed, 0, 9) < (int)depth[n] + (n == start ? 0 : 2);
 
 		memset(nd, 0, sizeof(*nd));
 		if (leaf) {
@@ -70,19 +65,19 @@ static void grow_tree(struct forest *f, uint64_t *seed, u32 max_depth,
 				s32 v;
 
 				if (leaf_kind == 0)	/* Q16 of [-2, 2] */
-					v = rnd_in(seed, -131072, 131072);
+					v = unit_rnd_in(seed, -131072, 131072);
 				else
-					v = rnd_in(seed, -1000, 1000);
+					v = unit_rnd_in(seed, -1000, 1000);
 				f->value[e->n_values++] = v;
 			}
 			continue;
 		}
-		nd->feature = (u16)rnd_in(seed, 0, (int)e->n_features - 1);
+		nd->feature = (u16)unit_rnd_in(seed, 0, (int)e->n_features - 1);
 		/* on the grid, or strictly between two points */
 		{
 			u32 ft = nd->feature;
-			int g = f->zp[ft] + rnd_in(seed, -300, 300);
-			double u = rnd_in(seed, 0, 2) ? 0 :
+			int g = f->zp[ft] + unit_rnd_in(seed, -300, 300);
+			double u = unit_rnd_in(seed, 0, 2) ? 0 :
 				   0.05 + 0.9 * unit_rnd32(seed) / 4294967296.0;
 
 			/* t between grid points g and g + 1 (or on g) */
@@ -113,24 +108,24 @@ static void grow_forest(struct forest *f, uint64_t *seed, u32 trees,
 	e->nodes = f->node;
 	e->roots = f->root;
 	e->values = f->value;
-	e->n_features = (u32)rnd_in(seed, 1, MAX_FEATURES);
+	e->n_features = (u32)unit_rnd_in(seed, 1, MAX_FEATURES);
 	e->n_outputs = outputs;
 	e->aggregate = (u8)aggregate;
 	for (i = 0; i < e->n_features; i++) {
-		f->scale[i] = ldexp(1, -rnd_in(seed, 0, 12));
-		f->zp[i] = rnd_in(seed, -1000, 1000);
+		f->scale[i] = ldexp(1, -unit_rnd_in(seed, 0, 12));
+		f->zp[i] = unit_rnd_in(seed, -1000, 1000);
 	}
 	for (t = 0; t < trees; t++) {
 		f->root[t] = e->n_nodes;
-		grow_tree(f, seed, (u32)rnd_in(seed, 0, 9), leaf_kind);
+		grow_tree(f, seed, (u32)unit_rnd_in(seed, 0, 9), leaf_kind);
 	}
 	e->n_trees = trees;
-	if (aggregate == MCAI_TREE_SUM && rnd_in(seed, 0, 1)) {
+	if (aggregate == MCAI_TREE_SUM && unit_rnd_in(seed, 0, 1)) {
 		for (i = 0; i < outputs; i++)
-			f->base[i] = rnd_in(seed, -65536, 65536);
+			f->base[i] = unit_rnd_in(seed, -65536, 65536);
 		e->base = f->base;
 	}
-	e->max_depth = f->depth + (u32)rnd_in(seed, 0, 2);
+	e->max_depth = f->depth + (u32)unit_rnd_in(seed, 0, 2);
 }
 
 /* The float walk: the leaf the float tree picks for dequantised @x. */
@@ -150,8 +145,8 @@ static void random_features(const struct forest *f, uint64_t *seed, s16 *x)
 	u32 i;
 
 	for (i = 0; i < f->e.n_features; i++) {
-		int g = rnd_in(seed, 0, 9) ? rnd_in(seed, -320, 320) :
-			rnd_in(seed, -32768, 32767);
+		int g = unit_rnd_in(seed, 0, 9) ? unit_rnd_in(seed, -320, 320) :
+			unit_rnd_in(seed, -32768, 32767);
 
 		/* mostly near the thresholds, zp +- 300 */
 		x[i] = (s16)fmax(-32768, fmin(32767, g + f->zp[i]));
@@ -227,7 +222,7 @@ START_TEST(decision_tree)
 	int k;
 
 	for (k = 0; k < 100; k++)
-		forest_case(&seed, 1, (u32)rnd_in(&seed, 1, 4), MCAI_TREE_SUM,
+		forest_case(&seed, 1, (u32)unit_rnd_in(&seed, 1, 4), MCAI_TREE_SUM,
 			    0);
 }
 END_TEST
@@ -238,8 +233,8 @@ START_TEST(random_forest)
 	int k;
 
 	for (k = 0; k < 100; k++)
-		forest_case(&seed, (u32)rnd_in(&seed, 1, 30),
-			    (u32)rnd_in(&seed, 1, 4),
+		forest_case(&seed, (u32)unit_rnd_in(&seed, 1, 30),
+			    (u32)unit_rnd_in(&seed, 1, 4),
 			    k % 2 ? MCAI_TREE_VOTE : MCAI_TREE_AVERAGE, 0);
 }
 END_TEST
@@ -250,8 +245,8 @@ START_TEST(gradient_boosting)
 	int k;
 
 	for (k = 0; k < 100; k++)
-		forest_case(&seed, (u32)rnd_in(&seed, 1, 40),
-			    (u32)rnd_in(&seed, 1, 3), MCAI_TREE_SUM, k % 2);
+		forest_case(&seed, (u32)unit_rnd_in(&seed, 1, 40),
+			    (u32)unit_rnd_in(&seed, 1, 3), MCAI_TREE_SUM, k % 2);
 }
 END_TEST
 
@@ -319,7 +314,7 @@ START_TEST(checker_refuses)
 		u32 n, t, end;
 		int m = k % 12;
 
-		grow_forest(&f, &seed, (u32)rnd_in(&seed, 2, 5), 2,
+		grow_forest(&f, &seed, (u32)unit_rnd_in(&seed, 2, 5), 2,
 			    MCAI_TREE_SUM, 1);
 		ck_assert_ptr_null(mcai_tree_check(&f.e));
 		g = f;
@@ -328,7 +323,7 @@ START_TEST(checker_refuses)
 		g.e.values = g.value;
 		g.e.base = f.e.base ? g.base : NULL;
 		/* a split node of a random tree, if it has one */
-		t = (u32)rnd_in(&seed, 0, (int)g.e.n_trees - 1);
+		t = (u32)unit_rnd_in(&seed, 0, (int)g.e.n_trees - 1);
 		end = t + 1 < g.e.n_trees ? g.root[t + 1] : g.e.n_nodes;
 		for (n = g.root[t]; n < end; n++)
 			if (g.node[n].feature != MCAI_TREE_LEAF)
@@ -366,7 +361,7 @@ START_TEST(checker_refuses)
 			g.root[g.e.n_trees - 1] = g.root[g.e.n_trees - 2];
 			break;
 		case 9:
-			g.value[rnd_in(&seed, 0, (int)g.e.n_values - 1)] =
+			g.value[unit_rnd_in(&seed, 0, (int)g.e.n_values - 1)] =
 				INT32_MAX / (s32)g.e.n_trees + 1;
 			break;
 		case 10:
@@ -464,8 +459,8 @@ START_TEST(linear_models)
 
 	for (k = 0; k < 300; k++) {
 		struct mcai_linear_params p;
-		u32 nf = (u32)rnd_in(&seed, 1, k < 290 ? 40 : 4000);
-		u32 no = (u32)rnd_in(&seed, 1, 5), i, j, best = 0;
+		u32 nf = (u32)unit_rnd_in(&seed, 1, k < 290 ? 40 : 4000);
+		u32 no = (u32)unit_rnd_in(&seed, 1, 5), i, j, best = 0;
 		s16 *w = malloc(sizeof(s16) * nf * no), *x = malloc(sizeof(s16) * nf);
 		s64 bias[5];
 		s32 mult[5], shift[5], out[5], want[5];
@@ -483,18 +478,18 @@ START_TEST(linear_models)
 				w[i] = i % 2 ? -32768 : 32767;
 			}
 		for (i = 0; i < no; i++) {
-			bias[i] = (s64)unit_rnd(&seed) >> rnd_in(&seed, 3, 63);
+			bias[i] = (s64)unit_rnd(&seed) >> unit_rnd_in(&seed, 3, 63);
 			mult[i] = (s32)((1U << 30) | (unit_rnd32(&seed) >> 2));
-			shift[i] = -rnd_in(&seed, 8, 31);
+			shift[i] = -unit_rnd_in(&seed, 8, 31);
 			if (k % 10 == 3) {	/* scaled by 1: every bit shows */
-				bias[i] = rnd_in(&seed, -1000, 1000);
+				bias[i] = unit_rnd_in(&seed, -1000, 1000);
 				mult[i] = 1 << 30;
 				shift[i] = 1;
 			}
 		}
 		if (k % 10 == 3)
 			for (i = 0; i < nf; i++)
-				x[i] = (s16)rnd_in(&seed, -300, 300);
+				x[i] = (s16)unit_rnd_in(&seed, -300, 300);
 		p.n_features = nf;
 		p.n_outputs = no;
 		p.weights = w;
@@ -502,7 +497,7 @@ START_TEST(linear_models)
 		p.mult = mult;
 		p.shift = shift;
 		p.link = (u8)(k % 2);
-		p.frac_bits = (u8)rnd_in(&seed, 8, 24);
+		p.frac_bits = (u8)unit_rnd_in(&seed, 8, 24);
 		ck_assert_ptr_null(mcai_linear_check(&p));
 		cls = mcai_linear(&p, x, out);
 		for (i = 0; i < no; i++) {

@@ -85,6 +85,14 @@ s32 unit_ref_requant(s32 x, s32 mult, int shift);
 
 /* Random layer contents: weights -127..127, and so on. */
 s8 unit_rnd_w(uint64_t *seed);
+/* A uniform integer in [lo, hi]. */
+static inline int unit_rnd_in(uint64_t *s, int lo, int hi)
+{
+	return lo + (int)(unit_rnd32(s) % (uint32_t)(hi - lo + 1));
+}
+
+/* malloc that fails the test instead of returning NULL (0 bytes: 1). */
+void *unit_xmalloc(size_t n);
 s8 unit_rnd_s8(uint64_t *seed);
 
 /* Remove @dir and everything under it (a suite's scratch directory). */
