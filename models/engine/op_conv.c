@@ -149,27 +149,6 @@ static void mcai_conv_pixel(const struct mcai_conv_params *p, const s8 *img,
 	}
 }
 
-void mcai_conv2d(const struct mcai_conv_params *p, const s8 *in,
-		 const s8 *filter, const s32 *bias, s8 *out)
-{
-	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
-	u32 b, oy, ox;
-
-	for (b = 0; b < p->batch; b++) {
-		for (oy = 0; oy < p->out_h; oy++) {
-			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
-
-			for (ox = 0; ox < p->out_w; ox++) {
-				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
-
-				mcai_conv_pixel(p, in + b * img, y0, x0,
-						filter, bias, out);
-				out += p->out_c;
-			}
-		}
-	}
-}
-
 /*
  * One depthwise output channel @oc (input channel oc / mult) at
  * (y0, x0).  At most k_h * k_w <= MCAI_OP_MAX_DOT terms.
@@ -216,8 +195,12 @@ static void mcai_dw_pixel(const struct mcai_conv_params *p, const s8 *img,
 	}
 }
 
-void mcai_depthwise_conv2d(const struct mcai_conv_params *p, const s8 *in,
-			   const s8 *filter, const s32 *bias, s8 *out)
+/*
+ * The output pixels of a conv (@dw: depthwise) in NHWC order, each from
+ * the window whose top-left tap is at (y0, x0), padding included.
+ */
+static void mcai_conv_walk(const struct mcai_conv_params *p, const s8 *in,
+			   const s8 *filter, const s32 *bias, s8 *out, bool dw)
 {
 	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
 	u32 b, oy, ox;
@@ -229,12 +212,28 @@ void mcai_depthwise_conv2d(const struct mcai_conv_params *p, const s8 *in,
 			for (ox = 0; ox < p->out_w; ox++) {
 				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
 
-				mcai_dw_pixel(p, in + b * img, y0, x0, filter,
-					      bias, out);
+				if (dw)
+					mcai_dw_pixel(p, in + b * img, y0, x0,
+						      filter, bias, out);
+				else
+					mcai_conv_pixel(p, in + b * img, y0,
+							x0, filter, bias, out);
 				out += p->out_c;
 			}
 		}
 	}
+}
+
+void mcai_conv2d(const struct mcai_conv_params *p, const s8 *in,
+		 const s8 *filter, const s32 *bias, s8 *out)
+{
+	mcai_conv_walk(p, in, filter, bias, out, false);
+}
+
+void mcai_depthwise_conv2d(const struct mcai_conv_params *p, const s8 *in,
+			   const s8 *filter, const s32 *bias, s8 *out)
+{
+	mcai_conv_walk(p, in, filter, bias, out, true);
 }
 
 void mcai_conv1d(const struct mcai_conv_params *p, const s8 *in,
