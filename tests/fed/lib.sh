@@ -72,7 +72,8 @@ wait_for() {
 # registry read) and listens on PORT.
 agg_ready() {
 	kill -0 "$AGG" 2>/dev/null || return 0	# dead: stop waiting
-	grep -q "listening on 127.0.0.1:$PORT\$" "$1" &&
+	# (the log may not exist yet: the shell opens it in the child)
+	grep -q "listening on 127.0.0.1:$PORT\$" "$1" 2>/dev/null &&
 		grep -q "ready: aggregator" "$1" &&
 		ss -Htln "sport = :$PORT" | grep -q .
 }
