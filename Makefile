@@ -23,8 +23,8 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm check-vibtrain check-debug bench demo clean help model \
-	vib-models
+	check-vm check-vibtrain check-debug check-faults bench demo clean help \
+	model vib-models
 
 all: module tools
 
@@ -33,6 +33,7 @@ help:
 	@echo "make deps       install the Debian packages the project needs"
 	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
+	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
@@ -120,6 +121,11 @@ check-vm: tools
 # in /var/tmp/mcai-debug-kernel (tests/vm/debug-kernel.sh).
 check-debug: tools
 	tests/vm/check-debug.sh $(VM_TESTS)
+
+# Allocations failing at random in the allocating guest tests, on the
+# debug kernel (tests/vm/faults-run.sh; FAULT_TESTS= to choose).
+check-faults: tools
+	tests/vm/faults-run.sh $(FAULT_TESTS)
 
 demo: deps
 	$(MAKE) tools

@@ -176,7 +176,8 @@ int mcai_mirror_read(struct mcai_mirror_read *req)
 	req->max_record = req->queue_bytes;
 	cap = min(req->buf_len, req->queue_bytes);
 	if (cap) {
-		kbuf = kvmalloc(cap, GFP_KERNEL);
+		/* sized by the caller: -ENOMEM, no splat, when short */
+		kbuf = kvmalloc(cap, GFP_KERNEL | __GFP_NOWARN);
 		if (!kbuf)
 			return -ENOMEM;
 	}

@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
+#include "account.h"
 #include "compat.h"
 #include "live.h"
 #include "stats.h"
@@ -59,7 +60,8 @@ void mcai_drift_destroy(struct mcai_drift *d)
 
 struct mcai_drift *mcai_drift_prep(const struct mcai_model *m)
 {
-	struct mcai_drift *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	/* a model load's, sized by the model: fails quietly like the rest */
+	struct mcai_drift *p = kzalloc(sizeof(*p), MCAI_GFP_USER);
 	u32 nf = m->input_len, nc = mcai_model_classes(m);
 
 	if (!p)
@@ -67,7 +69,7 @@ struct mcai_drift *mcai_drift_prep(const struct mcai_model *m)
 	/* input_len and output_len are bounded by max_dim: no overflow. */
 	p->bytes = (size_t)nf * (sizeof(s64) + sizeof(u64)) +
 		   (size_t)nc * sizeof(u64);
-	p->sum = kvzalloc(p->bytes, GFP_KERNEL_ACCOUNT);
+	p->sum = kvzalloc(p->bytes, MCAI_GFP_USER);
 	if (!p->sum) {
 		kfree(p);
 		return NULL;
