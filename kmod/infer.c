@@ -23,7 +23,7 @@
 #include "sched.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine/engine.h"
+#include "models/engine/model.h"
 
 /*
  * Run @req (already copied in and checked for reserved fields) and fill
@@ -35,17 +35,27 @@ int mcai_infer(struct mcai_infer *req)
 	const struct mcai_limits *lim = mcai_registry_limits();
 	struct mcai_trace_clock tc;
 	struct mcai_version *v;
-	s8 *input, *scores = NULL;
-	void *arena;
+	void *arena = NULL;
+	s8 *input, *scores;
 	u32 out_len = 0;
 	int cls = 0, ret = 0;
 
-	/* No model accepts more than max_dim inputs: bound the copy first. */
-	if (!req->input_len || req->input_len > lim->max_dim)
+	/*
+	 * No model takes more input than max_dim (a v1 layer) or max_arena
+	 * (a v2 graph's inputs live in its arena): bound the copy first.
+	 */
+	if (!req->input_len ||
+	    req->input_len > max(lim->max_dim, lim->max_arena))
 		return -EINVAL;
-	input = memdup_user(u64_to_user_ptr(req->input_ptr), req->input_len);
-	if (IS_ERR(input))
-		return PTR_ERR(input);
+	/* a graph's input can be large: charged, and vmalloc'd if need be */
+	input = kvmalloc(req->input_len, MCAI_GFP_USER);
+	if (!input)
+		return -ENOMEM;
+	if (copy_from_user(input, u64_to_user_ptr(req->input_ptr),
+			   req->input_len)) {
+		ret = -EFAULT;
+		goto out_input;
+	}
 
 	v = mcai_version_get(req->ref.model_id, req->ref.name);
 	if (!v) {
@@ -58,13 +68,13 @@ int mcai_infer(struct mcai_infer *req)
 		ret = -EINVAL;
 		goto out_put;
 	}
-	/* One buffer: the scores, then the engine's ping-pong arena. */
-	scores = kvmalloc((size_t)out_len + v->m.arena_size, MCAI_GFP_USER);
-	if (!scores) {
+	/* One buffer: the arena (8-byte aligned for a graph), the scores. */
+	arena = kvmalloc((size_t)v->m.arena_size + out_len, MCAI_GFP_USER);
+	if (!arena) {
 		ret = -ENOMEM;
 		goto out_put;
 	}
-	arena = scores + out_len;
+	scores = (s8 *)arena + v->m.arena_size;
 	/* The energy budget binds every path, not only sessions. */
 	if (mcai_sched_admit(&v->slot->sched, v->m.macs) == MCAI_ADMIT_SHED) {
 		trace_mcai_shed(v->slot->id, v->m.version, 0, 0, v->m.macs);
@@ -73,7 +83,7 @@ int mcai_infer(struct mcai_infer *req)
 	}
 	mcai_trace_infer_start(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs,
 			       req->input_len);
-	cls = mcai_engine_run(&v->m, input, scores, arena);
+	cls = mcai_model_run(&v->m, input, scores, arena);
 	mcai_trace_infer_end(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs, cls,
 			     0, v->slot->name);
 	req->version = v->m.version;
@@ -89,8 +99,8 @@ out_put:
 		req->class_id = cls;
 		req->scores_len = out_len;
 	}
-	kvfree(scores);
+	kvfree(arena);
 out_input:
-	kfree(input);
+	kvfree(input);
 	return ret;
 }

@@ -63,7 +63,7 @@
 #include "sched.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine/engine.h"
+#include "models/engine/model.h"
 
 #define MCAI_ESCALATE_NEVER	(-129)
 #define MCAI_ESCALATE_ALWAYS	128
@@ -274,6 +274,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 		return -ENOENT;
 	m = &v->m;
 	if (m->input_len != mb->input_len || m->output_len != mb->output_len ||
+	    m->output_dtype != MCAI_DT_INT8 ||
 	    m->head != mb->head || m->arena_size > arena_size ||
 	    (m->head == MCAI_HEAD_THRESHOLD &&
 	     m->head_threshold != mb->head_threshold)) {
@@ -289,7 +290,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 	}
 	mcai_trace_infer_start(&tc, v->slot->id, m->version, session, seq,
 			       m->macs, m->input_len);
-	cls = mcai_engine_run(m, input, scores, arena);
+	cls = mcai_model_run(m, input, scores, arena);
 	mcai_trace_infer_end(&tc, v->slot->id, m->version, session, seq,
 			     m->macs, cls, 0, v->slot->name);
 	*ver = m->version;
@@ -396,6 +397,7 @@ int mcai_pipeline_run(struct mcai_pipeline *p, const s8 *input,
 	size_t arena_size = scratch_size > head ? scratch_size - head : 0;
 	int ret;
 
+	might_sleep();		/* the engine yields between a graph's ops */
 	res->flags = 0;
 	if (scratch_size < head)
 		ret = -ESTALE;
@@ -507,6 +509,12 @@ static int mcai_pipe_add_member(struct mcai_pipeline *p, u32 id)
 	if (!v) {
 		mcai_slot_put(s);
 		return -ENOENT;
+	}
+	/* Heads, votes and escalation read int8 scores. */
+	if (v->m.output_dtype != MCAI_DT_INT8) {
+		mcai_version_put(v);
+		mcai_slot_put(s);
+		return -EINVAL;
 	}
 	mb->slot = s;
 	mb->input_len = v->m.input_len;

@@ -33,7 +33,6 @@
 #include "sign.h"
 #include "trace.h"
 #include "vectors.h"
-#include "models/engine/verify.h"
 
 struct mcai_live mcai_live;
 
@@ -105,6 +104,7 @@ static void mcai_version_free(struct kref *ref)
 
 	atomic_dec(&mcai_live.versions);
 	atomic_long_sub(v->bytes, &mcai_live.bytes);
+	kvfree(v->state);
 	kvfree(v->blob);
 	if (v->slot)
 		mcai_slot_put(v->slot);
@@ -271,6 +271,36 @@ static int mcai_registry_link(struct mcai_version *v, struct mcai_slot **fresh,
 }
 
 /*
+ * Verify the blob of @v (@size bytes, signature trailer stripped) with
+ * either format's verifier.  A v2 graph is decoded into state sized from
+ * its header's counts, charged like the blob; its size is bounded by
+ * the blob's (every decoded array comes from a blob section) and the
+ * format's tensor and op limits.
+ */
+static int mcai_version_verify(struct mcai_version *v, u32 size,
+			       struct mcai_load_result *res)
+{
+	struct mcai_verdict verdict;
+	u32 need;
+
+	if (mcai_model_state_size(v->blob, size, &mcai_lim, &need, &verdict))
+		goto refuse;
+	if (need) {
+		v->state = kvmalloc(need, MCAI_GFP_USER);
+		if (!v->state)
+			return -ENOMEM;
+		v->bytes += need;
+		atomic_long_add(need, &mcai_live.bytes);
+	}
+	if (mcai_model_verify(&v->m, v->blob, size, &mcai_lim, v->state, need,
+			      &verdict))
+		goto refuse;
+	return 0;
+refuse:
+	return mcai_refuse(res, -EINVAL, verdict.offset, "%s", verdict.reason);
+}
+
+/*
  * Copy, verify, self-test and publish a blob.  Returns 0 with @res filled,
  * or an error; refusals (-EINVAL, -EEXIST, -ESTALE, -ENOSPC, and from
  * the signature check -EBADMSG and -EKEYREJECTED) also set res->reason.
@@ -281,7 +311,6 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 	struct mcai_version *v, *old = NULL;
 	struct mcai_drift *drift;
 	struct mcai_slot *fresh;
-	struct mcai_verdict verdict;
 	const char *why;
 	u32 failed = 0;
 	int ret;
@@ -308,19 +337,14 @@ int mcai_registry_load(const void __user *ublob, u32 size, u32 flags,
 			mcai_refuse(res, ret, 0, "%s", why);
 		goto err_put;
 	}
-	if (mcai_verify(&v->m, v->blob, size, &mcai_lim, &verdict)) {
-		ret = mcai_refuse(res, -EINVAL, verdict.offset, "%s",
-				  verdict.reason);
+	ret = mcai_version_verify(v, size, res);
+	if (ret)
 		goto err_put;
-	}
 	ret = mcai_vectors_check(&v->m, &failed);
-	if (ret == -EINVAL) {
-		u32 rec = v->m.input_len + v->m.output_len;
-		u32 off = (u32)((const u8 *)v->m.tv - (const u8 *)v->blob);
-
-		ret = mcai_refuse(res, -EINVAL, off + failed * rec,
+	if (ret == -EINVAL)
+		ret = mcai_refuse(res, -EINVAL,
+				  mcai_model_vector_offset(&v->m, failed),
 				  "test vector %u failed", failed);
-	}
 	if (ret)
 		goto err_put;
 

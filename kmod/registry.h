@@ -42,6 +42,7 @@ struct mcai_version {
 	struct rcu_head rcu;
 	struct mcai_slot *slot;		/* NULL until linked into the table */
 	void *blob;			/* kvmalloc'd; m.* points into it */
+	void *state;			/* kvmalloc'd v2 graph, or NULL */
 	size_t bytes;			/* accounted in mcai_live.bytes */
 	struct mcai_model m;
 };

@@ -40,7 +40,8 @@
  * that can only change that sample's own result, never the kernel's
  * safety: the engine only reads the input, every int8 value is a valid
  * input (a LUT index q + 128 is always in 0..255), and no length, offset
- * or index is ever taken from the slot.
+ * or index is ever taken from the slot.  A v2 graph copies its inputs
+ * into its arena before the first op, so it computes on a snapshot.
  *
  * Locking: s->lock (spinlock_t) covers the producer indices and counters
  * for a few instructions at a time, never the engine run, an allocation
@@ -78,7 +79,7 @@
 #include "session.h"
 #include "stats.h"
 #include "trace.h"
-#include "models/engine/engine.h"
+#include "models/engine/model.h"
 
 static atomic_t mcai_session_ids = ATOMIC_INIT(0);
 
@@ -216,7 +217,7 @@ static void mcai_session_run_model(struct mcai_session *s,
 	mcai_trace_infer_start(&tc, r->model_id, r->version, s->id, r->seq,
 			       m->macs, m->input_len);
 	/* In place: see the comment at the top about concurrent writers. */
-	cls = mcai_engine_run(m, in, r->scores, s->scratch);
+	cls = mcai_model_run(m, in, r->scores, s->scratch);
 	r->class_id = cls;
 	r->n_scores = m->output_len;
 	/*
@@ -552,7 +553,10 @@ struct mcai_session *mcai_session_new(const struct mcai_model_ref *ref,
 	ret = mcai_session_shape(s, ref, flags, user, &scratch);
 	if (ret)
 		goto err;
-	/* input_len <= max_dim <= 65535: these products fit easily */
+	/*
+	 * input_len <= max(max_dim, max_arena) <= 16 MiB: the products
+	 * below fit a size_t, and MCAI_SESSION_MAX_BYTES bounds them.
+	 */
 	s->slot_size = mcai_slot_bytes(s->input_len);
 	s->res_size = mcai_slot_bytes(sizeof(struct mcai_result) +
 				      s->output_len);

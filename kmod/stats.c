@@ -36,7 +36,7 @@ typedef unsigned __int128 mcai_u128;
 
 u32 mcai_model_classes(const struct mcai_model *m)
 {
-	return m->head == MCAI_HEAD_THRESHOLD ? 2 : m->output_len;
+	return m->n_classes;
 }
 
 void mcai_drift_init(struct mcai_drift *d)
@@ -66,7 +66,10 @@ struct mcai_drift *mcai_drift_prep(const struct mcai_model *m)
 
 	if (!p)
 		return NULL;
-	/* input_len and output_len are bounded by max_dim: no overflow. */
+	/*
+	 * input_len is bounded by max_dim (v1) or max_arena (v2), classes
+	 * by the output's length: no overflow.
+	 */
 	p->bytes = (size_t)nf * (sizeof(s64) + sizeof(u64)) +
 		   (size_t)nc * sizeof(u64);
 	p->sum = kvzalloc(p->bytes, MCAI_GFP_USER);

@@ -10,7 +10,7 @@
 #include <linux/slab.h>
 
 #include "vectors.h"
-#include "models/engine/engine.h"
+#include "models/engine/model.h"
 
 /*
  * Run every test vector of a freshly verified model.  Returns 0, -EINVAL
@@ -22,28 +22,20 @@
  */
 int mcai_vectors_check(const struct mcai_model *m, u32 *failed)
 {
-	const size_t rec = (size_t)m->input_len + m->output_len;
-	struct mcai_model *one;
-	u32 t, ignored;
-	s8 *scores;
+	void *arena;
+	u32 t;
 	int ret = 0;
 
 	if (!m->tv_count)
 		return 0;
-	one = kmemdup(m, sizeof(*m), GFP_KERNEL_ACCOUNT);
-	if (!one)
+	/* The arena first: a v2 graph's needs 8-byte alignment. */
+	arena = kvmalloc((size_t)m->arena_size + m->output_len,
+			 GFP_KERNEL_ACCOUNT);
+	if (!arena)
 		return -ENOMEM;
-	scores = kvmalloc((size_t)m->output_len + m->arena_size,
-			  GFP_KERNEL_ACCOUNT);
-	if (!scores) {
-		ret = -ENOMEM;
-		goto out_one;
-	}
-	one->tv_count = 1;
 	for (t = 0; t < m->tv_count; t++) {
-		one->tv = m->tv + t * rec;
-		if (mcai_engine_check_vectors(one, scores + m->output_len,
-					      scores, &ignored)) {
+		if (mcai_model_check_vector(m, t, arena,
+					    (u8 *)arena + m->arena_size)) {
 			*failed = t;
 			ret = -EINVAL;
 			break;
@@ -54,8 +46,6 @@ int mcai_vectors_check(const struct mcai_model *m, u32 *failed)
 		}
 		cond_resched();
 	}
-	kvfree(scores);
-out_one:
-	kfree(one);
+	kvfree(arena);
 	return ret;
 }

@@ -417,6 +417,15 @@ struct mcai_model_unload {
 	struct mcai_model_ref ref;
 };
 
+/*
+ * A model of either blob format.  For a v2 graph, input_len and
+ * output_len are bytes: every graph input, then every output, in io
+ * order, dense and little-endian, as its test vector records hold them
+ * (int8 activations are one byte each, as in v1); n_layers counts its
+ * ops; scales, zero points and the head describe its first input and
+ * output.  Sessions, INFER and results carry these bytes unchanged.
+ * Pipelines take only models whose first output is int8 scores.
+ */
 struct mcai_model_info {
 	__u32 size;
 	__u32 flags;			/* none defined: must be 0 */

@@ -122,6 +122,14 @@ void *mcai_graph_tensor(const struct mcai_graph *g, void *arena, u32 t);
 int mcai_graph_run(const struct mcai_graph *g, void *arena);
 
 /*
+ * mcai_graph_run() with the graph's inputs read from @in and its outputs
+ * written to @out, each in io order, dense and little-endian, as a test
+ * vector record holds them (g->tv_in_bytes, g->tv_out_bytes).
+ */
+int mcai_graph_run_bytes(const struct mcai_graph *g, void *arena,
+			 const u8 *in, u8 *out);
+
+/*
  * The class of output 0: int8 scores as engine v1 (argmax, or score >=
  * head_threshold); int32 (tree, recon) argmax, or for a single
  * value, value >= head_threshold.

@@ -127,8 +127,10 @@ int mcai_graph_run(const struct mcai_graph *g, void *arena)
 {
 	u32 i;
 
-	for (i = 0; i < g->n_ops; i++)
+	for (i = 0; i < g->n_ops; i++) {
 		mcai_graph_op(g, &g->op[i], arena);
+		mcai_yield();
+	}
 	return mcai_graph_head(g, arena);
 }
 
@@ -168,6 +170,50 @@ static bool mcai_graph_same(const struct mcai_gtensor *t, const void *have,
 	return true;
 }
 
+/* Every input from @rec (little-endian, in io order); returns the rest. */
+static const u8 *mcai_graph_load_inputs(const struct mcai_graph *g,
+					void *arena, const u8 *rec)
+{
+	u32 k;
+
+	for (k = 0; k < g->n_inputs; k++) {
+		const struct mcai_gtensor *t = &g->t[g->input[k]];
+
+		mcai_graph_load(t, mcai_graph_tensor(g, arena, g->input[k]),
+				rec);
+		rec += t->bytes;
+	}
+	return rec;
+}
+
+int mcai_graph_run_bytes(const struct mcai_graph *g, void *arena,
+			 const u8 *in, u8 *out)
+{
+	const u8 *have;
+	u32 k, i;
+	int cls;
+
+	mcai_graph_load_inputs(g, arena, in);
+	cls = mcai_graph_run(g, arena);
+	for (k = 0; k < g->n_outputs; k++) {
+		const struct mcai_gtensor *t = &g->t[g->output[k]];
+
+		have = mcai_graph_tensor(g, arena, g->output[k]);
+		if (t->dtype == MCAI_DT_INT8)
+			memcpy(out, have, t->bytes);
+		else if (t->dtype == MCAI_DT_INT16)
+			for (i = 0; i < t->bytes / 2; i++)
+				mcai_put_le16(out + 2 * i,
+					      (u16)((const s16 *)have)[i]);
+		else
+			for (i = 0; i < t->bytes / 4; i++)
+				mcai_put_le32(out + 4 * i,
+					      (u32)((const s32 *)have)[i]);
+		out += t->bytes;
+	}
+	return cls;
+}
+
 int mcai_graph_check_vectors(const struct mcai_graph *g, void *arena,
 			     u32 *failed)
 {
@@ -177,13 +223,7 @@ int mcai_graph_check_vectors(const struct mcai_graph *g, void *arena,
 		const u8 *rec = g->tv +
 			(size_t)r * ((size_t)g->tv_in_bytes + g->tv_out_bytes);
 
-		for (k = 0; k < g->n_inputs; k++) {
-			const struct mcai_gtensor *t = &g->t[g->input[k]];
-
-			mcai_graph_load(t, mcai_graph_tensor(g, arena,
-							     g->input[k]), rec);
-			rec += t->bytes;
-		}
+		rec = mcai_graph_load_inputs(g, arena, rec);
 		mcai_graph_run(g, arena);
 		for (k = 0; k < g->n_outputs; k++) {
 			const struct mcai_gtensor *t = &g->t[g->output[k]];

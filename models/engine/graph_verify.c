@@ -36,6 +36,7 @@ struct mcai_gctx {
 	const u8 *blob;
 	u32 size;		/* digest excluded */
 	struct mcai_verdict *v;
+	const struct mcai_limits *lim;
 	struct mcai_graph *g;
 	u8 *state;
 	u32 state_size;
@@ -1025,6 +1026,9 @@ static int mcai_gops(struct mcai_gctx *c)
 		/* Saturating: MAC counts of absurd shapes stay ordered. */
 		g->macs = g->macs + op->macs < g->macs ? ~0ULL :
 			  g->macs + op->macs;
+		if (g->macs > c->lim->max_macs)
+			return mcai_gfail(c, "graph has more MACs than max_macs",
+					  oo);
 	}
 	return 0;
 }
@@ -1108,7 +1112,7 @@ int mcai_graph_verify(struct mcai_graph *g, const void *blob, u32 size,
 {
 	const u8 *h = blob;
 	struct mcai_gctx c = {
-		.blob = blob, .v = v, .g = g, .state = state,
+		.blob = blob, .v = v, .lim = lim, .g = g, .state = state,
 		.state_size = state_size,
 	};
 	u8 digest[MCAI_SHA256_LEN];

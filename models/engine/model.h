@@ -26,6 +26,14 @@ struct mcai_layer {
 	const s8 *lut;			/* LUT: [256] */
 };
 
+struct mcai_graph;
+
+/*
+ * Both blob formats load into this view (models/engine/model.c): a v2
+ * graph fills the summary fields from its first input and output and
+ * sets @graph; callers that only move bytes and pick classes never look
+ * further.
+ */
 struct mcai_model {
 	const u8 *blob;
 	u32 blob_size;
@@ -45,6 +53,10 @@ struct mcai_model {
 	const s8 *tv;			/* tv_count * (input_len + output_len) */
 	u64 macs;
 	const u8 *digest;		/* last MCAI_DIGEST_LEN bytes of blob */
+	u32 format;			/* 1, or 2 with @graph set */
+	u32 n_classes;			/* what the head can return */
+	u8 output_dtype;		/* enum mcai_dtype of the scores */
+	const struct mcai_graph *graph;	/* v2: in the loader's state */
 	struct mcai_layer layer[MCAI_BLOB_MAX_LAYERS];
 };
 
@@ -54,6 +66,7 @@ struct mcai_limits {
 	u32 max_layers;			/* <= MCAI_BLOB_MAX_LAYERS */
 	u32 max_dim;			/* <= MCAI_MAX_DIM */
 	u32 max_arena;
+	u64 max_macs;			/* v2: a graph's MACs per inference */
 };
 
 /*
@@ -64,7 +77,16 @@ struct mcai_limits {
 
 #define MCAI_DEFAULT_MAX_BLOB	(4U << 20)
 #define MCAI_DEFAULT_MAX_DIM	4096U
-#define MCAI_DEFAULT_MAX_ARENA	(64U << 10)
+/*
+ * The MLPerf Tiny models (models/mlperf-tiny/) load with these: their
+ * largest arena is about 56 KiB and their largest graph 12.5 M MACs.
+ * Both bound what one inference may make the kernel do, and neither is
+ * a budget: scratch is charged to the caller (kmod/account.c), and a
+ * graph at max_macs is tens of milliseconds of one CPU on the scalar
+ * path, during which the engine yields between ops and output rows.
+ */
+#define MCAI_DEFAULT_MAX_ARENA	(256U << 10)
+#define MCAI_DEFAULT_MAX_MACS	(64ULL << 20)
 
 static inline void mcai_limits_default(struct mcai_limits *lim)
 {
@@ -72,6 +94,7 @@ static inline void mcai_limits_default(struct mcai_limits *lim)
 	lim->max_layers = MCAI_BLOB_MAX_LAYERS;
 	lim->max_dim = MCAI_DEFAULT_MAX_DIM;
 	lim->max_arena = MCAI_DEFAULT_MAX_ARENA;
+	lim->max_macs = MCAI_DEFAULT_MAX_MACS;
 }
 
 /*
@@ -81,6 +104,7 @@ static inline void mcai_limits_default(struct mcai_limits *lim)
  */
 #define MCAI_CEIL_MAX_BLOB	0x40000000U	/* 1 GiB */
 #define MCAI_CEIL_MAX_ARENA	(16U << 20)
+#define MCAI_CEIL_MAX_MACS	(1ULL << 40)
 
 static inline void mcai_limits_widest(struct mcai_limits *lim)
 {
@@ -88,6 +112,7 @@ static inline void mcai_limits_widest(struct mcai_limits *lim)
 	lim->max_layers = MCAI_BLOB_MAX_LAYERS;
 	lim->max_dim = MCAI_MAX_DIM;
 	lim->max_arena = MCAI_CEIL_MAX_ARENA;
+	lim->max_macs = MCAI_CEIL_MAX_MACS;
 }
 
 /* Why a blob was refused: a fixed string and the offending byte offset. */
@@ -95,5 +120,38 @@ struct mcai_verdict {
 	const char *reason;
 	u32 offset;
 };
+
+/*
+ * Loading either format.  mcai_model_state_size() reads the header alone
+ * and says how many bytes of state (8-byte aligned) mcai_model_verify()
+ * needs: 0 for v1, the decoded graph for v2.  Both return 0, or -1 with
+ * @v naming the reason and offset.  @blob and @state must outlive @m.
+ */
+int mcai_model_state_size(const void *blob, u32 size,
+			  const struct mcai_limits *lim, u32 *bytes,
+			  struct mcai_verdict *v);
+int mcai_model_verify(struct mcai_model *m, const void *blob, u32 size,
+		      const struct mcai_limits *lim, void *state,
+		      u32 state_size, struct mcai_verdict *v);
+
+/*
+ * Run @m on @input (m->input_len bytes: for v2 every graph input in
+ * order, little-endian) and write m->output_len bytes of scores (v2:
+ * every output in order, little-endian).  @arena holds m->arena_size
+ * bytes, 8-byte aligned; @input and @scores may not overlap it.  Returns
+ * the class the head picks.
+ */
+int mcai_model_run(const struct mcai_model *m, const void *input,
+		   void *scores, void *arena);
+
+/*
+ * Run test vector @t: 0 when it reproduces its scores exactly, else -1.
+ * @scores is scratch of m->output_len bytes.
+ */
+int mcai_model_check_vector(const struct mcai_model *m, u32 t, void *arena,
+			    void *scores);
+
+/* The blob offset of test vector @t, for a refusal's reason. */
+u32 mcai_model_vector_offset(const struct mcai_model *m, u32 t);
 
 #endif /* MCAI_MODEL_H */

@@ -220,6 +220,7 @@ static void mcai_conv_walk(const struct mcai_conv_params *p, const s8 *in,
 							x0, filter, bias, out);
 				out += p->out_c;
 			}
+			mcai_yield();	/* a row of a big layer is enough */
 		}
 	}
 }
@@ -307,6 +308,7 @@ void mcai_fully_connected(const struct mcai_fc_params *p, const s8 *in,
 					      p->out_zp, p->act_min,
 					      p->act_max);
 		}
+		mcai_yield();
 	}
 }
 

@@ -2,7 +2,7 @@
 /*
  * The model library is compiled into mcai.ko and into user space from one
  * source.  This header is the only place where the two worlds differ:
- * fixed-width integer types and little-endian loads.
+ * fixed-width integer types, little-endian loads, and yielding the CPU.
  */
 #ifndef MCAI_PORT_H
 #define MCAI_PORT_H
@@ -11,6 +11,19 @@
 #include <linux/types.h>
 #include <linux/string.h>
 #include <linux/limits.h>
+#include <linux/sched.h>
+
+#ifdef MCAI_ENGINE_NO_YIELD		/* the "before" of tests/bench/preempt */
+#define mcai_yield()	do { } while (0)
+#else
+/*
+ * A point between two ops where the engine lets the CPU go: every caller
+ * of the engine in mcai.ko runs in process context (ioctls, the session
+ * workers, the loader), so a big graph never holds a CPU for its whole
+ * run and a high-priority worker gets in between two ops.
+ */
+#define mcai_yield()	cond_resched()
+#endif
 #else /* user space */
 #include <stddef.h>
 #include <string.h>
@@ -30,6 +43,8 @@ typedef __s64 s64;
 #define S32_MAX ((s32)0x7fffffff)
 #define S32_MIN (-S32_MAX - 1)
 #define U32_MAX ((u32)~0U)
+
+#define mcai_yield()	do { } while (0)
 #endif
 
 /*

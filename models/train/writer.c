@@ -55,6 +55,7 @@ u8 *mcai_blob_write(const struct mcai_blob_spec *s, u32 *size, char *err,
 	struct mcai_limits lim = {
 		.max_blob_size = U32_MAX, .max_layers = MCAI_BLOB_MAX_LAYERS,
 		.max_dim = MCAI_MAX_DIM, .max_arena = U32_MAX,
+		.max_macs = ~0ULL,
 	};
 	struct mcai_verdict v;
 	struct mcai_model m;

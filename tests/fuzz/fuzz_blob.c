@@ -271,6 +271,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mcai_limits def, wide = {
 		.max_blob_size = U32_MAX, .max_layers = MCAI_BLOB_MAX_LAYERS,
 		.max_dim = MCAI_MAX_DIM, .max_arena = U32_MAX,
+		.max_macs = ~0ULL,
 	};
 	u8 *blob;
 

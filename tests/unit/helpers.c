@@ -28,6 +28,7 @@ void unit_limits_wide(struct mcai_limits *lim)
 	lim->max_layers = MCAI_BLOB_MAX_LAYERS;
 	lim->max_dim = MCAI_MAX_DIM;
 	lim->max_arena = U32_MAX;
+	lim->max_macs = ~0ULL;
 }
 
 void unit_model_build(struct unit_model *t, const struct mcai_blob_spec *s)

@@ -740,6 +740,37 @@ START_TEST(test_graph_anomaly)
 		       "recon output differs");
 		EXPECT(cls == (score >= 100), "threshold class");
 	}
+	/* through the common entry: score little-endian, then the recon */
+	{
+		struct mcai_limits lim;
+		struct mcai_verdict v;
+		struct mcai_model m;
+		u32 need;
+		void *st;
+		u8 out[4 + 16];
+		s8 xin[16];
+
+		mcai_limits_default(&lim);
+		ck_assert_int_eq(mcai_model_state_size(x.blob, x.size, &lim,
+						       &need, &v), 0);
+		st = aligned_alloc(8, (need + 7) & ~7U);
+		ck_assert_ptr_nonnull(st);
+		ck_assert_int_eq(mcai_model_verify(&m, x.blob, x.size, &lim, st,
+						   need, &v), 0);
+		ck_assert_uint_eq(m.input_len, 16);
+		ck_assert_uint_eq(m.output_len, sizeof(out));
+		ck_assert_uint_eq(m.output_dtype, MCAI_DT_INT32);
+		ck_assert_uint_eq(m.n_classes, 2);
+		rnd_fill(&seed, xin, sizeof(xin));
+		r = (u32)mcai_model_run(&m, xin, out, x.arena);
+		EXPECT(mcai_les32(out) ==
+		       *(const s32 *)mcai_graph_tensor(&x.g, x.arena, sc),
+		       "score bytes differ");
+		EXPECT(!memcmp(out + 4, mcai_graph_tensor(&x.g, x.arena, l1),
+			       16), "recon bytes differ");
+		EXPECT((int)r == (mcai_les32(out) >= 100), "class");
+		free(st);
+	}
 	gx_free(&x);
 	gb_free(b);
 	free(b);
@@ -1270,6 +1301,69 @@ START_TEST(test_graph_formats_and_state)
 }
 END_TEST
 
+/*
+ * The entry point for both formats (models/engine/model.c): a v2 graph's
+ * summary, its test vectors through mcai_model_check_vector(), the
+ * record offsets a refusal names, and max_macs.
+ */
+START_TEST(test_graph_model_entry)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	struct mcai_model m;
+	const struct mcai_graph *g;
+	u32 need, t, rec;
+	void *state;
+	u8 *arena, *scores;
+
+	mcai_limits_default(&lim);
+	ck_assert_int_eq(mcai_model_state_size(good.blob, good.size, &lim,
+					       &need, &v), 0);
+	ck_assert_uint_gt(need, sizeof(struct mcai_graph));
+	state = aligned_alloc(8, (need + 7) & ~7U);
+	ck_assert_ptr_nonnull(state);
+	ck_assert_int_eq(mcai_model_verify(&m, good.blob, good.size, &lim,
+					   state, need - 1 - (need - 1) % 8 - 8,
+					   &v), -1);
+	ck_assert_msg(!mcai_model_verify(&m, good.blob, good.size, &lim, state,
+					 need, &v), "%s", v.reason);
+	g = m.graph;
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(m.format, 2);
+	ck_assert_uint_eq(m.input_len, g->tv_in_bytes);
+	ck_assert_uint_eq(m.output_len, g->tv_out_bytes);
+	ck_assert_uint_eq(m.macs, g->macs);
+	ck_assert_uint_eq(m.arena_size % 8, 0);
+	ck_assert_uint_ge(m.arena_size, g->arena_size);
+	ck_assert_uint_eq(m.tv_count, 2);
+	rec = m.input_len + m.output_len;
+	ck_assert_uint_eq(mcai_model_vector_offset(&m, 1),
+			  (u32)(g->tv - good.blob) + rec);
+	arena = aligned_alloc(8, m.arena_size);
+	scores = malloc(m.output_len);
+	ck_assert_ptr_nonnull(arena);
+	ck_assert_ptr_nonnull(scores);
+	for (t = 0; t < m.tv_count; t++)
+		ck_assert_int_eq(mcai_model_check_vector(&m, t, arena, scores),
+				 0);
+	/* the class is the head's over the bytes the run wrote */
+	ck_assert_int_eq(mcai_model_run(&m, g->tv, scores, arena),
+			 mcai_graph_head(g, arena));
+
+	/* max_macs: the graph's own count passes, one less is refused */
+	lim.max_macs = m.macs;
+	ck_assert_int_eq(mcai_model_verify(&m, good.blob, good.size, &lim,
+					   state, need, &v), 0);
+	lim.max_macs = m.macs - 1;
+	ck_assert_int_eq(mcai_model_verify(&m, good.blob, good.size, &lim,
+					   state, need, &v), -1);
+	ck_assert_str_eq(v.reason, "graph has more MACs than max_macs");
+	free(arena);
+	free(scores);
+	free(state);
+}
+END_TEST
+
 /* The planner reuses memory and its plan is what the verifier accepts. */
 START_TEST(test_graph_plan)
 {
@@ -1310,6 +1404,7 @@ Suite *graph_suite(void)
 	tcase_add_test(th, test_graph_hostile_dims);
 	tcase_add_test(th, test_graph_hostile_random);
 	tcase_add_test(th, test_graph_formats_and_state);
+	tcase_add_test(th, test_graph_model_entry);
 	suite_add_tcase(s, th);
 	return s;
 }
