@@ -83,10 +83,14 @@ static bool avg_unpadded(const struct mcai_pool_params *p)
 }
 
 /* Whether XNNPACK (this version) can run @op in int8. */
-static bool xnn_can(const struct mcai_graph *g, const struct mcai_gop *op)
+static bool xnn_can(const struct mcai_xnn_net *n, u32 i)
 {
+	const struct mcai_graph *g = n->g;
+	const struct mcai_gop *op = &g->op[i];
 	u32 k;
 
+	if (n->refused[i])
+		return false;
 	for (k = 0; k < op->n_in; k++)
 		if (g->t[op->in[k]].kind == MCAI_TK_ARENA && !is_int8(g, op->in[k]))
 			return false;
@@ -600,9 +604,11 @@ static int build_runtime(struct mcai_xnn_net *n, s32 *prod, u32 a, u32 b,
 	for (i = a; i <= b && c.st == xnn_status_success; i++) {
 		def_op(&c, &g->op[i]);
 		describe(n, &g->op[i]);
-		if (c.st != xnn_status_success)
+		if (c.st != xnn_status_success) {
 			snprintf(err, errlen, "op %u (%s): XNNPACK refused it, status %d",
 				 i, mcai_xnn_op_name(g->op[i].type), c.st);
+			n->bad_op = i;
+		}
 	}
 	if (c.st == xnn_status_success) {
 		c.st = xnn_create_runtime_v2(c.sg, NULL, 0, rt);
@@ -628,14 +634,16 @@ out:
 	return ret;
 }
 
-int mcai_xnn_build(struct mcai_xnn_net *n, const struct mcai_graph *g,
-		   char *err, size_t errlen)
+static int build_once(struct mcai_xnn_net *n, const struct mcai_graph *g,
+		      u8 *refused, char *err, size_t errlen)
 {
 	s32 *prod = NULL;
 	u32 i, j, k, cnt[32] = { 0 };
 
 	memset(n, 0, sizeof(*n));
 	n->g = g;
+	n->refused = refused;
+	n->bad_op = NONE;
 	n->buf = calloc(g->n_tensors, sizeof(*n->buf));
 	n->external = calloc(g->n_tensors, 1);
 	n->stage = calloc(g->n_ops, sizeof(*n->stage));
@@ -659,18 +667,20 @@ int mcai_xnn_build(struct mcai_xnn_net *n, const struct mcai_graph *g,
 		struct mcai_xnn_stage *s = &n->stage[n->n_stages++];
 
 		s->op = i;
-		if (!xnn_can(g, &g->op[i])) {
+		if (!xnn_can(n, i)) {
 			const struct mcai_gop *op = &g->op[i];
 
 			for (k = 0; k < op->n_in; k++)
 				n->external[op->in[k]] = 1;
 			n->external[op->out] = 1;
 			cnt[op->type < 32 ? op->type : 0]++;
+			if (refused[i])
+				n->n_refused++;
 			n->n_fallback++;
 			j = i + 1;
 			continue;
 		}
-		for (j = i; j < g->n_ops && xnn_can(g, &g->op[j]); j++)
+		for (j = i; j < g->n_ops && xnn_can(n, j); j++)
 			;
 		if (build_runtime(n, prod, i, j - 1, &s->rt, err, errlen))
 			goto fail;
@@ -684,13 +694,49 @@ int mcai_xnn_build(struct mcai_xnn_net *n, const struct mcai_graph *g,
 				 "%s%s x%u", used ? ", " : "",
 				 mcai_xnn_op_name((u16)i), cnt[i]);
 	}
+	if (n->n_refused) {
+		size_t used = strlen(n->fallback);
+
+		snprintf(n->fallback + used, sizeof(n->fallback) - used,
+			 " (%u refused by XNNPACK)", n->n_refused);
+	}
 	free(prod);
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
 fail:
 	free(prod);
+	i = n->bad_op;
 	mcai_xnn_free(n);
+	n->bad_op = i;
+	return -1;
+}
+
+/*
+ * An op XNNPACK refuses at definition (a scale out of its range, say)
+ * runs with mcai's kernel too: the net is rebuilt without it, and says so.
+ */
+int mcai_xnn_build(struct mcai_xnn_net *n, const struct mcai_graph *g,
+		   char *err, size_t errlen)
+{
+	u8 *refused = calloc(g->n_ops + 1, 1);
+
+	if (!refused) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		if (!build_once(n, g, refused, err, errlen)) {
+			n->own_refused = true;
+			return 0;
+		}
+		if (n->bad_op == NONE || refused[n->bad_op])
+			break;
+		fprintf(stderr, "engine-bench: %s: %s; mcai's kernel runs it\n",
+			g->name, err);
+		refused[n->bad_op] = 1;
+	}
+	free(refused);
 	return -1;
 }
 
@@ -802,6 +848,8 @@ void mcai_xnn_free(struct mcai_xnn_net *n)
 			free(n->buf[i]);
 	for (i = 0; i < n->n_keep; i++)
 		free(n->keep[i]);
+	if (n->own_refused)
+		free(n->refused);
 	free(n->buf);
 	free(n->external);
 	free(n->stage);

@@ -26,6 +26,10 @@ struct mcai_xnn_net {
 	u32 n_stages;
 	u32 n_runtimes;
 	u32 n_fallback;
+	u32 n_refused;		/* of those, ops XNNPACK refused to define */
+	u8 *refused;		/* [n_ops] */
+	bool own_refused;
+	u32 bad_op;
 	char fallback[160];	/* the ops run with mcai's kernels, counted */
 	char mapped[240];	/* how the other ops were expressed */
 	void *keep[256];	/* scale and bias arrays the runtimes point at */
