@@ -78,9 +78,12 @@ $(B)/kflags/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) -c $< -o $@
 
-BENCH_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,models/engine/engine.c)
-$(B)/engine-bench: $(call obj,tests/bench/engine_bench.c \
-		$(filter-out models/engine/engine.c,$(MODELS_USER))) $(BENCH_ENGINE)
+# Every engine source the bench runs is built kernel-like; the writers and
+# the XNNPACK side are plain user space.
+BENCH_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,$(MODELS_CORE))
+BENCH_SRCS := tests/bench/engine_bench.c tests/bench/xnn_graph.c \
+	      tests/bench/synth_graphs.c $(filter-out $(MODELS_CORE),$(MODELS_USER))
+$(B)/engine-bench: $(call obj,$(BENCH_SRCS)) $(BENCH_ENGINE)
 	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
 
 # Secure aggregation cost vs number of nodes (complete graph vs SecAgg+).
@@ -90,7 +93,7 @@ $(B)/secagg-bench: $(call obj,tests/bench/secagg_bench.c runtime/fed/secagg.c \
 
 # Engine vs XNNPACK on the host, then ring / ioctl / user engine in a guest.
 bench: deps $(B)/engine-bench
-	$(B)/engine-bench models/fmnist-mlp.mcai
+	$(B)/engine-bench $(wildcard models/*.mcai models/mlperf-tiny/*.mcai)
 	$(MAKE) $(B)/secagg-bench && $(B)/secagg-bench
 	tests/bench/kernel_bench.sh
 	tests/bench/telemetry_bench.sh

@@ -1,34 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Engine benchmark: the mcai int8 engine, compiled the way the kernel
- * compiles it (-O2, no SIMD), against XNNPACK's int8 fully-connected
- * operators on identical shapes, in the same run.  Prints figures; it is
- * not a test.
+ * Engine benchmark: every model blob, run by the mcai engine compiled the
+ * way the kernel compiles it (-O2, no SIMD, no FPU), and by XNNPACK's
+ * subgraph API built as the same graph (tests/bench/xnn_graph.c), batch
+ * 1, one thread, in the same run.  Repetitions alternate between the two
+ * (ABBA) so that noise and frequency drift hit both alike; the figures are
+ * medians.  Both run the same input and the outputs are compared: XNNPACK
+ * requantises in fp32, mcai in Q31, so a few LSBs may differ, and the
+ * bench prints how many.  Prints figures; it is not a test.
  *
- * usage: engine_bench [FMNIST_BLOB] [--seconds S]
+ * usage: engine-bench [BLOB...] [--seconds S] [--json] [--synthetic]
  */
+#include <glob.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <xnnpack.h>
 
 #include "models/engine/engine.h"
-#include "models/train/quant.h"
+#include "models/engine/graph.h"
 #include "models/engine/verify.h"
+#include "models/train/quant.h"
 #include "models/train/writer.h"
+#include "tests/bench/synth_graphs.h"
+#include "tests/bench/xnn_graph.h"
 
-#define MAX_LAYERS 4
+#define REPS		11	/* medians of this many alternated runs */
+#define MAX_MODELS	64
 
 struct bench_model {
-	const char *label;
-	struct mcai_model m;
+	char label[64];
 	u8 *blob;
 	u32 blob_size;
-	/* XNNPACK: one operator per FC layer, chained through buffers. */
-	xnn_operator_t op[MAX_LAYERS];
-	s8 *buf[MAX_LAYERS + 1];
-	u32 n_ops;
+	u32 format;
+	/* v1: the model, and the same chain as a graph for XNNPACK */
+	struct mcai_model m;
+	struct mcai_gtensor v1_t[2 * MCAI_BLOB_MAX_LAYERS + MCAI_BLOB_MAX_LAYERS + 1];
+	struct mcai_gop v1_op[MCAI_BLOB_MAX_LAYERS];
+	s32 *v1_words;
+	s8 *in, *scores;
+	/* v2 */
+	void *state;
+	struct mcai_graph g;
+	void *arena;
+	struct mcai_xnn_net net;
+	bool have_xnn;
+	char why[192];
+};
+
+struct bench_result {
+	u64 macs;
+	double mcai_ns, xnn_ns;
+	int max_diff;		/* int8 units, outputs; -1: not compared */
+	int max_diff_xnn;	/* int8 units, tensors XNNPACK wrote */
+	u32 compared, differing;
+	s64 max_diff_s32;	/* int32 outputs (scores), -1: none */
 };
 
 static double now(void)
@@ -85,7 +113,7 @@ static u8 *make_mlp(u32 in, u32 hidden, u32 out, u32 *size)
 	}
 	blob = mcai_blob_write(&s, size, err, sizeof(err));
 	if (!blob)
-		fprintf(stderr, "bench: %s\n", err);
+		fprintf(stderr, "engine-bench: %s\n", err);
 	for (l = 0; l < 2; l++) {
 		free(w[l]);
 		free(b[l]);
@@ -95,154 +123,583 @@ static u8 *make_mlp(u32 in, u32 hidden, u32 out, u32 *size)
 	return blob;
 }
 
-/*
- * XNNPACK's qs8 FC takes one kernel scale per layer: use the mean of the
- * per-channel requantisation, which costs it nothing in speed.
- */
-static int xnn_setup_model(struct bench_model *bm)
+/* ------------------------------------------------------------------ */
+/* Format v1 as a graph, so that one translation serves both formats. */
+
+static u32 v1_tensor(struct bench_model *bm, u32 *n, u8 kind, u32 d2, u32 d3,
+		     s32 zp, const void *data)
+{
+	struct mcai_gtensor *t = &bm->v1_t[*n];
+	float one = 1.0f;
+
+	memset(t, 0, sizeof(*t));
+	t->dims[0] = 1;
+	t->dims[1] = 1;
+	t->dims[2] = d2;
+	t->dims[3] = d3;
+	t->bytes = d2 * d3;
+	t->zp = zp;
+	/* v1 keeps no tensor scales: unit scales, the multipliers say all */
+	memcpy(&t->scale, &one, sizeof(one));
+	t->dtype = MCAI_DT_INT8;
+	t->kind = kind;
+	t->data = data;
+	return (*n)++;
+}
+
+static int v1_graph(struct bench_model *bm)
 {
 	const struct mcai_model *m = &bm->m;
-	u32 l, o;
+	struct mcai_graph *g = &bm->g;
+	u32 nt = 0, l, o, words = 0, x;
+	s32 *w;
 
-	bm->buf[0] = calloc(1, m->input_len);
+	for (l = 0; l < m->n_layers; l++)
+		words += 3 * m->layer[l].out_len;
+	bm->v1_words = w = malloc(4 * (size_t)words + 4);
+	if (!w)
+		return -1;
+	memset(g, 0, sizeof(*g));
+	x = v1_tensor(bm, &nt, MCAI_TK_ARENA, 1, m->input_len, m->input_zp, NULL);
+	g->input[0] = x;
 	for (l = 0; l < m->n_layers; l++) {
 		const struct mcai_layer *ly = &m->layer[l];
-		s32 *bias = malloc(4 * ly->out_len);
-		double mult = 0;
-		enum xnn_status st;
+		struct mcai_gop *op = &bm->v1_op[l];
+		s32 next_zp = l + 1 < m->n_layers ? m->layer[l + 1].in_zp : 0;
 
-		if (ly->type != MCAI_LAYER_FC || l >= MAX_LAYERS) {
-			free(bias);
-			return -1;
+		memset(op, 0, sizeof(*op));
+		op->in[0] = x;
+		if (ly->type == MCAI_LAYER_LUT) {
+			op->type = MCAI_OP_LUT;
+			op->n_in = 1;
+			op->p.lut = ly->lut;
+			x = v1_tensor(bm, &nt, MCAI_TK_ARENA, 1, ly->out_len,
+				      next_zp, NULL);
+		} else {
+			s32 *bias = w, *mult = w + ly->out_len,
+			    *shift = w + 2 * ly->out_len;
+
+			w += 3 * ly->out_len;
+			for (o = 0; o < ly->out_len; o++) {
+				bias[o] = mcai_les32(ly->bias + 4 * o);
+				mult[o] = mcai_les32(ly->mult + 4 * o);
+				shift[o] = mcai_les32(ly->shift + 4 * o);
+			}
+			/* XNNPACK takes the zero point from the tensor */
+			if (bm->v1_t[x].zp != ly->in_zp && l > 0 &&
+			    m->layer[l - 1].type != MCAI_LAYER_LUT)
+				return -1;
+			bm->v1_t[x].zp = ly->in_zp;
+			op->type = MCAI_OP_FC;
+			op->n_in = 3;
+			op->in[1] = v1_tensor(bm, &nt, MCAI_TK_CONST, ly->out_len,
+					      ly->in_len, 0, ly->weights);
+			op->in[2] = v1_tensor(bm, &nt, MCAI_TK_CONST, 1,
+					      ly->out_len, 0, bias);
+			bm->v1_t[op->in[2]].dtype = MCAI_DT_INT32;
+			op->p.fc = (struct mcai_fc_params){
+				.batch = 1, .in_len = ly->in_len,
+				.out_len = ly->out_len, .in_zp = ly->in_zp,
+				.out_zp = ly->out_zp, .act_min = ly->clamp_min,
+				.act_max = ly->clamp_max, .mult = mult,
+				.shift = shift,
+			};
+			x = v1_tensor(bm, &nt, MCAI_TK_ARENA, 1, ly->out_len,
+				      ly->out_zp, NULL);
 		}
-		for (o = 0; o < ly->out_len; o++) {
-			bias[o] = mcai_les32(ly->bias + 4 * o);
-			mult += mcai_les32(ly->mult + 4 * o) *
-				ldexp(1.0, mcai_les32(ly->shift + 4 * o) - 31);
-		}
-		mult /= ly->out_len;
-		bm->buf[l + 1] = calloc(1, ly->out_len);
-		st = xnn_create_fully_connected_nc_qs8(ly->in_len, ly->out_len,
-			ly->in_len, ly->out_len, ly->in_zp, 1.0f, (float)mult,
-			ly->weights, bias, ly->out_zp, 1.0f, ly->clamp_min,
-			ly->clamp_max, 0, &bm->op[l]);
-		free(bias);
-		if (st != xnn_status_success)
-			return -1;
-		st = xnn_setup_fully_connected_nc_qs8(bm->op[l], 1, bm->buf[l],
-						      bm->buf[l + 1], NULL);
-		if (st != xnn_status_success)
-			return -1;
-		bm->n_ops = l + 1;
+		op->out = x;
 	}
+	g->t = bm->v1_t;
+	g->op = bm->v1_op;
+	g->n_tensors = nt;
+	g->n_ops = m->n_layers;
+	g->n_inputs = 1;
+	g->n_outputs = 1;
+	g->output[0] = x;
+	g->macs = m->macs;
 	return 0;
 }
 
-static void bench(struct bench_model *bm, double seconds)
+/* ------------------------------------------------------------------ */
+
+static int load(struct bench_model *bm)
 {
-	const struct mcai_model *m = &bm->m;
-	s8 *in = malloc(m->input_len), *scores = malloc(m->output_len);
-	void *arena = malloc(m->arena_size + 1);
-	double best_m = 1e9, best_x = 1e9;
-	u32 iters = 1000, i, r, l;
+	struct mcai_limits lim;
+	struct mcai_verdict v = { "", 0 };
+	u32 need;
+
+	/* the widest limits a module accepts: the bench judges no size */
+	mcai_limits_widest(&lim);
+	bm->format = mcai_blob_format(bm->blob, bm->blob_size);
+	if (bm->format == 2) {
+		need = mcai_graph_state_size(bm->blob, bm->blob_size, &lim, &v);
+		if (!need)
+			goto bad;
+		bm->state = aligned_alloc(8, (need + 7) & ~7U);
+		if (!bm->state || mcai_graph_verify(&bm->g, bm->blob,
+						    bm->blob_size, &lim,
+						    bm->state, need, &v))
+			goto bad;
+		bm->arena = aligned_alloc(8, (bm->g.arena_size + 8) & ~7U);
+		return bm->arena ? 0 : -1;
+	}
+	if (mcai_verify(&bm->m, bm->blob, bm->blob_size, &lim, &v))
+		goto bad;
+	bm->in = malloc(bm->m.input_len);
+	bm->scores = malloc(bm->m.output_len);
+	bm->arena = malloc(bm->m.arena_size + 1);
+	if (!bm->in || !bm->scores || !bm->arena)
+		return -1;
+	if (v1_graph(bm)) {
+		v.reason = "layer zero points do not chain";
+		goto bad;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "engine-bench: %s: cannot load: %s (offset %u)\n",
+		bm->label, v.reason, v.offset);
+	return -1;
+}
+
+/* The same random input on both sides. */
+static void set_inputs(struct bench_model *bm)
+{
+	u32 k, i;
+
+	if (bm->format != 2) {
+		for (i = 0; i < bm->m.input_len; i++)
+			bm->in[i] = (s8)rng();
+		if (bm->have_xnn)
+			memcpy(mcai_xnn_tensor(&bm->net, bm->g.input[0]), bm->in,
+			       bm->m.input_len);
+		return;
+	}
+	for (k = 0; k < bm->g.n_inputs; k++) {
+		u32 t = bm->g.input[k];
+		u8 *p = mcai_graph_tensor(&bm->g, bm->arena, t);
+
+		for (i = 0; i < bm->g.t[t].bytes; i++)
+			p[i] = (u8)rng();
+		if (bm->have_xnn)
+			memcpy(mcai_xnn_tensor(&bm->net, t), p, bm->g.t[t].bytes);
+	}
+}
+
+static void run_mcai(struct bench_model *bm, u32 iters)
+{
 	volatile int sink = 0;
+	u32 i;
 
-	for (i = 0; i < m->input_len; i++)
-		in[i] = (s8)rng();
-	memcpy(bm->buf[0], in, m->input_len);
-	/* Calibrate iterations so one repetition takes ~seconds/10. */
+	if (bm->format == 2)
+		for (i = 0; i < iters; i++)
+			sink += mcai_graph_run(&bm->g, bm->arena);
+	else
+		for (i = 0; i < iters; i++)
+			sink += mcai_engine_run(&bm->m, bm->in, bm->scores,
+						bm->arena);
+	(void)sink;
+}
+
+static void run_xnn(struct bench_model *bm, u32 iters)
+{
+	u32 i;
+
+	for (i = 0; i < iters; i++)
+		mcai_xnn_run(&bm->net);
+}
+
+/* ns per inference of @iters runs */
+static double timed(struct bench_model *bm, bool xnn, u32 iters)
+{
+	double t0 = now();
+
+	if (xnn)
+		run_xnn(bm, iters);
+	else
+		run_mcai(bm, iters);
+	return (now() - t0) * 1e9 / iters;
+}
+
+/* Iterations that take about @target seconds. */
+static u32 calibrate(struct bench_model *bm, bool xnn, double target)
+{
+	u32 iters = 1;
+	double ns;
+
 	for (;;) {
-		double t0 = now();
-
-		for (i = 0; i < iters; i++)
-			sink += mcai_engine_run(m, in, scores, arena);
-		if (now() - t0 > seconds / 10)
+		ns = timed(bm, xnn, iters);
+		if (ns * iters > 5e6 || iters >= 1U << 28)
 			break;
-		iters *= 2;
+		iters *= 4;
 	}
-	/* Alternate the two so drift and noise hit both alike; keep the best. */
-	for (r = 0; r < 10; r++) {
-		double t0 = now(), t;
+	ns = target * 1e9 / ns;
+	return ns < 1 ? 1 : ns > 1e9 ? 1000000000U : (u32)ns;
+}
 
-		for (i = 0; i < iters; i++)
-			sink += mcai_engine_run(m, in, scores, arena);
-		t = (now() - t0) / iters;
-		best_m = t < best_m ? t : best_m;
-		t0 = now();
-		for (i = 0; i < iters; i++)
-			for (l = 0; l < bm->n_ops; l++)
-				xnn_run_operator(bm->op[l], NULL);
-		t = (now() - t0) / iters;
-		best_x = t < best_x ? t : best_x;
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Whether tensor @t still holds its value after a whole mcai run: no op
+ * after the one that wrote it writes over its arena bytes.
+ */
+static bool intact(const struct mcai_graph *g, u32 t)
+{
+	const struct mcai_gtensor *x = &g->t[t];
+	s32 prod = -1;
+	u32 i;
+
+	for (i = 0; i < g->n_ops; i++)
+		if (g->op[i].out == t)
+			prod = (s32)i;
+	for (i = prod + 1; i < g->n_ops; i++) {
+		const struct mcai_gtensor *y = &g->t[g->op[i].out];
+
+		if (g->op[i].out == t || y->kind != MCAI_TK_ARENA)
+			continue;
+		if (y->offset < x->offset + x->bytes &&
+		    x->offset < y->offset + y->bytes)
+			return false;
 	}
-	printf("%-12s %8llu MACs | mcai %9.1f ns %6.2f MAC/ns | XNNPACK %9.1f ns %6.2f MAC/ns | mcai/XNNPACK time %5.2fx\n",
-	       bm->label, (unsigned long long)m->macs, best_m * 1e9,
-	       m->macs / (best_m * 1e9), best_x * 1e9, m->macs / (best_x * 1e9),
-	       best_m / best_x);
-	free(in);
-	free(scores);
-	free(arena);
+	return true;
+}
+
+static bool is_graph_output(const struct mcai_graph *g, u32 t)
+{
+	u32 k;
+
+	for (k = 0; k < g->n_outputs; k++)
+		if (g->output[k] == t)
+			return true;
+	return false;
+}
+
+/* Whether an XNNPACK runtime, not an mcai kernel, wrote tensor @t. */
+static bool produced_by_xnn(const struct mcai_xnn_net *n, u32 t)
+{
+	u32 i;
+
+	for (i = 0; i < n->n_stages; i++) {
+		const struct mcai_xnn_stage *s = &n->stage[i];
+
+		if (!s->rt && n->g->op[s->op].out == t)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Differences at the graph's outputs (what a user sees, after any mcai
+ * kernel that amplifies them: a softmax turns a 1-LSB logit into many)
+ * and in the tensors XNNPACK itself wrote (its own arithmetic).
+ */
+static void diff8(struct bench_result *r, const s8 *a, const s8 *b, u32 n,
+		  bool output, bool xnn)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++) {
+		int d = abs(a[i] - b[i]);
+
+		if (output && d > r->max_diff)
+			r->max_diff = d;
+		if (xnn && d > r->max_diff_xnn)
+			r->max_diff_xnn = d;
+		r->differing += d != 0;
+	}
+	r->compared += n;
+}
+
+/*
+ * Both sides on a few inputs: every int8 tensor XNNPACK hands over (the
+ * outputs, and what goes in and out of an op run with mcai's kernel) that
+ * mcai's arena still holds at the end, and int32 outputs apart.
+ */
+static void compare(struct bench_model *bm, struct bench_result *r)
+{
+	const struct mcai_graph *g = &bm->g;
+	u32 k, t, i;
+
+	r->max_diff = 0;
+	r->max_diff_xnn = 0;
+	for (k = 0; k < 8; k++) {
+		set_inputs(bm);
+		run_mcai(bm, 1);
+		mcai_xnn_run(&bm->net);
+		if (bm->format != 2) {
+			diff8(r, bm->scores, mcai_xnn_tensor(&bm->net, g->output[0]),
+			      bm->m.output_len, true,
+			      produced_by_xnn(&bm->net, g->output[0]));
+			continue;
+		}
+		for (t = 0; t < g->n_tensors; t++) {
+			const struct mcai_gtensor *x = &g->t[t];
+			const void *want = mcai_graph_tensor(g, bm->arena, t);
+			const void *have = mcai_xnn_tensor(&bm->net, t);
+
+			if (x->kind != MCAI_TK_ARENA || !bm->net.external[t] ||
+			    !intact(g, t))
+				continue;
+			if (x->dtype == MCAI_DT_INT8) {
+				diff8(r, want, have, x->bytes,
+				      is_graph_output(g, t),
+				      produced_by_xnn(&bm->net, t));
+			} else if (x->dtype == MCAI_DT_INT32 &&
+				   is_graph_output(g, t)) {
+				for (i = 0; i < x->bytes / 4; i++) {
+					s64 d = llabs((s64)((const s32 *)want)[i] -
+						      ((const s32 *)have)[i]);
+
+					if (d > r->max_diff_s32)
+						r->max_diff_s32 = d;
+				}
+			}
+		}
+	}
+}
+
+static void bench(struct bench_model *bm, double seconds,
+		  struct bench_result *r)
+{
+	double tm[REPS], tx[REPS], target = seconds / (2.0 * REPS);
+	u32 im, ix = 0, k;
+
+	memset(r, 0, sizeof(*r));
+	r->max_diff = -1;
+	r->max_diff_s32 = -1;
+	r->macs = bm->format == 2 ? bm->g.macs : bm->m.macs;
+	if (bm->have_xnn)
+		compare(bm, r);
+	set_inputs(bm);
+	if (!bm->have_xnn)
+		target *= 2;
+	im = calibrate(bm, false, target);
+	if (bm->have_xnn)
+		ix = calibrate(bm, true, target);
+	for (k = 0; k < REPS; k++) {
+		/* ABBA: neither always runs first, into the other's caches */
+		if (k & 1) {
+			if (bm->have_xnn)
+				tx[k] = timed(bm, true, ix);
+			tm[k] = timed(bm, false, im);
+		} else {
+			tm[k] = timed(bm, false, im);
+			if (bm->have_xnn)
+				tx[k] = timed(bm, true, ix);
+		}
+	}
+	qsort(tm, REPS, sizeof(double), cmp_double);
+	r->mcai_ns = tm[REPS / 2];
+	if (bm->have_xnn) {
+		qsort(tx, REPS, sizeof(double), cmp_double);
+		r->xnn_ns = tx[REPS / 2];
+	}
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void print_json(const struct bench_model *bm,
+		       const struct bench_result *r, bool first)
+{
+	printf("%s\n  {\"model\": ", first ? "" : ",");
+	json_str(bm->label);
+	printf(", \"format\": %u, \"macs\": %llu, \"mcai_ns\": %.1f, ",
+	       bm->format == 2 ? 2 : 1, (unsigned long long)r->macs, r->mcai_ns);
+	if (bm->have_xnn) {
+		printf("\"xnnpack_ns\": %.1f, \"ratio\": %.3f, \"max_diff\": %d, "
+		       "\"max_diff_xnnpack_tensors\": %d, \"differing\": %u, "
+		       "\"compared\": %u, ", r->xnn_ns, r->mcai_ns / r->xnn_ns,
+		       r->max_diff, r->max_diff_xnn, r->differing, r->compared);
+		if (r->max_diff_s32 >= 0)
+			printf("\"max_diff_int32_output\": %lld, ",
+			       (long long)r->max_diff_s32);
+		printf("\"xnnpack_runtimes\": %u, \"mapping\": ",
+		       bm->net.n_runtimes);
+		json_str(bm->net.mapped);
+		printf(", \"mcai_kernels_in_xnnpack_run\": ");
+		json_str(bm->net.fallback);
+		printf("}");
+	} else {
+		printf("\"xnnpack_ns\": null, \"ratio\": null, \"max_diff\": null, "
+		       "\"reason\": ");
+		json_str(bm->why);
+		printf("}");
+	}
+}
+
+static void print_row(const struct bench_model *bm,
+		      const struct bench_result *r)
+{
+	printf("%-22s v%u %11llu %12.0f ", bm->label, bm->format == 2 ? 2 : 1,
+	       (unsigned long long)r->macs, r->mcai_ns);
+	if (!bm->have_xnn) {
+		printf("%12s %7s %4s %4s %12s %s\n", "-", "-", "-", "-", "-",
+		       bm->why);
+		return;
+	}
+	printf("%12.0f %6.2fx %4d %4d %5u/%-6u %s\n", r->xnn_ns,
+	       r->mcai_ns / r->xnn_ns, r->max_diff, r->max_diff_xnn,
+	       r->differing, r->compared, bm->net.fallback);
 }
 
 static void release(struct bench_model *bm)
 {
-	u32 l;
-
-	for (l = 0; l < bm->n_ops; l++)
-		xnn_delete_operator(bm->op[l]);
-	for (l = 0; l <= MAX_LAYERS; l++)
-		free(bm->buf[l]);
+	if (bm->have_xnn)
+		mcai_xnn_free(&bm->net);
 	free(bm->blob);
+	free(bm->state);
+	free(bm->arena);
+	free(bm->in);
+	free(bm->scores);
+	free(bm->v1_words);
+	memset(bm, 0, sizeof(*bm));
+}
+
+static void usage(const char *argv0, FILE *f)
+{
+	fprintf(f,
+		"usage: %s [BLOB...] [--seconds S] [--json] [--synthetic]\n"
+		"  Times every model blob (default: models/*.mcai and\n"
+		"  models/mlperf-tiny/*.mcai, and a LinnOS-shaped 31-256-2 MLP)\n"
+		"  on the mcai engine, compiled with the kernel's flags, and on\n"
+		"  XNNPACK's subgraph API built as the same graph: batch 1, one\n"
+		"  thread, alternated repetitions, medians; compares the outputs.\n"
+		"  --seconds S   time per model (default 2)\n"
+		"  --json        an array of {model, macs, mcai_ns, xnnpack_ns, ...}\n"
+		"  --synthetic   add two built-in engine-v2 graphs (a DS-CNN block\n"
+		"                stack, a residual block)\n", argv0);
 }
 
 int main(int argc, char **argv)
 {
-	struct bench_model models[2] = { { .label = "fmnist-mlp" },
-					 { .label = "linnos-31-256-2" } };
-	const char *fmnist = "models/fmnist-mlp.mcai";
+	static struct bench_model models[MAX_MODELS];
+	const char *paths[MAX_MODELS];
+	u32 n_paths = 0, n = 0, i;
 	double seconds = 2.0;
+	bool json = false, synth = false, first = true;
 	char err[256];
-	struct mcai_limits lim;
-	struct mcai_verdict v;
-	int i, ret = 0;
+	glob_t gl;
+	int ret = 0, a;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-			seconds = atof(argv[++i]);
-		else if (!strcmp(argv[i], "--help")) {
-			printf("usage: %s [FMNIST_BLOB] [--seconds S]\n", argv[0]);
+	for (a = 1; a < argc; a++) {
+		if (!strcmp(argv[a], "--seconds") && a + 1 < argc) {
+			seconds = atof(argv[++a]);
+		} else if (!strcmp(argv[a], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[a], "--synthetic")) {
+			synth = true;
+		} else if (!strcmp(argv[a], "--help")) {
+			usage(argv[0], stdout);
 			return 0;
-		} else
-			fmnist = argv[i];
+		} else if (argv[a][0] == '-') {
+			usage(argv[0], stderr);
+			return 2;
+		} else if (n_paths < MAX_MODELS - 4) {
+			paths[n_paths++] = argv[a];
+		}
+	}
+	if (!(seconds > 0)) {
+		usage(argv[0], stderr);
+		return 2;
+	}
+	memset(&gl, 0, sizeof(gl));
+	if (!n_paths) {
+		glob("models/*.mcai", 0, NULL, &gl);
+		glob("models/mlperf-tiny/*.mcai", GLOB_APPEND, NULL, &gl);
+		for (i = 0; i < gl.gl_pathc && n_paths < MAX_MODELS - 4; i++)
+			paths[n_paths++] = gl.gl_pathv[i];
 	}
 	if (xnn_initialize(NULL) != xnn_status_success) {
-		fprintf(stderr, "bench: XNNPACK failed to initialise\n");
+		fprintf(stderr, "engine-bench: XNNPACK failed to initialise\n");
 		return 1;
 	}
-	mcai_limits_default(&lim);
-	models[0].blob = mcai_blob_read(fmnist, MCAI_DEFAULT_MAX_BLOB,
-					&models[0].blob_size, err, sizeof(err));
-	if (!models[0].blob)
-		fprintf(stderr, "bench: %s\n", err);
-	models[1].blob = make_mlp(31, 256, 2, &models[1].blob_size);
-	printf("engine: scalar C, -O2, no SIMD (kernel flags); XNNPACK: qs8 FC, batch 1, 1 thread\n");
-	for (i = 0; i < 2; i++) {
-		struct bench_model *bm = &models[i];
+	for (i = 0; i < n_paths; i++) {
+		struct bench_model *bm = &models[n];
+		const char *base = strrchr(paths[i], '/');
 
-		if (!bm->blob || mcai_verify(&bm->m, bm->blob, bm->blob_size, &lim, &v)) {
-			fprintf(stderr, "bench: %s: cannot load (%s)\n", bm->label,
-				bm->blob ? v.reason : "missing");
+		snprintf(bm->label, sizeof(bm->label), "%s", base ? base + 1 : paths[i]);
+		if (strlen(bm->label) > 5 &&
+		    !strcmp(bm->label + strlen(bm->label) - 5, ".mcai"))
+			bm->label[strlen(bm->label) - 5] = 0;
+		bm->blob = mcai_blob_read(paths[i], 64U << 20, &bm->blob_size,
+					  err, sizeof(err));
+		if (!bm->blob) {
+			fprintf(stderr, "engine-bench: %s\n", err);
 			ret = 1;
 			continue;
 		}
-		if (xnn_setup_model(bm)) {
-			fprintf(stderr, "bench: %s: XNNPACK setup failed\n", bm->label);
-			ret = 1;
-		} else {
-			bench(bm, seconds);
+		n++;
+	}
+	snprintf(models[n].label, sizeof(models[n].label), "linnos-31-256-2");
+	models[n].blob = make_mlp(31, 256, 2, &models[n].blob_size);
+	n += models[n].blob != NULL;
+	if (synth) {
+		u32 k;
+
+		for (k = 0; k < MCAI_SYNTH_COUNT; k++) {
+			struct bench_model *bm = &models[n];
+
+			bm->blob = mcai_synth_graph(k, bm->label, sizeof(bm->label),
+						    &bm->blob_size);
+			if (!bm->blob) {
+				ret = 1;
+				continue;
+			}
+			n++;
 		}
+	}
+	if (json)
+		printf("[");
+	else
+		printf("mcai: scalar C, kernel flags (-O2, no SIMD); XNNPACK: subgraph, "
+		       "batch 1, 1 thread; medians of %d alternated runs\n"
+		       "%-22s %-2s %11s %12s %12s %7s %4s %4s %12s %s\n", REPS,
+		       "model", "fmt", "MACs", "mcai ns", "XNNPACK ns", "ratio",
+		       "diff", "xdif", "differ/n", "mcai kernels in the XNNPACK run");
+	for (i = 0; i < n; i++) {
+		struct bench_model *bm = &models[i];
+		struct bench_result r;
+
+		if (load(bm)) {
+			ret = 1;
+			release(bm);
+			continue;
+		}
+		if (mcai_xnn_build(&bm->net, &bm->g, bm->why, sizeof(bm->why)))
+			fprintf(stderr, "engine-bench: %s: no XNNPACK figure: %s\n",
+				bm->label, bm->why);
+		else
+			bm->have_xnn = true;
+		bench(bm, seconds, &r);
+		if (json)
+			print_json(bm, &r, first);
+		else
+			print_row(bm, &r);
+		first = false;
+		fflush(stdout);
 		release(bm);
 	}
+	if (json)
+		printf("\n]\n");
+	else
+		printf("ratio: mcai time / XNNPACK time.  diff: largest difference "
+		       "of an output (int8 LSBs); xdif: of a tensor XNNPACK wrote;\n"
+		       "differ/n: elements that differ / compared, over 8 random "
+		       "inputs\n");
+	globfree(&gl);
 	xnn_deinitialize();
 	return ret;
 }
