@@ -149,7 +149,7 @@ static long mcai_ioctl_get_info(struct mcai_file *f, void __user *u)
 			MCAI_FEAT_SIGNED;
 	if (mcai_mirror_enabled())
 		info.features |= MCAI_FEAT_MIRROR;
-	info.blob_format_version = MCAI_BLOB_VERSION;
+	info.blob_format_version = MCAI_BLOB2_VERSION;
 	info.max_blob_size = lim->max_blob_size;
 	info.max_models = mcai_registry_max_models();
 	info.max_layers = lim->max_layers;

@@ -45,11 +45,15 @@ MODULE_PARM_DESC(max_layers, "most layers in a model");
 
 static unsigned int max_dim = MCAI_DEFAULT_MAX_DIM;
 module_param(max_dim, uint, 0444);
-MODULE_PARM_DESC(max_dim, "widest layer, elements");
+MODULE_PARM_DESC(max_dim, "widest layer, or largest tensor dimension, elements");
 
 static unsigned int max_arena = MCAI_DEFAULT_MAX_ARENA;
 module_param(max_arena, uint, 0444);
 MODULE_PARM_DESC(max_arena, "most scratch memory one inference may need, bytes");
+
+static unsigned long long max_macs = MCAI_DEFAULT_MAX_MACS;
+module_param(max_macs, ullong, 0444);
+MODULE_PARM_DESC(max_macs, "most multiply-accumulates in one inference of a graph");
 
 /*
  * Upper bounds on the parameters themselves: kvmalloc() refuses (and warns
@@ -65,7 +69,8 @@ static int __init mcai_limits_from_params(struct mcai_limits *lim)
 	    !max_models || max_models > MCAI_PARAM_MAX_MODELS ||
 	    !max_layers || max_layers > MCAI_BLOB_MAX_LAYERS ||
 	    !max_dim || max_dim > MCAI_MAX_DIM ||
-	    !max_arena || max_arena > MCAI_PARAM_MAX_ARENA) {
+	    !max_arena || max_arena > MCAI_PARAM_MAX_ARENA ||
+	    !max_macs || max_macs > MCAI_CEIL_MAX_MACS) {
 		pr_err("module parameter out of range\n");
 		return -EINVAL;
 	}
@@ -73,6 +78,7 @@ static int __init mcai_limits_from_params(struct mcai_limits *lim)
 	lim->max_layers = max_layers;
 	lim->max_dim = max_dim;
 	lim->max_arena = max_arena;
+	lim->max_macs = max_macs;
 	return 0;
 }
 
@@ -166,9 +172,9 @@ static int __init mcai_init(void)
 		pr_err("cannot register /dev/%s: %d\n", MCAI_DEVICE_NAME, ret);
 		goto err_mirror;
 	}
-	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u\n",
+	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u, max_macs %llu\n",
 		MCAI_ABI_VERSION, max_blob_size, max_models, max_dim,
-		max_arena);
+		max_arena, max_macs);
 	return 0;
 
 err_mirror:

@@ -324,7 +324,7 @@ static void test_info(int fd)
 	      (MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
 	       MCAI_FEAT_TEST_VECTORS), "features %llx",
 	      (unsigned long long)info.features);
-	CHECK(info.blob_format_version == MCAI_BLOB_VERSION, "blob format");
+	CHECK(info.blob_format_version == MCAI_BLOB2_VERSION, "blob format");
 	CHECK(info.max_blob_size && info.max_models && info.max_layers &&
 	      info.max_dim && info.max_arena, "a zero limit");
 	CHECK(info.nr_models == 0, "nr_models %u at start", info.nr_models);
