@@ -38,6 +38,7 @@ help:
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
+	@echo "make mlperf-models  rebuild the MLPerf Tiny reference models (models/mlperf-tiny/)"
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

@@ -45,3 +45,28 @@ vib-models: $(B)/mcai-vibtrain
 
 check-vibtrain: $(B)/mcai-vibtrain
 	$(B)/mcai-vibtrain --selftest
+
+# The MLPerf Tiny reference models (models/mlperf-tiny/): three CNNs with
+# synthetic weights, the autoencoder trained on the simulated sensor.
+ZOO_SRCS := models/train/mlperf.c models/train/mlperf_blob.c \
+	    models/train/mlperf_cnn.c models/train/mlperf_ad.c \
+	    models/train/netbuild.c models/train/netquant.c \
+	    models/train/autoencoder.c models/train/vibframes.c \
+	    models/train/mlp.c models/train/cli.c \
+	    models/sensor/vibration.c models/sensor/features.c $(MODELS_USER)
+
+# Training is most of a run: let the compiler vectorise the trainer's
+# loops (each output still sums in the same order: the same bytes).
+$(B)/obj/models/train/autoencoder.o: CFLAGS += -O3
+
+.PHONY: mlperf-models check-mlperf
+tools: $(B)/mcai-zoo
+$(B)/mcai-zoo: $(call obj,$(ZOO_SRCS))
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+
+mlperf-models: $(B)/mcai-zoo
+	@mkdir -p models/mlperf-tiny
+	$(B)/mcai-zoo --out-dir models/mlperf-tiny
+
+check-mlperf: $(B)/mcai-zoo
+	$(B)/mcai-zoo --check models/mlperf-tiny
