@@ -110,7 +110,7 @@ deps:
 # tests/stages.sh runs them in this order and reports the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
-		check-vibtrain check-fuzz check-static check-vm
+		check-vibtrain check-mlperf check-fuzz check-static check-vm
 
 check-static:
 	tests/layout.sh
