@@ -39,8 +39,9 @@ chmod 1777 "$tmp"	# nobody writes its reference runs there
 trap 'rm -rf "$tmp"' EXIT
 
 insmod "$KO" || { echo "$N: FAIL: insmod"; exit 1; }
-"$T" load abuse-ref 1 && "$T" load abuse-swap 1 &&
-	"$CTL" load "$BLOB" >/dev/null || fail "loading the models"
+"$T" load abuse-ref 1 || fail "load abuse-ref"
+"$T" load abuse-swap 1 || fail "load abuse-swap"
+"$CTL" load "$BLOB" >/dev/null || fail "load $BLOB"
 # every command uapi/mcai.h defines must be abused (abi_abuse checks)
 ncmds=$(grep -c '^#define MCAI_IOC_[A-Z_]*[[:space:]]*_IO' "$R/uapi/mcai.h")
 
