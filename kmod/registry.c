@@ -33,6 +33,7 @@
 #include "sign.h"
 #include "trace.h"
 #include "vectors.h"
+#include "models/engine/graph.h"
 
 struct mcai_live mcai_live;
 
@@ -297,6 +298,17 @@ static int mcai_version_verify(struct mcai_version *v, u32 size,
 		goto refuse;
 	return 0;
 refuse:
+	if (mcai_blob_format(v->blob, size) == MCAI_BLOB2_VERSION) {
+		u32 i;
+		const char *at = mcai_graph_where(v->blob, size, verdict.offset,
+						  &i);
+
+		if (i != U32_MAX)
+			return mcai_refuse(res, -EINVAL, verdict.offset,
+					   "%s (%s %u)", verdict.reason, at, i);
+		return mcai_refuse(res, -EINVAL, verdict.offset, "%s (%s)",
+				   verdict.reason, at);
+	}
 	return mcai_refuse(res, -EINVAL, verdict.offset, "%s", verdict.reason);
 }
 

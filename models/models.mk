@@ -15,7 +15,7 @@ MODELS_CORE += models/engine/ops.c models/engine/fixedpoint.c \
 	       models/engine/op_head.c models/engine/op_tree.c
 # Blob format v2, graphs: verifier and interpreter (models/engine/graph.h).
 MODELS_CORE += models/engine/graph_verify.c models/engine/graph_run.c \
-	       models/engine/model.c
+	       models/engine/model.c models/engine/graph_where.c
 MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/graph_writer.c models/train/quant.c \
 	       models/train/opquant.c models/train/dataset.c
 

@@ -284,7 +284,7 @@ static void build_header(struct builder *b)
 	hdr32(b, "zero-magic", "bad magic", H(magic), 0);
 	p = start(b);
 	if (p)
-		mcai_put_le16(p + H(format_version), 2);
+		mcai_put_le16(p + H(format_version), 3);
 	add(b, "bad-version", "unsupported format version", b->size, SEAL);
 	p = start(b);
 	if (p)

@@ -110,6 +110,15 @@ int mcai_graph_verify(struct mcai_graph *g, const void *blob, u32 size,
 		      const struct mcai_limits *lim, void *state,
 		      u32 state_size, struct mcai_verdict *v);
 
+/*
+ * What byte @offset of a v2 blob @blob describes, for a refusal's text:
+ * "tensor", "op", "input" or "output" with its index in @index, or
+ * "header", "params", "data" or "blob" with @index U32_MAX.  Safe on
+ * any bytes.
+ */
+const char *mcai_graph_where(const void *blob, u32 size, u32 offset,
+			     u32 *index);
+
 /* Where tensor @t lives while @arena (g->arena_size bytes) is in use. */
 void *mcai_graph_tensor(const struct mcai_graph *g, void *arena, u32 t);
 

@@ -17,13 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "models/engine/model.h"
 #include "models/train/writer.h"
 #include "report.h"
+#include "ring_common.h"
 
 #define RING_SLOTS	16U	/* a power of two; samples go in batches */
 #define WAIT_S		120
@@ -163,90 +163,65 @@ static double now_s(void)
  * new res_tail, or @done after WAIT_S without one.  POLLIN stays ready
  * while unconsumed results exist, so the caller consumes what it got.
  */
-static u32 ring_wait(int fd, const struct mcai_kernel_ctl *kc, u32 done)
+static u32 ring_wait(const struct ring *r, u32 done)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
 	double end = now_s() + WAIT_S;
 	u32 tail;
 
-	while ((tail = __atomic_load_n(&kc->res_tail, __ATOMIC_ACQUIRE)) ==
-	       done && now_s() < end)
+	while ((tail = ring_load(&r->kc->res_tail)) == done && now_s() < end)
 		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
 			break;
 	return tail;
 }
 
-static bool same(const struct model_run *r, u32 i,
+static bool same(const struct model_run *m, u32 i,
 		 const struct mcai_result *rec)
 {
-	return rec->seq == i && rec->class_id == r->cls[i] &&
-	       rec->n_scores == r->m.output_len &&
-	       !memcmp(rec->scores, r->want + (size_t)i * r->m.output_len,
-		       r->m.output_len);
+	return rec->seq == i && rec->class_id == m->cls[i] &&
+	       rec->n_scores == m->m.output_len &&
+	       !memcmp(rec->scores, m->want + (size_t)i * m->m.output_len,
+		       m->m.output_len);
 }
 
-static void check_ring(const struct model_run *r, u32 id)
+static void check_ring(const struct model_run *m, u32 id)
 {
-	struct mcai_session_create sc = {
-		.size = sizeof(sc), .ref.model_id = id,
-		.in_slots = RING_SLOTS, .res_slots = RING_SLOTS,
-	};
-	struct mcai_user_ctl *uc;
-	const struct mcai_kernel_ctl *kc;
-	u8 *um = MAP_FAILED, *km = MAP_FAILED;
+	struct ring r;
 	u32 i, j, n, done, tail, bad = 0;
-	int fd = open("/dev/mcai", O_RDWR);
 
-	if (fd < 0 || ioctl(fd, MCAI_IOC_SESSION_CREATE, &sc)) {
-		fail("%s: SESSION_CREATE: %s", r->m.name, strerror(errno));
+	if (ring_open(&r, open("/dev/mcai", O_RDWR), 0, id, NULL, RING_SLOTS,
+		      RING_SLOTS)) {
+		fail("%s: session: %s", m->m.name, strerror(errno));
 		goto cleanup;
 	}
-	um = mmap(NULL, sc.user_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-		  sc.user_off);
-	km = mmap(NULL, sc.kernel_len, PROT_READ, MAP_SHARED, fd,
-		  sc.kernel_off);
-	if (um == MAP_FAILED || km == MAP_FAILED) {
-		fail("%s: mmap: %s", r->m.name, strerror(errno));
-		goto cleanup;
-	}
-	uc = (void *)um;
-	kc = (const void *)km;
-	for (i = 0; i < r->samples; i += n) {
-		n = r->samples - i < RING_SLOTS ? r->samples - i : RING_SLOTS;
+	for (i = 0; i < m->samples; i += n) {
+		n = m->samples - i < RING_SLOTS ? m->samples - i : RING_SLOTS;
 		for (j = 0; j < n; j++)
-			memcpy(um + 4096 + (size_t)j * sc.slot_size,
-			       r->in + (size_t)(i + j) * r->m.input_len,
-			       r->m.input_len);
-		__atomic_store_n(&uc->in_tail, i + n, __ATOMIC_RELEASE);
-		if (ioctl(fd, MCAI_IOC_SESSION_KICK)) {
-			fail("%s: KICK: %s", r->m.name, strerror(errno));
+			memcpy(ring_in(&r, i + j),
+			       m->in + (size_t)(i + j) * m->m.input_len,
+			       m->m.input_len);
+		ring_store(&r.uc->in_tail, i + n);
+		if (ring_kick(&r, 0)) {
+			fail("%s: KICK: %s", m->m.name, strerror(errno));
 			goto cleanup;
 		}
 		for (done = i; done != i + n; done = tail) {
-			tail = ring_wait(fd, kc, done);
+			tail = ring_wait(&r, done);
 			if (tail == done || tail - i > n) {
 				fail("%s: waited %d s for results %u..%u, res_tail %u",
-				     r->m.name, WAIT_S, done, i + n - 1, tail);
+				     m->m.name, WAIT_S, done, i + n - 1, tail);
 				goto cleanup;
 			}
-			for (j = done - i; j < tail - i; j++)
-				bad += !same(r, i + j, (const void *)
-					     (km + 4096 +
-					      (size_t)j * sc.res_size));
-			__atomic_store_n(&uc->res_head, tail,
-					 __ATOMIC_RELEASE);
+			for (j = done; j != tail; j++)
+				bad += !same(m, j, ring_res(&r, j));
+			ring_store(&r.uc->res_head, tail);
 		}
 	}
 	if (bad)
 		fail("%s: %u of %u ring results differ from user space",
-		     r->m.name, bad, r->samples);
+		     m->m.name, bad, m->samples);
 cleanup:
-	if (km != MAP_FAILED)
-		munmap(km, sc.kernel_len);
-	if (um != MAP_FAILED)
-		munmap(um, sc.user_len);
-	if (fd >= 0)
-		close(fd);
+	ring_close(&r);
 }
 
 int main(int argc, char **argv)
