@@ -41,12 +41,20 @@ int mcai_infer(struct mcai_infer *req)
 	int cls = 0, ret = 0;
 
 	/*
-	 * No model takes more input than max_dim (a v1 layer) or max_arena
-	 * (a v2 graph's inputs live in its arena): bound the copy first.
+	 * A wrong length is refused before any user memory is read: the
+	 * current version's input_len, looked up and let go again, bounds
+	 * the copy (a swap in between is caught by the check below).
 	 */
 	if (!req->input_len ||
 	    req->input_len > max(lim->max_dim, lim->max_arena))
 		return -EINVAL;
+	v = mcai_version_get(req->ref.model_id, req->ref.name);
+	if (!v)
+		return -ENOENT;
+	ret = req->input_len == v->m.input_len ? 0 : -EINVAL;
+	mcai_version_put(v);
+	if (ret)
+		return ret;
 	/* a graph's input can be large: charged, and vmalloc'd if need be */
 	input = kvmalloc(req->input_len, MCAI_GFP_USER);
 	if (!input)
