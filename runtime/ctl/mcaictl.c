@@ -401,6 +401,7 @@ static int user_model_load(struct user_model *um, const char *path,
 
 static void user_model_free(struct user_model *um)
 {
+	mcai_model_check_free(&um->m);
 	free(um->blob);
 	memset(um, 0, sizeof(*um));
 }
@@ -1511,7 +1512,8 @@ static int infer_main(int argc, char **argv)
 		mp.input_scale = float_bits(um.m.input_scale);
 		mp.input_zp = um.m.input_zp;
 		mp.head = um.m.head;
-		arena = malloc(um.m.arena_size ? um.m.arena_size : 1);
+		/* 8-byte aligned: a v2 graph's tensors live in it */
+		arena = aligned_alloc(8, um.m.arena_size + 8);
 	} else {
 		struct mcai_model_info mi;
 
@@ -1574,7 +1576,7 @@ static int infer_main(int argc, char **argv)
 
 		if (user) {
 			t0 = now();
-			cls = mcai_engine_run(&um.m, x, scores, arena);
+			cls = mcai_model_run(&um.m, x, scores, arena);
 			elapsed += now() - t0;
 			version = mp.version;
 		} else {

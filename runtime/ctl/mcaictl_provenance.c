@@ -231,17 +231,27 @@ static int sign_check_blob(const char *path, const uint8_t *blob, size_t len,
 			 bm.name);
 	if (!have_version)
 		pm->version = bm.version;
+	r = 0;
 	if (!force && (strcmp(pm->name, bm.name) ||
-		       pm->version != bm.version))
-		return fail("%s: its header says \"%s\" version %u, the manifest would say \"%s\" version %u: nodes refuse that (--force signs it anyway)",
-			    path, bm.name, bm.version, pm->name, pm->version);
-	r = mcai_model_check_vectors(&bm, &failed);
-	if (r == -ENOMEM)
-		return fail("out of memory");
-	if (r && !force)
-		return fail("%s: a node would refuse it: test vector %u of %u fails",
-			    path, failed, bm.tv_count);
-	return 0;
+		       pm->version != bm.version)) {
+		r = fail("%s: its header says \"%s\" version %u, the manifest would say \"%s\" version %u: nodes refuse that (--force signs it anyway)",
+			 path, bm.name, bm.version, pm->name, pm->version);
+		goto out;
+	}
+	switch (mcai_model_check_vectors(&bm, &failed)) {
+	case -ENOMEM:
+		r = fail("out of memory");
+		break;
+	case 0:
+		break;
+	default:
+		if (!force)
+			r = fail("%s: a node would refuse it: test vector %u of %u fails",
+				 path, failed, bm.tv_count);
+	}
+out:
+	mcai_model_check_free(&bm);
+	return r;
 }
 
 static int write_file_atomic(const char *path, const uint8_t *p, size_t n)

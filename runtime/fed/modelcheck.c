@@ -2,11 +2,33 @@
 /* A model blob checked in user space as the kernel checks it. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/fed/modelcheck.h"
 #include "runtime/fed/sigtrailer.h"
-#include "models/engine/engine.h"
-#include "models/engine/verify.h"
+
+/* Either format, the state of a v2 graph allocated here. */
+static int mcai_model_load_checked(struct mcai_model *m, const uint8_t *blob,
+				   u32 len, const struct mcai_limits *lim,
+				   struct mcai_verdict *v)
+{
+	void *state = NULL;
+	u32 need;
+
+	memset(m, 0, sizeof(*m));
+	if (mcai_model_state_size(blob, len, lim, &need, v))
+		return -1;
+	if (need && !(state = aligned_alloc(8, (need + 7) & ~7U))) {
+		v->reason = "out of memory";
+		v->offset = 0;
+		return -1;
+	}
+	if (mcai_model_verify(m, blob, len, lim, state, need, v)) {
+		free(state);
+		return -1;
+	}
+	return 0;
+}
 
 int mcai_model_check_blob(struct mcai_model *m, const uint8_t *blob,
 			  size_t size, const struct mcai_limits *lim,
@@ -31,18 +53,31 @@ int mcai_model_check_blob(struct mcai_model *m, const uint8_t *blob,
 		v->offset = UINT32_MAX;
 		return -1;
 	}
-	return mcai_verify(m, blob, (u32)len, lim, v) ? -1 : 0;
+	return mcai_model_load_checked(m, blob, (u32)len, lim, v);
+}
+
+void mcai_model_check_free(struct mcai_model *m)
+{
+	/* model.c decodes a graph at the start of its state */
+	free((void *)m->graph);
+	m->graph = NULL;
 }
 
 int mcai_model_check_vectors(const struct mcai_model *m, u32 *failed)
 {
-	void *arena = malloc(m->arena_size ? m->arena_size : 1);
-	s8 *scores = malloc(m->output_len ? m->output_len : 1);
+	void *arena = aligned_alloc(8, m->arena_size + 8);
+	void *scores = malloc(m->output_len ? m->output_len : 1);
 	int ret = -ENOMEM;
+	u32 t;
 
-	if (arena && scores)
-		ret = mcai_engine_check_vectors(m, arena, scores, failed) ?
-		      -1 : 0;
+	if (arena && scores) {
+		ret = 0;
+		for (t = 0; t < m->tv_count && !ret; t++)
+			if (mcai_model_check_vector(m, t, arena, scores)) {
+				*failed = t;
+				ret = -1;
+			}
+	}
 	free(arena);
 	free(scores);
 	return ret;

@@ -15,13 +15,15 @@
 #include "models/engine/model.h"
 
 /*
- * Verify @blob (@size bytes, signed or not) against @lim into @m.
- * 0, or -1 with the reason in @v (a malformed trailer or what the
- * verifier refused).  @m points into @blob.
+ * Verify @blob (@size bytes, signed or not, either blob format) against
+ * @lim into @m.  0, or -1 with the reason in @v (a malformed trailer or
+ * what the verifier refused).  @m points into @blob and, for a v2 graph,
+ * into state allocated here: release it with mcai_model_check_free().
  */
 int mcai_model_check_blob(struct mcai_model *m, const uint8_t *blob,
 			  size_t size, const struct mcai_limits *lim,
 			  struct mcai_verdict *v);
+void mcai_model_check_free(struct mcai_model *m);
 
 /*
  * Run @m's test vectors: 0 when every one reproduces its scores, -1 with

@@ -1004,6 +1004,34 @@ int mcai_prov_verify(const struct mcai_prov_trust *t, const uint8_t *p,
  * anything is recorded, and the header against the manifest (a trusted
  * manifest over another version's, or another model's, blob).
  */
+/* The checks on a blob that verified, as @m. */
+static int prov_check_verified(const struct mcai_prov_manifest *pm,
+			       const struct mcai_model *m, char *err,
+			       size_t errlen)
+{
+	u32 failed;
+	int r;
+
+	if (strncmp(m->name, pm->name, MCAI_NAME_LEN) ||
+	    m->version != pm->version) {
+		perr(err, errlen, "blob is \"%.*s\" version %u, the manifest "
+		     "signs \"%s\" version %u", MCAI_NAME_LEN, m->name,
+		     m->version, pm->name, pm->version);
+		return MCAI_PROV_HEADER_MISMATCH;
+	}
+	r = mcai_model_check_vectors(m, &failed);
+	if (r == -ENOMEM) {
+		perr(err, errlen, "out of memory running the test vectors");
+		return MCAI_PROV_ERROR;
+	}
+	if (r) {
+		perr(err, errlen, "blob refused: test vector %u of %u fails",
+		     failed, m->tv_count);
+		return MCAI_PROV_BAD_MODEL;
+	}
+	return MCAI_PROV_OK;
+}
+
 static int prov_check_model(const struct mcai_prov_manifest *pm,
 			    const uint8_t *blob, size_t blob_len,
 			    char *err, size_t errlen)
@@ -1011,7 +1039,6 @@ static int prov_check_model(const struct mcai_prov_manifest *pm,
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	struct mcai_model m;
-	u32 failed;
 	int r;
 
 	mcai_limits_widest(&lim);
@@ -1020,24 +1047,9 @@ static int prov_check_model(const struct mcai_prov_manifest *pm,
 		     v.offset);
 		return MCAI_PROV_BAD_MODEL;
 	}
-	if (strncmp(m.name, pm->name, MCAI_NAME_LEN) ||
-	    m.version != pm->version) {
-		perr(err, errlen, "blob is \"%.*s\" version %u, the manifest "
-		     "signs \"%s\" version %u", MCAI_NAME_LEN, m.name,
-		     m.version, pm->name, pm->version);
-		return MCAI_PROV_HEADER_MISMATCH;
-	}
-	r = mcai_model_check_vectors(&m, &failed);
-	if (r == -ENOMEM) {
-		perr(err, errlen, "out of memory running the test vectors");
-		return MCAI_PROV_ERROR;
-	}
-	if (r) {
-		perr(err, errlen, "blob refused: test vector %u of %u fails",
-		     failed, m.tv_count);
-		return MCAI_PROV_BAD_MODEL;
-	}
-	return MCAI_PROV_OK;
+	r = prov_check_verified(pm, &m, err, errlen);
+	mcai_model_check_free(&m);
+	return r;
 }
 
 int mcai_prov_check(const struct mcai_prov_trust *t,

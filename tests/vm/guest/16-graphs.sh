@@ -13,5 +13,23 @@ for b in "$@"; do
 	[ -e "$b" ] || continue
 	"$R/build/vm/graph_bitexact" --samples 24 "$b" || ret=1
 done
+
+# mcaictl: load verifies a v2 graph in user space first; infer through the
+# module and with the user-space engine print the same scores
+CTL=$R/build/mcaictl
+KWS=$R/models/mlperf-tiny/kws-dscnn.mcai
+if [ -e "$KWS" ]; then
+	in=$(mktemp)
+	head -c $((490 * 4)) /dev/urandom >"$in"
+	"$CTL" load "$KWS" >/dev/null || ret=1
+	k=$("$CTL" infer -s kws-dscnn "$in" | head -n 5)
+	u=$("$CTL" infer -s --model "$KWS" kws-dscnn "$in" | head -n 5)
+	if [ -z "$k" ] || [ "$k" != "$u" ]; then
+		echo "16-graphs: FAIL: mcaictl infer, module: $k; user space: $u"
+		ret=1
+	fi
+	"$CTL" unload kws-dscnn >/dev/null || ret=1
+	rm -f "$in"
+fi
 rmmod mcai || ret=1
 exit $ret
