@@ -123,6 +123,15 @@ const char *mcai_graph_where(const void *blob, u32 size, u32 offset,
 void *mcai_graph_tensor(const struct mcai_graph *g, void *arena, u32 t);
 
 /*
+ * One op, on tensors wherever the caller keeps them: @at(@ctx, t) is
+ * tensor t's memory (mcai_graph_run() passes arena offsets; a benchmark
+ * running some ops elsewhere passes its own buffers).
+ */
+typedef void *(*mcai_graph_at_fn)(const void *ctx, u32 t);
+void mcai_graph_op_run(const struct mcai_graph *g, const struct mcai_gop *op,
+		       mcai_graph_at_fn at, const void *ctx);
+
+/*
  * Run every op in order over @arena (g->arena_size bytes, 8-byte
  * aligned).  The caller has written the inputs at mcai_graph_tensor() of
  * g->input[]; outputs are read there afterwards.  Returns the class of

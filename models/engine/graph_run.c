@@ -18,8 +18,8 @@ void *mcai_graph_tensor(const struct mcai_graph *g, void *arena, u32 t)
 }
 
 /* The descriptor is the graph's (const): a copy gets this run's inputs. */
-static void mcai_graph_concat(const struct mcai_graph *g,
-			      const struct mcai_gop *op, void *arena, void *out)
+static void mcai_graph_concat(const struct mcai_gop *op, mcai_graph_at_fn at,
+			      const void *ctx, void *out)
 {
 	struct mcai_concat_input in[MCAI_BLOB2_OP_MAX_IN];
 	struct mcai_concat_params p = op->p.concat.p;
@@ -27,21 +27,19 @@ static void mcai_graph_concat(const struct mcai_graph *g,
 
 	for (k = 0; k < op->n_in; k++) {
 		in[k] = op->p.concat.in[k];
-		in[k].data = mcai_graph_tensor(g, arena, op->in[k]);
+		in[k].data = at(ctx, op->in[k]);
 	}
 	p.in = in;
 	mcai_concat(&p, out);
 }
 
-static void mcai_graph_op(const struct mcai_graph *g, const struct mcai_gop *op,
-			  void *arena)
+void mcai_graph_op_run(const struct mcai_graph *g, const struct mcai_gop *op,
+		       mcai_graph_at_fn at, const void *ctx)
 {
-	const void *x = mcai_graph_tensor(g, arena, op->in[0]);
-	void *out = mcai_graph_tensor(g, arena, op->out);
-	const void *a1 = op->n_in > 1 ? mcai_graph_tensor(g, arena, op->in[1]) :
-			 NULL;
-	const void *a2 = op->n_in > 2 ? mcai_graph_tensor(g, arena, op->in[2]) :
-			 NULL;
+	const void *x = at(ctx, op->in[0]);
+	void *out = at(ctx, op->out);
+	const void *a1 = op->n_in > 1 ? at(ctx, op->in[1]) : NULL;
+	const void *a2 = op->n_in > 2 ? at(ctx, op->in[2]) : NULL;
 
 	switch (op->type) {
 	case MCAI_OP_CONV2D:
@@ -87,7 +85,7 @@ static void mcai_graph_op(const struct mcai_graph *g, const struct mcai_gop *op,
 		mcai_pad(&op->p.pad, x, out);
 		break;
 	case MCAI_OP_CONCAT:
-		mcai_graph_concat(g, op, arena, out);
+		mcai_graph_concat(op, at, ctx, out);
 		break;
 	case MCAI_OP_RECON: {
 		s32 score = mcai_recon_score(&op->p.recon, x, a1);
@@ -96,6 +94,19 @@ static void mcai_graph_op(const struct mcai_graph *g, const struct mcai_gop *op,
 		break;
 	}
 	}
+}
+
+/* Tensors at their planned arena offsets. */
+struct mcai_graph_arena {
+	const struct mcai_graph *g;
+	void *arena;
+};
+
+static void *mcai_graph_arena_at(const void *ctx, u32 t)
+{
+	const struct mcai_graph_arena *a = ctx;
+
+	return mcai_graph_tensor(a->g, a->arena, t);
 }
 
 int mcai_graph_head(const struct mcai_graph *g, void *arena)
@@ -125,10 +136,11 @@ int mcai_graph_head(const struct mcai_graph *g, void *arena)
 
 int mcai_graph_run(const struct mcai_graph *g, void *arena)
 {
+	const struct mcai_graph_arena a = { g, arena };
 	u32 i;
 
 	for (i = 0; i < g->n_ops; i++) {
-		mcai_graph_op(g, &g->op[i], arena);
+		mcai_graph_op_run(g, &g->op[i], mcai_graph_arena_at, &a);
 		mcai_yield();
 	}
 	return mcai_graph_head(g, arena);

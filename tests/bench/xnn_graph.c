@@ -747,78 +747,9 @@ void *mcai_xnn_tensor(const struct mcai_xnn_net *n, u32 t)
 	return n->buf[t];
 }
 
-/* mcai's own kernel for an op XNNPACK cannot express, on the net's buffers. */
-static void run_mcai_op(const struct mcai_xnn_net *n, const struct mcai_gop *op)
+static void *xnn_at(const void *ctx, u32 t)
 {
-	const struct mcai_graph *g = n->g;
-	const void *x = mcai_xnn_tensor(n, op->in[0]);
-	void *out = mcai_xnn_tensor(n, op->out);
-	const void *a1 = op->n_in > 1 ? mcai_xnn_tensor(n, op->in[1]) : NULL;
-	const void *a2 = op->n_in > 2 ? mcai_xnn_tensor(n, op->in[2]) : NULL;
-
-	switch (op->type) {
-	case MCAI_OP_CONV2D:
-		mcai_conv2d(&op->p.conv, x, a1, a2, out);
-		break;
-	case MCAI_OP_DEPTHWISE:
-		mcai_depthwise_conv2d(&op->p.conv, x, a1, a2, out);
-		break;
-	case MCAI_OP_FC:
-		mcai_fully_connected(&op->p.fc, x, a1, a2, out);
-		break;
-	case MCAI_OP_MAX_POOL2D:
-		mcai_max_pool2d(&op->p.pool, x, out);
-		break;
-	case MCAI_OP_AVG_POOL2D:
-		mcai_avg_pool2d(&op->p.pool, x, out);
-		break;
-	case MCAI_OP_GLOBAL_AVG_POOL:
-		mcai_global_avg_pool(&op->p.pool, x, out);
-		break;
-	case MCAI_OP_ADD:
-		mcai_add(&op->p.add, x, a1, out);
-		break;
-	case MCAI_OP_SOFTMAX:
-		mcai_softmax(&op->p.softmax, x, out);
-		break;
-	case MCAI_OP_LUT:
-		mcai_lut(op->p.lut, x, out, g->t[op->out].bytes);
-		break;
-	case MCAI_OP_RESHAPE:
-		mcai_reshape(x, out, g->t[op->out].bytes);
-		break;
-	case MCAI_OP_TREE:
-		mcai_tree_ensemble(&op->p.tree, x, out);
-		break;
-	case MCAI_OP_MUL:
-		mcai_mul(&op->p.mul, x, a1, out);
-		break;
-	case MCAI_OP_MEAN:
-		mcai_mean(&op->p.mean, x, out);
-		break;
-	case MCAI_OP_PAD:
-		mcai_pad(&op->p.pad, x, out);
-		break;
-	case MCAI_OP_CONCAT: {
-		struct mcai_concat_input in[MCAI_BLOB2_OP_MAX_IN];
-		struct mcai_concat_params p = op->p.concat.p;
-		u32 k;
-
-		for (k = 0; k < op->n_in; k++) {
-			in[k] = op->p.concat.in[k];
-			in[k].data = mcai_xnn_tensor(n, op->in[k]);
-		}
-		p.in = in;
-		mcai_concat(&p, out);
-		break;
-	}
-	case MCAI_OP_RECON: {
-		s32 score = mcai_recon_score(&op->p.recon, x, a1);
-
-		memcpy(out, &score, sizeof(score));
-		break;
-	}
-	}
+	return mcai_xnn_tensor(ctx, t);
 }
 
 int mcai_xnn_run(const struct mcai_xnn_net *n)
@@ -829,7 +760,8 @@ int mcai_xnn_run(const struct mcai_xnn_net *n)
 		const struct mcai_xnn_stage *s = &n->stage[i];
 
 		if (!s->rt)
-			run_mcai_op(n, &n->g->op[s->op]);
+			/* mcai's own kernel, on the net's buffers */
+			mcai_graph_op_run(n->g, &n->g->op[s->op], xnn_at, n);
 		else if (xnn_invoke_runtime(s->rt) != xnn_status_success)
 			return -1;
 	}
