@@ -12,8 +12,13 @@
 
 #include "models/import/onnx_ir.h"
 
-/* MACs one evaluation may cost: a hostile shape must not hang the tool. */
-#define MCAI_OX_MAX_EVAL_MACS	(1ULL << 30)
+/*
+ * What one evaluation may cost: a hostile shape must neither hang the
+ * tool nor exhaust memory.  Micro-models are far below both (the
+ * engine's own default is 2^26 MACs an inference).
+ */
+#define MCAI_OX_MAX_EVAL_MACS	(1ULL << 27)
+#define MCAI_OX_MAX_ACT_ELEMS	(1ULL << 25)
 
 static bool ox_is(const struct mcai_ox_node *n, const char *op)
 {
@@ -43,8 +48,12 @@ static int ox_out(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 	t->rank = rank;
 	memcpy(t->dims, dims, rank * sizeof(u32));
 	t->known = true;
-	if (!t->f)
+	if (!t->f) {
+		g->act_elems += e;
+		if (g->act_elems > MCAI_OX_MAX_ACT_ELEMS)
+			return mcai_ox_node_refuse(g, n, "activations of more than 2^25 elements in all");
 		t->f = calloc(e, sizeof(float));
+	}
 	return t->f ? 0 : mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
 }
 
@@ -164,7 +173,7 @@ static int ox_conv(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 	dims[3] = win.ow;
 	*macs += (u64)oc * win.oh * win.ow * cg * win.kh * win.kw;
 	if (*macs > MCAI_OX_MAX_EVAL_MACS)
-		return mcai_ox_node_refuse(g, n, "more than 2^30 MACs");
+		return mcai_ox_node_refuse(g, n, "more than 2^27 MACs");
 	if (ox_out(g, n, 4, dims))
 		return -1;
 	out = &g->t[n->out[0]];
@@ -216,7 +225,7 @@ static int ox_fc(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 		return mcai_ox_node_refuse(g, n, "bias is not one per output");
 	*macs += (u64)in * out;
 	if (*macs > MCAI_OX_MAX_EVAL_MACS)
-		return mcai_ox_node_refuse(g, n, "more than 2^30 MACs");
+		return mcai_ox_node_refuse(g, n, "more than 2^27 MACs");
 	if (ox_out(g, n, 2, dims))
 		return -1;
 	y = &g->t[n->out[0]];
@@ -411,8 +420,11 @@ static int ox_reduce_mean(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 		if (!a->is_const)
 			return mcai_ox_node_refuse(g, n, "axes are not a constant");
 		for (i = 0; i < mcai_ox_elems(a); i++) {
-			long v = (long)a->f[i];
+			long v;
 
+			if (!(a->f[i] >= -8 && a->f[i] <= 8))
+				return mcai_ox_node_refuse(g, n, "axis out of range");
+			v = (long)a->f[i];
 			v += v < 0 ? (long)x->rank : 0;
 			if (v < 0 || v >= (long)x->rank)
 				return mcai_ox_node_refuse(g, n, "axis out of range");

@@ -86,6 +86,7 @@ struct mcai_ox_graph {
 	s32 in[MCAI_IMPORT_MAX_IO];
 	s32 out[MCAI_IMPORT_MAX_IO];
 	s64 opset, ml_opset;
+	u64 act_elems;			/* activations allocated by the eval */
 	struct mcai_import_error *err;
 };
 

@@ -50,6 +50,16 @@ static bool ox_is(const struct mcai_ox_node *n, const char *op)
 	return !strcmp(n->op, op);
 }
 
+static bool ox_finite(const float *f, u64 n)
+{
+	u64 k;
+
+	for (k = 0; k < n; k++)
+		if (!isfinite(f[k]))
+			return false;
+	return true;
+}
+
 /* The quantisation of activation @ti: the source's, else calibration. */
 static int ox_quant(struct ox_lower *l, const struct mcai_ox_node *n, s32 ti)
 {
@@ -259,6 +269,8 @@ static int ox_dot(struct ox_lower *l, const struct mcai_ox_node *n,
 
 	if (!q || !qt || !ws || !bs || !bq || !mult || !shift || !words)
 		return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+	if (!ox_finite(w->f, e) || (b && !ox_finite(b->f, mcai_ox_elems(b))))
+		return mcai_ox_node_refuse(g, n, "weights or bias not finite");
 	ox_qrows(l, w, out, per, q, ws);
 	ox_qbias(b, out, x->scale, ws, bq, bs);
 	for (c = 0; c < out; c++)
@@ -361,6 +373,8 @@ static s32 ox_const_operand(struct ox_lower *l, const struct mcai_ox_node *n,
 	u32 d[4];
 	s8 z, *q;
 
+	if (!ox_finite(t->f, e))
+		return mcai_ox_node_refuse(l->g, n, "a constant operand is not finite");
 	for (k = 0; k < e; k++) {
 		lo = fminf(lo, t->f[k]);
 		hi = fmaxf(hi, t->f[k]);

@@ -38,11 +38,12 @@ static int ox_zp(const struct mcai_ox_tensor *z, u64 k, s32 *zp)
 		*zp = -128;	/* absent: uint8, zero point 0 */
 		return 0;
 	}
+	/* int8 and uint8 constants hold their exact values as floats */
+	if (z->onnx_type != MCAI_OX_UINT8 && z->onnx_type != MCAI_OX_INT8)
+		return -1;
 	*zp = (s32)z->f[k];
 	if (z->onnx_type == MCAI_OX_UINT8)
 		*zp -= 128;
-	else if (z->onnx_type != MCAI_OX_INT8)
-		return -1;
 	return 0;
 }
 
@@ -121,6 +122,12 @@ static s32 ox_dequant_const(struct mcai_ox_graph *g,
 
 	if (!s->is_const || (z && !z->is_const))
 		return mcai_ox_node_refuse(g, n, "scale or zero point is not a constant");
+	if (q->onnx_type != MCAI_OX_INT8 && q->onnx_type != MCAI_OX_UINT8 &&
+	    q->onnx_type != MCAI_OX_INT32)
+		return mcai_ox_node_refuse(g, n, "dequantises a constant of type %d, not int8, uint8 or int32",
+					   q->onnx_type);
+	if (z && z->onnx_type != q->onnx_type)
+		return mcai_ox_node_refuse(g, n, "zero point type differs from the input's");
 	if (z && mcai_ox_elems(z) != ns)
 		return mcai_ox_node_refuse(g, n, "scale and zero point lengths differ");
 	if (ns != 1) {
@@ -156,7 +163,7 @@ static s32 ox_dequant_const(struct mcai_ox_graph *g,
 			return mcai_ox_node_refuse(g, n, "scale %g is not positive", s->f[k]);
 		t->qs[k] = s->f[k];
 		if (z) {
-			zp = (s32)z->f[k];
+			zp = z->i32 ? z->i32[k] : (s32)z->f[k];
 			if (zp)
 				exact8 = false;
 		}
@@ -393,15 +400,14 @@ static int ox_integer(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 	if (n->n_in > 2 && n->in[2] >= 0) {
 		const struct mcai_ox_tensor *z = &g->t[n->in[2]];
 
-		if (!z->is_const || mcai_ox_elems(z) != 1 || ox_zp(z, 0, &xz))
+		if (!z->is_const || mcai_ox_elems(z) != 1 || ox_zp(z, 0, &xz) ||
+		    z->onnx_type != g->t[x].onnx_type)
 			return mcai_ox_node_refuse(g, n, "input zero point is not one int8/uint8 constant");
 	} else if (g->t[x].onnx_type == MCAI_OX_INT8) {
 		xz = 0;
 	} else {
 		xz = -128;
 	}
-	if (g->t[x].onnx_type == MCAI_OX_INT8 && n->n_in > 2 && n->in[2] >= 0)
-		xz = (s32)g->t[n->in[2]].f[0];
 	if (ox_setq(g, n, x, 1.0f, xz))
 		return -1;
 	c = mcai_ox_add_tensor(g, "integer#w");
