@@ -71,6 +71,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 -include tests/fed/fed.mk
 -include tests/eval/eval.mk
 -include tests/prov/prov.mk
+-include tests/import/import.mk
 
 # The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.
 KERNEL_LIKE := -O2 -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx \
@@ -110,7 +111,7 @@ deps:
 # tests/stages.sh runs them in this order and reports the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
-		check-vibtrain check-mlperf check-fuzz check-static check-vm
+		check-import check-vibtrain check-mlperf check-fuzz check-static check-vm
 
 check-static:
 	tests/layout.sh

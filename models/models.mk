@@ -70,3 +70,22 @@ mlperf-models: $(B)/mcai-zoo
 
 check-mlperf: $(B)/mcai-zoo
 	$(B)/mcai-zoo --check models/mlperf-tiny
+
+# The ONNX importer (models/import/, user space): protobuf-c's code for
+# Debian's onnx.proto is generated at build time into $(B)/gen/onnx/,
+# never committed.  protoc-c names the output after the .proto.
+ONNX_PROTO ?= /usr/include/onnx/onnx.proto
+ONNX_GEN := $(B)/gen/onnx/onnx.pb-c.c
+$(B)/gen/onnx/onnx.pb-c.c $(B)/gen/onnx/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen/onnx
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(B)/gen/onnx $(notdir $(ONNX_PROTO))
+IMPORT_SRCS := models/import/import.c models/import/onnx_load.c \
+	       models/import/onnx_qnorm.c models/import/onnx_rewrite.c \
+	       models/import/onnx_eval.c models/import/onnx_lower.c \
+	       models/import/onnx_ml.c models/import/iofacts.c \
+	       models/import/tensorfile.c
+IMPORT_LIBS := -lprotobuf-c
+# Every importer object includes the generated header.
+$(call obj,$(IMPORT_SRCS)) $(call sobj,$(IMPORT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
+# The generated source is compiled from build/, like any other.
+$(B)/obj/$(B)/gen/%.o $(B)/san/$(B)/gen/%.o: $(B)/gen/onnx/onnx.pb-c.h

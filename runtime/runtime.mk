@@ -30,12 +30,17 @@ MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
 		runtime/lib/atomicfile.c \
 		runtime/fed/proto.c \
+		runtime/ctl/mcaictl_import.c runtime/ctl/mcaictl_run.c \
+		$(IMPORT_SRCS) $(ONNX_GEN) \
 		$(TELEMETRY_SRCS) \
 		$(MODELS_USER)
+# import and run include the importer's headers, which need the generated one
+$(call obj,runtime/ctl/mcaictl_import.c runtime/ctl/mcaictl_run.c): \
+	$(B)/gen/onnx/onnx.pb-c.h
 
 tools: $(B)/mcaictl
 $(B)/mcaictl: $(call obj,$(MCAICTL_SRCS))
-	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) -lm
+	$(CC) $(CFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) $(IMPORT_LIBS) -lm
 
 # Signs blobs for require_signed=1 (OpenSSL CMS, like scripts/sign-file).
 tools: $(B)/mcai-sign

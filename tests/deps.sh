@@ -17,6 +17,7 @@ pkgs=(
 	flex bison bc libelf-dev
 	dataset-fashion-mnist
 	keyutils
+	protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx python3-numpy
 )
 
 missing=()

@@ -231,8 +231,8 @@ int open_device(struct mcai_dev *d)
  * Read all of @path ("-": stdin) into a malloc'd buffer (plus one spare
  * byte), refusing more than @max bytes.  0, or 1 after reporting.
  */
-static int read_all(const char *path, unsigned long long max, u8 **buf,
-		    size_t *len)
+int read_all(const char *path, unsigned long long max, u8 **buf,
+	     size_t *len)
 {
 	bool is_stdin = !strcmp(path, "-");
 	const char *shown = is_stdin ? "standard input" : path;
@@ -2274,6 +2274,14 @@ static const struct command commands[] = {
 	{ "keygen", keygen_main, "DIR",
 	  "Make an Ed25519 signing key pair for publishing models",
 	  keygen_details },
+	{ "import", import_main,
+	  "MODEL.onnx -o OUT.mcai [--name N] [--version V] [--calibrate FILE]... [--per-tensor]",
+	  "Import an ONNX model into a blob (QDQ, QOperator, float + calibration)",
+	  import_details },
+	{ "run", run_main,
+	  "BLOB.mcai --input IN.pb|IN.npy... --output OUT.pb|OUT.npy... [--device]",
+	  "Run a blob on .npy or TensorProto inputs, write its outputs alike",
+	  run_details },
 	{ "help", help_main, "[COMMAND]",
 	  "Show the usage of mcaictl or of one command", "" },
 };

@@ -84,6 +84,16 @@ extern const char verify_details[];
 extern const char accept_details[];
 extern const char history_details[];
 
+/* A whole file (or "-", stdin) of at most @max bytes; 0, or 1 after fail(). */
+int read_all(const char *path, unsigned long long max, u8 **buf,
+	     size_t *len);
+
+/* runtime/ctl/mcaictl_import.c, runtime/ctl/mcaictl_run.c */
+int import_main(int argc, char **argv);
+int run_main(int argc, char **argv);
+extern const char import_details[];
+extern const char run_details[];
+
 /* runtime/ctl/mcaictl_samples.c */
 int mirror_main(int argc, char **argv);
 int label_main(int argc, char **argv);

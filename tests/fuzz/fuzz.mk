@@ -130,3 +130,30 @@ fuzz-frame-corpus: $(B)/mcai-frame-seeds
 	rm -rf tests/fuzz/corpus-frame
 	mkdir -p tests/fuzz/corpus-frame
 	$(B)/mcai-frame-seeds tests/fuzz/corpus-frame
+
+# Fifth target: the ONNX importer and the .npy / TensorProto readers
+# (models/import/), FUZZ_ONNX_SECONDS in check-fuzz over the committed
+# seeds of tests/fuzz/corpus-onnx (tiny models from
+# tests/import/gen_fixtures.py and tensors).
+FUZZ_ONNX_SECONDS ?= 20
+FUZZ_ONNX_SRCS := tests/fuzz/fuzz_onnx.c $(IMPORT_SRCS) $(ONNX_GEN) \
+		  $(filter-out models/train/dataset.c,$(MODELS_USER))
+$(call fobj,tests/fuzz/fuzz_onnx.c $(IMPORT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
+$(B)/mcai-fuzz-onnx: $(call fobj,$(FUZZ_ONNX_SRCS))
+	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(IMPORT_LIBS) -lm
+
+.PHONY: check-fuzz-onnx
+check-fuzz: check-fuzz-onnx
+check-fuzz-onnx: $(B)/mcai-fuzz-onnx
+	rm -rf $(B)/fuzz-onnx-run
+	mkdir -p $(B)/fuzz-onnx-run/corpus $(B)/fuzz-onnx-run/artifacts
+	cp tests/fuzz/corpus-onnx/* $(B)/fuzz-onnx-run/corpus/
+	@echo "fuzz-onnx: $(FUZZ_ONNX_SECONDS) s (log: $(B)/fuzz-onnx-run/log)"
+	@if $(B)/mcai-fuzz-onnx -max_total_time=$(FUZZ_ONNX_SECONDS) \
+		-max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz-onnx-run/artifacts/ \
+		$(B)/fuzz-onnx-run/corpus > $(B)/fuzz-onnx-run/log 2>&1; then \
+		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(B)/fuzz-onnx-run/log; \
+	else \
+		tail -n 80 $(B)/fuzz-onnx-run/log; echo "fuzz-onnx: FAILED"; exit 1; \
+	fi

@@ -15,6 +15,8 @@ int main(void)
 	int failed;
 
 	srunner_add_suite(sr, engine_suite());
+	srunner_add_suite(sr, import_suite());
+	srunner_add_suite(sr, tensorfile_suite());
 	srunner_add_suite(sr, verify_suite());
 	srunner_add_suite(sr, writer_suite());
 	srunner_add_suite(sr, sha256_suite());

@@ -8,15 +8,17 @@
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c)) tests/hostile.c
 # The model library minus the dataset loader, which the tests do not use.
 UNIT_LIB_SRCS := $(filter-out models/train/dataset.c,$(MODELS_USER)) $(FED_SRCS) \
-		 $(TELEMETRY_SRCS)
+		 $(TELEMETRY_SRCS) $(IMPORT_SRCS) $(ONNX_GEN)
 UNIT_CHECK_CFLAGS = $(shell pkg-config --cflags check)
 UNIT_CHECK_LIBS = $(shell pkg-config --libs check)
 
 $(call sobj,$(UNIT_SRCS)): CFLAGS += $(UNIT_CHECK_CFLAGS)
+# the importer's tests build models with the generated protobuf structs
+$(call sobj,$(UNIT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
 
 $(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS))
 	$(if $(UNIT_CHECK_LIBS),,$(error Check not found: apt-get install check pkg-config, or make deps))
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) $(FED_LIBS) -lm
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) $(FED_LIBS) $(IMPORT_LIBS) -lm
 
 # Check's per-test timeouts (4 s unless a case sets its own) only bound a
 # test that hangs; under ASan on a loaded 2-core machine a heavy case can
