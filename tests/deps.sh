@@ -17,6 +17,7 @@ pkgs=(
 	flex bison bc libelf-dev
 	dataset-fashion-mnist
 	keyutils
+	python3-matplotlib
 )
 
 missing=()
