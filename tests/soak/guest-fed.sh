@@ -6,7 +6,7 @@
 # file SOAK_FED_STOP appears (rounds.count=0), with the helpers of
 # tests/fed/ as tests/fed/guest-install.sh uses them.  Nodes install every
 # version into /dev/mcai and run their telemetry agent (already attached by
-# guest.sh).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
+# guest.sh; SOAK_TELEMETRY=off on a kernel without BTF).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
 # SOAK_FED_PIDS and the path of the aggregator's log to SOAK_FED_LOG, for
 # the sampler; at the stop each daemon must exit 0 on SIGTERM.
 # set -e is left off: the fed helpers test commands and report themselves.
@@ -21,7 +21,7 @@ n=${SOAK_NODES:-3}
 start_fed_agg "$T/agg.log" --set rounds.count=0 --start-nodes "$n"
 for ((i = 1; i <= n; i++)); do
 	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/$n iid limit=400" \
-		--telemetry on --feed-interval 5
+		--telemetry "${SOAK_TELEMETRY:-on}" --feed-interval 5
 done
 {
 	echo "agg $AGG"
