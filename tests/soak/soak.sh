@@ -34,6 +34,11 @@ csv=$out/$base.csv
 console=$REPO/build/soak/$base.console
 guest_lines=$REPO/build/soak/$base.guest
 
+# KASAN and lockdep make every inference several times dearer: on the
+# debug kernel a quarter of the default rate keeps the sensor from
+# starving the rest of the soak (and the sampler) on a shared host.
+[[ $kernel != debug ]] || SOAK_RATE=${SOAK_RATE:-6400}
+
 # The guest starts tests with a clean environment: the parameters reach
 # it through a wrapper that sets them (as tests/vm/faults-run.sh does),
 # outside the repo (run.sh maps /var/tmp paths for the guest).
@@ -60,10 +65,6 @@ tmo=$((minutes * 60 + 900))
 mem=${SOAK_MEM:-2048}
 case $kernel in
 debug)
-	# KASAN and lockdep make every inference several times dearer: a
-	# quarter of the default rate keeps the sensor from starving the
-	# rest of the soak (and the sampler) on a shared host.
-	export SOAK_RATE=${SOAK_RATE:-6400}
 	runner=("$VM/check-debug.sh" --timeout "$tmo" --mem "$mem") ;;
 6.1 | 6.12 | 6.12-rt)
 	. "$VM/kernels.sh"
