@@ -23,7 +23,7 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm check-vibtrain check-debug check-faults bench demo clean help \
+	check-vm check-vibtrain check-debug check-faults soak bench demo clean help \
 	model vib-models
 
 all: module tools
@@ -34,6 +34,7 @@ help:
 	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
+	@echo "make soak       one guest under every load for SOAK_MINUTES (60), SOAK_KERNEL=6.1|6.12|6.12-rt|debug; leak verdict and plots in tests/soak/ (not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
@@ -131,6 +132,12 @@ check-debug: tools
 # debug kernel (tests/vm/faults-run.sh; FAULT_TESTS= to choose).
 check-faults: tools
 	tests/vm/faults-run.sh $(FAULT_TESTS)
+
+# Soak, not in CI: sensor, telemetry, swaps, sessions and an mcaid
+# federation in one guest for SOAK_MINUTES; memory sampled, leaks judged
+# (tests/soak/soak.sh; SOAK_KERNEL=debug for the debug kernel).
+soak: deps tools
+	tests/soak/soak.sh
 
 demo: deps
 	$(MAKE) tools
