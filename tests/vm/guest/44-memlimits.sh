@@ -53,8 +53,12 @@ if [[ -e /sys/fs/cgroup/cgroup.controllers ]] &&
 	rmdir "$CG" || fail "rmdir $CG"
 	"$CTL" unload fmnist-mlp >/dev/null || fail "unload"
 	rmmod mcai || fail "rmmod after memcg"
+elif grep -qE '^memory[[:space:]]+[0-9]+[[:space:]]+[0-9]+[[:space:]]+1' /proc/cgroups; then
+	fail "the kernel has a memory controller, but cgroup2 does not offer it"
 else
-	fail "no memory controller in cgroup2"
+	# a kernel built without CONFIG_MEMCG (the debug kernel): nothing
+	# can charge a cgroup there, so that part cannot run
+	echo "$N: SKIP: cgroup part: this kernel has no memory controller"
 fi
 
 # nothing in the kernel log: no allocation warning, no OOM report
