@@ -28,8 +28,16 @@ if [ -e "$KWS" ]; then
 		echo "16-graphs: FAIL: mcaictl infer, module: $k; user space: $u"
 		ret=1
 	fi
+	# mcaictl run: the same .npy through the module and user space
+	/usr/bin/python3 -c "import numpy as np, sys; np.save(sys.argv[1], np.random.RandomState(7).randint(-128, 128, size=(1, 49, 10, 1)).astype(np.int8))" "$in.npy" ||
+		ret=1
+	"$CTL" run "$KWS" --input "$in.npy" --output "$in.user.npy" >/dev/null &&
+		"$CTL" run --device "$KWS" --input "$in.npy" \
+			--output "$in.dev.npy" >/dev/null &&
+		cmp "$in.user.npy" "$in.dev.npy" ||
+		{ echo "16-graphs: FAIL: mcaictl run --device differs from user space"; ret=1; }
 	"$CTL" unload kws-dscnn >/dev/null || ret=1
-	rm -f "$in"
+	rm -f "$in" "$in.npy" "$in.user.npy" "$in.dev.npy"
 fi
 rmmod mcai || ret=1
 exit $ret
