@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The second place where the kernel and user space differ, for the SIMD
+ * kernels only: which vector extensions the CPU (and the OS) offer, and
+ * how vector registers may be used.  Kept apart from port.h because
+ * every engine file includes port.h, and these are architecture headers
+ * (the FPU API, CPU features, the compiler's intrinsics) that only the
+ * dispatch (simd.c) and the per-ISA objects need; an arm64 or 32-bit
+ * build of the rest never sees them.
+ *
+ * Kernel: vector code runs between kernel_fpu_begin() and
+ * kernel_fpu_end(), which disable preemption (on PREEMPT_RT too), so the
+ * callers bound each section (simd.h); irq_fpu_usable() says whether
+ * the context may use the FPU at all.  User space: the registers are the
+ * process's own, nothing to save.
+ *
+ * Intrinsics: an object compiled with -mavx2 (or more) defines
+ * MCAI_SIMD_INTRINSICS before including this file.  GCC's <immintrin.h>
+ * includes <mm_malloc.h>, which includes <stdlib.h>: the kernel has no
+ * such header.  Defining mm_malloc.h's include guard first makes that
+ * include empty; nothing else in <immintrin.h> reaches libc, and the
+ * SIMD objects never call _mm_malloc().
+ */
+#ifndef MCAI_PORT_SIMD_H
+#define MCAI_PORT_SIMD_H
+
+#include "models/engine/port.h"
+
+#if defined(MCAI_SIMD_INTRINSICS) && defined(__x86_64__)
+#define _MM_MALLOC_H_INCLUDED
+#include <immintrin.h>
+#endif
+
+#ifdef __KERNEL__
+#ifdef CONFIG_X86_64
+#include <asm/cpufeature.h>
+#include <asm/fpu/api.h>
+
+static inline bool mcai_cpu_ymm(void)
+{
+	return cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM, NULL);
+}
+
+static inline bool mcai_cpu_zmm(void)
+{
+	return cpu_has_xfeatures(XFEATURE_MASK_SSE | XFEATURE_MASK_YMM |
+				 XFEATURE_MASK_AVX512, NULL);
+}
+
+static inline bool mcai_cpu_avx2(void)
+{
+	return boot_cpu_has(X86_FEATURE_AVX2) && mcai_cpu_ymm();
+}
+
+static inline bool mcai_cpu_avx512vnni(void)
+{
+	return mcai_cpu_avx2() && boot_cpu_has(X86_FEATURE_AVX512F) &&
+	       boot_cpu_has(X86_FEATURE_AVX512BW) &&
+	       boot_cpu_has(X86_FEATURE_AVX512VL) &&
+	       boot_cpu_has(X86_FEATURE_AVX512_VNNI) && mcai_cpu_zmm();
+}
+
+static inline bool mcai_cpu_avxvnni(void)
+{
+	return mcai_cpu_avx2() && boot_cpu_has(X86_FEATURE_AVX_VNNI);
+}
+
+/* Softirq or hard IRQ that interrupted FPU use: scalar then. */
+static inline bool mcai_fpu_usable(void)
+{
+	return irq_fpu_usable();
+}
+
+static inline void mcai_fpu_begin(void)
+{
+	kernel_fpu_begin();
+}
+
+static inline void mcai_fpu_end(void)
+{
+	kernel_fpu_end();
+}
+#else /* not x86-64: the SIMD paths are x86-64 only for now */
+static inline bool mcai_cpu_avx2(void) { return false; }
+static inline bool mcai_cpu_avx512vnni(void) { return false; }
+static inline bool mcai_cpu_avxvnni(void) { return false; }
+static inline bool mcai_fpu_usable(void) { return false; }
+static inline void mcai_fpu_begin(void) { }
+static inline void mcai_fpu_end(void) { }
+#endif
+#else /* user space */
+#ifdef __x86_64__
+/* libgcc's checks include the OS's (XCR0) support for the registers. */
+static inline bool mcai_cpu_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+static inline bool mcai_cpu_avx512vnni(void)
+{
+	return mcai_cpu_avx2() && __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx512vnni");
+}
+
+static inline bool mcai_cpu_avxvnni(void)
+{
+	return mcai_cpu_avx2() && __builtin_cpu_supports("avxvnni");
+}
+#else
+static inline bool mcai_cpu_avx2(void) { return false; }
+static inline bool mcai_cpu_avx512vnni(void) { return false; }
+static inline bool mcai_cpu_avxvnni(void) { return false; }
+#endif
+static inline bool mcai_fpu_usable(void) { return true; }
+static inline void mcai_fpu_begin(void) { }
+static inline void mcai_fpu_end(void) { }
+#endif
+
+#endif /* MCAI_PORT_SIMD_H */
