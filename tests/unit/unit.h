@@ -37,6 +37,7 @@ Suite *op_activation_suite(void);
 Suite *op_head_suite(void);
 Suite *op_tree_suite(void);
 Suite *graph_suite(void);
+Suite *simd_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow
