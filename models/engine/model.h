@@ -108,7 +108,7 @@ static inline void mcai_limits_default(struct mcai_limits *lim)
  */
 #define MCAI_CEIL_MAX_BLOB	0x40000000U	/* 1 GiB */
 #define MCAI_CEIL_MAX_ARENA	(16U << 20)
-#define MCAI_CEIL_MAX_MACS	(1ULL << 40)
+#define MCAI_CEIL_MAX_MACS	0x10000000000ULL	/* 2^40 */
 
 static inline void mcai_limits_widest(struct mcai_limits *lim)
 {

@@ -107,10 +107,66 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/* 16 channels of one tap: (x - zp) * w in int16, widened into lo, hi. */
+static void mcai_avx2_dw16(__m256i *lo, __m256i *hi, const s8 *px,
+			   const s8 *pf, __m256i zp16)
+{
+	__m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px));
+	__m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)pf));
+	__m256i pr = _mm256_mullo_epi16(_mm256_sub_epi16(xv, zp16), wv);
+
+	*lo = _mm256_add_epi32(*lo,
+			       _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+	*hi = _mm256_add_epi32(*hi,
+			       _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+}
+
+/* 8 channels of one tap, in int32. */
+static __m256i mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
+			     __m256i zp32)
+{
+	s64 xb, wb;
+	__m256i xv, wv;
+
+	memcpy(&xb, px, 8);
+	memcpy(&wb, pf, 8);
+	xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb));
+	wv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(wb));
+	return _mm256_add_epi32(lo, _mm256_mullo_epi32(_mm256_sub_epi32(xv, zp32),
+						       wv));
+}
+
+/* One channel, as the reference computes it. */
+static s32 mcai_avx2_dw1(const struct mcai_conv_params *p, const s8 *img,
+			 s64 y0, s64 x0, const s8 *filter, u32 c)
+{
+	s32 a = 0;
+	u32 ky, kx;
+
+	for (ky = 0; ky < p->k_h; ky++) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+
+		if (y < 0 || y >= p->in_h)
+			continue;
+		for (kx = 0; kx < p->k_w; kx++) {
+			s64 x = x0 + (s64)kx * p->dil_w;
+			size_t at;
+
+			if (x < 0 || x >= p->in_w)
+				continue;
+			at = ((size_t)y * p->in_w + (size_t)x) * p->in_c;
+			a += (img[at + c] - p->in_zp) *
+			     filter[((size_t)ky * p->k_w + kx) * p->out_c + c];
+		}
+	}
+	return a;
+}
+
 /*
  * Depthwise, multiplier 1, channels [c0, c0 + nch): per valid tap, 16
  * channels' (x - zp) * w in int16 (|x - zp| <= 255, |w| <= 127: at most
- * 32385, exact), widened and summed in int32.
+ * 32385, exact), widened and summed in int32; then 8 in int32; the last
+ * few one by one.
  */
 void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
@@ -120,8 +176,8 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
 	u32 i = 0, ky, kx;
 
-	for (; i < nch; i += 16) {
-		u32 n = nch - i < 16 ? nch - i : 16;
+	while (i + 8 <= nch) {
+		u32 n = nch - i >= 16 ? 16 : 8;
 		__m256i lo = _mm256_setzero_si256(), hi = lo;
 
 		for (ky = 0; ky < p->k_h; ky++) {
@@ -139,61 +195,19 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 				     p->in_c + c0 + i;
 				pf = filter + ((size_t)ky * p->k_w + kx) *
 				     p->out_c + c0 + i;
-				if (n == 16) {
-					__m256i xv = _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px)), zp16);
-					__m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)pf));
-					__m256i pr = _mm256_mullo_epi16(xv, wv);
-
-					lo = _mm256_add_epi32(lo, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
-					hi = _mm256_add_epi32(hi, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
-				} else if (n >= 8) {
-					s64 xb, wb;
-					__m256i xv, wv;
-
-					memcpy(&xb, px, 8);
-					memcpy(&wb, pf, 8);
-					xv = _mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb)), zp32);
-					wv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(wb));
-					lo = _mm256_add_epi32(lo, _mm256_mullo_epi32(xv, wv));
-				}
+				if (n == 16)
+					mcai_avx2_dw16(&lo, &hi, px, pf, zp16);
+				else
+					lo = mcai_avx2_dw8(lo, px, pf, zp32);
 			}
 		}
-		if (n == 16) {
-			_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		if (n == 16)
 			_mm256_storeu_si256((__m256i *)(acc + i + 8), hi);
-			continue;
-		}
-		if (n >= 8) {
-			_mm256_storeu_si256((__m256i *)(acc + i), lo);
-			i += 8;
-			n -= 8;
-		}
-		/* the last channels (fewer than 8): as the reference */
-		for (; n; n--, i++) {
-			s32 a = 0;
-
-			for (ky = 0; ky < p->k_h; ky++) {
-				s64 y = y0 + (s64)ky * p->dil_h;
-
-				if (y < 0 || y >= p->in_h)
-					continue;
-				for (kx = 0; kx < p->k_w; kx++) {
-					s64 x = x0 + (s64)kx * p->dil_w;
-					size_t at;
-
-					if (x < 0 || x >= p->in_w)
-						continue;
-					at = ((size_t)y * p->in_w + (size_t)x) *
-					     p->in_c + c0 + i;
-					a += (img[at] - p->in_zp) *
-					     filter[((size_t)ky * p->k_w + kx) *
-						    p->out_c + c0 + i];
-				}
-			}
-			acc[i] = a;
-		}
-		break;
+		i += n;
 	}
+	for (; i < nch; i++)
+		acc[i] = mcai_avx2_dw1(p, img, y0, x0, filter, c0 + i);
 }
 
 const struct mcai_simd_isa mcai_simd_avx2 = {

@@ -19,7 +19,11 @@
  * includes <mm_malloc.h>, which includes <stdlib.h>: the kernel has no
  * such header.  Defining mm_malloc.h's include guard first makes that
  * include empty; nothing else in <immintrin.h> reaches libc, and the
- * SIMD objects never call _mm_malloc().
+ * SIMD objects never call _mm_malloc().  (kmod/Kbuild gives these
+ * objects the compiler's header directory, which -nostdinc removes.)
+ * sparse understands neither those headers nor GCC's vector builtins:
+ * under __CHECKER__ it sees declarations of the intrinsics the kernels
+ * use instead, and checks the kernels against them.
  */
 #ifndef MCAI_PORT_SIMD_H
 #define MCAI_PORT_SIMD_H
@@ -27,8 +31,49 @@
 #include "models/engine/port.h"
 
 #if defined(MCAI_SIMD_INTRINSICS) && defined(__x86_64__)
+#ifndef __CHECKER__
 #define _MM_MALLOC_H_INCLUDED
 #include <immintrin.h>
+#else
+typedef struct { long long v[2]; } __m128i;
+typedef struct { long long v[4]; } __m256i;
+typedef struct { long long v[8]; } __m512i;
+typedef unsigned short __mmask16;
+typedef unsigned long long __mmask64;
+__m128i _mm_loadu_si128(const __m128i *p);
+__m128i _mm_set1_epi16(short v);
+__m128i _mm_cvtsi64_si128(long long v);
+__m256i _mm256_loadu_si256(const __m256i *p);
+void _mm256_storeu_si256(__m256i *p, __m256i v);
+__m256i _mm256_setzero_si256(void);
+__m256i _mm256_set1_epi8(char v);
+__m256i _mm256_set1_epi16(short v);
+__m256i _mm256_set1_epi32(int v);
+__m256i _mm256_add_epi32(__m256i a, __m256i b);
+__m256i _mm256_sub_epi16(__m256i a, __m256i b);
+__m256i _mm256_sub_epi32(__m256i a, __m256i b);
+__m256i _mm256_xor_si256(__m256i a, __m256i b);
+__m256i _mm256_madd_epi16(__m256i a, __m256i b);
+__m256i _mm256_mullo_epi16(__m256i a, __m256i b);
+__m256i _mm256_mullo_epi32(__m256i a, __m256i b);
+__m256i _mm256_cvtepi8_epi16(__m128i a);
+__m256i _mm256_cvtepi8_epi32(__m128i a);
+__m256i _mm256_cvtepi16_epi32(__m128i a);
+__m128i _mm256_castsi256_si128(__m256i a);
+__m128i _mm256_extracti128_si256(__m256i a, const int i);
+__m256i _mm256_dpbusd_avx_epi32(__m256i a, __m256i b, __m256i c);
+__m512i _mm512_loadu_si512(const void *p);
+void _mm512_storeu_si512(void *p, __m512i v);
+__m512i _mm512_set1_epi8(char v);
+__m512i _mm512_set1_epi32(int v);
+__m512i _mm512_xor_si512(__m512i a, __m512i b);
+__m512i _mm512_maskz_loadu_epi8(__mmask64 m, const void *p);
+void _mm512_mask_storeu_epi8(void *p, __mmask64 m, __m512i v);
+__m512i _mm512_maskz_loadu_epi32(__mmask16 m, const void *p);
+void _mm512_mask_storeu_epi32(void *p, __mmask16 m, __m512i v);
+__m512i _mm512_dpbusd_epi32(__m512i a, __m512i b, __m512i c);
+unsigned long long _bzhi_u64(unsigned long long a, unsigned int n);
+#endif
 #endif
 
 #ifdef __KERNEL__
