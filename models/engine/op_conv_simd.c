@@ -53,7 +53,8 @@ bool mcai_simd_fc_row(const struct mcai_pack *pk, const s8 *x,
 				isa->prep(buf, len);
 			}
 			isa->dot(pk, buf, k0, len, c0, nch, acc, k0 == 0);
-			mcai_simd_tick(section, nch * len);
+			mcai_simd_tick(section, nch * len,
+				       k0 + len == pk->k ? nch : 0);
 		}
 		fn(ctx, c0, nch, acc, out);
 	}
@@ -169,7 +170,8 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 				}
 				isa->dot(pk, buf, k0, len, c0, nch, acc,
 					 k0 == 0);
-				mcai_simd_tick(section, nch * len);
+				mcai_simd_tick(section, nch * len,
+					       k0 + len == pk->k ? nch : 0);
 			}
 			mcai_simd_conv_out(p, bias, c0, nch, acc, out);
 		}
@@ -234,7 +236,7 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 						c0, nch, acc);
 					mcai_simd_conv_out(p, bias, c0, nch,
 							   acc, out);
-					mcai_simd_tick(&section, nch * taps);
+					mcai_simd_tick(&section, nch * taps, nch);
 				}
 				out += p->out_c;
 			}

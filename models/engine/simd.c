@@ -203,9 +203,9 @@ void mcai_simd_end(void)
 	mcai_fpu_end();
 }
 
-void mcai_simd_tick(u32 *section_macs, u32 macs)
+void mcai_simd_tick(u32 *section_macs, u32 macs, u32 outs)
 {
-	*section_macs += macs;
+	*section_macs += macs + outs * MCAI_SIMD_OUT_COST + MCAI_SIMD_CALL_COST;
 	if (*section_macs < MCAI_SIMD_SECTION_MACS)
 		return;
 	mcai_fpu_end();

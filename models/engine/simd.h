@@ -57,9 +57,15 @@ enum mcai_simd_path {
 
 /*
  * ~64 K MACs: about 1-3 us on this engine's slowest vector path, the
- * order of the kernel crypto code's 4 KiB sections.
+ * order of the kernel crypto code's 4 KiB sections.  The output stage
+ * (scalar requantisation) and the gathering of a window cost far more
+ * than a MAC: each output counts as MCAI_SIMD_OUT_COST MACs and each
+ * kernel call as MCAI_SIMD_CALL_COST, so that layers of few channels,
+ * all overhead, are bounded in time too.
  */
 #define MCAI_SIMD_SECTION_MACS	65536U
+#define MCAI_SIMD_OUT_COST	256U
+#define MCAI_SIMD_CALL_COST	1024U
 /* Output channels a kernel call accumulates at once (a multiple of nr). */
 #define MCAI_SIMD_OCB		64U
 /* Taps of one im2col chunk on the stack (a multiple of kr). */
@@ -144,8 +150,11 @@ bool mcai_simd_fc_row(const struct mcai_pack *pk, const s8 *x,
 /* A bounded FPU section: false (and no section) if vectors are unusable. */
 bool mcai_simd_begin(void);
 void mcai_simd_end(void);
-/* Count @macs done in the section; past the bound, end, yield, begin. */
-void mcai_simd_tick(u32 *section_macs, u32 macs);
+/*
+ * Count a kernel call of @macs MACs and @outs outputs in the section;
+ * past the bound, end it, yield, begin the next.
+ */
+void mcai_simd_tick(u32 *section_macs, u32 macs, u32 outs);
 /* Whether @pk can be used now (its path is the active one). */
 bool mcai_simd_usable(const struct mcai_pack *pk);
 
