@@ -135,6 +135,8 @@ static inline void mcai_fpu_end(void) { }
 #endif
 #else /* user space */
 #ifdef __x86_64__
+#include <cpuid.h>
+
 /* libgcc's checks include the OS's (XCR0) support for the registers. */
 static inline bool mcai_cpu_avx2(void)
 {
@@ -149,9 +151,17 @@ static inline bool mcai_cpu_avx512vnni(void)
 	       __builtin_cpu_supports("avx512vnni");
 }
 
+/*
+ * CPUID.(7, 1):EAX[4]: clang 14 knows no "avxvnni" for
+ * __builtin_cpu_supports(); the OS's part is AVX2's (ymm state).
+ */
 static inline bool mcai_cpu_avxvnni(void)
 {
-	return mcai_cpu_avx2() && __builtin_cpu_supports("avxvnni");
+	unsigned int a, b, c, d;
+
+	if (!mcai_cpu_avx2() || !__get_cpuid_count(7, 1, &a, &b, &c, &d))
+		return false;
+	return a & (1U << 4);
 }
 #else
 static inline bool mcai_cpu_avx2(void) { return false; }
