@@ -51,11 +51,11 @@ tools: $(B)/mcai-hostile
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(call simd_cflags,$<) -c $< -o $@
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(SANFLAGS) $(call simd_cflags,$<) -c $< -o $@
 
 HOSTILE_SRCS := tests/hostile.c tests/hostile_main.c $(MODELS_USER)
 $(B)/mcai-hostile: $(call obj,$(HOSTILE_SRCS))
@@ -74,12 +74,14 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 -include tests/prov/prov.mk
 -include tests/import/import.mk
 
-# The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone.
+# The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone;
+# the SIMD kernels with their own flags, as kmod/Kbuild builds them.
 KERNEL_LIKE := -O2 -mno-sse -mno-mmx -mno-sse2 -mno-3dnow -mno-avx \
 	       -mno-red-zone -fno-tree-vectorize
 $(B)/kflags/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) -c $< -o $@
+	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) $(call simd_cflags,$<) \
+		-c $< -o $@
 
 # Every engine source the bench runs is built kernel-like; the writers and
 # the XNNPACK side are plain user space.

@@ -31,6 +31,7 @@
 #include "sched.h"
 #include "session.h"
 #include "stats.h"
+#include "models/engine/simd.h"
 
 #define MCAI_IOC_BASE(cmd)	((cmd) & ~IOCSIZE_MASK)
 
@@ -142,6 +143,8 @@ static long mcai_ioctl_get_info(struct mcai_file *f, void __user *u)
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
 	info.abi_version = MCAI_ABI_VERSION;
+	strscpy(info.simd, mcai_simd_name(mcai_simd_active()),
+		sizeof(info.simd));
 	info.features = MCAI_FEAT_SYNC_INFER | MCAI_FEAT_HOT_SWAP |
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |

@@ -29,6 +29,7 @@
 #include "registry.h"
 #include "sched.h"
 #include "sign.h"
+#include "models/engine/simd.h"
 
 /* Limits on untrusted blobs; read-only once the module is loaded. */
 static unsigned int max_blob_size = MCAI_DEFAULT_MAX_BLOB;
@@ -54,6 +55,46 @@ MODULE_PARM_DESC(max_arena, "most scratch memory one inference may need, bytes")
 static unsigned long long max_macs = MCAI_DEFAULT_MAX_MACS;
 module_param(max_macs, ullong, 0444);
 MODULE_PARM_DESC(max_macs, "most multiply-accumulates in one inference of a graph");
+
+/*
+ * simd=: the engine's vector path (models/engine/simd.h), chosen once
+ * here, before any model is loaded and packed for it.  auto (the
+ * default) is the best this CPU runs; a path it lacks is refused, so
+ * insmod fails rather than run something else than asked.
+ */
+static int mcai_simd_param_set(const char *val, const struct kernel_param *kp)
+{
+	char name[16];
+	int path;
+
+	strscpy(name, val, sizeof(name));
+	strim(name);
+	path = mcai_simd_parse(name);
+	if (path < 0) {
+		pr_err("simd=%s: unknown path (auto, off, avx2, avx512vnni, avxvnni, neon, dotprod)\n",
+		       name);
+		return -EINVAL;
+	}
+	if (mcai_simd_set(path)) {
+		pr_err("simd=%s: this CPU lacks it (best here: %s)\n", name,
+		       mcai_simd_name(mcai_simd_best()));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int mcai_simd_param_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", mcai_simd_name(mcai_simd_active()));
+}
+
+static const struct kernel_param_ops mcai_simd_param_ops = {
+	.set = mcai_simd_param_set,
+	.get = mcai_simd_param_get,
+};
+
+module_param_cb(simd, &mcai_simd_param_ops, NULL, 0444);
+MODULE_PARM_DESC(simd, "SIMD path: auto (default: the best the CPU has), off, avx2, avx512vnni, avxvnni, neon, dotprod");
 
 /*
  * Upper bounds on the parameters themselves: kvmalloc() refuses (and warns
@@ -172,9 +213,9 @@ static int __init mcai_init(void)
 		pr_err("cannot register /dev/%s: %d\n", MCAI_DEVICE_NAME, ret);
 		goto err_mirror;
 	}
-	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u, max_macs %llu\n",
+	pr_info("ABI %d, max_blob_size %u, max_models %u, max_dim %u, max_arena %u, max_macs %llu, simd %s\n",
 		MCAI_ABI_VERSION, max_blob_size, max_models, max_dim,
-		max_arena, max_macs);
+		max_arena, max_macs, mcai_simd_name(mcai_simd_active()));
 	return 0;
 
 err_mirror:

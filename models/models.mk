@@ -16,6 +16,20 @@ MODELS_CORE += models/engine/ops.c models/engine/fixedpoint.c \
 # Blob format v2, graphs: verifier and interpreter (models/engine/graph.h).
 MODELS_CORE += models/engine/graph_verify.c models/engine/graph_run.c \
 	       models/engine/model.c models/engine/graph_where.c
+# SIMD (models/engine/simd.h): the dispatch and drivers are plain C; each
+# ISA's kernels are one object with its own flags, appended after every
+# other flag (the kernel-like build's -mno-avx among them), as kmod/Kbuild
+# does with CFLAGS_<object>.o.
+MODELS_CORE += models/engine/simd.c models/engine/op_conv_simd.c
+ifeq ($(shell uname -m),x86_64)
+MODELS_CORE += models/engine/op_conv_avx2.c models/engine/op_conv_avx512vnni.c \
+	       models/engine/op_conv_avxvnni.c
+endif
+SIMD_CFLAGS_op_conv_avx2 := -mavx2
+SIMD_CFLAGS_op_conv_avx512vnni := -mavx2 -mbmi2 -mavx512f -mavx512bw \
+				  -mavx512vl -mavx512vnni
+SIMD_CFLAGS_op_conv_avxvnni := -mavx2 -mavxvnni
+simd_cflags = $(SIMD_CFLAGS_$(basename $(notdir $(1))))
 MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/graph_writer.c models/train/quant.c \
 	       models/train/opquant.c models/train/dataset.c
 

@@ -346,6 +346,8 @@ struct mcai_sig_info {
 #define MCAI_IOC_MAGIC		0xE9
 
 /* MCAI_IOC_GET_INFO: what this module is and what it allows. */
+#define MCAI_INFO_SIMD_LEN	16
+
 struct mcai_info {
 	__u32 size;			/* in: sizeof; out: kernel's sizeof */
 	__u32 abi_version;
@@ -377,6 +379,13 @@ struct mcai_info {
 	__u32 file_pipelines;		/* per open file */
 	__u32 nr_pipelines;		/* now, all users */
 	__u32 user_nr_pipelines;	/* now, the opener's user */
+	/* --- 112 bytes above --- */
+	/*
+	 * The engine's SIMD path, chosen at module load (parameter simd=):
+	 * "off", "avx2", "avx512vnni", "avxvnni", "neon" or "dotprod",
+	 * NUL-padded.  All zero from a module older than the field.
+	 */
+	char simd[MCAI_INFO_SIMD_LEN];
 };
 
 #define MCAI_INFO_SIZE_VER1	48	/* first published size, still accepted */

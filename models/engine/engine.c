@@ -7,6 +7,7 @@
  */
 #include "models/engine/engine.h"
 #include "models/engine/requant.h"
+#include "models/engine/simd.h"
 
 static inline s8 mcai_clamp8(s64 v, s8 lo, s8 hi)
 {
@@ -68,7 +69,38 @@ static void mcai_fc(const struct mcai_layer *l, const s8 *in, s8 *out)
 	}
 }
 
-static void mcai_lut(const struct mcai_layer *l, const s8 *in, s8 *out)
+/* The output stage of mcai_fc() for channels the SIMD path computed. */
+static void mcai_fc_simd_out(const void *ctx, u32 c0, u32 nch,
+			     const s32 *acc, s8 *out)
+{
+	const struct mcai_layer *l = ctx;
+	u32 i;
+
+	for (i = 0; i < nch; i++) {
+		u32 r = c0 + i;
+		s32 v = mcai_sat32((s64)acc[i] + mcai_les32(l->bias + 4 * r));
+
+		v = mcai_requant(v, mcai_les32(l->mult + 4 * r),
+				 mcai_les32(l->shift + 4 * r));
+		out[r] = mcai_clamp8((s64)v + l->out_zp, l->clamp_min,
+				     l->clamp_max);
+	}
+}
+
+/* The SIMD path, when the layer was packed for it and vectors are usable. */
+static bool mcai_fc_simd(const struct mcai_layer *l, const s8 *in, s8 *out)
+{
+	u32 section = 0;
+	bool done;
+
+	if (!mcai_simd_usable(l->pk) || !mcai_simd_begin())
+		return false;
+	done = mcai_simd_fc_row(l->pk, in, l, mcai_fc_simd_out, out, &section);
+	mcai_simd_end();
+	return done;
+}
+
+static void mcai_lut_layer(const struct mcai_layer *l, const s8 *in, s8 *out)
 {
 	u32 i;
 
@@ -99,10 +131,10 @@ int mcai_engine_run(const struct mcai_model *m, const s8 *input, s8 *scores,
 		const struct mcai_layer *l = &m->layer[i];
 		s8 *dst = i + 1 == m->n_layers ? scores : buf[i & 1];
 
-		if (l->type == MCAI_LAYER_FC)
+		if (l->type != MCAI_LAYER_FC)
+			mcai_lut_layer(l, src, dst);
+		else if (!mcai_fc_simd(l, src, dst))
 			mcai_fc(l, src, dst);
-		else
-			mcai_lut(l, src, dst);
 		src = dst;
 	}
 	return mcai_engine_head(m, scores);

@@ -17,6 +17,7 @@
 
 #include "models/engine/model.h"
 #include "models/engine/ops.h"
+#include "models/engine/simd.h"
 
 /* A tensor, decoded. */
 struct mcai_gtensor {
@@ -42,6 +43,7 @@ struct mcai_gop {
 	u32 in[MCAI_BLOB2_OP_MAX_IN];
 	u32 out;
 	u64 macs;
+	struct mcai_pack pack;	/* conv2d, fc: for the SIMD path, if any */
 	union {
 		struct mcai_conv_params conv;
 		struct mcai_fc_params fc;

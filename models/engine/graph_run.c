@@ -42,14 +42,18 @@ void mcai_graph_op_run(const struct mcai_graph *g, const struct mcai_gop *op,
 	const void *a2 = op->n_in > 2 ? at(ctx, op->in[2]) : NULL;
 
 	switch (op->type) {
+	/* the SIMD drivers decline what they cannot do bit-exactly here */
 	case MCAI_OP_CONV2D:
-		mcai_conv2d(&op->p.conv, x, a1, a2, out);
+		if (!mcai_simd_conv2d(&op->p.conv, &op->pack, x, a2, out))
+			mcai_conv2d(&op->p.conv, x, a1, a2, out);
 		break;
 	case MCAI_OP_DEPTHWISE:
-		mcai_depthwise_conv2d(&op->p.conv, x, a1, a2, out);
+		if (!mcai_simd_depthwise(&op->p.conv, x, a1, a2, out))
+			mcai_depthwise_conv2d(&op->p.conv, x, a1, a2, out);
 		break;
 	case MCAI_OP_FC:
-		mcai_fully_connected(&op->p.fc, x, a1, a2, out);
+		if (!mcai_simd_fc(&op->p.fc, &op->pack, x, a2, out))
+			mcai_fully_connected(&op->p.fc, x, a1, a2, out);
 		break;
 	case MCAI_OP_MAX_POOL2D:
 		mcai_max_pool2d(&op->p.pool, x, out);

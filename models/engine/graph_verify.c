@@ -17,6 +17,7 @@
  */
 #include "models/engine/graph.h"
 #include "models/engine/sha256.h"
+#include "models/engine/simd.h"
 
 #define G2H(f)		((u32)offsetof(struct mcai_blob2_header, f))
 #define G2T(f)		((u32)offsetof(struct mcai_blob2_tensor, f))
@@ -77,6 +78,25 @@ static bool mcai_gname_ok(const char *name, u32 len)
 			return false;
 	}
 	return i > 0 && i < len && mcai_gzero((const u8 *)name + i, len - i);
+}
+
+/*
+ * The weights of a conv2d or fully connected op packed for the active
+ * SIMD path, in what the state has left: best effort, since the bound
+ * of mcai_graph_state_size() may not cover weights two ops share.
+ */
+static void mcai_gpack(struct mcai_gctx *c, struct mcai_pack *pk,
+		       const s8 *w, u32 n, u32 k, u32 groups, s32 in_zp)
+{
+	u64 at = MCAI_ALIGN8((u64)c->used);
+	u32 used;
+
+	if (at >= c->state_size)
+		return;
+	used = mcai_simd_pack(pk, w, n, k, groups, in_zp, c->state + at,
+			      (u32)(c->state_size - at));
+	if (used)
+		c->used = (u32)(at + used);
 }
 
 /* 8-byte aligned room in the state; the size bound makes this not fail. */
@@ -149,6 +169,16 @@ u32 mcai_graph_state_size(const void *blob, u32 size,
 	n = MCAI_ALIGN8((u64)nt * sizeof(struct mcai_gtensor)) +
 	    MCAI_ALIGN8((u64)no * sizeof(struct mcai_gop)) +
 	    (u64)ps + ds + 8ULL * (4ULL * no + nt) + 16;
+	/*
+	 * The SIMD paths' packed weights (simd.h): an op's copy is its
+	 * weights, 3 bytes of padding and 4 of corr a channel, and a
+	 * constant; its weights and bias (4 bytes a channel) are in the
+	 * data section and its multipliers and shifts (8) in the params,
+	 * so ps + ds covers every op whose weights no other op shares.
+	 * An op that finds no room left runs the scalar kernel.
+	 */
+	if (mcai_simd_active() != MCAI_SIMD_OFF)
+		n += (u64)ps + ds + (u64)no * MCAI_SIMD_PACK_EXTRA;
 	if (n > U32_MAX) {
 		v->reason = "blob too large for a v2 state";
 		return 0;
@@ -485,7 +515,13 @@ static const char *mcai_gconv(struct mcai_gctx *c, struct mcai_gop *op,
 		why = mcai_depthwise_check(p);
 		op->macs = mcai_depthwise_macs(p);
 	}
-	return why ? why : mcai_gweights(w);
+	if (!why)
+		why = mcai_gweights(w);
+	if (!why && op->type == MCAI_OP_CONV2D)
+		mcai_gpack(c, &op->pack, w->data, oc,
+			   p->k_h * p->k_w * (p->in_c / p->groups), p->groups,
+			   p->in_zp);
+	return why;
 }
 
 static const char *mcai_gfc(struct mcai_gctx *c, struct mcai_gop *op,
@@ -527,7 +563,12 @@ static const char *mcai_gfc(struct mcai_gctx *c, struct mcai_gop *op,
 		return "state buffer too small";
 	why = mcai_fc_check(p);
 	op->macs = mcai_fc_macs(p);
-	return why ? why : mcai_gweights(w);
+	if (!why)
+		why = mcai_gweights(w);
+	if (!why)
+		mcai_gpack(c, &op->pack, w->data, p->out_len, p->in_len, 1,
+			   p->in_zp);
+	return why;
 }
 
 static const char *mcai_gpool(struct mcai_gctx *c, struct mcai_gop *op,

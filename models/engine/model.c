@@ -14,12 +14,53 @@
  */
 #include "models/engine/engine.h"
 #include "models/engine/graph.h"
+#include "models/engine/simd.h"
 #include "models/engine/verify.h"
 
 #define MCAI_MODEL_ALIGN	8U
 #define MCAI_GRAPH_HDR	\
 	((sizeof(struct mcai_graph) + MCAI_MODEL_ALIGN - 1) & \
 	 ~(MCAI_MODEL_ALIGN - 1))
+
+/*
+ * v1's packed FC layers (simd.h): a layer's copy is its weights, 3 bytes
+ * of padding and 4 of corr a channel and a constant; its weights and 12
+ * bytes a channel (bias, multiplier, shift) are in the blob, so the blob's
+ * size bounds them all.  0 with SIMD off, or for a blob too large.
+ */
+static u32 mcai_model_v1_state(u32 size)
+{
+	u64 n = (u64)size + MCAI_BLOB_MAX_LAYERS *
+		((sizeof(struct mcai_pack) + 7) / 8 * 8 +
+		 MCAI_SIMD_PACK_EXTRA);
+
+	if (mcai_simd_active() == MCAI_SIMD_OFF || n > U32_MAX)
+		return 0;
+	return (u32)n;
+}
+
+/* Pack v1's FC layers into @state: best effort, scalar where it fails. */
+static void mcai_model_v1_pack(struct mcai_model *m, u8 *state, u32 room)
+{
+	const u32 hdr = (sizeof(struct mcai_pack) + 7) / 8 * 8;
+	u32 i, used = 0;
+
+	for (i = 0; i < m->n_layers; i++) {
+		struct mcai_layer *l = &m->layer[i];
+		struct mcai_pack *pk = (struct mcai_pack *)(state + used);
+		u32 n;
+
+		if (l->type != MCAI_LAYER_FC || room - used < hdr)
+			continue;
+		n = mcai_simd_pack(pk, l->weights, l->out_len, l->in_len, 1,
+				   l->in_zp, state + used + hdr,
+				   room - used - hdr);
+		if (!n)
+			continue;
+		l->pk = pk;
+		used += hdr + (n + 7) / 8 * 8;
+	}
+}
 
 int mcai_model_state_size(const void *blob, u32 size,
 			  const struct mcai_limits *lim, u32 *bytes,
@@ -28,8 +69,11 @@ int mcai_model_state_size(const void *blob, u32 size,
 	u32 need;
 
 	*bytes = 0;
-	if (mcai_blob_format(blob, size) != MCAI_BLOB2_VERSION)
-		return 0;	/* v1, or refused by mcai_verify() */
+	if (mcai_blob_format(blob, size) != MCAI_BLOB2_VERSION) {
+		/* v1, or refused by mcai_verify() */
+		*bytes = mcai_model_v1_state(size);
+		return 0;
+	}
 	need = mcai_graph_state_size(blob, size, lim, v);
 	if (!need)
 		return -1;
@@ -96,6 +140,8 @@ int mcai_model_verify(struct mcai_model *m, const void *blob, u32 size,
 		m->graph = NULL;
 		m->n_classes = m->head == MCAI_HEAD_THRESHOLD ? 2 :
 			       m->output_len;
+		if (state && state_size)
+			mcai_model_v1_pack(m, state, state_size);
 		return 0;
 	}
 	if (!state || state_size < MCAI_GRAPH_HDR) {

@@ -24,9 +24,12 @@ struct mcai_layer {
 	const u8 *mult;			/* FC: le32 [out_len] */
 	const u8 *shift;		/* FC: le32 [out_len] */
 	const s8 *lut;			/* LUT: [256] */
+	/* FC: packed for the SIMD path (simd.h), in the loader's state */
+	const struct mcai_pack *pk;
 };
 
 struct mcai_graph;
+struct mcai_pack;
 
 /*
  * Both blob formats load into this view (models/engine/model.c): a v2
@@ -125,7 +128,8 @@ struct mcai_verdict {
 /*
  * Loading either format.  mcai_model_state_size() reads the header alone
  * and says how many bytes of state (8-byte aligned) mcai_model_verify()
- * needs: 0 for v1, the decoded graph for v2.  Both return 0, or -1 with
+ * needs: for v1 the weights packed for the SIMD path (0 with SIMD off),
+ * for v2 the decoded graph (and its packed weights).  Both return 0, or -1 with
  * @v naming the reason and offset.  @blob and @state must outlive @m.
  */
 int mcai_model_state_size(const void *blob, u32 size,

@@ -16,7 +16,8 @@
  * allocation, no global state, loops bounded by the descriptor, and no
  * floating point.  Kernels whose work is not linear in their tensors'
  * sizes (convolutions, fully-connected) call mcai_yield() (port.h)
- * after each output row, so that one big layer does not hold a CPU.
+ * after each output row, so that one big layer does not hold a CPU (the
+ * SIMD drivers of simd.h after each bounded FPU section instead).
  * Tensors are dense NHWC, N outermost, C innermost; rank-1..3 tensors
  * are rank 4 with leading 1s (a conv1d is a conv2d on H = 1, as TFLite's
  * converter lowers it).  Arrays of s32/s64/s16 are native-endian and

@@ -28,6 +28,7 @@
 #include "models/engine/graph.h"
 #include "models/train/quant.h"
 #include "models/engine/sha256.h"
+#include "models/engine/simd.h"
 #include "models/engine/verify.h"
 
 #ifndef MCAICTL_VERSION
@@ -455,6 +456,16 @@ static void print_hex(FILE *f, const u8 *p, size_t len)
 /* info                                                                   */
 /* ---------------------------------------------------------------------- */
 
+/* The module's SIMD path; "unknown" from a module older than the field. */
+static const char *info_simd(struct mcai_info *info)
+{
+	if (info->size < offsetof(struct mcai_info, simd) + sizeof(info->simd) ||
+	    !info->simd[0])
+		return "unknown";
+	info->simd[sizeof(info->simd) - 1] = 0;
+	return info->simd;
+}
+
 static int info_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
@@ -514,6 +525,7 @@ static int info_main(int argc, char **argv)
 		mcai_json_kv_uint(&json, "max_arena", info.max_arena);
 		mcai_json_object_end(&json);
 		mcai_json_kv_uint(&json, "nr_models", info.nr_models);
+		mcai_json_kv_string(&json, "simd", info_simd(&info));
 		mcai_json_object_end(&json);
 		return 0;
 	}
@@ -538,6 +550,7 @@ static int info_main(int argc, char **argv)
 	printf("max layer width: %u\n", info.max_dim);
 	printf("max arena:       %u bytes\n", info.max_arena);
 	printf("models loaded:   %u\n", info.nr_models);
+	printf("simd:            %s\n", info_simd(&info));
 	return 0;
 }
 
@@ -2352,6 +2365,11 @@ int main(int argc, char **argv)
 	const struct command *c;
 	int ch;
 
+	/* The engine's SIMD path in user space (inspect, run): $MCAI_SIMD. */
+	if (mcai_simd_select(getenv("MCAI_SIMD")))
+		warn("MCAI_SIMD=%s: unknown or not supported by this CPU; "
+		     "using %s", getenv("MCAI_SIMD"),
+		     mcai_simd_name(mcai_simd_active()));
 	opterr = 0;
 	/* '+': options of mcaictl itself stop at the command. */
 	while ((ch = getopt_long(argc, argv, "+:d:jhV", longopts, NULL)) != -1) {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Engine benchmark: every model blob, run by the mcai engine compiled the
- * way the kernel compiles it (-O2, no SIMD, no FPU), and by XNNPACK's
+ * way the kernel compiles it (-O2, no SIMD, no FPU; the SIMD kernels with
+ * their own flags, as kmod/Kbuild builds them) on the SIMD path the
+ * dispatch picks (MCAI_SIMD or --simd override it), and by XNNPACK's
  * subgraph API built as the same graph (tests/bench/xnn_graph.c), batch
  * 1, one thread, in the same run.  Repetitions alternate between the two
  * (ABBA) so that noise and frequency drift hit both alike; the figures are
@@ -10,6 +12,7 @@
  * bench prints how many.  Prints figures; it is not a test.
  *
  * usage: engine-bench [BLOB...] [--seconds S] [--json] [--synthetic]
+ *                     [--simd PATH]
  */
 #include <glob.h>
 #include <math.h>
@@ -21,6 +24,7 @@
 
 #include "models/engine/engine.h"
 #include "models/engine/graph.h"
+#include "models/engine/simd.h"
 #include "models/engine/verify.h"
 #include "models/train/quant.h"
 #include "models/train/writer.h"
@@ -243,7 +247,16 @@ static int load(struct bench_model *bm)
 		bm->arena = aligned_alloc(8, (bm->g.arena_size + 8) & ~7U);
 		return bm->arena ? 0 : -1;
 	}
-	if (mcai_verify(&bm->m, bm->blob, bm->blob_size, &lim, &v))
+	/* through the loader, so that the FC layers are packed for SIMD */
+	if (mcai_model_state_size(bm->blob, bm->blob_size, &lim, &need, &v))
+		goto bad;
+	if (need) {
+		bm->state = aligned_alloc(8, (need + 7) & ~7U);
+		if (!bm->state)
+			return -1;
+	}
+	if (mcai_model_verify(&bm->m, bm->blob, bm->blob_size, &lim, bm->state,
+			      need, &v))
 		goto bad;
 	bm->in = malloc(bm->m.input_len);
 	bm->scores = malloc(bm->m.output_len);
@@ -516,8 +529,10 @@ static void print_json(const struct bench_model *bm,
 {
 	printf("%s\n  {\"model\": ", first ? "" : ",");
 	json_str(bm->label);
-	printf(", \"format\": %u, \"macs\": %llu, \"mcai_ns\": %.1f, ",
-	       bm->format == 2 ? 2 : 1, (unsigned long long)r->macs, r->mcai_ns);
+	printf(", \"format\": %u, \"simd\": \"%s\", \"macs\": %llu, "
+	       "\"mcai_ns\": %.1f, ", bm->format == 2 ? 2 : 1,
+	       mcai_simd_name(mcai_simd_active()), (unsigned long long)r->macs,
+	       r->mcai_ns);
 	if (bm->have_xnn) {
 		printf("\"xnnpack_ns\": %.1f, \"ratio\": %.3f, \"max_diff\": %d, "
 		       "\"max_diff_xnnpack_tensors\": %d, \"differing\": %u, "
@@ -580,7 +595,9 @@ static void usage(const char *argv0, FILE *f)
 		"  --seconds S   time per model (default 2)\n"
 		"  --json        an array of {model, macs, mcai_ns, xnnpack_ns, ...}\n"
 		"  --synthetic   add two built-in engine-v2 graphs (a DS-CNN block\n"
-		"                stack, a residual block)\n", argv0);
+		"                stack, a residual block)\n"
+		"  --simd PATH   auto (default, or $MCAI_SIMD), off, avx2,\n"
+		"                avx512vnni, avxvnni\n", argv0);
 }
 
 int main(int argc, char **argv)
@@ -590,6 +607,7 @@ int main(int argc, char **argv)
 	u32 n_paths = 0, n = 0, i;
 	double seconds = 2.0;
 	bool json = false, synth = false, first = true;
+	const char *simd = getenv("MCAI_SIMD");
 	char err[256];
 	glob_t gl;
 	int ret = 0, a;
@@ -601,6 +619,8 @@ int main(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[a], "--synthetic")) {
 			synth = true;
+		} else if (!strcmp(argv[a], "--simd") && a + 1 < argc) {
+			simd = argv[++a];
 		} else if (!strcmp(argv[a], "--help")) {
 			usage(argv[0], stdout);
 			return 0;
@@ -613,6 +633,11 @@ int main(int argc, char **argv)
 	}
 	if (!(seconds > 0)) {
 		usage(argv[0], stderr);
+		return 2;
+	}
+	if (mcai_simd_select(simd)) {
+		fprintf(stderr, "engine-bench: SIMD path '%s' unknown or not "
+			"supported by this CPU\n", simd);
 		return 2;
 	}
 	memset(&gl, 0, sizeof(gl));
@@ -664,9 +689,11 @@ int main(int argc, char **argv)
 	if (json)
 		printf("[");
 	else
-		printf("mcai: scalar C, kernel flags (-O2, no SIMD); XNNPACK: subgraph, "
-		       "batch 1, 1 thread; medians of %d alternated runs\n"
-		       "%-22s %-2s %11s %12s %12s %7s %4s %4s %12s %s\n", REPS,
+		printf("mcai: kernel flags (-O2, no SIMD but the SIMD kernels), "
+		       "SIMD path %s; XNNPACK: subgraph, batch 1, 1 thread; "
+		       "medians of %d alternated runs\n"
+		       "%-22s %-2s %11s %12s %12s %7s %4s %4s %12s %s\n",
+		       mcai_simd_name(mcai_simd_active()), REPS,
 		       "model", "fmt", "MACs", "mcai ns", "XNNPACK ns", "ratio",
 		       "diff", "xdif", "differ/n", "mcai kernels in the XNNPACK run");
 	for (i = 0; i < n; i++) {

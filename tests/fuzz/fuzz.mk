@@ -22,7 +22,7 @@ fobj = $(patsubst %.c,$(B)/fuzz/%.o,$(1))
 $(B)/fuzz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(filter-out -O%,$(CFLAGS)) $(FUZZ_SANFLAGS) \
-		-fsanitize=fuzzer-no-link -c $< -o $@
+		-fsanitize=fuzzer-no-link $(call simd_cflags,$<) -c $< -o $@
 
 $(B)/mcai-fuzz: $(call fobj,$(FUZZ_SRCS))
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^

@@ -43,6 +43,7 @@ int main(void)
 	srunner_add_suite(sr, op_head_suite());
 	srunner_add_suite(sr, op_tree_suite());
 	srunner_add_suite(sr, graph_suite());
+	srunner_add_suite(sr, simd_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

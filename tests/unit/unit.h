@@ -39,6 +39,7 @@ Suite *op_tree_suite(void);
 Suite *graph_suite(void);
 Suite *import_suite(void);
 Suite *tensorfile_suite(void);
+Suite *simd_suite(void);
 
 /*
  * ck_assert_*() reports every passing check to the parent process: too slow

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "models/engine/model.h"
+#include "models/engine/simd.h"
 #include "models/train/writer.h"
 #include "report.h"
 #include "ring_common.h"
@@ -230,6 +231,12 @@ int main(int argc, char **argv)
 	int a = 1, fd;
 
 	prog = "graph_bitexact";
+	/* the user-space engine's path: MCAI_SIMD=off compares with scalar */
+	if (mcai_simd_select(getenv("MCAI_SIMD"))) {
+		fprintf(stderr, "%s: MCAI_SIMD=%s: not supported here\n", prog,
+			getenv("MCAI_SIMD"));
+		return 1;
+	}
 	if (argc > 2 && !strcmp(argv[1], "--samples")) {
 		samples = (u32)strtoul(argv[2], NULL, 0);
 		a = 3;

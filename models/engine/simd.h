@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * SIMD for the dot-product kernels (fully connected, conv2d/conv1d,
+ * depthwise): the dispatch, the packed weights and the drivers.
+ *
+ * The SIMD part computes exactly the int32 accumulators the scalar
+ * reference (op_conv.c, engine.c) computes; bias, requantisation and the
+ * clamp are the same scalar code (mcai_op_out8()), so every path is
+ * bit-exact with scalar by construction, and tested so.
+ *
+ * Dispatch: one path for the whole process or module, chosen once from
+ * the CPU's features (mcai_simd_select(), "auto" = the best one), before
+ * any model is loaded.  Weights are packed at load for the path active
+ * then, and each packed copy remembers its path: a kernel only uses a
+ * packed copy made for the path it is, so changing the path (tests do)
+ * never mixes layouts; models loaded before run scalar.
+ *
+ * Packing (mcai_pack): the weights of @n output channels of @k taps each
+ * (a fully connected layer's rows; a conv's OHWI filters, whose rows are
+ * the im2col order (ky, kx, ic)) as panels of @nr channels (the last
+ * panel of each group may be narrower), each panel [k / kr][nr][kr]:
+ * one vector load is nr channels times kr taps, multiplied by kr
+ * activations broadcast.  The activation zero point (and VNNI's +128,
+ * below) go into @corr, per channel, so the inner loop sees raw bytes.
+ *
+ *   avx2        nr 8, kr 2: vpmovsxbw the weights, vpmaddwd with the
+ *               activation pair sign-extended: exact int32 (no
+ *               vpmaddubsw, which saturates in int16).
+ *   avx512vnni  nr 16, kr 4: vpdpbusd on zmm; unsigned x signed, so the
+ *               activations are x ^ 0x80 = x + 128 as u8, and corr
+ *               holds -(128 + zp) * sum(w).
+ *   avxvnni     nr 8, kr 4: the same with the VEX ymm vpdpbusd.
+ *
+ * Accumulations wrap modulo 2^32 in the vector registers; the exact sum
+ * they end on fits an s32 (ops.h: MCAI_OP_MAX_DOT), so the wrapped
+ * arithmetic gives it exactly.
+ *
+ * FPU sections: in the kernel vector registers are used between
+ * kernel_fpu_begin() and kernel_fpu_end(), with preemption off.  The
+ * drivers end a section after at most MCAI_SIMD_SECTION_MACS
+ * multiply-accumulates (plus one block), yield, and begin the next.
+ */
+#ifndef MCAI_SIMD_H
+#define MCAI_SIMD_H
+
+#include "models/engine/ops.h"
+
+enum mcai_simd_path {
+	MCAI_SIMD_OFF = 0,		/* the scalar reference kernels */
+	MCAI_SIMD_AVX2 = 1,
+	MCAI_SIMD_AVX512VNNI = 2,
+	MCAI_SIMD_AVXVNNI = 3,
+	MCAI_SIMD_NEON = 4,		/* arm64: not implemented yet */
+	MCAI_SIMD_DOTPROD = 5,		/* arm64: not implemented yet */
+	MCAI_SIMD_NR_PATHS = 6,
+};
+
+/*
+ * ~64 K MACs: about 1-3 us on this engine's slowest vector path, the
+ * order of the kernel crypto code's 4 KiB sections.  The output stage
+ * (scalar requantisation) and the gathering of a window cost far more
+ * than a MAC: each output counts as MCAI_SIMD_OUT_COST MACs and each
+ * kernel call as MCAI_SIMD_CALL_COST, so that layers of few channels,
+ * all overhead, are bounded in time too.
+ */
+#define MCAI_SIMD_SECTION_MACS	65536U
+#define MCAI_SIMD_OUT_COST	256U
+#define MCAI_SIMD_CALL_COST	1024U
+/* Output channels a kernel call accumulates at once (a multiple of nr). */
+#define MCAI_SIMD_OCB		64U
+/* Taps of one im2col chunk on the stack (a multiple of kr). */
+#define MCAI_SIMD_KC		512U
+/* Bytes a vector load may read past a packed array's end. */
+#define MCAI_SIMD_SLACK		64U
+
+struct mcai_pack {
+	u8 path;		/* enum mcai_simd_path it was made for */
+	u8 nr, kr;
+	u8 pad;
+	u32 n;			/* output channels */
+	u32 k;			/* taps a channel */
+	u32 kp;			/* k rounded up to kr */
+	u32 groups;		/* channels n / groups per group */
+	const s32 *corr;	/* [n] */
+	const s8 *w;		/* [n][kp], in panels, + MCAI_SIMD_SLACK */
+};
+
+/* "off", "avx2", "avx512vnni", "avxvnni", "neon", "dotprod"; NULL if none. */
+const char *mcai_simd_name(enum mcai_simd_path path);
+/* The path called @name, "auto" the best one: -1 if none is so called. */
+int mcai_simd_parse(const char *name);
+/* Whether this CPU (and OS) can run @path (OFF: always). */
+bool mcai_simd_supported(enum mcai_simd_path path);
+/* The best path this CPU runs. */
+enum mcai_simd_path mcai_simd_best(void);
+/*
+ * Make @path the active one: 0, or -1 if the CPU cannot run it (nothing
+ * changes then).  Call before loading models, not while any runs.
+ */
+int mcai_simd_set(enum mcai_simd_path path);
+/*
+ * mcai_simd_set(mcai_simd_parse(@name)); NULL or "" is "auto".  -1 for
+ * an unknown name or a path the CPU lacks.
+ */
+int mcai_simd_select(const char *name);
+/* The active path (the best one, if none was chosen yet). */
+enum mcai_simd_path mcai_simd_active(void);
+
+/*
+ * Packing at load.  mcai_simd_pack_bytes() is an upper bound on what
+ * mcai_simd_pack() takes for @n channels of @k taps under the active
+ * path (0 with SIMD off), without the struct; mcai_simd_pack() builds
+ * the copy for weights @w [n][k] (row-major, -127..127) at @mem
+ * (8-byte aligned) and returns the bytes used, or 0 when the active path
+ * packs nothing or @room is too small (the op then runs scalar).  The
+ * channels form @groups equal groups (conv2d's), no panel straddles two.
+ */
+u64 mcai_simd_pack_bytes_for(u32 n, u32 k);
+u32 mcai_simd_pack(struct mcai_pack *pk, const s8 *w, u32 n, u32 k,
+		   u32 groups, s32 in_zp, void *mem, u32 room);
+/* Room per packed op beyond its weights and 4 bytes a channel. */
+#define MCAI_SIMD_PACK_EXTRA	(MCAI_SIMD_SLACK + 16U)
+
+/*
+ * The drivers: false when @pk is not for the active path, or vectors
+ * cannot be used here (the caller then runs the scalar kernel); true
+ * when @out has been written, bit-exact with the scalar kernel.
+ */
+bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
+		  const s8 *in, const s32 *bias, s8 *out);
+bool mcai_simd_conv2d(const struct mcai_conv_params *p,
+		      const struct mcai_pack *pk, const s8 *in,
+		      const s32 *bias, s8 *out);
+/* Depthwise reads the filter as it is (1HWO is channel-contiguous). */
+bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
+			 const s8 *filter, const s32 *bias, s8 *out);
+
+/*
+ * One row of a fully connected layer (engine v1's too, whose output
+ * stage reads its parameters from the blob): the accumulators of
+ * channels [c0, c0 + nch), exactly sum((x - zp) * w), handed to @fn,
+ * which writes out[c0 ..].  Inside a section (mcai_simd_begin());
+ * false if @pk is not the active path's.
+ */
+typedef void (*mcai_simd_out_fn)(const void *ctx, u32 c0, u32 nch,
+				 const s32 *acc, s8 *out);
+bool mcai_simd_fc_row(const struct mcai_pack *pk, const s8 *x,
+		      const void *ctx, mcai_simd_out_fn fn, s8 *out,
+		      u32 *section);
+/* A bounded FPU section: false (and no section) if vectors are unusable. */
+bool mcai_simd_begin(void);
+void mcai_simd_end(void);
+/*
+ * Count a kernel call of @macs MACs and @outs outputs in the section;
+ * past the bound, end it, yield, begin the next.
+ */
+void mcai_simd_tick(u32 *section_macs, u32 macs, u32 outs);
+/* Whether @pk can be used now (its path is the active one). */
+bool mcai_simd_usable(const struct mcai_pack *pk);
+
+/* The per-ISA kernels (op_conv_<isa>.c), called inside a section. */
+struct mcai_simd_isa {
+	/* in place: raw s8 activations to what dot() multiplies */
+	void (*prep)(u8 *x, u32 len);
+	/*
+	 * acc[i] (first: = corr[c0 + i] +, else +=) the dot product of
+	 * channel c0 + i's taps [k0, k0 + len) with x[0..len), for the
+	 * @nch channels from c0 (c0 a panel start, c0 + nch a panel end
+	 * or the group's end); x readable to len rounded up to kr.
+	 */
+	void (*dot)(const struct mcai_pack *pk, const u8 *x, u32 k0,
+		    u32 len, u32 c0, u32 nch, s32 *acc, bool first);
+	/*
+	 * Depthwise, channel multiplier 1: acc[i] = the window's dot
+	 * product of channel c0 + i at (y0, x0), valid taps only.
+	 */
+	void (*dw)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
+		   s64 x0, const s8 *filter, u32 c0, u32 nch, s32 *acc);
+	u8 nr, kr, off;		/* off: what prep adds (VNNI: 128) */
+};
+
+/* The active path's kernels, NULL for the scalar path. */
+const struct mcai_simd_isa *mcai_simd_isa_active(void);
+
+/* op_conv_avx2.c's depthwise, which the VNNI paths use too */
+void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
+		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
+		       s32 *acc);
+
+extern const struct mcai_simd_isa mcai_simd_avx2;
+extern const struct mcai_simd_isa mcai_simd_avx512vnni;
+extern const struct mcai_simd_isa mcai_simd_avxvnni;
+
+#endif /* MCAI_SIMD_H */

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The SIMD kernels (models/engine/simd.h) against the scalar reference
+ * kernels, bit for bit: every path this CPU runs, over random shapes
+ * (every remainder of the vector widths and of the im2col chunk, 1x1,
+ * single channels, groups, channel multipliers, stride, padding,
+ * dilation, batches) and over every shipped model (models/ and
+ * models/mlperf-tiny/), test vectors and random inputs.  A path
+ * the CPU lacks is skipped with a message.  The dispatch itself: names,
+ * refusals, and that models packed for one path run scalar under another.
+ */
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/unit.h"
+#include "models/engine/graph.h"
+#include "models/engine/model.h"
+#include "models/engine/simd.h"
+#include "models/train/writer.h"
+
+static const enum mcai_simd_path paths[] = {
+	MCAI_SIMD_AVX2, MCAI_SIMD_AVX512VNNI, MCAI_SIMD_AVXVNNI,
+	MCAI_SIMD_NEON, MCAI_SIMD_DOTPROD,
+};
+#define N_PATHS (sizeof(paths) / sizeof(paths[0]))
+
+/* Make @p the active path, or say why not and return false. */
+static bool use_path(enum mcai_simd_path p)
+{
+	if (mcai_simd_set(p)) {
+		printf("simd: %s: not supported by this CPU, skipped\n",
+		       mcai_simd_name(p));
+		return false;
+	}
+	return true;
+}
+
+static s32 *rnd_words(uint64_t *seed, u32 n, s32 lo, s32 hi)
+{
+	s32 *w = unit_xmalloc(4ULL * n);
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		w[i] = lo + (s32)(unit_rnd(seed) % (uint64_t)((s64)hi - lo + 1));
+	return w;
+}
+
+static s8 *rnd_bytes(uint64_t *seed, size_t n, bool weights)
+{
+	s8 *b = unit_xmalloc(n);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		b[i] = weights ? unit_rnd_w(seed) : unit_rnd_s8(seed);
+	return b;
+}
+
+/* Multipliers and shifts that spread outputs over the int8 range. */
+static void rnd_requant(uint64_t *seed, u32 n, s32 **mult, s32 **shift)
+{
+	*mult = rnd_words(seed, n, 1 << 30, S32_MAX);
+	*shift = rnd_words(seed, n, -14, -4);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void fc_case(uint64_t *seed, u32 batch, u32 in_len, u32 out_len)
+{
+	struct mcai_fc_params p = {
+		.batch = batch, .in_len = in_len, .out_len = out_len,
+		.in_zp = unit_rnd_in(seed, -128, 127),
+		.out_zp = unit_rnd_in(seed, -128, 127),
+		.act_min = -128, .act_max = 127,
+	};
+	s8 *in = rnd_bytes(seed, (size_t)batch * in_len, false);
+	s8 *w = rnd_bytes(seed, (size_t)in_len * out_len, true);
+	/* a bias large enough to saturate sometimes */
+	s32 *bias = rnd_words(seed, out_len, -(1 << 22), 1 << 22);
+	s8 *ref = unit_xmalloc((size_t)batch * out_len);
+	s8 *out = unit_xmalloc((size_t)batch * out_len);
+	struct mcai_pack pk;
+	s32 *mult, *shift;
+	bool nobias = unit_rnd32(seed) % 4 == 0;
+	u64 room = mcai_simd_pack_bytes_for(out_len, in_len);
+	void *mem = unit_xmalloc(room);
+
+	if (unit_rnd32(seed) % 3 == 0) {
+		p.act_min = 0;
+		p.act_max = (s8)unit_rnd_in(seed, 0, 127);
+	}
+	rnd_requant(seed, out_len, &mult, &shift);
+	p.mult = mult;
+	p.shift = shift;
+	EXPECT(!mcai_fc_check(&p), "fc %u x %u: check refused", in_len,
+	       out_len);
+	mcai_fully_connected(&p, in, w, nobias ? NULL : bias, ref);
+	EXPECT(mcai_simd_pack(&pk, w, out_len, in_len, 1, p.in_zp, mem,
+			      (u32)room) == room,
+	       "fc %u x %u: packing failed", in_len, out_len);
+	memset(out, 0x5a, (size_t)batch * out_len);
+	EXPECT(mcai_simd_fc(&p, &pk, in, nobias ? NULL : bias, out),
+	       "fc %u x %u: the %s path declined", in_len, out_len,
+	       mcai_simd_name(mcai_simd_active()));
+	EXPECT(!memcmp(out, ref, (size_t)batch * out_len),
+	       "fc batch %u, %u x %u, zp %d: %s differs from scalar", batch,
+	       in_len, out_len, p.in_zp, mcai_simd_name(mcai_simd_active()));
+	free(in);
+	free(w);
+	free(bias);
+	free(ref);
+	free(out);
+	free(mult);
+	free(shift);
+	free(mem);
+}
+
+START_TEST(test_simd_fc)
+{
+	static const u32 lens[] = {
+		1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+		127, 128, 129, 511, 512, 513, 784, 1025,
+	};
+	static const u32 outs[] = {
+		1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 100,
+		128, 130, 256,
+	};
+	uint64_t seed = 0x5eed5171dULL;
+	u32 k, i, j, n = 0;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+			for (j = 0; j < sizeof(outs) / sizeof(outs[0]); j++, n++)
+				fc_case(&seed, 1 + (i + j) % 3, lens[i],
+					outs[j]);
+	}
+	printf("simd: fc: %u cases bit-exact\n", n);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+struct conv_shape {
+	u32 in_h, in_w, in_c, out_c, k_h, k_w, stride, dil, pad, groups;
+};
+
+/* Random valid conv2d (or depthwise) params; false if the shape is empty. */
+static bool conv_params(uint64_t *seed, const struct conv_shape *s,
+			bool dw, struct mcai_conv_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->batch = 1 + unit_rnd32(seed) % 2;
+	p->in_h = s->in_h;
+	p->in_w = s->in_w;
+	p->in_c = s->in_c;
+	p->out_c = s->out_c;
+	p->k_h = s->k_h;
+	p->k_w = s->k_w;
+	p->stride_h = s->stride;
+	p->stride_w = 1 + (s->stride + 1) % 2;
+	p->dil_h = s->dil;
+	p->dil_w = 1 + unit_rnd32(seed) % 2;
+	p->pad_top = s->pad;
+	p->pad_left = unit_rnd32(seed) % s->k_w;
+	p->pad_bottom = unit_rnd32(seed) % s->k_h;
+	p->pad_right = s->pad;
+	p->groups = dw ? 1 : s->groups;
+	p->in_zp = unit_rnd_in(seed, -128, 127);
+	p->out_zp = unit_rnd_in(seed, -128, 127);
+	p->act_min = -128;
+	p->act_max = 127;
+	p->out_h = mcai_op_out_dim(p->in_h, p->k_h, p->stride_h, p->dil_h,
+				   p->pad_top, p->pad_bottom);
+	p->out_w = mcai_op_out_dim(p->in_w, p->k_w, p->stride_w, p->dil_w,
+				   p->pad_left, p->pad_right);
+	return p->out_h && p->out_w;
+}
+
+static void conv_case(uint64_t *seed, const struct conv_shape *s, bool dw,
+		      bool conv1d, u32 *n)
+{
+	struct mcai_conv_params p;
+	size_t in_len, out_len, f_len;
+	s8 *in, *f, *ref, *out;
+	s32 *bias, *mult, *shift;
+	struct mcai_pack pk;
+	u32 k;
+	u64 room;
+	void *mem;
+	bool done;
+
+	if (!conv_params(seed, s, dw, &p))
+		return;
+	if (conv1d) {
+		p.in_h = p.out_h = p.k_h = p.stride_h = p.dil_h = 1;
+		p.pad_top = p.pad_bottom = 0;
+	}
+	rnd_requant(seed, p.out_c, &mult, &shift);
+	p.mult = mult;
+	p.shift = shift;
+	EXPECT(!(dw ? mcai_depthwise_check(&p) : mcai_conv2d_check(&p)),
+	       "conv: check refused the case");
+	k = p.k_h * p.k_w * (dw ? 1 : p.in_c / p.groups);
+	in_len = (size_t)p.batch * p.in_h * p.in_w * p.in_c;
+	out_len = (size_t)p.batch * p.out_h * p.out_w * p.out_c;
+	f_len = (size_t)p.out_c * p.k_h * p.k_w *
+		(dw ? 1 : p.in_c / p.groups);
+	in = rnd_bytes(seed, in_len, false);
+	f = rnd_bytes(seed, f_len, true);
+	bias = rnd_words(seed, p.out_c, -(1 << 20), 1 << 20);
+	ref = unit_xmalloc(out_len);
+	out = unit_xmalloc(out_len);
+	memset(out, 0x5a, out_len);
+	if (dw) {
+		mcai_depthwise_conv2d(&p, in, f, bias, ref);
+		done = mcai_simd_depthwise(&p, in, f, bias, out);
+		/* a multiplier is the reference's to do */
+		EXPECT(done == (p.out_c == p.in_c),
+		       "depthwise: %s %s a multiplier of %u",
+		       mcai_simd_name(mcai_simd_active()),
+		       done ? "took" : "declined", p.out_c / p.in_c);
+		if (!done)
+			mcai_depthwise_conv2d(&p, in, f, bias, out);
+		mem = NULL;
+	} else {
+		if (conv1d)
+			mcai_conv1d(&p, in, f, bias, ref);
+		else
+			mcai_conv2d(&p, in, f, bias, ref);
+		room = mcai_simd_pack_bytes_for(p.out_c, k);
+		mem = unit_xmalloc(room);
+		EXPECT(mcai_simd_pack(&pk, f, p.out_c, k, p.groups, p.in_zp,
+				      mem, (u32)room) == room,
+		       "conv: packing failed");
+		EXPECT(mcai_simd_conv2d(&p, &pk, in, bias, out),
+		       "conv: the %s path declined",
+		       mcai_simd_name(mcai_simd_active()));
+	}
+	EXPECT(!memcmp(out, ref, out_len),
+	       "%s %ux%ux%u -> %u, k %ux%u, stride %u/%u, dil %u/%u, pad "
+	       "%u/%u/%u/%u, groups %u: %s differs from scalar",
+	       dw ? "depthwise" : conv1d ? "conv1d" : "conv2d", p.in_h,
+	       p.in_w, p.in_c, p.out_c, p.k_h, p.k_w, p.stride_h, p.stride_w,
+	       p.dil_h, p.dil_w, p.pad_top, p.pad_left, p.pad_bottom,
+	       p.pad_right, p.groups, mcai_simd_name(mcai_simd_active()));
+	(*n)++;
+	free(in);
+	free(f);
+	free(bias);
+	free(ref);
+	free(out);
+	free(mult);
+	free(shift);
+	free(mem);
+}
+
+/* A random shape; @big: an im2col longer than one chunk. */
+static void rnd_shape(uint64_t *seed, bool big, struct conv_shape *s)
+{
+	static const u32 chans[] = {
+		1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48,
+		63, 64, 65, 100,
+	};
+	const u32 nc = sizeof(chans) / sizeof(chans[0]);
+
+	s->in_h = 1 + unit_rnd32(seed) % 7;
+	s->in_w = 1 + unit_rnd32(seed) % 7;
+	s->in_c = big ? 130 + unit_rnd32(seed) % 200 : chans[unit_rnd32(seed) % nc];
+	s->out_c = chans[unit_rnd32(seed) % nc];
+	s->k_h = 1 + unit_rnd32(seed) % 3;
+	s->k_w = 1 + unit_rnd32(seed) % 3;
+	s->stride = 1 + unit_rnd32(seed) % 2;
+	s->dil = 1 + unit_rnd32(seed) % 2;
+	s->pad = unit_rnd32(seed) % s->k_h;
+	if (s->pad >= s->k_w)
+		s->pad = s->k_w - 1;
+	s->groups = 1;
+	if (unit_rnd32(seed) % 4 == 0) {
+		u32 g = 1 + unit_rnd32(seed) % 4;
+
+		s->groups = g;
+		s->in_c = g * (1 + s->in_c / g);
+		s->out_c = g * (1 + s->out_c / g);
+	}
+}
+
+START_TEST(test_simd_conv2d)
+{
+	uint64_t seed = 0xc0417e57ULL;
+	struct conv_shape s;
+	u32 k, i, n = 0;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (i = 0; i < 400; i++) {
+			rnd_shape(&seed, i % 10 == 9, &s);
+			conv_case(&seed, &s, false, false, &n);
+		}
+		for (i = 0; i < 150; i++) {
+			rnd_shape(&seed, i % 10 == 9, &s);
+			conv_case(&seed, &s, false, true, &n);
+		}
+		/* 1x1, single channel, and a pointwise layer */
+		s = (struct conv_shape){ 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 5, 5, 1, 1, 3, 3, 1, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 6, 6, 64, 128, 1, 1, 1, 1, 0, 1 };
+		conv_case(&seed, &s, false, false, &n);
+	}
+	printf("simd: conv2d and conv1d: %u cases bit-exact\n", n);
+}
+END_TEST
+
+START_TEST(test_simd_depthwise)
+{
+	uint64_t seed = 0xd3b7415eULL;
+	struct conv_shape s;
+	u32 k, i, n = 0;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (i = 0; i < 400; i++) {
+			rnd_shape(&seed, false, &s);
+			/* a channel multiplier in one case of four */
+			s.out_c = s.in_c * (i % 4 ? 1 : 1 + i % 3);
+			conv_case(&seed, &s, true, false, &n);
+		}
+		s = (struct conv_shape){ 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 };
+		conv_case(&seed, &s, true, false, &n);
+	}
+	printf("simd: depthwise: %u cases bit-exact\n", n);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+/* A blob loaded through mcai_model_verify() under the active path. */
+struct loaded {
+	struct mcai_model m;
+	void *state, *arena;
+};
+
+static void load(struct loaded *l, const u8 *blob, u32 size)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	u32 need;
+
+	mcai_limits_widest(&lim);
+	ck_assert_int_eq(mcai_model_state_size(blob, size, &lim, &need, &v), 0);
+	l->state = need ? unit_xmalloc(need) : NULL;
+	EXPECT(!mcai_model_verify(&l->m, blob, size, &lim, l->state, need, &v),
+	       "model refused: %s", v.reason);
+	l->arena = unit_xmalloc(l->m.arena_size + 8);
+}
+
+static void unload(struct loaded *l)
+{
+	free(l->state);
+	free(l->arena);
+}
+
+/* Ops (v2) or layers (v1) packed for the active path. */
+static u32 packed(const struct loaded *l)
+{
+	u32 i, n = 0;
+
+	if (l->m.graph) {
+		for (i = 0; i < l->m.graph->n_ops; i++)
+			n += mcai_simd_usable(&l->m.graph->op[i].pack);
+		return n;
+	}
+	for (i = 0; i < l->m.n_layers; i++)
+		n += l->m.layer[i].pk && mcai_simd_usable(l->m.layer[i].pk);
+	return n;
+}
+
+static void model_case(const char *file, u32 *n)
+{
+	uint64_t seed = 0x30de1ULL;
+	char err[256];
+	u32 size, k, r, t;
+	u8 *blob = mcai_blob_read(file, 64U << 20, &size, err, sizeof(err));
+	struct loaded ref, simd;
+	u8 *in, *want, *have;
+
+	EXPECT(blob, "%s", err);
+	mcai_simd_set(MCAI_SIMD_OFF);
+	load(&ref, blob, size);
+	in = unit_xmalloc(ref.m.input_len);
+	want = unit_xmalloc(ref.m.output_len);
+	have = unit_xmalloc(ref.m.output_len);
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		load(&simd, blob, size);
+		EXPECT(packed(&simd) > 0, "%s: nothing packed for %s", file,
+		       mcai_simd_name(paths[k]));
+		for (t = 0; t < simd.m.tv_count; t++)
+			EXPECT(!mcai_model_check_vector(&simd.m, t, simd.arena,
+							have),
+			       "%s: %s fails test vector %u", file,
+			       mcai_simd_name(paths[k]), t);
+		for (r = 0; r < 16; r++) {
+			for (t = 0; t < ref.m.input_len; t++)
+				in[t] = (u8)unit_rnd_s8(&seed);
+			/* a v2 graph's int16 inputs: any bytes are valid */
+			mcai_simd_set(MCAI_SIMD_OFF);
+			mcai_model_run(&ref.m, in, want, ref.arena);
+			mcai_simd_set(paths[k]);
+			mcai_model_run(&simd.m, in, have, simd.arena);
+			EXPECT(!memcmp(want, have, ref.m.output_len),
+			       "%s: %s differs from scalar on input %u", file,
+			       mcai_simd_name(paths[k]), r);
+		}
+		printf("simd: %s: %s bit-exact (%u ops packed, %u vectors, "
+		       "16 random inputs)\n", file, mcai_simd_name(paths[k]),
+		       packed(&simd), simd.m.tv_count);
+		unload(&simd);
+		(*n)++;
+	}
+	unload(&ref);
+	free(in);
+	free(want);
+	free(have);
+	free(blob);
+}
+
+START_TEST(test_simd_models)
+{
+	glob_t gl;
+	u32 i, n = 0;
+
+	memset(&gl, 0, sizeof(gl));
+	glob("models/*.mcai", 0, NULL, &gl);
+	glob("models/mlperf-tiny/*.mcai", GLOB_APPEND, NULL, &gl);
+	ck_assert_uint_ge(gl.gl_pathc, 7);
+	for (i = 0; i < gl.gl_pathc; i++)
+		model_case(gl.gl_pathv[i], &n);
+	printf("simd: %zu shipped models, %u model x path runs bit-exact\n",
+	       gl.gl_pathc, n);
+	globfree(&gl);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_simd_dispatch)
+{
+	enum mcai_simd_path best = mcai_simd_best();
+	u32 k;
+
+	ck_assert_int_eq(mcai_simd_parse("auto"), best);
+	ck_assert_int_eq(mcai_simd_parse(NULL), best);
+	ck_assert_int_eq(mcai_simd_parse("off"), MCAI_SIMD_OFF);
+	ck_assert_int_eq(mcai_simd_parse("sse9"), -1);
+	ck_assert_int_eq(mcai_simd_select("sse9"), -1);
+	ck_assert_int_eq(mcai_simd_select("off"), 0);
+	ck_assert_int_eq(mcai_simd_active(), MCAI_SIMD_OFF);
+	for (k = 0; k < MCAI_SIMD_NR_PATHS; k++) {
+		const char *name = mcai_simd_name(k);
+
+		ck_assert_ptr_nonnull(name);
+		ck_assert_int_eq(mcai_simd_parse(name), k);
+		/* a refused path changes nothing */
+		ck_assert_int_eq(mcai_simd_select(name),
+				 mcai_simd_supported(k) ? 0 : -1);
+		ck_assert_int_eq(mcai_simd_active(),
+				 mcai_simd_supported(k) ? k : MCAI_SIMD_OFF);
+		mcai_simd_set(MCAI_SIMD_OFF);
+	}
+	ck_assert_ptr_null(mcai_simd_name(MCAI_SIMD_NR_PATHS));
+	/* nothing packed, nothing to allocate, with SIMD off */
+	ck_assert_uint_eq(mcai_simd_pack_bytes_for(100, 100), 0);
+	printf("simd: best path on this CPU: %s\n", mcai_simd_name(best));
+}
+END_TEST
+
+/* A layer packed for one path runs scalar under another, still exact. */
+START_TEST(test_simd_path_change)
+{
+	uint64_t seed = 77;
+	struct mcai_fc_params p = {
+		.batch = 1, .in_len = 40, .out_len = 20, .in_zp = 3,
+		.out_zp = -5, .act_min = -128, .act_max = 127,
+	};
+	struct mcai_pack pk;
+	s32 *mult, *shift;
+	s8 *w, *in;
+	void *mem;
+	s8 out[20];
+	u32 k, j, tried = 0;
+
+	w = rnd_bytes(&seed, 800, true);
+	in = rnd_bytes(&seed, 40, false);
+	rnd_requant(&seed, 20, &mult, &shift);
+	p.mult = mult;
+	p.shift = shift;
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		mem = unit_xmalloc(mcai_simd_pack_bytes_for(20, 40));
+		ck_assert_uint_gt(mcai_simd_pack(&pk, w, 20, 40, 1, p.in_zp, mem,
+						 (u32)mcai_simd_pack_bytes_for(20, 40)),
+				  0);
+		/* too little room: no copy, the op runs scalar */
+		ck_assert_uint_eq(mcai_simd_pack(&pk, w, 20, 40, 1, p.in_zp,
+						 mem, 100), 0);
+		ck_assert(!mcai_simd_fc(&p, &pk, in, NULL, out));
+		ck_assert_uint_gt(mcai_simd_pack(&pk, w, 20, 40, 1, p.in_zp, mem,
+						 (u32)mcai_simd_pack_bytes_for(20, 40)),
+				  0);
+		for (j = 0; j < N_PATHS; j++) {
+			if (j == k || mcai_simd_set(paths[j]))
+				continue;
+			ck_assert(!mcai_simd_fc(&p, &pk, in, NULL, out));
+			tried++;
+		}
+		mcai_simd_set(MCAI_SIMD_OFF);
+		ck_assert(!mcai_simd_fc(&p, &pk, in, NULL, out));
+		free(mem);
+	}
+	printf("simd: %u cross-path uses declined\n", tried);
+	free(w);
+	free(in);
+	free(mult);
+	free(shift);
+}
+END_TEST
+
+Suite *simd_suite(void)
+{
+	Suite *s = suite_create("simd");
+	TCase *tc = tcase_create("simd");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_simd_dispatch);
+	tcase_add_test(tc, test_simd_path_change);
+	tcase_add_test(tc, test_simd_fc);
+	tcase_add_test(tc, test_simd_conv2d);
+	tcase_add_test(tc, test_simd_depthwise);
+	tcase_add_test(tc, test_simd_models);
+	suite_add_tcase(s, tc);
+	return s;
+}
