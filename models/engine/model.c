@@ -142,6 +142,7 @@ int mcai_model_verify(struct mcai_model *m, const void *blob, u32 size,
 			       m->output_len;
 		if (state && state_size)
 			mcai_model_v1_pack(m, state, state_size);
+		m->state = state;
 		return 0;
 	}
 	if (!state || state_size < MCAI_GRAPH_HDR) {
@@ -153,6 +154,7 @@ int mcai_model_verify(struct mcai_model *m, const void *blob, u32 size,
 			      state_size - MCAI_GRAPH_HDR, v))
 		return -1;
 	mcai_model_from_graph(m, g);
+	m->state = state;
 	return 0;
 }
 

@@ -60,6 +60,7 @@ struct mcai_model {
 	u32 n_classes;			/* what the head can return */
 	u8 output_dtype;		/* enum mcai_dtype of the scores */
 	const struct mcai_graph *graph;	/* v2: in the loader's state */
+	void *state;			/* the state verify was given */
 	struct mcai_layer layer[MCAI_BLOB_MAX_LAYERS];
 };
 

@@ -58,8 +58,8 @@ int mcai_model_check_blob(struct mcai_model *m, const uint8_t *blob,
 
 void mcai_model_check_free(struct mcai_model *m)
 {
-	/* model.c decodes a graph at the start of its state */
-	free((void *)m->graph);
+	free(m->state);
+	m->state = NULL;
 	m->graph = NULL;
 }
 
