@@ -111,7 +111,8 @@ deps:
 # tests/stages.sh runs them in this order and reports the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
-		check-import check-vib-trees check-vibtrain check-mlperf check-fuzz \
+		check-import check-conformance check-cnn-model check-vib-trees \
+		check-vibtrain check-mlperf check-fuzz \
 		check-static check-vm
 
 check-static:
