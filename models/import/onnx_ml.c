@@ -332,8 +332,10 @@ static int ml_flatten(struct ml_conv *c, double fscale, u32 *n_leaves,
 	for (i = 0; i < c->nn; i++) {
 		u32 k = c->newix[i];
 
-		if (k == ~0U)
-			continue;
+		if (k == ~0U) {
+			ml_refuse(c, "a node its tree's root does not reach (a cycle, or a second root)");
+			goto out;
+		}
 		if (c->nodes[k].feature == MCAI_TREE_LEAF)
 			continue;
 		if (ml_is(&c->mode[i], "BRANCH_GT")) {
@@ -504,9 +506,7 @@ static int ml_lower_tree(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 		c.base[k] = (s32)lrint(basef[k] * vscale);
 
 	e.nodes = c.nodes;
-	e.n_nodes = 0;
-	for (k = 0; k < (u32)c.nn; k++)
-		e.n_nodes += c.newix[k] != ~0U;
+	e.n_nodes = (u32)c.nn;
 	e.roots = c.roots;
 	e.n_trees = c.n_trees;
 	e.values = c.values;

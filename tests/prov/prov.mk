@@ -10,7 +10,7 @@
 PROV_TESTS ?= $(sort $(wildcard tests/prov/test-*.sh))
 
 $(B)/mcaictl-san: $(call sobj,$(MCAICTL_SRCS))
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) -lm
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(BPF_LIBS) $(FED_LIBS) $(IMPORT_LIBS) -lm
 
 .PHONY: check-prov
 check-prov: $(B)/mcaictl-san
