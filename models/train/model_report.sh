@@ -14,11 +14,14 @@ field() { sed -n "s/^  \"$1\": \([0-9]*\),*$/\1/p" <<<"$json"; }
 macs=$(field macs)
 arena=$(field arena_size)
 size=$(field size)
-correct=$($cmd | sed -n 's/^int8_correct=//p')
+out=$($cmd)
+correct=$(sed -n 's/^int8_correct=//p' <<<"$out")
+samples=$(sed -n 's/^[^:]*: \([0-9]*\) samples,.*/\1/p' <<<"$out")
 [ -n "$correct" ] || { echo "model_report: no int8_correct= from $cmd" >&2; exit 1; }
 echo "model=$(basename "$blob" .mcai)"
 grep -E '=|^#' "$facts"
 echo "int8_correct=$correct"
+echo "int8_accuracy=$(awk -v c="$correct" -v n="$samples" 'BEGIN { printf "%.4f", c / n }')"
 echo "macs=$macs"
 echo "arena_bytes=$arena"
 echo "blob_bytes=$size"
