@@ -498,10 +498,12 @@ static int ml_lower_tree(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 		mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
 		goto out;
 	}
-	for (k = 0; k < leaves; k++)
+	for (k = 0; k < leaves; k++) {
+		const double *lv = &c.leaf[(size_t)c.leafsrc[k] * c.n_out];
+
 		for (j = 0; j < c.n_out; j++)
-			c.values[(size_t)k * c.n_out + j] = (s32)lrint(
-				c.leaf[(size_t)c.leafsrc[k] * c.n_out + j] * vscale);
+			c.values[(size_t)k * c.n_out + j] = (s32)lrint(lv[j] * vscale);
+	}
 	for (k = 0; nbase > 0 && k < c.n_out; k++)
 		c.base[k] = (s32)lrint(basef[k] * vscale);
 
