@@ -97,7 +97,7 @@ $(B)/obj/$(B)/gen/%.o $(B)/san/$(B)/gen/%.o: $(B)/gen/onnx/onnx.pb-c.h
 FMNIST_DIR ?= /usr/share/datasets/fashion-mnist
 CNN_IMPORT = $(B)/mcaictl import models/fmnist-cnn.onnx --name fmnist-cnn \
 	--calibrate $(B)/cnn/cal.npy
-.PHONY: cnn-model check-cnn-model vib-trees
+.PHONY: cnn-model check-cnn-model vib-trees check-vib-trees
 $(B)/cnn/cal.npy: models/train/fmnist_cal.py
 	@mkdir -p $(dir $@)
 	/usr/bin/python3 models/train/fmnist_cal.py $(FMNIST_DIR) 1000 $@
