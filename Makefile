@@ -40,6 +40,9 @@ help:
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
 	@echo "make mlperf-models  rebuild the MLPerf Tiny reference models (models/mlperf-tiny/)"
+	@echo "make cnn-model  retrain the PyTorch Fashion-MNIST CNN and re-import it (needs python3-torch)"
+	@echo "make vib-trees  retrain the scikit-learn tree ensemble and re-import it (needs python3-sklearn)"
+	@echo "make conformance  rewrite tests/import/conformance.md from ONNX's node tests"
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
@@ -114,7 +117,9 @@ deps:
 # tests/stages.sh runs them in this order and reports the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
-		check-import check-vibtrain check-mlperf check-fuzz check-static check-vm
+		check-import check-conformance check-cnn-model check-vib-trees \
+		check-vibtrain check-mlperf check-fuzz \
+		check-static check-vm
 
 check-static:
 	tests/layout.sh

@@ -103,3 +103,54 @@ IMPORT_LIBS := -lprotobuf-c
 $(call obj,$(IMPORT_SRCS)) $(call sobj,$(IMPORT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
 # The generated source is compiled from build/, like any other.
 $(B)/obj/$(B)/gen/%.o $(B)/san/$(B)/gen/%.o: $(B)/gen/onnx/onnx.pb-c.h
+
+# A Fashion-MNIST CNN trained by PyTorch (not in `make check`: it needs
+# python3-torch and minutes of CPU), exported to ONNX, imported with
+# calibration on 1,000 training images.  check-cnn-model re-imports the
+# shipped ONNX and wants the shipped blob byte for byte.
+FMNIST_DIR ?= /usr/share/datasets/fashion-mnist
+CNN_IMPORT = $(B)/mcaictl import models/fmnist-cnn.onnx --name fmnist-cnn \
+	--calibrate $(B)/cnn/cal.npy
+.PHONY: cnn-model check-cnn-model vib-trees check-vib-trees
+$(B)/cnn/cal.npy: models/train/fmnist_cal.py
+	@mkdir -p $(dir $@)
+	/usr/bin/python3 models/train/fmnist_cal.py $(FMNIST_DIR) 1000 $@
+
+cnn-model: $(B)/mcaictl $(B)/vm/graph_agree $(B)/cnn/cal.npy
+	/usr/bin/python3 models/train/fmnist_cnn.py $(FMNIST_DIR) \
+		models/fmnist-cnn.onnx $(B)/cnn/float.txt
+	$(CNN_IMPORT) -o models/fmnist-cnn.mcai
+	models/train/model_report.sh models/fmnist-cnn.mcai $(B)/cnn/float.txt \
+		"$(B)/vm/graph_agree models/fmnist-cnn.mcai - --fmnist $(FMNIST_DIR)" \
+		> models/fmnist-cnn.txt
+	cat models/fmnist-cnn.txt
+
+check-cnn-model: $(B)/mcaictl $(B)/cnn/cal.npy
+	$(CNN_IMPORT) -o $(B)/cnn/fmnist-cnn.mcai >/dev/null
+	cmp models/fmnist-cnn.mcai $(B)/cnn/fmnist-cnn.mcai
+	@echo "cnn-model: the shipped ONNX imports to the shipped blob, byte for byte"
+
+# A gradient-boosted tree ensemble trained by scikit-learn on the
+# simulated vibration features, written as ONNX-ML (not in `make check`:
+# python3-sklearn).  The held-out windows and scikit-learn's classes for
+# them ship as models/vib-trees-heldout.bin (42 int8 features + 1 class a
+# record) for the guest test.
+VIBTREES_IMPORT = $(B)/mcaictl import models/vib-trees.onnx --name vib-trees \
+	--calibrate models/vib-trees-cal.npy
+vib-trees: $(B)/mcai-vibtrain $(B)/mcaictl $(B)/vm/graph_agree
+	@mkdir -p $(B)/vib
+	$(B)/mcai-vibtrain --quiet --dump-features $(B)/vib
+	/usr/bin/python3 models/train/vibtrees.py $(B)/vib/train.csv \
+		$(B)/vib/test.csv models/vib-trees.onnx \
+		models/vib-trees-heldout.bin models/vib-trees-cal.npy \
+		> $(B)/vib/sklearn.txt
+	$(VIBTREES_IMPORT) -o models/vib-trees.mcai
+	models/train/model_report.sh models/vib-trees.mcai $(B)/vib/sklearn.txt \
+		"$(B)/vm/graph_agree models/vib-trees.mcai - --records models/vib-trees-heldout.bin" \
+		> models/vib-trees.txt
+	cat models/vib-trees.txt
+
+check-vib-trees: $(B)/mcaictl
+	$(VIBTREES_IMPORT) -o $(B)/vib-trees.mcai >/dev/null
+	cmp models/vib-trees.mcai $(B)/vib-trees.mcai
+	@echo "vib-trees: the shipped ONNX imports to the shipped blob, byte for byte"

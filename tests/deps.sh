@@ -19,6 +19,7 @@ pkgs=(
 	keyutils
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx python3-numpy
 	python3-matplotlib
+	libonnx-testdata
 )
 
 missing=()

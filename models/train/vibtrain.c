@@ -59,6 +59,8 @@ struct opts {
 	/* --features-hash */
 	bool hash, selftest;
 	u32 rate, fault, windows, window;
+	/* --dump-features: the data sets as CSV for other trainers */
+	const char *dump;
 };
 
 static float rng_float(u64 *r)
@@ -155,6 +157,31 @@ static void make_set(struct dataset *d, u32 count, u64 seed)
 		make_example(&r, d->y[i], d->x + (size_t)i * NF, &d->fs[i],
 			     &d->weak[i]);
 	}
+}
+
+/*
+ * One window a line: the NF int8 features, then the class.  What
+ * models/train/vibtrees.py trains scikit-learn on, so that its trees see
+ * exactly the features the kernel's front-end computes.
+ */
+static void dump_set(const struct dataset *d, const char *dir,
+		     const char *which)
+{
+	char path[4096];
+	u32 i, j;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.csv", dir, which);
+	f = fopen(path, "w");
+	if (!f)
+		mcai_die("%s: %s", path, strerror(errno));
+	for (i = 0; i < d->count; i++) {
+		for (j = 0; j < NF; j++)
+			fprintf(f, "%d,", d->x[(size_t)i * NF + j]);
+		fprintf(f, "%u\n", d->y[i]);
+	}
+	if (fclose(f))
+		mcai_die("%s: %s", path, strerror(errno));
 }
 
 static void free_set(struct dataset *d)
@@ -629,7 +656,9 @@ static void usage(FILE *f)
 "  --detector FILE    (default models/vib-detector.mcai)\n"
 "  --classifier FILE  (default models/vib-classifier.mcai)\n"
 "  --report FILE      (default models/vib-models.txt)\n"
-"  --quiet\n");
+"  --quiet\n"
+"  --dump-features DIR  write the simulated sets as DIR/train.csv and\n"
+"                     DIR/test.csv (features, then the class) and stop\n");
 }
 
 static unsigned long long num(const char *opt, const char *s,
@@ -664,6 +693,8 @@ static void parse(struct opts *o, int argc, char **argv)
 			o->selftest = true;
 		} else if (!strcmp(a, "--features-hash")) {
 			o->hash = true;
+		} else if (OPT("--dump-features")) {
+			o->dump = v;
 		} else if (OPT("--train")) {
 			o->n_train = (u32)num(a, v, 100, 10000000);
 		} else if (OPT("--test")) {
@@ -782,6 +813,11 @@ int main(int argc, char **argv)
 	if (!o.quiet)
 		fprintf(stderr, "simulated %u training and %u test windows\n",
 			tr.count, te.count);
+	if (o.dump) {
+		dump_set(&tr, o.dump, "train");
+		dump_set(&te, o.dump, "test");
+		return 0;
+	}
 
 	model_init(&det, o.hidden, 1, &r);
 	train(&det, &tr, &o, &r, "vib-detector");

@@ -134,7 +134,7 @@ fuzz-frame-corpus: $(B)/mcai-frame-seeds
 # Fifth target: the ONNX importer and the .npy / TensorProto readers
 # (models/import/), FUZZ_ONNX_SECONDS in check-fuzz over the committed
 # seeds of tests/fuzz/corpus-onnx (tiny models from
-# tests/import/gen_fixtures.py and tensors).
+# tests/import/gen_fixtures.py and tensors, and a two-tree ensemble).
 FUZZ_ONNX_SECONDS ?= 20
 FUZZ_ONNX_SRCS := tests/fuzz/fuzz_onnx.c $(IMPORT_SRCS) $(ONNX_GEN) \
 		  $(filter-out models/train/dataset.c,$(MODELS_USER))

@@ -167,6 +167,40 @@ def qop_mlp(out):
     write_io(out, "qop_mlp", x, y, ys)
 
 
+def tree_node(**kw):
+    """A two-tree ONNX-ML classifier on two features (kw: mutations)."""
+    a = dict(nodes_treeids=[0, 0, 0, 1, 1, 1], nodes_nodeids=[0, 1, 2, 0, 1, 2],
+             nodes_featureids=[0, 0, 0, 1, 0, 0],
+             nodes_values=[0.5, 0, 0, -1.5, 0, 0],
+             nodes_modes=["BRANCH_LEQ", "LEAF", "LEAF", "BRANCH_GT", "LEAF", "LEAF"],
+             nodes_truenodeids=[1, 0, 0, 1, 0, 0],
+             nodes_falsenodeids=[2, 0, 0, 2, 0, 0],
+             class_treeids=[0, 0, 1, 1, 0, 0, 1, 1],
+             class_nodeids=[1, 2, 1, 2, 1, 2, 1, 2],
+             class_ids=[0, 0, 0, 0, 1, 1, 1, 1],
+             class_weights=[1, -1, 0.5, 0.25, -1, 1, 0.5, -0.25],
+             classlabels_int64s=[0, 1], base_values=[0.125, -0.125])
+    a.update(kw)
+    return helper.make_node("TreeEnsembleClassifier", ["x"], ["label", "scores"],
+                            domain="ai.onnx.ml", name="trees", **a)
+
+
+def tree_graph(node):
+    return helper.make_graph(
+        [node], "trees", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("label", TensorProto.INT64, [1]),
+         helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 2])])
+
+
+def trees(out):
+    # x0 <= 0.5 picks tree 0's left leaf; x1 > -1.5 is false: tree 1's
+    # right leaf.  Values chosen exact in binary: the scores are exact.
+    save(out, "trees", tree_graph(tree_node()), extra_opsets=(("ai.onnx.ml", 3),))
+    x = np.array([[0.25, -2.0]])
+    ref = np.array([[0.125 + 1 + 0.25, -0.125 - 1 - 0.25]])
+    write_io(out, "trees", x, ref, 2.0 ** -28)
+
+
 def refusals(out):
     def one(name, nodes, inputs, outputs, inits, why):
         g = helper.make_graph(nodes, name, inputs, outputs, inits)
@@ -195,6 +229,25 @@ def refusals(out):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
         [], "pass --calibrate")
+    for name, kw, why in (
+            ("refuse_tree_cycle", dict(nodes_truenodeids=[0, 0, 0, 1, 0, 0]),
+             "a node its tree's root does not reach"),
+            ("refuse_tree_dag", dict(nodes_falsenodeids=[1, 0, 0, 2, 0, 0]),
+             "a node reached twice"),
+            ("refuse_tree_lt", dict(nodes_modes=["BRANCH_LT", "LEAF", "LEAF",
+                                                 "BRANCH_GT", "LEAF", "LEAF"]),
+             "a split mode other than BRANCH_LEQ"),
+            ("refuse_tree_feature", dict(nodes_featureids=[9, 0, 0, 1, 0, 0]),
+             "a split on a feature the input does not have")):
+        with open(os.path.join(out, name + ".why"), "w") as f:
+            f.write('node "trees" (TreeEnsembleClassifier): ' + why + "\n")
+        save(out, name, tree_graph(tree_node(**kw)), extra_opsets=(("ai.onnx.ml", 3),))
+    lin = helper.make_node("LinearClassifier", ["x"], ["label", "scores"],
+                           domain="ai.onnx.ml", name="lin",
+                           coefficients=[1.0, 2.0, 3.0, 4.0], classlabels_ints=[0, 1])
+    save(out, "refuse_linear", tree_graph(lin), extra_opsets=(("ai.onnx.ml", 1),))
+    with open(os.path.join(out, "refuse_linear.why"), "w") as f:
+        f.write('node "lin" (LinearClassifier): not supported: blob format v2 has no linear-model op\n')
 
 
 def main():
@@ -203,6 +256,7 @@ def main():
     float_cnn(out)
     qdq_conv(out)
     qop_mlp(out)
+    trees(out)
     refusals(out)
 
 

@@ -387,7 +387,7 @@ START_TEST(refuses_conv1d)
 }
 END_TEST
 
-START_TEST(refuses_ml_for_now)
+START_TEST(refuses_ml_malformed)
 {
 	struct mb b;
 	Onnx__NodeProto *n;
@@ -397,7 +397,21 @@ START_TEST(refuses_ml_for_now)
 	mb_output(&b, "y", 1, 2, (const int64_t[]){ 1, 1 });
 	n = mb_node(&b, "TreeEnsembleRegressor", "tree", S_x, 1, S_y, 1);
 	n->domain = "ai.onnx.ml";
-	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"tree\" (TreeEnsembleRegressor)");
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"tree\" (TreeEnsembleRegressor): no nodes_treeids");
+}
+END_TEST
+
+START_TEST(refuses_ml_linear)
+{
+	struct mb b;
+	Onnx__NodeProto *n;
+
+	mb_init(&b);
+	mb_input(&b, "x", 1, 2, (const int64_t[]){ 1, 4 }, NULL);
+	mb_output(&b, "y", 1, 2, (const int64_t[]){ 1, 1 });
+	n = mb_node(&b, "LinearRegressor", "lin", S_x, 1, S_y, 1);
+	n->domain = "ai.onnx.ml";
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"lin\" (LinearRegressor): not supported: blob format v2 has no linear-model op");
 }
 END_TEST
 
@@ -541,7 +555,8 @@ Suite *import_suite(void)
 	tcase_add_test(tc, refuses_unknown_op_naming_node);
 	tcase_add_test(tc, refuses_uncalibrated_float);
 	tcase_add_test(tc, refuses_conv1d);
-	tcase_add_test(tc, refuses_ml_for_now);
+	tcase_add_test(tc, refuses_ml_malformed);
+	tcase_add_test(tc, refuses_ml_linear);
 	tcase_add_test(tc, hostile_initialiser_size);
 	tcase_add_test(tc, hostile_huge_dims);
 	tcase_add_test(tc, hostile_cycle);
