@@ -7,6 +7,13 @@
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 		[ -d $$d ] && echo $$d || \
 		ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+# Yocto's `module` class (and other image builders) name the kernel tree
+# KERNEL_SRC and expect `make` and `make modules_install` to build and
+# install the modules only: the tools need user-space libraries such a
+# recipe does not provide.
+ifdef KERNEL_SRC
+KDIR := $(KERNEL_SRC)
+endif
 
 B := build
 CC ?= cc
@@ -24,9 +31,13 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
 	check-vm check-vibtrain check-debug check-faults bench demo clean help \
-	model vib-models
+	model vib-models modules_install arm64 check-arm64 check-arm64-short
 
+ifdef KERNEL_SRC
+all: module
+else
 all: module tools
+endif
 
 help:
 	@echo "make            build kmod/mcai.ko (KDIR=$(KDIR)) and the tools in $(B)/"
@@ -38,10 +49,16 @@ help:
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
+	@echo "make arm64      cross-build modules (Debian arm64 6.1 headers, fetched) and tools into $(B)/arm64/"
+	@echo "make check-arm64  guest tests on Debian's arm64 6.1 kernel, -cpu cortex-a53 and max (not in CI)"
 	@echo "make mlperf-models  rebuild the MLPerf Tiny reference models (models/mlperf-tiny/)"
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# INSTALL_MOD_PATH (or Yocto's MODLIB) reaches kbuild from the command line.
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 # Each room's build: its sources and tools (each adds to `tools`).
 include models/models.mk bpf/bpf.mk runtime/runtime.mk
@@ -120,6 +137,25 @@ check-static:
 VM_TESTS ?= $(sort $(wildcard tests/vm/guest/*.sh))
 check-vm: tools
 	tests/vm/matrix.sh $(VM_TESTS)
+
+# arm64 gateways (tests/vm/README.md, "arm64"): everything cross-built
+# into build/arm64/ against Debian's arm64 headers, fetched and cached in
+# /var/tmp/mcai-arm64 (ARM64_KERNELS="6.1 6.12" adds 6.12).
+ARM64_KERNELS ?= 6.1
+arm64: deps
+	MAKE="$(MAKE)" ARM64_KERNELS="$(ARM64_KERNELS)" tests/vm/build-arm64.sh
+
+# The guest tests on Debian's arm64 kernels under qemu-system-aarch64, on
+# a Cortex-A53 and on QEMU's `max` CPU (tests/vm/arm64-check.sh).
+check-arm64: arm64
+	ARM64_KERNELS="$(ARM64_KERNELS)" tests/vm/arm64-check.sh $(VM_TESTS)
+
+# make check's arm64 lane: the few tests that say the port works, on the
+# Cortex-A53 only, within a few minutes of TCG.
+ARM64_SHORT ?= 00-sanity 10-abi 15-fmnist 60-simsensor
+check-arm64-short: arm64
+	MCAI_ARM64_CPUS=cortex-a53 ARM64_KERNELS=6.1 tests/vm/arm64-check.sh \
+		$(patsubst %,tests/vm/guest/%.sh,$(ARM64_SHORT))
 
 # Deep check, not in CI: the guest tests on a 6.1 debug kernel built once
 # in /var/tmp/mcai-debug-kernel (tests/vm/debug-kernel.sh).
