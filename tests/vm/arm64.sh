@@ -50,9 +50,16 @@ die() { say "$*"; exit 1; }
 dpkg --print-foreign-architectures | grep -qx arm64 ||
 	die "dpkg does not know arm64: run make deps (dpkg --add-architecture arm64)"
 
-# candidate PKG: the version apt would install, empty when none.
+# Every apt-cache call costs seconds, and run.sh calls this script for
+# each boot: the versions of everything are asked for at once (POLICY),
+# candidate reads the answer.
+POLICY=
 candidate() {
-	apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
+	awk -v p="$1" '$1 == p && $2 != "(none)" { print $2 }' <<<"$POLICY"
+}
+policy() {
+	POLICY=$(apt-cache policy "$@" 2>/dev/null |
+		awk '/^[^ ]/ { p = substr($1, 1, length($1) - 1) } $1 == "Candidate:" { print p, $2 }')
 }
 
 # The kernel release a flavour's meta-package stands for today.
@@ -65,37 +72,43 @@ img=$(apt-cache depends "$meta:arm64" 2>/dev/null |
 	sed -n 's/^ *Depends: \(linux-image-[^:]*-arm64\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
 [[ -n $img ]] || die "$meta:arm64 is not in the archive apt knows (apt-get update?)"
 KVER=${img#linux-image-}
+policy "$img:arm64" busybox-static:arm64 "${ROOTFS_PKGS[@]/%/:arm64}"
 ver=$(candidate "$img:arm64")
 [[ -n $ver ]] || die "no candidate for $img:arm64"
 # linux-headers-6.1.0-57-common, linux-headers-6.12.118+deb12-common
 common=linux-headers-${KVER%-arm64}-common
-# the kbuild package the arm64 headers depend on; its amd64 build
-kbuild=$(apt-cache depends "linux-headers-$KVER:arm64" |
-	sed -n 's/^ *Depends: \(linux-kbuild-[^:]*\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
-[[ -n $kbuild ]] || die "linux-headers-$KVER:arm64 names no linux-kbuild package"
 
 mkdir -p "$CACHE/debs"
 
-# fetch PKG...: apt-get download into the cache (already there: nothing).
+# fetch NAME:ARCH...: apt-get download into the cache, replacing any
+# other version there (fetch runs only when what it unpacks is missing).
 fetch() {
+	local p
+	for p in "$@"; do
+		rm -f "$CACHE/debs/${p%%:*}_"*"_${p#*:}.deb"
+	done
 	(cd "$CACHE/debs" && apt-get download -q "$@" 2>&1 |
 		grep -v '^W: Download is performed unsandboxed' >&2 || true)
-	local p
 	for p in "$@"; do
 		deb_of "$p" >/dev/null || die "apt-get download $p failed"
 	done
 }
-# deb_of NAME:ARCH: the downloaded file of the candidate version.
+# deb_of NAME:ARCH: the downloaded file (fetch leaves one per package).
 deb_of() {
-	local name=${1%%:*} arch=${1#*:} v f
-	v=$(candidate "$1")
-	f=$CACHE/debs/${name}_${v//:/%3a}_$arch.deb
-	[[ -s $f ]] || return 1
-	echo "$f"
+	local f
+	for f in "$CACHE/debs/${1%%:*}_"*"_${1#*:}.deb"; do
+		[[ -s $f ]] || return 1
+		echo "$f"
+		return 0
+	done
 }
 
 KTREE=$CACHE/k-$KVER-$ver
 if [[ ! -e $KTREE/.done ]]; then
+	# the kbuild package the arm64 headers depend on; its amd64 build
+	kbuild=$(apt-cache depends "linux-headers-$KVER:arm64" |
+		sed -n 's/^ *Depends: \(linux-kbuild-[^:]*\)\(:arm64\)\{0,1\}$/\1/p' | head -n 1)
+	[[ -n $kbuild ]] || die "linux-headers-$KVER:arm64 names no linux-kbuild package"
 	pkgs=("$img:arm64" "linux-headers-$KVER:arm64" "$common:all" "$kbuild:amd64")
 	say "fetching $KVER ($ver): ${pkgs[*]}"
 	fetch "${pkgs[@]}"
@@ -125,7 +138,7 @@ fi
 
 bbver=$(candidate busybox-static:arm64)
 [[ -n $bbver ]] || die "no busybox-static:arm64 in the archive"
-BUSYBOX=$CACHE/busybox-$bbver
+BUSYBOX=$CACHE/busybox-${bbver//:/_}
 if [[ ! -s $BUSYBOX ]]; then
 	fetch busybox-static:arm64
 	tmp=$(mktemp -d "$CACHE/bb.XXXXXX")

@@ -10,6 +10,11 @@
 #   build/arm64/bpf/telemetry.bpf.o            the telemetry (__TARGET_ARCH_arm64)
 #   build/arm64/kmod/KVER/kmod/*.ko            the modules per kernel
 #   build/arm64/mcai.ko, mcai_simsensor.ko     the first kernel's, for a gateway
+#   build/arm64/fmnist-x86.sha256              the x86 user-space engine's
+#                                              Fashion-MNIST scores (build/vm/
+#                                              fmnist_bitexact --user-sha256),
+#                                              which 15-fmnist.sh holds the
+#                                              arm64 kernel to
 #
 # usage: tests/vm/build-arm64.sh [FLAVOUR...]   (default: $ARM64_KERNELS or 6.1)
 #
@@ -43,4 +48,10 @@ for f in "${flavours[@]}"; do
 		first=0
 	fi
 done
+ds=/usr/share/datasets/fashion-mnist
+if [[ -e $ds/t10k-images-idx3-ubyte.gz ]]; then
+	"$REPO/build/vm/fmnist_bitexact" --user-sha256 "$REPO/models/fmnist-mlp.mcai" \
+		"$REPO/models/fmnist-mlp.txt" "$ds" >"$OUT/fmnist-x86.sha256.tmp"
+	mv "$OUT/fmnist-x86.sha256.tmp" "$OUT/fmnist-x86.sha256"
+fi
 file "$OUT/mcai.ko" "$OUT/mcaictl" "$OUT/mcaid" | sed 's/, BuildID[^,]*//; s/^/arm64: /'
