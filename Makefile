@@ -42,7 +42,7 @@ endif
 help:
 	@echo "make            build kmod/mcai.ko (KDIR=$(KDIR)) and the tools in $(B)/"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
+	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt; a short arm64 6.1 lane)"
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
@@ -123,11 +123,13 @@ deps:
 	@tests/deps.sh
 
 # `make check` is what CI runs: unit tests (ASan+UBSan+LSan), a bounded
-# fuzz run, sparse + checkpatch, then the guest tests under QEMU.
-# tests/stages.sh runs them in this order and reports the time of each.
+# fuzz run, sparse + checkpatch, a short arm64 guest lane, then the guest
+# tests under QEMU.  tests/stages.sh runs them in this order and reports
+# the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
-		check-vibtrain check-mlperf check-fuzz check-static check-vm
+		check-vibtrain check-mlperf check-fuzz check-static \
+		check-arm64-short check-vm
 
 check-static:
 	tests/layout.sh
