@@ -103,6 +103,22 @@ deb_of() {
 	done
 }
 
+# publish TMP DIR PREFIX: TMP becomes DIR unless a run beside this one
+# published it first; then older complete versions (PREFIX*/.done) go.
+publish() {
+	local d
+	if [[ -e $2/.done ]]; then
+		rm -rf "$1"
+	else
+		rm -rf "$2"
+		mv "$1" "$2"
+	fi
+	for d in "$3"*/.done; do
+		d=${d%/.done}
+		[[ ! -d $d || $d == "$2" ]] || rm -rf "$d"
+	done
+}
+
 KTREE=$CACHE/k-$KVER-$ver
 if [[ ! -e $KTREE/.done ]]; then
 	# the kbuild package the arm64 headers depend on; its amd64 build
@@ -112,12 +128,13 @@ if [[ ! -e $KTREE/.done ]]; then
 	pkgs=("$img:arm64" "linux-headers-$KVER:arm64" "$common:all" "$kbuild:amd64")
 	say "fetching $KVER ($ver): ${pkgs[*]}"
 	fetch "${pkgs[@]}"
-	rm -rf "$KTREE" "$KTREE.tmp"
-	mkdir -p "$KTREE.tmp"
+	# Unpacked under a private name and renamed when complete: a run
+	# beside this one (another work tree) never sees half a tree.
+	tmp=$(mktemp -d "$KTREE.XXXXXX")
 	for p in "${pkgs[@]}"; do
-		dpkg-deb -x "$(deb_of "$p")" "$KTREE.tmp"
+		dpkg-deb -x "$(deb_of "$p")" "$tmp"
 	done
-	hdr=$KTREE.tmp/usr/src/linux-headers-$KVER
+	hdr=$tmp/usr/src/linux-headers-$KVER
 	# The arm64 headers include the common ones by absolute path; the
 	# scripts/ and tools/ links point at ../../lib/linux-kbuild-X, which
 	# resolves inside this tree, where the amd64 kbuild was unpacked.
@@ -127,13 +144,10 @@ if [[ ! -e $KTREE/.done ]]; then
 	[[ -x $hdr/scripts/basic/fixdep || -e $hdr/scripts/Makefile.build ]] ||
 		die "$hdr/scripts does not resolve to $kbuild"
 	# Debian generates modules.dep at install time, not in the package.
-	depmod -b "$KTREE.tmp" "$KVER"
-	: >"$KTREE.tmp/.done"
-	mv "$KTREE.tmp" "$KTREE"
-	# Older versions of this flavour are dead weight.
-	for d in "$CACHE"/k-"$KVER"-*; do
-		[[ $d == "$KTREE" ]] || rm -rf "$d"
-	done
+	depmod -b "$tmp" "$KVER"
+	: >"$tmp/.done"
+	publish "$tmp" "$KTREE" "$CACHE/k-$KVER-"
+
 fi
 
 bbver=$(candidate busybox-static:arm64)
@@ -174,7 +188,7 @@ ROOTFS=$CACHE/rootfs-$RKEY
 if [[ ! -e $ROOTFS/.done ]]; then
 	command -v mmdebstrap >/dev/null || die "mmdebstrap missing: run make deps"
 	say "building the arm64 root file system $ROOTFS"
-	rm -rf "$ROOTFS" "$ROOTFS.tmp"
+	tmp=$(mktemp -d "$ROOTFS.XXXXXX")
 	# No mirror named: mmdebstrap takes the suite's main archive and its
 	# security updates, as the host's apt does.  extract: unpack only;
 	# nothing arm64 runs on this host.
@@ -183,13 +197,10 @@ if [[ ! -e $ROOTFS/.done ]]; then
 		echo "${ROOTFS_PKGS[*]}"
 	)
 	mmdebstrap --quiet --architectures=arm64 --variant=extract \
-		--include="$list" bookworm "$ROOTFS.tmp" >&2
-	fixups "$ROOTFS.tmp"
-	: >"$ROOTFS.tmp/.done"
-	mv "$ROOTFS.tmp" "$ROOTFS"
-	for d in "$CACHE"/rootfs-*; do
-		[[ $d == "$ROOTFS" ]] || rm -rf "$d"
-	done
+		--include="$list" bookworm "$tmp" >&2
+	fixups "$tmp"
+	: >"$tmp/.done"
+	publish "$tmp" "$ROOTFS" "$CACHE/rootfs-"
 fi
 
 if ((PRINT)); then
