@@ -87,8 +87,13 @@ fetch() {
 	for p in "$@"; do
 		rm -f "$CACHE/debs/${p%%:*}_"*"_${p#*:}.deb"
 	done
-	(cd "$CACHE/debs" && apt-get download -q "$@" 2>&1 |
-		grep -v '^W: Download is performed unsandboxed' >&2 || true)
+	# As root apt warns that it cannot drop to the _apt user here; the
+	# rest of its output says what was fetched, or why not.
+	if ! (cd "$CACHE/debs" && apt-get download -q "$@") >"$CACHE/debs/log" 2>&1; then
+		cat "$CACHE/debs/log" >&2
+		die "apt-get download $* failed"
+	fi
+	grep -v '^W: Download is performed unsandboxed' "$CACHE/debs/log" >&2 || :
 	for p in "$@"; do
 		deb_of "$p" >/dev/null || die "apt-get download $p failed"
 	done
