@@ -7,6 +7,13 @@
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
 		[ -d $$d ] && echo $$d || \
 		ls -d /lib/modules/*/build 2>/dev/null | sort -V | tail -n 1)
+# Yocto's `module` class (and other image builders) name the kernel tree
+# KERNEL_SRC and expect `make` and `make modules_install` to build and
+# install the modules only: the tools need user-space libraries such a
+# recipe does not provide.
+ifdef KERNEL_SRC
+KDIR := $(KERNEL_SRC)
+endif
 
 B := build
 CC ?= cc
@@ -24,14 +31,18 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
 	check-vm check-vibtrain check-debug check-faults soak bench demo clean help \
-	model vib-models
+	model vib-models modules_install arm64 check-arm64 check-arm64-short
 
+ifdef KERNEL_SRC
+all: module
+else
 all: module tools
+endif
 
 help:
 	@echo "make            build kmod/mcai.ko (KDIR=$(KDIR)) and the tools in $(B)/"
 	@echo "make deps       install the Debian packages the project needs"
-	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt)"
+	@echo "make check      every test: unit, mcaid over loopback TLS, fuzz, static checks, QEMU guests (6.1, 6.12, 6.12-rt; a short arm64 6.1 lane)"
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
 	@echo "make soak       one guest under every load for SOAK_MINUTES (60), SOAK_KERNEL=6.1|6.12|6.12-rt|debug; leak verdict and plots in tests/soak/ (not in CI)"
@@ -39,6 +50,8 @@ help:
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
+	@echo "make arm64      cross-build modules (Debian arm64 6.1 headers, fetched) and tools into $(B)/arm64/"
+	@echo "make check-arm64  guest tests on Debian's arm64 6.1 kernel, -cpu cortex-a53 and max (not in CI)"
 	@echo "make mlperf-models  rebuild the MLPerf Tiny reference models (models/mlperf-tiny/)"
 	@echo "make cnn-model  retrain the PyTorch Fashion-MNIST CNN and re-import it (needs python3-torch)"
 	@echo "make vib-trees  retrain the scikit-learn tree ensemble and re-import it (needs python3-sklearn)"
@@ -46,6 +59,10 @@ help:
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# INSTALL_MOD_PATH (or Yocto's MODLIB) reaches kbuild from the command line.
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
 # Each room's build: its sources and tools (each adds to `tools`).
 include models/models.mk bpf/bpf.mk runtime/runtime.mk
@@ -113,13 +130,14 @@ deps:
 	@tests/deps.sh
 
 # `make check` is what CI runs: unit tests (ASan+UBSan+LSan), a bounded
-# fuzz run, sparse + checkpatch, then the guest tests under QEMU.
-# tests/stages.sh runs them in this order and reports the time of each.
+# fuzz run, sparse + checkpatch, a short arm64 guest lane, then the guest
+# tests under QEMU.  tests/stages.sh runs them in this order and reports
+# the time of each.
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
-		check-vibtrain check-mlperf check-fuzz \
-		check-static check-vm
+		check-vibtrain check-mlperf check-fuzz check-static \
+		check-arm64-short check-vm
 
 check-static:
 	tests/layout.sh
@@ -129,6 +147,30 @@ check-static:
 VM_TESTS ?= $(sort $(wildcard tests/vm/guest/*.sh))
 check-vm: tools
 	tests/vm/matrix.sh $(VM_TESTS)
+
+# arm64 gateways (tests/vm/README.md, "arm64"): everything cross-built
+# into build/arm64/ against Debian's arm64 headers, fetched and cached in
+# /var/tmp/mcai-arm64 (ARM64_KERNELS="6.1 6.12" adds 6.12).
+ARM64_KERNELS ?= 6.1
+# The x86 guest program records the x86 user-space engine's Fashion-MNIST
+# scores for the arm64 guest's 15-fmnist.sh to match.
+arm64: deps $(B)/vm/fmnist_bitexact
+	MAKE="$(MAKE)" ARM64_KERNELS="$(ARM64_KERNELS)" tests/vm/build-arm64.sh
+
+# The guest tests on Debian's arm64 kernels (tests/vm/matrix.sh), each on a
+# Cortex-A53 and on QEMU's `max` CPU.  ARM64_TESTS narrows them.
+ARM64_TESTS ?= $(VM_TESTS)
+ARM64_MATRIX ?= $(foreach k,$(ARM64_KERNELS),arm64-$(k)@cortex-a53 arm64-$(k)@max)
+check-arm64: arm64
+	MCAI_KERNELS="$(ARM64_MATRIX)" tests/vm/matrix.sh $(ARM64_TESTS)
+
+# make check's arm64 lane: the tests that say the port works (sanity, ABI,
+# Fashion-MNIST bit-exact with x86, the simulated sensor), on 6.1 and a
+# Cortex-A53 only, within a few minutes of TCG.
+ARM64_SHORT ?= 00-sanity 10-abi 15-fmnist 60-simsensor
+check-arm64-short: arm64
+	MCAI_KERNELS=arm64-6.1@cortex-a53 tests/vm/matrix.sh \
+		$(patsubst %,tests/vm/guest/%.sh,$(ARM64_SHORT))
 
 # Deep check, not in CI: the guest tests on a 6.1 debug kernel built once
 # in /var/tmp/mcai-debug-kernel (tests/vm/debug-kernel.sh).

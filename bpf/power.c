@@ -13,7 +13,8 @@
 
 #include "runtime/lib/errmsg.h"
 #include "power.h"
-#include "build/gen/power_tables.h"
+/* generated in $(B)/gen/, which bpf.mk puts on the include path */
+#include "power_tables.h"
 
 static bool mcai_power_num(const char **p, uint32_t *out)
 {

@@ -25,7 +25,8 @@
 
 #include "runtime/lib/errmsg.h"
 #include "telemetry.h"
-#include "build/bpf/telemetry.skel.h"
+/* generated in $(B)/bpf/, which bpf.mk puts on the include path */
+#include "telemetry.skel.h"
 
 #define MCAI_TEL_LINK_DIR	MCAI_TEL_PIN_DIR "/links"
 #define MCAI_BPFFS_MAGIC	0xcafe4a11

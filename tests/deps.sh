@@ -22,10 +22,29 @@ pkgs=(
 	libonnx-testdata
 )
 
+# The arm64 lane (make arm64, check-arm64): the cross compiler, the
+# arm64 libraries mcaictl and mcaid link (multiarch, beside the amd64
+# ones), qemu-system-aarch64, and mmdebstrap for the guest's arm64 root
+# file system (tests/vm/arm64.sh).
+pkgs+=(
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm mmdebstrap
+	zlib1g-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64 liburing-dev:arm64
+	libcap-ng-dev:arm64 libelf-dev:arm64
+)
+native=$(dpkg --print-architecture)
+
+# installed PKG[:ARCH]: a bare name means the native (or "all") package;
+# with arm64 known to dpkg a bare name also matches the arm64 one.
+installed() {
+	local name=${1%%:*} arch=${1#*:}
+	[ "$arch" != "$1" ] || arch=$native
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$name" 2>/dev/null |
+		grep -Eqx "($arch|all) install ok installed"
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
-	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	[ "$status" = "install ok installed" ] || missing+=("$p")
+	installed "$p" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -35,5 +54,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# The :arm64 packages and tests/vm/arm64.sh need arm64's package lists.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	dpkg --add-architecture arm64
+fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${missing[@]}"

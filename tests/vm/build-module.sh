@@ -8,19 +8,22 @@
 # (tests/vm/lib.sh).
 #
 # usage: tests/vm/build-module.sh KVER [KDIR [MAKE-ARG...]]
-#   MAKE-ARGs go to the kbuild make (e.g. KCFLAGS=...).
+#   MAKE-ARGs go to the kbuild make (e.g. KCFLAGS=..., or ARCH=arm64
+#   CROSS_COMPILE=aarch64-linux-gnu- for a cross-build).
+#   MCAI_BUILD (default build/) is where kmod/KVER/ goes: the arm64 build
+#   keeps everything under build/arm64/.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
-(($# >= 1)) || { sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+(($# >= 1)) || { sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 kver=$1
 kdir=${2:-/usr/src/linux-headers-$kver}
 shift $(($# >= 2 ? 2 : 1))
 
 # Kbuild builds in the source tree, so each kernel gets its own copy.
-dir=$REPO/build/kmod/$kver
+dir=${MCAI_BUILD:-$REPO/build}/kmod/$kver
 # A file is copied only when its contents changed, and gets a fresh mtime
 # then: preserving the source's mtime could leave an object built from an
 # older copy looking newer than the new one, and kbuild would keep it.

@@ -19,6 +19,13 @@
 #   /mcai-vm/timeout  per-test timeout in seconds
 #   /mcai-vm/tests    one "guest path<TAB>name" per line
 #   /mcai-vm/shell    present: start a shell in the chroot after the tests
+#   /mcai-vm/sysroot  optional: a host directory to chroot into instead of
+#                     the host root (the arm64 guest: the host's binaries
+#                     are amd64, tests/vm/arm64.sh makes an arm64 tree)
+#   /mcai-vm/binds    optional: "host path<TAB>chroot path" per line, bound
+#                     read-only into the chroot in order (the repo into the
+#                     sysroot, then build/arm64 over its build/)
+#   /mcai-vm/console  optional: the console's tty (default ttyS0)
 
 export PATH=/bin
 R=/newroot
@@ -54,7 +61,7 @@ finish() {
 		chroot "$R" /usr/bin/env -i PATH="$GPATH" HOME=/tmp TERM=linux \
 			MCAI_ROOT="$ROOT" MCAI_KVER="$KVER" MCAI_VM=1 \
 			/usr/bin/setsid -c /bin/bash -i \
-			</dev/ttyS0 >/dev/ttyS0 2>&1
+			<"/dev/$CONSOLE" >"/dev/$CONSOLE" 2>&1
 	fi
 	sync
 	poweroff -f
@@ -77,6 +84,9 @@ ROOT=$(cat /mcai-vm/root) || die "no /mcai-vm/root in the initramfs"
 KVER=$(cat /mcai-vm/kver) || die "no /mcai-vm/kver"
 TMO=$(cat /mcai-vm/timeout) || die "no /mcai-vm/timeout"
 GPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+SYSROOT=$(cat /mcai-vm/sysroot 2>/dev/null)
+CONSOLE=$(cat /mcai-vm/console 2>/dev/null)
+CONSOLE=${CONSOLE:-ttyS0}
 
 # modules.order lists the modules dependencies first (run.sh resolved it
 # from modules.dep); busybox insmod does no dependency handling itself.
@@ -85,20 +95,29 @@ while read -r m; do
 done </lib/mcai-vm/modules.order
 
 # The 9p device is probed synchronously when 9pnet_virtio registers, so one
-# try normally suffices; the loop only guards against a slow probe.
-mkdir -p "$R"
+# try normally suffices; the loop only guards against a slow probe.  With
+# a sysroot the host root goes to /host and the sysroot becomes the chroot.
+H=$R
+[ -z "$SYSROOT" ] || H=/host
+mkdir -p "$R" "$H"
 i=0
 until mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=262144,cache=loose \
-	hostroot "$R" 2>/dev/null; do
+	hostroot "$H" 2>/dev/null; do
 	i=$((i + 1))
 	[ "$i" -lt 50 ] || die "cannot mount the host root over 9p"
 	sleep 0.1
 done
+# robind SRC DST: a bind mount is read-write until remounted, even from a
+# read-only file system's superblock (tests check that / reads "ro").
+robind() {
+	mount --bind "$1" "$2" && mount -o remount,bind,ro "$2"
+}
+[ -z "$SYSROOT" ] || robind "$H$SYSROOT" "$R" || die "bind the sysroot $SYSROOT"
 
 mount -t tmpfs -o mode=0755 tmpfs "$R/run" || die "tmpfs /run"
 mkdir -p "$R$HOSTROOT"
 # Not --rbind: only the 9p mount, without the tmpfs stacked on it below.
-mount --bind "$R" "$R$HOSTROOT" || die "bind $HOSTROOT"
+mount --bind "$H" "$R$HOSTROOT" || die "bind $HOSTROOT"
 mount -t tmpfs -o mode=1777 tmpfs "$R/tmp" || die "tmpfs /tmp"
 mount -t tmpfs -o mode=1777 tmpfs "$R/var/tmp" || die "tmpfs /var/tmp"
 mount -t proc proc "$R/proc" || die "proc"
@@ -111,6 +130,17 @@ mount -t bpf -o mode=0700 bpf "$R/sys/fs/bpf" || die "bpffs"
 mount -t tracefs tracefs "$R/sys/kernel/tracing" || die "tracefs"
 mount -t debugfs debugfs "$R/sys/kernel/debug" || die "debugfs"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup" || die "cgroup2"
+# After the tmpfs mounts, so that a bind under /tmp or /run stays visible
+# (a repo in the host's /tmp is seen under $HOSTROOT, see run.sh).  A
+# target on the read-only sysroot was made by run.sh; one on a tmpfs is
+# made here.
+if [ -n "$SYSROOT" ]; then
+	tab=$(printf '\t')
+	while IFS="$tab" read -r src dst; do
+		mkdir -p "$R$dst" 2>/dev/null
+		robind "$H$src" "$R$dst" || die "bind $src on $dst"
+	done </mcai-vm/binds
+fi
 # The network namespace is shared with the chroot: loopback for mcaid tests.
 ip link set lo up || die "ip link set lo up"
 # With kmemleak: report only what the tests leak.  A scan now flags what

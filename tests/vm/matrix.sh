@@ -3,7 +3,9 @@
 #
 # Build the modules against each kernel of the matrix and run the guest
 # tests on that kernel.  Kernels: Debian's 6.1 (the reference gateway
-# kernel), 6.12 and 6.12 PREEMPT_RT.
+# kernel), 6.12 and 6.12 PREEMPT_RT; and Debian's arm64 kernels, named
+# arm64-6.1 or arm64-6.12, with @CPU for the guest's CPU model
+# (arm64-6.1@max; default cortex-a53), run on make arm64's build.
 #
 # usage: tests/vm/matrix.sh [--kernels "6.1 6.12 6.12-rt"] TEST...
 set -euo pipefail
@@ -15,22 +17,45 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernels) flavours=$2; shift 2 ;;
 	--help)
-		sed -n '3,9p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	*) break ;;
 	esac
 done
 [ $# -gt 0 ] || { echo "matrix: no tests given" >&2; exit 2; }
 
-# kver_of FLAVOUR: the release standing for it (tests/vm/kernels.sh).
+# kver_of FLAVOUR: the release standing for it (tests/vm/kernels.sh;
+# arm64: tests/vm/arm64.sh, which fetches it when missing).
 . "$HERE/kernels.sh"
 kver_of() {
-	mcai_kver "$1"
+	case $1 in
+	arm64-*)
+		eval "$("$HERE/arm64.sh" --print "$(arm64_flavour "$1")")"
+		echo "$ARM64_KVER"
+		;;
+	*) mcai_kver "$1" ;;
+	esac
+}
+# arm64-6.1@max: 6.1 and max
+arm64_flavour() {
+	local f=${1#arm64-}
+	echo "${f%@*}"
+}
+arm64_cpu() {
+	[[ $1 == *@* ]] && echo "${1#*@}" || echo cortex-a53
 }
 
-# Each kernel gets its own copy of the sources under build/kmod/KVER.
+# Each kernel gets its own copy of the sources under build/kmod/KVER
+# (arm64: build/arm64/kmod/KVER, cross-compiled).
 build_for() {
-	"$HERE/build-module.sh" "$1"
+	case $2 in
+	arm64-*)
+		eval "$("$HERE/arm64.sh" --print "$(arm64_flavour "$2")")"
+		MCAI_BUILD=$(cd "$HERE/../.." && pwd)/build/arm64 "$HERE/build-module.sh" \
+			"$1" "$ARM64_KDIR" ARCH=arm64 CROSS_COMPILE="${ARM64_CROSS:-aarch64-linux-gnu-}"
+		;;
+	*) "$HERE/build-module.sh" "$1" ;;
+	esac
 }
 
 # All kernels together get MCAI_MATRIX_BUDGET seconds (default an hour,
@@ -48,7 +73,7 @@ for f in $flavours; do
 		fail=1
 		continue
 	fi
-	if ! build_for "$kver"; then
+	if ! build_for "$kver" "$f"; then
 		summary+=("$f: build FAILED")
 		fail=1
 		continue
@@ -56,7 +81,9 @@ for f in $flavours; do
 	# The verdict again at the very end, where a truncated CI log
 	# still shows it.
 	out=$(mktemp)
-	if "$HERE/run.sh" --kernel "$kver" "$@" | tee "$out"; then
+	args=(--kernel "$kver")
+	[[ $f != arm64-* ]] || args=(--arch arm64 --cpu "$(arm64_cpu "$f")" --kernel "$kver")
+	if "$HERE/run.sh" "${args[@]}" "$@" | tee "$out"; then
 		summary+=("$f: PASS")
 	else
 		summary+=("$f: FAIL: $(grep -E '^vm: [0-9]+ passed' "$out" | tail -n 1 | cut -c5-)")

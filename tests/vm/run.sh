@@ -26,7 +26,8 @@ KPAT='BUG:|WARNING:|Oops|general protection fault|Call Trace:|kernel BUG|possibl
 
 usage() {
 	cat <<EOF
-usage: tests/vm/run.sh [--kernel KVER] [--smp N] [--mem MB] [--timeout SEC]
+usage: tests/vm/run.sh [--arch x86_64|arm64] [--cpu MODEL] [--kernel KVER]
+                       [--smp N] [--mem MB] [--timeout SEC]
                        [--log FILE] [--keep] [--shell] [--icount]
                        [--kernel-image PATH --modules-dir DIR] TEST...
 
@@ -35,8 +36,16 @@ the guest and run each TEST (an executable path) there, in order.  A test
 passes with exit 0, is skipped with 77, fails otherwise.  The run fails on
 any test failure and on BUG/WARNING/Oops/... in the guest kernel log.
 
+  --arch ARCH     x86_64 (default) or arm64: Debian's arm64 kernel under
+                  qemu-system-aarch64 -M virt, fetched and cached by
+                  tests/vm/arm64.sh with an arm64 root file system the
+                  guest chroots into; the repo is bound into it and
+                  build/arm64 over its build/ (make arm64), so the tests
+                  run unchanged on the arm64 binaries
+  --cpu MODEL     the guest CPU (default max; arm64: cortex-a53)
   --kernel KVER   kernel release (default: newest 6.1 in /lib/modules
-                  with a /boot/vmlinuz)
+                  with a /boot/vmlinuz); with --arch arm64 a flavour
+                  (6.1, 6.12) or the release it stands for
   --smp N         guest CPUs (default 2)
   --mem MB        guest memory (default 1024)
   --timeout SEC   per-test timeout in the guest (default 600); the whole
@@ -70,7 +79,9 @@ images, keyed by kernel release and a hash of the guest init, and the
 vmlinux unpacked from each bzImage.  MCAI_VM_HOST_TIMEOUT (seconds)
 replaces the host-side limit on the whole run; MCAI_VM_DEADLINE (epoch
 seconds) ends the run by then at the latest.  MCAI_VM_ICOUNT=1 is
---icount.
+--icount.  MCAI_VM_APPEND adds words to the kernel command line, where
+tests read their knobs (mcai_graph_samples=N).  MCAI_ARM64_CACHE is
+tests/vm/arm64.sh's cache (default /var/tmp/mcai-arm64).
 EOF
 }
 
@@ -133,8 +144,10 @@ build_initramfs() {
 	mods=$(resolve_modules "$moddir")
 	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
 	mkdir -p "$tmp"/{bin,dev,proc,sys,newroot,lib/mcai-vm}
-	cp /bin/busybox "$tmp/bin/busybox"
-	# Applet links made here, not by "busybox --install" at boot.
+	cp "$BUSYBOX" "$tmp/bin/busybox"
+	# Applet links made here, not by "busybox --install" at boot.  The
+	# list comes from the host's busybox, which runs here (an arm64 one
+	# does not): the same Debian version, the same applets.
 	for m in $(/bin/busybox --list); do
 		[[ $m == busybox ]] || ln -s busybox "$tmp/bin/$m"
 	done
@@ -199,10 +212,12 @@ guest_path() {
 }
 
 KVER='' SMP=2 MEM=1024 TMO=600 LOG='' KEEP=0 SHELL_AFTER=0 IMAGE='' MODDIR=''
-ICOUNT=0
+ICOUNT=0 ARCH=x86_64 CPU='' BUSYBOX=/bin/busybox SYSROOT=''
 [[ ${MCAI_VM_ICOUNT:-0} == 0 ]] || ICOUNT=1
 while (($#)); do
 	case $1 in
+	--arch) ARCH=${2:?}; shift 2 ;;
+	--cpu) CPU=${2:?}; shift 2 ;;
 	--kernel) KVER=${2:?}; shift 2 ;;
 	--smp) SMP=${2:?}; shift 2 ;;
 	--mem) MEM=${2:?}; shift 2 ;;
@@ -223,7 +238,27 @@ done
 [[ $SMP =~ ^[1-9][0-9]*$ && $MEM =~ ^[1-9][0-9]*$ && $TMO =~ ^[1-9][0-9]*$ ]] ||
 	die "--smp, --mem and --timeout take positive integers"
 
-if [[ -n $IMAGE || -n $MODDIR ]]; then
+case $ARCH in
+x86_64) CPU=${CPU:-max} ;;
+arm64)
+	CPU=${CPU:-cortex-a53}
+	[[ -z $IMAGE && -z $MODDIR ]] || die "--kernel-image and --modules-dir are x86_64 only"
+	# --kernel: a flavour, or a release whose flavour is its x.y
+	flavour=${KVER:-6.1}
+	[[ $flavour =~ ^[0-9]+\.[0-9]+$ ]] || flavour=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$KVER")
+	eval "$("$HERE/arm64.sh" --print "$flavour")"
+	[[ -z $KVER || $KVER == "$flavour" || $KVER == "$ARM64_KVER" ]] ||
+		die "arm64 $flavour is $ARM64_KVER today, not $KVER"
+	KVER=$ARM64_KVER IMAGE=$ARM64_IMAGE MODDIR=$ARM64_MODDIR
+	BUSYBOX=$ARM64_BUSYBOX SYSROOT=$ARM64_ROOTFS
+	[[ -d $REPO/build/arm64/vm ]] || die "no build/arm64/vm: run make arm64 first"
+	;;
+*) die "--arch: x86_64 or arm64" ;;
+esac
+
+if [[ $ARCH == arm64 ]]; then
+	:
+elif [[ -n $IMAGE || -n $MODDIR ]]; then
 	# A kernel that is not installed: both, absolute (QEMU and the cache
 	# key see them).
 	[[ -n $IMAGE && -n $MODDIR ]] || die "--kernel-image and --modules-dir go together"
@@ -257,6 +292,8 @@ KEY=$( {
 	/bin/busybox 2>&1 | sed -n 1p || true
 	# A kernel that is not installed may be rebuilt under the same name.
 	[[ -z $IMAGE ]] || stat -c '%n %s %Y' "$MODDIR/modules.dep" "$MODDIR/modules.builtin"
+	# arm64: the busybox file name carries its version
+	[[ $ARCH == x86_64 ]] || echo "$BUSYBOX"
 } | sha256sum | cut -c1-16)
 BASE=$CACHE/initramfs-$KVER-$KEY.cpio
 if [[ ! -s $BASE ]]; then
@@ -271,7 +308,8 @@ fi
 KERNEL=$CACHE/vmlinux-$KVER-$(stat -c %s-%Y "$VMLINUZ")
 if [[ -n $IMAGE ]]; then
 	# Booted as given: a KASAN kernel's vmlinux does not survive the PVH
-	# entry (QEMU exits at once), its bzImage boots.
+	# entry (QEMU exits at once), its bzImage boots; QEMU unpacks
+	# Debian's gzipped arm64 Image itself.
 	KERNEL=$IMAGE
 elif [[ ! -s $KERNEL ]]; then
 	# A reinstalled kernel package leaves an outdated unpacked copy.
@@ -297,6 +335,22 @@ for i in "${!TESTS[@]}"; do
 	printf '%s\t%s\n' "$(guest_path "${TESTS[i]}")" "${NAMES[i]}"
 done >"$RUN/spec/mcai-vm/tests"
 ((SHELL_AFTER)) && : >"$RUN/spec/mcai-vm/shell"
+if [[ $ARCH == arm64 ]]; then
+	echo ttyAMA0 >"$RUN/spec/mcai-vm/console"
+	echo "$SYSROOT" >"$RUN/spec/mcai-vm/sysroot"
+	# The repo at the path the tests know, then the arm64 build as its
+	# build/; the Fashion-MNIST data set of the host (dataset-fashion-mnist).
+	# Targets on the read-only sysroot must exist before the boot.
+	{
+		printf '%s\t%s\n' "$REPO" "$(guest_path "$REPO")"
+		printf '%s\t%s\n' "$REPO/build/arm64" "$(guest_path "$REPO/build")"
+		[[ ! -d /usr/share/datasets ]] ||
+			printf '%s\t%s\n' /usr/share/datasets /usr/share/datasets
+	} >"$RUN/spec/mcai-vm/binds"
+	while IFS=$'\t' read -r _ dst; do
+		case $dst in /tmp/* | /var/tmp/* | /run/*) ;; *) mkdir -p "$SYSROOT$dst" ;; esac
+	done <"$RUN/spec/mcai-vm/binds"
+fi
 (cd "$RUN/spec" && find mcai-vm | cpio --quiet -o -H newc -R 0:0) >"$RUN/spec.cpio"
 cat "$BASE" "$RUN/spec.cpio" >"$RUN/initrd"
 
@@ -306,12 +360,19 @@ cat "$BASE" "$RUN/spec.cpio" >"$RUN/initrd"
 # and the log collects every report.  A panic reboots at once (panic=-1),
 # which -no-reboot turns into QEMU exiting.  mitigations=off saves TCG
 # time; i8042.* skip probing a PS/2 controller nobody uses.
-APPEND="console=ttyS0 loglevel=5 printk.time=1 panic=-1 log_buf_len=4M"
-APPEND+=" mitigations=off i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
-APPEND+=" random.trust_cpu=on rdinit=/init"
+APPEND="loglevel=5 printk.time=1 panic=-1 log_buf_len=4M"
+APPEND+=" mitigations=off random.trust_cpu=on rdinit=/init"
+if [[ $ARCH == x86_64 ]]; then
+	APPEND="console=ttyS0 $APPEND i8042.noaux i8042.nokbd i8042.nopnp 8250.nr_uarts=1"
+else
+	# The virt board's PL011.
+	APPEND="console=ttyAMA0 $APPEND"
+fi
 # Not a kernel parameter: the kernel hands it to /init's environment
 # (dropped there) and shows it in /proc/cmdline, where tests look for it.
 ((ICOUNT)) && APPEND+=" mcai_icount=1"
+# Knobs for the tests, the same way (e.g. mcai_graph_samples=N).
+[[ -z ${MCAI_VM_APPEND:-} ]] || APPEND+=" $MCAI_VM_APPEND"
 
 # multidevs=remap: the host root spans several file systems; without it
 # inode numbers from different devices collide in the guest.
@@ -330,7 +391,19 @@ if ((ICOUNT)); then
 	ACCEL=(-accel tcg,thread=single -icount shift=0)
 	SMP=1
 fi
-QEMU=(qemu-system-x86_64 "${ACCEL[@]}" -cpu max -machine pc -smp "$SMP" -m "$MEM"
+# arm64: QEMU's virt board, booted directly (no firmware).  -cpu max
+# computes pointer authentication with QEMU's own cheap hash instead of
+# QARMA (pauth-impdef=on): the guest still signs and checks every return
+# address, which is what matters for the module, at a fraction of the TCG
+# cost.
+case $ARCH in
+x86_64) QEMU=(qemu-system-x86_64 -machine pc -cpu "$CPU") ;;
+arm64)
+	[[ $CPU != max ]] || CPU=max,pauth-impdef=on
+	QEMU=(qemu-system-aarch64 -machine virt -cpu "$CPU")
+	;;
+esac
+QEMU+=("${ACCEL[@]}" -smp "$SMP" -m "$MEM"
 	-nodefaults -no-user-config -nographic -no-reboot -serial stdio
 	-kernel "$KERNEL" -initrd "$RUN/initrd" -append "$APPEND"
 	-virtfs "$VIRTFS")
@@ -352,7 +425,7 @@ if [[ -n ${MCAI_VM_DEADLINE:-} ]]; then
 	((HOST_TMO <= left)) || HOST_TMO=$left
 fi
 CONSOLE=$RUN/console.log
-echo "vm: booting $KVER (smp $SMP, ${MEM} MB, ${#TESTS[@]} tests$( ((ICOUNT)) && printf ', icount'))"
+echo "vm: booting $KVER ($ARCH, cpu ${CPU%%,*}, smp $SMP, ${MEM} MB, ${#TESTS[@]} tests$( ((ICOUNT)) && printf ', icount'))"
 start=$EPOCHREALTIME
 set +e
 if ((SHELL_AFTER)); then
@@ -402,7 +475,7 @@ for n in "${NAMES[@]}"; do
 done
 ((nfail == 0)) || fail=1
 
-echo "vm: $KVER, wall time ${elapsed}s"
+echo "vm: $KVER ($ARCH, ${CPU%%,*}), wall time ${elapsed}s"
 echo "vm: $pass passed, $nfail failed${failed:+ (${failed# })}, $skip skipped"
 if ((fail)); then
 	echo "vm: FAIL"

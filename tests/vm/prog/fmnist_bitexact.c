@@ -5,7 +5,14 @@
  * correct classes must equal what the trainer reported when it wrote the
  * shipped blob.  Exit 0 pass, 1 fail, 77 skip (liburing convention).
  *
- * usage: fmnist_bitexact BLOB REPORT [DATASET_DIR]
+ * usage: fmnist_bitexact [--expect-sha256 HEX] BLOB REPORT [DATASET_DIR]
+ *        fmnist_bitexact --user-sha256 BLOB REPORT [DATASET_DIR]
+ *
+ * Both print the SHA-256 of every image's scores, in order.  The second
+ * needs no device: it runs the user-space engine alone, on the build
+ * machine, and --expect-sha256 then holds the kernel of another
+ * architecture to that machine's result (make arm64 records the x86
+ * digest for the arm64 guest).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +25,7 @@
 
 #include "models/train/dataset.h"
 #include "models/engine/engine.h"
+#include "models/engine/sha256.h"
 #include "models/train/quant.h"
 #include "models/engine/verify.h"
 #include "models/train/writer.h"
@@ -46,9 +54,21 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void hex(const u8 *d, char out[2 * MCAI_SHA256_LEN + 1])
+{
+	unsigned int i;
+
+	for (i = 0; i < MCAI_SHA256_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
 int main(int argc, char **argv)
 {
-	const char *dir = argc > 3 ? argv[3] : MCAI_FMNIST_DIR;
+	const char *expect = NULL, *dir;
+	bool user_only = false;
+	struct mcai_sha256 sha;
+	u8 digest[MCAI_SHA256_LEN];
+	char digest_hex[2 * MCAI_SHA256_LEN + 1];
 	char images[512], labels[512], err[256];
 	struct mcai_model_load load = { .size = sizeof(load) };
 	struct mcai_model_unload unload = { .size = sizeof(unload) };
@@ -65,10 +85,22 @@ int main(int argc, char **argv)
 	u8 *blob = NULL;
 	int fd = -1, ret = 1;
 
+	if (argc > 2 && !strcmp(argv[1], "--expect-sha256")) {
+		expect = argv[2];
+		argv += 2;
+		argc -= 2;
+	} else if (argc > 1 && !strcmp(argv[1], "--user-sha256")) {
+		user_only = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s BLOB REPORT [DATASET_DIR]\n", argv[0]);
+		fprintf(stderr, "usage: %s [--expect-sha256 HEX | --user-sha256] BLOB REPORT [DATASET_DIR]\n",
+			argv[0]);
 		return 1;
 	}
+	dir = argc > 3 ? argv[3] : MCAI_FMNIST_DIR;
+	mcai_sha256_init(&sha);
 	blob = mcai_blob_read(argv[1], MCAI_DEFAULT_MAX_BLOB, &blob_size, err,
 			      sizeof(err));
 	if (!blob) {
@@ -98,6 +130,28 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	memcpy(&in_scale, &m.input_scale, sizeof(in_scale));
+
+	if (user_only) {
+		in = malloc(m.input_len);
+		us = malloc(m.output_len);
+		arena = malloc(m.arena_size ? m.arena_size : 1);
+		if (!in || !us || !arena)
+			goto cleanup;
+		for (i = 0; i < ds.count; i++) {
+			const u8 *px = ds.images + (size_t)i * m.input_len;
+
+			for (j = 0; j < m.input_len; j++)
+				in[j] = mcai_quantize(px[j] / 255.0f, in_scale,
+						      m.input_zp);
+			mcai_engine_run(&m, in, us, arena);
+			mcai_sha256_update(&sha, us, m.output_len);
+		}
+		mcai_sha256_final(&sha, digest);
+		hex(digest, digest_hex);
+		printf("%s\n", digest_hex);
+		ret = 0;
+		goto cleanup;
+	}
 
 	fd = open("/dev/mcai", O_RDWR);
 	if (fd < 0) {
@@ -147,11 +201,23 @@ int main(int argc, char **argv)
 					i, inf.class_id, ucls);
 		}
 		correct += inf.class_id == ds.labels[i];
+		mcai_sha256_update(&sha, ks, m.output_len);
 	}
+	mcai_sha256_final(&sha, digest);
+	hex(digest, digest_hex);
 	printf("fmnist: %u images, kernel/user mismatches %u, correct %u (reported %ld), accuracy %.4f\n",
 	       ds.count, mismatches, correct, want, correct / (double)ds.count);
 	printf("fmnist: time ratio ioctl/user-engine %.2f\n", t_kern / t_user);
+	printf("fmnist: kernel scores sha256 %s\n", digest_hex);
 	ret = mismatches == 0 && (long)correct == want && ds.count == 10000 ? 0 : 1;
+	if (expect) {
+		bool same = !strcmp(expect, digest_hex);
+
+		printf("fmnist: %s the expected %s\n",
+		       same ? "equal to" : "DIFFERENT from", expect);
+		if (!same)
+			ret = 1;
+	}
 
 	memcpy(unload.ref.name, m.name, MCAI_NAME_LEN);
 	if (ioctl(fd, MCAI_IOC_MODEL_UNLOAD, &unload)) {
