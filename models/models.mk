@@ -21,7 +21,8 @@ MODELS_CORE += models/engine/graph_verify.c models/engine/graph_run.c \
 # other flag (the kernel-like build's -mno-avx among them), as kmod/Kbuild
 # does with CFLAGS_<object>.o.
 MODELS_CORE += models/engine/simd.c models/engine/op_conv_simd.c
-ifeq ($(shell uname -m),x86_64)
+# by the compiler's target, not the host: make arm64 cross-compiles
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
 MODELS_CORE += models/engine/op_conv_avx2.c models/engine/op_conv_avx512vnni.c \
 	       models/engine/op_conv_avxvnni.c
 endif

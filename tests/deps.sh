@@ -29,7 +29,7 @@ pkgs=(
 pkgs+=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-system-arm mmdebstrap
 	zlib1g-dev:arm64 libssl-dev:arm64 libbpf-dev:arm64 liburing-dev:arm64
-	libcap-ng-dev:arm64 libelf-dev:arm64
+	libcap-ng-dev:arm64 libelf-dev:arm64 libprotobuf-c-dev:arm64
 )
 native=$(dpkg --print-architecture)
 

@@ -35,7 +35,7 @@ ROOTFS_PKGS=(
 	base-files base-passwd bash dash coreutils util-linux mount kmod
 	iproute2 mawk sed grep findutils procps diffutils debianutils
 	gzip xz-utils python3 openssl keyutils bpftool libc-bin
-	zlib1g libssl3 liburing2 libcap-ng0 libbpf1 libelf1
+	zlib1g libssl3 liburing2 libcap-ng0 libbpf1 libelf1 libprotobuf-c1
 )
 
 PRINT=0
