@@ -210,10 +210,112 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		acc[i] = mcai_avx2_dw1(p, img, y0, x0, filter, c0 + i);
 }
 
+/*
+ * The output stage, 8 channels (requant.h's steps, each as an identity
+ * of 32-bit lanes):
+ *
+ *   sat32(acc + bias)  the wrapped sum, replaced by S32_MAX or S32_MIN
+ *                      (acc's sign) where both addends' signs differ
+ *                      from the sum's;
+ *   sat32(v << left)   the shifted value, unless shifting it back does
+ *                      not give v (bits lost), then saturated by v's sign;
+ *   srdhm(v, mult)     the 64-bit products of even and odd lanes
+ *                      (vpmuldq); adding 2^30 and taking bits 31..62 is
+ *                      floor((ab + 2^30) / 2^31), which is the reference's
+ *                      nudge-then-truncate (its nudged value has ab's
+ *                      sign); S32_MIN * S32_MIN gives S32_MIN there, and
+ *                      flipping its bits makes it S32_MAX;
+ *   rdivpot(v, right)  q = v >> right (arithmetic), plus one where
+ *                      v & mask > mask / 2 + (v < 0): mask is at most
+ *                      2^31 - 1, so all of it fits 32-bit lanes;
+ *   clamp8(v + zp)     v against lo - zp and hi - zp (no overflow: the
+ *                      three are int8), lo's test last, as the reference.
+ */
+static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
+				 __m256i shift, __m256i zp, __m256i lo,
+				 __m256i hi)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	const __m256i one = _mm256_set1_epi32(1);
+	const __m256i smax = _mm256_set1_epi32(S32_MAX);
+	const __m256i smin = _mm256_set1_epi32(S32_MIN);
+	const __m256i half = _mm256_set1_epi64x(1LL << 30);
+	__m256i v, t, m, left, right, ev, od, mask;
+
+	/* sat32(acc + bias) */
+	v = _mm256_add_epi32(acc, bias);
+	m = _mm256_and_si256(_mm256_xor_si256(v, acc), _mm256_xor_si256(v, bias));
+	t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
+	v = _mm256_blendv_epi8(v, t, _mm256_srai_epi32(m, 31));
+
+	/* sat32(v * 2^left) */
+	left = _mm256_max_epi32(shift, zero);
+	right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+	t = _mm256_sllv_epi32(v, left);
+	m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, left), v);
+	v = _mm256_blendv_epi8(_mm256_xor_si256(_mm256_srai_epi32(v, 31), smax),
+			       t, m);
+
+	/* srdhm(v, mult) */
+	m = _mm256_and_si256(_mm256_cmpeq_epi32(v, smin),
+			     _mm256_cmpeq_epi32(mult, smin));
+	ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, mult), half),
+			       31);
+	od = _mm256_mul_epi32(_mm256_srli_epi64(v, 32),
+			      _mm256_srli_epi64(mult, 32));
+	od = _mm256_slli_epi64(_mm256_add_epi64(od, half), 1);
+	v = _mm256_xor_si256(_mm256_blend_epi32(ev, od, 0xaa), m);
+
+	/* rdivpot(v, right) */
+	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+	t = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(v, 31));
+	m = _mm256_cmpgt_epi32(_mm256_and_si256(v, mask), t);
+	v = _mm256_sub_epi32(_mm256_srav_epi32(v, right), m);
+
+	/* clamp8(v + zp, lo, hi) */
+	lo = _mm256_sub_epi32(lo, zp);
+	t = _mm256_min_epi32(v, _mm256_sub_epi32(hi, zp));
+	t = _mm256_blendv_epi8(t, lo, _mm256_cmpgt_epi32(lo, v));
+	return _mm256_add_epi32(t, zp);
+}
+
+static __m256i mcai_avx2_ld(const s32 *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
+			 u32 n, s8 *out)
+{
+	const __m256i zp = _mm256_set1_epi32(q->out_zp);
+	const __m256i lo = _mm256_set1_epi32(q->lo);
+	const __m256i hi = _mm256_set1_epi32(q->hi);
+	u32 i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i b = q->bias ? mcai_avx2_ld(q->bias + i) :
+				      _mm256_setzero_si256();
+		__m256i v = mcai_avx2_requant(mcai_avx2_ld(acc + i), b,
+					      mcai_avx2_ld(q->mult + i),
+					      mcai_avx2_ld(q->shift + i), zp,
+					      lo, hi);
+		/* lo..hi are int8: the saturating packs are exact */
+		__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
+					    _mm256_extracti128_si256(v, 1));
+
+		_mm_storel_epi64((__m128i *)(out + i), _mm_packs_epi16(w, w));
+	}
+	for (; i < n; i++)
+		out[i] = mcai_op_out8(acc[i], q->bias ? q->bias[i] : 0,
+				      q->mult[i], q->shift[i], q->out_zp,
+				      q->lo, q->hi);
+}
+
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
 	.dw = mcai_simd_avx2_dw,
+	.out8 = mcai_simd_avx2_out8,
 	.nr = 8,
 	.kr = 2,
 	.off = 0,

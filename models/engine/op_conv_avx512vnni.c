@@ -93,10 +93,91 @@ static void mcai_zmm_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/*
+ * The output stage, 16 channels: op_conv_avx2.c's steps (the identities
+ * are explained there), with mask registers for the selections.
+ */
+static __m512i mcai_zmm_requant(__m512i acc, __m512i bias, __m512i mult,
+				__m512i shift, __m512i zp, __m512i lo,
+				__m512i hi)
+{
+	const __m512i zero = _mm512_setzero_si512();
+	const __m512i one = _mm512_set1_epi32(1);
+	const __m512i smax = _mm512_set1_epi32(S32_MAX);
+	const __m512i smin = _mm512_set1_epi32(S32_MIN);
+	const __m512i half = _mm512_set1_epi64(1LL << 30);
+	__m512i v, t, left, right, ev, od, mask;
+	__mmask16 m;
+
+	/* sat32(acc + bias) */
+	v = _mm512_add_epi32(acc, bias);
+	t = _mm512_and_si512(_mm512_xor_si512(v, acc), _mm512_xor_si512(v, bias));
+	m = _mm512_cmplt_epi32_mask(t, zero);
+	t = _mm512_xor_si512(_mm512_srai_epi32(acc, 31), smax);
+	v = _mm512_mask_blend_epi32(m, v, t);
+
+	/* sat32(v * 2^left) */
+	left = _mm512_max_epi32(shift, zero);
+	right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift), zero);
+	t = _mm512_sllv_epi32(v, left);
+	m = _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(t, left), v);
+	v = _mm512_mask_blend_epi32(m, _mm512_xor_si512(_mm512_srai_epi32(v, 31),
+							smax), t);
+
+	/* srdhm(v, mult) */
+	m = _mm512_cmpeq_epi32_mask(v, smin) & _mm512_cmpeq_epi32_mask(mult, smin);
+	ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, mult), half),
+			       31);
+	od = _mm512_mul_epi32(_mm512_srli_epi64(v, 32),
+			      _mm512_srli_epi64(mult, 32));
+	od = _mm512_slli_epi64(_mm512_add_epi64(od, half), 1);
+	v = _mm512_mask_blend_epi32(0xaaaa, ev, od);
+	v = _mm512_mask_mov_epi32(v, m, smax);
+
+	/* rdivpot(v, right) */
+	mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+	t = _mm512_add_epi32(_mm512_srai_epi32(mask, 1), _mm512_srli_epi32(v, 31));
+	m = _mm512_cmpgt_epi32_mask(_mm512_and_si512(v, mask), t);
+	t = _mm512_srav_epi32(v, right);
+	v = _mm512_mask_add_epi32(t, m, t, one);
+
+	/* clamp8(v + zp, lo, hi) */
+	lo = _mm512_sub_epi32(lo, zp);
+	m = _mm512_cmpgt_epi32_mask(lo, v);
+	t = _mm512_min_epi32(v, _mm512_sub_epi32(hi, zp));
+	t = _mm512_mask_mov_epi32(t, m, lo);
+	return _mm512_add_epi32(t, zp);
+}
+
+static void mcai_zmm_out8(const struct mcai_simd_outq *q, const s32 *acc,
+			  u32 n, s8 *out)
+{
+	const __m512i zp = _mm512_set1_epi32(q->out_zp);
+	const __m512i lo = _mm512_set1_epi32(q->lo);
+	const __m512i hi = _mm512_set1_epi32(q->hi);
+	u32 i;
+
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = n - i >= 16 ? 0xffff :
+			      (__mmask16)((1U << (n - i)) - 1);
+		__m512i b = q->bias ? _mm512_maskz_loadu_epi32(k, q->bias + i) :
+				      _mm512_setzero_si512();
+		__m512i v = mcai_zmm_requant(_mm512_maskz_loadu_epi32(k, acc + i),
+					     b,
+					     _mm512_maskz_loadu_epi32(k, q->mult + i),
+					     _mm512_maskz_loadu_epi32(k, q->shift + i),
+					     zp, lo, hi);
+
+		/* lo..hi are int8: truncation to bytes is exact */
+		_mm512_mask_cvtepi32_storeu_epi8(out + i, k, v);
+	}
+}
+
 const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.prep = mcai_zmm_prep,
 	.dot = mcai_zmm_dot,
 	.dw = mcai_simd_avx2_dw,
+	.out8 = mcai_zmm_out8,
 	.nr = 16,
 	.kr = 4,
 	.off = 128,

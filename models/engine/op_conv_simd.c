@@ -7,7 +7,7 @@
  * nothing once corr subtracts it) into a buffer on the stack, lets the
  * active path's kernels (op_conv_<isa>.c) compute the int32
  * accumulators of up to MCAI_SIMD_OCB channels, and ends with the
- * reference's own output stage (mcai_op_out8()).  simd.h has the rest.
+ * vector output stage (mcai_simd_out8()).  simd.h has the rest.
  */
 #include "models/engine/simd.h"
 
@@ -71,16 +71,13 @@ static void mcai_simd_fc_out(const void *ctx, u32 c0, u32 nch,
 {
 	const struct mcai_simd_fc_ctx *fc = ctx;
 	const struct mcai_fc_params *p = fc->p;
-	const s32 *bias = fc->bias;
-	u32 i;
+	struct mcai_simd_outq q = {
+		.bias = fc->bias ? fc->bias + c0 : NULL,
+		.mult = p->mult + c0, .shift = p->shift + c0,
+		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+	};
 
-	for (i = 0; i < nch; i++) {
-		u32 c = c0 + i;
-
-		out[c] = mcai_op_out8(acc[i], bias ? bias[c] : 0, p->mult[c],
-				      p->shift[c], p->out_zp, p->act_min,
-				      p->act_max);
-	}
+	mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
@@ -131,15 +128,13 @@ static void mcai_simd_conv_out(const struct mcai_conv_params *p,
 			       const s32 *bias, u32 c0, u32 nch,
 			       const s32 *acc, s8 *out)
 {
-	u32 i;
+	struct mcai_simd_outq q = {
+		.bias = bias ? bias + c0 : NULL,
+		.mult = p->mult + c0, .shift = p->shift + c0,
+		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+	};
 
-	for (i = 0; i < nch; i++) {
-		u32 c = c0 + i;
-
-		out[c] = mcai_op_out8(acc[i], bias ? bias[c] : 0, p->mult[c],
-				      p->shift[c], p->out_zp, p->act_min,
-				      p->act_max);
-	}
+	mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 /* Every output channel of one pixel, group by group. */
