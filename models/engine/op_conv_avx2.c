@@ -107,6 +107,49 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/*
+ * Four pixels (simd.h's dot4): each panel's weights widened once a pair
+ * and used by four independent accumulators.
+ */
+static void mcai_avx2_dot4(const struct mcai_pack *pk, const u8 *const x[4],
+			   u32 k0, u32 len, u32 c0, u32 nch, s32 *acc,
+			   bool first)
+{
+	const u32 kp = pk->kp, pairs = (len + 1) / 2;
+	s32 *a1 = acc + MCAI_SIMD_OCB, *a2 = a1 + MCAI_SIMD_OCB;
+	s32 *a3 = a2 + MCAI_SIMD_OCB;
+	u32 j, q;
+
+	for (j = 0; j < nch; j += 8) {
+		u32 r = nch - j < 8 ? nch - j : 8;
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
+		__m256i v0 = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
+		__m256i v1 = mcai_avx2_init(pk, a1 + j, c0 + j, r, first);
+		__m256i v2 = mcai_avx2_init(pk, a2 + j, c0 + j, r, first);
+		__m256i v3 = mcai_avx2_init(pk, a3 + j, c0 + j, r, first);
+
+		for (q = 0; q < pairs; q++) {
+			const s8 *wq = w + (size_t)q * 2 * r;
+
+			v0 = mcai_avx2_madd(v0, mcai_avx2_pair(x[0], q), wq);
+			v1 = mcai_avx2_madd(v1, mcai_avx2_pair(x[1], q), wq);
+			v2 = mcai_avx2_madd(v2, mcai_avx2_pair(x[2], q), wq);
+			v3 = mcai_avx2_madd(v3, mcai_avx2_pair(x[3], q), wq);
+		}
+		if (r == 8) {
+			_mm256_storeu_si256((__m256i *)(acc + j), v0);
+			_mm256_storeu_si256((__m256i *)(a1 + j), v1);
+			_mm256_storeu_si256((__m256i *)(a2 + j), v2);
+			_mm256_storeu_si256((__m256i *)(a3 + j), v3);
+		} else {
+			mcai_avx2_store_part(acc + j, v0, r);
+			mcai_avx2_store_part(a1 + j, v1, r);
+			mcai_avx2_store_part(a2 + j, v2, r);
+			mcai_avx2_store_part(a3 + j, v3, r);
+		}
+	}
+}
+
 /* 16 channels of one tap: (x - zp) * w in int16, widened into lo, hi. */
 static void mcai_avx2_dw16(__m256i *lo, __m256i *hi, const s8 *px,
 			   const s8 *pf, __m256i zp16)
@@ -314,6 +357,7 @@ void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
+	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
 	.nr = 8,

@@ -93,6 +93,50 @@ static void mcai_zmm_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/* Quad q of raw activations, made u8 (x ^ 0x80), in every lane. */
+static __m512i mcai_zmm_rquad(const u8 *x, u32 q)
+{
+	return _mm512_xor_si512(mcai_zmm_quad(x, q),
+				_mm512_set1_epi8((char)0x80));
+}
+
+/*
+ * Four pixels (simd.h's dot4): each weight vector loaded once, used by
+ * four independent vpdpbusd chains, which also hides their latency.
+ */
+static void mcai_zmm_dot4(const struct mcai_pack *pk, const u8 *const x[4],
+			  u32 k0, u32 len, u32 c0, u32 nch, s32 *acc,
+			  bool first)
+{
+	const u32 kp = pk->kp, quads = (len + 3) / 4;
+	s32 *a1 = acc + MCAI_SIMD_OCB, *a2 = a1 + MCAI_SIMD_OCB;
+	s32 *a3 = a2 + MCAI_SIMD_OCB;
+	u32 j, q;
+
+	for (j = 0; j < nch; j += 16) {
+		u32 r = nch - j < 16 ? nch - j : 16;
+		__mmask16 m = (__mmask16)((1U << r) - 1);
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
+		__m512i v0 = mcai_zmm_init(pk, acc + j, c0 + j, m, first);
+		__m512i v1 = mcai_zmm_init(pk, a1 + j, c0 + j, m, first);
+		__m512i v2 = mcai_zmm_init(pk, a2 + j, c0 + j, m, first);
+		__m512i v3 = mcai_zmm_init(pk, a3 + j, c0 + j, m, first);
+
+		for (q = 0; q < quads; q++) {
+			__m512i wv = _mm512_loadu_si512(w + (size_t)q * 4 * r);
+
+			v0 = _mm512_dpbusd_epi32(v0, mcai_zmm_rquad(x[0], q), wv);
+			v1 = _mm512_dpbusd_epi32(v1, mcai_zmm_rquad(x[1], q), wv);
+			v2 = _mm512_dpbusd_epi32(v2, mcai_zmm_rquad(x[2], q), wv);
+			v3 = _mm512_dpbusd_epi32(v3, mcai_zmm_rquad(x[3], q), wv);
+		}
+		_mm512_mask_storeu_epi32(acc + j, m, v0);
+		_mm512_mask_storeu_epi32(a1 + j, m, v1);
+		_mm512_mask_storeu_epi32(a2 + j, m, v2);
+		_mm512_mask_storeu_epi32(a3 + j, m, v3);
+	}
+}
+
 /*
  * The output stage, 16 channels: op_conv_avx2.c's steps (the identities
  * are explained there), with mask registers for the selections.
@@ -176,6 +220,7 @@ static void mcai_zmm_out8(const struct mcai_simd_outq *q, const s32 *acc,
 const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.prep = mcai_zmm_prep,
 	.dot = mcai_zmm_dot,
+	.dot4 = mcai_zmm_dot4,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_zmm_out8,
 	.nr = 16,

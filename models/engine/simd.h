@@ -193,6 +193,14 @@ struct mcai_simd_isa {
 	void (*dot)(const struct mcai_pack *pk, const u8 *x, u32 k0,
 		    u32 len, u32 c0, u32 nch, s32 *acc, bool first);
 	/*
+	 * dot() for four pixels at once, from their raw s8 activations
+	 * (no prep: the kernel applies it), x[p] readable to len rounded
+	 * up to kr; pixel p's accumulators at acc + p * MCAI_SIMD_OCB.
+	 * NULL: the driver goes pixel by pixel.
+	 */
+	void (*dot4)(const struct mcai_pack *pk, const u8 *const x[4],
+		     u32 k0, u32 len, u32 c0, u32 nch, s32 *acc, bool first);
+	/*
 	 * Depthwise, channel multiplier 1: acc[i] = the window's dot
 	 * product of channel c0 + i at (y0, x0), valid taps only.
 	 */
