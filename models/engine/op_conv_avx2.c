@@ -107,45 +107,125 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/* @n (even) activations sign-extended to int16: pairs become s32 loads. */
+static void mcai_avx2_widen(s16 *d, const u8 *x, u32 n)
+{
+	u32 t = 0;
+
+	for (; t + 16 <= n; t += 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(x + t));
+
+		_mm256_storeu_si256((__m256i *)(d + t), _mm256_cvtepi8_epi16(b));
+	}
+	for (; t < n; t++)
+		d[t] = (s8)x[t];
+}
+
+/* Widened pair q in every 32-bit lane: a broadcast load, no shuffle. */
+static __m256i mcai_avx2_wpair(const s16 *d, u32 q)
+{
+	s32 v;
+
+	memcpy(&v, d + 2 * q, 4);
+	return _mm256_set1_epi32(v);
+}
+
+static __m256i mcai_avx2_wmadd(__m256i a, __m256i xb, __m256i wv)
+{
+	return _mm256_add_epi32(a, _mm256_madd_epi16(xb, wv));
+}
+
+static __m256i mcai_avx2_wload(const s8 *w)
+{
+	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+}
+
 /*
- * Four pixels (simd.h's dot4): each panel's weights widened once a pair
- * and used by four independent accumulators.
+ * Four pixels (simd.h's dot4).  The activations are widened once into
+ * int16 pairs, so each is a plain broadcast load; two panels' weights,
+ * widened once a pair, feed eight independent accumulators.
  */
 static void mcai_avx2_dot4(const struct mcai_pack *pk, const u8 *const x[4],
 			   u32 k0, u32 len, u32 c0, u32 nch, s32 *acc,
 			   bool first)
 {
 	const u32 kp = pk->kp, pairs = (len + 1) / 2;
+	const size_t ps = (size_t)8 * kp;	/* panel to panel */
+	s16 xs[4][MCAI_SIMD_KC4];
 	s32 *a1 = acc + MCAI_SIMD_OCB, *a2 = a1 + MCAI_SIMD_OCB;
 	s32 *a3 = a2 + MCAI_SIMD_OCB;
-	u32 j, q;
+	u32 j = 0, q, p;
 
-	for (j = 0; j < nch; j += 8) {
-		u32 r = nch - j < 8 ? nch - j : 8;
-		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
-		__m256i v0 = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
-		__m256i v1 = mcai_avx2_init(pk, a1 + j, c0 + j, r, first);
-		__m256i v2 = mcai_avx2_init(pk, a2 + j, c0 + j, r, first);
-		__m256i v3 = mcai_avx2_init(pk, a3 + j, c0 + j, r, first);
+	for (p = 0; p < 4; p++)
+		mcai_avx2_widen(xs[p], x[p], 2 * pairs);
+	for (; j + 16 <= nch; j += 16) {
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * 8;
+		__m256i u0 = mcai_avx2_init(pk, acc + j, c0 + j, 8, first);
+		__m256i u1 = mcai_avx2_init(pk, a1 + j, c0 + j, 8, first);
+		__m256i u2 = mcai_avx2_init(pk, a2 + j, c0 + j, 8, first);
+		__m256i u3 = mcai_avx2_init(pk, a3 + j, c0 + j, 8, first);
+		__m256i v0 = mcai_avx2_init(pk, acc + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v1 = mcai_avx2_init(pk, a1 + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v2 = mcai_avx2_init(pk, a2 + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v3 = mcai_avx2_init(pk, a3 + j + 8, c0 + j + 8, 8,
+					    first);
 
 		for (q = 0; q < pairs; q++) {
-			const s8 *wq = w + (size_t)q * 2 * r;
+			__m256i w0 = mcai_avx2_wload(w + (size_t)q * 16);
+			__m256i w1 = mcai_avx2_wload(w + ps + (size_t)q * 16);
+			__m256i b;
 
-			v0 = mcai_avx2_madd(v0, mcai_avx2_pair(x[0], q), wq);
-			v1 = mcai_avx2_madd(v1, mcai_avx2_pair(x[1], q), wq);
-			v2 = mcai_avx2_madd(v2, mcai_avx2_pair(x[2], q), wq);
-			v3 = mcai_avx2_madd(v3, mcai_avx2_pair(x[3], q), wq);
+			b = mcai_avx2_wpair(xs[0], q);
+			u0 = mcai_avx2_wmadd(u0, b, w0);
+			v0 = mcai_avx2_wmadd(v0, b, w1);
+			b = mcai_avx2_wpair(xs[1], q);
+			u1 = mcai_avx2_wmadd(u1, b, w0);
+			v1 = mcai_avx2_wmadd(v1, b, w1);
+			b = mcai_avx2_wpair(xs[2], q);
+			u2 = mcai_avx2_wmadd(u2, b, w0);
+			v2 = mcai_avx2_wmadd(v2, b, w1);
+			b = mcai_avx2_wpair(xs[3], q);
+			u3 = mcai_avx2_wmadd(u3, b, w0);
+			v3 = mcai_avx2_wmadd(v3, b, w1);
+		}
+		_mm256_storeu_si256((__m256i *)(acc + j), u0);
+		_mm256_storeu_si256((__m256i *)(a1 + j), u1);
+		_mm256_storeu_si256((__m256i *)(a2 + j), u2);
+		_mm256_storeu_si256((__m256i *)(a3 + j), u3);
+		_mm256_storeu_si256((__m256i *)(acc + j + 8), v0);
+		_mm256_storeu_si256((__m256i *)(a1 + j + 8), v1);
+		_mm256_storeu_si256((__m256i *)(a2 + j + 8), v2);
+		_mm256_storeu_si256((__m256i *)(a3 + j + 8), v3);
+	}
+	for (; j < nch; j += 8) {
+		u32 r = nch - j < 8 ? nch - j : 8;
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
+		__m256i u0 = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
+		__m256i u1 = mcai_avx2_init(pk, a1 + j, c0 + j, r, first);
+		__m256i u2 = mcai_avx2_init(pk, a2 + j, c0 + j, r, first);
+		__m256i u3 = mcai_avx2_init(pk, a3 + j, c0 + j, r, first);
+
+		for (q = 0; q < pairs; q++) {
+			__m256i w0 = mcai_avx2_wload(w + (size_t)q * 2 * r);
+
+			u0 = mcai_avx2_wmadd(u0, mcai_avx2_wpair(xs[0], q), w0);
+			u1 = mcai_avx2_wmadd(u1, mcai_avx2_wpair(xs[1], q), w0);
+			u2 = mcai_avx2_wmadd(u2, mcai_avx2_wpair(xs[2], q), w0);
+			u3 = mcai_avx2_wmadd(u3, mcai_avx2_wpair(xs[3], q), w0);
 		}
 		if (r == 8) {
-			_mm256_storeu_si256((__m256i *)(acc + j), v0);
-			_mm256_storeu_si256((__m256i *)(a1 + j), v1);
-			_mm256_storeu_si256((__m256i *)(a2 + j), v2);
-			_mm256_storeu_si256((__m256i *)(a3 + j), v3);
+			_mm256_storeu_si256((__m256i *)(acc + j), u0);
+			_mm256_storeu_si256((__m256i *)(a1 + j), u1);
+			_mm256_storeu_si256((__m256i *)(a2 + j), u2);
+			_mm256_storeu_si256((__m256i *)(a3 + j), u3);
 		} else {
-			mcai_avx2_store_part(acc + j, v0, r);
-			mcai_avx2_store_part(a1 + j, v1, r);
-			mcai_avx2_store_part(a2 + j, v2, r);
-			mcai_avx2_store_part(a3 + j, v3, r);
+			mcai_avx2_store_part(acc + j, u0, r);
+			mcai_avx2_store_part(a1 + j, u1, r);
+			mcai_avx2_store_part(a2 + j, u2, r);
+			mcai_avx2_store_part(a3 + j, u3, r);
 		}
 	}
 }

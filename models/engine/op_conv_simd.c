@@ -174,13 +174,6 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 }
 
 /*
- * Taps a dot4() call covers at most, so that a call is no more MACs
- * (4 pixels x MCAI_SIMD_OCB channels) than a dot() call: the section
- * bound counts in such calls.
- */
-#define MCAI_SIMD_KC4	(MCAI_SIMD_KC / 4)
-
-/*
  * Whether the window at x0 lies in the image (rows checked by the
  * caller): its k_h rows are then each k_w * in_c contiguous bytes of
  * the image, which dot4() reads where they are, with no gathering.

@@ -71,6 +71,12 @@ enum mcai_simd_path {
 #define MCAI_SIMD_OCB		64U
 /* Taps of one im2col chunk on the stack (a multiple of kr). */
 #define MCAI_SIMD_KC		512U
+/*
+ * Taps a dot4() call covers at most (a multiple of kr), so that a call
+ * is no more MACs (4 pixels x MCAI_SIMD_OCB channels) than a dot()
+ * call: the section bound counts in such calls.
+ */
+#define MCAI_SIMD_KC4	(MCAI_SIMD_KC / 4)
 /* Bytes a vector load may read past a packed array's end. */
 #define MCAI_SIMD_SLACK		64U
 
@@ -195,7 +201,8 @@ struct mcai_simd_isa {
 	/*
 	 * dot() for four pixels at once, from their raw s8 activations
 	 * (no prep: the kernel applies it), x[p] readable to len rounded
-	 * up to kr; pixel p's accumulators at acc + p * MCAI_SIMD_OCB.
+	 * up to kr, len <= MCAI_SIMD_KC4; pixel p's accumulators at
+	 * acc + p * MCAI_SIMD_OCB.
 	 * NULL: the driver goes pixel by pixel.
 	 */
 	void (*dot4)(const struct mcai_pack *pk, const u8 *const x[4],
