@@ -96,10 +96,21 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 		u32 r = nch - j < 8 ? nch - j : 8;
 		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
 		__m256i a = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
+		__m256i b = _mm256_setzero_si256(), c = b, d = b;
 
-		for (q = 0; q < pairs; q++)
+		/* one panel alone: four chains, as in op_conv_avx512vnni.c */
+		for (q = 0; q + 4 <= pairs; q += 4) {
+			const s8 *wq = w + (size_t)q * 2 * r;
+
+			a = mcai_avx2_madd(a, mcai_avx2_pair(x, q), wq);
+			b = mcai_avx2_madd(b, mcai_avx2_pair(x, q + 1), wq + 2 * r);
+			c = mcai_avx2_madd(c, mcai_avx2_pair(x, q + 2), wq + 4 * r);
+			d = mcai_avx2_madd(d, mcai_avx2_pair(x, q + 3), wq + 6 * r);
+		}
+		for (; q < pairs; q++)
 			a = mcai_avx2_madd(a, mcai_avx2_pair(x, q),
 					   w + (size_t)q * 2 * r);
+		a = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
 		if (r == 8)
 			_mm256_storeu_si256((__m256i *)(acc + j), a);
 		else

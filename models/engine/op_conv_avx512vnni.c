@@ -84,11 +84,30 @@ static void mcai_zmm_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 		__mmask16 m = (__mmask16)((1U << r) - 1);
 		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
 		__m512i a = mcai_zmm_init(pk, acc + j, c0 + j, m, first);
+		__m512i b = _mm512_setzero_si512(), c = b, d = b;
 
-		/* lanes past r read the next quad's bytes: never stored */
-		for (q = 0; q < quads; q++)
+		/*
+		 * Lanes past r read the next quad's bytes: never stored.
+		 * One panel alone (a narrow layer, the last of a group) is
+		 * four chains over the quads, not one bound by vpdpbusd's
+		 * latency; their sum wraps as the single chain's would.
+		 */
+		for (q = 0; q + 4 <= quads; q += 4) {
+			const s8 *wq = w + (size_t)q * 4 * r;
+
+			a = _mm512_dpbusd_epi32(a, mcai_zmm_quad(x, q),
+						_mm512_loadu_si512(wq));
+			b = _mm512_dpbusd_epi32(b, mcai_zmm_quad(x, q + 1),
+						_mm512_loadu_si512(wq + 4 * r));
+			c = _mm512_dpbusd_epi32(c, mcai_zmm_quad(x, q + 2),
+						_mm512_loadu_si512(wq + 8 * r));
+			d = _mm512_dpbusd_epi32(d, mcai_zmm_quad(x, q + 3),
+						_mm512_loadu_si512(wq + 12 * r));
+		}
+		for (; q < quads; q++)
 			a = _mm512_dpbusd_epi32(a, mcai_zmm_quad(x, q),
 						_mm512_loadu_si512(w + (size_t)q * 4 * r));
+		a = _mm512_add_epi32(_mm512_add_epi32(a, b), _mm512_add_epi32(c, d));
 		_mm512_mask_storeu_epi32(acc + j, m, a);
 	}
 }
