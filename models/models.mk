@@ -30,6 +30,14 @@ SIMD_CFLAGS_op_conv_avx2 := -mavx2
 SIMD_CFLAGS_op_conv_avx512vnni := -mavx2 -mbmi2 -mavx512f -mavx512bw \
 				  -mavx512vl -mavx512vnni
 SIMD_CFLAGS_op_conv_avxvnni := -mavx2 -mavxvnni
+# Kernels since 6.2 build with -funsigned-char, 6.1 without: the ISA
+# objects' results must not depend on it (GCC 12 folds some byte-lane
+# intrinsics through the char type), so user space, whose tests see every
+# path the host has, builds them the way the newer kernels do; the 6.1
+# guest covers the signed build.
+SIMD_CFLAGS_op_conv_avx2 += -funsigned-char
+SIMD_CFLAGS_op_conv_avx512vnni += -funsigned-char
+SIMD_CFLAGS_op_conv_avxvnni += -funsigned-char
 simd_cflags = $(SIMD_CFLAGS_$(basename $(notdir $(1))))
 MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/graph_writer.c models/train/quant.c \
 	       models/train/opquant.c models/train/dataset.c

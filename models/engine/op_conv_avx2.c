@@ -345,6 +345,19 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 }
 
 /*
+ * b where the lanes of @m are all ones, a where they are zero (every
+ * mask here is a whole-lane compare or sign result).  Not
+ * _mm256_blendv_epi8(): GCC 12 folds its builtin into "m < 0 ? b : a"
+ * over lanes of type char, which -funsigned-char (every kernel since
+ * 6.2 builds with it) makes "never": the blend silently did nothing
+ * in the 6.12 module.  Plain bitwise logic has no char type.
+ */
+static __m256i mcai_avx2_select(__m256i a, __m256i b, __m256i m)
+{
+	return _mm256_or_si256(_mm256_and_si256(m, b), _mm256_andnot_si256(m, a));
+}
+
+/*
  * The output stage, 8 channels (requant.h's steps, each as an identity
  * of 32-bit lanes):
  *
@@ -380,15 +393,15 @@ static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
 	v = _mm256_add_epi32(acc, bias);
 	m = _mm256_and_si256(_mm256_xor_si256(v, acc), _mm256_xor_si256(v, bias));
 	t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
-	v = _mm256_blendv_epi8(v, t, _mm256_srai_epi32(m, 31));
+	v = mcai_avx2_select(v, t, _mm256_srai_epi32(m, 31));
 
 	/* sat32(v * 2^left) */
 	left = _mm256_max_epi32(shift, zero);
 	right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
 	t = _mm256_sllv_epi32(v, left);
 	m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, left), v);
-	v = _mm256_blendv_epi8(_mm256_xor_si256(_mm256_srai_epi32(v, 31), smax),
-			       t, m);
+	v = mcai_avx2_select(_mm256_xor_si256(_mm256_srai_epi32(v, 31), smax),
+			     t, m);
 
 	/* srdhm(v, mult) */
 	m = _mm256_and_si256(_mm256_cmpeq_epi32(v, smin),
@@ -409,7 +422,7 @@ static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
 	/* clamp8(v + zp, lo, hi) */
 	lo = _mm256_sub_epi32(lo, zp);
 	t = _mm256_min_epi32(v, _mm256_sub_epi32(hi, zp));
-	t = _mm256_blendv_epi8(t, lo, _mm256_cmpgt_epi32(lo, v));
+	t = mcai_avx2_select(t, lo, _mm256_cmpgt_epi32(lo, v));
 	return _mm256_add_epi32(t, zp);
 }
 

@@ -46,11 +46,14 @@ for p in off avx2 avx512vnni avxvnni neon dotprod bogus; do
 	   has "$p"; then
 		insmod "$MCAI_KO" simd=$p || { fail "simd=$p refused"; continue; }
 		[ "$(cat $P)" = "$p" ] || fail "simd=$p reads $(cat $P)"
+		n=0 bad=0
 		for b in "$R"/models/*.mcai "$R"/models/mlperf-tiny/*.mcai; do
+			n=$((n + 1))
 			MCAI_SIMD=off "$R/build/vm/graph_bitexact" --samples 8 "$b" \
-				>/dev/null || fail "simd=$p: $b differs from scalar"
+				>/dev/null || { bad=$((bad + 1)); fail "simd=$p: $b differs from scalar"; }
 		done
-		echo "17-simd: simd=$p: every shipped model bit-exact with scalar"
+		[ "$n" -ge 8 ] || fail "simd=$p: only $n shipped models found"
+		echo "17-simd: simd=$p: $((n - bad)) of $n shipped models bit-exact with scalar"
 		rmmod mcai || ret=1
 	else
 		if insmod "$MCAI_KO" simd=$p 2>/dev/null; then
