@@ -378,26 +378,17 @@ static __m256i mcai_avx2_select(__m256i a, __m256i b, __m256i m)
  *   clamp8(v + zp)     v against lo - zp and hi - zp (no overflow: the
  *                      three are int8), lo's test last, as the reference.
  */
-static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
-				 __m256i shift, __m256i zp, __m256i lo,
-				 __m256i hi)
+/* sat32(v * 2^left), srdhm(v, mult), rdivpot(v, right): mcai_requant() */
+static __m256i mcai_avx2_rq(__m256i v, __m256i mult, __m256i left,
+			    __m256i right)
 {
-	const __m256i zero = _mm256_setzero_si256();
 	const __m256i one = _mm256_set1_epi32(1);
 	const __m256i smax = _mm256_set1_epi32(S32_MAX);
 	const __m256i smin = _mm256_set1_epi32(S32_MIN);
 	const __m256i half = _mm256_set1_epi64x(1LL << 30);
-	__m256i v, t, m, left, right, ev, od, mask;
-
-	/* sat32(acc + bias) */
-	v = _mm256_add_epi32(acc, bias);
-	m = _mm256_and_si256(_mm256_xor_si256(v, acc), _mm256_xor_si256(v, bias));
-	t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
-	v = mcai_avx2_select(v, t, _mm256_srai_epi32(m, 31));
+	__m256i t, m, ev, od, mask;
 
 	/* sat32(v * 2^left) */
-	left = _mm256_max_epi32(shift, zero);
-	right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
 	t = _mm256_sllv_epi32(v, left);
 	m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, left), v);
 	v = mcai_avx2_select(_mm256_xor_si256(_mm256_srai_epi32(v, 31), smax),
@@ -417,13 +408,49 @@ static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
 	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
 	t = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(v, 31));
 	m = _mm256_cmpgt_epi32(_mm256_and_si256(v, mask), t);
-	v = _mm256_sub_epi32(_mm256_srav_epi32(v, right), m);
+	return _mm256_sub_epi32(_mm256_srav_epi32(v, right), m);
+}
 
-	/* clamp8(v + zp, lo, hi) */
+/* shift's left (> 0) and right (< 0) parts, per lane */
+static __m256i mcai_avx2_left(__m256i shift)
+{
+	return _mm256_max_epi32(shift, _mm256_setzero_si256());
+}
+
+static __m256i mcai_avx2_right(__m256i shift)
+{
+	const __m256i zero = _mm256_setzero_si256();
+
+	return _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+}
+
+/* clamp8(v + zp, lo, hi) */
+static __m256i mcai_avx2_clamp(__m256i v, __m256i zp, __m256i lo, __m256i hi)
+{
+	__m256i t;
+
 	lo = _mm256_sub_epi32(lo, zp);
 	t = _mm256_min_epi32(v, _mm256_sub_epi32(hi, zp));
 	t = mcai_avx2_select(t, lo, _mm256_cmpgt_epi32(lo, v));
 	return _mm256_add_epi32(t, zp);
+}
+
+static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
+				 __m256i shift, __m256i zp, __m256i lo,
+				 __m256i hi)
+{
+	const __m256i smax = _mm256_set1_epi32(S32_MAX);
+	__m256i v, t, m;
+
+	/* sat32(acc + bias) */
+	v = _mm256_add_epi32(acc, bias);
+	m = _mm256_and_si256(_mm256_xor_si256(v, acc), _mm256_xor_si256(v, bias));
+	t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
+	v = mcai_avx2_select(v, t, _mm256_srai_epi32(m, 31));
+
+	v = mcai_avx2_rq(v, mult, mcai_avx2_left(shift),
+			 mcai_avx2_right(shift));
+	return mcai_avx2_clamp(v, zp, lo, hi);
 }
 
 static __m256i mcai_avx2_ld(const s32 *p)
@@ -458,12 +485,88 @@ void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 				      q->lo, q->hi);
 }
 
+/* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
+static void mcai_avx2_store8(s8 *out, __m256i v)
+{
+	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
+				    _mm256_extracti128_si256(v, 1));
+
+	_mm_storel_epi64((__m128i *)out, _mm_packs_epi16(w, w));
+}
+
+/* One input's side of an add: requant((x - zp) * 2^left_shift, m, s). */
+static __m256i mcai_avx2_add_in(const s8 *x, __m256i zp, __m256i lift,
+				__m256i mult, __m256i left, __m256i right)
+{
+	s64 b;
+	__m256i v;
+
+	memcpy(&b, x, 8);
+	v = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(b));
+	/* |x - zp| <= 255 and lift <= 20: the shift is the product, exact */
+	v = _mm256_sllv_epi32(_mm256_sub_epi32(v, zp), lift);
+	return mcai_avx2_rq(v, mult, left, right);
+}
+
+/*
+ * mcai_add_one() eight elements at a time: both inputs' requantisations
+ * (each below 2^30 in magnitude, mcai_add_check()'s bounds), their sum
+ * (below 2^31), the output's, the clamp; a short tail goes through
+ * padded copies, so nothing is read or written past n.
+ */
+void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
+			const s8 *in2, u32 n, s8 *out)
+{
+	const __m256i zp1 = _mm256_set1_epi32(p->in1_zp);
+	const __m256i zp2 = _mm256_set1_epi32(p->in2_zp);
+	const __m256i lift = _mm256_set1_epi32(p->left_shift);
+	const __m256i m1 = _mm256_set1_epi32(p->in1_mult);
+	const __m256i m2 = _mm256_set1_epi32(p->in2_mult);
+	const __m256i mo = _mm256_set1_epi32(p->out_mult);
+	const __m256i s1 = _mm256_set1_epi32(p->in1_shift);
+	const __m256i s2 = _mm256_set1_epi32(p->in2_shift);
+	const __m256i so = _mm256_set1_epi32(p->out_shift);
+	const __m256i l1 = mcai_avx2_left(s1), r1 = mcai_avx2_right(s1);
+	const __m256i l2 = mcai_avx2_left(s2), r2 = mcai_avx2_right(s2);
+	const __m256i lout = mcai_avx2_left(so), rout = mcai_avx2_right(so);
+	const __m256i zp = _mm256_set1_epi32(p->out_zp);
+	const __m256i lo = _mm256_set1_epi32(p->act_min);
+	const __m256i hi = _mm256_set1_epi32(p->act_max);
+	u32 i = 0;
+
+	while (i < n) {
+		u32 r = n - i < 8 ? n - i : 8;
+		s8 ta[8] = { 0 }, tb[8] = { 0 }, to[8];
+		const s8 *a = in1 + i, *b = in2 + i;
+		__m256i x, y, v;
+
+		if (r < 8) {
+			memcpy(ta, a, r);
+			memcpy(tb, b, r);
+			a = ta;
+			b = tb;
+		}
+		x = mcai_avx2_add_in(a, zp1, lift, m1, l1, r1);
+		y = mcai_avx2_add_in(b, zp2, lift, m2, l2, r2);
+		v = mcai_avx2_rq(_mm256_add_epi32(x, y), mo, lout, rout);
+		v = mcai_avx2_clamp(v, zp, lo, hi);
+		if (r == 8) {
+			mcai_avx2_store8(out + i, v);
+		} else {
+			mcai_avx2_store8(to, v);
+			memcpy(out + i, to, r);
+		}
+		i += r;
+	}
+}
+
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
 	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
+	.add = mcai_simd_avx2_add,
 	.nr = 8,
 	.kr = 2,
 	.off = 0,

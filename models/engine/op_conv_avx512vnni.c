@@ -242,6 +242,7 @@ const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.dot4 = mcai_zmm_dot4,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_zmm_out8,
+	.add = mcai_simd_avx2_add,
 	.nr = 16,
 	.kr = 4,
 	.off = 128,

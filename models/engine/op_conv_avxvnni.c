@@ -102,6 +102,7 @@ const struct mcai_simd_isa mcai_simd_avxvnni = {
 	.dot = mcai_vnni_dot,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
+	.add = mcai_simd_avx2_add,
 	.nr = 8,
 	.kr = 4,
 	.off = 128,

@@ -327,3 +327,41 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 	mcai_simd_end();
 	return true;
 }
+
+/* Whether [a, a + n) and [b, b + n) are the same bytes or apart. */
+static bool mcai_simd_apart(const s8 *a, const s8 *b, size_t n)
+{
+	return a == b || a + n <= b || b + n <= a;
+}
+
+/* Elements an add() call covers: counted as 16 MACs each in a section. */
+#define MCAI_SIMD_ADD_CHUNK	1024U
+
+bool mcai_simd_add(const struct mcai_add_params *p, const s8 *in1,
+		   const s8 *in2, s8 *out)
+{
+	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
+	u64 n = mcai_op_elems(p->out);
+	u32 section = 0, len;
+	u64 i;
+	int d;
+
+	if (!isa || !isa->add)
+		return false;
+	/* broadcasting walks strides: the reference does that */
+	for (d = 0; d < 4; d++)
+		if (p->in1[d] != p->out[d] || p->in2[d] != p->out[d])
+			return false;
+	/* in place is fine (element i only reads element i); overlap not */
+	if (!mcai_simd_apart(in1, out, n) || !mcai_simd_apart(in2, out, n) ||
+	    !mcai_simd_begin())
+		return false;
+	for (i = 0; i < n; i += len) {
+		len = (u32)(n - i < MCAI_SIMD_ADD_CHUNK ? n - i :
+			    MCAI_SIMD_ADD_CHUNK);
+		isa->add(p, in1 + i, in2 + i, len, out + i);
+		mcai_simd_tick(&section, 16 * len, 0);
+	}
+	mcai_simd_end();
+	return true;
+}

@@ -5,6 +5,7 @@
  * BroadcastAdd4DSlow's indexing), concatenation, pad, reshape.
  */
 #include "models/engine/ops.h"
+#include "models/engine/simd.h"
 
 static int mcai_zp_ok(s32 zp)
 {
@@ -135,6 +136,8 @@ const char *mcai_mul_check(const struct mcai_mul_params *p)
 void mcai_add(const struct mcai_add_params *p, const s8 *in1, const s8 *in2,
 	      s8 *out)
 {
+	if (mcai_simd_add(p, in1, in2, out))
+		return;
 	mcai_binary(p->in1, p->in2, p->out, in1, in2, out, p, NULL);
 }
 

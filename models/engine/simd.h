@@ -141,6 +141,9 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 /* Depthwise reads the filter as it is (1HWO is channel-contiguous). */
 bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 			 const s8 *filter, const s32 *bias, s8 *out);
+/* Add without broadcasting (a residual connection): element by element. */
+bool mcai_simd_add(const struct mcai_add_params *p, const s8 *in1,
+		   const s8 *in2, s8 *out);
 
 /*
  * One row of a fully connected layer (engine v1's too, whose output
@@ -216,6 +219,12 @@ struct mcai_simd_isa {
 	/* mcai_simd_out8()'s vector half */
 	void (*out8)(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
 		     s8 *out);
+	/*
+	 * mcai_add()'s elements [0, n) of same-shape inputs, each exactly
+	 * the scalar mcai_add_one(); NULL: the scalar loop.
+	 */
+	void (*add)(const struct mcai_add_params *p, const s8 *in1,
+		    const s8 *in2, u32 n, s8 *out);
 	u8 nr, kr, off;		/* off: what prep adds (VNNI: 128) */
 };
 
@@ -229,6 +238,9 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 /* op_conv_avx2.c's output stage, which AVX-VNNI uses too */
 void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 			 u32 n, s8 *out);
+/* op_conv_avx2.c's add, which every x86 path uses */
+void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
+			const s8 *in2, u32 n, s8 *out);
 
 extern const struct mcai_simd_isa mcai_simd_avx2;
 extern const struct mcai_simd_isa mcai_simd_avx512vnni;

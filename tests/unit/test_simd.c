@@ -569,6 +569,103 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+/*
+ * The vector add against the scalar one: random parameters within
+ * mcai_add_check()'s bounds (extreme multipliers and shifts included),
+ * every length's tail, in place, and broadcasting (which stays scalar).
+ */
+static u64 add_case(uint64_t *seed, u32 n, u32 how)
+{
+	struct mcai_add_params p;
+	s8 *a = rnd_bytes(seed, n + 1, false), *b = rnd_bytes(seed, n, false);
+	s8 *want = unit_xmalloc(n + 8), *got = unit_xmalloc(n + 8);
+	const s8 *in1 = a, *in2 = b;
+	enum mcai_simd_path path = mcai_simd_active();
+	u32 i;
+
+	memset(&p, 0, sizeof(p));
+	for (i = 0; i < 4; i++)
+		p.in1[i] = p.in2[i] = p.out[i] = 1;
+	p.in1[3] = p.in2[3] = p.out[3] = n;
+	if (how == 2 && n > 1)	/* in2 broadcast along the channels */
+		p.in2[3] = 1;
+	p.in1_zp = unit_rnd_s8(seed);
+	p.in2_zp = unit_rnd_s8(seed);
+	p.out_zp = unit_rnd_s8(seed);
+	p.left_shift = unit_rnd32(seed) % 4 ? 20 : (s32)(unit_rnd32(seed) % 21);
+	p.in1_mult = edge_mult(seed);
+	p.in2_mult = edge_mult(seed);
+	p.out_mult = edge_mult(seed);
+	if (p.in1_mult < 0)
+		p.in1_mult = S32_MAX;
+	if (p.in2_mult < 0)
+		p.in2_mult = 1 << 30;
+	if (p.out_mult < 0)
+		p.out_mult = S32_MAX - 1;
+	p.in1_shift = -(s32)(unit_rnd32(seed) % 32);
+	p.in2_shift = -(s32)(unit_rnd32(seed) % 32);
+	p.out_shift = (s32)(unit_rnd32(seed) % 62) - 31;
+	p.act_min = unit_rnd_s8(seed);
+	p.act_max = unit_rnd_s8(seed);
+	if (p.act_min > p.act_max || unit_rnd32(seed) % 3 == 0) {
+		p.act_min = -128;
+		p.act_max = 127;
+	}
+	ck_assert_msg(!mcai_add_check(&p), "add params: %s", mcai_add_check(&p));
+	if (how == 1)		/* unaligned, and in place in the scalar run */
+		in1 = a + 1;
+	mcai_simd_set(MCAI_SIMD_OFF);
+	memcpy(want, in1, n);
+	mcai_add(&p, want, in2, want);
+	ck_assert_int_eq(mcai_simd_set(path), 0);
+	memset(got, 0x5a, n + 8);
+	if (how == 1) {
+		memcpy(got, in1, n);
+		mcai_add(&p, got, in2, got);
+	} else {
+		mcai_add(&p, in1, in2, got);
+	}
+	if (memcmp(got, want, n)) {
+		for (i = 0; i < n && got[i] == want[i]; i++)
+			;
+		ck_abort_msg("add %s, n %u, case %u: element %u: a %d b %d zp %d/%d/%d, mult %d/%d/%d, shift %d/%d/%d, lift %d: %d, want %d",
+			     mcai_simd_name(path), n, how, i, in1[i],
+			     in2[how == 2 ? 0 : i], p.in1_zp, p.in2_zp,
+			     p.out_zp, p.in1_mult, p.in2_mult, p.out_mult,
+			     p.in1_shift, p.in2_shift, p.out_shift,
+			     p.left_shift, got[i], want[i]);
+	}
+	for (i = n; how != 1 && i < n + 8; i++)
+		ck_assert_int_eq(got[i], 0x5a);
+	free(a);
+	free(b);
+	free(want);
+	free(got);
+	return n;
+}
+
+START_TEST(test_simd_add)
+{
+	uint64_t seed = 17;
+	u64 total = 0;
+	u32 k, it;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (it = 0; it < 6000; it++)
+			total += add_case(&seed, it % 7 == 6 ?
+					  1 + unit_rnd32(&seed) % 5000 :
+					  1 + it % 40, it % 3);
+	}
+	mcai_simd_set(MCAI_SIMD_OFF);
+	printf("simd: add, %llu elements bit-exact\n",
+	       (unsigned long long)total);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
 START_TEST(test_simd_dispatch)
 {
 	enum mcai_simd_path best = mcai_simd_best();
@@ -661,6 +758,7 @@ Suite *simd_suite(void)
 	tcase_add_test(tc, test_simd_dispatch);
 	tcase_add_test(tc, test_simd_path_change);
 	tcase_add_test(tc, test_simd_out8);
+	tcase_add_test(tc, test_simd_add);
 	tcase_add_test(tc, test_simd_fc);
 	tcase_add_test(tc, test_simd_conv2d);
 	tcase_add_test(tc, test_simd_depthwise);
