@@ -74,6 +74,17 @@ static void mcai_fc_simd_out(const void *ctx, u32 c0, u32 nch,
 			     const s32 *acc, s8 *out)
 {
 	const struct mcai_layer *l = ctx;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* verify checked the arrays 4-aligned: le32 is s32 here */
+	struct mcai_simd_outq q = {
+		.bias = (const s32 *)l->bias + c0,
+		.mult = (const s32 *)l->mult + c0,
+		.shift = (const s32 *)l->shift + c0,
+		.out_zp = l->out_zp, .lo = l->clamp_min, .hi = l->clamp_max,
+	};
+
+	mcai_simd_out8(&q, acc, nch, out + c0);
+#else
 	u32 i;
 
 	for (i = 0; i < nch; i++) {
@@ -85,6 +96,7 @@ static void mcai_fc_simd_out(const void *ctx, u32 c0, u32 nch,
 		out[r] = mcai_clamp8((s64)v + l->out_zp, l->clamp_min,
 				     l->clamp_max);
 	}
+#endif
 }
 
 /* The SIMD path, when the layer was packed for it and vectors are usable. */

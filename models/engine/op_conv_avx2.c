@@ -96,14 +96,148 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 		u32 r = nch - j < 8 ? nch - j : 8;
 		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
 		__m256i a = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
+		__m256i b = _mm256_setzero_si256(), c = b, d = b;
 
-		for (q = 0; q < pairs; q++)
+		/* one panel alone: four chains, as in op_conv_avx512vnni.c */
+		for (q = 0; q + 4 <= pairs; q += 4) {
+			const s8 *wq = w + (size_t)q * 2 * r;
+
+			a = mcai_avx2_madd(a, mcai_avx2_pair(x, q), wq);
+			b = mcai_avx2_madd(b, mcai_avx2_pair(x, q + 1), wq + 2 * r);
+			c = mcai_avx2_madd(c, mcai_avx2_pair(x, q + 2), wq + 4 * r);
+			d = mcai_avx2_madd(d, mcai_avx2_pair(x, q + 3), wq + 6 * r);
+		}
+		for (; q < pairs; q++)
 			a = mcai_avx2_madd(a, mcai_avx2_pair(x, q),
 					   w + (size_t)q * 2 * r);
+		a = _mm256_add_epi32(_mm256_add_epi32(a, b), _mm256_add_epi32(c, d));
 		if (r == 8)
 			_mm256_storeu_si256((__m256i *)(acc + j), a);
 		else
 			mcai_avx2_store_part(acc + j, a, r);
+	}
+}
+
+/* @n (even) activations sign-extended to int16: pairs become s32 loads. */
+static void mcai_avx2_widen(s16 *d, const u8 *x, u32 n)
+{
+	u32 t = 0;
+
+	for (; t + 16 <= n; t += 16) {
+		__m128i b = _mm_loadu_si128((const __m128i *)(x + t));
+
+		_mm256_storeu_si256((__m256i *)(d + t), _mm256_cvtepi8_epi16(b));
+	}
+	for (; t < n; t++)
+		d[t] = (s8)x[t];
+}
+
+/* Widened pair q in every 32-bit lane: a broadcast load, no shuffle. */
+static __m256i mcai_avx2_wpair(const s16 *d, u32 q)
+{
+	s32 v;
+
+	memcpy(&v, d + 2 * q, 4);
+	return _mm256_set1_epi32(v);
+}
+
+static __m256i mcai_avx2_wmadd(__m256i a, __m256i xb, __m256i wv)
+{
+	return _mm256_add_epi32(a, _mm256_madd_epi16(xb, wv));
+}
+
+static __m256i mcai_avx2_wload(const s8 *w)
+{
+	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+}
+
+/*
+ * Four pixels (simd.h's dot4).  The activations are widened once into
+ * int16 pairs, so each is a plain broadcast load; two panels' weights,
+ * widened once a pair, feed eight independent accumulators.
+ */
+static void mcai_avx2_dot4(const struct mcai_pack *pk, const u8 *const x[4],
+			   u32 k0, u32 len, u32 c0, u32 nch, s32 *acc,
+			   bool first)
+{
+	const u32 kp = pk->kp, pairs = (len + 1) / 2;
+	const size_t ps = (size_t)8 * kp;	/* panel to panel */
+	s16 xs[4][MCAI_SIMD_KC4];
+	s32 *a1 = acc + MCAI_SIMD_OCB, *a2 = a1 + MCAI_SIMD_OCB;
+	s32 *a3 = a2 + MCAI_SIMD_OCB;
+	u32 j = 0, q, p;
+
+	for (p = 0; p < 4; p++)
+		mcai_avx2_widen(xs[p], x[p], 2 * pairs);
+	for (; j + 16 <= nch; j += 16) {
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * 8;
+		__m256i u0 = mcai_avx2_init(pk, acc + j, c0 + j, 8, first);
+		__m256i u1 = mcai_avx2_init(pk, a1 + j, c0 + j, 8, first);
+		__m256i u2 = mcai_avx2_init(pk, a2 + j, c0 + j, 8, first);
+		__m256i u3 = mcai_avx2_init(pk, a3 + j, c0 + j, 8, first);
+		__m256i v0 = mcai_avx2_init(pk, acc + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v1 = mcai_avx2_init(pk, a1 + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v2 = mcai_avx2_init(pk, a2 + j + 8, c0 + j + 8, 8,
+					    first);
+		__m256i v3 = mcai_avx2_init(pk, a3 + j + 8, c0 + j + 8, 8,
+					    first);
+
+		for (q = 0; q < pairs; q++) {
+			__m256i w0 = mcai_avx2_wload(w + (size_t)q * 16);
+			__m256i w1 = mcai_avx2_wload(w + ps + (size_t)q * 16);
+			__m256i b;
+
+			b = mcai_avx2_wpair(xs[0], q);
+			u0 = mcai_avx2_wmadd(u0, b, w0);
+			v0 = mcai_avx2_wmadd(v0, b, w1);
+			b = mcai_avx2_wpair(xs[1], q);
+			u1 = mcai_avx2_wmadd(u1, b, w0);
+			v1 = mcai_avx2_wmadd(v1, b, w1);
+			b = mcai_avx2_wpair(xs[2], q);
+			u2 = mcai_avx2_wmadd(u2, b, w0);
+			v2 = mcai_avx2_wmadd(v2, b, w1);
+			b = mcai_avx2_wpair(xs[3], q);
+			u3 = mcai_avx2_wmadd(u3, b, w0);
+			v3 = mcai_avx2_wmadd(v3, b, w1);
+		}
+		_mm256_storeu_si256((__m256i *)(acc + j), u0);
+		_mm256_storeu_si256((__m256i *)(a1 + j), u1);
+		_mm256_storeu_si256((__m256i *)(a2 + j), u2);
+		_mm256_storeu_si256((__m256i *)(a3 + j), u3);
+		_mm256_storeu_si256((__m256i *)(acc + j + 8), v0);
+		_mm256_storeu_si256((__m256i *)(a1 + j + 8), v1);
+		_mm256_storeu_si256((__m256i *)(a2 + j + 8), v2);
+		_mm256_storeu_si256((__m256i *)(a3 + j + 8), v3);
+	}
+	for (; j < nch; j += 8) {
+		u32 r = nch - j < 8 ? nch - j : 8;
+		const s8 *w = pk->w + (size_t)(c0 + j) * kp + (size_t)k0 * r;
+		__m256i u0 = mcai_avx2_init(pk, acc + j, c0 + j, r, first);
+		__m256i u1 = mcai_avx2_init(pk, a1 + j, c0 + j, r, first);
+		__m256i u2 = mcai_avx2_init(pk, a2 + j, c0 + j, r, first);
+		__m256i u3 = mcai_avx2_init(pk, a3 + j, c0 + j, r, first);
+
+		for (q = 0; q < pairs; q++) {
+			__m256i w0 = mcai_avx2_wload(w + (size_t)q * 2 * r);
+
+			u0 = mcai_avx2_wmadd(u0, mcai_avx2_wpair(xs[0], q), w0);
+			u1 = mcai_avx2_wmadd(u1, mcai_avx2_wpair(xs[1], q), w0);
+			u2 = mcai_avx2_wmadd(u2, mcai_avx2_wpair(xs[2], q), w0);
+			u3 = mcai_avx2_wmadd(u3, mcai_avx2_wpair(xs[3], q), w0);
+		}
+		if (r == 8) {
+			_mm256_storeu_si256((__m256i *)(acc + j), u0);
+			_mm256_storeu_si256((__m256i *)(a1 + j), u1);
+			_mm256_storeu_si256((__m256i *)(a2 + j), u2);
+			_mm256_storeu_si256((__m256i *)(a3 + j), u3);
+		} else {
+			mcai_avx2_store_part(acc + j, u0, r);
+			mcai_avx2_store_part(a1 + j, u1, r);
+			mcai_avx2_store_part(a2 + j, u2, r);
+			mcai_avx2_store_part(a3 + j, u3, r);
+		}
 	}
 }
 
@@ -210,10 +344,113 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		acc[i] = mcai_avx2_dw1(p, img, y0, x0, filter, c0 + i);
 }
 
+/*
+ * The output stage, 8 channels (requant.h's steps, each as an identity
+ * of 32-bit lanes):
+ *
+ *   sat32(acc + bias)  the wrapped sum, replaced by S32_MAX or S32_MIN
+ *                      (acc's sign) where both addends' signs differ
+ *                      from the sum's;
+ *   sat32(v << left)   the shifted value, unless shifting it back does
+ *                      not give v (bits lost), then saturated by v's sign;
+ *   srdhm(v, mult)     the 64-bit products of even and odd lanes
+ *                      (vpmuldq); adding 2^30 and taking bits 31..62 is
+ *                      floor((ab + 2^30) / 2^31), which is the reference's
+ *                      nudge-then-truncate (its nudged value has ab's
+ *                      sign); S32_MIN * S32_MIN gives S32_MIN there, and
+ *                      flipping its bits makes it S32_MAX;
+ *   rdivpot(v, right)  q = v >> right (arithmetic), plus one where
+ *                      v & mask > mask / 2 + (v < 0): mask is at most
+ *                      2^31 - 1, so all of it fits 32-bit lanes;
+ *   clamp8(v + zp)     v against lo - zp and hi - zp (no overflow: the
+ *                      three are int8), lo's test last, as the reference.
+ */
+static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
+				 __m256i shift, __m256i zp, __m256i lo,
+				 __m256i hi)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	const __m256i one = _mm256_set1_epi32(1);
+	const __m256i smax = _mm256_set1_epi32(S32_MAX);
+	const __m256i smin = _mm256_set1_epi32(S32_MIN);
+	const __m256i half = _mm256_set1_epi64x(1LL << 30);
+	__m256i v, t, m, left, right, ev, od, mask;
+
+	/* sat32(acc + bias) */
+	v = _mm256_add_epi32(acc, bias);
+	m = _mm256_and_si256(_mm256_xor_si256(v, acc), _mm256_xor_si256(v, bias));
+	t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
+	v = _mm256_blendv_epi8(v, t, _mm256_srai_epi32(m, 31));
+
+	/* sat32(v * 2^left) */
+	left = _mm256_max_epi32(shift, zero);
+	right = _mm256_max_epi32(_mm256_sub_epi32(zero, shift), zero);
+	t = _mm256_sllv_epi32(v, left);
+	m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, left), v);
+	v = _mm256_blendv_epi8(_mm256_xor_si256(_mm256_srai_epi32(v, 31), smax),
+			       t, m);
+
+	/* srdhm(v, mult) */
+	m = _mm256_and_si256(_mm256_cmpeq_epi32(v, smin),
+			     _mm256_cmpeq_epi32(mult, smin));
+	ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, mult), half),
+			       31);
+	od = _mm256_mul_epi32(_mm256_srli_epi64(v, 32),
+			      _mm256_srli_epi64(mult, 32));
+	od = _mm256_slli_epi64(_mm256_add_epi64(od, half), 1);
+	v = _mm256_xor_si256(_mm256_blend_epi32(ev, od, 0xaa), m);
+
+	/* rdivpot(v, right) */
+	mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
+	t = _mm256_add_epi32(_mm256_srai_epi32(mask, 1), _mm256_srli_epi32(v, 31));
+	m = _mm256_cmpgt_epi32(_mm256_and_si256(v, mask), t);
+	v = _mm256_sub_epi32(_mm256_srav_epi32(v, right), m);
+
+	/* clamp8(v + zp, lo, hi) */
+	lo = _mm256_sub_epi32(lo, zp);
+	t = _mm256_min_epi32(v, _mm256_sub_epi32(hi, zp));
+	t = _mm256_blendv_epi8(t, lo, _mm256_cmpgt_epi32(lo, v));
+	return _mm256_add_epi32(t, zp);
+}
+
+static __m256i mcai_avx2_ld(const s32 *p)
+{
+	return _mm256_loadu_si256((const __m256i *)p);
+}
+
+void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
+			 u32 n, s8 *out)
+{
+	const __m256i zp = _mm256_set1_epi32(q->out_zp);
+	const __m256i lo = _mm256_set1_epi32(q->lo);
+	const __m256i hi = _mm256_set1_epi32(q->hi);
+	u32 i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		__m256i b = q->bias ? mcai_avx2_ld(q->bias + i) :
+				      _mm256_setzero_si256();
+		__m256i v = mcai_avx2_requant(mcai_avx2_ld(acc + i), b,
+					      mcai_avx2_ld(q->mult + i),
+					      mcai_avx2_ld(q->shift + i), zp,
+					      lo, hi);
+		/* lo..hi are int8: the saturating packs are exact */
+		__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
+					    _mm256_extracti128_si256(v, 1));
+
+		_mm_storel_epi64((__m128i *)(out + i), _mm_packs_epi16(w, w));
+	}
+	for (; i < n; i++)
+		out[i] = mcai_op_out8(acc[i], q->bias ? q->bias[i] : 0,
+				      q->mult[i], q->shift[i], q->out_zp,
+				      q->lo, q->hi);
+}
+
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
+	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
+	.out8 = mcai_simd_avx2_out8,
 	.nr = 8,
 	.kr = 2,
 	.off = 0,

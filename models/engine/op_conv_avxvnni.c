@@ -101,6 +101,7 @@ const struct mcai_simd_isa mcai_simd_avxvnni = {
 	.prep = mcai_vnni_prep,
 	.dot = mcai_vnni_dot,
 	.dw = mcai_simd_avx2_dw,
+	.out8 = mcai_simd_avx2_out8,
 	.nr = 8,
 	.kr = 4,
 	.off = 128,

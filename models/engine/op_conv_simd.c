@@ -7,7 +7,7 @@
  * nothing once corr subtracts it) into a buffer on the stack, lets the
  * active path's kernels (op_conv_<isa>.c) compute the int32
  * accumulators of up to MCAI_SIMD_OCB channels, and ends with the
- * reference's own output stage (mcai_op_out8()).  simd.h has the rest.
+ * vector output stage (mcai_simd_out8()).  simd.h has the rest.
  */
 #include "models/engine/simd.h"
 
@@ -71,16 +71,13 @@ static void mcai_simd_fc_out(const void *ctx, u32 c0, u32 nch,
 {
 	const struct mcai_simd_fc_ctx *fc = ctx;
 	const struct mcai_fc_params *p = fc->p;
-	const s32 *bias = fc->bias;
-	u32 i;
+	struct mcai_simd_outq q = {
+		.bias = fc->bias ? fc->bias + c0 : NULL,
+		.mult = p->mult + c0, .shift = p->shift + c0,
+		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+	};
 
-	for (i = 0; i < nch; i++) {
-		u32 c = c0 + i;
-
-		out[c] = mcai_op_out8(acc[i], bias ? bias[c] : 0, p->mult[c],
-				      p->shift[c], p->out_zp, p->act_min,
-				      p->act_max);
-	}
+	mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
@@ -131,15 +128,13 @@ static void mcai_simd_conv_out(const struct mcai_conv_params *p,
 			       const s32 *bias, u32 c0, u32 nch,
 			       const s32 *acc, s8 *out)
 {
-	u32 i;
+	struct mcai_simd_outq q = {
+		.bias = bias ? bias + c0 : NULL,
+		.mult = p->mult + c0, .shift = p->shift + c0,
+		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+	};
 
-	for (i = 0; i < nch; i++) {
-		u32 c = c0 + i;
-
-		out[c] = mcai_op_out8(acc[i], bias ? bias[c] : 0, p->mult[c],
-				      p->shift[c], p->out_zp, p->act_min,
-				      p->act_max);
-	}
+	mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 /* Every output channel of one pixel, group by group. */
@@ -178,13 +173,103 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 	}
 }
 
+/*
+ * Whether the window at x0 lies in the image (rows checked by the
+ * caller): its k_h rows are then each k_w * in_c contiguous bytes of
+ * the image, which dot4() reads where they are, with no gathering.
+ */
+static bool mcai_simd_inside(const struct mcai_conv_params *p, s64 x0)
+{
+	return x0 >= 0 && x0 + p->k_w <= p->in_w;
+}
+
+/*
+ * Pixels x0[0..np) of one row, np <= 4, all inside: four at a time
+ * through dot4() (a short block repeats its last pixel), the window's
+ * rows straight from the image.
+ */
+static void mcai_simd_conv_block(const struct mcai_conv_params *p,
+				 const struct mcai_simd_isa *isa,
+				 const struct mcai_pack *pk, const s8 *img,
+				 s64 y0, const s64 *x0, u32 np,
+				 const s32 *bias, s8 *out, u32 *section)
+{
+	const u32 rowlen = p->k_w * p->in_c;
+	s32 acc[4 * MCAI_SIMD_OCB];
+	const u8 *xp[4];
+	u32 c0, nch, ky, off, len, i;
+
+	for (c0 = 0; c0 < p->out_c; c0 += MCAI_SIMD_OCB) {
+		nch = mcai_min32(MCAI_SIMD_OCB, p->out_c - c0);
+		for (ky = 0; ky < p->k_h; ky++) {
+			size_t y = (size_t)(y0 + (s64)ky * p->dil_h);
+
+			for (off = 0; off < rowlen; off += MCAI_SIMD_KC4) {
+				len = mcai_min32(MCAI_SIMD_KC4, rowlen - off);
+				for (i = 0; i < 4; i++)
+					xp[i] = (const u8 *)img +
+						(y * p->in_w +
+						 (size_t)x0[i < np ? i : np - 1]) *
+						p->in_c + off;
+				isa->dot4(pk, xp, ky * rowlen + off, len, c0,
+					  nch, acc, ky == 0 && off == 0);
+				mcai_simd_tick(section, 4 * nch * len,
+					       ky + 1 == p->k_h &&
+					       off + len == rowlen ? np * nch : 0);
+			}
+		}
+		for (i = 0; i < np; i++)
+			mcai_simd_conv_out(p, bias, c0, nch,
+					   acc + i * MCAI_SIMD_OCB,
+					   out + (size_t)i * p->out_c);
+	}
+}
+
+/*
+ * One output row: runs of pixels whose windows lie in the image go
+ * through mcai_simd_conv_block() when dot4() applies (one group, rows
+ * contiguous: no dilation along x, whole kr-tap units a row, so no read
+ * past a row's end); the others one by one, gathered.
+ */
+static void mcai_simd_conv_row(const struct mcai_conv_params *p,
+			       const struct mcai_simd_isa *isa,
+			       const struct mcai_pack *pk, const s8 *img,
+			       s64 y0, bool rows_in, const s32 *bias, s8 *out,
+			       u32 *section)
+{
+	bool direct = isa->dot4 && rows_in && p->groups == 1 &&
+		      p->dil_w == 1 && (p->k_w * p->in_c) % isa->kr == 0;
+	u32 ox = 0, np;
+	s64 x0[4];
+
+	while (ox < p->out_w) {
+		for (np = 0; direct && np < 4 && ox + np < p->out_w; np++) {
+			x0[np] = (s64)(ox + np) * p->stride_w - p->pad_left;
+			if (!mcai_simd_inside(p, x0[np]))
+				break;
+		}
+		if (np) {
+			mcai_simd_conv_block(p, isa, pk, img, y0, x0, np, bias,
+					     out, section);
+		} else {
+			np = 1;
+			mcai_simd_conv_pixel(p, isa, pk, img, y0,
+					     (s64)ox * p->stride_w - p->pad_left,
+					     bias, out, section);
+		}
+		ox += np;
+		out += (size_t)np * p->out_c;
+	}
+}
+
 bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 		      const struct mcai_pack *pk, const s8 *in,
 		      const s32 *bias, s8 *out)
 {
 	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
 	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
-	u32 b, oy, ox, section = 0;
+	const size_t row = (size_t)p->out_w * p->out_c;
+	u32 b, oy, section = 0;
 
 	if (!isa || !mcai_simd_usable(pk) || pk->n != p->out_c ||
 	    pk->groups != p->groups ||
@@ -194,15 +279,12 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 	for (b = 0; b < p->batch; b++) {
 		for (oy = 0; oy < p->out_h; oy++) {
 			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
+			s64 ylast = y0 + (s64)(p->k_h - 1) * p->dil_h;
 
-			for (ox = 0; ox < p->out_w; ox++) {
-				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
-
-				mcai_simd_conv_pixel(p, isa, pk, in + b * img,
-						     y0, x0, bias, out,
-						     &section);
-				out += p->out_c;
-			}
+			mcai_simd_conv_row(p, isa, pk, in + b * img, y0,
+					   y0 >= 0 && ylast < p->in_h, bias,
+					   out, &section);
+			out += row;
 		}
 	}
 	mcai_simd_end();

@@ -190,6 +190,22 @@ bool mcai_simd_usable(const struct mcai_pack *pk)
 	return pk && pk->path && pk->path == (u8)mcai_simd_active();
 }
 
+void mcai_simd_out8(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
+		    s8 *out)
+{
+	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
+	u32 i;
+
+	if (isa && isa->out8) {
+		isa->out8(q, acc, n, out);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = mcai_op_out8(acc[i], q->bias ? q->bias[i] : 0,
+				      q->mult[i], q->shift[i], q->out_zp, q->lo,
+				      q->hi);
+}
+
 bool mcai_simd_begin(void)
 {
 	if (!mcai_fpu_usable())

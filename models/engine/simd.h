@@ -4,9 +4,10 @@
  * depthwise): the dispatch, the packed weights and the drivers.
  *
  * The SIMD part computes exactly the int32 accumulators the scalar
- * reference (op_conv.c, engine.c) computes; bias, requantisation and the
- * clamp are the same scalar code (mcai_op_out8()), so every path is
- * bit-exact with scalar by construction, and tested so.
+ * reference (op_conv.c, engine.c) computes; the output stage (bias,
+ * requantisation, clamp) is vectorised too (out8 below), each step the
+ * integer identity of mcai_op_out8()'s, so every path is bit-exact with
+ * scalar, and tested so (exhaustively at the edges for the output stage).
  *
  * Dispatch: one path for the whole process or module, chosen once from
  * the CPU's features (mcai_simd_select(), "auto" = the best one), before
@@ -70,6 +71,12 @@ enum mcai_simd_path {
 #define MCAI_SIMD_OCB		64U
 /* Taps of one im2col chunk on the stack (a multiple of kr). */
 #define MCAI_SIMD_KC		512U
+/*
+ * Taps a dot4() call covers at most (a multiple of kr), so that a call
+ * is no more MACs (4 pixels x MCAI_SIMD_OCB channels) than a dot()
+ * call: the section bound counts in such calls.
+ */
+#define MCAI_SIMD_KC4	(MCAI_SIMD_KC / 4)
 /* Bytes a vector load may read past a packed array's end. */
 #define MCAI_SIMD_SLACK		64U
 
@@ -158,6 +165,27 @@ void mcai_simd_tick(u32 *section_macs, u32 macs, u32 outs);
 /* Whether @pk can be used now (its path is the active one). */
 bool mcai_simd_usable(const struct mcai_pack *pk);
 
+/*
+ * What the output stage of channels [c, c + n) reads: each pointer
+ * already at channel c.  Both the op structs (mcai_fc_params,
+ * mcai_conv_params) and engine v1's little-endian blob feed it.
+ */
+struct mcai_simd_outq {
+	const s32 *bias;	/* NULL: no bias */
+	const s32 *mult;	/* 0..S32_MAX */
+	const s32 *shift;	/* -31..30 */
+	s32 out_zp;		/* -128..127 */
+	s8 lo, hi;		/* the clamp */
+};
+
+/*
+ * out[i] = mcai_op_out8(acc[i], bias[i], mult[i], shift[i], out_zp, lo,
+ * hi) for i < n, with the active path's vectors inside a section, else
+ * (or with no path active) the scalar code.
+ */
+void mcai_simd_out8(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
+		    s8 *out);
+
 /* The per-ISA kernels (op_conv_<isa>.c), called inside a section. */
 struct mcai_simd_isa {
 	/* in place: raw s8 activations to what dot() multiplies */
@@ -171,11 +199,23 @@ struct mcai_simd_isa {
 	void (*dot)(const struct mcai_pack *pk, const u8 *x, u32 k0,
 		    u32 len, u32 c0, u32 nch, s32 *acc, bool first);
 	/*
+	 * dot() for four pixels at once, from their raw s8 activations
+	 * (no prep: the kernel applies it), x[p] readable to len rounded
+	 * up to kr, len <= MCAI_SIMD_KC4; pixel p's accumulators at
+	 * acc + p * MCAI_SIMD_OCB.
+	 * NULL: the driver goes pixel by pixel.
+	 */
+	void (*dot4)(const struct mcai_pack *pk, const u8 *const x[4],
+		     u32 k0, u32 len, u32 c0, u32 nch, s32 *acc, bool first);
+	/*
 	 * Depthwise, channel multiplier 1: acc[i] = the window's dot
 	 * product of channel c0 + i at (y0, x0), valid taps only.
 	 */
 	void (*dw)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
 		   s64 x0, const s8 *filter, u32 c0, u32 nch, s32 *acc);
+	/* mcai_simd_out8()'s vector half */
+	void (*out8)(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
+		     s8 *out);
 	u8 nr, kr, off;		/* off: what prep adds (VNNI: 128) */
 };
 
@@ -186,6 +226,9 @@ const struct mcai_simd_isa *mcai_simd_isa_active(void);
 void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
 		       s32 *acc);
+/* op_conv_avx2.c's output stage, which AVX-VNNI uses too */
+void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
+			 u32 n, s8 *out);
 
 extern const struct mcai_simd_isa mcai_simd_avx2;
 extern const struct mcai_simd_isa mcai_simd_avx512vnni;

@@ -469,6 +469,106 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+/* Words that reach every branch of requant.h: the ends, ties, signs. */
+static s32 edge_word(uint64_t *seed)
+{
+	static const s32 fixed[] = {
+		S32_MIN, S32_MIN + 1, -(1 << 30) - 1, -(1 << 30), -65536, -3,
+		-2, -1, 0, 1, 2, 3, 65535, 1 << 30, (1 << 30) + 1,
+		S32_MAX - 1, S32_MAX,
+	};
+	u64 r = unit_rnd(seed);
+
+	switch (r % 4) {
+	case 0:
+		return fixed[(r >> 8) % (sizeof(fixed) / sizeof(fixed[0]))];
+	case 1:		/* an odd multiple of a power of two: a tie somewhere */
+		return (s32)((u32)((r >> 8) % 255 * 2 + 1) << ((r >> 20) % 24)) *
+		       ((r >> 40) & 1 ? -1 : 1);
+	case 2:
+		return (s32)(r >> 16) % 5000;
+	default:
+		return (s32)(u32)(r >> 16);
+	}
+}
+
+/* Random or extreme multipliers, including the saturating S32_MIN. */
+static s32 edge_mult(uint64_t *seed)
+{
+	static const s32 fixed[] = {
+		0, 1, 2, 1 << 30, (1 << 30) + 1, S32_MAX - 1, S32_MAX, S32_MIN,
+	};
+	u64 r = unit_rnd(seed);
+
+	if (r % 3 == 0)
+		return fixed[(r >> 8) % (sizeof(fixed) / sizeof(fixed[0]))];
+	return (s32)((r >> 16) & S32_MAX);
+}
+
+/* The vector output stage against mcai_op_out8(), element by element. */
+static u64 out8_case(uint64_t *seed, u32 n, bool bias_on)
+{
+	s32 acc[80], bias[80], mult[80], shift[80];
+	s8 out[80], want;
+	struct mcai_simd_outq q;
+	u64 r = unit_rnd(seed);
+	u32 i;
+
+	q.out_zp = (s32)(r % 256) - 128;
+	q.lo = (s8)(r >> 8);
+	q.hi = (s8)(r >> 16);
+	if ((r >> 24) % 4 == 0) {	/* the full range, as most layers */
+		q.lo = -128;
+		q.hi = 127;
+	}
+	for (i = 0; i < n; i++) {
+		acc[i] = edge_word(seed);
+		bias[i] = edge_word(seed);
+		mult[i] = edge_mult(seed);
+		shift[i] = (s32)(unit_rnd(seed) % 62) - 31;
+	}
+	q.bias = bias_on ? bias : NULL;
+	q.mult = mult;
+	q.shift = shift;
+	memset(out, 0x5a, sizeof(out));
+	ck_assert(mcai_simd_begin());
+	mcai_simd_out8(&q, acc, n, out);
+	mcai_simd_end();
+	for (i = 0; i < n; i++) {
+		want = mcai_op_out8(acc[i], bias_on ? bias[i] : 0, mult[i],
+				    shift[i], q.out_zp, q.lo, q.hi);
+		if (out[i] != want)
+			ck_abort_msg("out8 %s: acc %d bias %d mult %d shift %d zp %d [%d, %d]: %d, want %d",
+				     mcai_simd_name(mcai_simd_active()), acc[i],
+				     bias_on ? bias[i] : 0, mult[i], shift[i],
+				     q.out_zp, q.lo, q.hi, out[i], want);
+	}
+	/* nothing written past n */
+	for (; i < 80; i++)
+		ck_assert_int_eq(out[i], 0x5a);
+	return n;
+}
+
+START_TEST(test_simd_out8)
+{
+	uint64_t seed = 16;
+	u64 total = 0;
+	u32 k, it;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (it = 0; it < 40000; it++)
+			total += out8_case(&seed, 1 + it % 72, it % 5 != 0);
+	}
+	mcai_simd_set(MCAI_SIMD_OFF);
+	printf("simd: output stage, %llu channels bit-exact\n",
+	       (unsigned long long)total);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
 START_TEST(test_simd_dispatch)
 {
 	enum mcai_simd_path best = mcai_simd_best();
@@ -560,6 +660,7 @@ Suite *simd_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_simd_dispatch);
 	tcase_add_test(tc, test_simd_path_change);
+	tcase_add_test(tc, test_simd_out8);
 	tcase_add_test(tc, test_simd_fc);
 	tcase_add_test(tc, test_simd_conv2d);
 	tcase_add_test(tc, test_simd_depthwise);
