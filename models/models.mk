@@ -38,6 +38,12 @@ SIMD_CFLAGS_op_conv_avxvnni := -mavx2 -mavxvnni
 SIMD_CFLAGS_op_conv_avx2 += -funsigned-char
 SIMD_CFLAGS_op_conv_avx512vnni += -funsigned-char
 SIMD_CFLAGS_op_conv_avxvnni += -funsigned-char
+# arm64: NEON is in the base architecture; SDOT only in this one object,
+# run only where the CPU has it (models/engine/port_simd.h)
+ifneq ($(findstring aarch64,$(shell $(CC) -dumpmachine)),)
+MODELS_CORE += models/engine/op_conv_neon.c models/engine/op_conv_dotprod.c
+endif
+SIMD_CFLAGS_op_conv_dotprod := -march=armv8.2-a+dotprod
 simd_cflags = $(SIMD_CFLAGS_$(basename $(notdir $(1))))
 MODELS_USER := $(MODELS_CORE) models/train/writer.c models/train/graph_writer.c models/train/quant.c \
 	       models/train/opquant.c models/train/dataset.c

@@ -120,6 +120,20 @@ unsigned long long _bzhi_u64(unsigned long long a, unsigned int n);
 #endif
 #endif
 
+/*
+ * arm64: the objects built with NEON allowed (kmod/Kbuild takes away the
+ * kernel's -mgeneral-regs-only for them and adds -ffreestanding and the
+ * compiler's header directory) get <arm_neon.h>, in the kernel through
+ * <asm/neon-intrinsics.h>, which makes its int64_t the kernel's s64.
+ */
+#if defined(MCAI_SIMD_INTRINSICS) && defined(__aarch64__)
+#ifdef __KERNEL__
+#include <asm/neon-intrinsics.h>
+#else
+#include <arm_neon.h>
+#endif
+#endif
+
 #ifdef __KERNEL__
 #ifdef CONFIG_X86_64
 #include <asm/cpufeature.h>
@@ -169,7 +183,41 @@ static inline void mcai_fpu_end(void)
 {
 	kernel_fpu_end();
 }
-#else /* not x86-64: the SIMD paths are x86-64 only for now */
+#elif defined(CONFIG_ARM64)
+#include <asm/cpufeature.h>
+#include <asm/neon.h>
+#include <asm/simd.h>
+
+/* The hwcaps user space sees as "asimd" and "asimddp" in /proc/cpuinfo. */
+static inline bool mcai_cpu_neon(void)
+{
+	return cpu_have_named_feature(ASIMD);
+}
+
+static inline bool mcai_cpu_dotprod(void)
+{
+	return mcai_cpu_neon() && cpu_have_named_feature(ASIMDDP);
+}
+
+/*
+ * NEON in softirq or hard IRQ context (or where the task's state cannot
+ * be saved): may_use_simd() says no and the scalar kernels run.
+ */
+static inline bool mcai_fpu_usable(void)
+{
+	return may_use_simd();
+}
+
+static inline void mcai_fpu_begin(void)
+{
+	kernel_neon_begin();
+}
+
+static inline void mcai_fpu_end(void)
+{
+	kernel_neon_end();
+}
+#else /* neither x86-64 nor arm64: scalar only */
 static inline bool mcai_cpu_avx2(void) { return false; }
 static inline bool mcai_cpu_avx512vnni(void) { return false; }
 static inline bool mcai_cpu_avxvnni(void) { return false; }
@@ -206,6 +254,19 @@ static inline bool mcai_cpu_avxvnni(void)
 	if (!mcai_cpu_avx2() || !__get_cpuid_count(7, 1, &a, &b, &c, &d))
 		return false;
 	return a & (1U << 4);
+}
+#elif defined(__aarch64__)
+#include <sys/auxv.h>
+
+/* The kernel's hwcaps: it saves the registers, so they are usable. */
+static inline bool mcai_cpu_neon(void)
+{
+	return getauxval(AT_HWCAP) & HWCAP_ASIMD;
+}
+
+static inline bool mcai_cpu_dotprod(void)
+{
+	return mcai_cpu_neon() && (getauxval(AT_HWCAP) & HWCAP_ASIMDDP);
 }
 #else
 static inline bool mcai_cpu_avx2(void) { return false; }

@@ -51,8 +51,14 @@ bool mcai_simd_supported(enum mcai_simd_path path)
 	case MCAI_SIMD_AVXVNNI:
 		return mcai_cpu_avxvnni();
 #endif
+#ifdef __aarch64__
+	case MCAI_SIMD_NEON:
+		return mcai_cpu_neon();
+	case MCAI_SIMD_DOTPROD:
+		return mcai_cpu_dotprod();
+#endif
 	default:
-		return false;	/* arm64's paths are not written yet */
+		return false;
 	}
 }
 
@@ -65,6 +71,11 @@ enum mcai_simd_path mcai_simd_best(void)
 		return MCAI_SIMD_AVXVNNI;
 	if (mcai_simd_supported(MCAI_SIMD_AVX2))
 		return MCAI_SIMD_AVX2;
+	/* arm64: SDOT does 4 MACs a lane where NEON's smull/smlal do 2 */
+	if (mcai_simd_supported(MCAI_SIMD_DOTPROD))
+		return MCAI_SIMD_DOTPROD;
+	if (mcai_simd_supported(MCAI_SIMD_NEON))
+		return MCAI_SIMD_NEON;
 	return MCAI_SIMD_OFF;
 }
 
@@ -102,6 +113,12 @@ static const struct mcai_simd_isa *mcai_simd_isa_of(u8 path)
 		return &mcai_simd_avx512vnni;
 	case MCAI_SIMD_AVXVNNI:
 		return &mcai_simd_avxvnni;
+#endif
+#ifdef __aarch64__
+	case MCAI_SIMD_NEON:
+		return &mcai_simd_neon;
+	case MCAI_SIMD_DOTPROD:
+		return &mcai_simd_dotprod;
 #endif
 	default:
 		return NULL;

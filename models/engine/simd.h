@@ -31,13 +31,18 @@
  *               activations are x ^ 0x80 = x + 128 as u8, and corr
  *               holds -(128 + zp) * sum(w).
  *   avxvnni     nr 8, kr 4: the same with the VEX ymm vpdpbusd.
+ *   neon        nr 8, kr 4 (arm64): smull/smlal pairs of two quads in
+ *               int16 (exact: |w| <= 127), sadalp into int32.
+ *   dotprod     nr 16, kr 4 (arm64 v8.2 dotprod): sdot, signed x
+ *               signed, raw activations.
  *
  * Accumulations wrap modulo 2^32 in the vector registers; the exact sum
  * they end on fits an s32 (ops.h: MCAI_OP_MAX_DOT), so the wrapped
  * arithmetic gives it exactly.
  *
  * FPU sections: in the kernel vector registers are used between
- * kernel_fpu_begin() and kernel_fpu_end(), with preemption off.  The
+ * kernel_fpu_begin() and kernel_fpu_end() (arm64: kernel_neon_begin()
+ * and kernel_neon_end()), with preemption off.  The
  * drivers end a section after at most MCAI_SIMD_SECTION_MACS
  * multiply-accumulates (plus one block), yield, and begin the next.
  */
@@ -51,8 +56,8 @@ enum mcai_simd_path {
 	MCAI_SIMD_AVX2 = 1,
 	MCAI_SIMD_AVX512VNNI = 2,
 	MCAI_SIMD_AVXVNNI = 3,
-	MCAI_SIMD_NEON = 4,		/* arm64: not implemented yet */
-	MCAI_SIMD_DOTPROD = 5,		/* arm64: not implemented yet */
+	MCAI_SIMD_NEON = 4,		/* arm64, every CPU */
+	MCAI_SIMD_DOTPROD = 5,		/* arm64 with asimddp (v8.2+) */
 	MCAI_SIMD_NR_PATHS = 6,
 };
 
@@ -245,5 +250,13 @@ void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
 extern const struct mcai_simd_isa mcai_simd_avx2;
 extern const struct mcai_simd_isa mcai_simd_avx512vnni;
 extern const struct mcai_simd_isa mcai_simd_avxvnni;
+
+/* op_conv_neon.c's depthwise, which the dot-product path uses too */
+void mcai_simd_neon_dw(const struct mcai_conv_params *p, const s8 *img,
+		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
+		       s32 *acc);
+
+extern const struct mcai_simd_isa mcai_simd_neon;
+extern const struct mcai_simd_isa mcai_simd_dotprod;
 
 #endif /* MCAI_SIMD_H */

@@ -4,7 +4,12 @@
 # the default, the best this CPU has), sysfs and mcaictl info report it, a
 # path the CPU lacks or an unknown name fails insmod with a reason in the
 # kernel log, and on every path the CPU has the kernel's scores equal the
-# user-space scalar engine's, byte for byte, for every shipped model.
+# user-space scalar engine's, byte for byte, for every shipped model; then
+# the user-space engine's paths against its scalar kernels (simd_check:
+# random shapes and every shipped model), which is where the arm64 paths
+# run in user space (the build host is x86).  x86: avx2, avx512vnni,
+# avxvnni; arm64: neon on every CPU (the Cortex-A53), dotprod where the
+# CPU has asimddp (QEMU's max).
 set -u
 R=${MCAI_ROOT:?}
 . "$R/tests/vm/lib.sh"
@@ -19,31 +24,36 @@ needs() {
 	avx2) echo "avx2" ;;
 	avx512vnni) echo "avx2 avx512bw avx512vl avx512_vnni" ;;
 	avxvnni) echo "avx2 avx_vnni" ;;
+	neon) echo "asimd" ;;
+	dotprod) echo "asimd asimddp" ;;
 	*) echo "none-such" ;;
 	esac
 }
-flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+# x86's "flags", arm64's "Features"
+flags=" $(grep -m1 -E '^(flags|Features)' /proc/cpuinfo | cut -d: -f2) "
 has() {
 	for f in $(needs "$1"); do
 		case $flags in *" $f "*) ;; *) return 1 ;; esac
 	done
 	return 0
 }
-echo "17-simd: CPU has:$(for p in avx2 avx512vnni avxvnni; do has $p && printf ' %s' $p; done)"
+echo "17-simd: CPU has:$(for p in avx2 avx512vnni avxvnni neon dotprod; do has $p && printf ' %s' $p; done)"
 
 insmod "$MCAI_KO" || exit 1
 auto=$(cat $P)
 info=$("$R/build/mcaictl" --json info | sed -n 's/.*"simd": *"\([a-z0-9]*\)".*/\1/p')
 [ "$auto" = "$info" ] || fail "sysfs says $auto, mcaictl info $info"
-if has avx2 && [ "$auto" = off ]; then
-	fail "auto chose off on a CPU with AVX2"
+if { has avx2 || has neon; } && [ "$auto" = off ]; then
+	fail "auto chose off on a CPU with a vector path"
+fi
+if has dotprod && [ "$auto" != dotprod ]; then
+	fail "auto chose $auto on a CPU with asimddp"
 fi
 echo "17-simd: auto is $auto"
 rmmod mcai || ret=1
 
 for p in off avx2 avx512vnni avxvnni neon dotprod bogus; do
-	if [ "$p" != bogus ] && [ "$p" != neon ] && [ "$p" != dotprod ] &&
-	   has "$p"; then
+	if [ "$p" != bogus ] && has "$p"; then
 		insmod "$MCAI_KO" simd=$p || { fail "simd=$p refused"; continue; }
 		[ "$(cat $P)" = "$p" ] || fail "simd=$p reads $(cat $P)"
 		n=0 bad=0
@@ -66,4 +76,20 @@ for p in off avx2 avx512vnni avxvnni neon dotprod bogus; do
 		fi
 	fi
 done
+
+paths=
+for p in avx2 avx512vnni avxvnni neon dotprod; do
+	has $p && paths="$paths --path $p"
+done
+if [ -n "$paths" ]; then
+	# shellcheck disable=SC2086 # one word per argument
+	if "$R/build/vm/simd_check" $paths "$R"/models/*.mcai \
+		"$R"/models/mlperf-tiny/*.mcai >/tmp/simd_check.out 2>&1; then
+		grep -E 'cases run|paths bit-exact' /tmp/simd_check.out |
+			sed 's/^/17-simd: user space: /'
+	else
+		cat /tmp/simd_check.out
+		fail "user space: a path differs from scalar"
+	fi
+fi
 exit $ret
