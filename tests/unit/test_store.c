@@ -465,13 +465,17 @@ END_TEST
  * A child publishes version after version (round = version) with a few
  * hundred KiB each; SIGKILL lands at a random moment.  Every reopen must
  * find a complete latest version matching the last completed round.
+ * The child reports each finished version on a pipe and the parent waits
+ * for 0-2 of them before the random delay, so that progress is an event
+ * the test waits for, not something a loaded machine may never reach in
+ * the delay.
  */
 START_TEST(killed_at_random)
 {
 	uint64_t seed = 0xc0ffee;
 	struct mcai_store *s = open_ok();
 	uint32_t before, after = 1, v;
-	int iter, status, progressed = 0;
+	int iter, status, progressed = 0, fds[2];
 	pid_t pid;
 
 	ck_assert_int_eq(publish(s, 1, 1, 1000, 100), 0);
@@ -479,17 +483,28 @@ START_TEST(killed_at_random)
 	for (iter = 0; iter < 12; iter++) {
 		struct timespec ts;
 
+		uint32_t wait_for = iter ? unit_rnd32(&seed) % 3 : 1;
+		char c;
+
 		before = after;
+		ck_assert_int_eq(pipe(fds), 0);
 		pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (!pid) {
+			close(fds[0]);
 			s = open_ok();
 			for (v = mcai_store_latest_version(s) + 1;; v++)
-				if (publish(s, v, v, 100000, 5000))
+				if (publish(s, v, v, 100000, 5000) ||
+				    write(fds[1], "v", 1) != 1)
 					_exit(1);
 		}
+		close(fds[1]);
+		while (wait_for--)
+			ck_assert_msg(read(fds[0], &c, 1) == 1,
+				      "child died before publishing a version");
+		close(fds[0]);
 		ts.tv_sec = 0;
-		ts.tv_nsec = (long)(1 + unit_rnd32(&seed) % 60) * 1000000L;
+		ts.tv_nsec = (long)(unit_rnd32(&seed) % 60) * 1000000L;
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
