@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -676,13 +677,117 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The in-kernel drivers' attachments (MCAI_IOC_ATTACH_LIST): *@recs is
+ * malloc'd, *@n of them; a module without the request has none.
+ */
+static int attach_list(struct mcai_dev *dev, struct mcai_attach_info **recs,
+		       u32 *n)
+{
+	struct mcai_attach_list req;
+	struct mcai_attach_info *buf = NULL;
+	u32 cap = 0;
+	int tries;
+
+	*recs = NULL;
+	*n = 0;
+	/* drivers may come and go between two calls: retry a few times */
+	for (tries = 0; tries < 8; tries++) {
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.buf_ptr = (u64)(uintptr_t)buf;
+		req.capacity = cap;
+		req.rec_size = sizeof(*buf);
+		if (ioctl(dev->fd, MCAI_IOC_ATTACH_LIST, &req)) {
+			free(buf);
+			return errno == ENOTTY ? 0 : -errno;
+		}
+		if (req.count <= cap) {
+			*recs = buf;
+			*n = req.count;
+			return 0;
+		}
+		free(buf);
+		cap = req.count + 4;
+		buf = calloc(cap, sizeof(*buf));
+		if (!buf)
+			return -ENOMEM;
+	}
+	free(buf);
+	return -EAGAIN;
+}
+
+static const char *attach_state(u32 state)
+{
+	switch (state) {
+	case MCAI_ATTACH_WAITING:
+		return "waiting";
+	case MCAI_ATTACH_BOUND:
+		return "bound";
+	case MCAI_ATTACH_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+/* The attachments to @name (all when NULL); returns how many printed. */
+static u32 attach_print(const struct mcai_attach_info *a, u32 n,
+			const char *name)
+{
+	u32 i, shown = 0;
+
+	for (i = 0; i < n; i++, a++) {
+		if (name && strncmp(a->name, name, sizeof(a->name)))
+			continue;
+		if (opt_json) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_uint(&json, "id", a->id);
+			mcai_json_kv_string(&json, "driver", a->driver);
+			mcai_json_kv_string(&json, "name", a->name);
+			mcai_json_kv_string(&json, "kind",
+					    a->flags & MCAI_ATTACH_PIPELINE ?
+					    "pipeline" : "model");
+			mcai_json_kv_string(&json, "state",
+					    attach_state(a->state));
+			mcai_json_kv_uint(&json, "model_id", a->model_id);
+			mcai_json_kv_int(&json, "error", a->error);
+			mcai_json_kv_uint(&json, "binds", a->binds);
+			mcai_json_kv_uint(&json, "submitted", a->submitted);
+			mcai_json_kv_uint(&json, "completed", a->completed);
+			mcai_json_kv_uint(&json, "dropped", a->dropped);
+			mcai_json_kv_uint(&json, "shed", a->shed);
+			mcai_json_object_end(&json);
+			shown++;
+			continue;
+		}
+		if (!shown++)
+			printf("%4s  %-20s %-24s %-8s %5s %10s %10s %10s\n",
+			       "ATT", "DRIVER", "NAME", "STATE", "BINDS",
+			       "SUBMITTED", "COMPLETED", "DROPPED");
+		printf("%4u  %-20s %-24s %-8s %5u %10llu %10llu %10llu",
+		       a->id, a->driver, a->name, attach_state(a->state),
+		       a->binds, (unsigned long long)a->submitted,
+		       (unsigned long long)a->completed,
+		       (unsigned long long)a->dropped);
+		if (a->flags & MCAI_ATTACH_PIPELINE)
+			printf("  (pipeline)");
+		if (a->state == MCAI_ATTACH_BOUND && a->model_id)
+			printf("  (model id %u)", a->model_id);
+		if (a->state == MCAI_ATTACH_REFUSED)
+			printf("  (%s)", strerror(-a->error));
+		printf("\n");
+	}
+	return shown;
+}
+
 static int list_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
 	const struct command *c = find_command("list");
+	struct mcai_attach_info *att = NULL;
 	struct mcai_model_info mi;
 	struct mcai_dev dev;
-	u32 *ids, count, i, shown = 0;
+	u32 *ids, count, i, shown = 0, n_att = 0;
 	int ch, ret = 0;
 
 	reset_getopt();
@@ -752,10 +857,24 @@ static int list_main(int argc, char **argv)
 	}
 	if (opt_json) {
 		mcai_json_array_end(&json);
-		mcai_json_object_end(&json);
 	} else if (!shown && !ret) {
 		printf("no models loaded\n");
 	}
+	if (attach_list(&dev, &att, &n_att)) {
+		fprintf(stderr, "mcaictl: cannot list the drivers' attachments\n");
+		ret = EXIT_FAILURE;
+	}
+	if (opt_json) {
+		mcai_json_key(&json, "attachments");
+		mcai_json_array_begin(&json);
+		attach_print(att, n_att, NULL);
+		mcai_json_array_end(&json);
+		mcai_json_object_end(&json);
+	} else if (n_att) {
+		printf("\n");
+		attach_print(att, n_att, NULL);
+	}
+	free(att);
 	free(ids);
 	mcai_dev_close(&dev);
 	return ret;
@@ -765,9 +884,11 @@ static int show_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
 	const struct command *c = find_command("show");
+	struct mcai_attach_info *att = NULL;
 	struct mcai_model_info mi;
 	struct mcai_dev dev;
 	struct mcai_sel sel;
+	u32 n_att = 0;
 	char err[160];
 	int ch;
 
@@ -783,9 +904,15 @@ static int show_main(int argc, char **argv)
 
 	if (open_device(&dev))
 		return EXIT_FAILURE;
+	/* drivers attached to the name, loaded or not (deferred binding) */
+	if (attach_list(&dev, &att, &n_att))
+		n_att = 0;
 	if (mcai_dev_model_info(&dev, sel, &mi)) {
 		fail("%s", mcai_dev_error(&dev));
 		mcai_dev_close(&dev);
+		if (!opt_json && !sel.id && attach_print(att, n_att, sel.name))
+			printf("(not loaded: the drivers above wait for it)\n");
+		free(att);
 		return EXIT_FAILURE;
 	}
 	mcai_dev_close(&dev);
@@ -814,7 +941,12 @@ static int show_main(int argc, char **argv)
 		mcai_json_kv_uint(&json, "test_vectors", mi.tv_count);
 		mcai_json_kv_uint(&json, "inferences", mi.inferences);
 		mcai_json_kv_hex(&json, "digest", mi.digest, MCAI_DIGEST_LEN);
+		mcai_json_key(&json, "attachments");
+		mcai_json_array_begin(&json);
+		attach_print(att, n_att, mi.ref.name);
+		mcai_json_array_end(&json);
 		mcai_json_object_end(&json);
+		free(att);
 		return 0;
 	}
 	printf("model %s (id %u)\n", mi.ref.name, mi.ref.model_id);
@@ -838,6 +970,11 @@ static int show_main(int argc, char **argv)
 	printf("  digest:       sha256:");
 	print_hex(stdout, mi.digest, MCAI_DIGEST_LEN);
 	printf("\n");
+	if (n_att) {
+		printf("  attached drivers:\n");
+		attach_print(att, n_att, mi.ref.name);
+	}
+	free(att);
 	return 0;
 }
 
