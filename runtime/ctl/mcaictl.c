@@ -979,6 +979,128 @@ static int show_main(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------------- */
+/* attach, detach: an IIO device's buffer into a model (mcai_iio.ko)      */
+/* ---------------------------------------------------------------------- */
+
+#define MCAI_IIO_PARAMS "/sys/module/mcai_iio/parameters/"
+
+/* Write @line to mcai_iio's control file @what; 0 or an exit status. */
+static int iio_ctl(const char *what, const char *line)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), MCAI_IIO_PARAMS "%s", what);
+	f = fopen(path, "w");
+	if (!f) {
+		if (errno == ENOENT)
+			fail("mcai_iio is not loaded (modprobe mcai_iio)");
+		else
+			fail("%s: %s", path, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	ret = fputs(line, f) < 0 ? errno : 0;
+	if (fclose(f) && !ret)
+		ret = errno;
+	if (ret) {
+		fail("%s: %s (the kernel log says why)", what, strerror(ret));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int attach_main(int argc, char **argv)
+{
+	enum { OPT_MODEL = 1000, OPT_CHANNELS, OPT_WINDOW, OPT_STRIDE,
+	       OPT_SHIFT };
+	static const struct option longopts[] = {
+		COMMON_OPTIONS,
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "channels", required_argument, NULL, OPT_CHANNELS },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "stride", required_argument, NULL, OPT_STRIDE },
+		{ "shift", required_argument, NULL, OPT_SHIFT },
+		{ 0 }
+	};
+	const struct command *c = find_command("attach");
+	const char *model = NULL, *chans = NULL;
+	unsigned long window = 0, stride = 0, shift = 0;
+	char line[512], *end;
+	int ch, n;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1) {
+		if (ch <= OPT_DONE_BASE)
+			return OPT_DONE_BASE - ch;
+		switch (ch) {
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_CHANNELS:
+			chans = optarg;
+			if (!*chans || strspn(chans, "0123456789,") != strlen(chans))
+				return usage_error(c, "--channels takes scan indices: 0,1,2");
+			break;
+		case OPT_WINDOW:
+		case OPT_STRIDE:
+		case OPT_SHIFT:
+			errno = 0;
+			*(ch == OPT_WINDOW ? &window : ch == OPT_STRIDE ?
+			  &stride : &shift) = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-')
+				return usage_error(c, "bad number: %s", optarg);
+			break;
+		}
+	}
+	if (argc - optind != 1 || !model)
+		return usage_error(c, "attach takes one device and --model NAME");
+	if (strncmp(argv[optind], "iio:device", 10) ||
+	    strspn(argv[optind] + 10, "0123456789") != strlen(argv[optind] + 10) ||
+	    !argv[optind][10])
+		return usage_error(c, "the device is iio:deviceN");
+	if (!*model || strlen(model) >= MCAI_NAME_LEN || strpbrk(model, " \t\n="))
+		return usage_error(c, "bad model name");
+	n = snprintf(line, sizeof(line), "%s %s", argv[optind], model);
+	if (chans)
+		n += snprintf(line + n, sizeof(line) - n, " channels=%s", chans);
+	if (window)
+		n += snprintf(line + n, sizeof(line) - n, " window=%lu", window);
+	if (stride)
+		n += snprintf(line + n, sizeof(line) - n, " stride=%lu", stride);
+	if (shift)
+		n += snprintf(line + n, sizeof(line) - n, " shift=%lu", shift);
+	if (n >= (int)sizeof(line))
+		return usage_error(c, "arguments too long");
+	if (iio_ctl("attach", line))
+		return EXIT_FAILURE;
+	printf("attached %s to %s\n", argv[optind], model);
+	return 0;
+}
+
+static int detach_main(int argc, char **argv)
+{
+	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
+	const struct command *c = find_command("detach");
+	const char *id;
+	int ch;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1)
+		if (ch <= OPT_DONE_BASE)
+			return OPT_DONE_BASE - ch;
+	if (argc - optind != 1)
+		return usage_error(c, "detach takes one attachment id, or all");
+	id = argv[optind];
+	if (strcmp(id, "all") && (!*id || strspn(id, "0123456789") != strlen(id)))
+		return usage_error(c, "an attachment id (/sys/module/mcai_iio/parameters/list), or all");
+	if (iio_ctl("detach", id))
+		return EXIT_FAILURE;
+	printf("detached %s\n", id);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
 /* unload                                                                 */
 /* ---------------------------------------------------------------------- */
 
@@ -2327,6 +2449,21 @@ static const struct command commands[] = {
 	  "One line per model: id, name, version, layers, inputs->outputs,\n"
 	  "multiply-accumulates per inference, inferences run, and the first\n"
 	  "bytes of the blob's SHA-256 digest.\n" },
+	{ "attach", attach_main,
+	  "iio:deviceN --model NAME [--channels I,J,..] [--window N] [--stride N] [--shift N]",
+	  "Feed an IIO device's samples to a model, inside the kernel",
+	  "Inserts a buffer of mcai_iio.ko (modprobe mcai_iio) into the device's\n"
+	  "buffers: each scan's channels (scan indices, default all but the\n"
+	  "timestamp) become int8 values (value >> shift, saturated); every\n"
+	  "stride scans (default window) the last window scans (default 1) go to\n"
+	  "the model, window x channels inputs, scan after scan.  The model\n"
+	  "need not be loaded yet (the attachment waits for it); one whose\n"
+	  "input_len differs is refused.  Needs root.  The attachments are listed\n"
+	  "in /sys/module/mcai_iio/parameters/list and by mcaictl list\n"
+	  "(driver mcai_iio).\n" },
+	{ "detach", detach_main, "ID|all",
+	  "Remove an IIO attachment (mcaictl attach)",
+	  "ID is the first field of /sys/module/mcai_iio/parameters/list.\n" },
 	{ "show", show_main, "NAME",
 	  "Show everything the module reports about one model",
 	  "NAME is a model name, or id:N for the model with id N.\n" },
