@@ -21,6 +21,7 @@
 #include <linux/uaccess.h>
 
 #include "account.h"
+#include "client.h"
 #include "compat.h"
 #include "file.h"
 #include "infer.h"
@@ -149,7 +150,7 @@ static long mcai_ioctl_get_info(struct mcai_file *f, void __user *u)
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
 			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED |
-			MCAI_FEAT_SIGNED;
+			MCAI_FEAT_SIGNED | MCAI_FEAT_ATTACH_LIST;
 	if (mcai_mirror_enabled())
 		info.features |= MCAI_FEAT_MIRROR;
 	info.blob_format_version = MCAI_BLOB2_VERSION;
@@ -184,6 +185,9 @@ static long mcai_ioctl_load(struct file *file, void __user *u)
 
 	ret = mcai_registry_load(u64_to_user_ptr(req.blob_ptr), req.blob_size,
 				 req.flags, &res);
+	/* drivers waiting for this name bind now (kmod/client.c) */
+	if (!ret)
+		mcai_clients_resync();
 	req.model_id = res.model_id;
 	req.version = res.version;
 	req.replaced_version = res.replaced_version;
@@ -211,7 +215,11 @@ static long mcai_ioctl_unload(struct file *file, void __user *u)
 	ret = mcai_check_ref(&req.ref);
 	if (ret)
 		return ret;
-	return mcai_registry_unload(req.ref.model_id, req.ref.name);
+	ret = mcai_registry_unload(req.ref.model_id, req.ref.name);
+	/* drivers bound to it go back to waiting (kmod/client.c) */
+	if (!ret)
+		mcai_clients_resync();
+	return ret;
 }
 
 static long mcai_ioctl_model_info(void __user *u)
@@ -291,6 +299,52 @@ static long mcai_ioctl_list(void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
+/*
+ * MCAI_IOC_ATTACH_LIST: the drivers' attachments (kmod/client.c), open to
+ * anyone like MODEL_LIST.  Each record goes out with min(rec_size, ours)
+ * bytes at rec_size strides, so the record can grow at its end.
+ */
+static long mcai_ioctl_attach_list(void __user *u)
+{
+	struct mcai_attach_list req;
+	struct mcai_attach_info *recs = NULL;
+	u32 usize, cap, n, i;
+	size_t len;
+	int ret;
+
+	BUILD_BUG_ON(sizeof(struct mcai_attach_info) !=
+		     MCAI_ATTACH_INFO_SIZE_VER1);
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags || req.pad)
+		return -EINVAL;
+	if (req.capacity && (req.rec_size < MCAI_ATTACH_INFO_SIZE_VER1 ||
+			     req.rec_size > MCAI_MAX_STRUCT_SIZE))
+		return -EINVAL;
+	/* bounded by what exists, never by what the caller asks */
+	cap = min(req.capacity, mcai_clients_count());
+	if (cap) {
+		recs = kcalloc(cap, sizeof(*recs), MCAI_GFP_USER);
+		if (!recs)
+			return -ENOMEM;
+	}
+	n = mcai_clients_list(recs, cap);
+	req.count = n;
+	len = min_t(size_t, req.rec_size, sizeof(*recs));
+	for (i = 0; i < min(n, cap); i++) {
+		if (copy_to_user(u64_to_user_ptr(req.buf_ptr) +
+				 (size_t)i * req.rec_size, &recs[i], len)) {
+			ret = -EFAULT;
+			break;
+		}
+	}
+	kfree(recs);
+	if (ret)
+		return ret;
+	return mcai_copy_out(u, &req, sizeof(req), usize);
+}
+
 static long mcai_ioctl_infer(struct file *file, void __user *u)
 {
 	struct mcai_infer req;
@@ -329,6 +383,9 @@ static long mcai_ioctl_pipeline_create(struct file *file, void __user *u)
 	ret = mcai_pipeline_create(file->private_data, &req, mcai_user(file));
 	if (ret)
 		return ret;
+	/* an admin's pipeline may be what a driver waits for */
+	if (!mcai_user(file))
+		mcai_clients_resync();
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
@@ -508,6 +565,8 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_session_mirror(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_MIRROR_READ):
 		return mcai_ioctl_mirror_read(file, u);
+	case MCAI_IOC_BASE(MCAI_IOC_ATTACH_LIST):
+		return mcai_ioctl_attach_list(u);
 	}
 	return -ENOTTY;
 }
@@ -541,9 +600,13 @@ static int mcai_open(struct inode *inode, struct file *file)
 static int mcai_release(struct inode *inode, struct file *file)
 {
 	struct mcai_file *f = file->private_data;
+	bool pipes = !list_empty(&f->pipelines);
 
 	mcai_session_release_file(f);
 	mcai_pipeline_release_file(f);
+	/* a driver bound to one of them goes back to waiting */
+	if (pipes)
+		mcai_clients_resync();
 	mcai_acct_put(f->acct);
 	mutex_destroy(&f->lock);
 	kfree(f);

@@ -27,6 +27,12 @@
  *   severity    defect impulse / added 1x amplitude, mg (default 600)
  *   seed        simulator PRNG seed (default 1)
  *   run         0 pauses the signal (0644); windows in flight complete
+ *   regime_gain_pct, regime_offset_mg
+ *               a new operating regime of the machine (0644, at run
+ *               time): every raw sample becomes sample * gain / 100 +
+ *               offset (mg, saturated to s16) before the features, so
+ *               the distribution the model sees shifts (drift tests);
+ *               defaults 100 and 0 leave the signal untouched
  *   tick_us     timer period (default 1000)
  *   slots       input ring slots per client (0 = mcai's default)
  *   stats       read-only: the counters, one "name value" per line;
@@ -34,15 +40,34 @@
  *               (mcai_client_counters), for which
  *               submitted = completed + dropped + shed + queued
  *
- * The attach happens at module init: the model must be loaded first, else
- * insmod fails with -ENOENT.  rmmod stops the timer, then detaches (which
- * waits for inferences in flight).
+ * IIO: the sensor is also an IIO device ("mcai-simsensor",
+ * /sys/bus/iio/devices/iio:deviceN, iio_info lists it): three channels
+ * in_accel_{x,y,z}_raw, s16 in mg, with in_accel_scale (m/s^2 per LSB)
+ * and in_accel_sampling_frequency (rate), and a software kfifo buffer
+ * fed straight from the timer with every generated sample (one scan =
+ * x, y, z, 6 bytes) while it is enabled: a direct-push buffer, as a
+ * driver with its own hardware FIFO has, so no trigger is needed (Debian's
+ * 6.1 ships no trigger module).  Whatever reads the buffer sees the same
+ * samples the features are computed from, regime included.
+ *
+ * The attach happens at module init and may come first: an attachment to
+ * a model (or pipeline) not loaded yet waits for it (mcai_driver.h,
+ * deferred binding), and the windows generated meanwhile are counted as
+ * dropped (mcai_dropped, *_reserve_failed); `mcaictl list` shows the
+ * attachment and its state, *_state here too.  A failing init says why
+ * with pr_err and returns what failed (-EINVAL for a parameter, -ENOMEM),
+ * never -ENOENT, which insmod would print as "Unknown symbol in module".
+ * rmmod stops the timer, then detaches (which waits for inferences in
+ * flight).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/err.h>
 #include <linux/hrtimer.h>
+#include <linux/iio/buffer.h>
+#include <linux/iio/iio.h>
+#include <linux/iio/kfifo_buf.h>
 #include <linux/kernel.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
@@ -103,6 +128,33 @@ static unsigned int tick_us = 1000;
 module_param(tick_us, uint, 0444);
 MODULE_PARM_DESC(tick_us, "timer period, microseconds (100..100000)");
 
+static int regime_gain_pct = 100;
+static int regime_offset_mg;
+
+static int regime_set(const char *val, const struct kernel_param *kp)
+{
+	int v, ret = kstrtoint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	/* gain 0..1000 %, offset within +-8 g: a different machine, not noise */
+	if (kp->arg == &regime_gain_pct ? v < 0 || v > 1000 :
+	    v < -8000 || v > 8000)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, v);
+	return 0;
+}
+
+static const struct kernel_param_ops regime_ops = {
+	.set = regime_set,
+	.get = param_get_int,
+};
+
+module_param_cb(regime_gain_pct, &regime_ops, &regime_gain_pct, 0644);
+MODULE_PARM_DESC(regime_gain_pct, "signal gain, percent (0..1000, default 100): a new machine regime");
+module_param_cb(regime_offset_mg, &regime_ops, &regime_offset_mg, 0644);
+MODULE_PARM_DESC(regime_offset_mg, "signal offset, mg (-8000..8000, default 0): a new machine regime");
+
 static unsigned int fault;
 
 static int fault_set(const char *val, const struct kernel_param *kp)
@@ -157,6 +209,18 @@ struct sim {
 	s16 *buf;			/* window * 3 samples */
 	struct sim_target tgt[2];	/* model, classifier */
 	u32 n_tgt;
+	/* IIO */
+	struct iio_dev *indio;
+	struct iio_buffer *fifo;
+	spinlock_t iio_lock;		/* iio_on against the timer's push */
+	bool iio_on;			/* buffer enabled: push every sample */
+	s16 last[3];			/* the latest sample, for *_raw */
+	u64 iio_pushed;
+};
+
+/* The IIO device's private data: a pointer to the live simulator. */
+struct sim_iio {
+	struct sim *sim;
 };
 
 /* Set and cleared under kernel_param_lock(THIS_MODULE), as stats reads. */
@@ -203,6 +267,20 @@ static void sim_hash(struct sim *s, const s8 *f)
 	s->hashed++;
 }
 
+/* Samples * gain / 100 + offset, saturated: the machine's new regime. */
+static void sim_regime(s16 *xyz, u32 n)
+{
+	int gain = READ_ONCE(regime_gain_pct);
+	int off = READ_ONCE(regime_offset_mg);
+	u32 i;
+
+	if (gain == 100 && off == 0)
+		return;		/* bit-exact with the trainer's simulator */
+	for (i = 0; i < 3 * n; i++)
+		xyz[i] = clamp_t(int, xyz[i] * gain / 100 + off, S16_MIN,
+				 S16_MAX);
+}
+
 /* A full window: features into the first target's slot, zero copy. */
 static void sim_window(struct sim *s)
 {
@@ -230,6 +308,28 @@ static void sim_window(struct sim *s)
 		mcai_client_commit(s->tgt[i].client, slot[i]);
 		s->tgt[i].committed++;
 	}
+}
+
+/*
+ * Every generated sample into the IIO buffer while it is enabled.  The
+ * timer runs in softirq context; iio_lock makes predisable wait for a push
+ * in progress, so no sample reaches a buffer the core is taking down.
+ */
+static void sim_iio_push(struct sim *s, const s16 *xyz, u32 n)
+{
+	u32 i;
+
+	if (n)
+		memcpy(s->last, xyz + 3 * (n - 1), sizeof(s->last));
+	if (!READ_ONCE(s->iio_on))
+		return;
+	spin_lock(&s->iio_lock);
+	if (s->iio_on) {
+		for (i = 0; i < n; i++)
+			iio_push_to_buffers(s->indio, xyz + 3 * i);
+		s->iio_pushed += n;
+	}
+	spin_unlock(&s->iio_lock);
 }
 
 static enum hrtimer_restart sim_tick(struct hrtimer *t)
@@ -262,6 +362,8 @@ static enum hrtimer_restart sim_tick(struct hrtimer *t)
 		u32 n = min_t(u64, todo, s->window - s->fill);
 
 		mcai_vib_generate(&s->vib, s->buf + 3 * s->fill, n);
+		sim_regime(s->buf + 3 * s->fill, n);
+		sim_iio_push(s, s->buf + 3 * s->fill, n);
 		s->fill += n;
 		todo -= n;
 		if (s->fill == s->window) {
@@ -270,6 +372,18 @@ static enum hrtimer_restart sim_tick(struct hrtimer *t)
 		}
 	}
 	return HRTIMER_RESTART;
+}
+
+static const char *sim_state_name(u32 state)
+{
+	switch (state) {
+	case MCAI_ATTACH_BOUND:
+		return "bound";
+	case MCAI_ATTACH_REFUSED:
+		return "refused";
+	default:
+		return "waiting";
+	}
 }
 
 static int stats_get(char *buf, const struct kernel_param *kp)
@@ -283,11 +397,13 @@ static int stats_get(char *buf, const struct kernel_param *kp)
 	len += sysfs_emit_at(buf, len,
 			     "rate %u\nwindow %u\nfault %u\nsamples %llu\n"
 			     "lagged_samples %llu\nwindows %llu\n"
-			     "feat_hash %016llx\nfeat_hash_windows %u\n",
+			     "feat_hash %016llx\nfeat_hash_windows %u\n"
+			     "iio_device %d\niio_pushed %llu\n",
 			     rate, s->window, READ_ONCE(s->cur_fault),
 			     READ_ONCE(s->vib.n), READ_ONCE(s->lagged),
 			     READ_ONCE(s->windows), READ_ONCE(s->hash),
-			     READ_ONCE(s->hashed));
+			     READ_ONCE(s->hashed), iio_device_id(s->indio),
+			     READ_ONCE(s->iio_pushed));
 	for (i = 0; i < s->n_tgt; i++) {
 		struct sim_target *t = &s->tgt[i];
 		const char *p = i ? "cls" : "det";
@@ -295,6 +411,8 @@ static int stats_get(char *buf, const struct kernel_param *kp)
 			atomic64_read(&t->shed_results);
 
 		mcai_client_counters(t->client, &k);
+		len += sysfs_emit_at(buf, len, "%s_state %s\n", p,
+				     sim_state_name(mcai_client_state(t->client)));
 		len += sysfs_emit_at(buf, len,
 				     "%s_committed %llu\n%s_reserve_failed %llu\n"
 				     "%s_results %llu\n%s_shed_results %llu\n",
@@ -330,32 +448,151 @@ MODULE_PARM_DESC(stats, "counters (read-only)");
 
 static int sim_attach(struct sim_target *t, const char *name, u32 flags)
 {
+	/* only a model taking the 42 features is ever bound (mcai_driver.h) */
 	struct mcai_client_opts opts = {
 		.in_slots = slots, .flags = flags, .mirror_every = mirror,
+		.input_len = MCAI_VIB_NFEAT,
 	};
-	u32 len;
 
 	t->client = mcai_client_attach(name, &sim_ops, t, &opts);
 	if (IS_ERR(t->client)) {
 		int err = PTR_ERR(t->client);
 
 		t->client = NULL;
-		if (err == -ENOENT)
-			pr_err("%s '%s' is not loaded: load it first (e.g. mcaictl load models/%s.mcai)\n",
-			       flags ? "pipeline" : "model", name, name);
+		if (err == -EINVAL)
+			pr_err("cannot attach to '%s': bad name or slots=%u (a power of two up to 4096)\n",
+			       name, slots);
+		else if (err == -EOPNOTSUPP)
+			pr_err("cannot attach to '%s': mirror=%u but mcai's sample mirror is off (mirror_kb=0)\n",
+			       name, mirror);
 		else
-			pr_err("cannot attach to '%s': %d\n", name, err);
+			pr_err("cannot attach to '%s': error %d\n", name, err);
 		return err;
 	}
-	len = mcai_client_input_len(t->client);
-	if (len != MCAI_VIB_NFEAT) {
-		pr_err("'%s' takes %u inputs, the vibration features are %u\n",
-		       name, len, MCAI_VIB_NFEAT);
-		mcai_client_detach(t->client);
-		t->client = NULL;
-		return -EINVAL;
-	}
 	return 0;
+}
+
+/* ---- IIO device ----------------------------------------------------- */
+
+#define SIM_ACCEL_CHAN(axis, idx) {					\
+	.type = IIO_ACCEL,						\
+	.modified = 1,							\
+	.channel2 = IIO_MOD_##axis,					\
+	.info_mask_separate = BIT(IIO_CHAN_INFO_RAW),			\
+	.info_mask_shared_by_type = BIT(IIO_CHAN_INFO_SCALE) |		\
+				    BIT(IIO_CHAN_INFO_SAMP_FREQ),	\
+	.scan_index = idx,						\
+	.scan_type = {							\
+		.sign = 's', .realbits = 16, .storagebits = 16,		\
+		.endianness = IIO_CPU,					\
+	},								\
+}
+
+static const struct iio_chan_spec sim_channels[] = {
+	SIM_ACCEL_CHAN(X, 0),
+	SIM_ACCEL_CHAN(Y, 1),
+	SIM_ACCEL_CHAN(Z, 2),
+};
+
+static int sim_read_raw(struct iio_dev *indio, struct iio_chan_spec const *ch,
+			int *val, int *val2, long mask)
+{
+	struct sim *s = ((struct sim_iio *)iio_priv(indio))->sim;
+
+	switch (mask) {
+	case IIO_CHAN_INFO_RAW:
+		*val = READ_ONCE(s->last[ch->scan_index]);
+		return IIO_VAL_INT;
+	case IIO_CHAN_INFO_SCALE:	/* 1 mg = 0.00980665 m/s^2 */
+		*val = 0;
+		*val2 = 9806650;
+		return IIO_VAL_INT_PLUS_NANO;
+	case IIO_CHAN_INFO_SAMP_FREQ:
+		*val = rate;
+		return IIO_VAL_INT;
+	}
+	return -EINVAL;
+}
+
+static const struct iio_info sim_iio_info = {
+	.read_raw = sim_read_raw,
+};
+
+static int sim_iio_postenable(struct iio_dev *indio)
+{
+	struct sim *s = ((struct sim_iio *)iio_priv(indio))->sim;
+
+	spin_lock_bh(&s->iio_lock);
+	s->iio_on = true;
+	spin_unlock_bh(&s->iio_lock);
+	return 0;
+}
+
+static int sim_iio_predisable(struct iio_dev *indio)
+{
+	struct sim *s = ((struct sim_iio *)iio_priv(indio))->sim;
+
+	spin_lock_bh(&s->iio_lock);	/* waits for a push in progress */
+	s->iio_on = false;
+	spin_unlock_bh(&s->iio_lock);
+	return 0;
+}
+
+static const struct iio_buffer_setup_ops sim_iio_setup = {
+	.postenable = sim_iio_postenable,
+	.predisable = sim_iio_predisable,
+};
+
+static int sim_iio_init(struct sim *s)
+{
+	struct iio_dev *indio;
+	int err;
+
+	spin_lock_init(&s->iio_lock);
+	indio = iio_device_alloc(NULL, sizeof(struct sim_iio));
+	if (!indio) {
+		pr_err("cannot allocate the IIO device\n");
+		return -ENOMEM;
+	}
+	((struct sim_iio *)iio_priv(indio))->sim = s;
+	indio->name = "mcai-simsensor";
+	indio->info = &sim_iio_info;
+	indio->channels = sim_channels;
+	indio->num_channels = ARRAY_SIZE(sim_channels);
+	indio->modes = INDIO_DIRECT_MODE | INDIO_BUFFER_SOFTWARE;
+	indio->setup_ops = &sim_iio_setup;
+	s->fifo = iio_kfifo_allocate();
+	if (!s->fifo) {
+		pr_err("cannot allocate the IIO kfifo buffer\n");
+		err = -ENOMEM;
+		goto err_dev;
+	}
+	err = iio_device_attach_buffer(indio, s->fifo);
+	if (err) {
+		pr_err("cannot attach the IIO buffer: %d\n", err);
+		goto err_fifo;
+	}
+	err = iio_device_register(indio);
+	if (err) {
+		pr_err("cannot register the IIO device: %d\n", err);
+		goto err_fifo;
+	}
+	s->indio = indio;
+	return 0;
+
+err_fifo:
+	iio_kfifo_free(s->fifo);
+err_dev:
+	iio_device_free(indio);
+	return err;
+}
+
+/* The order devm_iio_kfifo_buffer_setup() + devm registration undo in. */
+static void sim_iio_exit(struct sim *s)
+{
+	iio_device_unregister(s->indio);
+	iio_kfifo_free(s->fifo);
+	iio_device_free(s->indio);
 }
 
 static int __init sim_init(void)
@@ -414,6 +651,10 @@ static int __init sim_init(void)
 		s->n_tgt = 2;
 	}
 
+	err = sim_iio_init(s);
+	if (err)
+		goto err_detach_all;
+
 	kernel_param_lock(THIS_MODULE);
 	sim_live = s;
 	kernel_param_unlock(THIS_MODULE);
@@ -429,6 +670,9 @@ static int __init sim_init(void)
 		s->cur_fault);
 	return 0;
 
+err_detach_all:
+	if (s->n_tgt > 1)
+		mcai_client_detach(s->tgt[1].client);
 err_detach:
 	mcai_client_detach(s->tgt[0].client);
 err_buf:
@@ -447,6 +691,8 @@ static void __exit sim_exit(void)
 	sim_live = NULL;
 	kernel_param_unlock(THIS_MODULE);
 	hrtimer_cancel(&s->timer);
+	/* unregistering disables the buffer (predisable) before it goes */
+	sim_iio_exit(s);
 	for (i = 0; i < s->n_tgt; i++)
 		mcai_client_detach(s->tgt[i].client);	/* waits for the worker */
 	kvfree(s->buf);

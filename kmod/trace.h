@@ -99,7 +99,8 @@ TRACE_EVENT(mcai_swap,
 );
 
 /*
- * reason: 0 = input ring full, 1 = model gone or reshaped, 2 = hard IRQ.
+ * reason: 0 = input ring full, 1 = model gone or reshaped, 2 = hard IRQ,
+ * 3 = a driver's attachment waiting for its model (kmod/client.c).
  * model_id: the session's model, 0 for a pipeline session.
  */
 TRACE_EVENT(mcai_drop,

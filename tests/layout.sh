@@ -68,7 +68,7 @@ declare -A layer=(
 	[session]=5
 	[client]=6 [mcai_driver]=6
 	[ioctl]=7
-	[main]=8 [simsensor]=8
+	[main]=8 [simsensor]=8 [iio]=8
 )
 for f in kmod/*.[ch]; do
 	case $f in *.mod.c) continue ;; esac

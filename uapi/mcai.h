@@ -43,6 +43,7 @@
 #define MCAI_FEAT_ENERGY_FEED	(1ULL << 8)	/* MCAI_IOC_MODEL_ENERGY */
 #define MCAI_FEAT_SIGNED	(1ULL << 9)	/* signature trailer, below */
 #define MCAI_FEAT_MIRROR	(1ULL << 10)	/* sample mirror, below */
+#define MCAI_FEAT_ATTACH_LIST	(1ULL << 11)	/* MCAI_IOC_ATTACH_LIST, below */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -845,5 +846,56 @@ struct mcai_mirror_read {
 
 #define MCAI_IOC_SESSION_MIRROR	_IOW(MCAI_IOC_MAGIC, 0x20, struct mcai_session_mirror)
 #define MCAI_IOC_MIRROR_READ	_IOWR(MCAI_IOC_MAGIC, 0x21, struct mcai_mirror_read)
+
+/*
+ * In-kernel attachments (kmod/mcai_driver.h): what drivers are attached to
+ * which model or pipeline name, and whether that name is bound now.  A
+ * driver may attach to a name nothing has yet: the attachment waits, binds
+ * when a model (or an admin's pipeline) of that name appears, keeps its
+ * session across hot swaps, and waits again when the name goes away;
+ * what it submits meanwhile is counted as dropped.
+ *
+ * MCAI_IOC_ATTACH_LIST (anyone): up to capacity records of rec_size bytes
+ * (the caller's sizeof(struct mcai_attach_info); the kernel writes
+ * min(rec_size, its own) bytes of each, so the record may grow at its end)
+ * into buf_ptr; count returns how many attachments exist.
+ */
+#define MCAI_ATTACH_WAITING	1	/* no model or pipeline of that name */
+#define MCAI_ATTACH_BOUND	2	/* running on model_id */
+#define MCAI_ATTACH_REFUSED	3	/* the name exists, binding failed: error */
+
+#define MCAI_ATTACH_PIPELINE	(1U << 0)	/* name is a pipeline's */
+
+struct mcai_attach_info {
+	__u32 id;			/* the attachment, never reused */
+	__u32 state;			/* MCAI_ATTACH_* */
+	__u32 flags;			/* MCAI_ATTACH_PIPELINE */
+	__u32 model_id;			/* bound: the model's id, 0 otherwise */
+	__s32 error;			/* refused: the negative errno */
+	__u32 binds;			/* times bound since attach */
+	__u32 input_len;		/* the driver's sample, 0 = any */
+	__u32 pad;
+	char name[MCAI_NAME_LEN];	/* what it attached to */
+	char driver[MCAI_NAME_LEN];	/* the attaching module */
+	/* since attach, all binds; submitted = completed + dropped + shed + queued */
+	__u64 submitted;
+	__u64 completed;
+	__u64 dropped;			/* includes everything sent while waiting */
+	__u64 shed;
+};					/* 128 bytes: MCAI_ATTACH_INFO_SIZE_VER1 */
+
+#define MCAI_ATTACH_INFO_SIZE_VER1	128
+
+struct mcai_attach_list {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	__u64 buf_ptr;
+	__u32 capacity;			/* records at buf_ptr */
+	__u32 rec_size;			/* bytes per record, >= 128 */
+	__u32 count;			/* out */
+	__u32 pad;			/* must be 0 */
+};
+
+#define MCAI_IOC_ATTACH_LIST	_IOWR(MCAI_IOC_MAGIC, 0x22, struct mcai_attach_list)
 
 #endif /* _UAPI_MCAI_H */

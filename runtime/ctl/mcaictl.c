@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -676,13 +677,117 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The in-kernel drivers' attachments (MCAI_IOC_ATTACH_LIST): *@recs is
+ * malloc'd, *@n of them; a module without the request has none.
+ */
+static int attach_list(struct mcai_dev *dev, struct mcai_attach_info **recs,
+		       u32 *n)
+{
+	struct mcai_attach_list req;
+	struct mcai_attach_info *buf = NULL;
+	u32 cap = 0;
+	int tries;
+
+	*recs = NULL;
+	*n = 0;
+	/* drivers may come and go between two calls: retry a few times */
+	for (tries = 0; tries < 8; tries++) {
+		memset(&req, 0, sizeof(req));
+		req.size = sizeof(req);
+		req.buf_ptr = (u64)(uintptr_t)buf;
+		req.capacity = cap;
+		req.rec_size = sizeof(*buf);
+		if (ioctl(dev->fd, MCAI_IOC_ATTACH_LIST, &req)) {
+			free(buf);
+			return errno == ENOTTY ? 0 : -errno;
+		}
+		if (req.count <= cap) {
+			*recs = buf;
+			*n = req.count;
+			return 0;
+		}
+		free(buf);
+		cap = req.count + 4;
+		buf = calloc(cap, sizeof(*buf));
+		if (!buf)
+			return -ENOMEM;
+	}
+	free(buf);
+	return -EAGAIN;
+}
+
+static const char *attach_state(u32 state)
+{
+	switch (state) {
+	case MCAI_ATTACH_WAITING:
+		return "waiting";
+	case MCAI_ATTACH_BOUND:
+		return "bound";
+	case MCAI_ATTACH_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+/* The attachments to @name (all when NULL); returns how many printed. */
+static u32 attach_print(const struct mcai_attach_info *a, u32 n,
+			const char *name)
+{
+	u32 i, shown = 0;
+
+	for (i = 0; i < n; i++, a++) {
+		if (name && strncmp(a->name, name, sizeof(a->name)))
+			continue;
+		if (opt_json) {
+			mcai_json_object_begin(&json);
+			mcai_json_kv_uint(&json, "id", a->id);
+			mcai_json_kv_string(&json, "driver", a->driver);
+			mcai_json_kv_string(&json, "name", a->name);
+			mcai_json_kv_string(&json, "kind",
+					    a->flags & MCAI_ATTACH_PIPELINE ?
+					    "pipeline" : "model");
+			mcai_json_kv_string(&json, "state",
+					    attach_state(a->state));
+			mcai_json_kv_uint(&json, "model_id", a->model_id);
+			mcai_json_kv_int(&json, "error", a->error);
+			mcai_json_kv_uint(&json, "binds", a->binds);
+			mcai_json_kv_uint(&json, "submitted", a->submitted);
+			mcai_json_kv_uint(&json, "completed", a->completed);
+			mcai_json_kv_uint(&json, "dropped", a->dropped);
+			mcai_json_kv_uint(&json, "shed", a->shed);
+			mcai_json_object_end(&json);
+			shown++;
+			continue;
+		}
+		if (!shown++)
+			printf("%4s  %-20s %-24s %-8s %5s %10s %10s %10s\n",
+			       "ATT", "DRIVER", "NAME", "STATE", "BINDS",
+			       "SUBMITTED", "COMPLETED", "DROPPED");
+		printf("%4u  %-20s %-24s %-8s %5u %10llu %10llu %10llu",
+		       a->id, a->driver, a->name, attach_state(a->state),
+		       a->binds, (unsigned long long)a->submitted,
+		       (unsigned long long)a->completed,
+		       (unsigned long long)a->dropped);
+		if (a->flags & MCAI_ATTACH_PIPELINE)
+			printf("  (pipeline)");
+		if (a->state == MCAI_ATTACH_BOUND && a->model_id)
+			printf("  (model id %u)", a->model_id);
+		if (a->state == MCAI_ATTACH_REFUSED)
+			printf("  (%s)", strerror(-a->error));
+		printf("\n");
+	}
+	return shown;
+}
+
 static int list_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
 	const struct command *c = find_command("list");
+	struct mcai_attach_info *att = NULL;
 	struct mcai_model_info mi;
 	struct mcai_dev dev;
-	u32 *ids, count, i, shown = 0;
+	u32 *ids, count, i, shown = 0, n_att = 0;
 	int ch, ret = 0;
 
 	reset_getopt();
@@ -752,10 +857,24 @@ static int list_main(int argc, char **argv)
 	}
 	if (opt_json) {
 		mcai_json_array_end(&json);
-		mcai_json_object_end(&json);
 	} else if (!shown && !ret) {
 		printf("no models loaded\n");
 	}
+	if (attach_list(&dev, &att, &n_att)) {
+		fprintf(stderr, "mcaictl: cannot list the drivers' attachments\n");
+		ret = EXIT_FAILURE;
+	}
+	if (opt_json) {
+		mcai_json_key(&json, "attachments");
+		mcai_json_array_begin(&json);
+		attach_print(att, n_att, NULL);
+		mcai_json_array_end(&json);
+		mcai_json_object_end(&json);
+	} else if (n_att) {
+		printf("\n");
+		attach_print(att, n_att, NULL);
+	}
+	free(att);
 	free(ids);
 	mcai_dev_close(&dev);
 	return ret;
@@ -765,9 +884,11 @@ static int show_main(int argc, char **argv)
 {
 	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
 	const struct command *c = find_command("show");
+	struct mcai_attach_info *att = NULL;
 	struct mcai_model_info mi;
 	struct mcai_dev dev;
 	struct mcai_sel sel;
+	u32 n_att = 0;
 	char err[160];
 	int ch;
 
@@ -783,9 +904,15 @@ static int show_main(int argc, char **argv)
 
 	if (open_device(&dev))
 		return EXIT_FAILURE;
+	/* drivers attached to the name, loaded or not (deferred binding) */
+	if (attach_list(&dev, &att, &n_att))
+		n_att = 0;
 	if (mcai_dev_model_info(&dev, sel, &mi)) {
 		fail("%s", mcai_dev_error(&dev));
 		mcai_dev_close(&dev);
+		if (!opt_json && !sel.id && attach_print(att, n_att, sel.name))
+			printf("(not loaded: the drivers above wait for it)\n");
+		free(att);
 		return EXIT_FAILURE;
 	}
 	mcai_dev_close(&dev);
@@ -814,7 +941,12 @@ static int show_main(int argc, char **argv)
 		mcai_json_kv_uint(&json, "test_vectors", mi.tv_count);
 		mcai_json_kv_uint(&json, "inferences", mi.inferences);
 		mcai_json_kv_hex(&json, "digest", mi.digest, MCAI_DIGEST_LEN);
+		mcai_json_key(&json, "attachments");
+		mcai_json_array_begin(&json);
+		attach_print(att, n_att, mi.ref.name);
+		mcai_json_array_end(&json);
 		mcai_json_object_end(&json);
+		free(att);
 		return 0;
 	}
 	printf("model %s (id %u)\n", mi.ref.name, mi.ref.model_id);
@@ -838,6 +970,133 @@ static int show_main(int argc, char **argv)
 	printf("  digest:       sha256:");
 	print_hex(stdout, mi.digest, MCAI_DIGEST_LEN);
 	printf("\n");
+	if (n_att) {
+		printf("  attached drivers:\n");
+		attach_print(att, n_att, mi.ref.name);
+	}
+	free(att);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* attach, detach: an IIO device's buffer into a model (mcai_iio.ko)      */
+/* ---------------------------------------------------------------------- */
+
+#define MCAI_IIO_PARAMS "/sys/module/mcai_iio/parameters/"
+
+/* Write @line to mcai_iio's control file @what; 0 or an exit status. */
+static int iio_ctl(const char *what, const char *line)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), MCAI_IIO_PARAMS "%s", what);
+	f = fopen(path, "w");
+	if (!f) {
+		if (errno == ENOENT)
+			fail("mcai_iio is not loaded (modprobe mcai_iio)");
+		else
+			fail("%s: %s", path, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	ret = fputs(line, f) < 0 ? errno : 0;
+	if (fclose(f) && !ret)
+		ret = errno;
+	if (ret) {
+		fail("%s: %s (the kernel log says why)", what, strerror(ret));
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int attach_main(int argc, char **argv)
+{
+	enum { OPT_MODEL = 1000, OPT_CHANNELS, OPT_WINDOW, OPT_STRIDE,
+	       OPT_SHIFT };
+	static const struct option longopts[] = {
+		COMMON_OPTIONS,
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "channels", required_argument, NULL, OPT_CHANNELS },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "stride", required_argument, NULL, OPT_STRIDE },
+		{ "shift", required_argument, NULL, OPT_SHIFT },
+		{ 0 }
+	};
+	const struct command *c = find_command("attach");
+	const char *model = NULL, *chans = NULL;
+	unsigned long window = 0, stride = 0, shift = 0;
+	char line[512], *end;
+	int ch, n;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1) {
+		if (ch <= OPT_DONE_BASE)
+			return OPT_DONE_BASE - ch;
+		switch (ch) {
+		case OPT_MODEL:
+			model = optarg;
+			break;
+		case OPT_CHANNELS:
+			chans = optarg;
+			if (!*chans || strspn(chans, "0123456789,") != strlen(chans))
+				return usage_error(c, "--channels takes scan indices: 0,1,2");
+			break;
+		case OPT_WINDOW:
+		case OPT_STRIDE:
+		case OPT_SHIFT:
+			errno = 0;
+			*(ch == OPT_WINDOW ? &window : ch == OPT_STRIDE ?
+			  &stride : &shift) = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-')
+				return usage_error(c, "bad number: %s", optarg);
+			break;
+		}
+	}
+	if (argc - optind != 1 || !model)
+		return usage_error(c, "attach takes one device and --model NAME");
+	if (strncmp(argv[optind], "iio:device", 10) ||
+	    strspn(argv[optind] + 10, "0123456789") != strlen(argv[optind] + 10) ||
+	    !argv[optind][10])
+		return usage_error(c, "the device is iio:deviceN");
+	if (!*model || strlen(model) >= MCAI_NAME_LEN || strpbrk(model, " \t\n="))
+		return usage_error(c, "bad model name");
+	n = snprintf(line, sizeof(line), "%s %s", argv[optind], model);
+	if (chans)
+		n += snprintf(line + n, sizeof(line) - n, " channels=%s", chans);
+	if (window)
+		n += snprintf(line + n, sizeof(line) - n, " window=%lu", window);
+	if (stride)
+		n += snprintf(line + n, sizeof(line) - n, " stride=%lu", stride);
+	if (shift)
+		n += snprintf(line + n, sizeof(line) - n, " shift=%lu", shift);
+	if (n >= (int)sizeof(line))
+		return usage_error(c, "arguments too long");
+	if (iio_ctl("attach", line))
+		return EXIT_FAILURE;
+	printf("attached %s to %s\n", argv[optind], model);
+	return 0;
+}
+
+static int detach_main(int argc, char **argv)
+{
+	static const struct option longopts[] = { COMMON_OPTIONS, { 0 } };
+	const struct command *c = find_command("detach");
+	const char *id;
+	int ch;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1)
+		if (ch <= OPT_DONE_BASE)
+			return OPT_DONE_BASE - ch;
+	if (argc - optind != 1)
+		return usage_error(c, "detach takes one attachment id, or all");
+	id = argv[optind];
+	if (strcmp(id, "all") && (!*id || strspn(id, "0123456789") != strlen(id)))
+		return usage_error(c, "an attachment id (/sys/module/mcai_iio/parameters/list), or all");
+	if (iio_ctl("detach", id))
+		return EXIT_FAILURE;
+	printf("detached %s\n", id);
 	return 0;
 }
 
@@ -2190,6 +2449,21 @@ static const struct command commands[] = {
 	  "One line per model: id, name, version, layers, inputs->outputs,\n"
 	  "multiply-accumulates per inference, inferences run, and the first\n"
 	  "bytes of the blob's SHA-256 digest.\n" },
+	{ "attach", attach_main,
+	  "iio:deviceN --model NAME [--channels I,J,..] [--window N] [--stride N] [--shift N]",
+	  "Feed an IIO device's samples to a model, inside the kernel",
+	  "Inserts a buffer of mcai_iio.ko (modprobe mcai_iio) into the device's\n"
+	  "buffers: each scan's channels (scan indices, default all but the\n"
+	  "timestamp) become int8 values (value >> shift, saturated); every\n"
+	  "stride scans (default window) the last window scans (default 1) go to\n"
+	  "the model, window x channels inputs, scan after scan.  The model\n"
+	  "need not be loaded yet (the attachment waits for it); one whose\n"
+	  "input_len differs is refused.  Needs root.  The attachments are listed\n"
+	  "in /sys/module/mcai_iio/parameters/list and by mcaictl list\n"
+	  "(driver mcai_iio).\n" },
+	{ "detach", detach_main, "ID|all",
+	  "Remove an IIO attachment (mcaictl attach)",
+	  "ID is the first field of /sys/module/mcai_iio/parameters/list.\n" },
 	{ "show", show_main, "NAME",
 	  "Show everything the module reports about one model",
 	  "NAME is a model name, or id:N for the model with id N.\n" },

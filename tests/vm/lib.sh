@@ -7,15 +7,20 @@
 
 : "${MCAI_ROOT:?not in the mcai guest}"
 
+# mcai_ko [NAME]: the path of NAME.ko for this kernel.  It also loads the
+# kernel's own modules NAME depends on (mcai_simsensor: industrialio and
+# kfifo_buf, its IIO device), so that a plain insmod of the path works;
+# mcai itself stays the test's to load.
 mcai_ko() {
 	local name="${1:-mcai}"
 	local per_kernel="$MCAI_ROOT/build/kmod/${MCAI_KVER:-$(uname -r)}/kmod/$name.ko"
+	local ko="$MCAI_ROOT/kmod/$name.ko" dep
 
-	if [ -e "$per_kernel" ]; then
-		echo "$per_kernel"
-	else
-		echo "$MCAI_ROOT/kmod/$name.ko"
-	fi
+	[ -e "$per_kernel" ] && ko=$per_kernel
+	for dep in $(modinfo -F depends "$ko" 2>/dev/null | tr ',' ' '); do
+		[ "$dep" = mcai ] || modprobe -q "$dep" >&2
+	done
+	echo "$ko"
 }
 
 MCAI_KO=$(mcai_ko mcai)

@@ -18,6 +18,11 @@ CACHE=${MCAI_VM_CACHE:-/var/tmp/mcai-vm}
 # dependencies are added from modules.dep.  Any that a kernel has built in
 # (modules.builtin) are skipped.
 ROOT_MODULES=(virtio_pci 9pnet_virtio 9p)
+# Loaded at boot too when the kernel has them (no error if not): the IIO
+# core and its kfifo buffer, which mcai_simsensor's IIO device needs
+# (tests/vm/lib.sh mcai_ko also modprobes them, where a guest root has
+# the kernel's modules; the arm64 root has none).
+OPT_MODULES=(industrialio kfifo_buf)
 
 # Kernel log lines (console lines carry a printk timestamp) that fail the
 # run even when the guest never printed a verdict.  Keep in sync with KPAT
@@ -131,6 +136,10 @@ resolve_modules() {
 		elif ! grep -Eq "/${name//_/[-_]}\.ko" "$moddir/modules.builtin"; then
 			die "$KVER: module $name neither in modules.dep nor built in"
 		fi
+	done
+	for name in "${OPT_MODULES[@]}"; do
+		name=${name//-/_}
+		[[ -z ${byname[$name]:-} ]] || visit "${byname[$name]}"
 	done
 }
 
@@ -288,7 +297,7 @@ mkdir -p "$CACHE"
 KEY=$( {
 	cat "$HERE/init.sh"
 	declare -f resolve_modules build_initramfs
-	printf '%s\n' "${ROOT_MODULES[@]}"
+	printf '%s\n' "${ROOT_MODULES[@]}" "${OPT_MODULES[@]}"
 	/bin/busybox 2>&1 | sed -n 1p || true
 	# A kernel that is not installed may be rebuilt under the same name.
 	[[ -z $IMAGE ]] || stat -c '%n %s %Y' "$MODDIR/modules.dep" "$MODDIR/modules.builtin"

@@ -6,10 +6,12 @@
 #  - nobody's name is nobody's: root creates the same name after it,
 #    65533 sees root's, ids of another user's pipelines do not exist;
 #  - nobody holds "sim-chain" (a vote that escalates every result):
-#    mcai_simsensor model=sim-chain pipeline=1 finds no pipeline (ENOENT);
+#    mcai_simsensor model=sim-chain pipeline=1 loads but waits (deferred
+#    binding): nobody's pipeline is not what it waits for, windows go by
+#    and none gets a result;
 #  - root then creates its own "sim-chain" (a chain that gates and never
-#    escalates): the driver attaches to root's, its results are gated
-#    and none escalated.
+#    escalates): the waiting driver binds to root's, its results are
+#    gated and none escalated.
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 [[ ${MCAI_VM:-} ]] || { echo "not in the mcai guest"; exit 77; }
@@ -74,12 +76,17 @@ val() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
 results() { (( $(val "$(snap)" det_results) >= $1 )); }
 
 if hold sim-chain vote nobody; then
-	if insmod "$SIM" model=sim-chain pipeline=1 2>/dev/null; then
-		fail "mcai_simsensor attached to nobody's sim-chain"
-		rmmod mcai_simsensor
-	fi
-	if hold sim-chain chain root; then
-		if insmod "$SIM" rate=25600 model=sim-chain pipeline=1 fault=0; then
+	if insmod "$SIM" rate=25600 model=sim-chain pipeline=1 fault=0; then
+		windows() { (( $(val "$(snap)" windows) >= $1 )); }
+		wait_for 120 "4 windows" windows 4 || fail "windows: $(val "$(snap)" windows)"
+		[[ $(val "$(snap)" det_state) == waiting ]] ||
+			fail "the driver is $(val "$(snap)" det_state) with only nobody's sim-chain"
+		[[ $(val "$(snap)" det_results) == 0 ]] ||
+			fail "results from nobody's sim-chain: $(val "$(snap)" det_results)"
+		if hold sim-chain chain root; then
+			bound() { [[ $(val "$(snap)" det_state) == bound ]]; }
+			wait_for 60 "the driver bound to root's sim-chain" bound ||
+				fail "det_state $(val "$(snap)" det_state) with root's sim-chain"
 			wait_for 300 "20 results" results 20 ||
 				fail "results: $(val "$(snap)" det_results)"
 			sim_pause || fail "the sensor did not go idle"
@@ -89,12 +96,12 @@ if hold sim-chain vote nobody; then
 			echo "$N: driver on sim-chain: $r results, $g gated, $e escalated"
 			(( e == 0 )) || fail "$e escalated results: the driver runs nobody's vote"
 			(( g > 0 )) || fail "no result gated: not root's chain"
-			rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
 		else
-			fail "insmod mcai_simsensor model=sim-chain pipeline=1 with root's pipeline"
+			fail "root's sim-chain after nobody's: $(cat "$tmp/root.ready")"
 		fi
+		rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
 	else
-		fail "root's sim-chain after nobody's: $(cat "$tmp/root.ready")"
+		fail "insmod mcai_simsensor model=sim-chain pipeline=1 (waiting)"
 	fi
 else
 	fail "nobody's sim-chain: $(cat "$tmp/nobody.ready" 2>/dev/null)"
