@@ -55,6 +55,16 @@ MCAID_SRCS := runtime/daemon/mcaid.c runtime/fed/net.c runtime/fed/tls.c \
 	      runtime/daemon/energyfeed.c $(TELEMETRY_SRCS) \
 	      $(filter-out models/train/mlp.c,$(MODELS_USER))
 MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng $(BPF_LIBS) -lm
+# The MQTT publisher when the target has libmosquitto (the arm64 cross
+# lane may not): without it, mcaid refuses a config naming mqtt.broker.
+MCAI_HAVE_MQTT := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c - -lmosquitto -o /dev/null 2>/dev/null && echo y)
+ifeq ($(MCAI_HAVE_MQTT),y)
+MCAID_SRCS += runtime/daemon/mqtt.c
+MCAID_LIBS += -lmosquitto
+$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
+	CFLAGS += -DMCAI_HAVE_MQTT
+endif
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)

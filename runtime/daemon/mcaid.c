@@ -31,6 +31,7 @@
 
 #include "runtime/daemon/aggregator.h"
 #include "runtime/daemon/config.h"
+#include "runtime/daemon/mqtt.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
@@ -92,6 +93,9 @@ struct mcai_daemon {
 	const char *power_table;
 	unsigned int feed_interval;
 	struct mcai_teleagent tel;
+
+	/* MQTT publisher (runtime/daemon/mqtt.c), node role. */
+	struct mcai_mqtt *mqtt;
 };
 
 static void mcai_usage(FILE *f)
@@ -392,6 +396,8 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	struct mcai_conn *c = &d->conns[0];
 
 	(void)net;
+	if (d->mqtt)
+		mcai_mqtt_tick(d->mqtt);
 	if (d->fed) {
 		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
 		static unsigned int sub;
@@ -898,6 +904,81 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 		  (unsigned long long)st.bytes_out);
 }
 
+/*
+ * The MQTT publisher of a node whose config names mqtt.broker.  After the
+ * privilege drop: libmosquitto opens its socket and, with TLS, reads the
+ * CA, certificate and key at each connection as the user we run as, so
+ * that they must be readable by it is checked here, once, loudly.
+ */
+static int mcai_mqtt_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+#ifdef MCAI_HAVE_MQTT
+	struct mcai_mqtt_opts o = { 0 };
+	const char *files[3];
+	char err[256];
+	int r;
+
+	if (d->role != MCAI_ROLE_NODE || !cfg->mqtt_broker.port)
+		return 0;
+	o.host = cfg->mqtt_broker.host;
+	o.port = cfg->mqtt_broker.port;
+	o.node = d->node_id;
+	if (cfg->mqtt_tls || cfg->mqtt_ca[0]) {
+		/* the broker's own CA, or the fleet's */
+		o.ca = cfg->mqtt_ca[0] ? cfg->mqtt_ca : d->files.ca;
+		o.cert = cfg->mqtt_cert[0] ? cfg->mqtt_cert : d->files.cert;
+		o.key = cfg->mqtt_key[0] ? cfg->mqtt_key : d->files.key;
+	}
+	o.queue_max = cfg->mqtt_queue;
+	o.policy = (enum mcai_mqtt_policy)cfg->mqtt_policy;
+	o.keepalive_s = cfg->mqtt_keepalive_s;
+	files[0] = o.ca;
+	files[1] = o.cert;
+	files[2] = o.key;
+	for (unsigned int i = 0; i < 3; i++)
+		if (files[i] && access(files[i], R_OK)) {
+			mcai_err("mqtt: %s: %s (libmosquitto reads it at each connection, as the user mcaid runs as)",
+				 files[i], strerror(errno));
+			return -EACCES;
+		}
+	r = mcai_mqtt_new(&d->mqtt, d->net, &o, err, sizeof(err));
+	if (r) {
+		mcai_err("%s", err);
+		return r;
+	}
+	mcai_info("mqtt: alerts to %s:%u%s as mcai/%s/<model>/alert, QoS 1; queue %u, %s",
+		  o.host, o.port, o.ca ? " over TLS" : "", o.node, o.queue_max,
+		  o.policy == MCAI_MQTT_DROP_NEWEST ? "drop-newest" :
+		  "drop-oldest");
+	mcai_mqtt_start(d->mqtt);
+	return 0;
+#else
+	if (d->role != MCAI_ROLE_NODE || !cfg->mqtt_broker.port)
+		return 0;
+	mcai_err("mqtt.broker: this mcaid was built without libmosquitto");
+	return -ENOTSUP;
+#endif
+}
+
+static void mcai_mqtt_stop(struct mcai_daemon *d)
+{
+#ifdef MCAI_HAVE_MQTT
+	struct mcai_mqtt_stats st;
+
+	if (!d->mqtt)
+		return;
+	mcai_mqtt_get_stats(d->mqtt, &st);
+	mcai_info("mqtt: %llu alerts queued, %llu acknowledged, %llu dropped by the bound, %u undelivered at exit; %llu connections",
+		  (unsigned long long)st.queued, (unsigned long long)st.acked,
+		  (unsigned long long)st.dropped, st.pending,
+		  (unsigned long long)st.connects);
+	mcai_mqtt_free(d->mqtt);
+	d->mqtt = NULL;
+#else
+	(void)d;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct mcai_daemon d = { .dev_fd = -1, .ping_size = 1024,
@@ -1011,6 +1092,9 @@ int main(int argc, char **argv)
 	r = mcai_fed_start(&d, &cfg);
 	if (r)
 		goto out;
+	r = mcai_mqtt_setup(&d, &cfg);
+	if (r)
+		goto out;
 
 	if (d.role == MCAI_ROLE_NODE || (d.aggr && d.connect)) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
@@ -1041,6 +1125,7 @@ int main(int argc, char **argv)
 	mcai_aggr_shutdown(d.aggr);
 	mcai_log_stats(&d);
 out:
+	mcai_mqtt_stop(&d);
 	mcai_net_free(d.net);
 	mcai_aggr_free(d.aggr);
 	mcai_fednode_free(d.fnode);

@@ -16,10 +16,10 @@ $(B)/mcai-mqtt-drive: $(call sobj,$(MQTT_DRIVE_SRCS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ -lmosquitto -luring -lssl -lcrypto
 
 .PHONY: check-ops
-check-ops: $(B)/mcai-mqtt-drive
+check-ops: $(B)/mcai-mqtt-drive $(B)/mcaid-san
 	@pass=0; fail=0; skip=0; \
 	for t in $(OPS_TESTS); do \
-		DRIVE=$(CURDIR)/$(B)/mcai-mqtt-drive \
+		DRIVE=$(CURDIR)/$(B)/mcai-mqtt-drive MCAID=$(CURDIR)/$(B)/mcaid-san \
 			timeout -k 10 $(OPS_TEST_TIMEOUT) bash $$t; rc=$$?; \
 		case $$rc in \
 		0) pass=$$((pass + 1)) ;; \
