@@ -26,6 +26,7 @@ MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		runtime/fed/sigtrailer.c runtime/fed/modelcheck.c \
 		runtime/daemon/energyfeed.c \
 		runtime/ctl/mcaictl_fleet.c runtime/ctl/mcaictl_metrics.c \
+		runtime/fed/drift.c \
 		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
 		runtime/lib/atomicfile.c \

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bpf/telemetry.h"
+#include "runtime/fed/drift.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/ctl/mcaictl.h"
 
@@ -27,6 +28,7 @@ struct met_model {
 	struct mcai_model_info mi;
 	bool have_stats;
 	uint64_t drift_samples;
+	double drift_score;		/* < 0: no baseline to compare with */
 };
 
 struct met {
@@ -145,6 +147,48 @@ static void read_simsensor(struct met *m)
 		m->sim_model[1][0] = 0;
 }
 
+/*
+ * DIR/<name>.baseline (mcaictl stats --baseline-out) against the live
+ * means; -1 when there is none or it does not fit.
+ */
+static double drift_score(const char *dir, const char *name,
+			  const struct mcai_stats_reply *r)
+{
+	struct mcai_drift_base b;
+	char path[4096], err[256], *text = NULL;
+	size_t len = 0;
+	double score;
+	FILE *f, *mem;
+	int c;
+
+	if (!dir || !r->samples)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.baseline", dir, name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	mem = open_memstream(&text, &len);
+	if (!mem) {
+		fclose(f);
+		return -1;
+	}
+	while ((c = getc(f)) != EOF && len < (64U << 20))
+		putc(c, mem);
+	fclose(f);
+	fclose(mem);
+	if (mcai_drift_base_parse(text, len, &b, err, sizeof(err))) {
+		warn("%s: %s", path, err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	score = mcai_drift_score_q16(&b, r->mean, r->n_features);
+	mcai_drift_base_free(&b);
+	return score;
+}
+
+static const char *opt_baseline;
+
 static void read_device(struct met *m)
 {
 	struct mcai_dev dev;
@@ -170,6 +214,8 @@ static void read_device(struct met *m)
 		if (!mcai_dev_model_stats(&dev, sel, false, &r)) {
 			mm->have_stats = true;
 			mm->drift_samples = r.samples;
+			mm->drift_score = drift_score(opt_baseline,
+						      mm->mi.ref.name, &r);
 			mcai_stats_reply_free(&r);
 		}
 		m->n_models++;
@@ -244,6 +290,16 @@ static void print_module(FILE *f, const struct met *m)
 		mv_labels(f, "mcai_drift_samples", m->models[i].mi.ref.name,
 			  m->models[i].mi.version);
 		fprintf(f, "} %" PRIu64 "\n", m->models[i].drift_samples);
+	}
+	family(f, "mcai_drift_score", "gauge",
+	       "Standardised mean shift of the live inputs from the training "
+	       "baseline (--baseline DIR): in training standard deviations");
+	for (i = 0; i < m->n_models; i++) {
+		if (!m->models[i].have_stats || m->models[i].drift_score < 0)
+			continue;
+		mv_labels(f, "mcai_drift_score", m->models[i].mi.ref.name,
+			  m->models[i].mi.version);
+		fprintf(f, "} %.6f\n", m->models[i].drift_score);
 	}
 }
 
@@ -372,6 +428,8 @@ const char metrics_details[] =
 	"absent is reported by its mcai_*_up gauge as 0.\n"
 	"  -o, --output FILE  write FILE atomically (FILE.tmp, then rename), for\n"
 	"                     node_exporter's textfile collector\n"
+	"  -b, --baseline DIR mcai_drift_score of each model with a baseline\n"
+	"                     DIR/<model>.baseline (mcaictl stats --baseline-out)\n"
 	"Exit 0 even when a source is absent; 1 when the output cannot be\n"
 	"written.\n";
 
@@ -380,6 +438,7 @@ int metrics_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		COMMON_OPTIONS,
 		{ "output", required_argument, NULL, 'o' },
+		{ "baseline", required_argument, NULL, 'b' },
 		{ 0 }
 	};
 	const struct command *c = find_command("metrics");
@@ -392,11 +451,14 @@ int metrics_main(int argc, char **argv)
 	int ch, ret = 0;
 
 	reset_getopt();
-	while ((ch = next_option(c, argc, argv, ":hjo:", longopts)) != -1) {
+	opt_baseline = NULL;
+	while ((ch = next_option(c, argc, argv, ":hjo:b:", longopts)) != -1) {
 		if (ch <= OPT_DONE_BASE)
 			return OPT_DONE_BASE - ch;
 		if (ch == 'o')
 			out = optarg;
+		else if (ch == 'b')
+			opt_baseline = optarg;
 	}
 	if (optind != argc)
 		return usage_error(c, "metrics takes no arguments");

@@ -192,6 +192,15 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 0, 0, false },
 	{ "mqtt.keepalive_s", MCAI_T_U32, OFF(mqtt_keepalive_s), MCAI_R_NODE,
 	  5, 65535, 0, false },
+
+	{ "drift.baseline", MCAI_T_PATH_OPT, OFF(drift_baseline), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "drift.threshold", MCAI_T_F64, OFF(drift_threshold), MCAI_R_NODE,
+	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "drift.interval_s", MCAI_T_U32, OFF(drift_interval_s), MCAI_R_NODE,
+	  1, 86400, 0, false },
+	{ "drift.min_samples", MCAI_T_U32, OFF(drift_min_samples), MCAI_R_NODE,
+	  1, 1000000000, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -293,6 +302,9 @@ void mcai_config_init(struct mcai_config *c)
 	strcpy(c->history_dir, "/var/lib/mcaid/history");
 	c->mqtt_queue = 1024;
 	c->mqtt_keepalive_s = 30;
+	c->drift_threshold = 1.0;
+	c->drift_interval_s = 60;
+	c->drift_min_samples = 100;
 	strcpy(c->origin, "(config)");
 }
 

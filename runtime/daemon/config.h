@@ -130,6 +130,13 @@
  *                                    which alert a full queue loses
  *   mqtt.keepalive_s          node   30 (5 .. 65535); a silent broker is
  *                                    given up after 1.5 of these
+ *   drift.baseline            node   "" (no drift check); the training
+ *                                    data's statistics (runtime/fed/drift.h)
+ *   drift.threshold           node   1.0 (> 0); a drift score above it is
+ *                                    a drift alarm (MQTT kind "drift")
+ *   drift.interval_s          node   60 (1 .. 86400); how often the
+ *                                    module's statistics are compared
+ *   drift.min_samples         node   100; fewer live samples: no verdict
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -241,6 +248,11 @@ struct mcai_config {
 	uint32_t mqtt_queue;
 	uint32_t mqtt_policy;			/* enum mcai_mqtt_policy */
 	uint32_t mqtt_keepalive_s;
+
+	char drift_baseline[MCAI_CONFIG_PATH_MAX];	/* "": no drift check */
+	double drift_threshold;
+	uint32_t drift_interval_s;
+	uint32_t drift_min_samples;
 
 	char error[MCAI_CONFIG_ERR_MAX];
 

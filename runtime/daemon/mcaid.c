@@ -32,6 +32,8 @@
 #include "runtime/daemon/aggregator.h"
 #include "runtime/daemon/config.h"
 #include "runtime/daemon/mqtt.h"
+#include "runtime/fed/drift.h"
+#include "runtime/lib/device.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
@@ -96,6 +98,13 @@ struct mcai_daemon {
 
 	/* MQTT publisher (runtime/daemon/mqtt.c), node role. */
 	struct mcai_mqtt *mqtt;
+
+	/* Drift check against the training baseline (runtime/fed/drift.h). */
+	struct mcai_drift_base drift;
+	const char *drift_model;
+	double drift_threshold;
+	unsigned int drift_interval, drift_at, drift_min;
+	bool drift_alarmed;
 };
 
 static void mcai_usage(FILE *f)
@@ -390,6 +399,63 @@ static void mcai_node_connect(struct mcai_daemon *d, struct mcai_conn *c)
 	c->active = true;
 }
 
+/*
+ * Compare the module's running statistics of our model with the training
+ * baseline; above the threshold, one drift alarm per crossing (logged and,
+ * with MQTT, published with "round_request": the aggregator's policy
+ * decides whether enough of the fleet agrees to start a round).
+ */
+static void mcai_drift_check(struct mcai_daemon *d)
+{
+	struct mcai_dev dev = { .fd = d->dev_fd };
+	struct mcai_sel sel = { .name = d->drift_model };
+	struct mcai_stats_reply r;
+	char fields[160];
+	double score;
+
+	if (d->dev_fd < 0)
+		return;
+	if (mcai_dev_model_stats(&dev, sel, false, &r)) {
+		mcai_dbg("drift: %s", mcai_dev_error(&dev));
+		return;
+	}
+	if (r.samples < d->drift_min) {
+		mcai_stats_reply_free(&r);
+		return;
+	}
+	score = mcai_drift_score_q16(&d->drift, r.mean, r.n_features);
+	mcai_stats_reply_free(&r);
+	if (score < 0) {
+		mcai_warn("drift: %s has %u features, the baseline %u: not compared",
+			  d->drift_model, r.n_features, d->drift.n_features);
+		return;
+	}
+	mcai_dbg("drift: %s score %.3f (threshold %.3f)", d->drift_model,
+		 score, d->drift_threshold);
+	if (score <= d->drift_threshold) {
+		if (d->drift_alarmed)
+			mcai_info("drift: %s back under the threshold (%.3f)",
+				  d->drift_model, score);
+		d->drift_alarmed = false;
+		return;
+	}
+	if (d->drift_alarmed)
+		return;
+	d->drift_alarmed = true;
+	mcai_warn("drift: %s score %.3f above %.3f: asking for a round",
+		  d->drift_model, score, d->drift_threshold);
+#ifdef MCAI_HAVE_MQTT
+	if (d->mqtt) {
+		snprintf(fields, sizeof(fields),
+			 "\"score\":%.4f,\"threshold\":%.4f,\"round_request\":true",
+			 score, d->drift_threshold);
+		mcai_mqtt_alert(d->mqtt, d->drift_model, "drift", fields);
+	}
+#else
+	(void)fields;
+#endif
+}
+
 static void mcai_on_tick(struct mcai_net *net, void *arg)
 {
 	struct mcai_daemon *d = arg;
@@ -412,6 +478,10 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	}
 	d->ticks++;
 	mcai_teleagent_tick(&d->tel);
+	if (d->drift.n_features && d->ticks >= d->drift_at) {
+		d->drift_at = d->ticks + d->drift_interval;
+		mcai_drift_check(d);
+	}
 	/* Nodes, and aggregators with an upstream, keep a connection up. */
 	if (!d->conns || d->ping)
 		return;
@@ -904,6 +974,49 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 		  (unsigned long long)st.bytes_out);
 }
 
+/* The drift baseline of a node whose config names one, read as root. */
+static int mcai_drift_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+	char err[256], *text = NULL;
+	size_t len = 0;
+	FILE *f, *m;
+	int c, r;
+
+	if (d->role != MCAI_ROLE_NODE || !cfg->drift_baseline[0])
+		return 0;
+	f = fopen(cfg->drift_baseline, "r");
+	if (!f) {
+		mcai_err("drift.baseline %s: %s", cfg->drift_baseline,
+			 strerror(errno));
+		return -errno;
+	}
+	m = open_memstream(&text, &len);
+	if (!m) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	/* at most 64 MiB: a million features and then some */
+	while ((c = getc(f)) != EOF && len < (64U << 20))
+		putc(c, m);
+	fclose(f);
+	fclose(m);
+	r = mcai_drift_base_parse(text, len, &d->drift, err, sizeof(err));
+	free(text);
+	if (r) {
+		mcai_err("drift.baseline %s: %s", cfg->drift_baseline, err);
+		return r;
+	}
+	d->drift_model = cfg->model;
+	d->drift_threshold = cfg->drift_threshold;
+	d->drift_interval = cfg->drift_interval_s;
+	d->drift_min = cfg->drift_min_samples;
+	d->drift_at = d->drift_interval;
+	mcai_info("drift: %s against %s (%u features), every %u s, alarm above %.3f",
+		  d->drift_model, cfg->drift_baseline, d->drift.n_features,
+		  d->drift_interval, d->drift_threshold);
+	return 0;
+}
+
 /*
  * The MQTT publisher of a node whose config names mqtt.broker.  After the
  * privilege drop: libmosquitto opens its socket and, with TLS, reads the
@@ -1020,6 +1133,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (mcai_fed_setup(&d, &cfg))
 		return 2;
+	if (mcai_drift_setup(&d, &cfg))
+		return 2;
 	if (!d.node_id) {
 		if (gethostname(hostname, sizeof(hostname)) ||
 		    !mcai_proto_id_ok(hostname))
@@ -1126,6 +1241,7 @@ int main(int argc, char **argv)
 	mcai_log_stats(&d);
 out:
 	mcai_mqtt_stop(&d);
+	mcai_drift_base_free(&d.drift);
 	mcai_net_free(d.net);
 	mcai_aggr_free(d.aggr);
 	mcai_fednode_free(d.fnode);
