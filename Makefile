@@ -90,6 +90,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 
 -include tests/unit/unit.mk tests/fuzz/fuzz.mk
 -include tests/fed/fed.mk
+-include tests/ops/ops.mk
 -include tests/eval/eval.mk
 -include tests/prov/prov.mk
 -include tests/import/import.mk
@@ -134,7 +135,7 @@ deps:
 # tests under QEMU.  tests/stages.sh runs them in this order and reports
 # the time of each.
 check: deps
-	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-prov \
+	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-ops check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
 		check-vibtrain check-mlperf check-fuzz check-static \
 		check-arm64-short check-vm

@@ -15,7 +15,7 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/sigtrailer.c \
 		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
-		       runtime/fed/adamstate.c)
+		       runtime/fed/adamstate.c runtime/fed/drift.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
 FED_SRCS += models/train/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
@@ -25,7 +25,8 @@ MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		$(RUNTIME_LIB) \
 		runtime/fed/sigtrailer.c runtime/fed/modelcheck.c \
 		runtime/daemon/energyfeed.c \
-		runtime/ctl/mcaictl_fleet.c \
+		runtime/ctl/mcaictl_fleet.c runtime/ctl/mcaictl_metrics.c \
+		runtime/fed/drift.c \
 		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
 		runtime/lib/atomicfile.c \
@@ -55,6 +56,16 @@ MCAID_SRCS := runtime/daemon/mcaid.c runtime/fed/net.c runtime/fed/tls.c \
 	      runtime/daemon/energyfeed.c $(TELEMETRY_SRCS) \
 	      $(filter-out models/train/mlp.c,$(MODELS_USER))
 MCAID_LIBS := -luring -lssl -lcrypto -lcap-ng $(BPF_LIBS) -lm
+# The MQTT publisher when the target has libmosquitto (the arm64 cross
+# lane may not): without it, mcaid refuses a config naming mqtt.broker.
+MCAI_HAVE_MQTT := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c - -lmosquitto -o /dev/null 2>/dev/null && echo y)
+ifeq ($(MCAI_HAVE_MQTT),y)
+MCAID_SRCS += runtime/daemon/mqtt.c
+MCAID_LIBS += -lmosquitto
+$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
+	CFLAGS += -DMCAI_HAVE_MQTT
+endif
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) -o $@ $^ $(MCAID_LIBS)

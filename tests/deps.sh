@@ -21,6 +21,7 @@ pkgs=(
 	python3-matplotlib
 	libonnx-testdata
 	libiio-utils
+	mosquitto mosquitto-clients libmosquitto-dev prometheus
 )
 
 # The arm64 lane (make arm64, check-arm64): the cross compiler, the

@@ -23,6 +23,7 @@
 
 #include "runtime/lib/device.h"
 #include "runtime/lib/json.h"
+#include "runtime/lib/atomicfile.h"
 #include "runtime/ctl/mcaictl.h"
 #include "runtime/fed/modelcheck.h"
 #include "models/engine/engine.h"
@@ -2251,13 +2252,42 @@ static const char *energy_source_name(u32 src)
 	return "unknown";
 }
 
+/*
+ * The statistics as a drift baseline (runtime/fed/drift.h), taken while
+ * the model sees data like its training data; written atomically.
+ */
+static int write_baseline(const char *path, const struct mcai_stats_reply *r)
+{
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *f;
+	u32 i;
+	int ret = 0;
+
+	if (!r->samples)
+		return fail("--baseline-out: no samples yet to take a baseline from");
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return fail("--baseline-out: %s", strerror(errno));
+	fprintf(f, "mcai-drift-baseline 1\nfeatures %u\n", r->n_features);
+	for (i = 0; i < r->n_features; i++)
+		fprintf(f, "%.6f %.6f\n", q16(r->mean[i]), q16(r->var[i]));
+	if (fclose(f))
+		ret = fail("--baseline-out: %s", strerror(errno));
+	else if (mcai_atomic_write(path, buf, len, 0644, err, sizeof(err)))
+		ret = fail("--baseline-out: %s", err);
+	free(buf);
+	return ret;
+}
+
 static int stats_main(int argc, char **argv)
 {
-	enum { OPT_FEATURES = 0x200, OPT_RESET };
+	enum { OPT_FEATURES = 0x200, OPT_RESET, OPT_BASELINE_OUT };
 	static const struct option longopts[] = {
 		COMMON_OPTIONS,
 		{ "features", required_argument, NULL, OPT_FEATURES },
 		{ "reset", no_argument, NULL, OPT_RESET },
+		{ "baseline-out", required_argument, NULL, OPT_BASELINE_OUT },
 		{ 0 }
 	};
 	const struct command *c = find_command("stats");
@@ -2269,6 +2299,7 @@ static int stats_main(int argc, char **argv)
 	double sum_mean = 0, sum_sd = 0, min_sd = 0, max_sd = 0;
 	u32 nshow = UINT32_MAX, i;
 	bool reset = false, nshow_set = false;
+	const char *baseline_out = NULL;
 	char err[160];
 	int ch;
 
@@ -2285,6 +2316,8 @@ static int stats_main(int argc, char **argv)
 						   optarg);
 		} else if (ch == OPT_RESET) {
 			reset = true;
+		} else if (ch == OPT_BASELINE_OUT) {
+			baseline_out = optarg;
 		}
 	}
 	if (argc - optind != 1)
@@ -2305,6 +2338,10 @@ static int stats_main(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	mcai_dev_close(&dev);
+	if (baseline_out && write_baseline(baseline_out, &r)) {
+		mcai_stats_reply_free(&r);
+		return EXIT_FAILURE;
+	}
 
 	for (i = 0; i < r.n_features; i++) {
 		double sd = sqrt(q16(r.var[i]));
@@ -2503,7 +2540,8 @@ static const struct command commands[] = {
 	  "  --format FORMAT       auto (default), raw or idx\n"
 	  "  -q, --quiet           only the summary\n"
 	  "MODEL is a model name, or id:N.\n" },
-	{ "stats", stats_main, "[--features N|all] [--reset] NAME",
+	{ "stats", stats_main,
+	  "[--features N|all] [--reset] [--baseline-out FILE] NAME",
 	  "Show a model's drift statistics: inputs and classes seen",
 	  "Since the name was loaded (or last reset): samples, the class\n"
 	  "histogram with shares, per input feature the mean and standard\n"
@@ -2514,6 +2552,9 @@ static const struct command commands[] = {
 	  "\n"
 	  "  --features N  list the first N features (\"all\": every one)\n"
 	  "  --reset       clear the statistics after reading (CAP_SYS_ADMIN)\n"
+	  "  --baseline-out FILE  write them as a drift baseline (mcaid's\n"
+	  "                drift.baseline, mcaictl metrics --baseline): take it\n"
+	  "                while the model sees data like its training data\n"
 	  "NAME is a model name, or id:N.\n" },
 	{ "telemetry", telemetry_main,
 	  "[enable|disable|status|show|hist NAME|calibrate|feed] [OPTIONS]",
@@ -2522,6 +2563,9 @@ static const struct command commands[] = {
 	{ "top", top_main, "[-i SECONDS] [-n COUNT] [--feed]",
 	  "Live view of every model: rate, latency, energy per inference",
 	  top_details },
+	{ "metrics", metrics_main, "[-o FILE] [--baseline DIR]",
+	  "Print the module's and the telemetry's figures for Prometheus",
+	  metrics_details },
 	{ "fleet", fleet_main, "[-s DIR]",
 	  "The federation's nodes, as the aggregator sees them (status.json)",
 	  fleet_details },

@@ -66,6 +66,10 @@ int top_main(int argc, char **argv);
 extern const char telemetry_details[];
 extern const char top_details[];
 
+/* runtime/ctl/mcaictl_metrics.c */
+int metrics_main(int argc, char **argv);
+extern const char metrics_details[];
+
 /* runtime/ctl/mcaictl_fleet.c */
 int fleet_main(int argc, char **argv);
 int rounds_main(int argc, char **argv);

@@ -41,6 +41,7 @@ enum mcai_cfg_type {
 	MCAI_T_BOOL,		/* yes | no */
 	MCAI_T_DPMODE,		/* off | central | distributed */
 	MCAI_T_ONOFF,		/* off | on */
+	MCAI_T_MQTTPOLICY,	/* drop-oldest | drop-newest */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -176,6 +177,30 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  MCAI_R_NODE, 0, 0, 0, false },
 	{ "provenance.history", MCAI_T_PATH, OFF(history_dir), MCAI_R_NODE,
 	  0, 0, 0, false },
+
+	{ "mqtt.broker", MCAI_T_UPSTREAM, OFF(mqtt_broker), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "mqtt.tls", MCAI_T_ONOFF, OFF(mqtt_tls), MCAI_R_NODE, 0, 0, 0, false },
+	{ "mqtt.ca", MCAI_T_PATH_OPT, OFF(mqtt_ca), MCAI_R_NODE, 0, 0, 0, false },
+	{ "mqtt.cert", MCAI_T_PATH_OPT, OFF(mqtt_cert), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "mqtt.key", MCAI_T_PATH_OPT, OFF(mqtt_key), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "mqtt.queue", MCAI_T_U32, OFF(mqtt_queue), MCAI_R_NODE,
+	  1, 1000000, 0, false },
+	{ "mqtt.queue_policy", MCAI_T_MQTTPOLICY, OFF(mqtt_policy), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "mqtt.keepalive_s", MCAI_T_U32, OFF(mqtt_keepalive_s), MCAI_R_NODE,
+	  5, 65535, 0, false },
+
+	{ "drift.baseline", MCAI_T_PATH_OPT, OFF(drift_baseline), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "drift.threshold", MCAI_T_F64, OFF(drift_threshold), MCAI_R_NODE,
+	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "drift.interval_s", MCAI_T_U32, OFF(drift_interval_s), MCAI_R_NODE,
+	  1, 86400, 0, false },
+	{ "drift.min_samples", MCAI_T_U32, OFF(drift_min_samples), MCAI_R_NODE,
+	  1, 1000000000, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -207,6 +232,10 @@ static const char *const mcai_dp_mode_names[] = {
 	[MCAI_CFG_DP_DISTRIBUTED] = "distributed",
 };
 static const char *const mcai_onoff_names[] = { "off", "on" };
+/* Same order as enum mcai_mqtt_policy (runtime/daemon/mqtt.h). */
+static const char *const mcai_mqtt_policy_names[] = {
+	"drop-oldest", "drop-newest",
+};
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -271,6 +300,11 @@ void mcai_config_init(struct mcai_config *c)
 	c->dp_delta = 1e-5;
 	c->dp_budget = 10.0;
 	strcpy(c->history_dir, "/var/lib/mcaid/history");
+	c->mqtt_queue = 1024;
+	c->mqtt_keepalive_s = 30;
+	c->drift_threshold = 1.0;
+	c->drift_interval_s = 60;
+	c->drift_min_samples = 100;
 	strcpy(c->origin, "(config)");
 }
 
@@ -642,6 +676,12 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 		if (!err)
 			c->dp_mode = (enum mcai_cfg_dp_mode)i;
 		return err;
+	case MCAI_T_MQTTPOLICY:
+		err = mcai_pick(v, mcai_mqtt_policy_names,
+				ARRAY_LEN(mcai_mqtt_policy_names), k, &i, why);
+		if (!err)
+			c->mqtt_policy = (uint32_t)i;
+		return err;
 	case MCAI_T_ONOFF:
 		err = mcai_pick(v, mcai_onoff_names, ARRAY_LEN(mcai_onoff_names),
 				k, &i, why);
@@ -903,6 +943,16 @@ int mcai_config_finish(struct mcai_config *c)
 	if (c->role == MCAI_ROLE_NODE && !c->upstream.port)
 		return mcai_cfg_err(c, c->origin, 0,
 				    "missing required key 'network.upstream' (role node)");
+	if (!c->mqtt_cert[0] != !c->mqtt_key[0])
+		return mcai_cfg_key_err(c, mcai_cfg_find(c->mqtt_cert[0] ?
+							 "mqtt.cert" : "mqtt.key"),
+					"mqtt.cert and mqtt.key go together");
+	if ((c->mqtt_tls || c->mqtt_ca[0] || c->mqtt_cert[0]) &&
+	    !c->mqtt_broker.port)
+		return mcai_cfg_key_err(c, mcai_cfg_find(c->mqtt_tls ? "mqtt.tls" :
+							 c->mqtt_ca[0] ? "mqtt.ca" :
+							 "mqtt.cert"),
+					"MQTT settings without mqtt.broker");
 	if (c->upstream_name[0] && !c->upstream.port)
 		return mcai_cfg_key_err(c,
 					mcai_cfg_find("network.upstream_name"),
@@ -1070,6 +1120,9 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			break;
 		case MCAI_T_DPMODE:
 			fputs(mcai_cfg_dp_mode_name(c->dp_mode), f);
+			break;
+		case MCAI_T_MQTTPOLICY:
+			fputs(mcai_mqtt_policy_names[c->mqtt_policy & 1], f);
 			break;
 		case MCAI_T_ONOFF:
 			fputs(mcai_onoff_names[*(const bool *)src], f);

@@ -115,6 +115,28 @@
  *                                    any signature check (lab only)
  *   provenance.history        node   "/var/lib/mcaid/history"; directory of
  *                                    accepted manifests (created 0700)
+ *   mqtt.broker               node   "" (no MQTT); host:port of the broker
+ *                                    alerts are published to
+ *                                    (runtime/daemon/mqtt.h: topic tree)
+ *   mqtt.tls                  node   off: off | on; TLS with mqtt.ca/cert/key,
+ *                                    each defaulting to tls.ca/cert/key
+ *   mqtt.ca                   node   "" (tls.ca); the broker's CA; TLS on
+ *   mqtt.cert / mqtt.key      node   "" (tls.cert / tls.key); together;
+ *                                    read at each connection by the user
+ *                                    mcaid runs as (checked at start)
+ *   mqtt.queue                node   1024 (1 .. 1000000); alerts kept until
+ *                                    the broker acknowledges them
+ *   mqtt.queue_policy         node   drop-oldest: drop-oldest | drop-newest;
+ *                                    which alert a full queue loses
+ *   mqtt.keepalive_s          node   30 (5 .. 65535); a silent broker is
+ *                                    given up after 1.5 of these
+ *   drift.baseline            node   "" (no drift check); the training
+ *                                    data's statistics (runtime/fed/drift.h)
+ *   drift.threshold           node   1.0 (> 0); a drift score above it is
+ *                                    a drift alarm (MQTT kind "drift")
+ *   drift.interval_s          node   60 (1 .. 86400); how often the
+ *                                    module's statistics are compared
+ *   drift.min_samples         node   100; fewer live samples: no verdict
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -218,10 +240,24 @@ struct mcai_config {
 	bool allow_unsigned;
 	char history_dir[MCAI_CONFIG_PATH_MAX];
 
+	struct mcai_cfg_addr mqtt_broker;	/* port 0: no MQTT */
+	bool mqtt_tls;
+	char mqtt_ca[MCAI_CONFIG_PATH_MAX];	/* "": tls.ca */
+	char mqtt_cert[MCAI_CONFIG_PATH_MAX];	/* "": tls.cert */
+	char mqtt_key[MCAI_CONFIG_PATH_MAX];	/* "": tls.key */
+	uint32_t mqtt_queue;
+	uint32_t mqtt_policy;			/* enum mcai_mqtt_policy */
+	uint32_t mqtt_keepalive_s;
+
+	char drift_baseline[MCAI_CONFIG_PATH_MAX];	/* "": no drift check */
+	double drift_threshold;
+	uint32_t drift_interval_s;
+	uint32_t drift_min_samples;
+
 	char error[MCAI_CONFIG_ERR_MAX];
 
 	/* Parser state: where each key was set (0: default), base dir. */
-	uint32_t set_line[64];
+	uint32_t set_line[96];
 	char origin[MCAI_CONFIG_PATH_MAX];
 	char basedir[MCAI_CONFIG_PATH_MAX];
 };

@@ -31,6 +31,9 @@
 
 #include "runtime/daemon/aggregator.h"
 #include "runtime/daemon/config.h"
+#include "runtime/daemon/mqtt.h"
+#include "runtime/fed/drift.h"
+#include "runtime/lib/device.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
@@ -92,6 +95,16 @@ struct mcai_daemon {
 	const char *power_table;
 	unsigned int feed_interval;
 	struct mcai_teleagent tel;
+
+	/* MQTT publisher (runtime/daemon/mqtt.c), node role. */
+	struct mcai_mqtt *mqtt;
+
+	/* Drift check against the training baseline (runtime/fed/drift.h). */
+	struct mcai_drift_base drift;
+	const char *drift_model;
+	double drift_threshold;
+	unsigned int drift_interval, drift_at, drift_min;
+	bool drift_alarmed;
 };
 
 static void mcai_usage(FILE *f)
@@ -386,12 +399,71 @@ static void mcai_node_connect(struct mcai_daemon *d, struct mcai_conn *c)
 	c->active = true;
 }
 
+/*
+ * Compare the module's running statistics of our model with the training
+ * baseline; above the threshold, one drift alarm per crossing (logged and,
+ * with MQTT, published with "round_request": the aggregator's policy
+ * decides whether enough of the fleet agrees to start a round).
+ */
+static void mcai_drift_check(struct mcai_daemon *d)
+{
+	struct mcai_dev dev = { .fd = d->dev_fd };
+	struct mcai_sel sel = { .name = d->drift_model };
+	struct mcai_stats_reply r;
+	char fields[160];
+	double score;
+
+	if (d->dev_fd < 0)
+		return;
+	if (mcai_dev_model_stats(&dev, sel, false, &r)) {
+		mcai_dbg("drift: %s", mcai_dev_error(&dev));
+		return;
+	}
+	if (r.samples < d->drift_min) {
+		mcai_stats_reply_free(&r);
+		return;
+	}
+	score = mcai_drift_score_q16(&d->drift, r.mean, r.n_features);
+	mcai_stats_reply_free(&r);
+	if (score < 0) {
+		mcai_warn("drift: %s has %u features, the baseline %u: not compared",
+			  d->drift_model, r.n_features, d->drift.n_features);
+		return;
+	}
+	mcai_dbg("drift: %s score %.3f (threshold %.3f)", d->drift_model,
+		 score, d->drift_threshold);
+	if (score <= d->drift_threshold) {
+		if (d->drift_alarmed)
+			mcai_info("drift: %s back under the threshold (%.3f)",
+				  d->drift_model, score);
+		d->drift_alarmed = false;
+		return;
+	}
+	if (d->drift_alarmed)
+		return;
+	d->drift_alarmed = true;
+	mcai_warn("drift: %s score %.3f above %.3f: asking for a round",
+		  d->drift_model, score, d->drift_threshold);
+#ifdef MCAI_HAVE_MQTT
+	if (d->mqtt) {
+		snprintf(fields, sizeof(fields),
+			 "\"score\":%.4f,\"threshold\":%.4f,\"round_request\":true",
+			 score, d->drift_threshold);
+		mcai_mqtt_alert(d->mqtt, d->drift_model, "drift", fields);
+	}
+#else
+	(void)fields;
+#endif
+}
+
 static void mcai_on_tick(struct mcai_net *net, void *arg)
 {
 	struct mcai_daemon *d = arg;
 	struct mcai_conn *c = &d->conns[0];
 
 	(void)net;
+	if (d->mqtt)
+		mcai_mqtt_tick(d->mqtt);
 	if (d->fed) {
 		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
 		static unsigned int sub;
@@ -406,6 +478,10 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	}
 	d->ticks++;
 	mcai_teleagent_tick(&d->tel);
+	if (d->drift.n_features && d->ticks >= d->drift_at) {
+		d->drift_at = d->ticks + d->drift_interval;
+		mcai_drift_check(d);
+	}
 	/* Nodes, and aggregators with an upstream, keep a connection up. */
 	if (!d->conns || d->ping)
 		return;
@@ -898,6 +974,124 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 		  (unsigned long long)st.bytes_out);
 }
 
+/* The drift baseline of a node whose config names one, read as root. */
+static int mcai_drift_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+	char err[256], *text = NULL;
+	size_t len = 0;
+	FILE *f, *m;
+	int c, r;
+
+	if (d->role != MCAI_ROLE_NODE || !cfg->drift_baseline[0])
+		return 0;
+	f = fopen(cfg->drift_baseline, "r");
+	if (!f) {
+		mcai_err("drift.baseline %s: %s", cfg->drift_baseline,
+			 strerror(errno));
+		return -errno;
+	}
+	m = open_memstream(&text, &len);
+	if (!m) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	/* at most 64 MiB: a million features and then some */
+	while ((c = getc(f)) != EOF && len < (64U << 20))
+		putc(c, m);
+	fclose(f);
+	fclose(m);
+	r = mcai_drift_base_parse(text, len, &d->drift, err, sizeof(err));
+	free(text);
+	if (r) {
+		mcai_err("drift.baseline %s: %s", cfg->drift_baseline, err);
+		return r;
+	}
+	d->drift_model = cfg->model;
+	d->drift_threshold = cfg->drift_threshold;
+	d->drift_interval = cfg->drift_interval_s;
+	d->drift_min = cfg->drift_min_samples;
+	d->drift_at = d->drift_interval;
+	mcai_info("drift: %s against %s (%u features), every %u s, alarm above %.3f",
+		  d->drift_model, cfg->drift_baseline, d->drift.n_features,
+		  d->drift_interval, d->drift_threshold);
+	return 0;
+}
+
+/*
+ * The MQTT publisher of a node whose config names mqtt.broker.  After the
+ * privilege drop: libmosquitto opens its socket and, with TLS, reads the
+ * CA, certificate and key at each connection as the user we run as, so
+ * that they must be readable by it is checked here, once, loudly.
+ */
+static int mcai_mqtt_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+#ifdef MCAI_HAVE_MQTT
+	struct mcai_mqtt_opts o = { 0 };
+	const char *files[3];
+	char err[256];
+	int r;
+
+	if (d->role != MCAI_ROLE_NODE || !cfg->mqtt_broker.port)
+		return 0;
+	o.host = cfg->mqtt_broker.host;
+	o.port = cfg->mqtt_broker.port;
+	o.node = d->node_id;
+	if (cfg->mqtt_tls || cfg->mqtt_ca[0]) {
+		/* the broker's own CA, or the fleet's */
+		o.ca = cfg->mqtt_ca[0] ? cfg->mqtt_ca : d->files.ca;
+		o.cert = cfg->mqtt_cert[0] ? cfg->mqtt_cert : d->files.cert;
+		o.key = cfg->mqtt_key[0] ? cfg->mqtt_key : d->files.key;
+	}
+	o.queue_max = cfg->mqtt_queue;
+	o.policy = (enum mcai_mqtt_policy)cfg->mqtt_policy;
+	o.keepalive_s = cfg->mqtt_keepalive_s;
+	files[0] = o.ca;
+	files[1] = o.cert;
+	files[2] = o.key;
+	for (unsigned int i = 0; i < 3; i++)
+		if (files[i] && access(files[i], R_OK)) {
+			mcai_err("mqtt: %s: %s (libmosquitto reads it at each connection, as the user mcaid runs as)",
+				 files[i], strerror(errno));
+			return -EACCES;
+		}
+	r = mcai_mqtt_new(&d->mqtt, d->net, &o, err, sizeof(err));
+	if (r) {
+		mcai_err("%s", err);
+		return r;
+	}
+	mcai_info("mqtt: alerts to %s:%u%s as mcai/%s/<model>/alert, QoS 1; queue %u, %s",
+		  o.host, o.port, o.ca ? " over TLS" : "", o.node, o.queue_max,
+		  o.policy == MCAI_MQTT_DROP_NEWEST ? "drop-newest" :
+		  "drop-oldest");
+	mcai_mqtt_start(d->mqtt);
+	return 0;
+#else
+	if (d->role != MCAI_ROLE_NODE || !cfg->mqtt_broker.port)
+		return 0;
+	mcai_err("mqtt.broker: this mcaid was built without libmosquitto");
+	return -ENOTSUP;
+#endif
+}
+
+static void mcai_mqtt_stop(struct mcai_daemon *d)
+{
+#ifdef MCAI_HAVE_MQTT
+	struct mcai_mqtt_stats st;
+
+	if (!d->mqtt)
+		return;
+	mcai_mqtt_get_stats(d->mqtt, &st);
+	mcai_info("mqtt: %llu alerts queued, %llu acknowledged, %llu dropped by the bound, %u undelivered at exit; %llu connections",
+		  (unsigned long long)st.queued, (unsigned long long)st.acked,
+		  (unsigned long long)st.dropped, st.pending,
+		  (unsigned long long)st.connects);
+	mcai_mqtt_free(d->mqtt);
+	d->mqtt = NULL;
+#else
+	(void)d;
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct mcai_daemon d = { .dev_fd = -1, .ping_size = 1024,
@@ -938,6 +1132,8 @@ int main(int argc, char **argv)
 	if (mcai_check_args(&d))
 		return 2;
 	if (mcai_fed_setup(&d, &cfg))
+		return 2;
+	if (mcai_drift_setup(&d, &cfg))
 		return 2;
 	if (!d.node_id) {
 		if (gethostname(hostname, sizeof(hostname)) ||
@@ -1011,6 +1207,9 @@ int main(int argc, char **argv)
 	r = mcai_fed_start(&d, &cfg);
 	if (r)
 		goto out;
+	r = mcai_mqtt_setup(&d, &cfg);
+	if (r)
+		goto out;
 
 	if (d.role == MCAI_ROLE_NODE || (d.aggr && d.connect)) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
@@ -1041,6 +1240,8 @@ int main(int argc, char **argv)
 	mcai_aggr_shutdown(d.aggr);
 	mcai_log_stats(&d);
 out:
+	mcai_mqtt_stop(&d);
+	mcai_drift_base_free(&d.drift);
 	mcai_net_free(d.net);
 	mcai_aggr_free(d.aggr);
 	mcai_fednode_free(d.fnode);

@@ -76,8 +76,12 @@
 #define MCAI_IN_MIN_RATE	(256 * 1024)	/* bytes/s, see mcai_in_admit() */
 #define MCAI_STOP_GRACE_MS	2000
 
-/* user_data: a peer pointer (16-byte aligned) or 0, plus an op in 3 bits. */
+/*
+ * user_data: a peer pointer (16-byte aligned) or 0, plus an op in 3 bits;
+ * op 0 with a pointer is a struct mcai_net_watch's poll.
+ */
 enum mcai_op {
+	MCAI_OP_WATCH = 0,
 	MCAI_OP_ACCEPT = 1,
 	MCAI_OP_TICK,
 	MCAI_OP_SIGNAL,
@@ -180,6 +184,8 @@ struct mcai_net {
 	char **allow;			/* sorted CNs; NULL: the CA decides */
 	size_t n_allow;
 	struct mcai_net_stats st;
+	unsigned int watches;		/* polls in flight */
+	struct mcai_net_watch *watch_list;	/* armed or idle, not forgotten */
 	int err;
 };
 
@@ -1444,6 +1450,60 @@ static void mcai_on_connect(struct mcai_peer *p, int res)
 /* Loop                                                                 */
 /* ------------------------------------------------------------------ */
 
+int mcai_net_watch_arm(struct mcai_net *net, struct mcai_net_watch *w, int fd,
+		       unsigned int events)
+{
+	struct io_uring_sqe *sqe;
+
+	struct mcai_net_watch *it;
+
+	if (w->armed)
+		return -EBUSY;
+	for (it = net->watch_list; it && it != w; it = it->next)
+		;
+	if (!it) {
+		w->next = net->watch_list;
+		net->watch_list = w;
+	}
+	sqe = mcai_sqes(net, 1);
+	if (!sqe)
+		return -EAGAIN;
+	io_uring_prep_poll_add(sqe, fd, events);
+	io_uring_sqe_set_data64(sqe, mcai_ud(w, MCAI_OP_WATCH));
+	w->armed = true;
+	w->cancelling = false;
+	w->events = events;
+	net->watches++;
+	return 0;
+}
+
+void mcai_net_watch_cancel(struct mcai_net *net, struct mcai_net_watch *w)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!w->armed || w->cancelling)
+		return;
+	sqe = mcai_sqes(net, 1);
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, mcai_ud(w, MCAI_OP_WATCH), 0);
+	io_uring_sqe_set_data64(sqe, 0);
+	w->cancelling = true;
+}
+
+void mcai_net_watch_forget(struct mcai_net *net, struct mcai_net_watch *w)
+{
+	struct mcai_net_watch **pp;
+
+	mcai_net_watch_cancel(net, w);
+	for (pp = &net->watch_list; *pp; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	w->armed = false;
+}
+
 static void mcai_tick_arm(struct mcai_net *net)
 {
 	struct io_uring_sqe *sqe = mcai_sqes(net, 1);
@@ -1541,6 +1601,19 @@ static void mcai_dispatch(struct mcai_net *net, uint64_t ud, int res,
 	struct mcai_peer *p = (struct mcai_peer *)(uintptr_t)(ud & ~MCAI_OP_MASK);
 
 	switch ((enum mcai_op)(ud & MCAI_OP_MASK)) {
+	case MCAI_OP_WATCH: {
+		struct mcai_net_watch *w = (struct mcai_net_watch *)p, *it;
+
+		net->watches--;
+		for (it = net->watch_list; it && it != w; it = it->next)
+			;
+		if (!it)
+			break;		/* forgotten: its owner is gone */
+		w->armed = false;
+		w->cancelling = false;
+		w->ready(w, res);
+		break;
+	}
 	case MCAI_OP_ACCEPT:
 		mcai_on_accept(net, res, flags);
 		break;
@@ -1813,6 +1886,8 @@ int mcai_net_start(struct mcai_net *net)
 		IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND,
 		IORING_OP_CONNECT, IORING_OP_LINK_TIMEOUT, IORING_OP_TIMEOUT,
 		IORING_OP_READ, IORING_OP_ASYNC_CANCEL,
+		/* mcai_net_watch_arm(): a library's socket (MQTT) */
+		IORING_OP_POLL_ADD,
 	};
 	struct io_uring_restriction res[sizeof(ops) + 1];
 	unsigned int n = 0;
@@ -1843,7 +1918,7 @@ int mcai_net_start(struct mcai_net *net)
 			 strerror(-r));
 		return r;
 	}
-	mcai_info("io_uring: restricted to accept/recv/send/connect/timeouts/read/cancel, enabled");
+	mcai_info("io_uring: restricted to accept/recv/send/connect/timeouts/read/cancel/poll, enabled");
 	net->started = true;
 	mcai_accept_arm(net);
 	mcai_tick_arm(net);
@@ -1869,7 +1944,7 @@ static void mcai_cancel_own(struct mcai_net *net)
 		io_uring_sqe_set_data64(sqe, 0);
 	}
 	while ((net->tick_armed || net->signal_armed || net->accept_armed ||
-		net->peers || net->closing) && spins++ < 100) {
+		net->peers || net->closing || net->watches) && spins++ < 100) {
 		struct __kernel_timespec ts = { .tv_nsec = 10000000 };
 
 		io_uring_submit_and_wait_timeout(&net->ring, &cqe, 1, &ts, NULL);

@@ -114,6 +114,31 @@ int mcai_net_set_allow(struct mcai_net *net, const char *path, char *err,
  * server must prove opts->peer_name, by default the host of @addr.
  */
 int mcai_net_connect(struct mcai_net *net, const char *addr, void *data);
+/*
+ * Readiness of a file this loop does not own (a library's socket: the
+ * MQTT client's), as a oneshot IORING_OP_POLL_ADD on the same ring, so
+ * such a library runs on this thread instead of a thread of its own.
+ * @w is the caller's, 16-byte aligned, and must stay until its ready()
+ * has been called for the last arm.  ready() gets the poll's revents, or
+ * -ECANCELED after mcai_net_watch_cancel(), or another -errno.  Arm again
+ * from ready() to keep watching.
+ */
+struct mcai_net_watch {
+	void (*ready)(struct mcai_net_watch *w, int res);
+	bool armed;			/* a poll is in flight */
+	bool cancelling;
+	unsigned int events;		/* of the poll in flight */
+	struct mcai_net_watch *next;	/* the loop's list of live watches */
+} __attribute__((aligned(16)));
+
+int mcai_net_watch_arm(struct mcai_net *net, struct mcai_net_watch *w, int fd,
+		       unsigned int events);
+void mcai_net_watch_cancel(struct mcai_net *net, struct mcai_net_watch *w);
+/*
+ * Before freeing @w: cancel its poll and forget it, so that the poll's
+ * completion, whenever it comes, calls nothing.
+ */
+void mcai_net_watch_forget(struct mcai_net *net, struct mcai_net_watch *w);
 int mcai_net_run(struct mcai_net *net);
 /* Graceful: close_notify to every peer, then mcai_net_run() returns. */
 void mcai_net_stop(struct mcai_net *net);

@@ -25,6 +25,7 @@ Suite *secagg_suite(void);
 Suite *dp_suite(void);
 Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
+Suite *drift_suite(void);
 Suite *fedsim_suite(void);
 Suite *samples_suite(void);
 Suite *adamstate_suite(void);
