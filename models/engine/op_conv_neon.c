@@ -139,6 +139,22 @@ static void mcai_neon_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
+/*
+ * simd.h's dot4, pixel by pixel: the rows are read where they are in the
+ * image (no gathering); the accumulators of a panel of four pixels would
+ * not fit the register file with the products beside them.
+ */
+static void mcai_neon_dot4(const struct mcai_pack *pk, const u8 *const x[4],
+			   u32 k0, u32 len, u32 c0, u32 nch, s32 *acc,
+			   bool first)
+{
+	u32 p;
+
+	for (p = 0; p < 4; p++)
+		mcai_neon_dot(pk, x[p], k0, len, c0, nch,
+			      acc + p * MCAI_SIMD_OCB, first);
+}
+
 /* One channel, as the reference computes it. */
 static s32 mcai_neon_dw1(const struct mcai_conv_params *p, const s8 *img,
 			 s64 y0, s64 x0, const s8 *filter, u32 c)
@@ -214,6 +230,7 @@ void mcai_simd_neon_dw(const struct mcai_conv_params *p, const s8 *img,
 const struct mcai_simd_isa mcai_simd_neon = {
 	.prep = mcai_neon_prep,
 	.dot = mcai_neon_dot,
+	.dot4 = mcai_neon_dot4,
 	.dw = mcai_simd_neon_dw,
 	.nr = 8,
 	.kr = 4,
