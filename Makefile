@@ -155,7 +155,7 @@ check-vm: tools
 ARM64_KERNELS ?= 6.1
 # The x86 guest program records the x86 user-space engine's Fashion-MNIST
 # scores for the arm64 guest's 15-fmnist.sh to match.
-arm64: deps $(B)/vm/fmnist_bitexact
+arm64: deps $(B)/vm/fmnist_bitexact $(B)/gen/onnx/onnx.pb-c.h
 	MAKE="$(MAKE)" ARM64_KERNELS="$(ARM64_KERNELS)" tests/vm/build-arm64.sh
 
 # The guest tests on Debian's arm64 kernels (tests/vm/matrix.sh), each on a
