@@ -84,9 +84,12 @@ int mcai_mirror_init(void)
 		return -EINVAL;
 	}
 	bytes = rounddown_pow_of_two(mirror_kb * 1024U);
-	mcai_mirror.buf = vmalloc(bytes);
-	if (!mcai_mirror.buf)
+	/* a failed load says why itself: no allocation-failure splat */
+	mcai_mirror.buf = __vmalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+	if (!mcai_mirror.buf) {
+		pr_err("cannot allocate the %u KiB mirror queue\n", bytes / 1024);
 		return -ENOMEM;
+	}
 	return kfifo_init(&mcai_mirror.fifo, mcai_mirror.buf, bytes);
 }
 

@@ -98,8 +98,14 @@ void mcai_session_publish_locked(struct mcai_session *s)
 	WRITE_ONCE(s->kctl->dropped, s->dropped + irq);
 }
 
-/* The worker's counters. */
-static void mcai_session_publish_worker(struct mcai_session *s)
+/*
+ * The worker's counters.  Written before the store-release of res_tail
+ * that publishes the records they count: whoever load-acquires res_tail
+ * then finds completed + dropped + shed covering every record up to it
+ * (uapi: submitted = completed + dropped + shed + queued).  The
+ * producer's half (dropped among them) follows under s->lock.
+ */
+static void mcai_session_publish_worker_locked(struct mcai_session *s)
 {
 	struct mcai_kernel_ctl *k = s->kctl;
 
@@ -108,9 +114,7 @@ static void mcai_session_publish_worker(struct mcai_session *s)
 	WRITE_ONCE(k->deadline_misses, s->deadline_misses);
 	WRITE_ONCE(k->gated, s->gated);
 	WRITE_ONCE(k->escalated, s->escalated);
-	spin_lock_bh(&s->lock);
 	mcai_session_publish_locked(s);
-	spin_unlock_bh(&s->lock);
 }
 
 /* Under s->lock. */
@@ -283,11 +287,12 @@ static struct mcai_result *mcai_session_rec(struct mcai_session *s, u32 i)
  * consumes it chunk by chunk, each chunk bounded by the free result
  * records: run each sample in place into its record, then read the clock
  * once, set each record's latency (submission to publication) and
- * deadline flag, publish in_head and res_tail with one store-release
- * each, and refresh the snapshot (advancing the private head) under the
- * lock.  The pass ends when the ring is empty, the result ring is full
- * (back-pressure: the next doorbell resumes) or MCAI_SESSION_PASS_NS has
- * passed (requeue); poll() is woken once per pass.
+ * deadline flag, refresh the snapshot (advancing the private head) and
+ * publish the counters under the lock, then in_head and res_tail with
+ * one store-release each: the counters never lag the records.  The pass
+ * ends when the ring is empty, the result ring is full (back-pressure:
+ * the next doorbell resumes) or MCAI_SESSION_PASS_NS has passed
+ * (requeue); poll() is woken once per pass.
  */
 static void mcai_session_pass(struct mcai_session *s)
 {
@@ -380,6 +385,8 @@ static void mcai_session_pass(struct mcai_session *s)
 		spin_lock_bh(&s->lock);
 		s->head = head;
 		tail = s->tail;
+		/* the counters of these records, before the records */
+		mcai_session_publish_worker_locked(s);
 		spin_unlock_bh(&s->lock);
 		/* The slots are read, the records written: publish both. */
 		/* pairs with user space's load-acquire of in_head */
@@ -401,7 +408,10 @@ static void mcai_session_pass(struct mcai_session *s)
 	more = head != tail;
 	if (v)
 		mcai_version_put(v);
-	mcai_session_publish_worker(s);
+	/* overruns counted when the result ring was found overrun */
+	spin_lock_bh(&s->lock);
+	mcai_session_publish_worker_locked(s);
+	spin_unlock_bh(&s->lock);
 	if (done)
 		wake_up_interruptible_poll(&s->wq, EPOLLIN | EPOLLRDNORM |
 					   EPOLLOUT | EPOLLWRNORM);

@@ -14,6 +14,8 @@
  *   ring_test memcap MB           session_mem_mb=MB: refused past it
  *                                 (on ring-c, loaded before)
  *   ring_test producers P SECS    P processes streaming at once
+ *   ring_test counters P SECS     P processes: the counters never lag the
+ *                                 records (read each time res_tail moves)
  *   ring_test swap SECS           streams checked per version under swaps
  *                                 and priority flips
  *   ring_test energy              LOW shed over budget, HIGH not; deadlines
@@ -976,6 +978,134 @@ static void t_producers(int np, double secs)
 	CHECK(!unload_name("ring-p"), "unload ring-p");
 }
 
+/*
+ * The counters never lag the records they count (uapi: submitted =
+ * completed + dropped + shed + queued): whoever load-acquires res_tail
+ * must find completed + dropped + shed >= res_tail at once, not only when
+ * the session is idle.  Each of @np processes keeps a 256-slot ring full
+ * (passes of several chunks) and spins on res_tail, reading the counters
+ * each time it moves; a worker that published the records before their
+ * counters is caught between two chunks, or before the end of its pass.
+ * Every result is checked bit-exact too, and the counters exactly at the
+ * end.
+ */
+static void t_counters(int np, double secs)
+{
+	pid_t pids[16];
+	int i, st;
+
+	CHECK(load(tmodel_make("ring-k", 1)), "load ring-k");
+	for (i = 0; i < np; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork");
+		if (!pids[i]) {
+			struct check c = { .name = "ring-k", .salt = 300 + i };
+			struct mcai_kernel_ctl k;
+			struct ring r;
+			double end = now_s() + secs, idle = now_s();
+			u64 looks = 0, lags = 0;
+			u32 spins = 0;
+
+			ring_open(&r, "ring-k", 0, 256, 256);
+			c.model_id = r.sc.ref.model_id;
+			while (now_s() < end && lags < 10) {
+				u32 head = __atomic_load_n(&r.kc->in_head,
+							   __ATOMIC_ACQUIRE);
+				u32 rt, before = r.tail;
+				u64 counted;
+
+				while (r.tail - head < r.sc.in_slots) {
+					gen(c.salt, r.tail, in_slot(&r, r.tail),
+					    IN_LEN);
+					r.tail++;
+				}
+				if (r.tail != before) {
+					__atomic_store_n(&r.uc->in_tail, r.tail,
+							 __ATOMIC_RELEASE);
+					kick(&r, r.tail & 1);
+				}
+				rt = __atomic_load_n(&r.kc->res_tail,
+						     __ATOMIC_ACQUIRE);
+				if (rt == r.rhead) {
+					struct pollfd p = { .fd = r.fd,
+							    .events = POLLIN };
+
+					/* spin a while, then sleep in poll() */
+					if (++spins < 20000)
+						continue;
+					spins = 0;
+					if (poll(&p, 1, 1000) <= 0 &&
+					    now_s() - idle > STALL_MS / 1000) {
+						fail(__LINE__, "stalled at %u", rt);
+						break;
+					}
+					continue;
+				}
+				/* right after the acquire: the records' counters */
+				memcpy(&k, r.kc, sizeof(k));
+				counted = k.completed + k.dropped + k.shed;
+				looks++;
+				if (counted < rt || k.submitted < rt) {
+					lags++;
+					fail(__LINE__,
+					     "res_tail %u but submitted %llu, completed %llu + dropped %llu + shed %llu = %llu",
+					     rt, (unsigned long long)k.submitted,
+					     (unsigned long long)k.completed,
+					     (unsigned long long)k.dropped,
+					     (unsigned long long)k.shed,
+					     (unsigned long long)counted);
+				}
+				while (r.rhead != rt) {
+					check_result(&c, &r, res_rec(&r, r.rhead),
+						     r.rhead);
+					r.rhead++;
+				}
+				__atomic_store_n(&r.uc->res_head, r.rhead,
+						 __ATOMIC_RELEASE);
+				/* the result ring had no room: wake the worker */
+				kick(&r, 0);
+				idle = now_s();
+				spins = 0;
+			}
+			/* drain what is in flight, then the exact counters */
+			while (!lags && r.rhead != r.tail) {
+				struct pollfd p = { .fd = r.fd, .events = POLLIN };
+				u32 rt;
+
+				if (poll(&p, 1, STALL_MS) <= 0) {
+					fail(__LINE__, "stalled draining at %u of %u",
+					     r.rhead, r.tail);
+					break;
+				}
+				rt = __atomic_load_n(&r.kc->res_tail,
+						     __ATOMIC_ACQUIRE);
+				while (r.rhead != rt) {
+					check_result(&c, &r, res_rec(&r, r.rhead),
+						     r.rhead);
+					r.rhead++;
+				}
+				__atomic_store_n(&r.uc->res_head, r.rhead,
+						 __ATOMIC_RELEASE);
+				kick(&r, 0);
+			}
+			if (!failures)
+				check_counters(&r, r.tail, "counters");
+			CHECK(looks > 0, "no result seen");
+			printf("ring counters %d: %u samples, res_tail read %llu times, %llu behind their counters\n",
+			       i, r.tail, (unsigned long long)looks,
+			       (unsigned long long)lags);
+			ring_close(&r);
+			_exit(failures ? 1 : 0);
+		}
+	}
+	for (i = 0; i < np; i++) {
+		waitpid(pids[i], &st, 0);
+		CHECK(WIFEXITED(st) && !WEXITSTATUS(st), "process %d failed", i);
+	}
+	unload_name("ring-k");
+}
+
 static void t_swap(double secs)
 {
 	pid_t pids[2], swapper;
@@ -1245,6 +1375,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "producers") && argc > 3) {
 		t_producers(atoi(argv[2]) > 16 ? 16 : atoi(argv[2]),
 			    atof(argv[3]));
+	} else if (!strcmp(cmd, "counters") && argc > 3) {
+		t_counters(atoi(argv[2]) > 16 ? 16 : atoi(argv[2]),
+			   atof(argv[3]));
 	} else if (!strcmp(cmd, "swap") && argc > 2) {
 		t_swap(atof(argv[2]));
 	} else if (!strcmp(cmd, "memcap") && argc > 2) {
