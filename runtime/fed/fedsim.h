@@ -88,6 +88,8 @@ enum mcai_fedsim_clip {
 	MCAI_CLIP_NONE,
 	MCAI_CLIP_FIXED,		/* agg.clip_norm */
 	MCAI_CLIP_MEDIAN,		/* the round's median update norm */
+	MCAI_CLIP_ADAPTIVE,		/* tracks a quantile (dp.h), from
+					 * agg.clip_norm or 0.1 */
 };
 
 struct mcai_fedsim_config {
@@ -114,6 +116,7 @@ struct mcai_fedsim_config {
 	/* server */
 	struct mcai_agg_config agg;
 	enum mcai_fedsim_clip clip;
+	float clip_quantile;		/* MCAI_CLIP_ADAPTIVE: (0, 1) */
 	bool anomaly;			/* score, drop flagged, quarantine */
 	struct mcai_anomaly_config acfg;
 	/* adversaries */
@@ -136,6 +139,7 @@ struct mcai_fedsim_round {
 	u32 flagged, flagged_malicious;	/* anomaly scoring */
 	u32 quarantined;		/* total so far */
 	u32 clipped, used;		/* strategy report */
+	double clip_norm;		/* MCAI_CLIP_ADAPTIVE: bound used */
 	bool applied;			/* false: too few answers, unchanged */
 	u64 samples;			/* trained on by the answering */
 	bool evaluated;

@@ -15,7 +15,7 @@
 # Both use two threads (EVAL_JOBS) and print their figures on stdout,
 # progress on stderr; tests/eval/results.txt records a run of each.
 
-FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fed/fedsim.c runtime/fed/anomaly.c \
+FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fed/fedsim.c runtime/fed/anomaly.c runtime/fed/dp.c \
 	       runtime/fed/strategy.c models/train/mlp.c models/train/mlpquant.c models/train/cli.c \
 	       $(MODELS_USER)
 EVAL_JOBS ?= 2

@@ -180,9 +180,12 @@ static void usage(FILE *f)
 "  --hidden H[,H2]      hidden widths (default 128)\n"
 "Server:\n"
 "  --strategy S         fedavg fedprox fedadam median trimmed-mean krum\n"
+"                       fedavgm fedadagrad fedyogi krum-single bulyan qfedavg\n"
 "  --trim F             trimmed mean, per side (default 0.1)\n"
 "  --krum-f N           Multi-Krum's tolerated attackers (default 1)\n"
 "  --clip X|median      clip updates to norm X or to the round's median norm\n"
+"  --clip adaptive      clip to a bound that tracks --clip-quantile (0.5) of\n"
+"                       the norms by a noised count (Andrew et al. 2021)\n"
 "  --anomaly            score updates, drop flagged ones, quarantine repeat\n"
 "                       offenders (2 flags in 5 rounds)\n"
 "  --server-step X      the model moves X times the combined update, not\n"
@@ -192,6 +195,8 @@ static void usage(FILE *f)
 "  --server-lr X        fedadam server rate (default 0.01)\n"
 "  --beta1 X, --beta2 X fedadam moment decays (default 0.9, 0.99)\n"
 "  --tau X              fedadam adaptivity (default 0.001)\n"
+"  --server-momentum X  fedavgm momentum (default 0.9)\n"
+"  --q X, --q-lr X      qfedavg fairness and its L = 1 / q-lr (0.2, 0.1)\n"
 "Attacks:\n"
 "  --attack A           none sign-flip scaling noise label-flip\n"
 "  --malicious F        fraction of hostile clients (default 0)\n"
@@ -283,6 +288,14 @@ static void parse(struct opts *o, int argc, char **argv)
 			c->agg.clip_norm = keep.clip_norm;
 			c->agg.server_step = keep.server_step;
 			c->agg.server_step_final = keep.server_step_final;
+		} else if (OPT("--server-momentum")) {
+			c->agg.server_momentum = mcai_parse_float(a, v, 0, 0.999f);
+		} else if (OPT("--q")) {
+			c->agg.q = mcai_parse_float(a, v, 0, 100);
+		} else if (OPT("--q-lr")) {
+			c->agg.q_lr = mcai_parse_float(a, v, 1e-6f, 1000);
+		} else if (OPT("--clip-quantile")) {
+			c->clip_quantile = mcai_parse_float(a, v, 0.01f, 0.99f);
 		} else if (OPT("--trim")) {
 			c->agg.trim = mcai_parse_float(a, v, 0, 0.49f);
 		} else if (OPT("--krum-f")) {
@@ -302,6 +315,8 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--clip")) {
 			if (!strcmp(v, "median")) {
 				c->clip = MCAI_CLIP_MEDIAN;
+			} else if (!strcmp(v, "adaptive")) {
+				c->clip = MCAI_CLIP_ADAPTIVE;
 			} else {
 				c->clip = MCAI_CLIP_FIXED;
 				c->agg.clip_norm = mcai_parse_float(a, v, 1e-9f, 1e9f);
@@ -396,7 +411,8 @@ static int single(struct opts *o, const struct mcai_fedsim_data *d)
 	printf("# strategy %s%s%s, attack %s on %u clients (%g)\n",
 	       mcai_agg_kind_name(o->c.agg.kind),
 	       o->c.clip == MCAI_CLIP_MEDIAN ? " + clip to median norm" :
-	       o->c.clip == MCAI_CLIP_FIXED ? " + clip" : "",
+	       o->c.clip == MCAI_CLIP_FIXED ? " + clip" :
+	       o->c.clip == MCAI_CLIP_ADAPTIVE ? " + adaptive clip" : "",
 	       o->c.anomaly ? " + anomaly quarantine" : "",
 	       mcai_attack_name(o->c.attack), fed->res.n_malicious,
 	       o->c.malicious);
