@@ -16,6 +16,7 @@
 # progress on stderr; tests/eval/results.txt records a run of each.
 
 FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fed/fedsim.c runtime/fed/anomaly.c runtime/fed/dp.c \
+	       runtime/fed/compress.c \
 	       runtime/fed/strategy.c models/train/mlp.c models/train/mlpquant.c models/train/cli.c \
 	       $(MODELS_USER)
 EVAL_JOBS ?= 2
