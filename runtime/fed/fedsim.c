@@ -14,13 +14,14 @@
 #include "models/train/mlp.h"
 #include "models/train/mlpquant.h"
 #include "models/engine/verify.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/dp.h"
 #include "runtime/fed/fedsim.h"
 
 /* Tags of the random streams, so that no two choices share one. */
 enum {
 	S_INIT = 1, S_SPLIT, S_HOSTILE, S_SAMPLE, S_DROP, S_KILL, S_CLIENT,
-	S_NOISE, S_CENTRAL, S_CLIPCOUNT,
+	S_NOISE, S_CENTRAL, S_CLIPCOUNT, S_COMPRESS,
 };
 
 static double now(void)
@@ -298,6 +299,8 @@ void mcai_fedsim_config_default(struct mcai_fedsim_config *c)
 	c->momentum = 0.9f;
 	c->weight_decay = 1e-4f;
 	mcai_agg_config_default(&c->agg, MCAI_AGG_FEDAVG);
+	mcai_comp_config_default(&c->comp, MCAI_COMP_NONE);
+	c->error_feedback = true;
 	c->clip_quantile = 0.5f;
 	mcai_anomaly_config_default(&c->acfg);
 	c->attack_k = 5;
@@ -367,6 +370,8 @@ int mcai_fedsim_config_check(const struct mcai_fedsim_config *c,
 				"adaptive clipping: quantile %g not in (0, 1)",
 				c->clip_quantile);
 	err = mcai_agg_config_check(&c->agg, why, why_len);
+	if (!err)
+		err = mcai_comp_config_check(&c->comp, why, why_len);
 	if (!err && c->anomaly)
 		err = mcai_anomaly_config_check(&c->acfg, why, why_len);
 	return err;
@@ -536,6 +541,8 @@ struct sim {
 	struct mcai_agg *adam;		/* server optimisers keep state */
 	float *loss;			/* per kept update: its training loss */
 	struct mcai_dp_adaptive adapt;	/* MCAI_CLIP_ADAPTIVE */
+	float **resid;			/* per client: error feedback */
+	u8 *wire;			/* one compressed update */
 };
 
 /* Local training of client @cl in round @r into @out; samples trained. */
@@ -633,6 +640,11 @@ static void sim_free(struct sim *s)
 	mcai_quarantine_free(s->q);
 	mcai_agg_free(s->adam);
 	free(s->loss);
+	if (s->resid)
+		for (i = 0; i < s->c->clients; i++)
+			free(s->resid[i]);
+	free(s->resid);
+	free(s->wire);
 }
 
 /* Choose round(frac * k) of v[0..k) at random: they end up first. */
@@ -753,6 +765,41 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 	return err;
 }
 
+/*
+ * What the client sends and the server decodes: its update through the
+ * compressor (runtime/fed/compress.h), with the client's own error
+ * feedback residual; @u becomes what the server sees.
+ */
+static int compress(struct sim *s, u32 cl, u32 r, float *u,
+		    struct mcai_fedsim_round *rr, char *why, size_t why_len)
+{
+	const struct mcai_fedsim_config *c = s->c;
+	const u32 n = (u32)s->net->n_params;
+	const size_t size = mcai_comp_size(&c->comp, n);
+	u64 rng = stream(c->seed, S_COMPRESS, r, cl);
+	int err;
+
+	rr->bytes_up += size;
+	if (c->comp.kind == MCAI_COMP_NONE)
+		return 0;
+	/* a diverged client sends what it has; the server refuses it */
+	if (!isfinite(mcai_l2_norm(u, n)))
+		return 0;
+	if (c->error_feedback && !s->resid[cl]) {
+		s->resid[cl] = calloc(n, sizeof(float));
+		if (!s->resid[cl])
+			return mcai_why(-ENOMEM, why, why_len, "out of memory");
+	}
+	err = mcai_comp_encode(&c->comp, u,
+			       c->error_feedback ? s->resid[cl] : NULL, n,
+			       &rng, s->wire, NULL);
+	if (!err)
+		err = mcai_comp_decode(s->wire, size, n, u, why, why_len);
+	else
+		mcai_why(err, why, why_len, "compressing an update");
+	return err;
+}
+
 static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		     char *why, size_t why_len)
 {
@@ -813,6 +860,9 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		}
 		rr->samples += client_train(s, cl, r, want, s->upd[m],
 					    &s->loss[m]);
+		err = compress(s, cl, r, s->upd[m], rr, why, why_len);
+		if (err)
+			return err;
 		rr->malicious += s->hostile[cl];
 		/*
 		 * A client that diverged (inf, NaN) is refused whole, as
@@ -905,17 +955,20 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 	s.norms = calloc(c->clients, sizeof(double));
 	s.upd = calloc(c->clients, sizeof(float *));
 	s.loss = calloc(c->clients, sizeof(float));
+	s.resid = calloc(c->clients, sizeof(float *));
 	s.adapt = (struct mcai_dp_adaptive){
 		.clip = c->agg.clip_norm > 0 ? c->agg.clip_norm : 0.1,
 		.quantile = c->clip_quantile, .lr = 0.2,
 	};
 	if (err || !s.net || !s.hostile || !s.dead || !s.gone || !s.avail ||
 	    !s.sampled || !s.ids || !s.keep || !s.score || !s.norms || !s.upd ||
-	    !s.loss)
+	    !s.loss || !s.resid)
 		goto nomem;
 	s.global = malloc(s.net->n_params * sizeof(float));
 	s.scratch = malloc(s.net->n_params * sizeof(float));
-	if (!s.global || !s.scratch)
+	s.wire = malloc(mcai_comp_size(&c->comp, (u32)s.net->n_params));
+	res->n_params = (u32)s.net->n_params;
+	if (!s.global || !s.scratch || !s.wire)
 		goto nomem;
 	mcai_mlp_get_params(s.net, s.global);
 	if (c->anomaly && c->acfg.quarantine_flags) {

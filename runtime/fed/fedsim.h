@@ -59,6 +59,7 @@
 
 #include "models/engine/port.h"
 #include "runtime/fed/anomaly.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/strategy.h"
 
 #define MCAI_FEDSIM_MAX_HIDDEN	2
@@ -117,6 +118,9 @@ struct mcai_fedsim_config {
 	struct mcai_agg_config agg;
 	enum mcai_fedsim_clip clip;
 	float clip_quantile;		/* MCAI_CLIP_ADAPTIVE: (0, 1) */
+	/* what the clients send (runtime/fed/compress.h) */
+	struct mcai_comp_config comp;
+	bool error_feedback;		/* each client keeps its residual */
 	bool anomaly;			/* score, drop flagged, quarantine */
 	struct mcai_anomaly_config acfg;
 	/* adversaries */
@@ -140,6 +144,7 @@ struct mcai_fedsim_round {
 	u32 quarantined;		/* total so far */
 	u32 clipped, used;		/* strategy report */
 	double clip_norm;		/* MCAI_CLIP_ADAPTIVE: bound used */
+	u64 bytes_up;			/* updates on the wire, this round */
 	bool applied;			/* false: too few answers, unchanged */
 	u64 samples;			/* trained on by the answering */
 	bool evaluated;
@@ -155,6 +160,7 @@ struct mcai_fedsim_result {
 	u32 n_malicious;		/* hostile clients in the population */
 	u32 shard_min, shard_max;	/* images per client */
 	u32 blob_bytes;			/* of the last quantised model */
+	u32 n_params;			/* of the float model */
 };
 
 /* Called after each round (may be NULL). */
