@@ -18,6 +18,7 @@
 #include "models/train/quant.h"
 #include "models/engine/verify.h"
 #include "runtime/fed/adamstate.h"
+#include "runtime/fed/compress.h"
 #include "runtime/daemon/aggregator.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/fed/dp.h"
@@ -66,6 +67,7 @@ struct mcai_aggr_node {
 	uint32_t version;
 	uint64_t n_samples;
 	uint64_t caps;
+	bool comp_asked;		/* this round's ROUND said compress */
 	uint32_t role;			/* enum mcai_role of its HELLO */
 	uint32_t refused;		/* version it refused (provenance) */
 	int64_t last_seen;		/* Unix seconds */
@@ -159,6 +161,9 @@ struct mcai_aggr {
 	 */
 	struct mcai_dp_adaptive adapt;
 	uint32_t round_unclipped;
+	/* compressed updates received this round, and their bytes */
+	uint64_t comp_bytes;
+	uint32_t comp_updates;
 	char budget_why[256];
 
 	/*
@@ -1251,6 +1256,12 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 	uint64_t round = a->round;
 	int r;
 
+	if (a->comp_updates)
+		mcai_info("round %llu: %u compressed updates, %llu bytes each (float32: %llu)",
+			  (unsigned long long)round, a->comp_updates,
+			  (unsigned long long)(a->comp_bytes / a->comp_updates),
+			  (unsigned long long)a->n_params * 4);
+
 	a->running = false;
 	a->status_dirty = true;
 	mcai_aggr_sa_end(a);
@@ -1433,6 +1444,8 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	a->sampled = a->answered = a->dropped = 0;
 	a->loss_sum = 0.0;
 	a->round_unclipped = 0;
+	a->comp_bytes = 0;
+	a->comp_updates = 0;
 	a->t_start = mcai_fed_now_ms();
 	m.u.round.round_id = a->round;
 	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
@@ -1505,6 +1518,19 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 				continue;
 			}
 			nd->version = a->version;
+		}
+		/*
+		 * Compression only for the nodes that said they decode it:
+		 * an older node keeps its plain ROUND and UPDATE.
+		 */
+		m.u.round.flags &= ~MCAI_ROUND_F_COMPRESS;
+		nd->comp_asked = a->cfg->compress && !a->sa &&
+				 (nd->caps & MCAI_CAP_COMPRESS);
+		if (nd->comp_asked) {
+			m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
+			m.u.round.comp_kind = a->cfg->compress;
+			m.u.round.comp_topk = a->cfg->compress_topk;
+			m.u.round.comp_block = MCAI_COMP_BLOCK;
 		}
 		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
 			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
@@ -1738,7 +1764,8 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
 		return;
 	}
-	if (u->base_version != a->version || u->delta.n != a->n_params) {
+	if (u->base_version != a->version ||
+	    (!u->comp && u->delta.n != a->n_params)) {
 		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",
 			  nd->id, u->base_version, a->version, u->delta.n,
 			  a->n_params);
@@ -1761,7 +1788,29 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		return;
 	}
 	/* One scratch vector: memory does not grow with the nodes. */
-	mcai_f32v_copy(&u->delta, a->scratch);
+	if (u->comp) {
+		/* UPDATE_Z: only to a round that asked this node for it */
+		if (!nd->comp_asked) {
+			mcai_warn("node '%s': compressed UPDATE for a round that did not ask for one",
+				  nd->id);
+			mcai_aggr_error(p, MCAI_ERR_PROTOCOL,
+					"compressed update not asked for");
+			return;
+		}
+		r = mcai_comp_decode(u->comp, u->comp_len, a->n_params,
+				     a->scratch, why, sizeof(why));
+		if (r) {
+			mcai_warn("node '%s': compressed UPDATE refused: %s",
+				  nd->id, why);
+			mcai_aggr_error(p, MCAI_ERR_MODEL,
+					"compressed update does not decode");
+			return;
+		}
+		a->comp_bytes += u->comp_len;
+		a->comp_updates++;
+	} else {
+		mcai_f32v_copy(&u->delta, a->scratch);
+	}
 	/*
 	 * With DP every update weighs the same: the sensitivity of the sum
 	 * is one clipped update, whatever the node's sample count.
@@ -1861,6 +1910,7 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 		r = mcai_aggr_hello(a, p, &m.u.hello);
 		break;
 	case MCAI_MSG_UPDATE:
+	case MCAI_MSG_UPDATE_Z:
 		mcai_aggr_update(a, p, nd, &m.u.update);
 		break;
 	case MCAI_MSG_TELEMETRY:

@@ -41,6 +41,7 @@ enum mcai_cfg_type {
 	MCAI_T_BOOL,		/* yes | no */
 	MCAI_T_DPMODE,		/* off | central | distributed */
 	MCAI_T_ONOFF,		/* off | on */
+	MCAI_T_COMPRESS,	/* none | int8 | topk */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -125,6 +126,10 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  1, MCAI_PROTO_MAX_BATCH, 0, false },
 	{ "rounds.lr", MCAI_T_F32, OFF(lr), MCAI_R_AGGR,
 	  0, 10, MCAI_LO_OPEN, false },
+	{ "rounds.compress", MCAI_T_COMPRESS, OFF(compress), MCAI_R_AGGR,
+	  0, 0, 0, false },
+	{ "rounds.compress_topk", MCAI_T_F32, OFF(compress_topk), MCAI_R_AGGR,
+	  0, 1, MCAI_LO_OPEN, false },
 
 	{ "strategy.name", MCAI_T_STRATEGY, OFF(strategy), MCAI_R_AGGR,
 	  0, 0, 0, false },
@@ -226,6 +231,8 @@ static const char *const mcai_dp_mode_names[] = {
 	[MCAI_CFG_DP_DISTRIBUTED] = "distributed",
 };
 static const char *const mcai_onoff_names[] = { "off", "on" };
+/* The values of enum mcai_comp_kind (runtime/fed/compress.h). */
+static const char *const mcai_compress_names[] = { "none", "int8", "topk" };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -272,6 +279,7 @@ void mcai_config_init(struct mcai_config *c)
 	c->local_epochs = 1;
 	c->batch = 32;
 	c->lr = 0.05f;
+	c->compress_topk = 0.1f;
 	c->strategy = MCAI_CFG_FEDAVG;
 	c->trim_fraction = 0.1f;
 	c->krum_f = 1;
@@ -672,6 +680,12 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 		if (!err)
 			*(bool *)dst = i;
 		return err;
+	case MCAI_T_COMPRESS:
+		err = mcai_pick(v, mcai_compress_names,
+				ARRAY_LEN(mcai_compress_names), k, &i, why);
+		if (!err)
+			*(uint32_t *)dst = (uint32_t)i;
+		return err;
 	case MCAI_T_BOOL:
 		/* Only the two words: "1" or "true" in a security key is a guess. */
 		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
@@ -1021,6 +1035,9 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 		if (c->upstream.port)
 			return mcai_cfg_key_err(c, ks_on,
 						"privacy.secure_aggregation on a site aggregator (network.upstream) is not supported");
+		if (c->compress)
+			return mcai_cfg_key_err(c, mcai_cfg_find("rounds.compress"),
+						"rounds.compress with privacy.secure_aggregation: the masked rounds send the fixed-point ring words uncompressed in this version");
 	}
 	/*
 	 * Adaptive clipping counts the updates within the clip: the
@@ -1126,6 +1143,9 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			break;
 		case MCAI_T_ONOFF:
 			fputs(mcai_onoff_names[*(const bool *)src], f);
+			break;
+		case MCAI_T_COMPRESS:
+			fputs(mcai_compress_names[*(const uint32_t *)src], f);
 			break;
 		case MCAI_T_ID:
 		case MCAI_T_NAME:

@@ -66,6 +66,11 @@
  *   rounds.local_epochs       aggr   1 (1 .. 1000)
  *   rounds.batch              aggr   32 (1 .. 65536)
  *   rounds.lr                 aggr   0.05 (> 0, <= 10)
+ *   rounds.compress           aggr   none: none | int8 | topk; what the
+ *                                    nodes that can (MCAI_CAP_COMPRESS)
+ *                                    send: runtime/fed/compress.h.  Not
+ *                                    with secure_aggregation
+ *   rounds.compress_topk      aggr   0.1; (0, 1], the share topk sends
  *   strategy.name             aggr   fedavg: fedavg | fedprox | fedadam |
  *                                    median | trimmed_mean | krum |
  *                                    fedavgm | fedadagrad | fedyogi |
@@ -217,6 +222,8 @@ struct mcai_config {
 	uint32_t local_epochs;
 	uint32_t batch;
 	float lr;
+	uint32_t compress;			/* enum mcai_comp_kind */
+	float compress_topk;
 
 	enum mcai_cfg_strategy strategy;
 	float trim_fraction;
