@@ -663,7 +663,7 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 	};
 	static const float alphas[] = { 0, 0.5f, 0.1f };
 	const u32 nk = sizeof(kinds) / sizeof(kinds[0]), na = 3;
-	const u32 n = nk * na + na;
+	const u32 n = nk * na;
 	struct job *j = mcai_xcalloc(n, sizeof(*j));
 	double t0 = mcai_now();
 	u32 k, a, i;
@@ -685,14 +685,6 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 			snprintf(j[i].label, sizeof(j[i].label), "%s / alpha %g",
 				 mcai_agg_kind_name(kinds[k]), alphas[a]);
 		}
-	for (a = 0; a < na; a++) {
-		i = nk * na + a;
-		j[i].c = o->c;
-		j[i].c.alpha = alphas[a];
-		j[i].central = true;
-		snprintf(j[i].label, sizeof(j[i].label), "centralised / %g",
-			 alphas[a]);
-	}
 	fprintf(stderr, "eval-strategies: %u runs on %u threads\n", n, o->jobs);
 	run_jobs(j, n, o->jobs, d, o->verbose);
 
@@ -704,18 +696,17 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 	printf("# bytes/round: the clients' updates on the wire per round (float32)\n");
 	printf("%-14s %8s %8s %8s %12s\n", "# strategy", "IID", "a=0.5",
 	       "a=0.1", "bytes/round");
-	for (k = 0; k <= nk; k++) {
+	for (k = 0; k < nk; k++) {
 		const u32 base = k * na;
 		double bytes = 0;
 		u32 r;
 
-		printf("%-14s", k < nk ? mcai_agg_kind_name(kinds[k]) :
-		       "centralised");
+		printf("%-14s", mcai_agg_kind_name(kinds[k]));
 		for (a = 0; a < na; a++)
 			printf(" %8.2f", 100 * final_acc(&j[base + a]));
-		for (r = 0; k < nk && r < j[base].res.n_rounds; r++)
+		for (r = 0; r < j[base].res.n_rounds; r++)
 			bytes += (double)j[base].res.rounds[r].bytes_up;
-		printf(" %12.0f\n", k < nk ? bytes / j[base].res.n_rounds : 0);
+		printf(" %12.0f\n", bytes / j[base].res.n_rounds);
 	}
 	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n, o->jobs);
 	for (i = 0; i < n; i++)
