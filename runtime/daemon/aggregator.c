@@ -18,6 +18,7 @@
 #include "models/train/quant.h"
 #include "models/engine/verify.h"
 #include "runtime/fed/adamstate.h"
+#include "runtime/fed/compress.h"
 #include "runtime/daemon/aggregator.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/fed/dp.h"
@@ -66,6 +67,7 @@ struct mcai_aggr_node {
 	uint32_t version;
 	uint64_t n_samples;
 	uint64_t caps;
+	bool comp_asked;		/* this round's ROUND said compress */
 	uint32_t role;			/* enum mcai_role of its HELLO */
 	uint32_t refused;		/* version it refused (provenance) */
 	int64_t last_seen;		/* Unix seconds */
@@ -153,6 +155,15 @@ struct mcai_aggr {
 	bool priv_valid;
 	struct mcai_dp_accountant acct_before;
 	bool budget_out;		/* no more rounds: epsilon spent */
+	/*
+	 * Adaptive clipping (privacy.adaptive_clip): the clip norm now and
+	 * the round's updates that were within it (runtime/fed/dp.h).
+	 */
+	struct mcai_dp_adaptive adapt;
+	uint32_t round_unclipped;
+	/* compressed updates received this round, and their bytes */
+	uint64_t comp_bytes;
+	uint32_t comp_updates;
 	char budget_why[256];
 
 	/*
@@ -453,7 +464,7 @@ static int mcai_aggr_adam_save(struct mcai_aggr *a, uint32_t version)
 	u64 steps;
 	int r;
 
-	if (a->ac.kind != MCAI_AGG_FEDADAM)
+	if (!mcai_agg_kind_has_state(a->ac.kind))
 		return 0;
 	m = malloc(2 * (size_t)a->n_params * sizeof(float));
 	if (!m)
@@ -475,7 +486,7 @@ static void mcai_aggr_adam_load(struct mcai_aggr *a)
 	float *m;
 	int r;
 
-	if (a->ac.kind != MCAI_AGG_FEDADAM)
+	if (!mcai_agg_kind_has_state(a->ac.kind))
 		return;
 	m = malloc(2 * (size_t)a->n_params * sizeof(float));
 	if (!m) {
@@ -537,7 +548,7 @@ static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
 		free(blob);
 		return r;
 	}
-	if (a->ac.kind == MCAI_AGG_FEDADAM) {
+	if (mcai_agg_kind_has_state(a->ac.kind)) {
 		char err[512];
 
 		if (mcai_adamstate_commit(a->cfg->registry_dir, err,
@@ -1150,6 +1161,28 @@ static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
  * fixed before any node answers, so it says nothing about who did.  Then
  * pay for the round, durably, before anything of it is published.
  */
+/*
+ * The count's noise: privacy.clip_count_stddev, or the paper's expected
+ * clients / 20, raised to z when that is smaller (a small fleet), which
+ * keeps the update's multiplier within z / sqrt(3/4) = 1.155 z.
+ */
+static double mcai_aggr_count_stddev(const struct mcai_aggr *a, double m)
+{
+	const struct mcai_config *c = a->cfg;
+
+	if (c->dp_count_stddev > 0)
+		return c->dp_count_stddev;
+	return m / 20 > c->dp_sigma ? m / 20 : c->dp_sigma;
+}
+
+static double mcai_aggr_adapt_sigma(struct mcai_aggr *a)
+{
+	double m = a->round_shares ? a->round_shares : 1;
+
+	a->adapt.count_stddev = mcai_aggr_count_stddev(a, m);
+	return mcai_dp_adaptive_sigma(a->cfg->dp_sigma, a->adapt.count_stddev);
+}
+
 static int mcai_aggr_dp_round(struct mcai_aggr *a,
 			      const struct mcai_agg_report *rep)
 {
@@ -1180,16 +1213,36 @@ static int mcai_aggr_dp_round(struct mcai_aggr *a,
 	}
 	for (i = 0; i < a->n_params; i++)
 		a->combined[i] = (float)(a->combined[i] * k);
-	if (c->dp_mode == MCAI_CFG_DP_CENTRAL)
+	if (c->dp_mode == MCAI_CFG_DP_CENTRAL && c->dp_adaptive) {
+		/*
+		 * The count of updates within the clip is a second query:
+		 * the update's noise takes z_delta > z so that both
+		 * together cost what z alone does, which is what the
+		 * accountant was charged above (runtime/fed/dp.h).
+		 */
+		const double clip = a->adapt.clip;
+
 		mcai_dp_noise_central(&a->dp_rng, a->combined, a->n_params,
-				      c->dp_sigma, c->dp_clip);
+				      mcai_aggr_adapt_sigma(a), clip);
+		a->priv.clip_norm = clip;
+		mcai_dp_adaptive_round(&a->adapt, &a->dp_rng,
+				       a->round_unclipped, (u32)m);
+		mcai_info("privacy: round %llu: %u of %u updates within clip %g; clip now %g",
+			  (unsigned long long)a->round, a->round_unclipped,
+			  a->answered, clip, a->adapt.clip);
+	} else {
+		if (c->dp_mode == MCAI_CFG_DP_CENTRAL)
+			mcai_dp_noise_central(&a->dp_rng, a->combined,
+					      a->n_params, c->dp_sigma,
+					      c->dp_clip);
+		a->priv.clip_norm = c->dp_clip;
+	}
 	for (i = 0; i < a->n_params; i++)
 		a->combined[i] = (float)(a->combined[i] / m);
 	a->priv.epsilon = er;
 	a->priv.epsilon_total = et;
 	a->priv.delta = c->dp_delta;
 	a->priv.noise_multiplier = sigma;
-	a->priv.clip_norm = c->dp_clip;
 	a->priv.sample_rate = a->round_q;
 	a->priv_valid = true;
 	return 0;
@@ -1202,6 +1255,12 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 	char why[256];
 	uint64_t round = a->round;
 	int r;
+
+	if (a->comp_updates)
+		mcai_info("round %llu: %u compressed updates, %llu bytes each (float32: %llu)",
+			  (unsigned long long)round, a->comp_updates,
+			  (unsigned long long)(a->comp_bytes / a->comp_updates),
+			  (unsigned long long)a->n_params * 4);
 
 	a->running = false;
 	a->status_dirty = true;
@@ -1384,6 +1443,9 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	a->started_once = true;
 	a->sampled = a->answered = a->dropped = 0;
 	a->loss_sum = 0.0;
+	a->round_unclipped = 0;
+	a->comp_bytes = 0;
+	a->comp_updates = 0;
 	a->t_start = mcai_fed_now_ms();
 	m.u.round.round_id = a->round;
 	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
@@ -1456,6 +1518,19 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 				continue;
 			}
 			nd->version = a->version;
+		}
+		/*
+		 * Compression only for the nodes that said they decode it:
+		 * an older node keeps its plain ROUND and UPDATE.
+		 */
+		m.u.round.flags &= ~MCAI_ROUND_F_COMPRESS;
+		nd->comp_asked = a->cfg->compress && !a->sa &&
+				 (nd->caps & MCAI_CAP_COMPRESS);
+		if (nd->comp_asked) {
+			m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
+			m.u.round.comp_kind = a->cfg->compress;
+			m.u.round.comp_topk = a->cfg->compress_topk;
+			m.u.round.comp_block = MCAI_COMP_BLOCK;
 		}
 		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
 			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
@@ -1689,7 +1764,8 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
 		return;
 	}
-	if (u->base_version != a->version || u->delta.n != a->n_params) {
+	if (u->base_version != a->version ||
+	    (!u->comp && u->delta.n != a->n_params)) {
 		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",
 			  nd->id, u->base_version, a->version, u->delta.n,
 			  a->n_params);
@@ -1712,15 +1788,46 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		return;
 	}
 	/* One scratch vector: memory does not grow with the nodes. */
-	mcai_f32v_copy(&u->delta, a->scratch);
+	if (u->comp) {
+		/* UPDATE_Z: only to a round that asked this node for it */
+		if (!nd->comp_asked) {
+			mcai_warn("node '%s': compressed UPDATE for a round that did not ask for one",
+				  nd->id);
+			mcai_aggr_error(p, MCAI_ERR_PROTOCOL,
+					"compressed update not asked for");
+			return;
+		}
+		r = mcai_comp_decode(u->comp, u->comp_len, a->n_params,
+				     a->scratch, why, sizeof(why));
+		if (r) {
+			mcai_warn("node '%s': compressed UPDATE refused: %s",
+				  nd->id, why);
+			mcai_aggr_error(p, MCAI_ERR_MODEL,
+					"compressed update does not decode");
+			return;
+		}
+		a->comp_bytes += u->comp_len;
+		a->comp_updates++;
+	} else {
+		mcai_f32v_copy(&u->delta, a->scratch);
+	}
 	/*
 	 * With DP every update weighs the same: the sensitivity of the sum
 	 * is one clipped update, whatever the node's sample count.
 	 */
-	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL)
-		mcai_dp_clip(a->scratch, a->n_params, a->cfg->dp_clip);
-	r = mcai_agg_add(a->agg, a->scratch, a->dp ? 1 : u->n_samples, why,
-			 sizeof(why));
+	if (a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL) {
+		double clip = a->cfg->dp_clip;
+
+		if (a->cfg->dp_adaptive) {
+			clip = a->adapt.clip;
+			a->round_unclipped +=
+				mcai_l2_norm(a->scratch, a->n_params) <= clip;
+		}
+		mcai_dp_clip(a->scratch, a->n_params, clip);
+	}
+	/* the node's training loss: q-FFL's F_k (the others ignore it) */
+	r = mcai_agg_add_loss(a->agg, a->scratch, a->dp ? 1 : u->n_samples,
+			      u->train_loss, why, sizeof(why));
 	if (r) {
 		mcai_warn("node '%s': UPDATE refused by %s: %s", nd->id,
 			  a->strategy, why);
@@ -1803,6 +1910,7 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 		r = mcai_aggr_hello(a, p, &m.u.hello);
 		break;
 	case MCAI_MSG_UPDATE:
+	case MCAI_MSG_UPDATE_Z:
 		mcai_aggr_update(a, p, nd, &m.u.update);
 		break;
 	case MCAI_MSG_TELEMETRY:
@@ -1996,6 +2104,18 @@ static enum mcai_agg_kind mcai_aggr_kind(enum mcai_cfg_strategy s)
 		return MCAI_AGG_TRIMMED_MEAN;
 	case MCAI_CFG_KRUM:
 		return MCAI_AGG_KRUM;
+	case MCAI_CFG_FEDAVGM:
+		return MCAI_AGG_FEDAVGM;
+	case MCAI_CFG_FEDADAGRAD:
+		return MCAI_AGG_FEDADAGRAD;
+	case MCAI_CFG_FEDYOGI:
+		return MCAI_AGG_FEDYOGI;
+	case MCAI_CFG_KRUM_SINGLE:
+		return MCAI_AGG_KRUM_SINGLE;
+	case MCAI_CFG_BULYAN:
+		return MCAI_AGG_BULYAN;
+	case MCAI_CFG_QFEDAVG:
+		return MCAI_AGG_QFEDAVG;
 	default:
 		return MCAI_AGG_FEDAVG;
 	}
@@ -2051,6 +2171,9 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	ac.beta1 = c->beta1;
 	ac.beta2 = c->beta2;
 	ac.tau = c->tau;
+	ac.server_momentum = c->server_momentum;
+	ac.q = c->q;
+	ac.q_lr = c->q_lr;
 	snprintf(a->strategy, sizeof(a->strategy), "%s",
 		 mcai_agg_kind_name(ac.kind));
 	if (mcai_agg_config_check(&ac, err, sizeof(err))) {
@@ -2106,6 +2229,13 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 			  mcai_cfg_dp_mode_name(c->dp_mode), c->dp_clip,
 			  c->dp_sigma, c->dp_delta, c->dp_budget,
 			  mcai_dp_acct_epsilon(&a->acct));
+		a->adapt = (struct mcai_dp_adaptive){
+			.clip = c->dp_clip, .quantile = c->dp_quantile,
+			.lr = c->dp_clip_lr,
+		};
+		if (c->dp_adaptive)
+			mcai_info("privacy: adaptive clipping from %g towards quantile %g of the update norms (step %g)",
+				  c->dp_clip, c->dp_quantile, c->dp_clip_lr);
 	}
 	if (c->rounds && a->version - 1 >= c->rounds) {
 		a->done = true;

@@ -42,6 +42,7 @@ enum mcai_cfg_type {
 	MCAI_T_DPMODE,		/* off | central | distributed */
 	MCAI_T_ONOFF,		/* off | on */
 	MCAI_T_MQTTPOLICY,	/* drop-oldest | drop-newest */
+	MCAI_T_COMPRESS,	/* none | int8 | topk */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -126,6 +127,10 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  1, MCAI_PROTO_MAX_BATCH, 0, false },
 	{ "rounds.lr", MCAI_T_F32, OFF(lr), MCAI_R_AGGR,
 	  0, 10, MCAI_LO_OPEN, false },
+	{ "rounds.compress", MCAI_T_COMPRESS, OFF(compress), MCAI_R_AGGR,
+	  0, 0, 0, false },
+	{ "rounds.compress_topk", MCAI_T_F32, OFF(compress_topk), MCAI_R_AGGR,
+	  0, 1, MCAI_LO_OPEN, false },
 
 	{ "strategy.name", MCAI_T_STRATEGY, OFF(strategy), MCAI_R_AGGR,
 	  0, 0, 0, false },
@@ -151,6 +156,11 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1, MCAI_LO_OPEN, false },
 	{ "strategy.prox_mu", MCAI_T_F32, OFF(prox_mu), MCAI_R_AGGR,
 	  0, 1000, 0, false },
+	{ "strategy.server_momentum", MCAI_T_F32, OFF(server_momentum),
+	  MCAI_R_AGGR, 0, 1, MCAI_HI_OPEN, false },
+	{ "strategy.q", MCAI_T_F32, OFF(q), MCAI_R_AGGR, 0, 100, 0, false },
+	{ "strategy.q_lr", MCAI_T_F32, OFF(q_lr), MCAI_R_AGGR,
+	  0, 1000, MCAI_LO_OPEN, false },
 
 	{ "privacy.dp", MCAI_T_DPMODE, OFF(dp_mode), MCAI_R_AGGR,
 	  0, 0, 0, false },
@@ -158,6 +168,14 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  0, 1e6, MCAI_LO_OPEN, false },
 	{ "privacy.noise_multiplier", MCAI_T_F64, OFF(dp_sigma), MCAI_R_AGGR,
 	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "privacy.adaptive_clip", MCAI_T_ONOFF, OFF(dp_adaptive),
+	  MCAI_R_AGGR, 0, 0, 0, false },
+	{ "privacy.clip_quantile", MCAI_T_F64, OFF(dp_quantile), MCAI_R_AGGR,
+	  0, 1, MCAI_LO_OPEN | MCAI_HI_OPEN, false },
+	{ "privacy.clip_lr", MCAI_T_F64, OFF(dp_clip_lr), MCAI_R_AGGR,
+	  0, 10, MCAI_LO_OPEN, false },
+	{ "privacy.clip_count_stddev", MCAI_T_F64, OFF(dp_count_stddev),
+	  MCAI_R_AGGR, 0, 1e6, 0, false },
 	{ "privacy.delta", MCAI_T_F64, OFF(dp_delta), MCAI_R_AGGR,
 	  0, 1, MCAI_LO_OPEN | MCAI_HI_OPEN, false },
 	{ "privacy.epsilon_budget", MCAI_T_F64, OFF(dp_budget), MCAI_R_AGGR,
@@ -218,6 +236,12 @@ static const char *const mcai_strategy_names[] = {
 	[MCAI_CFG_MEDIAN] = "median",
 	[MCAI_CFG_TRIMMED_MEAN] = "trimmed_mean",
 	[MCAI_CFG_KRUM] = "krum",
+	[MCAI_CFG_FEDAVGM] = "fedavgm",
+	[MCAI_CFG_FEDADAGRAD] = "fedadagrad",
+	[MCAI_CFG_FEDYOGI] = "fedyogi",
+	[MCAI_CFG_KRUM_SINGLE] = "krum_single",
+	[MCAI_CFG_BULYAN] = "bulyan",
+	[MCAI_CFG_QFEDAVG] = "qfedavg",
 };
 
 /* Same order and values as enum mcai_log_level (runtime/lib/log.h). */
@@ -236,6 +260,8 @@ static const char *const mcai_onoff_names[] = { "off", "on" };
 static const char *const mcai_mqtt_policy_names[] = {
 	"drop-oldest", "drop-newest",
 };
+/* The values of enum mcai_comp_kind (runtime/fed/compress.h). */
+static const char *const mcai_compress_names[] = { "none", "int8", "topk" };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -282,6 +308,7 @@ void mcai_config_init(struct mcai_config *c)
 	c->local_epochs = 1;
 	c->batch = 32;
 	c->lr = 0.05f;
+	c->compress_topk = 0.1f;
 	c->strategy = MCAI_CFG_FEDAVG;
 	c->trim_fraction = 0.1f;
 	c->krum_f = 1;
@@ -294,6 +321,11 @@ void mcai_config_init(struct mcai_config *c)
 	c->beta2 = 0.99f;
 	c->tau = 0.001f;
 	c->prox_mu = 0.01f;
+	c->server_momentum = 0.9f;
+	c->q = 0.2f;
+	c->q_lr = 0.1f;
+	c->dp_quantile = 0.5;
+	c->dp_clip_lr = 0.2;
 	c->dp_mode = MCAI_CFG_DP_OFF;
 	c->dp_clip = 1.0;
 	c->dp_sigma = 1.0;
@@ -688,6 +720,12 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 		if (!err)
 			*(bool *)dst = i;
 		return err;
+	case MCAI_T_COMPRESS:
+		err = mcai_pick(v, mcai_compress_names,
+				ARRAY_LEN(mcai_compress_names), k, &i, why);
+		if (!err)
+			*(uint32_t *)dst = (uint32_t)i;
+		return err;
 	case MCAI_T_BOOL:
 		/* Only the two words: "1" or "true" in a security key is a guess. */
 		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
@@ -967,11 +1005,31 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 	size_t kf = mcai_cfg_find("strategy.krum_f");
 	size_t ks = mcai_cfg_find("strategy.name");
 
-	/* Krum scores need n > 2f + 2 updates to be defined at all. */
-	if (c->strategy == MCAI_CFG_KRUM &&
-	    c->min_clients < 2 * (uint64_t)c->krum_f + 3)
+	const bool krum = c->strategy == MCAI_CFG_KRUM ||
+			  c->strategy == MCAI_CFG_KRUM_SINGLE;
+	/* a sum of the updates: what DP's noise and SecAgg's masks cover */
+	const bool summed = c->strategy == MCAI_CFG_FEDAVG ||
+			    c->strategy == MCAI_CFG_FEDPROX ||
+			    c->strategy == MCAI_CFG_FEDADAM ||
+			    c->strategy == MCAI_CFG_FEDAVGM ||
+			    c->strategy == MCAI_CFG_FEDADAGRAD ||
+			    c->strategy == MCAI_CFG_FEDYOGI;
+	const bool adaptive = c->strategy == MCAI_CFG_FEDADAM ||
+			      c->strategy == MCAI_CFG_FEDADAGRAD ||
+			      c->strategy == MCAI_CFG_FEDYOGI;
+
+	/* Bulyan runs Krum down to 2f + 1 left and trims 2f more. */
+	if (c->strategy == MCAI_CFG_BULYAN &&
+	    c->min_clients < 4 * (uint64_t)c->krum_f + 3)
 		return mcai_cfg_key_err(c, c->set_line[kf] ? kf : ks,
-					"strategy krum with krum_f = %u needs rounds.min_clients >= %u, have %u",
+					"strategy bulyan with krum_f = %u needs rounds.min_clients >= %u, have %u",
+					c->krum_f, 4 * c->krum_f + 3,
+					c->min_clients);
+	/* Krum scores need n > 2f + 2 updates to be defined at all. */
+	if (krum && c->min_clients < 2 * (uint64_t)c->krum_f + 3)
+		return mcai_cfg_key_err(c, c->set_line[kf] ? kf : ks,
+					"strategy %s with krum_f = %u needs rounds.min_clients >= %u, have %u",
+					mcai_cfg_strategy_name(c->strategy),
 					c->krum_f, 2 * c->krum_f + 3,
 					c->min_clients);
 	if (c->strategy == MCAI_CFG_KRUM && c->krum_m &&
@@ -980,12 +1038,12 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 					"strategy.krum_m %u above rounds.min_clients - krum_f = %u",
 					c->krum_m, c->min_clients - c->krum_f);
 	/* FedAdam's step is its own (server_lr over sqrt(v) + tau). */
-	if (c->strategy == MCAI_CFG_FEDADAM &&
-	    (c->server_step != 1.0f || c->server_step_final > 0))
+	if (adaptive && (c->server_step != 1.0f || c->server_step_final > 0))
 		return mcai_cfg_key_err(c, mcai_cfg_find(c->server_step != 1.0f ?
 							 "strategy.server_step" :
 							 "strategy.server_step_final"),
-					"strategy fedadam takes no server step (its step is strategy.server_lr)");
+					"strategy %s takes no server step (its step is strategy.server_lr)",
+					mcai_cfg_strategy_name(c->strategy));
 	if (c->server_step_final > 0 && !c->rounds)
 		return mcai_cfg_key_err(c, mcai_cfg_find("strategy.server_step_final"),
 					"strategy.server_step_final needs rounds.count (the schedule runs over the rounds)");
@@ -996,21 +1054,18 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 	 * The Gaussian mechanism's sensitivity is that of a sum of clipped
 	 * updates; a median or Krum's choice is not a sum.
 	 */
-	if (c->dp_mode != MCAI_CFG_DP_OFF && c->strategy != MCAI_CFG_FEDAVG &&
-	    c->strategy != MCAI_CFG_FEDPROX && c->strategy != MCAI_CFG_FEDADAM)
+	if (c->dp_mode != MCAI_CFG_DP_OFF && !summed)
 		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.dp"),
-					"privacy.dp %s needs strategy fedavg, fedprox or fedadam (the noise is calibrated to a sum of clipped updates, not to %s)",
+					"privacy.dp %s needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi (the noise is calibrated to a sum of clipped updates, not to %s)",
 					mcai_cfg_dp_mode_name(c->dp_mode),
 					mcai_cfg_strategy_name(c->strategy));
 	if (c->secagg) {
 		size_t ks_on = mcai_cfg_find("privacy.secure_aggregation");
 
 		/* Robust strategies look at single updates, which it hides. */
-		if (c->strategy != MCAI_CFG_FEDAVG &&
-		    c->strategy != MCAI_CFG_FEDPROX &&
-		    c->strategy != MCAI_CFG_FEDADAM)
+		if (!summed)
 			return mcai_cfg_key_err(c, ks_on,
-						"privacy.secure_aggregation needs strategy fedavg, fedprox or fedadam: %s needs the individual updates, which secure aggregation hides",
+						"privacy.secure_aggregation needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi: %s needs the individual updates, which secure aggregation hides",
 						mcai_cfg_strategy_name(c->strategy));
 		if (c->clip_norm > 0)
 			return mcai_cfg_key_err(c, ks_on,
@@ -1030,7 +1085,22 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 		if (c->upstream.port)
 			return mcai_cfg_key_err(c, ks_on,
 						"privacy.secure_aggregation on a site aggregator (network.upstream) is not supported");
+		if (c->compress)
+			return mcai_cfg_key_err(c, mcai_cfg_find("rounds.compress"),
+						"rounds.compress with privacy.secure_aggregation: the masked rounds send the fixed-point ring words uncompressed in this version");
 	}
+	/*
+	 * Adaptive clipping counts the updates within the clip: the
+	 * aggregator sees their norms only when it clips them itself.
+	 */
+	if (c->dp_adaptive && c->dp_mode != MCAI_CFG_DP_CENTRAL)
+		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.adaptive_clip"),
+					"privacy.adaptive_clip needs privacy.dp = central (the aggregator counts the updates within the clip norm)");
+	if (c->dp_adaptive && c->dp_count_stddev > 0 &&
+	    !(2 * c->dp_count_stddev > c->dp_sigma))
+		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.clip_count_stddev"),
+					"privacy.clip_count_stddev %g must be above privacy.noise_multiplier / 2 = %g (else the count takes the whole privacy budget)",
+					c->dp_count_stddev, c->dp_sigma / 2);
 	if (c->dp_mode != MCAI_CFG_DP_OFF && c->upstream.port)
 		return mcai_cfg_key_err(c, mcai_cfg_find("privacy.dp"),
 					"privacy.dp on a site aggregator (network.upstream): set it on the top aggregator, which publishes");
@@ -1126,6 +1196,9 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			break;
 		case MCAI_T_ONOFF:
 			fputs(mcai_onoff_names[*(const bool *)src], f);
+			break;
+		case MCAI_T_COMPRESS:
+			fputs(mcai_compress_names[*(const uint32_t *)src], f);
 			break;
 		case MCAI_T_ID:
 		case MCAI_T_NAME:

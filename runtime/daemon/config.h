@@ -66,22 +66,38 @@
  *   rounds.local_epochs       aggr   1 (1 .. 1000)
  *   rounds.batch              aggr   32 (1 .. 65536)
  *   rounds.lr                 aggr   0.05 (> 0, <= 10)
+ *   rounds.compress           aggr   none: none | int8 | topk; what the
+ *                                    nodes that can (MCAI_CAP_COMPRESS)
+ *                                    send: runtime/fed/compress.h.  Not
+ *                                    with secure_aggregation
+ *   rounds.compress_topk      aggr   0.1; (0, 1], the share topk sends
  *   strategy.name             aggr   fedavg: fedavg | fedprox | fedadam |
- *                                    median | trimmed_mean | krum
+ *                                    median | trimmed_mean | krum |
+ *                                    fedavgm | fedadagrad | fedyogi |
+ *                                    krum_single | bulyan | qfedavg
+ *                                    (runtime/fed/strategy.h)
  *   strategy.trim_fraction    aggr   0.1; [0, 0.5)
  *   strategy.krum_f           aggr   1; Byzantine clients tolerated, and
  *                                    min_clients must be >= 2 f + 3
+ *                                    (krum, krum_single), >= 4 f + 3
+ *                                    (bulyan)
  *   strategy.krum_m           aggr   0 (Multi-Krum keeps n - f); 0 .. 1e6
  *   strategy.clip_norm        aggr   0 (off); >= 0, applies to any strategy
- *   strategy.server_lr        aggr   0.01 (FedAdam; > 0)
+ *   strategy.server_lr        aggr   0.01 (FedAdam, FedAdagrad, FedYogi;
+ *                                    > 0)
  *   strategy.server_step      aggr   1 (0 < s <= 4); the model moves s times
  *                                    the combined update (not FedAdam)
  *   strategy.server_step_final aggr  0 (off); > 0 (<= 4) with rounds.count:
  *                                    the step follows a cosine from
  *                                    server_step to it over the rounds
- *   strategy.beta1            aggr   0.9  (FedAdam; [0, 1))
- *   strategy.beta2            aggr   0.99 (FedAdam; [0, 1))
- *   strategy.tau              aggr   0.001 (FedAdam; > 0)
+ *   strategy.beta1            aggr   0.9  (FedAdam, FedAdagrad, FedYogi;
+ *                                    [0, 1))
+ *   strategy.beta2            aggr   0.99 (FedAdam, FedYogi; [0, 1))
+ *   strategy.tau              aggr   0.001 (the three adaptive; > 0)
+ *   strategy.server_momentum  aggr   0.9 (FedAvgM; [0, 1)); its rate is
+ *                                    strategy.server_step
+ *   strategy.q                aggr   0.2 (QFedAvg fairness; 0 .. 100)
+ *   strategy.q_lr             aggr   0.1 (QFedAvg; L = 1 / q_lr; > 0)
  *   strategy.prox_mu          aggr   0.01 (FedProx; > 0 with fedprox)
  *   privacy.dp                aggr   off: off | central (the aggregator
  *                                    clips each update and adds the noise
@@ -90,6 +106,16 @@
  *   privacy.clip_norm         aggr   1.0 (> 0); C, L2 bound of an update
  *   privacy.noise_multiplier  aggr   1.0 (> 0); sigma: noise N(0, (sigma
  *                                    C)^2) on the sum of a round
+ *   privacy.adaptive_clip     aggr   off: off | on; with dp central the
+ *                                    clip norm follows a quantile of the
+ *                                    update norms (Andrew et al. 2021,
+ *                                    runtime/fed/dp.h); privacy.clip_norm
+ *                                    is where it starts
+ *   privacy.clip_quantile     aggr   0.5; (0, 1), the target quantile
+ *   privacy.clip_lr           aggr   0.2; (0, 10], the geometric step
+ *   privacy.clip_count_stddev aggr   0 (expected clients / 20, the
+ *                                    paper's); >= 0, the noise on the
+ *                                    count, must be > noise_multiplier / 2
  *   privacy.delta             aggr   1e-5; (0, 1)
  *   privacy.epsilon_budget    aggr   10 (> 0); a round that would take the
  *                                    cumulative epsilon past it is refused
@@ -161,6 +187,12 @@ enum mcai_cfg_strategy {
 	MCAI_CFG_MEDIAN,
 	MCAI_CFG_TRIMMED_MEAN,
 	MCAI_CFG_KRUM,
+	MCAI_CFG_FEDAVGM,
+	MCAI_CFG_FEDADAGRAD,
+	MCAI_CFG_FEDYOGI,
+	MCAI_CFG_KRUM_SINGLE,
+	MCAI_CFG_BULYAN,
+	MCAI_CFG_QFEDAVG,
 };
 
 enum mcai_cfg_dp_mode {
@@ -212,6 +244,8 @@ struct mcai_config {
 	uint32_t local_epochs;
 	uint32_t batch;
 	float lr;
+	uint32_t compress;			/* enum mcai_comp_kind */
+	float compress_topk;
 
 	enum mcai_cfg_strategy strategy;
 	float trim_fraction;
@@ -225,12 +259,19 @@ struct mcai_config {
 	float beta2;
 	float tau;
 	float prox_mu;
+	float server_momentum;
+	float q;
+	float q_lr;
 
 	enum mcai_cfg_dp_mode dp_mode;
 	double dp_clip;				/* C: L2 bound of an update */
 	double dp_sigma;			/* noise multiplier */
 	double dp_delta;
 	double dp_budget;			/* epsilon the rounds may spend */
+	bool dp_adaptive;			/* adaptive clipping */
+	double dp_quantile;			/* its target quantile */
+	double dp_clip_lr;			/* its geometric step */
+	double dp_count_stddev;			/* 0: expected / 20 */
 	bool secagg;				/* secure aggregation */
 	uint32_t secagg_threshold;		/* 0: majority of neighbours */
 	uint32_t secagg_degree;			/* 0: complete graph */
@@ -257,7 +298,7 @@ struct mcai_config {
 	char error[MCAI_CONFIG_ERR_MAX];
 
 	/* Parser state: where each key was set (0: default), base dir. */
-	uint32_t set_line[96];
+	uint32_t set_line[128];
 	char origin[MCAI_CONFIG_PATH_MAX];
 	char basedir[MCAI_CONFIG_PATH_MAX];
 };

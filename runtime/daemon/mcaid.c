@@ -84,6 +84,7 @@ struct mcai_daemon {
 	bool fed;
 	const char *registry, *data_dir, *shard, *eval_dir, *samples_dir;
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
+	bool no_compress;
 	unsigned long long seed;
 	const char *sets[MCAI_MAX_SETS];
 	unsigned int n_sets;
@@ -160,6 +161,8 @@ static void mcai_usage(FILE *f)
 "                        when neither --data nor --shard is given\n"
 "  --answer-delay MS     node: hold each update (with secure aggregation:\n"
 "                        its masked input) back (a slow gateway)\n"
+"  --no-compress         node: do not offer compressed updates (HELLO\n"
+"                        without MCAI_CAP_COMPRESS, as an older node)\n"
 "  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
 "                        starts as root), on (required) or off: load and\n"
 "                        pin the eBPF telemetry before dropping privileges,\n"
@@ -537,7 +540,7 @@ enum {
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_SAMPLES,
-	OPT_ANSWER_DELAY, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
+	OPT_ANSWER_DELAY, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
 	OPT_HELP,
 };
@@ -572,6 +575,7 @@ static const struct option mcai_long_opts[] = {
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
+	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
 	{ "feed-interval", required_argument, NULL, OPT_FEED_INTERVAL },
@@ -769,6 +773,9 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 86400000, &d->answer_delay))
 				goto bad;
 			break;
+		case OPT_NO_COMPRESS:
+			d->no_compress = true;
+			break;
 		case OPT_TELEMETRY:
 			if (mcai_tel_mode_parse(optarg, &d->tel_mode))
 				goto bad;
@@ -929,6 +936,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.train_samples = d->train_samples,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
+			.no_compress = d->no_compress,
 		};
 
 		return mcai_fednode_new(&d->fnode, &o);

@@ -16,6 +16,7 @@
 #include "models/engine/sha256.h"
 #include "models/engine/verify.h"
 #include "runtime/lib/device.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/dp.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
@@ -293,6 +294,8 @@ struct mcai_fednode {
 	struct mcai_mlp *net;
 	float *base;			/* params of @version */
 	float *delta;
+	float *resid;			/* compression's error feedback */
+	u8 *wire;			/* a compressed delta */
 	u32 n_params;
 	uint32_t version;
 
@@ -545,6 +548,8 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	mcai_mlp_free(n->net);
 	free(n->base);
 	free(n->delta);
+	free(n->resid);
+	free(n->wire);
 	mcai_buf_free(&n->held);
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
@@ -574,7 +579,9 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.model_version = n->version;
 	m.u.hello.n_samples = n->count;
 	n->declared = n->count;
-	m.u.hello.caps = MCAI_CAP_FEDPROX | (n->have_dev ? MCAI_CAP_KERNEL : 0);
+	m.u.hello.caps = MCAI_CAP_FEDPROX |
+			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
+			 (n->have_dev ? MCAI_CAP_KERNEL : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO");
 }
@@ -722,6 +729,10 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_mlp_free(n->net);
 		free(n->base);
 		free(n->delta);
+		free(n->resid);
+		free(n->wire);
+		n->resid = NULL;
+		n->wire = NULL;
 		dims[0] = MCAI_FED_INPUTS;
 		dims[1] = hidden;
 		dims[2] = MCAI_FED_CLASSES;
@@ -945,6 +956,10 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 	return r == -EPIPE ? -EPIPE : 0;
 }
 
+static int mcai_fednode_compress(struct mcai_fednode *n,
+				 const struct mcai_msg_round *r,
+				 struct mcai_msg *m);
+
 static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			      const struct mcai_msg_round *r)
 {
@@ -1021,6 +1036,9 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
+	if ((r->flags & MCAI_ROUND_F_COMPRESS) &&
+	    mcai_fednode_compress(n, r, &m))
+		return 0;
 	n->rounds++;
 	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
 		  (unsigned long long)r->round_id,
@@ -1047,6 +1065,54 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_warn("round %llu: UPDATE not sent: %s",
 			  (unsigned long long)r->round_id, strerror(-ret));
 	return ret == -EPIPE ? -EPIPE : 0;
+}
+
+/*
+ * The round asked for a compressed answer (runtime/fed/compress.h): after
+ * DP's clip and noise, so compression only post-processes the noised
+ * update; the node's residual carries what was not sent into its next
+ * update.  @m becomes an UPDATE_Z pointing into n->wire.
+ */
+static int mcai_fednode_compress(struct mcai_fednode *n,
+				 const struct mcai_msg_round *r,
+				 struct mcai_msg *m)
+{
+	struct mcai_comp_config c = {
+		.kind = (enum mcai_comp_kind)r->comp_kind,
+		.topk = r->comp_topk, .block = r->comp_block,
+	};
+	size_t size;
+	int ret;
+
+	if (mcai_comp_config_check(&c, NULL, 0))
+		return -EINVAL;
+	size = mcai_comp_size(&c, n->n_params);
+	if (!n->resid)
+		n->resid = calloc(n->n_params, sizeof(float));
+	free(n->wire);
+	n->wire = malloc(size);
+	if (!n->resid || !n->wire) {
+		mcai_err("round %llu: out of memory compressing the update",
+			 (unsigned long long)r->round_id);
+		return -ENOMEM;
+	}
+	ret = mcai_comp_encode(&c, n->delta, n->resid, n->n_params, &n->rng,
+			       n->wire, NULL);
+	if (ret) {
+		mcai_err("round %llu: compressing the update: %s",
+			 (unsigned long long)r->round_id, strerror(-ret));
+		return ret;
+	}
+	m->type = MCAI_MSG_UPDATE_Z;
+	m->u.update.delta_f = NULL;
+	m->u.update.n_delta = 0;
+	m->u.update.comp = n->wire;
+	m->u.update.comp_len = (uint32_t)size;
+	mcai_info("round %llu: update compressed (%s%s): %zu bytes instead of %zu",
+		  (unsigned long long)r->round_id, mcai_comp_kind_name(c.kind),
+		  c.kind == MCAI_COMP_TOPK ? ", with error feedback" : "",
+		  size, (size_t)n->n_params * 4);
+	return 0;
 }
 
 int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,

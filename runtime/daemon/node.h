@@ -104,6 +104,8 @@ struct mcai_fednode_opts {
 	 * the deadline and dropout tests.
 	 */
 	u32 answer_delay_ms;
+	/* Do not offer MCAI_CAP_COMPRESS: behave as a node before it. */
+	bool no_compress;
 	/*
 	 * provenance.trust, .allow_unsigned, .history.  NULL: taken from
 	 * the configuration @model points into (mcaid passes cfg->model).

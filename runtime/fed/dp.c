@@ -415,3 +415,35 @@ int mcai_dp_acct_spend(struct mcai_dp_accountant *a, double q, double sigma,
 	a->rounds++;
 	return 0;
 }
+
+/* ---- Adaptive clipping ------------------------------------------------- */
+
+double mcai_dp_adaptive_sigma(double z, double count_stddev)
+{
+	if (!(z > 0) || !(2 * count_stddev > z) || !isfinite(z))
+		return NAN;
+	if (isinf(count_stddev))
+		return z;
+	return 1.0 / sqrt(1.0 / (z * z) -
+			  1.0 / (4.0 * count_stddev * count_stddev));
+}
+
+double mcai_dp_adaptive_step(struct mcai_dp_adaptive *ac, u32 unclipped,
+			     u32 expected, double noise)
+{
+	const double b = ((double)unclipped + noise) / (expected ? expected : 1);
+
+	ac->clip *= exp(-ac->lr * (b - ac->quantile));
+	return ac->clip;
+}
+
+double mcai_dp_adaptive_round(struct mcai_dp_adaptive *ac,
+			      struct mcai_dp_rng *r, u32 unclipped,
+			      u32 expected)
+{
+	double noise = 0;
+
+	if (ac->count_stddev > 0)
+		noise = ac->count_stddev * mcai_dp_gauss(r);
+	return mcai_dp_adaptive_step(ac, unclipped, expected, noise);
+}

@@ -107,6 +107,55 @@ void mcai_dp_noise_share(struct mcai_dp_rng *r, float *v, u32 n, double sigma,
  * distributed shares reached the sum: sigma sqrt(survived / expected). */
 double mcai_dp_sigma_effective(double sigma, u32 expected, u32 survived);
 
+/* ---- Adaptive clipping ------------------------------------------------- */
+
+/*
+ * Andrew, Thakkar, McMahan, Ramaswamy, "Differentially Private Learning
+ * with Adaptive Clipping" (NeurIPS 2021): the clip norm C follows a target
+ * quantile gamma of the updates' norms instead of being guessed.  Each
+ * round, of the m expected clients, count those whose update had norm <= C
+ * (before clipping), add N(0, sigma_b^2) to the count, and take the
+ * geometric step
+ *
+ *     b = (count + N(0, sigma_b^2)) / m,     C <- C exp(-eta (b - gamma)).
+ *
+ * The count is a second query on the clients' data.  Its sensitivity is 1
+ * (b_i - 1/2 in the paper: 1/2 either way); the paper's Thm. 1 shows that
+ * the update's sum noised with multiplier z_delta and the count noised
+ * with sigma_b together are exactly as private as one Gaussian mechanism
+ * of multiplier z when
+ *
+ *     z_delta = (z^-2 - (2 sigma_b)^-2)^(-1/2),
+ *
+ * so the accountant keeps spending z each round (unchanged) and the update
+ * gets the slightly larger z_delta (mcai_dp_adaptive_sigma()).  The
+ * paper's defaults: gamma 0.5, eta 0.2, sigma_b = m / 20.
+ */
+struct mcai_dp_adaptive {
+	double clip;		/* C now, > 0 */
+	double quantile;	/* gamma, (0, 1) */
+	double lr;		/* eta, > 0 */
+	double count_stddev;	/* sigma_b, >= 0 (0: no noise, no privacy) */
+};
+
+/*
+ * The update's noise multiplier z_delta for the round's multiplier @z when
+ * the count gets @count_stddev: NAN unless 2 count_stddev > z > 0 (the
+ * count would then take the whole budget).
+ */
+double mcai_dp_adaptive_sigma(double z, double count_stddev);
+/*
+ * End of a round: @unclipped of the updates had norm <= C, @expected
+ * clients were expected (m >= 1), @noise is the count's N(0, sigma_b^2)
+ * draw.  Updates and returns C.
+ */
+double mcai_dp_adaptive_step(struct mcai_dp_adaptive *ac, u32 unclipped,
+			     u32 expected, double noise);
+/* The same with the noise drawn from @r. */
+double mcai_dp_adaptive_round(struct mcai_dp_adaptive *ac,
+			      struct mcai_dp_rng *r, u32 unclipped,
+			      u32 expected);
+
 /* ---- RDP accountant ---------------------------------------------------- */
 
 #define MCAI_DP_ORDERS 72

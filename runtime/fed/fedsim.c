@@ -14,12 +14,14 @@
 #include "models/train/mlp.h"
 #include "models/train/mlpquant.h"
 #include "models/engine/verify.h"
+#include "runtime/fed/compress.h"
+#include "runtime/fed/dp.h"
 #include "runtime/fed/fedsim.h"
 
 /* Tags of the random streams, so that no two choices share one. */
 enum {
 	S_INIT = 1, S_SPLIT, S_HOSTILE, S_SAMPLE, S_DROP, S_KILL, S_CLIENT,
-	S_NOISE, S_CENTRAL,
+	S_NOISE, S_CENTRAL, S_CLIPCOUNT, S_COMPRESS,
 };
 
 static double now(void)
@@ -297,6 +299,9 @@ void mcai_fedsim_config_default(struct mcai_fedsim_config *c)
 	c->momentum = 0.9f;
 	c->weight_decay = 1e-4f;
 	mcai_agg_config_default(&c->agg, MCAI_AGG_FEDAVG);
+	mcai_comp_config_default(&c->comp, MCAI_COMP_NONE);
+	c->error_feedback = true;
+	c->clip_quantile = 0.5f;
 	mcai_anomaly_config_default(&c->acfg);
 	c->attack_k = 5;
 	c->calib = 2000;
@@ -359,7 +364,14 @@ int mcai_fedsim_config_check(const struct mcai_fedsim_config *c,
 				d->train_count);
 	if (c->clip == MCAI_CLIP_FIXED && !(c->agg.clip_norm > 0))
 		return mcai_why(-EINVAL, why, why_len, "fixed clipping needs a norm");
+	if (c->clip == MCAI_CLIP_ADAPTIVE &&
+	    !(c->clip_quantile > 0.0f && c->clip_quantile < 1.0f))
+		return mcai_why(-EINVAL, why, why_len,
+				"adaptive clipping: quantile %g not in (0, 1)",
+				c->clip_quantile);
 	err = mcai_agg_config_check(&c->agg, why, why_len);
+	if (!err)
+		err = mcai_comp_config_check(&c->comp, why, why_len);
 	if (!err && c->anomaly)
 		err = mcai_anomaly_config_check(&c->acfg, why, why_len);
 	return err;
@@ -526,12 +538,16 @@ struct sim {
 	float *scratch;			/* n_params: median, combined */
 	double *norms;
 	struct mcai_quarantine *q;
-	struct mcai_agg *adam;		/* fedadam keeps state across rounds */
+	struct mcai_agg *adam;		/* server optimisers keep state */
+	float *loss;			/* per kept update: its training loss */
+	struct mcai_dp_adaptive adapt;	/* MCAI_CLIP_ADAPTIVE */
+	float **resid;			/* per client: error feedback */
+	u8 *wire;			/* one compressed update */
 };
 
 /* Local training of client @cl in round @r into @out; samples trained. */
 static u64 client_train(struct sim *s, u32 cl, u32 r, u32 answering,
-			float *out)
+			float *out, float *loss)
 {
 	const struct mcai_fedsim_config *c = s->c;
 	const bool bad = s->hostile[cl];
@@ -554,13 +570,17 @@ static u64 client_train(struct sim *s, u32 cl, u32 r, u32 answering,
 	};
 	u64 rng = stream(c->seed, S_CLIENT, r, cl);
 	const u32 n = (u32)s->net->n_params;
+	struct mcai_mlp_stats st = { 0 };
 	u32 e, i;
 
 	mcai_mlp_set_params(s->net, s->global);
 	mcai_mlp_reset_opt(s->net);
 	for (e = 0; e < c->local_epochs; e++)
 		mcai_mlp_train_epoch(s->net, &opt, &sched, &data, s->shard[cl],
-				     s->len[cl], c->batch, &rng, NULL);
+				     s->len[cl], c->batch, &rng,
+				     e ? NULL : &st);
+	/* the first epoch's mean loss: q-FFL's F_k, near the global model's */
+	*loss = st.seen ? (float)(st.loss / st.seen) : 0.0f;
 	mcai_mlp_delta(s->net, s->global, out);
 	if (!bad)
 		return (u64)s->len[cl] * c->local_epochs;
@@ -619,6 +639,12 @@ static void sim_free(struct sim *s)
 	free(s->norms);
 	mcai_quarantine_free(s->q);
 	mcai_agg_free(s->adam);
+	free(s->loss);
+	if (s->resid)
+		for (i = 0; i < s->c->clients; i++)
+			free(s->resid[i]);
+	free(s->resid);
+	free(s->wire);
 }
 
 /* Choose round(frac * k) of v[0..k) at random: they end up first. */
@@ -655,6 +681,28 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 		return 0;
 	if (c->clip != MCAI_CLIP_FIXED)
 		ac.clip_norm = 0;
+	if (c->clip == MCAI_CLIP_ADAPTIVE) {
+		/*
+		 * Andrew et al.'s quantile tracking (runtime/fed/dp.h): clip
+		 * to the current bound, then move it by the noised count of
+		 * the updates that were within it.
+		 */
+		const double bound = s->adapt.clip;
+		u32 within = 0;
+		u64 nr = stream(c->seed, S_CLIPCOUNT, rr->round, 0);
+
+		for (i = 0; i < k; i++) {
+			if (!s->keep[i])
+				continue;
+			within += mcai_l2_norm(s->upd[i], n) <= bound;
+			rr->clipped += mcai_clip_l2(s->upd[i], n,
+						    (float)bound);
+		}
+		s->adapt.count_stddev = kept / 20.0;
+		mcai_dp_adaptive_step(&s->adapt, within, kept,
+				      s->adapt.count_stddev * mcai_normal(&nr));
+		rr->clip_norm = bound;
+	}
 	if (c->clip == MCAI_CLIP_MEDIAN) {
 		/* An adaptive bound no minority can inflate. */
 		double *t = s->norms, bound;
@@ -669,6 +717,17 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 				rr->clipped += mcai_clip_l2(s->upd[i], n,
 							    (float)bound);
 	}
+	if ((ac.kind == MCAI_AGG_BULYAN && kept < 4 * ac.krum_f + 3) ||
+	    (ac.kind == MCAI_AGG_KRUM_SINGLE && kept <= 2 * ac.krum_f + 2)) {
+		/* as below: the largest f the round allows */
+		const u32 f = ac.kind == MCAI_AGG_BULYAN ?
+			      (kept >= 3 ? (kept - 3) / 4 : 0) :
+			      (kept >= 3 ? (kept - 3) / 2 : 0);
+
+		if (kept < 3)
+			ac.kind = MCAI_AGG_MEDIAN;
+		ac.krum_f = f;
+	}
 	if (ac.kind == MCAI_AGG_KRUM && kept <= 2 * ac.krum_f + 2) {
 		/* Fewer answers than the configured f allows: the largest f. */
 		if (kept < 3) {
@@ -678,7 +737,7 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 			ac.krum_m = 0;
 		}
 	}
-	if (ac.kind == MCAI_AGG_FEDADAM) {
+	if (mcai_agg_kind_has_state(ac.kind)) {
 		a = s->adam;
 	} else {
 		a = mcai_agg_create(&ac, n, why, why_len);
@@ -689,8 +748,9 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 	err = 0;
 	for (i = 0; i < k && !err; i++)
 		if (s->keep[i])
-			err = mcai_agg_add(a, s->upd[i], s->len[s->ids[i]], why,
-					   why_len);
+			err = mcai_agg_add_loss(a, s->upd[i],
+						s->len[s->ids[i]], s->loss[i],
+						why, why_len);
 	if (!err)
 		err = mcai_agg_finish(a, s->scratch, &rep, why, why_len);
 	if (!err) {
@@ -702,6 +762,41 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 	}
 	if (a != s->adam)
 		mcai_agg_free(a);
+	return err;
+}
+
+/*
+ * What the client sends and the server decodes: its update through the
+ * compressor (runtime/fed/compress.h), with the client's own error
+ * feedback residual; @u becomes what the server sees.
+ */
+static int compress(struct sim *s, u32 cl, u32 r, float *u,
+		    struct mcai_fedsim_round *rr, char *why, size_t why_len)
+{
+	const struct mcai_fedsim_config *c = s->c;
+	const u32 n = (u32)s->net->n_params;
+	const size_t size = mcai_comp_size(&c->comp, n);
+	u64 rng = stream(c->seed, S_COMPRESS, r, cl);
+	int err;
+
+	rr->bytes_up += size;
+	if (c->comp.kind == MCAI_COMP_NONE)
+		return 0;
+	/* a diverged client sends what it has; the server refuses it */
+	if (!isfinite(mcai_l2_norm(u, n)))
+		return 0;
+	if (c->error_feedback && !s->resid[cl]) {
+		s->resid[cl] = calloc(n, sizeof(float));
+		if (!s->resid[cl])
+			return mcai_why(-ENOMEM, why, why_len, "out of memory");
+	}
+	err = mcai_comp_encode(&c->comp, u,
+			       c->error_feedback ? s->resid[cl] : NULL, n,
+			       &rng, s->wire, NULL);
+	if (!err)
+		err = mcai_comp_decode(s->wire, size, n, u, why, why_len);
+	else
+		mcai_why(err, why, why_len, "compressing an update");
 	return err;
 }
 
@@ -763,7 +858,11 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 			if (!s->upd[m])
 				return mcai_why(-ENOMEM, why, why_len, "out of memory");
 		}
-		rr->samples += client_train(s, cl, r, want, s->upd[m]);
+		rr->samples += client_train(s, cl, r, want, s->upd[m],
+					    &s->loss[m]);
+		err = compress(s, cl, r, s->upd[m], rr, why, why_len);
+		if (err)
+			return err;
 		rr->malicious += s->hostile[cl];
 		/*
 		 * A client that diverged (inf, NaN) is refused whole, as
@@ -855,12 +954,21 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 	s.score = calloc(c->clients, sizeof(*s.score));
 	s.norms = calloc(c->clients, sizeof(double));
 	s.upd = calloc(c->clients, sizeof(float *));
+	s.loss = calloc(c->clients, sizeof(float));
+	s.resid = calloc(c->clients, sizeof(float *));
+	s.adapt = (struct mcai_dp_adaptive){
+		.clip = c->agg.clip_norm > 0 ? c->agg.clip_norm : 0.1,
+		.quantile = c->clip_quantile, .lr = 0.2,
+	};
 	if (err || !s.net || !s.hostile || !s.dead || !s.gone || !s.avail ||
-	    !s.sampled || !s.ids || !s.keep || !s.score || !s.norms || !s.upd)
+	    !s.sampled || !s.ids || !s.keep || !s.score || !s.norms || !s.upd ||
+	    !s.loss || !s.resid)
 		goto nomem;
 	s.global = malloc(s.net->n_params * sizeof(float));
 	s.scratch = malloc(s.net->n_params * sizeof(float));
-	if (!s.global || !s.scratch)
+	s.wire = malloc(mcai_comp_size(&c->comp, (u32)s.net->n_params));
+	res->n_params = (u32)s.net->n_params;
+	if (!s.global || !s.scratch || !s.wire)
 		goto nomem;
 	mcai_mlp_get_params(s.net, s.global);
 	if (c->anomaly && c->acfg.quarantine_flags) {
@@ -869,7 +977,7 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 		if (!s.q)
 			goto nomem;
 	}
-	if (c->agg.kind == MCAI_AGG_FEDADAM) {
+	if (mcai_agg_kind_has_state(c->agg.kind)) {
 		struct mcai_agg_config ac = c->agg;
 
 		if (c->clip != MCAI_CLIP_FIXED)

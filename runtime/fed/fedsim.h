@@ -59,6 +59,7 @@
 
 #include "models/engine/port.h"
 #include "runtime/fed/anomaly.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/strategy.h"
 
 #define MCAI_FEDSIM_MAX_HIDDEN	2
@@ -88,6 +89,8 @@ enum mcai_fedsim_clip {
 	MCAI_CLIP_NONE,
 	MCAI_CLIP_FIXED,		/* agg.clip_norm */
 	MCAI_CLIP_MEDIAN,		/* the round's median update norm */
+	MCAI_CLIP_ADAPTIVE,		/* tracks a quantile (dp.h), from
+					 * agg.clip_norm or 0.1 */
 };
 
 struct mcai_fedsim_config {
@@ -114,6 +117,10 @@ struct mcai_fedsim_config {
 	/* server */
 	struct mcai_agg_config agg;
 	enum mcai_fedsim_clip clip;
+	float clip_quantile;		/* MCAI_CLIP_ADAPTIVE: (0, 1) */
+	/* what the clients send (runtime/fed/compress.h) */
+	struct mcai_comp_config comp;
+	bool error_feedback;		/* each client keeps its residual */
 	bool anomaly;			/* score, drop flagged, quarantine */
 	struct mcai_anomaly_config acfg;
 	/* adversaries */
@@ -136,6 +143,8 @@ struct mcai_fedsim_round {
 	u32 flagged, flagged_malicious;	/* anomaly scoring */
 	u32 quarantined;		/* total so far */
 	u32 clipped, used;		/* strategy report */
+	double clip_norm;		/* MCAI_CLIP_ADAPTIVE: bound used */
+	u64 bytes_up;			/* updates on the wire, this round */
 	bool applied;			/* false: too few answers, unchanged */
 	u64 samples;			/* trained on by the answering */
 	bool evaluated;
@@ -151,6 +160,7 @@ struct mcai_fedsim_result {
 	u32 n_malicious;		/* hostile clients in the population */
 	u32 shard_min, shard_max;	/* images per client */
 	u32 blob_bytes;			/* of the last quantised model */
+	u32 n_params;			/* of the float model */
 };
 
 /* Called after each round (may be NULL). */

@@ -98,6 +98,7 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_SA_MASKED] = "SA_MASKED",
 	[MCAI_MSG_SA_UNMASK_REQ] = "SA_UNMASK_REQ",
 	[MCAI_MSG_SA_UNMASK] = "SA_UNMASK",
+	[MCAI_MSG_UPDATE_Z] = "UPDATE_Z",
 };
 
 const char *mcai_msg_type_name(uint16_t type)
@@ -669,6 +670,18 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 		if (!m->sa_weight_total)
 			return "secagg weight total 0";
 	}
+	if (m->flags & MCAI_ROUND_F_COMPRESS) {
+		if (m->flags & MCAI_ROUND_F_SECAGG)
+			return "compression with secure aggregation: not in this protocol version";
+		if (m->comp_kind != 1 && m->comp_kind != 2)
+			return mcai_whyf("unknown compression %u", m->comp_kind);
+		if (!isfinite(m->comp_topk) || !(m->comp_topk > 0) ||
+		    m->comp_topk > 1)
+			return "compression top-k fraction not in (0, 1]";
+		if (!m->comp_block || m->comp_block > 65536)
+			return mcai_whyf("compression block %u out of range",
+					 m->comp_block);
+	}
 	return NULL;
 }
 
@@ -838,6 +851,11 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 			mcai_buf_put(b, m->sa_graph_seed,
 				     sizeof(m->sa_graph_seed));
 		}
+		if (m->flags & MCAI_ROUND_F_COMPRESS) {
+			mcai_buf_put_u32(b, m->comp_kind);
+			mcai_buf_put_f32(b, m->comp_topk);
+			mcai_buf_put_u32(b, m->comp_block);
+		}
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -880,6 +898,11 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 			       sizeof(m->sa_graph_seed));
 			r.off += sizeof(m->sa_graph_seed);
 		}
+	}
+	if (!r.why && (m->flags & MCAI_ROUND_F_COMPRESS)) {
+		m->comp_kind = mcai_rd_u32(&r, "compression kind");
+		m->comp_topk = mcai_rd_f32(&r, "compression top-k");
+		m->comp_block = mcai_rd_u32(&r, "compression block");
 	}
 	if (!r.why)
 		r.why = mcai_round_check(m);
@@ -997,6 +1020,60 @@ int mcai_update_decode(const uint8_t *p, size_t len,
 		r.why = mcai_update_check(m);
 	mcai_rd_f32v(&r, &m->delta, "delta");
 	m->n_delta = m->delta.n;
+	return mcai_rd_end(&r, why);
+}
+
+/* The compressed delta: its header alone is 16 bytes (compress.h). */
+#define MCAI_COMP_MIN_BYTES	16
+
+int mcai_update_z_encode(struct mcai_buf *b, const struct mcai_msg_update *m,
+			 const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad;
+
+	bad = mcai_update_check(m);
+	if (!bad && (!m->comp || m->comp_len < MCAI_COMP_MIN_BYTES ||
+		     m->comp_len > MCAI_FRAME_MAX - 28))
+		bad = mcai_whyf("compressed delta of %u bytes", m->comp_len);
+	if (!bad) {
+		mcai_buf_put_u64(b, m->round_id);
+		mcai_buf_put_u32(b, m->base_version);
+		mcai_buf_put_u64(b, m->n_samples);
+		mcai_buf_put_f32(b, m->train_loss);
+		mcai_buf_put_u32(b, m->comp_len);
+		mcai_buf_put(b, m->comp, m->comp_len);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_update_z_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_update *m, const char **why)
+{
+	struct mcai_rd r;
+	uint32_t n;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->round_id = mcai_rd_u64(&r, "round id");
+	m->base_version = mcai_rd_u32(&r, "base version");
+	m->n_samples = mcai_rd_u64(&r, "sample count");
+	m->train_loss = mcai_rd_f32(&r, "train loss");
+	if (!r.why)
+		r.why = mcai_update_check(m);
+	n = mcai_rd_u32(&r, "compressed delta length");
+	if (!r.why && n < MCAI_COMP_MIN_BYTES)
+		r.why = mcai_whyf("compressed delta of %u bytes", n);
+	if (!r.why && n > len - r.off)
+		r.why = mcai_whyf("compressed delta: length %u, %zu bytes left",
+				  n, len - r.off);
+	if (!r.why) {
+		m->comp = p + r.off;
+		m->comp_len = n;
+		r.off += n;
+	}
 	return mcai_rd_end(&r, why);
 }
 
@@ -1246,6 +1323,8 @@ int mcai_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return mcai_model_decode(p, len, &m->u.model, why);
 	case MCAI_MSG_UPDATE:
 		return mcai_update_decode(p, len, &m->u.update, why);
+	case MCAI_MSG_UPDATE_Z:
+		return mcai_update_z_decode(p, len, &m->u.update, why);
 	case MCAI_MSG_TELEMETRY:
 		return mcai_telemetry_decode(p, len, &m->u.telemetry, why);
 	case MCAI_MSG_ERROR:
@@ -1273,6 +1352,8 @@ int mcai_msg_encode(struct mcai_buf *b, const struct mcai_msg *m,
 		return mcai_model_encode(b, &m->u.model, why);
 	case MCAI_MSG_UPDATE:
 		return mcai_update_encode(b, &m->u.update, why);
+	case MCAI_MSG_UPDATE_Z:
+		return mcai_update_z_encode(b, &m->u.update, why);
 	case MCAI_MSG_TELEMETRY:
 		return mcai_telemetry_encode(b, &m->u.telemetry, why);
 	case MCAI_MSG_ERROR:

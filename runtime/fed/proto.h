@@ -63,6 +63,10 @@
  *   (0 .. 24);  f32 sa_clip (finite, > 0);  u64 sa_weight_total (>= 1:
  *   the samples of the round's nodes; each scales its update by its own
  *   samples / this);  u8[32] sa_graph_seed
+ *   with MCAI_ROUND_F_COMPRESS (only to a node whose HELLO had
+ *   MCAI_CAP_COMPRESS; not with SECAGG in this version):  u32 comp_kind
+ *   (1 int8, 2 topk: runtime/fed/compress.h);  f32 comp_topk (finite, (0,
+ *   1]);  u32 comp_block (1 .. 65536).  The node answers UPDATE_Z.
  *
  * SA_ADVERT, SA_KEYS, SA_SHARES, SA_SHARES_FOR, SA_MASKED, SA_UNMASK_REQ,
  * SA_UNMASK (secure aggregation, runtime/fed/secagg.h, one frame type per
@@ -84,6 +88,20 @@
  * UPDATE (node -> aggregator: the result of local training)
  *   u64 round_id (>= 1);  u32 base_version;  u64 n_samples (>= 1);
  *   f32 train_loss (finite);  f32[] delta (local - base parameters)
+ *
+ * UPDATE_Z (node -> aggregator: UPDATE, compressed as the ROUND asked)
+ *   u64 round_id (>= 1);  u32 base_version;  u64 n_samples (>= 1);
+ *   f32 train_loss (finite);  bytes comp (16 .. MCAI_FRAME_MAX - 28: the
+ *   compressed delta of runtime/fed/compress.h, which carries its own
+ *   kind and format byte and is checked by mcai_comp_decode(), not here)
+ *
+ * Negotiation: compression is per round and per node.  A node that can
+ * decode it says MCAI_CAP_COMPRESS in HELLO (an older aggregator ignores
+ * the bit); the aggregator sets MCAI_ROUND_F_COMPRESS only in the ROUNDs
+ * it sends such nodes, so an older node keeps getting ROUNDs it knows and
+ * answering plain UPDATEs.  A ROUND with a flag a node does not know is
+ * refused with "unknown round flags", and a frame type an aggregator does
+ * not know with "unknown message type": the clear errors of a peer too old.
  *
  * TELEMETRY (node -> aggregator, any time after WELCOME)
  *   u32 n (0 .. MCAI_PROTO_MAX_TELEM), then n entries of
@@ -149,7 +167,8 @@ enum mcai_msg_type {
 	MCAI_MSG_SA_MASKED,		/* node -> aggregator */
 	MCAI_MSG_SA_UNMASK_REQ,		/* aggregator -> node */
 	MCAI_MSG_SA_UNMASK,		/* node -> aggregator */
-	MCAI_MSG_MAX = MCAI_MSG_SA_UNMASK,
+	MCAI_MSG_UPDATE_Z,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_UPDATE_Z,
 };
 
 enum mcai_role {
@@ -162,6 +181,7 @@ enum mcai_role {
 #define MCAI_CAP_TELEMETRY	(1ULL << 1)	/* eBPF telemetry available */
 #define MCAI_CAP_FEDPROX	(1ULL << 2)	/* honours ROUND.prox_mu */
 #define MCAI_CAP_KTLS		(1ULL << 3)	/* kernel TLS offload in use */
+#define MCAI_CAP_COMPRESS	(1ULL << 4)	/* ROUND_F_COMPRESS, UPDATE_Z */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -175,7 +195,10 @@ enum mcai_role {
  * secagg.h) instead of UPDATE; its public parameters follow.
  */
 #define MCAI_ROUND_F_SECAGG	(1U << 1)
-#define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG)
+/* MCAI_ROUND_F_COMPRESS: answer with UPDATE_Z, compressed as described. */
+#define MCAI_ROUND_F_COMPRESS	(1U << 2)
+#define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
+				 MCAI_ROUND_F_COMPRESS)
 /* Bounds of the secure-aggregation fields (those of runtime/fed/secagg.h). */
 #define MCAI_PROTO_SA_HDR_LEN	16
 #define MCAI_PROTO_SA_MAX_NODES	4096
@@ -320,6 +343,10 @@ struct mcai_msg_round {
 	float sa_clip;
 	uint64_t sa_weight_total;
 	uint8_t sa_graph_seed[MCAI_PROTO_SA_SEED_LEN];
+	/* MCAI_ROUND_F_COMPRESS */
+	uint32_t comp_kind;
+	float comp_topk;
+	uint32_t comp_block;
 };
 
 /*
@@ -365,6 +392,9 @@ struct mcai_msg_update {
 	const float *delta_f;		/* encode */
 	uint32_t n_delta;
 	struct mcai_f32v delta;		/* decode */
+	/* UPDATE_Z: the compressed delta instead (encode and decode) */
+	const uint8_t *comp;
+	uint32_t comp_len;
 };
 
 struct mcai_telem_entry {
@@ -410,6 +440,10 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 		      const char **why);
 int mcai_model_encode(struct mcai_buf *b, const struct mcai_msg_model *m,
 		      const char **why);
+int mcai_update_z_encode(struct mcai_buf *b, const struct mcai_msg_update *m,
+			 const char **why);
+int mcai_update_z_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_update *m, const char **why);
 int mcai_update_encode(struct mcai_buf *b, const struct mcai_msg_update *m,
 		       const char **why);
 int mcai_telemetry_encode(struct mcai_buf *b,

@@ -20,12 +20,13 @@ struct mcai_agg {
 	/* this round */
 	u32 count, clipped;
 	u64 weight;
+	double hsum;			/* qfedavg: sum of h_k */
 	double *acc;			/* streaming kinds: sum of w_i d_i */
 	float **upd;			/* buffering kinds: the updates */
 	u32 cap;
 	bool *selected;			/* krum, after finish */
 	u32 n_selected;
-	/* fedadam, across rounds */
+	/* fedadam, fedadagrad, fedyogi, fedavgm: across rounds */
 	float *m, *v;
 	u64 steps;
 };
@@ -37,6 +38,12 @@ static const char *const kind_names[] = {
 	[MCAI_AGG_MEDIAN] = "median",
 	[MCAI_AGG_TRIMMED_MEAN] = "trimmed-mean",
 	[MCAI_AGG_KRUM] = "krum",
+	[MCAI_AGG_FEDAVGM] = "fedavgm",
+	[MCAI_AGG_FEDADAGRAD] = "fedadagrad",
+	[MCAI_AGG_FEDYOGI] = "fedyogi",
+	[MCAI_AGG_KRUM_SINGLE] = "krum-single",
+	[MCAI_AGG_BULYAN] = "bulyan",
+	[MCAI_AGG_QFEDAVG] = "qfedavg",
 };
 
 #define N_KINDS (sizeof(kind_names) / sizeof(kind_names[0]))
@@ -79,6 +86,21 @@ void mcai_agg_config_default(struct mcai_agg_config *c, enum mcai_agg_kind kind)
 	c->beta1 = 0.9f;
 	c->beta2 = 0.99f;
 	c->tau = 1e-3f;
+	c->server_momentum = 0.9f;
+	c->q = 0.2f;
+	c->q_lr = 0.1f;
+}
+
+/* Server optimisers of Reddi et al.: x += lr m / (sqrt(v) + tau). */
+static bool adaptive(enum mcai_agg_kind kind)
+{
+	return kind == MCAI_AGG_FEDADAM || kind == MCAI_AGG_FEDADAGRAD ||
+	       kind == MCAI_AGG_FEDYOGI;
+}
+
+bool mcai_agg_kind_has_state(enum mcai_agg_kind kind)
+{
+	return adaptive(kind) || kind == MCAI_AGG_FEDAVGM;
 }
 
 static bool in_unit(float x)		/* [0, 1) */
@@ -101,11 +123,27 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 		return mcai_why(-EINVAL, why, why_len,
 				"server step %g to %g: the step must be in (0, 4], the final one in [0, 4] (0: none)",
 				c->server_step, c->server_step_final);
-	if (c->kind == MCAI_AGG_FEDADAM &&
+	if (adaptive(c->kind) &&
 	    (c->server_step != 1.0f || c->server_step_final > 0.0f))
 		return mcai_why(-EINVAL, why, why_len,
-				"fedadam takes no server step (its step is the server learning rate)");
+				"%s takes no server step (its step is the server learning rate)",
+				mcai_agg_kind_name(c->kind));
 	switch (c->kind) {
+	case MCAI_AGG_FEDAVGM:
+		if (!in_unit(c->server_momentum))
+			return mcai_why(-EINVAL, why, why_len,
+					"fedavgm server momentum %g: must be in [0, 1)",
+					c->server_momentum);
+		break;
+	case MCAI_AGG_QFEDAVG:
+		if (!(c->q >= 0.0f && c->q <= 100.0f))
+			return mcai_why(-EINVAL, why, why_len,
+					"qfedavg q %g: must be in [0, 100]", c->q);
+		if (!(c->q_lr > 0.0f && isfinite(c->q_lr)))
+			return mcai_why(-EINVAL, why, why_len,
+					"qfedavg q_lr %g: must be finite and > 0",
+					c->q_lr);
+		break;
 	case MCAI_AGG_FEDPROX:
 		if (!(c->prox_mu > 0.0f && isfinite(c->prox_mu)))
 			return mcai_why(-EINVAL, why, why_len,
@@ -113,18 +151,21 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 					c->prox_mu);
 		break;
 	case MCAI_AGG_FEDADAM:
+	case MCAI_AGG_FEDADAGRAD:
+	case MCAI_AGG_FEDYOGI:
 		if (!(c->server_lr > 0.0f && isfinite(c->server_lr)))
 			return mcai_why(-EINVAL, why, why_len,
-					"fedadam server learning rate %g: must be finite and > 0",
-					c->server_lr);
+					"%s server learning rate %g: must be finite and > 0",
+					mcai_agg_kind_name(c->kind), c->server_lr);
 		if (!in_unit(c->beta1) || !in_unit(c->beta2))
 			return mcai_why(-EINVAL, why, why_len,
-					"fedadam beta1 %g, beta2 %g: each must be in [0, 1)",
-				    c->beta1, c->beta2);
+					"%s beta1 %g, beta2 %g: each must be in [0, 1)",
+					mcai_agg_kind_name(c->kind), c->beta1,
+					c->beta2);
 		if (!(c->tau > 0.0f && isfinite(c->tau)))
 			return mcai_why(-EINVAL, why, why_len,
-					"fedadam tau %g: must be finite and > 0",
-					c->tau);
+					"%s tau %g: must be finite and > 0",
+					mcai_agg_kind_name(c->kind), c->tau);
 		break;
 	case MCAI_AGG_TRIMMED_MEAN:
 		if (!(c->trim >= 0.0f && c->trim < 0.5f))
@@ -133,6 +174,8 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 				    c->trim);
 		break;
 	case MCAI_AGG_KRUM:
+	case MCAI_AGG_KRUM_SINGLE:
+	case MCAI_AGG_BULYAN:
 		if (c->krum_f >= (1u << 30))
 			return mcai_why(-EINVAL, why, why_len,
 					"krum f %u: implausibly large", c->krum_f);
@@ -146,7 +189,8 @@ int mcai_agg_config_check(const struct mcai_agg_config *c, char *why,
 static bool buffering(const struct mcai_agg *a)
 {
 	return a->c.kind == MCAI_AGG_MEDIAN ||
-	       a->c.kind == MCAI_AGG_TRIMMED_MEAN || a->c.kind == MCAI_AGG_KRUM;
+	       a->c.kind == MCAI_AGG_TRIMMED_MEAN || a->c.kind == MCAI_AGG_KRUM ||
+	       a->c.kind == MCAI_AGG_KRUM_SINGLE || a->c.kind == MCAI_AGG_BULYAN;
 }
 
 struct mcai_agg *mcai_agg_create(const struct mcai_agg_config *c, u32 n,
@@ -170,7 +214,7 @@ struct mcai_agg *mcai_agg_create(const struct mcai_agg_config *c, u32 n,
 		if (!a->acc)
 			goto nomem;
 	}
-	if (c->kind == MCAI_AGG_FEDADAM) {
+	if (mcai_agg_kind_has_state(c->kind)) {
 		a->m = calloc(n, sizeof(float));
 		a->v = calloc(n, sizeof(float));
 		if (!a->m || !a->v)
@@ -216,6 +260,7 @@ void mcai_agg_begin(struct mcai_agg *a)
 	a->count = 0;
 	a->clipped = 0;
 	a->weight = 0;
+	a->hsum = 0;
 }
 
 double mcai_l2_norm(const float *v, u32 n)
@@ -249,9 +294,18 @@ bool mcai_clip_l2(float *v, u32 n, float bound)
 int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 		 char *why, size_t why_len)
 {
-	double s;
+	return mcai_agg_add_loss(a, delta, weight, NAN, why, why_len);
+}
+
+int mcai_agg_add_loss(struct mcai_agg *a, const float *delta, u64 weight,
+		      float loss, char *why, size_t why_len)
+{
+	double s, norm;
 	u32 i;
 
+	if (a->c.kind == MCAI_AGG_QFEDAVG && !(loss >= 0.0f && isfinite(loss)))
+		return mcai_why(-EINVAL, why, why_len,
+				"qfedavg needs the client's loss, have %g", loss);
 	if (!weight)
 		return mcai_why(-EINVAL, why, why_len, "an update of 0 samples");
 	if (a->weight + weight < a->weight || a->count == U32_MAX)
@@ -260,7 +314,8 @@ int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 		if (!isfinite(delta[i]))
 			return mcai_why(-EINVAL, why, why_len,
 					"parameter %u of the update is not finite", i);
-	s = clip_scale(mcai_l2_norm(delta, a->n), a->c.clip_norm);
+	norm = mcai_l2_norm(delta, a->n);
+	s = clip_scale(norm, a->c.clip_norm);
 
 	if (buffering(a)) {
 		float *u;
@@ -286,6 +341,20 @@ int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 				u[i] = (float)(delta[i] * s);
 		}
 		a->upd[a->count] = u;
+	} else if (a->c.kind == MCAI_AGG_QFEDAVG) {
+		/*
+		 * Dw = -L d: the update is -sum F^q Dw / sum h = sum F^q L d /
+		 * sum h.  A zero loss would make F^(q-1) infinite for q < 1
+		 * while F^q is 0: a client that has nothing left to learn
+		 * adds (almost) nothing either way, so F is floored.
+		 */
+		const double L = 1.0 / a->c.q_lr, q = a->c.q;
+		const double F = loss > 1e-10f ? (double)loss : 1e-10;
+		const double fq = pow(F, q), dn = L * norm * s;
+
+		for (i = 0; i < a->n; i++)
+			a->acc[i] += fq * L * s * delta[i];
+		a->hsum += q * pow(F, q - 1) * dn * dn + L * fq;
 	} else {
 		const double ws = (double)weight * s;
 
@@ -397,22 +466,14 @@ static int cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-int mcai_multi_krum(const float *const *u, u32 k, u32 n, u32 f, u32 m,
-		    float *out, bool *selected)
+/* Squared distances between all pairs of the k vectors, k * k doubles. */
+static double *pair_dist(const float *const *u, u32 k, u32 n)
 {
-	const u32 near = k - f - 2;
-	double *d, *row;
-	struct scored *sc;
+	double *d = calloc((size_t)k * k, sizeof(double));
 	u32 i, j, c;
-	int err = -ENOMEM;
 
-	if (f >= (1u << 30) || k <= 2 * f + 2 || m < 1 || m > k)
-		return -EINVAL;
-	d = calloc((size_t)k * k, sizeof(double));
-	row = malloc(k * sizeof(double));
-	sc = malloc(k * sizeof(*sc));
-	if (!d || !row || !sc)
-		goto out;
+	if (!d)
+		return NULL;
 	for (i = 0; i < k; i++)
 		for (j = i + 1; j < k; j++) {
 			double s = 0;
@@ -425,16 +486,46 @@ int mcai_multi_krum(const float *const *u, u32 k, u32 n, u32 f, u32 m,
 			d[(size_t)i * k + j] = s;
 			d[(size_t)j * k + i] = s;
 		}
-	for (i = 0; i < k; i++) {
-		u32 r = 0;
+	return d;
+}
 
-		for (j = 0; j < k; j++)
-			if (j != i)
-				row[r++] = d[(size_t)i * k + j];
-		qsort(row, r, sizeof(*row), cmp_double);
-		sc[i].score = 0;
-		for (j = 0; j < near; j++)
-			sc[i].score += row[j];
+/*
+ * Krum score of the vector @i among those with alive[] set: the sum of its
+ * @near smallest squared distances to the others alive.  @row: k doubles.
+ */
+static double krum_score(const double *d, u32 k, const bool *alive, u32 i,
+			 u32 near, double *row)
+{
+	double score = 0;
+	u32 j, r = 0;
+
+	for (j = 0; j < k; j++)
+		if (j != i && (!alive || alive[j]))
+			row[r++] = d[(size_t)i * k + j];
+	qsort(row, r, sizeof(*row), cmp_double);
+	for (j = 0; j < near && j < r; j++)
+		score += row[j];
+	return score;
+}
+
+int mcai_multi_krum(const float *const *u, u32 k, u32 n, u32 f, u32 m,
+		    float *out, bool *selected)
+{
+	const u32 near = k - f - 2;
+	double *d, *row;
+	struct scored *sc;
+	u32 i, c;
+	int err = -ENOMEM;
+
+	if (f >= (1u << 30) || k <= 2 * f + 2 || m < 1 || m > k)
+		return -EINVAL;
+	d = pair_dist(u, k, n);
+	row = malloc(k * sizeof(double));
+	sc = malloc(k * sizeof(*sc));
+	if (!d || !row || !sc)
+		goto out;
+	for (i = 0; i < k; i++) {
+		sc[i].score = krum_score(d, k, NULL, i, near, row);
 		sc[i].idx = i;
 	}
 	qsort(sc, k, sizeof(*sc), cmp_scored);
@@ -467,6 +558,90 @@ out:
 	return err;
 }
 
+int mcai_bulyan(const float *const *u, u32 k, u32 n, u32 f, float *out,
+		bool *selected)
+{
+	u32 theta, beta, t, i, c;
+	double *d = NULL, *row = NULL;
+	bool *alive = NULL;
+	u32 *pick = NULL;
+	float *col = NULL;
+	int err = -ENOMEM;
+
+	if (f >= (1u << 29) || k < 4 * f + 3)
+		return -EINVAL;
+	theta = k - 2 * f;
+	beta = theta - 2 * f;
+	d = pair_dist(u, k, n);
+	row = malloc(k * sizeof(double));
+	alive = malloc(k * sizeof(bool));
+	pick = malloc(theta * sizeof(u32));
+	col = malloc(theta * sizeof(float));
+	if (!d || !row || !alive || !pick || !col)
+		goto out;
+	for (i = 0; i < k; i++)
+		alive[i] = true;
+	/* theta rounds of Krum, each over the vectors not yet picked */
+	for (t = 0; t < theta; t++) {
+		const u32 left = k - t;
+		const u32 near = left > f + 3 ? left - f - 2 : 1;
+		double best = 0;
+		u32 bi = k;
+
+		for (i = 0; i < k; i++) {
+			double sc;
+
+			if (!alive[i])
+				continue;
+			sc = krum_score(d, k, alive, i, near, row);
+			if (bi == k || sc < best) {
+				best = sc;
+				bi = i;
+			}
+		}
+		alive[bi] = false;
+		pick[t] = bi;
+	}
+	if (selected)
+		for (i = 0; i < k; i++)
+			selected[i] = !alive[i];
+	/*
+	 * Per coordinate: sort the picked values; the beta closest to the
+	 * median form a run of the sorted ones around it, grown one value at
+	 * a time from the middle towards the nearer side (the lower on a tie).
+	 */
+	for (c = 0; c < n; c++) {
+		double med, s = 0;
+		u32 lo, hi;
+
+		for (t = 0; t < theta; t++)
+			col[t] = u[pick[t]][c];
+		sort_floats(col, theta);
+		med = theta & 1 ? col[theta / 2] :
+		      0.5 * ((double)col[theta / 2 - 1] + col[theta / 2]);
+		lo = (theta - 1) / 2;		/* run [lo, hi) */
+		hi = lo + 1;
+		while (hi - lo < beta) {
+			if (hi == theta ||
+			    (lo > 0 && med - col[lo - 1] <= col[hi] - med))
+				lo--;
+			else
+				hi++;
+		}
+		for (t = lo; t < hi; t++)
+			s += col[t];
+		out[c] = (float)(s / beta);
+	}
+	err = 0;
+out:
+	free(d);
+	free(row);
+	free(alive);
+	free(pick);
+	free(col);
+	return err;
+}
+
 int mcai_agg_finish(struct mcai_agg *a, float *out,
 		    struct mcai_agg_report *rep, char *why, size_t why_len)
 {
@@ -484,7 +659,28 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 		err = mcai_coord_trimmed_mean(u, k, a->n, a->c.trim, out);
 		used = k - 2 * trim_count(a->c.trim, k);
 		break;
-	case MCAI_AGG_KRUM: {
+	case MCAI_AGG_BULYAN: {
+		const u32 f = a->c.krum_f;
+
+		if (k < 4 * f + 3)
+			return mcai_why(-EINVAL, why, why_len,
+					"bulyan with f = %u needs at least %u updates, the round has %u",
+					f, 4 * f + 3, k);
+		used = k - 4 * f;
+		free(a->selected);
+		a->selected = calloc(k, sizeof(bool));
+		a->n_selected = 0;
+		if (!a->selected) {
+			err = -ENOMEM;
+			break;
+		}
+		err = mcai_bulyan(u, k, a->n, f, out, a->selected);
+		if (!err)
+			a->n_selected = k;
+		break;
+	}
+	case MCAI_AGG_KRUM:
+	case MCAI_AGG_KRUM_SINGLE: {
 		const u32 f = a->c.krum_f;
 
 		if (k <= 2 * f + 2)
@@ -492,6 +688,8 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 					"krum with f = %u needs more than %u updates, the round has %u",
 					f, 2 * f + 2, k);
 		used = a->c.krum_m && a->c.krum_m < k - f ? a->c.krum_m : k - f;
+		if (a->c.kind == MCAI_AGG_KRUM_SINGLE)
+			used = 1;
 		free(a->selected);
 		a->selected = calloc(k, sizeof(bool));
 		a->n_selected = 0;
@@ -504,6 +702,10 @@ int mcai_agg_finish(struct mcai_agg *a, float *out,
 			a->n_selected = k;
 		break;
 	}
+	case MCAI_AGG_QFEDAVG:
+		for (i = 0; i < a->n; i++)
+			out[i] = (float)(a->acc[i] / a->hsum);
+		break;
 	default: {
 		const double w = (double)a->weight;
 
@@ -531,7 +733,20 @@ void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
 	const double lr = a->c.server_lr, tau = a->c.tau;
 	u32 i;
 
-	if (a->c.kind != MCAI_AGG_FEDADAM) {
+	if (a->c.kind == MCAI_AGG_FEDAVGM) {
+		const double step = mcai_agg_server_step(&a->c, done, total);
+		const double mu = a->c.server_momentum;
+
+		for (i = 0; i < a->n; i++) {
+			const double m = mu * a->m[i] + update[i];
+
+			a->m[i] = (float)m;
+			model[i] = (float)(model[i] + step * m);
+		}
+		a->steps++;
+		return;
+	}
+	if (!adaptive(a->c.kind)) {
 		const double step = mcai_agg_server_step(&a->c, done, total);
 
 		if (step == 1.0) {
@@ -546,7 +761,20 @@ void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
 	for (i = 0; i < a->n; i++) {
 		const double d = update[i];
 		const double m = b1 * a->m[i] + (1 - b1) * d;
-		const double v = b2 * a->v[i] + (1 - b2) * d * d;
+		const double v0 = a->v[i], d2 = d * d;
+		double v;
+
+		switch (a->c.kind) {
+		case MCAI_AGG_FEDADAGRAD:
+			v = v0 + d2;
+			break;
+		case MCAI_AGG_FEDYOGI:
+			v = v0 - (1 - b2) * d2 * (v0 > d2 ? 1 : v0 < d2 ? -1 : 0);
+			break;
+		default:
+			v = b2 * v0 + (1 - b2) * d2;
+			break;
+		}
 
 		a->m[i] = (float)m;
 		a->v[i] = (float)v;

@@ -33,9 +33,34 @@
  *   krum          Multi-Krum (Blanchard et al. 2017): score each update by
  *                 the sum of squared distances to its k - f - 2 nearest
  *                 others, average the m lowest scored.  Needs k > 2f + 2.
- * The three robust ones keep every update of the round (k vectors) and
- * ignore the weights: an attacker would simply claim many samples.  Ties
- * (equal values, equal scores) go to the update added first.
+ *   fedavgm       FedAvg with server momentum (Hsu et al. 2019, "Measuring
+ *                 the Effects of Non-Identical Data Distribution"): m =
+ *                 momentum m + d, x += step m; m persists across rounds.
+ *   fedadagrad    Reddi et al. 2021's server Adagrad: m as fedadam, v += d^2.
+ *   fedyogi       Reddi et al. 2021's server Yogi: m as fedadam, v -= (1 -
+ *                 b2) d^2 sign(v - d^2): v grows as slowly as Adagrad's
+ *                 when d^2 > v and shrinks additively, not geometrically.
+ *                 The three adaptive ones share fedadam's x += lr m /
+ *                 (sqrt(v) + tau), zero initial moments, no bias correction.
+ *   krum-single   Krum (Blanchard et al. 2017): the single update with the
+ *                 lowest score (Multi-Krum with m = 1).  Needs k > 2f + 2.
+ *   bulyan        El Mhamdi et al. 2018: pick theta = k - 2f updates one by
+ *                 one, each time the Krum winner among those left (scores
+ *                 over max(1, r - f - 2) nearest of the r left, as Flower);
+ *                 then per coordinate the mean of the beta = theta - 2f of
+ *                 the picked values closest to their median (ties: the
+ *                 lower value).  Needs k >= 4f + 3.
+ *   qfedavg       q-FFL (Li et al. 2020, "Fair Resource Allocation in
+ *                 Federated Learning"), with L = 1 / q_lr: per client
+ *                 Dw = -L d, D = F^q Dw, h = q F^(q-1) |Dw|^2 + L F^q, where
+ *                 F is the client's loss (mcai_agg_add_loss()); the update
+ *                 is -sum D / sum h.  q = 0 is an unweighted mean of the
+ *                 updates; larger q favours the clients with a high loss.
+ *                 Streaming; the sample counts are not used.
+ * The robust ones (median, trimmed-mean, krum, krum-single, bulyan) keep
+ * every update of the round (k vectors) and ignore the weights: an attacker
+ * would simply claim many samples.  Ties (equal values, equal scores) go to
+ * the update added first.
  *
  * Clipping (any strategy, clip_norm > 0): an update whose L2 norm is above
  * clip_norm is scaled down to exactly clip_norm before it is combined; one
@@ -57,6 +82,12 @@ enum mcai_agg_kind {
 	MCAI_AGG_MEDIAN,
 	MCAI_AGG_TRIMMED_MEAN,
 	MCAI_AGG_KRUM,
+	MCAI_AGG_FEDAVGM,
+	MCAI_AGG_FEDADAGRAD,
+	MCAI_AGG_FEDYOGI,
+	MCAI_AGG_KRUM_SINGLE,
+	MCAI_AGG_BULYAN,
+	MCAI_AGG_QFEDAVG,
 };
 
 struct mcai_agg_config {
@@ -71,6 +102,9 @@ struct mcai_agg_config {
 	float server_step_final; /* > 0: cosine to it (mcai_agg_server_step) */
 	float beta1, beta2;	/* fedadam: [0, 1) */
 	float tau;		/* fedadam: adaptivity, > 0 */
+	float server_momentum;	/* fedavgm: [0, 1) */
+	float q;		/* qfedavg: fairness, >= 0 */
+	float q_lr;		/* qfedavg: L = 1 / q_lr, > 0 */
 };
 
 /* Outcome of one round. */
@@ -93,13 +127,17 @@ struct mcai_agg;
 /* Index of @name in @names[0..n) (NULL entries skipped), or -EINVAL. */
 int mcai_name_index(const char *const *names, u32 n, const char *name);
 
-/* "fedavg", "fedprox", "fedadam", "median", "trimmed-mean", "krum". */
+/*
+ * "fedavg", "fedprox", "fedadam", "median", "trimmed-mean", "krum",
+ * "fedavgm", "fedadagrad", "fedyogi", "krum-single", "bulyan", "qfedavg".
+ */
 const char *mcai_agg_kind_name(enum mcai_agg_kind kind);
 int mcai_agg_kind_parse(const char *name, enum mcai_agg_kind *kind);
 
 /*
  * Defaults for @kind: no clipping, prox_mu 0.01, trim 0.1, krum_f 1,
- * krum_m 0, fedadam lr 0.01, b1 0.9, b2 0.99, tau 1e-3 (the paper's).
+ * krum_m 0, fedadam lr 0.01, b1 0.9, b2 0.99, tau 1e-3 (the paper's),
+ * server momentum 0.9, q 0.2, q_lr 0.1 (Flower's).
  */
 void mcai_agg_config_default(struct mcai_agg_config *c, enum mcai_agg_kind kind);
 
@@ -125,6 +163,12 @@ void mcai_agg_begin(struct mcai_agg *a);
  */
 int mcai_agg_add(struct mcai_agg *a, const float *delta, u64 weight,
 		 char *why, size_t why_len);
+/*
+ * The same with the client's loss (finite, >= 0), which qfedavg needs
+ * (-EINVAL there without one) and the others ignore.  NAN: none.
+ */
+int mcai_agg_add_loss(struct mcai_agg *a, const float *delta, u64 weight,
+		      float loss, char *why, size_t why_len);
 
 /*
  * Combine the round's updates into @out (n floats).  -ENODATA without any
@@ -154,6 +198,9 @@ void mcai_agg_apply(struct mcai_agg *a, float *model, const float *update,
 double mcai_agg_server_step(const struct mcai_agg_config *c, u32 done,
 			    u32 total);
 
+/* Whether @kind keeps server moments across rounds (m, v below). */
+bool mcai_agg_kind_has_state(enum mcai_agg_kind kind);
+
 /* For krum, after finish(): whether the i-th update added was averaged. */
 bool mcai_agg_selected(const struct mcai_agg *a, u32 i);
 
@@ -161,8 +208,10 @@ bool mcai_agg_selected(const struct mcai_agg *a, u32 i);
 size_t mcai_agg_bytes(const struct mcai_agg *a);
 
 /*
- * fedadam state, for the crash-safe registry: m and v (n floats each) and
- * the number of server steps taken.  get copies out, set copies in.
+ * Server optimiser state (fedadam, fedadagrad, fedyogi; fedavgm's momentum
+ * is m, its v stays 0), for the crash-safe registry: m and v (n floats
+ * each) and the number of server steps taken.  get copies out, set copies
+ * in.
  */
 void mcai_agg_adam_get(const struct mcai_agg *a, float *m, float *v,
 		       u64 *steps);
@@ -186,5 +235,11 @@ int mcai_coord_trimmed_mean(const float *const *u, u32 k, u32 n, float trim,
  */
 int mcai_multi_krum(const float *const *u, u32 k, u32 n, u32 f, u32 m,
 		    float *out, bool *selected);
+/*
+ * Bulyan over k >= 4f + 3 vectors; marks the theta = k - 2f picked ones in
+ * @selected (k bools) when not NULL.  0, -EINVAL or -ENOMEM.
+ */
+int mcai_bulyan(const float *const *u, u32 k, u32 n, u32 f, float *out,
+		bool *selected);
 
 #endif /* MCAI_STRATEGY_H */

@@ -133,6 +133,25 @@ static void run_jobs(struct job *jobs, u32 n, u32 threads,
 	free(t);
 }
 
+/* Mean bytes a client's update took on the wire over the run. */
+static double bytes_per_update(const struct mcai_fedsim_result *res)
+{
+	double bytes = 0, n = 0;
+	u32 r;
+
+	for (r = 0; r < res->n_rounds; r++) {
+		bytes += (double)res->rounds[r].bytes_up;
+		n += res->rounds[r].answered;
+	}
+	return n ? bytes / n : 0;
+}
+
+/* The same update as float32: 4 bytes a parameter. */
+static double float_bytes(const struct job *j)
+{
+	return 4.0 * j->res.n_params;
+}
+
 static double final_acc(const struct job *j)
 {
 	return j->res.rounds[j->res.n_rounds - 1].int8_acc;
@@ -180,9 +199,12 @@ static void usage(FILE *f)
 "  --hidden H[,H2]      hidden widths (default 128)\n"
 "Server:\n"
 "  --strategy S         fedavg fedprox fedadam median trimmed-mean krum\n"
+"                       fedavgm fedadagrad fedyogi krum-single bulyan qfedavg\n"
 "  --trim F             trimmed mean, per side (default 0.1)\n"
 "  --krum-f N           Multi-Krum's tolerated attackers (default 1)\n"
 "  --clip X|median      clip updates to norm X or to the round's median norm\n"
+"  --clip adaptive      clip to a bound that tracks --clip-quantile (0.5) of\n"
+"                       the norms by a noised count (Andrew et al. 2021)\n"
 "  --anomaly            score updates, drop flagged ones, quarantine repeat\n"
 "                       offenders (2 flags in 5 rounds)\n"
 "  --server-step X      the model moves X times the combined update, not\n"
@@ -192,6 +214,11 @@ static void usage(FILE *f)
 "  --server-lr X        fedadam server rate (default 0.01)\n"
 "  --beta1 X, --beta2 X fedadam moment decays (default 0.9, 0.99)\n"
 "  --tau X              fedadam adaptivity (default 0.001)\n"
+"  --server-momentum X  fedavgm momentum (default 0.9)\n"
+"  --compress K         what clients send: none, int8 (stochastic rounding),\n"
+"                       topk[:F] (fraction F, 0.1; int8 values, bitmap)\n"
+"  --no-error-feedback  clients drop what compression lost (default: keep)\n"
+"  --q X, --q-lr X      qfedavg fairness and its L = 1 / q-lr (0.2, 0.1)\n"
 "Attacks:\n"
 "  --attack A           none sign-flip scaling noise label-flip\n"
 "  --malicious F        fraction of hostile clients (default 0)\n"
@@ -208,6 +235,10 @@ static void usage(FILE *f)
 "                       round in which 30%% of the clients die (make eval-sim)\n"
 "  --suite attacks      attacks x malicious fraction x strategy, 20 clients\n"
 "                       (make eval-attacks)\n"
+"  --suite compress     none, int8, top-k 0.25 and 0.1 on IID and alpha 0.5:\n"
+"                       accuracy and bytes per update (make eval-compress)\n"
+"  --suite strategies   every strategy on IID, alpha 0.5 and 0.1: accuracy\n"
+"                       and bytes per round (make eval-strategies)\n"
 "  --jobs N             parallel runs in a suite (default 2)\n"
 "  --verbose            per-round progress on stderr\n"
 "  --help               this text\n");
@@ -283,6 +314,31 @@ static void parse(struct opts *o, int argc, char **argv)
 			c->agg.clip_norm = keep.clip_norm;
 			c->agg.server_step = keep.server_step;
 			c->agg.server_step_final = keep.server_step_final;
+		} else if (OPT("--server-momentum")) {
+			c->agg.server_momentum = mcai_parse_float(a, v, 0, 0.999f);
+		} else if (OPT("--q")) {
+			c->agg.q = mcai_parse_float(a, v, 0, 100);
+		} else if (OPT("--q-lr")) {
+			c->agg.q_lr = mcai_parse_float(a, v, 1e-6f, 1000);
+		} else if (OPT("--compress")) {
+			/* none | int8 | topk[:F] */
+			char kind[16];
+			const char *colon = strchr(v, ':');
+			size_t kl = colon ? (size_t)(colon - v) : strlen(v);
+
+			if (kl >= sizeof(kind))
+				mcai_die("--compress: unknown '%s'", v);
+			memcpy(kind, v, kl);
+			kind[kl] = 0;
+			if (mcai_comp_kind_parse(kind, &c->comp.kind))
+				mcai_die("--compress: unknown '%s'", v);
+			if (colon)
+				c->comp.topk = mcai_parse_float(a, colon + 1,
+								1e-4f, 1);
+		} else if (!strcmp(a, "--no-error-feedback")) {
+			c->error_feedback = false;
+		} else if (OPT("--clip-quantile")) {
+			c->clip_quantile = mcai_parse_float(a, v, 0.01f, 0.99f);
 		} else if (OPT("--trim")) {
 			c->agg.trim = mcai_parse_float(a, v, 0, 0.49f);
 		} else if (OPT("--krum-f")) {
@@ -302,6 +358,8 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--clip")) {
 			if (!strcmp(v, "median")) {
 				c->clip = MCAI_CLIP_MEDIAN;
+			} else if (!strcmp(v, "adaptive")) {
+				c->clip = MCAI_CLIP_ADAPTIVE;
 			} else {
 				c->clip = MCAI_CLIP_FIXED;
 				c->agg.clip_norm = mcai_parse_float(a, v, 1e-9f, 1e9f);
@@ -326,8 +384,9 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--data")) {
 			o->data = v;
 		} else if (OPT("--suite")) {
-			if (strcmp(v, "sim") && strcmp(v, "attacks"))
-				mcai_die("--suite: sim or attacks");
+			if (strcmp(v, "sim") && strcmp(v, "attacks") &&
+			    strcmp(v, "compress") && strcmp(v, "strategies"))
+				mcai_die("--suite: sim, attacks, compress or strategies");
 			o->suite = v;
 		} else if (OPT("--jobs")) {
 			o->jobs = (u32)mcai_parse_uint(a, v, 1, 64);
@@ -396,7 +455,8 @@ static int single(struct opts *o, const struct mcai_fedsim_data *d)
 	printf("# strategy %s%s%s, attack %s on %u clients (%g)\n",
 	       mcai_agg_kind_name(o->c.agg.kind),
 	       o->c.clip == MCAI_CLIP_MEDIAN ? " + clip to median norm" :
-	       o->c.clip == MCAI_CLIP_FIXED ? " + clip" : "",
+	       o->c.clip == MCAI_CLIP_FIXED ? " + clip" :
+	       o->c.clip == MCAI_CLIP_ADAPTIVE ? " + adaptive clip" : "",
 	       o->c.anomaly ? " + anomaly quarantine" : "",
 	       mcai_attack_name(o->c.attack), fed->res.n_malicious,
 	       o->c.malicious);
@@ -423,6 +483,9 @@ static int single(struct opts *o, const struct mcai_fedsim_data *d)
 		       100 * final_acc(cen),
 		       100 * (final_acc(fed) - final_acc(cen)));
 	printf("\n");
+	printf("update on the wire: %.0f bytes (%s), %.2fx fewer than float32\n",
+	       bytes_per_update(&fed->res), mcai_comp_kind_name(o->c.comp.kind),
+	       float_bytes(fed) / bytes_per_update(&fed->res));
 	mcai_fedsim_result_free(&jobs[0].res);
 	if (o->central)
 		mcai_fedsim_result_free(&jobs[1].res);
@@ -518,6 +581,138 @@ static void set_strategy(struct mcai_fedsim_config *c, u32 s)
 	c->agg.krum_f = 6;
 	c->clip = s == 4 ? MCAI_CLIP_MEDIAN : MCAI_CLIP_NONE;
 	c->anomaly = s == 5;
+}
+
+/* ---- make eval-compress ---------------------------------------------- */
+
+static int suite_compress(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	static const struct {
+		const char *name;
+		enum mcai_comp_kind kind;
+		float topk;
+	} comp[] = {
+		{ "none (float32)", MCAI_COMP_NONE, 0 },
+		{ "int8", MCAI_COMP_INT8, 0 },
+		{ "topk 0.25 + int8", MCAI_COMP_TOPK, 0.25f },
+		{ "topk 0.1 + int8", MCAI_COMP_TOPK, 0.1f },
+	};
+	static const float alphas[] = { 0, 0.5f };
+	const u32 nc = 4, na = 2, n = nc * na;
+	struct job *j = mcai_xcalloc(n, sizeof(*j));
+	double t0 = mcai_now();
+	u32 c, a, i;
+	bool any_met = false;
+
+	for (c = 0; c < nc; c++)
+		for (a = 0; a < na; a++) {
+			i = c * na + a;
+			j[i].c = o->c;
+			j[i].c.comp.kind = comp[c].kind;
+			if (comp[c].topk > 0)
+				j[i].c.comp.topk = comp[c].topk;
+			j[i].c.alpha = alphas[a];
+			snprintf(j[i].label, sizeof(j[i].label), "%s / %s",
+				 comp[c].name, a ? "alpha 0.5" : "IID");
+		}
+	fprintf(stderr, "eval-compress: %u runs on %u threads\n", n, o->jobs);
+	run_jobs(j, n, o->jobs, d, o->verbose);
+
+	printf("# make eval-compress: compressed client updates, final int8 test accuracy (%%)\n");
+	describe(stdout, &o->c, d);
+	printf("# strategy %s; error feedback %s; int8 scales per block of %u values;\n"
+	       "# top-k sends a bitmap (n/8 bytes) and the kept values as int8\n",
+	       mcai_agg_kind_name(o->c.agg.kind),
+	       o->c.error_feedback ? "on (each client keeps its residual)" : "off",
+	       o->c.comp.block);
+	printf("# %-18s %12s %7s %8s %7s %8s %7s  %s\n", "compression",
+	       "bytes/update", "ratio", "IID", "loss", "a=0.5", "loss",
+	       "goal (>= 4x, <= 0.5 pt)");
+	for (c = 0; c < nc; c++) {
+		const struct job *iid = &j[c * na], *non = &j[c * na + 1];
+		const double bu = bytes_per_update(&iid->res);
+		const double ratio = float_bytes(iid) / bu;
+		const double li = 100 * (final_acc(&j[0]) - final_acc(iid));
+		const double ln = 100 * (final_acc(&j[1]) - final_acc(non));
+		const bool met = ratio >= 4 && li <= 0.5 && ln <= 0.5;
+
+		printf("%-20s %12.0f %7.2f %8.2f %7.2f %8.2f %7.2f  %s\n",
+		       comp[c].name, bu, ratio, 100 * final_acc(iid), li,
+		       100 * final_acc(non), ln,
+		       c == 0 ? "-" : met ? "met" : "missed");
+		any_met |= c && met;
+	}
+	printf("goal (>= 4x fewer bytes at <= 0.5 point loss, IID and alpha 0.5): %s\n",
+	       any_met ? "met" : "MISSED");
+	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n, o->jobs);
+	for (i = 0; i < n; i++)
+		mcai_fedsim_result_free(&j[i].res);
+	free(j);
+	return 0;
+}
+
+/* ---- make eval-strategies -------------------------------------------- */
+
+static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	static const enum mcai_agg_kind kinds[] = {
+		MCAI_AGG_FEDAVG, MCAI_AGG_FEDPROX, MCAI_AGG_FEDAVGM,
+		MCAI_AGG_FEDADAM, MCAI_AGG_FEDADAGRAD, MCAI_AGG_FEDYOGI,
+		MCAI_AGG_QFEDAVG, MCAI_AGG_MEDIAN, MCAI_AGG_TRIMMED_MEAN,
+		MCAI_AGG_KRUM, MCAI_AGG_KRUM_SINGLE, MCAI_AGG_BULYAN,
+	};
+	static const float alphas[] = { 0, 0.5f, 0.1f };
+	const u32 nk = sizeof(kinds) / sizeof(kinds[0]), na = 3;
+	const u32 n = nk * na;
+	struct job *j = mcai_xcalloc(n, sizeof(*j));
+	double t0 = mcai_now();
+	u32 k, a, i;
+
+	for (k = 0; k < nk; k++)
+		for (a = 0; a < na; a++) {
+			struct mcai_fedsim_config *c;
+
+			i = k * na + a;
+			c = &j[i].c;
+			*c = o->c;
+			mcai_agg_config_default(&c->agg, kinds[k]);
+			/* server momentum 0.5 at step 0.5: an effective step 1 */
+			if (kinds[k] == MCAI_AGG_FEDAVGM) {
+				c->agg.server_momentum = 0.5f;
+				c->agg.server_step = 0.5f;
+			}
+			c->alpha = alphas[a];
+			snprintf(j[i].label, sizeof(j[i].label), "%s / alpha %g",
+				 mcai_agg_kind_name(kinds[k]), alphas[a]);
+		}
+	fprintf(stderr, "eval-strategies: %u runs on %u threads\n", n, o->jobs);
+	run_jobs(j, n, o->jobs, d, o->verbose);
+
+	printf("# make eval-strategies: every strategy, final int8 test accuracy (%%) after %u rounds\n",
+	       o->c.rounds);
+	describe(stdout, &o->c, d);
+	printf("# defaults of runtime/fed/strategy.h (krum f 1, trim 0.1, fedadam-type lr 0.01,\n"
+	       "# tau 1e-3, q 0.2, q_lr 0.1); fedavgm momentum 0.5, server step 0.5\n");
+	printf("# bytes/round: the clients' updates on the wire per round (float32)\n");
+	printf("%-14s %8s %8s %8s %12s\n", "# strategy", "IID", "a=0.5",
+	       "a=0.1", "bytes/round");
+	for (k = 0; k < nk; k++) {
+		const u32 base = k * na;
+		double bytes = 0;
+		u32 r;
+
+		printf("%-14s", mcai_agg_kind_name(kinds[k]));
+		for (a = 0; a < na; a++)
+			printf(" %8.2f", 100 * final_acc(&j[base + a]));
+		for (r = 0; r < j[base].res.n_rounds; r++)
+			bytes += (double)j[base].res.rounds[r].bytes_up;
+		printf(" %12.0f\n", bytes / j[base].res.n_rounds);
+	}
+	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n, o->jobs);
+	for (i = 0; i < n; i++)
+		mcai_fedsim_result_free(&j[i].res);
+	free(j);
+	return 0;
 }
 
 static int suite_attacks(struct opts *o, const struct mcai_fedsim_data *d)
@@ -647,6 +842,10 @@ int main(int argc, char **argv)
 		mcai_die("%s", why);
 	if (o.suite && !strcmp(o.suite, "sim"))
 		rc = suite_sim(&o, &d);
+	else if (o.suite && !strcmp(o.suite, "compress"))
+		rc = suite_compress(&o, &d);
+	else if (o.suite && !strcmp(o.suite, "strategies"))
+		rc = suite_strategies(&o, &d);
 	else if (o.suite)
 		rc = suite_attacks(&o, &d);
 	else

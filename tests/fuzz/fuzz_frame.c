@@ -111,6 +111,10 @@ int main(int argc, char **argv)
 		{ "vib", 1, 7, 0, 0, 0, 0 },
 	};
 	static uint8_t sa_msgs[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1][20];
+	/* a compressed delta: int8 of 4 values, one scale (compress.h) */
+	static const uint8_t comp[] = { 1, 1, 0, 0, 4, 0, 0, 0, 0, 1, 0, 0,
+					4, 0, 0, 0, 0, 0, 128, 63, 1, 2,
+					3, 4 };
 	struct mcai_msg m[MCAI_MSG_MAX + 1];
 	struct mcai_buf one, stream;
 	const char *why;
@@ -160,6 +164,12 @@ int main(int argc, char **argv)
 	m[5].u.update.train_loss = 0.4f;
 	m[5].u.update.delta_f = params;
 	m[5].u.update.n_delta = 4;
+	m[MCAI_MSG_UPDATE_Z] = m[5];
+	m[MCAI_MSG_UPDATE_Z].type = MCAI_MSG_UPDATE_Z;
+	m[MCAI_MSG_UPDATE_Z].u.update.delta_f = NULL;
+	m[MCAI_MSG_UPDATE_Z].u.update.n_delta = 0;
+	m[MCAI_MSG_UPDATE_Z].u.update.comp = comp;
+	m[MCAI_MSG_UPDATE_Z].u.update.comp_len = sizeof(comp);
 	m[6].type = MCAI_MSG_TELEMETRY;
 	m[6].u.telemetry.n = 2;
 	m[6].u.telemetry.entries = te;

@@ -177,10 +177,10 @@ START_TEST(privacy_keys)
 		   "is not used by role node");
 	/* The noise is calibrated to a sum: robust strategies are refused. */
 	expect_err(AGGR_BASE "strategy.name = median\nprivacy.dp = central\n",
-		   "test.conf:7: privacy.dp central needs strategy fedavg, fedprox or fedadam");
+		   "test.conf:7: privacy.dp central needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi");
 	expect_err(AGGR_BASE "strategy.name = krum\nrounds.min_clients = 5\n"
 		   "privacy.dp = distributed\n",
-		   "privacy.dp distributed needs strategy fedavg, fedprox or fedadam (the noise is calibrated to a sum of clipped updates, not to krum)");
+		   "privacy.dp distributed needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi (the noise is calibrated to a sum of clipped updates, not to krum)");
 	expect_ok(AGGR_BASE "strategy.name = fedadam\nprivacy.dp = central\n");
 	expect_ok(AGGR_BASE "strategy.name = median\nprivacy.dp = off\n");
 	expect_err(AGGR_BASE "network.upstream = 10.0.0.1:7117\n"
@@ -213,7 +213,7 @@ START_TEST(secagg_keys)
 		   "test.conf:7: privacy.secure_aggregation: 'yes' is not one of off, on");
 	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
 		   "strategy.name = median\n",
-		   "test.conf:7: privacy.secure_aggregation needs strategy fedavg, fedprox or fedadam: median needs the individual updates");
+		   "test.conf:7: privacy.secure_aggregation needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi: median needs the individual updates");
 	expect_err(SA_BASE "privacy.secure_aggregation = on\n"
 		   "strategy.name = trimmed_mean\n",
 		   "trimmed_mean needs the individual updates");
@@ -467,7 +467,7 @@ START_TEST(value_errors)
 	expect_err("role = server\n",
 		   "test.conf:1: role: 'server' is not one of node, aggregator");
 	expect_err(AGGR_BASE "strategy.name = fedsgd\n",
-		   "test.conf:6: strategy.name: 'fedsgd' is not one of fedavg, fedprox, fedadam, median, trimmed_mean, krum");
+		   "test.conf:6: strategy.name: 'fedsgd' is not one of fedavg, fedprox, fedadam, median, trimmed_mean, krum, fedavgm, fedadagrad, fedyogi, krum_single, bulyan, qfedavg");
 	expect_err(NODE_BASE "log_level = verbose\n",
 		   "log_level: 'verbose' is not one of error, warn, info, debug");
 	expect_err(NODE_BASE "fleet = \"my fleet\"\n",
@@ -614,6 +614,66 @@ START_TEST(cross_key)
 }
 END_TEST
 
+/* The strategies of the second set: names, their keys, cross checks. */
+START_TEST(more_strategies)
+{
+	struct mcai_config c;
+
+	ck_assert_int_eq(parse(&c, AGGR_BASE "[strategy]\nname = fedavgm\n"
+			       "server_momentum = 0.5\nserver_step = 0.7\n"), 0);
+	ck_assert_int_eq(c.strategy, MCAI_CFG_FEDAVGM);
+	ck_assert(c.server_momentum == 0.5f && c.server_step == 0.7f);
+	ck_assert_int_eq(parse(&c, AGGR_BASE "strategy.name = qfedavg\n"
+			       "strategy.q = 1\nstrategy.q_lr = 0.05\n"), 0);
+	ck_assert(c.strategy == MCAI_CFG_QFEDAVG && c.q == 1.0f &&
+		  c.q_lr == 0.05f);
+	expect_ok(AGGR_BASE "strategy.name = fedyogi\nprivacy.dp = central\n");
+	expect_ok(AGGR_BASE "strategy.name = fedadagrad\n"
+		  "privacy.secure_aggregation = on\nrounds.min_clients = 3\n");
+	expect_err(AGGR_BASE "strategy.name = fedyogi\nstrategy.server_step = 2\n",
+		   "strategy fedyogi takes no server step");
+	expect_err(AGGR_BASE "strategy.server_momentum = 1\n",
+		   "strategy.server_momentum");
+	expect_err(AGGR_BASE "strategy.q_lr = 0\n", "strategy.q_lr");
+	expect_err(AGGR_BASE "strategy.name = krum_single\n",
+		   "strategy krum_single with krum_f = 1 needs rounds.min_clients >= 5, have 2");
+	expect_ok(AGGR_BASE "strategy.name = krum_single\nrounds.min_clients = 5\n");
+	expect_err(AGGR_BASE "strategy.name = bulyan\nrounds.min_clients = 6\n",
+		   "strategy bulyan with krum_f = 1 needs rounds.min_clients >= 7, have 6");
+	expect_ok(AGGR_BASE "strategy.name = bulyan\nrounds.min_clients = 7\n");
+	expect_err(AGGR_BASE "strategy.name = qfedavg\nprivacy.dp = central\n",
+		   "not to qfedavg");
+	expect_err(AGGR_BASE "strategy.name = bulyan\nrounds.min_clients = 7\n"
+		   "privacy.secure_aggregation = on\n",
+		   "bulyan needs the individual updates");
+	/* adaptive clipping: central DP only, a count noise that leaves room */
+	ck_assert_int_eq(parse(&c, AGGR_BASE "[privacy]\ndp = central\n"
+			       "adaptive_clip = on\nclip_quantile = 0.7\n"
+			       "clip_lr = 0.1\nclip_count_stddev = 2\n"), 0);
+	ck_assert(c.dp_adaptive && c.dp_quantile == 0.7 &&
+		  c.dp_clip_lr == 0.1 && c.dp_count_stddev == 2);
+	expect_err(AGGR_BASE "privacy.adaptive_clip = on\n",
+		   "privacy.adaptive_clip needs privacy.dp = central");
+	expect_err(AGGR_BASE "privacy.adaptive_clip = on\nprivacy.dp = central\n"
+		   "privacy.clip_count_stddev = 0.5\n",
+		   "privacy.clip_count_stddev 0.5 must be above");
+	expect_err(AGGR_BASE "privacy.clip_quantile = 1\n",
+		   "privacy.clip_quantile");
+	/* compressed updates: the kinds, the share, not under SecAgg */
+	ck_assert_int_eq(parse(&c, AGGR_BASE "rounds.compress = topk\n"
+			       "rounds.compress_topk = 0.25\n"), 0);
+	ck_assert(c.compress == 2 && c.compress_topk == 0.25f);
+	expect_ok(AGGR_BASE "rounds.compress = int8\n");
+	expect_err(AGGR_BASE "rounds.compress = zip\n",
+		   "'zip' is not one of none, int8, topk");
+	expect_err(AGGR_BASE "rounds.compress_topk = 0\n",
+		   "rounds.compress_topk");
+	expect_err(AGGR_BASE "rounds.compress = int8\nrounds.min_clients = 3\n"
+		   "privacy.secure_aggregation = on\n",
+		   "rounds.compress with privacy.secure_aggregation");
+}
+END_TEST
+
 START_TEST(overrides)
 {
 	struct mcai_config c;
@@ -696,6 +756,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, required_and_roles);
 	tcase_add_test(tc, upstream_name);
 	tcase_add_test(tc, cross_key);
+	tcase_add_test(tc, more_strategies);
 	suite_add_tcase(s, tc);
 	return s;
 }

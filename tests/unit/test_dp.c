@@ -416,6 +416,82 @@ START_TEST(clip_is_a_hard_bound)
 }
 END_TEST
 
+
+/*
+ * Adaptive clipping (Andrew et al. 2021), worked by hand:
+ *   z = 1, sigma_b = 1:  z_delta = (1 - 1/4)^-1/2 = 1 / sqrt(0.75)
+ *                                = 1.1547005384
+ *   z = 1, sigma_b = 0.5: 2 sigma_b = z, the count takes everything: NAN.
+ *   C = 1, gamma 0.5, eta 0.2, m = 10:
+ *     8 of 10 unclipped, noise 0: b = 0.8, C = exp(-0.2 * 0.3) = exp(-0.06)
+ *                                        = 0.9417645336
+ *     2 of 10, noise +1: b = 0.3, C *= exp(-0.2 * -0.2) = exp(0.04):
+ *                                 C = exp(-0.02) = 0.9801986733
+ * Then the quantile it tracks: 100 clients with norms 0.02, 0.04, .., 2.0
+ * and gamma 0.5, no noise: C settles near their median 1.0 (each step
+ * moves it by a factor exp(+-0.2 / 100) at most once it is there).
+ * With gamma 0.9 it settles near 1.8.
+ */
+START_TEST(adaptive_clipping)
+{
+	struct mcai_dp_adaptive ac = { 1.0, 0.5, 0.2, 0 };
+	u32 r, i, g;
+
+	ck_assert_double_eq_tol(mcai_dp_adaptive_sigma(1, 1), 1.1547005384,
+				1e-9);
+	ck_assert(isnan(mcai_dp_adaptive_sigma(1, 0.5)));
+	ck_assert(isnan(mcai_dp_adaptive_sigma(0, 1)));
+	/* more noise on the count leaves more budget to the update */
+	ck_assert(mcai_dp_adaptive_sigma(1, 10) < mcai_dp_adaptive_sigma(1, 1));
+	ck_assert(mcai_dp_adaptive_sigma(1, 10) > 1);
+	ck_assert_double_eq_tol(mcai_dp_adaptive_step(&ac, 8, 10, 0),
+				0.9417645336, 1e-9);
+	ck_assert_double_eq_tol(mcai_dp_adaptive_step(&ac, 2, 10, 1),
+				0.9801986733, 1e-9);
+	for (g = 0; g < 2; g++) {
+		const double gamma = g ? 0.9 : 0.5, want = g ? 1.8 : 1.0;
+
+		ac = (struct mcai_dp_adaptive){ 0.1, gamma, 0.2, 0 };
+		for (r = 0; r < 300; r++) {
+			u32 below = 0;
+
+			for (i = 1; i <= 100; i++)
+				below += 0.02 * i <= ac.clip;
+			mcai_dp_adaptive_step(&ac, below, 100, 0);
+		}
+		ck_assert_msg(fabs(ac.clip - want) < 0.05,
+			      "gamma %g: C = %g, want about %g", gamma,
+			      ac.clip, want);
+	}
+}
+END_TEST
+
+/*
+ * With the count noised (sigma_b = m / 20 = 5, the paper's choice) the
+ * clip still lands near the median; the noise comes from the rng.
+ */
+START_TEST(adaptive_clipping_noised)
+{
+	struct mcai_dp_adaptive ac = { 0.1, 0.5, 0.2, 5 };
+	static const u8 key[32] = { 7 };
+	struct mcai_dp_rng rng;
+	double mean = 0;
+	u32 r, i;
+
+	mcai_dp_rng_init(&rng, key);
+	for (r = 0; r < 600; r++) {
+		u32 below = 0;
+
+		for (i = 1; i <= 100; i++)
+			below += 0.02 * i <= ac.clip;
+		mcai_dp_adaptive_round(&ac, &rng, below, 100);
+		if (r >= 300)
+			mean += ac.clip / 300;
+	}
+	ck_assert_msg(fabs(mean - 1.0) < 0.1, "mean C %g, want about 1", mean);
+}
+END_TEST
+
 Suite *dp_suite(void)
 {
 	Suite *s = suite_create("dp");
@@ -432,6 +508,8 @@ Suite *dp_suite(void)
 	tcase_add_test(tc, rng_is_chacha20);
 	tcase_add_test(tc, noise_scales);
 	tcase_add_test(tc, clip_is_a_hard_bound);
+	tcase_add_test(tc, adaptive_clipping);
+	tcase_add_test(tc, adaptive_clipping_noised);
 	suite_add_tcase(s, tc);
 	return s;
 }

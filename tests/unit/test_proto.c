@@ -18,6 +18,8 @@
 
 static const float sample_params[] = { 0.5f, -1.25f, 3e-7f, -0.0f, 1e30f };
 static const uint8_t sample_blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128, 0, 7 };
+/* The protocol does not look inside: any 16 bytes or more will do. */
+static const uint8_t sample_comp[20] = { 1, 1, 0, 0, 5, 0, 0, 0, 9 };
 /* Opaque to the codec: any bytes up to the limit travel. */
 static const uint8_t sample_manifest[] = { 'M', 'C', 'P', 'M', 1, 0, 1, 0, 0xff };
 static struct mcai_telem_entry sample_telem[] = {
@@ -79,6 +81,14 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		m->u.update.train_loss = 0.375f;
 		m->u.update.delta_f = sample_params;
 		m->u.update.n_delta = 5;
+		break;
+	case MCAI_MSG_UPDATE_Z:
+		m->u.update.round_id = 77;
+		m->u.update.base_version = 9;
+		m->u.update.n_samples = 600;
+		m->u.update.train_loss = 0.375f;
+		m->u.update.comp = sample_comp;
+		m->u.update.comp_len = sizeof(sample_comp);
 		break;
 	case MCAI_MSG_TELEMETRY:
 		m->u.telemetry.n = 2;
@@ -375,6 +385,15 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 
 			ck_assert(!memcmp(&x, &a->u.update.delta_f[i], 4));
 		}
+		break;
+	case MCAI_MSG_UPDATE_Z:
+		ck_assert_uint_eq(a->u.update.round_id, d->u.update.round_id);
+		ck_assert_uint_eq(a->u.update.n_samples,
+				  d->u.update.n_samples);
+		ck_assert(a->u.update.train_loss == d->u.update.train_loss);
+		ck_assert_uint_eq(a->u.update.comp_len, d->u.update.comp_len);
+		ck_assert_mem_eq(a->u.update.comp, d->u.update.comp,
+				 a->u.update.comp_len);
 		break;
 	case MCAI_MSG_TELEMETRY:
 		ck_assert_uint_eq(a->u.telemetry.n, d->u.telemetry.n);
@@ -1024,7 +1043,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 12, 0, "learning rate not a positive");
 	patch_u32(MCAI_MSG_ROUND, 12, 0xbf800000U, "learning rate");
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
-	patch_u32(MCAI_MSG_ROUND, 4, 4, "unknown round flags 0x4");
+	patch_u32(MCAI_MSG_ROUND, 4, 8, "unknown round flags 0x8");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1073,6 +1092,71 @@ START_TEST(fields_out_of_range)
 END_TEST
 
 /* ROUND with MCAI_ROUND_F_DP: its three fields, and every way to bend them. */
+/*
+ * ROUND with MCAI_ROUND_F_COMPRESS: 12 more bytes (kind, top-k, block),
+ * each bad value refused by name, and not together with SECAGG.  An
+ * UPDATE_Z whose compressed delta is shorter than its own header, or
+ * whose length runs past the payload, is refused.
+ */
+START_TEST(round_compress)
+{
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t base;
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags = MCAI_ROUND_F_COMPRESS;
+	m.u.round.comp_kind = 2;
+	m.u.round.comp_topk = 0.25f;
+	m.u.round.comp_block = 256;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 12);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert_uint_eq(d.u.round.comp_kind, 2);
+	ck_assert(d.u.round.comp_topk == 0.25f);
+	ck_assert_uint_eq(d.u.round.comp_block, 256);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated compression block");
+	put_le32(b.data + base, 3);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "unknown compression 3");
+	put_le32(b.data + base, 1);
+	put_le32(b.data + base + 4, 0x3fc00000U);	/* 1.5 */
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "top-k fraction");
+	put_le32(b.data + base + 4, 0x3e800000U);
+	put_le32(b.data + base + 8, 0);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "compression block 0");
+	mcai_buf_free(&b);
+	mcai_buf_init(&b);
+	m.u.round.flags |= MCAI_ROUND_F_SECAGG;
+	m.u.round.sa_nodes = 3;
+	m.u.round.sa_threshold = 2;
+	m.u.round.sa_clip = 4;
+	m.u.round.sa_weight_total = 10;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "secure aggregation"));
+	mcai_buf_free(&b);
+
+	sample_msg(MCAI_MSG_UPDATE_Z, &m);
+	encode_payload(&m, &b);
+	/* the length field of the compressed delta: 28 bytes in */
+	put_le32(b.data + 24, 15);
+	expect_reject(MCAI_MSG_UPDATE_Z, b.data, b.len,
+		      "compressed delta of 15 bytes");
+	put_le32(b.data + 24, 21);
+	expect_reject(MCAI_MSG_UPDATE_Z, b.data, b.len, "length 21");
+	mcai_buf_free(&b);
+	mcai_buf_init(&b);
+	m.u.update.comp_len = 8;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	mcai_buf_free(&b);
+}
+END_TEST
+
 START_TEST(round_dp)
 {
 	static const uint32_t bad_clip[] = { 0, 0x80000000U, 0xbf800000U,
@@ -1477,6 +1561,7 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, non_finite_encode);
 	tcase_add_test(tc, fields_out_of_range);
 	tcase_add_test(tc, round_dp);
+	tcase_add_test(tc, round_compress);
 	tcase_add_test(tc, round_secagg);
 	tcase_add_loop_test(tc, secagg_malformed, 0,
 			    MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1);

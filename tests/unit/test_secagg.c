@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/secagg.h"
 
 #define WHY 256
@@ -330,6 +331,67 @@ START_TEST(sum_floats)
 END_TEST
 
 /* n = 10, t = 5: four nodes drop after sharing, before masked input. */
+
+/*
+ * Compressed updates under secure aggregation (runtime/fed/compress.h):
+ * 6 nodes quantise floats in [-1, 1] to int8 with the common scale 1/127
+ * (stochastic rounding) and mask those integers as ring words; node 3
+ * drops before its masked input.  The unmasked sum is exactly the sum of
+ * the 5 survivors' integers, read in Z_{2^16} (127 * 6 < 2^15, so
+ * mcai_comp_ring_bits() gives 16 and the low 16 bits of the Z_{2^32} sum
+ * are the sum mod 2^16), and within 5 steps of the floats' sum.
+ */
+START_TEST(quantised_sum)
+{
+	enum { N = 6, DIM = 300 };
+	struct mcai_secagg_params p = params(N, 0, DIM);
+	const float scale = 1.0f / 127;
+	u8 drop[N] = { 0 };
+	u32 *got = malloc(DIM * sizeof(u32));
+	float *x = malloc((size_t)N * DIM * sizeof(float));
+	float *dec = malloc(DIM * sizeof(float));
+	uint64_t seed = 77;
+	u64 rng = 5;
+	struct round r;
+	u32 i, k;
+
+	ck_assert(got && x && dec);
+	drop[3] = BEFORE_MASKED;
+	round_init(&r, &p, drop, 3);
+	for (k = 0; k < (u32)N * DIM; k++)
+		x[k] = (float)((int)(unit_rnd32(&seed) % 2001) - 1000) / 1000;
+	for (i = 0; i < N; i++)
+		mcai_comp_ring_encode(x + (size_t)i * DIM, DIM, scale, &rng,
+				      r.w + (size_t)i * DIM);
+	expect_round_ok(&r, N - 1);
+	ck_assert_int_eq(mcai_secagg_server_result(r.s, got, NULL, NULL, r.why,
+						   WHY), 0);
+	ck_assert_uint_eq(mcai_comp_ring_bits(N), 16);
+	mcai_comp_ring_decode(got, DIM, 16, scale, dec);
+	for (k = 0; k < DIM; k++) {
+		s32 qsum = 0;
+		double fsum = 0;
+
+		for (i = 0; i < N; i++) {
+			if (i == 3)
+				continue;
+			qsum += (s32)r.w[(size_t)i * DIM + k];
+			fsum += x[(size_t)i * DIM + k];
+		}
+		EXPECT((s32)(int16_t)(got[k] & 0xffff) == qsum,
+		       "[%u] ring sum %d, integers %d", k,
+		       (int16_t)(got[k] & 0xffff), qsum);
+		EXPECT(dec[k] == (float)((double)qsum * scale), "[%u]", k);
+		EXPECT(fabs(dec[k] - fsum) <= 5 * scale * 1.0001, "[%u] %g vs %g",
+		       k, dec[k], fsum);
+	}
+	round_free(&r);
+	free(got);
+	free(x);
+	free(dec);
+}
+END_TEST
+
 START_TEST(dropouts_below_threshold)
 {
 	struct mcai_secagg_params p = params(10, 0, 700);
@@ -1080,6 +1142,7 @@ Suite *secagg_suite(void)
 	tcase_add_test(tc, sum_exact_50);
 	tcase_add_test(tc, sum_exact_plus);
 	tcase_add_test(tc, sum_floats);
+	tcase_add_test(tc, quantised_sum);
 	tcase_add_test(tc, dropouts_below_threshold);
 	tcase_add_test(tc, dropouts_every_phase);
 	tcase_add_test(tc, dropouts_beyond_threshold);

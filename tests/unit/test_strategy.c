@@ -647,7 +647,7 @@ START_TEST(kind_names)
 {
 	enum mcai_agg_kind k, back;
 
-	for (k = MCAI_AGG_FEDAVG; k <= MCAI_AGG_KRUM; k++) {
+	for (k = MCAI_AGG_FEDAVG; k <= MCAI_AGG_QFEDAVG; k++) {
 		ck_assert_int_eq(mcai_agg_kind_parse(mcai_agg_kind_name(k), &back), 0);
 		ck_assert_int_eq(back, k);
 	}
@@ -683,6 +683,258 @@ START_TEST(large_rounds)
 }
 END_TEST
 
+
+/*
+ * FedAvgM, momentum 0.5, server step 0.5, model at 0:
+ *   round 1, d = [2, -4]:  m = [2, -4],               x = 0.5 m = [1, -2]
+ *   round 2, d = [1, 1]:   m = 0.5 [2, -4] + [1, 1] = [2, -1]
+ *                          x = [1, -2] + 0.5 [2, -1] = [2, -2.5]
+ * Momentum 0 is FedAvg with the same step: x = 0.5 (d1 + d2) = [1.5, -1.5].
+ */
+START_TEST(fedavgm_two_steps)
+{
+	struct mcai_agg_config c = cfg(MCAI_AGG_FEDAVGM);
+	static const float d1[] = { 2, -4 }, d2[] = { 1, 1 };
+	static const float x1[] = { 1, -2 }, x2[] = { 2, -2.5f };
+	static const float m2[] = { 2, -1 }, plain[] = { 1.5f, -1.5f };
+	float model[2] = { 0 }, out[2], m[2], v[2];
+	struct mcai_agg *a;
+	u64 steps;
+	u32 r;
+
+	ck_assert(mcai_agg_kind_has_state(MCAI_AGG_FEDAVGM));
+	c.server_momentum = 0.5f;
+	c.server_step = 0.5f;
+	a = agg_new(&c, 2);
+	add(a, d1, 3);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 0, 0);
+	expect_vec(model, x1, 2);
+	mcai_agg_begin(a);
+	add(a, d2, 1);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 1, 0);
+	expect_vec(model, x2, 2);
+	mcai_agg_adam_get(a, m, v, &steps);
+	expect_vec(m, m2, 2);
+	ck_assert_uint_eq(steps, 2);
+	mcai_agg_free(a);
+
+	c.server_momentum = 0;
+	a = agg_new(&c, 2);
+	model[0] = model[1] = 0;
+	for (r = 0; r < 2; r++) {
+		mcai_agg_begin(a);
+		add(a, r ? d2 : d1, 1);
+		finish(a, out, NULL);
+		mcai_agg_apply(a, model, out, r, 0);
+	}
+	expect_vec(model, plain, 2);
+	c.server_momentum = 1;
+	bad_config(&c, "momentum");
+	mcai_agg_free(a);
+}
+END_TEST
+
+/* Two rounds of a server optimiser from x = 0: d1 then the mean of d2a, d2b. */
+static void two_rounds(const struct mcai_agg_config *c, const float *want1,
+		       const float *want2, const float *wantv)
+{
+	static const float d1[] = { 2, -4, 0 }, d2a[] = { 1, 0, 2 };
+	static const float d2b[] = { -1, 4, 2 };
+	float model[3] = { 0 }, out[3], m[3], v[3];
+	struct mcai_agg *a = agg_new(c, 3);
+	u64 steps;
+
+	add(a, d1, 7);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 0, 0);
+	expect_vec(model, want1, 3);
+	mcai_agg_begin(a);
+	add(a, d2a, 1);
+	add(a, d2b, 1);
+	finish(a, out, NULL);
+	mcai_agg_apply(a, model, out, 1, 0);
+	expect_vec(model, want2, 3);
+	mcai_agg_adam_get(a, m, v, &steps);
+	expect_vec(v, wantv, 3);
+	ck_assert_uint_eq(steps, 2);
+	mcai_agg_free(a);
+}
+
+/*
+ * FedAdagrad (Reddi et al. 2021, Alg. 2), lr 0.5, b1 0.5, tau 1:
+ *   round 1, d = [2, -4, 0]: m = [1, -2, 0], v = d^2 = [4, 16, 0]
+ *     x = 0.5 [1/3, -2/5, 0] = [1/6, -0.2, 0]
+ *   round 2, d = [0, 2, 2]:  m = [0.5, 0, 1], v = [4, 20, 4]
+ *     x += 0.5 [0.5/3, 0, 1/3] = [1/12, 0, 1/6]  ->  [0.25, -0.2, 1/6]
+ * FedYogi, lr 0.5, b1 0.5, b2 0.75, tau 1:
+ *   round 1: v = 0 - 0.25 d^2 sign(0 - d^2) = 0.25 d^2 = [1, 4, 0]
+ *     (sign(0 - 0) = 0 for the third), x as FedAdam's: [0.25, -1/3, 0]
+ *   round 2, d^2 = [0, 4, 4]:
+ *     v0 = 1 > 0: v = 1 - 0.25 * 0 = 1;  v1 = 4 = 4: sign 0, v = 4;
+ *     v2 = 0 < 4: v = 0 + 0.25 * 4 = 1               -> v = [1, 4, 1]
+ *     (FedAdam's would be [0.75, 4, 1]: Yogi did not decay v0)
+ *     x += 0.5 [0.5 / 2, 0 / 3, 1 / 2] = [0.125, 0, 0.25]
+ *     x = [0.375, -1/3, 0.25]
+ */
+START_TEST(fedadagrad_fedyogi_two_steps)
+{
+	struct mcai_agg_config c = cfg(MCAI_AGG_FEDADAGRAD);
+	static const float g1[] = { 1.0f / 6, -0.2f, 0 };
+	static const float g2[] = { 0.25f, -0.2f, 1.0f / 6 };
+	static const float gv[] = { 4, 20, 4 };
+	static const float y1[] = { 0.25f, -1.0f / 3, 0 };
+	static const float y2[] = { 0.375f, -1.0f / 3, 0.25f };
+	static const float yv[] = { 1, 4, 1 };
+
+	c.server_lr = 0.5f;
+	c.beta1 = 0.5f;
+	c.tau = 1;
+	two_rounds(&c, g1, g2, gv);
+	c = cfg(MCAI_AGG_FEDYOGI);
+	c.server_lr = 0.5f;
+	c.beta1 = 0.5f;
+	c.beta2 = 0.75f;
+	c.tau = 1;
+	two_rounds(&c, y1, y2, yv);
+	/* like fedadam they take no extra server step */
+	c.server_step = 2;
+	bad_config(&c, "server step");
+	c = cfg(MCAI_AGG_FEDADAGRAD);
+	c.tau = 0;
+	bad_config(&c, "tau");
+}
+END_TEST
+
+/*
+ * 1-D updates 0, 1, 2, 6, 7, 100, -100 (indices 0..6), f = 1, k = 7.
+ * Krum (single): each scores the sum of its k - f - 2 = 4 nearest squared
+ * distances:
+ *   0: 1 + 4 + 36 + 49 = 90     1: 1 + 1 + 25 + 36 = 63
+ *   2: 1 + 4 + 16 + 25 = 46     6: 1 + 16 + 25 + 36 = 78
+ *   7: 1 + 25 + 36 + 49 = 111   +-100: thousands
+ *   -> the single update 2, used 1.
+ * Bulyan: theta = k - 2f = 5 picks, beta = theta - 2f = 3.
+ *   pick 1, 7 left, 4 nearest: as above -> 2
+ *   pick 2, 6 left, 3 nearest: 0: 1+36+49 = 86, 1: 1+25+36 = 62,
+ *          6: 1+25+36 = 62, 7: 1+36+49 = 86 -> tie 1 / 6, first added: 1
+ *   pick 3, 5 left, 2 nearest: 0: 36+49 = 85, 6: 1+36 = 37, 7: 1+49 = 50
+ *          -> 6
+ *   pick 4, 4 left, max(1, 4-3) = 1 nearest: 0: 49, 7: 49, 100: 8649,
+ *          -100: 10000 -> tie 0 / 7: 0
+ *   pick 5, 3 left, 1 nearest: 7: 8649, 100: 8649, -100: 11449 -> 7
+ *   picked {0, 1, 2, 6, 7} (indices 0..4), median 2; the 3 closest to it:
+ *   2 (0), 1 (1), 0 (2) [6 is 4 away] -> mean 1.
+ *   (Multi-Krum would average 0,1,2,6,7 to 3.2; the median is 2.)
+ */
+START_TEST(krum_single_and_bulyan)
+{
+	static const float vals[] = { 0, 1, 2, 6, 7, 100, -100 };
+	struct mcai_agg_config c = cfg(MCAI_AGG_KRUM_SINGLE);
+	struct mcai_agg_report r;
+	struct mcai_agg *a;
+	char why[128];
+	float out[1];
+	u32 i;
+
+	a = agg_new(&c, 1);
+	for (i = 0; i < 7; i++)
+		add(a, &vals[i], 1);
+	finish(a, out, &r);
+	ck_assert_float_eq(out[0], 2);
+	ck_assert_uint_eq(r.used, 1);
+	for (i = 0; i < 7; i++)
+		ck_assert(mcai_agg_selected(a, i) == (i == 2));
+	mcai_agg_free(a);
+
+	c = cfg(MCAI_AGG_BULYAN);
+	a = agg_new(&c, 1);
+	for (i = 0; i < 6; i++)
+		add(a, &vals[i], 1);
+	/* 6 < 4f + 3 */
+	ck_assert_int_eq(mcai_agg_finish(a, out, NULL, why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_msg(strstr(why, "bulyan") && strstr(why, "7"), "%s", why);
+	add(a, &vals[6], 1000);		/* weights do not count */
+	finish(a, out, &r);
+	ck_assert_float_eq(out[0], 1);
+	ck_assert_uint_eq(r.used, 3);
+	for (i = 0; i < 7; i++)
+		ck_assert_msg(mcai_agg_selected(a, i) == (i < 5), "%u", i);
+	mcai_agg_free(a);
+
+	/* two coordinates at once: the second is 10 x the first + 1 */
+	{
+		float x[7][2], out2[2];
+		const float *u[7];
+
+		for (i = 0; i < 7; i++) {
+			x[i][0] = vals[i];
+			x[i][1] = 10 * vals[i] + 1;
+			u[i] = x[i];
+		}
+		ck_assert_int_eq(mcai_bulyan(u, 7, 2, 1, out2, NULL), 0);
+		ck_assert_float_eq(out2[0], 1);
+		ck_assert_float_eq(out2[1], 11);
+		ck_assert_int_eq(mcai_bulyan(u, 6, 2, 1, out2, NULL), -EINVAL);
+		/* f = 0: theta = beta = k, the plain mean */
+		ck_assert_int_eq(mcai_bulyan(u, 5, 2, 0, out2, NULL), 0);
+		ck_assert_float_eq_tol(out2[0], 3.2f, 1e-6f);
+	}
+}
+END_TEST
+
+/*
+ * q-FFL (Li et al. 2020), q = 1, q_lr 0.5 so L = 2:
+ *   A: d = [1, 0], loss 2:   Dw = -2 d = [-2, 0], |Dw|^2 = 4
+ *      D = 2^1 Dw = [-4, 0], h = 1 * 2^0 * 4 + 2 * 2 = 8
+ *   B: d = [0, 2], loss 0.5: Dw = [0, -4], |Dw|^2 = 16
+ *      D = 0.5 Dw = [0, -2], h = 1 * 16 + 2 * 0.5 = 17
+ *   update = -(D_A + D_B) / (8 + 17) = [4, 2] / 25 = [0.16, 0.08]
+ * q = 0: h = L for each, update = -sum Dw / (2L) = (d_A + d_B) / 2 =
+ *   [0.5, 1], whatever the losses and the sample counts (1 and 100).
+ */
+START_TEST(qfedavg)
+{
+	struct mcai_agg_config c = cfg(MCAI_AGG_QFEDAVG);
+	static const float da[] = { 1, 0 }, db[] = { 0, 2 };
+	static const float want1[] = { 0.16f, 0.08f }, want0[] = { 0.5f, 1 };
+	struct mcai_agg *a;
+	char why[128];
+	float out[2];
+
+	c.q = 1;
+	c.q_lr = 0.5f;
+	a = agg_new(&c, 2);
+	ck_assert_int_eq(mcai_agg_add_loss(a, da, 1, 2, why, sizeof(why)), 0);
+	ck_assert_int_eq(mcai_agg_add_loss(a, db, 100, 0.5f, why, sizeof(why)),
+			 0);
+	/* no loss, or a negative one: refused */
+	ck_assert_int_eq(mcai_agg_add(a, da, 1, why, sizeof(why)), -EINVAL);
+	ck_assert_msg(strstr(why, "loss"), "%s", why);
+	ck_assert_int_eq(mcai_agg_add_loss(a, da, 1, -1, why, sizeof(why)),
+			 -EINVAL);
+	finish(a, out, NULL);
+	expect_vec(out, want1, 2);
+	mcai_agg_free(a);
+
+	c.q = 0;
+	a = agg_new(&c, 2);
+	ck_assert_int_eq(mcai_agg_add_loss(a, da, 1, 2, why, sizeof(why)), 0);
+	ck_assert_int_eq(mcai_agg_add_loss(a, db, 100, 0.5f, why, sizeof(why)),
+			 0);
+	finish(a, out, NULL);
+	expect_vec(out, want0, 2);
+	mcai_agg_free(a);
+	c.q_lr = 0;
+	bad_config(&c, "q_lr");
+	c.q_lr = 0.1f;
+	c.q = -1;
+	bad_config(&c, "q");
+}
+END_TEST
+
 Suite *strategy_suite(void)
 {
 	Suite *s = suite_create("strategy");
@@ -704,6 +956,10 @@ Suite *strategy_suite(void)
 	tcase_add_test(tc, kind_names);
 	tcase_add_test(tc, server_step);
 	tcase_add_test(tc, large_rounds);
+	tcase_add_test(tc, fedavgm_two_steps);
+	tcase_add_test(tc, fedadagrad_fedyogi_two_steps);
+	tcase_add_test(tc, krum_single_and_bulyan);
+	tcase_add_test(tc, qfedavg);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Compressed model updates: what a node sends instead of its float delta
+ * when the link is slow.
+ *
+ * ==== Kinds ==============================================================
+ *
+ * none   the float32 delta, 4 bytes a parameter.
+ * int8   every parameter as an int8 with stochastic rounding: per block of
+ *        @block values one float scale s = max|x| / 127 and q = floor(x / s
+ *        + u), u uniform in [0, 1), so E[q s] = x exactly (unbiased) and
+ *        |q s - x| < s.  1 + 4 / block bytes a parameter.
+ * topk   the fraction @topk of the parameters largest in magnitude, as a
+ *        bitmap of which (n / 8 bytes) and their values as int8 above.
+ *        With error feedback (Stich et al. 2018, Karimireddy et al. 2019)
+ *        what was not sent is kept in the node's residual and added to its
+ *        next update, so nothing is lost, only delayed:
+ *            v = delta + e;  sent = Q(topk(v));  e = v - sent.
+ *        int8 takes the residual too (its rounding error), when given.
+ *
+ * ==== Wire format (little-endian) ========================================
+ *
+ *   u8 kind (1 int8, 2 topk), u8 format (1), u16 0, u32 n, u32 block,
+ *   u32 k (values sent: n for int8), [topk: bitmap, ceil(n / 8) bytes, bit
+ *   i of byte i / 8 for parameter i, exactly k bits set],
+ *   f32 scale[ceil(k / block)] (finite, >= 0), s8 q[k] (-127 .. 127).
+ *
+ * A decoder refuses anything else (lengths, bits, scales, -128): the bytes
+ * come from the network.
+ *
+ * ==== With secure aggregation ============================================
+ *
+ * Masks only cancel in a sum, so every node must send every coordinate
+ * (no top-k) with one common scale the round fixes (the aggregator's
+ * clip range / 127).  Node i sends y_i = q_i + masks in Z_{2^b}, q_i the
+ * int8 from stochastic rounding as above; the aggregator's unmasked sum is
+ * sum q_i mod 2^b, exact while 127 * nodes < 2^(b-1).  Because reducing
+ * mod 2^16 is a ring homomorphism of Z_{2^32}, SecAgg's Z_{2^32} masks
+ * (runtime/fed/secagg.h) truncated to 16 bits still cancel: the modulus is
+ * 2^16 (2 bytes a parameter) for up to 258 nodes in a round, 2^32 beyond
+ * (mcai_comp_ring_bits()).
+ *
+ * ==== With differential privacy ==========================================
+ *
+ * Distributed DP: the node clips, adds its noise share, then compresses:
+ * the compression (and its residual) only post-processes a noised value.
+ * Central DP: the aggregator decodes, clips and noises the sum as before.
+ * The accountant is unchanged either way.
+ */
+#ifndef MCAI_COMPRESS_H
+#define MCAI_COMPRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "models/engine/port.h"
+
+enum mcai_comp_kind {
+	MCAI_COMP_NONE,
+	MCAI_COMP_INT8,
+	MCAI_COMP_TOPK,
+};
+
+#define MCAI_COMP_FORMAT	1
+#define MCAI_COMP_HDR		16
+#define MCAI_COMP_BLOCK		256
+
+struct mcai_comp_config {
+	enum mcai_comp_kind kind;
+	float topk;		/* topk: fraction sent, (0, 1] */
+	u32 block;		/* values per scale, 1 .. 65536 */
+};
+
+/* "none", "int8", "topk"; parse -EINVAL for others. */
+const char *mcai_comp_kind_name(enum mcai_comp_kind k);
+int mcai_comp_kind_parse(const char *name, enum mcai_comp_kind *k);
+/* int8, topk 0.1, block 256. */
+void mcai_comp_config_default(struct mcai_comp_config *c,
+			      enum mcai_comp_kind kind);
+int mcai_comp_config_check(const struct mcai_comp_config *c, char *why,
+			   size_t why_len);
+
+/* Values sent for n parameters: n, or ceil(topk n) (at least 1). */
+u32 mcai_comp_values(const struct mcai_comp_config *c, u32 n);
+/* Bytes on the wire for n parameters (none: 4 n). */
+size_t mcai_comp_size(const struct mcai_comp_config *c, u32 n);
+
+/*
+ * Stochastic rounding of x / scale to the integers -127 .. 127 (scale > 0;
+ * 0 gives 0), with @u uniform in [0, 1).
+ */
+int mcai_comp_round(float x, float scale, double u);
+
+/*
+ * Compress @delta (n floats) into @out (mcai_comp_size() bytes) with
+ * @resid (n floats, the error feedback; NULL: none), drawing the rounding
+ * from the splitmix64 state @rng.  @sent (may be NULL): what the receiver
+ * will decode, n floats.  0, or -EINVAL (kind none, bad config).
+ */
+int mcai_comp_encode(const struct mcai_comp_config *c, const float *delta,
+		     float *resid, u32 n, u64 *rng, u8 *out, float *sent);
+/*
+ * Decode @len bytes into @out (n floats, zero where nothing was sent).
+ * 0, or -EBADMSG with the reason.
+ */
+int mcai_comp_decode(const u8 *in, size_t len, u32 n, float *out, char *why,
+		     size_t why_len);
+
+/* ---- For secure aggregation ------------------------------------------- */
+
+/* The ring: 16 bits while 127 * nodes < 2^15, else 32. */
+u32 mcai_comp_ring_bits(u32 nodes);
+/* x[i] as int8 of the common @scale, stochastically rounded, as words. */
+void mcai_comp_ring_encode(const float *x, u32 n, float scale, u64 *rng,
+			   u32 *words);
+/* A sum of such words mod 2^bits (16 or 32), sign-extended, times scale. */
+void mcai_comp_ring_decode(const u32 *words, u32 n, u32 bits, float scale,
+			   float *sum);
+
+#endif /* MCAI_COMPRESS_H */
