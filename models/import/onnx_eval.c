@@ -338,6 +338,7 @@ static int ox_pool(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 	struct mcai_ox_window win = { 0 };
 	u32 dims[4], c, y, xx, i, j;
 	struct mcai_ox_tensor *out;
+	bool include_pad = false;
 
 	if (x->rank != 4)
 		return mcai_ox_node_refuse(g, n, "input of rank %u, only NCHW supported", x->rank);
@@ -359,9 +360,8 @@ static int ox_pool(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 			return -1;
 		if (win.dh != 1 || win.dw != 1)
 			return mcai_ox_node_refuse(g, n, "dilations not supported");
-		if (!max && mcai_ox_attr_int_or(n, "count_include_pad", 0) &&
-		    (win.pt || win.pl || win.pb || win.pr))
-			return mcai_ox_node_refuse(g, n, "count_include_pad 1 with padding not supported");
+		/* with padding, lowered as a depthwise convolution */
+		include_pad = !max && mcai_ox_attr_int_or(n, "count_include_pad", 0);
 		if (win.pt >= kh || win.pb >= kh || win.pl >= kw || win.pr >= kw)
 			return mcai_ox_node_refuse(g, n, "padding as large as the window");
 	}
@@ -398,7 +398,8 @@ static int ox_pool(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 					}
 				}
 				out->f[((u64)c * win.oh + y) * win.ow + xx] =
-					ox_act(n, (float)(max ? acc : acc / cnt));
+					ox_act(n, (float)(max ? acc : acc /
+						(include_pad ? win.kh * win.kw : cnt)));
 			}
 	return 0;
 }
