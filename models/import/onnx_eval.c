@@ -498,9 +498,21 @@ static int ox_reshape(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 		dims[0] = (u32)a;
 		dims[1] = (u32)(mcai_ox_elems(x) / a);
 	} else {
+		struct mcai_ox_tensor s;
+		float f[MCAI_OX_MAX_RANK];
+
 		if (n->n_in < 2 || n->in[1] < 0 || !g->t[n->in[1]].is_const)
 			return mcai_ox_node_refuse(g, n, "shape is not a constant");
-		if (mcai_ox_reshape_dims(g, n, x, &g->t[n->in[1]], &rank, dims))
+		s = g->t[n->in[1]];
+		/* the declared batch, written into the shape, is one sample's 1 */
+		if (g->batched && g->batch > 1 && !x->is_const && s.rank == 1 &&
+		    s.dims[0] >= 2 && s.dims[0] <= MCAI_OX_MAX_RANK &&
+		    s.f[0] == (float)g->batch) {
+			memcpy(f, s.f, s.dims[0] * sizeof(float));
+			f[0] = 1;
+			s.f = f;
+		}
+		if (mcai_ox_reshape_dims(g, n, x, &s, &rank, dims))
 			return -1;
 	}
 	if (ox_out(g, n, rank, dims))
@@ -699,6 +711,29 @@ static int ox_eval_node(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	return mcai_ox_node_refuse(g, n, "op not supported");
 }
 
+/*
+ * A model with a batch axis (g->batched) is imported for one sample and
+ * run sample by sample: an op that mixes samples (concatenates, reduces,
+ * flattens or reshapes across the batch axis) would compute something
+ * else per sample, so it is refused.
+ */
+static int ox_batch_ok(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
+{
+	const struct mcai_ox_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	s64 axis = mcai_ox_attr_int_or(n, "axis", 1);
+
+	if (!g->batched || x->is_const || x->rank < 2)
+		return 0;
+	if (axis < 0)
+		axis += x->rank;
+	if ((ox_is(n, "Flatten") && !axis) ||
+	    (ox_is(n, "ReduceMean") && (n->axes & 1U)))
+		return mcai_ox_node_refuse(g, n, "works across the batch axis (a batch runs sample by sample)");
+	if (y->rank < 2 || y->dims[0] != 1)
+		return mcai_ox_node_refuse(g, n, "its output does not keep the batch axis first (a batch runs sample by sample)");
+	return 0;
+}
+
 int mcai_ox_eval(struct mcai_ox_graph *g, float *const *inputs)
 {
 	u64 macs = 0;
@@ -722,7 +757,7 @@ int mcai_ox_eval(struct mcai_ox_graph *g, float *const *inputs)
 
 		if (n->dead)
 			continue;
-		if (ox_eval_node(g, n, &macs))
+		if (ox_eval_node(g, n, &macs) || ox_batch_ok(g, n))
 			return -1;
 		y = &g->t[n->out[0]];
 		e = mcai_ox_elems(y);

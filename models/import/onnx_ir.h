@@ -54,6 +54,12 @@ struct mcai_ox_tensor {
 	bool nchw;			/* 3-/4-D activation stored channels-last */
 	bool flat_chw;			/* flattened from C,H,W order */
 	u32 chw[3];
+	bool classifier;		/* ai.onnx.ml scores: a label before */
+	/*
+	 * An input a Scaler multiplied per feature (last axis): the graph
+	 * reads x * feat_scale, the blob's input has per-channel scales.
+	 */
+	float *feat_scale;
 	s32 producer;			/* node index, -1 */
 	u32 uses;
 };
@@ -86,6 +92,8 @@ struct mcai_ox_graph {
 	s32 in[MCAI_IMPORT_MAX_IO];
 	s32 out[MCAI_IMPORT_MAX_IO];
 	s64 opset, ml_opset;
+	bool batched;			/* an input's batch axis was made 1 */
+	u32 batch;			/* its declared size, 0 symbolic */
 	u64 act_elems;			/* activations allocated by the eval */
 	struct mcai_import_error *err;
 };
@@ -160,5 +168,9 @@ int mcai_ox_lower(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 bool mcai_ox_is_ml(const struct mcai_ox_graph *g);
 int mcai_ox_lower_ml(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 		     struct mcai_import_result *r);
+/* onnx_ml.c: [Scaler ->] LinearClassifier / LinearRegressor as FC
+ * (+ Softmax / Sigmoid); 1 rewritten, 0 none there, -1 refused.
+ */
+int mcai_ox_ml_linear(struct mcai_ox_graph *g);
 
 #endif /* MCAI_ONNX_IR_H */

@@ -128,6 +128,19 @@ static int ox_act_tensor(struct ox_lower *l, const struct mcai_ox_node *n,
 	ox_dims(t, w->dims);
 	w->scale = t->scale;
 	w->zp = t->zp;
+	if (t->feat_scale) {
+		/* x * feat_scale quantised at t->scale: x at t->scale / feat */
+		u32 f = w->dims[3], k;
+		float *qc = ox_zalloc(l, f, sizeof(float));
+
+		if (!qc)
+			return mcai_ox_refuse(l->g, MCAI_IMPORT_EIO, "out of memory");
+		for (k = 0; k < f; k++)
+			qc[k] = t->scale / t->feat_scale[k];
+		w->qc_scales = qc;
+		w->qc_axis = 3;
+		w->qc_count = f;
+	}
 	t->gw = (s32)l->gw.n_tensors++;
 	return 0;
 }
@@ -880,6 +893,7 @@ int mcai_ox_lower(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 		f.is_float = t->onnx_type == MCAI_OX_FLOAT;
 		f.is_uint8 = t->onnx_type == MCAI_OX_UINT8;
 		f.nchw = t->nchw;
+		f.classifier = t->classifier;
 		mcai_iofacts_name(t->name, &f, l->names[1][i]);
 		l->gw.output[i] = (u32)t->gw;
 		l->gw.output_name[i] = l->names[1][i];

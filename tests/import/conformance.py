@@ -55,6 +55,11 @@ QUANT_LSB = 1.0
 # average's).  Every other AveragePool runs as a depthwise convolution
 # with the output's own scale and is held to FLOAT_LSB.
 IN_LSB = 1.0
+# Failures whose cause is the int8 representation itself, said in the table.
+WHY = {
+    "test_softmax_large_number": "its two rows span 1..10003: one int8 input "
+                                 "scale (39 a step) leaves the first row all one value",
+}
 
 
 def pool_at_input_scale(m):
@@ -169,6 +174,8 @@ def run_test(ctl, d, m, tmp):
                 note = ", %.2f LSB of the input's scale (tolerance %g: an " \
                        "average pool at its input's scale)" % (err_in, IN_LSB)
                 continue
+            if os.path.basename(d) in WHY:
+                why += ": " + WHY[os.path.basename(d)]
             return "failed", why
         worst = max(worst, err)
     return "passed", "max error %.2f LSB%s" % (worst, note)
