@@ -55,6 +55,7 @@ struct mcai_ox_tensor {
 	bool flat_chw;			/* flattened from C,H,W order */
 	u32 chw[3];
 	bool classifier;		/* ai.onnx.ml scores: a label before */
+	bool one_d;			/* ONNX N,C,L held as N,C,1,L */
 	/*
 	 * An input a Scaler multiplied per feature (last axis): the graph
 	 * reads x * feat_scale, the blob's input has per-channel scales.
@@ -79,6 +80,7 @@ struct mcai_ox_node {
 	u8 act;
 	float act_lo, act_hi;
 	u32 axes;			/* ReduceMean: ONNX axes as a bit mask */
+	bool one_d;			/* 1-D window attributes, over W (H = 1) */
 	char namebuf[16];
 };
 
@@ -155,6 +157,8 @@ struct mcai_ox_window {
 	u32 oh, ow;
 };
 
+/* onnx_eval.c: a pool's kernel_shape (1-D: @kh 1); -1 when malformed. */
+int mcai_ox_pool_kernel(const struct mcai_ox_node *n, u32 *kh, u32 *kw);
 /* onnx_eval.c: the window of @n over NCHW input @x (kernel @kh x @kw). */
 int mcai_ox_window(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 		   const struct mcai_ox_tensor *x, u32 kh, u32 kw,

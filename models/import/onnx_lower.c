@@ -124,7 +124,8 @@ static int ox_act_tensor(struct ox_lower *l, const struct mcai_ox_node *n,
 	memset(w, 0, sizeof(*w));
 	w->dtype = MCAI_DT_INT8;
 	w->kind = MCAI_TK_ARENA;
-	w->rank = (u8)(t->rank ? t->rank : 1);
+	/* a 1-D signal's io is N,C,L in ONNX: rank 3, (1, N, L, C) */
+	w->rank = (u8)(t->one_d && t->rank == 4 ? 3 : t->rank ? t->rank : 1);
 	ox_dims(t, w->dims);
 	w->scale = t->scale;
 	w->zp = t->zp;
@@ -493,17 +494,16 @@ static bool ox_avg_as_dw(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 	const struct mcai_ox_tensor *x = &g->t[n->in[0]];
 	struct mcai_ox_window win;
 	struct mcai_import_error *err = g->err, quiet;
-	const s64 *ks;
+	u32 kh, kw;
 	bool r;
 
 	if (!ox_is(n, "AveragePool") || x->rank != 4 ||
-	    mcai_ox_attr_ints(n, "kernel_shape", &ks) != 2 || ks[0] < 1 ||
-	    ks[1] < 1 || ks[0] > 65536 || ks[1] > 65536)
+	    mcai_ox_pool_kernel(n, &kh, &kw))
 		return false;
 	/* a window the pool path refuses is refused there, with its reason */
 	memset(&quiet, 0, sizeof(quiet));
 	g->err = &quiet;
-	r = !mcai_ox_window(g, n, x, (u32)ks[0], (u32)ks[1], &win);
+	r = !mcai_ox_window(g, n, x, kh, kw, &win);
 	g->err = err;
 	if (!r || win.dh != 1 || win.dw != 1)
 		return false;
@@ -519,14 +519,14 @@ static int ox_avg_dw(struct ox_lower *l, const struct mcai_ox_node *n,
 	u32 c, ch = x->dims[1], wd[4], bd[4] = { 1, 1, 1, ch };
 	struct mcai_ox_window win;
 	struct mcai_conv_params p;
-	const s64 *ks;
 	float *ws, *bs;
 	s32 *bq, *mult, *shift, *pw, wt, bt;
+	u32 kh, kw;
 	u64 taps;
 	s8 *q;
 
-	mcai_ox_attr_ints(n, "kernel_shape", &ks);
-	if (mcai_ox_window(g, n, x, (u32)ks[0], (u32)ks[1], &win))
+	if (mcai_ox_pool_kernel(n, &kh, &kw) ||
+	    mcai_ox_window(g, n, x, kh, kw, &win))
 		return -1;
 	taps = (u64)win.kh * win.kw;
 	q = ox_zalloc(l, taps * ch, 1);
@@ -656,13 +656,13 @@ static int ox_lower_node(struct ox_lower *l, struct mcai_ox_node *n)
 	if (ox_is(n, "MaxPool") || ox_is(n, "AveragePool")) {
 		struct mcai_ox_window win;
 		struct mcai_pool_params p;
-		bool bad = false;
-		const s64 *ks;
+		u32 kh, kw;
 
-		if (mcai_ox_attr_ints(n, "kernel_shape", &ks) != 2)
-			bad = true;
-		if (bad || mcai_ox_window(g, n, x, (u32)ks[0], (u32)ks[1], &win))
-			return bad ? mcai_ox_node_refuse(g, n, "kernel_shape is not 2-D") : -1;
+		if (mcai_ox_pool_kernel(n, &kh, &kw))
+			return mcai_ox_node_refuse(g, n, "kernel_shape is not %s",
+						   n->one_d ? "1-D" : "2-D");
+		if (mcai_ox_window(g, n, x, kh, kw, &win))
+			return -1;
 		memset(&p, 0, sizeof(p));
 		p.k_h = win.kh;
 		p.k_w = win.kw;
@@ -764,14 +764,17 @@ static int ox_lower_node(struct ox_lower *l, struct mcai_ox_node *n)
 		{
 			const s64 *pv;
 			long np = mcai_ox_attr_ints(n, "pads", &pv);
+			/* a 1-D signal's pads are N,C,L's (H = 1 unpadded) */
+			u32 r = x->one_d ? 3 : x->rank;
 
-			for (d = 0; d < x->rank; d++) {
-				u32 e = ox_axis_nhwc(x, d), b;
+			for (d = 0; d < r; d++) {
+				u32 id = x->one_d && d == 2 ? 3 : d;
+				u32 e = ox_axis_nhwc(x, id), b;
 
-				b = np == 2L * x->rank ? (u32)pv[d] :
+				b = np == 2L * r ? (u32)pv[d] :
 				    (u32)g->t[n->in[1]].f[d];
 				p.before[e] = b;
-				p.after[e] = yy->dims[d] - x->dims[d] - b;
+				p.after[e] = yy->dims[id] - x->dims[id] - b;
 			}
 		}
 		op->type = MCAI_OP_PAD;

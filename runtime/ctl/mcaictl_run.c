@@ -177,7 +177,7 @@ static int store_output(const struct mcai_graph *g, u32 k, const u8 *src,
 	struct mcai_iofacts f;
 	struct mcai_tensor out = { 0 };
 	u32 rank = blob_rank(g, g->output[k]), od[4], d;
-	u64 e = mcai_op_elems(t->dims), i, b;
+	u64 e = mcai_op_elems(t->dims), i;
 	float scale = fbits(t->scale);
 	char err[256];
 	int ret;
@@ -200,21 +200,22 @@ static int store_output(const struct mcai_graph *g, u32 k, const u8 *src,
 			  mcai_tensor_elem_size(out.type));
 	if (!out.data)
 		return fail("out of memory");
-	for (b = 0, i = 0; b < batch; b++, src += stride)
-	for (i = b * e; i < (b + 1) * e; i++) {
-		u64 s = f.nchw && rank >= 3 ? to_nhwc(od, rank, i - b * e) :
-			i - b * e;
+	for (i = 0; i < out.count; i++) {
+		/* sample b's element el, from that sample's output bytes */
+		u64 b = i / e, el = i % e;
+		const u8 *from = src + b * stride;
+		u64 s = f.nchw && rank >= 3 ? to_nhwc(od, rank, el) : el;
 		s32 q;
 
 		if (t->dtype == MCAI_DT_INT8) {
-			q = (s8)src[s];
+			q = (s8)from[s];
 		} else if (t->dtype == MCAI_DT_INT16) {
 			s16 v;
 
-			memcpy(&v, src + 2 * s, 2);
+			memcpy(&v, from + 2 * s, 2);
 			q = v;
 		} else {
-			memcpy(&q, src + 4 * s, 4);
+			memcpy(&q, from + 4 * s, 4);
 		}
 		if (f.is_float)
 			((float *)out.data)[i] = scale * (float)(q - t->zp);

@@ -209,11 +209,12 @@ def refusals(out):
             f.write(why + "\n")
 
     w = rng.normal(0, 0.3, (4, 2, 3)).astype(np.float32)
-    one("refuse_conv1d",
-        [helper.make_node("Conv", ["x", "w"], ["y"], name="Conv_12")],
+    one("refuse_conv1d_mean",
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="Conv_12"),
+         helper.make_node("ReduceMean", ["c"], ["y"], name="m", axes=[2])],
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 9])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 7])],
-        [init("w", w)], 'node "Conv_12" (Conv): weights of rank 3: only 2-D convolutions supported')
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 1])],
+        [init("w", w)], 'node "m" (ReduceMean): not supported on a 1-D signal (N,C,L)')
     # a symbolic batch axis runs sample by sample; any other is refused,
     # as is an op across the batch axis
     one("refuse_dynamic_dim",

@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # Every shipped model, v1 layers and v2 graphs (the MLPerf Tiny four),
 # loads with the default limits and gives through INFER and the ring the
-# scores the user-space engine gives, byte for byte.
+# scores the user-space engine gives, byte for byte; so does a 1-D CNN
+# with a batch axis that the guest imports from ONNX itself
+# (tests/import/torch/cnn1d.*), and `mcaictl run --device` on its batch
+# of 4 equals user space.
 # 24 random inputs per model; 4 in the arm64 guest, whose TCG emulation
 # runs the engine about ten times slower.  mcai_graph_samples=N on the
 # kernel command line (MCAI_VM_APPEND of run.sh) overrides either.
@@ -56,6 +59,31 @@ if [ -e "$KWS" ]; then
 		{ echo "16-graphs: FAIL: mcaictl run --device differs from user space"; ret=1; }
 	"$CTL" unload kws-dscnn >/dev/null || ret=1
 	rm -f "$in" "$in.npy" "$in.user.npy" "$in.dev.npy"
+fi
+
+# an imported 1-D CNN (Conv1d, BatchNorm1d, 1-D pools as H = 1 2-D ops,
+# a dynamic batch axis): random inputs through the module bit-exact, and
+# a batch of 4 through `mcaictl run`, module against user space
+T=$R/tests/import/torch/cnn1d
+if [ -e "$T.onnx" ]; then
+	d=$(mktemp -d)
+	if ! "$CTL" import "$T.onnx" -o "$d/cnn1d.mcai" --name cnn1d \
+		--calibrate "$T.cal.npy" >/dev/null; then
+		echo "16-graphs: FAIL: mcaictl import $T.onnx"
+		ret=1
+	elif ! "$R/build/vm/graph_bitexact" --samples "$samples" "$d/cnn1d.mcai"; then
+		ret=1
+	elif ! "$CTL" load "$d/cnn1d.mcai" >/dev/null ||
+	     ! "$CTL" run "$d/cnn1d.mcai" --input "$T.in.npy" \
+		--output "$d/user.npy" >/dev/null ||
+	     ! "$CTL" run --device "$d/cnn1d.mcai" --input "$T.in.npy" \
+		--output "$d/dev.npy" >/dev/null ||
+	     ! cmp "$d/user.npy" "$d/dev.npy"; then
+		echo "16-graphs: FAIL: imported cnn1d: a batch of 4 through the module differs from user space"
+		ret=1
+	fi
+	"$CTL" unload cnn1d >/dev/null 2>&1
+	rm -rf "$d"
 fi
 rmmod mcai || ret=1
 exit $ret
