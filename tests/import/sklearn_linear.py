@@ -14,10 +14,14 @@
 # sample), NAME.cal.npy (training rows: the calibration set),
 # NAME.test.npy (held-out rows), NAME.truth.npy (their labels or
 # targets), NAME.sk.npy (scikit-learn's predict_proba or predict on them).
-# Seeded: the same files every run.
+# Seeded: the same files every run.  With --guest DIR, also the files the
+# guest test (tests/vm/guest/16-graphs.sh, no Python there) imports,
+# committed in tests/import/sklearn/: cancer-logreg.onnx, 64 calibration
+# rows (.cal.npy) and 8 held-out rows (.in.npy).
 #
-#   sklearn_linear.py OUT_DIR
+#   sklearn_linear.py OUT_DIR [--guest DIR]
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -89,6 +93,12 @@ def main():
     save(out, "cancer-logreg", [scaler, node], 30, classifier_outputs(2),
          x_tr, x_te, y_te,
          lr.predict_proba(sc.transform(x_te.astype(np.float32))))
+    if len(sys.argv) > 3 and sys.argv[2] == "--guest":
+        guest = sys.argv[3]
+        os.makedirs(guest, exist_ok=True)
+        shutil.copy(os.path.join(out, "cancer-logreg.onnx"), guest)
+        np.save(os.path.join(guest, "cancer-logreg.cal.npy"), x_tr[:64].astype(np.float32))
+        np.save(os.path.join(guest, "cancer-logreg.in.npy"), x_te[:8].astype(np.float32))
 
     x, y = load_diabetes(return_X_y=True)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.3, random_state=15)

@@ -5,7 +5,9 @@
 # scores the user-space engine gives, byte for byte; so does a 1-D CNN
 # with a batch axis that the guest imports from ONNX itself
 # (tests/import/torch/cnn1d.*), and `mcaictl run --device` on its batch
-# of 4 equals user space.
+# of 4 equals user space; likewise a scikit-learn StandardScaler +
+# LogisticRegression imported from ONNX-ML (tests/import/sklearn/:
+# per-feature input scales), 8 rows.
 # 24 random inputs per model; 4 in the arm64 guest, whose TCG emulation
 # runs the engine about ten times slower.  mcai_graph_samples=N on the
 # kernel command line (MCAI_VM_APPEND of run.sh) overrides either.
@@ -83,6 +85,27 @@ if [ -e "$T.onnx" ]; then
 		ret=1
 	fi
 	"$CTL" unload cnn1d >/dev/null 2>&1
+	rm -rf "$d"
+fi
+S=$R/tests/import/sklearn/cancer-logreg
+if [ -e "$S.onnx" ]; then
+	d=$(mktemp -d)
+	if ! "$CTL" import "$S.onnx" -o "$d/lr.mcai" --name cancer-logreg \
+		--calibrate "$S.cal.npy" >/dev/null; then
+		echo "16-graphs: FAIL: mcaictl import $S.onnx"
+		ret=1
+	elif ! "$R/build/vm/graph_bitexact" --samples "$samples" "$d/lr.mcai"; then
+		ret=1
+	elif ! "$CTL" load "$d/lr.mcai" >/dev/null ||
+	     ! "$CTL" run "$d/lr.mcai" --input "$S.in.npy" \
+		--output "$d/user.npy" >/dev/null ||
+	     ! "$CTL" run --device "$d/lr.mcai" --input "$S.in.npy" \
+		--output "$d/dev.npy" >/dev/null ||
+	     ! cmp "$d/user.npy" "$d/dev.npy"; then
+		echo "16-graphs: FAIL: imported cancer-logreg: 8 rows through the module differ from user space"
+		ret=1
+	fi
+	"$CTL" unload cancer-logreg >/dev/null 2>&1
 	rm -rf "$d"
 fi
 rmmod mcai || ret=1
