@@ -702,10 +702,13 @@ int mcai_ox_ml_linear(struct mcai_ox_graph *g)
 					  strcmp(g->n[0].op, "Scaler") ||
 					  lin != &g->n[1])))
 		return mcai_ox_node_refuse(g, lin, "a linear model must be the graph's one node, or follow one Scaler");
+	if (!lin->n_out || lin->n_out > 2 || lin->n_in != 1)
+		return mcai_ox_node_refuse(g, lin, "one input and one or two outputs expected");
 	if (g->n_n == 2) {
 		sc = &g->n[0];
-		if (sc->n_in != 1 || sc->in[0] < 0 || sc->out[0] < 0 ||
-		    lin->in[0] != sc->out[0] || g->t[sc->out[0]].is_output)
+		if (sc->n_in != 1 || sc->n_out != 1 || sc->in[0] < 0 ||
+		    sc->out[0] < 0 || lin->in[0] != sc->out[0] ||
+		    g->t[sc->out[0]].is_output)
 			return mcai_ox_node_refuse(g, sc, "the Scaler must feed the linear model alone");
 		noff = mcai_ox_attr_floats(sc, "offset", &off);
 		nscl = mcai_ox_attr_floats(sc, "scale", &scl);

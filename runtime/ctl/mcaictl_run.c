@@ -290,7 +290,7 @@ int run_main(int argc, char **argv)
 	bool device = false;
 	void *state = NULL, *arena = NULL;
 	u8 *blob = NULL, *in = NULL, *out = NULL;
-	int ch, ret = EXIT_FAILURE, cls;
+	int ch, ret = EXIT_FAILURE, cls = -1;
 	size_t size;
 
 	reset_getopt();
