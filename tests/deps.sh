@@ -18,6 +18,7 @@ pkgs=(
 	dataset-fashion-mnist
 	keyutils
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx python3-numpy
+	python3-sklearn
 	python3-matplotlib
 	libonnx-testdata
 	libiio-utils

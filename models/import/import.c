@@ -62,6 +62,17 @@ int mcai_import_inputs(const u8 *buf, size_t len, u32 *n_inputs,
 	return 0;
 }
 
+/* @dst = @src times the input's per-feature (last axis) scales. */
+static void ox_feat_scale(const struct mcai_ox_tensor *t, const float *src,
+			  float *dst)
+{
+	u32 f = t->dims[t->rank - 1];
+	u64 e = mcai_ox_elems(t), k;
+
+	for (k = 0; k < e; k++)
+		dst[k] = src[k] * t->feat_scale[k % f];
+}
+
 int mcai_import_onnx(const u8 *buf, size_t len,
 		     const struct mcai_import_opts *opts,
 		     struct mcai_import_result *r,
@@ -72,7 +83,7 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 	float *in[MCAI_IMPORT_MAX_IO];
 	char name[MCAI_NAME_LEN];
 	const float *tv = NULL;
-	float *tvbuf = NULL;
+	float *tvbuf = NULL, *sbuf[MCAI_IMPORT_MAX_IO] = { 0 };
 	u32 i, s;
 	int rw;
 
@@ -90,14 +101,21 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 			    m->model_version <= 0x7fffffff ?
 			    (u32)m->model_version : 1;
 	}
-	if (mcai_ox_is_ml(&g)) {
+	rw = mcai_ox_ml_linear(&g);
+	if (rw < 0)
+		goto fail;
+	if (rw) {
+		/* now a float FC graph: the ordinary path, calibration */
+		r->form = "ml";
+	} else if (mcai_ox_is_ml(&g)) {
 		r->form = "ml";
 		if (mcai_ox_lower_ml(&g, &o, r))
 			goto fail;
 		mcai_ox_free(&g);
 		return 0;
 	}
-	r->form = ox_form(&g);
+	if (!r->form)
+		r->form = ox_form(&g);
 	if (mcai_ox_normalise_quant(&g))
 		goto fail;
 	rw = mcai_ox_rewrite(&g);
@@ -115,6 +133,7 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 	for (s = 0; o.n_calib && s < o.calib[0].count; s++) {
 		for (i = 0; i < g.n_in; i++) {
 			u64 e = mcai_ox_elems(&g.t[g.in[i]]);
+			const float *fs = g.t[g.in[i]].feat_scale;
 
 			if (o.calib[i].count != o.calib[0].count) {
 				mcai_ox_refuse(&g, MCAI_IMPORT_EUNSUPPORTED,
@@ -124,6 +143,17 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 				goto fail;
 			}
 			in[i] = (float *)o.calib[i].data + e * s;
+			if (fs) {
+				/* the graph reads x * scale per feature */
+				if (!sbuf[i])
+					sbuf[i] = malloc(e * sizeof(float));
+				if (!sbuf[i]) {
+					mcai_ox_refuse(&g, MCAI_IMPORT_EIO, "out of memory");
+					goto fail;
+				}
+				ox_feat_scale(&g.t[g.in[i]], in[i], sbuf[i]);
+				in[i] = sbuf[i];
+			}
 		}
 		if (mcai_ox_eval(&g, in))
 			goto fail;
@@ -142,6 +172,8 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 			u64 e = mcai_ox_elems(&g.t[g.in[i]]);
 
 			memcpy(tvbuf + at, o.calib[i].data, e * sizeof(float));
+			if (g.t[g.in[i]].feat_scale)
+				ox_feat_scale(&g.t[g.in[i]], tvbuf + at, tvbuf + at);
 			at += e;
 		}
 		tv = tvbuf;
@@ -149,10 +181,14 @@ int mcai_import_onnx(const u8 *buf, size_t len,
 	if (mcai_ox_lower(&g, &o, tv, r))
 		goto fail;
 	free(tvbuf);
+	for (i = 0; i < MCAI_IMPORT_MAX_IO; i++)
+		free(sbuf[i]);
 	mcai_ox_free(&g);
 	return 0;
 fail:
 	free(tvbuf);
+	for (i = 0; i < MCAI_IMPORT_MAX_IO; i++)
+		free(sbuf[i]);
 	if (!err->code) {
 		err->code = MCAI_IMPORT_EUNSUPPORTED;
 		strcpy(err->msg, "import failed");

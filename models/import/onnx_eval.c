@@ -72,6 +72,18 @@ static u32 ox_get(const struct mcai_ox_node *n, const char *attr, u32 k,
 	return (u32)v[k];
 }
 
+int mcai_ox_pool_kernel(const struct mcai_ox_node *n, u32 *kh, u32 *kw)
+{
+	bool bad = false;
+
+	if (mcai_ox_attr_ints(n, "kernel_shape", &(const s64 *){ NULL }) !=
+	    (n->one_d ? 1 : 2))
+		return -1;
+	*kh = n->one_d ? 1 : ox_get(n, "kernel_shape", 0, 0, &bad);
+	*kw = ox_get(n, "kernel_shape", n->one_d ? 0 : 1, 0, &bad);
+	return bad || !*kh || !*kw ? -1 : 0;
+}
+
 int mcai_ox_window(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 		   const struct mcai_ox_tensor *x, u32 kh, u32 kw,
 		   struct mcai_ox_window *w)
@@ -83,20 +95,36 @@ int mcai_ox_window(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 
 	memset(w, 0, sizeof(*w));
 	if (x->rank != 4)
-		return mcai_ox_node_refuse(g, n, "input of rank %u, only 2-D (NCHW) supported", x->rank);
+		return mcai_ox_node_refuse(g, n, "input of rank %u, only 1-D (NCL) and 2-D (NCHW) supported",
+					   x->rank);
+	if (n->one_d != x->one_d)
+		return mcai_ox_node_refuse(g, n, "a %s window over an input of rank %u",
+					   n->one_d ? "1-D" : "2-D", x->one_d ? 3 : 4);
 	w->kh = kh;
 	w->kw = kw;
-	w->sh = ox_get(n, "strides", 0, 1, &bad);
-	w->sw = ox_get(n, "strides", 1, 1, &bad);
-	w->dh = ox_get(n, "dilations", 0, 1, &bad);
-	w->dw = ox_get(n, "dilations", 1, 1, &bad);
-	w->pt = ox_get(n, "pads", 0, 0, &bad);
-	w->pl = ox_get(n, "pads", 1, 0, &bad);
-	w->pb = ox_get(n, "pads", 2, 0, &bad);
-	w->pr = ox_get(n, "pads", 3, 0, &bad);
-	if (bad || (mcai_ox_attr_ints(n, "pads", &v) >= 0 &&
-		    mcai_ox_attr_ints(n, "pads", &v) != 4))
-		return mcai_ox_node_refuse(g, n, "strides, dilations or pads not 2-D");
+	if (n->one_d) {
+		/* N,C,L as N,C,1,L: the ONNX attributes are the W axis' */
+		w->sh = w->dh = 1;
+		w->sw = ox_get(n, "strides", 0, 1, &bad);
+		w->dw = ox_get(n, "dilations", 0, 1, &bad);
+		w->pl = ox_get(n, "pads", 0, 0, &bad);
+		w->pr = ox_get(n, "pads", 1, 0, &bad);
+		if (bad || (mcai_ox_attr_ints(n, "pads", &v) >= 0 &&
+			    mcai_ox_attr_ints(n, "pads", &v) != 2))
+			return mcai_ox_node_refuse(g, n, "strides, dilations or pads not 1-D");
+	} else {
+		w->sh = ox_get(n, "strides", 0, 1, &bad);
+		w->sw = ox_get(n, "strides", 1, 1, &bad);
+		w->dh = ox_get(n, "dilations", 0, 1, &bad);
+		w->dw = ox_get(n, "dilations", 1, 1, &bad);
+		w->pt = ox_get(n, "pads", 0, 0, &bad);
+		w->pl = ox_get(n, "pads", 1, 0, &bad);
+		w->pb = ox_get(n, "pads", 2, 0, &bad);
+		w->pr = ox_get(n, "pads", 3, 0, &bad);
+		if (bad || (mcai_ox_attr_ints(n, "pads", &v) >= 0 &&
+			    mcai_ox_attr_ints(n, "pads", &v) != 4))
+			return mcai_ox_node_refuse(g, n, "strides, dilations or pads not 2-D");
+	}
 	if (!w->sh || !w->sw || !w->dh || !w->dw || !kh || !kw)
 		return mcai_ox_node_refuse(g, n, "zero stride, dilation or kernel");
 	eh = (kh - 1) * w->dh + 1;
@@ -153,7 +181,7 @@ static int ox_conv(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 			return mcai_ox_node_refuse(g, n, "bias is not a constant");
 	}
 	if (w->rank != 4)
-		return mcai_ox_node_refuse(g, n, "weights of rank %u: only 2-D convolutions supported", w->rank);
+		return mcai_ox_node_refuse(g, n, "weights of rank %u: only 1-D and 2-D convolutions supported", w->rank);
 	if (mcai_ox_window(g, n, x, w->dims[2], w->dims[3], &win))
 		return -1;
 	win.group = (u32)mcai_ox_attr_int_or(n, "group", 1);
@@ -338,30 +366,29 @@ static int ox_pool(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 	struct mcai_ox_window win = { 0 };
 	u32 dims[4], c, y, xx, i, j;
 	struct mcai_ox_tensor *out;
+	bool include_pad = false;
 
 	if (x->rank != 4)
-		return mcai_ox_node_refuse(g, n, "input of rank %u, only NCHW supported", x->rank);
+		return mcai_ox_node_refuse(g, n, "input of rank %u, only NCL and NCHW supported", x->rank);
 	if (global) {
 		win.kh = win.oh = x->dims[2];
 		win.kw = win.ow = x->dims[3];
 		win.sh = win.sw = 1;
 		win.oh = win.ow = 1;
 	} else {
-		bool bad = false;
-		u32 kh = ox_get(n, "kernel_shape", 0, 0, &bad);
-		u32 kw = ox_get(n, "kernel_shape", 1, 0, &bad);
+		u32 kh, kw;
 
-		if (bad)
-			return mcai_ox_node_refuse(g, n, "kernel_shape is not 2-D");
+		if (mcai_ox_pool_kernel(n, &kh, &kw))
+			return mcai_ox_node_refuse(g, n, "kernel_shape is not %s",
+						   n->one_d ? "1-D" : "2-D");
 		if (mcai_ox_attr_int_or(n, "ceil_mode", 0))
 			return mcai_ox_node_refuse(g, n, "ceil_mode 1 not supported");
 		if (mcai_ox_window(g, n, x, kh, kw, &win))
 			return -1;
 		if (win.dh != 1 || win.dw != 1)
 			return mcai_ox_node_refuse(g, n, "dilations not supported");
-		if (!max && mcai_ox_attr_int_or(n, "count_include_pad", 0) &&
-		    (win.pt || win.pl || win.pb || win.pr))
-			return mcai_ox_node_refuse(g, n, "count_include_pad 1 with padding not supported");
+		/* with padding, lowered as a depthwise convolution */
+		include_pad = !max && mcai_ox_attr_int_or(n, "count_include_pad", 0);
 		if (win.pt >= kh || win.pb >= kh || win.pl >= kw || win.pr >= kw)
 			return mcai_ox_node_refuse(g, n, "padding as large as the window");
 	}
@@ -398,7 +425,8 @@ static int ox_pool(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 					}
 				}
 				out->f[((u64)c * win.oh + y) * win.ow + xx] =
-					ox_act(n, (float)(max ? acc : acc / cnt));
+					ox_act(n, (float)(max ? acc : acc /
+						(include_pad ? win.kh * win.kw : cnt)));
 			}
 	return 0;
 }
@@ -497,9 +525,21 @@ static int ox_reshape(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 		dims[0] = (u32)a;
 		dims[1] = (u32)(mcai_ox_elems(x) / a);
 	} else {
+		struct mcai_ox_tensor s;
+		float f[MCAI_OX_MAX_RANK];
+
 		if (n->n_in < 2 || n->in[1] < 0 || !g->t[n->in[1]].is_const)
 			return mcai_ox_node_refuse(g, n, "shape is not a constant");
-		if (mcai_ox_reshape_dims(g, n, x, &g->t[n->in[1]], &rank, dims))
+		s = g->t[n->in[1]];
+		/* the declared batch, written into the shape, is one sample's 1 */
+		if (g->batched && g->batch > 1 && !x->is_const && s.rank == 1 &&
+		    s.dims[0] >= 2 && s.dims[0] <= MCAI_OX_MAX_RANK &&
+		    s.f[0] == (float)g->batch) {
+			memcpy(f, s.f, s.dims[0] * sizeof(float));
+			f[0] = 1;
+			s.f = f;
+		}
+		if (mcai_ox_reshape_dims(g, n, x, &s, &rank, dims))
 			return -1;
 	}
 	if (ox_out(g, n, rank, dims))
@@ -596,6 +636,8 @@ static int ox_pad(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 	u32 before[4] = { 0 }, after[4] = { 0 }, dims[4], d, idx[4] = { 0 };
 	const s64 *pv;
 	long np = mcai_ox_attr_ints(n, "pads", &pv);
+	/* a 1-D signal's pads are N,C,L's: L is the held W axis */
+	u32 r = x->one_d ? 3 : x->rank;
 	u64 i, e;
 
 	if (mode && strcmp(mode, "constant"))
@@ -608,22 +650,22 @@ static int ox_pad(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 	if (np < 0 && n->n_in > 1 && n->in[1] >= 0) {
 		const struct mcai_ox_tensor *p = &g->t[n->in[1]];
 
-		if (!p->is_const || mcai_ox_elems(p) != 2ULL * x->rank)
+		if (!p->is_const || mcai_ox_elems(p) != 2ULL * r)
 			return mcai_ox_node_refuse(g, n, "pads are not 2 * rank constants");
-		for (d = 0; d < x->rank; d++) {
-			if (p->f[d] < 0 || p->f[x->rank + d] < 0 ||
-			    p->f[d] > 65536 || p->f[x->rank + d] > 65536)
+		for (d = 0; d < r; d++) {
+			if (p->f[d] < 0 || p->f[r + d] < 0 ||
+			    p->f[d] > 65536 || p->f[r + d] > 65536)
 				return mcai_ox_node_refuse(g, n, "negative or huge pads not supported");
-			before[d] = (u32)p->f[d];
-			after[d] = (u32)p->f[x->rank + d];
+			before[x->one_d && d == 2 ? 3 : d] = (u32)p->f[d];
+			after[x->one_d && d == 2 ? 3 : d] = (u32)p->f[r + d];
 		}
-	} else if (np == 2L * x->rank) {
-		for (d = 0; d < x->rank; d++) {
-			if (pv[d] < 0 || pv[x->rank + d] < 0 ||
-			    pv[d] > 65536 || pv[x->rank + d] > 65536)
+	} else if (np == 2L * r) {
+		for (d = 0; d < r; d++) {
+			if (pv[d] < 0 || pv[r + d] < 0 ||
+			    pv[d] > 65536 || pv[r + d] > 65536)
 				return mcai_ox_node_refuse(g, n, "negative or huge pads not supported");
-			before[d] = (u32)pv[d];
-			after[d] = (u32)pv[x->rank + d];
+			before[x->one_d && d == 2 ? 3 : d] = (u32)pv[d];
+			after[x->one_d && d == 2 ? 3 : d] = (u32)pv[r + d];
 		}
 	} else {
 		return mcai_ox_node_refuse(g, n, "pads are not 2 * rank values");
@@ -698,6 +740,78 @@ static int ox_eval_node(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	return mcai_ox_node_refuse(g, n, "op not supported");
 }
 
+/*
+ * A model with a batch axis (g->batched) is imported for one sample and
+ * run sample by sample: an op that mixes samples (concatenates, reduces,
+ * flattens or reshapes across the batch axis) would compute something
+ * else per sample, so it is refused.
+ */
+static int ox_batch_ok(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
+{
+	const struct mcai_ox_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	s64 axis = mcai_ox_attr_int_or(n, "axis", 1);
+
+	if (!g->batched || x->is_const || x->rank < 2)
+		return 0;
+	if (axis < 0)
+		axis += x->rank;
+	if ((ox_is(n, "Flatten") && !axis) ||
+	    (ox_is(n, "ReduceMean") && (n->axes & 1U)))
+		return mcai_ox_node_refuse(g, n, "works across the batch axis (a batch runs sample by sample)");
+	if (y->rank < 2 || y->dims[0] != 1)
+		return mcai_ox_node_refuse(g, n, "its output does not keep the batch axis first (a batch runs sample by sample)");
+	return 0;
+}
+
+/*
+ * A 1-D signal (ONNX N,C,L, held as N,C,1,L by onnx_rewrite.c) stays one
+ * through the ops that name no axis; of those that do, the ones whose
+ * axis means the same in both shapes are kept (channels, or the last),
+ * the rest refused.
+ */
+static int ox_one_d(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
+{
+	static const char *const plain[] = {
+		"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "Relu",
+		"Clip", "Sigmoid", "Tanh", "HardSigmoid", "HardSwish", "Add",
+		"Mul", "Sub", "Pad", NULL,
+	};
+	const struct mcai_ox_tensor *x = &g->t[n->in[0]];
+	struct mcai_ox_tensor *y = &g->t[n->out[0]];
+	bool ok = false;
+	u32 k;
+
+	for (k = 0; k < n->n_in; k++) {
+		const struct mcai_ox_tensor *t;
+
+		if (n->in[k] < 0)
+			continue;
+		t = &g->t[n->in[k]];
+		if (t->one_d)
+			ok = true;
+		else if (ok || (k && g->t[n->in[0]].one_d))
+			if (t->rank >= 2 && !(ox_is(n, "Conv") && k))
+				return mcai_ox_node_refuse(g, n, "mixes a 1-D signal (N,C,L) with a tensor of rank %u",
+							   t->rank);
+	}
+	if (!ok)
+		return 0;
+	if (!x->one_d)
+		return mcai_ox_node_refuse(g, n, "mixes a 1-D signal (N,C,L) with a tensor of rank %u", x->rank);
+	for (k = 0; plain[k]; k++)
+		ok = ok && strcmp(n->op, plain[k]);
+	if (ok) {
+		s64 axis = mcai_ox_attr_int_or(n, "axis", ox_is(n, "Softmax") &&
+					       g->opset >= 13 ? -1 : 1);
+
+		if (!(ox_is(n, "Concat") && (axis == 1 || axis == -1)) &&
+		    !((ox_is(n, "Softmax") || ox_is(n, "Flatten")) && axis == 1))
+			return mcai_ox_node_refuse(g, n, "not supported on a 1-D signal (N,C,L): only Conv, pools, activations, Add/Mul, Pad, Flatten and Softmax (axis 1), Concat (axis 1 or -1)");
+	}
+	y->one_d = y->rank == 4;
+	return 0;
+}
+
 int mcai_ox_eval(struct mcai_ox_graph *g, float *const *inputs)
 {
 	u64 macs = 0;
@@ -721,7 +835,8 @@ int mcai_ox_eval(struct mcai_ox_graph *g, float *const *inputs)
 
 		if (n->dead)
 			continue;
-		if (ox_eval_node(g, n, &macs))
+		if (ox_eval_node(g, n, &macs) || ox_one_d(g, n) ||
+		    ox_batch_ok(g, n))
 			return -1;
 		y = &g->t[n->out[0]];
 		e = mcai_ox_elems(y);

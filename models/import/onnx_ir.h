@@ -54,6 +54,13 @@ struct mcai_ox_tensor {
 	bool nchw;			/* 3-/4-D activation stored channels-last */
 	bool flat_chw;			/* flattened from C,H,W order */
 	u32 chw[3];
+	bool classifier;		/* ai.onnx.ml scores: a label before */
+	bool one_d;			/* ONNX N,C,L held as N,C,1,L */
+	/*
+	 * An input a Scaler multiplied per feature (last axis): the graph
+	 * reads x * feat_scale, the blob's input has per-channel scales.
+	 */
+	float *feat_scale;
 	s32 producer;			/* node index, -1 */
 	u32 uses;
 };
@@ -73,6 +80,7 @@ struct mcai_ox_node {
 	u8 act;
 	float act_lo, act_hi;
 	u32 axes;			/* ReduceMean: ONNX axes as a bit mask */
+	bool one_d;			/* 1-D window attributes, over W (H = 1) */
 	char namebuf[16];
 };
 
@@ -86,6 +94,8 @@ struct mcai_ox_graph {
 	s32 in[MCAI_IMPORT_MAX_IO];
 	s32 out[MCAI_IMPORT_MAX_IO];
 	s64 opset, ml_opset;
+	bool batched;			/* an input's batch axis was made 1 */
+	u32 batch;			/* its declared size, 0 symbolic */
 	u64 act_elems;			/* activations allocated by the eval */
 	struct mcai_import_error *err;
 };
@@ -147,6 +157,8 @@ struct mcai_ox_window {
 	u32 oh, ow;
 };
 
+/* onnx_eval.c: a pool's kernel_shape (1-D: @kh 1); -1 when malformed. */
+int mcai_ox_pool_kernel(const struct mcai_ox_node *n, u32 *kh, u32 *kw);
 /* onnx_eval.c: the window of @n over NCHW input @x (kernel @kh x @kw). */
 int mcai_ox_window(struct mcai_ox_graph *g, const struct mcai_ox_node *n,
 		   const struct mcai_ox_tensor *x, u32 kh, u32 kw,
@@ -160,5 +172,9 @@ int mcai_ox_lower(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 bool mcai_ox_is_ml(const struct mcai_ox_graph *g);
 int mcai_ox_lower_ml(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 		     struct mcai_import_result *r);
+/* onnx_ml.c: [Scaler ->] LinearClassifier / LinearRegressor as FC
+ * (+ Softmax / Sigmoid); 1 rewritten, 0 none there, -1 refused.
+ */
+int mcai_ox_ml_linear(struct mcai_ox_graph *g);
 
 #endif /* MCAI_ONNX_IR_H */

@@ -501,6 +501,21 @@ static int ox_input(struct mcai_ox_graph *g, const Onnx__ValueInfoProto *vi)
 	for (k = 0; k < t->rank; k++) {
 		const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
 
+		/*
+		 * A batch axis (symbolic, unset or > 1) becomes 1: the engine
+		 * is batch 1 and `mcaictl run` runs a batch sample by sample;
+		 * the eval refuses ops that mix samples (g->batched).
+		 */
+		if (!k && t->rank > 1 &&
+		    (d->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE ||
+		     d->dim_value > 1)) {
+			t->dims[0] = 1;
+			g->batched = true;
+			if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+			    d->dim_value <= MCAI_OX_MAX_ELEMS)
+				g->batch = (u32)d->dim_value;
+			continue;
+		}
 		if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
 			return mcai_ox_refuse(g, MCAI_IMPORT_EUNSUPPORTED,
 					      "input \"%s\": dynamic dimension \"%s\" — pass a batch-1 model",
@@ -520,10 +535,6 @@ static int ox_input(struct mcai_ox_graph *g, const Onnx__ValueInfoProto *vi)
 					      "input \"%s\": more than %u elements",
 					      name, MCAI_OX_MAX_ELEMS);
 	}
-	if (t->rank > 1 && t->dims[0] != 1)
-		return mcai_ox_refuse(g, MCAI_IMPORT_EUNSUPPORTED,
-				      "input \"%s\": batch %u — pass a batch-1 model",
-				      name, t->dims[0]);
 	g->in[g->n_in++] = ti;
 	return 0;
 }
@@ -748,6 +759,7 @@ void mcai_ox_free(struct mcai_ox_graph *g)
 		free(g->t[i].q8);
 		free(g->t[i].qs);
 		free(g->t[i].i32);
+		free(g->t[i].feat_scale);
 	}
 	free(g->t);
 	free(g->n);

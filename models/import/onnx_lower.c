@@ -124,10 +124,24 @@ static int ox_act_tensor(struct ox_lower *l, const struct mcai_ox_node *n,
 	memset(w, 0, sizeof(*w));
 	w->dtype = MCAI_DT_INT8;
 	w->kind = MCAI_TK_ARENA;
-	w->rank = (u8)(t->rank ? t->rank : 1);
+	/* a 1-D signal's io is N,C,L in ONNX: rank 3, (1, N, L, C) */
+	w->rank = (u8)(t->one_d && t->rank == 4 ? 3 : t->rank ? t->rank : 1);
 	ox_dims(t, w->dims);
 	w->scale = t->scale;
 	w->zp = t->zp;
+	if (t->feat_scale) {
+		/* x * feat_scale quantised at t->scale: x at t->scale / feat */
+		u32 f = w->dims[3], k;
+		float *qc = ox_zalloc(l, f, sizeof(float));
+
+		if (!qc)
+			return mcai_ox_refuse(l->g, MCAI_IMPORT_EIO, "out of memory");
+		for (k = 0; k < f; k++)
+			qc[k] = t->scale / t->feat_scale[k];
+		w->qc_scales = qc;
+		w->qc_axis = 3;
+		w->qc_count = f;
+	}
 	t->gw = (s32)l->gw.n_tensors++;
 	return 0;
 }
@@ -466,11 +480,111 @@ static double ox_hardsigmoid(double x)
 	return fmax(0, fmin(1, 0.2 * x + 0.5));
 }
 
+/*
+ * An AveragePool whose every window divides by kh * kw (no padding, or
+ * count_include_pad 1, where the engine's convolution pads with the
+ * input's zero point, a real 0) runs as a depthwise convolution of
+ * weights 1 / (kh * kw): its int32 sum is requantised to the output's
+ * own calibrated scale, whereas the engine's average pool keeps the
+ * input's (TFLite's rule) and so rounds at the input's coarser step
+ * where the average narrows the range.
+ */
+static bool ox_avg_as_dw(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
+{
+	const struct mcai_ox_tensor *x = &g->t[n->in[0]];
+	struct mcai_ox_window win;
+	struct mcai_import_error *err = g->err, quiet;
+	u32 kh, kw;
+	bool r;
+
+	if (!ox_is(n, "AveragePool") || x->rank != 4 ||
+	    mcai_ox_pool_kernel(n, &kh, &kw))
+		return false;
+	/* a window the pool path refuses is refused there, with its reason */
+	memset(&quiet, 0, sizeof(quiet));
+	g->err = &quiet;
+	r = !mcai_ox_window(g, n, x, kh, kw, &win);
+	g->err = err;
+	if (!r || win.dh != 1 || win.dw != 1)
+		return false;
+	return !(win.pt || win.pl || win.pb || win.pr) ||
+	       mcai_ox_attr_int_or(n, "count_include_pad", 0);
+}
+
+static int ox_avg_dw(struct ox_lower *l, const struct mcai_ox_node *n,
+		     struct mcai_gw_op *op, s32 *words)
+{
+	struct mcai_ox_graph *g = l->g;
+	const struct mcai_ox_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
+	u32 c, ch = x->dims[1], wd[4], bd[4] = { 1, 1, 1, ch };
+	struct mcai_ox_window win;
+	struct mcai_conv_params p;
+	float *ws, *bs;
+	s32 *bq, *mult, *shift, *pw, wt, bt;
+	u32 kh, kw;
+	u64 taps;
+	s8 *q;
+
+	if (mcai_ox_pool_kernel(n, &kh, &kw) ||
+	    mcai_ox_window(g, n, x, kh, kw, &win))
+		return -1;
+	taps = (u64)win.kh * win.kw;
+	q = ox_zalloc(l, taps * ch, 1);
+	ws = ox_zalloc(l, ch, sizeof(float));
+	bs = ox_zalloc(l, ch, sizeof(float));
+	bq = ox_zalloc(l, ch, sizeof(s32));
+	mult = ox_zalloc(l, ch, sizeof(s32));
+	shift = ox_zalloc(l, ch, sizeof(s32));
+	pw = ox_zalloc(l, 11 + 2 * (u64)ch, sizeof(s32));
+	if (!q || !ws || !bs || !bq || !mult || !shift || !pw)
+		return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+	(void)words;
+	/* weight 1 at scale 1 / (kh * kw): the mean is exact in int32 */
+	memset(q, 1, taps * ch);
+	for (c = 0; c < ch; c++) {
+		ws[c] = (float)(1.0 / (double)taps);
+		bs[c] = x->scale * ws[c];
+		mcai_quantize_multiplier((double)x->scale / (double)taps / y->scale,
+					 &mult[c], &shift[c]);
+	}
+	memset(&p, 0, sizeof(p));
+	p.out_c = ch;
+	p.stride_h = win.sh;
+	p.stride_w = win.sw;
+	p.dil_h = 1;
+	p.dil_w = 1;
+	p.pad_top = win.pt;
+	p.pad_left = win.pl;
+	p.pad_bottom = win.pb;
+	p.pad_right = win.pr;
+	p.groups = 1;
+	p.mult = mult;
+	p.shift = shift;
+	ox_clamp(n, y, &p.act_min, &p.act_max);
+	wd[0] = 1;
+	wd[1] = win.kh;
+	wd[2] = win.kw;
+	wd[3] = ch;
+	wt = ox_const(l, MCAI_DT_INT8, wd, ws, 3, ws[0], q);
+	bt = wt < 0 ? -1 : ox_const(l, MCAI_DT_INT32, bd, bs, 3, bs[0], bq);
+	if (bt < 0)
+		return -1;
+	op->type = MCAI_OP_DEPTHWISE;
+	op->params = pw;
+	op->params_len = 4 * mcai_gw_conv_words(&p, pw);
+	op->n_in = 3;
+	op->in[1] = (u32)wt;
+	op->in[2] = (u32)bt;
+	return 0;
+}
+
 /* Output quantisation an op imposes (pooling, reshape, pad, softmax). */
 static void ox_impose(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 {
 	struct mcai_ox_tensor *x = &g->t[n->in[0]], *y = &g->t[n->out[0]];
 
+	if (ox_avg_as_dw(g, n))
+		return;	/* its own calibrated quantisation */
 	if (ox_is(n, "MaxPool") || ox_is(n, "AveragePool") ||
 	    ox_is(n, "Flatten") || ox_is(n, "Reshape") || ox_is(n, "Pad")) {
 		y->has_q = true;
@@ -537,16 +651,18 @@ static int ox_lower_node(struct ox_lower *l, struct mcai_ox_node *n)
 				return -1;
 		return ox_binary(l, n, op, words);
 	}
+	if (ox_avg_as_dw(g, n))
+		return ox_avg_dw(l, n, op, words);
 	if (ox_is(n, "MaxPool") || ox_is(n, "AveragePool")) {
 		struct mcai_ox_window win;
 		struct mcai_pool_params p;
-		bool bad = false;
-		const s64 *ks;
+		u32 kh, kw;
 
-		if (mcai_ox_attr_ints(n, "kernel_shape", &ks) != 2)
-			bad = true;
-		if (bad || mcai_ox_window(g, n, x, (u32)ks[0], (u32)ks[1], &win))
-			return bad ? mcai_ox_node_refuse(g, n, "kernel_shape is not 2-D") : -1;
+		if (mcai_ox_pool_kernel(n, &kh, &kw))
+			return mcai_ox_node_refuse(g, n, "kernel_shape is not %s",
+						   n->one_d ? "1-D" : "2-D");
+		if (mcai_ox_window(g, n, x, kh, kw, &win))
+			return -1;
 		memset(&p, 0, sizeof(p));
 		p.k_h = win.kh;
 		p.k_w = win.kw;
@@ -648,14 +764,17 @@ static int ox_lower_node(struct ox_lower *l, struct mcai_ox_node *n)
 		{
 			const s64 *pv;
 			long np = mcai_ox_attr_ints(n, "pads", &pv);
+			/* a 1-D signal's pads are N,C,L's (H = 1 unpadded) */
+			u32 r = x->one_d ? 3 : x->rank;
 
-			for (d = 0; d < x->rank; d++) {
-				u32 e = ox_axis_nhwc(x, d), b;
+			for (d = 0; d < r; d++) {
+				u32 id = x->one_d && d == 2 ? 3 : d;
+				u32 e = ox_axis_nhwc(x, id), b;
 
-				b = np == 2L * x->rank ? (u32)pv[d] :
+				b = np == 2L * r ? (u32)pv[d] :
 				    (u32)g->t[n->in[1]].f[d];
 				p.before[e] = b;
-				p.after[e] = yy->dims[d] - x->dims[d] - b;
+				p.after[e] = yy->dims[id] - x->dims[id] - b;
 			}
 		}
 		op->type = MCAI_OP_PAD;
@@ -777,6 +896,7 @@ int mcai_ox_lower(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 		f.is_float = t->onnx_type == MCAI_OX_FLOAT;
 		f.is_uint8 = t->onnx_type == MCAI_OX_UINT8;
 		f.nchw = t->nchw;
+		f.classifier = t->classifier;
 		mcai_iofacts_name(t->name, &f, l->names[1][i]);
 		l->gw.output[i] = (u32)t->gw;
 		l->gw.output_name[i] = l->names[1][i];

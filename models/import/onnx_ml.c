@@ -19,9 +19,10 @@
  * so the class is the same; a single-output LOGISTIC is the engine's
  * logistic link).  The label output ONNX has is the head's argmax.
  *
- * LinearClassifier/LinearRegressor are refused: blob format v2 has no
- * linear-model op type (the engine's mcai_linear() is for v1 users);
- * the same model exported as Gemm (+ Softmax) imports as FC.
+ * LinearClassifier/LinearRegressor (after an optional Scaler) are not
+ * lowered here: mcai_ox_ml_linear() rewrites them into the float graph
+ * FC (+ Softmax / Sigmoid), which the ordinary path quantises as it
+ * does a Gemm (blob format v2 has no linear-model op, and needs none).
  */
 #include <math.h>
 #include <stdio.h>
@@ -621,14 +622,11 @@ int mcai_ox_lower_ml(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 
 		if (strcmp(n->domain, "ai.onnx.ml"))
 			return mcai_ox_node_refuse(g, n, "an ai.onnx.ml model must be one tree ensemble and nothing else");
-		if (!strcmp(n->op, "LinearClassifier") ||
-		    !strcmp(n->op, "LinearRegressor"))
-			return mcai_ox_node_refuse(g, n, "not supported: blob format v2 has no linear-model op; export the model as Gemm (+ Softmax), which imports as a fully-connected layer");
 		if (!strcmp(n->op, "ZipMap"))
 			return mcai_ox_node_refuse(g, n, "not supported: export without ZipMap (the scores as a tensor)");
 		if (strcmp(n->op, "TreeEnsembleClassifier") &&
 		    strcmp(n->op, "TreeEnsembleRegressor"))
-			return mcai_ox_node_refuse(g, n, "ai.onnx.ml operator not supported (TreeEnsembleClassifier and TreeEnsembleRegressor are)");
+			return mcai_ox_node_refuse(g, n, "ai.onnx.ml operator not supported (TreeEnsembleClassifier, TreeEnsembleRegressor, LinearClassifier, LinearRegressor and a Scaler before them are)");
 		if (tree)
 			return mcai_ox_node_refuse(g, n, "more than one tree ensemble in the graph");
 		tree = n;
@@ -638,4 +636,225 @@ int mcai_ox_lower_ml(struct mcai_ox_graph *g, const struct mcai_import_opts *o,
 				      "calibration data for %u inputs, the model has 1",
 				      o->n_calib);
 	return ml_lower_tree(g, tree, o, r);
+}
+
+/* A constant float tensor of @rank/@dims made by a rewrite; NULL on error. */
+static float *ml_const(struct mcai_ox_graph *g, const char *name, u32 rank,
+		       const u32 *dims, s32 *ti)
+{
+	struct mcai_ox_tensor *t;
+	u64 e = 1;
+	u32 k;
+
+	*ti = mcai_ox_add_tensor(g, name);
+	if (*ti < 0)
+		return NULL;
+	t = &g->t[*ti];
+	t->is_const = t->known = true;
+	t->onnx_type = MCAI_OX_FLOAT;
+	t->rank = rank;
+	for (k = 0; k < rank; k++) {
+		t->dims[k] = dims[k];
+		e *= dims[k];
+	}
+	t->f = calloc(e ? e : 1, sizeof(float));
+	return t->f;
+}
+
+/*
+ * LinearClassifier / LinearRegressor, optionally after a Scaler (how
+ * scikit-learn's linear models and a StandardScaler pipeline arrive), as
+ * the float graph FC (+ Softmax for post_transform SOFTMAX, + Sigmoid
+ * for LOGISTIC) which the ordinary path then calibrates and quantises
+ * as it does a Gemm: weights symmetric int8 per output row, int32 bias.
+ * The Scaler, y = (x - offset) * scale: its offset folds into the
+ * bias, its scale into the input's quantisation (per-feature scales,
+ * x->feat_scale; import.c scales the calibration samples to match).  ONNX's binary form (one coefficient row, two class labels)
+ * scores the classes [-s, s], as ONNX Runtime does: two rows, -w and w.
+ * The classifier's label output is the blob's argmax head (the index
+ * into classlabels); its scores are the blob's output.
+ * Returns 1 when rewritten, 0 when the graph has no linear model, -1
+ * when refused.
+ */
+int mcai_ox_ml_linear(struct mcai_ox_graph *g)
+{
+	struct mcai_ox_node *lin = NULL, *sc = NULL, *n;
+	const float *coef, *icpt = NULL, *off = NULL, *scl = NULL;
+	long nc, ni = 0, noff = 0, nscl = 0, labels;
+	const char *post;
+	struct mcai_ox_tensor *x;
+	bool classifier, binary;
+	u32 feat, rows, out, o, i, k, wd[2], bd[1];
+	s32 wi, bi, scores, fc_out;
+	float *w, *b;
+
+	for (i = 0; i < g->n_n; i++) {
+		n = &g->n[i];
+		if (!strcmp(n->domain, "ai.onnx.ml") &&
+		    (!strcmp(n->op, "LinearClassifier") ||
+		     !strcmp(n->op, "LinearRegressor")))
+			lin = n;
+	}
+	if (!lin)
+		return 0;
+	classifier = !strcmp(lin->op, "LinearClassifier");
+	if (g->n_n > 2 || (g->n_n == 2 && (strcmp(g->n[0].domain, "ai.onnx.ml") ||
+					  strcmp(g->n[0].op, "Scaler") ||
+					  lin != &g->n[1])))
+		return mcai_ox_node_refuse(g, lin, "a linear model must be the graph's one node, or follow one Scaler");
+	if (!lin->n_out || lin->n_out > 2 || lin->n_in != 1)
+		return mcai_ox_node_refuse(g, lin, "one input and one or two outputs expected");
+	if (g->n_n == 2) {
+		sc = &g->n[0];
+		if (sc->n_in != 1 || sc->n_out != 1 || sc->in[0] < 0 ||
+		    sc->out[0] < 0 || lin->in[0] != sc->out[0] ||
+		    g->t[sc->out[0]].is_output)
+			return mcai_ox_node_refuse(g, sc, "the Scaler must feed the linear model alone");
+		noff = mcai_ox_attr_floats(sc, "offset", &off);
+		nscl = mcai_ox_attr_floats(sc, "scale", &scl);
+	}
+	n = sc ? sc : lin;
+	if (n->n_in != 1 || n->in[0] < 0 || g->n_in != 1 || n->in[0] != g->in[0])
+		return mcai_ox_node_refuse(g, n, "the linear model must read the graph's one input");
+	x = &g->t[n->in[0]];
+	if (x->onnx_type != MCAI_OX_FLOAT)
+		return mcai_ox_node_refuse(g, n, "features must be float");
+	if (x->rank < 1 || x->rank > 2 || (x->rank == 2 && x->dims[0] != 1))
+		return mcai_ox_node_refuse(g, n, "features must be [F] or [1, F]");
+	feat = x->dims[x->rank - 1];
+	if ((noff > 1 && noff != (long)feat) || (nscl > 1 && nscl != (long)feat))
+		return mcai_ox_node_refuse(g, sc, "offset and scale must have 1 or %u values", feat);
+	nc = mcai_ox_attr_floats(lin, "coefficients", &coef);
+	if (nc <= 0 || nc % feat)
+		return mcai_ox_node_refuse(g, lin, "coefficients missing or not a multiple of the %u features",
+					   feat);
+	rows = (u32)(nc / feat);
+	ni = mcai_ox_attr_floats(lin, "intercepts", &icpt);
+	if (ni > 0 && ni != (long)rows)
+		return mcai_ox_node_refuse(g, lin, "%ld intercepts for %u coefficient rows", ni, rows);
+	post = mcai_ox_attr_string(lin, "post_transform");
+	post = post ? post : "NONE";
+	if (classifier) {
+		const ProtobufCBinaryData *s;
+		const s64 *li;
+		long a = mcai_ox_attr_ints(lin, "classlabels_ints", &li);
+
+		labels = a > 0 ? a : ml_attr_strings(lin, "classlabels_strings", &s);
+		if (labels <= 0)
+			return mcai_ox_node_refuse(g, lin, "no class labels");
+		if (strcmp(post, "NONE") && strcmp(post, "SOFTMAX") &&
+		    strcmp(post, "LOGISTIC"))
+			return mcai_ox_node_refuse(g, lin, "post_transform %s not supported (NONE, SOFTMAX, LOGISTIC)",
+						   post);
+	} else {
+		labels = mcai_ox_attr_int_or(lin, "targets", 1);
+		if (strcmp(post, "NONE"))
+			return mcai_ox_node_refuse(g, lin, "post_transform %s not supported (NONE)", post);
+	}
+	binary = classifier && rows == 1 && labels == 2;
+	if (!binary && labels != (long)rows)
+		return mcai_ox_node_refuse(g, lin, "%u coefficient rows for %ld %s", rows, labels,
+					   classifier ? "classes" : "targets");
+	out = binary ? 2 : rows;
+	if (out > 4096)
+		return mcai_ox_node_refuse(g, lin, "more than 4096 outputs");
+	/* the scores: the classifier's second output, the regressor's one */
+	scores = lin->out[classifier ? 1 : 0];
+	if (classifier && lin->n_out < 2)
+		scores = -1;
+	if (scores < 0 || !g->t[scores].is_output)
+		return mcai_ox_node_refuse(g, lin, "the scores are not a graph output");
+	for (i = 0, k = 0; i < g->n_out; i++)
+		if (g->out[i] == scores)
+			g->out[k++] = scores;
+		else if (!classifier || g->out[i] != lin->out[0])
+			return mcai_ox_node_refuse(g, lin, "a graph output other than the label and the scores");
+	g->n_out = k;
+	if (classifier && lin->out[0] >= 0)
+		g->t[lin->out[0]].is_output = false;
+
+	wd[0] = out;
+	wd[1] = feat;
+	bd[0] = out;
+	w = ml_const(g, "linear#w", 2, wd, &wi);
+	b = w ? ml_const(g, "linear#b", 1, bd, &bi) : NULL;
+	if (!w || !b)
+		return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+	if (nscl > 0) {
+		x = &g->t[g->in[0]];
+		x->feat_scale = calloc(feat, sizeof(float));
+		if (!x->feat_scale)
+			return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+		for (i = 0; i < feat; i++) {
+			x->feat_scale[i] = scl[nscl > 1 ? i : 0];
+			if (!isfinite(x->feat_scale[i]) || !(x->feat_scale[i] > 0))
+				return mcai_ox_node_refuse(g, sc, "a scale not positive or not finite");
+		}
+	}
+	/*
+	 * The graph reads u = x * scale (the input's quantisation carries
+	 * the scale per feature, so that features of very different ranges
+	 * each keep their resolution); (x - offset) * scale is
+	 * u - offset * scale, and the offset goes into the bias.
+	 */
+	for (o = 0; o < out; o++) {
+		u32 r = binary ? 0 : o;
+		double sign = binary && !o ? -1 : 1, acc = ni > 0 ? icpt[r] : 0;
+
+		for (i = 0; i < feat; i++) {
+			double s = nscl > 0 ? scl[nscl > 1 ? i : 0] : 1;
+			double f = noff > 0 ? off[noff > 1 ? i : 0] : 0;
+			double c = coef[(u64)r * feat + i];
+
+			w[(u64)o * feat + i] = (float)(sign * c);
+			acc -= c * f * s;
+		}
+		b[o] = (float)(sign * acc);
+		if (!isfinite(b[o]))
+			return mcai_ox_node_refuse(g, lin, "coefficients, intercepts or the Scaler not finite");
+	}
+	g->t[scores].onnx_type = MCAI_OX_FLOAT;
+	g->t[scores].classifier = classifier;
+	fc_out = scores;
+	if (strcmp(post, "NONE")) {
+		fc_out = mcai_ox_add_tensor(g, "linear#z");
+		if (fc_out < 0)
+			return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+	}
+	if (g->n_n < 2) {
+		void *p = realloc(g->n, 2 * sizeof(*g->n));
+
+		if (!p)
+			return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
+		g->n = p;
+		lin = &g->n[0];
+	}
+	/* node 0: the FC (named as the linear model, for messages) */
+	n = &g->n[0];
+	if (n != lin)
+		*n = *lin;
+	n->in[0] = g->in[0];
+	n->in[1] = wi;
+	n->in[2] = bi;
+	n->n_in = 3;
+	n->out[0] = fc_out;
+	n->out[1] = -1;
+	n->n_out = 1;
+	n->op = "FC";
+	n->domain = "";
+	n->proto = NULL;
+	n->dead = false;
+	g->n_n = 1;
+	if (fc_out != scores) {
+		struct mcai_ox_node *p = &g->n[1];
+
+		*p = *n;
+		p->in[0] = fc_out;
+		p->n_in = 1;
+		p->out[0] = scores;
+		p->op = strcmp(post, "SOFTMAX") ? "Sigmoid" : "Softmax";
+		g->n_n = 2;
+	}
+	mcai_ox_count_uses(g);
+	return 1;
 }

@@ -485,6 +485,62 @@ static int ox_constant_node(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 	return 0;
 }
 
+/*
+ * 1-D convolutions and pools (PyTorch's Conv1d, MaxPool1d, AvgPool1d,
+ * BatchNorm1d folded into the Conv) run as the engine's 2-D ops with
+ * H = 1: a rank-3 graph input that a Conv or pool reads becomes
+ * N,C,1,L, rank-3 weights O,I,K become O,I,1,K (the same bytes), and the
+ * nodes read their 1-D attributes as the W axis' (node->one_d).  The
+ * eval carries the form through and refuses what would change meaning
+ * (ox_one_d()); the blob keeps such io tensors at rank 3.
+ */
+static void ox_one_d_rewrite(struct mcai_ox_graph *g)
+{
+	u32 i, k;
+
+	for (i = 0; i < g->n_in; i++) {
+		struct mcai_ox_tensor *t = &g->t[g->in[i]];
+		bool windowed = false;
+
+		if (t->rank != 3 || t->is_const)
+			continue;
+		for (k = 0; k < g->n_n; k++) {
+			const struct mcai_ox_node *n = &g->n[k];
+
+			if (!n->dead && n->n_in && n->in[0] == g->in[i] &&
+			    (ox_is(n, "Conv") || ox_is(n, "MaxPool") ||
+			     ox_is(n, "AveragePool") ||
+			     ox_is(n, "GlobalAveragePool")))
+				windowed = true;
+		}
+		if (!windowed)
+			continue;
+		t->rank = 4;
+		t->dims[3] = t->dims[2];
+		t->dims[2] = 1;
+		t->one_d = true;
+	}
+	for (i = 0; i < g->n_n; i++) {
+		struct mcai_ox_node *n = &g->n[i];
+		const s64 *ks;
+
+		if (n->dead)
+			continue;
+		if (ox_is(n, "Conv") && ox_const_in(g, n, 1) &&
+		    g->t[n->in[1]].rank == 3) {
+			struct mcai_ox_tensor *w = &g->t[n->in[1]];
+
+			w->rank = 4;
+			w->dims[3] = w->dims[2];
+			w->dims[2] = 1;
+			n->one_d = true;
+		} else if ((ox_is(n, "MaxPool") || ox_is(n, "AveragePool")) &&
+			   mcai_ox_attr_ints(n, "kernel_shape", &ks) == 1) {
+			n->one_d = true;
+		}
+	}
+}
+
 int mcai_ox_rewrite(struct mcai_ox_graph *g)
 {
 	u32 i, count = 0;
@@ -497,6 +553,7 @@ int mcai_ox_rewrite(struct mcai_ox_graph *g)
 		if (ox_constant_node(g, n))
 			return -1;
 	}
+	ox_one_d_rewrite(g);
 	mcai_ox_count_uses(g);
 	for (i = 0; i < g->n_n; i++) {
 		struct mcai_ox_node *n = &g->n[i];

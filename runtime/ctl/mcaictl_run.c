@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mcaictl run: one input through a blob, the output written in the
+ * mcaictl run: one input (or a batch, sample by sample) through a blob, the output written in the
  * format it came in (.npy or TensorProto), so that it compares with what
  * the framework produced.  Imported blobs say in their io names
  * (models/import/iofacts.h) which tensors were float and which were
@@ -22,9 +22,11 @@
 #define MAX_RUN_BLOB	(256U << 20)
 
 const char run_details[] =
-	"Runs one sample through BLOB.mcai: one --input file per blob input, in\n"
+	"Runs a sample through BLOB.mcai: one --input file per blob input, in\n"
 	"order, one --output file per model output (.npy or TensorProto .pb, by\n"
-	"extension).  For a blob made by `mcaictl import`, a float input is\n"
+	"extension).  An input may hold a batch of samples along its first\n"
+	"axis: they run one after another (the engine is batch 1) and each\n"
+	"output gets that batch as its first axis.  For a blob made by `mcaictl import`, a float input is\n"
 	"quantised (rounding half to even, as ONNX QuantizeLinear), an NCHW\n"
 	"input is transposed to the engine's NHWC and back for outputs, and a\n"
 	"float output is dequantised, with the ONNX shape; other blobs take and\n"
@@ -54,6 +56,25 @@ static float fbits(u32 u)
 	return f;
 }
 
+/*
+ * Tensor @t's per-channel scales on the last (NHWC) axis, as floats in
+ * the verified blob, or NULL (per tensor, or on another axis).
+ */
+static const u8 *last_axis_scales(const struct mcai_graph *g, u32 t)
+{
+	const u8 *h = g->blob;
+	const u8 *e = h + mcai_le32(h + offsetof(struct mcai_blob2_header,
+						 tensor_off)) +
+		      t * sizeof(struct mcai_blob2_tensor);
+	u32 count = mcai_le32(e + offsetof(struct mcai_blob2_tensor, qc_count));
+
+	if (!count || e[offsetof(struct mcai_blob2_tensor, qc_axis)] != 3 ||
+	    count != g->t[t].dims[3])
+		return NULL;
+	return h + mcai_le32(h + offsetof(struct mcai_blob2_header, data_off)) +
+	       mcai_le32(e + offsetof(struct mcai_blob2_tensor, qc_off));
+}
+
 /* NCHW (or NCL) element @k of an ONNX shape as its channels-last index. */
 static u64 to_nhwc(const u32 *od, u32 rank, u64 k)
 {
@@ -66,36 +87,64 @@ static u64 to_nhwc(const u32 *od, u32 rank, u64 k)
 	return n * c_ * sp + hw * c_ + (k / sp) % c_;
 }
 
-static int load_input(const struct mcai_graph *g, u32 k, const char *path,
-		      u8 *dst)
+/*
+ * Input @k from @path as floats: one sample, or a batch of them along
+ * the first axis (the blob is batch 1: `run` loops over the samples).
+ */
+static int read_input(const struct mcai_graph *g, u32 k, const char *path,
+		      float **vals, u32 *batch)
 {
 	const struct mcai_gtensor *t = &g->t[g->input[k]];
-	struct mcai_iofacts f;
 	struct mcai_tensor in;
-	u32 rank = blob_rank(g, g->input[k]), od[4];
-	u64 e = mcai_op_elems(t->dims), i;
-	float scale = fbits(t->scale), *v;
+	u64 e = mcai_op_elems(t->dims), b;
 	char err[256];
 
-	mcai_iofacts_parse(g->input_name[k], &f);
 	if (mcai_tensor_read(&in, path, err, sizeof(err)))
 		return fail("%s", err);
-	if (in.count != e) {
+	b = e ? in.count / e : 0;
+	if (!e || !b || in.count % e || b > 0xffffffffULL ||
+	    (b > 1 && (!in.rank || in.dims[0] != b)) ||
+	    (k && b != *batch)) {
+		u64 want = k ? (u64)*batch * e : e;
+
 		mcai_tensor_free(&in);
-		return fail("%s: %llu values, input %u (%s) takes %llu", path,
+		return fail("%s: %llu values, input %u (%s) takes %llu%s", path,
 			    (unsigned long long)in.count, k, g->input_name[k],
-			    (unsigned long long)e);
+			    (unsigned long long)want,
+			    k ? " (the first input's batch)" :
+			    " a sample, or a batch of them along the first axis");
 	}
-	v = malloc(e * sizeof(float));
-	if (!v) {
+	*vals = malloc(in.count * sizeof(float));
+	if (!*vals) {
 		mcai_tensor_free(&in);
 		return fail("out of memory");
 	}
-	mcai_tensor_to_float(&in, v);
+	mcai_tensor_to_float(&in, *vals);
+	*batch = (u32)b;
+	mcai_tensor_free(&in);
+	return 0;
+}
+
+/* One sample @v of input @k, quantised (and transposed) into @dst. */
+static void load_input(const struct mcai_graph *g, u32 k, const float *v,
+		       u8 *dst)
+{
+	const struct mcai_gtensor *t = &g->t[g->input[k]];
+	struct mcai_iofacts f;
+	u32 rank = blob_rank(g, g->input[k]), od[4];
+	u64 e = mcai_op_elems(t->dims), i;
+	float scale = fbits(t->scale);
+	/* a Scaler's per-feature scales (models/import/onnx_ml.c) */
+	const u8 *qc = last_axis_scales(g, g->input[k]);
+
+	mcai_iofacts_parse(g->input_name[k], &f);
 	mcai_iofacts_onnx_shape(t->dims, rank, f.nchw, od);
 	for (i = 0; i < e; i++) {
 		u64 o = f.nchw && rank >= 3 ? to_nhwc(od, rank, i) : i;
 		double q = v[i];
+
+		if (qc)
+			scale = fbits(mcai_le32(qc + 4 * (o % t->dims[3])));
 		s64 lo = t->dtype == MCAI_DT_INT8 ? -128 :
 			 t->dtype == MCAI_DT_INT16 ? -32768 : INT32_MIN;
 		s64 hi = t->dtype == MCAI_DT_INT8 ? 127 :
@@ -118,13 +167,11 @@ static int load_input(const struct mcai_graph *g, u32 k, const char *path,
 			memcpy(dst + 4 * o, &s, 4);
 		}
 	}
-	free(v);
-	mcai_tensor_free(&in);
-	return 0;
 }
 
+/* Output @k of @batch samples (@stride bytes apart from @src) to @path. */
 static int store_output(const struct mcai_graph *g, u32 k, const u8 *src,
-			const char *path)
+			u32 batch, u32 stride, const char *path)
 {
 	const struct mcai_gtensor *t = &g->t[g->output[k]];
 	struct mcai_iofacts f;
@@ -137,29 +184,38 @@ static int store_output(const struct mcai_graph *g, u32 k, const u8 *src,
 
 	mcai_iofacts_parse(g->output_name[k], &f);
 	mcai_iofacts_onnx_shape(t->dims, rank, f.nchw, od);
+	if (batch > 1 && (rank < 2 || od[0] != 1))
+		return fail("output %u (%s) has no batch axis (rank %u): give one sample at a time",
+			    k, g->output_name[k], rank);
 	out.rank = rank;
 	for (d = 0; d < rank; d++)
 		out.dims[d] = od[d];
-	out.count = e;
+	if (batch > 1)
+		out.dims[0] = batch;
+	out.count = e * batch;
 	out.type = f.is_float ? MCAI_TF_FLOAT : f.is_uint8 ? MCAI_TF_UINT8 :
 		   t->dtype == MCAI_DT_INT8 ? MCAI_TF_INT8 :
 		   t->dtype == MCAI_DT_INT16 ? MCAI_TF_INT16 : MCAI_TF_INT32;
-	out.data = calloc(e ? e : 1, mcai_tensor_elem_size(out.type));
+	out.data = calloc(out.count ? out.count : 1,
+			  mcai_tensor_elem_size(out.type));
 	if (!out.data)
 		return fail("out of memory");
-	for (i = 0; i < e; i++) {
-		u64 s = f.nchw && rank >= 3 ? to_nhwc(od, rank, i) : i;
+	for (i = 0; i < out.count; i++) {
+		/* sample b's element el, from that sample's output bytes */
+		u64 b = i / e, el = i % e;
+		const u8 *from = src + b * stride;
+		u64 s = f.nchw && rank >= 3 ? to_nhwc(od, rank, el) : el;
 		s32 q;
 
 		if (t->dtype == MCAI_DT_INT8) {
-			q = (s8)src[s];
+			q = (s8)from[s];
 		} else if (t->dtype == MCAI_DT_INT16) {
 			s16 v;
 
-			memcpy(&v, src + 2 * s, 2);
+			memcpy(&v, from + 2 * s, 2);
 			q = v;
 		} else {
-			memcpy(&q, src + 4 * s, 4);
+			memcpy(&q, from + 4 * s, 4);
 		}
 		if (f.is_float)
 			((float *)out.data)[i] = scale * (float)(q - t->zp);
@@ -225,7 +281,8 @@ int run_main(int argc, char **argv)
 	};
 	const struct command *c = find_command("run");
 	const char *ins[MCAI_BLOB2_MAX_IO], *outs[MCAI_BLOB2_MAX_IO];
-	u32 n_ins = 0, n_outs = 0, state_size, k, at;
+	u32 n_ins = 0, n_outs = 0, state_size, k, at, batch = 1, b;
+	float *vals[MCAI_BLOB2_MAX_IO] = { 0 };
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	struct mcai_model m;
@@ -233,7 +290,7 @@ int run_main(int argc, char **argv)
 	bool device = false;
 	void *state = NULL, *arena = NULL;
 	u8 *blob = NULL, *in = NULL, *out = NULL;
-	int ch, ret = EXIT_FAILURE, cls;
+	int ch, ret = EXIT_FAILURE, cls = -1;
 	size_t size;
 
 	reset_getopt();
@@ -280,29 +337,37 @@ int run_main(int argc, char **argv)
 				  g->n_inputs, g->n_outputs);
 		goto out;
 	}
+	for (k = 0; k < g->n_inputs; k++)
+		if (read_input(g, k, ins[k], &vals[k], &batch))
+			goto out;
 	in = calloc(1, m.input_len + 8);
-	out = calloc(1, m.output_len + 8);
+	out = calloc(batch, m.output_len + 8);
 	arena = aligned_alloc(8, (m.arena_size + 15) & ~7U);
 	if (!in || !out || !arena) {
 		fail("out of memory");
 		goto out;
 	}
-	for (k = 0, at = 0; k < g->n_inputs; k++) {
-		const struct mcai_gtensor *t = &g->t[g->input[k]];
+	/* the engine is batch 1: a batch runs one sample after another */
+	for (b = 0; b < batch; b++) {
+		u8 *o = out + (size_t)b * m.output_len;
 
-		if (load_input(g, k, ins[k], in + at))
-			goto out;
-		at += t->bytes;
-	}
-	if (device) {
-		if (run_device(&m, in, out))
-			goto out;
-		cls = -1;
-	} else {
-		cls = mcai_model_run(&m, in, out, arena);
+		for (k = 0, at = 0; k < g->n_inputs; k++) {
+			const struct mcai_gtensor *t = &g->t[g->input[k]];
+
+			load_input(g, k, vals[k] + b * mcai_op_elems(t->dims),
+				   in + at);
+			at += t->bytes;
+		}
+		if (device) {
+			if (run_device(&m, in, o))
+				goto out;
+			cls = -1;
+		} else {
+			cls = mcai_model_run(&m, in, o, arena);
+		}
 	}
 	for (k = 0, at = 0; k < g->n_outputs; k++) {
-		if (store_output(g, k, out + at, outs[k]))
+		if (store_output(g, k, out + at, batch, m.output_len, outs[k]))
 			goto out;
 		at += g->t[g->output[k]].bytes;
 	}
@@ -310,11 +375,15 @@ int run_main(int argc, char **argv)
 		mcai_json_object_begin(&json);
 		mcai_json_kv_string(&json, "blob", argv[optind]);
 		mcai_json_kv_string(&json, "engine", device ? "kernel" : "user");
+		mcai_json_kv_int(&json, "samples", batch);
+		/* the last sample's */
 		mcai_json_kv_int(&json, "class", cls);
 		mcai_json_object_end(&json);
 	}
 	ret = 0;
 out:
+	for (k = 0; k < MCAI_BLOB2_MAX_IO; k++)
+		free(vals[k]);
 	free(blob);
 	free(state);
 	free(arena);

@@ -209,16 +209,24 @@ def refusals(out):
             f.write(why + "\n")
 
     w = rng.normal(0, 0.3, (4, 2, 3)).astype(np.float32)
-    one("refuse_conv1d",
-        [helper.make_node("Conv", ["x", "w"], ["y"], name="Conv_12")],
+    one("refuse_conv1d_mean",
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="Conv_12"),
+         helper.make_node("ReduceMean", ["c"], ["y"], name="m", axes=[2])],
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 9])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 7])],
-        [init("w", w)], 'node "Conv_12" (Conv): weights of rank 3: only 2-D convolutions supported')
-    one("refuse_dynamic_batch",
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 1])],
+        [init("w", w)], 'node "m" (ReduceMean): not supported on a 1-D signal (N,C,L)')
+    # a symbolic batch axis runs sample by sample; any other is refused,
+    # as is an op across the batch axis
+    one("refuse_dynamic_dim",
         [helper.make_node("Relu", ["x"], ["y"], name="r")],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "L"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "L"])],
+        [], 'input "x": dynamic dimension "L"')
+    one("refuse_batch_mean",
+        [helper.make_node("ReduceMean", ["x"], ["y"], name="m", axes=[0, 1])],
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
-        [], 'input "x": dynamic dimension "N"')
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+        [], 'node "m" (ReduceMean): works across the batch axis')
     one("refuse_op",
         [helper.make_node("Einsum", ["x", "x"], ["y"], name="e0", equation="ij,ij->ij")],
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
@@ -244,10 +252,11 @@ def refusals(out):
         save(out, name, tree_graph(tree_node(**kw)), extra_opsets=(("ai.onnx.ml", 3),))
     lin = helper.make_node("LinearClassifier", ["x"], ["label", "scores"],
                            domain="ai.onnx.ml", name="lin",
-                           coefficients=[1.0, 2.0, 3.0, 4.0], classlabels_ints=[0, 1])
+                           coefficients=[1.0, 2.0, 3.0, 4.0], classlabels_ints=[0, 1],
+                           post_transform="PROBIT")
     save(out, "refuse_linear", tree_graph(lin), extra_opsets=(("ai.onnx.ml", 1),))
     with open(os.path.join(out, "refuse_linear.why"), "w") as f:
-        f.write('node "lin" (LinearClassifier): not supported: blob format v2 has no linear-model op\n')
+        f.write('node "lin" (LinearClassifier): post_transform PROBIT not supported\n')
 
 
 def main():

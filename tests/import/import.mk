@@ -3,7 +3,9 @@
 # `make check-import`: mcaictl import and run on ONNX models written by
 # tests/import/gen_fixtures.py, compared with a NumPy reference (+-1 LSB),
 # and on the PyTorch-exported models of tests/import/torch/ against
-# PyTorch's own outputs (committed, so that no torch is needed here).
+# PyTorch's own outputs (committed, so that no torch is needed here), and
+# on scikit-learn linear models written as ONNX-ML (sklearn_linear.py,
+# trained at check time: python3-sklearn) against scikit-learn.
 #
 # `make conformance` rewrites tests/import/conformance.md from ONNX's node
 # tests (Debian's libonnx-testdata); `make check-conformance` re-runs
@@ -13,6 +15,7 @@ ONNX_NODE_TESTS ?= /usr/share/libonnx-testdata/data/node
 check-import: $(B)/mcaictl
 	tests/import/check.sh $(B)/mcaictl
 	tests/import/torch_check.sh $(B)/mcaictl
+	tests/import/sklearn_check.sh $(B)/mcaictl
 
 conformance: $(B)/mcaictl
 	/usr/bin/python3 tests/import/conformance.py $(B)/mcaictl \

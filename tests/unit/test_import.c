@@ -161,6 +161,20 @@ static void mb_attr_ints(struct mb *b, Onnx__NodeProto *n, const char *name,
 	n->attribute[n->n_attribute++] = a;
 }
 
+static void mb_attr_int(struct mb *b, Onnx__NodeProto *n, const char *name,
+			int64_t v)
+{
+	Onnx__AttributeProto *a = &b->attr[b->n_attr++];
+
+	onnx__attribute_proto__init(a);
+	a->name = (char *)name;
+	a->has_type = 1;
+	a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+	a->has_i = 1;
+	a->i = v;
+	n->attribute[n->n_attribute++] = a;
+}
+
 static u8 *mb_pack(struct mb *b, size_t *len)
 {
 	u8 *buf;
@@ -333,15 +347,33 @@ static void refusal(struct mb *b, int code, const char *want)
 	ck_assert_msg(strstr(err.msg, want), "\"%s\" lacks \"%s\"", err.msg, want);
 }
 
-START_TEST(refuses_dynamic_batch)
+/* A symbolic first axis of rank >= 2 is a batch (run sample by sample);
+ * of a rank-1 input it is the data's own length: refused.
+ */
+START_TEST(refuses_dynamic_dim)
 {
 	struct mb b;
 
 	mb_init(&b);
-	mb_input(&b, "x", 1, 2, (const int64_t[]){ 1, 4 }, "N");
-	mb_output(&b, "y", 1, 2, (const int64_t[]){ 1, 4 });
+	mb_input(&b, "x", 1, 1, (const int64_t[]){ 4 }, "N");
+	mb_output(&b, "y", 1, 1, (const int64_t[]){ 4 });
 	mb_node(&b, "Relu", "r", S_x, 1, S_y, 1);
-	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "input \"x\": dynamic dimension \"N\" — pass a batch-1 model");
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "input \"x\": dynamic dimension \"N\"");
+}
+END_TEST
+
+START_TEST(refuses_batch_mixing)
+{
+	static char *c_in[] = { "x", "x" };
+	struct mb b;
+	Onnx__NodeProto *n;
+
+	mb_init(&b);
+	mb_input(&b, "x", 1, 2, (const int64_t[]){ 1, 4 }, "N");
+	mb_output(&b, "y", 1, 2, (const int64_t[]){ 2, 4 });
+	n = mb_node(&b, "Concat", "cat", c_in, 2, S_y, 1);
+	mb_attr_int(&b, n, "axis", 0);
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"cat\" (Concat): its output does not keep the batch axis first");
 }
 END_TEST
 
@@ -371,7 +403,8 @@ START_TEST(refuses_uncalibrated_float)
 }
 END_TEST
 
-START_TEST(refuses_conv1d)
+/* 1-D convolutions run as H = 1 2-D ones, over a 1-D (N,C,L) input only. */
+START_TEST(refuses_conv1d_over_image)
 {
 	static const int64_t wd[] = { 2, 2, 3 };
 	static char *c_in[] = { "x", "w" };
@@ -379,11 +412,11 @@ START_TEST(refuses_conv1d)
 	struct mb b;
 
 	mb_init(&b);
-	mb_input(&b, "x", 1, 3, (const int64_t[]){ 1, 2, 8 }, NULL);
+	mb_input(&b, "x", 1, 4, (const int64_t[]){ 1, 2, 1, 8 }, NULL);
 	mb_output(&b, "y", 1, 3, (const int64_t[]){ 1, 2, 6 });
 	mb_init_raw(&b, "w", 1, 3, wd, w, sizeof(w));
 	mb_node(&b, "Conv", "Conv_12", c_in, 2, S_y, 1);
-	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"Conv_12\" (Conv): weights of rank 3");
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"Conv_12\" (Conv): a 1-D window over an input of rank 4");
 }
 END_TEST
 
@@ -411,7 +444,7 @@ START_TEST(refuses_ml_linear)
 	mb_output(&b, "y", 1, 2, (const int64_t[]){ 1, 1 });
 	n = mb_node(&b, "LinearRegressor", "lin", S_x, 1, S_y, 1);
 	n->domain = "ai.onnx.ml";
-	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"lin\" (LinearRegressor): not supported: blob format v2 has no linear-model op");
+	refusal(&b, MCAI_IMPORT_EUNSUPPORTED, "node \"lin\" (LinearRegressor): coefficients missing");
 }
 END_TEST
 
@@ -551,10 +584,11 @@ Suite *import_suite(void)
 
 	tcase_add_test(tc, qoperator_matmul_exact);
 	tcase_add_test(tc, float_conv_bn_relu_calibrated);
-	tcase_add_test(tc, refuses_dynamic_batch);
+	tcase_add_test(tc, refuses_dynamic_dim);
+	tcase_add_test(tc, refuses_batch_mixing);
 	tcase_add_test(tc, refuses_unknown_op_naming_node);
 	tcase_add_test(tc, refuses_uncalibrated_float);
-	tcase_add_test(tc, refuses_conv1d);
+	tcase_add_test(tc, refuses_conv1d_over_image);
 	tcase_add_test(tc, refuses_ml_malformed);
 	tcase_add_test(tc, refuses_ml_linear);
 	tcase_add_test(tc, hostile_initialiser_size);
