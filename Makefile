@@ -66,6 +66,8 @@ modules_install:
 
 # Each room's build: its sources and tools (each adds to `tools`).
 include models/models.mk bpf/bpf.mk runtime/runtime.mk
+# make install, install-dkms, deb, check-deb
+include packaging/packaging.mk
 
 tools: $(B)/mcai-hostile
 
@@ -124,7 +126,7 @@ bench: deps $(B)/engine-bench
 	tests/bench/telemetry_bench.sh
 	$(MAKE) $(B)/mcaid && tests/bench/fed_bench.sh
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@tests/deps.sh
