@@ -70,11 +70,14 @@ install: tools
 	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/
 
 # The module sources as DKMS wants them in /usr/src/mcai-VERSION: what
-# tests/vm/build-module.sh copies for a build, and dkms.conf.
+# tests/vm/build-module.sh copies for a build, dkms.conf, and its build
+# script with the placeholder module (packaging/dkms/, as dkms/).
 MCAI_DKMS_DIRS := kmod models/engine models/sensor uapi
 install-dkms:
-	install -d $(addprefix $(DESTDIR)$(DKMSSRCDIR)/,$(MCAI_DKMS_DIRS))
+	install -d $(addprefix $(DESTDIR)$(DKMSSRCDIR)/,$(MCAI_DKMS_DIRS) dkms)
 	install -m 0644 Kbuild dkms.conf $(DESTDIR)$(DKMSSRCDIR)/
+	install -m 0644 packaging/dkms/make.sh packaging/dkms/placeholder.c \
+		$(DESTDIR)$(DKMSSRCDIR)/dkms/
 	for d in $(MCAI_DKMS_DIRS); do \
 		for f in $$d/*.[ch] $$d/Kbuild; do \
 			case $$f in *.mod.c) continue ;; esac; \

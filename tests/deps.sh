@@ -20,6 +20,7 @@ pkgs=(
 	protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-onnx python3-numpy
 	python3-matplotlib
 	libonnx-testdata
+	dkms dh-dkms debhelper lintian udev
 )
 
 # The arm64 lane (make arm64, check-arm64): the cross compiler, the
