@@ -47,6 +47,9 @@ help:
 	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
 	@echo "make soak       one guest under every load for SOAK_MINUTES (60), SOAK_KERNEL=6.1|6.12|6.12-rt|debug; leak verdict and plots in tests/soak/ (not in CI)"
 	@echo "make demo       boot a guest, load the shipped model, classify images"
+	@echo "make install    the tools, units, udev rule, system user, man pages (DESTDIR, PREFIX=$(PREFIX))"
+	@echo "make deb        mcai-dkms and mcai .deb packages into $(B)/deb/ (lintian-checked)"
+	@echo "make check-deb  install them here (root), DKMS for each kernel, a guest per kernel, purge"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
@@ -66,6 +69,8 @@ modules_install:
 
 # Each room's build: its sources and tools (each adds to `tools`).
 include models/models.mk bpf/bpf.mk runtime/runtime.mk
+# make install, install-dkms, deb, check-deb
+include packaging/packaging.mk
 
 tools: $(B)/mcai-hostile
 
@@ -125,7 +130,7 @@ bench: deps $(B)/engine-bench
 	tests/bench/telemetry_bench.sh
 	$(MAKE) $(B)/mcaid && tests/bench/fed_bench.sh
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@tests/deps.sh
@@ -138,7 +143,7 @@ check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-ops check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
 		check-vibtrain check-mlperf check-fuzz check-static \
-		check-arm64-short check-vm
+		check-deb check-arm64-short check-vm
 
 check-static:
 	tests/layout.sh

@@ -23,6 +23,7 @@ pkgs=(
 	libonnx-testdata
 	libiio-utils
 	mosquitto mosquitto-clients libmosquitto-dev prometheus
+	dkms dh-dkms debhelper lintian udev
 )
 
 # The arm64 lane (make arm64, check-arm64): the cross compiler, the

@@ -21,6 +21,7 @@ declare -A may=(
 	[bpf]="bpf runtime/lib uapi"
 	[kmod]="kmod models/engine models/sensor uapi"
 	[uapi]="uapi"
+	[packaging/dkms]=""		# the placeholder module: kernel headers only
 )
 
 bad=0
