@@ -151,10 +151,12 @@ static void mcai_conv_pixel(const struct mcai_conv_params *p, const s8 *img,
 
 /*
  * One depthwise output channel @oc (input channel oc / mult) at
- * (y0, x0).  At most k_h * k_w <= MCAI_OP_MAX_DOT terms.
+ * (y0, x0).  At most k_h * k_w <= MCAI_OP_MAX_DOT terms.  The SIMD
+ * depthwise kernels end their rows of channels with it, so that their
+ * last few channels are the reference's by construction.
  */
-static s32 mcai_dw_dot(const struct mcai_conv_params *p, const s8 *img,
-		       s64 y0, s64 x0, const s8 *filter, u32 oc, u32 ic)
+s32 mcai_dw_dot(const struct mcai_conv_params *p, const s8 *img,
+		s64 y0, s64 x0, const s8 *filter, u32 oc, u32 ic)
 {
 	s32 acc = 0;
 	u32 ky, kx;

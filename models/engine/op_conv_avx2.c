@@ -270,32 +270,6 @@ static __m256i mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
 						       wv));
 }
 
-/* One channel, as the reference computes it. */
-static s32 mcai_avx2_dw1(const struct mcai_conv_params *p, const s8 *img,
-			 s64 y0, s64 x0, const s8 *filter, u32 c)
-{
-	s32 a = 0;
-	u32 ky, kx;
-
-	for (ky = 0; ky < p->k_h; ky++) {
-		s64 y = y0 + (s64)ky * p->dil_h;
-
-		if (y < 0 || y >= p->in_h)
-			continue;
-		for (kx = 0; kx < p->k_w; kx++) {
-			s64 x = x0 + (s64)kx * p->dil_w;
-			size_t at;
-
-			if (x < 0 || x >= p->in_w)
-				continue;
-			at = ((size_t)y * p->in_w + (size_t)x) * p->in_c;
-			a += (img[at + c] - p->in_zp) *
-			     filter[((size_t)ky * p->k_w + kx) * p->out_c + c];
-		}
-	}
-	return a;
-}
-
 /*
  * Depthwise, multiplier 1, channels [c0, c0 + nch): per valid tap, 16
  * channels' (x - zp) * w in int16 (|x - zp| <= 255, |w| <= 127: at most
@@ -341,7 +315,7 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		i += n;
 	}
 	for (; i < nch; i++)
-		acc[i] = mcai_avx2_dw1(p, img, y0, x0, filter, c0 + i);
+		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
 }
 
 /*

@@ -155,32 +155,6 @@ static void mcai_neon_dot4(const struct mcai_pack *pk, const u8 *const x[4],
 			      acc + p * MCAI_SIMD_OCB, first);
 }
 
-/* One channel, as the reference computes it. */
-static s32 mcai_neon_dw1(const struct mcai_conv_params *p, const s8 *img,
-			 s64 y0, s64 x0, const s8 *filter, u32 c)
-{
-	s32 a = 0;
-	u32 ky, kx;
-
-	for (ky = 0; ky < p->k_h; ky++) {
-		s64 y = y0 + (s64)ky * p->dil_h;
-
-		if (y < 0 || y >= p->in_h)
-			continue;
-		for (kx = 0; kx < p->k_w; kx++) {
-			s64 x = x0 + (s64)kx * p->dil_w;
-			size_t at;
-
-			if (x < 0 || x >= p->in_w)
-				continue;
-			at = ((size_t)y * p->in_w + (size_t)x) * p->in_c;
-			a += (img[at + c] - p->in_zp) *
-			     filter[((size_t)ky * p->k_w + kx) * p->out_c + c];
-		}
-	}
-	return a;
-}
-
 /*
  * Depthwise, multiplier 1, channels [c0, c0 + nch): per valid tap, 8
  * channels' x - zp in int16 (|x - zp| <= 255) times w widened to int16,
@@ -224,7 +198,7 @@ void mcai_simd_neon_dw(const struct mcai_conv_params *p, const s8 *img,
 		vst1q_s32(acc + i + 4, hi);
 	}
 	for (; i < nch; i++)
-		acc[i] = mcai_neon_dw1(p, img, y0, x0, filter, c0 + i);
+		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
 }
 
 const struct mcai_simd_isa mcai_simd_neon = {

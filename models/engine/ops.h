@@ -164,6 +164,10 @@ void mcai_depthwise_conv2d(const struct mcai_conv_params *p, const s8 *in,
 void mcai_conv1d(const struct mcai_conv_params *p, const s8 *in,
 		 const s8 *filter, const s32 *bias, s8 *out);
 
+/* Depthwise output channel @oc from input channel @ic at window (y0, x0). */
+s32 mcai_dw_dot(const struct mcai_conv_params *p, const s8 *img,
+		s64 y0, s64 x0, const s8 *filter, u32 oc, u32 ic);
+
 /* batch * out_h * out_w * out_c * k_h * k_w * (in_c / groups) */
 u64 mcai_conv2d_macs(const struct mcai_conv_params *p);
 /* batch * out_h * out_w * out_c * k_h * k_w */
