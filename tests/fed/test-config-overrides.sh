@@ -24,7 +24,7 @@ refused "strategy fedadam takes no server step" "$T/a.log" \
 	--set strategy.name=fedadam --set strategy.server_step=2
 refused "strategy.server_step_final needs rounds.count" "$T/b.log" \
 	--set strategy.server_step_final=1
-refused "privacy.dp central needs strategy fedavg, fedprox or fedadam" \
+refused "privacy.dp central needs strategy fedavg, fedprox, fedadam, fedavgm, fedadagrad or fedyogi" \
 	"$T/c.log" --set strategy.name=median --set privacy.dp=central
 refused "needs rounds.min_clients >= 5" "$T/d.log" --set strategy.name=krum
 
