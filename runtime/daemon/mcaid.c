@@ -465,8 +465,10 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	struct mcai_conn *c = &d->conns[0];
 
 	(void)net;
+#ifdef MCAI_HAVE_MQTT
 	if (d->mqtt)
 		mcai_mqtt_tick(d->mqtt);
+#endif
 	if (d->fed) {
 		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
 		static unsigned int sub;
