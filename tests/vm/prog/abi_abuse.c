@@ -1030,6 +1030,8 @@ static const struct acmd {
 	  sizeof(struct mcai_session_mirror),
 	  sizeof(struct mcai_session_mirror), 0 },
 	{ MCAI_IOC_MIRROR_READ, "MIRROR_READ", EPERM, 0, 0, 1 },
+	{ MCAI_IOC_ATTACH_LIST, "ATTACH_LIST", EFAULT,
+	  sizeof(struct mcai_attach_list), sizeof(struct mcai_attach_list), 0 },
 };
 #define N_ACMDS (sizeof(acmds) / sizeof(acmds[0]))
 
