@@ -57,6 +57,12 @@ purge() {
 }
 # A run that stopped half-way left its packages: start from none.
 purge >/dev/null || die "could not purge an earlier run's packages"
+# A run killed inside DKMS's build can leave /var/lib/dkms/mcai with no
+# package behind it, which makes the next postinst's "dkms remove" fail.
+if [[ -e /var/lib/dkms/mcai ]] && ! present mcai-dkms; then
+	say "removing an interrupted run's DKMS tree /var/lib/dkms/mcai"
+	rm -rf /var/lib/dkms/mcai
+fi
 had_user=$(getent passwd mcai >/dev/null && echo yes || echo no)
 had_group=$(getent group mcai >/dev/null && echo yes || echo no)
 cleanup() {

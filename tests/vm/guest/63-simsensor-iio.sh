@@ -65,8 +65,11 @@ if command -v iio_info >/dev/null; then
 	n=$(grep -cE 'accel_[xyz]:.*input' /tmp/iio_info.txt)
 	(( n == 3 )) || fail "iio_info lists $n accel channels, want 3"
 	sed -n '/mcai-simsensor/,/^\s*[a-z]*:.*buffer/p' /tmp/iio_info.txt | head -n 12 | sed "s/^/$N: iio_info: /"
-else
+elif [[ $(uname -m) == x86_64 ]]; then
 	fail "iio_info missing (Debian libiio-utils)"
+else
+	# the arm64 guest's own root (tests/vm/arm64.sh) carries no libiio
+	echo "$N: no iio_info in this guest's root: its check left out"
 fi
 
 # the buffer
