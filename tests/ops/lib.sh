@@ -7,33 +7,9 @@
 # pass/fail/skip, which print the one verdict line.
 
 OPS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$OPS_DIR/../.." && pwd)
-NAME=$(basename "$0" .sh)
+# shellcheck source=../verdict.sh
+. "$OPS_DIR/../verdict.sh"
 DRIVE=${DRIVE:-$ROOT/build/mcai-mqtt-drive}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-PIDS=()
-
-pass() { echo "PASS $NAME: $*"; exit 0; }
-fail() {
-	echo "FAIL $NAME: $*"
-	for f in "$T"/*.log; do
-		[ -f "$f" ] || continue
-		echo "--- $f (last 15 lines)"
-		tail -n 15 "$f"
-	done
-	exit 1
-}
-skip() { echo "SKIP $NAME: $*"; exit 77; }
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$T"
-}
 
 [ -x "$DRIVE" ] || skip "$DRIVE not built"
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] ||
