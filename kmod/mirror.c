@@ -30,6 +30,7 @@
 #include <linux/math64.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -61,6 +62,9 @@ static struct {
 	u32 queued;			/* records in the fifo */
 	atomic64_t dropped;		/* also bumped without the lock */
 } mcai_mirror;
+
+/* one reader at a time: a read peeks, copies out, then consumes */
+static DEFINE_MUTEX(mcai_mirror_reader);
 
 static u32 mcai_mirror_rec_len(u32 input_len)
 {
@@ -166,7 +170,7 @@ static void mcai_mirror_counters_locked(struct mcai_mirror_read *req)
 
 int mcai_mirror_read(struct mcai_mirror_read *req)
 {
-	u32 cap, used = 0, n = 0;
+	u32 cap, want, used = 0, n = 0;
 	u8 *kbuf = NULL;
 	int ret = 0;
 
@@ -185,37 +189,67 @@ int mcai_mirror_read(struct mcai_mirror_read *req)
 			return -ENOMEM;
 	}
 
+	/*
+	 * Records are copied out before they are consumed, so a buffer the
+	 * caller cannot write loses nothing: peek, copy_to_user, then drop
+	 * exactly what was delivered. Producers only append, and readers are
+	 * serialised here, so the bytes dropped are the bytes peeked.
+	 */
+	if (mutex_lock_interruptible(&mcai_mirror_reader)) {
+		kvfree(kbuf);
+		return -ERESTARTSYS;
+	}
 	spin_lock(&mcai_mirror.lock);
-	while (cap && mcai_mirror.queued &&
-	       (!n || used < MCAI_MIRROR_READ_BATCH)) {
+	want = min(cap, kfifo_len(&mcai_mirror.fifo));
+	if (want) {
 		struct mcai_mirror_record h;
 
 		if (kfifo_out_peek(&mcai_mirror.fifo, &h, sizeof(h)) !=
-		    sizeof(h) || h.rec_len > cap - used) {
-			/* the oldest record does not fit: say so if alone */
-			if (!n)
-				ret = -ENOSPC;
-			break;
+		    sizeof(h) || h.rec_len > want) {
+			/* the oldest record does not fit */
+			ret = -ENOSPC;
+			want = 0;
+		} else {
+			/* a bounded copy under the lock, whatever the queue */
+			want = min(want, max_t(u32, h.rec_len,
+					       MCAI_MIRROR_READ_BATCH));
+			want = kfifo_out_peek(&mcai_mirror.fifo, kbuf, want);
 		}
-		if (kfifo_out(&mcai_mirror.fifo, kbuf + used, h.rec_len) !=
-		    h.rec_len) {
-			/* cannot happen: records are queued whole */
-			WARN_ON_ONCE(1);
-			kfifo_reset_out(&mcai_mirror.fifo);
-			mcai_mirror.queued = 0;
-			break;
-		}
-		used += h.rec_len;
-		n++;
-		mcai_mirror.queued--;
 	}
 	mcai_mirror_counters_locked(req);
 	spin_unlock(&mcai_mirror.lock);
 
+	/* whole records only: the peek may end inside one */
+	while (used + sizeof(struct mcai_mirror_record) <= want) {
+		const struct mcai_mirror_record *h = (void *)(kbuf + used);
+
+		if (h->rec_len < sizeof(*h) || h->rec_len > want - used)
+			break;
+		used += h->rec_len;
+		n++;
+	}
+	if (used && copy_to_user(u64_to_user_ptr(req->buf_ptr), kbuf, used)) {
+		ret = -EFAULT;
+		used = 0;
+		n = 0;
+	}
+	if (used) {
+		spin_lock(&mcai_mirror.lock);
+		if (kfifo_out(&mcai_mirror.fifo, kbuf, used) != used) {
+			/* cannot happen: only this reader consumes */
+			WARN_ON_ONCE(1);
+			kfifo_reset_out(&mcai_mirror.fifo);
+			mcai_mirror.queued = 0;
+		} else {
+			mcai_mirror.queued -= n;
+		}
+		mcai_mirror_counters_locked(req);
+		spin_unlock(&mcai_mirror.lock);
+	}
+	mutex_unlock(&mcai_mirror_reader);
+
 	req->n_records = n;
 	req->bytes = used;
-	if (used && copy_to_user(u64_to_user_ptr(req->buf_ptr), kbuf, used))
-		ret = -EFAULT;
 	kvfree(kbuf);
 	return ret;
 }
