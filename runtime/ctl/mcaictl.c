@@ -1111,7 +1111,8 @@ static int detach_main(int argc, char **argv)
 /*
  * FILE into a sealed memfd, the memfd into a dma-buf by /dev/udmabuf
  * (what a camera or ADC driver would hand over); the dma-buf's fd, or -1
- * with the reason printed.  *@size is the buffer's size, whole pages.
+ * with the reason printed.  *@size is the file's size (the buffer is
+ * that rounded up to whole pages).
  */
 static int dmabuf_from_file(const char *path, u64 *size)
 {
@@ -1144,8 +1145,9 @@ static int dmabuf_from_file(const char *path, u64 *size)
 		goto out;
 	}
 	/* udmabuf takes whole pages of a memfd that cannot shrink */
-	*size = (len + page - 1) / page * page;
-	if (ftruncate(mfd, *size) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+	*size = len;
+	len = (len + page - 1) / page * page;
+	if (ftruncate(mfd, len) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
 		fail("memfd: %s", strerror(errno));
 		goto out;
 	}
@@ -1157,7 +1159,7 @@ static int dmabuf_from_file(const char *path, u64 *size)
 	}
 	uc.memfd = mfd;
 	uc.flags = UDMABUF_FLAGS_CLOEXEC;
-	uc.size = *size;
+	uc.size = len;
 	dfd = ioctl(ub, UDMABUF_CREATE, &uc);
 	if (dfd < 0)
 		fail("UDMABUF_CREATE: %s", strerror(errno));
