@@ -18,7 +18,10 @@
 #ifndef MCAI_COMPAT_H
 #define MCAI_COMPAT_H
 
+#include <linux/dma-buf.h>
+#include <linux/iosys-map.h>
 #include <linux/key.h>
+#include <linux/module.h>
 #include <linux/mm.h>
 #include <linux/verification.h>
 
@@ -76,6 +79,48 @@ static inline int mcai_verify_pkcs7(const void *data, size_t len,
 {
 	return -ENOPKG;
 }
+#endif
+
+/*
+ * dma_buf_vmap() on 6.1 takes the buffer's lock itself; from 6.2 the
+ * caller must hold the reservation lock, and dma_buf_vmap_unlocked()
+ * takes it (6.12 has both).  kmod/Kbuild defines
+ * MCAI_HAVE_DMA_BUF_VMAP_UNLOCKED when <linux/dma-buf.h> declares it.
+ * The iosys_map argument is the same on every target.
+ */
+#ifdef MCAI_HAVE_DMA_BUF_VMAP_UNLOCKED
+static inline int mcai_dma_buf_vmap(struct dma_buf *buf, struct iosys_map *map)
+{
+	return dma_buf_vmap_unlocked(buf, map);
+}
+
+static inline void mcai_dma_buf_vunmap(struct dma_buf *buf,
+				       struct iosys_map *map)
+{
+	dma_buf_vunmap_unlocked(buf, map);
+}
+#else
+static inline int mcai_dma_buf_vmap(struct dma_buf *buf, struct iosys_map *map)
+{
+	return dma_buf_vmap(buf, map);
+}
+
+static inline void mcai_dma_buf_vunmap(struct dma_buf *buf,
+				       struct iosys_map *map)
+{
+	dma_buf_vunmap(buf, map);
+}
+#endif
+
+/*
+ * MODULE_IMPORT_NS() took a bare identifier up to 6.12 and takes a string
+ * from 6.13; kmod/Kbuild defines MCAI_HAVE_IMPORT_NS_STRING for the
+ * latter (module.h's definition no longer stringifies).
+ */
+#ifdef MCAI_HAVE_IMPORT_NS_STRING
+#define MCAI_IMPORT_NS_DMA_BUF	MODULE_IMPORT_NS("DMA_BUF")
+#else
+#define MCAI_IMPORT_NS_DMA_BUF	MODULE_IMPORT_NS(DMA_BUF)
 #endif
 
 #endif /* MCAI_COMPAT_H */

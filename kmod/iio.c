@@ -29,10 +29,17 @@
  * model whose input_len is not window * channels, and shows in
  * `mcaictl list` (driver mcai_iio).
  *
- * Removal: when the device goes (its driver's rmmod), the IIO core takes
- * every buffer off it, ours included; we hold a reference on the device
- * (its memory stays until detach) and nothing on its driver.  store_to()
- * runs under att->lock against detach.
+ * Removal: we hold a reference on the device and nothing on its driver.
+ * When the device goes (its driver's rmmod), a notifier on the IIO bus
+ * (BUS_NOTIFY_DEL_DEVICE, at the start of the driver's
+ * iio_device_unregister()) takes our buffer off it and drops our
+ * reference then, while the driver still holds its own: the device's
+ * last reference must go with its driver's teardown, not at a later
+ * detach.  That last put frees the device's own buffers through their
+ * module's code (kfifo_buf's release), which may be unloaded by then:
+ * rmmod of the sensor, then of kfifo_buf, then detach would run freed
+ * code.  The attachment stays, fed by nothing, until detached.
+ * store_to() runs under att->lock against detach.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,6 +53,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -66,7 +74,7 @@ struct mcai_iio_att {
 	u32 id;
 	char dev_name[32];
 	char model[MCAI_NAME_LEN];
-	struct iio_dev *indio;		/* a device reference */
+	struct iio_dev *indio;		/* a device reference; NULL once gone */
 	struct mcai_client *client;
 	u32 nch, window, stride, shift;
 	struct mcai_iio_chan ch[MCAI_IIO_MAX_CHANS];
@@ -213,17 +221,57 @@ static int mcai_iio_layout(struct mcai_iio_att *a)
 	return 0;
 }
 
-static void mcai_iio_detach(struct mcai_iio_att *a)
+/* Off the device and our reference dropped; under mcai_iio_lock or off the list. */
+static void mcai_iio_unhook(struct mcai_iio_att *a)
 {
+	if (!a->indio)
+		return;
 	/* -ENODEV once the device is gone: the core took it off already */
 	iio_update_buffers(a->indio, NULL, &a->buffer);
+	put_device(&a->indio->dev);
+	a->indio = NULL;
+}
+
+static void mcai_iio_detach(struct mcai_iio_att *a)
+{
+	mcai_iio_unhook(a);
 	spin_lock_bh(&a->lock);
 	a->live = false;
 	spin_unlock_bh(&a->lock);
 	mcai_client_detach(a->client);
-	put_device(&a->indio->dev);
 	iio_buffer_put(&a->buffer);	/* ours: frees it, mcai_iio_release */
 }
+
+/*
+ * An IIO device is going away (BUS_NOTIFY_DEL_DEVICE: its driver is in
+ * iio_device_unregister(), before it takes the buffers off): let go of it
+ * now, while its driver and its buffers' code are still there (above).
+ * Sleeping is allowed (a blocking notifier chain); the device's locks
+ * are taken after ours, as everywhere in this file.
+ */
+static int mcai_iio_bus_event(struct notifier_block *nb, unsigned long event,
+			      void *data)
+{
+	struct device *dev = data;
+	struct mcai_iio_att *a;
+
+	if (event != BUS_NOTIFY_DEL_DEVICE)
+		return NOTIFY_DONE;
+	mutex_lock(&mcai_iio_lock);
+	list_for_each_entry(a, &mcai_iio_atts, node) {
+		if (!a->indio || &a->indio->dev != dev)
+			continue;
+		mcai_iio_unhook(a);
+		pr_info("attachment %u: %s is gone: nothing feeds %s until detach\n",
+			a->id, a->dev_name, a->model);
+	}
+	mutex_unlock(&mcai_iio_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mcai_iio_nb = {
+	.notifier_call = mcai_iio_bus_event,
+};
 
 static int mcai_iio_parse(struct mcai_iio_att *a, char *args)
 {
@@ -461,11 +509,17 @@ MODULE_PARM_DESC(list, "the attachments, one per line");
 
 static int __init mcai_iio_init(void)
 {
-	return 0;
+	int ret = bus_register_notifier(&iio_bus_type, &mcai_iio_nb);
+
+	if (ret)
+		pr_err("cannot watch the IIO bus for removed devices: %d\n",
+		       ret);
+	return ret;
 }
 
 static void __exit mcai_iio_exit(void)
 {
+	bus_unregister_notifier(&iio_bus_type, &mcai_iio_nb);
 	detach_set("all", NULL);
 }
 

@@ -23,6 +23,7 @@
 #include "account.h"
 #include "client.h"
 #include "compat.h"
+#include "dmabuf.h"
 #include "file.h"
 #include "infer.h"
 #include "ioctl.h"
@@ -150,7 +151,8 @@ static long mcai_ioctl_get_info(struct mcai_file *f, void __user *u)
 			MCAI_FEAT_TEST_VECTORS | MCAI_FEAT_PIPELINES |
 			MCAI_FEAT_STATS | MCAI_FEAT_SESSIONS | MCAI_FEAT_POLICY |
 			MCAI_FEAT_TRACEPOINTS | MCAI_FEAT_ENERGY_FEED |
-			MCAI_FEAT_SIGNED | MCAI_FEAT_ATTACH_LIST;
+			MCAI_FEAT_SIGNED | MCAI_FEAT_ATTACH_LIST |
+			MCAI_FEAT_DMABUF;
 	if (mcai_mirror_enabled())
 		info.features |= MCAI_FEAT_MIRROR;
 	info.blob_format_version = MCAI_BLOB2_VERSION;
@@ -370,6 +372,89 @@ static long mcai_ioctl_infer(struct file *file, void __user *u)
 	return mcai_copy_out(u, &req, sizeof(req), usize);
 }
 
+/*
+ * MCAI_IOC_INFER_DMABUF (anyone, like INFER): frames in a dma-buf
+ * (kmod/dmabuf.c).  The results are gathered in kernel buffers and
+ * copied out after the buffer and the model are let go, as INFER copies
+ * after its put: a stalled copy pins neither.
+ */
+static long mcai_ioctl_infer_dmabuf(void __user *u)
+{
+	struct mcai_dmabuf_out out = { 0 };
+	struct mcai_dmabuf_frames f;
+	struct mcai_infer_dmabuf req;
+	struct mcai_version *v;
+	struct dma_buf *buf;
+	u32 usize;
+	int ret;
+
+	ret = mcai_copy_in(&req, sizeof(req), u, &usize);
+	if (ret)
+		return ret;
+	if (req.flags || req.pad)
+		return -EINVAL;
+	ret = mcai_check_ref(&req.ref);
+	if (ret)
+		return ret;
+	if (!req.frames || req.frames > MCAI_DMABUF_MAX_FRAMES)
+		return -EINVAL;
+	f.offset = req.offset;
+	f.stride = req.stride;
+	f.frames = req.frames;
+	f.input_len = req.input_len;
+
+	/* the scores buffer is sized by the model, never by the caller */
+	if (req.scores_ptr) {
+		v = mcai_version_get(req.ref.model_id, req.ref.name);
+		if (!v)
+			return -ENOENT;
+		out.scores_len = req.frames * v->m.output_len;
+		mcai_version_put(v);
+		if (req.scores_len < out.scores_len)
+			return -ENOSPC;
+		out.scores = kvmalloc(out.scores_len, MCAI_GFP_USER);
+		if (!out.scores)
+			return -ENOMEM;
+	}
+	if (req.classes_ptr) {
+		out.classes = kcalloc(req.frames, sizeof(*out.classes),
+				      MCAI_GFP_USER);
+		if (!out.classes) {
+			ret = -ENOMEM;
+			goto out_free;
+		}
+	}
+	/* EBADF: no such fd; EINVAL: an fd, but not a dma-buf */
+	buf = dma_buf_get(req.fd);
+	if (IS_ERR(buf)) {
+		ret = PTR_ERR(buf);
+		goto out_free;
+	}
+	ret = mcai_dmabuf_run(req.ref.model_id, req.ref.name, buf, &f, &out);
+	dma_buf_put(buf);
+	if (ret)
+		goto out_free;
+	if (out.classes &&
+	    copy_to_user(u64_to_user_ptr(req.classes_ptr), out.classes,
+			 (size_t)req.frames * sizeof(*out.classes))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	if (out.scores &&
+	    copy_to_user(u64_to_user_ptr(req.scores_ptr), out.scores,
+			 out.scores_len)) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	req.version = out.version;
+	req.scores_len = out.scores_len;
+	ret = mcai_copy_out(u, &req, sizeof(req), usize);
+out_free:
+	kfree(out.classes);
+	kvfree(out.scores);
+	return ret;
+}
+
 /* An admin's pipeline is one drivers may attach to (kmod/pipeline.h). */
 static long mcai_ioctl_pipeline_create(struct file *file, void __user *u)
 {
@@ -567,6 +652,8 @@ static long mcai_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mcai_ioctl_mirror_read(file, u);
 	case MCAI_IOC_BASE(MCAI_IOC_ATTACH_LIST):
 		return mcai_ioctl_attach_list(u);
+	case MCAI_IOC_BASE(MCAI_IOC_INFER_DMABUF):
+		return mcai_ioctl_infer_dmabuf(u);
 	}
 	return -ENOTTY;
 }

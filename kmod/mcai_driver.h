@@ -43,6 +43,8 @@
 #include <linux/module.h>
 #include <linux/types.h>
 #include "uapi/mcai.h"
+/* mcai_dmabuf_infer(): frames a driver holds in a dma-buf */
+#include "dmabuf.h"
 
 struct mcai_client;
 

@@ -65,7 +65,7 @@ declare -A layer=(
 	[trace]=1 [sign]=1 [mirror]=1 [vectors]=1 [account]=1
 	[sched]=2 [stats]=2
 	[registry]=3
-	[infer]=4 [pipeline]=4
+	[infer]=4 [pipeline]=4 [dmabuf]=4
 	[session]=5
 	[client]=6 [mcai_driver]=6
 	[ioctl]=7

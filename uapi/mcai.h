@@ -44,6 +44,7 @@
 #define MCAI_FEAT_SIGNED	(1ULL << 9)	/* signature trailer, below */
 #define MCAI_FEAT_MIRROR	(1ULL << 10)	/* sample mirror, below */
 #define MCAI_FEAT_ATTACH_LIST	(1ULL << 11)	/* MCAI_IOC_ATTACH_LIST, below */
+#define MCAI_FEAT_DMABUF	(1ULL << 12)	/* MCAI_IOC_INFER_DMABUF, below */
 
 /* ---------------------------------------------------------------------- */
 /* Model blob, format version 1.  All integers little endian.             */
@@ -897,5 +898,44 @@ struct mcai_attach_list {
 };
 
 #define MCAI_IOC_ATTACH_LIST	_IOWR(MCAI_IOC_MAGIC, 0x22, struct mcai_attach_list)
+
+/* ---------------------------------------------------------------------- */
+/* dma-buf import                                                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Inference on frames another driver (a camera, a high-rate ADC, udmabuf)
+ * placed in a dma-buf, without a copy through user memory.  Frame i is
+ * the input_len int8 values at offset + i * stride (stride 0: input_len;
+ * a stride below input_len gives overlapping windows over a stream).  The
+ * kernel maps the buffer (dma_buf_vmap), brackets the run with CPU access
+ * and runs the model once per frame, as MCAI_IOC_INFER would on each.
+ *
+ * Refusals, checked before any frame runs: fd not open EBADF, not a
+ * dma-buf EINVAL; input_len not the model's EMSGSIZE; frames 0 or above
+ * MCAI_DMABUF_MAX_FRAMES, or flags/pad set, EINVAL; offset + (frames - 1)
+ * * stride + input_len overflowing 64 bits EOVERFLOW, past the buffer's
+ * end ERANGE; scores_len below frames * output_len (scores_ptr set)
+ * ENOSPC; a buffer the exporter cannot map into the kernel EOPNOTSUPP.
+ */
+#define MCAI_DMABUF_MAX_FRAMES	256
+
+struct mcai_infer_dmabuf {
+	__u32 size;
+	__u32 flags;			/* none defined: must be 0 */
+	struct mcai_model_ref ref;
+	__s32 fd;			/* the dma-buf */
+	__u32 frames;			/* 1..MCAI_DMABUF_MAX_FRAMES */
+	__u64 offset;			/* bytes to the first frame */
+	__u64 stride;			/* bytes between frames, 0 = input_len */
+	__u64 classes_ptr;		/* frames x __s32, or 0 */
+	__u64 scores_ptr;		/* frames x output_len int8, or 0 */
+	__u32 input_len;		/* each frame: must be the model's */
+	__u32 scores_len;		/* in: capacity; out: frames x output_len */
+	__u32 version;			/* out: the version that ran every frame */
+	__u32 pad;			/* must be 0 */
+};
+
+#define MCAI_IOC_INFER_DMABUF	_IOWR(MCAI_IOC_MAGIC, 0x23, struct mcai_infer_dmabuf)
 
 #endif /* _UAPI_MCAI_H */

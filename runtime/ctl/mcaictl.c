@@ -8,6 +8,7 @@
  * operation failed, 2 usage error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -17,9 +18,11 @@
 #include <sys/ioctl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <linux/udmabuf.h>
 
 #include "runtime/lib/device.h"
 #include "runtime/lib/json.h"
@@ -1099,6 +1102,202 @@ static int detach_main(int argc, char **argv)
 		return EXIT_FAILURE;
 	printf("detached %s\n", id);
 	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* infer-dmabuf                                                           */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * FILE into a sealed memfd, the memfd into a dma-buf by /dev/udmabuf
+ * (what a camera or ADC driver would hand over); the dma-buf's fd, or -1
+ * with the reason printed.  *@size is the file's size (the buffer is
+ * that rounded up to whole pages).
+ */
+static int dmabuf_from_file(const char *path, u64 *size)
+{
+	struct udmabuf_create uc = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	int in = -1, mfd = -1, ub = -1, dfd = -1;
+	u8 buf[65536];
+	ssize_t n;
+	u64 len = 0;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		fail("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	mfd = memfd_create("mcai-frames", MFD_ALLOW_SEALING | MFD_CLOEXEC);
+	if (mfd < 0) {
+		fail("memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(mfd, buf, n) != n) {
+			fail("memfd: %s", strerror(errno));
+			goto out;
+		}
+		len += n;
+	}
+	if (n < 0 || !len) {
+		fail("%s: %s", path, n < 0 ? strerror(errno) : "empty");
+		goto out;
+	}
+	/* udmabuf takes whole pages of a memfd that cannot shrink */
+	*size = len;
+	len = (len + page - 1) / page * page;
+	if (ftruncate(mfd, len) || fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK)) {
+		fail("memfd: %s", strerror(errno));
+		goto out;
+	}
+	ub = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (ub < 0) {
+		fail("/dev/udmabuf: %s (a kernel with CONFIG_UDMABUF, or "
+		     "modprobe udmabuf)", strerror(errno));
+		goto out;
+	}
+	uc.memfd = mfd;
+	uc.flags = UDMABUF_FLAGS_CLOEXEC;
+	uc.size = len;
+	dfd = ioctl(ub, UDMABUF_CREATE, &uc);
+	if (dfd < 0)
+		fail("UDMABUF_CREATE: %s", strerror(errno));
+out:
+	if (ub >= 0)
+		close(ub);
+	if (mfd >= 0)
+		close(mfd);
+	if (in >= 0)
+		close(in);
+	return dfd;
+}
+
+static int infer_dmabuf_main(int argc, char **argv)
+{
+	enum { OPT_FD = 0x400, OPT_OFFSET, OPT_STRIDE, OPT_FRAMES };
+	static const struct option longopts[] = {
+		COMMON_OPTIONS,
+		{ "fd", required_argument, NULL, OPT_FD },
+		{ "offset", required_argument, NULL, OPT_OFFSET },
+		{ "stride", required_argument, NULL, OPT_STRIDE },
+		{ "frames", required_argument, NULL, OPT_FRAMES },
+		{ 0 }
+	};
+	const struct command *c = find_command("infer-dmabuf");
+	struct mcai_infer_dmabuf req = { .size = sizeof(req) };
+	struct mcai_model_info mi;
+	struct mcai_dev dev = { .fd = -1 };
+	struct mcai_sel sel;
+	s32 *classes = NULL;
+	s8 *scores = NULL;
+	uint64_t v;
+	u64 size = 0;
+	u32 fd = UINT32_MAX, frames = 0, i;
+	char err[160];
+	int ch, dfd = -1, ret = EXIT_FAILURE;
+
+	reset_getopt();
+	while ((ch = next_option(c, argc, argv, ":hj", longopts)) != -1) {
+		switch (ch) {
+		case OPT_FD:
+			if (parse_u32(optarg, &fd) || fd > INT_MAX)
+				return usage_error(c, "--fd wants an open dma-buf fd, not \"%s\"", optarg);
+			break;
+		case OPT_OFFSET:
+			if (parse_u64(optarg, &v))
+				return usage_error(c, "--offset wants bytes, not \"%s\"", optarg);
+			req.offset = v;
+			break;
+		case OPT_STRIDE:
+			if (parse_u64(optarg, &v))
+				return usage_error(c, "--stride wants bytes, not \"%s\"", optarg);
+			req.stride = v;
+			break;
+		case OPT_FRAMES:
+			if (parse_u32(optarg, &frames) || !frames ||
+			    frames > MCAI_DMABUF_MAX_FRAMES)
+				return usage_error(c, "--frames wants 1..%u, not \"%s\"",
+						   MCAI_DMABUF_MAX_FRAMES, optarg);
+			break;
+		default:
+			if (ch <= OPT_DONE_BASE)
+				return OPT_DONE_BASE - ch;
+		}
+	}
+	if (argc - optind != (fd == UINT32_MAX ? 2 : 1))
+		return usage_error(c, "infer-dmabuf takes a model name and a file, or a model name and --fd");
+	if (mcai_sel_parse(&sel, argv[optind], err, sizeof(err)))
+		return usage_error(c, "%s", err);
+	if (open_device(&dev))
+		return EXIT_FAILURE;
+	if (mcai_dev_model_info(&dev, sel, &mi)) {
+		fail("%s", mcai_dev_error(&dev));
+		goto out;
+	}
+	if (fd != UINT32_MAX) {
+		dfd = (int)fd;
+	} else {
+		dfd = dmabuf_from_file(argv[optind + 1], &size);
+		if (dfd < 0)
+			goto out;
+	}
+	if (!frames) {		/* as many whole frames as the file holds */
+		u64 step = req.stride ? req.stride : mi.input_len;
+
+		if (!size || size < req.offset + mi.input_len) {
+			fail("give --frames: the buffer's frame count is not known");
+			goto out;
+		}
+		frames = (size - req.offset - mi.input_len) / step + 1;
+		if (frames > MCAI_DMABUF_MAX_FRAMES)
+			frames = MCAI_DMABUF_MAX_FRAMES;
+	}
+	classes = calloc(frames, sizeof(*classes));
+	scores = calloc(frames, mi.output_len ? mi.output_len : 1);
+	if (!classes || !scores) {
+		fail("out of memory");
+		goto out;
+	}
+	req.ref.model_id = mi.ref.model_id;
+	req.fd = dfd;
+	req.frames = frames;
+	req.input_len = mi.input_len;
+	req.classes_ptr = (uintptr_t)classes;
+	req.scores_ptr = (uintptr_t)scores;
+	req.scores_len = frames * mi.output_len;
+	if (ioctl(dev.fd, MCAI_IOC_INFER_DMABUF, &req)) {
+		fail("INFER_DMABUF: %s", strerror(errno));
+		goto out;
+	}
+	if (opt_json) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_string(&json, "model", mi.ref.name);
+		mcai_json_kv_uint(&json, "version", req.version);
+		mcai_json_key(&json, "classes");
+		mcai_json_array_begin_inline(&json);
+		for (i = 0; i < frames; i++)
+			mcai_json_int(&json, classes[i]);
+		mcai_json_array_end(&json);
+		mcai_json_object_end(&json);
+	} else {
+		for (i = 0; i < frames; i++)
+			printf("%u\t%d\t%d\n", i, classes[i],
+			       scores[(size_t)i * mi.output_len +
+				      (classes[i] >= 0 &&
+				       (u32)classes[i] < mi.output_len ?
+				       classes[i] : 0)]);
+		printf("%u frames through %s version %u from a dma-buf\n",
+		       frames, mi.ref.name, req.version);
+	}
+	ret = 0;
+out:
+	if (dfd >= 0 && fd == UINT32_MAX)
+		close(dfd);
+	free(classes);
+	free(scores);
+	mcai_dev_close(&dev);
+	return ret;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2524,6 +2723,15 @@ static const struct command commands[] = {
 	  "NAME is a model name, or id:N for the loaded model with id N.\n"
 	  "With --json: one object for one sample, else an object holding an\n"
 	  "array of results and a summary.\n" },
+	{ "infer-dmabuf", infer_dmabuf_main,
+	  "[--offset N] [--stride N] [--frames N] NAME FILE | --fd FD NAME",
+	  "Classify frames held in a dma-buf, by the kernel",
+	  "FILE (raw int8 frames, input_len bytes each) is put in a sealed memfd\n"
+	  "and exported as a dma-buf by /dev/udmabuf; with --fd, FD is a dma-buf\n"
+	  "this command inherited (from a camera or ADC pipeline).  Frame i is at\n"
+	  "--offset + i x --stride bytes (stride 0: input_len; less gives\n"
+	  "overlapping windows); --frames defaults to what FILE holds, at most 256.\n"
+	  "Prints each frame's index, class and top score (MCAI_IOC_INFER_DMABUF).\n" },
 	{ "pipeline", pipeline_main,
 	  "[OPTIONS] chain|vote|avg MODEL MODEL... [--input FILE]",
 	  "Run samples through a chain or ensemble of loaded models",

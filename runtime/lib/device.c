@@ -27,6 +27,8 @@ static const char *const mcai_features[] = {
 	"energy-feed",		/* MCAI_FEAT_ENERGY_FEED */
 	"signed",		/* MCAI_FEAT_SIGNED */
 	"mirror",		/* MCAI_FEAT_MIRROR */
+	"attach-list",		/* MCAI_FEAT_ATTACH_LIST */
+	"dmabuf",		/* MCAI_FEAT_DMABUF */
 };
 
 const char *mcai_feature_name(unsigned int bit)

@@ -13,7 +13,9 @@
 #    unload sends it to waiting, reload binds it again;
 #  - detach; bad devices and arguments are refused;
 #  - rmmod of the sensor driver while attached: clean (the IIO core takes
-#    the buffer off the device), and the attachment detaches afterwards;
+#    the buffer off the device), then rmmod of its buffer's module
+#    (kfifo_buf) while the attachment is still there, and the attachment
+#    detaches afterwards;
 #  - rmmod mcai_iio with an attachment left detaches it.
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -115,7 +117,17 @@ a=$(awk 'END { print $1 }' "$L")
 wait_for 120 "5 results" at_least "$a" completed 5 || fail "completed $(lfield "$a" completed)"
 rmmod mcai_simsensor || fail "rmmod mcai_simsensor while attached"
 [[ -e /sys/bus/iio/devices/$DEV ]] && fail "$DEV still there after rmmod"
+# ... and then the module of its buffer (kfifo_buf): the device's last
+# reference must not outlive the code that releases its buffers
+if grep -q '^kfifo_buf ' /proc/modules; then
+	rmmod kfifo_buf || fail "rmmod kfifo_buf after the sensor, attached"
+else
+	echo "$N: kfifo_buf is not a module here: that unload order not tried"
+fi
+lfield "$a" completed >/dev/null || fail "list unreadable after the device went"
+"$CTL" list >/dev/null || fail "mcaictl list after the device went"
 "$CTL" detach "$a" || fail "detach after the device went"
+SIM=$(mcai_ko mcai_simsensor)	# loads kfifo_buf again
 
 # 6. rmmod mcai_iio with an attachment
 insmod "$SIM" rate=3200 model=nothing-loads-this || fail "insmod mcai_simsensor again"

@@ -1032,6 +1032,8 @@ static const struct acmd {
 	{ MCAI_IOC_MIRROR_READ, "MIRROR_READ", EPERM, 0, 0, 1 },
 	{ MCAI_IOC_ATTACH_LIST, "ATTACH_LIST", EFAULT,
 	  sizeof(struct mcai_attach_list), sizeof(struct mcai_attach_list), 0 },
+	{ MCAI_IOC_INFER_DMABUF, "INFER_DMABUF", EFAULT,
+	  sizeof(struct mcai_infer_dmabuf), sizeof(struct mcai_infer_dmabuf), 0 },
 };
 #define N_ACMDS (sizeof(acmds) / sizeof(acmds[0]))
 
