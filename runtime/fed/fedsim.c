@@ -579,6 +579,9 @@ struct sim {
 					 * (FedPer: only the personal layers
 					 * matter); NULL until first trained */
 	float *init;			/* the starting model */
+	u32 *pidx;			/* Ditto: a client's shard, shuffled
+					 * by its personal training (the
+					 * global track keeps its own order) */
 };
 
 /* Local training of client @cl in round @r into @out; samples trained. */
@@ -642,11 +645,12 @@ static u64 client_train(struct sim *s, u32 cl, u32 r, u32 answering,
 		struct mcai_mlp_sched psched = { .lr = sched.lr };
 		u64 prng = stream(c->seed, S_PERSONAL, r, cl);
 
+		memcpy(s->pidx, s->shard[cl], s->len[cl] * sizeof(u32));
 		mcai_mlp_set_params(s->net, s->pers[cl]);
 		mcai_mlp_reset_opt(s->net);
 		for (e = 0; e < c->local_epochs; e++)
 			mcai_mlp_train_epoch(s->net, &popt, &psched, &data,
-					     s->shard[cl], s->len[cl], c->batch,
+					     s->pidx, s->len[cl], c->batch,
 					     &prng, NULL);
 		mcai_mlp_get_params(s->net, s->pers[cl]);
 	}
@@ -719,6 +723,7 @@ static void sim_free(struct sim *s)
 	free(s->pers);
 	free(s->gwire);
 	free(s->init);
+	free(s->pidx);
 }
 
 /* Choose round(frac * k) of v[0..k) at random: they end up first. */
@@ -1172,7 +1177,8 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 	}
 	if (c->personalise != MCAI_PERS_NONE) {
 		s.pers = calloc(c->clients, sizeof(float *));
-		if (!s.pers)
+		s.pidx = malloc((size_t)d->train_count * sizeof(u32));
+		if (!s.pers || !s.pidx)
 			goto nomem;
 	}
 	s.global = malloc(s.net->n_params * sizeof(float));
@@ -1236,6 +1242,11 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 		rr->secs = now() - t0;
 		if (cb)
 			cb(cb_ctx, rr);
+	}
+	if (!err) {
+		/* a fingerprint of the final global model, for comparisons */
+		res->global_norm = mcai_l2_norm(s.global,
+						(u32)s.net->n_params);
 	}
 	if (!err && (c->node_eval || c->personalise != MCAI_PERS_NONE))
 		err = node_eval(&s, res, why, why_len);

@@ -179,6 +179,7 @@ struct mcai_fedsim_result {
 	u32 blob_bytes;			/* of the last quantised model */
 	u32 n_params;			/* of the float model */
 	u32 n_wire;			/* parameters in an update */
+	double global_norm;		/* L2 norm of the final global model */
 	/*
 	 * node_eval or personalise: per client, the accuracy on its own
 	 * label distribution of the global model and (personalise) of its

@@ -807,7 +807,15 @@ static int suite_personal(struct opts *o, const struct mcai_fedsim_data *d)
 
 	printf("# make eval-personal: mean per-client int8 test accuracy (%%) on each client's own\n"
 	       "# label distribution (per-class test accuracy weighted by the client's training labels)\n");
-	describe(stdout, &o->c, d);
+	{
+		/* the rows' alphas, the first in the header */
+		struct mcai_fedsim_config dc = o->c;
+
+		dc.alpha = alphas[0];
+		describe(stdout, &dc, d);
+		printf("# rows: Dirichlet alpha %g and %g, same seed\n",
+		       alphas[0], alphas[1]);
+	}
 	printf("# strategy %s; FedPer personal layers: %s; Ditto lambda %g\n",
 	       mcai_agg_kind_name(o->c.agg.kind),
 	       o->pers_layers ? o->pers_layers : "head", o->c.ditto_lambda);

@@ -12,7 +12,7 @@ set grid ytics
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set key top left
+set key outside bottom center horizontal
 # rows: alpha, method, global, personal, ...; comments (#) skipped
 plot in using 4:xtic(sprintf("%s a=%s", strcol(2), strcol(1))) title "personal (method's own model)", \
      '' using 3 title "global FedAvg model"

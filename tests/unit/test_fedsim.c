@@ -316,6 +316,9 @@ START_TEST(personalised_runs)
 	c.ditto_lambda = 0.5f;
 	run(&c, &dt);
 	ck_assert_uint_eq(dt.n_wire, 108);
+	ck_assert(plain.global_norm > 0);
+	ck_assert(dt.global_norm == plain.global_norm);
+	ck_assert(fp.global_norm != plain.global_norm);
 	for (r = 0; r < c.rounds; r++)
 		ck_assert(dt.rounds[r].int8_acc == plain.rounds[r].int8_acc);
 	/*
