@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 /* Tags of the random streams, so that no two choices share one. */
 enum {
 	S_INIT = 1, S_SPLIT, S_HOSTILE, S_SAMPLE, S_DROP, S_KILL, S_CLIENT,
-	S_NOISE, S_CENTRAL, S_CLIPCOUNT, S_COMPRESS,
+	S_NOISE, S_CENTRAL, S_CLIPCOUNT, S_COMPRESS, S_PERSONAL,
 };
 
 static double now(void)
@@ -301,6 +302,7 @@ void mcai_fedsim_config_default(struct mcai_fedsim_config *c)
 	mcai_agg_config_default(&c->agg, MCAI_AGG_FEDAVG);
 	mcai_comp_config_default(&c->comp, MCAI_COMP_NONE);
 	c->error_feedback = true;
+	c->ditto_lambda = 0.1f;
 	c->clip_quantile = 0.5f;
 	mcai_anomaly_config_default(&c->acfg);
 	c->attack_k = 5;
@@ -369,6 +371,17 @@ int mcai_fedsim_config_check(const struct mcai_fedsim_config *c,
 		return mcai_why(-EINVAL, why, why_len,
 				"adaptive clipping: quantile %g not in (0, 1)",
 				c->clip_quantile);
+	if ((unsigned int)c->personalise > MCAI_PERS_DITTO ||
+	    !(c->ditto_lambda >= 0) || !isfinite(c->ditto_lambda))
+		return mcai_why(-EINVAL, why, why_len,
+				"personalisation %d, lambda %g", (int)c->personalise,
+				c->ditto_lambda);
+	if (c->personalise == MCAI_PERS_FEDPER && c->pers_mask &&
+	    (c->pers_mask >> (c->n_hidden + 1) ||
+	     c->pers_mask == (1u << (c->n_hidden + 1)) - 1))
+		return mcai_why(-EINVAL, why, why_len,
+				"personal layers 0x%x of %u", c->pers_mask,
+				c->n_hidden + 1);
 	err = mcai_agg_config_check(&c->agg, why, why_len);
 	if (!err)
 		err = mcai_comp_config_check(&c->comp, why, why_len);
@@ -419,6 +432,15 @@ int mcai_fedsim_eval_blob(const u8 *blob, u32 size,
 			  const struct mcai_fedsim_data *d, u32 *correct,
 			  char *why, size_t why_len)
 {
+	return mcai_fedsim_eval_blob_classes(blob, size, d, correct, NULL, why,
+					     why_len);
+}
+
+int mcai_fedsim_eval_blob_classes(const u8 *blob, u32 size,
+				  const struct mcai_fedsim_data *d,
+				  u32 *correct, u32 *per_class, char *why,
+				  size_t why_len)
+{
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	struct mcai_model m;
@@ -455,13 +477,19 @@ int mcai_fedsim_eval_blob(const u8 *blob, u32 size,
 		goto out;
 	}
 	*correct = 0;
+	if (per_class)
+		memset(per_class, 0, d->classes * sizeof(u32));
 	for (i = 0; i < d->test_count; i++) {
 		const u8 *px = d->test_images + (size_t)i * m.input_len;
+		bool ok;
 
 		for (j = 0; j < m.input_len; j++)
 			in[j] = qpix[px[j]];
-		*correct += mcai_engine_run(&m, in, scores, arena) ==
-			    (int)d->test_labels[i];
+		ok = mcai_engine_run(&m, in, scores, arena) ==
+		     (int)d->test_labels[i];
+		*correct += ok;
+		if (per_class)
+			per_class[d->test_labels[i]] += ok;
 	}
 out:
 	free(in);
@@ -543,6 +571,17 @@ struct sim {
 	struct mcai_dp_adaptive adapt;	/* MCAI_CLIP_ADAPTIVE */
 	float **resid;			/* per client: error feedback */
 	u8 *wire;			/* one compressed update */
+	/* personalisation */
+	struct mcai_pers_split split;	/* FedPer: what stays on the node */
+	u32 n_wire;			/* parameters in an update */
+	float *gwire;			/* FedPer: the global shared body */
+	float **pers;			/* per client: its personal model
+					 * (FedPer: only the personal layers
+					 * matter); NULL until first trained */
+	float *init;			/* the starting model */
+	u32 *pidx;			/* Ditto: a client's shard, shuffled
+					 * by its personal training (the
+					 * global track keeps its own order) */
 };
 
 /* Local training of client @cl in round @r into @out; samples trained. */
@@ -569,11 +608,23 @@ static u64 client_train(struct sim *s, u32 cl, u32 r, u32 answering,
 			      (1 + cos(M_PI * (double)(r - 1) / c->rounds))),
 	};
 	u64 rng = stream(c->seed, S_CLIENT, r, cl);
-	const u32 n = (u32)s->net->n_params;
+	const u32 n = s->n_wire;
+	const bool fedper = c->personalise == MCAI_PERS_FEDPER;
 	struct mcai_mlp_stats st = { 0 };
 	u32 e, i;
 
+	if (c->personalise != MCAI_PERS_NONE && !s->pers[cl]) {
+		/* a client's first round: its personal copy starts here */
+		s->pers[cl] = malloc(s->net->n_params * sizeof(float));
+		if (!s->pers[cl])
+			return UINT64_MAX;
+		memcpy(s->pers[cl], fedper ? s->init : s->global,
+		       s->net->n_params * sizeof(float));
+	}
 	mcai_mlp_set_params(s->net, s->global);
+	/* FedPer trains the global body under the client's own head. */
+	if (fedper)
+		mcai_pers_copy_personal(&s->split, s->pers[cl], s->net->params);
 	mcai_mlp_reset_opt(s->net);
 	for (e = 0; e < c->local_epochs; e++)
 		mcai_mlp_train_epoch(s->net, &opt, &sched, &data, s->shard[cl],
@@ -582,6 +633,27 @@ static u64 client_train(struct sim *s, u32 cl, u32 r, u32 answering,
 	/* the first epoch's mean loss: q-FFL's F_k, near the global model's */
 	*loss = st.seen ? (float)(st.loss / st.seen) : 0.0f;
 	mcai_mlp_delta(s->net, s->global, out);
+	if (fedper) {
+		/* the head stays here; only the body's delta is sent */
+		mcai_pers_copy_personal(&s->split, s->net->params, s->pers[cl]);
+		mcai_pers_pack(&s->split, out, out);
+	}
+	if (c->personalise == MCAI_PERS_DITTO) {
+		/* v <- v - lr (grad F(v) + lambda (v - w)), w this round's model */
+		const struct mcai_mlp_opt popt =
+			mcai_pers_ditto_opt(&opt, c->ditto_lambda, s->global);
+		struct mcai_mlp_sched psched = { .lr = sched.lr };
+		u64 prng = stream(c->seed, S_PERSONAL, r, cl);
+
+		memcpy(s->pidx, s->shard[cl], s->len[cl] * sizeof(u32));
+		mcai_mlp_set_params(s->net, s->pers[cl]);
+		mcai_mlp_reset_opt(s->net);
+		for (e = 0; e < c->local_epochs; e++)
+			mcai_mlp_train_epoch(s->net, &popt, &psched, &data,
+					     s->pidx, s->len[cl], c->batch,
+					     &prng, NULL);
+		mcai_mlp_get_params(s->net, s->pers[cl]);
+	}
 	if (!bad)
 		return (u64)s->len[cl] * c->local_epochs;
 
@@ -645,6 +717,13 @@ static void sim_free(struct sim *s)
 			free(s->resid[i]);
 	free(s->resid);
 	free(s->wire);
+	if (s->pers)
+		for (i = 0; i < s->c->clients; i++)
+			free(s->pers[i]);
+	free(s->pers);
+	free(s->gwire);
+	free(s->init);
+	free(s->pidx);
 }
 
 /* Choose round(frac * k) of v[0..k) at random: they end up first. */
@@ -668,7 +747,7 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 		     char *why, size_t why_len)
 {
 	const struct mcai_fedsim_config *c = s->c;
-	const u32 n = (u32)s->net->n_params;
+	const u32 n = s->n_wire;
 	struct mcai_agg_config ac = c->agg;
 	struct mcai_agg_report rep;
 	struct mcai_agg *a;
@@ -753,9 +832,17 @@ static int aggregate(struct sim *s, u32 k, struct mcai_fedsim_round *rr,
 						why, why_len);
 	if (!err)
 		err = mcai_agg_finish(a, s->scratch, &rep, why, why_len);
-	if (!err) {
+	if (!err && s->gwire) {
+		/* FedPer: the server's model is the shared body */
+		mcai_pers_pack(&s->split, s->global, s->gwire);
+		mcai_agg_apply(a, s->gwire, s->scratch, rr->round - 1,
+			       c->rounds);
+		mcai_pers_unpack(&s->split, s->gwire, s->global);
+	} else if (!err) {
 		mcai_agg_apply(a, s->global, s->scratch, rr->round - 1,
 			       c->rounds);
+	}
+	if (!err) {
 		rr->clipped += rep.clipped;
 		rr->used = rep.used;
 		rr->applied = true;
@@ -774,7 +861,7 @@ static int compress(struct sim *s, u32 cl, u32 r, float *u,
 		    struct mcai_fedsim_round *rr, char *why, size_t why_len)
 {
 	const struct mcai_fedsim_config *c = s->c;
-	const u32 n = (u32)s->net->n_params;
+	const u32 n = s->n_wire;
 	const size_t size = mcai_comp_size(&c->comp, n);
 	u64 rng = stream(c->seed, S_COMPRESS, r, cl);
 	int err;
@@ -804,7 +891,7 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		     char *why, size_t why_len)
 {
 	const struct mcai_fedsim_config *c = s->c;
-	const u32 n = (u32)s->net->n_params;
+	const u32 n = s->n_wire;
 	u32 navail = 0, want, i, k = 0, m, ndrop;
 	u64 rng;
 	int err;
@@ -854,12 +941,17 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 		const u32 cl = s->ids[i];
 
 		if (!s->upd[m]) {
-			s->upd[m] = malloc((size_t)n * sizeof(float));
+			/* the full delta first (FedPer packs it in place) */
+			s->upd[m] = malloc(s->net->n_params * sizeof(float));
 			if (!s->upd[m])
 				return mcai_why(-ENOMEM, why, why_len, "out of memory");
 		}
-		rr->samples += client_train(s, cl, r, want, s->upd[m],
-					    &s->loss[m]);
+		u64 done = client_train(s, cl, r, want, s->upd[m],
+					&s->loss[m]);
+
+		if (done == UINT64_MAX)
+			return mcai_why(-ENOMEM, why, why_len, "out of memory");
+		rr->samples += done;
 		err = compress(s, cl, r, s->upd[m], rr, why, why_len);
 		if (err)
 			return err;
@@ -916,8 +1008,108 @@ static int result_alloc(struct mcai_fedsim_result *res, u32 rounds)
 void mcai_fedsim_result_free(struct mcai_fedsim_result *res)
 {
 	free(res->rounds);
+	free(res->node_global_acc);
+	free(res->node_pers_acc);
 	res->rounds = NULL;
-	res->n_rounds = 0;
+	res->node_global_acc = res->node_pers_acc = NULL;
+	res->n_rounds = res->n_clients = 0;
+}
+
+/* int8 accuracy per class of @params (quantised as published). */
+static int class_acc(struct sim *s, const float *params, u32 *per_class,
+		     char *why, size_t why_len)
+{
+	const struct mcai_fedsim_data *d = s->d;
+	const struct source train = { d, false, false };
+	const struct mcai_mlp_data calib = { get_sample, (void *)&train };
+	const struct mcai_mlpq_desc desc = {
+		.name = "fedsim", .version = 1, .head = MCAI_HEAD_ARGMAX,
+		.input_scale = 1.0f / 255.0f, .input_zp = -128,
+	};
+	char err[256];
+	u32 size, correct;
+	u8 *blob;
+	int e;
+
+	mcai_mlp_set_params(s->net, params);
+	blob = mcai_mlpq_blob(s->net, &calib, NULL, s->c->calib, &desc, &size,
+			      err, sizeof(err));
+	if (!blob) {
+		/* nothing shipped: classifies nothing */
+		memset(per_class, 0, d->classes * sizeof(u32));
+		return 0;
+	}
+	e = mcai_fedsim_eval_blob_classes(blob, size, d, &correct, per_class,
+					  why, why_len);
+	free(blob);
+	if (e == -EINVAL) {
+		memset(per_class, 0, d->classes * sizeof(u32));
+		e = 0;
+	}
+	return e;
+}
+
+/*
+ * After the last round: each client's accuracy on its own label
+ * distribution, of the global model and of its personal one.
+ */
+static int node_eval(struct sim *s, struct mcai_fedsim_result *res,
+		     char *why, size_t why_len)
+{
+	const struct mcai_fedsim_config *c = s->c;
+	const struct mcai_fedsim_data *d = s->d;
+	const u32 k = d->classes;
+	u32 *total = calloc(k, sizeof(u32)), *gcorr = calloc(k, sizeof(u32));
+	u32 *pcorr = calloc(k, sizeof(u32)), *cnt = calloc(k, sizeof(u32));
+	float *model = malloc(s->net->n_params * sizeof(float));
+	u32 i, cl;
+	int err = -ENOMEM;
+
+	res->n_clients = c->clients;
+	res->node_global_acc = calloc(c->clients, sizeof(double));
+	res->node_pers_acc = calloc(c->clients, sizeof(double));
+	if (!total || !gcorr || !pcorr || !cnt || !model ||
+	    !res->node_global_acc || !res->node_pers_acc) {
+		mcai_why(err, why, why_len, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < d->test_count; i++)
+		total[d->test_labels[i]]++;
+	/* FedPer's global model is a body: measured with the initial head */
+	err = class_acc(s, s->global, gcorr, why, why_len);
+	for (cl = 0; cl < c->clients && !err; cl++) {
+		memset(cnt, 0, k * sizeof(u32));
+		for (i = 0; i < s->len[cl]; i++)
+			cnt[d->train_labels[s->shard[cl][i]]]++;
+		res->node_global_acc[cl] = mcai_pers_weighted_acc(gcorr, total,
+								   cnt, k);
+		if (c->personalise == MCAI_PERS_NONE) {
+			res->node_pers_acc[cl] = res->node_global_acc[cl];
+			continue;
+		}
+		res->node_untrained += !s->pers[cl];
+		if (c->personalise == MCAI_PERS_FEDPER) {
+			/* the global body under the client's head */
+			memcpy(model, s->global,
+			       s->net->n_params * sizeof(float));
+			if (s->pers[cl])
+				mcai_pers_copy_personal(&s->split, s->pers[cl],
+							model);
+		} else {
+			memcpy(model, s->pers[cl] ? s->pers[cl] : s->global,
+			       s->net->n_params * sizeof(float));
+		}
+		err = class_acc(s, model, pcorr, why, why_len);
+		res->node_pers_acc[cl] = mcai_pers_weighted_acc(pcorr, total,
+								 cnt, k);
+	}
+out:
+	free(total);
+	free(gcorr);
+	free(pcorr);
+	free(cnt);
+	free(model);
+	return err;
 }
 
 int mcai_fedsim_run(const struct mcai_fedsim_config *c,
@@ -964,13 +1156,41 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 	    !s.sampled || !s.ids || !s.keep || !s.score || !s.norms || !s.upd ||
 	    !s.loss || !s.resid)
 		goto nomem;
+	s.n_wire = (u32)s.net->n_params;
+	if (c->personalise == MCAI_PERS_FEDPER) {
+		/* the head unless told otherwise */
+		const u32 mask = c->pers_mask ? c->pers_mask :
+				 1u << (s.net->nl - 1);
+
+		err = mcai_pers_split_init(&s.split, s.net->dim, s.net->nl + 1,
+					   mask);
+		if (err) {
+			sim_free(&s);
+			mcai_fedsim_result_free(res);
+			return mcai_why(err, why, why_len,
+					"personal layers 0x%x", mask);
+		}
+		s.n_wire = s.split.n_shared;
+		s.gwire = malloc(s.n_wire * sizeof(float));
+		if (!s.gwire)
+			goto nomem;
+	}
+	if (c->personalise != MCAI_PERS_NONE) {
+		s.pers = calloc(c->clients, sizeof(float *));
+		s.pidx = malloc((size_t)d->train_count * sizeof(u32));
+		if (!s.pers || !s.pidx)
+			goto nomem;
+	}
 	s.global = malloc(s.net->n_params * sizeof(float));
+	s.init = malloc(s.net->n_params * sizeof(float));
 	s.scratch = malloc(s.net->n_params * sizeof(float));
-	s.wire = malloc(mcai_comp_size(&c->comp, (u32)s.net->n_params));
+	s.wire = malloc(mcai_comp_size(&c->comp, s.n_wire));
 	res->n_params = (u32)s.net->n_params;
-	if (!s.global || !s.scratch || !s.wire)
+	res->n_wire = s.n_wire;
+	if (!s.global || !s.init || !s.scratch || !s.wire)
 		goto nomem;
 	mcai_mlp_get_params(s.net, s.global);
+	memcpy(s.init, s.global, s.net->n_params * sizeof(float));
 	if (c->anomaly && c->acfg.quarantine_flags) {
 		s.q = mcai_quarantine_create(c->clients, c->acfg.quarantine_flags,
 					     c->acfg.window);
@@ -982,7 +1202,7 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 
 		if (c->clip != MCAI_CLIP_FIXED)
 			ac.clip_norm = 0;
-		s.adam = mcai_agg_create(&ac, (u32)s.net->n_params, why, why_len);
+		s.adam = mcai_agg_create(&ac, s.n_wire, why, why_len);
 		if (!s.adam)
 			goto nomem;
 	}
@@ -1023,6 +1243,13 @@ int mcai_fedsim_run(const struct mcai_fedsim_config *c,
 		if (cb)
 			cb(cb_ctx, rr);
 	}
+	if (!err) {
+		/* a fingerprint of the final global model, for comparisons */
+		res->global_norm = mcai_l2_norm(s.global,
+						(u32)s.net->n_params);
+	}
+	if (!err && (c->node_eval || c->personalise != MCAI_PERS_NONE))
+		err = node_eval(&s, res, why, why_len);
 	sim_free(&s);
 	if (err)
 		mcai_fedsim_result_free(res);

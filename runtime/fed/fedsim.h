@@ -36,6 +36,16 @@
  *                             average lands on its model
  *                noise        Gaussian direction, norm of its honest delta
  *                label-flip   trains on labels y -> classes - 1 - y
+ *   personal   (runtime/fed/personal.h) FedPer: the layers of @pers_mask
+ *              stay on each client (its own copy, from the initial
+ *              model), the clients send and the server averages only the
+ *              shared ones; Ditto: each sampled client also trains its
+ *              personal model for local_epochs towards the round's global
+ *              model (proximal lambda).  After the last round every
+ *              client's model (FedPer: global body + its head; Ditto: its
+ *              personal model) and the global model are measured on the
+ *              client's own label distribution: int8 per-class test
+ *              accuracy weighted by the client's training label counts.
  *   defences   the strategy (fedavg, median, trimmed mean, Multi-Krum...),
  *              clipping to a fixed bound or to the round's median norm,
  *              and anomaly scoring: flagged updates are dropped from the
@@ -60,6 +70,7 @@
 #include "models/engine/port.h"
 #include "runtime/fed/anomaly.h"
 #include "runtime/fed/compress.h"
+#include "runtime/fed/personal.h"
 #include "runtime/fed/strategy.h"
 
 #define MCAI_FEDSIM_MAX_HIDDEN	2
@@ -121,6 +132,12 @@ struct mcai_fedsim_config {
 	/* what the clients send (runtime/fed/compress.h) */
 	struct mcai_comp_config comp;
 	bool error_feedback;		/* each client keeps its residual */
+	/* personalisation (runtime/fed/personal.h) */
+	enum mcai_pers_kind personalise;
+	u32 pers_mask;			/* FedPer: personal layers, bit l */
+	float ditto_lambda;		/* Ditto: proximal term, >= 0 */
+	bool node_eval;			/* per-client accuracy at the end
+					 * (implied by personalise) */
 	bool anomaly;			/* score, drop flagged, quarantine */
 	struct mcai_anomaly_config acfg;
 	/* adversaries */
@@ -161,6 +178,16 @@ struct mcai_fedsim_result {
 	u32 shard_min, shard_max;	/* images per client */
 	u32 blob_bytes;			/* of the last quantised model */
 	u32 n_params;			/* of the float model */
+	u32 n_wire;			/* parameters in an update */
+	double global_norm;		/* L2 norm of the final global model */
+	/*
+	 * node_eval or personalise: per client, the accuracy on its own
+	 * label distribution of the global model and (personalise) of its
+	 * personal model; clients[0..n_clients).  node_untrained: clients
+	 * never sampled, whose personal model is the starting one.
+	 */
+	double *node_global_acc, *node_pers_acc;
+	u32 n_clients, node_untrained;
 };
 
 /* Called after each round (may be NULL). */
@@ -225,5 +252,10 @@ double mcai_normal(u64 *rng);
 int mcai_fedsim_eval_blob(const u8 *blob, u32 size,
 			  const struct mcai_fedsim_data *d, u32 *correct,
 			  char *why, size_t why_len);
+/* The same, with the correct answers per class in @per_class (classes). */
+int mcai_fedsim_eval_blob_classes(const u8 *blob, u32 size,
+				  const struct mcai_fedsim_data *d,
+				  u32 *correct, u32 *per_class, char *why,
+				  size_t why_len);
 
 #endif /* MCAI_FEDSIM_H */

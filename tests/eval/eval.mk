@@ -16,7 +16,7 @@
 # progress on stderr; tests/eval/results.txt records a run of each.
 
 FEDSIM_SRCS := tests/eval/fedsim_main.c runtime/fed/fedsim.c runtime/fed/anomaly.c runtime/fed/dp.c \
-	       runtime/fed/compress.c \
+	       runtime/fed/compress.c runtime/fed/personal.c \
 	       runtime/fed/strategy.c models/train/mlp.c models/train/mlpquant.c models/train/cli.c \
 	       $(MODELS_USER)
 EVAL_JOBS ?= 2
@@ -74,3 +74,21 @@ eval-strategies: $(B)/mcai-fedsim
 		tests/eval/strategies.gp
 	cp $(B)/strategies.txt tests/eval/strategies.txt
 	cp $(B)/strategies.png tests/eval/strategies.png
+
+# Personalisation (runtime/fed/personal.h): plain FedAvg, FedPer (the head
+# stays on each client) and Ditto (lambda 0.1) on Dirichlet 0.1 and 0.5,
+# 30 rounds of 10 of 20 clients, 1000 training images a client, all
+# 10,000 test images; each client's model measured on its own label
+# distribution.  Table: tests/eval/personal.txt, plot: personal.png.
+EVAL_PERSONAL_ARGS ?= --train-limit 20000 --calib 500 --epochs 1 \
+		      --eval-every 0
+
+.PHONY: eval-personal
+eval-personal: $(B)/mcai-fedsim
+	$(B)/mcai-fedsim --suite personal --jobs $(EVAL_JOBS) --clients 20 \
+		--fraction 0.5 --rounds 30 $(EVAL_PERSONAL_ARGS) \
+		> $(B)/personal.txt
+	gnuplot -e "in='$(B)/personal.txt'; out='$(B)/personal.png'" \
+		tests/eval/personal.gp
+	cp $(B)/personal.txt tests/eval/personal.txt
+	cp $(B)/personal.png tests/eval/personal.png

@@ -146,6 +146,27 @@ static double bytes_per_update(const struct mcai_fedsim_result *res)
 	return n ? bytes / n : 0;
 }
 
+static double mean(const double *v, u32 n)
+{
+	double s = 0;
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		s += v[i];
+	return n ? s / n : 0;
+}
+
+static double minimum(const double *v, u32 n)
+{
+	double m = n ? v[0] : 0;
+	u32 i;
+
+	for (i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
 /* The same update as float32: 4 bytes a parameter. */
 static double float_bytes(const struct job *j)
 {
@@ -167,6 +188,7 @@ struct opts {
 	u32 jobs;
 	bool central;
 	bool verbose;
+	const char *pers_layers;	/* --personal-layers, parsed later */
 };
 
 static void usage(FILE *f)
@@ -197,6 +219,14 @@ static void usage(FILE *f)
 "  --weight-decay X     (default 0.0001)\n"
 "  --prox-mu X          FedProx proximal term (default 0)\n"
 "  --hidden H[,H2]      hidden widths (default 128)\n"
+"Personalisation (runtime/fed/personal.h):\n"
+"  --personalise P      none, fedper or ditto (default none); reports each\n"
+"                       client's accuracy on its own label distribution\n"
+"  --personal-layers L  FedPer: personal weight layers, e.g. head, -1,-2\n"
+"                       (default head)\n"
+"  --ditto-lambda X     Ditto: proximal term towards the global model\n"
+"                       (default 0.1)\n"
+"  --node-eval          the same per-client report without personalisation\n"
 "Server:\n"
 "  --strategy S         fedavg fedprox fedadam median trimmed-mean krum\n"
 "                       fedavgm fedadagrad fedyogi krum-single bulyan qfedavg\n"
@@ -239,6 +269,8 @@ static void usage(FILE *f)
 "                       accuracy and bytes per update (make eval-compress)\n"
 "  --suite strategies   every strategy on IID, alpha 0.5 and 0.1: accuracy\n"
 "                       and bytes per round (make eval-strategies)\n"
+"  --suite personal     global vs FedPer vs Ditto, mean per-client accuracy\n"
+"                       on each client's own labels (make eval-personal)\n"
 "  --jobs N             parallel runs in a suite (default 2)\n"
 "  --verbose            per-round progress on stderr\n"
 "  --help               this text\n");
@@ -303,6 +335,15 @@ static void parse(struct opts *o, int argc, char **argv)
 			c->prox_mu = mcai_parse_float(a, v, 0, 100);
 		} else if (OPT("--hidden")) {
 			parse_hidden(c, v);
+		} else if (OPT("--personalise")) {
+			if (mcai_pers_kind_parse(v, &c->personalise))
+				mcai_die("--personalise: none, fedper or ditto");
+		} else if (OPT("--personal-layers")) {
+			o->pers_layers = v;
+		} else if (OPT("--ditto-lambda")) {
+			c->ditto_lambda = mcai_parse_float(a, v, 0, 1e6f);
+		} else if (!strcmp(a, "--node-eval")) {
+			c->node_eval = true;
 		} else if (OPT("--strategy")) {
 			enum mcai_agg_kind k;
 			struct mcai_agg_config keep = c->agg;
@@ -385,8 +426,9 @@ static void parse(struct opts *o, int argc, char **argv)
 			o->data = v;
 		} else if (OPT("--suite")) {
 			if (strcmp(v, "sim") && strcmp(v, "attacks") &&
-			    strcmp(v, "compress") && strcmp(v, "strategies"))
-				mcai_die("--suite: sim, attacks, compress or strategies");
+			    strcmp(v, "compress") && strcmp(v, "strategies") &&
+			    strcmp(v, "personal"))
+				mcai_die("--suite: sim, attacks, compress, strategies or personal");
 			o->suite = v;
 		} else if (OPT("--jobs")) {
 			o->jobs = (u32)mcai_parse_uint(a, v, 1, 64);
@@ -486,6 +528,20 @@ static int single(struct opts *o, const struct mcai_fedsim_data *d)
 	printf("update on the wire: %.0f bytes (%s), %.2fx fewer than float32\n",
 	       bytes_per_update(&fed->res), mcai_comp_kind_name(o->c.comp.kind),
 	       float_bytes(fed) / bytes_per_update(&fed->res));
+	if (fed->res.n_clients) {
+		printf("client  own-labels-acc%%: global  %s\n",
+		       mcai_pers_kind_name(o->c.personalise));
+		for (r = 0; r < fed->res.n_clients; r++)
+			printf("%6u %22.2f %8.2f\n", r,
+			       100 * fed->res.node_global_acc[r],
+			       100 * fed->res.node_pers_acc[r]);
+		printf("mean per-client accuracy on its own labels: global %.2f%%, %s %.2f%% (%+.2f points)\n",
+		       100 * mean(fed->res.node_global_acc, fed->res.n_clients),
+		       mcai_pers_kind_name(o->c.personalise),
+		       100 * mean(fed->res.node_pers_acc, fed->res.n_clients),
+		       100 * (mean(fed->res.node_pers_acc, fed->res.n_clients) -
+			      mean(fed->res.node_global_acc, fed->res.n_clients)));
+	}
 	mcai_fedsim_result_free(&jobs[0].res);
 	if (o->central)
 		mcai_fedsim_result_free(&jobs[1].res);
@@ -715,6 +771,89 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 	return 0;
 }
 
+/* ---- make eval-personal ---------------------------------------------- */
+
+/*
+ * Plain FedAvg, FedPer and Ditto on the same split: each client's
+ * accuracy on its own label distribution, of the global model and of the
+ * client's personal one.  The FedAvg run gives the global model Ditto
+ * also trains (Ditto leaves the global track alone), so the gain of both
+ * methods is measured against one baseline per alpha.
+ */
+static int suite_personal(struct opts *o, const struct mcai_fedsim_data *d)
+{
+	static const enum mcai_pers_kind kinds[] = {
+		MCAI_PERS_NONE, MCAI_PERS_FEDPER, MCAI_PERS_DITTO,
+	};
+	static const float alphas[] = { 0.1f, 0.5f };
+	const u32 nk = 3, na = 2, n = nk * na;
+	struct job *j = mcai_xcalloc(n, sizeof(*j));
+	double t0 = mcai_now();
+	bool met = false;
+	u32 k, a, i;
+
+	for (a = 0; a < na; a++)
+		for (k = 0; k < nk; k++) {
+			i = a * nk + k;
+			j[i].c = o->c;
+			j[i].c.personalise = kinds[k];
+			j[i].c.node_eval = true;
+			j[i].c.alpha = alphas[a];
+			snprintf(j[i].label, sizeof(j[i].label), "%s / alpha %g",
+				 mcai_pers_kind_name(kinds[k]), alphas[a]);
+		}
+	fprintf(stderr, "eval-personal: %u runs on %u threads\n", n, o->jobs);
+	run_jobs(j, n, o->jobs, d, o->verbose);
+
+	printf("# make eval-personal: mean per-client int8 test accuracy (%%) on each client's own\n"
+	       "# label distribution (per-class test accuracy weighted by the client's training labels)\n");
+	{
+		/* the rows' alphas, the first in the header */
+		struct mcai_fedsim_config dc = o->c;
+
+		dc.alpha = alphas[0];
+		describe(stdout, &dc, d);
+		printf("# rows: Dirichlet alpha %g and %g, same seed\n",
+		       alphas[0], alphas[1]);
+	}
+	printf("# strategy %s; FedPer personal layers: %s; Ditto lambda %g\n",
+	       mcai_agg_kind_name(o->c.agg.kind),
+	       o->pers_layers ? o->pers_layers : "head", o->c.ditto_lambda);
+	printf("# global: the FedAvg run's model; min: the worst client; bytes: one update on the wire\n");
+	printf("%-8s %-8s %8s %8s %8s %8s %8s %10s\n", "# alpha", "method",
+	       "global", "personal", "gain", "min-glob", "min-pers",
+	       "bytes/upd");
+	for (a = 0; a < na; a++) {
+		const struct job *g = &j[a * nk];
+		const double gm = mean(g->res.node_global_acc, g->res.n_clients);
+
+		for (k = 0; k < nk; k++) {
+			const struct job *x = &j[a * nk + k];
+			const double pm = mean(x->res.node_pers_acc,
+					       x->res.n_clients);
+
+			printf("%-8g %-8s %8.2f %8.2f %+8.2f %8.2f %8.2f %10.0f\n",
+			       alphas[a], k ? mcai_pers_kind_name(kinds[k]) :
+			       "fedavg", 100 * gm, 100 * pm, 100 * (pm - gm),
+			       100 * minimum(g->res.node_global_acc,
+					     g->res.n_clients),
+			       100 * minimum(x->res.node_pers_acc,
+					     x->res.n_clients),
+			       bytes_per_update(&x->res));
+			if (alphas[a] == 0.1f && k && pm - gm >= 0.05)
+				met = true;
+		}
+	}
+	printf("# goal (alpha 0.1, personalised >= global + 5 points): %s\n",
+	       met ? "met" : "MISSED");
+	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n,
+	       o->jobs);
+	for (i = 0; i < n; i++)
+		mcai_fedsim_result_free(&j[i].res);
+	free(j);
+	return 0;
+}
+
 static int suite_attacks(struct opts *o, const struct mcai_fedsim_data *d)
 {
 	static const enum mcai_attack attacks[] = {
@@ -838,6 +977,11 @@ int main(int argc, char **argv)
 	};
 	if (o.c.calib > d.train_count)
 		o.c.calib = d.train_count;
+	if (o.pers_layers &&
+	    mcai_pers_layers_parse(o.pers_layers, o.c.n_hidden + 1,
+				   &o.c.pers_mask))
+		mcai_die("--personal-layers: '%s' (of %u layers, not all)",
+			 o.pers_layers, o.c.n_hidden + 1);
 	if (mcai_fedsim_config_check(&o.c, &d, why, sizeof(why)))
 		mcai_die("%s", why);
 	if (o.suite && !strcmp(o.suite, "sim"))
@@ -846,6 +990,8 @@ int main(int argc, char **argv)
 		rc = suite_compress(&o, &d);
 	else if (o.suite && !strcmp(o.suite, "strategies"))
 		rc = suite_strategies(&o, &d);
+	else if (o.suite && !strcmp(o.suite, "personal"))
+		rc = suite_personal(&o, &d);
 	else if (o.suite)
 		rc = suite_attacks(&o, &d);
 	else

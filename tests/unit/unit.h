@@ -30,6 +30,7 @@ Suite *fedsim_suite(void);
 Suite *samples_suite(void);
 Suite *adamstate_suite(void);
 Suite *compress_suite(void);
+Suite *personal_suite(void);
 Suite *op_conv_suite(void);
 Suite *op_pool_suite(void);
 Suite *op_elementwise_suite(void);
