@@ -16,7 +16,7 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
 		       runtime/fed/adamstate.c runtime/fed/drift.c \
-		       runtime/fed/compress.c)
+		       runtime/fed/compress.c runtime/daemon/escalate.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
 FED_SRCS += models/train/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
