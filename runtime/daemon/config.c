@@ -231,6 +231,9 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  1, 1000000, 0, false },
 	{ "escalate.label", MCAI_T_BOOL, OFF(escalate_label), MCAI_R_NODE,
 	  0, 0, 0, false },
+
+	{ "metrics.listen", MCAI_T_UPSTREAM, OFF(metrics_listen), MCAI_R_BOTH,
+	  0, 0, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -1018,6 +1021,12 @@ int mcai_config_finish(struct mcai_config *c)
 		return mcai_cfg_key_err(c,
 					mcai_cfg_find("network.upstream_name"),
 					"network.upstream_name without network.upstream");
+	/* a scrape endpoint for this host's scraper, never the network's */
+	if (c->metrics_listen.port &&
+	    strcmp(c->metrics_listen.host, "::1") &&
+	    strncmp(c->metrics_listen.host, "127.", 4))
+		return mcai_cfg_key_err(c, mcai_cfg_find("metrics.listen"),
+					"metrics.listen must be a numeric loopback address (127.0.0.1:PORT or [::1]:PORT)");
 	/* the bigger model is named with the policy, never implied */
 	if (c->escalate_policy == MCAI_CFG_ESC_LOCAL && !c->escalate_model[0])
 		return mcai_cfg_key_err(c, mcai_cfg_find("escalate.policy"),

@@ -176,6 +176,10 @@
  *   escalate.burst            node   10 (1 .. 1000000); the bucket's size
  *   escalate.label            node   yes: yes | no; the bigger model's
  *                                    class becomes the sample's label
+ *   metrics.listen            both   "" (off); 127.0.0.1:PORT or
+ *                                    [::1]:PORT: HTTP GET /metrics, the
+ *                                    text of `mcaictl metrics`
+ *                                    (runtime/daemon/httpmetrics.h)
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -318,6 +322,8 @@ struct mcai_config {
 	double escalate_rate;			/* tokens per second */
 	uint32_t escalate_burst;		/* bucket size */
 	bool escalate_label;
+
+	struct mcai_cfg_addr metrics_listen;	/* port 0: no endpoint */
 
 	char error[MCAI_CONFIG_ERR_MAX];
 

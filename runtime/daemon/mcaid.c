@@ -32,6 +32,7 @@
 #include "runtime/daemon/aggregator.h"
 #include "runtime/daemon/config.h"
 #include "runtime/daemon/escalate.h"
+#include "runtime/daemon/httpmetrics.h"
 #include "runtime/daemon/mqtt.h"
 #include "runtime/fed/drift.h"
 #include "runtime/lib/device.h"
@@ -112,6 +113,9 @@ struct mcai_daemon {
 	struct mcai_escalate *esc;
 	const char *esc_model;		/* the alerts' topic level */
 	struct mcai_esc_stats esc_logged;
+
+	/* HTTP /metrics (runtime/daemon/httpmetrics.h), metrics.listen. */
+	struct mcai_httpm *httpm;
 };
 
 static void mcai_escalate_log(struct mcai_daemon *d, bool at_exit);
@@ -476,6 +480,9 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 #ifdef MCAI_HAVE_MQTT
 	if (d->mqtt)
 		mcai_mqtt_tick(d->mqtt);
+#endif
+#ifdef MCAI_HAVE_MHD
+	mcai_httpm_tick(d->httpm);
 #endif
 	if (d->fed) {
 		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
@@ -1181,6 +1188,51 @@ static int mcai_mqtt_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
 #endif
 }
 
+/*
+ * metrics.listen: the endpoint, bound after the privilege drop (a
+ * loopback port for a local scraper; config.c refuses anything else).
+ */
+static int mcai_httpm_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+	if (!cfg->metrics_listen.port)
+		return 0;
+#ifdef MCAI_HAVE_MHD
+	char err[256];
+	int r;
+
+	r = mcai_httpm_start(&d->httpm, d->net, cfg->metrics_listen.host,
+			     cfg->metrics_listen.port, err, sizeof(err));
+	if (r) {
+		mcai_err("%s", r == -ENOMEM ? strerror(ENOMEM) : err);
+		return r;
+	}
+	mcai_info("metrics: http://%s%s%s:%u/metrics",
+		  strchr(cfg->metrics_listen.host, ':') ? "[" : "",
+		  cfg->metrics_listen.host,
+		  strchr(cfg->metrics_listen.host, ':') ? "]" : "",
+		  cfg->metrics_listen.port);
+	return 0;
+#else
+	(void)d;
+	mcai_err("metrics.listen: this mcaid was built without libmicrohttpd");
+	return -ENOTSUP;
+#endif
+}
+
+static void mcai_httpm_end(struct mcai_daemon *d)
+{
+#ifdef MCAI_HAVE_MHD
+	if (!d->httpm)
+		return;
+	mcai_info("metrics: %llu requests answered",
+		  mcai_httpm_served(d->httpm));
+	mcai_httpm_stop(d->httpm);
+	d->httpm = NULL;
+#else
+	(void)d;
+#endif
+}
+
 static void mcai_mqtt_stop(struct mcai_daemon *d)
 {
 #ifdef MCAI_HAVE_MQTT
@@ -1320,6 +1372,9 @@ int main(int argc, char **argv)
 	r = mcai_mqtt_setup(&d, &cfg);
 	if (r)
 		goto out;
+	r = mcai_httpm_setup(&d, &cfg);
+	if (r)
+		goto out;
 
 	if (d.role == MCAI_ROLE_NODE || (d.aggr && d.connect)) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
@@ -1351,6 +1406,7 @@ int main(int argc, char **argv)
 	mcai_log_stats(&d);
 out:
 	mcai_escalate_log(&d, true);
+	mcai_httpm_end(&d);
 	mcai_mqtt_stop(&d);
 	mcai_drift_base_free(&d.drift);
 	mcai_net_free(d.net);
