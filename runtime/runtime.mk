@@ -27,7 +27,7 @@ MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		runtime/fed/sigtrailer.c runtime/fed/modelcheck.c \
 		runtime/daemon/energyfeed.c \
 		runtime/ctl/mcaictl_fleet.c runtime/ctl/mcaictl_metrics.c \
-		runtime/lib/metrics.c \
+		runtime/daemon/metrics.c \
 		runtime/fed/drift.c \
 		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
@@ -73,7 +73,7 @@ endif
 MCAI_HAVE_MHD := $(shell printf 'int main(void){return 0;}' | \
 	$(CC) -x c - -lmicrohttpd -o /dev/null 2>/dev/null && echo y)
 ifeq ($(MCAI_HAVE_MHD),y)
-MCAID_SRCS += runtime/daemon/httpmetrics.c runtime/lib/metrics.c
+MCAID_SRCS += runtime/daemon/httpmetrics.c runtime/daemon/metrics.c
 MCAID_LIBS += -lmicrohttpd
 $(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
 	CFLAGS += -DMCAI_HAVE_MHD

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * mcaictl metrics: the Prometheus text exposition (runtime/lib/metrics.c)
+ * mcaictl metrics: the Prometheus text exposition (runtime/daemon/metrics.c)
  * on stdout or, for a node_exporter textfile collector, in a file
  * replaced atomically (-o FILE).
  */
@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "runtime/lib/atomicfile.h"
-#include "runtime/lib/metrics.h"
+#include "runtime/daemon/metrics.h"
 #include "runtime/ctl/mcaictl.h"
 
 const char metrics_details[] =

@@ -17,7 +17,7 @@
 #include "runtime/daemon/httpmetrics.h"
 #include "runtime/fed/net.h"
 #include "runtime/lib/log.h"
-#include "runtime/lib/metrics.h"
+#include "runtime/daemon/metrics.h"
 
 /* Scrapers are few and local: a bound, and a deadline for a stuck one. */
 #define MCAI_HTTPM_MAX_CONN	16

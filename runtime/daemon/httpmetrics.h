@@ -2,7 +2,7 @@
 /*
  * mcaid's optional HTTP /metrics endpoint (config metrics.listen, a
  * loopback address): the text `mcaictl metrics` prints
- * (runtime/lib/metrics.h), served by libmicrohttpd on mcaid's own
+ * (runtime/daemon/metrics.h), served by libmicrohttpd on mcaid's own
  * io_uring loop.
  *
  * How it fits the loop: libmicrohttpd runs without a thread of its own

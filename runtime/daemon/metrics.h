@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The Prometheus text exposition of the module, the eBPF telemetry and
- * the simulated sensor (runtime/lib/metrics.c): `mcaictl metrics` and
+ * the simulated sensor (runtime/daemon/metrics.c): `mcaictl metrics` and
  * mcaid's /metrics endpoint print the same text.
  */
 #ifndef MCAI_METRICS_H

@@ -21,7 +21,7 @@
 #include "bpf/telemetry.h"
 #include "runtime/fed/drift.h"
 #include "runtime/lib/device.h"
-#include "runtime/lib/metrics.h"
+#include "runtime/daemon/metrics.h"
 
 #define SIMSENSOR_PARAMS	"/sys/module/mcai_simsensor/parameters/"
 
