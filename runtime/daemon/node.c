@@ -1197,7 +1197,8 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 			mcai_info("sample mirror: %llu new samples in %s",
 				  (unsigned long long)added,
 				  n->o.samples_dir);
-		if (!r && added && n->o.esc)
+		/* what a failed drain did store is routed all the same */
+		if (added && n->o.esc)
 			mcai_escalate_scan(n->o.esc, n->samples, added,
 					   mcai_fed_now_ms());
 	}
