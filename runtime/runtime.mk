@@ -16,7 +16,8 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/secagg.c runtime/fed/dp.c runtime/fed/anomaly.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
 		       runtime/fed/adamstate.c runtime/fed/drift.c \
-		       runtime/fed/compress.c runtime/fed/personal.c)
+		       runtime/fed/compress.c runtime/fed/personal.c \
+		       runtime/daemon/escalate.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
 FED_SRCS += models/train/mlpquant.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
@@ -27,6 +28,7 @@ MCAICTL_SRCS := runtime/ctl/mcaictl.c runtime/ctl/mcaictl_telemetry.c \
 		runtime/fed/sigtrailer.c runtime/fed/modelcheck.c \
 		runtime/daemon/energyfeed.c \
 		runtime/ctl/mcaictl_fleet.c runtime/ctl/mcaictl_metrics.c \
+		runtime/daemon/metrics.c \
 		runtime/fed/drift.c \
 		runtime/ctl/mcaictl_provenance.c runtime/fed/provenance.c \
 		runtime/ctl/mcaictl_samples.c runtime/fed/samples.c \
@@ -66,6 +68,16 @@ MCAID_SRCS += runtime/daemon/mqtt.c
 MCAID_LIBS += -lmosquitto
 $(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
 	CFLAGS += -DMCAI_HAVE_MQTT
+endif
+# The HTTP /metrics endpoint when the target has libmicrohttpd: without
+# it, mcaid refuses a config naming metrics.listen.
+MCAI_HAVE_MHD := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c - -lmicrohttpd -o /dev/null 2>/dev/null && echo y)
+ifeq ($(MCAI_HAVE_MHD),y)
+MCAID_SRCS += runtime/daemon/httpmetrics.c runtime/daemon/metrics.c
+MCAID_LIBS += -lmicrohttpd
+$(call obj,runtime/daemon/mcaid.c) $(call sobj,runtime/daemon/mcaid.c): \
+	CFLAGS += -DMCAI_HAVE_MHD
 endif
 tools: $(B)/mcaid
 $(B)/mcaid: $(call obj,$(MCAID_SRCS))

@@ -23,6 +23,7 @@ pkgs=(
 	libonnx-testdata
 	libiio-utils
 	mosquitto mosquitto-clients libmosquitto-dev prometheus
+	libmicrohttpd-dev curl
 	dkms dh-dkms debhelper lintian udev
 )
 

@@ -55,6 +55,7 @@ struct opts {
 	u64 seed;
 	float lr;
 	const char *det_out, *cls_out, *report;
+	const char *cls_name;		/* the classifier blob's model name */
 	bool quiet;
 	/* --features-hash */
 	bool hash, selftest;
@@ -655,6 +656,8 @@ static void usage(FILE *f)
 "  --seed S           (default 1)\n"
 "  --detector FILE    (default models/vib-detector.mcai)\n"
 "  --classifier FILE  (default models/vib-classifier.mcai)\n"
+"  --classifier-name NAME  its model name (default vib-classifier): a larger\n"
+"                     one for escalation (make vib-large)\n"
 "  --report FILE      (default models/vib-models.txt)\n"
 "  --quiet\n"
 "  --dump-features DIR  write the simulated sets as DIR/train.csv and\n"
@@ -713,6 +716,10 @@ static void parse(struct opts *o, int argc, char **argv)
 			o->det_out = v;
 		} else if (OPT("--classifier")) {
 			o->cls_out = v;
+		} else if (OPT("--classifier-name")) {
+			if (!v[0] || strlen(v) >= MCAI_NAME_LEN)
+				mcai_die("--classifier-name: '%s' empty or too long", v);
+			o->cls_name = v;
 		} else if (OPT("--report")) {
 			o->report = v;
 		} else if (OPT("--rate")) {
@@ -787,6 +794,7 @@ int main(int argc, char **argv)
 		.n_train = 12000, .n_test = 4000, .hidden = 32, .epochs = 60,
 		.seed = 1, .lr = 0.05f, .det_out = "models/vib-detector.mcai",
 		.cls_out = "models/vib-classifier.mcai",
+		.cls_name = "vib-classifier",
 		.report = "models/vib-models.txt", .rate = 3200, .windows = 16,
 	};
 	struct dataset tr, te;
@@ -831,7 +839,7 @@ int main(int argc, char **argv)
 	blob = quantise(&det, &tr, &te, "vib-detector", &size, qd);
 	write_file(o.det_out, blob, size);
 	free(blob);
-	blob = quantise(&cls, &tr, &te, "vib-classifier", &size, qc);
+	blob = quantise(&cls, &tr, &te, o.cls_name, &size, qc);
 	write_file(o.cls_out, blob, size);
 	free(blob);
 	eval_blob(o.det_out, &te, &ed, true);

@@ -2786,7 +2786,7 @@ static const struct command commands[] = {
 	{ "label", label_main, "[-s DIR] ID CLASS | [-s DIR] --file FILE",
 	  "Label mirrored samples for local training",
 	  label_details },
-	{ "samples", samples_main, "[-s DIR] [--labelled]",
+	{ "samples", samples_main, "[-s DIR] [--labelled] [--json [--inputs]]",
 	  "List the sample store: predictions and labels",
 	  samples_details },
 	{ "unload", unload_main, "NAME",

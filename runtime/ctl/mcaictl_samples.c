@@ -43,7 +43,11 @@ const char samples_details[] =
 	"found (torn tails dropped, corrupt records skipped).\n"
 	"\n"
 	"  -s, --store DIR   the sample store (default " SAMPLES_DEFAULT_DIR ")\n"
-	"  -l, --labelled    only labelled samples\n";
+	"  -l, --labelled    only labelled samples\n"
+	"  -i, --inputs      with --json: each sample's int8 input too\n"
+	"\n"
+	"--json also gives each sample's result flags (MCAI_RES_*: 1 escalate,\n"
+	"2 gated).\n";
 
 static int store_open(const char *dir, struct mcai_samples **st)
 {
@@ -295,24 +299,30 @@ int samples_main(int argc, char **argv)
 		COMMON_OPTIONS,
 		{ "store", required_argument, NULL, 's' },
 		{ "labelled", no_argument, NULL, 'l' },
+		{ "inputs", no_argument, NULL, 'i' },
 		{ 0 }
 	};
 	const struct command *c = find_command("samples");
 	const char *dir = SAMPLES_DEFAULT_DIR;
 	struct mcai_samples_stats s;
 	struct mcai_samples *st;
-	bool only_labelled = false;
+	bool only_labelled = false, inputs = false;
+	s8 *in = NULL;
 	int ch;
 
 	reset_getopt();
-	while ((ch = next_option(c, argc, argv, ":hjs:l", longopts)) != -1) {
+	while ((ch = next_option(c, argc, argv, ":hjs:li", longopts)) != -1) {
 		if (ch <= OPT_DONE_BASE)
 			return OPT_DONE_BASE - ch;
 		if (ch == 's')
 			dir = optarg;
 		else if (ch == 'l')
 			only_labelled = true;
+		else if (ch == 'i')
+			inputs = true;
 	}
+	if (inputs && !opt_json)
+		return usage_error(c, "--inputs goes with --json");
 	if (optind < argc)
 		return usage_error(c, "unexpected argument \"%s\"", argv[optind]);
 	if (store_open(dir, &st))
@@ -352,7 +362,20 @@ int samples_main(int argc, char **argv)
 				mcai_json_null(&json);
 			else
 				mcai_json_int(&json, m->label);
+			mcai_json_kv_uint(&json, "flags", m->flags);
 			mcai_json_kv_uint(&json, "input_len", m->input_len);
+			/* the raw sample: for the store's owner, on this gateway */
+			if (inputs) {
+				if (!in)
+					in = malloc(MCAI_SAMPLES_MAX_INPUT);
+				mcai_json_key(&json, "input");
+				mcai_json_array_begin(&json);
+				if (in && !mcai_samples_input(st, i, in,
+							      m->input_len))
+					for (u32 j = 0; j < m->input_len; j++)
+						mcai_json_int(&json, in[j]);
+				mcai_json_array_end(&json);
+			}
 			mcai_json_object_end(&json);
 		} else {
 			time_t t = (time_t)(m->timestamp_ns / 1000000000ULL);
@@ -383,6 +406,7 @@ int samples_main(int argc, char **argv)
 			       (unsigned long long)s.corrupt);
 		printf("\n");
 	}
+	free(in);
 	mcai_samples_close(st);
 	return 0;
 }

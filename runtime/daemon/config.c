@@ -43,6 +43,7 @@ enum mcai_cfg_type {
 	MCAI_T_ONOFF,		/* off | on */
 	MCAI_T_MQTTPOLICY,	/* drop-oldest | drop-newest */
 	MCAI_T_COMPRESS,	/* none | int8 | topk */
+	MCAI_T_ESCPOLICY,	/* off | local */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -219,6 +220,20 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  1, 86400, 0, false },
 	{ "drift.min_samples", MCAI_T_U32, OFF(drift_min_samples), MCAI_R_NODE,
 	  1, 1000000000, 0, false },
+
+	{ "escalate.policy", MCAI_T_ESCPOLICY, OFF(escalate_policy),
+	  MCAI_R_NODE, 0, 0, 0, false },
+	{ "escalate.model", MCAI_T_PATH_OPT, OFF(escalate_model), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "escalate.rate", MCAI_T_F64, OFF(escalate_rate), MCAI_R_NODE,
+	  0, 1e6, MCAI_LO_OPEN, false },
+	{ "escalate.burst", MCAI_T_U32, OFF(escalate_burst), MCAI_R_NODE,
+	  1, 1000000, 0, false },
+	{ "escalate.label", MCAI_T_BOOL, OFF(escalate_label), MCAI_R_NODE,
+	  0, 0, 0, false },
+
+	{ "metrics.listen", MCAI_T_UPSTREAM, OFF(metrics_listen), MCAI_R_BOTH,
+	  0, 0, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -262,6 +277,8 @@ static const char *const mcai_mqtt_policy_names[] = {
 };
 /* The values of enum mcai_comp_kind (runtime/fed/compress.h). */
 static const char *const mcai_compress_names[] = { "none", "int8", "topk" };
+/* The values of enum mcai_cfg_esc_policy. */
+static const char *const mcai_esc_policy_names[] = { "off", "local" };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -337,6 +354,9 @@ void mcai_config_init(struct mcai_config *c)
 	c->drift_threshold = 1.0;
 	c->drift_interval_s = 60;
 	c->drift_min_samples = 100;
+	c->escalate_rate = 1.0;
+	c->escalate_burst = 10;
+	c->escalate_label = true;
 	strcpy(c->origin, "(config)");
 }
 
@@ -726,6 +746,12 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 		if (!err)
 			*(uint32_t *)dst = (uint32_t)i;
 		return err;
+	case MCAI_T_ESCPOLICY:
+		err = mcai_pick(v, mcai_esc_policy_names,
+				ARRAY_LEN(mcai_esc_policy_names), k, &i, why);
+		if (!err)
+			*(uint32_t *)dst = (uint32_t)i;
+		return err;
 	case MCAI_T_BOOL:
 		/* Only the two words: "1" or "true" in a security key is a guess. */
 		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
@@ -995,6 +1021,19 @@ int mcai_config_finish(struct mcai_config *c)
 		return mcai_cfg_key_err(c,
 					mcai_cfg_find("network.upstream_name"),
 					"network.upstream_name without network.upstream");
+	/* a scrape endpoint for this host's scraper, never the network's */
+	if (c->metrics_listen.port &&
+	    strcmp(c->metrics_listen.host, "::1") &&
+	    strncmp(c->metrics_listen.host, "127.", 4))
+		return mcai_cfg_key_err(c, mcai_cfg_find("metrics.listen"),
+					"metrics.listen must be a numeric loopback address (127.0.0.1:PORT or [::1]:PORT)");
+	/* the bigger model is named with the policy, never implied */
+	if (c->escalate_policy == MCAI_CFG_ESC_LOCAL && !c->escalate_model[0])
+		return mcai_cfg_key_err(c, mcai_cfg_find("escalate.policy"),
+					"escalate.policy local needs escalate.model");
+	if (c->escalate_policy == MCAI_CFG_ESC_OFF && c->escalate_model[0])
+		return mcai_cfg_key_err(c, mcai_cfg_find("escalate.model"),
+					"escalate.model without escalate.policy (off): say local to route escalations");
 	if (c->role != MCAI_ROLE_AGGREGATOR)
 		return 0;
 	return mcai_config_check_aggregator(c);
@@ -1199,6 +1238,10 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			break;
 		case MCAI_T_COMPRESS:
 			fputs(mcai_compress_names[*(const uint32_t *)src], f);
+			break;
+		case MCAI_T_ESCPOLICY:
+			fputs(mcai_esc_policy_names[*(const uint32_t *)src & 1],
+			      f);
 			break;
 		case MCAI_T_ID:
 		case MCAI_T_NAME:

@@ -163,6 +163,23 @@
  *   drift.interval_s          node   60 (1 .. 86400); how often the
  *                                    module's statistics are compared
  *   drift.min_samples         node   100; fewer live samples: no verdict
+ *   escalate.policy           node   off: off | local; local: samples the
+ *                                    kernel flagged MCAI_RES_ESCALATE
+ *                                    (among those mirrored into
+ *                                    data.samples) are run by a bigger
+ *                                    model in mcaid's user-space engine
+ *                                    (runtime/daemon/escalate.h)
+ *   escalate.model            node   "" ; the bigger model's blob, required
+ *                                    with local (read as root at start)
+ *   escalate.rate             node   1.0 (> 0, <= 1e6); escalations per
+ *                                    second, the token bucket's refill
+ *   escalate.burst            node   10 (1 .. 1000000); the bucket's size
+ *   escalate.label            node   yes: yes | no; the bigger model's
+ *                                    class becomes the sample's label
+ *   metrics.listen            both   "" (off); 127.0.0.1:PORT or
+ *                                    [::1]:PORT: HTTP GET /metrics, the
+ *                                    text of `mcaictl metrics`
+ *                                    (runtime/daemon/httpmetrics.h)
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -199,6 +216,11 @@ enum mcai_cfg_dp_mode {
 	MCAI_CFG_DP_OFF,
 	MCAI_CFG_DP_CENTRAL,		/* the aggregator clips and adds noise */
 	MCAI_CFG_DP_DISTRIBUTED,	/* the nodes do, each its share */
+};
+
+enum mcai_cfg_esc_policy {
+	MCAI_CFG_ESC_OFF,		/* nothing routed (the default) */
+	MCAI_CFG_ESC_LOCAL,		/* a bigger model in mcaid's engine */
 };
 
 struct mcai_cfg_addr {
@@ -294,6 +316,14 @@ struct mcai_config {
 	double drift_threshold;
 	uint32_t drift_interval_s;
 	uint32_t drift_min_samples;
+
+	uint32_t escalate_policy;		/* enum mcai_cfg_esc_policy */
+	char escalate_model[MCAI_CONFIG_PATH_MAX];	/* "": none */
+	double escalate_rate;			/* tokens per second */
+	uint32_t escalate_burst;		/* bucket size */
+	bool escalate_label;
+
+	struct mcai_cfg_addr metrics_listen;	/* port 0: no endpoint */
 
 	char error[MCAI_CONFIG_ERR_MAX];
 

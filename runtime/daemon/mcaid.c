@@ -31,6 +31,8 @@
 
 #include "runtime/daemon/aggregator.h"
 #include "runtime/daemon/config.h"
+#include "runtime/daemon/escalate.h"
+#include "runtime/daemon/httpmetrics.h"
 #include "runtime/daemon/mqtt.h"
 #include "runtime/fed/drift.h"
 #include "runtime/lib/device.h"
@@ -106,7 +108,17 @@ struct mcai_daemon {
 	double drift_threshold;
 	unsigned int drift_interval, drift_at, drift_min;
 	bool drift_alarmed;
+
+	/* Escalation to a bigger model (runtime/daemon/escalate.h). */
+	struct mcai_escalate *esc;
+	const char *esc_model;		/* the alerts' topic level */
+	struct mcai_esc_stats esc_logged;
+
+	/* HTTP /metrics (runtime/daemon/httpmetrics.h), metrics.listen. */
+	struct mcai_httpm *httpm;
 };
+
+static void mcai_escalate_log(struct mcai_daemon *d, bool at_exit);
 
 static void mcai_usage(FILE *f)
 {
@@ -469,6 +481,9 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	if (d->mqtt)
 		mcai_mqtt_tick(d->mqtt);
 #endif
+#ifdef MCAI_HAVE_MHD
+	mcai_httpm_tick(d->httpm);
+#endif
 	if (d->fed) {
 		/* Ticks come every MCAI_FED_TICK_MS: count seconds in ticks. */
 		static unsigned int sub;
@@ -483,6 +498,7 @@ static void mcai_on_tick(struct mcai_net *net, void *arg)
 	}
 	d->ticks++;
 	mcai_teleagent_tick(&d->tel);
+	mcai_escalate_log(d, false);
 	if (d->drift.n_features && d->ticks >= d->drift_at) {
 		d->drift_at = d->ticks + d->drift_interval;
 		mcai_drift_check(d);
@@ -939,6 +955,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
 			.no_compress = d->no_compress,
+			.esc = d->esc,
 		};
 
 		return mcai_fednode_new(&d->fnode, &o);
@@ -982,6 +999,94 @@ static void mcai_log_stats(const struct mcai_daemon *d)
 		  (unsigned long long)st.frames_out,
 		  (unsigned long long)st.bytes_in,
 		  (unsigned long long)st.bytes_out);
+}
+
+/*
+ * Escalation's counters, logged once a second when they moved (and at
+ * exit): operators and tests read what was routed and what the rate
+ * limit refused without a metrics scrape.
+ */
+static void mcai_escalate_log(struct mcai_daemon *d, bool at_exit)
+{
+	struct mcai_esc_stats s;
+
+	if (!d->esc)
+		return;
+	mcai_escalate_get_stats(d->esc, &s);
+	if (!at_exit && !memcmp(&s, &d->esc_logged, sizeof(s)))
+		return;
+	d->esc_logged = s;
+	mcai_info("escalation: %llu seen, %llu routed to %s, %llu limited by the rate, %llu failed, %llu agreed",
+		  (unsigned long long)s.seen, (unsigned long long)s.routed,
+		  mcai_escalate_model_name(d->esc),
+		  (unsigned long long)s.limited, (unsigned long long)s.failed,
+		  (unsigned long long)s.agreed);
+}
+
+/* One routed sample: both answers logged and, with MQTT, published. */
+static void mcai_escalate_alert(void *arg, const char *big_model,
+				const struct mcai_esc_answer *a)
+{
+	struct mcai_daemon *d = arg;
+
+	mcai_info("escalation: sample %llu: small model %u v%u class %d score %d, %s class %d score %d",
+		  (unsigned long long)a->sample_id, a->small_model_id,
+		  a->small_version, a->small_class, a->small_score, big_model,
+		  a->big_class, a->big_score);
+#ifdef MCAI_HAVE_MQTT
+	if (d->mqtt) {
+		char fields[512];
+
+		/* both answers, never the input: it stays in the store */
+		snprintf(fields, sizeof(fields),
+			 "\"sample\":%llu,\"small\":{\"model_id\":%u,\"version\":%u,\"class\":%d,\"score\":%d},\"big\":{\"model\":\"%s\",\"class\":%d,\"score\":%d},\"agree\":%s",
+			 (unsigned long long)a->sample_id, a->small_model_id,
+			 a->small_version, a->small_class, a->small_score,
+			 big_model, a->big_class, a->big_score,
+			 a->small_class == a->big_class ? "true" : "false");
+		mcai_mqtt_alert(d->mqtt, d->esc_model, "escalation", fields);
+	}
+#else
+	(void)d;
+#endif
+}
+
+/*
+ * escalate.policy local: the bigger model, read and checked as root
+ * before the drop (its file may be root's alone).  It sees what the
+ * mirror brings into the node's sample store, so it needs that store.
+ */
+static int mcai_escalate_setup(struct mcai_daemon *d,
+			       const struct mcai_config *cfg)
+{
+	struct mcai_escalate_opts o = {
+		.model_path = cfg->escalate_model, .rate = cfg->escalate_rate,
+		.burst = cfg->escalate_burst, .label = cfg->escalate_label,
+	};
+	char err[512];
+	int r;
+
+	if (d->role != MCAI_ROLE_NODE ||
+	    cfg->escalate_policy != MCAI_CFG_ESC_LOCAL)
+		return 0;
+	if (!d->fed || !d->samples_dir) {
+		mcai_err("escalate.policy local: escalated samples come through the sample store (data.samples), which this node does not drain");
+		return -EINVAL;
+	}
+	r = mcai_escalate_new(&d->esc, &o, mcai_fed_now_ms(), err,
+			      sizeof(err));
+	if (r) {
+		mcai_err("%s", r == -ENOMEM ? strerror(ENOMEM) : err);
+		return r;
+	}
+	d->esc_model = cfg->model;
+	mcai_escalate_set_alert(d->esc, mcai_escalate_alert, d);
+	mcai_info("escalation: samples flagged escalate in %s go to %s (%s), at most %.3g/s, bursts of %u; its class %s",
+		  d->samples_dir, mcai_escalate_model_name(d->esc),
+		  cfg->escalate_model, cfg->escalate_rate,
+		  cfg->escalate_burst, cfg->escalate_label ?
+		  "becomes the sample's label" : "is logged only");
+	return 0;
 }
 
 /* The drift baseline of a node whose config names one, read as root. */
@@ -1083,6 +1188,51 @@ static int mcai_mqtt_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
 #endif
 }
 
+/*
+ * metrics.listen: the endpoint, bound after the privilege drop (a
+ * loopback port for a local scraper; config.c refuses anything else).
+ */
+static int mcai_httpm_setup(struct mcai_daemon *d, const struct mcai_config *cfg)
+{
+	if (!cfg->metrics_listen.port)
+		return 0;
+#ifdef MCAI_HAVE_MHD
+	char err[256];
+	int r;
+
+	r = mcai_httpm_start(&d->httpm, d->net, cfg->metrics_listen.host,
+			     cfg->metrics_listen.port, err, sizeof(err));
+	if (r) {
+		mcai_err("%s", r == -ENOMEM ? strerror(ENOMEM) : err);
+		return r;
+	}
+	mcai_info("metrics: http://%s%s%s:%u/metrics",
+		  strchr(cfg->metrics_listen.host, ':') ? "[" : "",
+		  cfg->metrics_listen.host,
+		  strchr(cfg->metrics_listen.host, ':') ? "]" : "",
+		  cfg->metrics_listen.port);
+	return 0;
+#else
+	(void)d;
+	mcai_err("metrics.listen: this mcaid was built without libmicrohttpd");
+	return -ENOTSUP;
+#endif
+}
+
+static void mcai_httpm_end(struct mcai_daemon *d)
+{
+#ifdef MCAI_HAVE_MHD
+	if (!d->httpm)
+		return;
+	mcai_info("metrics: %llu requests answered",
+		  mcai_httpm_served(d->httpm));
+	mcai_httpm_stop(d->httpm);
+	d->httpm = NULL;
+#else
+	(void)d;
+#endif
+}
+
 static void mcai_mqtt_stop(struct mcai_daemon *d)
 {
 #ifdef MCAI_HAVE_MQTT
@@ -1144,6 +1294,8 @@ int main(int argc, char **argv)
 	if (mcai_fed_setup(&d, &cfg))
 		return 2;
 	if (mcai_drift_setup(&d, &cfg))
+		return 2;
+	if (mcai_escalate_setup(&d, &cfg))
 		return 2;
 	if (!d.node_id) {
 		if (gethostname(hostname, sizeof(hostname)) ||
@@ -1220,6 +1372,9 @@ int main(int argc, char **argv)
 	r = mcai_mqtt_setup(&d, &cfg);
 	if (r)
 		goto out;
+	r = mcai_httpm_setup(&d, &cfg);
+	if (r)
+		goto out;
 
 	if (d.role == MCAI_ROLE_NODE || (d.aggr && d.connect)) {
 		d.conns = calloc(d.connections, sizeof(*d.conns));
@@ -1250,11 +1405,14 @@ int main(int argc, char **argv)
 	mcai_aggr_shutdown(d.aggr);
 	mcai_log_stats(&d);
 out:
+	mcai_escalate_log(&d, true);
+	mcai_httpm_end(&d);
 	mcai_mqtt_stop(&d);
 	mcai_drift_base_free(&d.drift);
 	mcai_net_free(d.net);
 	mcai_aggr_free(d.aggr);
 	mcai_fednode_free(d.fnode);
+	mcai_escalate_free(d.esc);
 	if (d.conns)
 		for (unsigned int i = 0; i < d.connections; i++)
 			mcai_buf_free(&d.conns[i].last);

@@ -20,6 +20,7 @@
 #include "runtime/fed/dp.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
+#include "runtime/daemon/escalate.h"
 #include "runtime/daemon/node.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/samples.h"
@@ -1196,6 +1197,10 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 			mcai_info("sample mirror: %llu new samples in %s",
 				  (unsigned long long)added,
 				  n->o.samples_dir);
+		/* what a failed drain did store is routed all the same */
+		if (added && n->o.esc)
+			mcai_escalate_scan(n->o.esc, n->samples, added,
+					   mcai_fed_now_ms());
 	}
 
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)

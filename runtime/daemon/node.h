@@ -84,6 +84,8 @@ int mcai_shard_indices(const struct mcai_dataset *d,
 
 /* ---- The node -------------------------------------------------------- */
 
+struct mcai_escalate;
+
 struct mcai_fednode_opts {
 	const char *node_id;
 	const char *model;		/* name in HELLO */
@@ -111,6 +113,11 @@ struct mcai_fednode_opts {
 	 * the configuration @model points into (mcaid passes cfg->model).
 	 */
 	const struct mcai_config *cfg;
+	/*
+	 * Not NULL: escalated samples of each drain go to the bigger model
+	 * (runtime/daemon/escalate.h); owned by the caller.
+	 */
+	struct mcai_escalate *esc;
 };
 
 struct mcai_fednode;

@@ -32,6 +32,7 @@ int main(void)
 	srunner_add_suite(sr, provenance_suite());
 	srunner_add_suite(sr, anomaly_suite());
 	srunner_add_suite(sr, drift_suite());
+	srunner_add_suite(sr, escalate_suite());
 	srunner_add_suite(sr, fedsim_suite());
 	srunner_add_suite(sr, samples_suite());
 	srunner_add_suite(sr, adamstate_suite());

@@ -730,6 +730,29 @@ START_TEST(dump_round_trip)
 }
 END_TEST
 
+/* metrics.listen: off by default, loopback only, either role. */
+START_TEST(metrics_listen)
+{
+	struct mcai_config c;
+
+	ck_assert_msg(!parse(&c, NODE_BASE), "%s", c.error);
+	ck_assert_uint_eq(c.metrics_listen.port, 0);
+	expect_ok(NODE_BASE "metrics.listen = 127.0.0.1:9717\n");
+	ck_assert_msg(!parse(&c, NODE_BASE "[metrics]\nlisten = [::1]:9717\n"),
+		      "%s", c.error);
+	ck_assert_str_eq(c.metrics_listen.host, "::1");
+	ck_assert_uint_eq(c.metrics_listen.port, 9717);
+	expect_ok(AGGR_BASE "metrics.listen = 127.0.0.2:9100\n");
+	expect_err(NODE_BASE "metrics.listen = 0.0.0.0:9717\n",
+		   "test.conf:7: metrics.listen must be a numeric loopback address");
+	expect_err(NODE_BASE "metrics.listen = localhost:9717\n",
+		   "metrics.listen must be a numeric loopback address");
+	expect_err(NODE_BASE "metrics.listen = 127.0.0.1\n", "metrics.listen");
+	expect_err(NODE_BASE "metrics.listen = 127.0.0.1:99999\n",
+		   "metrics.listen");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -757,6 +780,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, upstream_name);
 	tcase_add_test(tc, cross_key);
 	tcase_add_test(tc, more_strategies);
+	tcase_add_test(tc, metrics_listen);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,6 +26,7 @@ Suite *dp_suite(void);
 Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
 Suite *drift_suite(void);
+Suite *escalate_suite(void);
 Suite *fedsim_suite(void);
 Suite *samples_suite(void);
 Suite *adamstate_suite(void);
