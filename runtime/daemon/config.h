@@ -163,6 +163,23 @@
  *   drift.interval_s          node   60 (1 .. 86400); how often the
  *                                    module's statistics are compared
  *   drift.min_samples         node   100; fewer live samples: no verdict
+ *   drift.request_round       node   no: yes | no; send each drift alarm
+ *                                    to the aggregator as a round request
+ *                                    (DRIFT; needs an aggregator that
+ *                                    knows the message)
+ *   drift.min_nodes           aggr   0 (round requests ignored); a round
+ *                                    starts when this many distinct nodes
+ *                                    asked within drift.window_s ...
+ *   drift.min_fraction        aggr   0 (0 .. 1); ... and at least this
+ *                                    fraction of the connected nodes
+ *   drift.window_s            aggr   600 (1 .. 86400); how long a request
+ *                                    counts
+ *   drift.rounds              aggr   1 (1 .. 1000); rounds run per trigger,
+ *                                    beyond rounds.count
+ *   drift.stats               aggr   no: yes | no; nodes send their
+ *                                    training data's statistics with each
+ *                                    update (DATASTATS), signed into the
+ *                                    manifest (not in DP/SecAgg rounds)
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -294,6 +311,12 @@ struct mcai_config {
 	double drift_threshold;
 	uint32_t drift_interval_s;
 	uint32_t drift_min_samples;
+	bool drift_request_round;
+	uint32_t drift_min_nodes;
+	double drift_min_fraction;
+	uint32_t drift_window_s;
+	uint32_t drift_rounds;
+	bool drift_stats;
 
 	char error[MCAI_CONFIG_ERR_MAX];
 
