@@ -1289,28 +1289,40 @@ static const char *mcai_datastats_check(const struct mcai_msg_datastats *m)
 	return NULL;
 }
 
+/* Value @i of an array given as floats or, decoded, as a view. */
+static float mcai_ds_get(const float *f, const struct mcai_f32v *v, uint32_t i)
+{
+	return f ? f[i] : mcai_f32v_get(v, i);
+}
+
 int mcai_datastats_encode(struct mcai_buf *b,
 			  const struct mcai_msg_datastats *m, const char **why)
 {
 	const char *bad = mcai_datastats_check(m);
 	uint32_t i;
 
-	if (!bad && (!m->mean_f || !m->var_f))
+	/* floats to encode, or the views of a decoded message (a relay) */
+	if (!bad && !(m->mean_f && m->var_f) &&
+	    !(m->mean.le && m->var.le && m->mean.n == m->n_features &&
+	      m->var.n == m->n_features))
 		bad = "data statistics: no values";
-	for (i = 0; !bad && i < m->n_features; i++)
-		if (!isfinite(m->mean_f[i]) || !isfinite(m->var_f[i]) ||
-		    m->var_f[i] < 0)
+	for (i = 0; !bad && i < m->n_features; i++) {
+		float mu = mcai_ds_get(m->mean_f, &m->mean, i);
+		float v = mcai_ds_get(m->var_f, &m->var, i);
+
+		if (!isfinite(mu) || !isfinite(v) || v < 0)
 			bad = mcai_whyf("data statistics: feature %u not finite or negative variance",
 					i);
+	}
 	if (!bad) {
 		mcai_buf_put_u64(b, m->round_id);
 		mcai_buf_put_u64(b, m->samples);
 		mcai_buf_put_u32(b, m->n_features);
 		for (i = 0; i < m->n_features; i++)
-			mcai_buf_put_f32(b, m->mean_f[i]);
+			mcai_buf_put_f32(b, mcai_ds_get(m->mean_f, &m->mean, i));
 		mcai_buf_put_u32(b, m->n_features);
 		for (i = 0; i < m->n_features; i++)
-			mcai_buf_put_f32(b, m->var_f[i]);
+			mcai_buf_put_f32(b, mcai_ds_get(m->var_f, &m->var, i));
 		mcai_buf_put_u32(b, m->n_classes);
 		for (i = 0; i < m->n_classes; i++)
 			mcai_buf_put_u64(b, m->classes[i]);

@@ -519,7 +519,8 @@ struct mcai_msg_datastats {
 	uint64_t samples;
 	struct mcai_f32v mean;		/* decoded: views into the payload */
 	struct mcai_f32v var;
-	const float *mean_f;		/* to encode: n_features each */
+	const float *mean_f;		/* to encode: n_features each, or NULL:
+					 * the views (a decoded message) */
 	const float *var_f;
 	uint32_t n_features;
 	uint32_t n_classes;

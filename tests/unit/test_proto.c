@@ -747,7 +747,7 @@ START_TEST(counts_lie)
 	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "blob: length");
 	/* One short: the manifest length is read a byte early. */
 	put_le32(b.data + MODEL_BLOBLEN_OFF, sizeof(sample_blob) - 1);
-	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: 2311 bytes");
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: length 2311, 10 bytes left");
 	mcai_buf_free(&b);
 
 	sample_msg(MCAI_MSG_UPDATE, &m);
