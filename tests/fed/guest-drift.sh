@@ -11,11 +11,13 @@
 #   machine's regime changes (every pixel brighter: gain and offset, as
 #   mcai_simsensor's regime knobs do to its signal), the node's data
 #   directory is refreshed with data of the new regime, and the inputs
-#   the kernel sees shift: the node raises a drift alarm and asks for a
-#   round (DRIFT); the aggregator's policy starts one; the node trains on
-#   the new regime's data and sends its statistics; version 3 is published
-#   with them in its manifest, installed by the node (hot swap), and the
-#   same shifted inputs score under the threshold again.
+#   the kernel sees shift: the node raises a drift alarm, published over
+#   MQTT to a real mosquitto in the guest (the x86 guests must have one),
+#   and asks for a round (DRIFT); the aggregator's policy starts one; the
+#   node trains on the new regime's data and sends its statistics;
+#   version 3 is published with them in its manifest, installed by the
+#   node (hot swap), and the same shifted inputs score under the
+#   threshold again.
 . "$(dirname "$0")/lib.sh"
 . "$FED_DIR/rounds-lib.sh"
 CTL=$ROOT/build/mcaictl
@@ -55,13 +57,34 @@ open(os.path.join(tmp, "in-b.raw"), "wb").write(q(shift(te)))
 PY
 chmod -R a+rX "$D"
 
+# A broker and a subscriber for the node's alerts.
+MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+MQTT=()
+if [ -x "$MOSQ" ] && command -v mosquitto_sub > /dev/null; then
+	MP=$(free_port)
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\nlog_dest file %s\nlog_type all\n' \
+		"$MP" "$T/broker.log" > "$T/broker.conf"
+	"$MOSQ" -c "$T/broker.conf" > /dev/null 2>&1 &
+	PIDS+=($!)
+	mq_listening() { ss -Htln "sport = :$MP" | grep -q .; }
+	wait_for 30 "mosquitto to listen on $MP" mq_listening || fail "no broker"
+	mosquitto_sub -h 127.0.0.1 -p "$MP" -i drift-sub -q 1 -v \
+		-t 'mcai/node1/fmnist/alert' -C 1 -W 900 > "$T/alert" 2> "$T/sub.err" &
+	PIDS+=($!)
+	subscribed() { grep -q "Sending SUBACK to drift-sub" "$T/broker.log" 2> /dev/null; }
+	wait_for 30 "the MQTT subscriber" subscribed || fail "subscriber"
+	MQTT=(--set "mqtt.broker=127.0.0.1:$MP")
+elif [ "$(uname -m)" = x86_64 ]; then
+	fail "no mosquitto in this guest's root"
+fi
+
 start_fed_agg "$T/agg.log" --start-nodes 1 --set rounds.min_clients=1 \
 	--set rounds.count=1 --set drift.stats=yes --set drift.min_nodes=1 \
 	--set drift.window_s=600 --set drift.rounds=1
 fed_node node1 "$T/node1.log" --data "$D" --shard "0/1 iid limit=1500" \
 	--log-level debug --set drift.threshold=$THR \
 	--set drift.interval_s=1 --set drift.min_samples=100 \
-	--set drift.request_round=yes
+	--set drift.request_round=yes --telemetry off "${MQTT[@]}"
 NODE=$LAST_NODE
 
 # 1. version 2 with its training statistics, installed, the baseline
@@ -101,6 +124,16 @@ wait_log "$T/node1.log" "drift: fmnist score [0-9.]+ above 1.000: asking for a r
 	fail "no drift alarm after the shift"
 s_b=$(sed -n 's/.*drift: fmnist score \([0-9.]*\) above.*/\1/p' "$T/node1.log" | head -n 1)
 wait_log "$T/node1.log" "drift: round request sent" 30 || fail "no round request sent"
+if [ ${#MQTT[@]} -gt 0 ]; then
+	wait_for 60 "the drift alert over MQTT" test -s "$T/alert" ||
+		fail "no drift alert over MQTT: $(cat "$T/sub.err")"
+	cat "$T/alert"
+	grep -q '^mcai/node1/fmnist/alert {"node":"node1","model":"fmnist","kind":"drift",.*"round_request":true' "$T/alert" ||
+		fail "alert: $(cat "$T/alert")"
+	s_m=$(sed 's/.*"score":\([0-9.]*\).*/\1/' "$T/alert")
+	awk -v s="$s_m" -v t=$THR 'BEGIN { exit !(s > t) }' ||
+		fail "the alert's score $s_m not above $THR"
+fi
 wait_log "$T/agg.log" "drift: node 'node1' reports fmnist version 2 at score" 60 ||
 	fail "the aggregator did not receive the request"
 wait_log "$T/agg.log" "drift: 1 of 1 connected nodes asked within 600 s: starting 1 round" 30 ||
