@@ -156,8 +156,11 @@
  *                                    which alert a full queue loses
  *   mqtt.keepalive_s          node   30 (5 .. 65535); a silent broker is
  *                                    given up after 1.5 of these
- *   drift.baseline            node   "" (no drift check); the training
- *                                    data's statistics (runtime/fed/drift.h)
+ *   drift.baseline            node   ""; the training data's statistics
+ *                                    (runtime/fed/drift.h); a federated
+ *                                    node replaces them with those of each
+ *                                    signed version it installs that has
+ *                                    them (MCAI_PROV_F_STATS)
  *   drift.threshold           node   1.0 (> 0); a drift score above it is
  *                                    a drift alarm (MQTT kind "drift")
  *   drift.interval_s          node   60 (1 .. 86400); how often the
