@@ -507,6 +507,10 @@ static void print_manifest_text(const struct mcai_prov_manifest *m,
 		       p->clip_norm, p->sample_rate);
 	else
 		printf("privacy      no differential privacy\n");
+	if (m->flags & MCAI_PROV_F_STATS)
+		printf("training     %" PRIu64 " samples, %u features, %u classes (drift baseline)\n",
+		       m->stats.samples, m->stats.n_features,
+		       m->stats.n_classes);
 	printf("signer       %s\n", keyhex);
 }
 
@@ -553,6 +557,24 @@ static void json_manifest(const struct mcai_prov_manifest *m)
 				    p->noise_multiplier);
 		mcai_json_kv_double(&json, "clip_norm", p->clip_norm);
 		mcai_json_kv_double(&json, "sample_rate", p->sample_rate);
+		mcai_json_object_end(&json);
+	} else {
+		mcai_json_null(&json);
+	}
+	/*
+	 * The training statistics' size and class histogram; the
+	 * per-feature figures are the drift check's, not a reader's.
+	 */
+	mcai_json_key(&json, "training_stats");
+	if (m->flags & MCAI_PROV_F_STATS) {
+		mcai_json_object_begin(&json);
+		mcai_json_kv_uint(&json, "samples", m->stats.samples);
+		mcai_json_kv_uint(&json, "features", m->stats.n_features);
+		mcai_json_key(&json, "classes");
+		mcai_json_array_begin_inline(&json);
+		for (uint32_t i = 0; i < m->stats.n_classes; i++)
+			mcai_json_uint(&json, m->stats.classes[i]);
+		mcai_json_array_end(&json);
 		mcai_json_object_end(&json);
 	} else {
 		mcai_json_null(&json);

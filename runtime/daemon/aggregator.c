@@ -22,6 +22,7 @@
 #include "runtime/daemon/aggregator.h"
 #include "runtime/lib/atomicfile.h"
 #include "runtime/fed/dp.h"
+#include "runtime/fed/drift.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
@@ -81,6 +82,10 @@ struct mcai_aggr_node {
 	uint32_t sa_id;
 	uint16_t sa_wait;		/* MCAI_MSG_SA_*, 0: nothing */
 	bool sa_masked;			/* its masked input is in the sum */
+	/* Drift (drift.*): when it last asked for a round, 0: never. */
+	uint64_t drift_at;		/* Unix seconds */
+	float drift_score;
+	uint64_t stats_round;		/* round of its last DATASTATS */
 };
 
 struct mcai_aggr_round_rec {
@@ -184,6 +189,22 @@ struct mcai_aggr {
 	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
 	unsigned int n_hist;
 	bool status_dirty;
+
+	/*
+	 * Drift-triggered rounds: the version the triggered rounds run up
+	 * to (0: none), and the round's pooled training statistics
+	 * (drift.stats): sums over the nodes' DATASTATS, weighted by their
+	 * samples, for the manifest of the version it publishes.
+	 */
+	uint32_t drift_target;
+	uint32_t drift_triggers;
+	bool stats_asked;		/* this round's ROUNDs said STATS */
+	bool stats_bad;			/* shapes disagreed: none this round */
+	uint32_t st_nodes, st_nf, st_nc;
+	uint64_t st_samples;
+	double *st_sum;			/* n * mean, per feature */
+	double *st_sumsq;		/* n * (var + mean^2) */
+	uint64_t st_classes[MCAI_PROV_STATS_MAX_CLASSES];
 };
 
 static void mcai_aggr_write_status(struct mcai_aggr *a);
@@ -407,6 +428,44 @@ static int mcai_aggr_write_signed(struct mcai_aggr *a, uint32_t version,
  * the store keeps the creation time, so a manifest lost to a crash
  * between publish and this write comes back byte for byte.
  */
+/*
+ * The round's pooled training statistics into @pm (MCAI_PROV_F_STATS),
+ * when every node that sent them agreed on the shape; statistics the
+ * manifest's rules refuse (a node's wild figures) are left out, logged.
+ */
+static void mcai_aggr_stats_manifest(struct mcai_aggr *a,
+				     struct mcai_prov_manifest *pm)
+{
+	struct mcai_prov_stats *st = &pm->stats;
+	const char *why;
+	uint32_t i;
+
+	if (!a->stats_asked || a->stats_bad || !a->st_samples || !a->st_nf)
+		return;
+	pm->flags |= MCAI_PROV_F_STATS;
+	st->samples = a->st_samples;
+	st->n_features = a->st_nf;
+	st->n_classes = a->st_nc;
+	for (i = 0; i < a->st_nf; i++) {
+		double m = a->st_sum[i] / (double)a->st_samples;
+		double v = a->st_sumsq[i] / (double)a->st_samples - m * m;
+
+		st->mean[i] = (float)m + 0.0f;	/* + 0.0f: no -0.0 */
+		st->var[i] = v > 0 ? (float)v : 0.0f;
+	}
+	memcpy(st->classes, a->st_classes, sizeof(st->classes));
+	if (mcai_prov_manifest_check(pm, &why)) {
+		mcai_warn("round %llu: training statistics left out of the manifest: %s",
+			  (unsigned long long)a->round, why);
+		pm->flags &= ~MCAI_PROV_F_STATS;
+		memset(st, 0, sizeof(*st));
+		return;
+	}
+	mcai_info("round %llu: training statistics of %u nodes (%llu samples, %u features, %u classes) in the manifest",
+		  (unsigned long long)a->round, a->st_nodes,
+		  (unsigned long long)a->st_samples, a->st_nf, a->st_nc);
+}
+
 static int mcai_aggr_sign(struct mcai_aggr *a,
 			  const struct mcai_version_info *vi, bool fresh)
 {
@@ -437,6 +496,8 @@ static int mcai_aggr_sign(struct mcai_aggr *a,
 	}
 	if (fresh && a->round_secagg)
 		pm.flags |= MCAI_PROV_F_SECAGG;
+	if (fresh)
+		mcai_aggr_stats_manifest(a, &pm);
 	r = mcai_prov_sign(a->sign_key, &pm, a->manifest,
 			   sizeof(a->manifest), &a->manifest_len, err,
 			   sizeof(err));
@@ -1343,7 +1404,8 @@ static void mcai_aggr_close_round(struct mcai_aggr *a, const char *how)
 		  a->loss_sum / a->answered, a->version, acc, facc,
 		  a->hist[a->n_hist - 1].seconds);
 	mcai_aggr_broadcast_model(a);
-	if (a->cfg->rounds && a->version - 1 >= a->cfg->rounds) {
+	if (a->cfg->rounds && a->version - 1 >= a->cfg->rounds &&
+	    a->version >= a->drift_target) {
 		a->done = true;
 		mcai_info("federation complete: %u rounds, version %u", a->cfg->rounds,
 			  a->version);
@@ -1446,6 +1508,13 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	a->round_unclipped = 0;
 	a->comp_bytes = 0;
 	a->comp_updates = 0;
+	/* Statistics travel in clear: not beside DP noise or SecAgg masks. */
+	a->stats_asked = a->cfg->drift_stats && !a->dp && !a->cfg->secagg &&
+			 !up && a->st_sum;
+	a->stats_bad = false;
+	a->st_nodes = a->st_nf = a->st_nc = 0;
+	a->st_samples = 0;
+	memset(a->st_classes, 0, sizeof(a->st_classes));
 	a->t_start = mcai_fed_now_ms();
 	m.u.round.round_id = a->round;
 	snprintf(m.u.round.model, sizeof(m.u.round.model), "%s", a->cfg->model);
@@ -1523,7 +1592,9 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		 * Compression only for the nodes that said they decode it:
 		 * an older node keeps its plain ROUND and UPDATE.
 		 */
-		m.u.round.flags &= ~MCAI_ROUND_F_COMPRESS;
+		m.u.round.flags &= ~(MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS);
+		if (a->stats_asked && (nd->caps & MCAI_CAP_STATS))
+			m.u.round.flags |= MCAI_ROUND_F_STATS;
 		nd->comp_asked = a->cfg->compress && !a->sa &&
 				 (nd->caps & MCAI_CAP_COMPRESS);
 		if (nd->comp_asked) {
@@ -1845,6 +1916,116 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_aggr_maybe_close(a);
 }
 
+/* A sampled node's training statistics, folded into the round's. */
+static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+				const struct mcai_msg_datastats *d)
+{
+	uint32_t i;
+
+	if (!a->running || !a->stats_asked || d->round_id != a->round ||
+	    nd->sampled_round != a->round || nd->answered ||
+	    nd->stats_round == a->round) {
+		mcai_warn("node '%s': DATASTATS for round %llu ignored (current %llu)",
+			  nd->id, (unsigned long long)d->round_id,
+			  (unsigned long long)a->round);
+		return;
+	}
+	nd->stats_round = a->round;
+	if (a->st_nodes && (d->n_features != a->st_nf ||
+			    d->n_classes != a->st_nc)) {
+		mcai_warn("round %llu: node '%s' sent statistics of %u features, %u classes, others %u, %u: none this round",
+			  (unsigned long long)a->round, nd->id, d->n_features,
+			  d->n_classes, a->st_nf, a->st_nc);
+		a->stats_bad = true;
+		return;
+	}
+	if (!a->st_nodes) {
+		a->st_nf = d->n_features;
+		a->st_nc = d->n_classes;
+		memset(a->st_sum, 0, MCAI_PROV_STATS_MAX_FEATURES * sizeof(double));
+		memset(a->st_sumsq, 0, MCAI_PROV_STATS_MAX_FEATURES * sizeof(double));
+	}
+	for (i = 0; i < d->n_features; i++) {
+		double m = mcai_f32v_get(&d->mean, i);
+		double v = mcai_f32v_get(&d->var, i);
+
+		a->st_sum[i] += (double)d->samples * m;
+		a->st_sumsq[i] += (double)d->samples * (v + m * m);
+	}
+	for (i = 0; i < d->n_classes; i++)
+		a->st_classes[i] += d->classes[i];
+	a->st_samples += d->samples;
+	a->st_nodes++;
+	mcai_dbg("round %llu: statistics from '%s': %llu samples, %u features",
+		 (unsigned long long)a->round, nd->id,
+		 (unsigned long long)d->samples, d->n_features);
+}
+
+/*
+ * A node's round request (DRIFT): counted by the policy of drift.*
+ * (runtime/fed/drift.h); when it says start, drift.rounds more rounds
+ * run past rounds.count, and the requests are spent.
+ */
+static void mcai_aggr_drift(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+			    const struct mcai_msg_drift *d)
+{
+	const struct mcai_config *c = a->cfg;
+	struct mcai_drift_policy pol = {
+		.min_nodes = c->drift_min_nodes,
+		.min_fraction = c->drift_min_fraction,
+		.window_s = c->drift_window_s,
+	};
+	struct mcai_drift_report *rep;
+	uint64_t now = (uint64_t)time(NULL);
+	uint32_t voting = 0, connected = mcai_aggr_connected(a);
+	size_t i, n = 0;
+	bool start;
+
+	mcai_info("drift: node '%s' reports %s version %u at score %.3f (threshold %.3f)%s",
+		  nd->id, d->model, d->version, (double)d->score,
+		  (double)d->threshold,
+		  c->drift_min_nodes ? "" : "; drift.min_nodes = 0: not acted on");
+	if (!c->drift_min_nodes || strcmp(d->model, c->model))
+		return;
+	nd->drift_at = now;
+	nd->drift_score = d->score;
+	a->status_dirty = true;
+	rep = calloc(a->n_nodes, sizeof(*rep));
+	if (!rep)
+		return;
+	for (i = 0; i < a->n_nodes; i++)
+		if (a->nodes[i].drift_at && a->nodes[i].peer) {
+			rep[n].node = a->nodes[i].id;
+			rep[n].at_s = a->nodes[i].drift_at;
+			n++;
+		}
+	start = mcai_drift_policy_start(&pol, rep, n, connected, now, &voting);
+	free(rep);
+	if (!start) {
+		mcai_info("drift: %u of %u connected nodes asked within %u s (policy: %u nodes, fraction %.2f): no round yet",
+			  voting, connected, c->drift_window_s,
+			  c->drift_min_nodes, c->drift_min_fraction);
+		return;
+	}
+	for (i = 0; i < a->n_nodes; i++)
+		a->nodes[i].drift_at = 0;
+	if (a->budget_out) {
+		mcai_warn("drift: %u nodes asked for a round, but the privacy budget is spent",
+			  voting);
+		return;
+	}
+	a->drift_triggers++;
+	a->drift_target = (a->running ? a->version + 1 : a->version) +
+			  c->drift_rounds;
+	mcai_info("drift: %u of %u connected nodes asked within %u s: starting %u round(s), up to version %u",
+		  voting, connected, c->drift_window_s, c->drift_rounds,
+		  a->drift_target);
+	if (a->done) {
+		a->done = false;
+		a->next_start = mcai_fed_now_ms();
+	}
+}
+
 static void mcai_aggr_telemetry(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 				const struct mcai_msg_telemetry *t)
 {
@@ -1915,6 +2096,12 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 		break;
 	case MCAI_MSG_TELEMETRY:
 		mcai_aggr_telemetry(a, nd, &m.u.telemetry);
+		break;
+	case MCAI_MSG_DATASTATS:
+		mcai_aggr_datastats(a, nd, &m.u.datastats);
+		break;
+	case MCAI_MSG_DRIFT:
+		mcai_aggr_drift(a, nd, &m.u.drift);
 		break;
 	case MCAI_MSG_ERROR:
 		mcai_warn("node '%s' reports error %u: %s", nd->id,
@@ -2138,6 +2325,19 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	a->cfg = c;
 	a->net = net;
 	mcai_buf_init(&a->model_frame);
+	if (c->drift_stats) {
+		a->st_sum = calloc(MCAI_PROV_STATS_MAX_FEATURES, sizeof(double));
+		a->st_sumsq = calloc(MCAI_PROV_STATS_MAX_FEATURES,
+				     sizeof(double));
+		if (!a->st_sum || !a->st_sumsq) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
+	if (c->drift_min_nodes)
+		mcai_info("drift: a round request from %u nodes (and %.0f%% of those connected) within %u s starts %u round(s)",
+			  c->drift_min_nodes, 100 * c->drift_min_fraction,
+			  c->drift_window_s, c->drift_rounds);
 	r = mcai_store_open(&a->store, c->registry_dir, err, sizeof(err));
 	if (r) {
 		mcai_err("registry %s: %s", c->registry_dir, err);
@@ -2279,6 +2479,8 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->combined);
 	mcai_aggr_sa_end(a);
 	free(a->sa_sum);
+	free(a->st_sum);
+	free(a->st_sumsq);
 	mcai_buf_free(&a->model_frame);
 	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)

@@ -234,6 +234,18 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 
 	{ "metrics.listen", MCAI_T_UPSTREAM, OFF(metrics_listen), MCAI_R_BOTH,
 	  0, 0, 0, false },
+	{ "drift.request_round", MCAI_T_BOOL, OFF(drift_request_round),
+	  MCAI_R_NODE, 0, 0, 0, false },
+	{ "drift.min_nodes", MCAI_T_U32, OFF(drift_min_nodes), MCAI_R_AGGR,
+	  0, 1000000, 0, false },
+	{ "drift.min_fraction", MCAI_T_F64, OFF(drift_min_fraction), MCAI_R_AGGR,
+	  0, 1, 0, false },
+	{ "drift.window_s", MCAI_T_U32, OFF(drift_window_s), MCAI_R_AGGR,
+	  1, 86400, 0, false },
+	{ "drift.rounds", MCAI_T_U32, OFF(drift_rounds), MCAI_R_AGGR,
+	  1, 1000, 0, false },
+	{ "drift.stats", MCAI_T_BOOL, OFF(drift_stats), MCAI_R_AGGR,
+	  0, 0, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -357,6 +369,8 @@ void mcai_config_init(struct mcai_config *c)
 	c->escalate_rate = 1.0;
 	c->escalate_burst = 10;
 	c->escalate_label = true;
+	c->drift_window_s = 600;
+	c->drift_rounds = 1;
 	strcpy(c->origin, "(config)");
 }
 

@@ -156,8 +156,11 @@
  *                                    which alert a full queue loses
  *   mqtt.keepalive_s          node   30 (5 .. 65535); a silent broker is
  *                                    given up after 1.5 of these
- *   drift.baseline            node   "" (no drift check); the training
- *                                    data's statistics (runtime/fed/drift.h)
+ *   drift.baseline            node   ""; the training data's statistics
+ *                                    (runtime/fed/drift.h); a federated
+ *                                    node replaces them with those of each
+ *                                    signed version it installs that has
+ *                                    them (MCAI_PROV_F_STATS)
  *   drift.threshold           node   1.0 (> 0); a drift score above it is
  *                                    a drift alarm (MQTT kind "drift")
  *   drift.interval_s          node   60 (1 .. 86400); how often the
@@ -180,6 +183,23 @@
  *                                    [::1]:PORT: HTTP GET /metrics, the
  *                                    text of `mcaictl metrics`
  *                                    (runtime/daemon/httpmetrics.h)
+ *   drift.request_round       node   no: yes | no; send each drift alarm
+ *                                    to the aggregator as a round request
+ *                                    (DRIFT; needs an aggregator that
+ *                                    knows the message)
+ *   drift.min_nodes           aggr   0 (round requests ignored); a round
+ *                                    starts when this many distinct nodes
+ *                                    asked within drift.window_s ...
+ *   drift.min_fraction        aggr   0 (0 .. 1); ... and at least this
+ *                                    fraction of the connected nodes
+ *   drift.window_s            aggr   600 (1 .. 86400); how long a request
+ *                                    counts
+ *   drift.rounds              aggr   1 (1 .. 1000); rounds run per trigger,
+ *                                    beyond rounds.count
+ *   drift.stats               aggr   no: yes | no; nodes send their
+ *                                    training data's statistics with each
+ *                                    update (DATASTATS), signed into the
+ *                                    manifest (not in DP/SecAgg rounds)
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -316,6 +336,12 @@ struct mcai_config {
 	double drift_threshold;
 	uint32_t drift_interval_s;
 	uint32_t drift_min_samples;
+	bool drift_request_round;
+	uint32_t drift_min_nodes;
+	double drift_min_fraction;
+	uint32_t drift_window_s;
+	uint32_t drift_rounds;
+	bool drift_stats;
 
 	uint32_t escalate_policy;		/* enum mcai_cfg_esc_policy */
 	char escalate_model[MCAI_CONFIG_PATH_MAX];	/* "": none */

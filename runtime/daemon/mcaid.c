@@ -35,6 +35,7 @@
 #include "runtime/daemon/httpmetrics.h"
 #include "runtime/daemon/mqtt.h"
 #include "runtime/fed/drift.h"
+#include "runtime/fed/provenance.h"
 #include "runtime/lib/device.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
@@ -116,6 +117,7 @@ struct mcai_daemon {
 
 	/* HTTP /metrics (runtime/daemon/httpmetrics.h), metrics.listen. */
 	struct mcai_httpm *httpm;
+	bool drift_request, drift_requested;	/* drift.request_round */
 };
 
 static void mcai_escalate_log(struct mcai_daemon *d, bool at_exit);
@@ -452,13 +454,22 @@ static void mcai_drift_check(struct mcai_daemon *d)
 			mcai_info("drift: %s back under the threshold (%.3f)",
 				  d->drift_model, score);
 		d->drift_alarmed = false;
+		d->drift_requested = false;
 		return;
 	}
-	if (d->drift_alarmed)
+	if (d->drift_alarmed) {
+		/* the aggregator was away at the crossing: ask now */
+		if (d->drift_request && d->fnode && !d->drift_requested)
+			d->drift_requested = !mcai_fednode_drift(d->fnode, score,
+								 d->drift_threshold);
 		return;
+	}
 	d->drift_alarmed = true;
 	mcai_warn("drift: %s score %.3f above %.3f: asking for a round",
 		  d->drift_model, score, d->drift_threshold);
+	if (d->drift_request && d->fnode)
+		d->drift_requested = !mcai_fednode_drift(d->fnode, score,
+							 d->drift_threshold);
 #ifdef MCAI_HAVE_MQTT
 	if (d->mqtt) {
 		snprintf(fields, sizeof(fields),
@@ -469,6 +480,42 @@ static void mcai_drift_check(struct mcai_daemon *d)
 #else
 	(void)fields;
 #endif
+}
+
+/*
+ * A newly installed signed version carries its training data's
+ * statistics: they are the baseline from now on, and the module's
+ * running statistics start over, so the score speaks of the inputs this
+ * version sees, not of those that made us ask for it.
+ */
+static void mcai_drift_from_manifest(void *arg,
+				     const struct mcai_prov_manifest *pm)
+{
+	struct mcai_daemon *d = arg;
+	struct mcai_dev dev = { .fd = d->dev_fd };
+	struct mcai_sel sel = { .name = pm->name };
+	struct mcai_drift_base b;
+	struct mcai_stats_reply r;
+
+	if (!d->drift_model || strcmp(pm->name, d->drift_model) ||
+	    mcai_drift_base_from_stats(&b, pm->stats.n_features,
+				       pm->stats.mean, pm->stats.var))
+		return;
+	mcai_drift_base_free(&d->drift);
+	d->drift = b;
+	d->drift_alarmed = false;
+	d->drift_requested = false;
+	d->drift_at = d->ticks + d->drift_interval;
+	if (d->dev_fd >= 0) {
+		if (mcai_dev_model_stats(&dev, sel, true, &r))
+			mcai_warn("drift: statistics not reset: %s",
+				  mcai_dev_error(&dev));
+		else
+			mcai_stats_reply_free(&r);
+	}
+	mcai_info("drift: %s version %u: baseline from its signed manifest (%u features, %llu training samples), statistics reset",
+		  pm->name, pm->version, b.n_features,
+		  (unsigned long long)pm->stats.samples);
 }
 
 static void mcai_on_tick(struct mcai_net *net, void *arg)
@@ -956,6 +1003,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
 			.no_compress = d->no_compress,
 			.esc = d->esc,
+			.on_stats = mcai_drift_from_manifest, .arg = d,
 		};
 
 		return mcai_fednode_new(&d->fnode, &o);
@@ -1097,8 +1145,18 @@ static int mcai_drift_setup(struct mcai_daemon *d, const struct mcai_config *cfg
 	FILE *f, *m;
 	int c, r;
 
-	if (d->role != MCAI_ROLE_NODE || !cfg->drift_baseline[0])
+	if (d->role != MCAI_ROLE_NODE)
 		return 0;
+	d->drift_request = cfg->drift_request_round;
+	if (!cfg->drift_baseline[0]) {
+		/* A federated node's baseline comes with each signed version. */
+		d->drift_model = cfg->model;
+		d->drift_threshold = cfg->drift_threshold;
+		d->drift_interval = cfg->drift_interval_s;
+		d->drift_min = cfg->drift_min_samples;
+		d->drift_at = d->drift_interval;
+		return 0;
+	}
 	f = fopen(cfg->drift_baseline, "r");
 	if (!f) {
 		mcai_err("drift.baseline %s: %s", cfg->drift_baseline,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "models/train/mlp.h"
+#include "models/train/quant.h"
 #include "models/engine/sha256.h"
 #include "models/engine/verify.h"
 #include "runtime/lib/device.h"
@@ -327,6 +328,8 @@ struct mcai_fednode {
 	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1];
 	uint64_t held_until;
 	u32 rounds;
+	/* The training images file as loaded: a new one is read again. */
+	struct stat data_st;
 };
 
 /*
@@ -358,6 +361,98 @@ static int mcai_fednode_compact(struct mcai_fednode *n)
 	n->data.rows = 28;
 	n->data.cols = 28;
 	return 0;
+}
+
+/* The training images file of the data directory, as loaded. */
+static void mcai_fednode_data_path(const struct mcai_fednode *n, char *buf,
+				   size_t len)
+{
+	mcai_fed_path(buf, len, n->o.data_dir && n->o.data_dir[0] ?
+		      n->o.data_dir : MCAI_FMNIST_DIR,
+		      "train-images-idx3-ubyte");
+}
+
+/*
+ * The shard of the data directory's training split as the training set;
+ * on failure the set loaded before (if any) stays.
+ */
+static int mcai_fednode_load_shard(struct mcai_fednode *n,
+				   const struct mcai_shard_spec *spec)
+{
+	struct mcai_dataset old = n->data;
+	u32 *old_idx = n->idx, old_count = n->count;
+	u32 hist[MCAI_FED_CLASSES] = { 0 }, i;
+	char err[512], h[128], path[1200];
+	struct stat st;
+	int len = 0, r;
+
+	mcai_fednode_data_path(n, path, sizeof(path));
+	if (stat(path, &st))
+		memset(&st, 0, sizeof(st));
+	memset(&n->data, 0, sizeof(n->data));
+	n->idx = NULL;
+	if (mcai_fed_load_split(&n->data, n->o.data_dir, "train", err,
+				sizeof(err))) {
+		mcai_err("training data: %s", err);
+		r = -ENOENT;
+		goto restore;
+	}
+	r = mcai_shard_indices(&n->data, spec, &n->idx, &n->count);
+	if (r || !n->count) {
+		mcai_err("shard '%s' of %u images: %s",
+			 n->o.shard ? n->o.shard : "0/1", n->data.count,
+			 r ? strerror(-r) : "empty");
+		r = r ? r : -ENODATA;
+		goto restore;
+	}
+	for (i = 0; i < n->count; i++)
+		hist[n->data.labels[n->idx[i]]]++;
+	for (i = 0; i < MCAI_FED_CLASSES; i++)
+		len += snprintf(h + len, sizeof(h) - (size_t)len, "%s%u",
+				i ? " " : "", hist[i]);
+	mcai_info("local data: shard '%s', %u samples, per class [%s]",
+		  n->o.shard ? n->o.shard : "0/1", n->count, h);
+	r = mcai_fednode_compact(n);
+	if (r)
+		goto restore;
+	mcai_dataset_free(&old);
+	free(old_idx);
+	n->data_st = st;
+	return 0;
+restore:
+	mcai_dataset_free(&n->data);
+	free(n->idx);
+	n->data = old;
+	n->idx = old_idx;
+	n->count = old_count;
+	return r;
+}
+
+/*
+ * A data directory whose training file was replaced (a collector
+ * refreshing the gateway's data with what the machine does now) is read
+ * again before the round trains, so the round learns the new regime.
+ */
+static void mcai_fednode_maybe_reload(struct mcai_fednode *n)
+{
+	struct mcai_shard_spec spec;
+	char path[1200], err[256];
+	struct stat st;
+
+	mcai_fednode_data_path(n, path, sizeof(path));
+	if (stat(path, &st) || (st.st_ino == n->data_st.st_ino &&
+				st.st_dev == n->data_st.st_dev &&
+				st.st_size == n->data_st.st_size &&
+				st.st_mtim.tv_sec == n->data_st.st_mtim.tv_sec &&
+				st.st_mtim.tv_nsec == n->data_st.st_mtim.tv_nsec))
+		return;
+	if (mcai_shard_parse(n->o.shard ? n->o.shard : "0/1", &spec, err,
+			     sizeof(err)))
+		return;
+	mcai_info("local data: %s changed, reading it again", path);
+	if (mcai_fednode_load_shard(n, &spec))
+		mcai_warn("local data: kept the %u samples loaded before",
+			  n->count);
 }
 
 /*
@@ -482,33 +577,7 @@ int mcai_fednode_new(struct mcai_fednode **out,
 			  n->count ? "" : " (none yet: label mirrored samples with `mcaictl label`; rounds are sat out until then)");
 		goto data_done;
 	}
-	if (mcai_fed_load_split(&n->data, o->data_dir, "train", err,
-				sizeof(err))) {
-		mcai_err("training data: %s", err);
-		free(n);
-		return -ENOENT;
-	}
-	r = mcai_shard_indices(&n->data, &spec, &n->idx, &n->count);
-	if (r || !n->count) {
-		mcai_err("shard '%s' of %u images: %s", o->shard ? o->shard : "0/1",
-			 n->data.count, r ? strerror(-r) : "empty");
-		mcai_fednode_free(n);
-		return r ? r : -ENODATA;
-	}
-	{
-		u32 hist[MCAI_FED_CLASSES] = { 0 }, i;
-		char h[128];
-		int len = 0;
-
-		for (i = 0; i < n->count; i++)
-			hist[n->data.labels[n->idx[i]]]++;
-		for (i = 0; i < MCAI_FED_CLASSES; i++)
-			len += snprintf(h + len, sizeof(h) - (size_t)len,
-					"%s%u", i ? " " : "", hist[i]);
-		mcai_info("local data: shard '%s', %u samples, per class [%s]",
-			  o->shard ? o->shard : "0/1", n->count, h);
-	}
-	r = mcai_fednode_compact(n);
+	r = mcai_fednode_load_shard(n, &spec);
 	if (r) {
 		mcai_fednode_free(n);
 		return r;
@@ -580,7 +649,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.model_version = n->version;
 	m.u.hello.n_samples = n->count;
 	n->declared = n->count;
-	m.u.hello.caps = MCAI_CAP_FEDPROX |
+	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
 			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
@@ -620,6 +689,88 @@ static int mcai_fednode_install(struct mcai_fednode *n,
 	mcai_info("/dev/mcai: model '%s' version %u installed (was %u)",
 		  m->model, rep.version, rep.replaced_version);
 	return 0;
+}
+
+/*
+ * The training set's statistics in the model's quantised input units
+ * (what the module's drift statistics measure: pixel / 255 quantised
+ * with MCAI_FED_IN_SCALE and MCAI_FED_IN_ZP) and its class histogram,
+ * sent as DATASTATS before the UPDATE of a round that asks for them.
+ */
+static int mcai_fednode_send_stats(struct mcai_fednode *n,
+				   struct mcai_peer *p, uint64_t round_id)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_DATASTATS };
+	struct mcai_msg_datastats *d = &m.u.datastats;
+	double *s1 = calloc(MCAI_FED_INPUTS, sizeof(double));
+	double *s2 = calloc(MCAI_FED_INPUTS, sizeof(double));
+	float *mean = calloc(MCAI_FED_INPUTS, sizeof(float));
+	float *var = calloc(MCAI_FED_INPUTS, sizeof(float));
+	float x[MCAI_FED_INPUTS];
+	u32 i, j, label;
+	int ret = -ENOMEM;
+
+	_Static_assert(MCAI_FED_INPUTS <= MCAI_PROV_STATS_MAX_FEATURES &&
+		       MCAI_FED_CLASSES <= MCAI_PROV_STATS_MAX_CLASSES,
+		       "the model's statistics must fit a manifest");
+	if (!s1 || !s2 || !mean || !var || !n->count)
+		goto out;
+	for (i = 0; i < n->count; i++) {
+		mcai_fed_get_image(&n->data, n->idx[i], x, &label);
+		for (j = 0; j < MCAI_FED_INPUTS; j++) {
+			double q = mcai_quantize(x[j], MCAI_FED_IN_SCALE,
+						 MCAI_FED_IN_ZP);
+
+			s1[j] += q;
+			s2[j] += q * q;
+		}
+		if (label < MCAI_FED_CLASSES)
+			d->classes[label]++;
+	}
+	for (j = 0; j < MCAI_FED_INPUTS; j++) {
+		double mu = s1[j] / n->count, v = s2[j] / n->count - mu * mu;
+
+		mean[j] = (float)mu + 0.0f;
+		var[j] = v > 0 ? (float)v : 0.0f;
+	}
+	d->round_id = round_id;
+	d->samples = n->count;
+	d->n_features = MCAI_FED_INPUTS;
+	d->mean_f = mean;
+	d->var_f = var;
+	d->n_classes = MCAI_FED_CLASSES;
+	ret = mcai_net_send_msg(p, &m, NULL);
+	if (ret)
+		mcai_warn("round %llu: DATASTATS not sent: %s",
+			  (unsigned long long)round_id, strerror(-ret));
+	else
+		mcai_dbg("round %llu: statistics of %u training samples sent",
+			 (unsigned long long)round_id, n->count);
+out:
+	free(s1);
+	free(s2);
+	free(mean);
+	free(var);
+	return ret;
+}
+
+int mcai_fednode_drift(struct mcai_fednode *n, double score, double threshold)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_DRIFT };
+	int r;
+
+	if (!n->peer || !n->welcomed)
+		return -ENOTCONN;
+	snprintf(m.u.drift.model, sizeof(m.u.drift.model), "%s", n->o.model);
+	m.u.drift.version = n->installed ? n->installed : n->version;
+	m.u.drift.score = (float)score;
+	m.u.drift.threshold = (float)threshold;
+	r = mcai_net_send_msg(n->peer, &m, NULL);
+	if (r)
+		mcai_warn("drift: round request not sent: %s", strerror(-r));
+	else
+		mcai_info("drift: round request sent (score %.3f)", score);
+	return r;
 }
 
 /* ERROR to the aggregator: it stops offering us rounds of that version. */
@@ -756,7 +907,13 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		  !n->trust ? "UNSIGNED (not checked)" :
 		  prov == MCAI_PROV_CURRENT ? "signed, already in the history" :
 		  "signed by a trusted key");
-	if (mcai_fednode_install(n, m) || prov != MCAI_PROV_OK)
+	if (mcai_fednode_install(n, m))
+		return 0;
+	/* The version now running brings its training data's statistics. */
+	if (prov == MCAI_PROV_OK && (pm.flags & MCAI_PROV_F_STATS) &&
+	    n->o.on_stats)
+		n->o.on_stats(n->o.arg, &pm);
+	if (prov != MCAI_PROV_OK)
 		return 0;
 	/* Recorded only once installed: the history is what runs. */
 	if (mcai_prov_history_append(n->history, m->manifest, m->manifest_len,
@@ -989,6 +1146,8 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id);
 		mcai_buf_free(&n->held);
 	}
+	if (!n->o.train_samples)
+		mcai_fednode_maybe_reload(n);
 	if (n->o.train_samples) {
 		/* What was labelled since the last round trains too. */
 		ret = mcai_fednode_load_samples(n);
@@ -1037,6 +1196,9 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
+	if ((r->flags & MCAI_ROUND_F_STATS) &&
+	    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
+		return -EPIPE;
 	if ((r->flags & MCAI_ROUND_F_COMPRESS) &&
 	    mcai_fednode_compress(n, r, &m))
 		return 0;

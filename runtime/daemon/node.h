@@ -54,6 +54,7 @@
 #define MCAI_FED_IN_ZP		(-128)
 
 struct mcai_peer;
+struct mcai_prov_manifest;
 struct mcai_net;
 struct mcai_frame_hdr;
 
@@ -118,6 +119,13 @@ struct mcai_fednode_opts {
 	 * (runtime/daemon/escalate.h); owned by the caller.
 	 */
 	struct mcai_escalate *esc;
+	/*
+	 * Called when a signed version carrying its training data's
+	 * statistics (MCAI_PROV_F_STATS) has been installed into /dev/mcai:
+	 * the drift check's new baseline.  NULL: not wanted.
+	 */
+	void (*on_stats)(void *arg, const struct mcai_prov_manifest *pm);
+	void *arg;
 };
 
 struct mcai_fednode;
@@ -132,5 +140,10 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p);
 void mcai_fednode_tick(struct mcai_fednode *n);
 uint32_t mcai_fednode_version(const struct mcai_fednode *n);
+/*
+ * A drift alarm to the aggregator as a round request (DRIFT): 0, or
+ * -ENOTCONN when not welcomed yet, or the transport's error.
+ */
+int mcai_fednode_drift(struct mcai_fednode *n, double score, double threshold);
 
 #endif /* MCAI_NODE_H */

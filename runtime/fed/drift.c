@@ -17,6 +17,28 @@ void mcai_drift_base_free(struct mcai_drift_base *b)
 	memset(b, 0, sizeof(*b));
 }
 
+int mcai_drift_base_from_stats(struct mcai_drift_base *b, uint32_t n,
+			       const float *mean, const float *var)
+{
+	uint32_t i;
+
+	memset(b, 0, sizeof(*b));
+	if (!n || n > MCAI_DRIFT_MAX_FEATURES)
+		return -EINVAL;
+	b->mean = calloc(n, sizeof(double));
+	b->var = calloc(n, sizeof(double));
+	if (!b->mean || !b->var) {
+		mcai_drift_base_free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		b->mean[i] = mean[i];
+		b->var[i] = var[i];
+	}
+	b->n_features = n;
+	return 0;
+}
+
 /* The next line of @t (at most @max bytes) into @line; false at the end. */
 static bool next_line(const char **t, const char *end, char *line, size_t max)
 {

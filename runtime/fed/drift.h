@@ -39,6 +39,14 @@ struct mcai_drift_base {
 	double *var;
 };
 
+/*
+ * The baseline a signed manifest carries (runtime/fed/provenance.h,
+ * MCAI_PROV_F_STATS): @n features' means and variances, already checked
+ * by the manifest's decoder.  0, or -EINVAL (n out of range) / -ENOMEM.
+ */
+int mcai_drift_base_from_stats(struct mcai_drift_base *b, uint32_t n,
+			       const float *mean, const float *var);
+
 /* Parse the text above; 0, or -EINVAL / -ENOMEM with a sentence in @err. */
 int mcai_drift_base_parse(const char *text, size_t len,
 			  struct mcai_drift_base *b, char *err, size_t errlen);

@@ -91,6 +91,8 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_TELEMETRY] = "TELEMETRY",
 	[MCAI_MSG_ERROR] = "ERROR",
 	[MCAI_MSG_BYE] = "BYE",
+	[MCAI_MSG_DRIFT] = "DRIFT",
+	[MCAI_MSG_DATASTATS] = "DATASTATS",
 	[MCAI_MSG_SA_ADVERT] = "SA_ADVERT",
 	[MCAI_MSG_SA_KEYS] = "SA_KEYS",
 	[MCAI_MSG_SA_SHARES] = "SA_SHARES",
@@ -1218,6 +1220,148 @@ int mcai_bye_decode(const uint8_t *p, size_t len,
 	return mcai_rd_end(&r, why);
 }
 
+static const char *mcai_drift_check(const struct mcai_msg_drift *m)
+{
+	if (!isfinite(m->score) || m->score < 0)
+		return "drift score negative or not finite";
+	if (!isfinite(m->threshold) || m->threshold <= 0)
+		return "drift threshold not positive or not finite";
+	if (m->score <= m->threshold)
+		return "drift score not above its threshold";
+	return NULL;
+}
+
+int mcai_drift_encode(struct mcai_buf *b, const struct mcai_msg_drift *m,
+		      const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = mcai_drift_check(m);
+
+	if (!bad)
+		bad = mcai_put_str(b, m->model, MCAI_STR_NAME, "model name");
+	if (!bad) {
+		mcai_buf_put_u32(b, m->version);
+		mcai_buf_put_f32(b, m->score);
+		mcai_buf_put_f32(b, m->threshold);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_drift_decode(const uint8_t *p, size_t len,
+		      struct mcai_msg_drift *m, const char **why)
+{
+	struct mcai_rd r;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	mcai_rd_str(&r, m->model, MCAI_STR_NAME, "model name");
+	m->version = mcai_rd_u32(&r, "version");
+	m->score = mcai_rd_f32(&r, "drift score");
+	m->threshold = mcai_rd_f32(&r, "drift threshold");
+	if (!r.why)
+		r.why = mcai_drift_check(m);
+	return mcai_rd_end(&r, why);
+}
+
+/* The counts and the class histogram; the floats are checked by kind. */
+static const char *mcai_datastats_check(const struct mcai_msg_datastats *m)
+{
+	uint64_t sum = 0;
+	uint32_t i;
+
+	if (!m->round_id)
+		return "data statistics for round 0";
+	if (!m->samples)
+		return "data statistics of no samples";
+	if (!m->n_features || m->n_features > MCAI_PROV_STATS_MAX_FEATURES)
+		return mcai_whyf("data statistics: %u features, 1 .. %u",
+				 m->n_features, MCAI_PROV_STATS_MAX_FEATURES);
+	if (m->n_classes > MCAI_PROV_STATS_MAX_CLASSES)
+		return mcai_whyf("data statistics: %u classes, at most %u",
+				 m->n_classes, MCAI_PROV_STATS_MAX_CLASSES);
+	for (i = 0; i < m->n_classes; i++) {
+		if (m->classes[i] > m->samples - sum)
+			return "data statistics: classes count more than the samples";
+		sum += m->classes[i];
+	}
+	return NULL;
+}
+
+/* Value @i of an array given as floats or, decoded, as a view. */
+static float mcai_ds_get(const float *f, const struct mcai_f32v *v, uint32_t i)
+{
+	return f ? f[i] : mcai_f32v_get(v, i);
+}
+
+int mcai_datastats_encode(struct mcai_buf *b,
+			  const struct mcai_msg_datastats *m, const char **why)
+{
+	const char *bad = mcai_datastats_check(m);
+	uint32_t i;
+
+	/* floats to encode, or the views of a decoded message (a relay) */
+	if (!bad && !(m->mean_f && m->var_f) &&
+	    !(m->mean.le && m->var.le && m->mean.n == m->n_features &&
+	      m->var.n == m->n_features))
+		bad = "data statistics: no values";
+	for (i = 0; !bad && i < m->n_features; i++) {
+		float mu = mcai_ds_get(m->mean_f, &m->mean, i);
+		float v = mcai_ds_get(m->var_f, &m->var, i);
+
+		if (!isfinite(mu) || !isfinite(v) || v < 0)
+			bad = mcai_whyf("data statistics: feature %u not finite or negative variance",
+					i);
+	}
+	if (!bad) {
+		mcai_buf_put_u64(b, m->round_id);
+		mcai_buf_put_u64(b, m->samples);
+		mcai_buf_put_u32(b, m->n_features);
+		for (i = 0; i < m->n_features; i++)
+			mcai_buf_put_f32(b, mcai_ds_get(m->mean_f, &m->mean, i));
+		mcai_buf_put_u32(b, m->n_features);
+		for (i = 0; i < m->n_features; i++)
+			mcai_buf_put_f32(b, mcai_ds_get(m->var_f, &m->var, i));
+		mcai_buf_put_u32(b, m->n_classes);
+		for (i = 0; i < m->n_classes; i++)
+			mcai_buf_put_u64(b, m->classes[i]);
+	}
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_datastats_decode(const uint8_t *p, size_t len,
+			  struct mcai_msg_datastats *m, const char **why)
+{
+	struct mcai_rd r;
+	uint32_t i;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->round_id = mcai_rd_u64(&r, "round id");
+	m->samples = mcai_rd_u64(&r, "samples");
+	mcai_rd_f32v(&r, &m->mean, "means");
+	mcai_rd_f32v(&r, &m->var, "variances");
+	if (!r.why && m->mean.n != m->var.n)
+		r.why = mcai_whyf("data statistics: %u means, %u variances",
+				  m->mean.n, m->var.n);
+	m->n_features = m->mean.n;
+	for (i = 0; !r.why && i < m->var.n; i++)
+		if (mcai_f32v_get(&m->var, i) < 0)
+			r.why = mcai_whyf("data statistics: negative variance at %u",
+					  i);
+	if (!r.why)
+		m->n_classes = mcai_rd_u32(&r, "class count");
+	if (!r.why && m->n_classes > MCAI_PROV_STATS_MAX_CLASSES)
+		r.why = mcai_whyf("data statistics: %u classes, at most %u",
+				  m->n_classes, MCAI_PROV_STATS_MAX_CLASSES);
+	for (i = 0; !r.why && i < m->n_classes; i++)
+		m->classes[i] = mcai_rd_u64(&r, "class counts");
+	if (!r.why)
+		r.why = mcai_datastats_check(m);
+	return mcai_rd_end(&r, why);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Secure aggregation                                                     */
 /* ---------------------------------------------------------------------- */
@@ -1331,6 +1475,10 @@ int mcai_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return mcai_error_decode(p, len, &m->u.error, why);
 	case MCAI_MSG_BYE:
 		return mcai_bye_decode(p, len, &m->u.bye, why);
+	case MCAI_MSG_DRIFT:
+		return mcai_drift_decode(p, len, &m->u.drift, why);
+	case MCAI_MSG_DATASTATS:
+		return mcai_datastats_decode(p, len, &m->u.datastats, why);
 	}
 	if (mcai_msg_is_secagg(type))
 		return mcai_secagg_msg_decode(type, p, len, &m->u.secagg, why);
@@ -1360,6 +1508,10 @@ int mcai_msg_encode(struct mcai_buf *b, const struct mcai_msg *m,
 		return mcai_error_encode(b, &m->u.error, why);
 	case MCAI_MSG_BYE:
 		return mcai_bye_encode(b, &m->u.bye, why);
+	case MCAI_MSG_DRIFT:
+		return mcai_drift_encode(b, &m->u.drift, why);
+	case MCAI_MSG_DATASTATS:
+		return mcai_datastats_encode(b, &m->u.datastats, why);
 	}
 	if (mcai_msg_is_secagg(m->type))
 		return mcai_secagg_msg_encode(b, m->type, &m->u.secagg, why);

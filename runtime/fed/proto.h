@@ -108,6 +108,23 @@
  *   name model;  u32 version;  u64 inferences;  u64 energy_uj;
  *   u64 p50_ns;  u64 p99_ns (p50_ns <= p99_ns);  u64 drops
  *
+ * DRIFT (node -> aggregator: a drift alarm and a round request)
+ *   name model;  u32 version (installed, 0 = none);
+ *   f32 score (finite, >= 0);  f32 threshold (finite, > 0, below score:
+ *   a report is of a crossing).  runtime/fed/drift.h defines the score;
+ *   the aggregator's policy (drift.min_nodes ...) decides on a round.
+ *   WELCOME carries no capabilities, so a node sends it only when its
+ *   config asks (drift.request_round = yes): an aggregator older than the
+ *   type answers "unknown message type" and closes.
+ *
+ * DATASTATS (node -> aggregator: its training data's statistics, just
+ *   before its UPDATE, in a round whose ROUND had MCAI_ROUND_F_STATS)
+ *   u64 round_id (>= 1);  u64 samples (>= 1);  f32[] mean (1 ..
+ *   MCAI_PROV_STATS_MAX_FEATURES);  f32[] var (as many, each >= 0);
+ *   u32 n_classes (0 .. MCAI_PROV_STATS_MAX_CLASSES), then n u64 counts
+ *   (summing to at most samples).  In the model's quantised input units
+ *   (runtime/fed/drift.h); pooled by the aggregator into the manifest.
+ *
  * ERROR (either way; the sender closes after it)
  *   u32 code (enum mcai_err_code);  str(256) message (printable ASCII)
  *
@@ -168,7 +185,9 @@ enum mcai_msg_type {
 	MCAI_MSG_SA_UNMASK_REQ,		/* aggregator -> node */
 	MCAI_MSG_SA_UNMASK,		/* node -> aggregator */
 	MCAI_MSG_UPDATE_Z,		/* node -> aggregator */
-	MCAI_MSG_MAX = MCAI_MSG_UPDATE_Z,
+	MCAI_MSG_DRIFT,			/* node -> aggregator */
+	MCAI_MSG_DATASTATS,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_DATASTATS,
 };
 
 enum mcai_role {
@@ -182,6 +201,7 @@ enum mcai_role {
 #define MCAI_CAP_FEDPROX	(1ULL << 2)	/* honours ROUND.prox_mu */
 #define MCAI_CAP_KTLS		(1ULL << 3)	/* kernel TLS offload in use */
 #define MCAI_CAP_COMPRESS	(1ULL << 4)	/* ROUND_F_COMPRESS, UPDATE_Z */
+#define MCAI_CAP_STATS		(1ULL << 5)	/* ROUND_F_STATS, DATASTATS */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -197,8 +217,13 @@ enum mcai_role {
 #define MCAI_ROUND_F_SECAGG	(1U << 1)
 /* MCAI_ROUND_F_COMPRESS: answer with UPDATE_Z, compressed as described. */
 #define MCAI_ROUND_F_COMPRESS	(1U << 2)
+/*
+ * MCAI_ROUND_F_STATS (no fields; only to a node whose HELLO had
+ * MCAI_CAP_STATS): send DATASTATS before the UPDATE.
+ */
+#define MCAI_ROUND_F_STATS	(1U << 3)
 #define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
-				 MCAI_ROUND_F_COMPRESS)
+				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS)
 /* Bounds of the secure-aggregation fields (those of runtime/fed/secagg.h). */
 #define MCAI_PROTO_SA_HDR_LEN	16
 #define MCAI_PROTO_SA_MAX_NODES	4096
@@ -482,6 +507,36 @@ bool mcai_msg_is_secagg(uint16_t type);
 
 void mcai_msg_telemetry_free(struct mcai_msg_telemetry *m);
 
+struct mcai_msg_drift {
+	char model[MCAI_NAME_LEN];
+	uint32_t version;
+	float score;
+	float threshold;
+};
+
+struct mcai_msg_datastats {
+	uint64_t round_id;
+	uint64_t samples;
+	struct mcai_f32v mean;		/* decoded: views into the payload */
+	struct mcai_f32v var;
+	const float *mean_f;		/* to encode: n_features each, or NULL:
+					 * the views (a decoded message) */
+	const float *var_f;
+	uint32_t n_features;
+	uint32_t n_classes;
+	uint64_t classes[MCAI_PROV_STATS_MAX_CLASSES];
+};
+
+int mcai_datastats_encode(struct mcai_buf *b,
+			  const struct mcai_msg_datastats *m, const char **why);
+int mcai_datastats_decode(const uint8_t *p, size_t len,
+			  struct mcai_msg_datastats *m, const char **why);
+
+int mcai_drift_encode(struct mcai_buf *b, const struct mcai_msg_drift *m,
+		      const char **why);
+int mcai_drift_decode(const uint8_t *p, size_t len,
+		      struct mcai_msg_drift *m, const char **why);
+
 /* Any message, tagged by its frame type. */
 struct mcai_msg {
 	uint16_t type;
@@ -495,6 +550,8 @@ struct mcai_msg {
 		struct mcai_msg_error error;
 		struct mcai_msg_bye bye;
 		struct mcai_msg_secagg secagg;
+		struct mcai_msg_drift drift;
+		struct mcai_msg_datastats datastats;
 	} u;
 };
 

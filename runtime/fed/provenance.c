@@ -171,6 +171,48 @@ static bool eval_ok(double v)
 	return v == -1.0 || f64_canon(v);
 }
 
+/* Finite, not -0.0 (one bit pattern per value), within @max. */
+static bool f32_canon(float v, float max)
+{
+	return isfinite(v) && !(v == 0 && signbit(v)) && fabsf(v) <= max;
+}
+
+/* The statistics section's rules (an all-zero section without the flag). */
+static int stats_rules(const struct mcai_prov_manifest *m, const char **why)
+{
+	const struct mcai_prov_stats *s = &m->stats;
+	uint64_t sum = 0;
+	uint32_t i;
+
+	if (!(m->flags & MCAI_PROV_F_STATS)) {
+		if (s->samples || s->n_features || s->n_classes)
+			return *why = "statistics without the statistics flag",
+			       -EINVAL;
+		return 0;
+	}
+	if (!s->samples)
+		return *why = "statistics of no samples", -EINVAL;
+	if (!s->n_features || s->n_features > MCAI_PROV_STATS_MAX_FEATURES)
+		return *why = "statistics feature count out of range", -EINVAL;
+	if (s->n_classes > MCAI_PROV_STATS_MAX_CLASSES)
+		return *why = "statistics class count out of range", -EINVAL;
+	for (i = 0; i < s->n_features; i++) {
+		if (!f32_canon(s->mean[i], 1e6f))
+			return *why = "statistics mean not finite or out of range",
+			       -EINVAL;
+		if (!f32_canon(s->var[i], 1e12f) || s->var[i] < 0)
+			return *why = "statistics variance negative or not finite",
+			       -EINVAL;
+	}
+	for (i = 0; i < s->n_classes; i++) {
+		if (s->classes[i] > s->samples - sum)
+			return *why = "class histogram counts more than the samples",
+			       -EINVAL;
+		sum += s->classes[i];
+	}
+	return 0;
+}
+
 /*
  * The rules shared by encoder and decoder, on the decoded fields (the
  * string lengths are checked where the bytes are).
@@ -219,7 +261,7 @@ static int manifest_rules(const struct mcai_prov_manifest *m,
 		return *why = "delta not below 1", -EINVAL;
 	if (p->sample_rate > 1)
 		return *why = "sample rate above 1", -EINVAL;
-	return 0;
+	return stats_rules(m, why);
 }
 
 int mcai_prov_manifest_check(const struct mcai_prov_manifest *m,
@@ -245,6 +287,14 @@ static void put_f64(uint8_t **p, double v)
 	put_le(p, u, 8);
 }
 
+static void put_f32(uint8_t **p, float v)
+{
+	uint32_t u;
+
+	memcpy(&u, &v, sizeof(u));
+	put_le(p, u, 4);
+}
+
 static void put_bytes(uint8_t **p, const void *src, size_t n)
 {
 	memcpy(*p, src, n);
@@ -259,7 +309,11 @@ static size_t manifest_body(const struct mcai_prov_manifest *m, uint8_t *out)
 {
 	size_t nl = strlen(m->name), sl = strlen(m->strategy);
 	size_t total = MCAI_PROV_FIXED_LEN + nl + sl;
+	const struct mcai_prov_stats *s = &m->stats;
 	uint8_t *p = out;
+
+	if (m->flags & MCAI_PROV_F_STATS)
+		total += MCAI_PROV_STATS_LEN(s->n_features, s->n_classes);
 
 	put_le(&p, MCAI_PROV_MAGIC, 4);
 	put_le(&p, MCAI_PROV_FORMAT, 2);
@@ -287,6 +341,17 @@ static size_t manifest_body(const struct mcai_prov_manifest *m, uint8_t *out)
 	put_f64(&p, m->privacy.noise_multiplier);
 	put_f64(&p, m->privacy.clip_norm);
 	put_f64(&p, m->privacy.sample_rate);
+	if (m->flags & MCAI_PROV_F_STATS) {
+		put_le(&p, s->samples, 8);
+		put_le(&p, s->n_features, 4);
+		for (uint32_t i = 0; i < s->n_features; i++) {
+			put_f32(&p, s->mean[i]);
+			put_f32(&p, s->var[i]);
+		}
+		put_le(&p, s->n_classes, 4);
+		for (uint32_t i = 0; i < s->n_classes; i++)
+			put_le(&p, s->classes[i], 8);
+	}
 	put_bytes(&p, m->signer, MCAI_PROV_KEYID_LEN);
 	return (size_t)(p - out);
 }
@@ -321,6 +386,42 @@ static double get_f64(struct rd *r)
 
 	memcpy(&v, &u, sizeof(v));
 	return v;
+}
+
+static float get_f32(struct rd *r)
+{
+	uint32_t u = (uint32_t)get_le(r, 4);
+	float v;
+
+	memcpy(&v, &u, sizeof(v));
+	return v;
+}
+
+/*
+ * The statistics section: the counts are checked against their limits
+ * and against the bytes left before anything is read by them.
+ */
+static bool get_stats(struct rd *r, struct mcai_prov_stats *s)
+{
+	uint32_t i;
+
+	s->samples = get_le(r, 8);
+	s->n_features = (uint32_t)get_le(r, 4);
+	if (r->short_ || !s->n_features ||
+	    s->n_features > MCAI_PROV_STATS_MAX_FEATURES ||
+	    r->left < 8ULL * s->n_features + 4)
+		return false;
+	for (i = 0; i < s->n_features; i++) {
+		s->mean[i] = get_f32(r);
+		s->var[i] = get_f32(r);
+	}
+	s->n_classes = (uint32_t)get_le(r, 4);
+	if (r->short_ || s->n_classes > MCAI_PROV_STATS_MAX_CLASSES ||
+	    r->left < 8ULL * s->n_classes)
+		return false;
+	for (i = 0; i < s->n_classes; i++)
+		s->classes[i] = get_le(r, 8);
+	return !r->short_;
 }
 
 static void get_bytes(struct rd *r, void *dst, size_t n)
@@ -402,6 +503,8 @@ int mcai_prov_decode(const uint8_t *p, size_t len,
 	m->privacy.noise_multiplier = get_f64(&r);
 	m->privacy.clip_norm = get_f64(&r);
 	m->privacy.sample_rate = get_f64(&r);
+	if ((m->flags & MCAI_PROV_F_STATS) && !get_stats(&r, &m->stats))
+		return *why = "bad statistics section", -EBADMSG;
 	get_bytes(&r, m->signer, MCAI_PROV_KEYID_LEN);
 	/* What is left must be exactly the signature. */
 	if (r.short_ || r.left != MCAI_PROV_SIG_LEN)

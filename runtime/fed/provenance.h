@@ -43,6 +43,7 @@
  *              f64 noise_multiplier   sigma
  *              f64 clip_norm          L2 clip of each update
  *              f64 sample_rate        q, [0, 1]
+ *              stats                  only with MCAI_PROV_F_STATS (below)
  *              u8[32] signer          key id: SHA-256 of the raw public key
  *   total_len-64  64  signature      Ed25519 over bytes [0, total_len - 64)
  *
@@ -51,6 +52,20 @@
  * MCAI_PROV_F_DP is set; with it they must be >= 0 (what the DP
  * accountant reports).  The signature covers the header too, so neither
  * the format nor the length nor the signer can be swapped under it.
+ *
+ * The statistics of the training data (MCAI_PROV_F_STATS), what a node's
+ * drift check compares the kernel's running statistics with
+ * (runtime/fed/drift.h), in the model's quantised input units:
+ *
+ *              u64 samples            >= 1, the training samples counted
+ *              u32 n_features         1 .. MCAI_PROV_STATS_MAX_FEATURES
+ *              n_features x (f32 mean, f32 variance)   finite, not -0.0,
+ *                                     |mean| <= 1e6, 0 <= variance <= 1e12
+ *              u32 n_classes          0 (no histogram) .. MAX_CLASSES
+ *              n_classes x u64 count  summing to at most samples
+ *
+ * A manifest without the flag has no such bytes: the manifests written
+ * before the statistics existed decode as they always did.
  *
  * On a node, the signed manifest of a blob FILE lives next to it as
  * FILE.manifest (the blob format itself is left alone: the kernel parses
@@ -111,13 +126,21 @@
 				 32 + 8 + 8 * 8 + MCAI_PROV_KEYID_LEN + \
 				 MCAI_PROV_SIG_LEN)
 #define MCAI_PROV_MANIFEST_MIN	(MCAI_PROV_FIXED_LEN + 1)
+/* The training data's statistics, MCAI_PROV_F_STATS. */
+#define MCAI_PROV_STATS_MAX_FEATURES	1024
+#define MCAI_PROV_STATS_MAX_CLASSES	64
+#define MCAI_PROV_STATS_LEN(nf, nc)	(8 + 4 + 8 * (nf) + 4 + 8 * (nc))
 #define MCAI_PROV_MANIFEST_MAX	(MCAI_PROV_FIXED_LEN + MCAI_NAME_LEN - 1 + \
-				 MCAI_PROV_STRATEGY_MAX)
+				 MCAI_PROV_STRATEGY_MAX + \
+				 MCAI_PROV_STATS_LEN(MCAI_PROV_STATS_MAX_FEATURES, \
+						     MCAI_PROV_STATS_MAX_CLASSES))
 
 /* Manifest flags. */
 #define MCAI_PROV_F_DP		(1U << 0)	/* DP noise added, see privacy */
 #define MCAI_PROV_F_SECAGG	(1U << 1)	/* secure aggregation used */
-#define MCAI_PROV_F_ALL		(MCAI_PROV_F_DP | MCAI_PROV_F_SECAGG)
+#define MCAI_PROV_F_STATS	(1U << 2)	/* training data statistics */
+#define MCAI_PROV_F_ALL		(MCAI_PROV_F_DP | MCAI_PROV_F_SECAGG | \
+				 MCAI_PROV_F_STATS)
 
 /* History record flags. */
 #define MCAI_PROV_REC_FORCED	(1U << 0)	/* accepted with FORCE */
@@ -151,6 +174,16 @@ struct mcai_prov_privacy {
 	double sample_rate;
 };
 
+/* The training data's statistics; entries beyond the counts are 0. */
+struct mcai_prov_stats {
+	uint64_t samples;
+	uint32_t n_features;
+	uint32_t n_classes;		/* 0: no class histogram */
+	float mean[MCAI_PROV_STATS_MAX_FEATURES];
+	float var[MCAI_PROV_STATS_MAX_FEATURES];
+	uint64_t classes[MCAI_PROV_STATS_MAX_CLASSES];
+};
+
 struct mcai_prov_manifest {
 	uint32_t flags;			/* MCAI_PROV_F_* */
 	char name[MCAI_NAME_LEN];
@@ -167,6 +200,7 @@ struct mcai_prov_manifest {
 	double accuracy;		/* -1: not measured */
 	double loss;			/* -1: not measured */
 	struct mcai_prov_privacy privacy;
+	struct mcai_prov_stats stats;	/* with MCAI_PROV_F_STATS only */
 	uint8_t signer[MCAI_PROV_KEYID_LEN];	/* set by mcai_prov_sign() */
 };
 

@@ -115,6 +115,8 @@ int main(int argc, char **argv)
 	static const uint8_t comp[] = { 1, 1, 0, 0, 4, 0, 0, 0, 0, 1, 0, 0,
 					4, 0, 0, 0, 0, 0, 128, 63, 1, 2,
 					3, 4 };
+	static const float ds_mean[] = { -128.0f, 0.5f, 3.0f };
+	static const float ds_var[] = { 0.0f, 1.25f, 400.0f };
 	struct mcai_msg m[MCAI_MSG_MAX + 1];
 	struct mcai_buf one, stream;
 	const char *why;
@@ -170,6 +172,20 @@ int main(int argc, char **argv)
 	m[MCAI_MSG_UPDATE_Z].u.update.n_delta = 0;
 	m[MCAI_MSG_UPDATE_Z].u.update.comp = comp;
 	m[MCAI_MSG_UPDATE_Z].u.update.comp_len = sizeof(comp);
+	m[MCAI_MSG_DRIFT].type = MCAI_MSG_DRIFT;
+	strcpy(m[MCAI_MSG_DRIFT].u.drift.model, "fmnist");
+	m[MCAI_MSG_DRIFT].u.drift.version = 3;
+	m[MCAI_MSG_DRIFT].u.drift.score = 2.5f;
+	m[MCAI_MSG_DRIFT].u.drift.threshold = 1.0f;
+	m[MCAI_MSG_DATASTATS].type = MCAI_MSG_DATASTATS;
+	m[MCAI_MSG_DATASTATS].u.datastats.round_id = 4;
+	m[MCAI_MSG_DATASTATS].u.datastats.samples = 10;
+	m[MCAI_MSG_DATASTATS].u.datastats.n_features = 3;
+	m[MCAI_MSG_DATASTATS].u.datastats.mean_f = ds_mean;
+	m[MCAI_MSG_DATASTATS].u.datastats.var_f = ds_var;
+	m[MCAI_MSG_DATASTATS].u.datastats.n_classes = 2;
+	m[MCAI_MSG_DATASTATS].u.datastats.classes[0] = 4;
+	m[MCAI_MSG_DATASTATS].u.datastats.classes[1] = 6;
 	m[6].type = MCAI_MSG_TELEMETRY;
 	m[6].u.telemetry.n = 2;
 	m[6].u.telemetry.entries = te;

@@ -82,6 +82,28 @@ START_TEST(score_by_hand)
 }
 END_TEST
 
+/* The baseline a signed manifest's statistics give (f32 in, same score). */
+START_TEST(baseline_from_stats)
+{
+	const float mean[2] = { 10.0f, 0.0f }, var[2] = { 4.0f, 0.0f };
+	struct mcai_drift_base b;
+	int32_t live[2] = { 14 << 16, -3 * 65536 };
+
+	ck_assert_int_eq(mcai_drift_base_from_stats(&b, 0, mean, var), -EINVAL);
+	ck_assert_uint_eq(b.n_features, 0);
+	ck_assert_ptr_null(b.mean);
+	ck_assert_int_eq(mcai_drift_base_from_stats(&b, MCAI_DRIFT_MAX_FEATURES + 1,
+						    mean, var), -EINVAL);
+	ck_assert_int_eq(mcai_drift_base_from_stats(&b, 2, mean, var), 0);
+	ck_assert_uint_eq(b.n_features, 2);
+	/* as score_by_hand: sqrt((16/4 + 9/1) / 2) */
+	ck_assert(fabs(mcai_drift_score_q16(&b, live, 2) - sqrt(6.5)) < 1e-12);
+	ck_assert(mcai_drift_score_q16(&b, live, 1) == -1);
+	mcai_drift_base_free(&b);
+	ck_assert_ptr_null(b.mean);
+}
+END_TEST
+
 START_TEST(policy)
 {
 	struct mcai_drift_policy p = { .min_nodes = 2, .min_fraction = 0.5,
@@ -127,6 +149,7 @@ Suite *drift_suite(void)
 
 	tcase_add_test(tc, baseline_format);
 	tcase_add_test(tc, score_by_hand);
+	tcase_add_test(tc, baseline_from_stats);
 	tcase_add_test(tc, policy);
 	suite_add_tcase(s, tc);
 	return s;

@@ -22,6 +22,7 @@ static const uint8_t sample_blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128, 0, 7 };
 static const uint8_t sample_comp[20] = { 1, 1, 0, 0, 5, 0, 0, 0, 9 };
 /* Opaque to the codec: any bytes up to the limit travel. */
 static const uint8_t sample_manifest[] = { 'M', 'C', 'P', 'M', 1, 0, 1, 0, 0xff };
+static const float sample_var[] = { 0.0f, 1.0f, 2.5f, 1e6f, 0.125f };
 static struct mcai_telem_entry sample_telem[] = {
 	{ "fmnist", 3, 1000, 52000, 41000, 95000, 2 },
 	{ "vib.a-1", 1, 7, 0, 0, 0, 0 },
@@ -100,6 +101,22 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		break;
 	case MCAI_MSG_BYE:
 		m->u.bye.reason = MCAI_BYE_SHUTDOWN;
+		break;
+	case MCAI_MSG_DATASTATS:
+		m->u.datastats.round_id = 77;
+		m->u.datastats.samples = 600;
+		m->u.datastats.n_features = 5;
+		m->u.datastats.mean_f = sample_params;
+		m->u.datastats.var_f = sample_var;
+		m->u.datastats.n_classes = 3;
+		m->u.datastats.classes[0] = 100;
+		m->u.datastats.classes[2] = 500;
+		break;
+	case MCAI_MSG_DRIFT:
+		strcpy(m->u.drift.model, "fmnist");
+		m->u.drift.version = 4;
+		m->u.drift.score = 2.75f;
+		m->u.drift.threshold = 1.0f;
 		break;
 	default:
 		if (mcai_msg_is_secagg(type)) {
@@ -418,6 +435,28 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 	case MCAI_MSG_BYE:
 		ck_assert_uint_eq(a->u.bye.reason, d->u.bye.reason);
 		break;
+	case MCAI_MSG_DATASTATS:
+		ck_assert_uint_eq(a->u.datastats.round_id,
+				  d->u.datastats.round_id);
+		ck_assert_uint_eq(a->u.datastats.samples,
+				  d->u.datastats.samples);
+		ck_assert_uint_eq(d->u.datastats.n_features, 5);
+		for (i = 0; i < 5; i++) {
+			ck_assert(mcai_f32v_get(&d->u.datastats.mean, i) ==
+				  a->u.datastats.mean_f[i]);
+			ck_assert(mcai_f32v_get(&d->u.datastats.var, i) ==
+				  a->u.datastats.var_f[i]);
+		}
+		ck_assert_uint_eq(d->u.datastats.n_classes, 3);
+		ck_assert_mem_eq(d->u.datastats.classes,
+				 a->u.datastats.classes, 3 * 8);
+		break;
+	case MCAI_MSG_DRIFT:
+		ck_assert_str_eq(a->u.drift.model, d->u.drift.model);
+		ck_assert_uint_eq(a->u.drift.version, d->u.drift.version);
+		ck_assert(a->u.drift.score == d->u.drift.score);
+		ck_assert(a->u.drift.threshold == d->u.drift.threshold);
+		break;
 	default:
 		ck_assert(mcai_msg_is_secagg(a->type));
 		ck_assert_uint_eq(a->u.secagg.len, d->u.secagg.len);
@@ -708,7 +747,7 @@ START_TEST(counts_lie)
 	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "blob: length");
 	/* One short: the manifest length is read a byte early. */
 	put_le32(b.data + MODEL_BLOBLEN_OFF, sizeof(sample_blob) - 1);
-	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: 2311 bytes");
+	expect_reject(MCAI_MSG_MODEL, b.data, b.len, "manifest: length 2311, 10 bytes left");
 	mcai_buf_free(&b);
 
 	sample_msg(MCAI_MSG_UPDATE, &m);
@@ -1043,7 +1082,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 12, 0, "learning rate not a positive");
 	patch_u32(MCAI_MSG_ROUND, 12, 0xbf800000U, "learning rate");
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
-	patch_u32(MCAI_MSG_ROUND, 4, 8, "unknown round flags 0x8");
+	patch_u32(MCAI_MSG_ROUND, 4, 16, "unknown round flags 0x10");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1526,6 +1565,92 @@ START_TEST(mutation_sweep)
 }
 END_TEST
 
+/* DATASTATS: counts that lie, negative variance, a histogram too big. */
+START_TEST(datastats_malformed)
+{
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why;
+	size_t var_at, nc_at;
+
+	sample_msg(MCAI_MSG_DATASTATS, &m);
+	encode_payload(&m, &b);
+	var_at = 16 + 4 + 5 * 4;	/* the variances' count */
+	nc_at = var_at + 4 + 5 * 4;
+	ck_assert_uint_eq(b.len, nc_at + 4 + 3 * 8);
+	put_le32(b.data + var_at, 4);
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "");
+	put_le32(b.data + var_at, 0xffffffffU);
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "over the");
+	put_le32(b.data + var_at, 5);
+	put_le32(b.data + var_at + 4, 0xbf800000U);	/* -1.0 */
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "negative variance");
+	put_le32(b.data + var_at + 4, 0x7fc00000U);	/* NaN */
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "non-finite");
+	put_le32(b.data + var_at + 4, 0);
+	ck_assert_int_eq(decode_copy(MCAI_MSG_DATASTATS, b.data, b.len, &why),
+			 0);
+	put_le32(b.data + nc_at, MCAI_PROV_STATS_MAX_CLASSES + 1);
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "classes, at most");
+	put_le32(b.data + nc_at, 4);
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "truncated");
+	put_le32(b.data + nc_at, 3);
+	put_le32(b.data + nc_at + 4 + 8, 1);		/* 100 + 1 + 500 > 600 */
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "more than the samples");
+	put_le32(b.data + nc_at + 4 + 8, 0);
+	memset(b.data + 8, 0, 8);			/* no samples */
+	expect_reject(MCAI_MSG_DATASTATS, b.data, b.len, "no samples");
+	mcai_buf_free(&b);
+	/* more features than a manifest carries */
+	{
+		static float big[MCAI_PROV_STATS_MAX_FEATURES + 1];
+
+		sample_msg(MCAI_MSG_DATASTATS, &m);
+		m.u.datastats.mean_f = big;
+		m.u.datastats.var_f = big;
+		m.u.datastats.n_features = MCAI_PROV_STATS_MAX_FEATURES + 1;
+		mcai_buf_init(&b);
+		ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+		mcai_buf_free(&b);
+	}
+}
+END_TEST
+
+/* DRIFT: a report of a crossing, with finite figures, and nothing else. */
+START_TEST(drift_report)
+{
+	const float nan = NAN;
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why;
+	size_t off;
+
+	sample_msg(MCAI_MSG_DRIFT, &m);
+	encode_payload(&m, &b);
+	/* name (2 + 6), version, score, threshold */
+	ck_assert_uint_eq(b.len, 2 + 6 + 4 + 4 + 4);
+	off = 2 + 6 + 4;
+	memcpy(b.data + off, &nan, 4);
+	expect_reject(MCAI_MSG_DRIFT, b.data, b.len, "drift score");
+	put_le32(b.data + off, 0x3f800000);		/* 1.0 == threshold */
+	expect_reject(MCAI_MSG_DRIFT, b.data, b.len, "not above its threshold");
+	put_le32(b.data + off, 0xbf800000);		/* -1.0 */
+	expect_reject(MCAI_MSG_DRIFT, b.data, b.len, "negative");
+	put_le32(b.data + off, 0x40000000);		/* 2.0 */
+	put_le32(b.data + off + 4, 0);			/* threshold 0 */
+	expect_reject(MCAI_MSG_DRIFT, b.data, b.len, "threshold");
+	put_le32(b.data + off + 4, 0x3f800000);
+	ck_assert_int_eq(decode_copy(MCAI_MSG_DRIFT, b.data, b.len, &why), 0);
+	expect_reject(MCAI_MSG_DRIFT, b.data, b.len - 1, "truncated");
+	mcai_buf_free(&b);
+	/* the encoder refuses what the decoder would */
+	mcai_buf_init(&b);
+	m.u.drift.score = 0.5f;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	mcai_buf_free(&b);
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1555,6 +1680,8 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, counts_lie);
 	tcase_add_test(tc, model_manifest);
 	tcase_add_test(tc, telemetry_counts_lie);
+	tcase_add_test(tc, drift_report);
+	tcase_add_test(tc, datastats_malformed);
 	tcase_add_test(tc, strings_bad);
 	tcase_add_test(tc, model_name_chars);
 	tcase_add_test(tc, non_finite);

@@ -239,15 +239,175 @@ START_TEST(manifest_rules)
 				      sizeof(err)) == -EINVAL,
 		       "case %d signed", i);
 	}
-	/* The longest name and strategy fit MCAI_PROV_MANIFEST_MAX. */
+	/*
+	 * The longest name and strategy, with the largest statistics, fit
+	 * MCAI_PROV_MANIFEST_MAX.
+	 */
 	base_manifest(&m, "0123456789012345678901234567890", 2, 1, blob,
 		      sizeof(blob));
 	memset(m.strategy, 'x', MCAI_PROV_STRATEGY_MAX);
 	m.strategy[MCAI_PROV_STRATEGY_MAX] = '\0';
+	m.flags |= MCAI_PROV_F_STATS;
+	m.stats.samples = 1000;
+	m.stats.n_features = MCAI_PROV_STATS_MAX_FEATURES;
+	m.stats.n_classes = MCAI_PROV_STATS_MAX_CLASSES;
 	sign_ok(k, &m, sm, &len);
 	ck_assert_uint_eq(len, MCAI_PROV_MANIFEST_MAX);
 	ck_assert_int_eq(mcai_prov_sign(k, &m, sm, len - 1, &len, err,
 					sizeof(err)), -ENOBUFS);
+	mcai_prov_key_free(k);
+}
+END_TEST
+
+/* A manifest with training statistics over @nf features, @nc classes. */
+static void stats_manifest(struct mcai_prov_manifest *m, const uint8_t *blob,
+			   size_t blen, uint32_t nf, uint32_t nc)
+{
+	base_manifest(m, "fmnist", 3, 2, blob, blen);
+	m->flags |= MCAI_PROV_F_STATS;
+	m->stats.samples = 600;
+	m->stats.n_features = nf;
+	m->stats.n_classes = nc;
+	for (uint32_t i = 0; i < nf; i++) {
+		m->stats.mean[i] = -100.0f + (float)i * 0.5f;
+		m->stats.var[i] = (float)(i % 7) * 3.25f;
+	}
+	for (uint32_t i = 0; i < nc; i++)
+		m->stats.classes[i] = 60;
+}
+
+/* Where the statistics start in a signed manifest (provenance.h). */
+static size_t stats_off(const struct mcai_prov_manifest *m)
+{
+	return MCAI_PROV_FIXED_LEN + strlen(m->name) + strlen(m->strategy) -
+	       MCAI_PROV_SIG_LEN - MCAI_PROV_KEYID_LEN;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/*
+ * The training statistics: round trip, signature over them, a manifest
+ * without them unchanged, and hostile sections (truncated, counts that
+ * lie, NaN, -0.0, negative variance, a histogram larger than the data)
+ * refused by the decoder before anything is read by a count.
+ */
+START_TEST(stats_section)
+{
+	struct mcai_prov_key *k = new_key("keys", NULL);
+	struct mcai_prov_trust *t = trust_of(k);
+	struct mcai_prov_manifest m, d;
+	uint8_t blob[64], sm[MCAI_PROV_MANIFEST_MAX], bad[MCAI_PROV_MANIFEST_MAX];
+	const char *why;
+	size_t len, plain_len, off, l;
+	float nan = NAN, negz = -0.0f;
+
+	fill_blob(blob, sizeof(blob), 9);
+	/* no statistics: exactly the old encoding, and the flag clear */
+	base_manifest(&m, "fmnist", 3, 2, blob, sizeof(blob));
+	sign_ok(k, &m, sm, &plain_len);
+	ck_assert_uint_eq(plain_len, MCAI_PROV_FIXED_LEN + 6 + 6);
+	ck_assert_int_eq(mcai_prov_decode(sm, plain_len, &d, &why), 0);
+	ck_assert(!(d.flags & MCAI_PROV_F_STATS));
+	ck_assert_uint_eq(d.stats.n_features, 0);
+
+	stats_manifest(&m, blob, sizeof(blob), 784, 10);
+	sign_ok(k, &m, sm, &len);
+	ck_assert_uint_eq(len, plain_len + MCAI_PROV_STATS_LEN(784, 10));
+	ck_assert_int_eq(mcai_prov_verify(t, sm, len, &d, err, sizeof(err)),
+			 MCAI_PROV_OK);
+	ck_assert_uint_eq(d.stats.samples, 600);
+	ck_assert_uint_eq(d.stats.n_features, 784);
+	ck_assert_uint_eq(d.stats.n_classes, 10);
+	ck_assert_mem_eq(d.stats.mean, m.stats.mean, 784 * sizeof(float));
+	ck_assert_mem_eq(d.stats.var, m.stats.var, 784 * sizeof(float));
+	ck_assert_mem_eq(d.stats.classes, m.stats.classes, 10 * 8);
+	/* a histogram is optional */
+	stats_manifest(&m, blob, sizeof(blob), 3, 0);
+	sign_ok(k, &m, sm, &len);
+	ck_assert_int_eq(mcai_prov_decode(sm, len, &d, &why), 0);
+	ck_assert_uint_eq(d.stats.n_classes, 0);
+
+	/* every truncation of a manifest with statistics */
+	stats_manifest(&m, blob, sizeof(blob), 5, 3);
+	sign_ok(k, &m, sm, &len);
+	for (l = 0; l < len; l++)
+		ck_assert_int_lt(mcai_prov_decode(sm, l, &d, &why), 0);
+	/* ... and with the length field agreeing with the truncation */
+	off = stats_off(&m);
+	for (l = off; l < len - MCAI_PROV_SIG_LEN; l++) {
+		memcpy(bad, sm, l);
+		memcpy(bad + l, sm + len - MCAI_PROV_SIG_LEN, MCAI_PROV_SIG_LEN);
+		put32(bad + 8, (uint32_t)(l + MCAI_PROV_SIG_LEN));
+		EXPECT(mcai_prov_decode(bad, l + MCAI_PROV_SIG_LEN, &d, &why) < 0,
+		       "cut at %zu decoded", l);
+	}
+
+	/* counts that lie: feature count 0, above the limit, off by one */
+	{
+		const uint32_t nfs[] = { 0, 4, 6, MCAI_PROV_STATS_MAX_FEATURES + 1,
+					 0xffffffffU };
+		const uint32_t ncs[] = { 2, 4, MCAI_PROV_STATS_MAX_CLASSES + 1,
+					 0xffffffffU };
+
+		for (size_t i = 0; i < sizeof(nfs) / sizeof(nfs[0]); i++) {
+			memcpy(bad, sm, len);
+			put32(bad + off + 8, nfs[i]);
+			EXPECT(mcai_prov_decode(bad, len, &d, &why) == -EBADMSG,
+			       "feature count %u decoded", nfs[i]);
+		}
+		for (size_t i = 0; i < sizeof(ncs) / sizeof(ncs[0]); i++) {
+			memcpy(bad, sm, len);
+			put32(bad + off + 12 + 5 * 8, ncs[i]);
+			EXPECT(mcai_prov_decode(bad, len, &d, &why) == -EBADMSG,
+			       "class count %u decoded", ncs[i]);
+		}
+	}
+	/* NaN, -0.0 as a mean; NaN, negative as a variance */
+	{
+		const struct { size_t at; float v; } cases[] = {
+			{ 12, nan }, { 12, negz }, { 12, INFINITY },
+			{ 12, 2e6f }, { 16, nan }, { 16, -1.0f }, { 16, negz },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			uint32_t u;
+
+			memcpy(&u, &cases[i].v, 4);
+			memcpy(bad, sm, len);
+			put32(bad + off + cases[i].at, u);
+			EXPECT(mcai_prov_decode(bad, len, &d, &why) == -EBADMSG,
+			       "value case %zu decoded", i);
+		}
+	}
+	/* zero samples; a histogram counting more than the samples */
+	memcpy(bad, sm, len);
+	memset(bad + off, 0, 8);
+	ck_assert_int_eq(mcai_prov_decode(bad, len, &d, &why), -EBADMSG);
+	memcpy(bad, sm, len);
+	put32(bad + off + 12 + 5 * 8 + 4, 599);	/* 599 + 60 + 60 > 600 */
+	ck_assert_int_eq(mcai_prov_decode(bad, len, &d, &why), -EBADMSG);
+	/* a flipped statistic breaks the signature */
+	memcpy(bad, sm, len);
+	bad[off + 12] ^= 1;
+	ck_assert_int_eq(mcai_prov_decode(bad, len, &d, &why), 0);
+	ck_assert_int_eq(mcai_prov_verify(t, bad, len, &d, err, sizeof(err)),
+			 MCAI_PROV_BAD_SIGNATURE);
+
+	/* the signer refuses what the decoder would */
+	stats_manifest(&m, blob, sizeof(blob), 5, 3);
+	m.stats.mean[4] = nan;
+	ck_assert_int_eq(mcai_prov_manifest_check(&m, &why), -EINVAL);
+	stats_manifest(&m, blob, sizeof(blob), 5, 3);
+	m.flags &= ~MCAI_PROV_F_STATS;
+	ck_assert_int_eq(mcai_prov_manifest_check(&m, &why), -EINVAL);
+	stats_manifest(&m, blob, sizeof(blob), 5, 3);
+	m.stats.classes[2] = UINT64_MAX;
+	ck_assert_int_eq(mcai_prov_manifest_check(&m, &why), -EINVAL);
+
+	mcai_prov_trust_free(t);
 	mcai_prov_key_free(k);
 }
 END_TEST
@@ -784,6 +944,7 @@ Suite *provenance_suite(void)
 	tcase_add_test(tc, round_trip);
 	tcase_add_test(tc, manifest_rules);
 	tcase_add_test(tc, forged_every_byte);
+	tcase_add_test(tc, stats_section);
 	tcase_add_test(tc, truncated_every_length);
 	tcase_add_test(tc, wrong_and_unknown_key);
 	tcase_add_test(tc, rollback_fork_skip);
