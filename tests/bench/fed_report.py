@@ -86,8 +86,8 @@ def write_data(path, sizes, summary, n_params):
                 "# FedAvg on the MLP 784-%d-10 (%.1f KiB of delta per update), fraction 1.0,\n"
                 "# N simulated nodes on loopback TLS 1.3 (one Python asyncio process),\n"
                 "# figures over the rounds of each fleet size; %d cores, shared: the\n"
-                "# load average as the run ended was %s (wall-clock figures\n"
-                "# shrink with it; CPU per update much less)\n"
+                "# load average as the run ended was %s (the wall-clock figures\n"
+                "# suffer from it; CPU per update much less)\n"
                 % ((n_params - 10) // 795, n_params * 4 / 1024,
                    os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
         f.write("# nodes rounds wall_s/round updates/s cpu_ms/update VmHWM_MiB "
