@@ -15,7 +15,7 @@
 #                     renders into DIR instead of beside the data.
 #   make check-plots  make plots into $(B)/plots, every PNG checked
 #   make plot-data-engine   host: build/engine-bench --json (~1 min)
-#   make plot-data-latency  one 6.1 guest boot with -icount (~5 min)
+#   make plot-data-latency  one 6.1 guest boot with -icount (~7 min loaded)
 #   make plot-data-fed      tests/bench/fed_bench.sh, 10..1000 nodes (~3 min)
 #   make eval-strategies    the strategy grid (tests/eval/eval.mk, ~15 min)
 #
