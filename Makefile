@@ -51,6 +51,7 @@ help:
 	@echo "make deb        mcai-dkms and mcai .deb packages into $(B)/deb/ (lintian-checked)"
 	@echo "make check-deb  install them here (root), DKMS for each kernel, a guest per kernel, purge"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
+	@echo "make plots      render the committed figures as PNGs (gnuplot; make plot-data-* measures them again)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
 	@echo "make arm64      cross-build modules (Debian arm64 6.1 headers, fetched) and tools into $(B)/arm64/"
@@ -99,6 +100,7 @@ $(B)/vm/%: $(call obj,tests/vm/prog/%.c $(MODELS_USER))
 -include tests/eval/eval.mk
 -include tests/prov/prov.mk
 -include tests/import/import.mk
+-include tests/plots.mk
 
 # The engine as the kernel builds it: -O2, no SIMD, no FPU, no red zone;
 # the SIMD kernels with their own flags, as kmod/Kbuild builds them.
@@ -142,7 +144,7 @@ deps:
 check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-ops check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
-		check-vibtrain check-mlperf check-fuzz check-static \
+		check-vibtrain check-mlperf check-fuzz check-static check-plots \
 		check-deb check-arm64-short check-vm
 
 check-static:

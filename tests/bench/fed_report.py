@@ -6,9 +6,12 @@
 DIR holds, per fleet size N: phase-N.log (the aggregator's log),
 phase-N.json (tests/bench/fed_load.py's result), phase-N.mem (VmHWM/VmRSS
 as the federation finished); and memsum.txt (tests/bench/memsum.c on the
-bytes of one round of MAX_NODES updates).  Prints the report on stdout.
+bytes of one round of MAX_NODES updates).  Prints the report on stdout;
+with MCAI_BENCH_DATA=FILE also writes the per-fleet-size summary to FILE
+as a table for gnuplot.
 """
 import json
+import os
 import re
 import sys
 from datetime import datetime
@@ -73,6 +76,31 @@ def parse_kv(path, sep):
             if v.strip():
                 out[k.strip()] = v.split()[0]
     return out
+
+
+def write_data(path, sizes, summary, n_params):
+    """The summary per fleet size as a table for gnuplot
+    (runtime/fed/aggregator-cost.gp): one row per node count."""
+    with open(path + ".tmp", "w") as f:
+        f.write("# tests/bench/fed_bench.sh (make plot-data-fed): one mcaid aggregator,\n"
+                "# FedAvg on the MLP 784-%d-10 (%.1f KiB of delta per update), fraction 1.0,\n"
+                "# N simulated nodes on loopback TLS 1.3 (one Python asyncio process),\n"
+                "# figures over the rounds of each fleet size; %d cores, shared: the\n"
+                "# load average as the run ended was %s (the wall-clock figures\n"
+                "# suffer from it; CPU per update much less)\n"
+                % ((n_params - 10) // 795, n_params * 4 / 1024,
+                   os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3])))
+        f.write("# nodes rounds wall_s/round updates/s cpu_ms/update VmHWM_MiB "
+                "wire_in_KiB/node/round\n")
+        for n in sizes:
+            s = summary[n]
+            r = max(s["rounds"], 1)
+            f.write("%d %d %.3f %.1f %.3f %.1f %.0f\n" % (
+                n, s["rounds"], s["wall"] / r,
+                s["upd"] / s["wall"] if s["wall"] else 0.0,
+                s["cpu"] / s["upd"] * 1e3 if s["upd"] else 0.0,
+                s["hwm"] / 1024, s["in"] / n / r / 1024))
+    os.replace(path + ".tmp", path)
 
 
 def main():
@@ -180,6 +208,9 @@ def main():
                 "x%.0f the nodes)" % (what, sizes[0], sizes[-1], a / 1024,
                                        b / 1024, b / a if a else 0.0,
                                        sizes[-1] / sizes[0]))
+    data = os.environ.get("MCAI_BENCH_DATA")
+    if data:
+        write_data(data, sizes, summary, n_params)
     out()
     s = summary[max_n]
     per_round_bytes = max_n * upd_bytes

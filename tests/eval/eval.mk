@@ -54,9 +54,11 @@ EVAL_COMPRESS_ARGS ?= --train-limit 20000 --epochs 1 --eval-every 0
 # Every strategy on IID, alpha 0.5 and alpha 0.1 (36 runs): 100 images a
 # client, 30 rounds of 10 of 20 clients, 1000 test images, so that the
 # grid stays within half an hour on 2 shared cores; the table goes to
-# tests/eval/strategies.txt and its plot to tests/eval/strategies.png.
+# tests/eval/strategies.txt and its plot to tests/eval/strategies.png,
+# the accuracy after every round (evaluating does not change training)
+# to tests/eval/strategies-rounds.txt, plotted by `make plots`.
 EVAL_STRATEGIES_ARGS ?= --train-limit 2000 --test-limit 1000 --calib 500 \
-			--epochs 1 --eval-every 0
+			--epochs 1 --eval-every 1
 
 .PHONY: eval-compress eval-strategies
 eval-compress: $(B)/mcai-fedsim
@@ -69,11 +71,12 @@ eval-compress: $(B)/mcai-fedsim
 eval-strategies: $(B)/mcai-fedsim
 	$(B)/mcai-fedsim --suite strategies --jobs $(EVAL_JOBS) --clients 20 \
 		--fraction 0.5 --rounds 30 $(EVAL_STRATEGIES_ARGS) \
-		> $(B)/strategies.txt
+		--curves $(B)/strategies-rounds.txt > $(B)/strategies.txt
 	gnuplot -e "in='$(B)/strategies.txt'; out='$(B)/strategies.png'" \
 		tests/eval/strategies.gp
 	cp $(B)/strategies.txt tests/eval/strategies.txt
 	cp $(B)/strategies.png tests/eval/strategies.png
+	cp $(B)/strategies-rounds.txt tests/eval/strategies-rounds.txt
 
 # Personalisation (runtime/fed/personal.h): plain FedAvg, FedPer (the head
 # stays on each client) and Ditto (lambda 0.1) on Dirichlet 0.1 and 0.5,

@@ -184,6 +184,7 @@ struct opts {
 	struct mcai_fedsim_config c;
 	const char *data;
 	const char *suite;
+	const char *curves;
 	u32 train_limit, test_limit;
 	u32 jobs;
 	bool central;
@@ -272,6 +273,8 @@ static void usage(FILE *f)
 "  --suite personal     global vs FedPer vs Ditto, mean per-client accuracy\n"
 "                       on each client's own labels (make eval-personal)\n"
 "  --jobs N             parallel runs in a suite (default 2)\n"
+"  --curves FILE        with --suite strategies: accuracy after each round\n"
+"                       of each run, a block per data split\n"
 "  --verbose            per-round progress on stderr\n"
 "  --help               this text\n");
 }
@@ -430,6 +433,8 @@ static void parse(struct opts *o, int argc, char **argv)
 			    strcmp(v, "personal"))
 				mcai_die("--suite: sim, attacks, compress, strategies or personal");
 			o->suite = v;
+		} else if (OPT("--curves")) {
+			o->curves = v;
 		} else if (OPT("--jobs")) {
 			o->jobs = (u32)mcai_parse_uint(a, v, 1, 64);
 		} else {
@@ -709,6 +714,46 @@ static int suite_compress(struct opts *o, const struct mcai_fedsim_data *d)
 
 /* ---- make eval-strategies -------------------------------------------- */
 
+/*
+ * The accuracy of every strategy after every round, one block per data
+ * split (gnuplot's `index`), a column per strategy: the curves behind the
+ * final figures, for tests/eval/strategies-rounds.gp.  Rounds that were
+ * not evaluated (--eval-every) print as "-", which gnuplot skips.
+ */
+static void write_curves(const struct opts *o, const struct mcai_fedsim_data *d,
+			 const struct job *j, const enum mcai_agg_kind *kinds,
+			 u32 nk, const float *alphas, u32 na)
+{
+	FILE *f = fopen(o->curves, "w");
+	u32 k, a, r;
+
+	if (!f)
+		mcai_die("--curves: cannot create %s: %s", o->curves,
+			 strerror(errno));
+	fprintf(f, "# make eval-strategies: int8 test accuracy (%%) after each round\n");
+	describe(f, &o->c, d);
+	for (a = 0; a < na; a++) {
+		if (alphas[a] > 0)
+			fprintf(f, "%s# Dirichlet alpha %g\n", a ? "\n\n" : "",
+				alphas[a]);
+		else
+			fprintf(f, "%s# IID\n", a ? "\n\n" : "");
+		fprintf(f, "round");
+		for (k = 0; k < nk; k++)
+			fprintf(f, " %s", mcai_agg_kind_name(kinds[k]));
+		fprintf(f, "\n");
+		for (r = 0; r < o->c.rounds; r++) {
+			fprintf(f, "%5u", r + 1);
+			for (k = 0; k < nk; k++)
+				acc(f, j[k * na + a].res.rounds[r].int8_acc);
+			fprintf(f, "\n");
+		}
+	}
+	if (fclose(f))
+		mcai_die("--curves: writing %s: %s", o->curves,
+			 strerror(errno));
+}
+
 static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 {
 	static const enum mcai_agg_kind kinds[] = {
@@ -738,6 +783,8 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 				c->agg.server_step = 0.5f;
 			}
 			c->alpha = alphas[a];
+			/* the table and the curves show int8 only */
+			c->float_eval = false;
 			snprintf(j[i].label, sizeof(j[i].label), "%s / alpha %g",
 				 mcai_agg_kind_name(kinds[k]), alphas[a]);
 		}
@@ -764,6 +811,8 @@ static int suite_strategies(struct opts *o, const struct mcai_fedsim_data *d)
 			bytes += (double)j[base].res.rounds[r].bytes_up;
 		printf(" %12.0f\n", bytes / j[base].res.n_rounds);
 	}
+	if (o->curves)
+		write_curves(o, d, j, kinds, nk, alphas, na);
 	printf("# %.0f s wall, %u runs, %u threads\n", mcai_now() - t0, n, o->jobs);
 	for (i = 0; i < n; i++)
 		mcai_fedsim_result_free(&j[i].res);
