@@ -199,10 +199,10 @@ soak: deps tools
 # shows its lines); the CNN it loads is imported from ONNX here, on the
 # host.  check-demo runs it in `make check` and wants its verdict.
 demo: deps
-	$(MAKE) tools $(B)/demo/fmnist-cnn.mcai
+	$(MAKE) tools $(B)/demo/fmnist-cnn.mcai $(B)/demo/pki/ca.crt
 	tests/demo/run.sh
 
-check-demo: tools $(B)/demo/fmnist-cnn.mcai
+check-demo: tools $(B)/demo/fmnist-cnn.mcai $(B)/demo/pki/ca.crt
 	tests/demo/run.sh >$(B)/demo/check-demo.log 2>&1 || \
 		{ tail -n 40 $(B)/demo/check-demo.log; exit 1; }
 	grep -E '^demo: (PASS|wall time)' $(B)/demo/check-demo.log
@@ -214,6 +214,12 @@ architecture.png: architecture.dot
 $(B)/demo/fmnist-cnn.mcai: models/fmnist-cnn.onnx $(B)/mcaictl $(B)/cnn/cal.npy
 	@mkdir -p $(dir $@)
 	$(CNN_IMPORT) -o $@
+
+# the test PKI of the demo's MQTT node (emulated, openssl is slow)
+$(B)/demo/pki/ca.crt: tests/fed/mkcerts.sh
+	rm -rf $(B)/demo/pki
+	tests/fed/mkcerts.sh $(B)/demo/pki >/dev/null
+	chmod 755 $(B)/demo/pki
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true

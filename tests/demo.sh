@@ -44,7 +44,7 @@ T0=$(uptime_s)
 if [[ -e $R/build/demo/tty ]]; then
 	BOLD=$'\033[1m' RED=$'\033[31m' OFF=$'\033[0m'
 else
-	BOLD= RED= OFF=
+	BOLD='' RED='' OFF=''
 fi
 STEP=0
 ROWS=()
@@ -62,11 +62,11 @@ row() { ROWS+=("$1 ($(($(uptime_s) - TS)) s)|$2|$3"); }
 summary() {
 	printf '\n%s== summary (%d s in the guest)%s\n' "$BOLD" \
 		$(($(uptime_s) - T0)) "$OFF"
-	printf '  %-26s %-60s %s\n' "step" "figures" "look next"
+	printf '  %-30s %-66s %s\n' "step" "figures" "look next"
 	local r w f l
 	for r in "${ROWS[@]}"; do
 		IFS='|' read -r w f l <<<"$r"
-		printf '  %-26s %-60s %s\n' "$w" "$f" "$l"
+		printf '  %-30s %-66s %s\n' "$w" "$f" "$l"
 	done
 }
 cleanup() {
@@ -102,7 +102,7 @@ pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", b ? 100 * a / b : 0 }'; 
 
 for f in "$MCAI_KO" "$SIM" "$CTL" "$MCAID" "$CNN" "$BPFTOOL" "$MOSQ" \
 	 /usr/bin/mosquitto_sub "$R/models/vib-detector.mcai" \
-	 "$R/models/vib-classifier.mcai" "$IMAGES"; do
+	 "$R/models/vib-classifier.mcai" "$IMAGES" "$R/build/demo/pki/ca.crt"; do
 	[[ -e $f ]] || die "missing $f (make demo builds and imports what it needs)"
 done
 grep -q '^mcai_simsensor ' /proc/modules && rmmod mcai_simsensor
@@ -184,7 +184,8 @@ while not os.path.exists(ready + ".done"):
     time.sleep(0.1)
 os.close(fd)
 PY
-PIDS+=($!)
+HELPER=$!
+PIDS+=("$HELPER")
 answered() { [[ -s $TMP/ready ]]; }
 wait_for 120 "the chain's helper" answered || die "no chain"
 [[ $(cat "$TMP/ready") == ok ]] || die "pipeline create: $(cat "$TMP/ready")"
@@ -200,28 +201,31 @@ r=$(( $(val "$b" det_results) - $(val "$a" det_results) ))
 g=$(( $(val "$b" det_mcai_gated) - $(val "$a" det_mcai_gated) ))
 echo "  healthy machine: $r windows, $g stopped at the detector ($(pct $g $r) %): the classifier mostly sleeps"
 ((g * 10 >= r * 8)) || die "only $g of $r healthy windows gated"
+healthy="$(pct $g $r) % gated"
 
 # mcaid watches the detector's input statistics against a baseline of
 # the healthy machine and publishes an alert when they drift.
 "$CTL" stats --baseline-out "$TMP/vib-detector.baseline" vib-detector >/dev/null ||
 	die "stats --baseline-out"
 "$CTL" stats --reset vib-detector >/dev/null || die "stats --reset"
+# the sensor rests while the broker and mcaid start (one emulated CPU)
+echo 0 >"$SP/run"
 port=18840
 printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\nlog_dest file %s\nlog_type all\n' \
 	$port "$TMP/broker.log" >"$TMP/broker.conf"
 "$MOSQ" -c "$TMP/broker.conf" >/dev/null 2>&1 &
-PIDS+=($!)
+PIDS+=("$!")
 listening() { ss -Htln "sport = :$port" | grep -q .; }
 wait_for 30 "mosquitto to listen" listening || die "no broker"
 mosquitto_sub -h 127.0.0.1 -p $port -i demo-sub -q 1 -v -t 'mcai/+/+/alert' \
 	-C 1 -W 300 >"$TMP/alert" 2>"$TMP/sub.err" &
 SUB=$!
-PIDS+=($SUB)
+PIDS+=("$SUB")
 subscribed() { grep -q "Sending SUBACK to demo-sub" "$TMP/broker.log" 2>/dev/null; }
 wait_for 30 "the subscriber" subscribed || die "mosquitto_sub did not subscribe"
 echo "\$ mosquitto -p $port & mosquitto_sub -t 'mcai/+/+/alert' &"
-bash "$R/tests/fed/mkcerts.sh" "$TMP/pki" >/dev/null || die "mkcerts"
-chmod 755 "$TMP/pki"
+# the test PKI (tests/fed/mkcerts.sh), made on the host by make demo
+PKI=$R/build/demo/pki
 mkdir -p "$TMP/samples" "$TMP/hist"
 id mcai >/dev/null 2>&1 && chown mcai "$TMP/samples" "$TMP/hist"
 cat >"$TMP/node.conf" <<EOC
@@ -230,9 +234,9 @@ node_id = press-7
 log_level = debug
 model = vib-detector
 network.upstream = 127.0.0.1:18841
-tls.cert = pki/node1.crt
-tls.key = pki/node1.key
-tls.ca = pki/ca.crt
+tls.cert = $PKI/node1.crt
+tls.key = $PKI/node1.key
+tls.ca = $PKI/ca.crt
 data.samples = samples
 provenance.history = hist
 provenance.allow_unsigned = yes
@@ -240,14 +244,15 @@ mqtt.broker = 127.0.0.1:$port
 drift.baseline = vib-detector.baseline
 drift.threshold = 1.0
 drift.interval_s = 1
-drift.min_samples = 30
+drift.min_samples = 20
 EOC
 "$MCAID" --config "$TMP/node.conf" --telemetry off >"$TMP/mcaid.log" 2>&1 &
 M=$!
-PIDS+=($M)
+PIDS+=("$M")
 connected() { grep -q "mqtt: connected to 127.0.0.1:$port" "$TMP/mcaid.log"; }
 wait_for 60 "mcaid to connect to the broker" connected ||
 	die "mcaid not connected: $(tail -n 3 "$TMP/mcaid.log")"
+echo 1 >"$SP/run"
 compared() { grep -q "drift: vib-detector score" "$TMP/mcaid.log"; }
 wait_for 120 "mcaid's first drift comparison" compared ||
 	die "mcaid compared nothing: $(tail -n 3 "$TMP/mcaid.log")"
@@ -286,7 +291,7 @@ s=$(val "$SIM_STATS" det_mcai_submitted) c=$(val "$SIM_STATS" det_mcai_completed
 d=$(val "$SIM_STATS" det_mcai_dropped) h=$(val "$SIM_STATS" det_mcai_shed)
 echo "  sensor counters: submitted $s, completed $c, dropped $d, shed $h"
 ((s == c + d + h)) || die "counters do not add up"
-row "2 sensor chain, fault" "healthy $(pct $g $r)->gated; fault: ${VIB[best]} $(pct $bestn $r) %; alert score $score" \
+row "2 sensor chain, fault" "healthy $healthy; fault: ${VIB[best]} $(pct $bestn $r) %; alert score $score" \
 	"kmod/README.md, tests/ops/"
 
 # ---------------------------------------------------------------------
@@ -369,9 +374,17 @@ f=$(sed -n 's/^DEMO-FLEET //p' "$TMP/fleet.out")
 row "4 fleet + hot swap" "$f" "runtime/fed/README.md, tests/fed/"
 
 # ---------------------------------------------------------------------
+"$CTL" telemetry disable --purge >/dev/null || die "telemetry disable"
+# the chain goes with the file its helper holds
+touch "$TMP/ready.done"
+wait "$HELPER" || die "the chain's helper exited $?"
+for m in fmnist fmnist-mlp fmnist-cnn vib-classifier vib-detector; do
+	"$CTL" unload "$m" >/dev/null || die "unload $m"
+done
+live_zero "after the demo" || die "module objects left behind"
+rmmod mcai || die "rmmod mcai"
 trap - EXIT
 cleanup
-live_zero "after the demo" || die "module objects left behind"
 summary
 echo "  more: README.md (the map), tests/README.md (every test), the pictures: README.md"
-echo "demo: PASS ($STEP steps, $(($(uptime_s) - T0)) s in the guest)"
+echo "demo: PASS ($STEP steps and this summary, $(($(uptime_s) - T0)) s in the guest)"
