@@ -203,7 +203,8 @@ demo: deps
 	tests/demo/run.sh
 
 check-demo: tools $(B)/demo/fmnist-cnn.mcai $(B)/demo/pki/ca.crt
-	tests/demo/run.sh >$(B)/demo/check-demo.log 2>&1 || \
+	MCAI_DEMO_LOG=$(B)/demo/check-console.log tests/demo/run.sh \
+		>$(B)/demo/check-demo.log 2>&1 || \
 		{ tail -n 40 $(B)/demo/check-demo.log; exit 1; }
 	grep -E '^demo: (PASS|wall time)' $(B)/demo/check-demo.log
 

@@ -3,7 +3,8 @@
 #
 # `make demo` on the host: boots the 6.1 guest (tests/vm/matrix.sh) to
 # run tests/demo.sh and shows the demo's own lines as they come, without
-# the boot chatter; the whole console is kept in build/demo/console.log.
+# the boot chatter; the whole console is kept in build/demo/console.log
+# (or MCAI_DEMO_LOG).  MCAI_DEMO_KERNEL: other kernels (matrix.sh names).
 # Escape codes (bold captions) only when stdout is a terminal: the
 # guest's stdout is always its serial console, so the host tells it with
 # build/demo/tty.  Ends with the wall time; exit 0 only if the guest run
@@ -19,7 +20,8 @@ if [[ -t 1 ]]; then
 else
 	rm -f "$D/tty"
 fi
-LOG=$D/console.log
+# MCAI_DEMO_LOG: another file, for a run beside make demo (check-demo)
+LOG=${MCAI_DEMO_LOG:-$D/console.log}
 esc=$'\033'
 # show: the demo's lines, live (a shell loop: mawk would buffer its input)
 show() {
@@ -41,7 +43,7 @@ show() {
 	done
 }
 t0=$(date +%s)
-echo "demo: booting a QEMU guest (Debian 6.1 kernel) to run tests/demo.sh; the full console goes to $LOG"
+echo "demo: booting a QEMU guest (Debian ${MCAI_DEMO_KERNEL:-6.1} kernel) to run tests/demo.sh; the full console goes to $LOG"
 MCAI_KERNELS=${MCAI_DEMO_KERNEL:-6.1} tests/vm/matrix.sh tests/demo.sh 2>&1 |
 	tee "$LOG" | show
 rc=${PIPESTATUS[0]}
