@@ -24,6 +24,7 @@ pkgs=(
 	libiio-utils
 	mosquitto mosquitto-clients libmosquitto-dev prometheus
 	dkms dh-dkms debhelper lintian udev
+	graphviz
 )
 
 # The arm64 lane (make arm64, check-arm64): the cross compiler, the
