@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mcai: `make` builds mcai.ko and the tools; `make check` runs every test;
-# `make demo` boots a guest and classifies images through /dev/mcai.
+# `make demo` boots a guest and shows, step by step, what mcai does.
 # Both install what they need first (`make deps`).
 
 KDIR ?= $(shell d=/lib/modules/$$(uname -r)/build; \
@@ -30,7 +30,8 @@ sobj = $(patsubst %.c,$(B)/san/%.o,$(1))
 
 .SECONDARY:
 .PHONY: all module tools deps check check-unit check-fuzz check-static \
-	check-vm check-vibtrain check-debug check-faults soak bench demo clean help \
+	check-vm check-vibtrain check-debug check-faults soak bench demo check-demo \
+	clean help \
 	model vib-models modules_install arm64 check-arm64 check-arm64-short
 
 ifdef KERNEL_SRC
@@ -46,7 +47,7 @@ help:
 	@echo "make check-debug  guest tests on a 6.1 KASAN/lockdep/UBSAN/kmemleak kernel (built once, ~20-40 min; not in CI)"
 	@echo "make check-faults allocating guest tests on that kernel with allocations failing at random (not in CI)"
 	@echo "make soak       one guest under every load for SOAK_MINUTES (60), SOAK_KERNEL=6.1|6.12|6.12-rt|debug; leak verdict and plots in tests/soak/ (not in CI)"
-	@echo "make demo       boot a guest, load the shipped model, classify images"
+	@echo "make demo       the story in one guest: models (one from ONNX), sensor chain and MQTT alert, eBPF energy, a fleet hot-swapping versions"
 	@echo "make install    the tools, units, udev rule, system user, man pages (DESTDIR, PREFIX=$(PREFIX))"
 	@echo "make deb        mcai-dkms and mcai .deb packages into $(B)/deb/ (lintian-checked)"
 	@echo "make check-deb  install them here (root), DKMS for each kernel, a guest per kernel, purge"
@@ -145,7 +146,7 @@ check: deps
 	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-ops check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
 		check-vibtrain check-mlperf check-fuzz check-static check-plots \
-		check-deb check-arm64-short check-vm
+		check-deb check-arm64-short check-demo check-vm
 
 check-static:
 	tests/layout.sh
@@ -196,9 +197,32 @@ check-faults: tools
 soak: deps tools
 	tests/soak/soak.sh
 
+# The demo's guest part is tests/demo.sh (tests/demo/run.sh boots it and
+# shows its lines); the CNN it loads is imported from ONNX here, on the
+# host.  check-demo runs it in `make check` and wants its verdict.
 demo: deps
-	$(MAKE) tools
-	MCAI_KERNELS=6.1 tests/vm/matrix.sh tests/demo.sh
+	$(MAKE) tools $(B)/demo/fmnist-cnn.mcai $(B)/demo/pki/ca.crt
+	tests/demo/run.sh
+
+check-demo: tools $(B)/demo/fmnist-cnn.mcai $(B)/demo/pki/ca.crt
+	MCAI_DEMO_LOG=$(B)/demo/check-console.log tests/demo/run.sh \
+		>$(B)/demo/check-demo.log 2>&1 || \
+		{ tail -n 40 $(B)/demo/check-demo.log; exit 1; }
+	grep -E '^demo: (PASS|wall time)' $(B)/demo/check-demo.log
+
+# README.md's picture, rendered by Graphviz and committed.
+architecture.png: architecture.dot
+	dot -Tpng -Gdpi=80 $< -o $@
+
+$(B)/demo/fmnist-cnn.mcai: models/fmnist-cnn.onnx $(B)/mcaictl $(B)/cnn/cal.npy
+	@mkdir -p $(dir $@)
+	$(CNN_IMPORT) -o $@
+
+# the test PKI of the demo's MQTT node (emulated, openssl is slow)
+$(B)/demo/pki/ca.crt: tests/fed/mkcerts.sh
+	rm -rf $(B)/demo/pki
+	tests/fed/mkcerts.sh $(B)/demo/pki >/dev/null
+	chmod 755 $(B)/demo/pki
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean || true

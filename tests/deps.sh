@@ -25,7 +25,7 @@ pkgs=(
 	mosquitto mosquitto-clients libmosquitto-dev prometheus
 	libmicrohttpd-dev curl
 	dkms dh-dkms debhelper lintian udev
-	gnuplot-nox jq
+	gnuplot-nox jq graphviz
 )
 
 # The arm64 lane (make arm64, check-arm64): the cross compiler, the
