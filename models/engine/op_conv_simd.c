@@ -97,29 +97,56 @@ bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
 	return true;
 }
 
+/* @n bytes: a first layer's few channels inline, longer runs by memcpy */
+static void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
+{
+	u32 i;
+
+	if (n >= 16) {
+		memcpy(d, s, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		d[i] = (u8)s[i];
+}
+
 /*
  * Window taps [k0, k0 + len) of group @g at (y0, x0) into @buf, in the
  * filter's (ky, kx, ic) order; taps outside the image are the zero point.
+ * Walked tap by tap without a division a tap; the rest of a window row
+ * in one run where it is contiguous in the image (one group, no
+ * dilation along x, the row's taps all inside) or all padding.
  */
 static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 			    s64 y0, s64 x0, u32 g, u32 k0, u32 len, u8 *buf)
 {
 	const u32 icg = p->in_c / p->groups;
-	u32 k = k0, end = k0 + len;
+	const bool row_in = p->groups == 1 && p->dil_w == 1 && x0 >= 0 &&
+			    x0 + p->k_w <= p->in_w;
+	u32 tap = k0 / icg, ic = k0 % icg;
+	u32 ky = tap / p->k_w, kx = tap % p->k_w;
+	u32 k = 0;
 
-	while (k < end) {
-		u32 tap = k / icg, ic = k % icg;
-		u32 run = mcai_min32(icg - ic, end - k);
-		s64 y = y0 + (s64)(tap / p->k_w) * p->dil_h;
-		s64 x = x0 + (s64)(tap % p->k_w) * p->dil_w;
+	while (k < len) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+		s64 x = x0 + (s64)kx * p->dil_w;
+		bool y_in = y >= 0 && y < p->in_h;
+		u32 n = !y_in || row_in ? p->k_w - kx : 1;
+		u32 run = mcai_min32(n * icg - ic, len - k);
 
-		if (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w)
-			memset(buf + (k - k0), (u8)p->in_zp, run);
+		if (!y_in || x < 0 || x >= p->in_w)
+			memset(buf + k, (u8)p->in_zp, run);
 		else
-			memcpy(buf + (k - k0), img + ((size_t)y * p->in_w +
-						      (size_t)x) * p->in_c +
-			       (size_t)g * icg + ic, run);
+			mcai_simd_copy(buf + k, img + ((size_t)y * p->in_w +
+						       (size_t)x) * p->in_c +
+				       (size_t)g * icg + ic, run);
 		k += run;
+		ic = 0;
+		kx += n;
+		if (kx == p->k_w) {
+			kx = 0;
+			ky++;
+		}
 	}
 	memset(buf + len, 0, 4);
 }
@@ -226,10 +253,57 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 }
 
 /*
+ * Pixels x0[0..np) of one row, np <= 4, through dot4() from gathered
+ * windows: those that mcai_simd_conv_block() cannot read in place (a
+ * window over the image's edge, rows of a width not a multiple of kr,
+ * a first layer's one or three channels).  Four pixels share each
+ * weight load and one call, where mcai_simd_conv_pixel() takes a call
+ * and a pass over the weights a pixel.  A window of up to KC4 taps is
+ * gathered once; a longer one KC4 taps at a time, for each block of
+ * channels.  The raw activations go to dot4() (it applies prep).
+ */
+static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
+				  const struct mcai_simd_isa *isa,
+				  const struct mcai_pack *pk, const s8 *img,
+				  s64 y0, const s64 *x0, u32 np,
+				  const s32 *bias, s8 *out, u32 *section)
+{
+	u8 buf[4][MCAI_SIMD_KC4 + MCAI_SIMD_SLACK];
+	s32 acc[4 * MCAI_SIMD_OCB];
+	const u8 *xp[4];
+	const bool once = pk->k <= MCAI_SIMD_KC4;
+	u32 c0, k0, nch, len, i;
+
+	for (i = 0; i < 4; i++) {
+		xp[i] = buf[i < np ? i : np - 1];
+		if (once && i < np)
+			mcai_simd_patch(p, img, y0, x0[i], 0, 0, pk->k, buf[i]);
+	}
+	for (c0 = 0; c0 < p->out_c; c0 += MCAI_SIMD_OCB) {
+		nch = mcai_min32(MCAI_SIMD_OCB, p->out_c - c0);
+		for (k0 = 0; k0 < pk->k; k0 += MCAI_SIMD_KC4) {
+			len = mcai_min32(MCAI_SIMD_KC4, pk->k - k0);
+			for (i = 0; !once && i < np; i++)
+				mcai_simd_patch(p, img, y0, x0[i], 0, k0, len,
+						buf[i]);
+			isa->dot4(pk, xp, k0, len, c0, nch, acc, k0 == 0);
+			mcai_simd_tick(section, 4 * nch * len,
+				       k0 + len == pk->k ? np * nch : 0);
+		}
+		for (i = 0; i < np; i++)
+			mcai_simd_conv_out(p, bias, c0, nch,
+					   acc + i * MCAI_SIMD_OCB,
+					   out + (size_t)i * p->out_c);
+	}
+}
+
+/*
  * One output row: runs of pixels whose windows lie in the image go
- * through mcai_simd_conv_block() when dot4() applies (one group, rows
- * contiguous: no dilation along x, whole kr-tap units a row, so no read
- * past a row's end); the others one by one, gathered.
+ * through mcai_simd_conv_block() when dot4() applies in place (one
+ * group, rows contiguous: no dilation along x, whole kr-tap units a
+ * row, so no read past a row's end); the others, four at a time,
+ * through mcai_simd_conv_gblock() where the path has dot4() and there
+ * is one group, else one by one, gathered.
  */
 static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       const struct mcai_simd_isa *isa,
@@ -237,8 +311,9 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       s64 y0, bool rows_in, const s32 *bias, s8 *out,
 			       u32 *section)
 {
-	bool direct = isa->dot4 && rows_in && p->groups == 1 &&
-		      p->dil_w == 1 && (p->k_w * p->in_c) % isa->kr == 0;
+	bool gather = isa->dot4 && p->groups == 1;
+	bool direct = gather && rows_in && p->dil_w == 1 &&
+		      (p->k_w * p->in_c) % isa->kr == 0;
 	u32 ox = 0, np;
 	s64 x0[4];
 
@@ -251,6 +326,16 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 		if (np) {
 			mcai_simd_conv_block(p, isa, pk, img, y0, x0, np, bias,
 					     out, section);
+		} else if (gather) {
+			/* up to the next pixel conv_block() reads in place */
+			for (; np < 4 && ox + np < p->out_w; np++) {
+				x0[np] = (s64)(ox + np) * p->stride_w -
+					 p->pad_left;
+				if (np && direct && mcai_simd_inside(p, x0[np]))
+					break;
+			}
+			mcai_simd_conv_gblock(p, isa, pk, img, y0, x0, np,
+					      bias, out, section);
 		} else {
 			np = 1;
 			mcai_simd_conv_pixel(p, isa, pk, img, y0,

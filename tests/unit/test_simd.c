@@ -311,6 +311,19 @@ START_TEST(test_simd_conv2d)
 		conv_case(&seed, &s, false, false, &n);
 		s = (struct conv_shape){ 6, 6, 64, 128, 1, 1, 1, 1, 0, 1 };
 		conv_case(&seed, &s, false, false, &n);
+		/*
+		 * first layers (1 and 3 channels, gathered four pixels at
+		 * a time), and windows gathered in chunks for each block
+		 * of more than 64 channels
+		 */
+		s = (struct conv_shape){ 10, 10, 1, 16, 3, 3, 1, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 9, 11, 3, 8, 3, 3, 2, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 6, 7, 200, 100, 3, 3, 1, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 6, 7, 130, 70, 3, 2, 1, 2, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
 	}
 	printf("simd: conv2d and conv1d: %u cases bit-exact\n", n);
 }
