@@ -534,6 +534,61 @@ void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
 	}
 }
 
+/*
+ * Max pooling (simd.h's maxp): 16 channels at a time in int16 lanes
+ * (sign-extended by vpmovsxbw; vpmaxsw and vpminsw on short lanes, whose
+ * type -funsigned-char does not touch), then 8, then the last few one by
+ * one.  A max of int8 values and its clamp to lo..hi (lo <= hi, the
+ * check's) are int8: the saturating pack is exact.
+ */
+void mcai_simd_avx2_maxp(const s8 *base, size_t row, u32 c, u32 rows,
+			 u32 cols, s8 lo, s8 hi, s8 *out)
+{
+	const __m256i vlo = _mm256_set1_epi16(lo), vhi = _mm256_set1_epi16(hi);
+	u32 i = 0, ky, kx;
+
+	for (; i + 8 <= c; i += 16) {
+		const bool full = i + 16 <= c;
+		__m256i m = _mm256_set1_epi16(-128);
+		__m128i w;
+
+		for (ky = 0; ky < rows; ky++) {
+			const s8 *px = base + ky * row + i;
+
+			for (kx = 0; kx < cols; kx++, px += c) {
+				__m128i b;
+				s64 h;
+
+				if (full) {
+					b = _mm_loadu_si128((const __m128i *)px);
+				} else {
+					memcpy(&h, px, 8);
+					b = _mm_cvtsi64_si128(h);
+				}
+				m = _mm256_max_epi16(m, _mm256_cvtepi8_epi16(b));
+			}
+		}
+		m = _mm256_min_epi16(_mm256_max_epi16(m, vlo), vhi);
+		w = _mm_packs_epi16(_mm256_castsi256_si128(m),
+				    _mm256_extracti128_si256(m, 1));
+		if (full) {
+			_mm_storeu_si128((__m128i *)(out + i), w);
+		} else {
+			_mm_storel_epi64((__m128i *)(out + i), w);
+			i -= 8;
+		}
+	}
+	for (; i < c; i++) {
+		s32 v = -128;
+
+		for (ky = 0; ky < rows; ky++)
+			for (kx = 0; kx < cols; kx++)
+				if (base[ky * row + (size_t)kx * c + i] > v)
+					v = base[ky * row + (size_t)kx * c + i];
+		out[i] = mcai_op_clamp8(v, lo, hi);
+	}
+}
+
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
@@ -541,6 +596,7 @@ const struct mcai_simd_isa mcai_simd_avx2 = {
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
 	.add = mcai_simd_avx2_add,
+	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,
 	.kr = 2,
 	.off = 0,

@@ -413,6 +413,43 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 	return true;
 }
 
+bool mcai_simd_max_pool2d(const struct mcai_pool_params *p, const s8 *in,
+			  s8 *out)
+{
+	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
+	const size_t img = (size_t)p->in_h * p->in_w * p->c;
+	const size_t row = (size_t)p->in_w * p->c;
+	u32 b, oy, ox, y_lo, y_hi, x_lo, x_hi, section = 0;
+
+	if (!isa || !isa->maxp || !mcai_simd_begin())
+		return false;
+	for (b = 0; b < p->batch; b++) {
+		for (oy = 0; oy < p->out_h; oy++) {
+			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
+
+			mcai_pool_span(y0, p->k_h, p->in_h, &y_lo, &y_hi);
+			for (ox = 0; ox < p->out_w; ox++) {
+				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
+				const s8 *base = in + b * img;
+
+				mcai_pool_span(x0, p->k_w, p->in_w, &x_lo,
+					       &x_hi);
+				/* the check leaves no window empty */
+				base += ((size_t)(y0 + y_lo) * p->in_w +
+					 (size_t)(x0 + x_lo)) * p->c;
+				isa->maxp(base, row, p->c, y_hi - y_lo,
+					  x_hi - x_lo, p->act_min, p->act_max,
+					  out);
+				mcai_simd_tick(&section, p->c * (y_hi - y_lo) *
+					       (x_hi - x_lo), 0);
+				out += p->c;
+			}
+		}
+	}
+	mcai_simd_end();
+	return true;
+}
+
 /* Whether [a, a + n) and [b, b + n) are the same bytes or apart. */
 static bool mcai_simd_apart(const s8 *a, const s8 *b, size_t n)
 {
