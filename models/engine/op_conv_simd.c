@@ -113,28 +113,48 @@ static void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
 /*
  * Window taps [k0, k0 + len) of group @g at (y0, x0) into @buf, in the
  * filter's (ky, kx, ic) order; taps outside the image are the zero point.
- * Walked tap by tap without a division a tap; the rest of a window row
- * in one run where it is contiguous in the image (one group, no
- * dilation along x, the row's taps all inside) or all padding.
+ * Walked without a division a tap, in runs: a whole window inside the
+ * image is k_h row copies; otherwise, with one group and no dilation
+ * along x, each window row is at most three runs (padding, the taps
+ * inside, padding), else tap by tap.
  */
 static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 			    s64 y0, s64 x0, u32 g, u32 k0, u32 len, u8 *buf)
 {
 	const u32 icg = p->in_c / p->groups;
-	const bool row_in = p->groups == 1 && p->dil_w == 1 && x0 >= 0 &&
-			    x0 + p->k_w <= p->in_w;
 	u32 tap = k0 / icg, ic = k0 % icg;
 	u32 ky = tap / p->k_w, kx = tap % p->k_w;
 	u32 k = 0;
 
+	/* a whole window inside the image: k_h row copies */
+	if (p->groups == 1 && p->dil_w == 1 && !k0 &&
+	    len == p->k_h * p->k_w * icg && x0 >= 0 &&
+	    x0 + p->k_w <= p->in_w && y0 >= 0 &&
+	    y0 + (s64)(p->k_h - 1) * p->dil_h < p->in_h) {
+		const u32 rowlen = p->k_w * icg;
+		const s8 *s = img + ((size_t)y0 * p->in_w + (size_t)x0) *
+			      p->in_c;
+
+		for (ky = 0; ky < p->k_h; ky++, k += rowlen)
+			mcai_simd_copy(buf + k, s + (size_t)ky * p->dil_h *
+				       p->in_w * p->in_c, rowlen);
+	}
 	while (k < len) {
 		s64 y = y0 + (s64)ky * p->dil_h;
 		s64 x = x0 + (s64)kx * p->dil_w;
 		bool y_in = y >= 0 && y < p->in_h;
-		u32 n = !y_in || row_in ? p->k_w - kx : 1;
-		u32 run = mcai_min32(n * icg - ic, len - k);
+		bool in = y_in && x >= 0 && x < p->in_w;
+		s64 t = 1;
+		u32 n, run;
 
-		if (!y_in || x < 0 || x >= p->in_w)
+		/* taps from kx on that are all padding or all contiguous */
+		if (!y_in)
+			t = p->k_w;
+		else if (p->groups == 1 && p->dil_w == 1)
+			t = x < 0 ? -x : in ? (s64)p->in_w - x : p->k_w;
+		n = t < p->k_w - kx ? (u32)t : p->k_w - kx;
+		run = mcai_min32(n * icg - ic, len - k);
+		if (!in)
 			memset(buf + k, (u8)p->in_zp, run);
 		else
 			mcai_simd_copy(buf + k, img + ((size_t)y * p->in_w +
