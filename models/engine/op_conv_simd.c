@@ -171,7 +171,13 @@ static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 	memset(buf + len, 0, 4);
 }
 
-static void mcai_simd_conv_out(const struct mcai_conv_params *p,
+/*
+ * The output stage of channels [c0, c0 + nch): the path's out8 called
+ * directly (the drivers run it thousands of times a layer, a few
+ * channels at a time; mcai_simd_out8() would look the path up each time).
+ */
+static void mcai_simd_conv_out(const struct mcai_simd_isa *isa,
+			       const struct mcai_conv_params *p,
 			       const s32 *bias, u32 c0, u32 nch,
 			       const s32 *acc, s8 *out)
 {
@@ -181,7 +187,10 @@ static void mcai_simd_conv_out(const struct mcai_conv_params *p,
 		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
 	};
 
-	mcai_simd_out8(&q, acc, nch, out + c0);
+	if (isa->out8)
+		isa->out8(&q, acc, nch, out + c0);
+	else
+		mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 /* Every output channel of one pixel, group by group. */
@@ -215,7 +224,7 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 				mcai_simd_tick(section, nch * len,
 					       k0 + len == pk->k ? nch : 0);
 			}
-			mcai_simd_conv_out(p, bias, c0, nch, acc, out);
+			mcai_simd_conv_out(isa, p, bias, c0, nch, acc, out);
 		}
 	}
 }
@@ -266,7 +275,7 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 			}
 		}
 		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(p, bias, c0, nch,
+			mcai_simd_conv_out(isa, p, bias, c0, nch,
 					   acc + i * MCAI_SIMD_OCB,
 					   out + (size_t)i * p->out_c);
 	}
@@ -311,7 +320,7 @@ static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
 				       k0 + len == pk->k ? np * nch : 0);
 		}
 		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(p, bias, c0, nch,
+			mcai_simd_conv_out(isa, p, bias, c0, nch,
 					   acc + i * MCAI_SIMD_OCB,
 					   out + (size_t)i * p->out_c);
 	}
@@ -421,8 +430,8 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 							 p->out_c - c0);
 					isa->dw(p, in + b * img, y0, x0, filter,
 						c0, nch, acc);
-					mcai_simd_conv_out(p, bias, c0, nch,
-							   acc, out);
+					mcai_simd_conv_out(isa, p, bias, c0,
+							   nch, acc, out);
 					mcai_simd_tick(&section, nch * taps, nch);
 				}
 				out += p->out_c;
