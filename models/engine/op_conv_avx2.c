@@ -276,9 +276,9 @@ static __m256i mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
  * 32385, exact), widened and summed in int32; then 8 in int32; the last
  * few one by one.
  */
-void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
-		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
-		       s32 *acc)
+static void mcai_avx2_dw_any(const struct mcai_conv_params *p, const s8 *img,
+			     s64 y0, s64 x0, const s8 *filter, u32 c0,
+			     u32 nch, s32 *acc)
 {
 	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
 	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
@@ -313,6 +313,67 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		if (n == 16)
 			_mm256_storeu_si256((__m256i *)(acc + i + 8), hi);
 		i += n;
+	}
+	for (; i < nch; i++)
+		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
+}
+
+/* Windows of up to this many taps take the tap list below. */
+#define MCAI_AVX2_DW_TAPS	32U
+
+/*
+ * The same sums, with the window's valid taps listed once a call (their
+ * image and filter offsets) instead of bounds-checked and addressed
+ * again for each 16 channels; larger windows take the loop above.
+ */
+void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
+		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
+		       s32 *acc)
+{
+	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
+	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
+	/* offsets inside a tensor: below MCAI_OP_MAX_ELEMS, so u32 */
+	u32 xo[MCAI_AVX2_DW_TAPS], fo[MCAI_AVX2_DW_TAPS];
+	u32 i = 0, ky, kx, t, nt = 0;
+
+	if (p->k_h * p->k_w > MCAI_AVX2_DW_TAPS) {
+		mcai_avx2_dw_any(p, img, y0, x0, filter, c0, nch, acc);
+		return;
+	}
+	for (ky = 0; ky < p->k_h; ky++) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+
+		if (y < 0 || y >= p->in_h)
+			continue;
+		for (kx = 0; kx < p->k_w; kx++) {
+			s64 x = x0 + (s64)kx * p->dil_w;
+
+			if (x < 0 || x >= p->in_w)
+				continue;
+			xo[nt] = (u32)(((size_t)y * p->in_w + (size_t)x) *
+				       p->in_c + c0);
+			fo[nt] = (u32)(((size_t)ky * p->k_w + kx) * p->out_c +
+				       c0);
+			nt++;
+		}
+	}
+	for (; i + 16 <= nch; i += 16) {
+		__m256i lo = _mm256_setzero_si256(), hi = lo;
+
+		for (t = 0; t < nt; t++)
+			mcai_avx2_dw16(&lo, &hi, img + xo[t] + i,
+				       filter + fo[t] + i, zp16);
+		_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		_mm256_storeu_si256((__m256i *)(acc + i + 8), hi);
+	}
+	if (i + 8 <= nch) {
+		__m256i lo = _mm256_setzero_si256();
+
+		for (t = 0; t < nt; t++)
+			lo = mcai_avx2_dw8(lo, img + xo[t] + i,
+					   filter + fo[t] + i, zp32);
+		_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		i += 8;
 	}
 	for (; i < nch; i++)
 		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);

@@ -346,6 +346,13 @@ START_TEST(test_simd_depthwise)
 		}
 		s = (struct conv_shape){ 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 };
 		conv_case(&seed, &s, true, false, &n);
+		/* windows past the x86 tap list (32 taps) and at its size */
+		s = (struct conv_shape){ 9, 8, 40, 40, 7, 5, 1, 1, 3, 1 };
+		conv_case(&seed, &s, true, false, &n);
+		s = (struct conv_shape){ 12, 20, 24, 24, 4, 8, 2, 1, 2, 1 };
+		conv_case(&seed, &s, true, false, &n);
+		s = (struct conv_shape){ 14, 14, 17, 17, 6, 6, 1, 2, 3, 1 };
+		conv_case(&seed, &s, true, false, &n);
 	}
 	printf("simd: depthwise: %u cases bit-exact\n", n);
 }
