@@ -56,7 +56,8 @@ void mcai_graph_op_run(const struct mcai_graph *g, const struct mcai_gop *op,
 			mcai_fully_connected(&op->p.fc, x, a1, a2, out);
 		break;
 	case MCAI_OP_MAX_POOL2D:
-		mcai_max_pool2d(&op->p.pool, x, out);
+		if (!mcai_simd_max_pool2d(&op->p.pool, x, out))
+			mcai_max_pool2d(&op->p.pool, x, out);
 		break;
 	case MCAI_OP_AVG_POOL2D:
 		mcai_avg_pool2d(&op->p.pool, x, out);

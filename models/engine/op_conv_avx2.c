@@ -276,9 +276,9 @@ static __m256i mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
  * 32385, exact), widened and summed in int32; then 8 in int32; the last
  * few one by one.
  */
-void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
-		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
-		       s32 *acc)
+static void mcai_avx2_dw_any(const struct mcai_conv_params *p, const s8 *img,
+			     s64 y0, s64 x0, const s8 *filter, u32 c0,
+			     u32 nch, s32 *acc)
 {
 	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
 	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
@@ -313,6 +313,67 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		if (n == 16)
 			_mm256_storeu_si256((__m256i *)(acc + i + 8), hi);
 		i += n;
+	}
+	for (; i < nch; i++)
+		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
+}
+
+/* Windows of up to this many taps take the tap list below. */
+#define MCAI_AVX2_DW_TAPS	32U
+
+/*
+ * The same sums, with the window's valid taps listed once a call (their
+ * image and filter offsets) instead of bounds-checked and addressed
+ * again for each 16 channels; larger windows take the loop above.
+ */
+void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
+		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
+		       s32 *acc)
+{
+	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
+	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
+	/* offsets inside a tensor: below MCAI_OP_MAX_ELEMS, so u32 */
+	u32 xo[MCAI_AVX2_DW_TAPS], fo[MCAI_AVX2_DW_TAPS];
+	u32 i = 0, ky, kx, t, nt = 0;
+
+	if (p->k_h * p->k_w > MCAI_AVX2_DW_TAPS) {
+		mcai_avx2_dw_any(p, img, y0, x0, filter, c0, nch, acc);
+		return;
+	}
+	for (ky = 0; ky < p->k_h; ky++) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+
+		if (y < 0 || y >= p->in_h)
+			continue;
+		for (kx = 0; kx < p->k_w; kx++) {
+			s64 x = x0 + (s64)kx * p->dil_w;
+
+			if (x < 0 || x >= p->in_w)
+				continue;
+			xo[nt] = (u32)(((size_t)y * p->in_w + (size_t)x) *
+				       p->in_c + c0);
+			fo[nt] = (u32)(((size_t)ky * p->k_w + kx) * p->out_c +
+				       c0);
+			nt++;
+		}
+	}
+	for (; i + 16 <= nch; i += 16) {
+		__m256i lo = _mm256_setzero_si256(), hi = lo;
+
+		for (t = 0; t < nt; t++)
+			mcai_avx2_dw16(&lo, &hi, img + xo[t] + i,
+				       filter + fo[t] + i, zp16);
+		_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		_mm256_storeu_si256((__m256i *)(acc + i + 8), hi);
+	}
+	if (i + 8 <= nch) {
+		__m256i lo = _mm256_setzero_si256();
+
+		for (t = 0; t < nt; t++)
+			lo = mcai_avx2_dw8(lo, img + xo[t] + i,
+					   filter + fo[t] + i, zp32);
+		_mm256_storeu_si256((__m256i *)(acc + i), lo);
+		i += 8;
 	}
 	for (; i < nch; i++)
 		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
@@ -534,6 +595,61 @@ void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
 	}
 }
 
+/*
+ * Max pooling (simd.h's maxp): 16 channels at a time in int16 lanes
+ * (sign-extended by vpmovsxbw; vpmaxsw and vpminsw on short lanes, whose
+ * type -funsigned-char does not touch), then 8, then the last few one by
+ * one.  A max of int8 values and its clamp to lo..hi (lo <= hi, the
+ * check's) are int8: the saturating pack is exact.
+ */
+void mcai_simd_avx2_maxp(const s8 *base, size_t row, u32 c, u32 rows,
+			 u32 cols, s8 lo, s8 hi, s8 *out)
+{
+	const __m256i vlo = _mm256_set1_epi16(lo), vhi = _mm256_set1_epi16(hi);
+	u32 i = 0, ky, kx;
+
+	for (; i + 8 <= c; i += 16) {
+		const bool full = i + 16 <= c;
+		__m256i m = _mm256_set1_epi16(-128);
+		__m128i w;
+
+		for (ky = 0; ky < rows; ky++) {
+			const s8 *px = base + ky * row + i;
+
+			for (kx = 0; kx < cols; kx++, px += c) {
+				__m128i b;
+				s64 h;
+
+				if (full) {
+					b = _mm_loadu_si128((const __m128i *)px);
+				} else {
+					memcpy(&h, px, 8);
+					b = _mm_cvtsi64_si128(h);
+				}
+				m = _mm256_max_epi16(m, _mm256_cvtepi8_epi16(b));
+			}
+		}
+		m = _mm256_min_epi16(_mm256_max_epi16(m, vlo), vhi);
+		w = _mm_packs_epi16(_mm256_castsi256_si128(m),
+				    _mm256_extracti128_si256(m, 1));
+		if (full) {
+			_mm_storeu_si128((__m128i *)(out + i), w);
+		} else {
+			_mm_storel_epi64((__m128i *)(out + i), w);
+			i -= 8;
+		}
+	}
+	for (; i < c; i++) {
+		s32 v = -128;
+
+		for (ky = 0; ky < rows; ky++)
+			for (kx = 0; kx < cols; kx++)
+				if (base[ky * row + (size_t)kx * c + i] > v)
+					v = base[ky * row + (size_t)kx * c + i];
+		out[i] = mcai_op_clamp8(v, lo, hi);
+	}
+}
+
 const struct mcai_simd_isa mcai_simd_avx2 = {
 	.prep = mcai_avx2_prep,
 	.dot = mcai_avx2_dot,
@@ -541,6 +657,7 @@ const struct mcai_simd_isa mcai_simd_avx2 = {
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
 	.add = mcai_simd_avx2_add,
+	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,
 	.kr = 2,
 	.off = 0,

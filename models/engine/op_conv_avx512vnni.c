@@ -243,6 +243,7 @@ const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_zmm_out8,
 	.add = mcai_simd_avx2_add,
+	.maxp = mcai_simd_avx2_maxp,
 	.nr = 16,
 	.kr = 4,
 	.off = 128,

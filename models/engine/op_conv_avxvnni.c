@@ -103,6 +103,7 @@ const struct mcai_simd_isa mcai_simd_avxvnni = {
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
 	.add = mcai_simd_avx2_add,
+	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,
 	.kr = 4,
 	.off = 128,

@@ -97,34 +97,87 @@ bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
 	return true;
 }
 
+/* @n bytes: a first layer's few channels inline, longer runs by memcpy */
+static void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
+{
+	u32 i;
+
+	if (n >= 16) {
+		memcpy(d, s, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		d[i] = (u8)s[i];
+}
+
 /*
  * Window taps [k0, k0 + len) of group @g at (y0, x0) into @buf, in the
  * filter's (ky, kx, ic) order; taps outside the image are the zero point.
+ * Walked without a division a tap, in runs: a whole window inside the
+ * image is k_h row copies; otherwise, with one group and no dilation
+ * along x, each window row is at most three runs (padding, the taps
+ * inside, padding), else tap by tap.
  */
 static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 			    s64 y0, s64 x0, u32 g, u32 k0, u32 len, u8 *buf)
 {
 	const u32 icg = p->in_c / p->groups;
-	u32 k = k0, end = k0 + len;
+	u32 tap = k0 / icg, ic = k0 % icg;
+	u32 ky = tap / p->k_w, kx = tap % p->k_w;
+	u32 k = 0;
 
-	while (k < end) {
-		u32 tap = k / icg, ic = k % icg;
-		u32 run = mcai_min32(icg - ic, end - k);
-		s64 y = y0 + (s64)(tap / p->k_w) * p->dil_h;
-		s64 x = x0 + (s64)(tap % p->k_w) * p->dil_w;
+	/* a whole window inside the image: k_h row copies */
+	if (p->groups == 1 && p->dil_w == 1 && !k0 &&
+	    len == p->k_h * p->k_w * icg && x0 >= 0 &&
+	    x0 + p->k_w <= p->in_w && y0 >= 0 &&
+	    y0 + (s64)(p->k_h - 1) * p->dil_h < p->in_h) {
+		const u32 rowlen = p->k_w * icg;
+		const s8 *s = img + ((size_t)y0 * p->in_w + (size_t)x0) *
+			      p->in_c;
 
-		if (y < 0 || y >= p->in_h || x < 0 || x >= p->in_w)
-			memset(buf + (k - k0), (u8)p->in_zp, run);
+		for (ky = 0; ky < p->k_h; ky++, k += rowlen)
+			mcai_simd_copy(buf + k, s + (size_t)ky * p->dil_h *
+				       p->in_w * p->in_c, rowlen);
+	}
+	while (k < len) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+		s64 x = x0 + (s64)kx * p->dil_w;
+		bool y_in = y >= 0 && y < p->in_h;
+		bool in = y_in && x >= 0 && x < p->in_w;
+		s64 t = 1;
+		u32 n, run;
+
+		/* taps from kx on that are all padding or all contiguous */
+		if (!y_in)
+			t = p->k_w;
+		else if (p->groups == 1 && p->dil_w == 1)
+			t = x < 0 ? -x : in ? (s64)p->in_w - x : p->k_w;
+		n = t < p->k_w - kx ? (u32)t : p->k_w - kx;
+		run = mcai_min32(n * icg - ic, len - k);
+		if (!in)
+			memset(buf + k, (u8)p->in_zp, run);
 		else
-			memcpy(buf + (k - k0), img + ((size_t)y * p->in_w +
-						      (size_t)x) * p->in_c +
-			       (size_t)g * icg + ic, run);
+			mcai_simd_copy(buf + k, img + ((size_t)y * p->in_w +
+						       (size_t)x) * p->in_c +
+				       (size_t)g * icg + ic, run);
 		k += run;
+		ic = 0;
+		kx += n;
+		if (kx == p->k_w) {
+			kx = 0;
+			ky++;
+		}
 	}
 	memset(buf + len, 0, 4);
 }
 
-static void mcai_simd_conv_out(const struct mcai_conv_params *p,
+/*
+ * The output stage of channels [c0, c0 + nch): the path's out8 called
+ * directly (the drivers run it thousands of times a layer, a few
+ * channels at a time; mcai_simd_out8() would look the path up each time).
+ */
+static void mcai_simd_conv_out(const struct mcai_simd_isa *isa,
+			       const struct mcai_conv_params *p,
 			       const s32 *bias, u32 c0, u32 nch,
 			       const s32 *acc, s8 *out)
 {
@@ -134,7 +187,10 @@ static void mcai_simd_conv_out(const struct mcai_conv_params *p,
 		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
 	};
 
-	mcai_simd_out8(&q, acc, nch, out + c0);
+	if (isa->out8)
+		isa->out8(&q, acc, nch, out + c0);
+	else
+		mcai_simd_out8(&q, acc, nch, out + c0);
 }
 
 /* Every output channel of one pixel, group by group. */
@@ -168,7 +224,7 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 				mcai_simd_tick(section, nch * len,
 					       k0 + len == pk->k ? nch : 0);
 			}
-			mcai_simd_conv_out(p, bias, c0, nch, acc, out);
+			mcai_simd_conv_out(isa, p, bias, c0, nch, acc, out);
 		}
 	}
 }
@@ -219,7 +275,52 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 			}
 		}
 		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(p, bias, c0, nch,
+			mcai_simd_conv_out(isa, p, bias, c0, nch,
+					   acc + i * MCAI_SIMD_OCB,
+					   out + (size_t)i * p->out_c);
+	}
+}
+
+/*
+ * Pixels x0[0..np) of one row, np <= 4, through dot4() from gathered
+ * windows: those that mcai_simd_conv_block() cannot read in place (a
+ * window over the image's edge, rows of a width not a multiple of kr,
+ * a first layer's one or three channels).  Four pixels share each
+ * weight load and one call, where mcai_simd_conv_pixel() takes a call
+ * and a pass over the weights a pixel.  A window of up to KC4 taps is
+ * gathered once; a longer one KC4 taps at a time, for each block of
+ * channels.  The raw activations go to dot4() (it applies prep).
+ */
+static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
+				  const struct mcai_simd_isa *isa,
+				  const struct mcai_pack *pk, const s8 *img,
+				  s64 y0, const s64 *x0, u32 np,
+				  const s32 *bias, s8 *out, u32 *section)
+{
+	u8 buf[4][MCAI_SIMD_KC4 + MCAI_SIMD_SLACK];
+	s32 acc[4 * MCAI_SIMD_OCB];
+	const u8 *xp[4];
+	const bool once = pk->k <= MCAI_SIMD_KC4;
+	u32 c0, k0, nch, len, i;
+
+	for (i = 0; i < 4; i++) {
+		xp[i] = buf[i < np ? i : np - 1];
+		if (once && i < np)
+			mcai_simd_patch(p, img, y0, x0[i], 0, 0, pk->k, buf[i]);
+	}
+	for (c0 = 0; c0 < p->out_c; c0 += MCAI_SIMD_OCB) {
+		nch = mcai_min32(MCAI_SIMD_OCB, p->out_c - c0);
+		for (k0 = 0; k0 < pk->k; k0 += MCAI_SIMD_KC4) {
+			len = mcai_min32(MCAI_SIMD_KC4, pk->k - k0);
+			for (i = 0; !once && i < np; i++)
+				mcai_simd_patch(p, img, y0, x0[i], 0, k0, len,
+						buf[i]);
+			isa->dot4(pk, xp, k0, len, c0, nch, acc, k0 == 0);
+			mcai_simd_tick(section, 4 * nch * len,
+				       k0 + len == pk->k ? np * nch : 0);
+		}
+		for (i = 0; i < np; i++)
+			mcai_simd_conv_out(isa, p, bias, c0, nch,
 					   acc + i * MCAI_SIMD_OCB,
 					   out + (size_t)i * p->out_c);
 	}
@@ -227,9 +328,11 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 
 /*
  * One output row: runs of pixels whose windows lie in the image go
- * through mcai_simd_conv_block() when dot4() applies (one group, rows
- * contiguous: no dilation along x, whole kr-tap units a row, so no read
- * past a row's end); the others one by one, gathered.
+ * through mcai_simd_conv_block() when dot4() applies in place (one
+ * group, rows contiguous: no dilation along x, whole kr-tap units a
+ * row, so no read past a row's end); the others, four at a time,
+ * through mcai_simd_conv_gblock() where the path has dot4() and there
+ * is one group, else one by one, gathered.
  */
 static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       const struct mcai_simd_isa *isa,
@@ -237,8 +340,9 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       s64 y0, bool rows_in, const s32 *bias, s8 *out,
 			       u32 *section)
 {
-	bool direct = isa->dot4 && rows_in && p->groups == 1 &&
-		      p->dil_w == 1 && (p->k_w * p->in_c) % isa->kr == 0;
+	bool gather = isa->dot4 && p->groups == 1;
+	bool direct = gather && rows_in && p->dil_w == 1 &&
+		      (p->k_w * p->in_c) % isa->kr == 0;
 	u32 ox = 0, np;
 	s64 x0[4];
 
@@ -251,6 +355,16 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 		if (np) {
 			mcai_simd_conv_block(p, isa, pk, img, y0, x0, np, bias,
 					     out, section);
+		} else if (gather) {
+			/* up to the next pixel conv_block() reads in place */
+			for (; np < 4 && ox + np < p->out_w; np++) {
+				x0[np] = (s64)(ox + np) * p->stride_w -
+					 p->pad_left;
+				if (np && direct && mcai_simd_inside(p, x0[np]))
+					break;
+			}
+			mcai_simd_conv_gblock(p, isa, pk, img, y0, x0, np,
+					      bias, out, section);
 		} else {
 			np = 1;
 			mcai_simd_conv_pixel(p, isa, pk, img, y0,
@@ -316,11 +430,48 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 							 p->out_c - c0);
 					isa->dw(p, in + b * img, y0, x0, filter,
 						c0, nch, acc);
-					mcai_simd_conv_out(p, bias, c0, nch,
-							   acc, out);
+					mcai_simd_conv_out(isa, p, bias, c0,
+							   nch, acc, out);
 					mcai_simd_tick(&section, nch * taps, nch);
 				}
 				out += p->out_c;
+			}
+		}
+	}
+	mcai_simd_end();
+	return true;
+}
+
+bool mcai_simd_max_pool2d(const struct mcai_pool_params *p, const s8 *in,
+			  s8 *out)
+{
+	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
+	const size_t img = (size_t)p->in_h * p->in_w * p->c;
+	const size_t row = (size_t)p->in_w * p->c;
+	u32 b, oy, ox, y_lo, y_hi, x_lo, x_hi, section = 0;
+
+	if (!isa || !isa->maxp || !mcai_simd_begin())
+		return false;
+	for (b = 0; b < p->batch; b++) {
+		for (oy = 0; oy < p->out_h; oy++) {
+			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
+
+			mcai_pool_span(y0, p->k_h, p->in_h, &y_lo, &y_hi);
+			for (ox = 0; ox < p->out_w; ox++) {
+				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
+				const s8 *base = in + b * img;
+
+				mcai_pool_span(x0, p->k_w, p->in_w, &x_lo,
+					       &x_hi);
+				/* the check leaves no window empty */
+				base += ((size_t)(y0 + y_lo) * p->in_w +
+					 (size_t)(x0 + x_lo)) * p->c;
+				isa->maxp(base, row, p->c, y_hi - y_lo,
+					  x_hi - x_lo, p->act_min, p->act_max,
+					  out);
+				mcai_simd_tick(&section, p->c * (y_hi - y_lo) *
+					       (x_hi - x_lo), 0);
+				out += p->c;
 			}
 		}
 	}

@@ -81,8 +81,7 @@ const char *mcai_global_pool_check(const struct mcai_pool_params *p)
 	return mcai_pool2d_check(&q);
 }
 
-/* The taps [*lo, *hi) of a window at @origin that fall inside 0..in-1. */
-static void mcai_window(s64 origin, u32 k, u32 in, u32 *lo, u32 *hi)
+void mcai_pool_span(s64 origin, u32 k, u32 in, u32 *lo, u32 *hi)
 {
 	s64 l = origin < 0 ? -origin : 0;
 	s64 h = (s64)in - origin;
@@ -139,12 +138,12 @@ static void mcai_pool(const struct mcai_pool_params *p, const s8 *in,
 		for (oy = 0; oy < p->out_h; oy++) {
 			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
 
-			mcai_window(y0, p->k_h, p->in_h, &y_lo, &y_hi);
+			mcai_pool_span(y0, p->k_h, p->in_h, &y_lo, &y_hi);
 			for (ox = 0; ox < p->out_w; ox++) {
 				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
 				const s8 *base = in + b * img;
 
-				mcai_window(x0, p->k_w, p->in_w, &x_lo, &x_hi);
+				mcai_pool_span(x0, p->k_w, p->in_w, &x_lo, &x_hi);
 				if (y_hi > y_lo && x_hi > x_lo)
 					base += ((size_t)(y0 + y_lo) * p->in_w +
 						 (size_t)(x0 + x_lo)) * p->c;

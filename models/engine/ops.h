@@ -208,6 +208,8 @@ struct mcai_pool_params {
 	s8 act_max;
 };
 
+/* The taps [*lo, *hi) of a window at @origin that fall inside 0..in-1. */
+void mcai_pool_span(s64 origin, u32 k, u32 in, u32 *lo, u32 *hi);
 /* Pads must be smaller than the window, so no window is all padding. */
 const char *mcai_pool2d_check(const struct mcai_pool_params *p);
 /* 1-D: in_h, out_h, k_h are 1 (the H fields ignored). */

@@ -146,6 +146,9 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 /* Depthwise reads the filter as it is (1HWO is channel-contiguous). */
 bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 			 const s8 *filter, const s32 *bias, s8 *out);
+/* 2-D max pooling: every channel of a window at once. */
+bool mcai_simd_max_pool2d(const struct mcai_pool_params *p, const s8 *in,
+			  s8 *out);
 /* Add without broadcasting (a residual connection): element by element. */
 bool mcai_simd_add(const struct mcai_add_params *p, const s8 *in1,
 		   const s8 *in2, s8 *out);
@@ -230,6 +233,13 @@ struct mcai_simd_isa {
 	 */
 	void (*add)(const struct mcai_add_params *p, const s8 *in1,
 		    const s8 *in2, u32 n, s8 *out);
+	/*
+	 * Max pooling, all @c channels of one window: out[i] = clamp(max
+	 * over rows x cols taps of base[ky * row + kx * c + i], lo, hi),
+	 * as the scalar mcai_max_pool2d(); NULL: the scalar kernel.
+	 */
+	void (*maxp)(const s8 *base, size_t row, u32 c, u32 rows, u32 cols,
+		     s8 lo, s8 hi, s8 *out);
 	u8 nr, kr, off;		/* off: what prep adds (VNNI: 128) */
 };
 
@@ -243,6 +253,9 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 /* op_conv_avx2.c's output stage, which AVX-VNNI uses too */
 void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 			 u32 n, s8 *out);
+/* op_conv_avx2.c's max pooling, which every x86 path uses */
+void mcai_simd_avx2_maxp(const s8 *base, size_t row, u32 c, u32 rows,
+			 u32 cols, s8 lo, s8 hi, s8 *out);
 /* op_conv_avx2.c's add, which every x86 path uses */
 void mcai_simd_avx2_add(const struct mcai_add_params *p, const s8 *in1,
 			const s8 *in2, u32 n, s8 *out);

@@ -311,6 +311,19 @@ START_TEST(test_simd_conv2d)
 		conv_case(&seed, &s, false, false, &n);
 		s = (struct conv_shape){ 6, 6, 64, 128, 1, 1, 1, 1, 0, 1 };
 		conv_case(&seed, &s, false, false, &n);
+		/*
+		 * first layers (1 and 3 channels, gathered four pixels at
+		 * a time), and windows gathered in chunks for each block
+		 * of more than 64 channels
+		 */
+		s = (struct conv_shape){ 10, 10, 1, 16, 3, 3, 1, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 9, 11, 3, 8, 3, 3, 2, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 6, 7, 200, 100, 3, 3, 1, 1, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
+		s = (struct conv_shape){ 6, 7, 130, 70, 3, 2, 1, 2, 1, 1 };
+		conv_case(&seed, &s, false, false, &n);
 	}
 	printf("simd: conv2d and conv1d: %u cases bit-exact\n", n);
 }
@@ -332,6 +345,13 @@ START_TEST(test_simd_depthwise)
 			conv_case(&seed, &s, true, false, &n);
 		}
 		s = (struct conv_shape){ 1, 1, 1, 1, 1, 1, 1, 1, 0, 1 };
+		conv_case(&seed, &s, true, false, &n);
+		/* windows past the x86 tap list (32 taps) and at its size */
+		s = (struct conv_shape){ 9, 8, 40, 40, 7, 5, 1, 1, 3, 1 };
+		conv_case(&seed, &s, true, false, &n);
+		s = (struct conv_shape){ 12, 20, 24, 24, 4, 8, 2, 1, 2, 1 };
+		conv_case(&seed, &s, true, false, &n);
+		s = (struct conv_shape){ 14, 14, 17, 17, 6, 6, 1, 2, 3, 1 };
 		conv_case(&seed, &s, true, false, &n);
 	}
 	printf("simd: depthwise: %u cases bit-exact\n", n);
@@ -664,6 +684,88 @@ START_TEST(test_simd_add)
 }
 END_TEST
 
+/*
+ * One random max pooling (windows 1..4, strides, padding, clamps, channel
+ * counts around 8 and 16) against mcai_max_pool2d(); the bytes after the
+ * output must stay untouched.  Returns the outputs compared.
+ */
+static u32 max_pool_case(uint64_t *seed, enum mcai_simd_path path)
+{
+	static const u32 chans[] = { 1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32,
+				     33, 64, 100 };
+	struct mcai_pool_params p = { .batch = 1 + unit_rnd32(seed) % 2 };
+	size_t in_len, out_len;
+	s8 *in, *want, *got;
+	u32 i;
+
+	p.in_h = 1 + unit_rnd32(seed) % 9;
+	p.in_w = 1 + unit_rnd32(seed) % 9;
+	p.c = chans[unit_rnd32(seed) % (sizeof(chans) / sizeof(chans[0]))];
+	p.k_h = 1 + unit_rnd32(seed) % 4;
+	p.k_w = 1 + unit_rnd32(seed) % 4;
+	p.stride_h = 1 + unit_rnd32(seed) % 3;
+	p.stride_w = 1 + unit_rnd32(seed) % 3;
+	p.pad_top = unit_rnd32(seed) % p.k_h;
+	p.pad_bottom = unit_rnd32(seed) % p.k_h;
+	p.pad_left = unit_rnd32(seed) % p.k_w;
+	p.pad_right = unit_rnd32(seed) % p.k_w;
+	p.out_h = mcai_op_out_dim(p.in_h, p.k_h, p.stride_h, 1, p.pad_top,
+				  p.pad_bottom);
+	p.out_w = mcai_op_out_dim(p.in_w, p.k_w, p.stride_w, 1, p.pad_left,
+				  p.pad_right);
+	p.act_min = unit_rnd32(seed) % 3 ? -128 : unit_rnd_s8(seed);
+	p.act_max = unit_rnd32(seed) % 3 ? 127 : unit_rnd_s8(seed);
+	if (p.act_min > p.act_max) {
+		s8 t = p.act_min;
+
+		p.act_min = p.act_max;
+		p.act_max = t;
+	}
+	if (mcai_pool2d_check(&p))
+		return 0;
+	in_len = (size_t)p.batch * p.in_h * p.in_w * p.c;
+	out_len = (size_t)p.batch * p.out_h * p.out_w * p.c;
+	in = rnd_bytes(seed, in_len, false);
+	want = unit_xmalloc(out_len);
+	got = unit_xmalloc(out_len + 16);
+	memset(got, 0x5a, out_len + 16);
+	mcai_max_pool2d(&p, in, want);
+	ck_assert(mcai_simd_max_pool2d(&p, in, got));
+	if (memcmp(got, want, out_len)) {
+		for (i = 0; i < out_len && got[i] == want[i]; i++)
+			;
+		ck_abort_msg("max pool %s: %ux%ux%u, k %ux%u, stride %u/%u, pad %u/%u/%u/%u, clamp %d..%d: output %u is %d, want %d",
+			     mcai_simd_name(path), p.in_h, p.in_w, p.c, p.k_h,
+			     p.k_w, p.stride_h, p.stride_w, p.pad_top,
+			     p.pad_left, p.pad_bottom, p.pad_right, p.act_min,
+			     p.act_max, i, got[i], want[i]);
+	}
+	for (i = 0; i < 16; i++)
+		ck_assert_int_eq(got[out_len + i], 0x5a);
+	free(in);
+	free(want);
+	free(got);
+	return (u32)out_len;
+}
+
+START_TEST(test_simd_max_pool)
+{
+	uint64_t seed = 0x9001;
+	u64 total = 0;
+	u32 k, it;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (it = 0; it < 3000; it++)
+			total += max_pool_case(&seed, paths[k]);
+	}
+	mcai_simd_set(MCAI_SIMD_OFF);
+	printf("simd: max pool, %llu outputs bit-exact\n",
+	       (unsigned long long)total);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 START_TEST(test_simd_dispatch)
@@ -759,6 +861,7 @@ Suite *simd_suite(void)
 	tcase_add_test(tc, test_simd_path_change);
 	tcase_add_test(tc, test_simd_out8);
 	tcase_add_test(tc, test_simd_add);
+	tcase_add_test(tc, test_simd_max_pool);
 	tcase_add_test(tc, test_simd_fc);
 	tcase_add_test(tc, test_simd_conv2d);
 	tcase_add_test(tc, test_simd_depthwise);

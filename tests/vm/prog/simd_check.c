@@ -7,8 +7,9 @@
  * CPU runs): fully connected, conv2d, conv1d and depthwise over random
  * shapes (every remainder of the panel widths and quads, 1x1, single
  * channels, groups, channel multipliers, stride, padding, dilation,
- * im2col longer than one chunk), then every BLOB given, loaded for the
- * path and for scalar: its test vectors and random inputs.
+ * im2col longer than one chunk) and max pooling where the path has it,
+ * then every BLOB given, loaded for the path and for scalar: its test
+ * vectors and random inputs.
  * Exit 0 pass, 1 fail, 77 when no path named runs here.
  *
  * usage: simd_check [--path P]... [BLOB...]
@@ -230,6 +231,57 @@ out:
 	free(mem);
 }
 
+/* Max pooling, where the path has a kernel for it (x86's). */
+static void pool_case(u64 *s)
+{
+	static const u32 chans[] = { 1, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33,
+				     64, 100 };
+	struct mcai_pool_params p;
+	size_t in_len, out_len;
+	s8 *in, *ref, *out;
+
+	memset(&p, 0, sizeof(p));
+	p.batch = 1 + (u32)(rnd(s) % 2);
+	p.in_h = 1 + (u32)(rnd(s) % 9);
+	p.in_w = 1 + (u32)(rnd(s) % 9);
+	p.c = chans[rnd(s) % (sizeof(chans) / sizeof(chans[0]))];
+	p.k_h = 1 + (u32)(rnd(s) % 4);
+	p.k_w = 1 + (u32)(rnd(s) % 4);
+	p.stride_h = 1 + (u32)(rnd(s) % 3);
+	p.stride_w = 1 + (u32)(rnd(s) % 3);
+	p.pad_top = (u32)(rnd(s) % p.k_h);
+	p.pad_bottom = (u32)(rnd(s) % p.k_h);
+	p.pad_left = (u32)(rnd(s) % p.k_w);
+	p.pad_right = (u32)(rnd(s) % p.k_w);
+	p.out_h = mcai_op_out_dim(p.in_h, p.k_h, p.stride_h, 1, p.pad_top,
+				  p.pad_bottom);
+	p.out_w = mcai_op_out_dim(p.in_w, p.k_w, p.stride_w, 1, p.pad_left,
+				  p.pad_right);
+	p.act_min = (s8)rnd_in(s, -128, rnd(s) % 2 ? -128 : 0);
+	p.act_max = (s8)rnd_in(s, rnd(s) % 2 ? 127 : 0, 127);
+	if (mcai_pool2d_check(&p))
+		return;
+	in_len = (size_t)p.batch * p.in_h * p.in_w * p.c;
+	out_len = (size_t)p.batch * p.out_h * p.out_w * p.c;
+	in = rnd_bytes(s, in_len, false);
+	ref = xmalloc(out_len);
+	out = xmalloc(out_len);
+	mcai_max_pool2d(&p, in, ref);
+	if (mcai_simd_max_pool2d(&p, in, out)) {
+		if (memcmp(out, ref, out_len))
+			fail("max pool %ux%ux%u, k %ux%u, stride %u/%u, "
+			     "pad %u/%u/%u/%u, clamp %d..%d: %s differs from "
+			     "scalar", p.in_h, p.in_w, p.c, p.k_h, p.k_w,
+			     p.stride_h, p.stride_w, p.pad_top, p.pad_left,
+			     p.pad_bottom, p.pad_right, p.act_min, p.act_max,
+			     mcai_simd_name(mcai_simd_active()));
+		cases++;
+	}
+	free(in);
+	free(ref);
+	free(out);
+}
+
 static void shapes(enum mcai_simd_path path)
 {
 	static const u32 lens[] = {
@@ -253,7 +305,9 @@ static void shapes(enum mcai_simd_path path)
 		conv_case(&seed, false, true, i % 10 == 9);
 	for (i = 0; i < 300; i++)
 		conv_case(&seed, true, false, false);
-	printf("%s: %s: %u random fc/conv2d/conv1d/depthwise cases run\n",
+	for (i = 0; i < 300; i++)
+		pool_case(&seed);
+	printf("%s: %s: %u random fc/conv2d/conv1d/depthwise/max pool cases run\n",
 	       prog, mcai_simd_name(path), cases);
 }
 
