@@ -322,6 +322,13 @@ holders() {
 			say "  pid ${p#/proc/} ($(cat "$p/comm" 2>/dev/null), state $(awk '/^State:/ { print $2 }' "$p/status" 2>/dev/null)): ${c:0:160}"
 		fi
 	done
+	# A task blocked in the file's release has no fd table left to list
+	# but still holds the reference: every task in D, with its stack.
+	for p in /proc/[0-9]*; do
+		[[ $(awk '/^State:/ { print $2 }' "$p/status" 2>/dev/null) == D ]] || continue
+		say "  pid ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) in D: $(tr '\n' ' ' <"$p/stack" 2>/dev/null | cut -c 1-400)"
+	done
+	say "  modules: $(awk '{ printf "%s(%s:%s) ", $1, $3, $4 }' /proc/modules)"
 }
 refcnt_zero() { [[ $(cat /sys/module/mcai/refcnt) == 0 ]]; }
 if rmmod mcai; then
