@@ -6,7 +6,8 @@
 # file SOAK_FED_STOP appears (rounds.count=0), with the helpers of
 # tests/fed/ as tests/fed/guest-install.sh uses them.  Nodes install every
 # version into /dev/mcai and run their telemetry agent (already attached by
-# guest.sh; SOAK_TELEMETRY=off on a kernel without BTF).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
+# guest.sh; SOAK_TELEMETRY=off on a kernel without BTF, for the aggregator
+# as well).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
 # SOAK_FED_PIDS and the path of the aggregator's log to SOAK_FED_LOG, for
 # the sampler; at the stop each daemon must exit 0 on SIGTERM.
 # set -e is left off: the fed helpers test commands and report themselves.
@@ -18,7 +19,11 @@ n=${SOAK_NODES:-3}
 
 # The shards are small so that a round takes seconds even under TCG: the
 # soak is about repetition, not about the model's accuracy.
-start_fed_agg "$T/agg.log" --set rounds.count=0 --start-nodes "$n"
+# The aggregator too: at --telemetry auto (the default) a root mcaid with
+# /dev/mcai loads and pins the telemetry, and its pinned links would hold
+# mcai.ko past the soak where the soak has the telemetry off.
+start_fed_agg "$T/agg.log" --set rounds.count=0 --start-nodes "$n" \
+	--telemetry "${SOAK_TELEMETRY:-on}"
 for ((i = 1; i <= n; i++)); do
 	fed_node "node$i" "$T/node$i.log" --shard "$((i - 1))/$n iid limit=400" \
 		--telemetry "${SOAK_TELEMETRY:-on}" --feed-interval 5

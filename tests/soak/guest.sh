@@ -7,7 +7,9 @@
 #    windows, through the vib-detector -> vib-classifier chain pipeline
 #    (pipeline=1; `mcaictl pipeline chain` holds the pipeline's fd);
 #  - the eBPF telemetry attached (`mcaictl telemetry enable`), unless the
-#    kernel has no BTF (the debug kernel);
+#    kernel has no BTF (the debug kernel): then every mcaid runs with
+#    --telemetry off too, and whatever is pinned at the end is unpinned
+#    before rmmod all the same (a pinned link holds mcai.ko);
 #  - every SOAK_SWAP_SECONDS, vib-detector hot-swapped under the sensor,
 #    alternating versions 2 and 1 (`mcaictl load`, `--force` back to 1);
 #  - sessions opened and closed in a loop (`ring_test push`, 100 samples
@@ -49,6 +51,7 @@ done
 # without (no DWARF), and the rest of the soak is what it is there for.
 TEL=on
 [[ -e /sys/kernel/btf/vmlinux ]] || TEL=off
+TEL_PIN=/sys/fs/bpf/mcai	# bpf/README.md
 
 W=$(mktemp -d)
 rc=0
@@ -304,8 +307,18 @@ fi
 rmmod mcai_simsensor || fail "rmmod mcai_simsensor"
 exec 7>&-
 wait "$PIPE_PID" || :	# no samples on its input: mcaictl says so
-[[ $TEL == off ]] || "$CTL" telemetry disable --purge >/dev/null ||
-	fail "telemetry disable"
+# The telemetry's links are pinned: each raw-tracepoint link holds a
+# reference on mcai.ko until it is unpinned (bpf/README.md), with no
+# process holding anything.  Whoever attached them (this script, or an
+# mcaid whose --telemetry was left at auto: it pins and leaves them by
+# design), they go before rmmod, whatever TEL says.
+if [[ $TEL == on || -e $TEL_PIN ]]; then
+	[[ $TEL == on ]] ||
+		say "telemetry pinned although off here: $(ls "$TEL_PIN/links" 2>/dev/null | tr '\n' ' ')"
+	"$CTL" telemetry disable --purge >/dev/null || fail "telemetry disable"
+	[[ ! -e $TEL_PIN/links ]] || [[ -z $(ls "$TEL_PIN/links") ]] ||
+		fail "telemetry links still pinned: $(ls "$TEL_PIN/links" | tr '\n' ' ')"
+fi
 for m in vib-classifier vib-detector soak-ring fmnist; do
 	"$CTL" unload "$m" >/dev/null 2>&1 || :
 done
@@ -322,6 +335,15 @@ holders() {
 			say "  pid ${p#/proc/} ($(cat "$p/comm" 2>/dev/null), state $(awk '/^State:/ { print $2 }' "$p/status" 2>/dev/null)): ${c:0:160}"
 		fi
 	done
+	# A task blocked in the file's release has no fd table left to list
+	# but still holds the reference: every task in D, with its stack.
+	for p in /proc/[0-9]*; do
+		[[ $(awk '/^State:/ { print $2 }' "$p/status" 2>/dev/null) == D ]] || continue
+		say "  pid ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)) in D: $(tr '\n' ' ' <"$p/stack" 2>/dev/null | cut -c 1-400)"
+	done
+	say "  modules: $(awk '{ printf "%s(%s:%s) ", $1, $3, $4 }' /proc/modules)"
+	# a pinned raw-tracepoint link on an mcai:* tracepoint holds one each
+	say "  pinned telemetry links: $(ls "$TEL_PIN/links" 2>/dev/null | tr '\n' ' ')"
 }
 refcnt_zero() { [[ $(cat /sys/module/mcai/refcnt) == 0 ]]; }
 if rmmod mcai; then
