@@ -161,29 +161,9 @@ id_of() {
 }
 det=$(id_of vib-detector) cls=$(id_of vib-classifier)
 [[ $det && $cls ]] || die "model ids not found in: $json"
-# The chain lives as long as the file that made it: a small helper makes
-# it (MCAI_IOC_PIPELINE_CREATE, struct mcai_pipeline_create of
-# uapi/mcai.h, as tests/vm/guest/61-simsensor-chain.sh) and holds the fd.
-python3 - "$det" "$cls" "$TMP/ready" <<'PY' &
-import fcntl, os, struct, sys, time
-det, cls, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-fmt = "<II32sII8I8Hiiii"
-size = struct.calcsize(fmt)
-req = (3 << 30) | (size << 16) | (0xE9 << 8) | 0x13
-buf = bytearray(struct.pack(fmt, size, 0, b"vib-chain", 1, 2,
-                            det, cls, 0, 0, 0, 0, 0, 0,
-                            0, 0, 0, 0, 0, 0, 0, 0, 1, -129, 0, 0))
-fd = os.open("/dev/mcai", os.O_RDWR)
-try:
-    fcntl.ioctl(fd, req, buf)
-except OSError as e:
-    open(ready, "w").write("error %d\n" % e.errno)
-    sys.exit(1)
-open(ready, "w").write("ok\n")
-while not os.path.exists(ready + ".done"):
-    time.sleep(0.1)
-os.close(fd)
-PY
+# The chain lives as long as the file that made it: tests/vm/pipe-hold.py
+# makes it and holds the fd.
+python3 "$R/tests/vm/pipe-hold.py" "$det" "$cls" "$TMP/ready" &
 HELPER=$!
 PIDS+=("$HELPER")
 answered() { [[ -s $TMP/ready ]]; }

@@ -61,27 +61,8 @@ cls=$(id_of vib-classifier)
 [[ $det && $cls ]] || fail "model ids not found in: $json"
 
 tmp=$(mktemp -d)
-# struct mcai_pipeline_create (uapi/mcai.h): 112 bytes
-python3 - "$det" "$cls" "$tmp/ready" <<'EOF' &
-import fcntl, os, struct, sys, time
-det, cls, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-fmt = "<II32sII8I8Hiiii"
-size = struct.calcsize(fmt)
-req = (3 << 30) | (size << 16) | (0xE9 << 8) | 0x13
-buf = bytearray(struct.pack(fmt, size, 0, b"vib-chain", 1, 2,
-                            det, cls, 0, 0, 0, 0, 0, 0,
-                            0, 0, 0, 0, 0, 0, 0, 0, 1, -129, 0, 0))
-fd = os.open("/dev/mcai", os.O_RDWR)
-try:
-    fcntl.ioctl(fd, req, buf)
-except OSError as e:
-    open(ready, "w").write("error %d\n" % e.errno)
-    sys.exit(1)
-open(ready, "w").write("ok\n")
-while not os.path.exists(ready + ".done"):
-    time.sleep(0.1)
-os.close(fd)
-EOF
+# the chain, made and held open by tests/vm/pipe-hold.py
+python3 "$R/tests/vm/pipe-hold.py" "$det" "$cls" "$tmp/ready" &
 py=$!
 # python3 starts slowly on a loaded guest: wait for its answer (or its end)
 answered() { [[ -s $tmp/ready ]] || ! kill -0 "$py" 2>/dev/null; }

@@ -81,28 +81,9 @@ det=$(id_of vib-detector)
 cls=$(id_of vib-classifier)
 [[ $det && $cls ]] || { fail "model ids not found in: $json"; exit 1; }
 
-# the chain, held open by a helper (as in 61-simsensor-chain.sh), with
-# escalate_below: struct mcai_pipeline_create (uapi/mcai.h), 112 bytes
-python3 - "$det" "$cls" "$TMP/ready" "$ESC_BELOW" <<'EOF' &
-import fcntl, os, struct, sys, time
-det, cls, ready, esc = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-fmt = "<II32sII8I8Hiiii"
-size = struct.calcsize(fmt)
-req = (3 << 30) | (size << 16) | (0xE9 << 8) | 0x13
-buf = bytearray(struct.pack(fmt, size, 0, b"vib-chain", 1, 2,
-                            det, cls, 0, 0, 0, 0, 0, 0,
-                            0, 0, 0, 0, 0, 0, 0, 0, 1, esc, 0, 0))
-fd = os.open("/dev/mcai", os.O_RDWR)
-try:
-    fcntl.ioctl(fd, req, buf)
-except OSError as e:
-    open(ready, "w").write("error %d\n" % e.errno)
-    sys.exit(1)
-open(ready, "w").write("ok\n")
-while not os.path.exists(ready + ".done"):
-    time.sleep(0.1)
-os.close(fd)
-EOF
+# the chain, held open by tests/vm/pipe-hold.py, with
+# escalate_below
+python3 "$R/tests/vm/pipe-hold.py" "$det" "$cls" "$TMP/ready" "$ESC_BELOW" &
 PY=$!
 PIDS+=($PY)
 answered() { [[ -s $TMP/ready ]] || ! kill -0 "$PY" 2> /dev/null; }
