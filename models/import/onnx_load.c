@@ -625,6 +625,13 @@ static int ox_nodes(struct mcai_ox_graph *g, const Onnx__GraphProto *gp)
 		n->n_in = (u32)p->n_input;
 		n->n_out = (u32)p->n_output;
 		g->n_n = (u32)i + 1;
+		/*
+		 * Every supported op's first output is required; rewrites
+		 * write it, and an absent one must not alias tensor 0.
+		 */
+		n->out[0] = n->out[1] = -1;
+		if (!p->n_output || !p->output[0][0])
+			return mcai_ox_node_refuse(g, n, "no output");
 		for (k = 0; k < p->n_output; k++) {
 			s32 ti;
 
