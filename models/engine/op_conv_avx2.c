@@ -520,6 +520,119 @@ void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 				      q->lo, q->hi);
 }
 
+/*
+ * One channel block's constants for mcai_simd_avx2_out8n(): computed
+ * once, used by every pixel of the call.
+ */
+struct mcai_avx2_oblk {
+	__m256i bias, mult, multo, left, right, mask, half_mask;
+	bool sat, left_any;
+};
+
+static void mcai_avx2_oblk_load(struct mcai_avx2_oblk *k,
+				const struct mcai_simd_outq *q, u32 i)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	const __m256i one = _mm256_set1_epi32(1);
+	__m256i shift = mcai_avx2_ld(q->shift + i);
+
+	k->bias = q->bias ? mcai_avx2_ld(q->bias + i) : zero;
+	/*
+	 * sat32(acc + bias) is acc + bias where |bias| <= S32_MAX - acc_max
+	 * in every lane: the sum cannot leave the s32 range then.
+	 */
+	k->sat = true;
+	if (q->acc_max) {
+		const __m256i lim = _mm256_set1_epi32(S32_MAX - (s32)q->acc_max);
+		__m256i out = _mm256_or_si256(_mm256_cmpgt_epi32(k->bias, lim),
+					      _mm256_cmpgt_epi32(_mm256_sub_epi32(zero, lim),
+								 k->bias));
+
+		k->sat = !_mm256_testz_si256(out, out);
+	}
+	k->mult = mcai_avx2_ld(q->mult + i);
+	k->multo = _mm256_srli_epi64(k->mult, 32);
+	k->left = mcai_avx2_left(shift);
+	k->right = mcai_avx2_right(shift);
+	k->left_any = !_mm256_testz_si256(k->left, k->left);
+	k->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, k->right), one);
+	k->half_mask = _mm256_srai_epi32(k->mask, 1);
+}
+
+/*
+ * mcai_avx2_requant()'s steps for one pixel's 8 lanes, with the block's
+ * constants: sat32(acc + bias) and sat32(v << left) only where the block
+ * may need them, srdhm() without its S32_MIN * S32_MIN case (mult >= 0
+ * here), the clamp as max(min()) where lo <= hi (then the same as the
+ * reference's lo-test-first order).
+ */
+static __m256i mcai_avx2_rqn(const struct mcai_avx2_oblk *k, __m256i acc,
+			     __m256i zp, __m256i lo, __m256i hi, bool fastclamp)
+{
+	const __m256i smax = _mm256_set1_epi32(S32_MAX);
+	const __m256i half = _mm256_set1_epi64x(1LL << 30);
+	__m256i v, t, m, ev, od;
+
+	v = _mm256_add_epi32(acc, k->bias);
+	if (k->sat) {
+		m = _mm256_and_si256(_mm256_xor_si256(v, acc),
+				     _mm256_xor_si256(v, k->bias));
+		t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
+		v = mcai_avx2_select(v, t, _mm256_srai_epi32(m, 31));
+	}
+	if (k->left_any) {
+		t = _mm256_sllv_epi32(v, k->left);
+		m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, k->left), v);
+		v = mcai_avx2_select(_mm256_xor_si256(_mm256_srai_epi32(v, 31),
+						      smax), t, m);
+	}
+	ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, k->mult),
+						half), 31);
+	od = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), k->multo);
+	od = _mm256_slli_epi64(_mm256_add_epi64(od, half), 1);
+	v = _mm256_blend_epi32(ev, od, 0xaa);
+	t = _mm256_add_epi32(k->half_mask, _mm256_srli_epi32(v, 31));
+	m = _mm256_cmpgt_epi32(_mm256_and_si256(v, k->mask), t);
+	v = _mm256_sub_epi32(_mm256_srav_epi32(v, k->right), m);
+	/* lo and hi are already lo - zp and hi - zp */
+	if (fastclamp)
+		v = _mm256_max_epi32(_mm256_min_epi32(v, hi), lo);
+	else
+		v = mcai_avx2_select(_mm256_min_epi32(v, hi), lo,
+				     _mm256_cmpgt_epi32(lo, v));
+	return _mm256_add_epi32(v, zp);
+}
+
+/* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
+static void mcai_avx2_store8(s8 *out, __m256i v);
+
+void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+			  u32 astride, u32 np, u32 n, s8 *out,
+			  size_t ostride)
+{
+	const __m256i zp = _mm256_set1_epi32(q->out_zp);
+	const __m256i lo = _mm256_set1_epi32(q->lo - q->out_zp);
+	const __m256i hi = _mm256_set1_epi32(q->hi - q->out_zp);
+	const bool fastclamp = q->lo <= q->hi;
+	struct mcai_avx2_oblk k;
+	u32 i = 0, p;
+
+	for (; i + 8 <= n; i += 8) {
+		mcai_avx2_oblk_load(&k, q, i);
+		for (p = 0; p < np; p++)
+			mcai_avx2_store8(out + p * ostride + i,
+					 mcai_avx2_rqn(&k, mcai_avx2_ld(acc + (size_t)p * astride + i),
+						       zp, lo, hi, fastclamp));
+	}
+	for (; i < n; i++)
+		for (p = 0; p < np; p++)
+			out[p * ostride + i] =
+				mcai_op_out8(acc[(size_t)p * astride + i],
+					     q->bias ? q->bias[i] : 0,
+					     q->mult[i], q->shift[i], q->out_zp,
+					     q->lo, q->hi);
+}
+
 /* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
 static void mcai_avx2_store8(s8 *out, __m256i v)
 {
@@ -656,6 +769,7 @@ const struct mcai_simd_isa mcai_simd_avx2 = {
 	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
+	.out8n = mcai_simd_avx2_out8n,
 	.add = mcai_simd_avx2_add,
 	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,

@@ -102,6 +102,7 @@ const struct mcai_simd_isa mcai_simd_avxvnni = {
 	.dot = mcai_vnni_dot,
 	.dw = mcai_simd_avx2_dw,
 	.out8 = mcai_simd_avx2_out8,
+	.out8n = mcai_simd_avx2_out8n,
 	.add = mcai_simd_avx2_add,
 	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,

@@ -172,25 +172,39 @@ static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 }
 
 /*
- * The output stage of channels [c0, c0 + nch): the path's out8 called
- * directly (the drivers run it thousands of times a layer, a few
- * channels at a time; mcai_simd_out8() would look the path up each time).
+ * The output stage of channels [c0, c0 + nch) of @np pixels (pixel i's
+ * accumulators at acc + i * MCAI_SIMD_OCB, its bytes at out + i *
+ * out_c): the path's out8n called directly, once for the pixels of a
+ * block, so that each channel's constants are made once (the drivers
+ * run it thousands of times a layer, a few channels at a time).  @taps,
+ * the dot products' length, bounds the accumulators.
  */
 static void mcai_simd_conv_out(const struct mcai_simd_isa *isa,
 			       const struct mcai_conv_params *p,
-			       const s32 *bias, u32 c0, u32 nch,
-			       const s32 *acc, s8 *out)
+			       const s32 *bias, u32 taps, u32 c0, u32 nch,
+			       const s32 *acc, u32 np, s8 *out)
 {
 	struct mcai_simd_outq q = {
 		.bias = bias ? bias + c0 : NULL,
 		.mult = p->mult + c0, .shift = p->shift + c0,
 		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+		.acc_max = mcai_simd_acc_max(taps),
 	};
+	u32 i;
 
-	if (isa->out8)
-		isa->out8(&q, acc, nch, out + c0);
-	else
-		mcai_simd_out8(&q, acc, nch, out + c0);
+	if (isa->out8n) {
+		isa->out8n(&q, acc, MCAI_SIMD_OCB, np, nch, out + c0, p->out_c);
+		return;
+	}
+	for (i = 0; i < np; i++) {
+		const s32 *a = acc + i * MCAI_SIMD_OCB;
+		s8 *o = out + (size_t)i * p->out_c + c0;
+
+		if (isa->out8)
+			isa->out8(&q, a, nch, o);
+		else
+			mcai_simd_out8(&q, a, nch, o);
+	}
 }
 
 /* Every output channel of one pixel, group by group. */
@@ -224,7 +238,8 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 				mcai_simd_tick(section, nch * len,
 					       k0 + len == pk->k ? nch : 0);
 			}
-			mcai_simd_conv_out(isa, p, bias, c0, nch, acc, out);
+			mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc,
+					   1, out);
 		}
 	}
 }
@@ -274,10 +289,8 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 					       off + len == rowlen ? np * nch : 0);
 			}
 		}
-		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(isa, p, bias, c0, nch,
-					   acc + i * MCAI_SIMD_OCB,
-					   out + (size_t)i * p->out_c);
+		mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc, np,
+				   out);
 	}
 }
 
@@ -319,10 +332,8 @@ static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
 			mcai_simd_tick(section, 4 * nch * len,
 				       k0 + len == pk->k ? np * nch : 0);
 		}
-		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(isa, p, bias, c0, nch,
-					   acc + i * MCAI_SIMD_OCB,
-					   out + (size_t)i * p->out_c);
+		mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc, np,
+				   out);
 	}
 }
 
@@ -405,14 +416,18 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 	return true;
 }
 
+/*
+ * Depthwise, multiplier 1: the path's dw() for up to four pixels of a row
+ * and each block of channels, then one output stage for the four.
+ */
 bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 			 const s8 *filter, const s32 *bias, s8 *out)
 {
 	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
 	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
 	const u32 taps = p->k_h * p->k_w;
-	s32 acc[MCAI_SIMD_OCB];
-	u32 b, oy, ox, c0, nch, section = 0;
+	s32 acc[4 * MCAI_SIMD_OCB];
+	u32 b, oy, ox, c0, nch, np, i, section = 0;
 
 	/* a channel multiplier gathers inputs: the reference does that */
 	if (!isa || !isa->dw || p->out_c != p->in_c || !mcai_simd_begin())
@@ -421,20 +436,27 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 		for (oy = 0; oy < p->out_h; oy++) {
 			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
 
-			for (ox = 0; ox < p->out_w; ox++) {
-				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
-
+			for (ox = 0; ox < p->out_w; ox += np) {
+				np = mcai_min32(4, p->out_w - ox);
 				for (c0 = 0; c0 < p->out_c;
 				     c0 += MCAI_SIMD_OCB) {
 					nch = mcai_min32(MCAI_SIMD_OCB,
 							 p->out_c - c0);
-					isa->dw(p, in + b * img, y0, x0, filter,
-						c0, nch, acc);
-					mcai_simd_conv_out(isa, p, bias, c0,
-							   nch, acc, out);
-					mcai_simd_tick(&section, nch * taps, nch);
+					for (i = 0; i < np; i++)
+						isa->dw(p, in + b * img, y0,
+							(s64)(ox + i) *
+							p->stride_w -
+							p->pad_left, filter,
+							c0, nch,
+							acc + i * MCAI_SIMD_OCB);
+					mcai_simd_conv_out(isa, p, bias, taps,
+							   c0, nch, acc, np,
+							   out);
+					mcai_simd_tick(&section,
+						       np * nch * taps,
+						       np * nch);
 				}
-				out += p->out_c;
+				out += (size_t)np * p->out_c;
 			}
 		}
 	}
