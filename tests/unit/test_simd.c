@@ -324,6 +324,28 @@ START_TEST(test_simd_conv2d)
 		conv_case(&seed, &s, false, false, &n);
 		s = (struct conv_shape){ 6, 7, 130, 70, 3, 2, 1, 2, 1, 1 };
 		conv_case(&seed, &s, false, false, &n);
+		/*
+		 * rows copied into a band with their padding first (the
+		 * shipped models' shapes, smaller): whole kr-tap rows read
+		 * in place from it, first layers' windows copied from it,
+		 * a band too large for the stack (the old way)
+		 */
+		for (i = 0; i < 4; i++) {
+			s = (struct conv_shape){ 14, 14, 16, 32, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 28, 28, 1, 16, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 21, 20, 3, 8, 3, 3, 2, 1, 0, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 19, 10, 1, 64, 10, 4, 2, 1, 4, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 9, 8, 3, 16, 3, 3, 1, 2, 2, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 8, 8, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 10, 9, 16, 24, 2, 2, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+		}
 	}
 	printf("simd: conv2d and conv1d: %u cases bit-exact\n", n);
 }
