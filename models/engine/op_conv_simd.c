@@ -97,17 +97,27 @@ bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
 	return true;
 }
 
-/* @n bytes: a first layer's few channels inline, longer runs by memcpy */
-static void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
+/*
+ * @n bytes: a first layer's few channels inline (4 to 15 as two
+ * overlapping word copies, which the compiler makes two loads and two
+ * stores each), longer runs by memcpy
+ */
+static inline void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
 {
-	u32 i;
-
 	if (n >= 16) {
 		memcpy(d, s, n);
-		return;
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n) {
+		/* 1 to 3: bytes 0, n / 2 and n - 1 cover them all */
+		d[0] = (u8)s[0];
+		d[n / 2] = (u8)s[n / 2];
+		d[n - 1] = (u8)s[n - 1];
 	}
-	for (i = 0; i < n; i++)
-		d[i] = (u8)s[i];
 }
 
 /*
