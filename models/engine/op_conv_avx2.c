@@ -379,6 +379,121 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
 }
 
+/* mcai_avx2_dw16() with the tap's 16 filter values already widened */
+static void mcai_avx2_dw16w(__m256i *lo, __m256i *hi, const s8 *px,
+			    __m256i wv, __m256i zp16)
+{
+	__m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px));
+	__m256i pr = _mm256_mullo_epi16(_mm256_sub_epi16(xv, zp16), wv);
+
+	*lo = _mm256_add_epi32(*lo,
+			       _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+	*hi = _mm256_add_epi32(*hi,
+			       _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+}
+
+/* mcai_avx2_dw8() with the tap's 8 filter values already widened */
+static __m256i mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
+			      __m256i zp32)
+{
+	s64 xb;
+
+	memcpy(&xb, px, 8);
+	return _mm256_add_epi32(lo, _mm256_mullo_epi32(
+		_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb)),
+				 zp32), wv));
+}
+
+/* Eight channels' sums of pixels 0..np-1 at acc + pixel * MCAI_SIMD_OCB. */
+static void mcai_avx2_dw_store(s32 *acc, u32 np, __m256i a0, __m256i a1,
+			       __m256i a2, __m256i a3)
+{
+	_mm256_storeu_si256((__m256i *)acc, a0);
+	if (np > 1)
+		_mm256_storeu_si256((__m256i *)(acc + MCAI_SIMD_OCB), a1);
+	if (np > 2)
+		_mm256_storeu_si256((__m256i *)(acc + 2 * MCAI_SIMD_OCB), a2);
+	if (np > 3)
+		_mm256_storeu_si256((__m256i *)(acc + 3 * MCAI_SIMD_OCB), a3);
+}
+
+/*
+ * Four pixels of one row whose windows all lie in the image (simd.h's
+ * dw4): one list of taps (the first pixel's offsets; the others' are
+ * the same plus their column's), and each tap's 16 (then 8) filter
+ * values loaded and widened once for the four pixels.  A block of
+ * fewer pixels repeats its last one; only np are stored.  The sums are
+ * mcai_simd_avx2_dw()'s.
+ */
+void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
+			s64 y0, const s64 *x0, u32 np, const s8 *filter,
+			u32 c0, u32 nch, s32 *acc)
+{
+	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
+	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
+	u32 xo[MCAI_AVX2_DW_TAPS], fo[MCAI_AVX2_DW_TAPS];
+	size_t po[4];
+	u32 i = 0, ky, kx, t, nt = 0, q;
+
+	if (p->k_h * p->k_w > MCAI_AVX2_DW_TAPS) {
+		for (q = 0; q < np; q++)
+			mcai_simd_avx2_dw(p, img, y0, x0[q], filter, c0, nch,
+					  acc + q * MCAI_SIMD_OCB);
+		return;
+	}
+	for (q = 0; q < 4; q++)
+		po[q] = (size_t)(x0[q < np ? q : np - 1] - x0[0]) * p->in_c;
+	for (ky = 0; ky < p->k_h; ky++)
+		for (kx = 0; kx < p->k_w; kx++, nt++) {
+			xo[nt] = (u32)(((size_t)(y0 + (s64)ky * p->dil_h) *
+					p->in_w + (size_t)(x0[0] +
+							   (s64)kx * p->dil_w)) *
+				       p->in_c + c0);
+			fo[nt] = (u32)(((size_t)ky * p->k_w + kx) * p->out_c +
+				       c0);
+		}
+	for (; i + 16 <= nch; i += 16) {
+		__m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0;
+		__m256i l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+
+		for (t = 0; t < nt; t++) {
+			const s8 *px = img + xo[t] + i;
+			__m256i wv = _mm256_cvtepi8_epi16(
+				_mm_loadu_si128((const __m128i *)(filter + fo[t] + i)));
+
+			mcai_avx2_dw16w(&l0, &h0, px, wv, zp16);
+			mcai_avx2_dw16w(&l1, &h1, px + po[1], wv, zp16);
+			mcai_avx2_dw16w(&l2, &h2, px + po[2], wv, zp16);
+			mcai_avx2_dw16w(&l3, &h3, px + po[3], wv, zp16);
+		}
+		mcai_avx2_dw_store(acc + i, np, l0, l1, l2, l3);
+		mcai_avx2_dw_store(acc + i + 8, np, h0, h1, h2, h3);
+	}
+	if (i + 8 <= nch) {
+		__m256i l0 = _mm256_setzero_si256(), l1 = l0, l2 = l0, l3 = l0;
+
+		for (t = 0; t < nt; t++) {
+			const s8 *px = img + xo[t] + i;
+			s64 wb;
+			__m256i wv;
+
+			memcpy(&wb, filter + fo[t] + i, 8);
+			wv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(wb));
+			l0 = mcai_avx2_dw8w(l0, px, wv, zp32);
+			l1 = mcai_avx2_dw8w(l1, px + po[1], wv, zp32);
+			l2 = mcai_avx2_dw8w(l2, px + po[2], wv, zp32);
+			l3 = mcai_avx2_dw8w(l3, px + po[3], wv, zp32);
+		}
+		mcai_avx2_dw_store(acc + i, np, l0, l1, l2, l3);
+		i += 8;
+	}
+	for (; i < nch; i++)
+		for (q = 0; q < np; q++)
+			acc[q * MCAI_SIMD_OCB + i] =
+				mcai_dw_dot(p, img, y0, x0[q], filter, c0 + i,
+					    c0 + i);
+}
+
 /*
  * b where the lanes of @m are all ones, a where they are zero (every
  * mask here is a whole-lane compare or sign result).  Not
@@ -768,6 +883,7 @@ const struct mcai_simd_isa mcai_simd_avx2 = {
 	.dot = mcai_avx2_dot,
 	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
+	.dw4 = mcai_simd_avx2_dw4,
 	.out8 = mcai_simd_avx2_out8,
 	.out8n = mcai_simd_avx2_out8n,
 	.add = mcai_simd_avx2_add,

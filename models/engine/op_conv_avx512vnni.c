@@ -327,6 +327,7 @@ const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.dot = mcai_zmm_dot,
 	.dot4 = mcai_zmm_dot4,
 	.dw = mcai_simd_avx2_dw,
+	.dw4 = mcai_simd_avx2_dw4,
 	.out8 = mcai_zmm_out8,
 	.out8n = mcai_zmm_out8n,
 	.add = mcai_simd_avx2_add,

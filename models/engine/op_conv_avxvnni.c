@@ -101,6 +101,7 @@ const struct mcai_simd_isa mcai_simd_avxvnni = {
 	.prep = mcai_vnni_prep,
 	.dot = mcai_vnni_dot,
 	.dw = mcai_simd_avx2_dw,
+	.dw4 = mcai_simd_avx2_dw4,
 	.out8 = mcai_simd_avx2_out8,
 	.out8n = mcai_simd_avx2_out8n,
 	.add = mcai_simd_avx2_add,

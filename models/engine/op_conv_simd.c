@@ -528,8 +528,10 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 }
 
 /*
- * Depthwise, multiplier 1: the path's dw() for up to four pixels of a row
- * and each block of channels, then one output stage for the four.
+ * Depthwise, multiplier 1.  Runs of up to four pixels whose windows lie
+ * in the image go to the path's dw4() (one tap list, each filter load
+ * shared), the others one by one to dw(); then one output stage for
+ * the run.
  */
 bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 			 const s8 *filter, const s32 *bias, s8 *out)
@@ -537,8 +539,10 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
 	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
 	const u32 taps = p->k_h * p->k_w;
+	const s64 xspan = (s64)(p->k_w - 1) * p->dil_w;
 	s32 acc[4 * MCAI_SIMD_OCB];
 	u32 b, oy, ox, c0, nch, np, i, section = 0;
+	s64 x0[4];
 
 	/* a channel multiplier gathers inputs: the reference does that */
 	if (!isa || !isa->dw || p->out_c != p->in_c || !mcai_simd_begin())
@@ -546,27 +550,41 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 	for (b = 0; b < p->batch; b++) {
 		for (oy = 0; oy < p->out_h; oy++) {
 			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
+			bool rows_in = y0 >= 0 && y0 + (s64)(p->k_h - 1) *
+				       p->dil_h < p->in_h && isa->dw4;
 
 			for (ox = 0; ox < p->out_w; ox += np) {
-				np = mcai_min32(4, p->out_w - ox);
+				/* the run of pixels inside, if any, else one */
+				for (np = 0; np < 4 && ox + np < p->out_w; np++) {
+					x0[np] = (s64)(ox + np) * p->stride_w -
+						 p->pad_left;
+					if (!rows_in || x0[np] < 0 ||
+					    x0[np] + xspan >= p->in_w)
+						break;
+				}
 				for (c0 = 0; c0 < p->out_c;
 				     c0 += MCAI_SIMD_OCB) {
 					nch = mcai_min32(MCAI_SIMD_OCB,
 							 p->out_c - c0);
-					for (i = 0; i < np; i++)
+					if (np) {
+						isa->dw4(p, in + b * img, y0,
+							 x0, np, filter, c0,
+							 nch, acc);
+					} else {
 						isa->dw(p, in + b * img, y0,
-							(s64)(ox + i) *
-							p->stride_w -
+							(s64)ox * p->stride_w -
 							p->pad_left, filter,
-							c0, nch,
-							acc + i * MCAI_SIMD_OCB);
+							c0, nch, acc);
+					}
+					i = np ? np : 1;
 					mcai_simd_conv_out(isa, p, bias, taps,
-							   c0, nch, acc, np,
+							   c0, nch, acc, i,
 							   out);
-					mcai_simd_tick(&section,
-						       np * nch * taps,
-						       np * nch);
+					mcai_simd_tick(&section, i * nch * taps,
+						       i * nch);
 				}
+				if (!np)
+					np = 1;
 				out += (size_t)np * p->out_c;
 			}
 		}

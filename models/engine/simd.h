@@ -247,6 +247,14 @@ struct mcai_simd_isa {
 	 */
 	void (*dw)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
 		   s64 x0, const s8 *filter, u32 c0, u32 nch, s32 *acc);
+	/*
+	 * dw() for np (1..4) pixels of one row at columns x0[0..np),
+	 * increasing, whose windows all lie in the image; pixel q's
+	 * accumulators at acc + q * MCAI_SIMD_OCB.  NULL: dw() a pixel.
+	 */
+	void (*dw4)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
+		    const s64 *x0, u32 np, const s8 *filter, u32 c0, u32 nch,
+		    s32 *acc);
 	/* mcai_simd_out8()'s vector half */
 	void (*out8)(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
 		     s8 *out);
@@ -281,6 +289,10 @@ const struct mcai_simd_isa *mcai_simd_isa_active(void);
 void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
 		       s32 *acc);
+/* op_conv_avx2.c's depthwise of four pixels, which the VNNI paths use too */
+void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
+			s64 y0, const s64 *x0, u32 np, const s8 *filter,
+			u32 c0, u32 nch, s32 *acc);
 /* op_conv_avx2.c's output stage, which AVX-VNNI uses too */
 void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 			 u32 n, s8 *out);

@@ -375,6 +375,26 @@ START_TEST(test_simd_depthwise)
 		conv_case(&seed, &s, true, false, &n);
 		s = (struct conv_shape){ 14, 14, 17, 17, 6, 6, 1, 2, 3, 1 };
 		conv_case(&seed, &s, true, false, &n);
+		/*
+		 * runs of pixels inside the image, four to a dw4() call,
+		 * and the edges around them: VWW's and KWS's shapes (8 to
+		 * 64 channels, stride 1 and 2, padded and not), 16 + 8 + a
+		 * few channels, a dilated row
+		 */
+		for (i = 0; i < 3; i++) {
+			s = (struct conv_shape){ 12, 12, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 13, 13, 16, 16, 3, 3, 2, 1, 0, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 11, 10, 8, 8, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 25, 5, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 9, 15, 27, 27, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 10, 17, 40, 40, 3, 2, 1, 2, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+		}
 	}
 	printf("simd: depthwise: %u cases bit-exact\n", n);
 }
