@@ -397,11 +397,13 @@ static __m256i mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
 			      __m256i zp32)
 {
 	s64 xb;
+	__m256i xv;
 
 	memcpy(&xb, px, 8);
-	return _mm256_add_epi32(lo, _mm256_mullo_epi32(
-		_mm256_sub_epi32(_mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb)),
-				 zp32), wv));
+	xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb));
+	return _mm256_add_epi32(lo,
+				_mm256_mullo_epi32(_mm256_sub_epi32(xv, zp32),
+						   wv));
 }
 
 /* Eight channels' sums of pixels 0..np-1 at acc + pixel * MCAI_SIMD_OCB. */
@@ -458,8 +460,9 @@ void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
 
 		for (t = 0; t < nt; t++) {
 			const s8 *px = img + xo[t] + i;
-			__m256i wv = _mm256_cvtepi8_epi16(
-				_mm_loadu_si128((const __m128i *)(filter + fo[t] + i)));
+			__m128i wb = _mm_loadu_si128((const __m128i *)(filter +
+								       fo[t] + i));
+			__m256i wv = _mm256_cvtepi8_epi16(wb);
 
 			mcai_avx2_dw16w(&l0, &h0, px, wv, zp16);
 			mcai_avx2_dw16w(&l1, &h1, px + po[1], wv, zp16);
@@ -734,10 +737,13 @@ void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
 
 	for (; i + 8 <= n; i += 8) {
 		mcai_avx2_oblk_load(&k, q, i);
-		for (p = 0; p < np; p++)
+		for (p = 0; p < np; p++) {
+			__m256i a = mcai_avx2_ld(acc + (size_t)p * astride + i);
+
 			mcai_avx2_store8(out + p * ostride + i,
-					 mcai_avx2_rqn(&k, mcai_avx2_ld(acc + (size_t)p * astride + i),
-						       zp, lo, hi, fastclamp));
+					 mcai_avx2_rqn(&k, a, zp, lo, hi,
+						       fastclamp));
+		}
 	}
 	for (; i < n; i++)
 		for (p = 0; p < np; p++)

@@ -293,12 +293,13 @@ static void mcai_zmm_out8n(const struct mcai_simd_outq *q, const s32 *acc,
 				v = _mm512_mask_blend_epi32(m, v, t);
 			}
 			if (left_any) {
+				__m512i sv = _mm512_xor_si512(_mm512_srai_epi32(v, 31),
+							      smax);
+
 				t = _mm512_sllv_epi32(v, left);
 				m = _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(t, left),
 							    v);
-				v = _mm512_mask_blend_epi32(m,
-					_mm512_xor_si512(_mm512_srai_epi32(v, 31),
-							 smax), t);
+				v = _mm512_mask_blend_epi32(m, sv, t);
 			}
 			ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, mult),
 								half), 31);
