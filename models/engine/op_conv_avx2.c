@@ -379,6 +379,124 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		acc[i] = mcai_dw_dot(p, img, y0, x0, filter, c0 + i, c0 + i);
 }
 
+/* mcai_avx2_dw16() with the tap's 16 filter values already widened */
+static void mcai_avx2_dw16w(__m256i *lo, __m256i *hi, const s8 *px,
+			    __m256i wv, __m256i zp16)
+{
+	__m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px));
+	__m256i pr = _mm256_mullo_epi16(_mm256_sub_epi16(xv, zp16), wv);
+
+	*lo = _mm256_add_epi32(*lo,
+			       _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+	*hi = _mm256_add_epi32(*hi,
+			       _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+}
+
+/* mcai_avx2_dw8() with the tap's 8 filter values already widened */
+static __m256i mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
+			      __m256i zp32)
+{
+	s64 xb;
+	__m256i xv;
+
+	memcpy(&xb, px, 8);
+	xv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(xb));
+	return _mm256_add_epi32(lo,
+				_mm256_mullo_epi32(_mm256_sub_epi32(xv, zp32),
+						   wv));
+}
+
+/* Eight channels' sums of pixels 0..np-1 at acc + pixel * MCAI_SIMD_OCB. */
+static void mcai_avx2_dw_store(s32 *acc, u32 np, __m256i a0, __m256i a1,
+			       __m256i a2, __m256i a3)
+{
+	_mm256_storeu_si256((__m256i *)acc, a0);
+	if (np > 1)
+		_mm256_storeu_si256((__m256i *)(acc + MCAI_SIMD_OCB), a1);
+	if (np > 2)
+		_mm256_storeu_si256((__m256i *)(acc + 2 * MCAI_SIMD_OCB), a2);
+	if (np > 3)
+		_mm256_storeu_si256((__m256i *)(acc + 3 * MCAI_SIMD_OCB), a3);
+}
+
+/*
+ * Four pixels of one row whose windows all lie in the image (simd.h's
+ * dw4): one list of taps (the first pixel's offsets; the others' are
+ * the same plus their column's), and each tap's 16 (then 8) filter
+ * values loaded and widened once for the four pixels.  A block of
+ * fewer pixels repeats its last one; only np are stored.  The sums are
+ * mcai_simd_avx2_dw()'s.
+ */
+void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
+			s64 y0, const s64 *x0, u32 np, const s8 *filter,
+			u32 c0, u32 nch, s32 *acc)
+{
+	const __m256i zp16 = _mm256_set1_epi16((s16)p->in_zp);
+	const __m256i zp32 = _mm256_set1_epi32(p->in_zp);
+	u32 xo[MCAI_AVX2_DW_TAPS], fo[MCAI_AVX2_DW_TAPS];
+	size_t po[4];
+	u32 i = 0, ky, kx, t, nt = 0, q;
+
+	if (p->k_h * p->k_w > MCAI_AVX2_DW_TAPS) {
+		for (q = 0; q < np; q++)
+			mcai_simd_avx2_dw(p, img, y0, x0[q], filter, c0, nch,
+					  acc + q * MCAI_SIMD_OCB);
+		return;
+	}
+	for (q = 0; q < 4; q++)
+		po[q] = (size_t)(x0[q < np ? q : np - 1] - x0[0]) * p->in_c;
+	for (ky = 0; ky < p->k_h; ky++)
+		for (kx = 0; kx < p->k_w; kx++, nt++) {
+			xo[nt] = (u32)(((size_t)(y0 + (s64)ky * p->dil_h) *
+					p->in_w + (size_t)(x0[0] +
+							   (s64)kx * p->dil_w)) *
+				       p->in_c + c0);
+			fo[nt] = (u32)(((size_t)ky * p->k_w + kx) * p->out_c +
+				       c0);
+		}
+	for (; i + 16 <= nch; i += 16) {
+		__m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0;
+		__m256i l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+
+		for (t = 0; t < nt; t++) {
+			const s8 *px = img + xo[t] + i;
+			__m128i wb = _mm_loadu_si128((const __m128i *)(filter +
+								       fo[t] + i));
+			__m256i wv = _mm256_cvtepi8_epi16(wb);
+
+			mcai_avx2_dw16w(&l0, &h0, px, wv, zp16);
+			mcai_avx2_dw16w(&l1, &h1, px + po[1], wv, zp16);
+			mcai_avx2_dw16w(&l2, &h2, px + po[2], wv, zp16);
+			mcai_avx2_dw16w(&l3, &h3, px + po[3], wv, zp16);
+		}
+		mcai_avx2_dw_store(acc + i, np, l0, l1, l2, l3);
+		mcai_avx2_dw_store(acc + i + 8, np, h0, h1, h2, h3);
+	}
+	if (i + 8 <= nch) {
+		__m256i l0 = _mm256_setzero_si256(), l1 = l0, l2 = l0, l3 = l0;
+
+		for (t = 0; t < nt; t++) {
+			const s8 *px = img + xo[t] + i;
+			s64 wb;
+			__m256i wv;
+
+			memcpy(&wb, filter + fo[t] + i, 8);
+			wv = _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(wb));
+			l0 = mcai_avx2_dw8w(l0, px, wv, zp32);
+			l1 = mcai_avx2_dw8w(l1, px + po[1], wv, zp32);
+			l2 = mcai_avx2_dw8w(l2, px + po[2], wv, zp32);
+			l3 = mcai_avx2_dw8w(l3, px + po[3], wv, zp32);
+		}
+		mcai_avx2_dw_store(acc + i, np, l0, l1, l2, l3);
+		i += 8;
+	}
+	for (; i < nch; i++)
+		for (q = 0; q < np; q++)
+			acc[q * MCAI_SIMD_OCB + i] =
+				mcai_dw_dot(p, img, y0, x0[q], filter, c0 + i,
+					    c0 + i);
+}
+
 /*
  * b where the lanes of @m are all ones, a where they are zero (every
  * mask here is a whole-lane compare or sign result).  Not
@@ -520,6 +638,122 @@ void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 				      q->lo, q->hi);
 }
 
+/*
+ * One channel block's constants for mcai_simd_avx2_out8n(): computed
+ * once, used by every pixel of the call.
+ */
+struct mcai_avx2_oblk {
+	__m256i bias, mult, multo, left, right, mask, half_mask;
+	bool sat, left_any;
+};
+
+static void mcai_avx2_oblk_load(struct mcai_avx2_oblk *k,
+				const struct mcai_simd_outq *q, u32 i)
+{
+	const __m256i zero = _mm256_setzero_si256();
+	const __m256i one = _mm256_set1_epi32(1);
+	__m256i shift = mcai_avx2_ld(q->shift + i);
+
+	k->bias = q->bias ? mcai_avx2_ld(q->bias + i) : zero;
+	/*
+	 * sat32(acc + bias) is acc + bias where |bias| <= S32_MAX - acc_max
+	 * in every lane: the sum cannot leave the s32 range then.
+	 */
+	k->sat = true;
+	if (q->acc_max) {
+		const __m256i lim = _mm256_set1_epi32(S32_MAX - (s32)q->acc_max);
+		__m256i out = _mm256_or_si256(_mm256_cmpgt_epi32(k->bias, lim),
+					      _mm256_cmpgt_epi32(_mm256_sub_epi32(zero, lim),
+								 k->bias));
+
+		k->sat = !_mm256_testz_si256(out, out);
+	}
+	k->mult = mcai_avx2_ld(q->mult + i);
+	k->multo = _mm256_srli_epi64(k->mult, 32);
+	k->left = mcai_avx2_left(shift);
+	k->right = mcai_avx2_right(shift);
+	k->left_any = !_mm256_testz_si256(k->left, k->left);
+	k->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, k->right), one);
+	k->half_mask = _mm256_srai_epi32(k->mask, 1);
+}
+
+/*
+ * mcai_avx2_requant()'s steps for one pixel's 8 lanes, with the block's
+ * constants: sat32(acc + bias) and sat32(v << left) only where the block
+ * may need them, srdhm() without its S32_MIN * S32_MIN case (mult >= 0
+ * here), the clamp as max(min()) where lo <= hi (then the same as the
+ * reference's lo-test-first order).
+ */
+static __m256i mcai_avx2_rqn(const struct mcai_avx2_oblk *k, __m256i acc,
+			     __m256i zp, __m256i lo, __m256i hi, bool fastclamp)
+{
+	const __m256i smax = _mm256_set1_epi32(S32_MAX);
+	const __m256i half = _mm256_set1_epi64x(1LL << 30);
+	__m256i v, t, m, ev, od;
+
+	v = _mm256_add_epi32(acc, k->bias);
+	if (k->sat) {
+		m = _mm256_and_si256(_mm256_xor_si256(v, acc),
+				     _mm256_xor_si256(v, k->bias));
+		t = _mm256_xor_si256(_mm256_srai_epi32(acc, 31), smax);
+		v = mcai_avx2_select(v, t, _mm256_srai_epi32(m, 31));
+	}
+	if (k->left_any) {
+		t = _mm256_sllv_epi32(v, k->left);
+		m = _mm256_cmpeq_epi32(_mm256_srav_epi32(t, k->left), v);
+		v = mcai_avx2_select(_mm256_xor_si256(_mm256_srai_epi32(v, 31),
+						      smax), t, m);
+	}
+	ev = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(v, k->mult),
+						half), 31);
+	od = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), k->multo);
+	od = _mm256_slli_epi64(_mm256_add_epi64(od, half), 1);
+	v = _mm256_blend_epi32(ev, od, 0xaa);
+	t = _mm256_add_epi32(k->half_mask, _mm256_srli_epi32(v, 31));
+	m = _mm256_cmpgt_epi32(_mm256_and_si256(v, k->mask), t);
+	v = _mm256_sub_epi32(_mm256_srav_epi32(v, k->right), m);
+	/* lo and hi are already lo - zp and hi - zp */
+	if (fastclamp)
+		v = _mm256_max_epi32(_mm256_min_epi32(v, hi), lo);
+	else
+		v = mcai_avx2_select(_mm256_min_epi32(v, hi), lo,
+				     _mm256_cmpgt_epi32(lo, v));
+	return _mm256_add_epi32(v, zp);
+}
+
+/* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
+static void mcai_avx2_store8(s8 *out, __m256i v);
+
+void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+			  u32 astride, u32 np, u32 n, s8 *out,
+			  size_t ostride)
+{
+	const __m256i zp = _mm256_set1_epi32(q->out_zp);
+	const __m256i lo = _mm256_set1_epi32(q->lo - q->out_zp);
+	const __m256i hi = _mm256_set1_epi32(q->hi - q->out_zp);
+	const bool fastclamp = q->lo <= q->hi;
+	struct mcai_avx2_oblk k;
+	u32 i = 0, p;
+
+	for (; i + 8 <= n; i += 8) {
+		mcai_avx2_oblk_load(&k, q, i);
+		for (p = 0; p < np; p++) {
+			__m256i a = mcai_avx2_ld(acc + (size_t)p * astride + i);
+
+			mcai_avx2_store8(out + p * ostride + i,
+					 mcai_avx2_rqn(&k, a, zp, lo, hi,
+						       fastclamp));
+		}
+	}
+	for (; i < n; i++)
+		for (p = 0; p < np; p++)
+			out[p * ostride + i] =
+				mcai_op_out8(acc[(size_t)p * astride + i],
+					     q->bias ? q->bias[i] : 0,
+					     q->mult[i], q->shift[i], q->out_zp,
+					     q->lo, q->hi);
+}
+
 /* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
 static void mcai_avx2_store8(s8 *out, __m256i v)
 {
@@ -655,7 +889,9 @@ const struct mcai_simd_isa mcai_simd_avx2 = {
 	.dot = mcai_avx2_dot,
 	.dot4 = mcai_avx2_dot4,
 	.dw = mcai_simd_avx2_dw,
+	.dw4 = mcai_simd_avx2_dw4,
 	.out8 = mcai_simd_avx2_out8,
+	.out8n = mcai_simd_avx2_out8n,
 	.add = mcai_simd_avx2_add,
 	.maxp = mcai_simd_avx2_maxp,
 	.nr = 8,

@@ -236,12 +236,101 @@ static void mcai_zmm_out8(const struct mcai_simd_outq *q, const s32 *acc,
 	}
 }
 
+/*
+ * The output stage of several pixels (simd.h's out8n): each block of 16
+ * channels' constants once, then op_conv_avx2.c's mcai_avx2_rqn() steps
+ * a pixel (the reasons are there), with mask registers.
+ */
+static void mcai_zmm_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+			   u32 astride, u32 np, u32 n, s8 *out, size_t ostride)
+{
+	const __m512i zero = _mm512_setzero_si512();
+	const __m512i one = _mm512_set1_epi32(1);
+	const __m512i smax = _mm512_set1_epi32(S32_MAX);
+	const __m512i half = _mm512_set1_epi64(1LL << 30);
+	const __m512i zp = _mm512_set1_epi32(q->out_zp);
+	const __m512i lo = _mm512_set1_epi32(q->lo - q->out_zp);
+	const __m512i hi = _mm512_set1_epi32(q->hi - q->out_zp);
+	const bool fastclamp = q->lo <= q->hi;
+	u32 i, p;
+
+	for (i = 0; i < n; i += 16) {
+		__mmask16 k = n - i >= 16 ? 0xffff :
+			      (__mmask16)((1U << (n - i)) - 1);
+		__m512i bias = q->bias ? _mm512_maskz_loadu_epi32(k, q->bias + i) :
+					 zero;
+		__m512i mult = _mm512_maskz_loadu_epi32(k, q->mult + i);
+		__m512i multo = _mm512_srli_epi64(mult, 32);
+		__m512i shift = _mm512_maskz_loadu_epi32(k, q->shift + i);
+		__m512i left = _mm512_max_epi32(shift, zero);
+		__m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, shift),
+						 zero);
+		__m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right),
+						one);
+		__m512i hmask = _mm512_srai_epi32(mask, 1);
+		bool left_any = _mm512_test_epi32_mask(left, left) != 0;
+		bool sat = true;
+
+		if (q->acc_max) {
+			__m512i lim = _mm512_set1_epi32(S32_MAX -
+							(s32)q->acc_max);
+
+			sat = (_mm512_cmpgt_epi32_mask(bias, lim) |
+			       _mm512_cmpgt_epi32_mask(_mm512_sub_epi32(zero, lim),
+						       bias)) != 0;
+		}
+		for (p = 0; p < np; p++) {
+			__m512i a = _mm512_maskz_loadu_epi32(k, acc + (size_t)p *
+							     astride + i);
+			__m512i v = _mm512_add_epi32(a, bias), t, ev, od;
+			__mmask16 m;
+
+			if (sat) {
+				t = _mm512_and_si512(_mm512_xor_si512(v, a),
+						     _mm512_xor_si512(v, bias));
+				m = _mm512_cmplt_epi32_mask(t, zero);
+				t = _mm512_xor_si512(_mm512_srai_epi32(a, 31), smax);
+				v = _mm512_mask_blend_epi32(m, v, t);
+			}
+			if (left_any) {
+				__m512i sv = _mm512_xor_si512(_mm512_srai_epi32(v, 31),
+							      smax);
+
+				t = _mm512_sllv_epi32(v, left);
+				m = _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(t, left),
+							    v);
+				v = _mm512_mask_blend_epi32(m, sv, t);
+			}
+			ev = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, mult),
+								half), 31);
+			od = _mm512_mul_epi32(_mm512_srli_epi64(v, 32), multo);
+			od = _mm512_slli_epi64(_mm512_add_epi64(od, half), 1);
+			v = _mm512_mask_blend_epi32(0xaaaa, ev, od);
+			t = _mm512_add_epi32(hmask, _mm512_srli_epi32(v, 31));
+			m = _mm512_cmpgt_epi32_mask(_mm512_and_si512(v, mask), t);
+			t = _mm512_srav_epi32(v, right);
+			v = _mm512_mask_add_epi32(t, m, t, one);
+			if (fastclamp) {
+				v = _mm512_max_epi32(_mm512_min_epi32(v, hi), lo);
+			} else {
+				m = _mm512_cmpgt_epi32_mask(lo, v);
+				v = _mm512_mask_mov_epi32(_mm512_min_epi32(v, hi),
+							  m, lo);
+			}
+			_mm512_mask_cvtepi32_storeu_epi8(out + p * ostride + i, k,
+							 _mm512_add_epi32(v, zp));
+		}
+	}
+}
+
 const struct mcai_simd_isa mcai_simd_avx512vnni = {
 	.prep = mcai_zmm_prep,
 	.dot = mcai_zmm_dot,
 	.dot4 = mcai_zmm_dot4,
 	.dw = mcai_simd_avx2_dw,
+	.dw4 = mcai_simd_avx2_dw4,
 	.out8 = mcai_zmm_out8,
+	.out8n = mcai_zmm_out8n,
 	.add = mcai_simd_avx2_add,
 	.maxp = mcai_simd_avx2_maxp,
 	.nr = 16,

@@ -97,17 +97,27 @@ bool mcai_simd_fc(const struct mcai_fc_params *p, const struct mcai_pack *pk,
 	return true;
 }
 
-/* @n bytes: a first layer's few channels inline, longer runs by memcpy */
-static void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
+/*
+ * @n bytes: a first layer's few channels inline (4 to 15 as two
+ * overlapping word copies, which the compiler makes two loads and two
+ * stores each), longer runs by memcpy
+ */
+static inline void mcai_simd_copy(u8 *d, const s8 *s, u32 n)
 {
-	u32 i;
-
 	if (n >= 16) {
 		memcpy(d, s, n);
-		return;
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n) {
+		/* 1 to 3: bytes 0, n / 2 and n - 1 cover them all */
+		d[0] = (u8)s[0];
+		d[n / 2] = (u8)s[n / 2];
+		d[n - 1] = (u8)s[n - 1];
 	}
-	for (i = 0; i < n; i++)
-		d[i] = (u8)s[i];
 }
 
 /*
@@ -172,25 +182,39 @@ static void mcai_simd_patch(const struct mcai_conv_params *p, const s8 *img,
 }
 
 /*
- * The output stage of channels [c0, c0 + nch): the path's out8 called
- * directly (the drivers run it thousands of times a layer, a few
- * channels at a time; mcai_simd_out8() would look the path up each time).
+ * The output stage of channels [c0, c0 + nch) of @np pixels (pixel i's
+ * accumulators at acc + i * MCAI_SIMD_OCB, its bytes at out + i *
+ * out_c): the path's out8n called directly, once for the pixels of a
+ * block, so that each channel's constants are made once (the drivers
+ * run it thousands of times a layer, a few channels at a time).  @taps,
+ * the dot products' length, bounds the accumulators.
  */
 static void mcai_simd_conv_out(const struct mcai_simd_isa *isa,
 			       const struct mcai_conv_params *p,
-			       const s32 *bias, u32 c0, u32 nch,
-			       const s32 *acc, s8 *out)
+			       const s32 *bias, u32 taps, u32 c0, u32 nch,
+			       const s32 *acc, u32 np, s8 *out)
 {
 	struct mcai_simd_outq q = {
 		.bias = bias ? bias + c0 : NULL,
 		.mult = p->mult + c0, .shift = p->shift + c0,
 		.out_zp = p->out_zp, .lo = p->act_min, .hi = p->act_max,
+		.acc_max = mcai_simd_acc_max(taps),
 	};
+	u32 i;
 
-	if (isa->out8)
-		isa->out8(&q, acc, nch, out + c0);
-	else
-		mcai_simd_out8(&q, acc, nch, out + c0);
+	if (isa->out8n) {
+		isa->out8n(&q, acc, MCAI_SIMD_OCB, np, nch, out + c0, p->out_c);
+		return;
+	}
+	for (i = 0; i < np; i++) {
+		const s32 *a = acc + i * MCAI_SIMD_OCB;
+		s8 *o = out + (size_t)i * p->out_c + c0;
+
+		if (isa->out8)
+			isa->out8(&q, a, nch, o);
+		else
+			mcai_simd_out8(&q, a, nch, o);
+	}
 }
 
 /* Every output channel of one pixel, group by group. */
@@ -224,7 +248,8 @@ static void mcai_simd_conv_pixel(const struct mcai_conv_params *p,
 				mcai_simd_tick(section, nch * len,
 					       k0 + len == pk->k ? nch : 0);
 			}
-			mcai_simd_conv_out(isa, p, bias, c0, nch, acc, out);
+			mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc,
+					   1, out);
 		}
 	}
 }
@@ -240,15 +265,26 @@ static bool mcai_simd_inside(const struct mcai_conv_params *p, s64 x0)
 }
 
 /*
- * Pixels x0[0..np) of one row, np <= 4, all inside: four at a time
- * through dot4() (a short block repeats its last pixel), the window's
- * rows straight from the image.
+ * Where a block's windows are read: window row ky of the pixel at
+ * column x starts at base + ky * rstride + x * in_c.  The image itself
+ * (base at row y0, rstride dil_h rows), or a row's band (below).
+ */
+struct mcai_simd_src {
+	const s8 *base;
+	size_t rstride;
+};
+
+/*
+ * Pixels at columns x0[0..np) of one row, np <= 4, all inside @src:
+ * four at a time through dot4() (a short block repeats its last pixel),
+ * the window's rows read where they are.
  */
 static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 				 const struct mcai_simd_isa *isa,
-				 const struct mcai_pack *pk, const s8 *img,
-				 s64 y0, const s64 *x0, u32 np,
-				 const s32 *bias, s8 *out, u32 *section)
+				 const struct mcai_pack *pk,
+				 const struct mcai_simd_src *src,
+				 const s64 *x0, u32 np, const s32 *bias,
+				 s8 *out, u32 *section)
 {
 	const u32 rowlen = p->k_w * p->in_c;
 	s32 acc[4 * MCAI_SIMD_OCB];
@@ -258,14 +294,13 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 	for (c0 = 0; c0 < p->out_c; c0 += MCAI_SIMD_OCB) {
 		nch = mcai_min32(MCAI_SIMD_OCB, p->out_c - c0);
 		for (ky = 0; ky < p->k_h; ky++) {
-			size_t y = (size_t)(y0 + (s64)ky * p->dil_h);
+			const s8 *row = src->base + ky * src->rstride;
 
 			for (off = 0; off < rowlen; off += MCAI_SIMD_KC4) {
 				len = mcai_min32(MCAI_SIMD_KC4, rowlen - off);
 				for (i = 0; i < 4; i++)
-					xp[i] = (const u8 *)img +
-						(y * p->in_w +
-						 (size_t)x0[i < np ? i : np - 1]) *
+					xp[i] = (const u8 *)row +
+						(size_t)x0[i < np ? i : np - 1] *
 						p->in_c + off;
 				isa->dot4(pk, xp, ky * rowlen + off, len, c0,
 					  nch, acc, ky == 0 && off == 0);
@@ -274,10 +309,8 @@ static void mcai_simd_conv_block(const struct mcai_conv_params *p,
 					       off + len == rowlen ? np * nch : 0);
 			}
 		}
-		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(isa, p, bias, c0, nch,
-					   acc + i * MCAI_SIMD_OCB,
-					   out + (size_t)i * p->out_c);
+		mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc, np,
+				   out);
 	}
 }
 
@@ -295,18 +328,30 @@ static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
 				  const struct mcai_simd_isa *isa,
 				  const struct mcai_pack *pk, const s8 *img,
 				  s64 y0, const s64 *x0, u32 np,
+				  const struct mcai_simd_src *band,
 				  const s32 *bias, s8 *out, u32 *section)
 {
 	u8 buf[4][MCAI_SIMD_KC4 + MCAI_SIMD_SLACK];
 	s32 acc[4 * MCAI_SIMD_OCB];
 	const u8 *xp[4];
 	const bool once = pk->k <= MCAI_SIMD_KC4;
-	u32 c0, k0, nch, len, i;
+	const u32 rowlen = p->k_w * p->in_c;
+	u32 c0, k0, nch, len, i, ky;
 
 	for (i = 0; i < 4; i++) {
 		xp[i] = buf[i < np ? i : np - 1];
-		if (once && i < np)
+		if (!once || i >= np)
+			continue;
+		if (!band) {
 			mcai_simd_patch(p, img, y0, x0[i], 0, 0, pk->k, buf[i]);
+			continue;
+		}
+		/* from the band: k_h row copies, x0 its columns */
+		for (ky = 0; ky < p->k_h; ky++)
+			mcai_simd_copy(buf[i] + ky * rowlen, band->base +
+				       ky * band->rstride +
+				       (size_t)x0[i] * p->in_c, rowlen);
+		memset(buf[i] + pk->k, 0, 4);
 	}
 	for (c0 = 0; c0 < p->out_c; c0 += MCAI_SIMD_OCB) {
 		nch = mcai_min32(MCAI_SIMD_OCB, p->out_c - c0);
@@ -319,20 +364,62 @@ static void mcai_simd_conv_gblock(const struct mcai_conv_params *p,
 			mcai_simd_tick(section, 4 * nch * len,
 				       k0 + len == pk->k ? np * nch : 0);
 		}
-		for (i = 0; i < np; i++)
-			mcai_simd_conv_out(isa, p, bias, c0, nch,
-					   acc + i * MCAI_SIMD_OCB,
-					   out + (size_t)i * p->out_c);
+		mcai_simd_conv_out(isa, p, bias, pk->k, c0, nch, acc, np,
+				   out);
+	}
+}
+
+/* Bytes of a row's band on the stack (the kernel's frames stay small). */
+#define MCAI_SIMD_BAND	1024U
+/* Window rows shorter than this are copied from the band, not read there. */
+#define MCAI_SIMD_BAND_ROW	32U
+
+/*
+ * A row's band: the k_h input rows its windows read (y0 + ky * dil_h),
+ * each from column -pad_left over the width the row's windows span, the
+ * input zero point where that leaves the image, so that every window
+ * lies inside it.  Its columns are the image's + pad_left.  @w: columns.
+ */
+static void mcai_simd_band(const struct mcai_conv_params *p, const s8 *img,
+			   s64 y0, u32 w, u8 *band)
+{
+	const size_t c = p->in_c;
+	const s64 x0 = -(s64)p->pad_left;
+	const s64 lo = x0 < 0 ? -x0 : 0;		/* first column inside */
+	s64 hi = (s64)p->in_w - x0;			/* past the last */
+	u32 ky;
+
+	if (hi > w)
+		hi = w;
+	for (ky = 0; ky < p->k_h; ky++, band += w * c) {
+		s64 y = y0 + (s64)ky * p->dil_h;
+
+		if (y < 0 || y >= p->in_h || hi <= lo) {
+			memset(band, (u8)p->in_zp, w * c);
+			continue;
+		}
+		memset(band, (u8)p->in_zp, (size_t)lo * c);
+		memcpy(band + lo * c, img + ((size_t)y * p->in_w +
+					     (size_t)(x0 + lo)) * c,
+		       (size_t)(hi - lo) * c);
+		memset(band + hi * c, (u8)p->in_zp, (size_t)(w - hi) * c);
 	}
 }
 
 /*
- * One output row: runs of pixels whose windows lie in the image go
- * through mcai_simd_conv_block() when dot4() applies in place (one
- * group, rows contiguous: no dilation along x, whole kr-tap units a
- * row, so no read past a row's end); the others, four at a time,
- * through mcai_simd_conv_gblock() where the path has dot4() and there
- * is one group, else one by one, gathered.
+ * One output row.  Where dot4() applies (one group) and its windows
+ * span few enough bytes, a row whose windows do not all lie in the
+ * image (its edges, padded rows) or cannot be read in place (a first
+ * layer's 1 or 3 channels: rows not whole kr-tap units) is first
+ * copied into a band with its padding: then every pixel reads its
+ * rows from the band in place (mcai_simd_conv_block()), or, rows not
+ * of whole kr-tap units, copies its window from the band, with no
+ * bounds to test (mcai_simd_conv_gblock()).  Otherwise runs of pixels
+ * whose windows lie in the image go through mcai_simd_conv_block()
+ * when dot4() applies in place (no dilation along x, whole kr-tap
+ * units a row, so no read past a row's end); the others, four at a
+ * time, through mcai_simd_conv_gblock() where the path has dot4() and
+ * there is one group, else one by one, gathered.
  */
 static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       const struct mcai_simd_isa *isa,
@@ -341,11 +428,46 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 			       u32 *section)
 {
 	bool gather = isa->dot4 && p->groups == 1;
-	bool direct = gather && rows_in && p->dil_w == 1 &&
-		      (p->k_w * p->in_c) % isa->kr == 0;
+	bool whole = (p->k_w * p->in_c) % isa->kr == 0;
+	bool direct = gather && rows_in && p->dil_w == 1 && whole;
+	const u32 bw = (p->out_w - 1) * p->stride_w + p->k_w;
+	struct mcai_simd_src src = {
+		.base = img + (rows_in ? (size_t)y0 * p->in_w * p->in_c : 0),
+		.rstride = (size_t)p->dil_h * p->in_w * p->in_c,
+	};
+	u8 band[MCAI_SIMD_BAND];
 	u32 ox = 0, np;
 	s64 x0[4];
 
+	if (gather && p->dil_w == 1 && (whole || pk->k <= MCAI_SIMD_KC4) &&
+	    (u64)p->k_h * bw * p->in_c <= MCAI_SIMD_BAND &&
+	    !(direct && mcai_simd_inside(p, -(s64)p->pad_left) &&
+	      mcai_simd_inside(p, (s64)(p->out_w - 1) * p->stride_w -
+			       p->pad_left))) {
+		mcai_simd_band(p, img, y0, bw, band);
+		src.base = (const s8 *)band;
+		src.rstride = (size_t)bw * p->in_c;
+		/*
+		 * short rows (a first layer's) cost a dot4() call each
+		 * read in place: copied, a window is one call
+		 */
+		if (pk->k <= MCAI_SIMD_KC4 &&
+		    p->k_w * p->in_c < MCAI_SIMD_BAND_ROW)
+			whole = false;
+		for (; ox < p->out_w; ox += np) {
+			for (np = 0; np < 4 && ox + np < p->out_w; np++)
+				x0[np] = (s64)(ox + np) * p->stride_w;
+			if (whole)
+				mcai_simd_conv_block(p, isa, pk, &src, x0, np,
+						     bias, out, section);
+			else
+				mcai_simd_conv_gblock(p, isa, pk, img, y0, x0,
+						      np, &src, bias, out,
+						      section);
+			out += (size_t)np * p->out_c;
+		}
+		return;
+	}
 	while (ox < p->out_w) {
 		for (np = 0; direct && np < 4 && ox + np < p->out_w; np++) {
 			x0[np] = (s64)(ox + np) * p->stride_w - p->pad_left;
@@ -353,7 +475,7 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 				break;
 		}
 		if (np) {
-			mcai_simd_conv_block(p, isa, pk, img, y0, x0, np, bias,
+			mcai_simd_conv_block(p, isa, pk, &src, x0, np, bias,
 					     out, section);
 		} else if (gather) {
 			/* up to the next pixel conv_block() reads in place */
@@ -364,7 +486,7 @@ static void mcai_simd_conv_row(const struct mcai_conv_params *p,
 					break;
 			}
 			mcai_simd_conv_gblock(p, isa, pk, img, y0, x0, np,
-					      bias, out, section);
+					      NULL, bias, out, section);
 		} else {
 			np = 1;
 			mcai_simd_conv_pixel(p, isa, pk, img, y0,
@@ -405,14 +527,22 @@ bool mcai_simd_conv2d(const struct mcai_conv_params *p,
 	return true;
 }
 
+/*
+ * Depthwise, multiplier 1.  Runs of up to four pixels whose windows lie
+ * in the image go to the path's dw4() (one tap list, each filter load
+ * shared), the others one by one to dw(); then one output stage for
+ * the run.
+ */
 bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 			 const s8 *filter, const s32 *bias, s8 *out)
 {
 	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
 	const size_t img = (size_t)p->in_h * p->in_w * p->in_c;
 	const u32 taps = p->k_h * p->k_w;
-	s32 acc[MCAI_SIMD_OCB];
-	u32 b, oy, ox, c0, nch, section = 0;
+	const s64 xspan = (s64)(p->k_w - 1) * p->dil_w;
+	s32 acc[4 * MCAI_SIMD_OCB];
+	u32 b, oy, ox, c0, nch, np, i, section = 0;
+	s64 x0[4];
 
 	/* a channel multiplier gathers inputs: the reference does that */
 	if (!isa || !isa->dw || p->out_c != p->in_c || !mcai_simd_begin())
@@ -420,21 +550,42 @@ bool mcai_simd_depthwise(const struct mcai_conv_params *p, const s8 *in,
 	for (b = 0; b < p->batch; b++) {
 		for (oy = 0; oy < p->out_h; oy++) {
 			s64 y0 = (s64)oy * p->stride_h - p->pad_top;
+			bool rows_in = y0 >= 0 && y0 + (s64)(p->k_h - 1) *
+				       p->dil_h < p->in_h && isa->dw4;
 
-			for (ox = 0; ox < p->out_w; ox++) {
-				s64 x0 = (s64)ox * p->stride_w - p->pad_left;
-
+			for (ox = 0; ox < p->out_w; ox += np) {
+				/* the run of pixels inside, if any, else one */
+				for (np = 0; np < 4 && ox + np < p->out_w; np++) {
+					x0[np] = (s64)(ox + np) * p->stride_w -
+						 p->pad_left;
+					if (!rows_in || x0[np] < 0 ||
+					    x0[np] + xspan >= p->in_w)
+						break;
+				}
 				for (c0 = 0; c0 < p->out_c;
 				     c0 += MCAI_SIMD_OCB) {
 					nch = mcai_min32(MCAI_SIMD_OCB,
 							 p->out_c - c0);
-					isa->dw(p, in + b * img, y0, x0, filter,
-						c0, nch, acc);
-					mcai_simd_conv_out(isa, p, bias, c0,
-							   nch, acc, out);
-					mcai_simd_tick(&section, nch * taps, nch);
+					if (np) {
+						isa->dw4(p, in + b * img, y0,
+							 x0, np, filter, c0,
+							 nch, acc);
+					} else {
+						isa->dw(p, in + b * img, y0,
+							(s64)ox * p->stride_w -
+							p->pad_left, filter,
+							c0, nch, acc);
+					}
+					i = np ? np : 1;
+					mcai_simd_conv_out(isa, p, bias, taps,
+							   c0, nch, acc, i,
+							   out);
+					mcai_simd_tick(&section, i * nch * taps,
+						       i * nch);
 				}
-				out += p->out_c;
+				if (!np)
+					np = 1;
+				out += (size_t)np * p->out_c;
 			}
 		}
 	}

@@ -119,6 +119,9 @@ __m512i _mm512_mask_add_epi32(__m512i s, __mmask16 m, __m512i a,
 __m512i _mm512_mask_blend_epi32(__mmask16 m, __m512i a, __m512i b);
 __m512i _mm512_mask_mov_epi32(__m512i s, __mmask16 m, __m512i a);
 void _mm512_mask_cvtepi32_storeu_epi8(void *p, __mmask16 m, __m512i v);
+/* the output stage of several pixels */
+int _mm256_testz_si256(__m256i a, __m256i b);
+__mmask16 _mm512_test_epi32_mask(__m512i a, __m512i b);
 unsigned long long _bzhi_u64(unsigned long long a, unsigned int n);
 #endif
 #endif

@@ -223,6 +223,21 @@ void mcai_simd_out8(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
 				      q->hi);
 }
 
+void mcai_simd_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+		     u32 astride, u32 np, u32 n, s8 *out, size_t ostride)
+{
+	const struct mcai_simd_isa *isa = mcai_simd_isa_active();
+	u32 p;
+
+	if (isa && isa->out8n) {
+		isa->out8n(q, acc, astride, np, n, out, ostride);
+		return;
+	}
+	for (p = 0; p < np; p++)
+		mcai_simd_out8(q, acc + (size_t)p * astride, n,
+			       out + (size_t)p * ostride);
+}
+
 bool mcai_simd_begin(void)
 {
 	if (!mcai_fpu_usable())

@@ -187,7 +187,22 @@ struct mcai_simd_outq {
 	const s32 *shift;	/* -31..30 */
 	s32 out_zp;		/* -128..127 */
 	s8 lo, hi;		/* the clamp */
+	/*
+	 * A bound on |acc| (0: none known).  mcai_simd_out8n() adds a
+	 * block's biases without the saturation steps where |bias| +
+	 * acc_max cannot overflow: the sum is then the same.
+	 */
+	u32 acc_max;
 };
+
+/*
+ * |acc| of a dot product of @k taps, |x - zp| <= 255 and |w| <= 128:
+ * below 2^31 while k <= MCAI_OP_MAX_DOT (65536 * 32640 = 2139095040).
+ */
+static inline u32 mcai_simd_acc_max(u32 k)
+{
+	return k <= MCAI_OP_MAX_DOT ? k * 32640U : 0;
+}
 
 /*
  * out[i] = mcai_op_out8(acc[i], bias[i], mult[i], shift[i], out_zp, lo,
@@ -196,6 +211,14 @@ struct mcai_simd_outq {
  */
 void mcai_simd_out8(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
 		    s8 *out);
+/*
+ * The output stage of @np pixels sharing the channels' constants: pixel
+ * p's @n accumulators at acc + p * astride, its bytes at out + p *
+ * ostride, each mcai_simd_out8()'s result; q->mult >= 0
+ * (mcai_op_check_requant()'s), which the vector code relies on.
+ */
+void mcai_simd_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+		     u32 astride, u32 np, u32 n, s8 *out, size_t ostride);
 
 /* The per-ISA kernels (op_conv_<isa>.c), called inside a section. */
 struct mcai_simd_isa {
@@ -224,9 +247,25 @@ struct mcai_simd_isa {
 	 */
 	void (*dw)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
 		   s64 x0, const s8 *filter, u32 c0, u32 nch, s32 *acc);
+	/*
+	 * dw() for np (1..4) pixels of one row at columns x0[0..np),
+	 * increasing, whose windows all lie in the image; pixel q's
+	 * accumulators at acc + q * MCAI_SIMD_OCB.  NULL: dw() a pixel.
+	 */
+	void (*dw4)(const struct mcai_conv_params *p, const s8 *img, s64 y0,
+		    const s64 *x0, u32 np, const s8 *filter, u32 c0, u32 nch,
+		    s32 *acc);
 	/* mcai_simd_out8()'s vector half */
 	void (*out8)(const struct mcai_simd_outq *q, const s32 *acc, u32 n,
 		     s8 *out);
+	/*
+	 * mcai_simd_out8n()'s: each channel block's constants (bias,
+	 * multiplier, shifts, rounding masks) computed once for all @np
+	 * pixels, the saturation steps left out where a block cannot
+	 * need them; NULL: out8 pixel by pixel.
+	 */
+	void (*out8n)(const struct mcai_simd_outq *q, const s32 *acc,
+		      u32 astride, u32 np, u32 n, s8 *out, size_t ostride);
 	/*
 	 * mcai_add()'s elements [0, n) of same-shape inputs, each exactly
 	 * the scalar mcai_add_one(); NULL: the scalar loop.
@@ -250,9 +289,17 @@ const struct mcai_simd_isa *mcai_simd_isa_active(void);
 void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,
 		       s32 *acc);
+/* op_conv_avx2.c's depthwise of four pixels, which the VNNI paths use too */
+void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
+			s64 y0, const s64 *x0, u32 np, const s8 *filter,
+			u32 c0, u32 nch, s32 *acc);
 /* op_conv_avx2.c's output stage, which AVX-VNNI uses too */
 void mcai_simd_avx2_out8(const struct mcai_simd_outq *q, const s32 *acc,
 			 u32 n, s8 *out);
+/* op_conv_avx2.c's output stage of several pixels, which AVX-VNNI uses too */
+void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
+			  u32 astride, u32 np, u32 n, s8 *out,
+			  size_t ostride);
 /* op_conv_avx2.c's max pooling, which every x86 path uses */
 void mcai_simd_avx2_maxp(const s8 *base, size_t row, u32 c, u32 rows,
 			 u32 cols, s8 lo, s8 hi, s8 *out);

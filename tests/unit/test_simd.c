@@ -324,6 +324,28 @@ START_TEST(test_simd_conv2d)
 		conv_case(&seed, &s, false, false, &n);
 		s = (struct conv_shape){ 6, 7, 130, 70, 3, 2, 1, 2, 1, 1 };
 		conv_case(&seed, &s, false, false, &n);
+		/*
+		 * rows copied into a band with their padding first (the
+		 * shipped models' shapes, smaller): whole kr-tap rows read
+		 * in place from it, first layers' windows copied from it,
+		 * a band too large for the stack (the old way)
+		 */
+		for (i = 0; i < 4; i++) {
+			s = (struct conv_shape){ 14, 14, 16, 32, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 28, 28, 1, 16, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 21, 20, 3, 8, 3, 3, 2, 1, 0, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 19, 10, 1, 64, 10, 4, 2, 1, 4, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 9, 8, 3, 16, 3, 3, 1, 2, 2, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 8, 8, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+			s = (struct conv_shape){ 10, 9, 16, 24, 2, 2, 1, 1, 1, 1 };
+			conv_case(&seed, &s, false, false, &n);
+		}
 	}
 	printf("simd: conv2d and conv1d: %u cases bit-exact\n", n);
 }
@@ -353,6 +375,26 @@ START_TEST(test_simd_depthwise)
 		conv_case(&seed, &s, true, false, &n);
 		s = (struct conv_shape){ 14, 14, 17, 17, 6, 6, 1, 2, 3, 1 };
 		conv_case(&seed, &s, true, false, &n);
+		/*
+		 * runs of pixels inside the image, four to a dw4() call,
+		 * and the edges around them: VWW's and KWS's shapes (8 to
+		 * 64 channels, stride 1 and 2, padded and not), 16 + 8 + a
+		 * few channels, a dilated row
+		 */
+		for (i = 0; i < 3; i++) {
+			s = (struct conv_shape){ 12, 12, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 13, 13, 16, 16, 3, 3, 2, 1, 0, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 11, 10, 8, 8, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 25, 5, 64, 64, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 9, 15, 27, 27, 3, 3, 1, 1, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+			s = (struct conv_shape){ 10, 17, 40, 40, 3, 2, 1, 2, 1, 1 };
+			conv_case(&seed, &s, true, false, &n);
+		}
 	}
 	printf("simd: depthwise: %u cases bit-exact\n", n);
 }
@@ -583,6 +625,100 @@ START_TEST(test_simd_out8)
 	}
 	mcai_simd_set(MCAI_SIMD_OFF);
 	printf("simd: output stage, %llu channels bit-exact\n",
+	       (unsigned long long)total);
+}
+END_TEST
+
+/*
+ * The output stage of several pixels (mcai_simd_out8n()) against
+ * mcai_op_out8(): strides wider than the channels, 1 to 4 pixels,
+ * multipliers >= 0 (what the check lets through), with and without a
+ * bound on the accumulators; where there is one, the accumulators stay
+ * inside it and the biases are random or at the edges, so that blocks
+ * go both ways (with and without the saturation steps).
+ */
+static u64 out8n_case(uint64_t *seed, u32 n, u32 np, bool bias_on)
+{
+	enum { AS = 80, OS = 83 };
+	s32 acc[4 * AS], bias[AS], mult[AS], shift[AS];
+	s8 out[4 * OS], want;
+	struct mcai_simd_outq q;
+	u64 r = unit_rnd(seed);
+	u32 i, p;
+
+	memset(&q, 0, sizeof(q));
+	q.out_zp = (s32)(r % 256) - 128;
+	q.lo = (s8)(r >> 8);
+	q.hi = (s8)(r >> 16);
+	if ((r >> 24) % 4 == 0) {
+		q.lo = -128;
+		q.hi = 127;
+	}
+	if ((r >> 28) % 3)
+		q.acc_max = mcai_simd_acc_max(1 + (u32)(r >> 32) % 4608);
+	for (i = 0; i < n; i++) {
+		bias[i] = (r >> 30) & 1 ? edge_word(seed) :
+			  (s32)(unit_rnd(seed) >> 40) - (1 << 23);
+		mult[i] = edge_mult(seed);
+		if (mult[i] < 0)
+			mult[i] = S32_MAX;
+		shift[i] = (s32)(unit_rnd(seed) % 62) - 31;
+		if ((r >> 34) & 1)	/* a layer of right shifts only */
+			shift[i] = -(shift[i] < 0 ? -shift[i] : shift[i]);
+	}
+	for (p = 0; p < np; p++)
+		for (i = 0; i < n; i++) {
+			s32 a = edge_word(seed);
+
+			if (q.acc_max && (a > (s32)q.acc_max ||
+					  a < -(s32)q.acc_max))
+				a %= (s32)q.acc_max + 1;
+			acc[p * AS + i] = a;
+		}
+	q.bias = bias_on ? bias : NULL;
+	q.mult = mult;
+	q.shift = shift;
+	memset(out, 0x5a, sizeof(out));
+	ck_assert(mcai_simd_begin());
+	mcai_simd_out8n(&q, acc, AS, np, n, out, OS);
+	mcai_simd_end();
+	for (p = 0; p < 4; p++)
+		for (i = 0; i < OS; i++) {
+			s8 got = out[p * OS + i];
+
+			if (p >= np || i >= n) {	/* nothing else written */
+				ck_assert_int_eq(got, 0x5a);
+				continue;
+			}
+			want = mcai_op_out8(acc[p * AS + i],
+					    bias_on ? bias[i] : 0, mult[i],
+					    shift[i], q.out_zp, q.lo, q.hi);
+			if (got != want)
+				ck_abort_msg("out8n %s: pixel %u acc %d bias %d mult %d shift %d zp %d [%d, %d] max %u: %d, want %d",
+					     mcai_simd_name(mcai_simd_active()),
+					     p, acc[p * AS + i],
+					     bias_on ? bias[i] : 0, mult[i],
+					     shift[i], q.out_zp, q.lo, q.hi,
+					     q.acc_max, got, want);
+		}
+	return (u64)n * np;
+}
+
+START_TEST(test_simd_out8n)
+{
+	uint64_t seed = 17;
+	u64 total = 0;
+	u32 k, it;
+
+	for (k = 0; k < N_PATHS; k++) {
+		if (!use_path(paths[k]))
+			continue;
+		for (it = 0; it < 20000; it++)
+			total += out8n_case(&seed, 1 + it % 72, 1 + it / 72 % 4,
+					    it % 5 != 0);
+	}
+	mcai_simd_set(MCAI_SIMD_OFF);
+	printf("simd: output stage of several pixels, %llu outputs bit-exact\n",
 	       (unsigned long long)total);
 }
 END_TEST
@@ -860,6 +996,7 @@ Suite *simd_suite(void)
 	tcase_add_test(tc, test_simd_dispatch);
 	tcase_add_test(tc, test_simd_path_change);
 	tcase_add_test(tc, test_simd_out8);
+	tcase_add_test(tc, test_simd_out8n);
 	tcase_add_test(tc, test_simd_add);
 	tcase_add_test(tc, test_simd_max_pool);
 	tcase_add_test(tc, test_simd_fc);

@@ -118,7 +118,39 @@ out:
 	free(mem);
 }
 
+/*
+ * A fixed layer shape (the shipped models', smaller), over conv_case()'s
+ * random parameters: rows copied into a padded band, first layers'
+ * windows copied from it, depthwise runs of four pixels.
+ */
+struct fixed_shape {
+	u32 in_h, in_w, in_c, out_c, k_h, k_w, stride, dil, pad;
+};
+
+static const struct fixed_shape fixed[] = {
+	{ 14, 14, 16, 32, 3, 3, 1, 1, 1 },	/* fmnist-cnn's second */
+	{ 28, 28, 1, 16, 3, 3, 1, 1, 1 },	/* fmnist-cnn's first */
+	{ 21, 20, 3, 8, 3, 3, 2, 1, 0 },	/* VWW's first, smaller */
+	{ 19, 10, 1, 64, 10, 4, 2, 1, 4 },	/* KWS's first */
+	{ 9, 8, 3, 16, 3, 3, 1, 2, 2 },		/* dilated rows */
+	{ 8, 8, 64, 64, 3, 3, 1, 1, 1 },	/* a band too large */
+	{ 10, 9, 16, 24, 2, 2, 1, 1, 1 },	/* 32-byte rows */
+	{ 12, 12, 64, 64, 3, 3, 1, 1, 1 },	/* VWW's depthwise */
+	{ 13, 13, 16, 16, 3, 3, 2, 1, 0 },
+	{ 25, 5, 64, 64, 3, 3, 1, 1, 1 },	/* KWS's depthwise */
+	{ 9, 15, 27, 27, 3, 3, 1, 1, 1 },
+};
+
+static void conv_case_fx(u64 *s, bool dw, bool conv1d, bool big,
+			 const struct fixed_shape *fx);
+
 static void conv_case(u64 *s, bool dw, bool conv1d, bool big)
+{
+	conv_case_fx(s, dw, conv1d, big, NULL);
+}
+
+static void conv_case_fx(u64 *s, bool dw, bool conv1d, bool big,
+			 const struct fixed_shape *fx)
 {
 	static const u32 chans[] = {
 		1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 48,
@@ -152,7 +184,21 @@ static void conv_case(u64 *s, bool dw, bool conv1d, bool big)
 	p.pad_left = (u32)(rnd(s) % p.k_w);
 	p.pad_right = (u32)(rnd(s) % p.k_w);
 	p.groups = 1;
-	if (dw) {
+	if (fx) {
+		p.in_h = fx->in_h;
+		p.in_w = fx->in_w;
+		p.in_c = fx->in_c;
+		p.out_c = dw ? fx->in_c : fx->out_c;
+		p.k_h = fx->k_h;
+		p.k_w = fx->k_w;
+		p.stride_h = p.stride_w = fx->stride;
+		p.dil_h = fx->dil;
+		p.dil_w = 1;
+		p.pad_top = fx->pad;
+		p.pad_bottom = fx->pad ? fx->pad - 1 : 0;
+		p.pad_left = fx->pad < fx->k_w ? fx->pad : fx->k_w - 1;
+		p.pad_right = p.pad_left ? p.pad_left - 1 : 0;
+	} else if (dw) {
 		p.out_c = p.in_c * (rnd(s) % 4 ? 1 : 1 + (u32)(rnd(s) % 3));
 	} else if (rnd(s) % 4 == 0) {
 		p.groups = 1 + (u32)(rnd(s) % 4);
@@ -305,6 +351,8 @@ static void shapes(enum mcai_simd_path path)
 		conv_case(&seed, false, true, i % 10 == 9);
 	for (i = 0; i < 300; i++)
 		conv_case(&seed, true, false, false);
+	for (i = 0; i < 2 * sizeof(fixed) / sizeof(fixed[0]); i++)
+		conv_case_fx(&seed, i % 2, false, false, &fixed[i / 2]);
 	for (i = 0; i < 300; i++)
 		pool_case(&seed);
 	printf("%s: %s: %u random fc/conv2d/conv1d/depthwise/max pool cases run\n",
