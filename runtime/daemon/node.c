@@ -95,16 +95,6 @@ void mcai_fed_get_image(void *ctx, u32 index, float *x, u32 *label)
 	*label = d->labels[index];
 }
 
-u32 mcai_fed_hidden_of(u32 n_params)
-{
-	const u32 per = MCAI_FED_INPUTS + 1 + MCAI_FED_CLASSES;
-
-	if (n_params <= MCAI_FED_CLASSES ||
-	    (n_params - MCAI_FED_CLASSES) % per)
-		return 0;
-	return (n_params - MCAI_FED_CLASSES) / per;
-}
-
 /* ------------------------------------------------------------------ */
 /* Shards                                                               */
 /* ------------------------------------------------------------------ */
