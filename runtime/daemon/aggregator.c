@@ -2149,6 +2149,13 @@ static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 		return;
 	}
 	nd->stats_round = a->round;
+	if (d->n_features != a->shape.dim[0]) {
+		mcai_warn("round %llu: node '%s' sent statistics of %u features, the model takes %u: none this round",
+			  (unsigned long long)a->round, nd->id, d->n_features,
+			  a->shape.dim[0]);
+		a->stats_bad = true;
+		return;
+	}
 	if (a->st_nodes && (d->n_features != a->st_nf ||
 			    d->n_classes != a->st_nc)) {
 		mcai_warn("round %llu: node '%s' sent statistics of %u features, %u classes, others %u, %u: none this round",
