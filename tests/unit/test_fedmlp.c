@@ -222,6 +222,8 @@ START_TEST(dequantise_matches_engine)
 		off = max_quanta_off(&b, n);
 		/* the int8 hidden layer rounds; the float one does not */
 		EXPECT(off <= 3.0, "%s: %.2f output quanta off", paths[k], off);
+		fprintf(stderr, "fedmlp: %s dequantised: within %.2f output quanta of the engine on its %u test vectors\n",
+			paths[k], off, b.m.tv_count);
 		mcai_mlp_free(n);
 		free(b.p);
 	}
@@ -428,6 +430,16 @@ static void round_on(const char *path)
 	ck_assert_int_eq(mcai_fedmlp_shape_of(&s2, &m2, err, sizeof(err)), 0);
 	ck_assert(mcai_fedmlp_same(&s2, &b.s));
 	ck_assert_uint_eq(m2.head, b.m.head);
+	if (b.s.head == MCAI_MLP_SIGMOID) {
+		/* the detector's logit threshold, in the new quantisation */
+		const float t0 = b.s.out_scale *
+				 (float)(b.s.head_threshold - b.s.out_zp);
+		const float t1 = s2.out_scale *
+				 (float)(s2.head_threshold - s2.out_zp);
+
+		EXPECT(fabsf(t1 - t0) <= s2.out_scale,
+		       "threshold logit %g became %g", (double)t0, (double)t1);
+	}
 	q_after = blob_acc(blob, size, &v, d.binary);
 	EXPECT(q_after >= 0.9 && q_after > q_before,
 	       "%s: int8 accuracy %.3f before, %.3f after", path, q_before,
