@@ -23,6 +23,7 @@
 #include "runtime/lib/atomicfile.h"
 #include "runtime/fed/dp.h"
 #include "runtime/fed/drift.h"
+#include "runtime/fed/fedmlp.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
@@ -133,6 +134,14 @@ struct mcai_aggr {
 	struct mcai_dataset eval;
 	bool have_eval;
 	uint32_t n_eval;
+	/*
+	 * The model's shape, read from the registry's (or the initial) blob,
+	 * and that blob's test vectors: each version carries them on, and
+	 * they calibrate a model without an evaluation set.
+	 */
+	struct mcai_fedmlp_shape shape;
+	s8 *tv;				/* tv_count * dim[0] */
+	u32 tv_count;
 
 	struct mcai_aggr_node *nodes;
 	size_t n_nodes, cap_nodes;
@@ -276,6 +285,77 @@ static void mcai_aggr_synth_image(void *ctx, u32 index, float *x, u32 *label)
 	*label = 0;
 }
 
+/* The Fashion-MNIST MLP, which the evaluation set and the old path fit. */
+static bool mcai_aggr_images(const struct mcai_aggr *a)
+{
+	return a->shape.dim[0] == MCAI_FED_INPUTS &&
+	       a->shape.classes == MCAI_FED_CLASSES &&
+	       a->shape.head == MCAI_MLP_SOFTMAX &&
+	       a->shape.in_scale == MCAI_FED_IN_SCALE &&
+	       a->shape.in_zp == MCAI_FED_IN_ZP;
+}
+
+static bool mcai_aggr_evaluates(const struct mcai_aggr *a)
+{
+	return a->have_eval && mcai_aggr_images(a);
+}
+
+/* A standard normal draw (Box-Muller). */
+static double mcai_aggr_gauss(u64 *rng)
+{
+	double u = 1.0 - mcai_mlp_randf(rng);		/* (0, 1] */
+	double v = mcai_mlp_randf(rng);
+
+	return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+/*
+ * Calibration inputs for a model of any other shape (the aggregator holds
+ * no data of it): the test vectors it carries (real inputs chosen by
+ * its trainer), then draws per feature from the round's pooled training
+ * statistics when the nodes sent them (drift.stats), else uniform over
+ * [zp, 127], the inputs' non-negative range.  int8, @count vectors.
+ */
+static s8 *mcai_aggr_calib_inputs(struct mcai_aggr *a, u32 count)
+{
+	const u32 len = a->shape.dim[0];
+	const bool pooled = a->stats_asked && !a->stats_bad &&
+			    a->st_samples && a->st_nf == len;
+	s8 *q = malloc((size_t)count * len);
+	u64 rng = a->o.seed ^ 0xca1b;
+	u32 k, j;
+
+	if (!q)
+		return NULL;
+	for (k = 0; k < count; k++) {
+		s8 *x = q + (size_t)k * len;
+
+		if (k < a->tv_count) {
+			memcpy(x, a->tv + (size_t)k * len, len);
+			continue;
+		}
+		for (j = 0; j < len; j++) {
+			double v;
+
+			if (pooled) {
+				double m = a->st_sum[j] / (double)a->st_samples;
+				double var = a->st_sumsq[j] /
+					     (double)a->st_samples - m * m;
+
+				v = m + sqrt(var > 0 ? var : 0) *
+					mcai_aggr_gauss(&rng);
+			} else {
+				v = a->shape.in_zp +
+				    (double)mcai_mlp_below(&rng,
+					(u32)(128 - a->shape.in_zp));
+			}
+			v = rint(v);
+			x[j] = (s8)(v < -128 ? -128 : v > 127 ? 127 : v);
+		}
+	}
+	return q;
+}
+
 static u8 *mcai_aggr_quantise(struct mcai_aggr *a, uint32_t version,
 			      u32 *size)
 {
@@ -290,13 +370,37 @@ static u8 *mcai_aggr_quantise(struct mcai_aggr *a, uint32_t version,
 	char err[256];
 	u8 *blob;
 
+	mcai_mlp_set_params(a->mlp, a->params);
+	if (!mcai_aggr_images(a)) {
+		struct mcai_fedmlp_data fd;
+		u8 *labels = calloc(calib, 1);
+		s8 *in = mcai_aggr_calib_inputs(a, calib);
+
+		blob = NULL;
+		if (!in || !labels) {
+			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			mcai_fedmlp_data_init(&fd, &a->shape, in, labels,
+					      calib);
+			d.get = mcai_fedmlp_get;
+			d.ctx = &fd;
+			blob = mcai_fedmlp_blob(a->mlp, &a->shape, &d, NULL,
+						calib, a->cfg->model, version,
+						a->tv, a->tv_count, size, err,
+						sizeof(err));
+		}
+		free(in);
+		free(labels);
+		if (!blob)
+			mcai_err("quantising version %u: %s", version, err);
+		return blob;
+	}
 	if (!a->have_eval) {
 		d.get = mcai_aggr_synth_image;
 		d.ctx = &synth;
 	} else if (calib > a->eval.count) {
 		calib = a->eval.count;
 	}
-	mcai_mlp_set_params(a->mlp, a->params);
 	blob = mcai_mlpq_blob(a->mlp, &d, NULL, calib, &desc, size, err,
 			      sizeof(err));
 	if (!blob)
@@ -322,7 +426,7 @@ static double mcai_aggr_eval_int8(struct mcai_aggr *a, const u8 *blob,
 			 v.reason, v.offset);
 		return -1.0;
 	}
-	if (!a->have_eval)
+	if (!mcai_aggr_evaluates(a))
 		return -1.0;
 	memcpy(&scale, &m.input_scale, sizeof(scale));
 	for (i = 0; i < 256; i++)
@@ -354,7 +458,7 @@ static double mcai_aggr_eval_float(struct mcai_aggr *a)
 {
 	const struct mcai_mlp_data d = { mcai_fed_get_image, &a->eval };
 
-	if (!a->have_eval)
+	if (!mcai_aggr_evaluates(a))
 		return -1.0;
 	mcai_mlp_set_params(a->mlp, a->params);
 	return (double)mcai_mlp_evaluate(a->mlp, &d, NULL, a->n_eval) /
@@ -632,13 +736,29 @@ static int mcai_aggr_publish(struct mcai_aggr *a, uint64_t round,
 	return r;
 }
 
-/* The model of @hidden units and everything sized by it. */
-static int mcai_aggr_alloc(struct mcai_aggr *a, u32 hidden)
+/*
+ * The model of shape @s and everything sized by it; @m (may be NULL) the
+ * verified blob whose test vectors travel on.
+ */
+static int mcai_aggr_alloc(struct mcai_aggr *a,
+			   const struct mcai_fedmlp_shape *s,
+			   const struct mcai_model *m)
 {
 	char err[256];
-	u32 dims[3] = { MCAI_FED_INPUTS, hidden, MCAI_FED_CLASSES };
+	u32 t;
 
-	a->mlp = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+	a->shape = *s;
+	if (m && m->tv_count) {
+		a->tv = malloc((size_t)m->tv_count * s->dim[0]);
+		if (!a->tv)
+			return -ENOMEM;
+		for (t = 0; t < m->tv_count; t++)
+			memcpy(a->tv + (size_t)t * s->dim[0],
+			       m->tv + (size_t)t * (m->input_len + m->output_len),
+			       s->dim[0]);
+		a->tv_count = m->tv_count;
+	}
+	a->mlp = mcai_fedmlp_create(s);
 	if (!a->mlp)
 		return -ENOMEM;
 	a->n_params = (u32)a->mlp->n_params;
@@ -656,10 +776,95 @@ static int mcai_aggr_alloc(struct mcai_aggr *a, u32 hidden)
 	return 0;
 }
 
+/* The shape of a blob from the registry or a file; 0 or -EINVAL, logged. */
+static int mcai_aggr_blob_shape(const u8 *blob, u32 len, const char *what,
+				struct mcai_model *m,
+				struct mcai_fedmlp_shape *s)
+{
+	struct mcai_limits lim;
+	struct mcai_verdict v;
+	char err[256];
+
+	mcai_limits_default(&lim);
+	if (mcai_verify(m, blob, len, &lim, &v)) {
+		mcai_err("%s: %s (offset %u)", what, v.reason, v.offset);
+		return -EINVAL;
+	}
+	if (mcai_fedmlp_shape_of(s, m, err, sizeof(err))) {
+		mcai_err("%s: not a model the federation trains: %s", what,
+			 err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The 784-H-10 Fashion-MNIST MLP of a fresh registry without a seed. */
+static void mcai_aggr_default_shape(struct mcai_fedmlp_shape *s, u32 hidden)
+{
+	memset(s, 0, sizeof(*s));
+	s->n_dims = 3;
+	s->dim[0] = MCAI_FED_INPUTS;
+	s->dim[1] = hidden;
+	s->dim[2] = MCAI_FED_CLASSES;
+	s->head = MCAI_MLP_SOFTMAX;
+	s->blob_head = MCAI_HEAD_ARGMAX;
+	s->in_scale = MCAI_FED_IN_SCALE;
+	s->in_zp = MCAI_FED_IN_ZP;
+	s->out_scale = 1.0f;
+	s->classes = MCAI_FED_CLASSES;
+}
+
+/*
+ * A fresh registry seeded with a shipped model (--initial): its blob
+ * read, verified and dequantised into the float master copy.
+ */
+static int mcai_aggr_seed(struct mcai_aggr *a, const char *path)
+{
+	struct mcai_fedmlp_shape s;
+	struct mcai_model m;
+	char err[256], what[MCAI_CONFIG_PATH_MAX + 32];
+	u8 *blob = NULL;
+	long len = -1;
+	FILE *f;
+	int r = -EINVAL;
+
+	snprintf(what, sizeof(what), "initial model %s", path);
+	f = fopen(path, "rb");
+	if (f && !fseek(f, 0, SEEK_END))
+		len = ftell(f);
+	if (f && len > 0 && len <= (16L << 20) && !fseek(f, 0, SEEK_SET)) {
+		blob = malloc((size_t)len);
+		if (blob && fread(blob, 1, (size_t)len, f) != (size_t)len) {
+			free(blob);
+			blob = NULL;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!blob) {
+		mcai_err("%s: cannot read it (%s)", what,
+			 errno ? strerror(errno) : "empty or too large");
+		return -ENOENT;
+	}
+	if (mcai_aggr_blob_shape(blob, (u32)len, what, &m, &s))
+		goto out;
+	r = mcai_aggr_alloc(a, &s, &m);
+	if (r)
+		goto out;
+	r = mcai_fedmlp_dequantise(&m, &s, a->params, err, sizeof(err));
+	if (r)
+		mcai_err("%s: %s", what, err);
+out:
+	free(blob);
+	return r;
+}
+
 static int mcai_aggr_load_model(struct mcai_aggr *a)
 {
+	struct mcai_fedmlp_shape shape;
 	struct mcai_version v;
-	u32 hidden;
+	struct mcai_model mm;
+	char desc[96];
 	u64 rng = a->o.seed;
 	int r;
 
@@ -670,43 +875,56 @@ static int mcai_aggr_load_model(struct mcai_aggr *a)
 				 mcai_store_error(a->store));
 			return r;
 		}
-		hidden = mcai_fed_hidden_of(v.info.n_params);
-		if (!hidden) {
-			mcai_err("registry: version %u has %u parameters, not a 784-H-10 MLP",
-				 v.info.version, v.info.n_params);
-			mcai_version_free(&v);
-			return -EINVAL;
+		r = mcai_aggr_blob_shape(v.blob, v.info.blob_len,
+					 "registry: latest version", &mm,
+					 &shape);
+		if (!r && mcai_fedmlp_n_params(&shape) != v.info.n_params) {
+			mcai_err("registry: version %u has %u parameters, its blob is a %s",
+				 v.info.version, v.info.n_params,
+				 mcai_fedmlp_describe(&shape, desc,
+						      sizeof(desc)));
+			r = -EINVAL;
 		}
-	} else {
-		memset(&v, 0, sizeof(v));
-		hidden = a->o.hidden ? a->o.hidden : 128;
-	}
-	r = mcai_aggr_alloc(a, hidden);
-	if (r) {
-		mcai_version_free(&v);
-		return r;
-	}
-	if (v.params) {
+		if (!r)
+			r = mcai_aggr_alloc(a, &shape, &mm);
+		if (r) {
+			mcai_version_free(&v);
+			return r;
+		}
 		memcpy(a->params, v.params, a->n_params * sizeof(float));
 		a->version = v.info.version;
 		r = mcai_aggr_sign(a, &v.info, false);
 		if (!r)
 			r = mcai_aggr_cache_model(a, v.blob, v.info.blob_len,
 						  v.info.parent, v.info.round);
-		mcai_info("registry: continuing after round %llu from version %u (%u parameters, hidden %u)",
+		mcai_info("registry: continuing after round %llu from version %u (%u parameters, %s)",
 			  (unsigned long long)mcai_store_last_round(a->store),
-			  a->version, a->n_params, hidden);
+			  a->version, a->n_params,
+			  mcai_fedmlp_describe(&shape, desc, sizeof(desc)));
 		mcai_version_free(&v);
 		mcai_aggr_adam_load(a);
 		return r;
 	}
 	/* A fresh registry: version 1 is the initial model, round 0. */
-	mcai_mlp_init(a->mlp, MCAI_MLP_DRAW_BY_INPUT, &rng);
-	mcai_mlp_get_params(a->mlp, a->params);
+	if (a->o.initial) {
+		r = mcai_aggr_seed(a, a->o.initial);
+		if (r)
+			return r;
+	} else {
+		mcai_aggr_default_shape(&shape, a->o.hidden ? a->o.hidden :
+						128);
+		r = mcai_aggr_alloc(a, &shape, NULL);
+		if (r)
+			return r;
+		mcai_mlp_init(a->mlp, MCAI_MLP_DRAW_BY_INPUT, &rng);
+		mcai_mlp_get_params(a->mlp, a->params);
+	}
 	r = mcai_aggr_publish(a, 0, 0, NULL, NULL);
 	if (!r)
-		mcai_info("registry: initial model version %u (784-%u-10, seed %llu)",
-			  a->version, hidden, (unsigned long long)a->o.seed);
+		mcai_info("registry: initial model version %u (%s, %s)",
+			  a->version,
+			  mcai_fedmlp_describe(&a->shape, desc, sizeof(desc)),
+			  a->o.initial ? a->o.initial : "random weights");
 	return r;
 }
 
@@ -1931,6 +2149,13 @@ static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 		return;
 	}
 	nd->stats_round = a->round;
+	if (d->n_features != a->shape.dim[0]) {
+		mcai_warn("round %llu: node '%s' sent statistics of %u features, the model takes %u: none this round",
+			  (unsigned long long)a->round, nd->id, d->n_features,
+			  a->shape.dim[0]);
+		a->stats_bad = true;
+		return;
+	}
 	if (a->st_nodes && (d->n_features != a->st_nf ||
 			    d->n_classes != a->st_nc)) {
 		mcai_warn("round %llu: node '%s' sent statistics of %u features, %u classes, others %u, %u: none this round",
@@ -2485,6 +2710,7 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)
 		mcai_dataset_free(&a->eval);
+	free(a->tv);
 	free(a->nodes);
 	free(a);
 }
@@ -2527,27 +2753,26 @@ static int mcai_aggr_upstream_model(struct mcai_aggr *a, struct mcai_peer *p,
 				    const struct mcai_msg_model *m,
 				    const uint8_t *payload, uint32_t len)
 {
-	struct mcai_limits lim;
-	struct mcai_verdict v;
+	struct mcai_fedmlp_shape shape;
 	struct mcai_model mm;
-	u32 hidden = mcai_fed_hidden_of(m->params.n);
 	size_t start;
 
 	if (m->version <= a->version)
 		return 0;
-	mcai_limits_default(&lim);
-	if (!m->blob_len || mcai_verify(&mm, m->blob, m->blob_len, &lim, &v) ||
-	    !hidden || mm.input_len != MCAI_FED_INPUTS ||
-	    mm.output_len != MCAI_FED_CLASSES) {
+	if (!m->blob_len ||
+	    mcai_aggr_blob_shape(m->blob, m->blob_len, "upstream MODEL", &mm,
+				 &shape) ||
+	    mcai_fedmlp_n_params(&shape) != m->params.n) {
 		mcai_err("upstream MODEL version %u refused: %s", m->version,
-			 !m->blob_len ? "no blob" : hidden ? v.reason :
-			 "not a 784-H-10 MLP");
+			 !m->blob_len ? "no blob" :
+			 "its blob and parameters are not one trainable MLP");
 		mcai_net_close(p, "unverifiable model");
 		return 0;
 	}
-	if (!a->mlp && mcai_aggr_alloc(a, hidden))
+	if (!a->mlp && mcai_aggr_alloc(a, &shape, &mm))
 		return -ENOMEM;
-	if (m->params.n != a->n_params) {
+	if (m->params.n != a->n_params ||
+	    !mcai_fedmlp_same(&shape, &a->shape)) {
 		mcai_err("upstream MODEL version %u: %u parameters, this site has %u",
 			 m->version, m->params.n, a->n_params);
 		mcai_net_close(p, "model shape changed");

@@ -67,6 +67,12 @@ struct mcai_aggr_opts {
 	uint32_t eval_limit;		/* first N test images; 0: all */
 	uint32_t calib;			/* calibration images for quantising */
 	uint32_t hidden;		/* width of a new model's hidden layer */
+	/*
+	 * Not NULL: a new registry starts from this int8 MLP blob (a shipped
+	 * model, e.g. models/vib-classifier.mcai), dequantised into the float
+	 * master copy (runtime/fed/fedmlp.h), instead of a random 784-H-10.
+	 */
+	const char *initial;
 	uint64_t seed;			/* initial weights and client sampling */
 	uint32_t start_nodes;		/* first round waits for this many */
 	/*

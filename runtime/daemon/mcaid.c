@@ -86,6 +86,7 @@ struct mcai_daemon {
 	/* Federation (runtime/daemon/aggregator.c, runtime/daemon/node.c). */
 	bool fed;
 	const char *registry, *data_dir, *shard, *eval_dir, *samples_dir;
+	const char *initial;		/* --initial BLOB */
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
 	bool no_compress;
 	unsigned long long seed;
@@ -165,6 +166,8 @@ static void mcai_usage(FILE *f)
 "  --eval-limit N        evaluate on the first N test images (all)\n"
 "  --calib N             calibration images for quantising (512)\n"
 "  --hidden N            hidden width of a new registry's model (128)\n"
+"  --initial BLOB        a new registry starts from this int8 MLP blob\n"
+"                        (e.g. models/vib-classifier.mcai), not a random one\n"
 "  --seed N              initial weights and client sampling (1)\n"
 "  --start-nodes N       aggregator: first round waits for N nodes\n"
 "  --data DIR            node: Fashion-MNIST training split (default\n"
@@ -604,7 +607,7 @@ enum {
 	OPT_MAX_PEERS, OPT_IDLE, OPT_STALL, OPT_PING, OPT_PING_SIZE,
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
-	OPT_SAMPLES,
+	OPT_SAMPLES, OPT_INITIAL,
 	OPT_ANSWER_DELAY, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
 	OPT_HELP,
@@ -634,6 +637,7 @@ static const struct option mcai_long_opts[] = {
 	{ "eval-limit", required_argument, NULL, OPT_EVAL_LIMIT },
 	{ "calib", required_argument, NULL, OPT_CALIB },
 	{ "hidden", required_argument, NULL, OPT_HIDDEN },
+	{ "initial", required_argument, NULL, OPT_INITIAL },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "start-nodes", required_argument, NULL, OPT_START_NODES },
 	{ "data", required_argument, NULL, OPT_DATA },
@@ -816,6 +820,9 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			    !d->hidden)
 				goto bad;
 			break;
+		case OPT_INITIAL:
+			d->initial = optarg;
+			break;
 		case OPT_SEED:
 			if (mcai_parse_uint(optarg, UINT_MAX, &v))
 				goto bad;
@@ -986,6 +993,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.cfg = cfg, .fleet = cfg->fleet,
 			.eval_dir = d->eval_dir, .eval_limit = d->eval_limit,
 			.calib = d->calib, .hidden = d->hidden,
+			.initial = d->initial,
 			.seed = d->seed ? d->seed : 1,
 			.start_nodes = d->start_nodes,
 			.upstream = d->connect != NULL,

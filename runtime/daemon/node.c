@@ -19,6 +19,7 @@
 #include "runtime/lib/device.h"
 #include "runtime/fed/compress.h"
 #include "runtime/fed/dp.h"
+#include "runtime/fed/fedmlp.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
 #include "runtime/daemon/escalate.h"
@@ -92,16 +93,6 @@ void mcai_fed_get_image(void *ctx, u32 index, float *x, u32 *label)
 	for (i = 0; i < MCAI_FED_INPUTS; i++)
 		x[i] = px[i] / 255.0f;
 	*label = d->labels[index];
-}
-
-u32 mcai_fed_hidden_of(u32 n_params)
-{
-	const u32 per = MCAI_FED_INPUTS + 1 + MCAI_FED_CLASSES;
-
-	if (n_params <= MCAI_FED_CLASSES ||
-	    (n_params - MCAI_FED_CLASSES) % per)
-		return 0;
-	return (n_params - MCAI_FED_CLASSES) / per;
 }
 
 /* ------------------------------------------------------------------ */
@@ -287,13 +278,16 @@ done:
 
 struct mcai_fednode {
 	struct mcai_fednode_opts o;
-	struct mcai_dataset data;
+	struct mcai_dataset data;	/* a data directory's 28x28 images */
+	struct mcai_samples_vecs vecs;	/* or the store's samples, any shape */
+	struct mcai_fedmlp_data fdata;	/* their getter */
 	u32 *idx, count;
 	u32 declared;			/* n_samples of our HELLO */
 	u64 rng;
 	struct mcai_samples *samples;	/* the mirror's store, o.samples_dir */
 
 	struct mcai_mlp *net;
+	struct mcai_fedmlp_shape shape;	/* of @net, from the blob */
 	float *base;			/* params of @version */
 	float *delta;
 	float *resid;			/* compression's error feedback */
@@ -457,35 +451,66 @@ static void mcai_fednode_maybe_reload(struct mcai_fednode *n)
 
 /*
  * The labelled samples of the store as the training set, all of them (no
- * shard: they are this node's own).  None labelled yet is not an error:
- * the node joins and sits rounds out until the operator labels some.
+ * shard: they are this node's own): those of the model's input length
+ * whose label it takes, as int8 vectors in its input quantisation
+ * (runtime/fed/fedmlp.h).  Before the first model says its shape, every
+ * labelled sample is counted, for HELLO; none is loaded.  None labelled
+ * yet is not an error: the node joins and sits rounds out until the
+ * operator (or the bigger model, escalate.*) labels some.
  */
 static int mcai_fednode_load_samples(struct mcai_fednode *n)
 {
-	struct mcai_dataset d = { 0 };
+	struct mcai_samples_vecs v = { 0 };
+	struct mcai_samples_sel sel = { 0 };
 	char err[512];
-	u32 *idx = NULL, i;
+	u32 *idx = NULL, i, skipped = 0;
 	int r;
 
-	r = mcai_samples_node_load(&d, n->o.samples_dir, err, sizeof(err));
+	if (!n->net) {
+		struct mcai_samples_stats ss;
+		struct mcai_samples *st;
+
+		r = mcai_samples_open(&st, n->o.samples_dir, NULL, err,
+				      sizeof(err));
+		if (r) {
+			mcai_err("sample store: %s", err);
+			return r;
+		}
+		mcai_samples_get_stats(st, &ss);
+		mcai_samples_close(st);
+		n->count = ss.labelled > UINT32_MAX ? UINT32_MAX :
+			   (u32)ss.labelled;
+		return 0;
+	}
+	sel.len = n->shape.dim[0];
+	/* a threshold model takes any class: 0 is its negative */
+	sel.classes = n->shape.head == MCAI_MLP_SIGMOID ?
+		      MCAI_SAMPLES_MAX_CLASS + 1 : n->shape.classes;
+	r = mcai_samples_node_vectors(&v, n->o.samples_dir, &sel, &skipped,
+				      err, sizeof(err));
 	if (r && r != -ENODATA) {
 		mcai_err("sample store: %s", err);
 		return r;
 	}
+	if (skipped)
+		mcai_dbg("sample store: %u labelled samples of another length or class left out",
+			 skipped);
 	if (!r) {
-		idx = malloc((size_t)d.count * sizeof(*idx));
+		idx = malloc((size_t)v.count * sizeof(*idx));
 		if (!idx) {
-			mcai_samples_dataset_free(&d);
+			mcai_samples_vectors_free(&v);
 			return -ENOMEM;
 		}
-		for (i = 0; i < d.count; i++)
+		for (i = 0; i < v.count; i++)
 			idx[i] = i;
 	}
-	mcai_dataset_free(&n->data);
+	mcai_samples_vectors_free(&n->vecs);
 	free(n->idx);
-	n->data = d;
+	n->vecs = v;
 	n->idx = idx;
-	n->count = r ? 0 : d.count;
+	n->count = r ? 0 : v.count;
+	mcai_fedmlp_data_init(&n->fdata, &n->shape, v.inputs, v.labels,
+			      n->count);
 	return 0;
 }
 
@@ -614,6 +639,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 		return;
 	mcai_samples_close(n->samples);
 	mcai_dataset_free(&n->data);
+	mcai_samples_vectors_free(&n->vecs);
 	free(n->idx);
 	mcai_mlp_free(n->net);
 	free(n->base);
@@ -691,43 +717,66 @@ static int mcai_fednode_install(struct mcai_fednode *n,
 	return 0;
 }
 
+/* The training data's getter: the store's vectors or the images. */
+static struct mcai_mlp_data mcai_fednode_data(struct mcai_fednode *n)
+{
+	struct mcai_mlp_data d = { mcai_fed_get_image, &n->data };
+
+	if (n->o.train_samples) {
+		d.get = mcai_fedmlp_get;
+		d.ctx = &n->fdata;
+	}
+	return d;
+}
+
 /*
  * The training set's statistics in the model's quantised input units
- * (what the module's drift statistics measure: pixel / 255 quantised
- * with MCAI_FED_IN_SCALE and MCAI_FED_IN_ZP) and its class histogram,
- * sent as DATASTATS before the UPDATE of a round that asks for them.
+ * (what the module's drift statistics measure: the store's samples as
+ * they are, images as pixel / 255 quantised with MCAI_FED_IN_SCALE and
+ * MCAI_FED_IN_ZP) and its class histogram (a threshold model's: 0 and
+ * 1), sent as DATASTATS before the UPDATE of a round that asks for them.
  */
 static int mcai_fednode_send_stats(struct mcai_fednode *n,
 				   struct mcai_peer *p, uint64_t round_id)
 {
+	const u32 nf = n->shape.dim[0], nc = n->shape.classes;
+	const struct mcai_mlp_data data = mcai_fednode_data(n);
 	struct mcai_msg m = { .type = MCAI_MSG_DATASTATS };
 	struct mcai_msg_datastats *d = &m.u.datastats;
-	double *s1 = calloc(MCAI_FED_INPUTS, sizeof(double));
-	double *s2 = calloc(MCAI_FED_INPUTS, sizeof(double));
-	float *mean = calloc(MCAI_FED_INPUTS, sizeof(float));
-	float *var = calloc(MCAI_FED_INPUTS, sizeof(float));
-	float x[MCAI_FED_INPUTS];
+	double *s1 = calloc(nf, sizeof(double));
+	double *s2 = calloc(nf, sizeof(double));
+	float *mean = calloc(nf, sizeof(float));
+	float *var = calloc(nf, sizeof(float));
+	float *x = calloc(nf, sizeof(float));
 	u32 i, j, label;
 	int ret = -ENOMEM;
 
-	_Static_assert(MCAI_FED_INPUTS <= MCAI_PROV_STATS_MAX_FEATURES &&
-		       MCAI_FED_CLASSES <= MCAI_PROV_STATS_MAX_CLASSES,
-		       "the model's statistics must fit a manifest");
-	if (!s1 || !s2 || !mean || !var || !n->count)
+	if (nf > MCAI_PROV_STATS_MAX_FEATURES ||
+	    nc > MCAI_PROV_STATS_MAX_CLASSES) {
+		mcai_warn("round %llu: a model of %u inputs and %u classes: its statistics do not fit a manifest, not sent",
+			  (unsigned long long)round_id, nf, nc);
+		ret = 0;
+		goto out;
+	}
+	if (!s1 || !s2 || !mean || !var || !x || !n->count)
 		goto out;
 	for (i = 0; i < n->count; i++) {
-		mcai_fed_get_image(&n->data, n->idx[i], x, &label);
-		for (j = 0; j < MCAI_FED_INPUTS; j++) {
-			double q = mcai_quantize(x[j], MCAI_FED_IN_SCALE,
+		const s8 *qs = n->o.train_samples ?
+			       n->vecs.inputs + (size_t)n->idx[i] * nf : NULL;
+
+		data.get(data.ctx, n->idx[i], x, &label);
+		for (j = 0; j < nf; j++) {
+			double q = qs ? qs[j] :
+				   mcai_quantize(x[j], MCAI_FED_IN_SCALE,
 						 MCAI_FED_IN_ZP);
 
 			s1[j] += q;
 			s2[j] += q * q;
 		}
-		if (label < MCAI_FED_CLASSES)
+		if (label < nc)
 			d->classes[label]++;
 	}
-	for (j = 0; j < MCAI_FED_INPUTS; j++) {
+	for (j = 0; j < nf; j++) {
 		double mu = s1[j] / n->count, v = s2[j] / n->count - mu * mu;
 
 		mean[j] = (float)mu + 0.0f;
@@ -735,10 +784,10 @@ static int mcai_fednode_send_stats(struct mcai_fednode *n,
 	}
 	d->round_id = round_id;
 	d->samples = n->count;
-	d->n_features = MCAI_FED_INPUTS;
+	d->n_features = nf;
 	d->mean_f = mean;
 	d->var_f = var;
-	d->n_classes = MCAI_FED_CLASSES;
+	d->n_classes = nc;
 	ret = mcai_net_send_msg(p, &m, NULL);
 	if (ret)
 		mcai_warn("round %llu: DATASTATS not sent: %s",
@@ -751,6 +800,7 @@ out:
 	free(s2);
 	free(mean);
 	free(var);
+	free(x);
 	return ret;
 }
 
@@ -842,11 +892,10 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	struct mcai_model mm;
-	u32 hidden = mcai_fed_hidden_of(m->params.n);
+	struct mcai_fedmlp_shape shape;
 	struct mcai_prov_manifest pm;
-	char err[MCAI_PROV_ERR_MAX];
+	char err[MCAI_PROV_ERR_MAX] = "", desc[96];
 	int prov = MCAI_PROV_UNSIGNED;
-	u32 dims[3];
 
 	if (m->version <= n->version && n->net) {
 		mcai_dbg("MODEL version %u: already have %u", m->version,
@@ -861,11 +910,16 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_net_close(p, "unverifiable model");
 		return 0;
 	}
-	if (!hidden || mm.input_len != MCAI_FED_INPUTS ||
-	    mm.output_len != MCAI_FED_CLASSES || mm.n_layers != 2) {
-		mcai_err("MODEL version %u refused: %u parameters, blob %u -> %u in %u layers is not a 784-H-10 MLP",
-			 m->version, m->params.n, mm.input_len, mm.output_len,
-			 mm.n_layers);
+	/* The blob says what network the floats are; they must agree. */
+	if (mcai_fedmlp_shape_of(&shape, &mm, err, sizeof(err)) ||
+	    mcai_fedmlp_n_params(&shape) != m->params.n) {
+		if (!err[0] || mcai_fedmlp_n_params(&shape))
+			snprintf(err, sizeof(err), "%u parameters for a %s",
+				 m->params.n,
+				 mcai_fedmlp_describe(&shape, desc,
+						      sizeof(desc)));
+		mcai_err("MODEL version %u refused: not a model this node can train: %s",
+			 m->version, err);
 		mcai_net_close(p, "unexpected model shape");
 		return 0;
 	}
@@ -877,7 +931,7 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
-	if (!n->net || n->n_params != m->params.n) {
+	if (!n->net || !mcai_fedmlp_same(&n->shape, &shape)) {
 		mcai_mlp_free(n->net);
 		free(n->base);
 		free(n->delta);
@@ -885,10 +939,7 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		free(n->wire);
 		n->resid = NULL;
 		n->wire = NULL;
-		dims[0] = MCAI_FED_INPUTS;
-		dims[1] = hidden;
-		dims[2] = MCAI_FED_CLASSES;
-		n->net = mcai_mlp_create(dims, 3, MCAI_MLP_SOFTMAX);
+		n->net = mcai_fedmlp_create(&shape);
 		n->base = calloc(m->params.n, sizeof(float));
 		n->delta = calloc(m->params.n, sizeof(float));
 		n->n_params = m->params.n;
@@ -899,11 +950,13 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 			return -ENOMEM;
 		}
 	}
+	n->shape = shape;
 	mcai_f32v_copy(&m->params, n->base);
 	n->version = m->version;
-	mcai_info("model '%s' version %u (round %llu, parent %u): %u parameters, blob %u bytes verified, %s",
+	mcai_info("model '%s' version %u (round %llu, parent %u): %s, %u parameters, blob %u bytes verified, %s",
 		  m->model, m->version, (unsigned long long)m->round_id,
-		  m->parent, m->params.n, m->blob_len,
+		  m->parent, mcai_fedmlp_describe(&shape, desc, sizeof(desc)),
+		  m->params.n, m->blob_len,
 		  !n->trust ? "UNSIGNED (not checked)" :
 		  prov == MCAI_PROV_CURRENT ? "signed, already in the history" :
 		  "signed by a trusted key");
@@ -1121,7 +1174,7 @@ static int mcai_fednode_compress(struct mcai_fednode *n,
 static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			      const struct mcai_msg_round *r)
 {
-	const struct mcai_mlp_data data = { mcai_fed_get_image, &n->data };
+	struct mcai_mlp_data data;
 	struct mcai_mlp_opt opt = { .momentum = n->o.momentum };
 	struct mcai_mlp_sched sched = { .lr = r->lr };
 	struct mcai_mlp_stats st = { 0 };
@@ -1146,6 +1199,14 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id);
 		mcai_buf_free(&n->held);
 	}
+	if (!n->o.train_samples &&
+	    (n->shape.dim[0] != MCAI_FED_INPUTS ||
+	     n->shape.classes != MCAI_FED_CLASSES ||
+	     n->shape.head != MCAI_MLP_SOFTMAX)) {
+		mcai_warn("round %llu: the model takes %u inputs, the data directory holds 28x28 images of 10 classes: not taking part (train on the sample store instead)",
+			  (unsigned long long)r->round_id, n->shape.dim[0]);
+		return 0;
+	}
 	if (!n->o.train_samples)
 		mcai_fednode_maybe_reload(n);
 	if (n->o.train_samples) {
@@ -1160,6 +1221,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
+	data = mcai_fednode_data(n);
 	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
 		  (unsigned long long)r->round_id, n->version, n->count,
 		  r->local_epochs, r->batch, (double)r->lr,

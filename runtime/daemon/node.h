@@ -19,13 +19,12 @@
  * this node's share of the round's samples, goes out only masked, through
  * the SA_* messages of runtime/fed/secagg.h.
  *
- * The model family is the Fashion-MNIST MLP of mcai-train with one hidden
- * layer: 784 inputs, H hidden ReLU units, 10 logits.  H is not sent: it
- * follows from the parameter count (795 H + 10), and the blob's own shape
- * must agree.
+ * The model is any MLP of fully-connected layers (runtime/fed/fedmlp.h):
+ * its shape is read from the verified blob of each MODEL, and the float
+ * parameter count must be the one it implies.
  *
- * Local data, until the module's labelled sample store feeds it: the
- * Fashion-MNIST training split (IDX, plain or gzip) cut into shards that
+ * Local data: the labelled sample store (any model, samples of its input
+ * length), or a data directory holding the Fashion-MNIST training split (IDX, plain or gzip) cut into shards that
  * every node computes identically from the same spec, so no coordination
  * is needed for disjoint shards:
  *
@@ -47,6 +46,7 @@
 #include "runtime/daemon/config.h"
 #include "runtime/fed/proto.h"
 
+/* The data directory's images (Fashion-MNIST) and the default model. */
 #define MCAI_FED_INPUTS		(28 * 28)
 #define MCAI_FED_CLASSES	10
 /* The runtime's input quantisation: q = pixel - 128 (as mcai-train). */
@@ -65,8 +65,6 @@ int mcai_fed_load_split(struct mcai_dataset *d, const char *dir,
 			const char *split, char *err, size_t errlen);
 /* mcai_mlp_data getter over a struct mcai_dataset: pixels / 255. */
 void mcai_fed_get_image(void *ctx, u32 index, float *x, u32 *label);
-/* Hidden width for @n_params, 0 when no 784-H-10 MLP has that many. */
-u32 mcai_fed_hidden_of(u32 n_params);
 uint64_t mcai_fed_now_ms(void);
 
 struct mcai_shard_spec {

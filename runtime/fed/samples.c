@@ -1107,6 +1107,77 @@ out:
 	return r;
 }
 
+void mcai_samples_vectors_free(struct mcai_samples_vecs *v)
+{
+	free(v->inputs);
+	free(v->labels);
+	memset(v, 0, sizeof(*v));
+}
+
+int mcai_samples_vectors(struct mcai_samples *st, struct mcai_samples_vecs *v,
+			 const struct mcai_samples_sel *c, u32 *skipped,
+			 char *err, size_t errlen)
+{
+	u32 i, k = 0, bad = 0;
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	if (skipped)
+		*skipped = 0;
+	if (!c->len || c->len > MCAI_SAMPLES_MAX_INPUT || !c->classes ||
+	    c->classes > MCAI_SAMPLES_MAX_CLASS + 1) {
+		serr(err, errlen, "bad input length or class count");
+		return -EINVAL;
+	}
+	r = st_begin(st);
+	if (r) {
+		serr(err, errlen, "sample store: %s", strerror(-r));
+		return r;
+	}
+	v->inputs = malloc((size_t)(st->labelled ? st->labelled : 1) * c->len);
+	v->labels = malloc(st->labelled ? st->labelled : 1);
+	if (!v->inputs || !v->labels) {
+		r = -ENOMEM;
+		serr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < st->n && k < st->labelled; i++) {
+		const struct mcai_sample_meta *m = &st->ent[i].m;
+
+		if (m->label < 0 || (c->model_id && m->model_id != c->model_id))
+			continue;
+		if (m->input_len != c->len || (u32)m->label >= c->classes) {
+			bad++;
+			continue;
+		}
+		/* the int8 input as the module saw it: no conversion */
+		r = mcai_samples_input(st, i, v->inputs + (size_t)k * c->len,
+				       c->len);
+		if (r) {
+			serr(err, errlen, "sample %llu: %s",
+			     (unsigned long long)m->id, strerror(-r));
+			goto out;
+		}
+		v->labels[k++] = (u8)m->label;
+	}
+	if (!k) {
+		r = -ENODATA;
+		serr(err, errlen, "no labelled sample of %u inputs with a class below %u%s",
+		     c->len, c->classes,
+		     bad ? " (some were refused: other size or class)" : "");
+		goto out;
+	}
+	v->count = k;
+	v->len = c->len;
+	if (skipped)
+		*skipped = bad;
+out:
+	st_end(st);
+	if (r)
+		mcai_samples_vectors_free(v);
+	return r;
+}
+
 /* ---- the module's mirror ---------------------------------------------- */
 
 #define DRAIN_BUF	(1U << 20)
@@ -1250,6 +1321,21 @@ int mcai_samples_node_load(struct mcai_dataset *d, const char *dir,
 	if (r)
 		return r;
 	r = mcai_samples_dataset(st, d, &fmnist, NULL, err, errlen);
+	mcai_samples_close(st);
+	return r;
+}
+
+int mcai_samples_node_vectors(struct mcai_samples_vecs *v, const char *dir,
+			      const struct mcai_samples_sel *c, u32 *skipped,
+			      char *err, size_t errlen)
+{
+	struct mcai_samples *st;
+	int r;
+
+	r = mcai_samples_open(&st, dir, NULL, err, errlen);
+	if (r)
+		return r;
+	r = mcai_samples_vectors(st, v, c, skipped, err, errlen);
 	mcai_samples_close(st);
 	return r;
 }

@@ -148,6 +148,31 @@ int mcai_samples_dataset(struct mcai_samples *st, struct mcai_dataset *d,
 void mcai_samples_dataset_free(struct mcai_dataset *d);
 
 /*
+ * The labelled samples as int8 vectors of one model's input, exactly as
+ * the module saw them (the trainer of any shape dequantises them with the
+ * model's input quantisation, runtime/fed/fedmlp.h): every sample of
+ * @c->len inputs whose label is below @c->classes (and of @c->model_id
+ * unless 0), oldest first.  Samples of another length or class are
+ * counted in *@skipped (may be NULL).  0, -ENODATA when none qualifies,
+ * -errno otherwise, with @err.  Free with mcai_samples_vectors_free().
+ */
+struct mcai_samples_sel {
+	u32 len, classes;
+	u32 model_id;
+};
+
+struct mcai_samples_vecs {
+	u32 count, len;
+	s8 *inputs;		/* count * len */
+	u8 *labels;		/* count */
+};
+
+int mcai_samples_vectors(struct mcai_samples *st, struct mcai_samples_vecs *v,
+			 const struct mcai_samples_sel *c, u32 *skipped,
+			 char *err, size_t errlen);
+void mcai_samples_vectors_free(struct mcai_samples_vecs *v);
+
+/*
  * Drain the module's mirror queue (MCAI_IOC_MIRROR_READ on @dev_fd, which
  * needs CAP_SYS_ADMIN or an fd opened with it) into the store, then sync.
  * At most @max records (0: until the queue is empty).  @added, @dropped
@@ -173,6 +198,15 @@ int mcai_samples_node_drain(struct mcai_samples **st, const char *dir,
 			    int dev_fd, u64 *added, char *err, size_t errlen);
 int mcai_samples_node_load(struct mcai_dataset *d, const char *dir,
 			   char *err, size_t errlen);
+
+/*
+ * The node's call for a model of any shape: open the store at @dir,
+ * mcai_samples_vectors(), close it.  Used in place of
+ * mcai_samples_node_load() for every model but the 784-input one.
+ */
+int mcai_samples_node_vectors(struct mcai_samples_vecs *v, const char *dir,
+			      const struct mcai_samples_sel *c, u32 *skipped,
+			      char *err, size_t errlen);
 
 /* CRC-32C (Castagnoli), as the records use; exposed for the tests. */
 u32 mcai_crc32c(u32 crc, const void *p, size_t n);

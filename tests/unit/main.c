@@ -35,6 +35,7 @@ int main(void)
 	srunner_add_suite(sr, escalate_suite());
 	srunner_add_suite(sr, fedsim_suite());
 	srunner_add_suite(sr, samples_suite());
+	srunner_add_suite(sr, fedmlp_suite());
 	srunner_add_suite(sr, adamstate_suite());
 	srunner_add_suite(sr, compress_suite());
 	srunner_add_suite(sr, personal_suite());

@@ -29,6 +29,7 @@ Suite *drift_suite(void);
 Suite *escalate_suite(void);
 Suite *fedsim_suite(void);
 Suite *samples_suite(void);
+Suite *fedmlp_suite(void);
 Suite *adamstate_suite(void);
 Suite *compress_suite(void);
 Suite *personal_suite(void);
