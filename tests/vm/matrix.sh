@@ -7,6 +7,12 @@
 # arm64-6.1 or arm64-6.12, with @CPU for the guest's CPU model
 # (arm64-6.1@max; default cortex-a53), run on make arm64's build.
 #
+# A test whose header has a line "# mcai-matrix: FLAVOUR..." runs on
+# those of its flavours this run has; when the run has none of them, on
+# the run's first kernel only.  End-to-end tests whose kernel-facing
+# parts other tests cover on every kernel name one kernel each, so that
+# the matrix spends its time where kernels differ.
+#
 # usage: tests/vm/matrix.sh [--kernels "6.1 6.12 6.12-rt"] TEST...
 set -euo pipefail
 
@@ -17,7 +23,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernels) flavours=$2; shift 2 ;;
 	--help)
-		sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0 ;;
 	*) break ;;
 	esac
@@ -61,6 +67,29 @@ build_for() {
 # All kernels together get MCAI_MATRIX_BUDGET seconds (default an hour,
 # about five times what they need on a 2-core machine): guests that wedge
 # must fail CI, not outlast it.
+# tests_for FLAVOUR TEST...: the tests that run on FLAVOUR (the header
+# rule above); says which are left to another kernel.
+tests_for() {
+	local f=$1 t want k here
+	shift
+	for t in "$@"; do
+		want=$(sed -n '1,20s/^# mcai-matrix: *//p' "$t" | head -n 1)
+		if [[ -z $want ]]; then
+			echo "$t"
+			continue
+		fi
+		here=
+		for k in $want; do
+			[[ " $flavours " == *" $k "* ]] && here+=" $k"
+		done
+		if [[ -z $here ]]; then
+			[[ $f == "${flavours%% *}" ]] && echo "$t"
+		elif [[ " $here " == *" $f "* ]]; then
+			echo "$t"
+		fi
+	done
+}
+
 export MCAI_VM_DEADLINE=$((EPOCHSECONDS + ${MCAI_MATRIX_BUDGET:-3600}))
 
 fail=0
@@ -73,6 +102,15 @@ for f in $flavours; do
 		fail=1
 		continue
 	fi
+	mapfile -t tests < <(tests_for "$f" "$@")
+	for t in "$@"; do
+		[[ " ${tests[*]} " == *" $t "* ]] ||
+			echo "matrix: $f: ${t##*/} runs on another kernel ($(sed -n '1,20s/^# \(mcai-matrix: .*\)/\1/p' "$t" | head -n 1))"
+	done
+	if ((${#tests[@]} == 0)); then
+		summary+=("$f: no test for this kernel")
+		continue
+	fi
 	if ! build_for "$kver" "$f"; then
 		summary+=("$f: build FAILED")
 		fail=1
@@ -83,7 +121,7 @@ for f in $flavours; do
 	out=$(mktemp)
 	args=(--kernel "$kver")
 	[[ $f != arm64-* ]] || args=(--arch arm64 --cpu "$(arm64_cpu "$f")" --kernel "$kver")
-	if "$HERE/run.sh" "${args[@]}" "$@" | tee "$out"; then
+	if "$HERE/run.sh" "${args[@]}" "${tests[@]}" | tee "$out"; then
 		summary+=("$f: PASS")
 	else
 		summary+=("$f: FAIL: $(grep -E '^vm: [0-9]+ passed' "$out" | tail -n 1 | cut -c5-)")

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# mcai-matrix: 6.1
 #
 # Escalation to a bigger model, end to end: mcai_simsensor.ko feeds the
 # chain vib-detector -> vib-classifier (a pipeline with escalate_below 50,

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# mcai-matrix: 6.12
 #
 # The drift loop end to end in the guest (tests/fed/guest-drift.sh): a
 # signed version carrying its training statistics is installed into

@@ -1,5 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
+# mcai-matrix: 6.12-rt
 #
 # The drift loop driven by mcai_simsensor's regime knob, end to end in
 # the guest (tests/fed/guest-sensor-drift.sh): the sensor feeds the
