@@ -11,11 +11,23 @@
 # `$(B)/mcai-fuzz FILE`.
 
 FUZZ_SECONDS ?= 60
+# check-fuzz starts each target from its committed corpus with seed
+# FUZZ_SEED and stops after its *_RUNS inputs or its *_SECONDS, whichever
+# comes first: every run explores about as far along about the same path
+# (libFuzzer is not repeatable bit for bit: two runs of one seed end with
+# corpora a few percent apart).  Hunting for new bugs is
+# `make check-fuzz FUZZ_SEED=0` (a fresh seed each run) with larger
+# *_RUNS and *_SECONDS; what it finds goes into the corpus.
+FUZZ_SEED ?= 1
+FUZZ_FIXED = -seed=$(FUZZ_SEED) -reload=0
+fuzz_runs = -runs=$(1)
+FUZZ_RUNS ?= 1200000
 FUZZ_CC ?= $(CLANG)
 FUZZ_SANFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 		 -fno-omit-frame-pointer
 FUZZ_SRCS := tests/fuzz/fuzz_blob.c $(MODELS_CORE)
-FUZZ_ARGS ?= -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+FUZZ_ARGS ?= -max_total_time=$(FUZZ_SECONDS) $(call fuzz_runs,$(FUZZ_RUNS)) \
+	     $(FUZZ_FIXED) -max_len=8192 -timeout=10 \
 	     -rss_limit_mb=2048 -print_final_stats=1 -dict=tests/fuzz/mcai.dict
 fobj = $(patsubst %.c,$(B)/fuzz/%.o,$(1))
 
@@ -31,7 +43,7 @@ check-fuzz: $(B)/mcai-fuzz
 	rm -rf $(B)/fuzz-run
 	mkdir -p $(B)/fuzz-run/corpus $(B)/fuzz-run/artifacts
 	cp tests/fuzz/corpus/* $(B)/fuzz-run/corpus/
-	@echo "fuzz: $(FUZZ_SECONDS) s from $$(ls tests/fuzz/corpus | wc -l) seeds (log: $(B)/fuzz-run/log)"
+	@echo "fuzz: seed $(FUZZ_SEED), $(FUZZ_RUNS) inputs or $(FUZZ_SECONDS) s from $$(ls tests/fuzz/corpus | wc -l) seeds (log: $(B)/fuzz-run/log)"
 	@if $(B)/mcai-fuzz $(FUZZ_ARGS) -artifact_prefix=$(B)/fuzz-run/artifacts/ \
 		$(B)/fuzz-run/corpus > $(B)/fuzz-run/log 2>&1; then \
 		grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss)' $(B)/fuzz-run/log; \
@@ -55,7 +67,9 @@ fuzz-corpus: $(B)/mcai-fuzz-corpus
 # fuzz_frame.c).  check-fuzz runs it first, for FUZZ_FRAME_SECONDS.
 #   make fuzz-frame-corpus    regenerate tests/fuzz/corpus-frame/
 FUZZ_FRAME_SECONDS ?= 20
-FUZZ_FRAME_ARGS ?= -max_total_time=$(FUZZ_FRAME_SECONDS) -max_len=65536 \
+FUZZ_FRAME_RUNS ?= 3000000
+FUZZ_FRAME_ARGS ?= -max_total_time=$(FUZZ_FRAME_SECONDS) $(FUZZ_FIXED) \
+		   $(call fuzz_runs,$(FUZZ_FRAME_RUNS)) -max_len=65536 \
 		   -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 
 $(B)/mcai-fuzz-frame: $(call fobj,tests/fuzz/fuzz_frame.c runtime/fed/proto.c)
@@ -67,7 +81,7 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 	rm -rf $(B)/fuzz-frame-run
 	mkdir -p $(B)/fuzz-frame-run/corpus $(B)/fuzz-frame-run/artifacts
 	cp tests/fuzz/corpus-frame/* $(B)/fuzz-frame-run/corpus/
-	@echo "fuzz-frame: $(FUZZ_FRAME_SECONDS) s from $$(ls tests/fuzz/corpus-frame | wc -l) seeds (log: $(B)/fuzz-frame-run/log)"
+	@echo "fuzz-frame: seed $(FUZZ_SEED), $(FUZZ_FRAME_RUNS) inputs or $(FUZZ_FRAME_SECONDS) s from $$(ls tests/fuzz/corpus-frame | wc -l) seeds (log: $(B)/fuzz-frame-run/log)"
 	@if $(B)/mcai-fuzz-frame $(FUZZ_FRAME_ARGS) \
 		-artifact_prefix=$(B)/fuzz-frame-run/artifacts/ \
 		$(B)/fuzz-frame-run/corpus > $(B)/fuzz-frame-run/log 2>&1; then \
@@ -79,6 +93,7 @@ check-fuzz-frame: $(B)/mcai-fuzz-frame
 # Third target: signed model manifests (runtime/fed/provenance.c), run by
 # check-fuzz for FUZZ_MANIFEST_SECONDS over tests/fuzz/corpus-manifest.
 FUZZ_MANIFEST_SECONDS ?= 10
+FUZZ_MANIFEST_RUNS ?= 3000000
 $(B)/mcai-fuzz-manifest: $(call fobj,tests/fuzz/fuzz_manifest.c \
 		runtime/fed/provenance.c runtime/fed/modelcheck.c \
 		runtime/fed/sigtrailer.c runtime/fed/proto.c runtime/fed/store.c \
@@ -91,8 +106,9 @@ check-fuzz-manifest: $(B)/mcai-fuzz-manifest
 	rm -rf $(B)/fuzz-manifest-run
 	mkdir -p $(B)/fuzz-manifest-run/corpus $(B)/fuzz-manifest-run/artifacts
 	cp tests/fuzz/corpus-manifest/* $(B)/fuzz-manifest-run/corpus/
-	@echo "fuzz-manifest: $(FUZZ_MANIFEST_SECONDS) s (log: $(B)/fuzz-manifest-run/log)"
+	@echo "fuzz-manifest: seed $(FUZZ_SEED), $(FUZZ_MANIFEST_RUNS) inputs or $(FUZZ_MANIFEST_SECONDS) s (log: $(B)/fuzz-manifest-run/log)"
 	@if $(B)/mcai-fuzz-manifest -max_total_time=$(FUZZ_MANIFEST_SECONDS) \
+		$(FUZZ_FIXED) $(call fuzz_runs,$(FUZZ_MANIFEST_RUNS)) \
 		-max_len=1024 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz-manifest-run/artifacts/ \
 		$(B)/fuzz-manifest-run/corpus > $(B)/fuzz-manifest-run/log 2>&1; then \
@@ -104,6 +120,7 @@ check-fuzz-manifest: $(B)/mcai-fuzz-manifest
 # Fourth target: secure-aggregation messages (runtime/fed/secagg.c) from a
 # hostile peer, FUZZ_SECAGG_SECONDS in check-fuzz, no seed corpus needed.
 FUZZ_SECAGG_SECONDS ?= 10
+FUZZ_SECAGG_RUNS ?= 40000
 $(B)/mcai-fuzz-secagg: $(call fobj,tests/fuzz/fuzz_secagg.c \
 		runtime/fed/secagg.c runtime/fed/proto.c)
 	$(FUZZ_CC) $(FUZZ_SANFLAGS) -fsanitize=fuzzer -o $@ $^ $(FED_LIBS)
@@ -113,8 +130,9 @@ check-fuzz: check-fuzz-secagg
 check-fuzz-secagg: $(B)/mcai-fuzz-secagg
 	rm -rf $(B)/fuzz-secagg-run
 	mkdir -p $(B)/fuzz-secagg-run/corpus $(B)/fuzz-secagg-run/artifacts
-	@echo "fuzz-secagg: $(FUZZ_SECAGG_SECONDS) s (log: $(B)/fuzz-secagg-run/log)"
+	@echo "fuzz-secagg: seed $(FUZZ_SEED), $(FUZZ_SECAGG_RUNS) inputs or $(FUZZ_SECAGG_SECONDS) s (log: $(B)/fuzz-secagg-run/log)"
 	@if $(B)/mcai-fuzz-secagg -max_total_time=$(FUZZ_SECAGG_SECONDS) \
+		$(FUZZ_FIXED) $(call fuzz_runs,$(FUZZ_SECAGG_RUNS)) \
 		-max_len=4096 -timeout=10 -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz-secagg-run/artifacts/ \
 		$(B)/fuzz-secagg-run/corpus > $(B)/fuzz-secagg-run/log 2>&1; then \
@@ -136,6 +154,7 @@ fuzz-frame-corpus: $(B)/mcai-frame-seeds
 # seeds of tests/fuzz/corpus-onnx (tiny models from
 # tests/import/gen_fixtures.py and tensors, and a two-tree ensemble).
 FUZZ_ONNX_SECONDS ?= 20
+FUZZ_ONNX_RUNS ?= 800000
 FUZZ_ONNX_SRCS := tests/fuzz/fuzz_onnx.c $(IMPORT_SRCS) $(ONNX_GEN) \
 		  $(filter-out models/train/dataset.c,$(MODELS_USER))
 $(call fobj,tests/fuzz/fuzz_onnx.c $(IMPORT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
@@ -148,8 +167,9 @@ check-fuzz-onnx: $(B)/mcai-fuzz-onnx
 	rm -rf $(B)/fuzz-onnx-run
 	mkdir -p $(B)/fuzz-onnx-run/corpus $(B)/fuzz-onnx-run/artifacts
 	cp tests/fuzz/corpus-onnx/* $(B)/fuzz-onnx-run/corpus/
-	@echo "fuzz-onnx: $(FUZZ_ONNX_SECONDS) s (log: $(B)/fuzz-onnx-run/log)"
+	@echo "fuzz-onnx: seed $(FUZZ_SEED), $(FUZZ_ONNX_RUNS) inputs or $(FUZZ_ONNX_SECONDS) s (log: $(B)/fuzz-onnx-run/log)"
 	@if $(B)/mcai-fuzz-onnx -max_total_time=$(FUZZ_ONNX_SECONDS) \
+		$(FUZZ_FIXED) $(call fuzz_runs,$(FUZZ_ONNX_RUNS)) \
 		-max_len=8192 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix=$(B)/fuzz-onnx-run/artifacts/ \
 		$(B)/fuzz-onnx-run/corpus > $(B)/fuzz-onnx-run/log 2>&1; then \
