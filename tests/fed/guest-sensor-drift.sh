@@ -96,25 +96,7 @@ label_phase 2 "$NA"
 echo "regime A: $LABELLED windows labelled"
 
 # a broker and a subscriber for the node's alerts
-MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-MQTT=()
-if [ -x "$MOSQ" ] && command -v mosquitto_sub > /dev/null; then
-	MP=$(free_port)
-	printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\nlog_dest file %s\nlog_type all\n' \
-		"$MP" "$T/broker.log" > "$T/broker.conf"
-	"$MOSQ" -c "$T/broker.conf" > /dev/null 2>&1 &
-	PIDS+=($!)
-	mq_listening() { ss -Htln "sport = :$MP" | grep -q .; }
-	wait_for 30 "mosquitto to listen on $MP" mq_listening || fail "no broker"
-	mosquitto_sub -h 127.0.0.1 -p "$MP" -i drift-sub -q 1 -v \
-		-t "mcai/node1/$MODEL/alert" -C 1 -W 1200 > "$T/alert" 2> "$T/sub.err" &
-	PIDS+=($!)
-	subscribed() { grep -q "Sending SUBACK to drift-sub" "$T/broker.log" 2> /dev/null; }
-	wait_for 30 "the MQTT subscriber" subscribed || fail "subscriber"
-	MQTT=(--set "mqtt.broker=127.0.0.1:$MP")
-elif [ "$(uname -m)" = x86_64 ]; then
-	fail "no mosquitto in this guest's root"
-fi
+alert_broker "mcai/node1/$MODEL/alert" 1200
 
 # 2. the federation of the classifier: round 1 on regime A
 start_fed_agg "$T/agg.log" --initial "$ROOT/models/$MODEL.mcai" \

@@ -116,3 +116,32 @@ restart_fed_agg() {
 last_acc() {
 	grep -o "int8 accuracy [0-9.]*" "$1" | tail -n 1 | awk '{print $3}'
 }
+
+# alert_broker TOPIC SECONDS: a mosquitto broker on a free loopback port
+# and one subscriber waiting up to SECONDS for the first message on TOPIC
+# (into $T/alert); sets MQTT to the node's --set for that broker.  No
+# broker in this root: MQTT stays empty, which fails on x86, where the
+# guest has mosquitto, and is accepted elsewhere.
+alert_broker() {
+	local mosq mp
+
+	mosq=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+	MQTT=()
+	if ! [ -x "$mosq" ] || ! command -v mosquitto_sub > /dev/null; then
+		[ "$(uname -m)" != x86_64 ] || fail "no mosquitto in this guest's root"
+		return 0
+	fi
+	mp=$(free_port)
+	printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\nlog_dest file %s\nlog_type all\n' \
+		"$mp" "$T/broker.log" > "$T/broker.conf"
+	"$mosq" -c "$T/broker.conf" > /dev/null 2>&1 &
+	PIDS+=($!)
+	mq_listening() { ss -Htln "sport = :$mp" | grep -q .; }
+	wait_for 30 "mosquitto to listen on $mp" mq_listening || fail "no broker"
+	mosquitto_sub -h 127.0.0.1 -p "$mp" -i drift-sub -q 1 -v \
+		-t "$1" -C 1 -W "$2" > "$T/alert" 2> "$T/sub.err" &
+	PIDS+=($!)
+	subscribed() { grep -q "Sending SUBACK to drift-sub" "$T/broker.log" 2> /dev/null; }
+	wait_for 30 "the MQTT subscriber" subscribed || fail "subscriber"
+	MQTT=(--set "mqtt.broker=127.0.0.1:$mp")
+}
