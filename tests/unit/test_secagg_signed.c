@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 
 #include "tests/unit/unit.h"
+#include "runtime/fed/proto.h"
 #include "runtime/fed/secagg.h"
 
 #define WHY 256
@@ -582,6 +583,46 @@ START_TEST(auth_required)
 }
 END_TEST
 
+/* The two new frame types carry exactly the library's two new messages. */
+START_TEST(consist_frames)
+{
+	struct mcai_buf lib, pl;
+	struct mcai_msg_secagg m;
+	const char *why = NULL;
+
+	mcai_buf_init(&lib);
+	mcai_buf_init(&pl);
+	mcai_buf_put_u8(&lib, MCAI_SECAGG_CONSIST);
+	mcai_buf_put_u8(&lib, 1);
+	mcai_buf_put_u16(&lib, 0);
+	mcai_buf_put_u32(&lib, 3);
+	mcai_buf_put_u64(&lib, 9);
+	mcai_buf_put_u16(&lib, 1);
+	mcai_buf_put_u8(&lib, 0xaa);
+	mcai_buf_put_u32(&pl, (u32)lib.len);
+	mcai_buf_put(&pl, lib.data, lib.len);
+	ck_assert(mcai_msg_is_secagg(MCAI_MSG_SA_CONSIST));
+	ck_assert(mcai_msg_is_secagg(MCAI_MSG_SA_CONSIST_REQ));
+	ck_assert_str_eq(mcai_msg_type_name(MCAI_MSG_SA_CONSIST), "SA_CONSIST");
+	ck_assert_int_eq(mcai_secagg_msg_decode(MCAI_MSG_SA_CONSIST, pl.data,
+						pl.len, &m, &why), 0);
+	ck_assert_uint_eq(m.node, 3);
+	ck_assert_uint_eq(m.round, 9);
+	/* under another frame type: refused */
+	ck_assert_int_ne(mcai_secagg_msg_decode(MCAI_MSG_SA_CONSIST_REQ, pl.data,
+						pl.len, &m, &why), 0);
+	ck_assert_int_ne(mcai_secagg_msg_decode(MCAI_MSG_SA_UNMASK, pl.data,
+						pl.len, &m, &why), 0);
+	pl.data[4] = MCAI_SECAGG_CONSIST_REQ;
+	ck_assert_int_eq(mcai_secagg_msg_decode(MCAI_MSG_SA_CONSIST_REQ, pl.data,
+						pl.len, &m, &why), 0);
+	ck_assert_int_ne(mcai_secagg_msg_decode(MCAI_MSG_SA_CONSIST, pl.data,
+						pl.len, &m, &why), 0);
+	mcai_buf_free(&lib);
+	mcai_buf_free(&pl);
+}
+END_TEST
+
 Suite *secagg_signed_suite(void)
 {
 	Suite *s = suite_create("secagg_signed");
@@ -589,6 +630,7 @@ Suite *secagg_signed_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, auth_required);
+	tcase_add_test(tc, consist_frames);
 	tcase_add_test(tc, signed_round_complete);
 	tcase_add_test(tc, signed_round_dropout_plus);
 	tcase_add_test(tc, substituted_keys_refused);
