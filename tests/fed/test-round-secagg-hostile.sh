@@ -11,6 +11,9 @@
 #      secrets: the signature of that advertisement does not verify.
 #   3. The honest aggregator: a signed round with the consistency check
 #      publishes from all four.
+#   4. privacy.secagg_signed = off: an unsigned round (as when a sampled
+#      node is too old to sign); a node with secagg_require_signed = on
+#      stays out, the other three publish.
 # Four real mcaid nodes each time, over loopback TLS.
 . "$(dirname "$0")/lib.sh"
 . "$FED_DIR/rounds-lib.sh"
@@ -92,9 +95,32 @@ nodes_say ok "round 1: secure aggregation: SA_UNMASK sent"
 nodes_say ok "model 'fmnist' version 2 "
 stop_nodes
 stop_agg "$T/ok.log"
-for r in eq fo ok; do
+
+# 4. Negotiation: an aggregator with signing off runs unsigned rounds (as
+# with an older node in the sample); a node that requires signing stays
+# out of them, the other three publish.
+REG=$T/state/registry-off
+start_fed_agg "$T/off.log" --set rounds.count=1 --start-nodes 4 "${SA[@]}" \
+	--set privacy.secagg_signed=off
+for i in 1 2 3; do
+	fed_node "node$i" "$T/off-node$i.log" --shard "$((i - 1))/4 $SHARD"
+done
+fed_node node4 "$T/off-node4.log" --shard "3/4 $SHARD" \
+	--set privacy.secagg_require_signed=on
+wait_log "$T/off.log" "federation complete|round 1 failed" 120 ||
+	fail "unsigned: round 1 did not end"
+grep -q "round 1: secure aggregation over 4 nodes, threshold 2, complete graph, fixed point" \
+	"$T/off.log" || fail "unsigned: the round was signed or not secure"
+grep -q "round 1: secure aggregation refused: the round is not signed and privacy.secagg_require_signed is on" \
+	"$T/off-node4.log" || fail "unsigned: node4 did not refuse the unsigned round"
+grep -q "round 1 done (secure aggregation): 3 of 4 answered" "$T/off.log" ||
+	fail "unsigned: round 1 not published from the other 3"
+grep -q "SA_CONSIST" "$T/off-node1.log" && fail "unsigned: a consistency round ran"
+stop_nodes
+stop_agg "$T/off.log"
+for r in eq fo ok off; do
 	for i in 1 2 3 4; do
 		sanitizer_clean "$T/$r-node$i.log"
 	done
 done
-pass "equivocating aggregator: all 4 nodes refused to unmask (node1 $eq_why; aggregator: $eq_agg); forged keys: all 4 refused to share (node1 $fo_why); honest signed round published from 4 of 4"
+pass "equivocating aggregator: all 4 nodes refused to unmask (node1 $eq_why; aggregator: $eq_agg); forged keys: all 4 refused to share (node1 $fo_why); honest signed round published from 4 of 4; unsigned round refused by a node that requires signing, published from 3"
