@@ -90,8 +90,10 @@
  *    different sets when their neighbourhoods' signers do not meet).
  *
  * Nodes that collude with the aggregator are outside this model (as in
- * the unsigned rule, they count towards t).  Certificates must be signed
- * by the fleet CA directly (no intermediates travel in ADVERT).
+ * the unsigned rule, they count towards t), and so is a stolen node key
+ * signing for several ids: one certificate behind two ids is not refused
+ * (the test PKI shares certificates).  Certificates must be signed by the
+ * fleet CA directly (no intermediates travel in ADVERT).
  *
  * ==== Fixed point =======================================================
  *
