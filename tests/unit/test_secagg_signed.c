@@ -558,6 +558,66 @@ START_TEST(confirmations_checked)
 }
 END_TEST
 
+/*
+ * An honest aggregator (given the CA) refuses a confirmation of another
+ * set; the node that signed it cannot sign again, the round completes
+ * without its answer.
+ */
+START_TEST(server_checks_confirmations)
+{
+	struct pki k;
+	struct sround r;
+	struct mcai_secagg_report rep;
+	u32 got[4], want[4] = { 0 }, i, j;
+	int err;
+
+	pki_init(&k, 4, "fleet CA");
+	sround_init(&r, &k, 4, 0, true);
+	advertise_all(&r);
+	share_and_mask(&r);
+	for (i = 0; i < 4; i++) {
+		fetch(&r, i);
+		if (i == 1)
+			drop_from_u3(&r.in, 0);
+		ck_assert(!mcai_secagg_node_confirm(r.nd[i], r.in.data, r.in.len,
+						    &r.b, r.why, WHY));
+		err = mcai_secagg_server_receive(r.s, r.b.data, r.b.len, r.why,
+						 WHY);
+		mcai_buf_reset(&r.b);
+		if (i == 1) {
+			ck_assert_int_eq(err, -EBADMSG);
+			ck_assert_msg(strstr(r.why, "not a signature of the survivor set"),
+				      "%s", r.why);
+		} else {
+			ck_assert_msg(!err, "%s", r.why);
+		}
+	}
+	ck_assert(!mcai_secagg_server_close(r.s, r.why, WHY));
+	/* node 1 confirmed nothing the aggregator kept: no request for it */
+	mcai_buf_reset(&r.in);
+	ck_assert_int_eq(mcai_secagg_server_message_for(r.s, 1, &r.in, r.why,
+							WHY), -ENOENT);
+	for (i = 0; i < 4; i++) {
+		for (j = 0; j < 4; j++)
+			want[j] += r.w[i][j];
+		if (i == 1)
+			continue;
+		fetch(&r, i);
+		ck_assert_msg(!mcai_secagg_node_unmask(r.nd[i], r.in.data,
+						       r.in.len, &r.b, r.why,
+						       WHY), "%s", r.why);
+		deliver(&r);
+	}
+	ck_assert_msg(!mcai_secagg_server_close(r.s, r.why, WHY), "%s", r.why);
+	ck_assert(!mcai_secagg_server_result(r.s, got, NULL, &rep, r.why, WHY));
+	for (j = 0; j < 4; j++)
+		ck_assert_uint_eq(got[j], want[j]);
+	ck_assert_uint_eq(rep.answered, 3);
+	sround_free(&r);
+	pki_free(&k);
+}
+END_TEST
+
 START_TEST(auth_required)
 {
 	struct mcai_secagg_params p = sparams(4, 0);
@@ -637,6 +697,7 @@ Suite *secagg_signed_suite(void)
 	tcase_add_test(tc, foreign_certificate_refused);
 	tcase_add_test(tc, equivocation_refused);
 	tcase_add_test(tc, confirmations_checked);
+	tcase_add_test(tc, server_checks_confirmations);
 	suite_add_tcase(s, tc);
 	return s;
 }
