@@ -30,6 +30,7 @@
 #include "runtime/fed/proto.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/secagg.h"
+#include "runtime/fed/tls.h"
 #include "runtime/fed/store.h"
 #include "runtime/fed/strategy.h"
 
@@ -194,6 +195,15 @@ struct mcai_aggr {
 	uint64_t sa_bytes_in, sa_bytes_out;
 	float *sa_sum;			/* n_params + 2 */
 	bool round_secagg;		/* the version being published */
+	bool sa_signed;			/* this round's is signed */
+#ifdef MCAI_TEST_HOOKS
+	/*
+	 * Test builds only (mcaid-san): MCAI_TEST_SECAGG_HOSTILE=equivocate
+	 * shows odd secagg ids a survivor set without node 0; =forge alters
+	 * the first key in every KEYS.  The honest nodes must refuse.
+	 */
+	const char *sa_hostile;
+#endif
 
 	struct mcai_aggr_round_rec hist[MCAI_AGGR_HISTORY];
 	unsigned int n_hist;
@@ -1162,11 +1172,70 @@ static const char *mcai_aggr_sa_phase(uint16_t want)
 		return "share keys";
 	case MCAI_MSG_SA_MASKED:
 		return "masked input";
+	case MCAI_MSG_SA_CONSIST:
+		return "confirm survivors";
 	case MCAI_MSG_SA_UNMASK:
 		return "unmask";
 	}
 	return "?";
 }
+
+/*
+ * The frame the library's next phase sends (KEYS, SHARES_FOR,
+ * CONSIST_REQ, UNMASK_REQ) and the one it awaits in answer.
+ */
+static void mcai_aggr_sa_next(const struct mcai_aggr *a, uint16_t *send,
+			      uint16_t *want)
+{
+	switch (mcai_secagg_server_phase(a->sa)) {
+	case MCAI_SECAGG_PH_SHARE:
+		*send = MCAI_MSG_SA_KEYS;
+		*want = MCAI_MSG_SA_SHARES;
+		break;
+	case MCAI_SECAGG_PH_MASKED:
+		*send = MCAI_MSG_SA_SHARES_FOR;
+		*want = MCAI_MSG_SA_MASKED;
+		break;
+	case MCAI_SECAGG_PH_CONSIST:
+		*send = MCAI_MSG_SA_CONSIST_REQ;
+		*want = MCAI_MSG_SA_CONSIST;
+		break;
+	default:
+		*send = MCAI_MSG_SA_UNMASK_REQ;
+		*want = MCAI_MSG_SA_UNMASK;
+		break;
+	}
+}
+
+#ifdef MCAI_TEST_HOOKS
+/* The lies of MCAI_TEST_SECAGG_HOSTILE, applied to the library's message. */
+static void mcai_aggr_sa_lie(struct mcai_aggr *a, uint16_t type, u32 id,
+			     struct mcai_buf *out)
+{
+	if (!a->sa_hostile)
+		return;
+	if (!strcmp(a->sa_hostile, "forge") && type == MCAI_MSG_SA_KEYS &&
+	    out->len > MCAI_SECAGG_HDR_LEN + 8) {
+		/* the aggregator's key in place of the first neighbour's */
+		out->data[MCAI_SECAGG_HDR_LEN + 8] ^= 0x40;
+		mcai_warn("test hook: KEYS for secagg id %u forged", id);
+	}
+	if (!strcmp(a->sa_hostile, "equivocate") &&
+	    type == MCAI_MSG_SA_CONSIST_REQ && (id & 1) &&
+	    out->len >= MCAI_SECAGG_HDR_LEN + 8 &&
+	    mcai_le32(out->data + MCAI_SECAGG_HDR_LEN + 4) == 0) {
+		/* "node 0 dropped", to odd ids only */
+		u32 k = mcai_le32(out->data + MCAI_SECAGG_HDR_LEN);
+
+		memmove(out->data + MCAI_SECAGG_HDR_LEN + 4,
+			out->data + MCAI_SECAGG_HDR_LEN + 8,
+			out->len - MCAI_SECAGG_HDR_LEN - 8);
+		mcai_put_le32(out->data + MCAI_SECAGG_HDR_LEN, k - 1);
+		out->len -= 4;
+		mcai_warn("test hook: secagg id %u told node 0 dropped", id);
+	}
+}
+#endif
 
 /* Forget the round's secure-aggregation state (closed or failed). */
 static void mcai_aggr_sa_end(struct mcai_aggr *a)
@@ -1285,8 +1354,7 @@ static void mcai_aggr_sa_advance(struct mcai_aggr *a, const char *how)
 		mcai_aggr_sa_finish(a);
 		return;
 	}
-	send_type = (uint16_t)(a->sa_want + 1);
-	a->sa_want = (uint16_t)(a->sa_want + 2);
+	mcai_aggr_sa_next(a, &send_type, &a->sa_want);
 	a->sa_pending = 0;
 	a->sa_deadline = mcai_fed_now_ms() + a->cfg->deadline_ms;
 	mcai_buf_init(&out);
@@ -1307,6 +1375,9 @@ static void mcai_aggr_sa_advance(struct mcai_aggr *a, const char *how)
 				  mcai_msg_type_name(send_type), nd->id, why);
 			continue;
 		}
+#ifdef MCAI_TEST_HOOKS
+		mcai_aggr_sa_lie(a, send_type, nd->sa_id, &out);
+#endif
 		memset(&m, 0, sizeof(m));
 		m.type = send_type;
 		m.u.secagg.data = out.data;
@@ -1353,7 +1424,8 @@ static void mcai_aggr_sa_frame(struct mcai_aggr *a, struct mcai_peer *p,
 	int r;
 
 	if (m->type == MCAI_MSG_SA_KEYS || m->type == MCAI_MSG_SA_SHARES_FOR ||
-	    m->type == MCAI_MSG_SA_UNMASK_REQ) {
+	    m->type == MCAI_MSG_SA_UNMASK_REQ ||
+	    m->type == MCAI_MSG_SA_CONSIST_REQ) {
 		mcai_warn("node '%s' sent %s, an aggregator's message",
 			  nd->id, mcai_msg_type_name(m->type));
 		mcai_aggr_error(p, MCAI_ERR_PROTOCOL, "unexpected message");
@@ -1408,6 +1480,7 @@ static void mcai_aggr_sa_frame(struct mcai_aggr *a, struct mcai_peer *p,
 static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
 {
 	struct mcai_secagg_params *p = &a->sap;
+	struct mcai_secagg_auth auth = { 0 };
 	uint32_t d, t;
 	char why[256];
 
@@ -1421,6 +1494,8 @@ static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
 	if (2 * t <= d)
 		t = d / 2 + 1;
 	p->threshold = t;
+	if (a->sa_signed)
+		p->flags |= MCAI_SECAGG_F_SIGNED;
 	if (getrandom(p->graph_seed, sizeof(p->graph_seed), 0) !=
 	    (ssize_t)sizeof(p->graph_seed))
 		return -EIO;
@@ -1430,6 +1505,14 @@ static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
 			 (unsigned long long)a->round, why);
 		return -EINVAL;
 	}
+	/* Check what the nodes will check: a bad ADVERT is refused at once. */
+	if (a->sa_signed &&
+	    !mcai_tls_ctx_identity(a->o.tls, NULL, NULL, &auth.ca)
+#ifdef MCAI_TEST_HOOKS
+	    && !a->sa_hostile	/* a lying aggregator does not check */
+#endif
+	    )
+		mcai_secagg_server_set_auth(a->sa, &auth, NULL, 0);
 	return 0;
 }
 
@@ -1764,6 +1847,14 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	}
 	a->deadline = a->t_start + m.u.round.deadline_ms;
 	if (a->cfg->secagg && !up) {
+		/* Signed only when every sampled node can: older ones could not. */
+		a->sa_signed = a->cfg->secagg_signed && a->o.tls;
+		for (i = 0; i < want && a->sa_signed; i++)
+			a->sa_signed = a->nodes[cand[i]].caps &
+				       MCAI_CAP_SA_SIGNED;
+		if (a->cfg->secagg_signed && !a->sa_signed)
+			mcai_warn("round %llu: secure aggregation not signed: a sampled node does not offer it (an older node)",
+				  (unsigned long long)a->round);
 		if (want < 2 || mcai_aggr_sa_params(a, want)) {
 			mcai_warn("round %llu: secure aggregation over %u nodes not possible; retrying in %u ms",
 				  (unsigned long long)a->round, want,
@@ -1776,7 +1867,8 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		a->sa_weight_total = 0;
 		for (i = 0; i < want; i++)
 			a->sa_weight_total += a->nodes[cand[i]].n_samples;
-		m.u.round.flags |= MCAI_ROUND_F_SECAGG;
+		m.u.round.flags |= MCAI_ROUND_F_SECAGG |
+				   (a->sa_signed ? MCAI_ROUND_F_SA_SIGNED : 0);
 		m.u.round.sa_nodes = want;
 		m.u.round.sa_threshold = a->sap.threshold;
 		m.u.round.sa_degree = a->sap.degree;
@@ -1842,9 +1934,10 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		  a->cfg->fraction, a->cfg->min_clients, a->version,
 		  (double)m.u.round.lr, m.u.round.deadline_ms);
 	if (a->sa)
-		mcai_info("round %llu: secure aggregation over %u nodes, threshold %u, %s, fixed point 2^-%u in [-%g, %g], deadline %u ms per phase",
+		mcai_info("round %llu: secure aggregation over %u nodes, threshold %u, %s%s, fixed point 2^-%u in [-%g, %g], deadline %u ms per phase",
 			  (unsigned long long)a->round, want, a->sap.threshold,
 			  a->sap.degree ? "SecAgg+ graph" : "complete graph",
+			  a->sa_signed ? ", signed (fleet certificates, consistency check)" : "",
 			  a->sap.scale_bits, (double)a->sap.clip,
 			  (double)a->sap.clip, a->cfg->deadline_ms);
 	if (!a->sampled)
@@ -2346,6 +2439,8 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 	case MCAI_MSG_SA_MASKED:
 	case MCAI_MSG_SA_UNMASK_REQ:
 	case MCAI_MSG_SA_UNMASK:
+	case MCAI_MSG_SA_CONSIST_REQ:
+	case MCAI_MSG_SA_CONSIST:
 		mcai_aggr_sa_frame(a, p, nd, &m);
 		break;
 	default:
@@ -2547,6 +2642,12 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	if (!a)
 		return -ENOMEM;
 	a->o = *o;
+#ifdef MCAI_TEST_HOOKS
+	a->sa_hostile = getenv("MCAI_TEST_SECAGG_HOSTILE");
+	if (a->sa_hostile)
+		mcai_warn("test hook: a hostile secure-aggregation aggregator (%s)",
+			  a->sa_hostile);
+#endif
 	a->cfg = c;
 	a->net = net;
 	mcai_buf_init(&a->model_frame);

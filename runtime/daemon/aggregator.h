@@ -60,6 +60,8 @@ struct mcai_net;
 struct mcai_frame_hdr;
 struct mcai_aggr;
 
+struct mcai_tls_ctx;
+
 struct mcai_aggr_opts {
 	const struct mcai_config *cfg;	/* rounds.*, strategy.*, registry.dir */
 	const char *fleet;
@@ -82,6 +84,8 @@ struct mcai_aggr_opts {
 	 */
 	bool upstream;
 	const char *node_id;		/* our id in the upstream HELLO */
+	/* Its fleet CA checks signed secure aggregation's ADVERTs; may be NULL. */
+	struct mcai_tls_ctx *tls;
 };
 
 int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,

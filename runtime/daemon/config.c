@@ -187,6 +187,10 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  MCAI_R_AGGR, 0, 4096, 0, false },
 	{ "privacy.secagg_degree", MCAI_T_U32, OFF(secagg_degree),
 	  MCAI_R_AGGR, 0, 4096, 0, false },
+	{ "privacy.secagg_signed", MCAI_T_ONOFF, OFF(secagg_signed),
+	  MCAI_R_AGGR, 0, 0, 0, false },
+	{ "privacy.secagg_require_signed", MCAI_T_ONOFF,
+	  OFF(secagg_require_signed), MCAI_R_NODE, 0, 0, 0, false },
 
 	{ "provenance.sign_key", MCAI_T_PATH_OPT, OFF(sign_key), MCAI_R_AGGR,
 	  0, 0, 0, false },
@@ -334,6 +338,7 @@ void mcai_config_init(struct mcai_config *c)
 	c->fraction = 1.0;
 	c->min_clients = 2;
 	c->deadline_ms = 60000;
+	c->secagg_signed = true;
 	c->local_epochs = 1;
 	c->batch = 32;
 	c->lr = 0.05f;

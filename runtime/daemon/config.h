@@ -131,6 +131,12 @@
  *   privacy.secagg_degree     aggr   0 (complete graph); even: SecAgg+
  *                                    neighbours per node (2 ceil(log2 n)
  *                                    is Bell et al.'s choice)
+ *   privacy.secagg_signed     aggr   on: on | off; signed secure
+ *                                    aggregation (fleet-signed keys, the
+ *                                    consistency round) when every sampled
+ *                                    node offers it, unsigned otherwise
+ *   privacy.secagg_require_signed node  off: on | off; refuse secure-
+ *                                    aggregation rounds that are not signed
  *   provenance.sign_key       aggr   "" (none: versions go out unsigned,
  *                                    which nodes refuse by default); path
  *                                    of the Ed25519 signer.key (0600)
@@ -317,6 +323,8 @@ struct mcai_config {
 	bool secagg;				/* secure aggregation */
 	uint32_t secagg_threshold;		/* 0: majority of neighbours */
 	uint32_t secagg_degree;			/* 0: complete graph */
+	bool secagg_signed;			/* aggr: sign when all can */
+	bool secagg_require_signed;		/* node: refuse unsigned */
 
 	char sign_key[MCAI_CONFIG_PATH_MAX];	/* "" none */
 	char trust[MCAI_CONFIG_PATH_MAX];	/* "" none */

@@ -68,6 +68,7 @@ struct mcai_daemon {
 	const char *listen, *connect, *user, *config;
 	const char *node_id;
 	struct mcai_tls_files files;
+	struct mcai_tls_ctx *tls;	/* owned by main() */
 	struct mcai_net_opts nopts;
 	unsigned int ping, ping_size, connections;
 	bool user_explicit, log_level_set;
@@ -998,6 +999,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.start_nodes = d->start_nodes,
 			.upstream = d->connect != NULL,
 			.node_id = d->node_id,
+			.tls = d->tls,
 		};
 
 		return mcai_aggr_new(&d->aggr, &o, d->net);
@@ -1012,6 +1014,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.no_compress = d->no_compress,
 			.esc = d->esc,
 			.on_stats = mcai_drift_from_manifest, .arg = d,
+			.tls = d->tls,
 		};
 
 		return mcai_fednode_new(&d->fnode, &o);
@@ -1382,6 +1385,7 @@ int main(int argc, char **argv)
 	r = mcai_tls_ctx_new(&tls, &d.files);
 	if (r)
 		goto out;
+	d.tls = tls;
 	d.dev_fd = open("/dev/mcai", O_RDWR | O_CLOEXEC);
 	if (d.dev_fd >= 0)
 		mcai_info("/dev/mcai opened");

@@ -27,6 +27,9 @@
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/samples.h"
 #include "runtime/fed/secagg.h"
+#include "runtime/fed/tls.h"
+
+#include <openssl/x509.h>
 
 /* ------------------------------------------------------------------ */
 /* Data and shape, shared with the aggregator                          */
@@ -319,7 +322,9 @@ struct mcai_fednode {
 	uint32_t sa_id;
 	float *sa_x;
 	u32 sa_dim;
-	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1];
+	/* by mcai_fednode_sa_slot(): ADVERT .. UNMASK, CONSIST_REQ, CONSIST */
+	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 3];
+	bool sa_signed;			/* this round's is signed */
 	uint64_t held_until;
 	u32 rounds;
 	/* The training images file as loaded: a new one is read again. */
@@ -677,7 +682,8 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
 			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
-			 (n->have_dev ? MCAI_CAP_KERNEL : 0);
+			 (n->have_dev ? MCAI_CAP_KERNEL : 0) |
+			 (n->o.tls ? MCAI_CAP_SA_SIGNED : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
 		mcai_net_close(p, "cannot send HELLO");
 }
@@ -982,6 +988,46 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 
 _Static_assert(MCAI_PROTO_SA_HDR_LEN == MCAI_SECAGG_HDR_LEN,
 	       "proto.h and secagg.h disagree on the secagg header");
+_Static_assert(MCAI_SECAGG_CONSIST_REQ == 8 && MCAI_SECAGG_CONSIST == 9,
+	       "proto.c's mcai_secagg_lib_type() and secagg.h disagree");
+
+/* Index of a secure-aggregation frame type in sa_bytes. */
+static unsigned int mcai_fednode_sa_slot(uint16_t type)
+{
+	if (type == MCAI_MSG_SA_CONSIST_REQ)
+		return MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1;
+	if (type == MCAI_MSG_SA_CONSIST)
+		return MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 2;
+	return type - MCAI_MSG_SA_ADVERT;
+}
+
+/*
+ * Signed rounds: the TLS key signs, its certificate goes along, the
+ * fleet CA checks the neighbours'.
+ */
+static int mcai_fednode_sa_auth(struct mcai_fednode *n, char *why,
+				size_t why_len)
+{
+	struct mcai_secagg_auth a = { 0 };
+	X509 *cert = NULL;
+	unsigned char *der = NULL;
+	int len, r;
+
+	if (mcai_tls_ctx_identity(n->o.tls, &a.key, &cert, &a.ca)) {
+		snprintf(why, why_len, "no fleet key loaded");
+		return -ENOENT;
+	}
+	len = i2d_X509(cert, &der);
+	if (len <= 0) {
+		snprintf(why, why_len, "cannot encode the fleet certificate");
+		return -EIO;
+	}
+	a.cert = der;
+	a.cert_len = (size_t)len;
+	r = mcai_secagg_node_set_auth(n->sa, &a, why, why_len);
+	OPENSSL_free(der);
+	return r;
+}
 
 /* Frame @lib (a library message) as @type and send it, or hold it. */
 static int mcai_fednode_sa_send(struct mcai_fednode *n, struct mcai_peer *p,
@@ -1003,7 +1049,7 @@ static int mcai_fednode_sa_send(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_buf_free(&b);
 		return r;
 	}
-	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += b.len;
+	n->sa_bytes[mcai_fednode_sa_slot(type)] += b.len;
 	if (hold) {
 		mcai_buf_free(&n->held);
 		n->held = b;
@@ -1058,7 +1104,19 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 	sp.scale_bits = r->sa_scale_bits;
 	sp.clip = r->sa_clip;
 	memcpy(sp.graph_seed, r->sa_graph_seed, sizeof(sp.graph_seed));
+	n->sa_signed = r->flags & MCAI_ROUND_F_SA_SIGNED;
+	if (n->sa_signed)
+		sp.flags |= MCAI_SECAGG_F_SIGNED;
+	if (!n->sa_signed && n->o.cfg && n->o.cfg->secagg_require_signed) {
+		mcai_warn("round %llu: secure aggregation refused: the round is not signed and privacy.secagg_require_signed is on",
+			  (unsigned long long)r->round_id);
+		return 0;
+	}
 	n->sa = mcai_secagg_node_new(&sp, r->sa_id, why, sizeof(why));
+	if (n->sa && n->sa_signed && mcai_fednode_sa_auth(n, why, sizeof(why))) {
+		mcai_secagg_node_free(n->sa);
+		n->sa = NULL;
+	}
 	if (!n->sa) {
 		mcai_warn("round %llu: secure aggregation refused: %s",
 			  (unsigned long long)r->round_id, why);
@@ -1087,9 +1145,10 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_warn("round %llu: %u coordinates clamped to the fixed-point range [-%g, %g]",
 			  (unsigned long long)r->round_id, clamped,
 			  (double)sp.clip, (double)sp.clip);
-	mcai_info("round %llu: secure aggregation as id %u of %u (threshold %u, %s), weight %.6g",
+	mcai_info("round %llu: secure aggregation as id %u of %u (threshold %u, %s%s), weight %.6g",
 		  (unsigned long long)r->round_id, r->sa_id, r->sa_nodes,
 		  r->sa_threshold, r->sa_degree ? "SecAgg+" : "complete graph",
+		  n->sa_signed ? ", signed with the fleet certificate" : "",
 		  w);
 	mcai_buf_init(&out);
 	ret = mcai_secagg_node_advertise(n->sa, &out, why, sizeof(why));
@@ -1109,11 +1168,12 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 {
 	struct mcai_buf out;
 	char why[256];
-	uint16_t answer = (uint16_t)(type + 1);
+	uint16_t answer = type == MCAI_MSG_SA_CONSIST_REQ ? MCAI_MSG_SA_CONSIST :
+			  (uint16_t)(type + 1);
 	int r;
 
 	if (type != MCAI_MSG_SA_KEYS && type != MCAI_MSG_SA_SHARES_FOR &&
-	    type != MCAI_MSG_SA_UNMASK_REQ) {
+	    type != MCAI_MSG_SA_UNMASK_REQ && type != MCAI_MSG_SA_CONSIST_REQ) {
 		mcai_warn("aggregator sent %s, a node's message: ignored",
 			  mcai_msg_type_name(type));
 		return 0;
@@ -1125,8 +1185,8 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)n->sa_round, n->sa_id);
 		return 0;
 	}
-	n->sa_bytes[type - MCAI_MSG_SA_ADVERT] += MCAI_FRAME_HDR_LEN + 4 +
-						  sm->len;
+	n->sa_bytes[mcai_fednode_sa_slot(type)] += MCAI_FRAME_HDR_LEN + 4 +
+						   sm->len;
 	mcai_buf_init(&out);
 	if (type == MCAI_MSG_SA_KEYS)
 		r = mcai_secagg_node_share_keys(n->sa, sm->data, sm->len, &out,
@@ -1135,6 +1195,9 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 		r = mcai_secagg_node_masked_input(n->sa, sm->data, sm->len,
 						  n->sa_x, &out, why,
 						  sizeof(why));
+	else if (type == MCAI_MSG_SA_CONSIST_REQ)
+		r = mcai_secagg_node_confirm(n->sa, sm->data, sm->len, &out,
+					     why, sizeof(why));
 	else
 		r = mcai_secagg_node_unmask(n->sa, sm->data, sm->len, &out, why,
 					    sizeof(why));
@@ -1153,14 +1216,15 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 	if (!r && answer == MCAI_MSG_SA_UNMASK) {
 		const uint64_t *b = n->sa_bytes;
 
-		mcai_info("round %llu: secure aggregation wire cost: sent %llu bytes (ADVERT %llu, SHARES %llu, MASKED %llu, UNMASK %llu), received %llu bytes (KEYS %llu, SHARES_FOR %llu, UNMASK_REQ %llu); a plain UPDATE is %llu",
+		mcai_info("round %llu: secure aggregation wire cost: sent %llu bytes (ADVERT %llu, SHARES %llu, MASKED %llu, CONSIST %llu, UNMASK %llu), received %llu bytes (KEYS %llu, SHARES_FOR %llu, CONSIST_REQ %llu, UNMASK_REQ %llu); a plain UPDATE is %llu",
 			  (unsigned long long)n->sa_round,
-			  (unsigned long long)(b[0] + b[2] + b[4] + b[6]),
+			  (unsigned long long)(b[0] + b[2] + b[4] + b[8] + b[6]),
 			  (unsigned long long)b[0], (unsigned long long)b[2],
-			  (unsigned long long)b[4], (unsigned long long)b[6],
-			  (unsigned long long)(b[1] + b[3] + b[5]),
+			  (unsigned long long)b[4], (unsigned long long)b[8],
+			  (unsigned long long)b[6],
+			  (unsigned long long)(b[1] + b[3] + b[7] + b[5]),
 			  (unsigned long long)b[1], (unsigned long long)b[3],
-			  (unsigned long long)b[5],
+			  (unsigned long long)b[7], (unsigned long long)b[5],
 			  (unsigned long long)(MCAI_FRAME_HDR_LEN + 28 +
 					       4ULL * n->n_params));
 	}
@@ -1393,6 +1457,8 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 	case MCAI_MSG_SA_MASKED:
 	case MCAI_MSG_SA_UNMASK_REQ:
 	case MCAI_MSG_SA_UNMASK:
+	case MCAI_MSG_SA_CONSIST_REQ:
+	case MCAI_MSG_SA_CONSIST:
 		r = mcai_fednode_sa_step(n, p, m.type, &m.u.secagg);
 		break;
 	default:

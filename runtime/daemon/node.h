@@ -85,6 +85,8 @@ int mcai_shard_indices(const struct mcai_dataset *d,
 
 struct mcai_escalate;
 
+struct mcai_tls_ctx;
+
 struct mcai_fednode_opts {
 	const char *node_id;
 	const char *model;		/* name in HELLO */
@@ -124,6 +126,12 @@ struct mcai_fednode_opts {
 	 */
 	void (*on_stats)(void *arg, const struct mcai_prov_manifest *pm);
 	void *arg;
+	/*
+	 * The TLS context: its key and certificate sign this node's secure-
+	 * aggregation keys, its CA checks the neighbours'.  NULL: no signed
+	 * secure aggregation (MCAI_CAP_SA_SIGNED not offered).
+	 */
+	struct mcai_tls_ctx *tls;
 };
 
 struct mcai_fednode;

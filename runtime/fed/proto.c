@@ -101,6 +101,8 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_SA_UNMASK_REQ] = "SA_UNMASK_REQ",
 	[MCAI_MSG_SA_UNMASK] = "SA_UNMASK",
 	[MCAI_MSG_UPDATE_Z] = "UPDATE_Z",
+	[MCAI_MSG_SA_CONSIST_REQ] = "SA_CONSIST_REQ",
+	[MCAI_MSG_SA_CONSIST] = "SA_CONSIST",
 };
 
 const char *mcai_msg_type_name(uint16_t type)
@@ -672,6 +674,9 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 		if (!m->sa_weight_total)
 			return "secagg weight total 0";
 	}
+	if ((m->flags & MCAI_ROUND_F_SA_SIGNED) &&
+	    !(m->flags & MCAI_ROUND_F_SECAGG))
+		return "signed secure aggregation without secure aggregation";
 	if (m->flags & MCAI_ROUND_F_COMPRESS) {
 		if (m->flags & MCAI_ROUND_F_SECAGG)
 			return "compression with secure aggregation: not in this protocol version";
@@ -1368,7 +1373,18 @@ int mcai_datastats_decode(const uint8_t *p, size_t len,
 
 bool mcai_msg_is_secagg(uint16_t type)
 {
-	return type >= MCAI_MSG_SA_ADVERT && type <= MCAI_MSG_SA_UNMASK;
+	return (type >= MCAI_MSG_SA_ADVERT && type <= MCAI_MSG_SA_UNMASK) ||
+	       type == MCAI_MSG_SA_CONSIST_REQ || type == MCAI_MSG_SA_CONSIST;
+}
+
+/* The library's message type (runtime/fed/secagg.h) a frame type carries. */
+static unsigned int mcai_secagg_lib_type(uint16_t type)
+{
+	if (type == MCAI_MSG_SA_CONSIST_REQ)
+		return 8;	/* MCAI_SECAGG_CONSIST_REQ */
+	if (type == MCAI_MSG_SA_CONSIST)
+		return 9;	/* MCAI_SECAGG_CONSIST */
+	return type - MCAI_MSG_SA_ADVERT + 1u;
 }
 
 /*
@@ -1386,7 +1402,7 @@ static const char *mcai_secagg_hdr_check(uint16_t type, const uint8_t *p,
 	if (len < MCAI_PROTO_SA_HDR_LEN)
 		return mcai_whyf("secagg message: %zu bytes, header needs %d",
 				 len, MCAI_PROTO_SA_HDR_LEN);
-	if (p[0] != type - MCAI_MSG_SA_ADVERT + 1)
+	if (p[0] != mcai_secagg_lib_type(type))
 		return mcai_whyf("secagg message of type %u in a %s frame",
 				 p[0], mcai_msg_type_name(type));
 	if (p[1] != 1)

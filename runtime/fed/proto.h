@@ -69,8 +69,9 @@
  *   1]);  u32 comp_block (1 .. 65536).  The node answers UPDATE_Z.
  *
  * SA_ADVERT, SA_KEYS, SA_SHARES, SA_SHARES_FOR, SA_MASKED, SA_UNMASK_REQ,
- * SA_UNMASK (secure aggregation, runtime/fed/secagg.h, one frame type per
- * message of the library)
+ * SA_UNMASK, and in signed rounds SA_CONSIST_REQ, SA_CONSIST between
+ * SA_MASKED and SA_UNMASK_REQ (secure aggregation, runtime/fed/secagg.h,
+ * one frame type per message of the library)
  *   bytes msg: the library's message, n >= 16.  Checked here: its
  *   16-byte header (type matching the frame type, version 1, zero
  *   field, round >= 1); the body is the library's to check.
@@ -187,7 +188,10 @@ enum mcai_msg_type {
 	MCAI_MSG_UPDATE_Z,		/* node -> aggregator */
 	MCAI_MSG_DRIFT,			/* node -> aggregator */
 	MCAI_MSG_DATASTATS,		/* node -> aggregator */
-	MCAI_MSG_MAX = MCAI_MSG_DATASTATS,
+	/* Signed secure aggregation (MCAI_ROUND_F_SA_SIGNED) */
+	MCAI_MSG_SA_CONSIST_REQ,	/* aggregator -> node */
+	MCAI_MSG_SA_CONSIST,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_SA_CONSIST,
 };
 
 enum mcai_role {
@@ -202,6 +206,7 @@ enum mcai_role {
 #define MCAI_CAP_KTLS		(1ULL << 3)	/* kernel TLS offload in use */
 #define MCAI_CAP_COMPRESS	(1ULL << 4)	/* ROUND_F_COMPRESS, UPDATE_Z */
 #define MCAI_CAP_STATS		(1ULL << 5)	/* ROUND_F_STATS, DATASTATS */
+#define MCAI_CAP_SA_SIGNED	(1ULL << 6)	/* ROUND_F_SA_SIGNED, SA_CONSIST* */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -222,8 +227,16 @@ enum mcai_role {
  * MCAI_CAP_STATS): send DATASTATS before the UPDATE.
  */
 #define MCAI_ROUND_F_STATS	(1U << 3)
+/*
+ * MCAI_ROUND_F_SA_SIGNED (no fields; only with SECAGG, only to a node
+ * whose HELLO had MCAI_CAP_SA_SIGNED): the secure aggregation is signed
+ * (runtime/fed/secagg.h MCAI_SECAGG_F_SIGNED): fleet-signed ADVERTs and
+ * the SA_CONSIST_REQ / SA_CONSIST round before SA_UNMASK_REQ.
+ */
+#define MCAI_ROUND_F_SA_SIGNED	(1U << 4)
 #define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
-				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS)
+				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS | \
+				 MCAI_ROUND_F_SA_SIGNED)
 /* Bounds of the secure-aggregation fields (those of runtime/fed/secagg.h). */
 #define MCAI_PROTO_SA_HDR_LEN	16
 #define MCAI_PROTO_SA_MAX_NODES	4096

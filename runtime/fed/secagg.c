@@ -4,7 +4,8 @@
  * the node and aggregator state machines of runtime/fed/secagg.h, Shamir over
  * GF(2^61 - 1), the fixed-point ring encoding and the neighbourhood graph.
  * OpenSSL does X25519, HKDF-SHA256, AES-128-CTR (the PRG), AES-256-GCM
- * (the shares in transit) and the randomness.
+ * (the shares in transit) and the randomness; in signed rounds also the
+ * fleet certificates' chains and signatures.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "runtime/fed/secagg.h"
 
@@ -35,6 +37,7 @@
 #define IN_U2	0x2	/* sent its shares */
 #define IN_U3	0x4	/* sent its masked input */
 #define IN_U4	0x8	/* answered the unmask request */
+#define IN_C	0x10	/* signed rounds: confirmed the survivor set */
 
 static void say(char *why, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -91,6 +94,24 @@ static u32 rd_u32(struct rd *r)
 	const u8 *p = rd_bytes(r, 4);
 
 	return p ? mcai_le32(p) : 0;
+}
+
+static u16 rd_u16(struct rd *r)
+{
+	const u8 *p = rd_bytes(r, 2);
+
+	return p ? mcai_le16(p) : 0;
+}
+
+/* u16 length, then that many bytes (1 .. @max); NULL when out of bounds. */
+static const u8 *rd_blob(struct rd *r, size_t max, u16 *len)
+{
+	*len = rd_u16(r);
+	if (r->bad || !*len || *len > max) {
+		r->bad = true;
+		return NULL;
+	}
+	return rd_bytes(r, *len);
 }
 
 /* The header of a @type message for round p->round; the node id out. */
@@ -205,6 +226,10 @@ int mcai_secagg_params_check(const struct mcai_secagg_params *p, char *why,
 	if (!p->dim || p->dim > MCAI_PROTO_MAX_FLOATS) {
 		say(why, why_len, "dim %u: want 1 .. %u", p->dim,
 		    (u32)MCAI_PROTO_MAX_FLOATS);
+		return -EINVAL;
+	}
+	if (p->flags & ~(u32)MCAI_SECAGG_F_SIGNED) {
+		say(why, why_len, "unknown flags 0x%x", p->flags);
 		return -EINVAL;
 	}
 	if (p->scale_bits > 24 || !isfinite(p->clip) || !(p->clip > 0)) {
@@ -746,6 +771,176 @@ static int gcm_open(const u8 key[GCM_KEY_LEN], u64 round, u32 from, u32 to,
 	return ok ? 0 : -EBADMSG;
 }
 
+/* ---- Fleet signatures (signed rounds) ------------------------------------ */
+
+static bool is_signed(const struct mcai_secagg_params *p)
+{
+	return p->flags & MCAI_SECAGG_F_SIGNED;
+}
+
+/* Ed25519/Ed448 sign the message itself; every other key type SHA-256. */
+static const EVP_MD *sig_md(EVP_PKEY *k)
+{
+	int id = EVP_PKEY_get_base_id(k);
+
+	return id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL :
+								EVP_sha256();
+}
+
+/* Sign @m with @key and append u16 length, signature to @out. */
+static int sig_put(EVP_PKEY *key, const u8 *m, size_t len,
+		   struct mcai_buf *out, char *why, size_t why_len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	u8 sig[MCAI_SECAGG_SIG_MAX];
+	size_t sl = 0;
+	int ok;
+
+	ok = c && EVP_DigestSignInit(c, NULL, sig_md(key), NULL, key) == 1 &&
+	     EVP_DigestSign(c, NULL, &sl, m, len) == 1 &&
+	     sl && sl <= sizeof(sig) &&
+	     EVP_DigestSign(c, sig, &sl, m, len) == 1;
+	EVP_MD_CTX_free(c);
+	if (!ok) {
+		say(why, why_len, "OpenSSL: signing with the fleet key failed");
+		return -EIO;
+	}
+	mcai_buf_put_u16(out, (u16)sl);
+	mcai_buf_put(out, sig, sl);
+	return 0;
+}
+
+static bool sig_ok(EVP_PKEY *pk, const u8 *m, size_t len, const u8 *sig,
+		   size_t sl)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	bool ok;
+
+	ok = c && EVP_DigestVerifyInit(c, NULL, sig_md(pk), NULL, pk) == 1 &&
+	     EVP_DigestVerify(c, sig, sl, m, len) == 1;
+	EVP_MD_CTX_free(c);
+	return ok;
+}
+
+/*
+ * A DER certificate that chains to the fleet CA @ca (with its CRL, when
+ * the store has one): its public key, or NULL with the reason.
+ */
+static EVP_PKEY *cert_key(X509_STORE *ca, const u8 *der, size_t len,
+			  char *why, size_t why_len)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	X509_STORE_CTX *c = NULL;
+	EVP_PKEY *pk = NULL;
+	int err;
+
+	if (!x || p != der + len) {
+		say(why, why_len, "certificate does not parse as DER");
+		goto out;
+	}
+	c = X509_STORE_CTX_new();
+	if (!c || X509_STORE_CTX_init(c, ca, x, NULL) != 1) {
+		say(why, why_len, "OpenSSL: out of memory");
+		goto out;
+	}
+	if (X509_verify_cert(c) != 1) {
+		err = X509_STORE_CTX_get_error(c);
+		say(why, why_len, "certificate refused: %s",
+		    X509_verify_cert_error_string(err));
+		goto out;
+	}
+	pk = X509_get_pubkey(x);
+	if (!pk)
+		say(why, why_len, "certificate without a usable key");
+out:
+	X509_STORE_CTX_free(c);
+	X509_free(x);
+	return pk;
+}
+
+#define ADVERT_LABEL	"mcai-secagg advert"
+#define ADVERT_TBS	(sizeof(ADVERT_LABEL) + 8 + 4 * 4 + 32 + 3 * 32)
+
+/* What an ADVERT signature covers (secagg.h). */
+static void advert_tbs(const struct mcai_secagg_params *p, u32 id,
+		       const u8 *cpk, const u8 *spk, const u8 *bc,
+		       u8 m[ADVERT_TBS])
+{
+	u8 *q = m;
+
+	memcpy(q, ADVERT_LABEL, sizeof(ADVERT_LABEL));
+	q += sizeof(ADVERT_LABEL);
+	mcai_put_le64(q, p->round);
+	mcai_put_le32(q + 8, id);
+	mcai_put_le32(q + 12, p->nodes);
+	mcai_put_le32(q + 16, p->threshold);
+	mcai_put_le32(q + 20, p->degree);
+	q += 24;
+	memcpy(q, p->graph_seed, 32);
+	memcpy(q + 32, cpk, KEY_LEN);
+	memcpy(q + 64, spk, KEY_LEN);
+	memcpy(q + 96, bc, 32);
+}
+
+#define CONSIST_LABEL	"mcai-secagg consistency"
+#define CONSIST_TBS	(sizeof(CONSIST_LABEL) + 8 + 4 + 4 + 32)
+
+/* What a CONSIST signature covers: @k ids whose SHA-256 is @digest. */
+static void consist_tbs(u64 round, u32 id, u32 k, const u8 digest[32],
+			u8 m[CONSIST_TBS])
+{
+	u8 *q = m + sizeof(CONSIST_LABEL);
+
+	memcpy(m, CONSIST_LABEL, sizeof(CONSIST_LABEL));
+	mcai_put_le64(q, round);
+	mcai_put_le32(q + 8, id);
+	mcai_put_le32(q + 12, k);
+	memcpy(q + 16, digest, 32);
+}
+
+/* Signed ADVERT fields after the header's three values, checked. */
+struct signed_advert {
+	const u8 *cert, *sig;
+	u16 cl, sl;
+};
+
+static int rd_signed_advert(struct rd *r, struct signed_advert *a)
+{
+	a->cert = rd_blob(r, MCAI_SECAGG_CERT_MAX, &a->cl);
+	a->sig = rd_blob(r, MCAI_SECAGG_SIG_MAX, &a->sl);
+	return r->bad ? -EBADMSG : 0;
+}
+
+/*
+ * Node @id's advertised values with certificate and signature: the
+ * signer's key when both check out, else NULL with the reason.
+ */
+static EVP_PKEY *advert_check(X509_STORE *ca,
+			      const struct mcai_secagg_params *p, u32 id,
+			      const u8 *cpk, const u8 *spk, const u8 *bc,
+			      const struct signed_advert *a, char *why,
+			      size_t why_len)
+{
+	u8 m[ADVERT_TBS];
+	char r[160];
+	EVP_PKEY *pk = cert_key(ca, a->cert, a->cl, r, sizeof(r));
+
+	if (!pk) {
+		say(why, why_len, "key advertisement of node %u: %s", id, r);
+		return NULL;
+	}
+	advert_tbs(p, id, cpk, spk, bc, m);
+	if (!sig_ok(pk, m, sizeof(m), a->sig, a->sl)) {
+		say(why, why_len,
+		    "key advertisement of node %u: the signature does not verify against its fleet certificate (keys substituted or forged)",
+		    id);
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
 /* ---- Node ---------------------------------------------------------------- */
 
 struct peer {
@@ -755,9 +950,10 @@ struct peer {
 	u8 cpk[KEY_LEN], spk[KEY_LEN];
 	u8 ek[GCM_KEY_LEN];		/* encrypts the shares between us */
 	struct mcai_shamir_share sk_sh, b_sh;	/* theirs, held here */
+	EVP_PKEY *pk;			/* signed rounds: its fleet key */
 };
 
-enum node_phase { N_NEW, N_ADVERTISED, N_SHARED, N_MASKED };
+enum node_phase { N_NEW, N_ADVERTISED, N_SHARED, N_MASKED, N_CONFIRMED };
 
 struct mcai_secagg_node {
 	struct mcai_secagg_params p;
@@ -768,6 +964,14 @@ struct mcai_secagg_node {
 	u8 cpk[KEY_LEN], spk[KEY_LEN];
 	u8 b[KEY_LEN];
 	enum node_phase phase;
+	/* signed rounds */
+	EVP_PKEY *fkey;			/* borrowed */
+	X509_STORE *ca;			/* borrowed */
+	u8 *cert;
+	size_t cert_len;
+	u8 *u3;				/* n: the survivor set we signed */
+	u32 n_u3;
+	u8 u3_digest[32];
 };
 
 struct mcai_secagg_node *mcai_secagg_node_new(const struct mcai_secagg_params *p,
@@ -818,12 +1022,45 @@ void mcai_secagg_node_free(struct mcai_secagg_node *nd)
 		return;
 	EVP_PKEY_free(nd->c);
 	EVP_PKEY_free(nd->s);
+	for (u32 i = 0; nd->peer && i < nd->d; i++)
+		EVP_PKEY_free(nd->peer[i].pk);
+	free(nd->cert);
+	free(nd->u3);
 	if (nd->peer)
 		OPENSSL_cleanse(nd->peer, nd->d * sizeof(*nd->peer));
 	free(nd->peer);
 	free(nd->nbr);
 	OPENSSL_cleanse(nd, sizeof(*nd));
 	free(nd);
+}
+
+int mcai_secagg_node_set_auth(struct mcai_secagg_node *nd,
+			      const struct mcai_secagg_auth *a, char *why,
+			      size_t why_len)
+{
+	u8 *c;
+
+	if (!a || !a->key || !a->ca || !a->cert || !a->cert_len ||
+	    a->cert_len > MCAI_SECAGG_CERT_MAX) {
+		say(why, why_len,
+		    "signing needs a fleet key, a certificate of 1 .. %u bytes and the fleet CA",
+		    MCAI_SECAGG_CERT_MAX);
+		return -EINVAL;
+	}
+	if (nd->phase != N_NEW) {
+		say(why, why_len, "fleet identity set after advertising");
+		return -EPROTO;
+	}
+	c = malloc(a->cert_len);
+	if (!c)
+		return -ENOMEM;
+	memcpy(c, a->cert, a->cert_len);
+	free(nd->cert);
+	nd->cert = c;
+	nd->cert_len = a->cert_len;
+	nd->fkey = a->key;
+	nd->ca = a->ca;
+	return 0;
 }
 
 static int node_phase(const struct mcai_secagg_node *nd, enum node_phase want,
@@ -858,6 +1095,10 @@ int mcai_secagg_node_advertise(struct mcai_secagg_node *nd,
 
 	if (err)
 		return err;
+	if (is_signed(&nd->p) && !nd->fkey) {
+		say(why, why_len, "signed round but no fleet key given");
+		return -EINVAL;
+	}
 	err = commit(nd->b, nd->p.round, nd->id, bc);
 	if (err)
 		return err;
@@ -865,7 +1106,15 @@ int mcai_secagg_node_advertise(struct mcai_secagg_node *nd,
 	mcai_buf_put(out, nd->cpk, KEY_LEN);
 	mcai_buf_put(out, nd->spk, KEY_LEN);
 	mcai_buf_put(out, bc, sizeof(bc));
-	err = out_done(out, start, 0, why, why_len);
+	if (is_signed(&nd->p)) {
+		u8 m[ADVERT_TBS];
+
+		advert_tbs(&nd->p, nd->id, nd->cpk, nd->spk, bc, m);
+		mcai_buf_put_u16(out, (u16)nd->cert_len);
+		mcai_buf_put(out, nd->cert, nd->cert_len);
+		err = sig_put(nd->fkey, m, sizeof(m), out, why, why_len);
+	}
+	err = out_done(out, start, err, why, why_len);
 	if (!err)
 		nd->phase = N_ADVERTISED;
 	return err;
@@ -895,7 +1144,9 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 	struct mcai_shamir_share *sk_sh = NULL, *b_sh = NULL;
 	struct rd r;
 	u32 node, k, i, m, last = 0;
-	bool *sel = NULL;
+	bool *sel = NULL, sgn = is_signed(&nd->p);
+	const u8 **ent = NULL;
+	EVP_PKEY **pks = NULL;
 	u8 ssk[KEY_LEN], pt[PT_LEN], ct[CT_LEN];
 	size_t start = out->len, skl = KEY_LEN;
 	int err = node_phase(nd, N_ADVERTISED, "share_keys", why, why_len);
@@ -911,19 +1162,31 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 		return -EBADMSG;
 	}
 	k = rd_u32(&r);
-	if (r.bad || k > nd->d || r.left != (size_t)k * (4 + 2 * KEY_LEN)) {
+	if (r.bad || k > nd->d ||
+	    (sgn ? r.left < (size_t)k * (4 + 3 * KEY_LEN + 6) :
+		   r.left != (size_t)k * (4 + 2 * KEY_LEN))) {
 		say(why, why_len, "KEYS: %u entries in %zu bytes", k, r.left);
 		return -EBADMSG;
 	}
 	sel = calloc(nd->d, sizeof(*sel));
-	if (!sel)
-		return -ENOMEM;
+	ent = calloc(k ? k : 1, sizeof(*ent));
+	pks = calloc(k ? k : 1, sizeof(*pks));
+	if (!sel || !ent || !pks) {
+		err = -ENOMEM;
+		goto out;
+	}
 	/* check everything before keeping anything */
 	for (i = 0; i < k; i++) {
-		const u8 *e = rd_bytes(&r, 4 + 2 * KEY_LEN);
-		u32 id = mcai_le32(e);
+		const u8 *e = rd_bytes(&r, 4 + (sgn ? 3 : 2) * KEY_LEN);
+		u32 id = e ? mcai_le32(e) : 0;
 		int at = find_u32(nd->nbr, nd->d, id);
+		struct signed_advert sa;
 
+		if (!e || (sgn && rd_signed_advert(&r, &sa))) {
+			say(why, why_len, "KEYS: entry %u truncated", i);
+			err = -EBADMSG;
+			goto out;
+		}
 		if (at < 0 || (i && id <= last)) {
 			say(why, why_len, "KEYS: node %u is not a neighbour%s",
 			    id, at < 0 ? "" : " in ascending order");
@@ -932,7 +1195,21 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 		}
 		last = id;
 		sel[at] = true;
+		ent[i] = e;
+		if (sgn) {
+			pks[i] = advert_check(nd->ca, &nd->p, id, e + 4,
+					      e + 4 + KEY_LEN,
+					      e + 4 + 2 * KEY_LEN, &sa, why,
+					      why_len);
+			if (!pks[i]) {
+				err = -EBADMSG;
+				goto out;
+			}
+		}
 	}
+	err = rd_end(&r, why, why_len);
+	if (err)
+		goto out;
 	if (k < nd->p.threshold) {
 		say(why, why_len,
 		    "node %u: %u neighbours advertised keys, threshold %u",
@@ -940,14 +1217,16 @@ int mcai_secagg_node_share_keys(struct mcai_secagg_node *nd, const u8 *keys,
 		err = -ENODATA;
 		goto out;
 	}
-	r.p = keys + MCAI_SECAGG_HDR_LEN + 4;
 	for (i = 0; i < k; i++) {
-		const u8 *e = r.p + (size_t)i * (4 + 2 * KEY_LEN);
+		const u8 *e = ent[i];
 		struct peer *pe = &nd->peer[find_u32(nd->nbr, nd->d,
 						     mcai_le32(e))];
 
 		memcpy(pe->cpk, e + 4, KEY_LEN);
 		memcpy(pe->spk, e + 4 + KEY_LEN, KEY_LEN);
+		EVP_PKEY_free(pe->pk);
+		pe->pk = pks[i];
+		pks[i] = NULL;
 	}
 	sk_sh = calloc(k, sizeof(*sk_sh));
 	b_sh = calloc(k, sizeof(*b_sh));
@@ -1006,6 +1285,10 @@ out:
 	free(sk_sh);
 	free(b_sh);
 	free(sel);
+	for (i = 0; pks && i < k; i++)
+		EVP_PKEY_free(pks[i]);
+	free(pks);
+	free(ent);
 	return err;
 }
 
@@ -1170,6 +1453,162 @@ int mcai_secagg_node_masked_input(struct mcai_secagg_node *nd,
 	return err;
 }
 
+int mcai_secagg_node_confirm(struct mcai_secagg_node *nd, const u8 *req,
+			     size_t len, struct mcai_buf *out, char *why,
+			     size_t why_len)
+{
+	struct rd r;
+	u32 node, k, i, id, last = 0;
+	const u8 *ids;
+	u8 digest[32], m[CONSIST_TBS], *u3;
+	unsigned int dl = 0;
+	size_t start = out->len;
+	int err, at;
+
+	if (!is_signed(&nd->p)) {
+		say(why, why_len, "CONSIST_REQ in a round that is not signed");
+		return -EPROTO;
+	}
+	if (nd->phase != N_CONFIRMED) {
+		err = node_phase(nd, N_MASKED, "confirm", why, why_len);
+		if (err)
+			return err;
+	}
+	err = rd_hdr(&r, req, len, MCAI_SECAGG_CONSIST_REQ, &nd->p, &node, why,
+		     why_len);
+	if (err)
+		return err;
+	if (node != nd->id) {
+		say(why, why_len, "CONSIST_REQ for node %u, this is %u", node,
+		    nd->id);
+		return -EBADMSG;
+	}
+	k = rd_u32(&r);
+	if (r.bad || k > nd->p.nodes || r.left != (size_t)k * 4) {
+		say(why, why_len, "CONSIST_REQ: %u ids in %zu bytes", k, r.left);
+		return -EBADMSG;
+	}
+	ids = r.p;
+	if (EVP_Digest(ids, (size_t)k * 4, digest, &dl, EVP_sha256(), NULL) != 1)
+		return -EIO;
+	if (nd->phase == N_CONFIRMED) {
+		/* once per round: a second set is the aggregator equivocating */
+		if (k != nd->n_u3 || memcmp(digest, nd->u3_digest, 32)) {
+			say(why, why_len,
+			    "refused: a second, different survivor set for round %llu (%u nodes, had %u): the aggregator equivocates",
+			    (unsigned long long)nd->p.round, k, nd->n_u3);
+			return -EPERM;
+		}
+		goto sign;
+	}
+	u3 = calloc(nd->p.nodes, 1);
+	if (!u3)
+		return -ENOMEM;
+	for (i = 0; i < k; i++) {
+		id = mcai_le32(ids + (size_t)i * 4);
+		if (id >= nd->p.nodes || (i && id <= last)) {
+			say(why, why_len,
+			    "CONSIST_REQ: id %u out of range or order", id);
+			err = -EBADMSG;
+			goto bad;
+		}
+		last = id;
+		u3[id] = 1;
+		at = find_u32(nd->nbr, nd->d, id);
+		if (at >= 0 && !nd->peer[at].u2) {
+			say(why, why_len,
+			    "refused: node %u is in the survivor set but never shared keys with node %u",
+			    id, nd->id);
+			err = -EPERM;
+			goto bad;
+		}
+	}
+	if (!u3[nd->id]) {
+		say(why, why_len,
+		    "refused: node %u sent its masked input but is left out of the survivor set",
+		    nd->id);
+		err = -EPERM;
+		goto bad;
+	}
+	if (k < nd->p.threshold) {
+		say(why, why_len, "refused: %u survivors, threshold %u", k,
+		    nd->p.threshold);
+		err = -EPERM;
+		goto bad;
+	}
+	nd->u3 = u3;
+	nd->n_u3 = k;
+	memcpy(nd->u3_digest, digest, 32);
+	nd->phase = N_CONFIRMED;
+sign:
+	consist_tbs(nd->p.round, nd->id, nd->n_u3, nd->u3_digest, m);
+	put_hdr(out, MCAI_SECAGG_CONSIST, nd->id, nd->p.round);
+	err = sig_put(nd->fkey, m, sizeof(m), out, why, why_len);
+	return out_done(out, start, err, why, why_len);
+bad:
+	free(u3);
+	return err;
+}
+
+/*
+ * Signed rounds: the neighbours' CONSIST signatures at the end of an
+ * UNMASK_REQ.  0 when at least t of them are over the set this node
+ * signed; -EPERM when fewer are, or when any is over another set.
+ */
+static int check_confirmations(const struct mcai_secagg_node *nd, struct rd *r,
+			       char *why, size_t why_len)
+{
+	u32 k = rd_u32(r), i, id, last = 0, good = 0;
+	u8 m[CONSIST_TBS];
+
+	if (r->bad || k > nd->d) {
+		say(why, why_len, "UNMASK_REQ: %u confirmations", k);
+		return -EBADMSG;
+	}
+	for (i = 0; i < k; i++) {
+		const u8 *sig;
+		u16 sl;
+		int at;
+
+		id = rd_u32(r);
+		sig = rd_blob(r, MCAI_SECAGG_SIG_MAX, &sl);
+		if (!sig) {
+			say(why, why_len, "UNMASK_REQ: confirmation %u truncated",
+			    i);
+			return -EBADMSG;
+		}
+		at = find_u32(nd->nbr, nd->d, id);
+		if (at < 0 || !nd->peer[at].pk || (i && id <= last)) {
+			say(why, why_len,
+			    "UNMASK_REQ: confirmation of node %u, not a neighbour with a key (or out of order)",
+			    id);
+			return -EBADMSG;
+		}
+		last = id;
+		consist_tbs(nd->p.round, id, nd->n_u3, nd->u3_digest, m);
+		if (!sig_ok(nd->peer[at].pk, m, sizeof(m), sig, sl)) {
+			say(why, why_len,
+			    "refused: node %u's confirmation is not of the survivor set node %u signed (the aggregator showed nodes different survivor sets)",
+			    id, nd->id);
+			return -EPERM;
+		}
+		if (!nd->u3[id]) {
+			say(why, why_len,
+			    "refused: node %u confirmed but is not in the survivor set",
+			    id);
+			return -EPERM;
+		}
+		good++;
+	}
+	if (good < nd->p.threshold) {
+		say(why, why_len,
+		    "refused: %u of node %u's neighbours confirmed the survivor set, threshold %u",
+		    good, nd->id, nd->p.threshold);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int mcai_secagg_node_unmask(struct mcai_secagg_node *nd, const u8 *req,
 			    size_t len, struct mcai_buf *out, char *why,
 			    size_t why_len)
@@ -1178,7 +1617,9 @@ int mcai_secagg_node_unmask(struct mcai_secagg_node *nd, const u8 *req,
 	u32 node, survivors, cnt, i, j, k = 0;
 	size_t start = out->len;
 	u8 *ask;
-	int err = node_phase(nd, N_MASKED, "unmask", why, why_len);
+	bool sgn = is_signed(&nd->p);
+	int err = node_phase(nd, sgn ? N_CONFIRMED : N_MASKED, "unmask", why,
+			     why_len);
 
 	if (err)
 		return err;
@@ -1237,6 +1678,13 @@ int mcai_secagg_node_unmask(struct mcai_secagg_node *nd, const u8 *req,
 				err = -EBADMSG;
 				break;
 			}
+			if (sgn && nd->u3[id] != !j) {
+				say(why, why_len,
+				    "refused: node %u is listed as %s, the survivor set this node signed says otherwise",
+				    id, j ? "dropped" : "survived");
+				err = -EPERM;
+				break;
+			}
 			if (nd->peer[at].revealed &&
 			    nd->peer[at].revealed != kind) {
 				say(why, why_len,
@@ -1250,6 +1698,14 @@ int mcai_secagg_node_unmask(struct mcai_secagg_node *nd, const u8 *req,
 			k++;
 		}
 	}
+	if (!err && sgn && survivors != nd->n_u3) {
+		say(why, why_len,
+		    "refused: %u survivors, the set this node signed has %u",
+		    survivors, nd->n_u3);
+		err = -EPERM;
+	}
+	if (!err && sgn)
+		err = check_confirmations(nd, &r, why, why_len);
 	if (!err)
 		err = rd_end(&r, why, why_len);
 	/*
@@ -1296,6 +1752,10 @@ struct snode {
 	u8 *ct;				/* d x CT_LEN, by recipient position */
 	struct mcai_shamir_share *sh;	/* d: revealed shares of our secret */
 	u8 *sh_have;			/* d: by holder position */
+	/* signed rounds: ADVERT's certificate and signature, CONSIST's */
+	u8 *cert, *asig, *csig;
+	u16 cl, asl, csl;
+	EVP_PKEY *pk;			/* when the aggregator checks */
 };
 
 struct mcai_secagg_server {
@@ -1308,6 +1768,8 @@ struct mcai_secagg_server {
 	int err;
 	char reason[192];
 	struct mcai_secagg_report rep;
+	X509_STORE *ca;			/* borrowed, may be NULL */
+	u8 u3_digest[32];		/* signed rounds: of the U3 list */
 };
 
 static const u32 *row(const struct mcai_secagg_server *s, u32 i)
@@ -1365,11 +1827,27 @@ void mcai_secagg_server_free(struct mcai_secagg_server *s)
 			OPENSSL_cleanse(s->nd[i].sh, s->d * sizeof(*s->nd[i].sh));
 		free(s->nd[i].sh);
 		free(s->nd[i].sh_have);
+		free(s->nd[i].cert);
+		free(s->nd[i].asig);
+		free(s->nd[i].csig);
+		EVP_PKEY_free(s->nd[i].pk);
 	}
 	free(s->nd);
 	free(s->nbr);
 	free(s->acc);
 	free(s);
+}
+
+int mcai_secagg_server_set_auth(struct mcai_secagg_server *s,
+				const struct mcai_secagg_auth *a, char *why,
+				size_t why_len)
+{
+	if (!a || !a->ca) {
+		say(why, why_len, "no fleet CA");
+		return -EINVAL;
+	}
+	s->ca = a->ca;
+	return 0;
 }
 
 enum mcai_secagg_phase mcai_secagg_server_phase(const struct mcai_secagg_server *s)
@@ -1381,12 +1859,95 @@ static const u8 phase_msg[] = {
 	[MCAI_SECAGG_PH_ADVERTISE] = MCAI_SECAGG_ADVERT,
 	[MCAI_SECAGG_PH_SHARE] = MCAI_SECAGG_SHARES,
 	[MCAI_SECAGG_PH_MASKED] = MCAI_SECAGG_MASKED,
+	[MCAI_SECAGG_PH_CONSIST] = MCAI_SECAGG_CONSIST,
 	[MCAI_SECAGG_PH_UNMASK] = MCAI_SECAGG_UNMASK,
 };
 
-/* Which set a node must be in to send in this phase, and what it joins. */
-static const u8 phase_need[] = { 0, IN_U1, IN_U2, IN_U3 };
-static const u8 phase_join[] = { IN_U1, IN_U2, IN_U3, IN_U4 };
+/*
+ * Which set a node must be in to send in this phase, and what it joins.
+ * In a signed round only nodes that confirmed U3 are asked to unmask.
+ */
+static u8 phase_need(const struct mcai_secagg_server *s,
+		     enum mcai_secagg_phase ph)
+{
+	static const u8 need[] = { 0, IN_U1, IN_U2, IN_U3, IN_U3 };
+
+	return need[ph] | (ph == MCAI_SECAGG_PH_UNMASK && is_signed(&s->p) ?
+			   IN_C : 0);
+}
+
+static const u8 phase_join[] = { IN_U1, IN_U2, IN_U3, IN_C, IN_U4 };
+
+static int recv_advert(struct mcai_secagg_server *s, u32 from, struct rd *r,
+		       char *why, size_t why_len)
+{
+	struct snode *sn = &s->nd[from];
+	const u8 *cpk = rd_bytes(r, KEY_LEN), *spk = rd_bytes(r, KEY_LEN);
+	const u8 *bc = rd_bytes(r, 32);
+	struct signed_advert a;
+
+	if (!bc || (is_signed(&s->p) && rd_signed_advert(r, &a)) || r->left) {
+		say(why, why_len, "ADVERT from %u malformed%s", from,
+		    is_signed(&s->p) ? " (a signed round: certificate and signature expected)" : "");
+		return -EBADMSG;
+	}
+	if (is_signed(&s->p)) {
+		if (s->ca) {
+			sn->pk = advert_check(s->ca, &s->p, from, cpk, spk, bc,
+					      &a, why, why_len);
+			if (!sn->pk)
+				return -EBADMSG;
+		}
+		sn->cert = malloc(a.cl);
+		sn->asig = malloc(a.sl);
+		if (!sn->cert || !sn->asig) {
+			free(sn->cert);
+			free(sn->asig);
+			sn->cert = sn->asig = NULL;
+			EVP_PKEY_free(sn->pk);
+			sn->pk = NULL;
+			return -ENOMEM;
+		}
+		memcpy(sn->cert, a.cert, a.cl);
+		memcpy(sn->asig, a.sig, a.sl);
+		sn->cl = a.cl;
+		sn->asl = a.sl;
+	}
+	memcpy(sn->cpk, cpk, KEY_LEN);
+	memcpy(sn->spk, spk, KEY_LEN);
+	memcpy(sn->bc, bc, 32);
+	return 0;
+}
+
+static int recv_consist(struct mcai_secagg_server *s, u32 from, struct rd *r,
+			char *why, size_t why_len)
+{
+	struct snode *sn = &s->nd[from];
+	u8 m[CONSIST_TBS];
+	const u8 *sig;
+	u16 sl;
+
+	sig = rd_blob(r, MCAI_SECAGG_SIG_MAX, &sl);
+	if (!sig || r->left) {
+		say(why, why_len, "CONSIST from %u malformed", from);
+		return -EBADMSG;
+	}
+	if (sn->pk) {
+		consist_tbs(s->p.round, from, s->rep.masked, s->u3_digest, m);
+		if (!sig_ok(sn->pk, m, sizeof(m), sig, sl)) {
+			say(why, why_len,
+			    "CONSIST from %u: not a signature of the survivor set",
+			    from);
+			return -EBADMSG;
+		}
+	}
+	sn->csig = malloc(sl);
+	if (!sn->csig)
+		return -ENOMEM;
+	memcpy(sn->csig, sig, sl);
+	sn->csl = sl;
+	return 0;
+}
 
 static int recv_shares(struct mcai_secagg_server *s, u32 from, struct rd *r,
 		       char *why, size_t why_len)
@@ -1504,7 +2065,8 @@ int mcai_secagg_server_receive(struct mcai_secagg_server *s, const u8 *msg,
 	err = rd_hdr(&r, msg, len, type, &s->p, &from, why, why_len);
 	if (err)
 		return err;
-	if ((s->nd[from].in & phase_need[s->phase]) != phase_need[s->phase]) {
+	if ((s->nd[from].in & phase_need(s, s->phase)) !=
+	    phase_need(s, s->phase)) {
 		say(why, why_len, "node %u is out of the round", from);
 		return -EPERM;
 	}
@@ -1515,13 +2077,10 @@ int mcai_secagg_server_receive(struct mcai_secagg_server *s, const u8 *msg,
 	}
 	switch (s->phase) {
 	case MCAI_SECAGG_PH_ADVERTISE:
-		if (r.left != 2 * KEY_LEN + 32) {
-			say(why, why_len, "ADVERT of %zu bytes", len);
-			return -EBADMSG;
-		}
-		memcpy(s->nd[from].cpk, rd_bytes(&r, KEY_LEN), KEY_LEN);
-		memcpy(s->nd[from].spk, rd_bytes(&r, KEY_LEN), KEY_LEN);
-		memcpy(s->nd[from].bc, rd_bytes(&r, 32), 32);
+		err = recv_advert(s, from, &r, why, why_len);
+		break;
+	case MCAI_SECAGG_PH_CONSIST:
+		err = recv_consist(s, from, &r, why, why_len);
 		break;
 	case MCAI_SECAGG_PH_SHARE:
 		err = recv_shares(s, from, &r, why, why_len);
@@ -1711,6 +2270,25 @@ static int finish(struct mcai_secagg_server *s, char *why, size_t why_len)
 	return err;
 }
 
+/* SHA-256 of U3's ids (u32 LE each, ascending), as CONSIST_REQ sends them. */
+static int u3_digest(struct mcai_secagg_server *s)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	u8 w[4];
+	u32 i;
+	int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+
+	for (i = 0; ok && i < s->n; i++) {
+		if (!(s->nd[i].in & IN_U3))
+			continue;
+		mcai_put_le32(w, i);
+		ok = EVP_DigestUpdate(c, w, 4) == 1;
+	}
+	ok = ok && EVP_DigestFinal_ex(c, s->u3_digest, NULL) == 1;
+	EVP_MD_CTX_free(c);
+	return ok ? 0 : -EIO;
+}
+
 int mcai_secagg_server_close(struct mcai_secagg_server *s, char *why,
 			     size_t why_len)
 {
@@ -1737,6 +2315,18 @@ int mcai_secagg_server_close(struct mcai_secagg_server *s, char *why,
 		if (c < t)
 			return fail(s, -ENODATA, why, why_len,
 				    "%u masked inputs, threshold %u", c, t);
+		if (is_signed(&s->p) && u3_digest(s))
+			return fail(s, -EIO, why, why_len, "OpenSSL: SHA-256");
+		/* unsigned rounds go straight to unmasking */
+		if (!is_signed(&s->p))
+			s->phase++;
+		break;
+	case MCAI_SECAGG_PH_CONSIST:
+		c = count_in(s, IN_C);
+		if (c < t)
+			return fail(s, -ENODATA, why, why_len,
+				    "%u nodes confirmed the survivor set, threshold %u",
+				    c, t);
 		break;
 	case MCAI_SECAGG_PH_UNMASK:
 		return finish(s, why, why_len);
@@ -1755,8 +2345,13 @@ int mcai_secagg_server_message_for(struct mcai_secagg_server *s, u32 id,
 	static const u8 need[] = {
 		[MCAI_SECAGG_PH_SHARE] = IN_U1,
 		[MCAI_SECAGG_PH_MASKED] = IN_U2,
+		[MCAI_SECAGG_PH_CONSIST] = IN_U3,
 		[MCAI_SECAGG_PH_UNMASK] = IN_U3,
 	};
+	u8 in_need = need[s->phase < MCAI_SECAGG_PH_SHARE ? MCAI_SECAGG_PH_SHARE :
+		       s->phase > MCAI_SECAGG_PH_UNMASK ? MCAI_SECAGG_PH_UNMASK :
+		       s->phase];
+	bool sgn = is_signed(&s->p);
 	const u32 *nb;
 	size_t start = out->len;
 	u32 i, k = 0;
@@ -1765,7 +2360,9 @@ int mcai_secagg_server_message_for(struct mcai_secagg_server *s, u32 id,
 		say(why, why_len, "no message to send in this phase");
 		return -EPROTO;
 	}
-	if (id >= s->n || !(s->nd[id].in & need[s->phase])) {
+	if (sgn && s->phase == MCAI_SECAGG_PH_UNMASK)
+		in_need |= IN_C;
+	if (id >= s->n || (s->nd[id].in & in_need) != in_need) {
 		say(why, why_len, "node %u is out of the round", id);
 		return -ENOENT;
 	}
@@ -1784,7 +2381,21 @@ int mcai_secagg_server_message_for(struct mcai_secagg_server *s, u32 id,
 			mcai_buf_put_u32(out, nb[i]);
 			mcai_buf_put(out, sn->cpk, KEY_LEN);
 			mcai_buf_put(out, sn->spk, KEY_LEN);
+			if (!sgn)
+				continue;
+			mcai_buf_put(out, sn->bc, 32);
+			mcai_buf_put_u16(out, sn->cl);
+			mcai_buf_put(out, sn->cert, sn->cl);
+			mcai_buf_put_u16(out, sn->asl);
+			mcai_buf_put(out, sn->asig, sn->asl);
 		}
+		break;
+	case MCAI_SECAGG_PH_CONSIST:
+		put_hdr(out, MCAI_SECAGG_CONSIST_REQ, id, s->p.round);
+		mcai_buf_put_u32(out, s->rep.masked);
+		for (i = 0; i < s->n; i++)
+			if (s->nd[i].in & IN_U3)
+				mcai_buf_put_u32(out, i);
 		break;
 	case MCAI_SECAGG_PH_MASKED:
 		for (i = 0; i < s->d; i++)
@@ -1814,6 +2425,20 @@ int mcai_secagg_server_message_for(struct mcai_secagg_server *s, u32 id,
 			for (i = 0; i < s->d; i++)
 				if ((s->nd[nb[i]].in & (IN_U2 | IN_U3)) == want)
 					mcai_buf_put_u32(out, nb[i]);
+		}
+		if (!sgn)
+			break;
+		for (i = 0, k = 0; i < s->d; i++)
+			k += !!(s->nd[nb[i]].in & IN_C);
+		mcai_buf_put_u32(out, k);
+		for (i = 0; i < s->d; i++) {
+			const struct snode *sn = &s->nd[nb[i]];
+
+			if (!(sn->in & IN_C))
+				continue;
+			mcai_buf_put_u32(out, nb[i]);
+			mcai_buf_put_u16(out, sn->csl);
+			mcai_buf_put(out, sn->csig, sn->csl);
 		}
 		break;
 	}

@@ -57,9 +57,43 @@
  * the same round made it reveal.  The threshold must be a strict majority
  * of the d holders (t > d/2): two sets of t holders then always share a
  * node, which refuses, so the aggregator cannot gather t shares of both
- * kinds by asking disjoint halves.  (A malicious aggregator that lies
- * differently to different nodes about who survived is what Bonawitz's
- * signed consistency round stops; that round is not implemented here.)
+ * kinds by asking disjoint halves.
+ *
+ * ==== Signed rounds: an aggregator that lies (MCAI_SECAGG_F_SIGNED) ====
+ *
+ * The rule above assumes the aggregator relays honestly.  One that does
+ * not can (a) hand a node its own X25519 keys in place of the
+ * neighbours' (KEYS), so the node encrypts its shares to the aggregator,
+ * which then rebuilds both of its secrets and unmasks its input alone; or
+ * (b) tell different nodes different survivor sets.  In a signed round
+ * (Bonawitz et al. 2017, the malicious-server variant):
+ *
+ *  - each node signs its ADVERT with its fleet key (the private key of
+ *    its TLS certificate) and sends the certificate along; KEYS relays
+ *    certificate and signature, and a node checks both (the certificate
+ *    chains to the fleet CA, the signature covers round, node id, the
+ *    round's graph parameters and the three advertised values) before it
+ *    encrypts anything to a neighbour.  A key not signed by a fleet
+ *    member is refused, and with it the whole KEYS message.
+ *  - ConsistencyCheck: after MASKED the aggregator sends every survivor
+ *    the whole survivor set U3 (CONSIST_REQ); each node signs it
+ *    (CONSIST) once per round and refuses to sign a second, different
+ *    one; UNMASK_REQ then carries the signatures of the node's
+ *    neighbours, and the node reveals nothing unless at least t of them
+ *    are valid signatures over the very set it signed, none is over
+ *    another set, and the request's survived/dropped lists agree with
+ *    that set.  In a complete graph t + 1 signers (the node and t
+ *    neighbours) are more than n/2, so two nodes that reveal saw the same
+ *    U3: no honest node is told a survivor dropped while another is told
+ *    it survived.  With SecAgg+ the t signers are of one neighbourhood,
+ *    so the guarantee is per neighbourhood (two nodes can only be shown
+ *    different sets when their neighbourhoods' signers do not meet).
+ *
+ * Nodes that collude with the aggregator are outside this model (as in
+ * the unsigned rule, they count towards t), and so is a stolen node key
+ * signing for several ids: one certificate behind two ids is not refused
+ * (the test PKI shares certificates).  Certificates must be signed by the
+ * fleet CA directly (no intermediates travel in ADVERT).
  *
  * ==== Fixed point =======================================================
  *
@@ -110,6 +144,20 @@
  * UNMASK_REQ  u32 survivors (|U3| in the whole round);  u32 ns, then ns x
  *             u32 survived neighbours;  u32 nd, then nd x u32 dropped ones
  * UNMASK      u32 k, then k x (u32 about, u8 kind, share)
+ *
+ * Signed rounds (MCAI_SECAGG_F_SIGNED; cert is DER, 1 .. CERT_MAX bytes,
+ * sig 1 .. SIG_MAX bytes, each preceded by its u16 length):
+ * ADVERT      c_pk s_pk commit, u16 cl, cert, u16 sl, sig: a signature
+ *             (SHA-256; none for Ed25519) over "mcai-secagg advert\0",
+ *             u64 round, u32 node, u32 nodes, u32 threshold, u32 degree,
+ *             graph_seed[32], c_pk, s_pk, commit
+ * KEYS        u32 k, then k x (u32 id, c_pk, s_pk, commit, u16 cl, cert,
+ *             u16 sl, sig)
+ * CONSIST_REQ u32 k, then k x u32 id: U3, ascending
+ * CONSIST     u16 sl, sig: over "mcai-secagg consistency\0", u64 round,
+ *             u32 node, u32 k, SHA-256 of the k ids as sent (u32 LE each)
+ * UNMASK_REQ  as above, then u32 k, then k x (u32 id, u16 sl, sig): the
+ *             CONSIST signatures of the recipient's neighbours, ascending
  */
 #ifndef MCAI_SECAGG_H
 #define MCAI_SECAGG_H
@@ -126,6 +174,11 @@
 #define MCAI_SECAGG_HDR_LEN	16
 #define MCAI_SECAGG_SHARE_LEN	44	/* u32 x + 5 x u64 */
 #define MCAI_SECAGG_CT_LEN	(8 + 32 + 2 * MCAI_SECAGG_SHARE_LEN + 16)
+#define MCAI_SECAGG_CERT_MAX	4096	/* a DER certificate in ADVERT */
+#define MCAI_SECAGG_SIG_MAX	1024	/* a signature (RSA-8192) */
+
+/* mcai_secagg_params.flags */
+#define MCAI_SECAGG_F_SIGNED	0x1	/* signed keys and ConsistencyCheck */
 
 #define MCAI_SHAMIR_LIMBS	5
 #define MCAI_SHAMIR_P		((UINT64_C(1) << 61) - 1)
@@ -138,6 +191,8 @@ enum mcai_secagg_msg {
 	MCAI_SECAGG_MASKED,
 	MCAI_SECAGG_UNMASK_REQ,
 	MCAI_SECAGG_UNMASK,
+	MCAI_SECAGG_CONSIST_REQ,	/* signed rounds only */
+	MCAI_SECAGG_CONSIST,
 };
 
 /* Share kinds in UNMASK. */
@@ -156,6 +211,7 @@ struct mcai_secagg_params {
 	u32 scale_bits;		/* fixed point: x * 2^scale_bits, 0 .. 24 */
 	float clip;		/* each coordinate clamped to [-clip, clip] */
 	u8 graph_seed[32];	/* public, draws the SecAgg+ graph */
+	u32 flags;		/* MCAI_SECAGG_F_* */
 };
 
 /* Outcome of a round, filled by the aggregator. */
@@ -171,6 +227,7 @@ enum mcai_secagg_phase {
 	MCAI_SECAGG_PH_ADVERTISE,
 	MCAI_SECAGG_PH_SHARE,
 	MCAI_SECAGG_PH_MASKED,
+	MCAI_SECAGG_PH_CONSIST,		/* signed rounds only */
 	MCAI_SECAGG_PH_UNMASK,
 	MCAI_SECAGG_PH_DONE,
 	MCAI_SECAGG_PH_FAILED,
@@ -224,6 +281,22 @@ int mcai_shamir_split(const u8 secret[MCAI_SECAGG_KEY_LEN], u32 t, u32 k,
 int mcai_shamir_combine(const struct mcai_shamir_share *sh, u32 k, u32 t,
 			u8 secret[MCAI_SECAGG_KEY_LEN]);
 
+/* ---- Fleet identity (signed rounds) ------------------------------------ */
+
+struct evp_pkey_st;
+struct x509_store_st;
+
+/*
+ * Borrowed, not copied (except the certificate bytes): @key and @ca must
+ * outlive the node or aggregator state they are given to.
+ */
+struct mcai_secagg_auth {
+	struct evp_pkey_st *key;	/* node: its fleet private key */
+	const u8 *cert;			/* node: its leaf certificate, DER */
+	size_t cert_len;
+	struct x509_store_st *ca;	/* the fleet CA: every peer chains to it */
+};
+
 /* ---- Node side --------------------------------------------------------- */
 
 struct mcai_secagg_node;
@@ -232,6 +305,13 @@ struct mcai_secagg_node;
 struct mcai_secagg_node *mcai_secagg_node_new(const struct mcai_secagg_params *p,
 					      u32 id, char *why, size_t why_len);
 void mcai_secagg_node_free(struct mcai_secagg_node *nd);
+/*
+ * Signed rounds: the node's key, certificate and the fleet CA, before
+ * advertise().  0 or -EINVAL (missing piece, certificate too long).
+ */
+int mcai_secagg_node_set_auth(struct mcai_secagg_node *nd,
+			      const struct mcai_secagg_auth *a, char *why,
+			      size_t why_len);
 
 /*
  * Each step appends its one message to @out and returns 0, or a negative
@@ -258,6 +338,15 @@ int mcai_secagg_node_masked_words(struct mcai_secagg_node *nd,
 				  struct mcai_buf *out, char *why,
 				  size_t why_len);
 /*
+ * Signed rounds, CONSIST_REQ: sign the survivor set.  Asked again with the
+ * same set, answers again; with another set, -EPERM (the aggregator
+ * equivocates).  -EPERM too when the set leaves this node out or names a
+ * neighbour that never shared with it.
+ */
+int mcai_secagg_node_confirm(struct mcai_secagg_node *nd, const u8 *req,
+			     size_t len, struct mcai_buf *out, char *why,
+			     size_t why_len);
+/*
  * May be called again in the same round (a lost answer): a request that
  * asks for what was already revealed is answered again; one that asks for
  * the other kind of share of any neighbour is refused whole.
@@ -274,6 +363,15 @@ struct mcai_secagg_server *
 mcai_secagg_server_new(const struct mcai_secagg_params *p, char *why,
 		       size_t why_len);
 void mcai_secagg_server_free(struct mcai_secagg_server *s);
+/*
+ * Signed rounds: with @a->ca the aggregator checks every ADVERT's
+ * certificate and signature, and every CONSIST signature, as the nodes
+ * will (a bad one is refused at once instead of failing the round at the
+ * nodes).  Optional; @a->key is not used.
+ */
+int mcai_secagg_server_set_auth(struct mcai_secagg_server *s,
+				const struct mcai_secagg_auth *a, char *why,
+				size_t why_len);
 enum mcai_secagg_phase mcai_secagg_server_phase(const struct mcai_secagg_server *s);
 
 /*
@@ -295,7 +393,7 @@ int mcai_secagg_server_close(struct mcai_secagg_server *s, char *why,
 			     size_t why_len);
 /*
  * After a close(): the message for node @id in the next phase (KEYS,
- * SHARES_FOR or UNMASK_REQ).  -ENOENT when @id is out of the round.
+ * SHARES_FOR, CONSIST_REQ or UNMASK_REQ).  -ENOENT when @id is out of the round.
  */
 int mcai_secagg_server_message_for(struct mcai_secagg_server *s, u32 id,
 				   struct mcai_buf *out, char *why,

@@ -206,6 +206,23 @@ fail:
 	return -EINVAL;
 }
 
+int mcai_tls_ctx_identity(struct mcai_tls_ctx *ctx, EVP_PKEY **key,
+			  X509 **cert, X509_STORE **ca)
+{
+	EVP_PKEY *k = ctx ? SSL_CTX_get0_privatekey(ctx->ssl_ctx) : NULL;
+	X509 *c = ctx ? SSL_CTX_get0_certificate(ctx->ssl_ctx) : NULL;
+
+	if (!k || !c)
+		return -ENOENT;
+	if (key)
+		*key = k;
+	if (cert)
+		*cert = c;
+	if (ca)
+		*ca = SSL_CTX_get_cert_store(ctx->ssl_ctx);
+	return 0;
+}
+
 void mcai_tls_ctx_free(struct mcai_tls_ctx *ctx)
 {
 	if (!ctx)

@@ -26,6 +26,18 @@ int mcai_tls_ctx_new(struct mcai_tls_ctx **out,
 		     const struct mcai_tls_files *files);
 void mcai_tls_ctx_free(struct mcai_tls_ctx *ctx);
 
+struct evp_pkey_st;
+struct x509_st;
+struct x509_store_st;
+/*
+ * The fleet identity loaded at start-up (the files may be unreadable
+ * after privileges are dropped), for signatures beside TLS: signed
+ * secure aggregation.  Borrowed from @ctx; any pointer may be NULL.
+ * 0, or -ENOENT when no key or certificate is loaded.
+ */
+int mcai_tls_ctx_identity(struct mcai_tls_ctx *ctx, struct evp_pkey_st **key,
+			  struct x509_st **cert, struct x509_store_st **ca);
+
 struct mcai_tls {
 	void *ssl;			/* SSL *, opaque to the transport */
 	void *rbio, *wbio;		/* BIO *, owned by ssl */

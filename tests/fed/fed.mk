@@ -11,6 +11,10 @@ FED_TESTS ?= $(sort $(wildcard tests/fed/test-*.sh))
 # about a minute here).
 FED_TEST_TIMEOUT ?= 600
 
+# The test build carries the hostile-aggregator hooks (MCAI_TEST_SECAGG_HOSTILE,
+# runtime/daemon/aggregator.c); the installed mcaid never does.
+$(call sobj,runtime/daemon/aggregator.c): CFLAGS += -DMCAI_TEST_HOOKS
+
 $(B)/mcaid-san: $(call sobj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(MCAID_LIBS)
 

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 		{ "fmnist", 3, 1000, 52000, 41000, 95000, 2 },
 		{ "vib", 1, 7, 0, 0, 0, 0 },
 	};
-	static uint8_t sa_msgs[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1][20];
+	static uint8_t sa_msgs[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 3][20];
 	/* a compressed delta: int8 of 4 values, one scale (compress.h) */
 	static const uint8_t comp[] = { 1, 1, 0, 0, 4, 0, 0, 0, 0, 1, 0, 0,
 					4, 0, 0, 0, 0, 0, 128, 63, 1, 2,
@@ -199,6 +199,20 @@ int main(int argc, char **argv)
 		uint8_t *sa = sa_msgs[t - MCAI_MSG_SA_ADVERT];
 
 		sa[0] = (uint8_t)(t - MCAI_MSG_SA_ADVERT + 1);
+		sa[1] = 1;
+		sa[4] = 2;
+		sa[8] = 4;
+		sa[16] = (uint8_t)t;
+		m[t].type = (uint16_t)t;
+		m[t].u.secagg.data = sa;
+		m[t].u.secagg.len = sizeof(sa_msgs[0]);
+	}
+	/* Signed rounds: CONSIST_REQ and CONSIST (library types 8, 9). */
+	for (t = MCAI_MSG_SA_CONSIST_REQ; t <= MCAI_MSG_SA_CONSIST; t++) {
+		uint8_t *sa = sa_msgs[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT +
+				      1 + t - MCAI_MSG_SA_CONSIST_REQ];
+
+		sa[0] = (uint8_t)(8 + t - MCAI_MSG_SA_CONSIST_REQ);
 		sa[1] = 1;
 		sa[4] = 2;
 		sa[8] = 4;

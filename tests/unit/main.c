@@ -28,6 +28,7 @@ int main(void)
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, secagg_suite());
+	srunner_add_suite(sr, secagg_signed_suite());
 	srunner_add_suite(sr, dp_suite());
 	srunner_add_suite(sr, provenance_suite());
 	srunner_add_suite(sr, anomaly_suite());

@@ -31,7 +31,7 @@ static struct mcai_telem_entry sample_telem[] = {
 /* One valid instance of every message type. */
 /* One library message per secure-aggregation type: header + 4 bytes. */
 #define SAMPLE_SA_LEN	20
-static uint8_t sample_sa[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1]
+static uint8_t sample_sa[MCAI_MSG_MAX + 1]
 			[SAMPLE_SA_LEN];
 
 static void sample_msg(uint16_t type, struct mcai_msg *m)
@@ -120,11 +120,13 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		break;
 	default:
 		if (mcai_msg_is_secagg(type)) {
-			uint8_t *sa = sample_sa[type - MCAI_MSG_SA_ADVERT];
+			uint8_t *sa = sample_sa[type];
 
 			/* Library header: type, version 1, 0, node 3, round 77. */
 			memset(sa, 0, SAMPLE_SA_LEN);
-			sa[0] = (uint8_t)(type - MCAI_MSG_SA_ADVERT + 1);
+			sa[0] = type == MCAI_MSG_SA_CONSIST_REQ ? 8 :
+				type == MCAI_MSG_SA_CONSIST ? 9 :
+				(uint8_t)(type - MCAI_MSG_SA_ADVERT + 1);
 			sa[1] = 1;
 			sa[4] = 3;
 			sa[8] = 77;
@@ -1082,7 +1084,9 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 12, 0, "learning rate not a positive");
 	patch_u32(MCAI_MSG_ROUND, 12, 0xbf800000U, "learning rate");
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
-	patch_u32(MCAI_MSG_ROUND, 4, 16, "unknown round flags 0x10");
+	patch_u32(MCAI_MSG_ROUND, 4, 16,
+		  "signed secure aggregation without secure aggregation");
+	patch_u32(MCAI_MSG_ROUND, 4, 32, "unknown round flags 0x20");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);

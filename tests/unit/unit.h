@@ -22,6 +22,7 @@ Suite *proto_suite(void);
 Suite *config_suite(void);
 Suite *store_suite(void);
 Suite *secagg_suite(void);
+Suite *secagg_signed_suite(void);
 Suite *dp_suite(void);
 Suite *provenance_suite(void);
 Suite *anomaly_suite(void);
