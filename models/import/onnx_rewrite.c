@@ -124,6 +124,20 @@ static int ox_fold_const(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 			}
 			dims[d] = x->dims[p];
 		}
+		/*
+		 * A repeated perm entry makes the result's shape another
+		 * element count than the input's: the copy below would read
+		 * past it.  Refuse before copying.
+		 */
+		for (d = 0; d < rank; d++) {
+			u32 j;
+
+			for (j = 0; j < d; j++)
+				if (np >= 0 && perm[j] == perm[d]) {
+					free(f);
+					return mcai_ox_node_refuse(g, n, "perm repeats an axis");
+				}
+		}
 		for (d = rank; d-- > 0;)
 			src_stride[d] = d + 1 < rank ?
 					src_stride[d + 1] * x->dims[d + 1] : 1;
@@ -141,16 +155,6 @@ static int ox_fold_const(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 					break;
 				idx[d] = 0;
 			}
-		}
-		/* a repeated perm entry reads some elements twice: refuse */
-		for (d = 0; d < rank; d++) {
-			u32 j;
-
-			for (j = 0; j < d; j++)
-				if (np >= 0 && perm[j] == perm[d]) {
-					free(f);
-					return mcai_ox_node_refuse(g, n, "perm repeats an axis");
-				}
 		}
 		ox_make_const(g, n, f, rank, dims);
 		return 0;
