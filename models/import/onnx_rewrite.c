@@ -311,10 +311,30 @@ static struct mcai_ox_tensor *ox_bias(struct mcai_ox_graph *g,
 	return b;
 }
 
+/*
+ * The output channels of @p (FC or Conv) a fold may rewrite, or 0 when
+ * it may not: the fold writes the weights and one bias value a channel
+ * in place, so both must be constants of those sizes.  The file is not
+ * checked yet (the eval does that, and names what is wrong): an absent
+ * or computed weight, an empty one, or a bias of another length.
+ */
 static u32 ox_out_channels(const struct mcai_ox_graph *g,
-			   const struct mcai_ox_node *n)
+			   const struct mcai_ox_node *p)
 {
-	return g->t[n->in[1]].dims[0];
+	const struct mcai_ox_tensor *w;
+	u32 out;
+
+	if (p->n_in < 2 || p->in[1] < 0 || !g->t[p->in[1]].is_const)
+		return 0;
+	w = &g->t[p->in[1]];
+	if (!w->rank || !w->dims[0] || !w->f)
+		return 0;
+	out = w->dims[0];
+	if (p->n_in > 2 && p->in[2] >= 0 &&
+	    (!g->t[p->in[2]].is_const || !g->t[p->in[2]].f ||
+	     mcai_ox_elems(&g->t[p->in[2]]) != out))
+		return 0;
+	return out;
 }
 
 /* Add(y, constant) after FC or Conv: into the bias. */
@@ -338,6 +358,8 @@ static int ox_fold_add(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	if ((!ox_is(p, "FC") && !ox_is(p, "Conv")) || p->act)
 		return 0;
 	out = ox_out_channels(g, p);
+	if (!out)
+		return 0;
 	c = &g->t[ci];
 	ce = mcai_ox_elems(c);
 	/* [out], [1,out] or [1,out,1,1] broadcast only along channels */
@@ -381,6 +403,9 @@ static int ox_fold_bn(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	if ((!ox_is(p, "FC") && !ox_is(p, "Conv")) || p->act)
 		return mcai_ox_node_refuse(g, n, "not after a Conv or Gemm it can be folded into");
 	out = ox_out_channels(g, p);
+	if (!out)
+		return mcai_ox_node_refuse(g, n, "the %s before has no constant weights and bias to fold into",
+					   p->op);
 	for (k = 1; k <= 4; k++)
 		if (mcai_ox_elems(&g->t[n->in[k]]) != out)
 			return mcai_ox_node_refuse(g, n, "parameters are not one per channel");
