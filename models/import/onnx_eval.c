@@ -289,6 +289,9 @@ static int ox_binary(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 		db[k] = k + b->rank >= r ? b->dims[k + b->rank - r] : 1;
 		if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
 			return mcai_ox_node_refuse(g, n, "shapes do not broadcast");
+		/* an empty constant broadcast against 1 would be read as 1 */
+		if (!da[k] || !db[k])
+			return mcai_ox_node_refuse(g, n, "empty operand");
 		dims[k] = da[k] > db[k] ? da[k] : db[k];
 	}
 	if (ox_out(g, n, r, dims))
