@@ -253,6 +253,9 @@ static int ox_q(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 	for (k = 0; k < mcai_ox_elems(t); k++) {
 		double v = nearbyint(g->t[x].f[k] / s) + zp;
 
+		/* NaN would pass the clamp and be an int8 nobody can cast */
+		if (isnan(v))
+			return mcai_ox_node_refuse(g, n, "quantises a NaN");
 		t->f[k] = (float)(v < -128 ? -128 : v > 127 ? 127 : v);
 	}
 	/* its consumer sees int8 values with the int8-domain zero point */
