@@ -289,6 +289,9 @@ static int ox_binary(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 		db[k] = k + b->rank >= r ? b->dims[k + b->rank - r] : 1;
 		if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
 			return mcai_ox_node_refuse(g, n, "shapes do not broadcast");
+		/* an empty constant broadcast against 1 would be read as 1 */
+		if (!da[k] || !db[k])
+			return mcai_ox_node_refuse(g, n, "empty operand");
 		dims[k] = da[k] > db[k] ? da[k] : db[k];
 	}
 	if (ox_out(g, n, r, dims))
@@ -653,8 +656,9 @@ static int ox_pad(struct mcai_ox_graph *g, const struct mcai_ox_node *n)
 		if (!p->is_const || mcai_ox_elems(p) != 2ULL * r)
 			return mcai_ox_node_refuse(g, n, "pads are not 2 * rank constants");
 		for (d = 0; d < r; d++) {
-			if (p->f[d] < 0 || p->f[r + d] < 0 ||
-			    p->f[d] > 65536 || p->f[r + d] > 65536)
+			/* written so that NaN is refused too */
+			if (!(p->f[d] >= 0 && p->f[r + d] >= 0 &&
+			      p->f[d] <= 65536 && p->f[r + d] <= 65536))
 				return mcai_ox_node_refuse(g, n, "negative or huge pads not supported");
 			before[x->one_d && d == 2 ? 3 : d] = (u32)p->f[d];
 			after[x->one_d && d == 2 ? 3 : d] = (u32)p->f[r + d];

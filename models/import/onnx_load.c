@@ -626,6 +626,13 @@ static int ox_nodes(struct mcai_ox_graph *g, const Onnx__GraphProto *gp)
 		n->n_out = (u32)p->n_output;
 		g->n_n = (u32)i + 1;
 		/*
+		 * "FC" names the importer's own fully connected node (Gemm
+		 * and MatMul by a constant, rewritten, weights checked);
+		 * one in the file would skip those checks.
+		 */
+		if (!strcmp(n->op, "FC"))
+			return mcai_ox_node_refuse(g, n, "op not supported");
+		/*
 		 * Every supported op's first output is required; rewrites
 		 * write it, and an absent one must not alias tensor 0.
 		 */

@@ -822,12 +822,16 @@ int mcai_ox_ml_linear(struct mcai_ox_graph *g)
 			return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
 	}
 	if (g->n_n < 2) {
+		/* an unnamed node's name is its namebuf, which realloc moves */
+		bool own = lin->name == lin->namebuf;
 		void *p = realloc(g->n, 2 * sizeof(*g->n));
 
 		if (!p)
 			return mcai_ox_refuse(g, MCAI_IMPORT_EIO, "out of memory");
 		g->n = p;
 		lin = &g->n[0];
+		if (own)
+			lin->name = lin->namebuf;
 	}
 	/* node 0: the FC (named as the linear model, for messages) */
 	n = &g->n[0];

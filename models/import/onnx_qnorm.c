@@ -253,6 +253,9 @@ static int ox_q(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 	for (k = 0; k < mcai_ox_elems(t); k++) {
 		double v = nearbyint(g->t[x].f[k] / s) + zp;
 
+		/* NaN would pass the clamp and be an int8 nobody can cast */
+		if (isnan(v))
+			return mcai_ox_node_refuse(g, n, "quantises a NaN");
 		t->f[k] = (float)(v < -128 ? -128 : v > 127 ? 127 : v);
 	}
 	/* its consumer sees int8 values with the int8-domain zero point */
@@ -375,6 +378,9 @@ static int ox_integer(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 
 	if (x < 0 || wi < 0 || !g->t[wi].is_const)
 		return mcai_ox_node_refuse(g, n, "weights are not a constant");
+	/* the output channels are an axis of the weights: not a scalar */
+	if (!g->t[wi].rank)
+		return mcai_ox_node_refuse(g, n, "weights of rank 0");
 	if (g->t[x].producer >= 0 &&
 	    !strcmp(g->n[g->t[x].producer].op, "DynamicQuantizeLinear"))
 		return mcai_ox_node_refuse(g, n, "dynamic quantisation (DynamicQuantizeLinear) not supported: quantise statically");

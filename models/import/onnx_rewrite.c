@@ -124,6 +124,20 @@ static int ox_fold_const(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 			}
 			dims[d] = x->dims[p];
 		}
+		/*
+		 * A repeated perm entry makes the result's shape another
+		 * element count than the input's: the copy below would read
+		 * past it.  Refuse before copying.
+		 */
+		for (d = 0; d < rank; d++) {
+			u32 j;
+
+			for (j = 0; j < d; j++)
+				if (np >= 0 && perm[j] == perm[d]) {
+					free(f);
+					return mcai_ox_node_refuse(g, n, "perm repeats an axis");
+				}
+		}
 		for (d = rank; d-- > 0;)
 			src_stride[d] = d + 1 < rank ?
 					src_stride[d + 1] * x->dims[d + 1] : 1;
@@ -141,16 +155,6 @@ static int ox_fold_const(struct mcai_ox_graph *g, struct mcai_ox_node *n)
 					break;
 				idx[d] = 0;
 			}
-		}
-		/* a repeated perm entry reads some elements twice: refuse */
-		for (d = 0; d < rank; d++) {
-			u32 j;
-
-			for (j = 0; j < d; j++)
-				if (np >= 0 && perm[j] == perm[d]) {
-					free(f);
-					return mcai_ox_node_refuse(g, n, "perm repeats an axis");
-				}
 		}
 		ox_make_const(g, n, f, rank, dims);
 		return 0;
@@ -307,10 +311,30 @@ static struct mcai_ox_tensor *ox_bias(struct mcai_ox_graph *g,
 	return b;
 }
 
+/*
+ * The output channels of @p (FC or Conv) a fold may rewrite, or 0 when
+ * it may not: the fold writes the weights and one bias value a channel
+ * in place, so both must be constants of those sizes.  The file is not
+ * checked yet (the eval does that, and names what is wrong): an absent
+ * or computed weight, an empty one, or a bias of another length.
+ */
 static u32 ox_out_channels(const struct mcai_ox_graph *g,
-			   const struct mcai_ox_node *n)
+			   const struct mcai_ox_node *p)
 {
-	return g->t[n->in[1]].dims[0];
+	const struct mcai_ox_tensor *w;
+	u32 out;
+
+	if (p->n_in < 2 || p->in[1] < 0 || !g->t[p->in[1]].is_const)
+		return 0;
+	w = &g->t[p->in[1]];
+	if (!w->rank || !w->dims[0] || !w->f)
+		return 0;
+	out = w->dims[0];
+	if (p->n_in > 2 && p->in[2] >= 0 &&
+	    (!g->t[p->in[2]].is_const || !g->t[p->in[2]].f ||
+	     mcai_ox_elems(&g->t[p->in[2]]) != out))
+		return 0;
+	return out;
 }
 
 /* Add(y, constant) after FC or Conv: into the bias. */
@@ -334,6 +358,8 @@ static int ox_fold_add(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	if ((!ox_is(p, "FC") && !ox_is(p, "Conv")) || p->act)
 		return 0;
 	out = ox_out_channels(g, p);
+	if (!out)
+		return 0;
 	c = &g->t[ci];
 	ce = mcai_ox_elems(c);
 	/* [out], [1,out] or [1,out,1,1] broadcast only along channels */
@@ -377,6 +403,9 @@ static int ox_fold_bn(struct mcai_ox_graph *g, struct mcai_ox_node *n,
 	if ((!ox_is(p, "FC") && !ox_is(p, "Conv")) || p->act)
 		return mcai_ox_node_refuse(g, n, "not after a Conv or Gemm it can be folded into");
 	out = ox_out_channels(g, p);
+	if (!out)
+		return mcai_ox_node_refuse(g, n, "the %s before has no constant weights and bias to fold into",
+					   p->op);
 	for (k = 1; k <= 4; k++)
 		if (mcai_ox_elems(&g->t[n->in[k]]) != out)
 			return mcai_ox_node_refuse(g, n, "parameters are not one per channel");

@@ -255,7 +255,9 @@ int mcai_tensor_parse_pb(struct mcai_tensor *t, const u8 *buf, size_t len,
 				p->raw_data.len, (unsigned long long)(t->count * es));
 			goto out;
 		}
-		memcpy(t->data, p->raw_data.data, p->raw_data.len);
+		/* an empty tensor's raw_data may be a NULL pointer */
+		if (p->raw_data.len)
+			memcpy(t->data, p->raw_data.data, p->raw_data.len);
 		ret = 0;
 		goto out;
 	}
