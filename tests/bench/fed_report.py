@@ -169,6 +169,8 @@ def main():
             bcpu = cpu_at(smp, b_end) - cpu_at(smp, r["done"])
             rr = max_rss(smp, r["start"], r["done"])
             rb = max_rss(smp, r["done"], b_end)
+            if i == 0:
+                first = (cpu, kern, a)
             walls.append(wall)
             upds.append(a)
             cpus.append(cpu)
@@ -184,6 +186,7 @@ def main():
                 a * upd_bytes / wall / 1e9 if wall > 0 else 0.0,
                 rr / 1024, bcast, bcpu))
         summary[n] = {
+            "first": first if keys else (0.0, 0.0, 0),
             "rounds": len(walls), "wall": sum(walls), "upd": sum(upds),
             "cpu": sum(cpus), "sys": sum(syss), "hwm": int(mem.get("VmHWM", "0")),
             "rss_round": max(rss_round or [0]),
@@ -270,6 +273,15 @@ def main():
             "= %.2f x the floor" % (
                 n, c, s["sys"] / s["cpu"] * 100 if s["cpu"] else 0.0,
                 c / floor_ms))
+        fc, fk, fa = s["first"]
+        if fa:
+            out("          round 1 alone (no new model going out beside the "
+                "updates): %.3f ms (%.0f %% kernel) = %.2f x" % (
+                    fc / fa * 1e3, fk / fc * 100 if fc else 0.0,
+                    fc / fa * 1e3 / floor_ms))
+    out("   From round 2 on, the version just published is sealed and sent "
+        "to every node while its next")
+    out("   updates come in: that CPU is in the round's too.")
 
 
 if __name__ == "__main__":
