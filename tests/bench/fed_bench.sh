@@ -21,7 +21,9 @@
 # run; and the floor of an update's cost, also measured in the same run
 # (tests/bench/tlsfloor.c: decrypting its TLS records with the daemon's TLS
 # code and cipher suite, plus folding it), with the aggregator's CPU per
-# update as a multiple of that floor.  Progress goes to stderr.
+# update as a multiple of that floor, and beside it what receiving the same
+# bytes from a loopback socket costs, which the floor leaves out.  Progress
+# goes to stderr.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
