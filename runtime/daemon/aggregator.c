@@ -2131,6 +2131,7 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 			     struct mcai_aggr_node *nd,
 			     const struct mcai_msg_update *u)
 {
+	const float *delta;
 	char why[256];
 	int r;
 
@@ -2169,7 +2170,12 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 				"update claims more samples than declared");
 		return;
 	}
-	/* One scratch vector: memory does not grow with the nodes. */
+	/*
+	 * One scratch vector: memory does not grow with the nodes.  A plain
+	 * update without central DP (which clips it in place) is read where
+	 * it is, in the received frame, when those bytes are host floats.
+	 */
+	delta = a->scratch;
 	if (u->comp) {
 		/* UPDATE_Z: only to a round that asked this node for it */
 		if (!nd->comp_asked) {
@@ -2190,7 +2196,9 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		}
 		a->comp_bytes += u->comp_len;
 		a->comp_updates++;
-	} else {
+	} else if ((a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL) ||
+		   !(delta = mcai_f32v_floats(&u->delta))) {
+		delta = a->scratch;
 		mcai_f32v_copy(&u->delta, a->scratch);
 	}
 	/*
@@ -2208,7 +2216,7 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_dp_clip(a->scratch, a->n_params, clip);
 	}
 	/* the node's training loss: q-FFL's F_k (the others ignore it) */
-	r = mcai_agg_add_loss(a->agg, a->scratch, a->dp ? 1 : u->n_samples,
+	r = mcai_agg_add_loss(a->agg, delta, a->dp ? 1 : u->n_samples,
 			      u->train_loss, why, sizeof(why));
 	if (r) {
 		mcai_warn("node '%s': UPDATE refused by %s: %s", nd->id,

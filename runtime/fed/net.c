@@ -34,7 +34,13 @@
  *		while the bytes of all frames being assembled stay within
  *		in_budget; the other senders wait, unread, with TCP holding
  *		their data, and are resumed in arrival order.  One frame is
- *		always admitted, so any legal frame completes.
+ *		always admitted, so any legal frame completes.  Such a frame
+ *		gets its whole buffer at once (its length is already held
+ *		against in_budget), and the buffer goes back to a pool when
+ *		the frame is done: the next large frame, of this peer or
+ *		another, lands in memory already mapped instead of a fresh
+ *		one (an UPDATE a node, every round).  The pool stays within
+ *		in_budget and is emptied once no large frame came for a tick.
  *   rate	with rate_frames set, a peer that sends more frames per
  *		second (burst: two seconds' worth) is not read until its
  *		allowance refills: a flood costs the daemon nothing more.
@@ -112,6 +118,12 @@ struct mcai_outq {
 	size_t off;
 };
 
+/* A large payload buffer in net->pool, its first bytes reused as the link. */
+struct mcai_plbuf {
+	struct mcai_plbuf *next;
+	size_t cap;
+};
+
 struct mcai_peer {
 	struct mcai_net *net;
 	struct mcai_peer *prev, *next;	/* net->peers or net->closing */
@@ -181,6 +193,9 @@ struct mcai_net {
 	struct mcai_peer *sealq;
 	struct mcai_blob *blobs;
 	size_t in_used, win_used;
+	struct mcai_plbuf *pool;	/* large payload buffers, free */
+	size_t pool_bytes;
+	bool pool_used;			/* one was taken since the last tick */
 	char **allow;			/* sorted CNs; NULL: the CA decides */
 	size_t n_allow;
 	struct mcai_net_stats st;
@@ -287,6 +302,55 @@ static void mcai_in_release(struct mcai_peer *p)
 {
 	p->net->in_used -= p->in_held;
 	p->in_held = 0;
+}
+
+/* A buffer for a large frame's payload: from the pool when one fits. */
+static uint8_t *mcai_pool_get(struct mcai_net *net, size_t len, size_t *cap)
+{
+	struct mcai_plbuf **pp, *b;
+
+	net->pool_used = true;
+	for (pp = &net->pool; (b = *pp); pp = &b->next) {
+		if (b->cap >= len) {
+			*pp = b->next;
+			net->pool_bytes -= b->cap;
+			*cap = b->cap;
+			return (uint8_t *)b;
+		}
+	}
+	b = malloc(len);
+	*cap = b ? len : 0;
+	return (uint8_t *)b;
+}
+
+static void mcai_pool_put(struct mcai_net *net, uint8_t *buf, size_t cap)
+{
+	struct mcai_plbuf *b = (struct mcai_plbuf *)(void *)buf;
+
+	if (net->stopping || net->pool_bytes + cap > net->o.in_budget) {
+		free(buf);
+		return;
+	}
+	b->cap = cap;
+	b->next = net->pool;
+	net->pool = b;
+	net->pool_bytes += cap;
+}
+
+/* Idle memory goes back: emptied on a tick that saw no large frame. */
+static void mcai_pool_trim(struct mcai_net *net, bool all)
+{
+	struct mcai_plbuf *b;
+
+	if (net->pool_used && !all) {
+		net->pool_used = false;
+		return;
+	}
+	while ((b = net->pool)) {
+		net->pool = b->next;
+		free(b);
+	}
+	net->pool_bytes = 0;
 }
 
 static void mcai_blob_put(struct mcai_net *net, struct mcai_blob *b)
@@ -460,7 +524,10 @@ static void mcai_peer_free(struct mcai_peer *p)
 	mcai_tls_fini(&p->tls);
 	while (p->oq_head)
 		mcai_outq_pop(p);
-	free(p->pl);
+	if (p->pl_cap > MCAI_PAYLOAD_STEP)
+		mcai_pool_put(net, p->pl, p->pl_cap);
+	else
+		free(p->pl);
 	mcai_obuf_free(net, &p->ocur);
 	mcai_obuf_free(net, &p->onext);
 	free(p);
@@ -786,11 +853,27 @@ static void mcai_recv_arm(struct mcai_peer *p)
 
 static int mcai_payload_reserve(struct mcai_peer *p)
 {
-	size_t want = p->pl_got + MCAI_PAYLOAD_STEP;
+	size_t want = p->pl_got + MCAI_PAYLOAD_STEP, cap;
 	uint8_t *n;
 
 	if (p->pl_cap >= p->h.length || p->pl_cap >= want)
 		return 0;
+	/*
+	 * A large frame holds its length of in_budget already (see
+	 * mcai_in_admit()): its whole buffer at once, from the pool, rather
+	 * than growing it (a copy each time) into fresh memory.
+	 */
+	if (p->h.length > MCAI_PAYLOAD_STEP) {
+		n = mcai_pool_get(p->net, p->h.length, &cap);
+		if (!n)
+			return -ENOMEM;
+		if (p->pl_got)
+			memcpy(n, p->pl, p->pl_got);
+		free(p->pl);
+		p->pl = n;
+		p->pl_cap = cap;
+		return 0;
+	}
 	/* Grow with the bytes that arrived, not with what the header claims. */
 	if (want < p->pl_cap * 2)
 		want = p->pl_cap * 2;
@@ -818,9 +901,9 @@ static void mcai_frame_done(struct mcai_peer *p)
 	p->hdr_got = 0;
 	p->pl_got = 0;
 	p->in_payload = false;
-	/* Keep a small buffer for the next frame, not a large one. */
+	/* Keep a small buffer for the next frame; a large one is pooled. */
 	if (p->pl_cap > MCAI_PAYLOAD_STEP) {
-		free(p->pl);
+		mcai_pool_put(net, p->pl, p->pl_cap);
 		p->pl = NULL;
 		p->pl_cap = 0;
 		if (!p->closing)
@@ -1626,6 +1709,7 @@ static void mcai_dispatch(struct mcai_net *net, uint64_t ud, int res,
 			mcai_accept_arm(net);
 		}
 		mcai_resume_held(net, true);
+		mcai_pool_trim(net, false);
 		if (net->ops->tick && !net->stopping)
 			net->ops->tick(net, net->arg);
 		/* Stopping too: the stop deadline is checked on wake-ups. */
@@ -1979,6 +2063,7 @@ void mcai_net_free(struct mcai_net *net)
 	if (net->br)
 		munmap(net->br, net->br_size);
 	free(net->bufs);
+	mcai_pool_trim(net, true);
 	mcai_allow_free(net);
 	free(net);
 }

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/fed/floats.h"
 #include "runtime/fed/proto.h"
 
 static _Thread_local char mcai_why_buf[160];
@@ -315,12 +316,34 @@ float mcai_f32v_get(const struct mcai_f32v *v, uint32_t i)
 	return mcai_ldf(v->le + 4 * (size_t)i);
 }
 
+/* The wire's floats are the host's: little-endian IEEE-754 binary32. */
+static bool mcai_host_floats(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return ((uintptr_t)p & (_Alignof(float) - 1)) == 0;
+#else
+	(void)p;
+	return false;
+#endif
+}
+
 void mcai_f32v_copy(const struct mcai_f32v *v, float *dst)
 {
 	uint32_t i;
 
+	if (mcai_host_floats(v->le)) {
+		memcpy(dst, v->le, 4 * (size_t)v->n);
+		return;
+	}
 	for (i = 0; i < v->n; i++)
 		dst[i] = mcai_ldf(v->le + 4 * (size_t)i);
+}
+
+const float *mcai_f32v_floats(const struct mcai_f32v *v)
+{
+	if (!v->n || !mcai_host_floats(v->le))
+		return NULL;
+	return (const float *)(const void *)v->le;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -497,6 +520,24 @@ static void mcai_rd_str(struct mcai_rd *r, char *dst, enum mcai_str_kind k,
 	r->off += n;
 }
 
+/*
+ * Every UPDATE's delta goes through here: one branch-free pass where the
+ * wire's floats are the host's.
+ */
+static bool mcai_le_floats_finite(const uint8_t *p, uint32_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return mcai_floats_finite(p, n);
+#else
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (!isfinite(mcai_ldf(p + 4 * (size_t)i)))
+			return false;
+	return true;
+#endif
+}
+
 static void mcai_rd_f32v(struct mcai_rd *r, struct mcai_f32v *v,
 			 const char *what)
 {
@@ -518,11 +559,14 @@ static void mcai_rd_f32v(struct mcai_rd *r, struct mcai_f32v *v,
 				   what, n, (size_t)n * 4, r->len - r->off);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (!isfinite(mcai_ldf(r->p + r->off + 4 * (size_t)i))) {
-			r->why = mcai_whyf("%s: non-finite value at index %u",
-					   what, i);
-			return;
+	/* The value by value walk only to say where the bad one is. */
+	if (!mcai_le_floats_finite(r->p + r->off, n)) {
+		for (i = 0; i < n; i++) {
+			if (!isfinite(mcai_ldf(r->p + r->off + 4 * (size_t)i))) {
+				r->why = mcai_whyf("%s: non-finite value at index %u",
+						   what, i);
+				return;
+			}
 		}
 	}
 	v->le = r->p + r->off;

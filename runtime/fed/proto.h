@@ -329,7 +329,10 @@ int mcai_frame_end(struct mcai_buf *b, size_t start);
  * Decoded float arrays are views into the payload (no copy, no
  * allocation): @le points at n little-endian binary32 values, already
  * checked finite.  mcai_f32v_get() reads one, mcai_f32v_copy() all of
- * them; the payload must outlive the view.
+ * them; the payload must outlive the view.  mcai_f32v_floats() is the
+ * view as floats where the bytes already are host floats (a little-endian
+ * host, a 4-byte aligned view), so a reader can use them in place; NULL
+ * elsewhere, where only a copy will do.
  */
 struct mcai_f32v {
 	const uint8_t *le;
@@ -338,6 +341,7 @@ struct mcai_f32v {
 
 float mcai_f32v_get(const struct mcai_f32v *v, uint32_t i);
 void mcai_f32v_copy(const struct mcai_f32v *v, float *dst);
+const float *mcai_f32v_floats(const struct mcai_f32v *v);
 
 /* ---------------------------------------------------------------------- */
 /* Messages                                                               */

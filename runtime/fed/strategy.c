@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/fed/floats.h"
 #include "runtime/fed/strategy.h"
 
 struct mcai_agg {
@@ -310,11 +311,16 @@ int mcai_agg_add_loss(struct mcai_agg *a, const float *delta, u64 weight,
 		return mcai_why(-EINVAL, why, why_len, "an update of 0 samples");
 	if (a->weight + weight < a->weight || a->count == U32_MAX)
 		return mcai_why(-EINVAL, why, why_len, "too many samples in the round");
-	for (i = 0; i < a->n; i++)
-		if (!isfinite(delta[i]))
-			return mcai_why(-EINVAL, why, why_len,
-					"parameter %u of the update is not finite", i);
-	norm = mcai_l2_norm(delta, a->n);
+	/* One pass for all; the walk only to say which parameter. */
+	if (!mcai_floats_finite(delta, a->n)) {
+		for (i = 0; i < a->n; i++)
+			if (!isfinite(delta[i]))
+				return mcai_why(-EINVAL, why, why_len,
+						"parameter %u of the update is not finite", i);
+	}
+	/* The norm is a pass of its own: only for clipping and q-FFL. */
+	norm = a->c.clip_norm > 0.0f || a->c.kind == MCAI_AGG_QFEDAVG ?
+	       mcai_l2_norm(delta, a->n) : 0.0;
 	s = clip_scale(norm, a->c.clip_norm);
 
 	if (buffering(a)) {
@@ -356,10 +362,7 @@ int mcai_agg_add_loss(struct mcai_agg *a, const float *delta, u64 weight,
 			a->acc[i] += fq * L * s * delta[i];
 		a->hsum += q * pow(F, q - 1) * dn * dn + L * fq;
 	} else {
-		const double ws = (double)weight * s;
-
-		for (i = 0; i < a->n; i++)
-			a->acc[i] += ws * delta[i];
+		mcai_fold_f32(a->acc, delta, (double)weight * s, a->n);
 	}
 	a->clipped += s != 1.0;
 	a->weight += weight;

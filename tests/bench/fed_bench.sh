@@ -18,7 +18,12 @@
 # aggregator's own counters, TLS records included), aggregator VmHWM, CPU
 # time per update, and the ratio of the aggregation to a plain float
 # memory-sum of the same bytes (tests/bench/memsum.c) measured in the same
-# run.  Progress goes to stderr.
+# run; and the floor of an update's cost, also measured in the same run
+# (tests/bench/tlsfloor.c: decrypting its TLS records with the daemon's TLS
+# code and cipher suite, plus folding it), with the aggregator's CPU per
+# update as a multiple of that floor, and beside it what receiving the same
+# bytes from a loopback socket costs, which the floor leaves out.  Progress
+# goes to stderr.
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -58,8 +63,12 @@ if [ "$(ulimit -n)" -lt $((max_n + 200)) ]; then
 		die "RLIMIT_NOFILE below $((max_n + 200))"
 fi
 
-say "building memsum, making the test PKI"
+say "building memsum and tlsfloor, making the test PKI"
 $CC -std=c11 -O3 -Wall -Wextra -Werror -o "$T/memsum" "$BENCH_DIR/memsum.c"
+# Built as mcaid's objects are (-O2, runtime/fed/tls.c itself).
+$CC -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -I"$ROOT" \
+	-o "$T/tlsfloor" "$BENCH_DIR/tlsfloor.c" "$ROOT/runtime/fed/tls.c" \
+	"$ROOT/runtime/lib/log.c" -lssl -lcrypto
 "$ROOT/tests/fed/mkcerts.sh" "$T/pki" > /dev/null 2>&1 || die "mkcerts.sh failed"
 P=$T/pki
 # The aggregator drops privileges; its registry's parent must stay writable.
@@ -125,6 +134,8 @@ n_params=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["n_pa
 sum_bytes=$((max_n * n_params * 4))
 say "memory-sum of $sum_bytes bytes"
 "$T/memsum" "$sum_bytes" "$n_params" > "$T/memsum.txt"
+say "the floor: TLS decryption and fold of $n_params-parameter updates"
+"$T/tlsfloor" "$P" "$n_params" > "$T/tlsfloor.txt"
 
 python3 "$BENCH_DIR/fed_report.py" "$T" "$max_n" $NODES_LIST
 say "done in $(($(date +%s) - t_start)) s"

@@ -8,9 +8,10 @@ of the model's size (learnt from the first MODEL) and its sample count,
 and reads every MODEL the aggregator publishes.  All nodes share one
 asyncio loop.
 
-While it runs it samples the aggregator's /proc/PID/stat (utime + stime)
-and /proc/PID/status (VmHWM, VmRSS) at the edges of every round, and at
-the end prints one JSON object on stdout with what it saw.
+While it runs it samples the aggregator's /proc/PID/stat (utime + stime,
+and stime alone) and /proc/PID/status (VmHWM, VmRSS) at the edges of
+every round, and at the end prints one JSON object on stdout with what it
+saw.
 """
 import argparse
 import array
@@ -44,13 +45,15 @@ def get_str(p, off):
     return p[off + 2:off + 2 + n].decode(), off + 2 + n
 
 
-def proc_sample(pid):
-    """(cpu seconds, VmHWM kB, VmRSS kB) of the aggregator, or Nones."""
+def proc_sample(pid, sys_too=False):
+    """(cpu seconds, VmHWM kB, VmRSS kB) of the aggregator, or Nones; with
+    @sys_too a fourth: the part of those cpu seconds spent in the kernel."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             st = f.read()
         fields = st[st.rindex(")") + 2:].split()
         cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        stime = int(fields[12]) / CLK_TCK
         hwm = rss = None
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -58,15 +61,16 @@ def proc_sample(pid):
                     hwm = int(line.split()[1])
                 elif line.startswith("VmRSS:"):
                     rss = int(line.split()[1])
-        return cpu, hwm, rss
+        return (cpu, hwm, rss, stime) if sys_too else (cpu, hwm, rss)
     except (OSError, ValueError, IndexError):
-        return None, None, None
+        return (None,) * (4 if sys_too else 3)
 
 
 class Sampler(threading.Thread):
-    """(wall time, cpu s, VmHWM kB, VmRSS kB) of the aggregator every
-    @interval seconds, on a thread of its own so a busy event loop does
-    not hold it back; the report lines them up with the log's times."""
+    """(wall time, cpu s, VmHWM kB, VmRSS kB, of the cpu s those in the
+    kernel) of the aggregator every @interval seconds, on a thread of its
+    own so a busy event loop does not hold it back; the report lines them
+    up with the log's times."""
 
     def __init__(self, pid, interval):
         super().__init__(daemon=True)
@@ -77,9 +81,9 @@ class Sampler(threading.Thread):
     def run(self):
         while not self.stop.is_set():
             t = time.time()
-            cpu, hwm, rss = proc_sample(self.pid)
+            cpu, hwm, rss, stime = proc_sample(self.pid, True)
             if cpu is not None:
-                self.samples.append((round(t, 4), cpu, hwm, rss))
+                self.samples.append((round(t, 4), cpu, hwm, rss, stime))
             self.stop.wait(self.interval)
 
 

@@ -51,16 +51,29 @@ def parse_log(path):
     return rounds, stats
 
 
-def cpu_at(smp, t):
-    """The aggregator's CPU seconds at wall time @t, interpolated."""
-    if not smp:
+def val_at(smp, t, k):
+    """Field @k of the samples (1: CPU seconds, 4: of those in the
+    kernel) at wall time @t, interpolated."""
+    if not smp or len(smp[0]) <= k:
         return 0.0
     if t <= smp[0][0]:
-        return smp[0][1]
-    for (t0, c0, _, _), (t1, c1, _, _) in zip(smp, smp[1:]):
+        return smp[0][k]
+    for s0, s1 in zip(smp, smp[1:]):
+        t0, t1 = s0[0], s1[0]
         if t0 <= t <= t1:
-            return c0 + (c1 - c0) * ((t - t0) / (t1 - t0) if t1 > t0 else 0)
-    return smp[-1][1]
+            return s0[k] + (s1[k] - s0[k]) * ((t - t0) / (t1 - t0)
+                                              if t1 > t0 else 0)
+    return smp[-1][k]
+
+
+def cpu_at(smp, t):
+    """The aggregator's CPU seconds at wall time @t, interpolated."""
+    return val_at(smp, t, 1)
+
+
+def sys_at(smp, t):
+    """Of those, the seconds spent in the kernel."""
+    return val_at(smp, t, 4)
 
 
 def max_rss(smp, a, b):
@@ -107,6 +120,8 @@ def main():
     d, max_n = sys.argv[1], int(sys.argv[2])
     sizes = [int(x) for x in sys.argv[3:]]
     ms = {k: float(v) for k, v in parse_kv(f"{d}/memsum.txt", "=").items()}
+    fl = parse_kv(f"{d}/tlsfloor.txt", "=")
+    floor_ms = float(fl["floor_us"]) / 1e3
     out = print
     phases = {}
     for n in sizes:
@@ -124,15 +139,17 @@ def main():
     out("   aggregator: build/mcaid, one io_uring thread; nodes: one Python "
         "asyncio process on the same 2 cores")
     out()
-    hdr = ("%6s %5s %8s %9s %8s %10s %9s %9s %8s %8s"
+    hdr = ("%6s %5s %8s %9s %8s %10s %6s %7s %9s %9s %8s %8s"
            % ("nodes", "round", "wall_s", "upd/s", "cpu_s", "cpu/upd_ms",
-              "agg_GB/s", "rss_MiB", "bcast_s", "bcast_cpu"))
+              "sys_%", "x_floor", "agg_GB/s", "rss_MiB", "bcast_s",
+              "bcast_cpu"))
     out(hdr)
     summary = {}
     for n in sizes:
         rounds, stats, js, mem = phases[n]
         smp = js["samples"]
-        walls, upds, cpus, rss_round, rss_bcast = [], [], [], [], []
+        walls, upds, cpus, syss = [], [], [], []
+        rss_round, rss_bcast = [], []
         keys = [k for k in sorted(rounds)
                 if "done" in rounds[k] and "start" in rounds[k]]
         for i, rid in enumerate(keys):
@@ -140,6 +157,7 @@ def main():
             wall = r["done"] - r["start"]
             a = r["answered"]
             cpu = cpu_at(smp, r["done"]) - cpu_at(smp, r["start"])
+            kern = sys_at(smp, r["done"]) - sys_at(smp, r["start"])
             # The new version goes out after "done": until the next round
             # starts, or for the last one until every node has it.
             if i + 1 < len(keys):
@@ -151,19 +169,26 @@ def main():
             bcpu = cpu_at(smp, b_end) - cpu_at(smp, r["done"])
             rr = max_rss(smp, r["start"], r["done"])
             rb = max_rss(smp, r["done"], b_end)
+            if i == 0:
+                first = (cpu, kern, a)
             walls.append(wall)
             upds.append(a)
             cpus.append(cpu)
+            syss.append(kern)
             rss_round.append(rr)
             rss_bcast.append(rb)
-            out("%6d %5d %8.3f %9.1f %8.2f %10.3f %9.3f %9.1f %8.3f %8.2f" % (
+            out("%6d %5d %8.3f %9.1f %8.2f %10.3f %6.1f %7.2f %9.3f %9.1f "
+                "%8.3f %8.2f" % (
                 n, rid, wall, a / wall if wall > 0 else 0.0, cpu,
                 cpu / a * 1e3 if a else 0.0,
+                kern / cpu * 100 if cpu > 0 else 0.0,
+                cpu / a * 1e3 / floor_ms if a else 0.0,
                 a * upd_bytes / wall / 1e9 if wall > 0 else 0.0,
                 rr / 1024, bcast, bcpu))
         summary[n] = {
+            "first": first if keys else (0.0, 0.0, 0),
             "rounds": len(walls), "wall": sum(walls), "upd": sum(upds),
-            "cpu": sum(cpus), "hwm": int(mem.get("VmHWM", "0")),
+            "cpu": sum(cpus), "sys": sum(syss), "hwm": int(mem.get("VmHWM", "0")),
             "rss_round": max(rss_round or [0]),
             "rss_bcast": max(rss_bcast or [0]),
             "in": stats.get("bytes_in", 0), "out": stats.get("bytes_out", 0),
@@ -174,8 +199,10 @@ def main():
         "published (its log); upd/s = updates / wall_s;")
     out("   cpu_s: aggregator utime+stime over that round (receiving, TLS, "
         "checking and folding every update, quantising, publishing),")
-    out("   from /proc/PID/stat sampled every 10 ms; rss_MiB: its peak "
-        "VmRSS during the round; agg_GB/s: delta bytes folded per second;")
+    out("   from /proc/PID/stat sampled every 10 ms; sys_%: of that CPU, the "
+        "kernel's (sockets, io_uring); x_floor: cpu/upd_ms over the floor")
+    out("   (below); rss_MiB: its peak VmRSS during the round; agg_GB/s: "
+        "delta bytes folded per second;")
     out("   bcast_s / bcast_cpu: sending the new MODEL to every node, until "
         "the next round starts.")
     out()
@@ -228,6 +255,39 @@ def main():
         wall_r / ms["sum_s"], cpu_r / ms["sum_s"]))
     out("   CPU per update: %.3f ms (memory-sum of one update: %.4f ms)" % (
         cpu_r / max_n * 1e3, ms["sum_s"] / max_n * 1e3))
+    out()
+    out("== per update against the floor: TLS decryption + fold "
+        "(tests/bench/tlsfloor.c, same run)")
+    out("   %s, %s bytes of UPDATE frame in %s bytes of TLS records: "
+        "decrypting %.1f us (the AEAD alone %.1f us),"
+        % (fl["cipher"], fl["update_bytes"], fl["wire_bytes"],
+           float(fl["tls_us"]), float(fl["aead_us"])))
+    out("   folding acc += w*u %.1f us: floor %.1f us of CPU per update"
+        % (float(fl["fold_us"]), float(fl["floor_us"])))
+    recv_ms = float(fl.get("recv_us", 0)) / 1e3
+    if recv_ms:
+        out("   (left out of the floor: recv() of the same ciphertext from a "
+            "loopback socket, %.1f us; floor + recv = %.1f us)"
+            % (recv_ms * 1e3, (floor_ms + recv_ms) * 1e3))
+    for n in sizes:
+        s = summary[n]
+        if not s["upd"]:
+            continue
+        c = s["cpu"] / s["upd"] * 1e3
+        out("   %5d nodes: aggregator %.3f ms per update (%.0f %% kernel) "
+            "= %.2f x the floor (%.2f x floor + recv)" % (
+                n, c, s["sys"] / s["cpu"] * 100 if s["cpu"] else 0.0,
+                c / floor_ms, c / (floor_ms + recv_ms)))
+        fc, fk, fa = s["first"]
+        if fa:
+            out("          round 1 alone (no new model going out beside the "
+                "updates): %.3f ms (%.0f %% kernel) = %.2f x (%.2f x)" % (
+                    fc / fa * 1e3, fk / fc * 100 if fc else 0.0,
+                    fc / fa * 1e3 / floor_ms,
+                    fc / fa * 1e3 / (floor_ms + recv_ms)))
+    out("   From round 2 on, the version just published is sealed and sent "
+        "to every node while its next")
+    out("   updates come in: that CPU is in the round's too.")
 
 
 if __name__ == "__main__":

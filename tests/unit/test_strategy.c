@@ -4,14 +4,17 @@
  * hand in the comments: weighted FedAvg, FedProx's server side, FedAdam's
  * first two server steps, median (odd, even, ties), trimmed mean, Multi-Krum
  * (ties, m), clipping (at, above and below the bound), and the parameter
- * and input errors.
+ * and input errors; and the vector passes every update goes through
+ * (runtime/fed/floats.h) against the plain loops.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/unit.h"
+#include "runtime/fed/floats.h"
 #include "runtime/fed/strategy.h"
 
 #define TOL 1e-6
@@ -935,6 +938,59 @@ START_TEST(qfedavg)
 }
 END_TEST
 
+/*
+ * The finite check finds a NaN or an infinity wherever it is, in the
+ * vector body or the tail, and passes the largest float, subnormals and
+ * -0; the fold gives the plain loop's doubles bit for bit; and an update
+ * with a bad value deep in the vector body is refused naming its index.
+ */
+START_TEST(vector_passes)
+{
+	static const float bad[] = { NAN, INFINITY, -INFINITY };
+	const struct mcai_agg_config c = cfg(MCAI_AGG_FEDAVG);
+	struct mcai_agg *a;
+	float d[37], keep;
+	double acc[37], ref[37];
+	char why[128];
+	u32 n, i, k;
+
+	for (i = 0; i < 37; i++)
+		d[i] = (i % 3 == 0) ? FLT_MAX : (i % 3 == 1) ? -0.0f : 1e-40f;
+	for (n = 0; n <= 37; n++) {
+		ck_assert_msg(mcai_floats_finite(d, n), "n %u: finite refused", n);
+		for (i = 0; i < n; i++) {
+			for (k = 0; k < 3; k++) {
+				keep = d[i];
+				d[i] = bad[k];
+				ck_assert_msg(!mcai_floats_finite(d, n),
+					      "n %u: %g at %u missed", n,
+					      (double)bad[k], i);
+				d[i] = keep;
+			}
+		}
+	}
+	for (i = 0; i < 37; i++) {
+		d[i] = (float)(i * 0.37 - 5.1);
+		acc[i] = ref[i] = i * 1e-3;
+	}
+	for (k = 0; k < 2; k++) {
+		mcai_fold_f32(acc, d, 3.7 + k, 37);
+		mcai_fold_f32(acc, d, 0.5, 3);	/* a tail alone */
+		for (i = 0; i < 37; i++)
+			ref[i] += (3.7 + k) * d[i];
+		for (i = 0; i < 3; i++)
+			ref[i] += 0.5 * d[i];
+	}
+	ck_assert(!memcmp(acc, ref, sizeof(acc)));
+
+	a = agg_new(&c, 37);
+	d[21] = -INFINITY;
+	ck_assert_int_eq(mcai_agg_add(a, d, 1, why, sizeof(why)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "parameter 21 "));
+	mcai_agg_free(a);
+}
+END_TEST
+
 Suite *strategy_suite(void)
 {
 	Suite *s = suite_create("strategy");
@@ -960,6 +1016,7 @@ Suite *strategy_suite(void)
 	tcase_add_test(tc, fedadagrad_fedyogi_two_steps);
 	tcase_add_test(tc, krum_single_and_bulyan);
 	tcase_add_test(tc, qfedavg);
+	tcase_add_test(tc, vector_passes);
 	suite_add_tcase(s, tc);
 	return s;
 }
