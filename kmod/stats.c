@@ -112,15 +112,24 @@ void mcai_drift_prep_free(struct mcai_drift *prep)
 void mcai_stats_update(struct mcai_drift *d, const s8 *input, u32 input_len,
 		       int class_id)
 {
+	s64 *sum;
+	u64 *sumsq;
 	u32 i;
 
 	spin_lock(&d->lock);
 	if (d->sum && input_len == d->n_features) {
+		/*
+		 * Locals: through d-> the compiler reloads both pointers on
+		 * every feature (the stores might alias *d), and this loop
+		 * runs on every inference.
+		 */
+		sum = d->sum;
+		sumsq = d->sumsq;
 		for (i = 0; i < input_len; i++) {
 			s32 x = input[i];
 
-			d->sum[i] += x;
-			d->sumsq[i] += (u32)(x * x);
+			sum[i] += x;
+			sumsq[i] += (u32)(x * x);
 		}
 		d->samples++;
 		if (class_id >= 0 && (u32)class_id < d->n_classes)

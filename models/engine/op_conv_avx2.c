@@ -18,7 +18,7 @@ static void mcai_avx2_prep(u8 *x, u32 len)
 }
 
 /* @r (< 8) lanes of @p, the rest zero: no read past @p[r - 1]. */
-static __m256i mcai_avx2_load_part(const s32 *p, u32 r)
+static __always_inline __m256i mcai_avx2_load_part(const s32 *p, u32 r)
 {
 	s32 t[8] = { 0 };
 
@@ -26,7 +26,7 @@ static __m256i mcai_avx2_load_part(const s32 *p, u32 r)
 	return _mm256_loadu_si256((const __m256i *)t);
 }
 
-static void mcai_avx2_store_part(s32 *p, __m256i v, u32 r)
+static __always_inline void mcai_avx2_store_part(s32 *p, __m256i v, u32 r)
 {
 	s32 t[8];
 
@@ -34,8 +34,9 @@ static void mcai_avx2_store_part(s32 *p, __m256i v, u32 r)
 	memcpy(p, t, 4 * r);
 }
 
-static __m256i mcai_avx2_init(const struct mcai_pack *pk, const s32 *acc,
-			      u32 c, u32 r, bool first)
+static __always_inline __m256i
+mcai_avx2_init(const struct mcai_pack *pk, const s32 *acc,
+	       u32 c, u32 r, bool first)
 {
 	const s32 *src = first ? pk->corr + c : acc;
 
@@ -45,7 +46,7 @@ static __m256i mcai_avx2_init(const struct mcai_pack *pk, const s32 *acc,
 }
 
 /* Activation pair q, sign-extended, in every 32-bit lane. */
-static __m256i mcai_avx2_pair(const u8 *x, u32 q)
+static __always_inline __m256i mcai_avx2_pair(const u8 *x, u32 q)
 {
 	s16 v;
 
@@ -53,7 +54,8 @@ static __m256i mcai_avx2_pair(const u8 *x, u32 q)
 	return _mm256_cvtepi8_epi16(_mm_set1_epi16(v));
 }
 
-static __m256i mcai_avx2_madd(__m256i a, __m256i xb, const s8 *w)
+static __always_inline __m256i
+mcai_avx2_madd(__m256i a, __m256i xb, const s8 *w)
 {
 	__m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
 
@@ -119,7 +121,7 @@ static void mcai_avx2_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 }
 
 /* @n (even) activations sign-extended to int16: pairs become s32 loads. */
-static void mcai_avx2_widen(s16 *d, const u8 *x, u32 n)
+static __always_inline void mcai_avx2_widen(s16 *d, const u8 *x, u32 n)
 {
 	u32 t = 0;
 
@@ -133,7 +135,7 @@ static void mcai_avx2_widen(s16 *d, const u8 *x, u32 n)
 }
 
 /* Widened pair q in every 32-bit lane: a broadcast load, no shuffle. */
-static __m256i mcai_avx2_wpair(const s16 *d, u32 q)
+static __always_inline __m256i mcai_avx2_wpair(const s16 *d, u32 q)
 {
 	s32 v;
 
@@ -141,12 +143,13 @@ static __m256i mcai_avx2_wpair(const s16 *d, u32 q)
 	return _mm256_set1_epi32(v);
 }
 
-static __m256i mcai_avx2_wmadd(__m256i a, __m256i xb, __m256i wv)
+static __always_inline __m256i
+mcai_avx2_wmadd(__m256i a, __m256i xb, __m256i wv)
 {
 	return _mm256_add_epi32(a, _mm256_madd_epi16(xb, wv));
 }
 
-static __m256i mcai_avx2_wload(const s8 *w)
+static __always_inline __m256i mcai_avx2_wload(const s8 *w)
 {
 	return _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
 }
@@ -242,8 +245,9 @@ static void mcai_avx2_dot4(const struct mcai_pack *pk, const u8 *const x[4],
 }
 
 /* 16 channels of one tap: (x - zp) * w in int16, widened into lo, hi. */
-static void mcai_avx2_dw16(__m256i *lo, __m256i *hi, const s8 *px,
-			   const s8 *pf, __m256i zp16)
+static __always_inline void
+mcai_avx2_dw16(__m256i *lo, __m256i *hi, const s8 *px,
+	       const s8 *pf, __m256i zp16)
 {
 	__m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px));
 	__m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)pf));
@@ -256,8 +260,9 @@ static void mcai_avx2_dw16(__m256i *lo, __m256i *hi, const s8 *px,
 }
 
 /* 8 channels of one tap, in int32. */
-static __m256i mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
-			     __m256i zp32)
+static __always_inline __m256i
+mcai_avx2_dw8(__m256i lo, const s8 *px, const s8 *pf,
+	      __m256i zp32)
 {
 	s64 xb, wb;
 	__m256i xv, wv;
@@ -380,8 +385,9 @@ void mcai_simd_avx2_dw(const struct mcai_conv_params *p, const s8 *img,
 }
 
 /* mcai_avx2_dw16() with the tap's 16 filter values already widened */
-static void mcai_avx2_dw16w(__m256i *lo, __m256i *hi, const s8 *px,
-			    __m256i wv, __m256i zp16)
+static __always_inline void
+mcai_avx2_dw16w(__m256i *lo, __m256i *hi, const s8 *px,
+		__m256i wv, __m256i zp16)
 {
 	__m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)px));
 	__m256i pr = _mm256_mullo_epi16(_mm256_sub_epi16(xv, zp16), wv);
@@ -393,8 +399,9 @@ static void mcai_avx2_dw16w(__m256i *lo, __m256i *hi, const s8 *px,
 }
 
 /* mcai_avx2_dw8() with the tap's 8 filter values already widened */
-static __m256i mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
-			      __m256i zp32)
+static __always_inline __m256i
+mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
+	       __m256i zp32)
 {
 	s64 xb;
 	__m256i xv;
@@ -407,8 +414,9 @@ static __m256i mcai_avx2_dw8w(__m256i lo, const s8 *px, __m256i wv,
 }
 
 /* Eight channels' sums of pixels 0..np-1 at acc + pixel * MCAI_SIMD_OCB. */
-static void mcai_avx2_dw_store(s32 *acc, u32 np, __m256i a0, __m256i a1,
-			       __m256i a2, __m256i a3)
+static __always_inline void
+mcai_avx2_dw_store(s32 *acc, u32 np, __m256i a0, __m256i a1,
+		   __m256i a2, __m256i a3)
 {
 	_mm256_storeu_si256((__m256i *)acc, a0);
 	if (np > 1)
@@ -505,7 +513,7 @@ void mcai_simd_avx2_dw4(const struct mcai_conv_params *p, const s8 *img,
  * 6.2 builds with it) makes "never": the blend silently did nothing
  * in the 6.12 module.  Plain bitwise logic has no char type.
  */
-static __m256i mcai_avx2_select(__m256i a, __m256i b, __m256i m)
+static __always_inline __m256i mcai_avx2_select(__m256i a, __m256i b, __m256i m)
 {
 	return _mm256_or_si256(_mm256_and_si256(m, b), _mm256_andnot_si256(m, a));
 }
@@ -532,8 +540,9 @@ static __m256i mcai_avx2_select(__m256i a, __m256i b, __m256i m)
  *                      three are int8), lo's test last, as the reference.
  */
 /* sat32(v * 2^left), srdhm(v, mult), rdivpot(v, right): mcai_requant() */
-static __m256i mcai_avx2_rq(__m256i v, __m256i mult, __m256i left,
-			    __m256i right)
+static __always_inline __m256i
+mcai_avx2_rq(__m256i v, __m256i mult, __m256i left,
+	     __m256i right)
 {
 	const __m256i one = _mm256_set1_epi32(1);
 	const __m256i smax = _mm256_set1_epi32(S32_MAX);
@@ -565,12 +574,12 @@ static __m256i mcai_avx2_rq(__m256i v, __m256i mult, __m256i left,
 }
 
 /* shift's left (> 0) and right (< 0) parts, per lane */
-static __m256i mcai_avx2_left(__m256i shift)
+static __always_inline __m256i mcai_avx2_left(__m256i shift)
 {
 	return _mm256_max_epi32(shift, _mm256_setzero_si256());
 }
 
-static __m256i mcai_avx2_right(__m256i shift)
+static __always_inline __m256i mcai_avx2_right(__m256i shift)
 {
 	const __m256i zero = _mm256_setzero_si256();
 
@@ -578,7 +587,8 @@ static __m256i mcai_avx2_right(__m256i shift)
 }
 
 /* clamp8(v + zp, lo, hi) */
-static __m256i mcai_avx2_clamp(__m256i v, __m256i zp, __m256i lo, __m256i hi)
+static __always_inline __m256i
+mcai_avx2_clamp(__m256i v, __m256i zp, __m256i lo, __m256i hi)
 {
 	__m256i t;
 
@@ -588,9 +598,10 @@ static __m256i mcai_avx2_clamp(__m256i v, __m256i zp, __m256i lo, __m256i hi)
 	return _mm256_add_epi32(t, zp);
 }
 
-static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
-				 __m256i shift, __m256i zp, __m256i lo,
-				 __m256i hi)
+static __always_inline __m256i
+mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
+		  __m256i shift, __m256i zp, __m256i lo,
+		  __m256i hi)
 {
 	const __m256i smax = _mm256_set1_epi32(S32_MAX);
 	__m256i v, t, m;
@@ -606,7 +617,7 @@ static __m256i mcai_avx2_requant(__m256i acc, __m256i bias, __m256i mult,
 	return mcai_avx2_clamp(v, zp, lo, hi);
 }
 
-static __m256i mcai_avx2_ld(const s32 *p)
+static __always_inline __m256i mcai_avx2_ld(const s32 *p)
 {
 	return _mm256_loadu_si256((const __m256i *)p);
 }
@@ -647,8 +658,8 @@ struct mcai_avx2_oblk {
 	bool sat, left_any;
 };
 
-static void mcai_avx2_oblk_load(struct mcai_avx2_oblk *k,
-				const struct mcai_simd_outq *q, u32 i)
+static __always_inline void mcai_avx2_oblk_load(struct mcai_avx2_oblk *k,
+						const struct mcai_simd_outq *q, u32 i)
 {
 	const __m256i zero = _mm256_setzero_si256();
 	const __m256i one = _mm256_set1_epi32(1);
@@ -684,8 +695,9 @@ static void mcai_avx2_oblk_load(struct mcai_avx2_oblk *k,
  * here), the clamp as max(min()) where lo <= hi (then the same as the
  * reference's lo-test-first order).
  */
-static __m256i mcai_avx2_rqn(const struct mcai_avx2_oblk *k, __m256i acc,
-			     __m256i zp, __m256i lo, __m256i hi, bool fastclamp)
+static __always_inline __m256i
+mcai_avx2_rqn(const struct mcai_avx2_oblk *k, __m256i acc,
+	      __m256i zp, __m256i lo, __m256i hi, bool fastclamp)
 {
 	const __m256i smax = _mm256_set1_epi32(S32_MAX);
 	const __m256i half = _mm256_set1_epi64x(1LL << 30);
@@ -722,7 +734,7 @@ static __m256i mcai_avx2_rqn(const struct mcai_avx2_oblk *k, __m256i acc,
 }
 
 /* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
-static void mcai_avx2_store8(s8 *out, __m256i v);
+static __always_inline void mcai_avx2_store8(s8 *out, __m256i v);
 
 void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
 			  u32 astride, u32 np, u32 n, s8 *out,
@@ -755,7 +767,7 @@ void mcai_simd_avx2_out8n(const struct mcai_simd_outq *q, const s32 *acc,
 }
 
 /* Eight int32 lanes to eight int8 at @out: lanes already in int8 range. */
-static void mcai_avx2_store8(s8 *out, __m256i v)
+static __always_inline void mcai_avx2_store8(s8 *out, __m256i v)
 {
 	__m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v),
 				    _mm256_extracti128_si256(v, 1));
@@ -764,8 +776,9 @@ static void mcai_avx2_store8(s8 *out, __m256i v)
 }
 
 /* One input's side of an add: requant((x - zp) * 2^left_shift, m, s). */
-static __m256i mcai_avx2_add_in(const s8 *x, __m256i zp, __m256i lift,
-				__m256i mult, __m256i left, __m256i right)
+static __always_inline __m256i
+mcai_avx2_add_in(const s8 *x, __m256i zp, __m256i lift,
+		 __m256i mult, __m256i left, __m256i right)
 {
 	s64 b;
 	__m256i v;

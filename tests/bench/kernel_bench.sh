@@ -15,8 +15,11 @@
 #     instructions" (ns = instructions) and repeats from run to run;
 #   - under plain TCG: times mean nothing, only the ratios do.
 # MCAI_BENCH_MODE=icount|tcg runs only one of them (default: both).
-# In the guest (MCAI_VM=1, set by the harness): insmod, ring_bench,
-# rmmod, simsensor_rate.sh.
+# MCAI_BENCH_SIMD lists the engine's SIMD paths to measure in the same
+# boot (default "auto off": the best the guest CPU has, then scalar);
+# MCAI_BENCH_SENSOR=0 leaves out simsensor_rate.sh.
+# In the guest (MCAI_VM=1, set by the harness), for each path: insmod
+# simd=PATH, MCAI_SIMD=PATH ring_bench, rmmod; then simsensor_rate.sh.
 #
 # usage: tests/bench/kernel_bench.sh
 set -euo pipefail
@@ -33,13 +36,25 @@ if [[ -n ${MCAI_VM:-} ]]; then
 	if grep -q '^mcai ' /proc/modules; then
 		rmmod mcai
 	fi
-	insmod "$MCAI_KO"
 	rc=0
 	icount=()
-	grep -qw mcai_icount=1 /proc/cmdline && icount=(-i)
-	"$B" "${icount[@]}" -f "$R/models/fmnist-mlp.mcai" "$@" || rc=$?
-	rmmod mcai || rc=1
-	"$R/tests/bench/simsensor_rate.sh" || rc=1
+	paths="auto off" sensor=1
+	read -ra words </proc/cmdline
+	for w in "${words[@]}"; do
+		case $w in
+		mcai_icount=1) icount=(-i) ;;
+		mcai_bench_simd=*) paths=${w#*=}; paths=${paths//,/ } ;;
+		mcai_bench_sensor=*) sensor=${w#*=} ;;
+		esac
+	done
+	# Each SIMD path in turn, the module and the user-space engine alike.
+	for p in $paths; do
+		echo "kernel_bench: simd=$p"
+		insmod "$MCAI_KO" simd="$p" || { rc=1; continue; }
+		MCAI_SIMD=$p "$B" "${icount[@]}" -f "$R/models/fmnist-mlp.mcai" "$@" || rc=1
+		rmmod mcai || rc=1
+	done
+	[[ $sensor == 0 ]] || "$R/tests/bench/simsensor_rate.sh" || rc=1
 	exit "$rc"
 fi
 
@@ -56,6 +71,8 @@ make build/vm/ring_bench
 [[ -x build/mcaictl ]] || make build/mcaictl
 tests/vm/build-module.sh "$kver"
 mode=${MCAI_BENCH_MODE:-both}
+simd=${MCAI_BENCH_SIMD:-auto off}
+export MCAI_VM_APPEND="${MCAI_VM_APPEND:+$MCAI_VM_APPEND }mcai_bench_simd=${simd// /,} mcai_bench_sensor=${MCAI_BENCH_SENSOR:-1}"
 rc=0
 if [[ $mode == both || $mode == icount ]]; then
 	echo "kernel_bench: -icount run: figures in guest instructions"

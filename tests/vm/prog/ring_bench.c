@@ -11,7 +11,10 @@
  * Runs a generated ~1k-MAC model (FC 32->32 ReLU, FC 32->8: 1280 MACs)
  * and, with -f, a blob such as models/fmnist-mlp.mcai.  -i labels the
  * figures "guest instructions" (guest booted with -icount); otherwise
- * they are TCG time and only the ratios mean anything.  Targets: ring
+ * they are TCG time and only the ratios mean anything.  $MCAI_SIMD
+ * chooses the user-space engine's SIMD path (default auto, the best the
+ * CPU has); load the module with the same simd= so that the three paths
+ * run the same kernels.  Targets: ring
  * < 25% over pure compute for the small model, ring >= 3x the ioctl.
  * Exit 0 whether or not targets are met, 1 on errors.
  */
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "models/engine/engine.h"
+#include "models/engine/simd.h"
 #include "models/engine/verify.h"
 #include "models/train/writer.h"
 #include "uapi/mcai.h"
@@ -79,7 +83,8 @@ struct bmodel {
 	u8 *blob;
 	u32 size;
 	struct mcai_model m;
-	u8 arena[65536];
+	void *state;		/* weights packed for the active SIMD path */
+	u8 arena[65536] __attribute__((aligned(8)));
 	u32 id;
 };
 
@@ -88,8 +93,19 @@ static void bmodel_verify(struct bmodel *t, const char *what)
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 
+	u32 need;
+
 	mcai_limits_default(&lim);
-	if (mcai_verify(&t->m, t->blob, t->size, &lim, &v)) {
+	if (mcai_model_state_size(t->blob, t->size, &lim, &need, &v)) {
+		fprintf(stderr, "%s: %s rejected: %s\n", prog, what, v.reason);
+		exit(1);
+	}
+	/* the user-space engine runs the same kernels as the module */
+	t->state = need ? aligned_alloc(8, (need + 7) / 8 * 8) : NULL;
+	if (need && !t->state)
+		die("aligned_alloc");
+	if (mcai_model_verify(&t->m, t->blob, t->size, &lim, t->state, need,
+			      &v)) {
 		fprintf(stderr, "%s: %s rejected: %s\n", prog, what, v.reason);
 		exit(1);
 	}
@@ -240,7 +256,7 @@ static double run_user(struct bmodel *t, const struct inputs *in, long *sum)
 	u32 i;
 
 	for (i = 0; i < in->n; i++)
-		*sum += mcai_engine_run(&t->m, input(in, i), sc, t->arena);
+		*sum += mcai_model_run(&t->m, input(in, i), sc, t->arena);
 	return now_s() - t0;
 }
 
@@ -268,7 +284,7 @@ static double run_ioctl(int fd, struct bmodel *t, const struct inputs *in,
 	}
 	dt = now_s() - t0;
 	/* The last one, bit-exact with the engine. */
-	mcai_engine_run(&t->m, input(in, in->n - 1), ref, t->arena);
+	mcai_model_run(&t->m, input(in, in->n - 1), ref, t->arena);
 	if (memcmp(sc, ref, t->m.output_len))
 		bail("ioctl scores differ from the engine");
 	return dt;
@@ -431,7 +447,7 @@ static double run_ring(struct bmodel *t, const struct inputs *in, u32 slots,
 	dt = now_s() - t0;
 	/* Every CHECK_EVERY-th result, bit-exact with the engine. */
 	for (i = 0; i < ncheck; i++) {
-		mcai_engine_run(&t->m, input(in, i * CHECK_EVERY), ref,
+		mcai_model_run(&t->m, input(in, i * CHECK_EVERY), ref,
 				t->arena);
 		if (memcmp(keep + (size_t)i * out_len, ref, out_len)) {
 			fprintf(stderr,
@@ -506,6 +522,21 @@ static void bench(int fd, struct bmodel *t, u32 n, u32 slots)
 	free(in.buf);
 }
 
+/* The SIMD path of each side, so that the figures say what produced them. */
+static void print_paths(void)
+{
+	char mod[32] = "?";
+	FILE *f = fopen("/sys/module/mcai/parameters/simd", "r");
+
+	if (f) {
+		if (fgets(mod, sizeof(mod), f))
+			mod[strcspn(mod, "\n")] = 0;
+		fclose(f);
+	}
+	printf("simd: user-space engine %s, module %s\n",
+	       mcai_simd_name(mcai_simd_active()), mod);
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -546,6 +577,13 @@ int main(int argc, char **argv)
 	    (slots & (slots - 1)) || slots > 4096)
 		usage();
 
+	/* before any model is loaded: weights are packed for this path */
+	if (mcai_simd_select(getenv("MCAI_SIMD"))) {
+		fprintf(stderr, "%s: MCAI_SIMD=%s: unknown or not supported here\n",
+			prog, getenv("MCAI_SIMD"));
+		return 1;
+	}
+	print_paths();
 	small = bmodel_small();
 	if (blob_path)
 		file = bmodel_file(blob_path);
