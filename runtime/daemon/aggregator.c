@@ -76,6 +76,12 @@ struct mcai_aggr_node {
 	uint32_t rounds;		/* updates accepted */
 	uint64_t sampled_round;		/* round it was asked to train in */
 	bool answered;
+	/*
+	 * Sampled in this round, then its connection went (counted in
+	 * a->dropped): when it comes back before the round closes it is
+	 * asked again and no longer counted as dropped.
+	 */
+	bool gone;
 	float last_loss;
 	bool have_telem;
 	struct mcai_telem_entry telem;	/* last summary of our model */
@@ -146,6 +152,8 @@ struct mcai_aggr {
 	struct mcai_aggr_node *nodes;
 	size_t n_nodes, cap_nodes;
 
+	/* The ROUND sent to this round's nodes, to ask one again. */
+	struct mcai_msg round_msg;
 	/* The round in progress (running) or the next one. */
 	bool running, done, started_once;
 	uint64_t round;
@@ -1660,6 +1668,50 @@ static float mcai_aggr_lr(const struct mcai_aggr *a)
 	return (float)fmax(lr, a->cfg->lr * 1e-3);
 }
 
+/*
+ * This round's ROUND (a->round_msg) to @nd, after the MODEL when it is
+ * behind; @sa_id its place in secure aggregation.
+ */
+static int mcai_aggr_send_round(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+				uint32_t sa_id)
+{
+	struct mcai_msg m = a->round_msg;
+	int r;
+
+	m.u.round.sa_id = sa_id;
+	if (nd->version != a->version) {
+		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
+					a->model_frame.len);
+		if (r) {
+			mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
+				  (unsigned long long)a->round, nd->id,
+				  strerror(-r));
+			return r;
+		}
+		nd->version = a->version;
+	}
+	/*
+	 * Compression only for the nodes that said they decode it:
+	 * an older node keeps its plain ROUND and UPDATE.
+	 */
+	m.u.round.flags &= ~(MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS);
+	if (a->stats_asked && (nd->caps & MCAI_CAP_STATS))
+		m.u.round.flags |= MCAI_ROUND_F_STATS;
+	nd->comp_asked = a->cfg->compress && !a->sa &&
+			 (nd->caps & MCAI_CAP_COMPRESS);
+	if (nd->comp_asked) {
+		m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
+		m.u.round.comp_kind = a->cfg->compress;
+		m.u.round.comp_topk = a->cfg->compress_topk;
+		m.u.round.comp_block = MCAI_COMP_BLOCK;
+	}
+	r = mcai_net_send_msg(nd->peer, &m, NULL);
+	if (r)
+		mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
+			  (unsigned long long)a->round, nd->id);
+	return r;
+}
+
 static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
@@ -1668,7 +1720,6 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	uint32_t *cand;
 	u64 rng;
 	size_t k;
-	int r;
 
 	cand = calloc(connected, sizeof(*cand));
 	if (!cand)
@@ -1790,44 +1841,15 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		a->sa_deadline = a->deadline;
 		a->sa_bytes_in = a->sa_bytes_out = 0;
 	}
+	a->round_msg = m;
 	for (i = 0; i < want; i++) {
 		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
 
-		m.u.round.sa_id = i;
-
-		if (nd->version != a->version) {
-			r = mcai_net_send_frame(nd->peer, a->model_frame.data,
-						a->model_frame.len);
-			if (r) {
-				mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
-					  (unsigned long long)a->round, nd->id,
-					  strerror(-r));
-				continue;
-			}
-			nd->version = a->version;
-		}
-		/*
-		 * Compression only for the nodes that said they decode it:
-		 * an older node keeps its plain ROUND and UPDATE.
-		 */
-		m.u.round.flags &= ~(MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS);
-		if (a->stats_asked && (nd->caps & MCAI_CAP_STATS))
-			m.u.round.flags |= MCAI_ROUND_F_STATS;
-		nd->comp_asked = a->cfg->compress && !a->sa &&
-				 (nd->caps & MCAI_CAP_COMPRESS);
-		if (nd->comp_asked) {
-			m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
-			m.u.round.comp_kind = a->cfg->compress;
-			m.u.round.comp_topk = a->cfg->compress_topk;
-			m.u.round.comp_block = MCAI_COMP_BLOCK;
-		}
-		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
-			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
-				  (unsigned long long)a->round, nd->id);
+		if (mcai_aggr_send_round(a, nd, i))
 			continue;
-		}
 		nd->sampled_round = a->round;
 		nd->answered = false;
+		nd->gone = false;
 		a->sampled++;
 		if (a->sa) {
 			nd->sa_id = i;
@@ -1908,6 +1930,39 @@ static size_t mcai_aggr_evict(const struct mcai_aggr *a)
 	return best;
 }
 
+/*
+ * A node sampled in the running round is back (it restarted, or its
+ * link dropped and it reconnected).  Gone without answering: it is asked
+ * again, out of the dropped count, and its one UPDATE counts like any
+ * other.  Already answered: its update is in the sum once, and any other
+ * UPDATE it sends for the round is refused as stale.  Not in a secure
+ * aggregation round: its keys went with its connection.
+ */
+static int mcai_aggr_rejoin(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	int r;
+
+	if (!a->running || nd->sampled_round != a->round)
+		return 0;
+	if (nd->answered) {
+		mcai_info("round %llu: node '%s' is back; its update is counted already (%u of %u answered)",
+			  (unsigned long long)a->round, nd->id, a->answered,
+			  a->sampled);
+		return 0;
+	}
+	if (!nd->gone || a->sa)
+		return 0;
+	r = mcai_aggr_send_round(a, nd, 0);
+	if (r)
+		return r;
+	nd->gone = false;
+	a->dropped--;
+	mcai_info("round %llu: node '%s' is back: asked again (%u of %u answered, %u dropped)",
+		  (unsigned long long)a->round, nd->id, a->answered, a->sampled,
+		  a->dropped);
+	return 0;
+}
+
 static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			   const struct mcai_msg_hello *h)
 {
@@ -1966,9 +2021,9 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			mcai_net_close(nd->peer, "replaced by a new connection");
 			mcai_aggr_sa_drop(a, nd);
 			if (a->running && nd->sampled_round == a->round &&
-			    !nd->answered) {
+			    !nd->answered && !nd->gone) {
 				a->dropped++;
-				nd->sampled_round = 0;
+				nd->gone = true;
 			}
 		}
 	} else if (a->n_nodes >= a->cfg->max_nodes) {
@@ -2031,6 +2086,8 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		if (!r)
 			nd->version = a->version;
 	}
+	if (!r)
+		r = mcai_aggr_rejoin(a, nd);
 	return r == -EPIPE ? -EPIPE : 0;
 }
 
@@ -2042,14 +2099,15 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	int r;
 
 	if (!a->running || u->round_id != a->round || a->sa ||
-	    nd->sampled_round != a->round || nd->answered) {
+	    nd->sampled_round != a->round || nd->answered || nd->gone) {
 		mcai_warn("node '%s': UPDATE for round %llu refused as stale (current %llu, %s)",
 			  nd->id, (unsigned long long)u->round_id,
 			  (unsigned long long)a->round,
 			  !a->running ? "no round open" :
 			  a->sa ? "secure aggregation round" :
 			  nd->sampled_round != a->round ? "not sampled" :
-			  nd->answered ? "already answered" : "other round");
+			  nd->answered ? "already answered" :
+			  nd->gone ? "dropped out of it" : "other round");
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
 		return;
 	}
@@ -2141,7 +2199,7 @@ static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 	uint32_t i;
 
 	if (!a->running || !a->stats_asked || d->round_id != a->round ||
-	    nd->sampled_round != a->round || nd->answered ||
+	    nd->sampled_round != a->round || nd->answered || nd->gone ||
 	    nd->stats_round == a->round) {
 		mcai_warn("node '%s': DATASTATS for round %llu ignored (current %llu)",
 			  nd->id, (unsigned long long)d->round_id,
@@ -2277,7 +2335,8 @@ static void mcai_aggr_refused(struct mcai_aggr *a, struct mcai_aggr_node *nd)
 	nd->version = 0;
 	a->status_dirty = true;
 	mcai_aggr_sa_drop(a, nd);
-	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+	if (a->running && nd->sampled_round == a->round && !nd->answered &&
+	    !nd->gone) {
 		mcai_warn("round %llu: node '%s' refused version %u, counted as dropped out",
 			  (unsigned long long)a->round, nd->id, a->version);
 		nd->sampled_round = 0;
@@ -2372,10 +2431,11 @@ void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_info("node '%s' left: %s (%u connected)", nd->id, why,
 		  mcai_aggr_connected(a));
 	mcai_aggr_sa_drop(a, nd);
-	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+	if (a->running && nd->sampled_round == a->round && !nd->answered &&
+	    !nd->gone) {
 		mcai_warn("round %llu: sampled node '%s' dropped out",
 			  (unsigned long long)a->round, nd->id);
-		nd->sampled_round = 0;
+		nd->gone = true;
 		a->dropped++;
 		mcai_aggr_maybe_close(a);
 	}

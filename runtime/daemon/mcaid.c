@@ -88,6 +88,7 @@ struct mcai_daemon {
 	const char *registry, *data_dir, *shard, *eval_dir, *samples_dir;
 	const char *initial;		/* --initial BLOB */
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
+	const char *answer_hold;
 	bool no_compress;
 	unsigned long long seed;
 	const char *sets[MCAI_MAX_SETS];
@@ -178,6 +179,7 @@ static void mcai_usage(FILE *f)
 "                        when neither --data nor --shard is given\n"
 "  --answer-delay MS     node: hold each update (with secure aggregation:\n"
 "                        its masked input) back (a slow gateway)\n"
+"  --answer-hold FILE    node: hold each update until FILE exists (tests)\n"
 "  --no-compress         node: do not offer compressed updates (HELLO\n"
 "                        without MCAI_CAP_COMPRESS, as an older node)\n"
 "  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
@@ -608,7 +610,7 @@ enum {
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_SAMPLES, OPT_INITIAL,
-	OPT_ANSWER_DELAY, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
+	OPT_ANSWER_DELAY, OPT_ANSWER_HOLD, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
 	OPT_HELP,
 };
@@ -644,6 +646,7 @@ static const struct option mcai_long_opts[] = {
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
+	{ "answer-hold", required_argument, NULL, OPT_ANSWER_HOLD },
 	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
@@ -845,6 +848,9 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 86400000, &d->answer_delay))
 				goto bad;
 			break;
+		case OPT_ANSWER_HOLD:
+			d->answer_hold = optarg;
+			break;
 		case OPT_NO_COMPRESS:
 			d->no_compress = true;
 			break;
@@ -1009,6 +1015,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.train_samples = d->train_samples,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
+			.answer_hold = d->answer_hold,
 			.no_compress = d->no_compress,
 			.esc = d->esc,
 			.on_stats = mcai_drift_from_manifest, .arg = d,

@@ -307,6 +307,17 @@ struct mcai_fednode {
 	struct mcai_peer *peer;
 	bool welcomed;
 	struct mcai_buf held;		/* a delayed UPDATE frame */
+	/*
+	 * The last UPDATE computed, for round sent_round on version
+	 * sent_base with the ROUND flags sent_flags: an aggregator that
+	 * asks again for the same round (it restarted mid-round, or we
+	 * reconnected) gets these same bytes, not a second training run
+	 * (with DP, fresh noise over the same data would be a second
+	 * release; with compression, the residual is already advanced).
+	 */
+	struct mcai_buf sent;
+	uint64_t sent_round;
+	uint32_t sent_base, sent_flags;
 	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
 
 	/*
@@ -591,6 +602,7 @@ int mcai_fednode_new(struct mcai_fednode **out,
 	n->o = *o;
 	n->dev.fd = -1;
 	mcai_buf_init(&n->held);
+	mcai_buf_init(&n->sent);
 	if (o->samples_dir && o->train_samples) {
 		r = mcai_fednode_load_samples(n);
 		if (r) {
@@ -647,6 +659,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	free(n->resid);
 	free(n->wire);
 	mcai_buf_free(&n->held);
+	mcai_buf_free(&n->sent);
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
 	mcai_prov_trust_free(n->trust);
@@ -688,9 +701,40 @@ void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
 		return;
 	n->peer = NULL;
 	n->welcomed = false;
-	/* An update for a round we can no longer answer in is worthless. */
+	/*
+	 * A held update goes nowhere now; its copy in n->sent answers the
+	 * same round if the aggregator asks again after we reconnect.
+	 */
 	mcai_buf_free(&n->held);
 	n->held_until = 0;
+}
+
+/* The flags that change what an UPDATE for a round looks like. */
+#define MCAI_FEDNODE_SENT_FLAGS	(MCAI_ROUND_F_DP | MCAI_ROUND_F_COMPRESS)
+
+/* Send @b now, or hold a copy of it (--answer-delay, --answer-hold). */
+static int mcai_fednode_answer(struct mcai_fednode *n, struct mcai_peer *p,
+			       uint64_t round, const struct mcai_buf *b)
+{
+	int ret;
+
+	if (n->o.answer_delay_ms || n->o.answer_hold) {
+		mcai_buf_reset(&n->held);
+		mcai_buf_put(&n->held, b->data, b->len);
+		if (n->held.err) {
+			mcai_err("round %llu: cannot hold the UPDATE back",
+				 (unsigned long long)round);
+			mcai_buf_free(&n->held);
+			return 0;
+		}
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		return 0;
+	}
+	ret = mcai_net_send_frame(p, b->data, b->len);
+	if (ret)
+		mcai_warn("round %llu: UPDATE not sent: %s",
+			  (unsigned long long)round, strerror(-ret));
+	return ret == -EPIPE ? -EPIPE : 0;
 }
 
 static int mcai_fednode_install(struct mcai_fednode *n,
@@ -1194,6 +1238,19 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  n->version);
 		return 0;
 	}
+	if (n->sent.len && r->round_id == n->sent_round &&
+	    r->base_version == n->sent_base &&
+	    (r->flags & MCAI_FEDNODE_SENT_FLAGS) == n->sent_flags &&
+	    !(r->flags & MCAI_ROUND_F_SECAGG)) {
+		mcai_info("round %llu: asked again (version %u): the update already computed for it, not trained again",
+			  (unsigned long long)r->round_id, n->version);
+		if (n->held.len)
+			return 0;	/* still held: it goes out once */
+		if ((r->flags & MCAI_ROUND_F_STATS) &&
+		    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
+			return -EPIPE;
+		return mcai_fednode_answer(n, p, r->round_id, &n->sent);
+	}
 	if (n->held.len) {
 		mcai_warn("round %llu: the previous update is still held back, dropped",
 			  (unsigned long long)r->round_id);
@@ -1272,24 +1329,24 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 		  st.seen ? (double)st.correct / st.seen : 0.0);
 	if (r->flags & MCAI_ROUND_F_SECAGG)
 		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
-	if (n->o.answer_delay_ms) {
+	{
 		const char *why = NULL;
 
-		/* Encoded now, sent by mcai_fednode_tick() later. */
-		ret = mcai_msg_frame(&n->held, &m, &why);
+		/* Encoded once: sent now or later, and again if asked. */
+		mcai_buf_reset(&n->sent);
+		n->sent_round = 0;
+		ret = mcai_msg_frame(&n->sent, &m, &why);
 		if (ret) {
 			mcai_err("cannot encode UPDATE: %s",
 				 why ? why : strerror(-ret));
-			mcai_buf_free(&n->held);
+			mcai_buf_free(&n->sent);
+			return 0;
 		}
-		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
-		return 0;
 	}
-	ret = mcai_net_send_msg(p, &m, NULL);
-	if (ret)
-		mcai_warn("round %llu: UPDATE not sent: %s",
-			  (unsigned long long)r->round_id, strerror(-ret));
-	return ret == -EPIPE ? -EPIPE : 0;
+	n->sent_round = r->round_id;
+	n->sent_base = r->base_version;
+	n->sent_flags = r->flags & MCAI_FEDNODE_SENT_FLAGS;
+	return mcai_fednode_answer(n, p, r->round_id, &n->sent);
 }
 
 /*
@@ -1428,6 +1485,8 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 	}
 
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
+		return;
+	if (n->o.answer_hold && access(n->o.answer_hold, F_OK))
 		return;
 	if (n->peer) {
 		r = mcai_net_send_frame(n->peer, n->held.data, n->held.len);

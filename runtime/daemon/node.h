@@ -105,6 +105,11 @@ struct mcai_fednode_opts {
 	 * the deadline and dropout tests.
 	 */
 	u32 answer_delay_ms;
+	/*
+	 * Hold each UPDATE also until this file exists: a gateway held
+	 * for exactly as long as a test needs (the mid-round kill tests).
+	 */
+	const char *answer_hold;
 	/* Do not offer MCAI_CAP_COMPRESS: behave as a node before it. */
 	bool no_compress;
 	/*
