@@ -318,6 +318,21 @@ struct mcai_fednode {
 	struct mcai_buf sent;
 	uint64_t sent_round;
 	uint32_t sent_base, sent_flags;
+	/*
+	 * Local training runs in slices from the tick, not in one call:
+	 * between slices the loop sends PROGRESS heartbeats and keepalives
+	 * and reads what comes, so a slow gateway whose training outlasts
+	 * the idle timeout stays connected and in the round.  tr is the
+	 * ROUND it trains for; tr_epoch, tr_pos where it is; tr_done of
+	 * tr_total batches.
+	 */
+	bool training;
+	struct mcai_msg_round tr;
+	struct mcai_mlp_opt tr_opt;
+	struct mcai_mlp_sched tr_sched;
+	struct mcai_mlp_stats tr_st;
+	u32 tr_epoch, tr_pos, tr_done, tr_total;
+	uint64_t tr_t0, tr_next_progress, tr_next_batch;
 	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
 
 	/*
@@ -679,7 +694,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	n->peer = p;
 	n->welcomed = false;
 	/* Declare what the store holds now, not what it held at start. */
-	if (n->o.train_samples)
+	if (n->o.train_samples && !n->training)
 		mcai_fednode_load_samples(n);
 	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
 		 n->o.node_id);
@@ -689,6 +704,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.n_samples = n->count;
 	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
+			 (n->o.no_progress ? 0 : MCAI_CAP_PROGRESS) |
 			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
@@ -975,6 +991,12 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
+	if (n->training) {
+		mcai_warn("round %llu: version %u arrived while training on version %u: that training is abandoned",
+			  (unsigned long long)n->tr.round_id, m->version,
+			  n->version);
+		n->training = false;
+	}
 	if (!n->net || !mcai_fedmlp_same(&n->shape, &shape)) {
 		mcai_mlp_free(n->net);
 		free(n->base);
@@ -1215,17 +1237,84 @@ static int mcai_fednode_compress(struct mcai_fednode *n,
 				 const struct mcai_msg_round *r,
 				 struct mcai_msg *m);
 
+static int mcai_fednode_finish(struct mcai_fednode *n);
+
+/* A slice of at most this long: heartbeats go out between slices. */
+#define MCAI_FEDNODE_SLICE_MS	500
+
+/* PROGRESS, when the round asked for heartbeats and one is due. */
+static void mcai_fednode_progress(struct mcai_fednode *n, uint64_t now)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_PROGRESS };
+
+	if (!(n->tr.flags & MCAI_ROUND_F_PROGRESS) || !n->peer ||
+	    now < n->tr_next_progress)
+		return;
+	n->tr_next_progress = now + n->tr.progress_ms;
+	m.u.progress.round_id = n->tr.round_id;
+	m.u.progress.done = n->tr_done;
+	m.u.progress.total = n->tr_total;
+	if (mcai_net_send_msg(n->peer, &m, NULL))
+		mcai_warn("round %llu: PROGRESS not sent",
+			  (unsigned long long)n->tr.round_id);
+}
+
+/*
+ * Batches until the slice is used up (or the next paced batch is not
+ * due); the update goes out after the last one.  The same batches in the
+ * same order as mcai_mlp_train_epoch(): shuffled at each epoch's start.
+ */
+static int mcai_fednode_train_slice(struct mcai_fednode *n)
+{
+	struct mcai_mlp_data data;
+	uint64_t now = mcai_fed_now_ms(), end;
+	u32 batch = n->tr.batch ? n->tr.batch : 1, len, i, j, t;
+
+	if (!n->training)
+		return 0;
+	end = now + MCAI_FEDNODE_SLICE_MS;
+	if ((n->tr.flags & MCAI_ROUND_F_PROGRESS) &&
+	    n->tr.progress_ms / 2 < MCAI_FEDNODE_SLICE_MS)
+		end = now + n->tr.progress_ms / 2;
+	data = mcai_fednode_data(n);
+	while (n->tr_epoch < n->tr.local_epochs && n->count) {
+		if (n->o.train_pace_ms && now < n->tr_next_batch)
+			break;
+		if (!n->tr_pos)
+			for (i = n->count; i > 1; i--) {	/* Fisher-Yates */
+				j = mcai_mlp_below(&n->rng, i);
+				t = n->idx[i - 1];
+				n->idx[i - 1] = n->idx[j];
+				n->idx[j] = t;
+			}
+		len = n->count - n->tr_pos < batch ? n->count - n->tr_pos :
+						      batch;
+		mcai_mlp_train_batch(n->net, &n->tr_opt, &n->tr_sched, &data,
+				     n->idx + n->tr_pos, len, &n->tr_st);
+		n->tr_pos += len;
+		n->tr_done++;
+		if (n->tr_pos >= n->count) {
+			n->tr_pos = 0;
+			n->tr_epoch++;
+		}
+		now = mcai_fed_now_ms();
+		n->tr_next_batch = now + n->o.train_pace_ms;
+		if (now >= end)
+			break;
+	}
+	if (n->tr_epoch < n->tr.local_epochs && n->count) {
+		mcai_fednode_progress(n, now);
+		return 0;
+	}
+	n->training = false;
+	return mcai_fednode_finish(n);
+}
+
 static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			      const struct mcai_msg_round *r)
 {
-	struct mcai_mlp_data data;
-	struct mcai_mlp_opt opt = { .momentum = n->o.momentum };
-	struct mcai_mlp_sched sched = { .lr = r->lr };
-	struct mcai_mlp_stats st = { 0 };
-	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
-	uint64_t t0 = mcai_fed_now_ms();
-	u32 e;
-	int ret;
+	u32 batch = r->batch ? r->batch : 1;
+	uint64_t total;
 
 	if (strcmp(r->model, n->o.model)) {
 		mcai_warn("round %llu is for model '%s', this node trains '%s': not taking part",
@@ -1237,6 +1326,20 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id, r->base_version,
 			  n->version);
 		return 0;
+	}
+	if (n->training) {
+		if (r->round_id == n->tr.round_id &&
+		    r->base_version == n->tr.base_version &&
+		    r->flags == n->tr.flags) {
+			mcai_info("round %llu: asked again while training for it (%u of %u batches): the update goes out when done",
+				  (unsigned long long)r->round_id, n->tr_done,
+				  n->tr_total);
+			return 0;
+		}
+		mcai_warn("round %llu: training for round %llu abandoned",
+			  (unsigned long long)r->round_id,
+			  (unsigned long long)n->tr.round_id);
+		n->training = false;
 	}
 	if (n->sent.len && r->round_id == n->sent_round &&
 	    r->base_version == n->sent_base &&
@@ -1268,8 +1371,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_fednode_maybe_reload(n);
 	if (n->o.train_samples) {
 		/* What was labelled since the last round trains too. */
-		ret = mcai_fednode_load_samples(n);
-		if (ret)
+		if (mcai_fednode_load_samples(n))
 			return 0;
 		if (!n->count) {
 			mcai_warn("round %llu: no labelled samples in %s yet (label them with `mcaictl label`): not taking part",
@@ -1278,20 +1380,42 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
-	data = mcai_fednode_data(n);
 	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
 		  (unsigned long long)r->round_id, n->version, n->count,
 		  r->local_epochs, r->batch, (double)r->lr,
 		  (double)r->prox_mu);
 	mcai_mlp_set_params(n->net, n->base);
 	mcai_mlp_reset_opt(n->net);
+	memset(&n->tr_opt, 0, sizeof(n->tr_opt));
+	n->tr_opt.momentum = n->o.momentum;
 	if (r->prox_mu > 0.0f) {
-		opt.prox_mu = r->prox_mu;
-		opt.prox_ref = n->base;
+		n->tr_opt.prox_mu = r->prox_mu;
+		n->tr_opt.prox_ref = n->base;
 	}
-	for (e = 0; e < r->local_epochs; e++)
-		mcai_mlp_train_epoch(n->net, &opt, &sched, &data, n->idx,
-				     n->count, r->batch, &n->rng, &st);
+	memset(&n->tr_sched, 0, sizeof(n->tr_sched));
+	n->tr_sched.lr = r->lr;
+	memset(&n->tr_st, 0, sizeof(n->tr_st));
+	n->tr = *r;
+	n->tr_epoch = n->tr_pos = n->tr_done = 0;
+	total = (uint64_t)r->local_epochs * ((n->count + batch - 1) / batch);
+	n->tr_total = total > UINT32_MAX ? UINT32_MAX : total ? (u32)total : 1;
+	n->tr_t0 = mcai_fed_now_ms();
+	n->tr_next_progress = n->tr_t0 + r->progress_ms;
+	n->tr_next_batch = n->tr_t0;
+	n->training = true;
+	return mcai_fednode_train_slice(n);
+}
+
+/* The trained delta into an UPDATE (or secure aggregation), sent. */
+static int mcai_fednode_finish(struct mcai_fednode *n)
+{
+	struct mcai_peer *p = n->peer;
+	const struct mcai_msg_round *r = &n->tr;
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	const struct mcai_mlp_stats st = n->tr_st;
+	const char *why = NULL;
+	int ret;
+
 	mcai_mlp_delta(n->net, n->base, n->delta);
 	if (r->flags & MCAI_ROUND_F_DP) {
 		bool clipped = mcai_dp_clip(n->delta, n->n_params, r->dp_clip);
@@ -1315,7 +1439,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
-	if ((r->flags & MCAI_ROUND_F_STATS) &&
+	if (p && (r->flags & MCAI_ROUND_F_STATS) &&
 	    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
 		return -EPIPE;
 	if ((r->flags & MCAI_ROUND_F_COMPRESS) &&
@@ -1324,28 +1448,35 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	n->rounds++;
 	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
 		  (unsigned long long)r->round_id,
-		  (unsigned long long)(mcai_fed_now_ms() - t0),
+		  (unsigned long long)(mcai_fed_now_ms() - n->tr_t0),
 		  (double)m.u.update.train_loss,
 		  st.seen ? (double)st.correct / st.seen : 0.0);
-	if (r->flags & MCAI_ROUND_F_SECAGG)
-		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
-	{
-		const char *why = NULL;
-
-		/* Encoded once: sent now or later, and again if asked. */
-		mcai_buf_reset(&n->sent);
-		n->sent_round = 0;
-		ret = mcai_msg_frame(&n->sent, &m, &why);
-		if (ret) {
-			mcai_err("cannot encode UPDATE: %s",
-				 why ? why : strerror(-ret));
-			mcai_buf_free(&n->sent);
+	if (r->flags & MCAI_ROUND_F_SECAGG) {
+		if (!p) {
+			mcai_warn("round %llu: connection lost during training: secure aggregation cannot resume",
+				  (unsigned long long)r->round_id);
 			return 0;
 		}
+		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
+	}
+	/* Encoded once: sent now or later, and again if asked. */
+	mcai_buf_reset(&n->sent);
+	n->sent_round = 0;
+	ret = mcai_msg_frame(&n->sent, &m, &why);
+	if (ret) {
+		mcai_err("cannot encode UPDATE: %s",
+			 why ? why : strerror(-ret));
+		mcai_buf_free(&n->sent);
+		return 0;
 	}
 	n->sent_round = r->round_id;
 	n->sent_base = r->base_version;
 	n->sent_flags = r->flags & MCAI_FEDNODE_SENT_FLAGS;
+	if (!p) {
+		mcai_info("round %llu: not connected: the update waits for the round to be asked again",
+			  (unsigned long long)r->round_id);
+		return 0;
+	}
 	return mcai_fednode_answer(n, p, r->round_id, &n->sent);
 }
 
@@ -1484,6 +1615,8 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 					   mcai_fed_now_ms());
 	}
 
+	if (n->training)
+		mcai_fednode_train_slice(n);
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
 		return;
 	if (n->o.answer_hold && access(n->o.answer_hold, F_OK))

@@ -92,6 +92,7 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_ERROR] = "ERROR",
 	[MCAI_MSG_BYE] = "BYE",
 	[MCAI_MSG_DRIFT] = "DRIFT",
+	[MCAI_MSG_PROGRESS] = "PROGRESS",
 	[MCAI_MSG_DATASTATS] = "DATASTATS",
 	[MCAI_MSG_SA_ADVERT] = "SA_ADVERT",
 	[MCAI_MSG_SA_KEYS] = "SA_KEYS",
@@ -684,6 +685,11 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 			return mcai_whyf("compression block %u out of range",
 					 m->comp_block);
 	}
+	if ((m->flags & MCAI_ROUND_F_PROGRESS) &&
+	    (m->progress_ms < MCAI_PROTO_PROGRESS_MIN_MS ||
+	     m->progress_ms > MCAI_PROTO_PROGRESS_MAX_MS))
+		return mcai_whyf("progress interval %u ms out of range",
+				 m->progress_ms);
 	return NULL;
 }
 
@@ -858,6 +864,8 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 			mcai_buf_put_f32(b, m->comp_topk);
 			mcai_buf_put_u32(b, m->comp_block);
 		}
+		if (m->flags & MCAI_ROUND_F_PROGRESS)
+			mcai_buf_put_u32(b, m->progress_ms);
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -906,6 +914,8 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 		m->comp_topk = mcai_rd_f32(&r, "compression top-k");
 		m->comp_block = mcai_rd_u32(&r, "compression block");
 	}
+	if (!r.why && (m->flags & MCAI_ROUND_F_PROGRESS))
+		m->progress_ms = mcai_rd_u32(&r, "progress interval");
 	if (!r.why)
 		r.why = mcai_round_check(m);
 	return mcai_rd_end(&r, why);
@@ -1220,6 +1230,49 @@ int mcai_bye_decode(const uint8_t *p, size_t len,
 	return mcai_rd_end(&r, why);
 }
 
+static const char *mcai_progress_check(const struct mcai_msg_progress *m)
+{
+	if (!m->round_id)
+		return "progress for round 0";
+	if (!m->total)
+		return "progress of 0 batches";
+	if (m->done > m->total)
+		return mcai_whyf("progress %u of %u batches", m->done,
+				 m->total);
+	return NULL;
+}
+
+int mcai_progress_encode(struct mcai_buf *b,
+			 const struct mcai_msg_progress *m, const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = mcai_progress_check(m);
+
+	if (!bad) {
+		mcai_buf_put_u64(b, m->round_id);
+		mcai_buf_put_u32(b, m->done);
+		mcai_buf_put_u32(b, m->total);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_progress_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_progress *m, const char **why)
+{
+	struct mcai_rd r;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->round_id = mcai_rd_u64(&r, "round id");
+	m->done = mcai_rd_u32(&r, "batches done");
+	m->total = mcai_rd_u32(&r, "batches in all");
+	if (!r.why)
+		r.why = mcai_progress_check(m);
+	return mcai_rd_end(&r, why);
+}
+
 static const char *mcai_drift_check(const struct mcai_msg_drift *m)
 {
 	if (!isfinite(m->score) || m->score < 0)
@@ -1479,6 +1532,8 @@ int mcai_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return mcai_drift_decode(p, len, &m->u.drift, why);
 	case MCAI_MSG_DATASTATS:
 		return mcai_datastats_decode(p, len, &m->u.datastats, why);
+	case MCAI_MSG_PROGRESS:
+		return mcai_progress_decode(p, len, &m->u.progress, why);
 	}
 	if (mcai_msg_is_secagg(type))
 		return mcai_secagg_msg_decode(type, p, len, &m->u.secagg, why);
@@ -1512,6 +1567,8 @@ int mcai_msg_encode(struct mcai_buf *b, const struct mcai_msg *m,
 		return mcai_drift_encode(b, &m->u.drift, why);
 	case MCAI_MSG_DATASTATS:
 		return mcai_datastats_encode(b, &m->u.datastats, why);
+	case MCAI_MSG_PROGRESS:
+		return mcai_progress_encode(b, &m->u.progress, why);
 	}
 	if (mcai_msg_is_secagg(m->type))
 		return mcai_secagg_msg_encode(b, m->type, &m->u.secagg, why);

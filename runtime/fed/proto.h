@@ -67,6 +67,16 @@
  *   MCAI_CAP_COMPRESS; not with SECAGG in this version):  u32 comp_kind
  *   (1 int8, 2 topk: runtime/fed/compress.h);  f32 comp_topk (finite, (0,
  *   1]);  u32 comp_block (1 .. 65536).  The node answers UPDATE_Z.
+ *   with MCAI_ROUND_F_PROGRESS (only to a node whose HELLO had
+ *   MCAI_CAP_PROGRESS):  u32 progress_ms (MCAI_PROTO_PROGRESS_MIN_MS ..
+ *   MCAI_PROTO_PROGRESS_MAX_MS): send PROGRESS this often while training.
+ *
+ * PROGRESS (node -> aggregator, while it trains for a round whose ROUND
+ *   had MCAI_ROUND_F_PROGRESS): u64 round_id (>= 1);  u32 done;  u32 total
+ *   (1 .. ; done <= total): the local batches trained of the round's.
+ *   A heartbeat: a slow node training longer than the idle timeout is
+ *   alive, and stays in the round until its deadline.  Only to an
+ *   aggregator that asked (an older one answers "unknown message type").
  *
  * SA_ADVERT, SA_KEYS, SA_SHARES, SA_SHARES_FOR, SA_MASKED, SA_UNMASK_REQ,
  * SA_UNMASK (secure aggregation, runtime/fed/secagg.h, one frame type per
@@ -187,7 +197,8 @@ enum mcai_msg_type {
 	MCAI_MSG_UPDATE_Z,		/* node -> aggregator */
 	MCAI_MSG_DRIFT,			/* node -> aggregator */
 	MCAI_MSG_DATASTATS,		/* node -> aggregator */
-	MCAI_MSG_MAX = MCAI_MSG_DATASTATS,
+	MCAI_MSG_PROGRESS,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_PROGRESS,
 };
 
 enum mcai_role {
@@ -202,6 +213,7 @@ enum mcai_role {
 #define MCAI_CAP_KTLS		(1ULL << 3)	/* kernel TLS offload in use */
 #define MCAI_CAP_COMPRESS	(1ULL << 4)	/* ROUND_F_COMPRESS, UPDATE_Z */
 #define MCAI_CAP_STATS		(1ULL << 5)	/* ROUND_F_STATS, DATASTATS */
+#define MCAI_CAP_PROGRESS	(1ULL << 6)	/* ROUND_F_PROGRESS, PROGRESS */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -222,8 +234,13 @@ enum mcai_role {
  * MCAI_CAP_STATS): send DATASTATS before the UPDATE.
  */
 #define MCAI_ROUND_F_STATS	(1U << 3)
+/* MCAI_ROUND_F_PROGRESS: send PROGRESS every progress_ms while training. */
+#define MCAI_ROUND_F_PROGRESS	(1U << 4)
 #define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
-				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS)
+				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS | \
+				 MCAI_ROUND_F_PROGRESS)
+#define MCAI_PROTO_PROGRESS_MIN_MS	100
+#define MCAI_PROTO_PROGRESS_MAX_MS	60000
 /* Bounds of the secure-aggregation fields (those of runtime/fed/secagg.h). */
 #define MCAI_PROTO_SA_HDR_LEN	16
 #define MCAI_PROTO_SA_MAX_NODES	4096
@@ -372,6 +389,8 @@ struct mcai_msg_round {
 	uint32_t comp_kind;
 	float comp_topk;
 	uint32_t comp_block;
+	/* MCAI_ROUND_F_PROGRESS */
+	uint32_t progress_ms;
 };
 
 /*
@@ -532,6 +551,16 @@ int mcai_datastats_encode(struct mcai_buf *b,
 int mcai_datastats_decode(const uint8_t *p, size_t len,
 			  struct mcai_msg_datastats *m, const char **why);
 
+struct mcai_msg_progress {
+	uint64_t round_id;
+	uint32_t done, total;
+};
+
+int mcai_progress_encode(struct mcai_buf *b,
+			 const struct mcai_msg_progress *m, const char **why);
+int mcai_progress_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_progress *m, const char **why);
+
 int mcai_drift_encode(struct mcai_buf *b, const struct mcai_msg_drift *m,
 		      const char **why);
 int mcai_drift_decode(const uint8_t *p, size_t len,
@@ -552,6 +581,7 @@ struct mcai_msg {
 		struct mcai_msg_secagg secagg;
 		struct mcai_msg_drift drift;
 		struct mcai_msg_datastats datastats;
+		struct mcai_msg_progress progress;
 	} u;
 };
 

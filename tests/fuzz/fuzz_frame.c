@@ -177,6 +177,10 @@ int main(int argc, char **argv)
 	m[MCAI_MSG_DRIFT].u.drift.version = 3;
 	m[MCAI_MSG_DRIFT].u.drift.score = 2.5f;
 	m[MCAI_MSG_DRIFT].u.drift.threshold = 1.0f;
+	m[MCAI_MSG_PROGRESS].type = MCAI_MSG_PROGRESS;
+	m[MCAI_MSG_PROGRESS].u.progress.round_id = 4;
+	m[MCAI_MSG_PROGRESS].u.progress.done = 3;
+	m[MCAI_MSG_PROGRESS].u.progress.total = 9;
 	m[MCAI_MSG_DATASTATS].type = MCAI_MSG_DATASTATS;
 	m[MCAI_MSG_DATASTATS].u.datastats.round_id = 4;
 	m[MCAI_MSG_DATASTATS].u.datastats.samples = 10;

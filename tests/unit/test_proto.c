@@ -112,6 +112,11 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		m->u.datastats.classes[0] = 100;
 		m->u.datastats.classes[2] = 500;
 		break;
+	case MCAI_MSG_PROGRESS:
+		m->u.progress.round_id = 77;
+		m->u.progress.done = 12;
+		m->u.progress.total = 94;
+		break;
 	case MCAI_MSG_DRIFT:
 		strcpy(m->u.drift.model, "fmnist");
 		m->u.drift.version = 4;
@@ -456,6 +461,12 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 		ck_assert_uint_eq(a->u.drift.version, d->u.drift.version);
 		ck_assert(a->u.drift.score == d->u.drift.score);
 		ck_assert(a->u.drift.threshold == d->u.drift.threshold);
+		break;
+	case MCAI_MSG_PROGRESS:
+		ck_assert_uint_eq(a->u.progress.round_id,
+				  d->u.progress.round_id);
+		ck_assert_uint_eq(a->u.progress.done, d->u.progress.done);
+		ck_assert_uint_eq(a->u.progress.total, d->u.progress.total);
 		break;
 	default:
 		ck_assert(mcai_msg_is_secagg(a->type));
@@ -1082,7 +1093,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 12, 0, "learning rate not a positive");
 	patch_u32(MCAI_MSG_ROUND, 12, 0xbf800000U, "learning rate");
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
-	patch_u32(MCAI_MSG_ROUND, 4, 16, "unknown round flags 0x10");
+	patch_u32(MCAI_MSG_ROUND, 4, 32, "unknown round flags 0x20");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1651,6 +1662,76 @@ START_TEST(drift_report)
 }
 END_TEST
 
+/* ROUND's heartbeat interval: in range, and only with its flag. */
+START_TEST(round_progress)
+{
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t base;
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags = MCAI_ROUND_F_PROGRESS;
+	m.u.round.progress_ms = 1000;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 4);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert_uint_eq(d.u.round.progress_ms, 1000);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated progress interval");
+	put_le32(b.data + base, MCAI_PROTO_PROGRESS_MIN_MS - 1);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "progress interval 99 ms");
+	put_le32(b.data + base, MCAI_PROTO_PROGRESS_MAX_MS + 1);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "out of range");
+	/* the flag cleared: the interval is trailing garbage */
+	put_le32(b.data + base - 4, 0);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "4 trailing bytes");
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/* PROGRESS: a count of batches of a real round, and nothing else. */
+START_TEST(progress_malformed)
+{
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why;
+
+	sample_msg(MCAI_MSG_PROGRESS, &m);
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, 16);
+	ck_assert_int_eq(decode_copy(MCAI_MSG_PROGRESS, b.data, b.len, &why),
+			 0);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, 0, "truncated");
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len - 1, "truncated");
+	put_le32(b.data + 8, 95);			/* done > total */
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "progress 95 of 94");
+	put_le32(b.data + 8, 0);
+	put_le32(b.data + 12, 0);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "of 0 batches");
+	put_le32(b.data + 12, 94);
+	memset(b.data, 0, 8);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "round 0");
+	mcai_buf_free(&b);
+	{
+		uint8_t longer[17] = { 1 };
+
+		put_le32(longer + 12, 1);
+		expect_reject(MCAI_MSG_PROGRESS, longer, sizeof(longer),
+			      "1 trailing bytes");
+	}
+	/* the encoder refuses what the decoder would */
+	mcai_buf_init(&b);
+	m.u.progress.done = 95;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	mcai_buf_free(&b);
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1689,6 +1770,8 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, fields_out_of_range);
 	tcase_add_test(tc, round_dp);
 	tcase_add_test(tc, round_compress);
+	tcase_add_test(tc, round_progress);
+	tcase_add_test(tc, progress_malformed);
 	tcase_add_test(tc, round_secagg);
 	tcase_add_loop_test(tc, secagg_malformed, 0,
 			    MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1);
