@@ -28,6 +28,8 @@
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
 #include "runtime/fed/proto.h"
+#include "runtime/fed/stream.h"
+#include "models/engine/sha256.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/secagg.h"
 #include "runtime/fed/store.h"
@@ -61,6 +63,9 @@
  * would leak past the noise.
  */
 #define MCAI_AGGR_SA_EXTRA	2
+
+/* A streamed model goes in parts of this many bytes, one in flight. */
+#define MCAI_AGGR_PART		(1U << 20)
 
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
@@ -116,7 +121,10 @@ struct mcai_aggr {
 	float *params, *scratch, *combined;
 	u32 n_params;
 	uint32_t version;
-	struct mcai_buf model_frame;
+	struct mcai_buf model_frame;	/* empty: larger than a frame */
+	/* The MODEL payload, streamed in parts when it exceeds a frame. */
+	struct mcai_buf model_payload;
+	uint8_t model_digest[MCAI_PROTO_DIGEST_LEN];
 
 	/* Signs what we publish; NULL: versions go out unsigned. */
 	struct mcai_prov_key *sign_key;
@@ -494,11 +502,94 @@ static int mcai_aggr_cache_model(struct mcai_aggr *a, const u8 *blob,
 	m.u.model.manifest_len = (uint32_t)a->manifest_len;
 	mcai_buf_free(&a->model_frame);
 	mcai_buf_init(&a->model_frame);
-	r = mcai_msg_frame(&a->model_frame, &m, &why);
-	if (r)
+	mcai_buf_free(&a->model_payload);
+	mcai_buf_init(&a->model_payload);
+	r = mcai_msg_encode(&a->model_payload, &m, &why);
+	if (!r && a->model_payload.len > MCAI_PROTO_STREAM_MAX) {
+		why = "larger than a model stream";
+		r = -EMSGSIZE;
+	}
+	if (r) {
 		mcai_err("cannot encode MODEL version %u: %s", a->version,
 			 why ? why : strerror(-r));
-	return r;
+		return r;
+	}
+	mcai_sha256(a->model_payload.data, a->model_payload.len,
+		    a->model_digest);
+	if (a->model_payload.len <= MCAI_FRAME_MAX) {
+		r = mcai_msg_frame(&a->model_frame, &m, &why);
+		if (r)
+			mcai_err("cannot encode MODEL version %u: %s",
+				 a->version, why ? why : strerror(-r));
+		return r;
+	}
+	mcai_info("MODEL version %u: %zu bytes, more than a frame: streamed in parts of %u to the nodes that take them",
+		  a->version, a->model_payload.len, MCAI_AGGR_PART);
+	return 0;
+}
+
+/* The part of the current model at @offset to @p. */
+static int mcai_aggr_send_part(struct mcai_aggr *a, struct mcai_peer *p,
+			       uint64_t offset)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL_PART };
+
+	mcai_stream_part_at(&m.u.part, a->version, a->model_digest,
+			    a->model_payload.data, a->model_payload.len,
+			    offset, MCAI_AGGR_PART);
+	return mcai_net_send_msg(p, &m, NULL);
+}
+
+/*
+ * The current model to @nd: one MODEL frame, or its first part when it
+ * is larger than a frame (the node asks for the others), or nothing to
+ * a node that cannot take parts (-EMSGSIZE, logged).
+ */
+static int mcai_aggr_send_model(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	if (a->model_frame.len)
+		return mcai_net_send_frame(nd->peer, a->model_frame.data,
+					   a->model_frame.len);
+	if (!a->model_payload.len)
+		return -ENODATA;
+	if (!(nd->caps & MCAI_CAP_STREAM)) {
+		mcai_warn("node '%s' cannot take version %u: %zu bytes, more than a frame, and it does not stream models",
+			  nd->id, a->version, a->model_payload.len);
+		return -EMSGSIZE;
+	}
+	return mcai_aggr_send_part(a, nd->peer, 0);
+}
+
+/*
+ * MODEL_RESUME: the next part of the stream the node holds, when it is
+ * the current model's; else the current one from the start.
+ */
+static void mcai_aggr_resume(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+			     const struct mcai_msg_resume *rs)
+{
+	uint64_t total = a->model_payload.len;
+
+	if (!(nd->caps & MCAI_CAP_STREAM) || a->model_frame.len || !total) {
+		mcai_warn("node '%s': MODEL_RESUME with no model stream to serve",
+			  nd->id);
+		mcai_aggr_error(nd->peer, MCAI_ERR_PROTOCOL,
+				"no model stream to resume");
+		mcai_net_close(nd->peer, "unexpected MODEL_RESUME");
+		return;
+	}
+	if (rs->version != a->version ||
+	    memcmp(rs->digest, a->model_digest, sizeof(rs->digest))) {
+		mcai_info("node '%s': resumes version %u, serving %u: from the start",
+			  nd->id, rs->version, a->version);
+		mcai_aggr_send_part(a, nd->peer, 0);
+		return;
+	}
+	if (rs->offset >= total)
+		return;			/* it has it all */
+	mcai_dbg("node '%s': model version %u from byte %llu of %llu",
+		 nd->id, a->version, (unsigned long long)rs->offset,
+		 (unsigned long long)total);
+	mcai_aggr_send_part(a, nd->peer, rs->offset);
 }
 
 /* Durably, as the store writes its own files: temp, fsync, rename. */
@@ -1105,8 +1196,7 @@ static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
 
 		if (!nd->peer || nd->version >= a->version)
 			continue;
-		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
-					a->model_frame.len);
+		r = mcai_aggr_send_model(a, nd);
 		if (r == -ENOBUFS)
 			mcai_net_close(nd->peer, "not reading: MODEL does not fit its queue");
 		else if (!r)
@@ -1680,8 +1770,7 @@ static int mcai_aggr_send_round(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 
 	m.u.round.sa_id = sa_id;
 	if (nd->version != a->version) {
-		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
-					a->model_frame.len);
+		r = mcai_aggr_send_model(a, nd);
 		if (r) {
 			mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
 				  (unsigned long long)a->round, nd->id,
@@ -2095,11 +2184,13 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		 "default");
 	m.u.welcome.version = a->version;
 	r = mcai_net_send_msg(p, &m, NULL);
-	if (!r && nd->version < a->version && a->model_frame.len) {
-		r = mcai_net_send_frame(p, a->model_frame.data,
-					a->model_frame.len);
+	if (!r && nd->version < a->version &&
+	    (a->model_frame.len || a->model_payload.len)) {
+		r = mcai_aggr_send_model(a, nd);
 		if (!r)
 			nd->version = a->version;
+		else if (r == -EMSGSIZE)
+			r = 0;
 	}
 	if (!r)
 		r = mcai_aggr_rejoin(a, nd);
@@ -2423,6 +2514,9 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 	case MCAI_MSG_PROGRESS:
 		mcai_aggr_progress(a, nd, &m.u.progress);
 		break;
+	case MCAI_MSG_MODEL_RESUME:
+		mcai_aggr_resume(a, nd, &m.u.resume);
+		break;
 	case MCAI_MSG_DRIFT:
 		mcai_aggr_drift(a, nd, &m.u.drift);
 		break;
@@ -2649,6 +2743,7 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	a->cfg = c;
 	a->net = net;
 	mcai_buf_init(&a->model_frame);
+	mcai_buf_init(&a->model_payload);
 	if (c->drift_stats) {
 		a->st_sum = calloc(MCAI_PROV_STATS_MAX_FEATURES, sizeof(double));
 		a->st_sumsq = calloc(MCAI_PROV_STATS_MAX_FEATURES,
@@ -2806,6 +2901,7 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->st_sum);
 	free(a->st_sumsq);
 	mcai_buf_free(&a->model_frame);
+	mcai_buf_free(&a->model_payload);
 	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)
 		mcai_dataset_free(&a->eval);
@@ -2880,6 +2976,7 @@ static int mcai_aggr_upstream_model(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_f32v_copy(&m->params, a->params);
 	a->version = m->version;
 	/* Relayed byte for byte: the nodes verify what the top published. */
+	mcai_buf_free(&a->model_payload);	/* not streamed on a relay */
 	mcai_buf_free(&a->model_frame);
 	mcai_buf_init(&a->model_frame);
 	start = mcai_frame_begin(&a->model_frame, MCAI_MSG_MODEL);

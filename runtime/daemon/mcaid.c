@@ -89,7 +89,7 @@ struct mcai_daemon {
 	const char *initial;		/* --initial BLOB */
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
 	const char *answer_hold;
-	unsigned int train_pace;
+	unsigned int train_pace, part_pace;
 	bool no_progress;
 	bool no_compress;
 	unsigned long long seed;
@@ -184,6 +184,8 @@ static void mcai_usage(FILE *f)
 "  --answer-hold FILE    node: hold each update until FILE exists (tests)\n"
 "  --train-pace MS       node: train at most one batch per MS ms (a slow\n"
 "                        gateway; heartbeats still go out)\n"
+"  --part-pace MS        node: ask for each part of a streamed model MS ms\n"
+"                        after the last (a slow link)\n"
 "  --no-progress         node: do not offer heartbeats while training\n"
 "                        (HELLO without MCAI_CAP_PROGRESS, as an older node)\n"
 "  --no-compress         node: do not offer compressed updates (HELLO\n"
@@ -616,7 +618,7 @@ enum {
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_SAMPLES, OPT_INITIAL,
-	OPT_ANSWER_DELAY, OPT_ANSWER_HOLD, OPT_TRAIN_PACE, OPT_NO_PROGRESS, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
+	OPT_ANSWER_DELAY, OPT_ANSWER_HOLD, OPT_TRAIN_PACE, OPT_NO_PROGRESS, OPT_PART_PACE, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
 	OPT_HELP,
 };
@@ -655,6 +657,7 @@ static const struct option mcai_long_opts[] = {
 	{ "answer-hold", required_argument, NULL, OPT_ANSWER_HOLD },
 	{ "train-pace", required_argument, NULL, OPT_TRAIN_PACE },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "part-pace", required_argument, NULL, OPT_PART_PACE },
 	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
@@ -859,6 +862,10 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 		case OPT_ANSWER_HOLD:
 			d->answer_hold = optarg;
 			break;
+		case OPT_PART_PACE:
+			if (mcai_parse_uint(optarg, 60000, &d->part_pace))
+				goto bad;
+			break;
 		case OPT_NO_PROGRESS:
 			d->no_progress = true;
 			break;
@@ -1034,6 +1041,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.answer_hold = d->answer_hold,
 			.train_pace_ms = d->train_pace,
 			.no_progress = d->no_progress,
+			.part_pace_ms = d->part_pace,
 			.no_compress = d->no_compress,
 			.esc = d->esc,
 			.on_stats = mcai_drift_from_manifest, .arg = d,

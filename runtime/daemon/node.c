@@ -27,6 +27,7 @@
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/samples.h"
 #include "runtime/fed/secagg.h"
+#include "runtime/fed/stream.h"
 
 /* ------------------------------------------------------------------ */
 /* Data and shape, shared with the aggregator                          */
@@ -326,6 +327,17 @@ struct mcai_fednode {
 	 * ROUND it trains for; tr_epoch, tr_pos where it is; tr_done of
 	 * tr_total batches.
 	 */
+	/*
+	 * A model streamed in parts (stream.h): what is held survives a lost
+	 * connection and is resumed.  A ROUND on the version being streamed
+	 * waits in pend until it is complete.  resume_due: when the next
+	 * MODEL_RESUME goes (--part-pace), 0 none pending.
+	 */
+	struct mcai_stream_rx srx;
+	bool srx_resume;		/* reconnected since the last part */
+	struct mcai_msg_round pend;
+	bool have_pend;
+	uint64_t resume_due;
 	bool training;
 	struct mcai_msg_round tr;
 	struct mcai_mlp_opt tr_opt;
@@ -675,6 +687,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	free(n->wire);
 	mcai_buf_free(&n->held);
 	mcai_buf_free(&n->sent);
+	mcai_stream_rx_reset(&n->srx);
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
 	mcai_prov_trust_free(n->trust);
@@ -705,6 +718,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
 			 (n->o.no_progress ? 0 : MCAI_CAP_PROGRESS) |
+			 MCAI_CAP_STREAM |
 			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
@@ -723,6 +737,26 @@ void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
 	 */
 	mcai_buf_free(&n->held);
 	n->held_until = 0;
+	/* the stream held is asked for again on the next connection */
+	n->srx_resume = n->srx.buf != NULL;
+	n->resume_due = 0;
+	n->have_pend = false;
+}
+
+/* MODEL_RESUME for the stream held: the bytes from n->srx.have on. */
+static void mcai_fednode_ask_part(struct mcai_fednode *n)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL_RESUME };
+
+	n->resume_due = 0;
+	if (!n->peer || !n->srx.buf)
+		return;
+	m.u.resume.version = n->srx.version;
+	memcpy(m.u.resume.digest, n->srx.digest, sizeof(n->srx.digest));
+	m.u.resume.offset = n->srx.have;
+	if (mcai_net_send_msg(n->peer, &m, NULL))
+		mcai_warn("model version %u: MODEL_RESUME not sent",
+			  n->srx.version);
 }
 
 /* The flags that change what an UPDATE for a round looks like. */
@@ -1321,6 +1355,16 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id, r->model, n->o.model);
 		return 0;
 	}
+	if (n->srx.buf && r->base_version == n->srx.version &&
+	    r->base_version != n->version) {
+		mcai_info("round %llu: waits for version %u, %llu of %llu bytes streamed",
+			  (unsigned long long)r->round_id, r->base_version,
+			  (unsigned long long)n->srx.have,
+			  (unsigned long long)n->srx.total);
+		n->pend = *r;
+		n->have_pend = true;
+		return 0;
+	}
 	if (!n->net || r->base_version != n->version) {
 		mcai_warn("round %llu: based on version %u, we hold %u: not taking part",
 			  (unsigned long long)r->round_id, r->base_version,
@@ -1528,6 +1572,88 @@ static int mcai_fednode_compress(struct mcai_fednode *n,
 	return 0;
 }
 
+/*
+ * A part of a streamed MODEL.  In order, or the stream is dropped and
+ * the connection closed; the first part again of the stream held (a new
+ * connection) is answered with where we are.  Complete and hashing
+ * right, the whole is a MODEL like any other.
+ */
+static int mcai_fednode_part(struct mcai_fednode *n, struct mcai_peer *p,
+			     const struct mcai_msg_part *mp)
+{
+	struct mcai_msg mm;
+	const char *why = NULL;
+	int r;
+
+	if (mp->version <= n->version && n->net) {
+		mcai_dbg("MODEL_PART of version %u: already have %u",
+			 mp->version, n->version);
+		return 0;
+	}
+	/*
+	 * Bytes of the stream held that we have already: the first part
+	 * again after a reconnection is the aggregator starting over, and
+	 * we say where we are; any other is a duplicate from a request that
+	 * crossed a new version's first part (the digest checks the whole).
+	 * A gap is refused below.
+	 */
+	if (n->srx.buf && mp->offset < n->srx.have &&
+	    mp->version == n->srx.version && mp->total == n->srx.total &&
+	    !memcmp(mp->digest, n->srx.digest, sizeof(mp->digest))) {
+		if (!mp->offset && n->srx_resume) {
+			n->srx_resume = false;
+			mcai_info("model version %u: resuming at byte %llu of %llu",
+				  mp->version,
+				  (unsigned long long)n->srx.have,
+				  (unsigned long long)n->srx.total);
+			mcai_fednode_ask_part(n);
+		} else {
+			mcai_dbg("model version %u: part at %llu again, ignored",
+				 mp->version, (unsigned long long)mp->offset);
+		}
+		return 0;
+	}
+	n->srx_resume = false;
+	if (!mp->offset)
+		mcai_info("model version %u: %llu bytes, more than a frame: streamed in parts",
+			  mp->version, (unsigned long long)mp->total);
+	r = mcai_stream_rx_part(&n->srx, mp, &why);
+	if (r < 0) {
+		mcai_err("peer %s: %s", mcai_peer_name(p),
+			 r == -ENOMEM ? "no memory for a streamed model" : why);
+		mcai_net_close(p, "bad model stream");
+		return 0;
+	}
+	if (!r) {
+		mcai_dbg("model version %u: %llu of %llu bytes",
+			 mp->version, (unsigned long long)n->srx.have,
+			 (unsigned long long)n->srx.total);
+		if (n->o.part_pace_ms)
+			n->resume_due = mcai_fed_now_ms() + n->o.part_pace_ms;
+		else
+			mcai_fednode_ask_part(n);
+		return 0;
+	}
+	mcai_info("model version %u: %llu bytes streamed, SHA-256 verified",
+		  n->srx.version, (unsigned long long)n->srx.total);
+	r = mcai_msg_decode(MCAI_MSG_MODEL, n->srx.buf, n->srx.total, &mm,
+			    &why);
+	if (r) {
+		mcai_err("peer %s: streamed MODEL: %s", mcai_peer_name(p), why);
+		mcai_stream_rx_reset(&n->srx);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	r = mcai_fednode_model(n, p, &mm.u.model);
+	mcai_msg_release(&mm);
+	mcai_stream_rx_reset(&n->srx);
+	if (!r && n->have_pend) {
+		n->have_pend = false;
+		r = mcai_fednode_round(n, p, &n->pend);
+	}
+	return r;
+}
+
 int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		       const struct mcai_frame_hdr *h, const uint8_t *payload)
 {
@@ -1563,6 +1689,9 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		break;
 	case MCAI_MSG_MODEL:
 		r = mcai_fednode_model(n, p, &m.u.model);
+		break;
+	case MCAI_MSG_MODEL_PART:
+		r = mcai_fednode_part(n, p, &m.u.part);
 		break;
 	case MCAI_MSG_ROUND:
 		r = mcai_fednode_round(n, p, &m.u.round);
@@ -1615,6 +1744,8 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 					   mcai_fed_now_ms());
 	}
 
+	if (n->resume_due && mcai_fed_now_ms() >= n->resume_due)
+		mcai_fednode_ask_part(n);
 	if (n->training)
 		mcai_fednode_train_slice(n);
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)

@@ -115,6 +115,8 @@ struct mcai_fednode_opts {
 	 * training outlasts the idle timeout (the heartbeat test).
 	 */
 	u32 train_pace_ms;
+	/* Ask for the next part of a streamed model this long after one. */
+	u32 part_pace_ms;
 	/* Do not offer MCAI_CAP_PROGRESS: no heartbeats, as an older node. */
 	bool no_progress;
 	/* Do not offer MCAI_CAP_COMPRESS: behave as a node before it. */

@@ -177,6 +177,15 @@ int main(int argc, char **argv)
 	m[MCAI_MSG_DRIFT].u.drift.version = 3;
 	m[MCAI_MSG_DRIFT].u.drift.score = 2.5f;
 	m[MCAI_MSG_DRIFT].u.drift.threshold = 1.0f;
+	m[MCAI_MSG_MODEL_PART].type = MCAI_MSG_MODEL_PART;
+	m[MCAI_MSG_MODEL_PART].u.part.version = 3;
+	m[MCAI_MSG_MODEL_PART].u.part.total = 40;
+	m[MCAI_MSG_MODEL_PART].u.part.offset = 32;
+	m[MCAI_MSG_MODEL_PART].u.part.data = comp;
+	m[MCAI_MSG_MODEL_PART].u.part.len = 8;
+	m[MCAI_MSG_MODEL_RESUME].type = MCAI_MSG_MODEL_RESUME;
+	m[MCAI_MSG_MODEL_RESUME].u.resume.version = 3;
+	m[MCAI_MSG_MODEL_RESUME].u.resume.offset = 32;
 	m[MCAI_MSG_PROGRESS].type = MCAI_MSG_PROGRESS;
 	m[MCAI_MSG_PROGRESS].u.progress.round_id = 4;
 	m[MCAI_MSG_PROGRESS].u.progress.done = 3;
