@@ -17,7 +17,7 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
 		       runtime/fed/adamstate.c runtime/fed/drift.c \
 		       runtime/fed/compress.c runtime/fed/personal.c \
-		       runtime/fed/fedmlp.c \
+		       runtime/fed/fedmlp.c runtime/fed/stream.c \
 		       runtime/daemon/escalate.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
 FED_SRCS += models/train/mlpquant.c

@@ -28,6 +28,8 @@
 #include "runtime/fed/net.h"
 #include "runtime/daemon/node.h"
 #include "runtime/fed/proto.h"
+#include "runtime/fed/stream.h"
+#include "models/engine/sha256.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/secagg.h"
 #include "runtime/fed/tls.h"
@@ -63,6 +65,9 @@
  */
 #define MCAI_AGGR_SA_EXTRA	2
 
+/* A streamed model goes in parts of this many bytes, one in flight. */
+#define MCAI_AGGR_PART		(1U << 20)
+
 struct mcai_aggr_node {
 	char id[MCAI_PROTO_ID_MAX + 1];
 	char cn[MCAI_PROTO_ID_MAX + 1];	/* certificate of its connection */
@@ -77,6 +82,12 @@ struct mcai_aggr_node {
 	uint32_t rounds;		/* updates accepted */
 	uint64_t sampled_round;		/* round it was asked to train in */
 	bool answered;
+	/*
+	 * Sampled in this round, then its connection went (counted in
+	 * a->dropped): when it comes back before the round closes it is
+	 * asked again and no longer counted as dropped.
+	 */
+	bool gone;
 	float last_loss;
 	bool have_telem;
 	struct mcai_telem_entry telem;	/* last summary of our model */
@@ -111,7 +122,10 @@ struct mcai_aggr {
 	float *params, *scratch, *combined;
 	u32 n_params;
 	uint32_t version;
-	struct mcai_buf model_frame;
+	struct mcai_buf model_frame;	/* empty: larger than a frame */
+	/* The MODEL payload, streamed in parts when it exceeds a frame. */
+	struct mcai_buf model_payload;
+	uint8_t model_digest[MCAI_PROTO_DIGEST_LEN];
 
 	/* Signs what we publish; NULL: versions go out unsigned. */
 	struct mcai_prov_key *sign_key;
@@ -147,6 +161,8 @@ struct mcai_aggr {
 	struct mcai_aggr_node *nodes;
 	size_t n_nodes, cap_nodes;
 
+	/* The ROUND sent to this round's nodes, to ask one again. */
+	struct mcai_msg round_msg;
 	/* The round in progress (running) or the next one. */
 	bool running, done, started_once;
 	uint64_t round;
@@ -496,11 +512,94 @@ static int mcai_aggr_cache_model(struct mcai_aggr *a, const u8 *blob,
 	m.u.model.manifest_len = (uint32_t)a->manifest_len;
 	mcai_buf_free(&a->model_frame);
 	mcai_buf_init(&a->model_frame);
-	r = mcai_msg_frame(&a->model_frame, &m, &why);
-	if (r)
+	mcai_buf_free(&a->model_payload);
+	mcai_buf_init(&a->model_payload);
+	r = mcai_msg_encode(&a->model_payload, &m, &why);
+	if (!r && a->model_payload.len > MCAI_PROTO_STREAM_MAX) {
+		why = "larger than a model stream";
+		r = -EMSGSIZE;
+	}
+	if (r) {
 		mcai_err("cannot encode MODEL version %u: %s", a->version,
 			 why ? why : strerror(-r));
-	return r;
+		return r;
+	}
+	mcai_sha256(a->model_payload.data, a->model_payload.len,
+		    a->model_digest);
+	if (a->model_payload.len <= MCAI_FRAME_MAX) {
+		r = mcai_msg_frame(&a->model_frame, &m, &why);
+		if (r)
+			mcai_err("cannot encode MODEL version %u: %s",
+				 a->version, why ? why : strerror(-r));
+		return r;
+	}
+	mcai_info("MODEL version %u: %zu bytes, more than a frame: streamed in parts of %u to the nodes that take them",
+		  a->version, a->model_payload.len, MCAI_AGGR_PART);
+	return 0;
+}
+
+/* The part of the current model at @offset to @p. */
+static int mcai_aggr_send_part(struct mcai_aggr *a, struct mcai_peer *p,
+			       uint64_t offset)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL_PART };
+
+	mcai_stream_part_at(&m.u.part, a->version, a->model_digest,
+			    a->model_payload.data, a->model_payload.len,
+			    offset, MCAI_AGGR_PART);
+	return mcai_net_send_msg(p, &m, NULL);
+}
+
+/*
+ * The current model to @nd: one MODEL frame, or its first part when it
+ * is larger than a frame (the node asks for the others), or nothing to
+ * a node that cannot take parts (-EMSGSIZE, logged).
+ */
+static int mcai_aggr_send_model(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	if (a->model_frame.len)
+		return mcai_net_send_frame(nd->peer, a->model_frame.data,
+					   a->model_frame.len);
+	if (!a->model_payload.len)
+		return -ENODATA;
+	if (!(nd->caps & MCAI_CAP_STREAM)) {
+		mcai_warn("node '%s' cannot take version %u: %zu bytes, more than a frame, and it does not stream models",
+			  nd->id, a->version, a->model_payload.len);
+		return -EMSGSIZE;
+	}
+	return mcai_aggr_send_part(a, nd->peer, 0);
+}
+
+/*
+ * MODEL_RESUME: the next part of the stream the node holds, when it is
+ * the current model's; else the current one from the start.
+ */
+static void mcai_aggr_resume(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+			     const struct mcai_msg_resume *rs)
+{
+	uint64_t total = a->model_payload.len;
+
+	if (!(nd->caps & MCAI_CAP_STREAM) || a->model_frame.len || !total) {
+		mcai_warn("node '%s': MODEL_RESUME with no model stream to serve",
+			  nd->id);
+		mcai_aggr_error(nd->peer, MCAI_ERR_PROTOCOL,
+				"no model stream to resume");
+		mcai_net_close(nd->peer, "unexpected MODEL_RESUME");
+		return;
+	}
+	if (rs->version != a->version ||
+	    memcmp(rs->digest, a->model_digest, sizeof(rs->digest))) {
+		mcai_info("node '%s': resumes version %u, serving %u: from the start",
+			  nd->id, rs->version, a->version);
+		mcai_aggr_send_part(a, nd->peer, 0);
+		return;
+	}
+	if (rs->offset >= total)
+		return;			/* it has it all */
+	mcai_dbg("node '%s': model version %u from byte %llu of %llu",
+		 nd->id, a->version, (unsigned long long)rs->offset,
+		 (unsigned long long)total);
+	mcai_aggr_send_part(a, nd->peer, rs->offset);
 }
 
 /* Durably, as the store writes its own files: temp, fsync, rename. */
@@ -1107,8 +1206,7 @@ static void mcai_aggr_broadcast_model(struct mcai_aggr *a)
 
 		if (!nd->peer || nd->version >= a->version)
 			continue;
-		r = mcai_net_send_frame(nd->peer, a->model_frame.data,
-					a->model_frame.len);
+		r = mcai_aggr_send_model(a, nd);
 		if (r == -ENOBUFS)
 			mcai_net_close(nd->peer, "not reading: MODEL does not fit its queue");
 		else if (!r)
@@ -1743,6 +1841,64 @@ static float mcai_aggr_lr(const struct mcai_aggr *a)
 	return (float)fmax(lr, a->cfg->lr * 1e-3);
 }
 
+/*
+ * This round's ROUND (a->round_msg) to @nd, after the MODEL when it is
+ * behind; @sa_id its place in secure aggregation.
+ */
+static int mcai_aggr_send_round(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+				uint32_t sa_id)
+{
+	struct mcai_msg m = a->round_msg;
+	int r;
+
+	m.u.round.sa_id = sa_id;
+	if (nd->version != a->version) {
+		r = mcai_aggr_send_model(a, nd);
+		if (r) {
+			mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
+				  (unsigned long long)a->round, nd->id,
+				  strerror(-r));
+			return r;
+		}
+		nd->version = a->version;
+	}
+	/*
+	 * Compression only for the nodes that said they decode it:
+	 * an older node keeps its plain ROUND and UPDATE.
+	 */
+	m.u.round.flags &= ~(MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS |
+			     MCAI_ROUND_F_PROGRESS);
+	if (a->stats_asked && (nd->caps & MCAI_CAP_STATS))
+		m.u.round.flags |= MCAI_ROUND_F_STATS;
+	/*
+	 * Heartbeats from the nodes that send them: a quarter of the idle
+	 * timeout, so a node training longer than that is never taken for
+	 * idle (within 0.1 .. 10 s: 1,000 nodes at most 100 frames a second
+	 * with the default 300 s).
+	 */
+	if (nd->caps & MCAI_CAP_PROGRESS) {
+		uint32_t idle = a->o.idle_ms ? a->o.idle_ms : 300000;
+
+		m.u.round.flags |= MCAI_ROUND_F_PROGRESS;
+		m.u.round.progress_ms = idle / 4 < MCAI_PROTO_PROGRESS_MIN_MS ?
+					MCAI_PROTO_PROGRESS_MIN_MS :
+					idle / 4 > 10000 ? 10000 : idle / 4;
+	}
+	nd->comp_asked = a->cfg->compress && !a->sa &&
+			 (nd->caps & MCAI_CAP_COMPRESS);
+	if (nd->comp_asked) {
+		m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
+		m.u.round.comp_kind = a->cfg->compress;
+		m.u.round.comp_topk = a->cfg->compress_topk;
+		m.u.round.comp_block = MCAI_COMP_BLOCK;
+	}
+	r = mcai_net_send_msg(nd->peer, &m, NULL);
+	if (r)
+		mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
+			  (unsigned long long)a->round, nd->id);
+	return r;
+}
+
 static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
@@ -1751,7 +1907,6 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 	uint32_t *cand;
 	u64 rng;
 	size_t k;
-	int r;
 
 	cand = calloc(connected, sizeof(*cand));
 	if (!cand)
@@ -1882,44 +2037,15 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		a->sa_deadline = a->deadline;
 		a->sa_bytes_in = a->sa_bytes_out = 0;
 	}
+	a->round_msg = m;
 	for (i = 0; i < want; i++) {
 		struct mcai_aggr_node *nd = &a->nodes[cand[i]];
 
-		m.u.round.sa_id = i;
-
-		if (nd->version != a->version) {
-			r = mcai_net_send_frame(nd->peer, a->model_frame.data,
-						a->model_frame.len);
-			if (r) {
-				mcai_warn("round %llu: node '%s' skipped: MODEL not sent: %s",
-					  (unsigned long long)a->round, nd->id,
-					  strerror(-r));
-				continue;
-			}
-			nd->version = a->version;
-		}
-		/*
-		 * Compression only for the nodes that said they decode it:
-		 * an older node keeps its plain ROUND and UPDATE.
-		 */
-		m.u.round.flags &= ~(MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS);
-		if (a->stats_asked && (nd->caps & MCAI_CAP_STATS))
-			m.u.round.flags |= MCAI_ROUND_F_STATS;
-		nd->comp_asked = a->cfg->compress && !a->sa &&
-				 (nd->caps & MCAI_CAP_COMPRESS);
-		if (nd->comp_asked) {
-			m.u.round.flags |= MCAI_ROUND_F_COMPRESS;
-			m.u.round.comp_kind = a->cfg->compress;
-			m.u.round.comp_topk = a->cfg->compress_topk;
-			m.u.round.comp_block = MCAI_COMP_BLOCK;
-		}
-		if (mcai_net_send_msg(nd->peer, &m, NULL)) {
-			mcai_warn("round %llu: node '%s' skipped: ROUND not sent",
-				  (unsigned long long)a->round, nd->id);
+		if (mcai_aggr_send_round(a, nd, i))
 			continue;
-		}
 		nd->sampled_round = a->round;
 		nd->answered = false;
+		nd->gone = false;
 		a->sampled++;
 		if (a->sa) {
 			nd->sa_id = i;
@@ -2001,6 +2127,39 @@ static size_t mcai_aggr_evict(const struct mcai_aggr *a)
 	return best;
 }
 
+/*
+ * A node sampled in the running round is back (it restarted, or its
+ * link dropped and it reconnected).  Gone without answering: it is asked
+ * again, out of the dropped count, and its one UPDATE counts like any
+ * other.  Already answered: its update is in the sum once, and any other
+ * UPDATE it sends for the round is refused as stale.  Not in a secure
+ * aggregation round: its keys went with its connection.
+ */
+static int mcai_aggr_rejoin(struct mcai_aggr *a, struct mcai_aggr_node *nd)
+{
+	int r;
+
+	if (!a->running || nd->sampled_round != a->round)
+		return 0;
+	if (nd->answered) {
+		mcai_info("round %llu: node '%s' is back; its update is counted already (%u of %u answered)",
+			  (unsigned long long)a->round, nd->id, a->answered,
+			  a->sampled);
+		return 0;
+	}
+	if (!nd->gone || a->sa)
+		return 0;
+	r = mcai_aggr_send_round(a, nd, 0);
+	if (r)
+		return r;
+	nd->gone = false;
+	a->dropped--;
+	mcai_info("round %llu: node '%s' is back: asked again (%u of %u answered, %u dropped)",
+		  (unsigned long long)a->round, nd->id, a->answered, a->sampled,
+		  a->dropped);
+	return 0;
+}
+
 static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			   const struct mcai_msg_hello *h)
 {
@@ -2059,9 +2218,9 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 			mcai_net_close(nd->peer, "replaced by a new connection");
 			mcai_aggr_sa_drop(a, nd);
 			if (a->running && nd->sampled_round == a->round &&
-			    !nd->answered) {
+			    !nd->answered && !nd->gone) {
 				a->dropped++;
-				nd->sampled_round = 0;
+				nd->gone = true;
 			}
 		}
 	} else if (a->n_nodes >= a->cfg->max_nodes) {
@@ -2118,12 +2277,16 @@ static int mcai_aggr_hello(struct mcai_aggr *a, struct mcai_peer *p,
 		 "default");
 	m.u.welcome.version = a->version;
 	r = mcai_net_send_msg(p, &m, NULL);
-	if (!r && nd->version < a->version && a->model_frame.len) {
-		r = mcai_net_send_frame(p, a->model_frame.data,
-					a->model_frame.len);
+	if (!r && nd->version < a->version &&
+	    (a->model_frame.len || a->model_payload.len)) {
+		r = mcai_aggr_send_model(a, nd);
 		if (!r)
 			nd->version = a->version;
+		else if (r == -EMSGSIZE)
+			r = 0;
 	}
+	if (!r)
+		r = mcai_aggr_rejoin(a, nd);
 	return r == -EPIPE ? -EPIPE : 0;
 }
 
@@ -2136,14 +2299,15 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	int r;
 
 	if (!a->running || u->round_id != a->round || a->sa ||
-	    nd->sampled_round != a->round || nd->answered) {
+	    nd->sampled_round != a->round || nd->answered || nd->gone) {
 		mcai_warn("node '%s': UPDATE for round %llu refused as stale (current %llu, %s)",
 			  nd->id, (unsigned long long)u->round_id,
 			  (unsigned long long)a->round,
 			  !a->running ? "no round open" :
 			  a->sa ? "secure aggregation round" :
 			  nd->sampled_round != a->round ? "not sampled" :
-			  nd->answered ? "already answered" : "other round");
+			  nd->answered ? "already answered" :
+			  nd->gone ? "dropped out of it" : "other round");
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
 		return;
 	}
@@ -2235,6 +2399,27 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_aggr_maybe_close(a);
 }
 
+/*
+ * A heartbeat of a sampled node still training: it is alive (the frame
+ * itself keeps its connection from the idle timeout) and in the round
+ * until the deadline.  One for another round, or from a node that was
+ * not asked, is only logged: it may have crossed the round's close.
+ */
+static void mcai_aggr_progress(struct mcai_aggr *a, struct mcai_aggr_node *nd,
+			       const struct mcai_msg_progress *g)
+{
+	if (!a->running || g->round_id != a->round ||
+	    nd->sampled_round != a->round || nd->answered || nd->gone ||
+	    !(nd->caps & MCAI_CAP_PROGRESS)) {
+		mcai_dbg("node '%s': PROGRESS for round %llu ignored (current %llu)",
+			 nd->id, (unsigned long long)g->round_id,
+			 (unsigned long long)a->round);
+		return;
+	}
+	mcai_dbg("round %llu: node '%s' training, %u of %u batches",
+		 (unsigned long long)a->round, nd->id, g->done, g->total);
+}
+
 /* A sampled node's training statistics, folded into the round's. */
 static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 				const struct mcai_msg_datastats *d)
@@ -2242,7 +2427,7 @@ static void mcai_aggr_datastats(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 	uint32_t i;
 
 	if (!a->running || !a->stats_asked || d->round_id != a->round ||
-	    nd->sampled_round != a->round || nd->answered ||
+	    nd->sampled_round != a->round || nd->answered || nd->gone ||
 	    nd->stats_round == a->round) {
 		mcai_warn("node '%s': DATASTATS for round %llu ignored (current %llu)",
 			  nd->id, (unsigned long long)d->round_id,
@@ -2378,7 +2563,8 @@ static void mcai_aggr_refused(struct mcai_aggr *a, struct mcai_aggr_node *nd)
 	nd->version = 0;
 	a->status_dirty = true;
 	mcai_aggr_sa_drop(a, nd);
-	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+	if (a->running && nd->sampled_round == a->round && !nd->answered &&
+	    !nd->gone) {
 		mcai_warn("round %llu: node '%s' refused version %u, counted as dropped out",
 			  (unsigned long long)a->round, nd->id, a->version);
 		nd->sampled_round = 0;
@@ -2425,6 +2611,12 @@ int mcai_aggr_frame(struct mcai_aggr *a, struct mcai_peer *p,
 		break;
 	case MCAI_MSG_DATASTATS:
 		mcai_aggr_datastats(a, nd, &m.u.datastats);
+		break;
+	case MCAI_MSG_PROGRESS:
+		mcai_aggr_progress(a, nd, &m.u.progress);
+		break;
+	case MCAI_MSG_MODEL_RESUME:
+		mcai_aggr_resume(a, nd, &m.u.resume);
 		break;
 	case MCAI_MSG_DRIFT:
 		mcai_aggr_drift(a, nd, &m.u.drift);
@@ -2475,10 +2667,11 @@ void mcai_aggr_closed(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_info("node '%s' left: %s (%u connected)", nd->id, why,
 		  mcai_aggr_connected(a));
 	mcai_aggr_sa_drop(a, nd);
-	if (a->running && nd->sampled_round == a->round && !nd->answered) {
+	if (a->running && nd->sampled_round == a->round && !nd->answered &&
+	    !nd->gone) {
 		mcai_warn("round %llu: sampled node '%s' dropped out",
 			  (unsigned long long)a->round, nd->id);
-		nd->sampled_round = 0;
+		nd->gone = true;
 		a->dropped++;
 		mcai_aggr_maybe_close(a);
 	}
@@ -2659,6 +2852,7 @@ int mcai_aggr_new(struct mcai_aggr **out, const struct mcai_aggr_opts *o,
 	a->cfg = c;
 	a->net = net;
 	mcai_buf_init(&a->model_frame);
+	mcai_buf_init(&a->model_payload);
 	if (c->drift_stats) {
 		a->st_sum = calloc(MCAI_PROV_STATS_MAX_FEATURES, sizeof(double));
 		a->st_sumsq = calloc(MCAI_PROV_STATS_MAX_FEATURES,
@@ -2816,6 +3010,7 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->st_sum);
 	free(a->st_sumsq);
 	mcai_buf_free(&a->model_frame);
+	mcai_buf_free(&a->model_payload);
 	mcai_prov_key_free(a->sign_key);
 	if (a->have_eval)
 		mcai_dataset_free(&a->eval);
@@ -2890,6 +3085,7 @@ static int mcai_aggr_upstream_model(struct mcai_aggr *a, struct mcai_peer *p,
 	mcai_f32v_copy(&m->params, a->params);
 	a->version = m->version;
 	/* Relayed byte for byte: the nodes verify what the top published. */
+	mcai_buf_free(&a->model_payload);	/* not streamed on a relay */
 	mcai_buf_free(&a->model_frame);
 	mcai_buf_init(&a->model_frame);
 	start = mcai_frame_begin(&a->model_frame, MCAI_MSG_MODEL);

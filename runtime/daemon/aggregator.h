@@ -77,6 +77,7 @@ struct mcai_aggr_opts {
 	const char *initial;
 	uint64_t seed;			/* initial weights and client sampling */
 	uint32_t start_nodes;		/* first round waits for this many */
+	uint32_t idle_ms;		/* peers' idle timeout, 0: 300 s */
 	/*
 	 * A site under an upstream aggregator: no rounds of its own, no
 	 * versions published here; each upstream ROUND runs on this site's

@@ -89,6 +89,9 @@ struct mcai_daemon {
 	const char *registry, *data_dir, *shard, *eval_dir, *samples_dir;
 	const char *initial;		/* --initial BLOB */
 	unsigned int eval_limit, calib, hidden, start_nodes, answer_delay;
+	const char *answer_hold;
+	unsigned int train_pace, part_pace;
+	bool no_progress;
 	bool no_compress;
 	unsigned long long seed;
 	const char *sets[MCAI_MAX_SETS];
@@ -179,6 +182,13 @@ static void mcai_usage(FILE *f)
 "                        when neither --data nor --shard is given\n"
 "  --answer-delay MS     node: hold each update (with secure aggregation:\n"
 "                        its masked input) back (a slow gateway)\n"
+"  --answer-hold FILE    node: hold each update until FILE exists (tests)\n"
+"  --train-pace MS       node: train at most one batch per MS ms (a slow\n"
+"                        gateway; heartbeats still go out)\n"
+"  --part-pace MS        node: ask for each part of a streamed model MS ms\n"
+"                        after the last (a slow link)\n"
+"  --no-progress         node: do not offer heartbeats while training\n"
+"                        (HELLO without MCAI_CAP_PROGRESS, as an older node)\n"
 "  --no-compress         node: do not offer compressed updates (HELLO\n"
 "                        without MCAI_CAP_COMPRESS, as an older node)\n"
 "  --telemetry MODE      auto (default: when /dev/mcai is there and mcaid\n"
@@ -609,7 +619,7 @@ enum {
 	OPT_CONNECTIONS, OPT_SET, OPT_REGISTRY, OPT_EVAL, OPT_EVAL_LIMIT,
 	OPT_CALIB, OPT_HIDDEN, OPT_SEED, OPT_START_NODES, OPT_DATA, OPT_SHARD,
 	OPT_SAMPLES, OPT_INITIAL,
-	OPT_ANSWER_DELAY, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
+	OPT_ANSWER_DELAY, OPT_ANSWER_HOLD, OPT_TRAIN_PACE, OPT_NO_PROGRESS, OPT_PART_PACE, OPT_NO_COMPRESS, OPT_TELEMETRY, OPT_POWER_TABLE, OPT_FEED_INTERVAL,
 	OPT_RATE_FRAMES, OPT_ASSEMBLY_KIB, OPT_SEND_KIB, OPT_ALLOW_LIST,
 	OPT_HELP,
 };
@@ -645,6 +655,10 @@ static const struct option mcai_long_opts[] = {
 	{ "shard", required_argument, NULL, OPT_SHARD },
 	{ "samples", required_argument, NULL, OPT_SAMPLES },
 	{ "answer-delay", required_argument, NULL, OPT_ANSWER_DELAY },
+	{ "answer-hold", required_argument, NULL, OPT_ANSWER_HOLD },
+	{ "train-pace", required_argument, NULL, OPT_TRAIN_PACE },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "part-pace", required_argument, NULL, OPT_PART_PACE },
 	{ "no-compress", no_argument, NULL, OPT_NO_COMPRESS },
 	{ "telemetry", required_argument, NULL, OPT_TELEMETRY },
 	{ "power-table", required_argument, NULL, OPT_POWER_TABLE },
@@ -846,6 +860,20 @@ static int mcai_parse_args(struct mcai_daemon *d, int argc, char **argv)
 			if (mcai_parse_uint(optarg, 86400000, &d->answer_delay))
 				goto bad;
 			break;
+		case OPT_ANSWER_HOLD:
+			d->answer_hold = optarg;
+			break;
+		case OPT_PART_PACE:
+			if (mcai_parse_uint(optarg, 60000, &d->part_pace))
+				goto bad;
+			break;
+		case OPT_NO_PROGRESS:
+			d->no_progress = true;
+			break;
+		case OPT_TRAIN_PACE:
+			if (mcai_parse_uint(optarg, 60000, &d->train_pace))
+				goto bad;
+			break;
 		case OPT_NO_COMPRESS:
 			d->no_compress = true;
 			break;
@@ -997,6 +1025,7 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.initial = d->initial,
 			.seed = d->seed ? d->seed : 1,
 			.start_nodes = d->start_nodes,
+			.idle_ms = d->nopts.idle_ms,
 			.upstream = d->connect != NULL,
 			.node_id = d->node_id,
 			.tls = d->tls,
@@ -1011,6 +1040,10 @@ static int mcai_fed_start(struct mcai_daemon *d, const struct mcai_config *cfg)
 			.train_samples = d->train_samples,
 			.dev_fd = d->dev_fd, .momentum = 0.9f,
 			.answer_delay_ms = d->answer_delay, .cfg = cfg,
+			.answer_hold = d->answer_hold,
+			.train_pace_ms = d->train_pace,
+			.no_progress = d->no_progress,
+			.part_pace_ms = d->part_pace,
 			.no_compress = d->no_compress,
 			.esc = d->esc,
 			.on_stats = mcai_drift_from_manifest, .arg = d,

@@ -27,6 +27,7 @@
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/samples.h"
 #include "runtime/fed/secagg.h"
+#include "runtime/fed/stream.h"
 #include "runtime/fed/tls.h"
 
 #include <openssl/x509.h>
@@ -310,6 +311,43 @@ struct mcai_fednode {
 	struct mcai_peer *peer;
 	bool welcomed;
 	struct mcai_buf held;		/* a delayed UPDATE frame */
+	/*
+	 * The last UPDATE computed, for round sent_round on version
+	 * sent_base with the ROUND flags sent_flags: an aggregator that
+	 * asks again for the same round (it restarted mid-round, or we
+	 * reconnected) gets these same bytes, not a second training run
+	 * (with DP, fresh noise over the same data would be a second
+	 * release; with compression, the residual is already advanced).
+	 */
+	struct mcai_buf sent;
+	uint64_t sent_round;
+	uint32_t sent_base, sent_flags;
+	/*
+	 * Local training runs in slices from the tick, not in one call:
+	 * between slices the loop sends PROGRESS heartbeats and keepalives
+	 * and reads what comes, so a slow gateway whose training outlasts
+	 * the idle timeout stays connected and in the round.  tr is the
+	 * ROUND it trains for; tr_epoch, tr_pos where it is; tr_done of
+	 * tr_total batches.
+	 */
+	/*
+	 * A model streamed in parts (stream.h): what is held survives a lost
+	 * connection and is resumed.  A ROUND on the version being streamed
+	 * waits in pend until it is complete.  resume_due: when the next
+	 * MODEL_RESUME goes (--part-pace), 0 none pending.
+	 */
+	struct mcai_stream_rx srx;
+	bool srx_resume;		/* reconnected since the last part */
+	struct mcai_msg_round pend;
+	bool have_pend;
+	uint64_t resume_due;
+	bool training;
+	struct mcai_msg_round tr;
+	struct mcai_mlp_opt tr_opt;
+	struct mcai_mlp_sched tr_sched;
+	struct mcai_mlp_stats tr_st;
+	u32 tr_epoch, tr_pos, tr_done, tr_total;
+	uint64_t tr_t0, tr_next_progress, tr_next_batch;
 	struct mcai_dp_rng dp_rng;	/* distributed DP noise, from the kernel */
 
 	/*
@@ -596,6 +634,7 @@ int mcai_fednode_new(struct mcai_fednode **out,
 	n->o = *o;
 	n->dev.fd = -1;
 	mcai_buf_init(&n->held);
+	mcai_buf_init(&n->sent);
 	if (o->samples_dir && o->train_samples) {
 		r = mcai_fednode_load_samples(n);
 		if (r) {
@@ -652,6 +691,8 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	free(n->resid);
 	free(n->wire);
 	mcai_buf_free(&n->held);
+	mcai_buf_free(&n->sent);
+	mcai_stream_rx_reset(&n->srx);
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
 	mcai_prov_trust_free(n->trust);
@@ -671,7 +712,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	n->peer = p;
 	n->welcomed = false;
 	/* Declare what the store holds now, not what it held at start. */
-	if (n->o.train_samples)
+	if (n->o.train_samples && !n->training)
 		mcai_fednode_load_samples(n);
 	snprintf(m.u.hello.node_id, sizeof(m.u.hello.node_id), "%s",
 		 n->o.node_id);
@@ -681,6 +722,8 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.n_samples = n->count;
 	n->declared = n->count;
 	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
+			 (n->o.no_progress ? 0 : MCAI_CAP_PROGRESS) |
+			 MCAI_CAP_STREAM |
 			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0) |
 			 (n->o.tls ? MCAI_CAP_SA_SIGNED : 0);
@@ -694,9 +737,60 @@ void mcai_fednode_closed(struct mcai_fednode *n, struct mcai_peer *p)
 		return;
 	n->peer = NULL;
 	n->welcomed = false;
-	/* An update for a round we can no longer answer in is worthless. */
+	/*
+	 * A held update goes nowhere now; its copy in n->sent answers the
+	 * same round if the aggregator asks again after we reconnect.
+	 */
 	mcai_buf_free(&n->held);
 	n->held_until = 0;
+	/* the stream held is asked for again on the next connection */
+	n->srx_resume = n->srx.buf != NULL;
+	n->resume_due = 0;
+	n->have_pend = false;
+}
+
+/* MODEL_RESUME for the stream held: the bytes from n->srx.have on. */
+static void mcai_fednode_ask_part(struct mcai_fednode *n)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_MODEL_RESUME };
+
+	n->resume_due = 0;
+	if (!n->peer || !n->srx.buf)
+		return;
+	m.u.resume.version = n->srx.version;
+	memcpy(m.u.resume.digest, n->srx.digest, sizeof(n->srx.digest));
+	m.u.resume.offset = n->srx.have;
+	if (mcai_net_send_msg(n->peer, &m, NULL))
+		mcai_warn("model version %u: MODEL_RESUME not sent",
+			  n->srx.version);
+}
+
+/* The flags that change what an UPDATE for a round looks like. */
+#define MCAI_FEDNODE_SENT_FLAGS	(MCAI_ROUND_F_DP | MCAI_ROUND_F_COMPRESS)
+
+/* Send @b now, or hold a copy of it (--answer-delay, --answer-hold). */
+static int mcai_fednode_answer(struct mcai_fednode *n, struct mcai_peer *p,
+			       uint64_t round, const struct mcai_buf *b)
+{
+	int ret;
+
+	if (n->o.answer_delay_ms || n->o.answer_hold) {
+		mcai_buf_reset(&n->held);
+		mcai_buf_put(&n->held, b->data, b->len);
+		if (n->held.err) {
+			mcai_err("round %llu: cannot hold the UPDATE back",
+				 (unsigned long long)round);
+			mcai_buf_free(&n->held);
+			return 0;
+		}
+		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		return 0;
+	}
+	ret = mcai_net_send_frame(p, b->data, b->len);
+	if (ret)
+		mcai_warn("round %llu: UPDATE not sent: %s",
+			  (unsigned long long)round, strerror(-ret));
+	return ret == -EPIPE ? -EPIPE : 0;
 }
 
 static int mcai_fednode_install(struct mcai_fednode *n,
@@ -936,6 +1030,12 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 					    mcai_prov_verdict_name(prov));
 			return 0;
 		}
+	}
+	if (n->training) {
+		mcai_warn("round %llu: version %u arrived while training on version %u: that training is abandoned",
+			  (unsigned long long)n->tr.round_id, m->version,
+			  n->version);
+		n->training = false;
 	}
 	if (!n->net || !mcai_fedmlp_same(&n->shape, &shape)) {
 		mcai_mlp_free(n->net);
@@ -1235,21 +1335,98 @@ static int mcai_fednode_compress(struct mcai_fednode *n,
 				 const struct mcai_msg_round *r,
 				 struct mcai_msg *m);
 
+static int mcai_fednode_finish(struct mcai_fednode *n);
+
+/* A slice of at most this long: heartbeats go out between slices. */
+#define MCAI_FEDNODE_SLICE_MS	500
+
+/* PROGRESS, when the round asked for heartbeats and one is due. */
+static void mcai_fednode_progress(struct mcai_fednode *n, uint64_t now)
+{
+	struct mcai_msg m = { .type = MCAI_MSG_PROGRESS };
+
+	if (!(n->tr.flags & MCAI_ROUND_F_PROGRESS) || !n->peer ||
+	    now < n->tr_next_progress)
+		return;
+	n->tr_next_progress = now + n->tr.progress_ms;
+	m.u.progress.round_id = n->tr.round_id;
+	m.u.progress.done = n->tr_done;
+	m.u.progress.total = n->tr_total;
+	if (mcai_net_send_msg(n->peer, &m, NULL))
+		mcai_warn("round %llu: PROGRESS not sent",
+			  (unsigned long long)n->tr.round_id);
+}
+
+/*
+ * Batches until the slice is used up (or the next paced batch is not
+ * due); the update goes out after the last one.  The same batches in the
+ * same order as mcai_mlp_train_epoch(): shuffled at each epoch's start.
+ */
+static int mcai_fednode_train_slice(struct mcai_fednode *n)
+{
+	struct mcai_mlp_data data;
+	uint64_t now = mcai_fed_now_ms(), end;
+	u32 batch = n->tr.batch ? n->tr.batch : 1, len, i, j, t;
+
+	if (!n->training)
+		return 0;
+	end = now + MCAI_FEDNODE_SLICE_MS;
+	if ((n->tr.flags & MCAI_ROUND_F_PROGRESS) &&
+	    n->tr.progress_ms / 2 < MCAI_FEDNODE_SLICE_MS)
+		end = now + n->tr.progress_ms / 2;
+	data = mcai_fednode_data(n);
+	while (n->tr_epoch < n->tr.local_epochs && n->count) {
+		if (n->o.train_pace_ms && now < n->tr_next_batch)
+			break;
+		if (!n->tr_pos)
+			for (i = n->count; i > 1; i--) {	/* Fisher-Yates */
+				j = mcai_mlp_below(&n->rng, i);
+				t = n->idx[i - 1];
+				n->idx[i - 1] = n->idx[j];
+				n->idx[j] = t;
+			}
+		len = n->count - n->tr_pos < batch ? n->count - n->tr_pos :
+						      batch;
+		mcai_mlp_train_batch(n->net, &n->tr_opt, &n->tr_sched, &data,
+				     n->idx + n->tr_pos, len, &n->tr_st);
+		n->tr_pos += len;
+		n->tr_done++;
+		if (n->tr_pos >= n->count) {
+			n->tr_pos = 0;
+			n->tr_epoch++;
+		}
+		now = mcai_fed_now_ms();
+		n->tr_next_batch = now + n->o.train_pace_ms;
+		if (now >= end)
+			break;
+	}
+	if (n->tr_epoch < n->tr.local_epochs && n->count) {
+		mcai_fednode_progress(n, now);
+		return 0;
+	}
+	n->training = false;
+	return mcai_fednode_finish(n);
+}
+
 static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			      const struct mcai_msg_round *r)
 {
-	struct mcai_mlp_data data;
-	struct mcai_mlp_opt opt = { .momentum = n->o.momentum };
-	struct mcai_mlp_sched sched = { .lr = r->lr };
-	struct mcai_mlp_stats st = { 0 };
-	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
-	uint64_t t0 = mcai_fed_now_ms();
-	u32 e;
-	int ret;
+	u32 batch = r->batch ? r->batch : 1;
+	uint64_t total;
 
 	if (strcmp(r->model, n->o.model)) {
 		mcai_warn("round %llu is for model '%s', this node trains '%s': not taking part",
 			  (unsigned long long)r->round_id, r->model, n->o.model);
+		return 0;
+	}
+	if (n->srx.buf && r->base_version == n->srx.version &&
+	    r->base_version != n->version) {
+		mcai_info("round %llu: waits for version %u, %llu of %llu bytes streamed",
+			  (unsigned long long)r->round_id, r->base_version,
+			  (unsigned long long)n->srx.have,
+			  (unsigned long long)n->srx.total);
+		n->pend = *r;
+		n->have_pend = true;
 		return 0;
 	}
 	if (!n->net || r->base_version != n->version) {
@@ -1257,6 +1434,33 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			  (unsigned long long)r->round_id, r->base_version,
 			  n->version);
 		return 0;
+	}
+	if (n->training) {
+		if (r->round_id == n->tr.round_id &&
+		    r->base_version == n->tr.base_version &&
+		    r->flags == n->tr.flags) {
+			mcai_info("round %llu: asked again while training for it (%u of %u batches): the update goes out when done",
+				  (unsigned long long)r->round_id, n->tr_done,
+				  n->tr_total);
+			return 0;
+		}
+		mcai_warn("round %llu: training for round %llu abandoned",
+			  (unsigned long long)r->round_id,
+			  (unsigned long long)n->tr.round_id);
+		n->training = false;
+	}
+	if (n->sent.len && r->round_id == n->sent_round &&
+	    r->base_version == n->sent_base &&
+	    (r->flags & MCAI_FEDNODE_SENT_FLAGS) == n->sent_flags &&
+	    !(r->flags & MCAI_ROUND_F_SECAGG)) {
+		mcai_info("round %llu: asked again (version %u): the update already computed for it, not trained again",
+			  (unsigned long long)r->round_id, n->version);
+		if (n->held.len)
+			return 0;	/* still held: it goes out once */
+		if ((r->flags & MCAI_ROUND_F_STATS) &&
+		    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
+			return -EPIPE;
+		return mcai_fednode_answer(n, p, r->round_id, &n->sent);
 	}
 	if (n->held.len) {
 		mcai_warn("round %llu: the previous update is still held back, dropped",
@@ -1275,8 +1479,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_fednode_maybe_reload(n);
 	if (n->o.train_samples) {
 		/* What was labelled since the last round trains too. */
-		ret = mcai_fednode_load_samples(n);
-		if (ret)
+		if (mcai_fednode_load_samples(n))
 			return 0;
 		if (!n->count) {
 			mcai_warn("round %llu: no labelled samples in %s yet (label them with `mcaictl label`): not taking part",
@@ -1285,20 +1488,42 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
-	data = mcai_fednode_data(n);
 	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
 		  (unsigned long long)r->round_id, n->version, n->count,
 		  r->local_epochs, r->batch, (double)r->lr,
 		  (double)r->prox_mu);
 	mcai_mlp_set_params(n->net, n->base);
 	mcai_mlp_reset_opt(n->net);
+	memset(&n->tr_opt, 0, sizeof(n->tr_opt));
+	n->tr_opt.momentum = n->o.momentum;
 	if (r->prox_mu > 0.0f) {
-		opt.prox_mu = r->prox_mu;
-		opt.prox_ref = n->base;
+		n->tr_opt.prox_mu = r->prox_mu;
+		n->tr_opt.prox_ref = n->base;
 	}
-	for (e = 0; e < r->local_epochs; e++)
-		mcai_mlp_train_epoch(n->net, &opt, &sched, &data, n->idx,
-				     n->count, r->batch, &n->rng, &st);
+	memset(&n->tr_sched, 0, sizeof(n->tr_sched));
+	n->tr_sched.lr = r->lr;
+	memset(&n->tr_st, 0, sizeof(n->tr_st));
+	n->tr = *r;
+	n->tr_epoch = n->tr_pos = n->tr_done = 0;
+	total = (uint64_t)r->local_epochs * ((n->count + batch - 1) / batch);
+	n->tr_total = total > UINT32_MAX ? UINT32_MAX : total ? (u32)total : 1;
+	n->tr_t0 = mcai_fed_now_ms();
+	n->tr_next_progress = n->tr_t0 + r->progress_ms;
+	n->tr_next_batch = n->tr_t0;
+	n->training = true;
+	return mcai_fednode_train_slice(n);
+}
+
+/* The trained delta into an UPDATE (or secure aggregation), sent. */
+static int mcai_fednode_finish(struct mcai_fednode *n)
+{
+	struct mcai_peer *p = n->peer;
+	const struct mcai_msg_round *r = &n->tr;
+	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
+	const struct mcai_mlp_stats st = n->tr_st;
+	const char *why = NULL;
+	int ret;
+
 	mcai_mlp_delta(n->net, n->base, n->delta);
 	if (r->flags & MCAI_ROUND_F_DP) {
 		bool clipped = mcai_dp_clip(n->delta, n->n_params, r->dp_clip);
@@ -1322,7 +1547,7 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	}
 	m.u.update.delta_f = n->delta;
 	m.u.update.n_delta = n->n_params;
-	if ((r->flags & MCAI_ROUND_F_STATS) &&
+	if (p && (r->flags & MCAI_ROUND_F_STATS) &&
 	    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
 		return -EPIPE;
 	if ((r->flags & MCAI_ROUND_F_COMPRESS) &&
@@ -1331,29 +1556,36 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 	n->rounds++;
 	mcai_info("round %llu: trained in %llu ms, loss %.4f, train acc %.4f",
 		  (unsigned long long)r->round_id,
-		  (unsigned long long)(mcai_fed_now_ms() - t0),
+		  (unsigned long long)(mcai_fed_now_ms() - n->tr_t0),
 		  (double)m.u.update.train_loss,
 		  st.seen ? (double)st.correct / st.seen : 0.0);
-	if (r->flags & MCAI_ROUND_F_SECAGG)
-		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
-	if (n->o.answer_delay_ms) {
-		const char *why = NULL;
-
-		/* Encoded now, sent by mcai_fednode_tick() later. */
-		ret = mcai_msg_frame(&n->held, &m, &why);
-		if (ret) {
-			mcai_err("cannot encode UPDATE: %s",
-				 why ? why : strerror(-ret));
-			mcai_buf_free(&n->held);
+	if (r->flags & MCAI_ROUND_F_SECAGG) {
+		if (!p) {
+			mcai_warn("round %llu: connection lost during training: secure aggregation cannot resume",
+				  (unsigned long long)r->round_id);
+			return 0;
 		}
-		n->held_until = mcai_fed_now_ms() + n->o.answer_delay_ms;
+		return mcai_fednode_sa_begin(n, p, r, m.u.update.train_loss);
+	}
+	/* Encoded once: sent now or later, and again if asked. */
+	mcai_buf_reset(&n->sent);
+	n->sent_round = 0;
+	ret = mcai_msg_frame(&n->sent, &m, &why);
+	if (ret) {
+		mcai_err("cannot encode UPDATE: %s",
+			 why ? why : strerror(-ret));
+		mcai_buf_free(&n->sent);
 		return 0;
 	}
-	ret = mcai_net_send_msg(p, &m, NULL);
-	if (ret)
-		mcai_warn("round %llu: UPDATE not sent: %s",
-			  (unsigned long long)r->round_id, strerror(-ret));
-	return ret == -EPIPE ? -EPIPE : 0;
+	n->sent_round = r->round_id;
+	n->sent_base = r->base_version;
+	n->sent_flags = r->flags & MCAI_FEDNODE_SENT_FLAGS;
+	if (!p) {
+		mcai_info("round %llu: not connected: the update waits for the round to be asked again",
+			  (unsigned long long)r->round_id);
+		return 0;
+	}
+	return mcai_fednode_answer(n, p, r->round_id, &n->sent);
 }
 
 /*
@@ -1404,6 +1636,88 @@ static int mcai_fednode_compress(struct mcai_fednode *n,
 	return 0;
 }
 
+/*
+ * A part of a streamed MODEL.  In order, or the stream is dropped and
+ * the connection closed; the first part again of the stream held (a new
+ * connection) is answered with where we are.  Complete and hashing
+ * right, the whole is a MODEL like any other.
+ */
+static int mcai_fednode_part(struct mcai_fednode *n, struct mcai_peer *p,
+			     const struct mcai_msg_part *mp)
+{
+	struct mcai_msg mm;
+	const char *why = NULL;
+	int r;
+
+	if (mp->version <= n->version && n->net) {
+		mcai_dbg("MODEL_PART of version %u: already have %u",
+			 mp->version, n->version);
+		return 0;
+	}
+	/*
+	 * Bytes of the stream held that we have already: the first part
+	 * again after a reconnection is the aggregator starting over, and
+	 * we say where we are; any other is a duplicate from a request that
+	 * crossed a new version's first part (the digest checks the whole).
+	 * A gap is refused below.
+	 */
+	if (n->srx.buf && mp->offset < n->srx.have &&
+	    mp->version == n->srx.version && mp->total == n->srx.total &&
+	    !memcmp(mp->digest, n->srx.digest, sizeof(mp->digest))) {
+		if (!mp->offset && n->srx_resume) {
+			n->srx_resume = false;
+			mcai_info("model version %u: resuming at byte %llu of %llu",
+				  mp->version,
+				  (unsigned long long)n->srx.have,
+				  (unsigned long long)n->srx.total);
+			mcai_fednode_ask_part(n);
+		} else {
+			mcai_dbg("model version %u: part at %llu again, ignored",
+				 mp->version, (unsigned long long)mp->offset);
+		}
+		return 0;
+	}
+	n->srx_resume = false;
+	if (!mp->offset)
+		mcai_info("model version %u: %llu bytes, more than a frame: streamed in parts",
+			  mp->version, (unsigned long long)mp->total);
+	r = mcai_stream_rx_part(&n->srx, mp, &why);
+	if (r < 0) {
+		mcai_err("peer %s: %s", mcai_peer_name(p),
+			 r == -ENOMEM ? "no memory for a streamed model" : why);
+		mcai_net_close(p, "bad model stream");
+		return 0;
+	}
+	if (!r) {
+		mcai_dbg("model version %u: %llu of %llu bytes",
+			 mp->version, (unsigned long long)n->srx.have,
+			 (unsigned long long)n->srx.total);
+		if (n->o.part_pace_ms)
+			n->resume_due = mcai_fed_now_ms() + n->o.part_pace_ms;
+		else
+			mcai_fednode_ask_part(n);
+		return 0;
+	}
+	mcai_info("model version %u: %llu bytes streamed, SHA-256 verified",
+		  n->srx.version, (unsigned long long)n->srx.total);
+	r = mcai_msg_decode(MCAI_MSG_MODEL, n->srx.buf, n->srx.total, &mm,
+			    &why);
+	if (r) {
+		mcai_err("peer %s: streamed MODEL: %s", mcai_peer_name(p), why);
+		mcai_stream_rx_reset(&n->srx);
+		mcai_net_close(p, "malformed message");
+		return 0;
+	}
+	r = mcai_fednode_model(n, p, &mm.u.model);
+	mcai_msg_release(&mm);
+	mcai_stream_rx_reset(&n->srx);
+	if (!r && n->have_pend) {
+		n->have_pend = false;
+		r = mcai_fednode_round(n, p, &n->pend);
+	}
+	return r;
+}
+
 int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		       const struct mcai_frame_hdr *h, const uint8_t *payload)
 {
@@ -1439,6 +1753,9 @@ int mcai_fednode_frame(struct mcai_fednode *n, struct mcai_peer *p,
 		break;
 	case MCAI_MSG_MODEL:
 		r = mcai_fednode_model(n, p, &m.u.model);
+		break;
+	case MCAI_MSG_MODEL_PART:
+		r = mcai_fednode_part(n, p, &m.u.part);
 		break;
 	case MCAI_MSG_ROUND:
 		r = mcai_fednode_round(n, p, &m.u.round);
@@ -1493,7 +1810,13 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 					   mcai_fed_now_ms());
 	}
 
+	if (n->resume_due && mcai_fed_now_ms() >= n->resume_due)
+		mcai_fednode_ask_part(n);
+	if (n->training)
+		mcai_fednode_train_slice(n);
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
+		return;
+	if (n->o.answer_hold && access(n->o.answer_hold, F_OK))
 		return;
 	if (n->peer) {
 		r = mcai_net_send_frame(n->peer, n->held.data, n->held.len);

@@ -107,6 +107,20 @@ struct mcai_fednode_opts {
 	 * the deadline and dropout tests.
 	 */
 	u32 answer_delay_ms;
+	/*
+	 * Hold each UPDATE also until this file exists: a gateway held
+	 * for exactly as long as a test needs (the mid-round kill tests).
+	 */
+	const char *answer_hold;
+	/*
+	 * Train at most one batch per this many ms: a slow gateway whose
+	 * training outlasts the idle timeout (the heartbeat test).
+	 */
+	u32 train_pace_ms;
+	/* Ask for the next part of a streamed model this long after one. */
+	u32 part_pace_ms;
+	/* Do not offer MCAI_CAP_PROGRESS: no heartbeats, as an older node. */
+	bool no_progress;
 	/* Do not offer MCAI_CAP_COMPRESS: behave as a node before it. */
 	bool no_compress;
 	/*

@@ -93,6 +93,9 @@ static const char *const mcai_type_names[] = {
 	[MCAI_MSG_ERROR] = "ERROR",
 	[MCAI_MSG_BYE] = "BYE",
 	[MCAI_MSG_DRIFT] = "DRIFT",
+	[MCAI_MSG_PROGRESS] = "PROGRESS",
+	[MCAI_MSG_MODEL_PART] = "MODEL_PART",
+	[MCAI_MSG_MODEL_RESUME] = "MODEL_RESUME",
 	[MCAI_MSG_DATASTATS] = "DATASTATS",
 	[MCAI_MSG_SA_ADVERT] = "SA_ADVERT",
 	[MCAI_MSG_SA_KEYS] = "SA_KEYS",
@@ -733,6 +736,11 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 			return mcai_whyf("compression block %u out of range",
 					 m->comp_block);
 	}
+	if ((m->flags & MCAI_ROUND_F_PROGRESS) &&
+	    (m->progress_ms < MCAI_PROTO_PROGRESS_MIN_MS ||
+	     m->progress_ms > MCAI_PROTO_PROGRESS_MAX_MS))
+		return mcai_whyf("progress interval %u ms out of range",
+				 m->progress_ms);
 	return NULL;
 }
 
@@ -907,6 +915,8 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 			mcai_buf_put_f32(b, m->comp_topk);
 			mcai_buf_put_u32(b, m->comp_block);
 		}
+		if (m->flags & MCAI_ROUND_F_PROGRESS)
+			mcai_buf_put_u32(b, m->progress_ms);
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -955,6 +965,8 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 		m->comp_topk = mcai_rd_f32(&r, "compression top-k");
 		m->comp_block = mcai_rd_u32(&r, "compression block");
 	}
+	if (!r.why && (m->flags & MCAI_ROUND_F_PROGRESS))
+		m->progress_ms = mcai_rd_u32(&r, "progress interval");
 	if (!r.why)
 		r.why = mcai_round_check(m);
 	return mcai_rd_end(&r, why);
@@ -1269,6 +1281,159 @@ int mcai_bye_decode(const uint8_t *p, size_t len,
 	return mcai_rd_end(&r, why);
 }
 
+static const char *mcai_progress_check(const struct mcai_msg_progress *m)
+{
+	if (!m->round_id)
+		return "progress for round 0";
+	if (!m->total)
+		return "progress of 0 batches";
+	if (m->done > m->total)
+		return mcai_whyf("progress %u of %u batches", m->done,
+				 m->total);
+	return NULL;
+}
+
+int mcai_progress_encode(struct mcai_buf *b,
+			 const struct mcai_msg_progress *m, const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = mcai_progress_check(m);
+
+	if (!bad) {
+		mcai_buf_put_u64(b, m->round_id);
+		mcai_buf_put_u32(b, m->done);
+		mcai_buf_put_u32(b, m->total);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+int mcai_progress_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_progress *m, const char **why)
+{
+	struct mcai_rd r;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->round_id = mcai_rd_u64(&r, "round id");
+	m->done = mcai_rd_u32(&r, "batches done");
+	m->total = mcai_rd_u32(&r, "batches in all");
+	if (!r.why)
+		r.why = mcai_progress_check(m);
+	return mcai_rd_end(&r, why);
+}
+
+static const char *mcai_part_check(const struct mcai_msg_part *m)
+{
+	if (!m->version)
+		return "model part of version 0";
+	if (!m->total || m->total > MCAI_PROTO_STREAM_MAX)
+		return mcai_whyf("model stream of %llu bytes, 1 .. %u",
+				 (unsigned long long)m->total,
+				 MCAI_PROTO_STREAM_MAX);
+	if (!m->len || m->len > MCAI_PROTO_PART_MAX)
+		return mcai_whyf("model part of %u bytes, 1 .. %u", m->len,
+				 MCAI_PROTO_PART_MAX);
+	if (m->offset > m->total || m->len > m->total - m->offset)
+		return mcai_whyf("model part at %llu + %u past the total %llu",
+				 (unsigned long long)m->offset, m->len,
+				 (unsigned long long)m->total);
+	return NULL;
+}
+
+static int mcai_part_encode(struct mcai_buf *b, const struct mcai_msg_part *m,
+			    const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = mcai_part_check(m);
+
+	if (!bad && !m->data)
+		bad = "model part: no bytes";
+	if (!bad) {
+		mcai_buf_put_u32(b, m->version);
+		mcai_buf_put(b, m->digest, sizeof(m->digest));
+		mcai_buf_put_u64(b, m->total);
+		mcai_buf_put_u64(b, m->offset);
+		mcai_buf_put_u32(b, m->len);
+		mcai_buf_put(b, m->data, m->len);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+static int mcai_part_decode(const uint8_t *p, size_t len,
+			    struct mcai_msg_part *m, const char **why)
+{
+	struct mcai_rd r;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->version = mcai_rd_u32(&r, "version");
+	if (mcai_rd_need(&r, sizeof(m->digest), "digest")) {
+		memcpy(m->digest, r.p + r.off, sizeof(m->digest));
+		r.off += sizeof(m->digest);
+	}
+	m->total = mcai_rd_u64(&r, "total");
+	m->offset = mcai_rd_u64(&r, "offset");
+	m->len = mcai_rd_u32(&r, "part length");
+	if (!r.why && m->len > r.len - r.off)
+		r.why = mcai_whyf("model part: length %u, %zu bytes left",
+				  m->len, r.len - r.off);
+	if (!r.why) {
+		m->data = r.p + r.off;
+		r.off += m->len;
+		r.why = mcai_part_check(m);
+	}
+	return mcai_rd_end(&r, why);
+}
+
+static const char *mcai_resume_check(const struct mcai_msg_resume *m)
+{
+	if (!m->version)
+		return "model resume of version 0";
+	if (m->offset > MCAI_PROTO_STREAM_MAX)
+		return mcai_whyf("model resume at %llu, past %u",
+				 (unsigned long long)m->offset,
+				 MCAI_PROTO_STREAM_MAX);
+	return NULL;
+}
+
+static int mcai_resume_encode(struct mcai_buf *b,
+			      const struct mcai_msg_resume *m, const char **why)
+{
+	MCAI_ENC_BEGIN(b);
+	const char *bad = mcai_resume_check(m);
+
+	if (!bad) {
+		mcai_buf_put_u32(b, m->version);
+		mcai_buf_put(b, m->digest, sizeof(m->digest));
+		mcai_buf_put_u64(b, m->offset);
+	}
+	if (bad)
+		MCAI_ENC_FAIL(b);
+	return mcai_enc_done(b, bad, why);
+}
+
+static int mcai_resume_decode(const uint8_t *p, size_t len,
+			      struct mcai_msg_resume *m, const char **why)
+{
+	struct mcai_rd r;
+
+	memset(m, 0, sizeof(*m));
+	mcai_rd_init(&r, p, len);
+	m->version = mcai_rd_u32(&r, "version");
+	if (mcai_rd_need(&r, sizeof(m->digest), "digest")) {
+		memcpy(m->digest, r.p + r.off, sizeof(m->digest));
+		r.off += sizeof(m->digest);
+	}
+	m->offset = mcai_rd_u64(&r, "offset");
+	if (!r.why)
+		r.why = mcai_resume_check(m);
+	return mcai_rd_end(&r, why);
+}
+
 static const char *mcai_drift_check(const struct mcai_msg_drift *m)
 {
 	if (!isfinite(m->score) || m->score < 0)
@@ -1539,6 +1704,12 @@ int mcai_msg_decode(uint16_t type, const uint8_t *p, size_t len,
 		return mcai_drift_decode(p, len, &m->u.drift, why);
 	case MCAI_MSG_DATASTATS:
 		return mcai_datastats_decode(p, len, &m->u.datastats, why);
+	case MCAI_MSG_PROGRESS:
+		return mcai_progress_decode(p, len, &m->u.progress, why);
+	case MCAI_MSG_MODEL_PART:
+		return mcai_part_decode(p, len, &m->u.part, why);
+	case MCAI_MSG_MODEL_RESUME:
+		return mcai_resume_decode(p, len, &m->u.resume, why);
 	}
 	if (mcai_msg_is_secagg(type))
 		return mcai_secagg_msg_decode(type, p, len, &m->u.secagg, why);
@@ -1572,6 +1743,12 @@ int mcai_msg_encode(struct mcai_buf *b, const struct mcai_msg *m,
 		return mcai_drift_encode(b, &m->u.drift, why);
 	case MCAI_MSG_DATASTATS:
 		return mcai_datastats_encode(b, &m->u.datastats, why);
+	case MCAI_MSG_PROGRESS:
+		return mcai_progress_encode(b, &m->u.progress, why);
+	case MCAI_MSG_MODEL_PART:
+		return mcai_part_encode(b, &m->u.part, why);
+	case MCAI_MSG_MODEL_RESUME:
+		return mcai_resume_encode(b, &m->u.resume, why);
 	}
 	if (mcai_msg_is_secagg(m->type))
 		return mcai_secagg_msg_encode(b, m->type, &m->u.secagg, why);

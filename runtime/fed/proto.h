@@ -67,6 +67,33 @@
  *   MCAI_CAP_COMPRESS; not with SECAGG in this version):  u32 comp_kind
  *   (1 int8, 2 topk: runtime/fed/compress.h);  f32 comp_topk (finite, (0,
  *   1]);  u32 comp_block (1 .. 65536).  The node answers UPDATE_Z.
+ *   with MCAI_ROUND_F_PROGRESS (only to a node whose HELLO had
+ *   MCAI_CAP_PROGRESS):  u32 progress_ms (MCAI_PROTO_PROGRESS_MIN_MS ..
+ *   MCAI_PROTO_PROGRESS_MAX_MS): send PROGRESS this often while training.
+ *
+ * PROGRESS (node -> aggregator, while it trains for a round whose ROUND
+ *   had MCAI_ROUND_F_PROGRESS): u64 round_id (>= 1);  u32 done;  u32 total
+ *   (1 .. ; done <= total): the local batches trained of the round's.
+ *   A heartbeat: a slow node training longer than the idle timeout is
+ *   alive, and stays in the round until its deadline.  Only to an
+ *   aggregator that asked (an older one answers "unknown message type").
+ *
+ * MODEL_PART (aggregator -> node whose HELLO had MCAI_CAP_STREAM: a MODEL
+ *   too large for one frame, streamed as its payload's bytes in parts)
+ *   u32 version (>= 1);  u8[32] digest (SHA-256 of the whole MODEL
+ *   payload);  u64 total (1 .. MCAI_PROTO_STREAM_MAX);  u64 offset;
+ *   bytes data (u32 n, 1 .. MCAI_PROTO_PART_MAX, offset + n <= total).
+ *   Stop and wait: the aggregator sends the next part when the node asks
+ *   for it, so one part per node is in flight whatever the model's size.
+ *
+ * MODEL_RESUME (node -> aggregator: the next part, please)
+ *   u32 version (>= 1);  u8[32] digest;  u64 offset (<= total): the
+ *   bytes of that stream the node holds.  After each part, and after a
+ *   reconnection with a part-streamed model unfinished: the aggregator
+ *   goes on from there when it still serves that digest, else starts its
+ *   current model from 0.  A part out of order (offset not the bytes
+ *   held), of another total, or a whole that does not hash to the digest
+ *   is a protocol error: the node drops what it held and closes.
  *
  * SA_ADVERT, SA_KEYS, SA_SHARES, SA_SHARES_FOR, SA_MASKED, SA_UNMASK_REQ,
  * SA_UNMASK, and in signed rounds SA_CONSIST_REQ, SA_CONSIST between
@@ -191,7 +218,10 @@ enum mcai_msg_type {
 	/* Signed secure aggregation (MCAI_ROUND_F_SA_SIGNED) */
 	MCAI_MSG_SA_CONSIST_REQ,	/* aggregator -> node */
 	MCAI_MSG_SA_CONSIST,		/* node -> aggregator */
-	MCAI_MSG_MAX = MCAI_MSG_SA_CONSIST,
+	MCAI_MSG_PROGRESS,		/* node -> aggregator */
+	MCAI_MSG_MODEL_PART,		/* aggregator -> node */
+	MCAI_MSG_MODEL_RESUME,		/* node -> aggregator */
+	MCAI_MSG_MAX = MCAI_MSG_MODEL_RESUME,
 };
 
 enum mcai_role {
@@ -207,6 +237,8 @@ enum mcai_role {
 #define MCAI_CAP_COMPRESS	(1ULL << 4)	/* ROUND_F_COMPRESS, UPDATE_Z */
 #define MCAI_CAP_STATS		(1ULL << 5)	/* ROUND_F_STATS, DATASTATS */
 #define MCAI_CAP_SA_SIGNED	(1ULL << 6)	/* ROUND_F_SA_SIGNED, SA_CONSIST* */
+#define MCAI_CAP_PROGRESS	(1ULL << 7)	/* ROUND_F_PROGRESS, PROGRESS */
+#define MCAI_CAP_STREAM		(1ULL << 8)	/* MODEL_PART, MODEL_RESUME */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -234,9 +266,16 @@ enum mcai_role {
  * the SA_CONSIST_REQ / SA_CONSIST round before SA_UNMASK_REQ.
  */
 #define MCAI_ROUND_F_SA_SIGNED	(1U << 4)
+/* MCAI_ROUND_F_PROGRESS: send PROGRESS every progress_ms while training. */
+#define MCAI_ROUND_F_PROGRESS	(1U << 5)
 #define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
 				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS | \
-				 MCAI_ROUND_F_SA_SIGNED)
+				 MCAI_ROUND_F_SA_SIGNED | MCAI_ROUND_F_PROGRESS)
+#define MCAI_PROTO_PART_MAX		(1U << 20)
+#define MCAI_PROTO_STREAM_MAX		(64U << 20)
+#define MCAI_PROTO_DIGEST_LEN		32
+#define MCAI_PROTO_PROGRESS_MIN_MS	100
+#define MCAI_PROTO_PROGRESS_MAX_MS	60000
 /* Bounds of the secure-aggregation fields (those of runtime/fed/secagg.h). */
 #define MCAI_PROTO_SA_HDR_LEN	16
 #define MCAI_PROTO_SA_MAX_NODES	4096
@@ -389,6 +428,8 @@ struct mcai_msg_round {
 	uint32_t comp_kind;
 	float comp_topk;
 	uint32_t comp_block;
+	/* MCAI_ROUND_F_PROGRESS */
+	uint32_t progress_ms;
 };
 
 /*
@@ -549,6 +590,30 @@ int mcai_datastats_encode(struct mcai_buf *b,
 int mcai_datastats_decode(const uint8_t *p, size_t len,
 			  struct mcai_msg_datastats *m, const char **why);
 
+struct mcai_msg_progress {
+	uint64_t round_id;
+	uint32_t done, total;
+};
+
+struct mcai_msg_part {
+	uint32_t version;
+	uint8_t digest[MCAI_PROTO_DIGEST_LEN];
+	uint64_t total, offset;
+	const uint8_t *data;		/* decoded: a view into the payload */
+	uint32_t len;
+};
+
+struct mcai_msg_resume {
+	uint32_t version;
+	uint8_t digest[MCAI_PROTO_DIGEST_LEN];
+	uint64_t offset;
+};
+
+int mcai_progress_encode(struct mcai_buf *b,
+			 const struct mcai_msg_progress *m, const char **why);
+int mcai_progress_decode(const uint8_t *p, size_t len,
+			 struct mcai_msg_progress *m, const char **why);
+
 int mcai_drift_encode(struct mcai_buf *b, const struct mcai_msg_drift *m,
 		      const char **why);
 int mcai_drift_decode(const uint8_t *p, size_t len,
@@ -569,6 +634,9 @@ struct mcai_msg {
 		struct mcai_msg_secagg secagg;
 		struct mcai_msg_drift drift;
 		struct mcai_msg_datastats datastats;
+		struct mcai_msg_progress progress;
+		struct mcai_msg_part part;
+		struct mcai_msg_resume resume;
 	} u;
 };
 

@@ -15,6 +15,8 @@
 
 #include "tests/unit/unit.h"
 #include "runtime/fed/proto.h"
+#include "runtime/fed/stream.h"
+#include "models/engine/sha256.h"
 
 static const float sample_params[] = { 0.5f, -1.25f, 3e-7f, -0.0f, 1e30f };
 static const uint8_t sample_blob[] = { 'M', 'C', 'A', 'I', 1, 0, 128, 0, 7 };
@@ -111,6 +113,24 @@ static void sample_msg(uint16_t type, struct mcai_msg *m)
 		m->u.datastats.n_classes = 3;
 		m->u.datastats.classes[0] = 100;
 		m->u.datastats.classes[2] = 500;
+		break;
+	case MCAI_MSG_MODEL_PART:
+		m->u.part.version = 10;
+		memset(m->u.part.digest, 0xab, sizeof(m->u.part.digest));
+		m->u.part.total = 100;
+		m->u.part.offset = 91;
+		m->u.part.data = sample_blob;
+		m->u.part.len = sizeof(sample_blob);
+		break;
+	case MCAI_MSG_MODEL_RESUME:
+		m->u.resume.version = 10;
+		memset(m->u.resume.digest, 0xab, sizeof(m->u.resume.digest));
+		m->u.resume.offset = 91;
+		break;
+	case MCAI_MSG_PROGRESS:
+		m->u.progress.round_id = 77;
+		m->u.progress.done = 12;
+		m->u.progress.total = 94;
 		break;
 	case MCAI_MSG_DRIFT:
 		strcpy(m->u.drift.model, "fmnist");
@@ -458,6 +478,25 @@ static void check_same(const struct mcai_msg *a, const struct mcai_msg *d)
 		ck_assert_uint_eq(a->u.drift.version, d->u.drift.version);
 		ck_assert(a->u.drift.score == d->u.drift.score);
 		ck_assert(a->u.drift.threshold == d->u.drift.threshold);
+		break;
+	case MCAI_MSG_MODEL_PART:
+		ck_assert_uint_eq(a->u.part.version, d->u.part.version);
+		ck_assert_mem_eq(a->u.part.digest, d->u.part.digest, 32);
+		ck_assert_uint_eq(a->u.part.total, d->u.part.total);
+		ck_assert_uint_eq(a->u.part.offset, d->u.part.offset);
+		ck_assert_uint_eq(a->u.part.len, d->u.part.len);
+		ck_assert_mem_eq(a->u.part.data, d->u.part.data, a->u.part.len);
+		break;
+	case MCAI_MSG_MODEL_RESUME:
+		ck_assert_uint_eq(a->u.resume.version, d->u.resume.version);
+		ck_assert_mem_eq(a->u.resume.digest, d->u.resume.digest, 32);
+		ck_assert_uint_eq(a->u.resume.offset, d->u.resume.offset);
+		break;
+	case MCAI_MSG_PROGRESS:
+		ck_assert_uint_eq(a->u.progress.round_id,
+				  d->u.progress.round_id);
+		ck_assert_uint_eq(a->u.progress.done, d->u.progress.done);
+		ck_assert_uint_eq(a->u.progress.total, d->u.progress.total);
 		break;
 	default:
 		ck_assert(mcai_msg_is_secagg(a->type));
@@ -1086,7 +1125,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
 	patch_u32(MCAI_MSG_ROUND, 4, 16,
 		  "signed secure aggregation without secure aggregation");
-	patch_u32(MCAI_MSG_ROUND, 4, 32, "unknown round flags 0x20");
+	patch_u32(MCAI_MSG_ROUND, 4, 64, "unknown round flags 0x40");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1655,6 +1694,210 @@ START_TEST(drift_report)
 }
 END_TEST
 
+/* ROUND's heartbeat interval: in range, and only with its flag. */
+START_TEST(round_progress)
+{
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t base;
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags = MCAI_ROUND_F_PROGRESS;
+	m.u.round.progress_ms = 1000;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 4);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert_uint_eq(d.u.round.progress_ms, 1000);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated progress interval");
+	put_le32(b.data + base, MCAI_PROTO_PROGRESS_MIN_MS - 1);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "progress interval 99 ms");
+	put_le32(b.data + base, MCAI_PROTO_PROGRESS_MAX_MS + 1);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "out of range");
+	/* the flag cleared: the interval is trailing garbage */
+	put_le32(b.data + base - 4, 0);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "4 trailing bytes");
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/* PROGRESS: a count of batches of a real round, and nothing else. */
+START_TEST(progress_malformed)
+{
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why;
+
+	sample_msg(MCAI_MSG_PROGRESS, &m);
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, 16);
+	ck_assert_int_eq(decode_copy(MCAI_MSG_PROGRESS, b.data, b.len, &why),
+			 0);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, 0, "truncated");
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len - 1, "truncated");
+	put_le32(b.data + 8, 95);			/* done > total */
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "progress 95 of 94");
+	put_le32(b.data + 8, 0);
+	put_le32(b.data + 12, 0);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "of 0 batches");
+	put_le32(b.data + 12, 94);
+	memset(b.data, 0, 8);
+	expect_reject(MCAI_MSG_PROGRESS, b.data, b.len, "round 0");
+	mcai_buf_free(&b);
+	{
+		uint8_t longer[17] = { 1 };
+
+		put_le32(longer + 12, 1);
+		expect_reject(MCAI_MSG_PROGRESS, longer, sizeof(longer),
+			      "1 trailing bytes");
+	}
+	/* the encoder refuses what the decoder would */
+	mcai_buf_init(&b);
+	m.u.progress.done = 95;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/* MODEL_PART and MODEL_RESUME: bounds, lengths, trailing bytes. */
+START_TEST(part_malformed)
+{
+	struct mcai_msg m;
+	struct mcai_buf b;
+	const char *why;
+	uint8_t big[64];
+
+	sample_msg(MCAI_MSG_MODEL_PART, &m);
+	encode_payload(&m, &b);
+	/* version 4, digest 32, total 8, offset 8, len 4, data 9 */
+	ck_assert_uint_eq(b.len, 4 + 32 + 8 + 8 + 4 + 9);
+	ck_assert_int_eq(decode_copy(MCAI_MSG_MODEL_PART, b.data, b.len, &why),
+			 0);
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, b.len - 1, "length 9, 8");
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, 20, "truncated digest");
+	put_le32(b.data + 44, 92);			/* 92 + 9 > 100 */
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, b.len, "past the total");
+	put_le32(b.data + 44, 91);
+	put_le32(b.data + 36, 0);			/* total 0 */
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, b.len, "stream of 0 bytes");
+	put_le32(b.data + 36, 100);
+	memset(b.data + 48, 0xff, 4);			/* offset 2^64 - small */
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, b.len, "past the total");
+	memset(b.data + 48, 0, 4);
+	memset(b.data, 0, 4);				/* version 0 */
+	expect_reject(MCAI_MSG_MODEL_PART, b.data, b.len, "version 0");
+	mcai_buf_free(&b);
+	/* a part of 0 bytes, and one over the part limit, are refused */
+	memset(big, 0, sizeof(big));
+	put_le32(big, 1);
+	put_le32(big + 36, 100);
+	expect_reject(MCAI_MSG_MODEL_PART, big, 56, "part of 0 bytes");
+	put_le32(big + 52, MCAI_PROTO_PART_MAX + 1);
+	expect_reject(MCAI_MSG_MODEL_PART, big, 56, "length");
+	mcai_buf_init(&b);
+	m.u.part.len = 0;
+	ck_assert_int_eq(mcai_msg_encode(&b, &m, &why), -EINVAL);
+	mcai_buf_free(&b);
+
+	sample_msg(MCAI_MSG_MODEL_RESUME, &m);
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, 4 + 32 + 8);
+	expect_reject(MCAI_MSG_MODEL_RESUME, b.data, b.len - 1, "truncated");
+	put_le32(b.data + 36, MCAI_PROTO_STREAM_MAX + 1);
+	expect_reject(MCAI_MSG_MODEL_RESUME, b.data, b.len, "resume at");
+	mcai_buf_free(&b);
+}
+END_TEST
+
+/* One part of @total at @off of @payload into @s. */
+static int rx(struct mcai_stream_rx *s, uint32_t version, const uint8_t *dg,
+	      const uint8_t *payload, uint64_t total, uint64_t off,
+	      uint32_t part, const char **why)
+{
+	struct mcai_msg_part m;
+
+	mcai_stream_part_at(&m, version, dg, payload, total, off, part);
+	return mcai_stream_rx_part(s, &m, why);
+}
+
+/*
+ * Reassembly: in order to the end, the digest checked; a part out of
+ * order, of another total, of a stream not held, or a whole that does
+ * not hash right drops the stream with a reason; a newer stream from
+ * its start replaces a partial one.
+ */
+START_TEST(stream_reassembly)
+{
+	enum { N = 10000, PART = 3000 };
+	struct mcai_stream_rx s = { 0 };
+	static uint8_t pl[N], other[N];
+	uint8_t dg[32], dg2[32];
+	const char *why = NULL;
+	uint64_t off;
+	int r = 0, i;
+
+	for (i = 0; i < N; i++) {
+		pl[i] = (uint8_t)(i * 7 + 3);
+		other[i] = (uint8_t)(i * 5 + 1);
+	}
+	mcai_sha256(pl, N, dg);
+	mcai_sha256(other, N, dg2);
+	for (off = 0; off < N; off += PART) {
+		r = rx(&s, 4, dg, pl, N, off, PART, &why);
+		ck_assert_int_eq(r, off + PART >= N ? 1 : 0);
+	}
+	ck_assert_uint_eq(s.total, N);
+	ck_assert_mem_eq(s.buf, pl, N);
+	mcai_stream_rx_reset(&s);
+
+	/* out of order: a part skipped */
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, 0, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, 2 * PART, PART, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "out of order: at 6000, 3000 bytes held"));
+	ck_assert_ptr_null(s.buf);
+	/* a part again (duplicate) */
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, 0, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, PART, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, PART, PART, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "out of order"));
+	/* a part of a stream not held */
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, PART, PART, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "not held"));
+	/* another total for the same digest */
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, 0, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N - 1, PART, PART, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "9999-byte stream, 10000 announced"));
+	/* bytes that do not hash to the digest announced */
+	for (off = 0; off < N; off += PART) {
+		r = rx(&s, 4, dg, off >= PART ? other : pl, N, off, PART, &why);
+		if (r)
+			break;
+	}
+	ck_assert_int_eq(r, -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "do not hash to their digest"));
+	ck_assert_ptr_null(s.buf);
+	/* a newer stream from its start replaces a partial one */
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, 0, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 5, dg2, other, N, 0, PART, &why), 0);
+	ck_assert_uint_eq(s.version, 5);
+	ck_assert_uint_eq(s.have, PART);
+	for (off = PART; off < N; off += PART)
+		r = rx(&s, 5, dg2, other, N, off, PART, &why);
+	ck_assert_int_eq(r, 1);
+	ck_assert_mem_eq(s.buf, other, N);
+	mcai_stream_rx_reset(&s);
+	/* a part of the old stream after the new one started */
+	ck_assert_int_eq(rx(&s, 5, dg2, other, N, 0, PART, &why), 0);
+	ck_assert_int_eq(rx(&s, 4, dg, pl, N, PART, PART, &why), -EBADMSG);
+	mcai_stream_rx_reset(&s);
+}
+END_TEST
+
 Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -1693,6 +1936,10 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, fields_out_of_range);
 	tcase_add_test(tc, round_dp);
 	tcase_add_test(tc, round_compress);
+	tcase_add_test(tc, round_progress);
+	tcase_add_test(tc, progress_malformed);
+	tcase_add_test(tc, part_malformed);
+	tcase_add_test(tc, stream_reassembly);
 	tcase_add_test(tc, round_secagg);
 	tcase_add_loop_test(tc, secagg_malformed, 0,
 			    MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 1);
