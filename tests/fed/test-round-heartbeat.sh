@@ -27,40 +27,10 @@ wait_log "$T/agg.log" "round 1: node 'node3' training, [0-9]+ of 32 batches" 30 
 # stays), then one with more batches done than in all, then a truncated
 # one: each malformed one answered with ERROR and its connection closed.
 cat > "$T/hostile.py" <<'PY'
-import socket, ssl, struct, sys
+import struct, sys
+from hostile_peer import connector, frame, reply, s16
 pki, port = sys.argv[1], int(sys.argv[2])
-
-def conn():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_cert_chain(f"{pki}/node1.crt", f"{pki}/node1.key")
-    ctx.load_verify_locations(f"{pki}/ca.crt")
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
-                           server_hostname="localhost")
-
-def frame(t, p):
-    return struct.pack("<IHHII", 0x4641434d, 1, t, len(p), 0) + p
-
-def s16(b):
-    return struct.pack("<H", len(b)) + b
-
-def reply(s):
-    h = b""
-    try:
-        while len(h) < 16:
-            c = s.recv(16 - len(h))
-            if not c:
-                return None
-            h += c
-        _, _, t, n, _ = struct.unpack("<IHHII", h)
-        p = b""
-        while len(p) < n:
-            c = s.recv(n - len(p))
-            if not c:
-                return None
-            p += c
-        return t, p
-    except (ssl.SSLError, ConnectionError):
-        return None
+conn = connector(pki, port)
 
 def error_then_closed(s):
     got = None
@@ -87,7 +57,7 @@ for bad in (struct.pack("<QII", 1, 33, 32), struct.pack("<QI", 1, 3)):
     out.append("%s:%s" % (r and r[0], error_then_closed(s)))
 print(" ".join(out))
 PY
-res=$(python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
+res=$(PYTHONPATH="$FED_DIR" python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
 case $res in
 "2:"*"progress 33 of 32 batches 2:"*"truncated"*) ;;
 *) fail "hostile PROGRESS: $res" ;;

@@ -15,38 +15,10 @@ for i in 1 2 3; do
 done
 wait_log "$T/agg.log" "round 1: " 60 || fail "round 1 did not start"
 cat > "$T/hostile.py" <<'PY'
-import socket, ssl, struct, sys
+import struct, sys
+from hostile_peer import connector, frame, reply, s16
 pki, port = sys.argv[1], int(sys.argv[2])
-
-def conn():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_cert_chain(f"{pki}/node1.crt", f"{pki}/node1.key")
-    ctx.load_verify_locations(f"{pki}/ca.crt")
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
-                           server_hostname="localhost")
-
-def frame(t, p):
-    return struct.pack("<IHHII", 0x4641434d, 1, t, len(p), 0) + p
-
-def s16(b):
-    return struct.pack("<H", len(b)) + b
-
-def reply(s):
-    """(type, payload) of the next frame, or None at EOF."""
-    h = b""
-    try:
-        while len(h) < 16:
-            c = s.recv(16 - len(h))
-            if not c:
-                return None
-            h += c
-        _, _, t, n, _ = struct.unpack("<IHHII", h)
-        p = b""
-        while len(p) < n:
-            p += s.recv(n - len(p))
-        return t, p
-    except (ssl.SSLError, ConnectionError):
-        return None
+conn = connector(pki, port)
 
 def closed(s):
     while True:
@@ -85,7 +57,7 @@ s.sendall(frame(1, s16(b"node1") + hello[10:]))
 r = reply(s); out.append("takeover:%s" % (r and r[0])); out.append(str(closed(s)))
 print(" ".join(out))
 PY
-res=$(python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
+res=$(PYTHONPATH="$FED_DIR" python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
 [ "$res" = "bad-hello:7 True early-update:7 True welcome:2 stale:7 truncated:7 True takeover:7 True" ] ||
 	fail "unexpected answers: $res"
 grep -q "malformed HELLO" "$T/agg.log" || fail "bad HELLO not logged"

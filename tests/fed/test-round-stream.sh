@@ -43,40 +43,10 @@ wait_log "$T/agg2.log" "federation complete" 60 || fail "the federation did not 
 # Hostile resumes (after the round: an intruder is not sampled): an
 # unknown digest gets the current model from the start; a truncated one is an ERROR and closes that connection.
 cat > "$T/hostile.py" <<'PY'
-import socket, ssl, struct, sys
+import struct, sys
+from hostile_peer import connector, frame, reply, s16
 pki, port = sys.argv[1], int(sys.argv[2])
-
-def conn():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_cert_chain(f"{pki}/node1.crt", f"{pki}/node1.key")
-    ctx.load_verify_locations(f"{pki}/ca.crt")
-    return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
-                           server_hostname="localhost")
-
-def frame(t, p):
-    return struct.pack("<IHHII", 0x4641434d, 1, t, len(p), 0) + p
-
-def s16(b):
-    return struct.pack("<H", len(b)) + b
-
-def reply(s):
-    h = b""
-    try:
-        while len(h) < 16:
-            c = s.recv(16 - len(h))
-            if not c:
-                return None
-            h += c
-        _, _, t, n, _ = struct.unpack("<IHHII", h)
-        p = b""
-        while len(p) < n:
-            c = s.recv(n - len(p))
-            if not c:
-                return None
-            p += c
-        return t, p
-    except (ssl.SSLError, ConnectionError):
-        return None
+conn = connector(pki, port)
 
 PART, RESUME = 22, 23
 s = conn()
@@ -100,7 +70,7 @@ while True:
 out.append("truncated:%s" % err)
 print(" ".join(out))
 PY
-res=$(python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
+res=$(PYTHONPATH="$FED_DIR" python3 "$T/hostile.py" "$P" "$PORT") || fail "hostile client crashed"
 case $res in
 "first:22@0 unknown:22@0 truncated:truncated digest"*) ;;
 *) fail "hostile MODEL_RESUME: $res" ;;
