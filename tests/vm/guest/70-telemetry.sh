@@ -40,8 +40,8 @@ for f in "$KO" "$SIM" "$CTL" "$T" "$A" "$BPFTOOL"; do
 done
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf ||
 	{ echo "$N: no bpffs"; exit 77; }
-# the maps carry BTF for bpftool; the kernel must be able to take it
-[[ -e /sys/kernel/btf/vmlinux ]] || { echo "$N: kernel without BTF"; exit 77; }
+# No kernel BTF needed (bpf/README.md): the debug kernel has none and
+# runs this test too.
 
 # jq-free JSON checks: py 'expression over d' reading JSON on stdin
 py() {
