@@ -6,8 +6,8 @@
 # file SOAK_FED_STOP appears (rounds.count=0), with the helpers of
 # tests/fed/ as tests/fed/guest-install.sh uses them.  Nodes install every
 # version into /dev/mcai and run their telemetry agent (already attached by
-# guest.sh; SOAK_TELEMETRY=off on a kernel without BTF, for the aggregator
-# as well).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
+# guest.sh; SOAK_TELEMETRY=off leaves it off, for the aggregator as
+# well).  Writes, once all are up, "agg PID" and "nodeN PID" lines to
 # SOAK_FED_PIDS and the path of the aggregator's log to SOAK_FED_LOG, for
 # the sampler; at the stop each daemon must exit 0 on SIGTERM.
 # set -e is left off: the fed helpers test commands and report themselves.

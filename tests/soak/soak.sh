@@ -13,7 +13,7 @@
 #   KASAN/lockdep/kmemleak kernel of tests/vm/check-debug.sh),
 #   SOAK_INTERVAL (10 s), SOAK_SWAP_SECONDS (5), SOAK_NODES (3),
 #   SOAK_RATE (25600 samples/s per axis; 6400 on debug), SOAK_WINDOW
-#   (1024 samples),
+#   (1024 samples), SOAK_TELEMETRY (on | off: the eBPF telemetry),
 #   SOAK_MEM (2048 MB), SOAK_OUT (tests/soak).  The console goes to
 #   build/soak/.
 set -euo pipefail
@@ -48,7 +48,7 @@ trap 'rm -rf "$W"' EXIT
 	echo '#!/bin/sh'
 	printf 'exec /usr/bin/env'
 	for v in SOAK_MINUTES SOAK_INTERVAL SOAK_SWAP_SECONDS SOAK_NODES \
-		SOAK_RATE SOAK_WINDOW; do
+		SOAK_RATE SOAK_WINDOW SOAK_TELEMETRY; do
 		[[ -z ${!v:-} ]] || printf ' %s=%q' "$v" "${!v}"
 	done
 	printf ' %q\n' "$HERE/guest.sh"
