@@ -1096,13 +1096,10 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 	/* personal.install = personal: the node's own version runs instead */
 	if (!mcai_nodepers_installs(n->pers) && mcai_fednode_install(n, m))
 		return 0;
-	if (n->pers && n->pers_ok) {
-		struct mcai_nodepers_data pd;
-
-		mcai_fednode_pers_data(n, &pd);
-		mcai_nodepers_version(n->pers, m, n->base, &mm, &shape, n->net,
-				      &pd, n->have_dev ? &n->dev : NULL);
-	}
+	/* its personal version: built when no round trains (tick) */
+	if (n->pers && n->pers_ok &&
+	    mcai_nodepers_due(n->pers, m, &mm, shape.dim[0]))
+		mcai_err("personal: version %u: out of memory", m->version);
 	/* The version now running brings its training data's statistics. */
 	if (prov == MCAI_PROV_OK && (pm.flags & MCAI_PROV_F_STATS) &&
 	    n->o.on_stats)
@@ -1873,6 +1870,14 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 		mcai_fednode_ask_part(n);
 	if (n->training)
 		mcai_fednode_train_slice(n);
+	else if (mcai_nodepers_due_version(n->pers) == n->version &&
+		 n->version && n->pers_ok) {
+		struct mcai_nodepers_data pd;
+
+		mcai_fednode_pers_data(n, &pd);
+		mcai_nodepers_build(n->pers, n->base, &n->shape, n->net, &pd,
+				    n->have_dev ? &n->dev : NULL);
+	}
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
 		return;
 	if (n->o.answer_hold && access(n->o.answer_hold, F_OK))

@@ -22,6 +22,12 @@
 
 /* Local samples the int8 quantisation is calibrated on, at most. */
 #define MCAI_NODEPERS_CALIB	256
+/*
+ * Test images the two models are measured on, at most (the first of the
+ * split, about 200 per class): the measurement runs between rounds and
+ * must not hold the node's loop for long.
+ */
+#define MCAI_NODEPERS_EVAL_MAX	2000
 
 struct mcai_nodepers {
 	enum mcai_pers_kind kind;
@@ -49,6 +55,12 @@ struct mcai_nodepers {
 	struct mcai_dataset test;	/* the data directory's test split */
 	bool test_tried;
 	u64 rng;
+
+	/* The fleet version whose personal one is due (0 none). */
+	uint32_t due;
+	uint64_t due_round;
+	s8 *due_tv;			/* its test vectors' inputs */
+	u32 due_tv_count;
 };
 
 enum mcai_pers_kind mcai_nodepers_kind(const struct mcai_nodepers *p)
@@ -140,6 +152,7 @@ void mcai_nodepers_free(struct mcai_nodepers *p)
 	mcai_prov_key_free(p->key);
 	mcai_prov_trust_free(p->trust);
 	mcai_dataset_free(&p->test);
+	free(p->due_tv);
 	free(p->v);
 	free(p);
 }
@@ -295,7 +308,8 @@ static double mcai_nodepers_acc(struct mcai_nodepers *p, struct mcai_mlp *net,
 		return -1;
 	mcai_mlp_set_params(net, params);
 	if (data->images && p->test.count) {
-		for (i = 0; i < p->test.count; i++) {
+		for (i = 0; i < p->test.count && i < MCAI_NODEPERS_EVAL_MAX;
+		     i++) {
 			mcai_fed_get_image(&p->test, i, x, &y);
 			if (y >= classes)
 				continue;
@@ -328,13 +342,41 @@ static int mcai_nodepers_write(const char *path, const void *p, size_t n)
 	return r;
 }
 
-int mcai_nodepers_version(struct mcai_nodepers *p,
-			  const struct mcai_msg_model *m, const float *global,
-			  const struct mcai_model *mm,
-			  const struct mcai_fedmlp_shape *s,
-			  struct mcai_mlp *net,
-			  const struct mcai_nodepers_data *data,
-			  struct mcai_dev *dev)
+int mcai_nodepers_due(struct mcai_nodepers *p, const struct mcai_msg_model *m,
+		      const struct mcai_model *mm, u32 inputs)
+{
+	u32 i;
+
+	if (m->version <= p->cur.version)
+		return 0;
+	free(p->due_tv);
+	p->due_tv = NULL;
+	p->due_tv_count = 0;
+	p->due = m->version;
+	p->due_round = m->round_id;
+	if (!mm->tv_count || inputs > mm->input_len)
+		return 0;
+	p->due_tv = malloc((size_t)mm->tv_count * inputs);
+	if (!p->due_tv)
+		return -ENOMEM;
+	for (i = 0; i < mm->tv_count; i++)
+		memcpy(p->due_tv + (size_t)i * inputs,
+		       mm->tv + (size_t)i * (mm->input_len + mm->output_len),
+		       inputs);
+	p->due_tv_count = mm->tv_count;
+	return 0;
+}
+
+uint32_t mcai_nodepers_due_version(const struct mcai_nodepers *p)
+{
+	return p ? p->due : 0;
+}
+
+int mcai_nodepers_build(struct mcai_nodepers *p, const float *global,
+			const struct mcai_fedmlp_shape *s,
+			struct mcai_mlp *net,
+			const struct mcai_nodepers_data *data,
+			struct mcai_dev *dev)
 {
 	u32 counts[MCAI_PROV_STATS_MAX_CLASSES] = { 0 };
 	char err[MCAI_PROV_ERR_MAX], path[MCAI_CONFIG_PATH_MAX + 64];
@@ -345,16 +387,19 @@ int mcai_nodepers_version(struct mcai_nodepers *p,
 	struct mcai_load_reply rep;
 	uint8_t *sm = NULL;
 	size_t sm_len = 0;
+	const struct { uint32_t version; uint64_t round_id; } mv = {
+		p->due, p->due_round,
+	}, *m = &mv;
 	float *pers = NULL, *x = NULL;
-	s8 *tv = NULL;
 	u8 *blob = NULL;
 	u32 blob_len = 0, i, y, calib;
 	const char *what = "";
 	double acc_p, acc_g;
 	int v, ret = 0;
 
-	if (!p->have_shape)
+	if (!p->have_shape || !p->due)
 		return 0;
+	p->due = 0;
 	if (!p->have_v) {
 		mcai_info("personal: version %u not personalised: no personal training yet",
 			  m->version);
@@ -396,21 +441,12 @@ int mcai_nodepers_version(struct mcai_nodepers *p,
 		  100.0 * (acc_p - acc_g));
 
 	/* The fleet version's test vectors, answered by the personal one. */
-	if (mm->tv_count) {
-		tv = malloc((size_t)mm->tv_count * s->dim[0]);
-		if (!tv)
-			goto oom;
-		for (i = 0; i < mm->tv_count; i++)
-			memcpy(tv + (size_t)i * s->dim[0],
-			       mm->tv + (size_t)i * (mm->input_len +
-						     mm->output_len),
-			       s->dim[0]);
-	}
 	calib = data->count < MCAI_NODEPERS_CALIB ? data->count :
 		MCAI_NODEPERS_CALIB;
 	mcai_mlp_set_params(net, pers);
 	blob = mcai_fedmlp_blob(net, s, &data->d, data->idx, calib, p->model,
-				m->version, tv, mm->tv_count, &blob_len, err,
+				m->version, p->due_tv, p->due_tv_count,
+				&blob_len, err,
 				sizeof(err));
 	if (!blob) {
 		mcai_err("personal: version %u not quantised: %s", m->version,
@@ -484,7 +520,6 @@ out:
 	free(pers);
 	free(x);
 	free(sm);
-	free(tv);
 	free(blob);
 	return ret;
 }

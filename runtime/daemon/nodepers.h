@@ -99,17 +99,27 @@ u32 mcai_nodepers_trained(struct mcai_nodepers *p, struct mcai_mlp *net,
 			  float momentum);
 
 /*
- * Fleet version @m (global parameters @global, verified model @mm) was
- * accepted: build, measure, sign, record personal version m->version,
- * and load it into @dev (NULL: no device) when personal.install says
- * so.  Uses @net as scratch.  1 when it went into the kernel, else 0.
+ * Fleet version @m (verified model @mm) was accepted: its personal
+ * version is due (the test vectors are kept).  Built later, by
+ * mcai_nodepers_build(), when the node is not training: a round's
+ * training goes first, and FedPer's head is then the one trained on
+ * this very body.  A newer version replaces a due one.
  */
-int mcai_nodepers_version(struct mcai_nodepers *p,
-			  const struct mcai_msg_model *m, const float *global,
-			  const struct mcai_model *mm,
-			  const struct mcai_fedmlp_shape *s,
-			  struct mcai_mlp *net,
-			  const struct mcai_nodepers_data *data,
-			  struct mcai_dev *dev);
+int mcai_nodepers_due(struct mcai_nodepers *p, const struct mcai_msg_model *m,
+		      const struct mcai_model *mm, u32 inputs);
+/* The version due, 0 none. */
+uint32_t mcai_nodepers_due_version(const struct mcai_nodepers *p);
+
+/*
+ * Build, measure, sign and record the personal version due (global
+ * parameters @global of that version), and load it into @dev (NULL: no
+ * device) when personal.install says so.  Uses @net as scratch.  1 when
+ * it went into the kernel, else 0.
+ */
+int mcai_nodepers_build(struct mcai_nodepers *p, const float *global,
+			const struct mcai_fedmlp_shape *s,
+			struct mcai_mlp *net,
+			const struct mcai_nodepers_data *data,
+			struct mcai_dev *dev);
 
 #endif /* MCAI_NODEPERS_H */
