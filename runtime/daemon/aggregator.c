@@ -2358,6 +2358,21 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_aggr_maybe_close(a);
 		return;
 	}
+	if (!a->fedper && u->base_version == a->version && !u->comp &&
+	    u->delta.n < a->n_params) {
+		char msg[sizeof(((struct mcai_msg_error *)0)->message)];
+
+		/* a node keeping layers personal, in a fleet that does not */
+		snprintf(msg, sizeof(msg),
+			 "an update is the model's %u parameters, this one has %u (this aggregator is not set to personal.mode = fedper)",
+			 a->n_params, u->delta.n);
+		mcai_warn("node '%s': UPDATE refused: %s", nd->id, msg);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, msg);
+		nd->gone = true;	/* as above: it would send the same */
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+		return;
+	}
 	if (u->base_version != a->version ||
 	    (!u->comp && !a->fedper && u->delta.n != a->n_params)) {
 		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",

@@ -70,7 +70,8 @@ enum mcai_pers_kind mcai_nodepers_kind(const struct mcai_nodepers *p)
 
 bool mcai_nodepers_installs(const struct mcai_nodepers *p)
 {
-	return p && p->install;
+	/* until its first personal version a node runs the fleet's */
+	return p && p->install && p->cur.version;
 }
 
 int mcai_nodepers_new(struct mcai_nodepers **out, const struct mcai_config *c)

@@ -70,7 +70,10 @@ struct mcai_nodepers_data {
 int mcai_nodepers_new(struct mcai_nodepers **out, const struct mcai_config *c);
 void mcai_nodepers_free(struct mcai_nodepers *p);
 enum mcai_pers_kind mcai_nodepers_kind(const struct mcai_nodepers *p);
-/* personal.install = personal: the kernel runs the personal versions. */
+/*
+ * personal.install = personal and a personal version exists: the kernel
+ * runs the personal versions (before the first, the fleet's).
+ */
 bool mcai_nodepers_installs(const struct mcai_nodepers *p);
 
 /*

@@ -12,7 +12,8 @@
 #   fleet version (history listed by `mcaictl history`, the blob passes
 #   `mcaictl verify` with the node's key and fails with the fleet's);
 #   node1 is restarted after round 2: it restores its head from its state
-#   file and its personal chain goes on without a fork.
+#   file and its personal chain goes on without a fork.  (A fifth node
+#   set to fedper in the plain federation below is refused likewise.)
 # Ditto: a plain FedAvg federation of the same shards whose nodes keep a
 #   personal model (personal.lambda 0.1) beside the global one.
 #
@@ -130,14 +131,19 @@ start_fed_agg "$T/agg2.log" --set rounds.count=$ROUNDS
 for i in 1 2 3; do
 	pers_node "node$i" "$T/dt$i.log" ditto --set personal.lambda=0.1
 done
+# a node keeping its head to itself, in a fleet that is not FedPer
+pers_node node5 "$T/fp5.log" fedper --shard "0/3 iid limit=600"
 wait_log "$T/agg2.log" "federation complete" 180 ||
 	fail "Ditto: $ROUNDS rounds did not complete"
+grep -q "node 'node5': UPDATE refused: an update is the model's $total parameters, this one has $shared (this aggregator is not set to personal.mode = fedper)" \
+	"$T/agg2.log" || fail "node5's shared-only update was not refused with the reason"
 for i in 1 2 3; do
 	wait_log "$T/dt$i.log" "personal: version $last \(ditto, parent [0-9]+\) signed by this node" 60 ||
 		fail "node$i built no Ditto personal version $last"
 done
 stop_agg "$T/agg2.log"
 stop_nodes
+sanitizer_clean "$T/fp5.log"
 report=""
 sums="0 0 0"
 for i in 1 2 3; do
