@@ -17,6 +17,7 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/fed/fedsim.c runtime/fed/samples.c \
 		       runtime/fed/adamstate.c runtime/fed/drift.c \
 		       runtime/fed/compress.c runtime/fed/personal.c \
+		       runtime/fed/persstate.c \
 		       runtime/fed/fedmlp.c runtime/fed/stream.c \
 		       runtime/daemon/escalate.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
@@ -56,6 +57,7 @@ $(B)/mcai-sign: $(call obj,runtime/ctl/mcai-sign.c runtime/fed/sigtrailer.c)
 MCAID_SRCS := runtime/daemon/mcaid.c runtime/fed/net.c runtime/fed/tls.c \
 	      runtime/daemon/privdrop.c runtime/lib/log.c $(FED_SRCS) \
 	      runtime/daemon/aggregator.c runtime/daemon/node.c \
+	      runtime/daemon/nodepers.c \
 	      runtime/lib/device.c runtime/daemon/teleagent.c \
 	      runtime/daemon/energyfeed.c $(TELEMETRY_SRCS) \
 	      $(filter-out models/train/mlp.c,$(MODELS_USER))

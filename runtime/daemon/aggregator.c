@@ -26,6 +26,7 @@
 #include "runtime/fed/fedmlp.h"
 #include "runtime/lib/log.h"
 #include "runtime/fed/net.h"
+#include "runtime/fed/personal.h"
 #include "runtime/daemon/node.h"
 #include "runtime/fed/proto.h"
 #include "runtime/fed/stream.h"
@@ -121,6 +122,14 @@ struct mcai_aggr {
 	struct mcai_mlp *mlp;
 	float *params, *scratch, *combined;
 	u32 n_params;
+	/*
+	 * personal.mode = fedper: the layers of personal.layers stay on the
+	 * nodes; an update is the other (shared) parameters only, in order,
+	 * and the personal ranges of the global model are never changed.
+	 */
+	bool fedper;
+	struct mcai_pers_split split;
+	u64 pers_updates;
 	uint32_t version;
 	struct mcai_buf model_frame;	/* empty: larger than a frame */
 	/* The MODEL payload, streamed in parts when it exceeds a frame. */
@@ -871,6 +880,22 @@ static int mcai_aggr_alloc(struct mcai_aggr *a,
 	if (!a->mlp)
 		return -ENOMEM;
 	a->n_params = (u32)a->mlp->n_params;
+	if (a->cfg->personal_mode == MCAI_CFG_PERS_FEDPER) {
+		u32 mask;
+
+		if (mcai_pers_layers_parse(a->cfg->personal_layers,
+					   s->n_dims - 1, &mask) ||
+		    mcai_pers_split_init(&a->split, s->dim, s->n_dims, mask)) {
+			mcai_err("personal.layers '%s' does not fit the model's %u weight layers (indices 0..%u or -1..-%u, at least one layer shared)",
+				 a->cfg->personal_layers, s->n_dims - 1,
+				 s->n_dims - 2, s->n_dims - 1);
+			return -EINVAL;
+		}
+		a->fedper = true;
+		mcai_info("personal: fedper, layers '%s' stay on the nodes: updates carry %u of the %u parameters",
+			  a->cfg->personal_layers, a->split.n_shared,
+			  a->n_params);
+	}
 	a->params = calloc(a->n_params, sizeof(float));
 	a->scratch = calloc(a->n_params, sizeof(float));
 	a->combined = calloc(a->n_params, sizeof(float));
@@ -2311,8 +2336,45 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		mcai_aggr_error(p, MCAI_ERR_STALE, "update for a closed round");
 		return;
 	}
+	if (a->fedper && u->base_version == a->version &&
+	    (u->comp || u->delta.n != a->split.n_shared)) {
+		char msg[sizeof(((struct mcai_msg_error *)0)->message)];
+
+		snprintf(msg, sizeof(msg),
+			 "personal.mode = fedper, personal.layers = %s: an update is the %u shared parameters, this one has %u",
+			 a->cfg->personal_layers, a->split.n_shared,
+			 u->comp ? 0 : u->delta.n);
+		mcai_warn("node '%s': UPDATE refused: %s%s", nd->id, msg,
+			  !u->comp && u->delta.n == a->n_params ?
+			  " (it carries the personal layers: the node is not set to fedper)" :
+			  " (the node keeps other layers personal)");
+		mcai_aggr_error(p, MCAI_ERR_MODEL, msg);
+		/*
+		 * It would send the same next time: out of this round now,
+		 * so the round does not wait for its deadline.
+		 */
+		nd->gone = true;
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+		return;
+	}
+	if (!a->fedper && u->base_version == a->version && !u->comp &&
+	    u->delta.n < a->n_params) {
+		char msg[sizeof(((struct mcai_msg_error *)0)->message)];
+
+		/* a node keeping layers personal, in a fleet that does not */
+		snprintf(msg, sizeof(msg),
+			 "an update is the model's %u parameters, this one has %u (this aggregator is not set to personal.mode = fedper)",
+			 a->n_params, u->delta.n);
+		mcai_warn("node '%s': UPDATE refused: %s", nd->id, msg);
+		mcai_aggr_error(p, MCAI_ERR_MODEL, msg);
+		nd->gone = true;	/* as above: it would send the same */
+		a->dropped++;
+		mcai_aggr_maybe_close(a);
+		return;
+	}
 	if (u->base_version != a->version ||
-	    (!u->comp && u->delta.n != a->n_params)) {
+	    (!u->comp && !a->fedper && u->delta.n != a->n_params)) {
 		mcai_warn("node '%s': UPDATE refused: base %u (want %u), %u values (want %u)",
 			  nd->id, u->base_version, a->version, u->delta.n,
 			  a->n_params);
@@ -2360,6 +2422,23 @@ static void mcai_aggr_update(struct mcai_aggr *a, struct mcai_peer *p,
 		}
 		a->comp_bytes += u->comp_len;
 		a->comp_updates++;
+	} else if (a->fedper) {
+		u32 k;
+
+		/*
+		 * The shared values where they belong, zero in the personal
+		 * ranges: the strategy leaves the global model's alone.
+		 */
+		delta = a->scratch;
+		mcai_f32v_copy(&u->delta, a->combined);
+		for (k = 0; k < a->split.n_ranges; k++)
+			memset(a->scratch + a->split.personal[k].off, 0,
+			       a->split.personal[k].len * sizeof(float));
+		mcai_pers_unpack(&a->split, a->combined, a->scratch);
+		a->pers_updates++;
+		mcai_info("round %llu: node '%s': fedper update of %u shared values (%u bytes), none of the %u personal ones",
+			  (unsigned long long)a->round, nd->id, u->delta.n,
+			  u->delta.n * 4, a->n_params - a->split.n_shared);
 	} else if ((a->dp && a->cfg->dp_mode == MCAI_CFG_DP_CENTRAL) ||
 		   !(delta = mcai_f32v_floats(&u->delta))) {
 		delta = a->scratch;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runtime/daemon/config.h"
+#include "runtime/fed/personal.h"
 
 #define MCAI_CFG_LINE_MAX	4096
 #define MCAI_CFG_FILE_MAX	(1U << 20)
@@ -44,6 +45,9 @@ enum mcai_cfg_type {
 	MCAI_T_MQTTPOLICY,	/* drop-oldest | drop-newest */
 	MCAI_T_COMPRESS,	/* none | int8 | topk */
 	MCAI_T_ESCPOLICY,	/* off | local */
+	MCAI_T_PERSMODE,	/* off | fedper | ditto */
+	MCAI_T_PERSLAYERS,	/* personal.h's layer list */
+	MCAI_T_PERSINSTALL,	/* fleet | personal */
 };
 
 #define MCAI_R_NODE	(1U << MCAI_ROLE_NODE)
@@ -250,6 +254,17 @@ static const struct mcai_cfg_key mcai_cfg_keys[] = {
 	  1, 1000, 0, false },
 	{ "drift.stats", MCAI_T_BOOL, OFF(drift_stats), MCAI_R_AGGR,
 	  0, 0, 0, false },
+
+	{ "personal.mode", MCAI_T_PERSMODE, OFF(personal_mode), MCAI_R_BOTH,
+	  0, 0, 0, false },
+	{ "personal.layers", MCAI_T_PERSLAYERS, OFF(personal_layers),
+	  MCAI_R_BOTH, 0, 0, 0, false },
+	{ "personal.lambda", MCAI_T_F32, OFF(personal_lambda), MCAI_R_NODE,
+	  0, 1000, MCAI_LO_OPEN, false },
+	{ "personal.dir", MCAI_T_PATH, OFF(personal_dir), MCAI_R_NODE,
+	  0, 0, 0, false },
+	{ "personal.install", MCAI_T_PERSINSTALL, OFF(personal_install),
+	  MCAI_R_NODE, 0, 0, 0, false },
 };
 
 #define MCAI_CFG_NKEYS	(sizeof(mcai_cfg_keys) / sizeof(mcai_cfg_keys[0]))
@@ -295,6 +310,9 @@ static const char *const mcai_mqtt_policy_names[] = {
 static const char *const mcai_compress_names[] = { "none", "int8", "topk" };
 /* The values of enum mcai_cfg_esc_policy. */
 static const char *const mcai_esc_policy_names[] = { "off", "local" };
+/* The values of enum mcai_cfg_pers_mode and mcai_cfg_pers_install. */
+static const char *const mcai_pers_mode_names[] = { "off", "fedper", "ditto" };
+static const char *const mcai_pers_install_names[] = { "fleet", "personal" };
 
 #define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
 
@@ -376,6 +394,9 @@ void mcai_config_init(struct mcai_config *c)
 	c->escalate_label = true;
 	c->drift_window_s = 600;
 	c->drift_rounds = 1;
+	strcpy(c->personal_layers, "head");
+	c->personal_lambda = 0.1f;
+	strcpy(c->personal_dir, "/var/lib/mcaid/personal");
 	strcpy(c->origin, "(config)");
 }
 
@@ -771,6 +792,34 @@ static int mcai_cfg_apply(struct mcai_config *c, const struct mcai_cfg_key *k,
 		if (!err)
 			*(uint32_t *)dst = (uint32_t)i;
 		return err;
+	case MCAI_T_PERSMODE:
+		err = mcai_pick(v, mcai_pers_mode_names,
+				ARRAY_LEN(mcai_pers_mode_names), k, &i, why);
+		if (!err)
+			*(uint32_t *)dst = (uint32_t)i;
+		return err;
+	case MCAI_T_PERSINSTALL:
+		err = mcai_pick(v, mcai_pers_install_names,
+				ARRAY_LEN(mcai_pers_install_names), k, &i, why);
+		if (!err)
+			*(uint32_t *)dst = (uint32_t)i;
+		return err;
+	case MCAI_T_PERSLAYERS: {
+		u32 mask;
+
+		/*
+		 * The syntax and the widest range here; whether the list
+		 * fits the model (and leaves a layer shared) is known once
+		 * its first version says how many layers it has.
+		 */
+		if (strlen(v) >= MCAI_CFG_LAYERS_MAX ||
+		    mcai_pers_layers_parse(v, MCAI_MLP_MAX_LAYERS, &mask))
+			return mcai_why(why,
+					"%s: '%s': want weight-layer indices separated by commas (0 is the first, -1 or \"head\" the last), at most %u layers, not all of them",
+					k->name, v, MCAI_MLP_MAX_LAYERS);
+		memcpy(dst, v, strlen(v) + 1);
+		return 0;
+	}
 	case MCAI_T_BOOL:
 		/* Only the two words: "1" or "true" in a security key is a guess. */
 		err = mcai_pick(v, mcai_bool_names, ARRAY_LEN(mcai_bool_names),
@@ -1053,9 +1102,50 @@ int mcai_config_finish(struct mcai_config *c)
 	if (c->escalate_policy == MCAI_CFG_ESC_OFF && c->escalate_model[0])
 		return mcai_cfg_key_err(c, mcai_cfg_find("escalate.model"),
 					"escalate.model without escalate.policy (off): say local to route escalations");
+	if (mcai_config_check_personal(c))
+		return -EINVAL;
 	if (c->role != MCAI_ROLE_AGGREGATOR)
 		return 0;
 	return mcai_config_check_aggregator(c);
+}
+
+int mcai_config_check_personal(struct mcai_config *c)
+{
+	const size_t km = mcai_cfg_find("personal.mode");
+
+	/* A key of a mode not chosen is a mistake, not a no-op. */
+	if (c->personal_mode != MCAI_CFG_PERS_FEDPER &&
+	    c->set_line[mcai_cfg_find("personal.layers")])
+		return mcai_cfg_key_err(c, mcai_cfg_find("personal.layers"),
+					"personal.layers is for personal.mode = fedper (mode is %s)",
+					mcai_pers_mode_names[c->personal_mode % 3]);
+	if (c->personal_mode != MCAI_CFG_PERS_DITTO &&
+	    c->set_line[mcai_cfg_find("personal.lambda")])
+		return mcai_cfg_key_err(c, mcai_cfg_find("personal.lambda"),
+					"personal.lambda is for personal.mode = ditto (mode is %s)",
+					mcai_pers_mode_names[c->personal_mode % 3]);
+	if (c->personal_mode == MCAI_CFG_PERS_OFF &&
+	    c->personal_install == MCAI_CFG_PERS_INSTALL_PERSONAL)
+		return mcai_cfg_key_err(c, mcai_cfg_find("personal.install"),
+					"personal.install = personal with personal.mode = off: there are no personal versions");
+	if (c->role != MCAI_ROLE_AGGREGATOR)
+		return 0;
+	/* Ditto trains the global model as usual: the nodes alone know. */
+	if (c->personal_mode == MCAI_CFG_PERS_DITTO)
+		return mcai_cfg_key_err(c, km,
+					"personal.mode = ditto is a node setting: the aggregator trains the global model as without it (set fedper here only, the shared layers it averages)");
+	if (c->personal_mode != MCAI_CFG_PERS_FEDPER)
+		return 0;
+	if (c->secagg)
+		return mcai_cfg_key_err(c, km,
+					"personal.mode = fedper with privacy.secure_aggregation is not supported in this version (the masked vector is the whole model)");
+	if (c->compress)
+		return mcai_cfg_key_err(c, km,
+					"personal.mode = fedper with rounds.compress is not supported in this version (compressed updates are of the whole model)");
+	if (c->upstream.port)
+		return mcai_cfg_key_err(c, km,
+					"personal.mode = fedper on a site aggregator (network.upstream) is not supported: set it on the top aggregator");
+	return 0;
 }
 
 int mcai_config_check_aggregator(struct mcai_config *c)
@@ -1206,6 +1296,12 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 
 		if (!(k->roles & (c->role ? 1U << c->role : MCAI_R_BOTH)))
 			continue;
+		/* a mode's own key only with that mode: it reads back */
+		if ((k->off == OFF(personal_layers) &&
+		     c->personal_mode != MCAI_CFG_PERS_FEDPER) ||
+		    (k->off == OFF(personal_lambda) &&
+		     c->personal_mode != MCAI_CFG_PERS_DITTO))
+			continue;
 		if (dot) {
 			size_t n = (size_t)(dot - k->name);
 
@@ -1262,6 +1358,15 @@ void mcai_config_dump(const struct mcai_config *c, FILE *f)
 			fputs(mcai_esc_policy_names[*(const uint32_t *)src & 1],
 			      f);
 			break;
+		case MCAI_T_PERSMODE:
+			fputs(mcai_pers_mode_names[*(const uint32_t *)src % 3],
+			      f);
+			break;
+		case MCAI_T_PERSINSTALL:
+			fputs(mcai_pers_install_names[*(const uint32_t *)src & 1],
+			      f);
+			break;
+		case MCAI_T_PERSLAYERS:
 		case MCAI_T_ID:
 		case MCAI_T_NAME:
 		case MCAI_T_USER:

@@ -206,6 +206,26 @@
  *                                    training data's statistics with each
  *                                    update (DATASTATS), signed into the
  *                                    manifest (not in DP/SecAgg rounds)
+ *   personal.mode             both   off: off | fedper | ditto
+ *                                    (runtime/fed/personal.h, runtime/
+ *                                    daemon/nodepers.h).  fedper: the
+ *                                    layers of personal.layers never leave
+ *                                    the node, the aggregator (fedper too)
+ *                                    averages the rest and refuses updates
+ *                                    of another size; ditto (nodes only):
+ *                                    a personal model beside the global one
+ *   personal.layers           both   head (fedper only); weight-layer
+ *                                    indices, "0,-1" style, "head" = -1;
+ *                                    must leave a layer shared
+ *   personal.lambda           node   0.1 (ditto only; (0, 1000]); the
+ *                                    pull of the personal model towards
+ *                                    the global one
+ *   personal.dir              node   "/var/lib/mcaid/personal"; the node's
+ *                                    own signer key, personal state,
+ *                                    personal blobs and their history
+ *   personal.install          node   fleet: fleet | personal; which
+ *                                    versions the node loads into
+ *                                    /dev/mcai as they come
  */
 #ifndef MCAI_CONFIG_H
 #define MCAI_CONFIG_H
@@ -243,6 +263,20 @@ enum mcai_cfg_dp_mode {
 	MCAI_CFG_DP_CENTRAL,		/* the aggregator clips and adds noise */
 	MCAI_CFG_DP_DISTRIBUTED,	/* the nodes do, each its share */
 };
+
+enum mcai_cfg_pers_mode {
+	MCAI_CFG_PERS_OFF,
+	MCAI_CFG_PERS_FEDPER,		/* shared body, personal layers */
+	MCAI_CFG_PERS_DITTO,		/* a personal model beside */
+};
+
+enum mcai_cfg_pers_install {
+	MCAI_CFG_PERS_INSTALL_FLEET,	/* the kernel runs the fleet's */
+	MCAI_CFG_PERS_INSTALL_PERSONAL,	/* the node's personal versions */
+};
+
+/* personal.layers: "0,1,2,3" and a little room. */
+#define MCAI_CFG_LAYERS_MAX	32
 
 enum mcai_cfg_esc_policy {
 	MCAI_CFG_ESC_OFF,		/* nothing routed (the default) */
@@ -359,6 +393,12 @@ struct mcai_config {
 
 	struct mcai_cfg_addr metrics_listen;	/* port 0: no endpoint */
 
+	uint32_t personal_mode;			/* enum mcai_cfg_pers_mode */
+	char personal_layers[MCAI_CFG_LAYERS_MAX];	/* fedper */
+	float personal_lambda;			/* ditto */
+	char personal_dir[MCAI_CONFIG_PATH_MAX];
+	uint32_t personal_install;		/* enum mcai_cfg_pers_install */
+
 	char error[MCAI_CONFIG_ERR_MAX];
 
 	/* Parser state: where each key was set (0: default), base dir. */
@@ -395,6 +435,13 @@ int mcai_config_finish(struct mcai_config *c);
  * and FedAdam, ...); part of finish(), and again after --set overrides.
  */
 int mcai_config_check_aggregator(struct mcai_config *c);
+
+/*
+ * personal.*: a mode's keys only with it, ditto not on an aggregator,
+ * fedper there not with secure aggregation, compression or upstream.
+ * Part of finish().  0 or -EINVAL.
+ */
+int mcai_config_check_personal(struct mcai_config *c);
 
 /* init + read + finish. */
 int mcai_config_load(struct mcai_config *c, const char *path);

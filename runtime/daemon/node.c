@@ -24,6 +24,7 @@
 #include "runtime/fed/net.h"
 #include "runtime/daemon/escalate.h"
 #include "runtime/daemon/node.h"
+#include "runtime/daemon/nodepers.h"
 #include "runtime/fed/provenance.h"
 #include "runtime/fed/samples.h"
 #include "runtime/fed/secagg.h"
@@ -367,6 +368,9 @@ struct mcai_fednode {
 	u32 rounds;
 	/* The training images file as loaded: a new one is read again. */
 	struct stat data_st;
+	/* personal.mode (nodepers.h); NULL when off */
+	struct mcai_nodepers *pers;
+	bool pers_ok;			/* personal.layers fit the model */
 };
 
 /*
@@ -659,6 +663,11 @@ data_done:
 		mcai_fednode_free(n);
 		return r;
 	}
+	r = o->cfg ? mcai_nodepers_new(&n->pers, o->cfg) : 0;
+	if (r) {
+		mcai_fednode_free(n);
+		return r;
+	}
 	n->rng = spec.seed ^ ((u64)spec.k << 32) ^ 0xda7a;
 	/* Noise an attacker could predict would protect nothing. */
 	r = mcai_dp_rng_init_os(&n->dp_rng);
@@ -696,6 +705,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
 	mcai_prov_trust_free(n->trust);
+	mcai_nodepers_free(n->pers);
 	/* dev.fd belongs to the daemon, which closes it. */
 	free(n);
 }
@@ -724,7 +734,9 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 	m.u.hello.caps = MCAI_CAP_FEDPROX | MCAI_CAP_STATS |
 			 (n->o.no_progress ? 0 : MCAI_CAP_PROGRESS) |
 			 MCAI_CAP_STREAM |
-			 (n->o.no_compress ? 0 : MCAI_CAP_COMPRESS) |
+			 (n->o.no_compress ||
+			  mcai_nodepers_kind(n->pers) == MCAI_PERS_FEDPER ?
+			  0 : MCAI_CAP_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0) |
 			 (n->o.tls ? MCAI_CAP_SA_SIGNED : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
@@ -827,6 +839,18 @@ static struct mcai_mlp_data mcai_fednode_data(struct mcai_fednode *n)
 		d.ctx = &n->fdata;
 	}
 	return d;
+}
+
+/* The training data for personalisation (nodepers.h). */
+static void mcai_fednode_pers_data(struct mcai_fednode *n,
+				   struct mcai_nodepers_data *pd)
+{
+	pd->d = mcai_fednode_data(n);
+	pd->idx = n->idx;
+	pd->count = n->count;
+	pd->data_dir = n->o.data_dir && n->o.data_dir[0] ? n->o.data_dir :
+		       MCAI_FMNIST_DIR;
+	pd->images = !n->o.train_samples;
 }
 
 /*
@@ -1057,6 +1081,9 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		}
 	}
 	n->shape = shape;
+	if (n->pers)
+		n->pers_ok = !mcai_nodepers_shape(n->pers, &shape,
+						  m->params.n);
 	mcai_f32v_copy(&m->params, n->base);
 	n->version = m->version;
 	mcai_info("model '%s' version %u (round %llu, parent %u): %s, %u parameters, blob %u bytes verified, %s",
@@ -1066,8 +1093,13 @@ static int mcai_fednode_model(struct mcai_fednode *n, struct mcai_peer *p,
 		  !n->trust ? "UNSIGNED (not checked)" :
 		  prov == MCAI_PROV_CURRENT ? "signed, already in the history" :
 		  "signed by a trusted key");
-	if (mcai_fednode_install(n, m))
+	/* personal.install = personal: the node's own version runs instead */
+	if (!mcai_nodepers_installs(n->pers) && mcai_fednode_install(n, m))
 		return 0;
+	/* its personal version: built when no round trains (tick) */
+	if (n->pers && n->pers_ok &&
+	    mcai_nodepers_due(n->pers, m, &mm, shape.dim[0]))
+		mcai_err("personal: version %u: out of memory", m->version);
 	/* The version now running brings its training data's statistics. */
 	if (prov == MCAI_PROV_OK && (pm.flags & MCAI_PROV_F_STATS) &&
 	    n->o.on_stats)
@@ -1488,11 +1520,26 @@ static int mcai_fednode_round(struct mcai_fednode *n, struct mcai_peer *p,
 			return 0;
 		}
 	}
+	if (mcai_nodepers_kind(n->pers) == MCAI_PERS_FEDPER &&
+	    (!n->pers_ok ||
+	     (r->flags & (MCAI_ROUND_F_SECAGG | MCAI_ROUND_F_COMPRESS)))) {
+		mcai_warn("round %llu: personal.mode = fedper %s: not taking part",
+			  (unsigned long long)r->round_id,
+			  !n->pers_ok ? "and personal.layers do not fit the model" :
+			  "cannot answer a secure-aggregation or compressed round (it sends the shared layers only)");
+		return 0;
+	}
 	mcai_info("round %llu: training version %u on %u samples (%u epochs, batch %u, lr %g, mu %g)",
 		  (unsigned long long)r->round_id, n->version, n->count,
 		  r->local_epochs, r->batch, (double)r->lr,
 		  (double)r->prox_mu);
-	mcai_mlp_set_params(n->net, n->base);
+	if (mcai_nodepers_kind(n->pers) == MCAI_PERS_FEDPER) {
+		/* the global body with this node's own personal layers */
+		mcai_nodepers_round_params(n->pers, n->base, n->delta);
+		mcai_mlp_set_params(n->net, n->delta);
+	} else {
+		mcai_mlp_set_params(n->net, n->base);
+	}
 	mcai_mlp_reset_opt(n->net);
 	memset(&n->tr_opt, 0, sizeof(n->tr_opt));
 	n->tr_opt.momentum = n->o.momentum;
@@ -1522,13 +1569,22 @@ static int mcai_fednode_finish(struct mcai_fednode *n)
 	struct mcai_msg m = { .type = MCAI_MSG_UPDATE };
 	const struct mcai_mlp_stats st = n->tr_st;
 	const char *why = NULL;
+	u32 nd = n->n_params;
 	int ret;
 
 	mcai_mlp_delta(n->net, n->base, n->delta);
-	if (r->flags & MCAI_ROUND_F_DP) {
-		bool clipped = mcai_dp_clip(n->delta, n->n_params, r->dp_clip);
+	if (n->pers) {
+		struct mcai_nodepers_data pd;
 
-		mcai_dp_noise_share(&n->dp_rng, n->delta, n->n_params,
+		mcai_fednode_pers_data(n, &pd);
+		nd = mcai_nodepers_trained(n->pers, n->net, n->base,
+					   n->version, r, n->delta, &pd,
+					   n->o.momentum);
+	}
+	if (r->flags & MCAI_ROUND_F_DP) {
+		bool clipped = mcai_dp_clip(n->delta, nd, r->dp_clip);
+
+		mcai_dp_noise_share(&n->dp_rng, n->delta, nd,
 				    r->dp_sigma, r->dp_clip, r->dp_shares);
 		mcai_info("round %llu: privacy: update %sclipped to L2 %g, noise share N(0, (%g * %g)^2 / %u) added",
 			  (unsigned long long)r->round_id,
@@ -1546,7 +1602,7 @@ static int mcai_fednode_finish(struct mcai_fednode *n)
 		return 0;
 	}
 	m.u.update.delta_f = n->delta;
-	m.u.update.n_delta = n->n_params;
+	m.u.update.n_delta = nd;
 	if (p && (r->flags & MCAI_ROUND_F_STATS) &&
 	    mcai_fednode_send_stats(n, p, r->round_id) == -EPIPE)
 		return -EPIPE;
@@ -1814,6 +1870,14 @@ void mcai_fednode_tick(struct mcai_fednode *n)
 		mcai_fednode_ask_part(n);
 	if (n->training)
 		mcai_fednode_train_slice(n);
+	else if (mcai_nodepers_due_version(n->pers) == n->version &&
+		 n->version && n->pers_ok) {
+		struct mcai_nodepers_data pd;
+
+		mcai_fednode_pers_data(n, &pd);
+		mcai_nodepers_build(n->pers, n->base, &n->shape, n->net, &pd,
+				    n->have_dev ? &n->dev : NULL);
+	}
 	if (!n->held.len || mcai_fed_now_ms() < n->held_until)
 		return;
 	if (n->o.answer_hold && access(n->o.answer_hold, F_OK))

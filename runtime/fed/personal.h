@@ -102,4 +102,44 @@ struct mcai_mlp_opt mcai_pers_ditto_opt(const struct mcai_mlp_opt *base,
 double mcai_pers_weighted_acc(const u32 *correct, const u32 *total,
 			      const u32 *counts, u32 classes);
 
+/*
+ * What a node keeps across rounds and restarts (runtime/daemon/
+ * nodepers.h): FedPer's personal layers (the vector is the whole model,
+ * only the personal ranges mean anything) or Ditto's personal model.
+ * One file, replaced atomically (runtime/lib/atomicfile.h), so a crash
+ * leaves the previous round's state or this one's, never a mix:
+ *
+ *   off size
+ *     0    4  magic "MCPS" (0x5350434d little-endian)
+ *     4    4  format 1
+ *     8    4  kind (enum mcai_pers_kind, FEDPER or DITTO)
+ *    12    4  mask (FedPer's personal layers; 0 for Ditto)
+ *    16    4  n_params (1 .. MCAI_PERS_STATE_MAX_PARAMS)
+ *    20    4  version: the global version the state was trained from
+ *    24    8  round
+ *    32   4n  n_params f32, little-endian
+ *  32+4n  32  SHA-256 of everything before it
+ */
+#define MCAI_PERS_STATE_MAGIC		0x5350434dU
+#define MCAI_PERS_STATE_MAX_PARAMS	(1U << 22)
+
+struct mcai_pers_state {
+	enum mcai_pers_kind kind;
+	u32 mask;
+	u32 n_params;
+	u32 version;
+	u64 round;
+};
+
+/* 0, or a negative errno with @err. */
+int mcai_pers_state_save(const char *path, const struct mcai_pers_state *st,
+			 const float *params, char *err, size_t errlen);
+/*
+ * *params malloc'ed (st->n_params floats).  -ENOENT when there is none,
+ * -EBADMSG when it is not a state file or its digest fails (a torn or
+ * altered file is refused, never half used), with @err.
+ */
+int mcai_pers_state_load(const char *path, struct mcai_pers_state *st,
+			 float **params, char *err, size_t errlen);
+
 #endif /* MCAI_PERSONAL_H */

@@ -35,6 +35,13 @@ check-fed: $(B)/mcaid-san
 	echo "check-fed: $$pass passed, $$fail failed, $$skip skipped"; \
 	[ $$fail -eq 0 ]
 
+# Personalisation with real rounds, FedPer then Ditto (about 2 to 4.5
+# minutes on a loaded 2-core machine: too long for check-fed's glob).
+.PHONY: check-fed-personal
+check-fed-personal: $(B)/mcaid-san $(B)/mcaictl
+	MCAID=$(CURDIR)/$(B)/mcaid-san MCAICTL=$(CURDIR)/$(B)/mcaictl \
+		timeout -k 10 $(FED_TEST_TIMEOUT) bash tests/fed/long-round-personal.sh
+
 # Federated learning on real data (long; not part of `make check`):
 # 20 mcaid nodes + 1 aggregator, IID and Dirichlet(0.5), against the
 # centralised baseline.  Results: tests/eval/eval-results.txt.

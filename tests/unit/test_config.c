@@ -753,6 +753,70 @@ START_TEST(metrics_listen)
 }
 END_TEST
 
+/* personal.*: modes, layer lists, a mode's keys only with it, roles. */
+START_TEST(personal_keys)
+{
+	struct mcai_config c;
+
+	ck_assert_msg(!parse(&c, NODE_BASE), "%s", c.error);
+	ck_assert_uint_eq(c.personal_mode, MCAI_CFG_PERS_OFF);
+	ck_assert_str_eq(c.personal_layers, "head");
+	ck_assert(c.personal_lambda == 0.1f);
+	ck_assert_str_eq(c.personal_dir, "/var/lib/mcaid/personal");
+	ck_assert_uint_eq(c.personal_install, MCAI_CFG_PERS_INSTALL_FLEET);
+	ck_assert_msg(!parse(&c, NODE_BASE "[personal]\nmode = fedper\n"
+			     "layers = 0,-1\ndir = /p\ninstall = personal\n"),
+		      "%s", c.error);
+	ck_assert_uint_eq(c.personal_mode, MCAI_CFG_PERS_FEDPER);
+	ck_assert_str_eq(c.personal_layers, "0,-1");
+	ck_assert_uint_eq(c.personal_install, MCAI_CFG_PERS_INSTALL_PERSONAL);
+	ck_assert_msg(!parse(&c, NODE_BASE "personal.mode = ditto\n"
+			     "personal.lambda = 2.5\n"), "%s", c.error);
+	ck_assert_uint_eq(c.personal_mode, MCAI_CFG_PERS_DITTO);
+	ck_assert(c.personal_lambda == 2.5f);
+	expect_ok(AGGR_BASE "personal.mode = fedper\npersonal.layers = head\n");
+	expect_ok(NODE_BASE "personal.mode = fedper\npersonal.layers = 1\n");
+	expect_err(NODE_BASE "personal.mode = on\n",
+		   "test.conf:7: personal.mode: 'on' is not one of off, fedper, ditto");
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.layers = 1,\n",
+		   "test.conf:8: personal.layers: '1,': want weight-layer indices");
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.layers = x\n",
+		   "personal.layers: 'x'");
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.layers = 9\n",
+		   "personal.layers: '9'");
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.layers = \n",
+		   "personal.layers");
+	/* every layer personal: nothing would be federated */
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.layers = 0,1,2,3\n",
+		   "not all of them");
+	expect_err(NODE_BASE "personal.layers = head\n",
+		   "test.conf:7: personal.layers is for personal.mode = fedper (mode is off)");
+	expect_err(NODE_BASE "personal.mode = fedper\npersonal.lambda = 1\n",
+		   "test.conf:8: personal.lambda is for personal.mode = ditto (mode is fedper)");
+	expect_err(NODE_BASE "personal.mode = ditto\npersonal.lambda = 0\n",
+		   "personal.lambda");
+	expect_err(NODE_BASE "personal.mode = ditto\npersonal.lambda = 1001\n",
+		   "personal.lambda");
+	expect_err(NODE_BASE "personal.install = personal\n",
+		   "personal.install = personal with personal.mode = off");
+	expect_err(NODE_BASE "personal.install = kernel\n",
+		   "'kernel' is not one of fleet, personal");
+	expect_err(AGGR_BASE "personal.dir = /p\n", "is not used by role aggregator");
+	expect_err(AGGR_BASE "personal.lambda = 1\n",
+		   "is not used by role aggregator");
+	expect_err(AGGR_BASE "personal.mode = ditto\n",
+		   "personal.mode = ditto is a node setting");
+	expect_err(AGGR_BASE "personal.mode = fedper\nrounds.compress = int8\n",
+		   "personal.mode = fedper with rounds.compress is not supported");
+	expect_err(AGGR_BASE "personal.mode = fedper\n"
+		   "privacy.secure_aggregation = on\nrounds.min_clients = 3\n",
+		   "personal.mode = fedper with privacy.secure_aggregation");
+	expect_err(AGGR_BASE "personal.mode = fedper\n"
+		   "network.upstream = 10.0.0.1:7117\n",
+		   "personal.mode = fedper on a site aggregator");
+}
+END_TEST
+
 Suite *config_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -781,6 +845,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, cross_key);
 	tcase_add_test(tc, more_strategies);
 	tcase_add_test(tc, metrics_listen);
+	tcase_add_test(tc, personal_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,9 +7,13 @@
  * the accuracy on a node's own label distribution.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/unit/unit.h"
 #include "runtime/fed/personal.h"
@@ -204,6 +208,99 @@ START_TEST(weighted_accuracy)
 }
 END_TEST
 
+/* Flip byte @at of @path (a torn or altered state file). */
+static void flip_byte(const char *path, long at)
+{
+	FILE *f = fopen(path, "r+b");
+	int ch;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
+	ch = fgetc(f);
+	ck_assert_int_ne(ch, EOF);
+	ck_assert_int_eq(fseek(f, at, SEEK_SET), 0);
+	fputc(ch ^ 0x40, f);
+	fclose(f);
+}
+
+/*
+ * The node's state file: what is saved comes back bit for bit (header and
+ * floats, -0.0 and a denormal included); a missing file is -ENOENT; a
+ * flipped byte anywhere, a truncated file or a foreign one is -EBADMSG,
+ * never half used; a save replaces the file whole.
+ */
+START_TEST(state_file)
+{
+	char dir[] = "/tmp/mcai-pers.XXXXXX", path[64], err[512];
+	const float v[5] = { 1.5f, -0.0f, 1e-40f, -3.25f, 1e30f };
+	struct mcai_pers_state st = {
+		.kind = MCAI_PERS_FEDPER, .mask = 2, .n_params = 5,
+		.version = 7, .round = (1ULL << 33) + 5,
+	}, got;
+	float *p = NULL, w[5];
+	long at;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.state", dir);
+	ck_assert_int_eq(mcai_pers_state_load(path, &got, &p, err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_int_eq(mcai_pers_state_save(path, &st, v, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(mcai_pers_state_load(path, &got, &p, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(got.kind, MCAI_PERS_FEDPER);
+	ck_assert_uint_eq(got.mask, 2);
+	ck_assert_uint_eq(got.n_params, 5);
+	ck_assert_uint_eq(got.version, 7);
+	ck_assert_uint_eq(got.round, (1ULL << 33) + 5);
+	ck_assert_mem_eq(p, v, sizeof(v));
+	free(p);
+	/* 32 header + 20 floats + 32 digest */
+	for (at = 0; at < 84; at += 7) {
+		ck_assert_int_eq(mcai_pers_state_save(path, &st, v, err,
+						      sizeof(err)), 0);
+		flip_byte(path, at);
+		ck_assert_msg(mcai_pers_state_load(path, &got, &p, err,
+						   sizeof(err)) == -EBADMSG,
+			      "byte %ld flipped: accepted", at);
+		ck_assert_ptr_null(p);
+	}
+	ck_assert_int_eq(truncate(path, 60), 0);
+	ck_assert_int_eq(mcai_pers_state_load(path, &got, &p, err, sizeof(err)),
+			 -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(err, "not a personal state file"));
+	/* Ditto's whole model over it, in one piece */
+	st.kind = MCAI_PERS_DITTO;
+	st.mask = 0;
+	memcpy(w, v, sizeof(w));
+	w[0] = 42;
+	ck_assert_int_eq(mcai_pers_state_save(path, &st, w, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(mcai_pers_state_load(path, &got, &p, err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(got.kind, MCAI_PERS_DITTO);
+	ck_assert(p[0] == 42);
+	free(p);
+	/* bad headers are not written */
+	st.n_params = 0;
+	ck_assert_int_eq(mcai_pers_state_save(path, &st, w, err, sizeof(err)),
+			 -EINVAL);
+	st.n_params = 5;
+	st.kind = MCAI_PERS_NONE;
+	ck_assert_int_eq(mcai_pers_state_save(path, &st, w, err, sizeof(err)),
+			 -EINVAL);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "MCAIHST1garbagegarbagegarbagegarbagegarbagegarbagegarbage", 57), 57);
+	close(fd);
+	ck_assert_int_eq(mcai_pers_state_load(path, &got, &p, err, sizeof(err)),
+			 -EBADMSG);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *personal_suite(void)
 {
 	Suite *s = suite_create("personal");
@@ -213,6 +310,7 @@ Suite *personal_suite(void)
 	tcase_add_test(tc, fedper_update_on_the_wire);
 	tcase_add_test(tc, ditto_step_by_hand);
 	tcase_add_test(tc, weighted_accuracy);
+	tcase_add_test(tc, state_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
