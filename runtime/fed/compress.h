@@ -52,17 +52,21 @@
  * and the aggregator runs such a round with float masking instead.  The
  * weight and loss coordinates the daemon sums beside the update use the
  * same ring with floor((2^15 - 1) / n) levels (mcai_comp_sa_levels()),
- * so their sum cannot wrap either.
+ * so their sum cannot wrap either.  Why 2 bytes and not 1: a sum of n
+ * values in -127 .. 127 needs 8 + log2(n) bits, and the ring must hold
+ * the sum, not one value (a byte-wide ring would leave |q| <= 127 / n).
+ * No error feedback here: stochastic rounding is unbiased, and what a
+ * node clamps is not carried over.
  *
  * The lower bits cost precision, not privacy: the aggregator still
  * learns only the sum (of the quantised values).  The sum's error is
  * below n R / 127 per coordinate and zero on average (stochastic
  * rounding), plus the clamping of values beyond R (counted and logged by
- * the node).  R: rounds.compress_range when set, else twice the largest
- * coordinate of the previous round's unmasked mean (public to the
- * aggregator: it is what it publishes) widened by 4 standard deviations
- * of a distributed-DP noise share; with neither, the round is masked as
- * floats.
+ * the node).  R is twice the largest coordinate of the previous round's
+ * unmasked mean (public to the aggregator: it is what it publishes; an
+ * IID node's share of the mean is about 1/n of it, so clamping is rare),
+ * at least 4 standard deviations of a distributed-DP noise share; the
+ * first round after the aggregator starts knows no R and masks floats.
  *
  * mcai_comp_ring_*() below: the same with a caller's scale and a ring of
  * 16 or 32 bits, used by the unit tests.
