@@ -221,6 +221,15 @@ struct mcai_aggr {
 	float *sa_sum;			/* n_params + 2 */
 	bool round_secagg;		/* the version being published */
 	bool sa_signed;			/* this round's is signed */
+	/*
+	 * int8 under the masks (rounds.compress = int8 with secure
+	 * aggregation, runtime/fed/compress.h): this round's, its range,
+	 * and the range for the next one (0: none known yet, mask floats).
+	 */
+	bool sa_ring16;
+	float sa_comp_range;
+	float sa_comp_next;
+	u32 *sa_words;			/* n_params + 2 */
 #ifdef MCAI_TEST_HOOKS
 	/*
 	 * Test builds only (mcaid-san): MCAI_TEST_SECAGG_HOSTILE=equivocate
@@ -900,7 +909,9 @@ static int mcai_aggr_alloc(struct mcai_aggr *a,
 	a->scratch = calloc(a->n_params, sizeof(float));
 	a->combined = calloc(a->n_params, sizeof(float));
 	a->sa_sum = calloc(a->n_params + MCAI_AGGR_SA_EXTRA, sizeof(float));
-	if (!a->params || !a->scratch || !a->combined || !a->sa_sum)
+	a->sa_words = calloc(a->n_params + MCAI_AGGR_SA_EXTRA, sizeof(u32));
+	if (!a->params || !a->scratch || !a->combined || !a->sa_sum ||
+	    !a->sa_words)
 		return -ENOMEM;
 	a->agg = mcai_agg_create(&a->ac, a->n_params, err, sizeof(err));
 	if (!a->agg) {
@@ -1390,6 +1401,63 @@ static void mcai_aggr_sa_fail(struct mcai_aggr *a, const char *why)
 	mcai_aggr_close_round(a, how);
 }
 
+/*
+ * An int8 round's unmasked words (mod 2^16) back to floats: the update at
+ * range / 127, weight and loss at node.c's finer levels.  The integer sum
+ * is logged: it must be exactly the sum of what the nodes logged.
+ */
+#define MCAI_AGGR_SA_LOSS_MAX	16.0f
+
+static void mcai_aggr_sa_dequantise(struct mcai_aggr *a)
+{
+	const u32 n = a->n_params, lv = mcai_comp_sa_levels(a->sap.nodes);
+	long long qsum = 0;
+	u32 i;
+
+	mcai_comp_sa_decode(a->sa_words, n, a->sa_comp_range,
+			    MCAI_COMP_SA_LEVELS, a->sa_sum);
+	mcai_comp_sa_decode(a->sa_words + n, 1, 1.0f, lv, a->sa_sum + n);
+	mcai_comp_sa_decode(a->sa_words + n + 1, 1, MCAI_AGGR_SA_LOSS_MAX, lv,
+			    a->sa_sum + n + 1);
+	for (i = 0; i < n; i++)
+		qsum += (int16_t)(a->sa_words[i] & 0xffff);
+	mcai_info("round %llu: secure aggregation compressed: int8 of range %g summed in Z_2^16, integer sum %lld, weight %d of %u",
+		  (unsigned long long)a->round, (double)a->sa_comp_range, qsum,
+		  (int16_t)(a->sa_words[n] & 0xffff), lv);
+#ifdef MCAI_TEST_HOOKS
+	/* Test builds: MCAI_TEST_SA_DUMP=DIR gets DIR/r<round>-sum, the words. */
+	{
+		const char *dir = getenv("MCAI_TEST_SA_DUMP");
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/r%llu-sum", dir ? dir : "",
+			 (unsigned long long)a->round);
+		f = dir ? fopen(path, "wb") : NULL;
+		if (f) {
+			fwrite(a->sa_words, sizeof(u32), n + 2, f);
+			fclose(f);
+		}
+	}
+#endif
+}
+
+/*
+ * The next int8 round's range: twice the largest coordinate of this
+ * round's mean (a->scratch; the aggregator publishes it, so it tells
+ * nothing new), so that a node's share of the mean rarely clamps.
+ */
+static void mcai_aggr_sa_range_next(struct mcai_aggr *a)
+{
+	float mx = 0;
+	u32 i;
+
+	for (i = 0; i < a->n_params; i++)
+		if (fabsf(a->scratch[i]) > mx)
+			mx = fabsf(a->scratch[i]);
+	a->sa_comp_next = isfinite(mx) && mx > 0 ? 2 * mx : 0;
+}
+
 /* The unmasked sum: back to a weighted mean, into the strategy. */
 static void mcai_aggr_sa_finish(struct mcai_aggr *a)
 {
@@ -1400,13 +1468,15 @@ static void mcai_aggr_sa_finish(struct mcai_aggr *a)
 	double w, loss;
 	int r;
 
-	r = mcai_secagg_server_result(a->sa, NULL, a->sa_sum, &rep, why,
-				      sizeof(why));
+	r = mcai_secagg_server_result(a->sa, a->sa_words, a->sa_sum, &rep,
+				      why, sizeof(why));
 	if (r) {
 		mcai_aggr_sa_fail(a, why);
 		return;
 	}
 	surv = rep.masked;
+	if (a->sa_ring16)
+		mcai_aggr_sa_dequantise(a);
 	w = a->sa_sum[n];
 	if (a->dp) {
 		/* Weight 1 each: dp_round turns the mean into sum / sampled. */
@@ -1427,6 +1497,7 @@ static void mcai_aggr_sa_finish(struct mcai_aggr *a)
 		weight = (u64)llround(w * (double)a->sa_weight_total);
 		loss = a->sa_sum[n + 1] / w;
 	}
+	mcai_aggr_sa_range_next(a);
 	mcai_info("round %llu: secure aggregation: sum of %u masked inputs unmasked (%u advertised, %u shared keys, %u answered the unmask request, %u dropped after sharing and recovered), weight %.6g; %llu bytes in, %llu out",
 		  (unsigned long long)a->round, surv, rep.advertised,
 		  rep.shared, rep.answered, rep.recovered, w,
@@ -1619,6 +1690,8 @@ static int mcai_aggr_sa_params(struct mcai_aggr *a, uint32_t n)
 	p->threshold = t;
 	if (a->sa_signed)
 		p->flags |= MCAI_SECAGG_F_SIGNED;
+	if (a->sa_ring16)
+		p->ring_bits = MCAI_COMP_SA_BITS;
 	if (getrandom(p->graph_seed, sizeof(p->graph_seed), 0) !=
 	    (ssize_t)sizeof(p->graph_seed))
 		return -EIO;
@@ -1924,6 +1997,56 @@ static int mcai_aggr_send_round(struct mcai_aggr *a, struct mcai_aggr_node *nd,
 	return r;
 }
 
+/*
+ * rounds.compress = int8 with secure aggregation: int8 in Z_{2^16} under
+ * the masks when every sampled node can, the round's nodes cannot wrap
+ * the ring, and a range is known (runtime/fed/compress.h).  Otherwise
+ * this round masks floats, and says why.
+ */
+static void mcai_aggr_sa_compress(struct mcai_aggr *a,
+				  struct mcai_msg_round *m,
+				  const uint32_t *cand, uint32_t want)
+{
+	float range = a->sa_comp_next;
+	char why[192];
+	uint32_t i;
+
+	a->sa_ring16 = false;
+	if (a->cfg->compress != MCAI_COMP_INT8)
+		return;
+	for (i = 0; i < want; i++)
+		if (!(a->nodes[cand[i]].caps & MCAI_CAP_SA_COMPRESS)) {
+			mcai_warn("round %llu: secure aggregation of floats: node '%s' cannot mask int8 (an older node)",
+				  (unsigned long long)a->round,
+				  a->nodes[cand[i]].id);
+			return;
+		}
+	/* a distributed-DP noise share: 4 standard deviations fit too */
+	if (range > 0 && (m->flags & MCAI_ROUND_F_DP)) {
+		float sd = m->dp_sigma * m->dp_clip /
+			   sqrtf((float)m->dp_shares);
+
+		if (4 * sd > range)
+			range = 4 * sd;
+	}
+	if (!(range > 0)) {
+		mcai_info("round %llu: secure aggregation of floats: no int8 range known yet (the next one is twice this round's largest mean coordinate)",
+			  (unsigned long long)a->round);
+		return;
+	}
+	if (mcai_comp_sa_check(want, MCAI_COMP_SA_BITS, range, why,
+			       sizeof(why))) {
+		mcai_warn("round %llu: secure aggregation of floats: %s",
+			  (unsigned long long)a->round, why);
+		return;
+	}
+	a->sa_ring16 = true;
+	a->sa_comp_range = range;
+	m->flags |= MCAI_ROUND_F_SA_COMPRESS;
+	m->sa_comp_range = range;
+	m->sa_comp_bits = MCAI_COMP_SA_BITS;
+}
+
 static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 {
 	struct mcai_msg m = { .type = MCAI_MSG_ROUND };
@@ -2035,6 +2158,7 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 		if (a->cfg->secagg_signed && !a->sa_signed)
 			mcai_warn("round %llu: secure aggregation not signed: a sampled node does not offer it (an older node)",
 				  (unsigned long long)a->round);
+		mcai_aggr_sa_compress(a, &m.u.round, cand, want);
 		if (want < 2 || mcai_aggr_sa_params(a, want)) {
 			mcai_warn("round %llu: secure aggregation over %u nodes not possible; retrying in %u ms",
 				  (unsigned long long)a->round, want,
@@ -2091,6 +2215,11 @@ static void mcai_aggr_start_round(struct mcai_aggr *a, uint32_t connected)
 			  a->sa_signed ? ", signed (fleet certificates, consistency check)" : "",
 			  a->sap.scale_bits, (double)a->sap.clip,
 			  (double)a->sap.clip, a->cfg->deadline_ms);
+	if (a->sa && a->sa_ring16)
+		mcai_info("round %llu: secure aggregation of int8 in Z_2^16: range %g (step %g), %u bytes a parameter",
+			  (unsigned long long)a->round, (double)a->sa_comp_range,
+			  (double)(a->sa_comp_range / MCAI_COMP_SA_LEVELS),
+			  MCAI_COMP_SA_BITS / 8);
 	if (!a->sampled)
 		mcai_aggr_close_round(a, "nobody reachable");
 }
@@ -3086,6 +3215,7 @@ void mcai_aggr_free(struct mcai_aggr *a)
 	free(a->combined);
 	mcai_aggr_sa_end(a);
 	free(a->sa_sum);
+	free(a->sa_words);
 	free(a->st_sum);
 	free(a->st_sumsq);
 	mcai_buf_free(&a->model_frame);

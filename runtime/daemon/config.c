@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "runtime/daemon/config.h"
+#include "runtime/fed/compress.h"
 #include "runtime/fed/personal.h"
 
 #define MCAI_CFG_LINE_MAX	4096
@@ -1233,9 +1234,10 @@ int mcai_config_check_aggregator(struct mcai_config *c)
 		if (c->upstream.port)
 			return mcai_cfg_key_err(c, ks_on,
 						"privacy.secure_aggregation on a site aggregator (network.upstream) is not supported");
-		if (c->compress)
+		/* compress.h: masks only cancel over one index set */
+		if (c->compress == MCAI_COMP_TOPK)
 			return mcai_cfg_key_err(c, mcai_cfg_find("rounds.compress"),
-						"rounds.compress with privacy.secure_aggregation: the masked rounds send the fixed-point ring words uncompressed in this version");
+						"rounds.compress = topk with privacy.secure_aggregation: each node's top-k index set is its own, and masked values only sum over the same coordinates (int8 does)");
 	}
 	/*
 	 * Adaptive clipping counts the updates within the clip: the

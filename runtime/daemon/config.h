@@ -68,8 +68,9 @@
  *   rounds.lr                 aggr   0.05 (> 0, <= 10)
  *   rounds.compress           aggr   none: none | int8 | topk; what the
  *                                    nodes that can (MCAI_CAP_COMPRESS)
- *                                    send: runtime/fed/compress.h.  Not
- *                                    with secure_aggregation
+ *                                    send: runtime/fed/compress.h.  With
+ *                                    secure_aggregation int8 only (in
+ *                                    Z_2^16 under the masks)
  *   rounds.compress_topk      aggr   0.1; (0, 1], the share topk sends
  *   strategy.name             aggr   fedavg: fedavg | fedprox | fedadam |
  *                                    median | trimmed_mean | krum |

@@ -361,6 +361,8 @@ struct mcai_fednode {
 	uint32_t sa_id;
 	float *sa_x;
 	u32 sa_dim;
+	u32 *sa_w;			/* int8 rounds: sa_x in Z_{2^16} */
+	bool sa_ring16;			/* this round's is (SA_COMPRESS) */
 	/* by mcai_fednode_sa_slot(): ADVERT .. UNMASK, CONSIST_REQ, CONSIST */
 	uint64_t sa_bytes[MCAI_MSG_SA_UNMASK - MCAI_MSG_SA_ADVERT + 3];
 	bool sa_signed;			/* this round's is signed */
@@ -704,6 +706,7 @@ void mcai_fednode_free(struct mcai_fednode *n)
 	mcai_stream_rx_reset(&n->srx);
 	mcai_secagg_node_free(n->sa);
 	free(n->sa_x);
+	free(n->sa_w);
 	mcai_prov_trust_free(n->trust);
 	mcai_nodepers_free(n->pers);
 	/* dev.fd belongs to the daemon, which closes it. */
@@ -736,7 +739,7 @@ void mcai_fednode_connected(struct mcai_fednode *n, struct mcai_peer *p)
 			 MCAI_CAP_STREAM |
 			 (n->o.no_compress ||
 			  mcai_nodepers_kind(n->pers) == MCAI_PERS_FEDPER ?
-			  0 : MCAI_CAP_COMPRESS) |
+			  0 : MCAI_CAP_COMPRESS | MCAI_CAP_SA_COMPRESS) |
 			 (n->have_dev ? MCAI_CAP_KERNEL : 0) |
 			 (n->o.tls ? MCAI_CAP_SA_SIGNED : 0);
 	if (mcai_net_send_msg(p, &m, NULL))
@@ -1205,6 +1208,63 @@ static int mcai_fednode_sa_send(struct mcai_fednode *n, struct mcai_peer *p,
 }
 
 /*
+ * An int8 round under the masks (runtime/fed/compress.h, "With secure
+ * aggregation"): n->sa_x into ring words, after DP's clip and noise like
+ * any compression.  The update at the round's common scale range / 127,
+ * stochastically rounded from the node's own RNG; weight and loss (each
+ * within [0, 1] and [0, 16] once weighted) at finer levels that still
+ * cannot wrap the ring over the round's nodes.  The integers' sum is
+ * logged: the aggregator's unmasked sum must be exactly the nodes'.
+ */
+#define MCAI_FEDNODE_SA_LOSS_MAX	16.0f
+
+static void mcai_fednode_sa_quantise(struct mcai_fednode *n,
+				     const struct mcai_msg_round *r)
+{
+	const u32 np = n->n_params, lv = mcai_comp_sa_levels(r->sa_nodes);
+	float side[2];
+	u32 i, clamped;
+	long long qsum = 0;
+
+	clamped = mcai_comp_sa_encode(n->sa_x, np, r->sa_comp_range,
+				      MCAI_COMP_SA_LEVELS, &n->rng, n->sa_w);
+	side[0] = n->sa_x[np] > 1.0f ? 1.0f : n->sa_x[np];
+	side[1] = n->sa_x[np + 1] > MCAI_FEDNODE_SA_LOSS_MAX ?
+		  MCAI_FEDNODE_SA_LOSS_MAX : n->sa_x[np + 1];
+	mcai_comp_sa_encode(&side[0], 1, 1.0f, lv, &n->rng, n->sa_w + np);
+	mcai_comp_sa_encode(&side[1], 1, MCAI_FEDNODE_SA_LOSS_MAX, lv,
+			    &n->rng, n->sa_w + np + 1);
+	for (i = 0; i < np; i++)
+		qsum += (s32)n->sa_w[i];
+	mcai_info("round %llu: secure aggregation compressed: int8 of range %g in Z_2^%u, %u of %u coordinates clamped, integer sum %lld, weight %d of %u",
+		  (unsigned long long)r->round_id, (double)r->sa_comp_range,
+		  r->sa_comp_bits, clamped, np, qsum, (s32)n->sa_w[np], lv);
+#ifdef MCAI_TEST_HOOKS
+	/*
+	 * Test builds only (mcaid-san): MCAI_TEST_SA_DUMP=DIR writes
+	 * DIR/r<round>-n<secagg id>: f32 range, then the n_params + 2 floats
+	 * before quantisation and their words, for tests/fed to check the
+	 * aggregator's unmasked sum against.
+	 */
+	{
+		const char *dir = getenv("MCAI_TEST_SA_DUMP");
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/r%llu-n%u", dir ? dir : "",
+			 (unsigned long long)r->round_id, r->sa_id);
+		f = dir ? fopen(path, "wb") : NULL;
+		if (f) {
+			fwrite(&r->sa_comp_range, sizeof(float), 1, f);
+			fwrite(n->sa_x, sizeof(float), np + 2, f);
+			fwrite(n->sa_w, sizeof(u32), np + 2, f);
+			fclose(f);
+		}
+	}
+#endif
+}
+
+/*
  * Start a round's secure aggregation with the trained @delta: the vector
  * of aggregator.c's MCAI_AGGR_SA_EXTRA layout, clamped to the fixed-point
  * range (the library would clamp anyway; counting says by how much).
@@ -1224,9 +1284,11 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 	memset(n->sa_bytes, 0, sizeof(n->sa_bytes));
 	if (n->sa_dim != dim) {
 		free(n->sa_x);
+		free(n->sa_w);
 		n->sa_dim = 0;
 		n->sa_x = calloc(dim, sizeof(float));
-		if (!n->sa_x)
+		n->sa_w = calloc(dim, sizeof(u32));
+		if (!n->sa_x || !n->sa_w)
 			return -ENOMEM;
 		n->sa_dim = dim;
 	}
@@ -1236,6 +1298,16 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 	sp.scale_bits = r->sa_scale_bits;
 	sp.clip = r->sa_clip;
 	memcpy(sp.graph_seed, r->sa_graph_seed, sizeof(sp.graph_seed));
+	n->sa_ring16 = r->flags & MCAI_ROUND_F_SA_COMPRESS;
+	if (n->sa_ring16) {
+		if (mcai_comp_sa_check(r->sa_nodes, r->sa_comp_bits,
+				       r->sa_comp_range, why, sizeof(why))) {
+			mcai_warn("round %llu: secure aggregation refused: %s",
+				  (unsigned long long)r->round_id, why);
+			return 0;
+		}
+		sp.ring_bits = MCAI_COMP_SA_BITS;
+	}
 	n->sa_signed = r->flags & MCAI_ROUND_F_SA_SIGNED;
 	if (n->sa_signed)
 		sp.flags |= MCAI_SECAGG_F_SIGNED;
@@ -1264,6 +1336,10 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 	n->sa_x[n->n_params] = (float)w;
 	n->sa_x[n->n_params + 1] = r->flags & MCAI_ROUND_F_DP ? 0.0f :
 				   (float)(loss * w);
+	if (n->sa_ring16) {
+		mcai_fednode_sa_quantise(n, r);
+		goto advertise;
+	}
 	for (i = 0; i < dim; i++) {
 		if (n->sa_x[i] > sp.clip) {
 			n->sa_x[i] = sp.clip;
@@ -1277,6 +1353,7 @@ static int mcai_fednode_sa_begin(struct mcai_fednode *n, struct mcai_peer *p,
 		mcai_warn("round %llu: %u coordinates clamped to the fixed-point range [-%g, %g]",
 			  (unsigned long long)r->round_id, clamped,
 			  (double)sp.clip, (double)sp.clip);
+advertise:
 	mcai_info("round %llu: secure aggregation as id %u of %u (threshold %u, %s%s), weight %.6g",
 		  (unsigned long long)r->round_id, r->sa_id, r->sa_nodes,
 		  r->sa_threshold, r->sa_degree ? "SecAgg+" : "complete graph",
@@ -1324,7 +1401,11 @@ static int mcai_fednode_sa_step(struct mcai_fednode *n, struct mcai_peer *p,
 		r = mcai_secagg_node_share_keys(n->sa, sm->data, sm->len, &out,
 						why, sizeof(why));
 	else if (type == MCAI_MSG_SA_SHARES_FOR)
-		r = mcai_secagg_node_masked_input(n->sa, sm->data, sm->len,
+		r = n->sa_ring16 ?
+		    mcai_secagg_node_masked_words(n->sa, sm->data, sm->len,
+						  n->sa_w, &out, why,
+						  sizeof(why)) :
+		    mcai_secagg_node_masked_input(n->sa, sm->data, sm->len,
 						  n->sa_x, &out, why,
 						  sizeof(why));
 	else if (type == MCAI_MSG_SA_CONSIST_REQ)

@@ -369,3 +369,57 @@ void mcai_comp_ring_decode(const u32 *words, u32 n, u32 bits, float scale,
 		sum[i] = (float)((double)w * scale);
 	}
 }
+
+int mcai_comp_sa_check(u32 nodes, u32 bits, float range, char *why,
+		       size_t why_len)
+{
+	if (bits != MCAI_COMP_SA_BITS)
+		return mcai_errmsg(why, why_len, -EINVAL,
+				   "compressed secure aggregation in a ring of %u bits: 16 only",
+				   bits);
+	if (!isfinite(range) || !(range > 0))
+		return mcai_errmsg(why, why_len, -EINVAL,
+				   "compressed secure aggregation with range %g",
+				   (double)range);
+	if (nodes < 1 || nodes > MCAI_COMP_SA_MAX_NODES)
+		return mcai_errmsg(why, why_len, -ERANGE,
+				   "compressed secure aggregation over %u nodes: %u x 127 would wrap Z_2^16 (%u nodes at most)",
+				   nodes, nodes, MCAI_COMP_SA_MAX_NODES);
+	return 0;
+}
+
+u32 mcai_comp_sa_levels(u32 nodes)
+{
+	return nodes ? 32767u / nodes : 0;
+}
+
+u32 mcai_comp_sa_encode(const float *x, u32 n, float range, u32 levels,
+			u64 *rng, u32 *words)
+{
+	const double k = (double)levels / range;
+	u32 i, clamped = 0;
+
+	for (i = 0; i < n; i++) {
+		double v = isnan(x[i]) ? 0.0 : (double)x[i], q;
+
+		if (v > range || v < -range) {
+			v = v > 0 ? range : -range;
+			clamped++;
+		}
+		q = floor(v * k + uniform(rng));
+		/* v k <= levels, u < 1: only floating error can reach past */
+		q = q > levels ? levels : q < -(double)levels ? -(double)levels : q;
+		words[i] = (u32)(s32)q;
+	}
+	return clamped;
+}
+
+void mcai_comp_sa_decode(const u32 *words, u32 n, float range, u32 levels,
+			 float *sum)
+{
+	const double step = (double)range / levels;
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		sum[i] = (float)((double)(int16_t)(words[i] & 0xffff) * step);
+}

@@ -31,14 +31,45 @@
  * ==== With secure aggregation ============================================
  *
  * Masks only cancel in a sum, so every node must send every coordinate
- * (no top-k) with one common scale the round fixes (the aggregator's
- * clip range / 127).  Node i sends y_i = q_i + masks in Z_{2^b}, q_i the
- * int8 from stochastic rounding as above; the aggregator's unmasked sum is
- * sum q_i mod 2^b, exact while 127 * nodes < 2^(b-1).  Because reducing
- * mod 2^16 is a ring homomorphism of Z_{2^32}, SecAgg's Z_{2^32} masks
- * (runtime/fed/secagg.h) truncated to 16 bits still cancel: the modulus is
- * 2^16 (2 bytes a parameter) for up to 258 nodes in a round, 2^32 beyond
- * (mcai_comp_ring_bits()).
+ * in the same ring with one common scale the round fixes.  Hence no
+ * top-k under masking: each node's index set is its own, a sum of
+ * differently-indexed values means nothing, and sending the bitmap would
+ * tell the aggregator which coordinates each node moved most (a shared
+ * random index set from the round seed would be rand-k, not top-k: it
+ * gives up what error feedback buys and is not offered).  The aggregator
+ * refuses rounds.compress = topk with privacy.secure_aggregation.
+ *
+ * int8 rounds (mcaid, MCAI_ROUND_F_SA_COMPRESS): the aggregator announces
+ * a range R in ROUND; node i clamps each coordinate of its weighted
+ * update to [-R, R] and sends q_i = floor(x 127 / R + u) (stochastic
+ * rounding from its own RNG, |q_i| <= 127) plus its masks in Z_{2^16}:
+ * 2 bytes a parameter on the wire instead of the float rounds' 4.
+ * Because reducing mod 2^16 is a ring homomorphism of Z_{2^32}, SecAgg's
+ * Z_{2^32} masks (runtime/fed/secagg.h, "Narrow ring") truncated to 16
+ * bits still cancel, and the unmasked sum is sum q_i mod 2^16.  That is
+ * the true sum while n 127 <= 2^15 - 1: at most 258 nodes in a round
+ * (MCAI_COMP_SA_MAX_NODES); a ROUND for more is refused by both sides,
+ * and the aggregator runs such a round with float masking instead.  The
+ * weight and loss coordinates the daemon sums beside the update use the
+ * same ring with floor((2^15 - 1) / n) levels (mcai_comp_sa_levels()),
+ * so their sum cannot wrap either.  Why 2 bytes and not 1: a sum of n
+ * values in -127 .. 127 needs 8 + log2(n) bits, and the ring must hold
+ * the sum, not one value (a byte-wide ring would leave |q| <= 127 / n).
+ * No error feedback here: stochastic rounding is unbiased, and what a
+ * node clamps is not carried over.
+ *
+ * The lower bits cost precision, not privacy: the aggregator still
+ * learns only the sum (of the quantised values).  The sum's error is
+ * below n R / 127 per coordinate and zero on average (stochastic
+ * rounding), plus the clamping of values beyond R (counted and logged by
+ * the node).  R is twice the largest coordinate of the previous round's
+ * unmasked mean (public to the aggregator: it is what it publishes; an
+ * IID node's share of the mean is about 1/n of it, so clamping is rare),
+ * at least 4 standard deviations of a distributed-DP noise share; the
+ * first round after the aggregator starts knows no R and masks floats.
+ *
+ * mcai_comp_ring_*() below: the same with a caller's scale and a ring of
+ * 16 or 32 bits, used by the unit tests.
  *
  * ==== With differential privacy ==========================================
  *
@@ -116,5 +147,31 @@ void mcai_comp_ring_encode(const float *x, u32 n, float scale, u64 *rng,
 /* A sum of such words mod 2^bits (16 or 32), sign-extended, times scale. */
 void mcai_comp_ring_decode(const u32 *words, u32 n, u32 bits, float scale,
 			   float *sum);
+
+/* ---- int8 secure-aggregation rounds (the daemon's) -------------------- */
+
+#define MCAI_COMP_SA_BITS	16
+#define MCAI_COMP_SA_LEVELS	127
+#define MCAI_COMP_SA_MAX_NODES	258	/* 127 * 258 = 32766 < 2^15 */
+
+/*
+ * A round of @nodes in the ring of @bits with range @range: 0, or -EINVAL
+ * with the reason (bits not 16, range not positive and finite) or -ERANGE
+ * (the sum of the nodes' int8 could wrap the ring).
+ */
+int mcai_comp_sa_check(u32 nodes, u32 bits, float range, char *why,
+		       size_t why_len);
+/* Levels for a side coordinate whose n values may each reach the range. */
+u32 mcai_comp_sa_levels(u32 nodes);
+/*
+ * x[i] clamped to [-range, range], as floor(x levels / range + u) in
+ * -levels .. levels (u from @rng), two's complement words.  Returns how
+ * many were clamped.
+ */
+u32 mcai_comp_sa_encode(const float *x, u32 n, float range, u32 levels,
+			u64 *rng, u32 *words);
+/* A sum of such words mod 2^16, sign-extended, times range / levels. */
+void mcai_comp_sa_decode(const u32 *words, u32 n, float range, u32 levels,
+			 float *sum);
 
 #endif /* MCAI_COMPRESS_H */

@@ -571,6 +571,9 @@ struct sim {
 	struct mcai_dp_adaptive adapt;	/* MCAI_CLIP_ADAPTIVE */
 	float **resid;			/* per client: error feedback */
 	u8 *wire;			/* one compressed update */
+	/* sa_int8: this round's range (0: floats), the sampled weight */
+	float sa_range;
+	double sa_total;
 	/* personalisation */
 	struct mcai_pers_split split;	/* FedPer: what stays on the node */
 	u32 n_wire;			/* parameters in an update */
@@ -866,6 +869,29 @@ static int compress(struct sim *s, u32 cl, u32 r, float *u,
 	u64 rng = stream(c->seed, S_COMPRESS, r, cl);
 	int err;
 
+	if (c->sa_int8) {
+		/*
+		 * Node i sends q_i = Q(w_i u_i) in the ring; the exact ring
+		 * sum of the q_i (the masks cancel) is what the server
+		 * decodes, the same as the weighted mean of Q(w_i u_i) / w_i.
+		 */
+		const double w = s->len[cl] / s->sa_total;
+		u32 i, q;
+
+		rr->bytes_up += s->sa_range > 0 ? (size_t)n * 2 : (size_t)n * 4;
+		if (!(s->sa_range > 0) || !(w > 0) ||
+		    !isfinite(mcai_l2_norm(u, n)))
+			return 0;
+		for (i = 0; i < n; i++) {
+			const float x = (float)(u[i] * w);
+
+			mcai_comp_sa_encode(&x, 1, s->sa_range,
+					    MCAI_COMP_SA_LEVELS, &rng, &q);
+			u[i] = (float)((s32)q * ((double)s->sa_range /
+					       MCAI_COMP_SA_LEVELS) / w);
+		}
+		return 0;
+	}
 	rr->bytes_up += size;
 	if (c->comp.kind == MCAI_COMP_NONE)
 		return 0;
@@ -908,6 +934,12 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 	pick(s->avail, navail, navail ? (double)want / navail : 0, &rng);
 	memcpy(s->sampled, s->avail, want * sizeof(u32));
 	rr->sampled = want;
+	/* the weights' denominator: all sampled, as sa_weight_total */
+	s->sa_total = 0;
+	for (i = 0; i < want; i++)
+		s->sa_total += s->len[s->sampled[i]];
+	if (want > MCAI_COMP_SA_MAX_NODES)
+		s->sa_range = 0;
 
 	/* Nodes that die during this round: gone for good. */
 	if (c->kill_round == r) {
@@ -989,6 +1021,15 @@ static int run_round(struct sim *s, u32 r, struct mcai_fedsim_round *rr,
 	err = aggregate(s, k, rr, why, why_len);
 	if (err)
 		return err;
+	if (c->sa_int8) {
+		/* the next round's range: twice the mean's largest coordinate */
+		float mx = 0;
+
+		for (i = 0; i < n; i++)
+			if (fabsf(s->scratch[i]) > mx)
+				mx = fabsf(s->scratch[i]);
+		s->sa_range = isfinite(mx) ? 2 * mx : 0;
+	}
 done:
 	if (s->q)
 		rr->quarantined = mcai_quarantine_count(s->q);

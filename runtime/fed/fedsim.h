@@ -132,6 +132,14 @@ struct mcai_fedsim_config {
 	/* what the clients send (runtime/fed/compress.h) */
 	struct mcai_comp_config comp;
 	bool error_feedback;		/* each client keeps its residual */
+	/*
+	 * mcaid's int8 secure-aggregation rounds (compress.h, "With secure
+	 * aggregation"): each client's weighted update in int8 of the
+	 * round's common range (twice the previous mean's largest
+	 * coordinate; the first round floats), summed as the ring would;
+	 * 2 bytes a parameter.  Instead of comp.
+	 */
+	bool sa_int8;
 	/* personalisation (runtime/fed/personal.h) */
 	enum mcai_pers_kind personalise;
 	u32 pers_mask;			/* FedPer: personal layers, bit l */

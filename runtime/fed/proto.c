@@ -736,6 +736,18 @@ static const char *mcai_round_check(const struct mcai_msg_round *m)
 			return mcai_whyf("compression block %u out of range",
 					 m->comp_block);
 	}
+	if (m->flags & MCAI_ROUND_F_SA_COMPRESS) {
+		if (!(m->flags & MCAI_ROUND_F_SECAGG))
+			return "compressed secure aggregation without secure aggregation";
+		if (!isfinite(m->sa_comp_range) || !(m->sa_comp_range > 0))
+			return "secagg compression range not a positive finite number";
+		if (m->sa_comp_bits != 16)
+			return mcai_whyf("secagg compression ring of %u bits: 16 only",
+					 m->sa_comp_bits);
+		if (127ULL * m->sa_nodes > 32767)
+			return mcai_whyf("secagg compression over %u nodes: the sum of their int8 would wrap the 16-bit ring (258 at most)",
+					 m->sa_nodes);
+	}
 	if ((m->flags & MCAI_ROUND_F_PROGRESS) &&
 	    (m->progress_ms < MCAI_PROTO_PROGRESS_MIN_MS ||
 	     m->progress_ms > MCAI_PROTO_PROGRESS_MAX_MS))
@@ -917,6 +929,10 @@ int mcai_round_encode(struct mcai_buf *b, const struct mcai_msg_round *m,
 		}
 		if (m->flags & MCAI_ROUND_F_PROGRESS)
 			mcai_buf_put_u32(b, m->progress_ms);
+		if (m->flags & MCAI_ROUND_F_SA_COMPRESS) {
+			mcai_buf_put_f32(b, m->sa_comp_range);
+			mcai_buf_put_u32(b, m->sa_comp_bits);
+		}
 	}
 	if (bad)
 		MCAI_ENC_FAIL(b);
@@ -967,6 +983,10 @@ int mcai_round_decode(const uint8_t *p, size_t len,
 	}
 	if (!r.why && (m->flags & MCAI_ROUND_F_PROGRESS))
 		m->progress_ms = mcai_rd_u32(&r, "progress interval");
+	if (!r.why && (m->flags & MCAI_ROUND_F_SA_COMPRESS)) {
+		m->sa_comp_range = mcai_rd_f32(&r, "secagg compression range");
+		m->sa_comp_bits = mcai_rd_u32(&r, "secagg compression ring");
+	}
 	if (!r.why)
 		r.why = mcai_round_check(m);
 	return mcai_rd_end(&r, why);

@@ -70,6 +70,11 @@
  *   with MCAI_ROUND_F_PROGRESS (only to a node whose HELLO had
  *   MCAI_CAP_PROGRESS):  u32 progress_ms (MCAI_PROTO_PROGRESS_MIN_MS ..
  *   MCAI_PROTO_PROGRESS_MAX_MS): send PROGRESS this often while training.
+ *   with MCAI_ROUND_F_SA_COMPRESS (only with SECAGG, only to a node whose
+ *   HELLO had MCAI_CAP_SA_COMPRESS):  f32 sa_comp_range (finite, > 0:
+ *   each coordinate clamped to it, int8 of scale range / 127);  u32
+ *   sa_comp_bits (16: the ring Z_{2^16}; SA_MASKED then carries u16
+ *   words).  runtime/fed/compress.h bounds the nodes (258).
  *
  * PROGRESS (node -> aggregator, while it trains for a round whose ROUND
  *   had MCAI_ROUND_F_PROGRESS): u64 round_id (>= 1);  u32 done;  u32 total
@@ -239,6 +244,7 @@ enum mcai_role {
 #define MCAI_CAP_SA_SIGNED	(1ULL << 6)	/* ROUND_F_SA_SIGNED, SA_CONSIST* */
 #define MCAI_CAP_PROGRESS	(1ULL << 7)	/* ROUND_F_PROGRESS, PROGRESS */
 #define MCAI_CAP_STREAM		(1ULL << 8)	/* MODEL_PART, MODEL_RESUME */
+#define MCAI_CAP_SA_COMPRESS	(1ULL << 9)	/* ROUND_F_SA_COMPRESS */
 
 /*
  * ROUND flags; each one appends its fields after flags, in bit order.
@@ -268,9 +274,17 @@ enum mcai_role {
 #define MCAI_ROUND_F_SA_SIGNED	(1U << 4)
 /* MCAI_ROUND_F_PROGRESS: send PROGRESS every progress_ms while training. */
 #define MCAI_ROUND_F_PROGRESS	(1U << 5)
+/*
+ * MCAI_ROUND_F_SA_COMPRESS (only with SECAGG, only to a node whose HELLO
+ * had MCAI_CAP_SA_COMPRESS): the masked input is int8 of the round's
+ * common scale sa_comp_range / 127, in the ring Z_{2^sa_comp_bits}
+ * (runtime/fed/compress.h, "With secure aggregation").
+ */
+#define MCAI_ROUND_F_SA_COMPRESS	(1U << 6)
 #define MCAI_ROUND_FLAGS_ALL	(MCAI_ROUND_F_DP | MCAI_ROUND_F_SECAGG | \
 				 MCAI_ROUND_F_COMPRESS | MCAI_ROUND_F_STATS | \
-				 MCAI_ROUND_F_SA_SIGNED | MCAI_ROUND_F_PROGRESS)
+				 MCAI_ROUND_F_SA_SIGNED | MCAI_ROUND_F_PROGRESS | \
+				 MCAI_ROUND_F_SA_COMPRESS)
 #define MCAI_PROTO_PART_MAX		(1U << 20)
 #define MCAI_PROTO_STREAM_MAX		(64U << 20)
 #define MCAI_PROTO_DIGEST_LEN		32
@@ -430,6 +444,9 @@ struct mcai_msg_round {
 	uint32_t comp_block;
 	/* MCAI_ROUND_F_PROGRESS */
 	uint32_t progress_ms;
+	/* MCAI_ROUND_F_SA_COMPRESS */
+	float sa_comp_range;
+	uint32_t sa_comp_bits;
 };
 
 /*

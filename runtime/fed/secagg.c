@@ -193,6 +193,12 @@ void mcai_secagg_params_default(struct mcai_secagg_params *p, u64 round,
 	p->threshold = nodes > 1 ? (nodes - 1) / 2 + 1 : 1;
 	p->scale_bits = 16;
 	p->clip = 4.0f;
+	p->ring_bits = 32;
+}
+
+static bool ring16(const struct mcai_secagg_params *p)
+{
+	return p->ring_bits == 16;
 }
 
 int mcai_secagg_params_check(const struct mcai_secagg_params *p, char *why,
@@ -230,6 +236,10 @@ int mcai_secagg_params_check(const struct mcai_secagg_params *p, char *why,
 	}
 	if (p->flags & ~(u32)MCAI_SECAGG_F_SIGNED) {
 		say(why, why_len, "unknown flags 0x%x", p->flags);
+		return -EINVAL;
+	}
+	if (p->ring_bits && p->ring_bits != 16 && p->ring_bits != 32) {
+		say(why, why_len, "ring of %u bits: 16 or 32", p->ring_bits);
 		return -EINVAL;
 	}
 	if (p->scale_bits > 24 || !isfinite(p->clip) || !(p->clip > 0)) {
@@ -1426,8 +1436,12 @@ int mcai_secagg_node_masked_words(struct mcai_secagg_node *nd,
 	}
 	put_hdr(out, MCAI_SECAGG_MASKED, nd->id, nd->p.round);
 	mcai_buf_put_u32(out, nd->p.dim);
+	/* the narrow ring: y mod 2^16, the masks cancel there too */
 	for (i = 0; i < nd->p.dim; i++)
-		mcai_buf_put_u32(out, y[i]);
+		if (ring16(&nd->p))
+			mcai_buf_put_u16(out, (u16)y[i]);
+		else
+			mcai_buf_put_u32(out, y[i]);
 	err = out_done(out, start, 0, why, why_len);
 	if (!err)
 		nd->phase = N_MASKED;
@@ -1441,9 +1455,15 @@ int mcai_secagg_node_masked_input(struct mcai_secagg_node *nd,
 				  struct mcai_buf *out, char *why,
 				  size_t why_len)
 {
-	u32 *w = malloc((size_t)nd->p.dim * sizeof(*w));
+	u32 *w;
 	int err;
 
+	if (ring16(&nd->p)) {
+		say(why, why_len,
+		    "float input needs the 32-bit ring (this round's is 16)");
+		return -EINVAL;
+	}
+	w = malloc((size_t)nd->p.dim * sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	mcai_secagg_encode(&nd->p, x, w);
@@ -2086,13 +2106,14 @@ int mcai_secagg_server_receive(struct mcai_secagg_server *s, const u8 *msg,
 		err = recv_shares(s, from, &r, why, why_len);
 		break;
 	case MCAI_SECAGG_PH_MASKED:
-		if (rd_u32(&r) != s->p.dim || r.left != (size_t)s->p.dim * 4) {
+		if (rd_u32(&r) != s->p.dim ||
+		    r.left != (size_t)s->p.dim * (ring16(&s->p) ? 2 : 4)) {
 			say(why, why_len, "MASKED from %u: wrong length", from);
 			return -EBADMSG;
 		}
 		/* streaming: only the running sum is kept */
 		for (i = 0; i < s->p.dim; i++)
-			s->acc[i] += rd_u32(&r);
+			s->acc[i] += ring16(&s->p) ? rd_u16(&r) : rd_u32(&r);
 		break;
 	default:
 		err = recv_unmask(s, from, &r, why, why_len);
@@ -2265,8 +2286,12 @@ static int finish(struct mcai_secagg_server *s, char *why, size_t why_len)
 	OPENSSL_cleanse(key, sizeof(key));
 	if (err && s->phase != MCAI_SECAGG_PH_FAILED)
 		return fail(s, err, why, why_len, "unmasking failed (%d)", err);
-	if (!err)
+	if (!err) {
+		/* the narrow ring: everything above bit 15 is mask residue */
+		for (i = 0; ring16(&s->p) && i < s->p.dim; i++)
+			s->acc[i] &= 0xffff;
 		s->phase = MCAI_SECAGG_PH_DONE;
+	}
 	return err;
 }
 
@@ -2461,7 +2486,13 @@ int mcai_secagg_server_result(const struct mcai_secagg_server *s, u32 *words,
 	}
 	if (words)
 		memcpy(words, s->acc, (size_t)s->p.dim * sizeof(*words));
-	if (sum)
+	if (sum && ring16(&s->p)) {
+		u32 i;
+
+		for (i = 0; i < s->p.dim; i++)
+			sum[i] = (float)(int16_t)s->acc[i];
+	} else if (sum) {
 		mcai_secagg_decode(&s->p, s->acc, sum);
+	}
 	return 0;
 }

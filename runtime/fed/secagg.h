@@ -106,6 +106,18 @@
  * per coordinate (f = scale_bits), plus the float rounding of the result.
  * Defaults: f = 16, clip = 4 (up to 8191 nodes, resolution 1.5e-5).
  *
+ * ==== Narrow ring (ring_bits 16) ========================================
+ *
+ * The masks are drawn in Z_{2^32} as always; with ring_bits 16 the node
+ * sends y_i mod 2^16 (u16 words) and the aggregator reduces its sum mod
+ * 2^16 after unmasking.  Reduction mod 2^16 is a ring homomorphism of
+ * Z_{2^32}, so the masks cancel exactly as in the wide ring and the sum is
+ * that of the inputs mod 2^16.  Only mcai_secagg_node_masked_words() takes
+ * such input (words the caller has already put in the ring: compressed
+ * updates, runtime/fed/compress.h, which bounds what the sum may hold);
+ * the float fixed point above needs the 32-bit ring.  result()'s @sum is
+ * then the words sign-extended from 16 bits, unscaled.
+ *
  * ==== Shamir =============================================================
  *
  * Over GF(p), p = 2^61 - 1.  A 32-byte secret is five limbs (four of 7
@@ -140,7 +152,7 @@
  *             nonce = from, to, 0.  The sender's s_pk inside lets the
  *             receiver check the one the aggregator gave it: a wrong one
  *             would not fail anywhere, the masks would just not cancel.
- * MASKED      u32 dim, then dim x u32
+ * MASKED      u32 dim, then dim x u32 (ring_bits 16: dim x u16)
  * UNMASK_REQ  u32 survivors (|U3| in the whole round);  u32 ns, then ns x
  *             u32 survived neighbours;  u32 nd, then nd x u32 dropped ones
  * UNMASK      u32 k, then k x (u32 about, u8 kind, share)
@@ -212,6 +224,7 @@ struct mcai_secagg_params {
 	float clip;		/* each coordinate clamped to [-clip, clip] */
 	u8 graph_seed[32];	/* public, draws the SecAgg+ graph */
 	u32 flags;		/* MCAI_SECAGG_F_* */
+	u32 ring_bits;		/* 32 (0 means 32) or 16: see "Narrow ring" */
 };
 
 /* Outcome of a round, filled by the aggregator. */

@@ -249,6 +249,9 @@ static void usage(FILE *f)
 "  --compress K         what clients send: none, int8 (stochastic rounding),\n"
 "                       topk[:F] (fraction F, 0.1; int8 values, bitmap)\n"
 "  --no-error-feedback  clients drop what compression lost (default: keep)\n"
+"  --secagg-int8        mcaid's int8 under secure aggregation: the weighted\n"
+"                       update in int8 of a range common to the round, 2\n"
+"                       bytes a parameter (runtime/fed/compress.h)\n"
 "  --q X, --q-lr X      qfedavg fairness and its L = 1 / q-lr (0.2, 0.1)\n"
 "Attacks:\n"
 "  --attack A           none sign-flip scaling noise label-flip\n"
@@ -379,6 +382,8 @@ static void parse(struct opts *o, int argc, char **argv)
 			if (colon)
 				c->comp.topk = mcai_parse_float(a, colon + 1,
 								1e-4f, 1);
+		} else if (!strcmp(a, "--secagg-int8")) {
+			c->sa_int8 = true;
 		} else if (!strcmp(a, "--no-error-feedback")) {
 			c->error_feedback = false;
 		} else if (OPT("--clip-quantile")) {

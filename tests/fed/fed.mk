@@ -14,6 +14,8 @@ FED_TEST_TIMEOUT ?= 600
 # The test build carries the hostile-aggregator hooks (MCAI_TEST_SECAGG_HOSTILE,
 # runtime/daemon/aggregator.c); the installed mcaid never does.
 $(call sobj,runtime/daemon/aggregator.c): CFLAGS += -DMCAI_TEST_HOOKS
+# ... and the nodes' MCAI_TEST_SA_DUMP (runtime/daemon/node.c).
+$(call sobj,runtime/daemon/node.c): CFLAGS += -DMCAI_TEST_HOOKS
 
 $(B)/mcaid-san: $(call sobj,$(MCAID_SRCS))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(MCAID_LIBS)

@@ -218,6 +218,64 @@ START_TEST(sizes)
 }
 END_TEST
 
+/*
+ * The daemon's int8 secure-aggregation rounds: the node bound (258 x 127
+ * fits below 2^15, 259 x 127 does not) refused with its reason, the
+ * side levels, clamping counted, every word within -levels .. levels,
+ * and the worst case (n nodes all at +range or all at -range) summing
+ * without a wrap in Z_2^16 for n = 258.  Stochastic rounding stays
+ * unbiased at the round's common scale.
+ */
+START_TEST(secagg_ring)
+{
+	enum { N = 258 };
+	static const float big[2] = { 1e9f, -1e9f };
+	char why[160] = "";
+	u32 w[2], sum[2] = { 0, 0 }, i;
+	float dec[2];
+	double mean = 0;
+	u64 rng = 3;
+
+	ck_assert_int_eq(mcai_comp_sa_check(258, 16, 0.1f, NULL, 0), 0);
+	ck_assert_int_eq(mcai_comp_sa_check(259, 16, 0.1f, why, sizeof(why)),
+			 -ERANGE);
+	ck_assert_msg(strstr(why, "259 x 127 would wrap Z_2^16 (258 nodes at most)"),
+		      "%s", why);
+	ck_assert_int_eq(mcai_comp_sa_check(4, 32, 0.1f, why, sizeof(why)),
+			 -EINVAL);
+	ck_assert_int_eq(mcai_comp_sa_check(4, 16, 0, NULL, 0), -EINVAL);
+	ck_assert_int_eq(mcai_comp_sa_check(4, 16, NAN, NULL, 0), -EINVAL);
+	ck_assert_int_eq(mcai_comp_sa_check(0, 16, 1, NULL, 0), -ERANGE);
+	ck_assert_uint_eq(mcai_comp_sa_levels(4), 8191);
+	ck_assert_uint_eq(mcai_comp_sa_levels(258), 127);
+	for (i = 0; i < N; i++) {
+		ck_assert_uint_eq(mcai_comp_sa_encode(big, 2, 0.25f,
+						      MCAI_COMP_SA_LEVELS,
+						      &rng, w), 2);
+		ck_assert_int_eq((s32)w[0], 127);
+		ck_assert_int_eq((s32)w[1], -127);
+		sum[0] = (sum[0] + w[0]) & 0xffff;
+		sum[1] = (sum[1] + w[1]) & 0xffff;
+	}
+	mcai_comp_sa_decode(sum, 2, 0.25f, MCAI_COMP_SA_LEVELS, dec);
+	ck_assert_float_eq_tol(dec[0], 0.25f * N, 1e-3);
+	ck_assert_float_eq_tol(dec[1], -0.25f * N, 1e-3);
+	/* one more node's +127 would wrap: what the bound is for */
+	sum[0] = (sum[0] + 127) & 0xffff;
+	ck_assert_uint_eq(sum[0], 32893);
+	ck_assert_int_lt((int16_t)sum[0], 0);
+	for (i = 0; i < 100000; i++) {
+		const float x = 0.0123f;
+
+		mcai_comp_sa_encode(&x, 1, 0.1f, MCAI_COMP_SA_LEVELS, &rng, w);
+		ck_assert((s32)w[0] == 15 || (s32)w[0] == 16);
+		mean += (s32)w[0] * (0.1 / 127);
+	}
+	mean /= 100000;
+	ck_assert_msg(fabs(mean - 0.0123) < 2e-4, "mean %g", mean);
+}
+END_TEST
+
 static void refused(const u8 *b, size_t len, u32 n, const char *word)
 {
 	float out[16];
@@ -286,6 +344,7 @@ Suite *compress_suite(void)
 	tcase_add_test(tc, error_feedback_accumulates);
 	tcase_add_test(tc, sizes);
 	tcase_add_test(tc, hostile_bytes);
+	tcase_add_test(tc, secagg_ring);
 	suite_add_tcase(s, tc);
 	return s;
 }

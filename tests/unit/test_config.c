@@ -659,7 +659,7 @@ START_TEST(more_strategies)
 		   "privacy.clip_count_stddev 0.5 must be above");
 	expect_err(AGGR_BASE "privacy.clip_quantile = 1\n",
 		   "privacy.clip_quantile");
-	/* compressed updates: the kinds, the share, not under SecAgg */
+	/* compressed updates: the kinds, the share; int8 only under SecAgg */
 	ck_assert_int_eq(parse(&c, AGGR_BASE "rounds.compress = topk\n"
 			       "rounds.compress_topk = 0.25\n"), 0);
 	ck_assert(c.compress == 2 && c.compress_topk == 0.25f);
@@ -668,9 +668,11 @@ START_TEST(more_strategies)
 		   "'zip' is not one of none, int8, topk");
 	expect_err(AGGR_BASE "rounds.compress_topk = 0\n",
 		   "rounds.compress_topk");
-	expect_err(AGGR_BASE "rounds.compress = int8\nrounds.min_clients = 3\n"
+	expect_ok(AGGR_BASE "rounds.compress = int8\nrounds.min_clients = 3\n"
+		  "privacy.secure_aggregation = on\n");
+	expect_err(AGGR_BASE "rounds.compress = topk\nrounds.min_clients = 3\n"
 		   "privacy.secure_aggregation = on\n",
-		   "rounds.compress with privacy.secure_aggregation");
+		   "rounds.compress = topk with privacy.secure_aggregation: each node's top-k index set is its own");
 }
 END_TEST
 

@@ -1125,7 +1125,7 @@ START_TEST(fields_out_of_range)
 	patch_u32(MCAI_MSG_ROUND, 8, 0xbf800000U, "prox mu not");
 	patch_u32(MCAI_MSG_ROUND, 4, 16,
 		  "signed secure aggregation without secure aggregation");
-	patch_u32(MCAI_MSG_ROUND, 4, 64, "unknown round flags 0x40");
+	patch_u32(MCAI_MSG_ROUND, 4, 128, "unknown round flags 0x80");
 	patch_u32(MCAI_MSG_ROUND, 4, 0x80000000U, "unknown round flags");
 
 	sample_msg(MCAI_MSG_ROUND, &m);
@@ -1726,6 +1726,65 @@ START_TEST(round_progress)
 }
 END_TEST
 
+/*
+ * ROUND with MCAI_ROUND_F_SA_COMPRESS: 8 more bytes after SECAGG's (range,
+ * ring bits); only with SECAGG, a positive finite range, the 16-bit ring,
+ * and not over more nodes than its sum of int8 can hold (258).
+ */
+START_TEST(round_sa_compress)
+{
+	struct mcai_msg m, d;
+	struct mcai_buf b;
+	const char *why = NULL;
+	size_t base;
+
+	sample_msg(MCAI_MSG_ROUND, &m);
+	m.u.round.flags = MCAI_ROUND_F_SECAGG;
+	m.u.round.sa_nodes = 4;
+	m.u.round.sa_threshold = 2;
+	m.u.round.sa_clip = 4;
+	m.u.round.sa_weight_total = 10;
+	encode_payload(&m, &b);
+	base = b.len;
+	mcai_buf_free(&b);
+	m.u.round.flags |= MCAI_ROUND_F_SA_COMPRESS;
+	m.u.round.sa_comp_range = 0.5f;
+	m.u.round.sa_comp_bits = 16;
+	encode_payload(&m, &b);
+	ck_assert_uint_eq(b.len, base + 8);
+	ck_assert_int_eq(mcai_msg_decode(MCAI_MSG_ROUND, b.data, b.len, &d,
+					 &why), 0);
+	ck_assert(d.u.round.sa_comp_range == 0.5f);
+	ck_assert_uint_eq(d.u.round.sa_comp_bits, 16);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len - 1,
+		      "truncated secagg compression ring");
+	put_le32(b.data + base + 4, 32);
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "ring of 32 bits: 16 only");
+	put_le32(b.data + base + 4, 16);
+	put_le32(b.data + base, 0x7fc00000U);		/* NaN */
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "compression range");
+	put_le32(b.data + base, 0xbf000000U);		/* -0.5 */
+	expect_reject(MCAI_MSG_ROUND, b.data, b.len, "compression range");
+	mcai_buf_free(&b);
+	/* 259 nodes: 259 x 127 would wrap Z_2^16 */
+	mcai_buf_init(&b);
+	m.u.round.sa_nodes = 259;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "258 at most"));
+	mcai_buf_free(&b);
+	mcai_buf_init(&b);
+	m.u.round.sa_nodes = 258;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), 0);
+	mcai_buf_free(&b);
+	/* not without SECAGG */
+	mcai_buf_init(&b);
+	m.u.round.flags = MCAI_ROUND_F_SA_COMPRESS;
+	ck_assert_int_eq(mcai_msg_frame(&b, &m, &why), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "without secure aggregation"));
+	mcai_buf_free(&b);
+}
+END_TEST
+
 /* PROGRESS: a count of batches of a real round, and nothing else. */
 START_TEST(progress_malformed)
 {
@@ -1937,6 +1996,7 @@ Suite *proto_suite(void)
 	tcase_add_test(tc, round_dp);
 	tcase_add_test(tc, round_compress);
 	tcase_add_test(tc, round_progress);
+	tcase_add_test(tc, round_sa_compress);
 	tcase_add_test(tc, progress_malformed);
 	tcase_add_test(tc, part_malformed);
 	tcase_add_test(tc, stream_reassembly);

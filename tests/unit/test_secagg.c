@@ -392,6 +392,147 @@ START_TEST(quantised_sum)
 }
 END_TEST
 
+/*
+ * The narrow ring (ring_bits 16, mcaid's int8 rounds): 6 nodes quantise
+ * floats in [-0.5, 0.5] with the common range 0.5 (mcai_comp_sa_encode,
+ * 127 levels) and mask them; MASKED is 2 bytes a word; node 2 drops
+ * after its masked input (its self mask is rebuilt from its neighbours'
+ * shares), node 4 before it (the masks towards it are removed).  The
+ * unmasked words are exactly the 5 masked nodes' integer sum mod 2^16 (no
+ * wrap: 6 x 127 < 2^15), and their decoding is within 5 steps of the
+ * floats' sum.  A MASKED of 4-byte words, or one byte short, is refused;
+ * float input has no place in this ring.
+ */
+START_TEST(quantised_sum_ring16)
+{
+	enum { N = 6, DIM = 257 };
+	struct mcai_secagg_params p = params(N, 0, DIM);
+	const float range = 0.5f, step = range / MCAI_COMP_SA_LEVELS;
+	u8 drop[N] = { 0 };
+	u32 *got = malloc(DIM * sizeof(u32));
+	float *x = malloc((size_t)N * DIM * sizeof(float));
+	float *dec = malloc(DIM * sizeof(float));
+	struct mcai_secagg_report rep;
+	struct mcai_buf in, wide;
+	uint64_t seed = 91;
+	u64 rng = 11;
+	struct round r;
+	u32 i, k;
+	int err;
+
+	ck_assert(got && x && dec);
+	p.ring_bits = 16;
+	ck_assert_int_eq(mcai_secagg_params_check(&p, NULL, 0), 0);
+	p.ring_bits = 8;
+	ck_assert_int_eq(mcai_secagg_params_check(&p, r.why, WHY), -EINVAL);
+	p.ring_bits = 16;
+	ck_assert_int_eq(mcai_comp_sa_check(N, 16, range, NULL, 0), 0);
+	drop[2] = BEFORE_UNMASK;
+	drop[4] = BEFORE_MASKED;
+	round_init(&r, &p, drop, 5);
+	for (k = 0; k < (u32)N * DIM; k++)
+		x[k] = (float)((int)(unit_rnd32(&seed) % 2001) - 1000) / 2000;
+	/* a few beyond the range: clamped */
+	x[7] = 3.0f;
+	x[DIM + 8] = -2.0f;
+	for (i = 0; i < N; i++)
+		ck_assert_uint_eq(mcai_comp_sa_encode(x + (size_t)i * DIM, DIM,
+						      range, MCAI_COMP_SA_LEVELS,
+						      &rng,
+						      r.w + (size_t)i * DIM),
+				  i < 2);
+	/* run to the masked phase by hand: check the wire of each MASKED */
+	mcai_buf_init(&in);
+	mcai_buf_init(&wide);
+	for (i = 0; i < N; i++) {
+		ck_assert(!mcai_secagg_node_advertise(r.nd[i], &r.b, r.why,
+						      WHY));
+		deliver(&r);
+	}
+	ck_assert(!step_close(&r));
+	for (i = 0; i < N; i++) {
+		fetch(&r, i);
+		mcai_buf_reset(&in);
+		mcai_buf_put(&in, r.b.data, r.b.len);
+		mcai_buf_reset(&r.b);
+		ck_assert(!mcai_secagg_node_share_keys(r.nd[i], in.data, in.len,
+						       &r.b, r.why, WHY));
+		deliver(&r);
+	}
+	ck_assert(!step_close(&r));
+	for (i = 0; i < N; i++) {
+		if (i == 4)
+			continue;
+		fetch(&r, i);
+		mcai_buf_reset(&in);
+		mcai_buf_put(&in, r.b.data, r.b.len);
+		mcai_buf_reset(&r.b);
+		if (!i) {
+			/* floats need the wide ring: refused, nothing sent */
+			err = mcai_secagg_node_masked_input(r.nd[i], in.data,
+							    in.len, x, &r.b,
+							    r.why, WHY);
+			ck_assert_int_eq(err, -EINVAL);
+			ck_assert_uint_eq(r.b.len, 0);
+		}
+		err = mcai_secagg_node_masked_words(r.nd[i], in.data, in.len,
+						    r.w + (size_t)i * DIM,
+						    &r.b, r.why, WHY);
+		ck_assert_msg(!err, "masked %u: %s", i, r.why);
+		/* header, u32 dim, dim x u16 */
+		ck_assert_uint_eq(r.b.len, MCAI_SECAGG_HDR_LEN + 4 + 2 * DIM);
+		if (!i) {
+			/* the same words as 4-byte ones; one byte short */
+			mcai_buf_put(&wide, r.b.data, r.b.len);
+			mcai_buf_put(&wide, r.b.data + MCAI_SECAGG_HDR_LEN + 4,
+				     2 * DIM);
+			ck_assert_int_eq(mcai_secagg_server_receive(r.s,
+					 wide.data, wide.len, r.why, WHY),
+					 -EBADMSG);
+			ck_assert_msg(strstr(r.why, "wrong length"), "%s",
+				      r.why);
+			ck_assert_int_eq(mcai_secagg_server_receive(r.s,
+					 r.b.data, r.b.len - 1, r.why, WHY),
+					 -EBADMSG);
+		}
+		deliver(&r);
+	}
+	ck_assert(!step_close(&r));
+	mcai_buf_free(&in);
+	mcai_buf_free(&wide);
+	err = run_unmask(&r);
+	ck_assert_msg(!err, "unmask: %s", r.why);
+	ck_assert_int_eq(mcai_secagg_server_result(r.s, got, dec, &rep, r.why,
+						   WHY), 0);
+	ck_assert_uint_eq(rep.masked, N - 1);
+	ck_assert_uint_eq(rep.recovered, 1);
+	for (k = 0; k < DIM; k++) {
+		s32 qsum = 0;
+		double fsum = 0;
+
+		for (i = 0; i < N; i++) {
+			float v = x[(size_t)i * DIM + k];
+
+			if (i == 4)
+				continue;
+			qsum += (s32)r.w[(size_t)i * DIM + k];
+			fsum += v > range ? range : v < -range ? -range : v;
+		}
+		EXPECT(got[k] == ((u32)qsum & 0xffff), "[%u] ring %04x, integers %d",
+		       k, got[k], qsum);
+		EXPECT(dec[k] == (float)qsum, "[%u] %g", k, dec[k]);
+		mcai_comp_sa_decode(got + k, 1, range, MCAI_COMP_SA_LEVELS,
+				    dec + k);
+		EXPECT(fabs(dec[k] - fsum) <= 5 * step * 1.0001,
+		       "[%u] %g vs %g", k, dec[k], fsum);
+	}
+	round_free(&r);
+	free(got);
+	free(x);
+	free(dec);
+}
+END_TEST
+
 START_TEST(dropouts_below_threshold)
 {
 	struct mcai_secagg_params p = params(10, 0, 700);
@@ -1143,6 +1284,7 @@ Suite *secagg_suite(void)
 	tcase_add_test(tc, sum_exact_plus);
 	tcase_add_test(tc, sum_floats);
 	tcase_add_test(tc, quantised_sum);
+	tcase_add_test(tc, quantised_sum_ring16);
 	tcase_add_test(tc, dropouts_below_threshold);
 	tcase_add_test(tc, dropouts_every_phase);
 	tcase_add_test(tc, dropouts_beyond_threshold);
