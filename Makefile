@@ -143,7 +143,8 @@ deps:
 # tests under QEMU.  tests/stages.sh runs them in this order and reports
 # the time of each.
 check: deps
-	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-ops check-prov \
+	MAKE="$(MAKE)" tests/stages.sh all check-unit check-fed check-fed-personal \
+		check-ops check-prov \
 		check-import check-conformance check-cnn-model check-vib-trees \
 		check-vibtrain check-mlperf check-fuzz check-static check-plots \
 		check-deb check-arm64-short check-demo check-vm
