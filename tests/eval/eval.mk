@@ -101,7 +101,8 @@ eval-personal: $(B)/mcai-fedsim
 # frozen int8 body, IID, Dirichlet 0.5 and 0.1, 30 rounds of 10 of 20
 # clients, one local epoch; every 5th round's requantised blob is run whole
 # by the engine on the 10,000 test images.  12,000 training images (600
-# a client) keep the three runs near ten minutes on 2 shared cores.
+# a client): the three runs take 46 CPU-seconds (19 minutes of wall time
+# on 2 cores shared with guest tests and a soak).
 # Table: tests/eval/cnn-head.txt, plot: cnn-head.png.
 EVAL_CNN_HEAD_ARGS ?= --train-limit 12000 --calib 1000 --epochs 1 \
 		      --eval-every 5 --lr 0.02
