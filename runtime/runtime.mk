@@ -22,6 +22,8 @@ FED_SRCS := $(wildcard runtime/fed/proto.c runtime/daemon/config.c \
 		       runtime/daemon/escalate.c)
 # Quantise after aggregation the way mcai-train does (needs models/train/mlp.c).
 FED_SRCS += models/train/mlpquant.c
+# An imported graph's trailing FC head, trained in float and requantised.
+FED_SRCS += runtime/fed/fedhead.c
 # OpenSSL for what the federation signs, agrees keys with and encrypts.
 FED_LIBS := -lssl -lcrypto
 

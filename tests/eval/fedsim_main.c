@@ -20,6 +20,7 @@
 #include "models/train/cli.h"
 #include "models/train/dataset.h"
 #include "runtime/fed/fedsim.h"
+#include "tests/eval/fedsim_head.h"
 
 /* ---- Data ---------------------------------------------------------------- */
 
@@ -190,6 +191,8 @@ struct opts {
 	bool central;
 	bool verbose;
 	const char *pers_layers;	/* --personal-layers, parsed later */
+	const char *head_model;		/* --suite cnn-head: the v2 blob */
+	u32 trainable;			/* its trailing fc layers, 0: all */
 };
 
 static void usage(FILE *f)
@@ -275,6 +278,11 @@ static void usage(FILE *f)
 "                       and bytes per round (make eval-strategies)\n"
 "  --suite personal     global vs FedPer vs Ditto, mean per-client accuracy\n"
 "                       on each client's own labels (make eval-personal)\n"
+"  --suite cnn-head     an imported CNN's trailing fc head federated from a\n"
+"                       random start over its frozen int8 body, IID, alpha\n"
+"                       0.5 and 0.1 (make eval-cnn-head)\n"
+"  --model FILE         with cnn-head: the v2 blob (models/fmnist-cnn.mcai)\n"
+"  --trainable N        with cnn-head: its last N fc layers (0: all, default)\n"
 "  --jobs N             parallel runs in a suite (default 2)\n"
 "  --curves FILE        with --suite strategies: accuracy after each round\n"
 "                       of each run, a block per data split\n"
@@ -435,9 +443,13 @@ static void parse(struct opts *o, int argc, char **argv)
 		} else if (OPT("--suite")) {
 			if (strcmp(v, "sim") && strcmp(v, "attacks") &&
 			    strcmp(v, "compress") && strcmp(v, "strategies") &&
-			    strcmp(v, "personal"))
-				mcai_die("--suite: sim, attacks, compress, strategies or personal");
+			    strcmp(v, "personal") && strcmp(v, "cnn-head"))
+				mcai_die("--suite: sim, attacks, compress, strategies, personal or cnn-head");
 			o->suite = v;
+		} else if (OPT("--model")) {
+			o->head_model = v;
+		} else if (OPT("--trainable")) {
+			o->trainable = (u32)mcai_parse_uint(a, v, 0, 4);
 		} else if (OPT("--curves")) {
 			o->curves = v;
 		} else if (OPT("--jobs")) {
@@ -1046,6 +1058,9 @@ int main(int argc, char **argv)
 		rc = suite_strategies(&o, &d);
 	else if (o.suite && !strcmp(o.suite, "personal"))
 		rc = suite_personal(&o, &d);
+	else if (o.suite && !strcmp(o.suite, "cnn-head"))
+		rc = mcai_eval_cnn_head(&o.c, &d, o.head_model ? o.head_model :
+					"models/fmnist-cnn.mcai", o.trainable);
 	else if (o.suite)
 		rc = suite_attacks(&o, &d);
 	else

@@ -40,6 +40,7 @@ int main(void)
 	srunner_add_suite(sr, adamstate_suite());
 	srunner_add_suite(sr, compress_suite());
 	srunner_add_suite(sr, personal_suite());
+	srunner_add_suite(sr, fedhead_suite());
 	srunner_add_suite(sr, op_conv_suite());
 	srunner_add_suite(sr, op_pool_suite());
 	srunner_add_suite(sr, op_elementwise_suite());

@@ -34,6 +34,7 @@ Suite *fedmlp_suite(void);
 Suite *adamstate_suite(void);
 Suite *compress_suite(void);
 Suite *personal_suite(void);
+Suite *fedhead_suite(void);
 Suite *op_conv_suite(void);
 Suite *op_pool_suite(void);
 Suite *op_elementwise_suite(void);
