@@ -295,7 +295,9 @@ static const s8 *mcai_session_in(struct mcai_session *s, u32 i)
 /*
  * The worker.  One pass takes a snapshot of [head, tail) under s->lock,
  * consumes it chunk by chunk, each chunk bounded by the free result
- * records: run each sample in place into its record, then read the clock
+ * records: run each sample in place into its record (the chunk's
+ * inferences are one telemetry batch, kmod/trace.h, its event fired here),
+ * then the per-sample drift statistics and mirror, then read the clock
  * once, set each record's latency (submission to publication) and
  * deadline flag, refresh the snapshot (advancing the private head) and
  * publish the counters under the lock, then in_head and res_tail with
@@ -373,8 +375,6 @@ static void mcai_session_pass(struct mcai_session *s)
 			else if (mcai_session_run_model(s, v, in, r, &tb,
 							&cls[i]))
 				ran |= BIT(i);
-			mcai_mirror_sample(READ_ONCE(s->mirror_every), s->id, in,
-					   s->input_len, r);
 		}
 		/*
 		 * Before the records are published: the telemetry has
@@ -384,18 +384,21 @@ static void mcai_session_pass(struct mcai_session *s)
 			mcai_trace_batch_end(&tb, v->slot->id, v->m.version,
 					     s->id, v->slot->name, v->m.macs);
 		/*
-		 * The drift statistics after the batch, out of its clock:
-		 * their lock sleeps on PREEMPT_RT, and time blocked there is
-		 * not the model's.
+		 * The drift statistics and the mirror after the batch, out of
+		 * its clock: neither is the model's time, and the statistics'
+		 * lock sleeps on PREEMPT_RT.
 		 */
-		if (ran) {
-			for (i = 0; i < n; i++) {
-				if (!(ran & BIT(i)))
-					continue;
-				mcai_stats_update(&v->slot->drift,
-						  mcai_session_in(s, head + i),
+		for (i = 0; i < n; i++) {
+			struct mcai_result *r = mcai_session_rec(s, r0 + i);
+			const s8 *in = mcai_session_in(s, head + i);
+
+			if (ran & BIT(i))
+				mcai_stats_update(&v->slot->drift, in,
 						  v->m.input_len, cls[i]);
-			}
+			mcai_mirror_sample(READ_ONCE(s->mirror_every), s->id, in,
+					   s->input_len, r);
+		}
+		if (ran) {
 			atomic64_add(hweight32(ran), &v->slot->inferences);
 			atomic64_add(hweight32(ran), &mcai_live.inferences);
 		}
