@@ -8,18 +8,23 @@
  * argument order of TP_PROTO, which kmod/trace.h promises never to
  * reorder.
  *
- * One probe per inference, on its end: mcai_infer_end carries the wall
- * time and the CPU time the module measured (the start's clock lives on
- * the inferring task's stack, the time it waited for a CPU after being
- * preempted comes from the scheduler's own run_delay), so neither a probe
- * on the start nor one on every context switch of the system is needed.
- * Each would cost a tracepoint dispatch; the start probe alone was a
- * third of the telemetry's overhead on a small model.
+ * One probe per batch of inferences, mcai_infer_batch: the module times
+ * each inference (the start's clock lives on the inferring task's stack,
+ * chained from one inference's end to the next one's start; the time it
+ * waited for a CPU after being preempted comes from the scheduler's own
+ * run_delay), sums a batch and builds its log2 histogram, and fires one
+ * event per ring chunk, ioctl, pipeline stage or dma-buf frame, before
+ * their results are published: the maps are exact as soon as user space
+ * can see the results.  Neither a probe on the start nor one on every
+ * context switch of the system is needed, and a ring chunk of up to 32
+ * inferences costs one tracepoint dispatch and one run of this program:
+ * per inference, the dispatch and the program were most of the
+ * telemetry's cost on a small model.
  *
  * Energy: cpu_ns * power_mw pJ, power from the power map of the CPU the
- * inference ended on (user space keeps it current: frequency table,
- * kernel Energy Model, or RAPL calibration).  Charged per inference, so
- * the total stays right when the power figure changes.  A BPF program
+ * batch ended on (user space keeps it current: frequency table, kernel
+ * Energy Model, or RAPL calibration).  Charged per batch, so the total
+ * stays right when the power figure changes.  A BPF program
  * cannot read RAPL itself on every kernel we support: on 6.1 the RAPL PMU
  * counts only on its designated CPU (fixed upstream in 6.7), so
  * calibration is done by user space over windows and written here as a
@@ -77,21 +82,6 @@ struct {
 static const struct mcai_tel_stats mcai_zero_stats;
 static const struct mcai_tel_live mcai_zero_live;
 static const __u64 mcai_zero_count;
-
-/* floor(log2(v)) for v > 0, 0 for 0: a binary search over the bits. */
-static __always_inline __u32 mcai_log2(__u64 v)
-{
-	__u32 r = 0, shift;
-
-#pragma unroll
-	for (shift = 32; shift; shift >>= 1) {
-		if (v >> shift) {
-			v >>= shift;
-			r += shift;
-		}
-	}
-	return r;
-}
 
 /* This CPU's record of @key in the stats hash, created on first use. */
 static __always_inline struct mcai_tel_stats *
@@ -182,22 +172,49 @@ mcai_stats_get(__u32 model_id, __u32 version, const char *name)
 	return st;
 }
 
-SEC("raw_tp/mcai_infer_end")
+/*
+ * A batch's histogram spread over several buckets: copy its counts (the
+ * module's stack, hence the read helper) and add the valid ones.
+ */
+static __noinline int mcai_hist_add(struct mcai_tel_stats *st, __u32 mask,
+				    const __u32 *hist)
+{
+	__u32 h[MCAI_TEL_HIST_SLOTS];
+	__u32 i;
+
+	if (!st || bpf_probe_read_kernel(h, sizeof(h), hist))
+		return 0;
+#pragma unroll
+	for (i = 0; i < MCAI_TEL_HIST_SLOTS; i++)
+		if (mask & (1U << i))
+			st->latency_log2_ns[i] += h[i];
+	return 0;
+}
+
+/*
+ * One event per batch of inferences (kmod/trace.h mcai_infer_batch): a
+ * ring chunk, or one ioctl / pipeline stage / dma-buf frame.  The module
+ * summed the batch and built its histogram; this folds them in, with the
+ * same integer arithmetic as per inference: the batch's energy is
+ * sum(cpu_ns) * power_mw pJ, exactly the sum of its inferences'.
+ */
+SEC("raw_tp/mcai_infer_batch")
 int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
-	     __u64 seq, __u64 macs, __s32 class_id, __u32 flags,
-	     const char *name, __u64 lat, __u64 cpu)
+	     const char *name, __u32 count, __u64 macs, __u64 lat,
+	     __u64 lat_max, __u64 cpu, __u32 hist_lo, __u32 hist_mask,
+	     const __u32 *hist)
 {
 	struct mcai_tel_stats *st;
 	struct mcai_tel_power *pw;
 	__u64 e, rem;
-	__u32 c, slot;
+	__u32 c, lo;
 
 	st = mcai_stats_get(model_id, version, name);
 	if (!st)
 		return 0;	/* a full map: nowhere to count it */
 	if (!lat) {
-		/* attached between a start and its end */
-		st->unpaired++;
+		/* attached during the batch: its clock did not run */
+		st->unpaired += count;
 		return 0;
 	}
 	c = bpf_get_smp_processor_id();
@@ -208,19 +225,24 @@ int BPF_PROG(mcai_tel_end, __u32 model_id, __u32 version, __u32 session,
 		st->energy_source = pw->energy_source;
 		st->power_mw = pw->power_mw;
 	}
-	st->count++;
+	st->count += count;
 	st->latency_total_ns += lat;
-	if (lat > st->latency_max_ns)
-		st->latency_max_ns = lat;
+	if (lat_max > st->latency_max_ns)
+		st->latency_max_ns = lat_max;
 	st->cpu_ns += cpu;
 	st->macs += macs;
 	rem = st->energy_pj_rem + e;
-	st->energy_uj += rem / 1000000;
-	st->energy_pj_rem = rem % 1000000;
-	slot = mcai_log2(lat);
-	if (slot >= MCAI_TEL_HIST_SLOTS)
-		slot = MCAI_TEL_HIST_SLOTS - 1;
-	st->latency_log2_ns[slot]++;
+	if (rem >= 1000000) {
+		st->energy_uj += rem / 1000000;
+		rem %= 1000000;
+	}
+	st->energy_pj_rem = rem;
+	/* the common case: the whole batch in one bucket, no read */
+	lo = hist_lo & (MCAI_TEL_HIST_SLOTS - 1);
+	if (hist_mask == 1U << lo)
+		st->latency_log2_ns[lo] += count;
+	else
+		mcai_hist_add(st, hist_mask, hist);
 	return 0;
 }
 

@@ -67,7 +67,7 @@ int mcai_dmabuf_run(u32 model_id, const char *name, struct dma_buf *buf,
 		    const struct mcai_dmabuf_frames *f,
 		    struct mcai_dmabuf_out *out)
 {
-	struct mcai_trace_clock tc;
+	struct mcai_trace_batch tb;
 	struct mcai_version *v;
 	struct iosys_map map;
 	s8 *input, *scores;
@@ -123,11 +123,15 @@ int mcai_dmabuf_run(u32 model_id, const char *name, struct dma_buf *buf,
 			ret = -EAGAIN;
 			break;
 		}
-		mcai_trace_infer_start(&tc, v->slot->id, v->m.version, 0, i,
+		/* a batch per frame: copies and cond_resched() between */
+		mcai_trace_batch_begin(&tb);
+		trace_mcai_infer_start(v->slot->id, v->m.version, 0, i,
 				       v->m.macs, f->input_len);
 		cls = mcai_model_run(&v->m, input, scores, arena);
-		mcai_trace_infer_end(&tc, v->slot->id, v->m.version, 0, i,
-				     v->m.macs, cls, 0, v->slot->name);
+		mcai_trace_infer_done(&tb, v->slot->id, v->m.version, 0, i,
+				      v->m.macs, cls, 0, v->slot->name);
+		mcai_trace_batch_end(&tb, v->slot->id, v->m.version, 0,
+				     v->slot->name, v->m.macs);
 		atomic64_inc(&v->slot->inferences);
 		atomic64_inc(&mcai_live.inferences);
 		mcai_stats_update(&v->slot->drift, input, f->input_len, cls);

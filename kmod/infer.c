@@ -33,7 +33,7 @@
 int mcai_infer(struct mcai_infer *req)
 {
 	const struct mcai_limits *lim = mcai_registry_limits();
-	struct mcai_trace_clock tc;
+	struct mcai_trace_batch tb;
 	struct mcai_version *v;
 	void *arena = NULL;
 	s8 *input, *scores;
@@ -89,11 +89,15 @@ int mcai_infer(struct mcai_infer *req)
 		ret = -EAGAIN;
 		goto out_put;
 	}
-	mcai_trace_infer_start(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs,
+	/* a batch of one: the telemetry has counted it when we return */
+	mcai_trace_batch_begin(&tb);
+	trace_mcai_infer_start(v->slot->id, v->m.version, 0, 0, v->m.macs,
 			       req->input_len);
 	cls = mcai_model_run(&v->m, input, scores, arena);
-	mcai_trace_infer_end(&tc, v->slot->id, v->m.version, 0, 0, v->m.macs, cls,
-			     0, v->slot->name);
+	mcai_trace_infer_done(&tb, v->slot->id, v->m.version, 0, 0, v->m.macs,
+			      cls, 0, v->slot->name);
+	mcai_trace_batch_end(&tb, v->slot->id, v->m.version, 0, v->slot->name,
+			     v->m.macs);
 	req->version = v->m.version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_live.inferences);

@@ -264,7 +264,7 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 			   u32 session, u64 seq)
 {
 	const struct mcai_pipe_member *mb = &p->mb[i];
-	struct mcai_trace_clock tc;
+	struct mcai_trace_batch tb;
 	struct mcai_version *v;
 	const struct mcai_model *m;
 	int cls;
@@ -288,11 +288,15 @@ static int mcai_pipe_stage(struct mcai_pipeline *p, u32 i, const s8 *input,
 		mcai_version_put(v);
 		return -EAGAIN;
 	}
-	mcai_trace_infer_start(&tc, v->slot->id, m->version, session, seq,
-			       m->macs, m->input_len);
+	/* a batch of one per stage: stages run different models */
+	mcai_trace_batch_begin(&tb);
+	trace_mcai_infer_start(v->slot->id, m->version, session, seq, m->macs,
+			       m->input_len);
 	cls = mcai_model_run(m, input, scores, arena);
-	mcai_trace_infer_end(&tc, v->slot->id, m->version, session, seq,
-			     m->macs, cls, 0, v->slot->name);
+	mcai_trace_infer_done(&tb, v->slot->id, m->version, session, seq,
+			      m->macs, cls, 0, v->slot->name);
+	mcai_trace_batch_end(&tb, v->slot->id, m->version, session,
+			     v->slot->name, m->macs);
 	*ver = m->version;
 	atomic64_inc(&v->slot->inferences);
 	atomic64_inc(&mcai_live.inferences);

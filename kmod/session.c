@@ -59,6 +59,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/err.h>
 #include <linux/ktime.h>
 #include <linux/log2.h>
@@ -193,18 +194,22 @@ static void mcai_session_fail(struct mcai_session *s, struct mcai_result *r)
 	trace_mcai_drop(s->id, r->seq, 1, mcai_session_model_id(s));
 }
 
-/* One sample through a model; @v may be NULL (unloaded). */
-static void mcai_session_run_model(struct mcai_session *s,
+/*
+ * One sample through a model, timed in the chunk's batch @tb; @v may be
+ * NULL (unloaded).  True when the model ran, its class in *@cls: the
+ * caller does the rest of the sample's work (drift statistics, counters)
+ * after the chunk, out of the batch's chained clock.
+ */
+static bool mcai_session_run_model(struct mcai_session *s,
 				   struct mcai_version *v, const s8 *in,
-				   struct mcai_result *r)
+				   struct mcai_result *r,
+				   struct mcai_trace_batch *tb, int *cls)
 {
-	struct mcai_trace_clock tc;
 	const struct mcai_model *m;
-	int cls;
 
 	if (!v) {
 		mcai_session_fail(s, r);
-		return;
+		return false;
 	}
 	m = &v->m;
 	r->model_id = v->slot->id;
@@ -215,25 +220,23 @@ static void mcai_session_run_model(struct mcai_session *s,
 		r->n_scores = 0;
 		r->flags = MCAI_RES_SHED;
 		s->shed++;
-		trace_mcai_shed(r->model_id, r->version, s->id, r->seq, m->macs);
-		return;
+		trace_mcai_shed(v->slot->id, m->version, s->id, r->seq, m->macs);
+		return false;
 	}
-	mcai_trace_infer_start(&tc, r->model_id, r->version, s->id, r->seq,
-			       m->macs, m->input_len);
-	/* In place: see the comment at the top about concurrent writers. */
-	cls = mcai_model_run(m, in, r->scores, s->scratch);
-	r->class_id = cls;
-	r->n_scores = m->output_len;
 	/*
-	 * Before the drift statistics, as on the other paths: their lock
-	 * sleeps on PREEMPT_RT, and time blocked there is not the model's.
+	 * The events take their ids from @v, never back from the record,
+	 * which user space may scribble on.
 	 */
-	mcai_trace_infer_end(&tc, r->model_id, r->version, s->id, r->seq,
-			     m->macs, cls, r->flags, v->slot->name);
-	atomic64_inc(&v->slot->inferences);
-	atomic64_inc(&mcai_live.inferences);
-	mcai_stats_update(&v->slot->drift, in, m->input_len, cls);
+	trace_mcai_infer_start(v->slot->id, m->version, s->id, r->seq, m->macs,
+			       m->input_len);
+	/* In place: see the comment at the top about concurrent writers. */
+	*cls = mcai_model_run(m, in, r->scores, s->scratch);
+	r->class_id = *cls;
+	r->n_scores = m->output_len;
+	mcai_trace_infer_done(tb, v->slot->id, m->version, s->id, r->seq,
+			      m->macs, *cls, 0, v->slot->name);
 	s->completed++;
+	return true;
 }
 
 static void mcai_session_run_pipe(struct mcai_session *s, const s8 *in,
@@ -282,10 +285,19 @@ static struct mcai_result *mcai_session_rec(struct mcai_session *s, u32 i)
 		(size_t)(i & (s->res_slots - 1)) * s->res_size);
 }
 
+/* Input slot @i (a ring index, free running). */
+static const s8 *mcai_session_in(struct mcai_session *s, u32 i)
+{
+	return (const s8 *)(s->in +
+		(size_t)(i & (s->in_slots - 1)) * s->slot_size);
+}
+
 /*
  * The worker.  One pass takes a snapshot of [head, tail) under s->lock,
  * consumes it chunk by chunk, each chunk bounded by the free result
- * records: run each sample in place into its record, then read the clock
+ * records: run each sample in place into its record (the chunk's
+ * inferences are one telemetry batch, kmod/trace.h, its event fired here),
+ * then the per-sample drift statistics and mirror, then read the clock
  * once, set each record's latency (submission to publication) and
  * deadline flag, refresh the snapshot (advancing the private head) and
  * publish the counters under the lock, then in_head and res_tail with
@@ -329,7 +341,9 @@ static void mcai_session_pass(struct mcai_session *s)
 	spin_unlock_bh(&s->lock);
 
 	while (head != tail) {
-		u32 n, i, rhead, used, r0 = s->res_tail;
+		u32 n, i, rhead, used, r0 = s->res_tail, ran = 0;
+		int cls[MCAI_SESSION_BATCH];
+		struct mcai_trace_batch tb;
 
 		/* Back-pressure: a full result ring stops consumption. */
 		/* pairs with user space's store-release of res_head */
@@ -344,11 +358,13 @@ static void mcai_session_pass(struct mcai_session *s)
 			break;
 		}
 		n = min3(tail - head, s->res_slots - used, per);
+		/* the chunk's inferences: one batch, one telemetry event */
+		BUILD_BUG_ON(MCAI_SESSION_BATCH > 32);
+		if (v)
+			mcai_trace_batch_begin(&tb);
 		for (i = 0; i < n; i++) {
 			struct mcai_result *r = mcai_session_rec(s, r0 + i);
-			const s8 *in = (const s8 *)(s->in +
-				(size_t)((head + i) & (s->in_slots - 1)) *
-				s->slot_size);
+			const s8 *in = mcai_session_in(s, head + i);
 
 			r->seq = s->seq + i;
 			r->pad = 0;
@@ -356,10 +372,35 @@ static void mcai_session_pass(struct mcai_session *s)
 				mcai_session_fail(s, r);
 			else if (s->pipe)
 				mcai_session_run_pipe(s, in, r);
-			else
-				mcai_session_run_model(s, v, in, r);
+			else if (mcai_session_run_model(s, v, in, r, &tb,
+							&cls[i]))
+				ran |= BIT(i);
+		}
+		/*
+		 * Before the records are published: the telemetry has
+		 * counted them by the time user space sees them.
+		 */
+		if (v)
+			mcai_trace_batch_end(&tb, v->slot->id, v->m.version,
+					     s->id, v->slot->name, v->m.macs);
+		/*
+		 * The drift statistics and the mirror after the batch, out of
+		 * its clock: neither is the model's time, and the statistics'
+		 * lock sleeps on PREEMPT_RT.
+		 */
+		for (i = 0; i < n; i++) {
+			struct mcai_result *r = mcai_session_rec(s, r0 + i);
+			const s8 *in = mcai_session_in(s, head + i);
+
+			if (ran & BIT(i))
+				mcai_stats_update(&v->slot->drift, in,
+						  v->m.input_len, cls[i]);
 			mcai_mirror_sample(READ_ONCE(s->mirror_every), s->id, in,
 					   s->input_len, r);
+		}
+		if (ran) {
+			atomic64_add(hweight32(ran), &v->slot->inferences);
+			atomic64_add(hweight32(ran), &mcai_live.inferences);
 		}
 		/* t_sub[] of these slots is ours until s->head passes them */
 		now = ktime_get_ns();

@@ -9,10 +9,19 @@
  * kmod/trace.c (CREATE_TRACE_POINTS); kmod/Kbuild adds -I$(src) for it.
  *
  * mcai_infer_end carries the inference's wall time and CPU time, measured
- * here (mcai_trace_infer_start/_end below), so that the telemetry needs
- * neither a probe on the start nor one on every context switch: each
- * probe costs a tracepoint dispatch, per inference or per switch of any
- * task in the system.
+ * here (mcai_trace_infer_done() below), so that a tracer needs neither a
+ * probe on the start nor one on every context switch: each probe costs a
+ * tracepoint dispatch, per inference or per switch of any task in the
+ * system.
+ *
+ * mcai_infer_batch is what the eBPF telemetry attaches to: one event per
+ * batch of inferences of one model version that ran back to back (a ring
+ * chunk; one inference for the ioctl, a pipeline stage, a dma-buf frame),
+ * fired before their results are published, with the batch's sums, its
+ * maximum and its log2 latency histogram built here (fls64, one
+ * instruction): a probe per inference was most of the telemetry's cost on
+ * a small model.  The per-inference events stay for ftrace; with nobody
+ * attached each costs one static-key branch.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mcai
@@ -84,6 +93,53 @@ TRACE_EVENT(mcai_infer_end,
 		      __entry->cpu_ns)
 );
 
+/*
+ * A batch of @count inferences of one model version, run back to back by
+ * one task; fired before their results are published.  latency_ns and
+ * cpu_ns are the sums over the batch (0 when its clock did not run: the
+ * event was enabled mid-batch), macs the batch's total.  The log2 latency
+ * histogram: bucket i counts 2^i <= ns < 2^(i+1) (the last one also
+ * above); only the buckets set in hist_mask are valid in @hist[], and
+ * hist_lo is the lowest of them, so a batch in one bucket
+ * (hist_mask == 1 << hist_lo) needs no read of @hist.
+ */
+#define MCAI_TRACE_HIST_SLOTS	32
+
+TRACE_EVENT(mcai_infer_batch,
+	    TP_PROTO(u32 model_id, u32 version, u32 session, const char *name,
+		     u32 count, u64 macs, u64 latency_ns, u64 latency_max_ns,
+		     u64 cpu_ns, u32 hist_lo, u32 hist_mask, const u32 *hist),
+	    TP_ARGS(model_id, version, session, name, count, macs, latency_ns,
+		    latency_max_ns, cpu_ns, hist_lo, hist_mask, hist),
+	    TP_STRUCT__entry(__field(u32, model_id)
+			     __field(u32, version)
+			     __field(u32, session)
+			     __array(char, name, MCAI_NAME_LEN)
+			     __field(u32, count)
+			     __field(u64, macs)
+			     __field(u64, latency_ns)
+			     __field(u64, latency_max_ns)
+			     __field(u64, cpu_ns)
+			     __field(u32, hist_lo)
+			     __field(u32, hist_mask)),
+	    TP_fast_assign(__entry->model_id = model_id;
+			   __entry->version = version;
+			   __entry->session = session;
+			   strscpy(__entry->name, name, MCAI_NAME_LEN);
+			   __entry->count = count;
+			   __entry->macs = macs;
+			   __entry->latency_ns = latency_ns;
+			   __entry->latency_max_ns = latency_max_ns;
+			   __entry->cpu_ns = cpu_ns;
+			   __entry->hist_lo = hist_lo;
+			   __entry->hist_mask = hist_mask;),
+	    TP_printk("model=%u version=%u session=%u name=%s count=%u macs=%llu latency_ns=%llu latency_max_ns=%llu cpu_ns=%llu hist_lo=%u hist_mask=0x%x",
+		      __entry->model_id, __entry->version, __entry->session,
+		      __entry->name, __entry->count, __entry->macs,
+		      __entry->latency_ns, __entry->latency_max_ns,
+		      __entry->cpu_ns, __entry->hist_lo, __entry->hist_mask)
+);
+
 TRACE_EVENT(mcai_swap,
 	    TP_PROTO(u32 model_id, u32 old_version, u32 new_version),
 	    TP_ARGS(model_id, old_version, new_version),
@@ -143,10 +199,23 @@ TRACE_EVENT(mcai_shed,
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 
-/* An inference's clock, on the caller's stack: it moves with the task. */
-struct mcai_trace_clock {
-	u64 start_ns;		/* 0: not timed */
-	u64 wait_ns;		/* the task's run-queue wait at the start */
+/*
+ * A batch of inferences and its clock, on the inferring task's stack (it
+ * moves with the task).  The clock is chained: the end of one inference
+ * is the start of the next, so a batch of n costs n + 1 clock reads, not
+ * 2n; what runs between two inferences of a batch (the loop's own
+ * bookkeeping) counts in the next one's time, so callers keep other work
+ * (drift statistics, copies) out of a batch or end it first.
+ */
+struct mcai_trace_batch {
+	u64 t_ns;		/* the next inference's start; 0: not timed */
+	u64 wait_ns;		/* the task's run-queue wait at t_ns */
+	u64 latency_ns;		/* sums over the batch */
+	u64 latency_max_ns;
+	u64 cpu_ns;
+	u32 count;
+	u32 hist_mask;		/* buckets of hist[] in use, see above */
+	u32 hist[MCAI_TRACE_HIST_SLOTS];	/* only those set */
 };
 
 /*
@@ -164,38 +233,80 @@ static __always_inline u64 mcai_trace_task_wait_ns(void)
 #endif
 }
 
-static __always_inline void
-mcai_trace_infer_start(struct mcai_trace_clock *c, u32 model_id, u32 version,
-		       u32 session, u64 seq, u64 macs, u32 input_len)
+/* Start a batch; its clock runs only while someone listens. */
+static __always_inline void mcai_trace_batch_begin(struct mcai_trace_batch *b)
 {
-	c->start_ns = 0;
-	if (trace_mcai_infer_end_enabled()) {
-		c->wait_ns = mcai_trace_task_wait_ns();
-		c->start_ns = local_clock();
+	b->count = 0;
+	b->hist_mask = 0;
+	b->latency_ns = 0;
+	b->latency_max_ns = 0;
+	b->cpu_ns = 0;
+	b->t_ns = 0;
+	if (trace_mcai_infer_batch_enabled() ||
+	    trace_mcai_infer_end_enabled()) {
+		b->wait_ns = mcai_trace_task_wait_ns();
+		b->t_ns = local_clock();
 	}
-	trace_mcai_infer_start(model_id, version, session, seq, macs,
-			       input_len);
 }
 
+/*
+ * One inference of the batch ended: time it from the previous end (or
+ * the batch's start), add it to the batch and fire the per-inference
+ * event.  The start event is fired by the caller (trace_mcai_infer_start)
+ * right before the model runs.
+ */
 static __always_inline void
-mcai_trace_infer_end(const struct mcai_trace_clock *c, u32 model_id,
-		     u32 version, u32 session, u64 seq, u64 macs, s32 class_id,
-		     u32 flags, const char *name)
+mcai_trace_infer_done(struct mcai_trace_batch *b, u32 model_id, u32 version,
+		      u32 session, u64 seq, u64 macs, s32 class_id, u32 flags,
+		      const char *name)
 {
-	u64 lat = 0, cpu = 0, wait;
+	u64 lat = 0, cpu = 0, now, wait;
+	u32 slot;
 	s64 d;
 
-	if (!trace_mcai_infer_end_enabled())
-		return;
-	if (c->start_ns) {
+	b->count++;
+	if (b->t_ns) {
+		now = local_clock();
+		wait = mcai_trace_task_wait_ns();
 		/* 0 is "not timed"; a CPU's clock may trail another's */
-		d = local_clock() - c->start_ns;
+		d = now - b->t_ns;
 		lat = d > 0 ? d : 1;
-		wait = mcai_trace_task_wait_ns() - c->wait_ns;
-		cpu = lat > wait ? lat - wait : 0;
+		cpu = wait - b->wait_ns;
+		cpu = lat > cpu ? lat - cpu : 0;
+		b->t_ns = now;
+		b->wait_ns = wait;
+		b->latency_ns += lat;
+		b->cpu_ns += cpu;
+		if (lat > b->latency_max_ns)
+			b->latency_max_ns = lat;
+		slot = min_t(u32, fls64(lat) - 1, MCAI_TRACE_HIST_SLOTS - 1);
+		if (b->hist_mask & BIT(slot)) {
+			b->hist[slot]++;
+		} else {
+			b->hist[slot] = 1;
+			b->hist_mask |= BIT(slot);
+		}
 	}
 	trace_mcai_infer_end(model_id, version, session, seq, macs, class_id,
 			     flags, name, lat, cpu);
+}
+
+/*
+ * Fire the batch's event (nothing for an empty batch).  @macs: of one
+ * inference.  A batch whose clock did not run goes out with latency 0:
+ * the telemetry counts it as unpaired.
+ */
+static __always_inline void
+mcai_trace_batch_end(const struct mcai_trace_batch *b, u32 model_id,
+		     u32 version, u32 session, const char *name, u64 macs)
+{
+	if (!b->count || !trace_mcai_infer_batch_enabled())
+		return;
+	trace_mcai_infer_batch(model_id, version, session, name, b->count,
+			       b->count * macs, b->latency_ns,
+			       b->latency_max_ns, b->cpu_ns,
+			       b->hist_mask ? __ffs(b->hist_mask) : 0,
+			       b->hist_mask, b->hist);
 }
 #endif /* MCAI_TRACE_CLOCK_H */
 
