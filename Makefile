@@ -52,6 +52,7 @@ help:
 	@echo "make deb        mcai-dkms and mcai .deb packages into $(B)/deb/ (lintian-checked)"
 	@echo "make check-deb  install them here (root), DKMS for each kernel, a guest per kernel, purge"
 	@echo "make bench      engine and kernel-path benchmarks (prints figures)"
+	@echo "make bench-fpu-section  the longest FPU section per shipped model and x86 path (prints figures)"
 	@echo "make plots      render the committed figures as PNGs (gnuplot; make plot-data-* measures them again)"
 	@echo "make model      retrain the shipped Fashion-MNIST model"
 	@echo "make vib-models retrain the simulated-vibration models of mcai_simsensor.ko"
@@ -119,6 +120,26 @@ BENCH_SRCS := tests/bench/engine_bench.c tests/bench/xnn_graph.c \
 	      tests/bench/synth_graphs.c $(filter-out $(MODELS_CORE),$(MODELS_USER))
 $(B)/engine-bench: $(call obj,$(BENCH_SRCS)) $(BENCH_ENGINE)
 	$(CC) $(CFLAGS) -o $@ $^ -lXNNPACK -lz -lm
+
+# The longest FPU section per shipped model and path: the kernel-like
+# engine with simd.c built to report each section's begin and end
+# (models/engine/port_simd.h), and the AVX-VNNI kernels' EVEX build.
+FPUSEC_ENGINE := $(patsubst %.c,$(B)/kflags/%.o,$(filter-out models/engine/simd.c,$(MODELS_CORE))) \
+		 $(B)/kflags/fpuhook/models/engine/simd.o $(SIMD_EVEX_KFLAGS)
+$(B)/kflags/fpuhook/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) -DMCAI_FPU_SECTION_HOOK -c $< -o $@
+$(B)/kflags/evex/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -O%,$(CFLAGS)) $(KERNEL_LIKE) $(SIMD_EVEX_CFLAGS) -c $< -o $@
+$(B)/fpu-section-bench: $(call obj,tests/bench/fpu_section_bench.c \
+		$(filter-out $(MODELS_CORE),$(MODELS_USER))) $(FPUSEC_ENGINE)
+	$(CC) $(CFLAGS) -o $@ $^ -lz -lm
+
+# Prints the table models/engine/fpu-sections.txt holds (not a test).
+.PHONY: bench-fpu-section
+bench-fpu-section: $(B)/fpu-section-bench
+	$(B)/fpu-section-bench $(wildcard models/*.mcai models/mlperf-tiny/*.mcai)
 
 # Secure aggregation cost vs number of nodes (complete graph vs SecAgg+).
 $(B)/secagg-bench: $(call obj,tests/bench/secagg_bench.c runtime/fed/secagg.c \

@@ -38,6 +38,21 @@ SIMD_CFLAGS_op_conv_avxvnni := -mavx2 -mavxvnni
 SIMD_CFLAGS_op_conv_avx2 += -funsigned-char
 SIMD_CFLAGS_op_conv_avx512vnni += -funsigned-char
 SIMD_CFLAGS_op_conv_avxvnni += -funsigned-char
+# op_conv_avxvnni.c a second time, for the unit tests and the FPU-section
+# benchmark only: its one vpdpbusd in the EVEX encoding (AVX512VL), so
+# that its kernels run where the CPU has AVX-512 VNNI but not AVX-VNNI
+# (op_conv_avxvnni.c, mcai_simd_stand_in()).  Never in the kernel or
+# the tools.
+SIMD_EVEX_SRC := models/engine/op_conv_avxvnni.c
+SIMD_EVEX_CFLAGS := -DMCAI_SIMD_AVXVNNI_EVEX -mavx2 -mavx512vl -mavx512vnni \
+		    -funsigned-char
+ifneq ($(findstring x86_64,$(shell $(CC) -dumpmachine)),)
+SIMD_EVEX_SAN := $(B)/san/evex/models/engine/op_conv_avxvnni.o
+SIMD_EVEX_KFLAGS := $(B)/kflags/evex/models/engine/op_conv_avxvnni.o
+endif
+$(B)/san/evex/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(SANFLAGS) $(SIMD_EVEX_CFLAGS) -c $< -o $@
 # arm64: NEON is in the base architecture; SDOT only in this one object,
 # run only where the CPU has it (models/engine/port_simd.h)
 ifneq ($(findstring aarch64,$(shell $(CC) -dumpmachine)),)

@@ -4,10 +4,27 @@
  * without AVX-512 (compiled with -mavx2 -mavxvnni), called only inside
  * an FPU section.  As op_conv_avx512vnni.c, on ymm: activations x + 128
  * (u8), signed weights, corr subtracts (128 + zp) * sum(w).
+ *
+ * MCAI_SIMD_AVXVNNI_EVEX (the unit tests' and benchmark's second build
+ * of this file, with -mavx512vl -mavx512vnni instead of -mavxvnni): the
+ * one vpdpbusd below becomes the EVEX-encoded AVX512VL form, which
+ * computes the same thing, and the kernels are exported as
+ * mcai_simd_avxvnni_evex.  CPUs with AVX-512 VNNI but without AVX-VNNI
+ * (Cascade Lake, Ice Lake, Zen 4) then run and test
+ * every line of this file but the VEX encoding of that instruction.
+ * The kernel and the tools build the VEX form only.
  */
 #define MCAI_SIMD_INTRINSICS
 #include "models/engine/simd.h"
 #include "models/engine/port_simd.h"
+
+#ifdef MCAI_SIMD_AVXVNNI_EVEX
+#define mcai_vnni_dpbusd	_mm256_dpbusd_epi32
+#define MCAI_SIMD_AVXVNNI_ISA	mcai_simd_avxvnni_evex
+#else
+#define mcai_vnni_dpbusd	_mm256_dpbusd_avx_epi32
+#define MCAI_SIMD_AVXVNNI_ISA	mcai_simd_avxvnni
+#endif
 
 static void mcai_vnni_prep(u8 *x, u32 len)
 {
@@ -46,8 +63,7 @@ static __m256i mcai_vnni_init(const struct mcai_pack *pk, const s32 *acc,
 
 static __m256i mcai_vnni_dp(__m256i a, __m256i xb, const s8 *w)
 {
-	return _mm256_dpbusd_avx_epi32(a, xb,
-				       _mm256_loadu_si256((const __m256i *)w));
+	return mcai_vnni_dpbusd(a, xb, _mm256_loadu_si256((const __m256i *)w));
 }
 
 /* Panels of 8 channels, [quads][8][4]: 32 channels share a broadcast. */
@@ -97,7 +113,7 @@ static void mcai_vnni_dot(const struct mcai_pack *pk, const u8 *x, u32 k0,
 	}
 }
 
-const struct mcai_simd_isa mcai_simd_avxvnni = {
+const struct mcai_simd_isa MCAI_SIMD_AVXVNNI_ISA = {
 	.prep = mcai_vnni_prep,
 	.dot = mcai_vnni_dot,
 	.dw = mcai_simd_avx2_dw,

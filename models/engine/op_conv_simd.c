@@ -636,8 +636,15 @@ static bool mcai_simd_apart(const s8 *a, const s8 *b, size_t n)
 	return a == b || a + n <= b || b + n <= a;
 }
 
-/* Elements an add() call covers: counted as 16 MACs each in a section. */
+/* Elements an add() call covers. */
 #define MCAI_SIMD_ADD_CHUNK	1024U
+/*
+ * What an element counts in a section, in MACs: an element is three
+ * requantisations (about 1.3 ns here, tests/bench/fpu_section_bench.c),
+ * so that an add's section lasts about as long as a conv's (1-1.5 us);
+ * at 16 it was 4096 elements, 5.2 us, the longest of any shipped model.
+ */
+#define MCAI_SIMD_ADD_COST	64U
 
 bool mcai_simd_add(const struct mcai_add_params *p, const s8 *in1,
 		   const s8 *in2, s8 *out)
@@ -662,7 +669,7 @@ bool mcai_simd_add(const struct mcai_add_params *p, const s8 *in1,
 		len = (u32)(n - i < MCAI_SIMD_ADD_CHUNK ? n - i :
 			    MCAI_SIMD_ADD_CHUNK);
 		isa->add(p, in1 + i, in2 + i, len, out + i);
-		mcai_simd_tick(&section, 16 * len, 0);
+		mcai_simd_tick(&section, MCAI_SIMD_ADD_COST * len, 0);
 	}
 	mcai_simd_end();
 	return true;

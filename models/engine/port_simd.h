@@ -280,8 +280,21 @@ static inline bool mcai_cpu_avx512vnni(void) { return false; }
 static inline bool mcai_cpu_avxvnni(void) { return false; }
 #endif
 static inline bool mcai_fpu_usable(void) { return true; }
+#ifdef MCAI_FPU_SECTION_HOOK
+/*
+ * The FPU-section benchmark's build of simd.c only (tests/bench/
+ * fpu_section_bench.c defines these): every section's begin and end,
+ * where the kernel calls kernel_fpu_begin() and kernel_fpu_end(), so
+ * that each section of the same engine code is timed in user space.
+ */
+void mcai_fpu_section_begin(void);
+void mcai_fpu_section_end(void);
+static inline void mcai_fpu_begin(void) { mcai_fpu_section_begin(); }
+static inline void mcai_fpu_end(void) { mcai_fpu_section_end(); }
+#else
 static inline void mcai_fpu_begin(void) { }
 static inline void mcai_fpu_end(void) { }
+#endif
 #endif
 
 #endif /* MCAI_PORT_SIMD_H */

@@ -19,6 +19,23 @@ static const char *const mcai_simd_names[MCAI_SIMD_NR_PATHS] = {
 /* -1 until chosen: the first user then gets the best path. */
 static int mcai_simd_path_now = -1;
 
+#ifndef __KERNEL__
+/* mcai_simd_stand_in()'s: kernels run as a path the CPU lacks. */
+static const struct mcai_simd_isa *mcai_simd_stand_ins[MCAI_SIMD_NR_PATHS];
+
+void mcai_simd_stand_in(enum mcai_simd_path path,
+			const struct mcai_simd_isa *isa)
+{
+	if ((unsigned int)path >= MCAI_SIMD_NR_PATHS || path == MCAI_SIMD_OFF)
+		return;
+	mcai_simd_stand_ins[path] = isa;
+	/* gone while active: the CPU may lack the path's own kernels */
+	if (!isa && mcai_simd_path_now == (int)path &&
+	    !mcai_simd_supported(path))
+		mcai_simd_path_now = MCAI_SIMD_OFF;
+}
+#endif
+
 const char *mcai_simd_name(enum mcai_simd_path path)
 {
 	if ((unsigned int)path >= MCAI_SIMD_NR_PATHS)
@@ -40,6 +57,11 @@ int mcai_simd_parse(const char *name)
 
 bool mcai_simd_supported(enum mcai_simd_path path)
 {
+#ifndef __KERNEL__
+	if ((unsigned int)path < MCAI_SIMD_NR_PATHS &&
+	    mcai_simd_stand_ins[path])
+		return true;
+#endif
 	switch (path) {
 	case MCAI_SIMD_OFF:
 		return true;
@@ -105,6 +127,10 @@ enum mcai_simd_path mcai_simd_active(void)
 /* The kernels of @path, NULL for the scalar path. */
 static const struct mcai_simd_isa *mcai_simd_isa_of(u8 path)
 {
+#ifndef __KERNEL__
+	if (path < MCAI_SIMD_NR_PATHS && mcai_simd_stand_ins[path])
+		return mcai_simd_stand_ins[path];
+#endif
 	switch (path) {
 #ifdef __x86_64__
 	case MCAI_SIMD_AVX2:

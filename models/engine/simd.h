@@ -311,6 +311,23 @@ extern const struct mcai_simd_isa mcai_simd_avx2;
 extern const struct mcai_simd_isa mcai_simd_avx512vnni;
 extern const struct mcai_simd_isa mcai_simd_avxvnni;
 
+#ifndef __KERNEL__
+/*
+ * User space, for the unit tests and benchmarks only: run @isa's kernels
+ * as @path, which mcai_simd_supported() then accepts whatever the CPU
+ * says (NULL undoes it, and makes "off" active if @path was and the CPU
+ * lacks it).  The caller vouches that this CPU runs @isa;
+ * call it before loading models for @path, as mcai_simd_set().  Its
+ * one use: mcai_simd_avxvnni_evex as the avxvnni path on a CPU with
+ * AVX-512 VNNI but without AVX-VNNI (op_conv_avxvnni.c built again with
+ * the EVEX vpdpbusd, tests/unit/unit.mk), so that the AVX-VNNI kernels
+ * run, and are tested, where the VEX instruction does not exist.
+ */
+void mcai_simd_stand_in(enum mcai_simd_path path,
+			const struct mcai_simd_isa *isa);
+extern const struct mcai_simd_isa mcai_simd_avxvnni_evex;
+#endif
+
 /* op_conv_neon.c's depthwise, which the dot-product path uses too */
 void mcai_simd_neon_dw(const struct mcai_conv_params *p, const s8 *img,
 		       s64 y0, s64 x0, const s8 *filter, u32 c0, u32 nch,

@@ -2893,8 +2893,10 @@ int main(int argc, char **argv)
 
 	/* The engine's SIMD path in user space (inspect, run): $MCAI_SIMD. */
 	if (mcai_simd_select(getenv("MCAI_SIMD")))
-		warn("MCAI_SIMD=%s: unknown or not supported by this CPU; "
-		     "using %s", getenv("MCAI_SIMD"),
+		warn("MCAI_SIMD=%s: %s; using %s", getenv("MCAI_SIMD"),
+		     mcai_simd_parse(getenv("MCAI_SIMD")) < 0 ?
+		     "no such path (auto, off, avx2, avx512vnni, avxvnni, "
+		     "neon, dotprod)" : "this CPU does not have it",
 		     mcai_simd_name(mcai_simd_active()));
 	opterr = 0;
 	/* '+': options of mcaictl itself stop at the command. */

@@ -20,18 +20,76 @@
 #include "models/engine/simd.h"
 #include "models/train/writer.h"
 
-static const enum mcai_simd_path paths[] = {
+/*
+ * The AVX-VNNI kernels built a second time with the EVEX-encoded
+ * vpdpbusd (op_conv_avxvnni.c, tests/unit/unit.mk), run as the avxvnni
+ * path (mcai_simd_stand_in()) where the CPU has AVX-512 VNNI: every
+ * case below runs for it as for the real paths, so the AVX-VNNI
+ * kernels' logic (packing, corrections, remainders) is tested on CPUs
+ * without AVX-VNNI; only the VEX encoding of that one instruction is not.
+ */
+#define PATH_AVXVNNI_EVEX MCAI_SIMD_NR_PATHS
+
+static const int paths[] = {
 	MCAI_SIMD_AVX2, MCAI_SIMD_AVX512VNNI, MCAI_SIMD_AVXVNNI,
-	MCAI_SIMD_NEON, MCAI_SIMD_DOTPROD,
+	PATH_AVXVNNI_EVEX, MCAI_SIMD_NEON, MCAI_SIMD_DOTPROD,
 };
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
-/* Make @p the active path, or say why not and return false. */
-static bool use_path(enum mcai_simd_path p)
+/* Whether the EVEX build stands in for the avxvnni path now. */
+static bool evex_on;
+
+/* The engine's path a paths[] entry runs as. */
+static enum mcai_simd_path real_path(int p)
 {
-	if (mcai_simd_set(p)) {
+	return p == PATH_AVXVNNI_EVEX ? MCAI_SIMD_AVXVNNI :
+	       (enum mcai_simd_path)p;
+}
+
+static const char *path_name(int p)
+{
+	return p == PATH_AVXVNNI_EVEX ? "avxvnni-evex" :
+	       mcai_simd_name((enum mcai_simd_path)p);
+}
+
+/* The active path's name, the EVEX stand-in's own when it runs. */
+static const char *active_name(void)
+{
+	enum mcai_simd_path a = mcai_simd_active();
+
+	return evex_on && a == MCAI_SIMD_AVXVNNI ? "avxvnni-evex" :
+	       mcai_simd_name(a);
+}
+
+/* Only the real paths from here on (the stand-in gone). */
+static void stand_in_off(void)
+{
+#ifdef __x86_64__
+	mcai_simd_stand_in(MCAI_SIMD_AVXVNNI, NULL);
+#endif
+	evex_on = false;
+}
+
+/* Make @p the active path, or say why not and return false. */
+static bool use_path(int p)
+{
+	stand_in_off();
+	if (p == PATH_AVXVNNI_EVEX) {
+#ifdef __x86_64__
+		if (mcai_simd_supported(MCAI_SIMD_AVX512VNNI)) {
+			mcai_simd_stand_in(MCAI_SIMD_AVXVNNI,
+					   &mcai_simd_avxvnni_evex);
+			evex_on = true;
+		}
+#endif
+		if (!evex_on) {
+			printf("simd: avxvnni-evex: no AVX-512 VNNI on this CPU, skipped\n");
+			return false;
+		}
+	}
+	if (mcai_simd_set(real_path(p))) {
 		printf("simd: %s: not supported by this CPU, skipped\n",
-		       mcai_simd_name(p));
+		       path_name(p));
 		return false;
 	}
 	return true;
@@ -102,10 +160,10 @@ static void fc_case(uint64_t *seed, u32 batch, u32 in_len, u32 out_len)
 	memset(out, 0x5a, (size_t)batch * out_len);
 	EXPECT(mcai_simd_fc(&p, &pk, in, nobias ? NULL : bias, out),
 	       "fc %u x %u: the %s path declined", in_len, out_len,
-	       mcai_simd_name(mcai_simd_active()));
+	       active_name());
 	EXPECT(!memcmp(out, ref, (size_t)batch * out_len),
 	       "fc batch %u, %u x %u, zp %d: %s differs from scalar", batch,
-	       in_len, out_len, p.in_zp, mcai_simd_name(mcai_simd_active()));
+	       in_len, out_len, p.in_zp, active_name());
 	free(in);
 	free(w);
 	free(bias);
@@ -220,7 +278,7 @@ static void conv_case(uint64_t *seed, const struct conv_shape *s, bool dw,
 		/* a multiplier is the reference's to do */
 		EXPECT(done == (p.out_c == p.in_c),
 		       "depthwise: %s %s a multiplier of %u",
-		       mcai_simd_name(mcai_simd_active()),
+		       active_name(),
 		       done ? "took" : "declined", p.out_c / p.in_c);
 		if (!done)
 			mcai_depthwise_conv2d(&p, in, f, bias, out);
@@ -237,7 +295,7 @@ static void conv_case(uint64_t *seed, const struct conv_shape *s, bool dw,
 		       "conv: packing failed");
 		EXPECT(mcai_simd_conv2d(&p, &pk, in, bias, out),
 		       "conv: the %s path declined",
-		       mcai_simd_name(mcai_simd_active()));
+		       active_name());
 	}
 	EXPECT(!memcmp(out, ref, out_len),
 	       "%s %ux%ux%u -> %u, k %ux%u, stride %u/%u, dil %u/%u, pad "
@@ -245,7 +303,7 @@ static void conv_case(uint64_t *seed, const struct conv_shape *s, bool dw,
 	       dw ? "depthwise" : conv1d ? "conv1d" : "conv2d", p.in_h,
 	       p.in_w, p.in_c, p.out_c, p.k_h, p.k_w, p.stride_h, p.stride_w,
 	       p.dil_h, p.dil_w, p.pad_top, p.pad_left, p.pad_bottom,
-	       p.pad_right, p.groups, mcai_simd_name(mcai_simd_active()));
+	       p.pad_right, p.groups, active_name());
 	(*n)++;
 	free(in);
 	free(f);
@@ -481,26 +539,26 @@ static void model_case(const char *file, u32 *n)
 		/* a tree ensemble has nothing to pack */
 		EXPECT(!packable(&simd) || packed(&simd) > 0,
 		       "%s: nothing packed for %s", file,
-		       mcai_simd_name(paths[k]));
+		       path_name(paths[k]));
 		for (t = 0; t < simd.m.tv_count; t++)
 			EXPECT(!mcai_model_check_vector(&simd.m, t, simd.arena,
 							have),
 			       "%s: %s fails test vector %u", file,
-			       mcai_simd_name(paths[k]), t);
+			       path_name(paths[k]), t);
 		for (r = 0; r < 16; r++) {
 			for (t = 0; t < ref.m.input_len; t++)
 				in[t] = (u8)unit_rnd_s8(&seed);
 			/* a v2 graph's int16 inputs: any bytes are valid */
 			mcai_simd_set(MCAI_SIMD_OFF);
 			mcai_model_run(&ref.m, in, want, ref.arena);
-			mcai_simd_set(paths[k]);
+			mcai_simd_set(real_path(paths[k]));
 			mcai_model_run(&simd.m, in, have, simd.arena);
 			EXPECT(!memcmp(want, have, ref.m.output_len),
 			       "%s: %s differs from scalar on input %u", file,
-			       mcai_simd_name(paths[k]), r);
+			       path_name(paths[k]), r);
 		}
 		printf("simd: %s: %s bit-exact (%u ops packed, %u vectors, "
-		       "16 random inputs)\n", file, mcai_simd_name(paths[k]),
+		       "16 random inputs)\n", file, path_name(paths[k]),
 		       packed(&simd), simd.m.tv_count);
 		unload(&simd);
 		(*n)++;
@@ -601,7 +659,7 @@ static u64 out8_case(uint64_t *seed, u32 n, bool bias_on)
 				    shift[i], q.out_zp, q.lo, q.hi);
 		if (out[i] != want)
 			ck_abort_msg("out8 %s: acc %d bias %d mult %d shift %d zp %d [%d, %d]: %d, want %d",
-				     mcai_simd_name(mcai_simd_active()), acc[i],
+				     active_name(), acc[i],
 				     bias_on ? bias[i] : 0, mult[i], shift[i],
 				     q.out_zp, q.lo, q.hi, out[i], want);
 	}
@@ -695,7 +753,7 @@ static u64 out8n_case(uint64_t *seed, u32 n, u32 np, bool bias_on)
 					    shift[i], q.out_zp, q.lo, q.hi);
 			if (got != want)
 				ck_abort_msg("out8n %s: pixel %u acc %d bias %d mult %d shift %d zp %d [%d, %d] max %u: %d, want %d",
-					     mcai_simd_name(mcai_simd_active()),
+					     active_name(),
 					     p, acc[p * AS + i],
 					     bias_on ? bias[i] : 0, mult[i],
 					     shift[i], q.out_zp, q.lo, q.hi,
@@ -785,7 +843,7 @@ static u64 add_case(uint64_t *seed, u32 n, u32 how)
 		for (i = 0; i < n && got[i] == want[i]; i++)
 			;
 		ck_abort_msg("add %s, n %u, case %u: element %u: a %d b %d zp %d/%d/%d, mult %d/%d/%d, shift %d/%d/%d, lift %d: %d, want %d",
-			     mcai_simd_name(path), n, how, i, in1[i],
+			     active_name(), n, how, i, in1[i],
 			     in2[how == 2 ? 0 : i], p.in1_zp, p.in2_zp,
 			     p.out_zp, p.in1_mult, p.in2_mult, p.out_mult,
 			     p.in1_shift, p.in2_shift, p.out_shift,
@@ -825,7 +883,7 @@ END_TEST
  * counts around 8 and 16) against mcai_max_pool2d(); the bytes after the
  * output must stay untouched.  Returns the outputs compared.
  */
-static u32 max_pool_case(uint64_t *seed, enum mcai_simd_path path)
+static u32 max_pool_case(uint64_t *seed)
 {
 	static const u32 chans[] = { 1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32,
 				     33, 64, 100 };
@@ -871,7 +929,7 @@ static u32 max_pool_case(uint64_t *seed, enum mcai_simd_path path)
 		for (i = 0; i < out_len && got[i] == want[i]; i++)
 			;
 		ck_abort_msg("max pool %s: %ux%ux%u, k %ux%u, stride %u/%u, pad %u/%u/%u/%u, clamp %d..%d: output %u is %d, want %d",
-			     mcai_simd_name(path), p.in_h, p.in_w, p.c, p.k_h,
+			     active_name(), p.in_h, p.in_w, p.c, p.k_h,
 			     p.k_w, p.stride_h, p.stride_w, p.pad_top,
 			     p.pad_left, p.pad_bottom, p.pad_right, p.act_min,
 			     p.act_max, i, got[i], want[i]);
@@ -894,7 +952,7 @@ START_TEST(test_simd_max_pool)
 		if (!use_path(paths[k]))
 			continue;
 		for (it = 0; it < 3000; it++)
-			total += max_pool_case(&seed, paths[k]);
+			total += max_pool_case(&seed);
 	}
 	mcai_simd_set(MCAI_SIMD_OFF);
 	printf("simd: max pool, %llu outputs bit-exact\n",
@@ -906,9 +964,11 @@ END_TEST
 
 START_TEST(test_simd_dispatch)
 {
-	enum mcai_simd_path best = mcai_simd_best();
+	enum mcai_simd_path best;
 	u32 k;
 
+	stand_in_off();
+	best = mcai_simd_best();
 	ck_assert_int_eq(mcai_simd_parse("auto"), best);
 	ck_assert_int_eq(mcai_simd_parse(NULL), best);
 	ck_assert_int_eq(mcai_simd_parse("off"), MCAI_SIMD_OFF);
@@ -932,6 +992,81 @@ START_TEST(test_simd_dispatch)
 	/* nothing packed, nothing to allocate, with SIMD off */
 	ck_assert_uint_eq(mcai_simd_pack_bytes_for(100, 100), 0);
 	printf("simd: best path on this CPU: %s\n", mcai_simd_name(best));
+}
+END_TEST
+
+/*
+ * The avxvnni path on a CPU without AVX-VNNI: refused by name, and the
+ * EVEX stand-in makes it run only while registered, packing for the
+ * avxvnni path with its panels (8 channels of 4 taps); the copies it
+ * made are declined once it is gone.
+ */
+START_TEST(test_simd_avxvnni_stand_in)
+{
+	uint64_t seed = 0xe7e8;
+	struct mcai_fc_params p = {
+		.batch = 1, .in_len = 37, .out_len = 13, .in_zp = -7,
+		.out_zp = 2, .act_min = -128, .act_max = 127,
+	};
+	s8 *w = rnd_bytes(&seed, 37 * 13, true), *in = rnd_bytes(&seed, 37, false);
+	s8 want[13], got[13];
+	struct mcai_pack pk;
+	s32 *mult, *shift;
+	void *mem;
+	u32 room;
+
+	rnd_requant(&seed, 13, &mult, &shift);
+	p.mult = mult;
+	p.shift = shift;
+	stand_in_off();
+	mcai_fully_connected(&p, in, w, NULL, want);
+	if (!mcai_simd_supported(MCAI_SIMD_AVXVNNI)) {
+		/* what MCAI_SIMD=avxvnni and simd=avxvnni meet here */
+		ck_assert_int_eq(mcai_simd_select("off"), 0);
+		ck_assert_int_eq(mcai_simd_select("avxvnni"), -1);
+		ck_assert_int_eq(mcai_simd_active(), MCAI_SIMD_OFF);
+		ck_assert(mcai_simd_best() != MCAI_SIMD_AVXVNNI);
+		printf("simd: avxvnni refused on this CPU (no AVX-VNNI)\n");
+	}
+	if (!use_path(PATH_AVXVNNI_EVEX))
+		goto out;
+	ck_assert_int_eq(mcai_simd_active(), MCAI_SIMD_AVXVNNI);
+	ck_assert_int_eq(mcai_simd_select("avxvnni"), 0);
+	room = (u32)mcai_simd_pack_bytes_for(13, 37);
+	mem = unit_xmalloc(room);
+	ck_assert_uint_eq(mcai_simd_pack(&pk, w, 13, 37, 1, p.in_zp, mem, room),
+			  room);
+	ck_assert_int_eq(pk.path, MCAI_SIMD_AVXVNNI);
+	ck_assert_int_eq(pk.nr, 8);
+	ck_assert_int_eq(pk.kr, 4);
+	ck_assert_uint_eq(pk.kp, 40);
+	/* corr = -(128 + zp) * sum(w): the +128 of the u8 activations */
+	{
+		s32 sum = 0;
+		u32 t;
+
+		for (t = 0; t < 37; t++)
+			sum += w[t];
+		ck_assert_int_eq(pk.corr[0], -(128 + p.in_zp) * sum);
+	}
+	memset(got, 0x5a, sizeof(got));
+	ck_assert(mcai_simd_fc(&p, &pk, in, NULL, got));
+	ck_assert(!memcmp(got, want, sizeof(got)));
+	stand_in_off();
+	if (!mcai_simd_supported(MCAI_SIMD_AVXVNNI)) {
+		ck_assert_int_eq(mcai_simd_set(MCAI_SIMD_AVXVNNI), -1);
+		ck_assert_int_eq(mcai_simd_select("off"), 0);
+		ck_assert(!mcai_simd_fc(&p, &pk, in, NULL, got));
+	}
+	free(mem);
+	printf("simd: avxvnni-evex stands in for avxvnni only while registered\n");
+out:
+	stand_in_off();
+	mcai_simd_set(MCAI_SIMD_OFF);
+	free(w);
+	free(in);
+	free(mult);
+	free(shift);
 }
 END_TEST
 
@@ -970,7 +1105,9 @@ START_TEST(test_simd_path_change)
 						 (u32)mcai_simd_pack_bytes_for(20, 40)),
 				  0);
 		for (j = 0; j < N_PATHS; j++) {
-			if (j == k || mcai_simd_set(paths[j]))
+			/* the stand-in is the avxvnni path: skip it too */
+			if (real_path(paths[j]) == real_path(paths[k]) ||
+			    mcai_simd_set(real_path(paths[j])))
 				continue;
 			ck_assert(!mcai_simd_fc(&p, &pk, in, NULL, out));
 			tried++;
@@ -994,6 +1131,7 @@ Suite *simd_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_simd_dispatch);
+	tcase_add_test(tc, test_simd_avxvnni_stand_in);
 	tcase_add_test(tc, test_simd_path_change);
 	tcase_add_test(tc, test_simd_out8);
 	tcase_add_test(tc, test_simd_out8n);

@@ -16,7 +16,8 @@ $(call sobj,$(UNIT_SRCS)): CFLAGS += $(UNIT_CHECK_CFLAGS)
 # the importer's tests build models with the generated protobuf structs
 $(call sobj,$(UNIT_SRCS)): $(B)/gen/onnx/onnx.pb-c.h
 
-$(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS))
+# and the AVX-VNNI kernels' EVEX build (models/models.mk), x86 only
+$(B)/unit-tests: $(call sobj,$(UNIT_SRCS) $(UNIT_LIB_SRCS)) $(SIMD_EVEX_SAN)
 	$(if $(UNIT_CHECK_LIBS),,$(error Check not found: apt-get install check pkg-config, or make deps))
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(UNIT_CHECK_LIBS) $(BPF_LIBS) $(FED_LIBS) $(IMPORT_LIBS) -lm
 
