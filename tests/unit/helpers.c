@@ -22,6 +22,25 @@ void *unit_xmalloc(size_t n)
 	return p;
 }
 
+u8 *unit_slurp(const char *path, u32 *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	u8 *p;
+
+	ck_assert_msg(f != NULL, "%s: cannot open (run from the tree's top)",
+		      path);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert(n > 0);
+	rewind(f);
+	p = unit_xmalloc((size_t)n);
+	ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (u32)n;
+	return p;
+}
+
 void unit_limits_wide(struct mcai_limits *lim)
 {
 	lim->max_blob_size = U32_MAX;

@@ -23,25 +23,6 @@
 #define KWS	"models/mlperf-tiny/kws-dscnn.mcai"
 #define N_IMG	48
 
-static u8 *slurp(const char *path, u32 *len)
-{
-	FILE *f = fopen(path, "rb");
-	long n;
-	u8 *p;
-
-	ck_assert_msg(f != NULL, "%s: cannot open (run from the tree's top)",
-		      path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert(n > 0);
-	rewind(f);
-	p = unit_xmalloc((size_t)n);
-	ck_assert_uint_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (u32)n;
-	return p;
-}
-
 /* A loaded blob with its arena, to run images through. */
 struct run {
 	struct mcai_graph g;
@@ -90,7 +71,7 @@ START_TEST(round_trip_identical)
 	struct mcai_fedhead h;
 	char err[256] = "";
 	u32 len, nlen, nlen2;
-	u8 *b = slurp(CNN, &len), *nb, *nb2, *o1, *o2;
+	u8 *b = unit_slurp(CNN, &len), *nb, *nb2, *o1, *o2;
 	float *p;
 	struct run r1, r2;
 
@@ -141,7 +122,7 @@ START_TEST(features_and_float_head)
 	struct mcai_mlp *m;
 	char err[256] = "";
 	u32 len, i, k, agree = 0, in;
-	u8 *b = slurp(CNN, &len);
+	u8 *b = unit_slurp(CNN, &len);
 	s8 *img, *feat;
 	float *p, *x;
 	void *arena;
@@ -191,7 +172,7 @@ START_TEST(body_unchanged)
 	struct mcai_fedhead h;
 	char err[256] = "";
 	u32 len, nlen, where, i, off;
-	u8 *b = slurp(CNN, &len), *nb;
+	u8 *b = unit_slurp(CNN, &len), *nb;
 	float *p, *calib;
 	uint64_t s = 3;
 	struct run r;
@@ -241,7 +222,7 @@ START_TEST(cut_refused)
 	struct mcai_fedhead h;
 	char err[256] = "";
 	u32 len, klen;
-	u8 *b = slurp(CNN, &len), *k;
+	u8 *b = unit_slurp(CNN, &len), *k;
 
 	/* three trailing layers asked, the third from the end is a reshape */
 	ck_assert_int_eq(mcai_fedhead_open(&h, b, len, 3, err, sizeof(err)), -1);
@@ -252,13 +233,13 @@ START_TEST(cut_refused)
 	ck_assert_uint_eq(h.dims[0], 96);
 	mcai_fedhead_close(&h);
 	/* the autoencoder ends in its reconstruction-error head */
-	k = slurp(AD, &klen);
+	k = unit_slurp(AD, &klen);
 	ck_assert_int_eq(mcai_fedhead_open(&h, k, klen, 0, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "recon") && strstr(err, "not fully connected"),
 		      "%s", err);
 	free(k);
 	/* nor has a tree ensemble */
-	k = slurp(TREES, &klen);
+	k = unit_slurp(TREES, &klen);
 	ck_assert_int_eq(mcai_fedhead_open(&h, k, klen, 0, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, "op 0 (tree) is not fully connected"), "%s", err);
 	free(k);
@@ -272,7 +253,7 @@ START_TEST(softmax_head)
 	struct mcai_fedhead h;
 	char err[256] = "";
 	u32 len, nlen;
-	u8 *b = slurp(KWS, &len), *nb;
+	u8 *b = unit_slurp(KWS, &len), *nb;
 	float *p;
 
 	ck_assert_msg(!mcai_fedhead_open(&h, b, len, 0, err, sizeof(err)), "%s", err);
@@ -295,7 +276,7 @@ START_TEST(hostile_refused)
 	struct mcai_fedhead h;
 	char err[256] = "";
 	u32 len, mlen, i;
-	u8 *b = slurp(CNN, &len), *m = slurp(MLP, &mlen), *c;
+	u8 *b = unit_slurp(CNN, &len), *m = unit_slurp(MLP, &mlen), *c;
 	uint64_t s = 11;
 
 	/* format 1 */

@@ -51,19 +51,8 @@ static void blob_load(struct blob *b, const char *path)
 	struct mcai_limits lim;
 	struct mcai_verdict v;
 	char err[256] = "";
-	FILE *f = fopen(path, "rb");
-	long n;
 
-	ck_assert_msg(f != NULL, "%s: cannot open (run from the tree's top)",
-		      path);
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert(n > 0);
-	rewind(f);
-	b->p = unit_xmalloc((size_t)n);
-	ck_assert_uint_eq(fread(b->p, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	b->len = (u32)n;
+	b->p = unit_slurp(path, &b->len);
 	mcai_limits_default(&lim);
 	ck_assert_msg(!mcai_verify(&b->m, b->p, b->len, &lim, &v), "%s: %s",
 		      path, v.reason);

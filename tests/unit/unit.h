@@ -103,6 +103,8 @@ static inline int unit_rnd_in(uint64_t *s, int lo, int hi)
 
 /* malloc that fails the test instead of returning NULL (0 bytes: 1). */
 void *unit_xmalloc(size_t n);
+/* A whole file (a shipped blob; paths from the tree's top), or the test fails. */
+u8 *unit_slurp(const char *path, u32 *len);
 s8 unit_rnd_s8(uint64_t *seed);
 
 /* Remove @dir and everything under it (a suite's scratch directory). */
